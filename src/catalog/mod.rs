@@ -1,0 +1,8 @@
+//! Reading `pg_catalog` into a plain model, with a fixed handful of queries however many
+//! objects there are, every expression printed by PostgreSQL's own functions.
+
+mod model;
+mod read;
+
+pub use model::*;
+pub use read::{read_schema, CATALOG_QUERIES};

@@ -1,0 +1,125 @@
+//! The command line: argument types (clap) and the dispatch from a command to its module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Proves a PostgreSQL schema is what its migrations and specs claim.
+#[derive(Debug, Parser)]
+#[command(name = "reims-verify", version, about, long_about = None)]
+pub struct Cli {
+    /// Colour in terminal output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply, list or show the history of migrations (the seed's runner interface).
+    Migrate(MigrateArgs),
+    /// Apply every migration to a database and prove the result matches the specs.
+    Check(CheckArgs),
+    /// Work with spec files.
+    #[command(subcommand)]
+    Spec(SpecCommand),
+}
+
+/// Spec subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SpecCommand {
+    /// Print the JSON Schema of the spec format (for editors).
+    Schema,
+    /// Load and validate every spec file without a database.
+    Validate {
+        /// Folder of spec files.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+    },
+}
+
+/// Where the database comes from.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// A server to use instead of an ephemeral cluster.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder holding initdb and postgres for the ephemeral cluster.
+    #[arg(long, env = "REIMS_VERIFY_PG_BINDIR")]
+    pub pg_bindir: Option<PathBuf>,
+    /// OS user that runs the ephemeral server when reims-verify runs as root.
+    #[arg(long, env = "REIMS_VERIFY_PG_USER")]
+    pub pg_user: Option<String>,
+}
+
+/// `migrate` arguments.
+#[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("action").args(["list", "all", "history", "name"]).required(true))]
+pub struct MigrateArgs {
+    /// List every migration with its status.
+    #[arg(long)]
+    pub list: bool,
+    /// Apply every pending migration, in order.
+    #[arg(long)]
+    pub all: bool,
+    /// Show schema_migrations, newest first.
+    #[arg(long)]
+    pub history: bool,
+    /// Apply one migration (file name or version number).
+    pub name: Option<String>,
+    /// Re-apply an applied migration, or accept one whose file has changed.
+    #[arg(long)]
+    pub force: bool,
+    /// Folder of NNN_name.sql migrations.
+    #[arg(long, default_value = "migrations")]
+    pub migrations: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Database selection.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// `check` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Folder of NNN_name.sql migrations.
+    #[arg(long, default_value = "migrations")]
+    pub migrations: PathBuf,
+    /// Folder of YAML specs.
+    #[arg(long, default_value = "specs")]
+    pub specs: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Extra SQL files applied after the migrations (e.g. a deliberate mutation).
+    #[arg(long = "apply-after", value_name = "FILE")]
+    pub apply_after: Vec<PathBuf>,
+    /// Database selection.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Machine or human output.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Tables for people.
+    Table,
+    /// JSON for scripts.
+    Json,
+}

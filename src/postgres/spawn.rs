@@ -1,0 +1,59 @@
+//! Spawning the server so that it dies with this process, whatever kills it.
+//!
+//! Linux's parent-death signal fires when the *thread* that forked the child exits, not the
+//! process. Test harnesses run each test on a short-lived thread, so the server is spawned
+//! from one long-lived thread that lives as long as the process does.
+
+use std::io;
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+
+type Job = (Command, mpsc::Sender<io::Result<Child>>);
+
+fn spawner() -> &'static Mutex<mpsc::Sender<Job>> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("reims-verify-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+                // The channel never closes while the process lives; if it does, park so that
+                // the children's parent-death signal is not fired early.
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("spawn the spawner thread");
+        Mutex::new(tx)
+    })
+}
+
+/// Spawn `cmd` so that it receives SIGQUIT (PostgreSQL's immediate shutdown) if this
+/// process dies without cleaning up, e.g. on SIGKILL.
+pub fn spawn_bound_to_process(mut cmd: Command) -> io::Result<Child> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe and touches only the calling (child) thread.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let (tx, rx) = mpsc::channel();
+    spawner()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send((cmd, tx))
+        .map_err(|_| io::Error::other("spawner thread is gone"))?;
+    rx.recv()
+        .map_err(|_| io::Error::other("spawner thread is gone"))?
+}

@@ -1,0 +1,3 @@
+//! Renderers: the run record → terminal, JSON, JUnit, Markdown, HTML.
+
+pub mod terminal;

@@ -1,0 +1,503 @@
+//! The spec format: what a table (and the triggers and functions that belong to it) must be.
+//!
+//! Every struct denies unknown keys so that a typo in a spec is an error, never a silent
+//! no-op. Enums are externally tagged (`rule: { range: { … } }`) rather than untagged so
+//! that a mistake gets a precise message.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One spec file: a relation and everything that must be true of it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    /// The relation's name in the `public` schema.
+    pub table: String,
+    /// Plain table (default) or materialized view.
+    #[serde(default, skip_serializing_if = "RelationKind::is_table")]
+    pub kind: RelationKind,
+    /// The migration file that creates it, e.g. `013_create_users.sql`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<String>,
+    /// What the relation is for, in a sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Business requirements the relation serves (`BR-001` … `BR-008`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<String>,
+    /// Object kinds in which objects absent from this spec are tolerated instead of
+    /// reported as drift.
+    #[serde(default, skip_serializing_if = "AllowExtra::is_strict")]
+    pub allow_extra: AllowExtra,
+    /// Every column, in order.
+    pub columns: IndexMap<String, ColumnSpec>,
+    /// The primary key, if the relation has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<KeySpec>,
+    /// UNIQUE constraints by name (unique *indexes* belong under `indexes`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub unique: IndexMap<String, UniqueSpec>,
+    /// Foreign keys by constraint name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub foreign_keys: IndexMap<String, ForeignKeySpec>,
+    /// CHECK constraints by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub checks: IndexMap<String, CheckSpec>,
+    /// Indexes by name, not counting those that back the primary key or UNIQUE constraints.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub indexes: IndexMap<String, IndexSpec>,
+    /// Triggers on this relation by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub triggers: IndexMap<String, TriggerSpec>,
+    /// Functions that belong with this relation, keyed by signature: `name(argtype, …)`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub functions: IndexMap<String, FunctionSpec>,
+    /// Known-good rows, column → value, that behavioural probes start from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<IndexMap<String, SampleValue>>,
+}
+
+/// Which kind of relation a spec describes.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationKind {
+    /// An ordinary table.
+    #[default]
+    Table,
+    /// A materialized view.
+    MaterializedView,
+}
+
+impl RelationKind {
+    fn is_table(&self) -> bool {
+        *self == RelationKind::Table
+    }
+}
+
+/// Object kinds for which extra, unspecified objects are allowed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AllowExtra {
+    /// Tolerate columns that the spec does not list.
+    #[serde(default)]
+    pub columns: bool,
+    /// Tolerate indexes that the spec does not list.
+    #[serde(default)]
+    pub indexes: bool,
+    /// Tolerate constraints (CHECK, UNIQUE, FK) that the spec does not list.
+    #[serde(default)]
+    pub constraints: bool,
+    /// Tolerate triggers that the spec does not list.
+    #[serde(default)]
+    pub triggers: bool,
+}
+
+impl AllowExtra {
+    fn is_strict(&self) -> bool {
+        *self == AllowExtra::default()
+    }
+}
+
+/// A column: its type, nullability and default.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    /// A PostgreSQL type as you would write it (`varchar(255)`, `numeric(5,2)`, `text[]`,
+    /// `timestamptz`, `serial`). It is normalised by PostgreSQL before comparing.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Whether NULL is allowed. Defaults to true, as in SQL.
+    #[serde(default = "yes")]
+    pub nullable: bool,
+    /// The default expression as SQL, or absent for no default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// What the column holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A primary key.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    /// Constraint name; defaults to `<table>_pkey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Key columns in order.
+    pub columns: Vec<String>,
+}
+
+/// A UNIQUE constraint.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UniqueSpec {
+    /// Key columns in order.
+    pub columns: Vec<String>,
+}
+
+/// What a foreign key does when the referenced row is deleted or updated.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FkAction {
+    /// `NO ACTION` (the SQL default).
+    #[default]
+    NoAction,
+    /// `RESTRICT`.
+    Restrict,
+    /// `CASCADE`.
+    Cascade,
+    /// `SET NULL`.
+    SetNull,
+    /// `SET DEFAULT`.
+    SetDefault,
+}
+
+impl FkAction {
+    /// The SQL spelling, for messages.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignKeySpec {
+    /// Referencing columns, in order.
+    pub columns: Vec<String>,
+    /// The referenced table and columns.
+    pub references: Reference,
+    /// Action on delete of the referenced row.
+    #[serde(default)]
+    pub on_delete: FkAction,
+    /// Action on update of the referenced key.
+    #[serde(default)]
+    pub on_update: FkAction,
+}
+
+/// The target of a foreign key.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// Referenced table.
+    pub table: String,
+    /// Referenced columns, in order.
+    pub columns: Vec<String>,
+}
+
+/// A CHECK constraint and the rule it enforces.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    /// The rule, structured so that probes can test both sides of every boundary.
+    pub rule: Rule,
+    /// The requirement in words, as the seed states it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A structured CHECK rule. Each variant compiles to one SQL expression (see `spec::rule`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// A numeric range on one column: any of `gt`, `gte`, `lt`, `lte`.
+    Range(RangeRule),
+    /// The column's value is one of a fixed list.
+    OneOf(OneOfRule),
+    /// The column matches a POSIX regular expression.
+    Regex(RegexRule),
+    /// A date or timestamp column is not later than now (plus an optional buffer).
+    NotFuture(NotFutureRule),
+    /// One column compared with another: `left op right`.
+    Compare(CompareRule),
+    /// When `when` holds, `then` must hold: `NOT (when) OR (then)`.
+    Implies(ImpliesRule),
+    /// A text column is not empty after trimming white space.
+    NotBlank(ColumnRef),
+    /// Any SQL boolean expression, where nothing structured fits.
+    Sql(String),
+}
+
+/// Bounds on a numeric column. A bound given as `*_sql` is an SQL expression.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RangeRule {
+    /// The constrained column.
+    pub column: String,
+    /// Exclusive lower bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gt: Option<f64>,
+    /// Inclusive lower bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gte: Option<f64>,
+    /// Exclusive upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lt: Option<f64>,
+    /// Inclusive upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte: Option<f64>,
+    /// Inclusive upper bound computed by SQL, e.g. `EXTRACT(YEAR FROM CURRENT_DATE) + 5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lte_sql: Option<String>,
+}
+
+/// A fixed list of allowed values.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OneOfRule {
+    /// The constrained column.
+    pub column: String,
+    /// Allowed values, in the order the constraint lists them.
+    pub values: Vec<String>,
+}
+
+/// A regular-expression match.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RegexRule {
+    /// The constrained column.
+    pub column: String,
+    /// A POSIX regular expression as PostgreSQL's `~` understands it.
+    pub pattern: String,
+    /// Match case-insensitively (`~*`).
+    #[serde(default)]
+    pub case_insensitive: bool,
+}
+
+/// A date or timestamp that must not lie in the future.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotFutureRule {
+    /// The constrained column.
+    pub column: String,
+    /// Grace period as a PostgreSQL interval, e.g. `1 minute`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<String>,
+}
+
+/// A comparison operator between two columns.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum CompareOp {
+    /// Less than.
+    #[serde(rename = "<")]
+    Lt,
+    /// Less than or equal.
+    #[serde(rename = "<=")]
+    Le,
+    /// Greater than.
+    #[serde(rename = ">")]
+    Gt,
+    /// Greater than or equal.
+    #[serde(rename = ">=")]
+    Ge,
+}
+
+impl CompareOp {
+    /// The SQL operator.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+        }
+    }
+}
+
+/// `left op right` between two columns of the same row.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CompareRule {
+    /// The constrained column.
+    pub left: String,
+    /// The operator.
+    pub op: CompareOp,
+    /// The column it is compared with.
+    pub right: String,
+    /// When true, a NULL `right` also passes (`right IS NULL OR left op right`).
+    #[serde(default)]
+    pub or_right_null: bool,
+}
+
+/// An implication between two SQL conditions on the same row.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImpliesRule {
+    /// The condition, as SQL.
+    pub when: String,
+    /// What must hold when the condition does, as SQL.
+    pub then: String,
+}
+
+/// A reference to one column.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnRef {
+    /// The constrained column.
+    pub column: String,
+}
+
+/// Index access methods.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexMethod {
+    /// B-tree (the default).
+    #[default]
+    Btree,
+    /// Hash.
+    Hash,
+    /// GIN, for JSONB and arrays.
+    Gin,
+    /// GiST.
+    Gist,
+    /// BRIN.
+    Brin,
+    /// SP-GiST.
+    Spgist,
+}
+
+impl IndexMethod {
+    /// The access method's name in `pg_am`.
+    pub fn am_name(&self) -> &'static str {
+        match self {
+            IndexMethod::Btree => "btree",
+            IndexMethod::Hash => "hash",
+            IndexMethod::Gin => "gin",
+            IndexMethod::Gist => "gist",
+            IndexMethod::Brin => "brin",
+            IndexMethod::Spgist => "spgist",
+        }
+    }
+}
+
+/// An index.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IndexSpec {
+    /// Keys in order: a column or an expression, optionally followed by `DESC`,
+    /// `NULLS FIRST` or `NULLS LAST`, e.g. `timestamp DESC`, `lower(email)`.
+    pub keys: Vec<String>,
+    /// Whether the index is UNIQUE.
+    #[serde(default)]
+    pub unique: bool,
+    /// Access method.
+    #[serde(default, skip_serializing_if = "is_btree")]
+    pub method: IndexMethod,
+    /// Partial-index predicate as SQL.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+    /// What the index is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+fn is_btree(m: &IndexMethod) -> bool {
+    *m == IndexMethod::Btree
+}
+
+/// When a trigger fires relative to the statement.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerTiming {
+    /// BEFORE.
+    Before,
+    /// AFTER.
+    After,
+    /// INSTEAD OF.
+    InsteadOf,
+}
+
+/// Events that fire a trigger.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerEvent {
+    /// INSERT.
+    Insert,
+    /// UPDATE.
+    Update,
+    /// DELETE.
+    Delete,
+    /// TRUNCATE.
+    Truncate,
+}
+
+/// Row-level or statement-level trigger.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerLevel {
+    /// FOR EACH ROW.
+    #[default]
+    Row,
+    /// FOR EACH STATEMENT.
+    Statement,
+}
+
+/// A trigger.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    /// BEFORE, AFTER or INSTEAD OF.
+    pub timing: TriggerTiming,
+    /// The events that fire it.
+    pub events: Vec<TriggerEvent>,
+    /// Row or statement level.
+    #[serde(default)]
+    pub level: TriggerLevel,
+    /// The trigger function's name.
+    pub function: String,
+    /// What the trigger does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Function volatility.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Volatility {
+    /// IMMUTABLE.
+    Immutable,
+    /// STABLE.
+    Stable,
+    /// VOLATILE.
+    Volatile,
+}
+
+/// A function, keyed in its spec by `name(argtype, …)`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// Return type as PostgreSQL prints it: `void`, `boolean`, `trigger`,
+    /// `TABLE(col type, …)`, `SETOF …`.
+    pub returns: String,
+    /// Implementation language: `plpgsql`, `sql`, …
+    pub language: String,
+    /// IMMUTABLE, STABLE or VOLATILE.
+    pub volatility: Volatility,
+    /// STRICT (RETURNS NULL ON NULL INPUT).
+    #[serde(default)]
+    pub strict: bool,
+    /// SECURITY DEFINER.
+    #[serde(default)]
+    pub security_definer: bool,
+    /// What the function does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A value in a sample row: written as YAML, sent to PostgreSQL as text and cast to the
+/// column's type.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(transparent)]
+pub struct SampleValue(pub serde_json::Value);

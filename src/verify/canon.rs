@@ -1,0 +1,353 @@
+//! Canonical form of an expression printed by PostgreSQL, so that trivially different
+//! prints of the same thing compare equal.
+//!
+//! Both sides are always printed by PostgreSQL first (the spec side through the shadow
+//! database), so this only has to absorb what the printer keeps from how the SQL was
+//! written: casts (`(0)::numeric`, `'a'::character varying`), numeric spelling (`0.00` vs
+//! `0`), redundant parentheses, and the order of literal lists in `= ANY (ARRAY[…])`.
+//! Dropping casts is a deliberate trade: a cast-only difference is not reported here, and the
+//! behavioural probes are what catch a semantic change of that kind.
+
+/// The canonical form of a printed expression.
+pub fn canonical(expr: &str) -> String {
+    let tokens = drop_casts(tokenize(expr));
+    let tokens: Vec<Tok> = tokens
+        .into_iter()
+        .map(|t| match t {
+            Tok::Number(n) => Tok::Number(normalise_number(&n)),
+            other => other,
+        })
+        .collect();
+    let tree = build(&mut tokens.into_iter().peekable(), None);
+    let tree = simplify(tree);
+    let mut out = String::new();
+    render(&tree, &mut out);
+    out.trim().to_string()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Str(String),
+    Ident(String),
+    Number(String),
+    Cast,
+    Open(char),
+    Close(char),
+    Punct(String),
+}
+
+fn tokenize(s: &str) -> Vec<Tok> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '\'' || ((c == 'E' || c == 'e') && chars.get(i + 1) == Some(&'\'')) {
+            let start = i;
+            if c != '\'' {
+                i += 1;
+            }
+            i += 1;
+            while i < chars.len() {
+                if chars[i] == '\'' {
+                    if chars.get(i + 1) == Some(&'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i += 1;
+            out.push(Tok::Str(chars[start..i.min(chars.len())].iter().collect()));
+        } else if c == '"' {
+            let start = i;
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                i += 1;
+            }
+            i += 1;
+            let quoted: String = chars[start + 1..(i - 1).min(chars.len())].iter().collect();
+            // "abc" and abc print the same when the name needs no quoting.
+            let plain = !quoted.is_empty()
+                && quoted.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+                && !quoted.starts_with(|ch: char| ch.is_ascii_digit());
+            out.push(Tok::Ident(if plain { quoted } else { format!("\"{quoted}\"") }));
+        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            out.push(Tok::Number(chars[start..i].iter().collect()));
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+                i += 1;
+            }
+            out.push(Tok::Ident(chars[start..i].iter().collect()));
+        } else if c == ':' && chars.get(i + 1) == Some(&':') {
+            out.push(Tok::Cast);
+            i += 2;
+        } else if matches!(c, '(' | '[') {
+            out.push(Tok::Open(c));
+            i += 1;
+        } else if matches!(c, ')' | ']') {
+            out.push(Tok::Close(c));
+            i += 1;
+        } else if c == ',' {
+            out.push(Tok::Punct(",".into()));
+            i += 1;
+        } else {
+            let start = i;
+            while i < chars.len() && "+-*/<>=~!@#%^&|?".contains(chars[i]) {
+                i += 1;
+            }
+            if i == start {
+                i += 1;
+            }
+            out.push(Tok::Punct(chars[start..i].iter().collect()));
+        }
+    }
+    out
+}
+
+/// Type names that span several words in PostgreSQL's printer.
+const MULTIWORD: &[&[&str]] = &[
+    &["character", "varying"],
+    &["double", "precision"],
+    &["bit", "varying"],
+    &["timestamp", "with", "time", "zone"],
+    &["timestamp", "without", "time", "zone"],
+    &["time", "with", "time", "zone"],
+    &["time", "without", "time", "zone"],
+];
+
+fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        if tokens[i] != Tok::Cast {
+            out.push(tokens[i].clone());
+            i += 1;
+            continue;
+        }
+        i += 1; // skip `::`
+        // the type name: one identifier or a known multi-word name
+        let mut matched = 0;
+        for words in MULTIWORD {
+            let ok = words.iter().enumerate().all(|(k, w)| {
+                matches!(tokens.get(i + k), Some(Tok::Ident(id)) if id.eq_ignore_ascii_case(w))
+            });
+            if ok && words.len() > matched {
+                matched = words.len();
+            }
+        }
+        i += matched.max(1);
+        // an optional type modifier `(n[, m])`
+        if tokens.get(i) == Some(&Tok::Open('(')) {
+            let mut j = i + 1;
+            while j < tokens.len() && matches!(tokens[j], Tok::Number(_) | Tok::Punct(_)) {
+                j += 1;
+            }
+            if tokens.get(j) == Some(&Tok::Close(')')) {
+                i = j + 1;
+            }
+        }
+        // array brackets `[]`
+        while tokens.get(i) == Some(&Tok::Open('[')) && tokens.get(i + 1) == Some(&Tok::Close(']')) {
+            i += 2;
+        }
+    }
+    out
+}
+
+fn normalise_number(n: &str) -> String {
+    if let Some((int, frac)) = n.split_once('.') {
+        let frac = frac.trim_end_matches('0');
+        let int = if int.is_empty() { "0" } else { int };
+        if frac.is_empty() {
+            int.to_string()
+        } else {
+            format!("{int}.{frac}")
+        }
+    } else {
+        n.to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Tok(Tok),
+    Group(char, Vec<Node>),
+}
+
+fn build(it: &mut std::iter::Peekable<std::vec::IntoIter<Tok>>, _open: Option<char>) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    while let Some(t) = it.next() {
+        match t {
+            Tok::Open(c) => {
+                let inner = build(it, Some(c));
+                nodes.push(Node::Group(c, inner));
+            }
+            Tok::Close(_) => return nodes,
+            other => nodes.push(Node::Tok(other)),
+        }
+    }
+    nodes
+}
+
+/// Words after which a parenthesised atom is a call or a list, not a grouping.
+fn is_callee(node: Option<&Node>) -> bool {
+    match node {
+        Some(Node::Tok(Tok::Ident(id))) => {
+            !matches!(id.to_ascii_uppercase().as_str(), "AND" | "OR" | "NOT" | "WHEN" | "THEN" | "ELSE" | "IS")
+        }
+        Some(Node::Group(..)) => true,
+        _ => false,
+    }
+}
+
+fn simplify(nodes: Vec<Node>) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        let node = match node {
+            Node::Group(c, inner) => {
+                let mut inner = simplify(inner);
+                // ((x)) → (x)
+                while inner.len() == 1 && matches!(inner[0], Node::Group('(', _)) && c == '(' {
+                    let Node::Group(_, deeper) = inner.remove(0) else { unreachable!() };
+                    inner = deeper;
+                }
+                if c == '[' {
+                    sort_literal_list(&mut inner);
+                }
+                // (atom) → atom, unless it is a call's argument list
+                if c == '(' && inner.len() == 1 && matches!(inner[0], Node::Tok(_)) && !is_callee(out.last()) {
+                    inner.remove(0)
+                } else {
+                    Node::Group(c, inner)
+                }
+            }
+            other => other,
+        };
+        out.push(node);
+    }
+    // An expression wrapped whole in parentheses: (a AND b) → a AND b
+    while out.len() == 1 && matches!(out[0], Node::Group('(', _)) {
+        let Node::Group(_, inner) = out.remove(0) else { unreachable!() };
+        out = inner;
+    }
+    out
+}
+
+/// `['b', 'a']` → `['a', 'b']` when every element is a literal.
+fn sort_literal_list(items: &mut Vec<Node>) {
+    let mut elems: Vec<Node> = Vec::new();
+    for (i, n) in items.iter().enumerate() {
+        if i % 2 == 1 {
+            if *n != Node::Tok(Tok::Punct(",".into())) {
+                return;
+            }
+        } else if matches!(n, Node::Tok(Tok::Str(_) | Tok::Number(_))) {
+            elems.push(n.clone());
+        } else {
+            return;
+        }
+    }
+    let key = |n: &Node| match n {
+        Node::Tok(Tok::Str(s)) | Node::Tok(Tok::Number(s)) => s.clone(),
+        _ => String::new(),
+    };
+    elems.sort_by_key(key);
+    let mut rebuilt = Vec::new();
+    for (i, e) in elems.into_iter().enumerate() {
+        if i > 0 {
+            rebuilt.push(Node::Tok(Tok::Punct(",".into())));
+        }
+        rebuilt.push(e);
+    }
+    *items = rebuilt;
+}
+
+fn render(nodes: &[Node], out: &mut String) {
+    for (i, n) in nodes.iter().enumerate() {
+        match n {
+            Node::Tok(t) => {
+                let text = match t {
+                    Tok::Str(s) | Tok::Ident(s) | Tok::Number(s) | Tok::Punct(s) => s.as_str(),
+                    Tok::Cast => "::",
+                    Tok::Open(_) | Tok::Close(_) => "",
+                };
+                if i > 0 && text != "," {
+                    out.push(' ');
+                }
+                out.push_str(text);
+            }
+            Node::Group(c, inner) => {
+                let close = if *c == '(' { ')' } else { ']' };
+                if i > 0 && !matches!(nodes[i - 1], Node::Tok(Tok::Ident(_))) {
+                    out.push(' ');
+                }
+                out.push(*c);
+                let mut s = String::new();
+                render(inner, &mut s);
+                out.push_str(s.trim());
+                out.push(close);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn literal_casts_and_numeric_spelling_do_not_matter() {
+        assert_eq!(
+            canonical("((occupancy_rate >= (0)::numeric) AND (occupancy_rate <= (100)::numeric))"),
+            canonical("((occupancy_rate >= 0.00) AND (occupancy_rate <= 100.0))"),
+        );
+    }
+
+    #[test]
+    fn in_list_matches_any_array_in_either_order() {
+        let a = "((role)::text = ANY ((ARRAY['supervisor'::character varying, 'admin'::character varying])::text[]))";
+        let b = "(role)::text = ANY (ARRAY['admin'::text, 'supervisor'::text])";
+        assert_eq!(canonical(a), canonical(b));
+    }
+
+    #[test]
+    fn different_bounds_stay_different() {
+        assert_ne!(
+            canonical("(occupancy_rate <= (100)::numeric)"),
+            canonical("(occupancy_rate <= 100.01)")
+        );
+        assert_ne!(canonical("(a < b)"), canonical("(a <= b)"));
+        assert_ne!(canonical("lower((email)::text)"), canonical("upper((email)::text)"));
+    }
+
+    #[test]
+    fn calls_keep_their_argument_parentheses() {
+        assert_eq!(canonical("lower((email)::text)"), "lower(email)");
+        assert_eq!(canonical("(length(TRIM(BOTH FROM email)) > 0)"), "length(TRIM(BOTH FROM email)) > 0");
+    }
+
+    #[test]
+    fn multiword_types_are_dropped_whole() {
+        assert_eq!(
+            canonical("(recorded_at <= (CURRENT_TIMESTAMP + '00:01:00'::interval))"),
+            canonical("recorded_at <= (CURRENT_TIMESTAMP + '00:01:00'::interval)")
+        );
+        assert_eq!(canonical("'x'::character varying(10)"), "'x'");
+        assert_eq!(canonical("now()::timestamp without time zone"), "now()");
+    }
+
+    #[test]
+    fn quoted_simple_identifiers_equal_bare_ones() {
+        assert_eq!(canonical("\"timestamp\" DESC"), canonical("timestamp DESC"));
+        assert_ne!(canonical("\"Mixed\""), canonical("mixed"));
+    }
+}

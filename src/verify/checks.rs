@@ -1,0 +1,47 @@
+//! CHECK constraints: existence, and the rule as PostgreSQL prints it on both sides.
+
+use super::{canonical, Ctx, Finding};
+use crate::catalog::{ConstraintKind, Relation};
+
+pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
+    let spec = &ctx.loaded.spec;
+    let t = &spec.table;
+    for name in spec.checks.keys() {
+        let object = format!("{t}.{name}");
+        let path = ["checks", name.as_str()];
+        let expected = ctx
+            .expected
+            .and_then(|r| r.constraint(name))
+            .and_then(|c| c.expression.clone())
+            .unwrap_or_default();
+        match rel.constraint(name).filter(|c| c.kind == ConstraintKind::Check) {
+            None => out.push(ctx.fail(
+                "check.exists",
+                object,
+                &path,
+                Some(format!("CHECK ({expected})")),
+                Some("missing".into()),
+                format!("CHECK constraint `{name}` does not exist on `{t}`"),
+                "add the constraint in a migration (or rename it to match), or correct the spec",
+            )),
+            Some(a) => {
+                out.push(ctx.pass("check.exists", object.clone(), &path, format!("{object} exists")));
+                let actual = a.expression.clone().unwrap_or_default();
+                out.push(ctx.compare(
+                    "check.rule",
+                    object,
+                    &["checks", name, "rule"],
+                    expected.clone(),
+                    actual.clone(),
+                    canonical(&expected) == canonical(&actual),
+                    "the constraint enforces a different rule: fix the migration, or correct the spec's rule (use `sql:` when no structured rule fits)",
+                ));
+            }
+        }
+    }
+    for c in &rel.constraints {
+        if c.kind == ConstraintKind::Check && !spec.checks.contains_key(&c.name) {
+            out.extend(ctx.extra("check.extra", format!("{t}.{}", c.name), "checks", c.definition.clone(), spec.allow_extra.constraints));
+        }
+    }
+}
