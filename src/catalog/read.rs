@@ -34,7 +34,7 @@ SELECT c.relname::text AS rel, k.conname::text AS name, k.contype::text AS kind,
        ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
                JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
        pg_get_constraintdef(k.oid, true) AS definition,
-       CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid, true) END AS expression,
+       CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) END AS expression,
        r.relname::text AS ref_table,
        ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
                JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) AS ref_columns,
@@ -50,10 +50,10 @@ SELECT c.relname::text AS rel, k.conname::text AS name, k.contype::text AS kind,
 const INDEXES: &str = "
 SELECT c.relname::text AS rel, ic.relname::text AS name, x.indisunique AS is_unique,
        am.amname::text AS method,
-       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS keys,
+       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, false) FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS keys,
        ARRAY(SELECT (x.indoption[k - 1] & 1) <> 0 FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS descs,
        ARRAY(SELECT (x.indoption[k - 1] & 2) <> 0 FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS nulls_firsts,
-       pg_get_expr(x.indpred, x.indrelid, true) AS predicate,
+       pg_get_expr(x.indpred, x.indrelid) AS predicate,
        pg_get_indexdef(x.indexrelid) AS definition,
        k.conname::text AS constraint_name
   FROM pg_index x

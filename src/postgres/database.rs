@@ -64,7 +64,7 @@ impl Database {
     /// A password-free description for output and reports.
     pub fn describe(&self) -> String {
         match self {
-            Database::Ephemeral(c) => format!("ephemeral cluster ({})", c.server_version()),
+            Database::Ephemeral(_) => "ephemeral cluster".to_string(),
             Database::Url(url) => url.to_string(),
         }
     }

@@ -197,6 +197,8 @@ impl EphemeralCluster {
             .args(["-c", "full_page_writes=off"])
             .args(["-c", "max_connections=50"])
             .args(["-c", "TimeZone=UTC"])
+            // Shared-memory segments as files in the data dir, so they go with the folder.
+            .args(["-c", "dynamic_shared_memory_type=mmap"])
             .args(["-c", "unix_socket_permissions=0700"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

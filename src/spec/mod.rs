@@ -11,7 +11,7 @@ pub use model::*;
 pub use rule::{number, rule_columns, rule_sql};
 
 /// Sort order of one index key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct KeyOrder {
     /// DESC.
     pub desc: bool,

@@ -326,9 +326,10 @@ pub struct CompareRule {
     pub op: CompareOp,
     /// The column it is compared with.
     pub right: String,
-    /// When true, a NULL `right` also passes (`right IS NULL OR left op right`).
+    /// Write the NULL case out as the constraint does: `left IS NULL OR left op right`.
+    /// (A CHECK passes on NULL either way; this only matches how it is written.)
     #[serde(default)]
-    pub or_right_null: bool,
+    pub or_left_null: bool,
 }
 
 /// An implication between two SQL conditions on the same row.

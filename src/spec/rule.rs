@@ -61,8 +61,8 @@ pub fn rule_sql(rule: &Rule, spec: &TableSpec) -> String {
         }
         Rule::Compare(r) => {
             let cmp = format!("{} {} {}", quote_ident(&r.left), r.op.sql(), quote_ident(&r.right));
-            if r.or_right_null {
-                format!("{} IS NULL OR {cmp}", quote_ident(&r.right))
+            if r.or_left_null {
+                format!("{} IS NULL OR {cmp}", quote_ident(&r.left))
             } else {
                 cmp
             }

@@ -15,11 +15,12 @@ pub fn canonical(expr: &str) -> String {
         .into_iter()
         .map(|t| match t {
             Tok::Number(n) => Tok::Number(normalise_number(&n)),
+            Tok::Str(s) if numeric_string(&s) => Tok::Number(normalise_number(&s[1..s.len() - 1])),
             other => other,
         })
         .collect();
     let tree = build(&mut tokens.into_iter().peekable(), None);
-    let tree = simplify(tree);
+    let tree = simplify(rewrite(simplify(tree)));
     let mut out = String::new();
     render(&tree, &mut out);
     out.trim().to_string()
@@ -163,7 +164,21 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
     out
 }
 
+/// `'-1.00'`: PostgreSQL prints negative numeric constants as quoted strings with a cast.
+fn numeric_string(s: &str) -> bool {
+    let Some(inner) = s.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) else { return false };
+    let digits = inner.strip_prefix('-').unwrap_or(inner);
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().filter(|c| *c == '.').count() <= 1
+        && digits.chars().any(|c| c.is_ascii_digit())
+}
+
 fn normalise_number(n: &str) -> String {
+    if let Some(pos) = n.strip_prefix('-') {
+        let p = normalise_number(pos);
+        return if p == "0" { p } else { format!("-{p}") };
+    }
     if let Some((int, frac)) = n.split_once('.') {
         let frac = frac.trim_end_matches('0');
         let int = if int.is_empty() { "0" } else { int };
@@ -242,6 +257,71 @@ fn simplify(nodes: Vec<Node>) -> Vec<Node> {
     out
 }
 
+fn is_word(n: &Node, w: &str) -> bool {
+    matches!(n, Node::Tok(Tok::Ident(id)) if id.eq_ignore_ascii_case(w))
+}
+
+fn is_punct(n: &Node, p: &str) -> bool {
+    matches!(n, Node::Tok(Tok::Punct(x)) if x == p)
+}
+
+/// Logical identities that PostgreSQL's printer keeps as written:
+/// `NOT (x IS NOT NULL)` → `x IS NULL`, `NOT (x IS NULL)` → `x IS NOT NULL`,
+/// `NOT (x = y)` → `x <> y`, `NOT (x <> y)` → `x = y`, `x = true` → `x`,
+/// `x = false` → `NOT x`. Each holds under SQL's three-valued logic.
+fn rewrite(nodes: Vec<Node>) -> Vec<Node> {
+    let nodes: Vec<Node> = nodes
+        .into_iter()
+        .map(|n| match n {
+            Node::Group(c, inner) => Node::Group(c, rewrite(inner)),
+            other => other,
+        })
+        .collect();
+    let nodes = rewrite_bool_compare(nodes);
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    let mut it = nodes.into_iter().peekable();
+    while let Some(n) = it.next() {
+        if is_word(&n, "NOT") {
+            if let Some(Node::Group('(', inner)) = it.peek() {
+                if let Some(negated) = negate(inner) {
+                    it.next();
+                    out.push(Node::Group('(', negated));
+                    continue;
+                }
+            }
+        }
+        out.push(n);
+    }
+    out
+}
+
+fn negate(inner: &[Node]) -> Option<Vec<Node>> {
+    match inner {
+        [x, is, not, null] if is_word(is, "IS") && is_word(not, "NOT") && is_word(null, "NULL") => {
+            Some(vec![x.clone(), is.clone(), null.clone()])
+        }
+        [x, is, null] if is_word(is, "IS") && is_word(null, "NULL") => Some(vec![
+            x.clone(),
+            is.clone(),
+            Node::Tok(Tok::Ident("NOT".into())),
+            null.clone(),
+        ]),
+        [x, op, y] if is_punct(op, "=") => Some(vec![x.clone(), Node::Tok(Tok::Punct("<>".into())), y.clone()]),
+        [x, op, y] if is_punct(op, "<>") => Some(vec![x.clone(), Node::Tok(Tok::Punct("=".into())), y.clone()]),
+        _ => None,
+    }
+}
+
+fn rewrite_bool_compare(nodes: Vec<Node>) -> Vec<Node> {
+    match nodes.as_slice() {
+        [x, op, v] if is_punct(op, "=") && is_word(v, "true") => vec![x.clone()],
+        [x, op, v] if is_punct(op, "=") && is_word(v, "false") => {
+            vec![Node::Tok(Tok::Ident("NOT".into())), x.clone()]
+        }
+        _ => nodes,
+    }
+}
+
 /// `['b', 'a']` → `['a', 'b']` when every element is a literal.
 fn sort_literal_list(items: &mut Vec<Node>) {
     let mut elems: Vec<Node> = Vec::new();
@@ -271,6 +351,14 @@ fn sort_literal_list(items: &mut Vec<Node>) {
     *items = rebuilt;
 }
 
+fn is_keyword(id: &str) -> bool {
+    matches!(
+        id.to_ascii_uppercase().as_str(),
+        "AND" | "OR" | "NOT" | "IS" | "IN" | "ANY" | "ALL" | "SOME" | "WHEN" | "THEN" | "ELSE" | "CASE"
+            | "BETWEEN" | "LIKE" | "ILIKE" | "EXISTS"
+    )
+}
+
 fn render(nodes: &[Node], out: &mut String) {
     for (i, n) in nodes.iter().enumerate() {
         match n {
@@ -287,7 +375,8 @@ fn render(nodes: &[Node], out: &mut String) {
             }
             Node::Group(c, inner) => {
                 let close = if *c == '(' { ')' } else { ']' };
-                if i > 0 && !matches!(nodes[i - 1], Node::Tok(Tok::Ident(_))) {
+                let after_callee = matches!(&nodes[i - i.min(1)], Node::Tok(Tok::Ident(id)) if !is_keyword(id));
+                if i > 0 && !after_callee {
                     out.push(' ');
                 }
                 out.push(*c);
@@ -343,6 +432,35 @@ mod tests {
         );
         assert_eq!(canonical("'x'::character varying(10)"), "'x'");
         assert_eq!(canonical("now()::timestamp without time zone"), "now()");
+    }
+
+    #[test]
+    fn negative_constants_compare_by_value() {
+        assert_eq!(
+            canonical("((hold_irr >= '-1.00'::numeric) AND (hold_irr <= 1.00))"),
+            canonical("((hold_irr >= ('-1'::integer)::numeric) AND (hold_irr <= (1)::numeric))")
+        );
+        assert_ne!(canonical("(x >= '-1'::numeric)"), canonical("(x >= '-1.01'::numeric)"));
+    }
+
+    #[test]
+    fn logical_identities_are_recognised() {
+        assert_eq!(
+            canonical("((NOT (revoked_at IS NOT NULL)) OR (NOT is_active))"),
+            canonical("((revoked_at IS NULL) OR (is_active = false))")
+        );
+        assert_eq!(
+            canonical("((NOT (mfa_secret IS NOT NULL)) OR mfa_enabled)"),
+            canonical("((mfa_secret IS NULL) OR (mfa_enabled = true))")
+        );
+        assert_eq!(
+            canonical("((NOT ((status)::text = 'resolved'::text)) OR (resolved_at IS NOT NULL))"),
+            canonical("(((status)::text <> 'resolved'::text) OR (resolved_at IS NOT NULL))")
+        );
+        assert_ne!(
+            canonical("((mfa_secret IS NULL) OR (mfa_enabled = true))"),
+            canonical("((mfa_secret IS NULL) OR (mfa_enabled = false))")
+        );
     }
 
     #[test]

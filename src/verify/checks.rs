@@ -31,8 +31,8 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     "check.rule",
                     object,
                     &["checks", name, "rule"],
-                    expected.clone(),
-                    actual.clone(),
+                    canonical(&expected),
+                    canonical(&actual),
                     canonical(&expected) == canonical(&actual),
                     "the constraint enforces a different rule: fix the migration, or correct the spec's rule (use `sql:` when no structured rule fits)",
                 ));

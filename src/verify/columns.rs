@@ -51,8 +51,8 @@ pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             "column.default",
             object,
             &["columns", name, "default"],
-            expected_default.unwrap_or_else(|| "no default".into()),
-            actual.default.clone().unwrap_or_else(|| "no default".into()),
+            expected_default.map(|d| canonical(&d)).unwrap_or_else(|| "no default".into()),
+            actual.default.as_deref().map(canonical).unwrap_or_else(|| "no default".into()),
             same,
             "set the default in a migration, or correct the spec",
         ));

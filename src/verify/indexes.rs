@@ -44,7 +44,7 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
         };
         let same_keys = want_keys.len() == a.keys.len()
             && want_keys.iter().zip(&a.keys).all(|(w, g)| canonical(w) == canonical(g));
-        out.push(ctx.compare("index.keys", object.clone(), &["indexes", name, "keys"], want_keys.join(", "), a.keys.join(", "), same_keys, "recreate the index with the spec's keys, or correct the spec"));
+        out.push(ctx.compare("index.keys", object.clone(), &["indexes", name, "keys"], canon_list(&want_keys), canon_list(&a.keys), same_keys, "recreate the index with the spec's keys, or correct the spec"));
         let want_order: Vec<KeyOrder> = idx.keys.iter().map(|k| split_index_key(k).1).collect();
         let got_order = orders(a);
         out.push(ctx.compare("index.order", object.clone(), &["indexes", name, "keys"], show_orders(&want_order), show_orders(&got_order), want_order == got_order, "recreate the index with the spec's sort order (DESC / NULLS)"));
@@ -58,8 +58,8 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             "index.predicate",
             object,
             &["indexes", name, "where"],
-            want_pred.unwrap_or_else(|| "none (full index)".into()),
-            a.predicate.clone().unwrap_or_else(|| "none (full index)".into()),
+            want_pred.map(|p| canonical(&p)).unwrap_or_else(|| "none (full index)".into()),
+            a.predicate.as_deref().map(canonical).unwrap_or_else(|| "none (full index)".into()),
             same_pred,
             "recreate the index with the spec's WHERE predicate",
         ));
@@ -69,6 +69,10 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             out.extend(ctx.extra("index.extra", format!("{t}.{}", a.name), "indexes", a.definition.clone(), spec.allow_extra.indexes));
         }
     }
+}
+
+fn canon_list(keys: &[String]) -> String {
+    keys.iter().map(|k| canonical(k)).collect::<Vec<_>>().join(", ")
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -146,7 +146,11 @@ fn object_statements(spec: &TableSpec) -> Vec<Statement> {
             .map(|k| {
                 let (expr, order) = split_index_key(k);
                 let expr = if is_plain_column(expr) { quote_ident(expr.trim_matches('"')) } else { format!("({expr})") };
-                format!("{expr} {order}")
+                if order == crate::spec::KeyOrder::default() {
+                    expr
+                } else {
+                    format!("{expr} {order}")
+                }
             })
             .collect();
         let pred = idx.predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
