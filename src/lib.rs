@@ -38,6 +38,12 @@ pub fn run_cli() -> i32 {
         }
     });
     drop(runtime);
+    if postgres::interrupted() {
+        // The signal handler is stopping the servers and will exit with 130.
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
     match result {
         Ok(code) => code.code(),
         Err(err) => {

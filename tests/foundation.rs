@@ -11,6 +11,14 @@ use reims_verify::migrate::{apply, discover, read_history, status_of, ApplyMode,
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
 use sqlx::{Connection, Row};
 
+/// A parent folder for clusters that the server's OS user can traverse.
+fn cluster_parent() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
 fn process_alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; read its state.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -35,7 +43,7 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn cluster_starts_serves_and_leaves_nothing_on_drop() {
-    let parent = tempfile::tempdir().unwrap();
+    let parent = cluster_parent();
     let opts = ClusterOptions { parent_dir: Some(parent.path().to_path_buf()), ..Default::default() };
     let cluster = EphemeralCluster::start(&opts).await.unwrap();
     let pid = cluster.pid().unwrap();
@@ -58,7 +66,7 @@ async fn cluster_starts_serves_and_leaves_nothing_on_drop() {
 
 #[tokio::test]
 async fn cluster_is_cleaned_up_when_its_owner_panics() {
-    let parent = tempfile::tempdir().unwrap();
+    let parent = cluster_parent();
     let p = parent.path().to_path_buf();
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
@@ -78,7 +86,7 @@ async fn cluster_is_cleaned_up_when_its_owner_panics() {
 #[test]
 fn ctrl_c_stops_the_server_and_removes_the_folder() {
     use nix::sys::signal::{kill, Signal};
-    let parent = tempfile::tempdir().unwrap();
+    let parent = cluster_parent();
     let mut child = std::process::Command::new(bin())
         .args(["check", "--migrations"])
         .arg(migrations_dir())
@@ -213,10 +221,13 @@ async fn the_advisory_lock_keeps_two_runners_apart() {
     let mut holder = connect(&db).await;
     sqlx::query("SELECT pg_advisory_lock($1)").bind(ADVISORY_LOCK_KEY).execute(&mut holder).await.unwrap();
     let db2 = db.clone();
-    let runner = tokio::spawn(async move {
-        let mut conn = connect(&db2).await;
-        let files = discover(&migrations_dir()).unwrap();
-        apply(&mut conn, &files, &ApplyMode::All, false).await.map(|r| r.steps.len())
+    // The competing runner lives on its own thread and runtime.
+    let runner = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+            let mut conn = connect(&db2).await;
+            let files = discover(&migrations_dir()).unwrap();
+            apply(&mut conn, &files, &ApplyMode::All, false).await.map(|r| r.steps.len())
+        })
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!runner.is_finished(), "the runner must wait for the lock");
@@ -224,7 +235,7 @@ async fn the_advisory_lock_keeps_two_runners_apart() {
         .fetch_one(&mut holder).await.unwrap();
     assert_eq!(tables, 0, "nothing applied while the lock is held");
     sqlx::query("SELECT pg_advisory_unlock($1)").bind(ADVISORY_LOCK_KEY).execute(&mut holder).await.unwrap();
-    let applied = tokio::time::timeout(Duration::from_secs(30), runner).await.unwrap().unwrap().unwrap();
+    let applied = runner.join().unwrap().unwrap();
     assert_eq!(applied, 14);
 }
 

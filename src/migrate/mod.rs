@@ -7,4 +7,4 @@ mod runner;
 
 pub use discover::{checksum, discover, MigrationFile};
 pub use history::{read_history, status_of, AppliedMigration, MigrationStatus, StatusRow};
-pub use runner::{apply, ApplyMode, ApplyReport, AppliedStep};
+pub use runner::{apply, AppliedStep, ApplyMode, ApplyReport, ADVISORY_LOCK_KEY};

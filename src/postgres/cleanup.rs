@@ -8,7 +8,8 @@ use std::sync::{Mutex, Once, OnceLock};
 /// What is needed to tear a cluster down without its owner.
 #[derive(Debug, Clone)]
 pub(crate) struct Registered {
-    pub pid: i32,
+    /// The process writing into `dir` (initdb, then the server), if one runs.
+    pub pid: Option<i32>,
     pub dir: PathBuf,
 }
 
@@ -25,6 +26,13 @@ pub(crate) fn register(id: u64, entry: Registered) {
         .insert(id, entry);
 }
 
+/// Record which process now works in a registered cluster's folder.
+pub(crate) fn set_pid(id: u64, pid: Option<i32>) {
+    if let Some(e) = registry().lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
+        e.pid = pid;
+    }
+}
+
 pub(crate) fn unregister(id: u64) {
     registry()
         .lock()
@@ -32,27 +40,41 @@ pub(crate) fn unregister(id: u64) {
         .remove(&id);
 }
 
-/// Stop a server by pid (immediate shutdown, then SIGKILL) and delete its folder.
+/// Stop the process group working in a cluster folder (immediate shutdown, then SIGKILL)
+/// and delete the folder.
 pub(crate) fn teardown(entry: &Registered) {
     use nix::sys::signal::{kill, Signal};
+    use nix::sys::wait::{waitpid, WaitPidFlag};
     use nix::unistd::Pid;
-    let pid = Pid::from_raw(entry.pid);
-    if kill(pid, Signal::SIGQUIT).is_ok() {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            if kill(pid, None).is_err() {
+    use std::time::{Duration, Instant};
+    if let Some(raw) = entry.pid {
+        let leader = Pid::from_raw(raw);
+        let group = Pid::from_raw(-raw);
+        let _ = kill(group, Signal::SIGQUIT);
+        let _ = kill(leader, Signal::SIGQUIT);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Reap the leader if it is our child, and wait for the whole group to be gone.
+        while Instant::now() < deadline {
+            let _ = waitpid(leader, Some(WaitPidFlag::WNOHANG));
+            if kill(group, None).is_err() && kill(leader, None).is_err() {
                 break;
             }
-            // Reap if it is our child; ignore errors (it may already be reaped).
-            let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(5));
         }
-        if kill(pid, None).is_ok() {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
+        if kill(group, None).is_ok() || kill(leader, None).is_ok() {
+            let _ = kill(group, Signal::SIGKILL);
+            let _ = kill(leader, Signal::SIGKILL);
+            let _ = waitpid(leader, None);
         }
     }
-    let _ = std::fs::remove_dir_all(&entry.dir);
+    for _ in 0..20 {
+        match std::fs::remove_dir_all(&entry.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            _ => break,
+        }
+    }
 }
 
 /// Stop every registered cluster. Safe to call more than once.
@@ -81,12 +103,21 @@ fn install_exit_hook() {
     });
 }
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once Ctrl-C / SIGTERM / SIGHUP arrived; the handler is then tearing down and will
+/// exit with 130, so the main thread must not report the resulting failures as its own.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Make Ctrl-C, SIGTERM and SIGHUP stop every cluster before the process exits with 130.
 /// The binary calls this once; libraries embedding the crate may choose not to.
 pub fn install_signal_handlers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             eprintln!("reims-verify: interrupted; stopping PostgreSQL and removing temp files");
             cleanup_all();
             std::process::exit(130);

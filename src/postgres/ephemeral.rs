@@ -76,7 +76,8 @@ impl EphemeralCluster {
             version,
             timings: ClusterTimings::default(),
         };
-        // From here on, Drop removes the folder if anything fails.
+        // From here on, Drop (or a signal, or process exit) removes the folder.
+        cleanup::register(cluster.id, Registered { pid: None, dir: cluster.dir.clone() });
         if let Some((uid, gid)) = owner {
             nix::unistd::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| Error::Cluster {
                 message: format!("cannot chown {}: {e}", cluster.dir.display()),
@@ -163,10 +164,15 @@ impl EphemeralCluster {
             ])
             .env_remove("PGDATA")
             .stdin(Stdio::null());
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         as_owner(&mut cmd, owner);
-        let out = cmd.output().map_err(|e| Error::Cluster {
+        let cannot_run = |e: std::io::Error| Error::Cluster {
             message: format!("cannot run {}: {e}", self.bindir.program("initdb").display()),
-        })?;
+        };
+        let child = spawn_bound_to_process(cmd).map_err(cannot_run)?;
+        cleanup::set_pid(self.id, Some(child.id() as i32));
+        let out = child.wait_with_output().map_err(cannot_run)?;
+        cleanup::set_pid(self.id, None);
         if !out.status.success() {
             return Err(Error::Cluster {
                 message: format!(
@@ -207,13 +213,7 @@ impl EphemeralCluster {
         let child = spawn_bound_to_process(cmd).map_err(|e| Error::Cluster {
             message: format!("cannot start {}: {e}", self.bindir.program("postgres").display()),
         })?;
-        cleanup::register(
-            self.id,
-            Registered {
-                pid: child.id() as i32,
-                dir: self.dir.clone(),
-            },
-        );
+        cleanup::set_pid(self.id, Some(child.id() as i32));
         self.child = Some(child);
         Ok(())
     }
@@ -273,7 +273,7 @@ impl EphemeralCluster {
         cleanup::unregister(self.id);
         match self.child.take() {
             Some(child) => cleanup::teardown(&Registered {
-                pid: child.id() as i32,
+                pid: Some(child.id() as i32),
                 dir: self.dir.clone(),
             }),
             None => {

@@ -9,6 +9,6 @@ mod target;
 
 pub use bindir::{find_bindir, BinDir};
 pub use database::{Database, CONNECT_TIMEOUT, EPHEMERAL_DB};
-pub use cleanup::{cleanup_all, install_signal_handlers};
+pub use cleanup::{cleanup_all, install_signal_handlers, interrupted};
 pub use ephemeral::{ClusterOptions, EphemeralCluster};
 pub use target::{redact_url, DatabaseUrl};

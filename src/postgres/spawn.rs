@@ -34,7 +34,15 @@ fn spawner() -> &'static Mutex<mpsc::Sender<Job>> {
 
 /// Spawn `cmd` so that it receives SIGQUIT (PostgreSQL's immediate shutdown) if this
 /// process dies without cleaning up, e.g. on SIGKILL.
+///
+/// The child leads its own process group, so that teardown can stop it together with every
+/// process it started (initdb's bootstrap backend, the server's backends), and so that a
+/// terminal's Ctrl-C reaches only reims-verify, which then shuts things down in order.
 pub fn spawn_bound_to_process(mut cmd: Command) -> io::Result<Child> {
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;
