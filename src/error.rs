@@ -142,9 +142,9 @@ impl Error {
     /// The next step for the user, printed under the error.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Usage { hint, .. } | Error::Spec { hint, .. } | Error::Migration { hint, .. } => {
-                Some(hint.clone())
-            }
+            Error::Usage { hint, .. }
+            | Error::Spec { hint, .. }
+            | Error::Migration { hint, .. } => Some(hint.clone()),
             Error::PostgresNotFound { .. } => Some(
                 "install the PostgreSQL server (Debian/Ubuntu: `apt-get install postgresql`), \
                  or pass --pg-bindir DIR / set REIMS_VERIFY_PG_BINDIR to the folder holding \

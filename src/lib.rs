@@ -3,6 +3,13 @@
 //! Data flows one way: migrations → database → [`catalog::Schema`]; specs →
 //! [`spec::SpecSet`]; `verify` and `probe` → findings → one run record → every renderer.
 
+// Errors are rare and carry a location, a message and a hint for the user; their size on
+// the cold path is not worth boxing every construction site for.
+#![allow(clippy::result_large_err)]
+
+pub mod catalog;
+pub mod cli;
+pub mod commands;
 pub mod error;
 pub mod migrate;
 pub mod postgres;
@@ -11,9 +18,6 @@ pub mod run;
 pub mod spec;
 pub mod sql;
 pub mod verify;
-pub mod catalog;
-pub mod cli;
-pub mod commands;
 
 use clap::Parser;
 
@@ -23,7 +27,10 @@ pub fn run_cli() -> i32 {
     let cli = cli::Cli::parse();
     postgres::install_signal_handlers();
     let out = commands::Output::new(cli.color);
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -48,7 +55,11 @@ pub fn run_cli() -> i32 {
         Ok(code) => code.code(),
         Err(err) => {
             eprintln!("error: {err}");
-            if let error::Error::Spec { key_path: Some(path), .. } = &err {
+            if let error::Error::Spec {
+                key_path: Some(path),
+                ..
+            } = &err
+            {
                 eprintln!("  at key: {path}");
             }
             if let Some(hint) = err.hint() {

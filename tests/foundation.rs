@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use common::*;
 use reims_verify::error::{Error, ExitCode};
-use reims_verify::migrate::{apply, discover, read_history, status_of, ApplyMode, MigrationStatus, ADVISORY_LOCK_KEY};
+use reims_verify::migrate::{
+    apply, discover, read_history, status_of, ApplyMode, MigrationStatus, ADVISORY_LOCK_KEY,
+};
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
 use sqlx::{Connection, Row};
 
@@ -22,7 +24,7 @@ fn cluster_parent() -> tempfile::TempDir {
 fn process_alive(pid: u32) -> bool {
     // A zombie still has a /proc entry; read its state.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.split_whitespace().nth(2).is_some_and(|s| s == "Z"),
+        Ok(stat) => stat.split_whitespace().nth(2).is_none_or(|s| s != "Z"),
         Err(_) => false,
     }
 }
@@ -44,18 +46,30 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
 #[tokio::test]
 async fn cluster_starts_serves_and_leaves_nothing_on_drop() {
     let parent = cluster_parent();
-    let opts = ClusterOptions { parent_dir: Some(parent.path().to_path_buf()), ..Default::default() };
+    let opts = ClusterOptions {
+        parent_dir: Some(parent.path().to_path_buf()),
+        ..Default::default()
+    };
     let cluster = EphemeralCluster::start(&opts).await.unwrap();
     let pid = cluster.pid().unwrap();
     let dir = cluster.dir().to_path_buf();
     assert!(process_alive(pid));
     let mut conn = cluster.connect("postgres").await.unwrap();
-    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(one, 1);
     // No TCP listener: only the unix socket in the cluster folder.
-    let listen: String = sqlx::query_scalar("SHOW listen_addresses").fetch_one(&mut conn).await.unwrap();
+    let listen: String = sqlx::query_scalar("SHOW listen_addresses")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(listen, "");
-    let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&mut conn).await.unwrap();
+    let fsync: String = sqlx::query_scalar("SHOW fsync")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(fsync, "off");
     conn.close().await.unwrap();
     drop(cluster);
@@ -70,17 +84,28 @@ async fn cluster_is_cleaned_up_when_its_owner_panics() {
     let p = parent.path().to_path_buf();
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-            let opts = ClusterOptions { parent_dir: Some(p), ..Default::default() };
-            let cluster = EphemeralCluster::start(&opts).await.unwrap();
-            tx.send(cluster.pid().unwrap()).unwrap();
-            panic!("deliberate panic while the cluster is running");
-        })
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let opts = ClusterOptions {
+                    parent_dir: Some(p),
+                    ..Default::default()
+                };
+                let cluster = EphemeralCluster::start(&opts).await.unwrap();
+                tx.send(cluster.pid().unwrap()).unwrap();
+                panic!("deliberate panic while the cluster is running");
+            })
     });
     let pid = rx.recv().unwrap();
     assert!(handle.join().is_err(), "the thread should have panicked");
     assert!(!process_alive(pid), "server {pid} survived the panic");
-    assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0, "temp dir left behind");
+    assert_eq!(
+        std::fs::read_dir(parent.path()).unwrap().count(),
+        0,
+        "temp dir left behind"
+    );
 }
 
 #[test]
@@ -101,19 +126,35 @@ fn ctrl_c_stops_the_server_and_removes_the_folder() {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let needle = parent.path().display().to_string();
     loop {
-        if !processes_mentioning(&needle).iter().filter(|p| p.contains("postgres")).collect::<Vec<_>>().is_empty() {
+        if !processes_mentioning(&needle)
+            .iter()
+            .filter(|p| p.contains("postgres"))
+            .collect::<Vec<_>>()
+            .is_empty()
+        {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "server never started");
         std::thread::sleep(Duration::from_millis(10));
     }
-    kill(nix::unistd::Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGINT,
+    )
+    .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "interrupted run exits 130");
     std::thread::sleep(Duration::from_millis(100));
-    let left: Vec<String> = processes_mentioning(&needle).into_iter().filter(|p| p.contains("postgres")).collect();
+    let left: Vec<String> = processes_mentioning(&needle)
+        .into_iter()
+        .filter(|p| p.contains("postgres"))
+        .collect();
     assert!(left.is_empty(), "orphaned server processes: {left:?}");
-    assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0, "cluster folder left behind");
+    assert_eq!(
+        std::fs::read_dir(parent.path()).unwrap().count(),
+        0,
+        "cluster folder left behind"
+    );
 }
 
 #[test]
@@ -127,7 +168,11 @@ fn missing_binaries_give_a_clear_message_and_exit_3_or_2() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(ExitCode::InvalidInput.code()), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(ExitCode::InvalidInput.code()),
+        "{stderr}"
+    );
     assert!(stderr.contains("holds no initdb"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
 }
@@ -138,15 +183,29 @@ async fn all_migrations_apply_and_a_second_run_skips_them() {
     let mut conn = connect(&db).await;
     let files = discover(&migrations_dir()).unwrap();
     assert_eq!(files.len(), 14);
-    let first = apply(&mut conn, &files, &ApplyMode::All, false).await.unwrap();
-    assert!(first.steps.iter().all(|s| s.action == "applied"), "{first:?}");
-    let second = apply(&mut conn, &files, &ApplyMode::All, false).await.unwrap();
-    assert!(second.steps.iter().all(|s| s.action == "skipped"), "{second:?}");
+    let first = apply(&mut conn, &files, &ApplyMode::All, false)
+        .await
+        .unwrap();
+    assert!(
+        first.steps.iter().all(|s| s.action == "applied"),
+        "{first:?}"
+    );
+    let second = apply(&mut conn, &files, &ApplyMode::All, false)
+        .await
+        .unwrap();
+    assert!(
+        second.steps.iter().all(|s| s.action == "skipped"),
+        "{second:?}"
+    );
     let history = read_history(&mut conn).await.unwrap().unwrap();
     assert_eq!(history.len(), 14);
-    assert!(history.iter().all(|h| h.success && h.checksum.as_deref().is_some_and(|c| c.len() == 64)));
+    assert!(history
+        .iter()
+        .all(|h| h.success && h.checksum.as_deref().is_some_and(|c| c.len() == 64)));
     let statuses = status_of(&files, &history);
-    assert!(statuses.iter().all(|s| s.status == MigrationStatus::Applied));
+    assert!(statuses
+        .iter()
+        .all(|s| s.status == MigrationStatus::Applied));
 }
 
 #[tokio::test]
@@ -154,9 +213,19 @@ async fn a_failing_migration_is_rolled_back_recorded_and_stops_the_run() {
     let db = empty_db("broken").await;
     let mut conn = connect(&db).await;
     let files = discover(&fixture("migrations_broken")).unwrap();
-    let err = apply(&mut conn, &files, &ApplyMode::All, false).await.unwrap_err();
-    let Error::Migration { location, message, .. } = &err else { panic!("{err:?}") };
-    assert!(location.file.ends_with("002_create_broken.sql"), "{location}");
+    let err = apply(&mut conn, &files, &ApplyMode::All, false)
+        .await
+        .unwrap_err();
+    let Error::Migration {
+        location, message, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(
+        location.file.ends_with("002_create_broken.sql"),
+        "{location}"
+    );
     assert_eq!(location.line, Some(6), "{err}");
     assert!(message.contains("42703"), "SQLSTATE in message: {message}");
     assert_eq!(err.exit_code(), ExitCode::Database);
@@ -164,14 +233,35 @@ async fn a_failing_migration_is_rolled_back_recorded_and_stops_the_run() {
     let exists = |name: &'static str| {
         sqlx::query_scalar::<_, Option<String>>("SELECT to_regclass($1)::text").bind(name)
     };
-    assert!(exists("ok_table").fetch_one(&mut conn).await.unwrap().is_some());
-    assert!(exists("half_applied").fetch_one(&mut conn).await.unwrap().is_none());
-    assert!(exists("never_applied").fetch_one(&mut conn).await.unwrap().is_none());
+    assert!(exists("ok_table")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(exists("half_applied")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(exists("never_applied")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .is_none());
     let history = read_history(&mut conn).await.unwrap().unwrap();
-    let broken = history.iter().find(|h| h.migration_name == "002_create_broken.sql").unwrap();
+    let broken = history
+        .iter()
+        .find(|h| h.migration_name == "002_create_broken.sql")
+        .unwrap();
     assert!(!broken.success);
-    assert!(broken.error_message.as_deref().unwrap().contains("no_such_column"));
-    assert!(history.iter().all(|h| h.migration_name != "003_create_never.sql"));
+    assert!(broken
+        .error_message
+        .as_deref()
+        .unwrap()
+        .contains("no_such_column"));
+    assert!(history
+        .iter()
+        .all(|h| h.migration_name != "003_create_never.sql"));
 }
 
 #[tokio::test]
@@ -181,17 +271,30 @@ async fn a_changed_applied_migration_is_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("001_a.sql"), "CREATE TABLE a (id int);").unwrap();
     let files = discover(dir.path()).unwrap();
-    apply(&mut conn, &files, &ApplyMode::All, false).await.unwrap();
-    std::fs::write(dir.path().join("001_a.sql"), "CREATE TABLE IF NOT EXISTS a (id int, extra text);").unwrap();
+    apply(&mut conn, &files, &ApplyMode::All, false)
+        .await
+        .unwrap();
+    std::fs::write(
+        dir.path().join("001_a.sql"),
+        "CREATE TABLE IF NOT EXISTS a (id int, extra text);",
+    )
+    .unwrap();
     let files = discover(dir.path()).unwrap();
-    let err = apply(&mut conn, &files, &ApplyMode::All, false).await.unwrap_err();
+    let err = apply(&mut conn, &files, &ApplyMode::All, false)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("001_a.sql"), "{err}");
     assert!(err.to_string().contains("checksum"), "{err}");
     assert_eq!(err.exit_code(), ExitCode::InvalidInput);
-    let report = apply(&mut conn, &files, &ApplyMode::All, true).await.unwrap();
+    let report = apply(&mut conn, &files, &ApplyMode::All, true)
+        .await
+        .unwrap();
     assert_eq!(report.steps[0].action, "reapplied");
     let history = read_history(&mut conn).await.unwrap().unwrap();
-    assert_eq!(history[0].checksum.as_deref(), Some(files[0].checksum.as_str()));
+    assert_eq!(
+        history[0].checksum.as_deref(),
+        Some(files[0].checksum.as_str())
+    );
 }
 
 #[tokio::test]
@@ -199,19 +302,36 @@ async fn one_named_migration_applies_alone_and_force_reapplies_it() {
     let db = empty_db("named").await;
     let mut conn = connect(&db).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("001_a.sql"), "CREATE TABLE IF NOT EXISTS a (id int);").unwrap();
+    std::fs::write(
+        dir.path().join("001_a.sql"),
+        "CREATE TABLE IF NOT EXISTS a (id int);",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("002_b.sql"), "CREATE TABLE b (id int);").unwrap();
     let files = discover(dir.path()).unwrap();
-    let r = apply(&mut conn, &files, &ApplyMode::One("001_a.sql".into()), false).await.unwrap();
+    let r = apply(
+        &mut conn,
+        &files,
+        &ApplyMode::One("001_a.sql".into()),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.steps.len(), 1);
     assert_eq!(r.steps[0].action, "applied");
-    let r = apply(&mut conn, &files, &ApplyMode::One("1".into()), false).await.unwrap();
+    let r = apply(&mut conn, &files, &ApplyMode::One("1".into()), false)
+        .await
+        .unwrap();
     assert_eq!(r.steps[0].action, "skipped");
-    let r = apply(&mut conn, &files, &ApplyMode::One("001_a".into()), true).await.unwrap();
+    let r = apply(&mut conn, &files, &ApplyMode::One("001_a".into()), true)
+        .await
+        .unwrap();
     assert_eq!(r.steps[0].action, "reapplied");
     let history = read_history(&mut conn).await.unwrap().unwrap();
     assert_eq!(history.len(), 1, "002 was not applied");
-    let err = apply(&mut conn, &files, &ApplyMode::One("009_nope".into()), false).await.unwrap_err();
+    let err = apply(&mut conn, &files, &ApplyMode::One("009_nope".into()), false)
+        .await
+        .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::InvalidInput);
 }
 
@@ -219,30 +339,55 @@ async fn one_named_migration_applies_alone_and_force_reapplies_it() {
 async fn the_advisory_lock_keeps_two_runners_apart() {
     let db = empty_db("lock").await;
     let mut holder = connect(&db).await;
-    sqlx::query("SELECT pg_advisory_lock($1)").bind(ADVISORY_LOCK_KEY).execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(ADVISORY_LOCK_KEY)
+        .execute(&mut holder)
+        .await
+        .unwrap();
     let db2 = db.clone();
     // The competing runner lives on its own thread and runtime.
     let runner = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-            let mut conn = connect(&db2).await;
-            let files = discover(&migrations_dir()).unwrap();
-            apply(&mut conn, &files, &ApplyMode::All, false).await.map(|r| r.steps.len())
-        })
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let mut conn = connect(&db2).await;
+                let files = discover(&migrations_dir()).unwrap();
+                apply(&mut conn, &files, &ApplyMode::All, false)
+                    .await
+                    .map(|r| r.steps.len())
+                    .map_err(|e| e.to_string())
+            })
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!runner.is_finished(), "the runner must wait for the lock");
-    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname = 'properties'")
-        .fetch_one(&mut holder).await.unwrap();
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname = 'properties'")
+            .fetch_one(&mut holder)
+            .await
+            .unwrap();
     assert_eq!(tables, 0, "nothing applied while the lock is held");
-    sqlx::query("SELECT pg_advisory_unlock($1)").bind(ADVISORY_LOCK_KEY).execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(ADVISORY_LOCK_KEY)
+        .execute(&mut holder)
+        .await
+        .unwrap();
     let applied = runner.join().unwrap().unwrap();
     assert_eq!(applied, 14);
 }
 
 #[test]
 fn cli_migrate_list_all_history_round_trip_on_a_url() {
-    let db = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(empty_db("cli"));
-    let url = format!("postgres://postgres@localhost/{db}?host={}&port=5432", cluster().dir().display());
+    let db = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(empty_db("cli"));
+    let url = format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    );
     let run = |args: &[&str]| {
         let out = std::process::Command::new(bin())
             .arg("migrate")
@@ -252,15 +397,29 @@ fn cli_migrate_list_all_history_round_trip_on_a_url() {
             .args(["--database-url", &url, "--format", "json"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let list = run(&["--list"]);
-    assert!(list.as_array().unwrap().iter().all(|r| r["status"] == "pending"));
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == "pending"));
     let all = run(&["--all"]);
     assert_eq!(all["steps"].as_array().unwrap().len(), 14);
     let list = run(&["--list"]);
-    assert!(list.as_array().unwrap().iter().all(|r| r["status"] == "applied"), "{list}");
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "applied"),
+        "{list}"
+    );
     let history = run(&["--history"]);
     assert_eq!(history.as_array().unwrap().len(), 14);
 }

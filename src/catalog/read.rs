@@ -97,15 +97,29 @@ fn db_err(what: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
 /// Read one schema (usually `public`) of the connected database.
 pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema> {
     let mut out = Schema::default();
-    for row in sqlx::query(RELATIONS).bind(schema).fetch_all(&mut *conn).await.map_err(db_err("relations"))? {
+    for row in sqlx::query(RELATIONS)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("relations"))?
+    {
         let name: String = row.try_get("name").map_err(db_err("relations"))?;
         let kind: String = row.try_get("kind").map_err(db_err("relations"))?;
         out.relations.insert(
             name.clone(),
-            Relation { name, kind: kind.chars().next().unwrap_or('r'), ..Default::default() },
+            Relation {
+                name,
+                kind: kind.chars().next().unwrap_or('r'),
+                ..Default::default()
+            },
         );
     }
-    for row in sqlx::query(COLUMNS).bind(schema).fetch_all(&mut *conn).await.map_err(db_err("columns"))? {
+    for row in sqlx::query(COLUMNS)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("columns"))?
+    {
         let relname: String = row.try_get("rel").map_err(db_err("columns"))?;
         if let Some(r) = out.relations.get_mut(&relname) {
             r.columns.push(Column {
@@ -116,7 +130,12 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
             });
         }
     }
-    for row in sqlx::query(CONSTRAINTS).bind(schema).fetch_all(&mut *conn).await.map_err(db_err("constraints"))? {
+    for row in sqlx::query(CONSTRAINTS)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("constraints"))?
+    {
         let relname: String = row.try_get("rel").map_err(db_err("constraints"))?;
         let kind: String = row.try_get("kind").map_err(db_err("constraints"))?;
         let on_delete: Option<String> = row.try_get("on_delete").map_err(db_err("constraints"))?;
@@ -144,7 +163,12 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
             r.constraints.push(c);
         }
     }
-    for row in sqlx::query(INDEXES).bind(schema).fetch_all(&mut *conn).await.map_err(db_err("indexes"))? {
+    for row in sqlx::query(INDEXES)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("indexes"))?
+    {
         let relname: String = row.try_get("rel").map_err(db_err("indexes"))?;
         let idx = Index {
             name: row.try_get("name").map_err(db_err("indexes"))?,
@@ -161,7 +185,12 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
             r.indexes.push(idx);
         }
     }
-    for row in sqlx::query(TRIGGERS).bind(schema).fetch_all(&mut *conn).await.map_err(db_err("triggers"))? {
+    for row in sqlx::query(TRIGGERS)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("triggers"))?
+    {
         let relname: String = row.try_get("rel").map_err(db_err("triggers"))?;
         let tgtype: i32 = row.try_get("tgtype").map_err(db_err("triggers"))?;
         let t = Trigger {
@@ -176,7 +205,12 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
             r.triggers.push(t);
         }
     }
-    for row in sqlx::query(FUNCTIONS).bind(schema).fetch_all(&mut *conn).await.map_err(db_err("functions"))? {
+    for row in sqlx::query(FUNCTIONS)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("functions"))?
+    {
         let name: Option<String> = row.try_get("name").map_err(db_err("functions"))?;
         let Some(name) = name else {
             // The trailing row carries the server version, saving a round trip.
@@ -197,7 +231,9 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
             }
             .into(),
             strict: row.try_get("strict").map_err(db_err("functions"))?,
-            security_definer: row.try_get("security_definer").map_err(db_err("functions"))?,
+            security_definer: row
+                .try_get("security_definer")
+                .map_err(db_err("functions"))?,
         });
     }
     Ok(out)

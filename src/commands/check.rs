@@ -20,10 +20,17 @@ use super::{cluster_options, Output};
 pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     let run = gather(args).await?;
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&run).expect("serialisable")),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&run).expect("serialisable")
+        ),
         OutputFormat::Table => print!("{}", crate::report::terminal::render(&run, out)),
     }
-    Ok(if run.passed() { ExitCode::Passed } else { ExitCode::Findings })
+    Ok(if run.passed() {
+        ExitCode::Passed
+    } else {
+        ExitCode::Findings
+    })
 }
 
 /// Do the whole check and return the run record (no output).
@@ -34,44 +41,70 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     let extra: Vec<(std::path::PathBuf, String)> = args
         .apply_after
         .iter()
-        .map(|p| std::fs::read_to_string(p).map(|s| (p.clone(), s)).map_err(|e| Error::io(p, e)))
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|s| (p.clone(), s))
+                .map_err(|e| Error::io(p, e))
+        })
         .collect::<Result<_>>()?;
     let mut phases = Vec::new();
     let t = Instant::now();
     let copts = cluster_options(&args.db);
     let db = Database::open(args.db.database_url.as_deref(), &copts).await?;
     let mut conn = db.connect().await?;
-    phases.push(Phase { name: "cluster_start", millis: t.elapsed().as_millis() });
+    phases.push(Phase {
+        name: "cluster_start",
+        millis: t.elapsed().as_millis(),
+    });
 
     let t = Instant::now();
     if db.is_ephemeral() {
         apply(&mut conn, &files, &ApplyMode::All, false).await?;
         for (path, sql) in &extra {
-            sqlx::raw_sql(sql).execute(&mut conn).await.map_err(|e| Error::Migration {
-                location: crate::error::SourceLocation { file: path.clone(), line: None, column: None },
-                message: crate::error::describe_sqlx_error(&e),
-                hint: "fix the extra SQL file".into(),
-                input_error: false,
-            })?;
+            sqlx::raw_sql(sql)
+                .execute(&mut conn)
+                .await
+                .map_err(|e| Error::Migration {
+                    location: crate::error::SourceLocation {
+                        file: path.clone(),
+                        line: None,
+                        column: None,
+                    },
+                    message: crate::error::describe_sqlx_error(&e),
+                    hint: "fix the extra SQL file".into(),
+                    input_error: false,
+                })?;
         }
     }
-    phases.push(Phase { name: "migrations", millis: t.elapsed().as_millis() });
+    phases.push(Phase {
+        name: "migrations",
+        millis: t.elapsed().as_millis(),
+    });
 
     let t = Instant::now();
     let history = read_history(&mut conn).await?.unwrap_or_default();
     let actual = read_schema(&mut conn, "public").await?;
-    phases.push(Phase { name: "introspection", millis: t.elapsed().as_millis() });
+    phases.push(Phase {
+        name: "introspection",
+        millis: t.elapsed().as_millis(),
+    });
 
     let t = Instant::now();
     let (shadow_cluster, mut shadow_conn) = shadow_connection(&db, &copts).await?;
     let shadow = build_shadow(&mut shadow_conn, &specs).await?;
     Database::close(shadow_conn).await;
     drop(shadow_cluster);
-    phases.push(Phase { name: "shadow", millis: t.elapsed().as_millis() });
+    phases.push(Phase {
+        name: "shadow",
+        millis: t.elapsed().as_millis(),
+    });
 
     let t = Instant::now();
     let findings = verify(&specs, &actual, &shadow);
-    phases.push(Phase { name: "verify", millis: t.elapsed().as_millis() });
+    phases.push(Phase {
+        name: "verify",
+        millis: t.elapsed().as_millis(),
+    });
     Database::close(conn).await;
 
     Ok(Run {
@@ -86,7 +119,11 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
         specs: specs
             .specs
             .iter()
-            .map(|s| SpecFile { path: s.path.display().to_string(), table: s.spec.table.clone(), sha256: s.checksum.clone() })
+            .map(|s| SpecFile {
+                path: s.path.display().to_string(),
+                table: s.spec.table.clone(),
+                sha256: s.checksum.clone(),
+            })
             .collect(),
         phases,
         findings,
@@ -96,7 +133,10 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
 /// A connection to an empty database for the shadow: on the same ephemeral cluster when
 /// there is one, else on a private ephemeral cluster (never on a server the user handed
 /// over, which the tool must not write to).
-async fn shadow_connection(db: &Database, copts: &ClusterOptions) -> Result<(Option<EphemeralCluster>, PgConnection)> {
+async fn shadow_connection(
+    db: &Database,
+    copts: &ClusterOptions,
+) -> Result<(Option<EphemeralCluster>, PgConnection)> {
     const SHADOW_DB: &str = "reims_verify_shadow";
     match db {
         Database::Ephemeral(cluster) => {

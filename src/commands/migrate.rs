@@ -17,7 +17,10 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
         let history = read_history(&mut conn).await?.unwrap_or_default();
         let rows = status_of(&files, &history);
         if args.format == OutputFormat::Json {
-            println!("{}", serde_json::to_string_pretty(&rows).expect("serialisable"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).expect("serialisable")
+            );
         } else {
             let mut t = out.table(&["migration", "status", "applied at", "sha256"]);
             for r in &rows {
@@ -26,7 +29,9 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
                     comfy_table::Cell::new(&r.name),
                     out.status_cell(r.status.label(), good),
                     comfy_table::Cell::new(r.applied_at.map(|a| a.to_string()).unwrap_or_default()),
-                    comfy_table::Cell::new(r.file_checksum.as_deref().map(|c| &c[..12]).unwrap_or("")),
+                    comfy_table::Cell::new(
+                        r.file_checksum.as_deref().map(|c| &c[..12]).unwrap_or(""),
+                    ),
                 ]);
             }
             println!("{}: {} migration(s)\n{t}", db.describe(), rows.len());
@@ -35,9 +40,15 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
         let mut history = read_history(&mut conn).await?.unwrap_or_default();
         history.reverse();
         if args.format == OutputFormat::Json {
-            println!("{}", serde_json::to_string_pretty(&history).expect("serialisable"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&history).expect("serialisable")
+            );
         } else if history.is_empty() {
-            println!("{}: no migrations recorded (schema_migrations is empty or absent)", db.describe());
+            println!(
+                "{}: no migrations recorded (schema_migrations is empty or absent)",
+                db.describe()
+            );
         } else {
             let mut t = out.table(&["id", "migration", "applied at", "success", "error"]);
             for h in &history {
@@ -58,7 +69,10 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
         };
         let report = apply(&mut conn, &files, &mode, args.force).await?;
         if args.format == OutputFormat::Json {
-            println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("serialisable")
+            );
         } else {
             let mut t = out.table(&["migration", "action", "ms"]);
             for s in &report.steps {
@@ -68,10 +82,17 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
                     comfy_table::Cell::new(s.millis),
                 ]);
             }
-            let applied = report.steps.iter().filter(|s| s.action != "skipped").count();
+            let applied = report
+                .steps
+                .iter()
+                .filter(|s| s.action != "skipped")
+                .count();
             println!("{}: {applied} migration(s) applied\n{t}", db.describe());
             for u in &report.unknown {
-                println!("note: {u} is recorded as applied but is not in {}", args.migrations.display());
+                println!(
+                    "note: {u} is recorded as applied but is not in {}",
+                    args.migrations.display()
+                );
             }
         }
     }

@@ -21,7 +21,11 @@ pub async fn run_spec(cmd: &SpecCommand, _out: Output) -> Result<ExitCode> {
         }
         SpecCommand::Validate { specs } => {
             let set = load_dir(specs)?;
-            println!("{} spec file(s) in {} are valid", set.specs.len(), specs.display());
+            println!(
+                "{} spec file(s) in {} are valid",
+                set.specs.len(),
+                specs.display()
+            );
             Ok(ExitCode::Passed)
         }
     }

@@ -48,7 +48,13 @@ pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
             continue;
         }
         let name = entry.file_name().to_string_lossy().to_string();
-        let version = parse_version(&name).ok_or_else(|| bad_file(&path, "the name is not NNN_description.sql", "rename it, e.g. 015_create_reports.sql"))?;
+        let version = parse_version(&name).ok_or_else(|| {
+            bad_file(
+                &path,
+                "the name is not NNN_description.sql",
+                "rename it, e.g. 015_create_reports.sql",
+            )
+        })?;
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| bad_file(&path, "the file is not UTF-8", "save it as UTF-8"))?;
@@ -66,7 +72,10 @@ pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
         if pair[0].version == pair[1].version {
             return Err(bad_file(
                 &pair[1].path,
-                &format!("version {} is also used by {}", pair[1].version, pair[0].name),
+                &format!(
+                    "version {} is also used by {}",
+                    pair[1].version, pair[0].name
+                ),
                 "give every migration its own number",
             ));
         }
@@ -129,7 +138,11 @@ mod tests {
         std::fs::write(dir.path().join("010_b.sql"), "SELECT 1;").unwrap();
         std::fs::write(dir.path().join("002_a.sql"), "SELECT 1;").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
-        let names: Vec<_> = discover(dir.path()).unwrap().into_iter().map(|m| m.name).collect();
+        let names: Vec<_> = discover(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         assert_eq!(names, vec!["002_a.sql", "010_b.sql"]);
         std::fs::write(dir.path().join("010_c.sql"), "SELECT 1;").unwrap();
         let err = discover(dir.path()).unwrap_err();

@@ -39,12 +39,11 @@ pub struct AppliedMigration {
 
 /// Read `schema_migrations`, oldest first; `None` when the table does not exist.
 pub async fn read_history(conn: &mut PgConnection) -> Result<Option<Vec<AppliedMigration>>> {
-    let exists: Option<String> = sqlx::query_scalar(
-        "SELECT to_regclass('public.schema_migrations')::text",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| Error::database("looking for schema_migrations", &e))?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('public.schema_migrations')::text")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| Error::database("looking for schema_migrations", &e))?;
     if exists.is_none() {
         return Ok(None);
     }
@@ -56,7 +55,11 @@ pub async fn read_history(conn: &mut PgConnection) -> Result<Option<Vec<AppliedM
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| Error::database("reading schema_migrations", &e))?;
-    let checksum_expr = if has_checksum { "checksum" } else { "NULL::text" };
+    let checksum_expr = if has_checksum {
+        "checksum"
+    } else {
+        "NULL::text"
+    };
     let sql = format!(
         "SELECT id, migration_name::text AS migration_name, applied_at::timestamp AS applied_at,
                 COALESCE(success, true) AS success, error_message, {checksum_expr} AS checksum
@@ -69,7 +72,9 @@ pub async fn read_history(conn: &mut PgConnection) -> Result<Option<Vec<AppliedM
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(AppliedMigration {
-            id: row.try_get("id").map_err(|e| Error::database("reading schema_migrations.id", &e))?,
+            id: row
+                .try_get("id")
+                .map_err(|e| Error::database("reading schema_migrations.id", &e))?,
             migration_name: row
                 .try_get("migration_name")
                 .map_err(|e| Error::database("reading schema_migrations", &e))?,

@@ -91,7 +91,10 @@ async fn apply_locked(
         if let Some(changed) = statuses.iter().find(|s| {
             s.status == MigrationStatus::Changed && selected.iter().any(|f| f.name == s.name)
         }) {
-            let file = files.iter().find(|f| f.name == changed.name).expect("from files");
+            let file = files
+                .iter()
+                .find(|f| f.name == changed.name)
+                .expect("from files");
             return Err(Error::Migration {
                 location: SourceLocation { file: file.path.clone(), line: None, column: None },
                 message: format!(
@@ -114,7 +117,11 @@ async fn apply_locked(
         let explicit = matches!(mode, ApplyMode::One(_));
         let action = match status {
             MigrationStatus::Applied if !(force && explicit) => {
-                report.steps.push(AppliedStep { name: file.name.clone(), action: "skipped", millis: 0 });
+                report.steps.push(AppliedStep {
+                    name: file.name.clone(),
+                    action: "skipped",
+                    millis: 0,
+                });
                 continue;
             }
             MigrationStatus::Applied | MigrationStatus::Changed => "reapplied",
@@ -145,7 +152,8 @@ fn find_one<'a>(files: &'a [MigrationFile], wanted: &str) -> Result<&'a Migratio
         })
 }
 
-const RECORD: &str = "INSERT INTO schema_migrations (migration_name, applied_at, success, error_message, checksum)
+const RECORD: &str =
+    "INSERT INTO schema_migrations (migration_name, applied_at, success, error_message, checksum)
      VALUES ($1, CURRENT_TIMESTAMP, $2, $3, $4)
      ON CONFLICT (migration_name) DO UPDATE
         SET applied_at = EXCLUDED.applied_at, success = EXCLUDED.success,
@@ -200,7 +208,11 @@ struct Failure {
 }
 
 fn describe_failure(file: &MigrationFile, err: &sqlx::Error) -> Failure {
-    let mut location = SourceLocation { file: file.path.clone(), line: None, column: None };
+    let mut location = SourceLocation {
+        file: file.path.clone(),
+        line: None,
+        column: None,
+    };
     let mut message = crate::error::describe_sqlx_error(err);
     let mut hint = format!(
         "{} was rolled back completely and recorded as failed in schema_migrations; fix it and run migrate again",
@@ -236,7 +248,11 @@ fn describe_failure(file: &MigrationFile, err: &sqlx::Error) -> Failure {
             }
         }
     }
-    Failure { location, message, hint }
+    Failure {
+        location,
+        message,
+        hint,
+    }
 }
 
 /// Turn PostgreSQL's 1-based character position into a 1-based line and column.
@@ -280,7 +296,10 @@ mod tests {
 
     #[test]
     fn plpgsql_context_line_is_found() {
-        assert_eq!(plpgsql_line("PL/pgSQL function f() line 4 at RAISE"), Some(4));
+        assert_eq!(
+            plpgsql_line("PL/pgSQL function f() line 4 at RAISE"),
+            Some(4)
+        );
         assert_eq!(plpgsql_line("SQL statement"), None);
     }
 }

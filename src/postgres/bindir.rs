@@ -94,7 +94,7 @@ fn versioned_dirs(root: &Path) -> Vec<PathBuf> {
             Some((major, e.path().join("bin")))
         })
         .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|v| std::cmp::Reverse(v.0));
     versions.into_iter().map(|(_, p)| p).collect()
 }
 
@@ -119,7 +119,14 @@ mod tests {
         let dirs = versioned_dirs(root.path());
         let names: Vec<String> = dirs
             .iter()
-            .map(|p| p.parent().unwrap().file_name().unwrap().to_string_lossy().to_string())
+            .map(|p| {
+                p.parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string()
+            })
             .collect();
         assert_eq!(names, vec!["15", "13", "9.6"]);
     }

@@ -28,7 +28,11 @@ pub(crate) fn register(id: u64, entry: Registered) {
 
 /// Record which process now works in a registered cluster's folder.
 pub(crate) fn set_pid(id: u64, pid: Option<i32>) {
-    if let Some(e) = registry().lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
+    if let Some(e) = registry()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_mut(&id)
+    {
         e.pid = pid;
     }
 }

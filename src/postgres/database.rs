@@ -46,7 +46,8 @@ impl Database {
                     .connect_options()
                     .application_name("reims-verify")
                     .disable_statement_logging();
-                match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts)).await {
+                match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts)).await
+                {
                     Ok(Ok(conn)) => Ok(conn),
                     Ok(Err(e)) => Err(Error::Connect {
                         target: url.to_string(),

@@ -77,7 +77,13 @@ impl EphemeralCluster {
             timings: ClusterTimings::default(),
         };
         // From here on, Drop (or a signal, or process exit) removes the folder.
-        cleanup::register(cluster.id, Registered { pid: None, dir: cluster.dir.clone() });
+        cleanup::register(
+            cluster.id,
+            Registered {
+                pid: None,
+                dir: cluster.dir.clone(),
+            },
+        );
         if let Some((uid, gid)) = owner {
             nix::unistd::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| Error::Cluster {
                 message: format!("cannot chown {}: {e}", cluster.dir.display()),
@@ -167,7 +173,10 @@ impl EphemeralCluster {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         as_owner(&mut cmd, owner);
         let cannot_run = |e: std::io::Error| Error::Cluster {
-            message: format!("cannot run {}: {e}", self.bindir.program("initdb").display()),
+            message: format!(
+                "cannot run {}: {e}",
+                self.bindir.program("initdb").display()
+            ),
         };
         let child = spawn_bound_to_process(cmd).map_err(cannot_run)?;
         cleanup::set_pid(self.id, Some(child.id() as i32));
@@ -186,8 +195,8 @@ impl EphemeralCluster {
     }
 
     fn spawn_server(&mut self, owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>) -> Result<()> {
-        let log = std::fs::File::create(self.log_path())
-            .map_err(|e| Error::io(self.log_path(), e))?;
+        let log =
+            std::fs::File::create(self.log_path()).map_err(|e| Error::io(self.log_path(), e))?;
         if let Some((uid, gid)) = owner {
             let _ = nix::unistd::chown(&self.log_path(), Some(uid), Some(gid));
         }
@@ -211,7 +220,10 @@ impl EphemeralCluster {
             .stderr(log);
         as_owner(&mut cmd, owner);
         let child = spawn_bound_to_process(cmd).map_err(|e| Error::Cluster {
-            message: format!("cannot start {}: {e}", self.bindir.program("postgres").display()),
+            message: format!(
+                "cannot start {}: {e}",
+                self.bindir.program("postgres").display()
+            ),
         })?;
         cleanup::set_pid(self.id, Some(child.id() as i32));
         self.child = Some(child);
@@ -326,4 +338,3 @@ fn as_owner(cmd: &mut Command, owner: Option<(nix::unistd::Uid, nix::unistd::Gid
         cmd.uid(uid.as_raw()).gid(gid.as_raw());
     }
 }
-

@@ -8,7 +8,7 @@ mod spawn;
 mod target;
 
 pub use bindir::{find_bindir, BinDir};
-pub use database::{Database, CONNECT_TIMEOUT, EPHEMERAL_DB};
 pub use cleanup::{cleanup_all, install_signal_handlers, interrupted};
+pub use database::{Database, CONNECT_TIMEOUT, EPHEMERAL_DB};
 pub use ephemeral::{ClusterOptions, EphemeralCluster};
 pub use target::{redact_url, DatabaseUrl};

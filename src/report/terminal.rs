@@ -23,12 +23,24 @@ pub fn render(run: &Run, out: Output) -> String {
     }
     let mut t = out.table(&["table", "passed", "failed"]);
     for (table, (p, f)) in &per_table {
-        t.add_row(vec![Cell::new(table), Cell::new(p), out.status_cell(&f.to_string(), *f == 0)]);
+        t.add_row(vec![
+            Cell::new(table),
+            Cell::new(p),
+            out.status_cell(&f.to_string(), *f == 0),
+        ]);
     }
-    let _ = writeln!(s, "reims-verify {} on {} (server {})", run.tool_version, run.database, run.server_version);
+    let _ = writeln!(
+        s,
+        "reims-verify {} on {} (server {})",
+        run.tool_version, run.database, run.server_version
+    );
     let _ = writeln!(s, "{t}");
     for f in run.findings.iter().filter(|f| f.failed()) {
-        let label = if out.color { "\x1b[31mFAIL\x1b[0m" } else { "FAIL" };
+        let label = if out.color {
+            "\x1b[31mFAIL\x1b[0m"
+        } else {
+            "FAIL"
+        };
         let _ = writeln!(s, "\n{label} {}  {}", f.code, f.object);
         let _ = writeln!(s, "  {}", f.message);
         if let Some(e) = &f.expected {

@@ -24,16 +24,30 @@ impl KeyLines {
             let trimmed = raw.trim_start();
             let indent = raw.len() - trimmed.len();
             if let Some(key) = block_key(trimmed) {
-                let indent = if trimmed.starts_with("- ") { indent + 2 } else { indent };
+                let indent = if trimmed.starts_with("- ") {
+                    indent + 2
+                } else {
+                    indent
+                };
                 while stack.last().is_some_and(|(ind, _)| *ind >= indent) {
                     stack.pop();
                 }
                 stack.push((indent, key));
-                let path = stack.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>().join(".");
+                let path = stack
+                    .iter()
+                    .map(|(_, k)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
                 lines.entry(path.clone()).or_insert(i + 1);
                 paths.push(path);
             } else {
-                paths.push(stack.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>().join("."));
+                paths.push(
+                    stack
+                        .iter()
+                        .map(|(_, k)| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join("."),
+                );
             }
         }
         KeyLines { lines, paths }
@@ -66,7 +80,9 @@ fn block_key(line: &str) -> Option<String> {
         let end = stripped.find('\'')?;
         (&stripped[..end], &stripped[end + 1..])
     } else {
-        let end = line.find(": ").or_else(|| line.strip_suffix(':').map(|s| s.len()))?;
+        let end = line
+            .find(": ")
+            .or_else(|| line.strip_suffix(':').map(|s| s.len()))?;
         (&line[..end], &line[end..])
     };
     if !rest.starts_with(':') {

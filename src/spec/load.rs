@@ -31,7 +31,11 @@ impl LoadedSpec {
                 break;
             }
         }
-        SourceLocation { file: self.path.clone(), line, column: None }
+        SourceLocation {
+            file: self.path.clone(),
+            line,
+            column: None,
+        }
     }
 }
 
@@ -78,7 +82,11 @@ pub fn load_dir(dir: &Path) -> Result<SpecSet> {
             return Err(spec_error(
                 &loaded,
                 &["table"],
-                format!("table `{}` is also specified in {}", loaded.spec.table, first.display()),
+                format!(
+                    "table `{}` is also specified in {}",
+                    loaded.spec.table,
+                    first.display()
+                ),
                 "keep one spec file per table",
             ));
         }
@@ -111,8 +119,17 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedSpec> {
     Ok(loaded)
 }
 
+/// The parser's message without its own `error: line N column M:` prefix (we print the
+/// location ourselves).
 fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
+    let line = message.lines().next().unwrap_or(message).trim();
+    let rest = line.strip_prefix("error: ").unwrap_or(line);
+    if rest.starts_with("line ") {
+        if let Some((_, msg)) = rest.split_once(": ") {
+            return msg.to_string();
+        }
+    }
+    rest.to_string()
 }
 
 fn spec_error(spec: &LoadedSpec, path: &[&str], message: String, hint: &str) -> Error {
@@ -137,13 +154,24 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
         )
     };
     if s.table.trim().is_empty() {
-        return Err(spec_error(loaded, &["table"], "the table name is empty".into(), "name the table"));
+        return Err(spec_error(
+            loaded,
+            &["table"],
+            "the table name is empty".into(),
+            "name the table",
+        ));
     }
     if s.columns.is_empty() {
-        return Err(spec_error(loaded, &["columns"], "a spec must list at least one column".into(), "list the columns"));
+        return Err(spec_error(
+            loaded,
+            &["columns"],
+            "a spec must list at least one column".into(),
+            "list the columns",
+        ));
     }
     for (i, br) in s.requirements.iter().enumerate() {
-        let ok = br.len() == 6 && br.starts_with("BR-") && br[3..].bytes().all(|b| b.is_ascii_digit());
+        let ok =
+            br.len() == 6 && br.starts_with("BR-") && br[3..].bytes().all(|b| b.is_ascii_digit());
         if !ok {
             return Err(spec_error(
                 loaded,
@@ -193,7 +221,12 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             }
         }
         if let Rule::Range(r) = &check.rule {
-            if r.gt.is_none() && r.gte.is_none() && r.lt.is_none() && r.lte.is_none() && r.lte_sql.is_none() {
+            if r.gt.is_none()
+                && r.gte.is_none()
+                && r.lt.is_none()
+                && r.lte.is_none()
+                && r.lte_sql.is_none()
+            {
                 return Err(spec_error(
                     loaded,
                     &["checks", name, "rule"],
@@ -204,13 +237,23 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
         }
         if let Rule::OneOf(r) = &check.rule {
             if r.values.is_empty() {
-                return Err(spec_error(loaded, &["checks", name, "rule"], "one_of needs at least one value".into(), "list the allowed values"));
+                return Err(spec_error(
+                    loaded,
+                    &["checks", name, "rule"],
+                    "one_of needs at least one value".into(),
+                    "list the allowed values",
+                ));
             }
         }
     }
     for (name, idx) in &s.indexes {
         if idx.keys.is_empty() {
-            return Err(spec_error(loaded, &["indexes", name], "an index needs at least one key".into(), "list its keys"));
+            return Err(spec_error(
+                loaded,
+                &["indexes", name],
+                "an index needs at least one key".into(),
+                "list its keys",
+            ));
         }
         for key in &idx.keys {
             let (expr, _) = super::split_index_key(key);
@@ -221,7 +264,12 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
     }
     for (name, trig) in &s.triggers {
         if trig.events.is_empty() {
-            return Err(spec_error(loaded, &["triggers", name], "a trigger needs at least one event".into(), "list events: [insert, update, …]"));
+            return Err(spec_error(
+                loaded,
+                &["triggers", name],
+                "a trigger needs at least one event".into(),
+                "list events: [insert, update, …]",
+            ));
         }
     }
     for sig in s.functions.keys() {
@@ -248,7 +296,9 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
 fn is_identifier(s: &str) -> bool {
     let s = s.trim_matches('"');
     !s.is_empty()
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -263,7 +313,12 @@ mod tests {
     #[test]
     fn unknown_key_is_rejected_with_its_line() {
         let err = load("table: t\ncolumns:\n  id: { type: uuid, nullabel: false }\n").unwrap_err();
-        let Error::Spec { location, message, .. } = &err else { panic!("{err:?}") };
+        let Error::Spec {
+            location, message, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
         assert_eq!(location.line, Some(3), "{err}");
         assert!(message.contains("nullabel"), "{message}");
     }
@@ -274,7 +329,15 @@ mod tests {
             "table: t\ncolumns:\n  a: { type: int }\nchecks:\n  t_b_check:\n    rule: { range: { column: b, gte: 0 } }\n",
         )
         .unwrap_err();
-        let Error::Spec { location, key_path, message, .. } = &err else { panic!("{err:?}") };
+        let Error::Spec {
+            location,
+            key_path,
+            message,
+            ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
         assert_eq!(location.line, Some(6));
         assert_eq!(key_path.as_deref(), Some("checks.t_b_check.rule"));
         assert!(message.contains("`b`"), "{message}");

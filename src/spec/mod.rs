@@ -50,7 +50,13 @@ pub fn split_index_key(key: &str) -> (&str, KeyOrder) {
     } else if upper.ends_with(" ASC") {
         expr = expr[..expr.len() - 4].trim_end();
     }
-    (expr, KeyOrder { desc, nulls_first: nulls.unwrap_or(desc) })
+    (
+        expr,
+        KeyOrder {
+            desc,
+            nulls_first: nulls.unwrap_or(desc),
+        },
+    )
 }
 
 /// Split `name(type, type)` into the name and the argument types.
@@ -98,14 +104,23 @@ mod tests {
         assert!(split_index_key("timestamp DESC").1.nulls_first);
         let (e, o) = split_index_key("lower(email) ASC NULLS FIRST");
         assert_eq!((e, o.desc, o.nulls_first), ("lower(email)", false, true));
-        assert_eq!(split_index_key("a").1, KeyOrder { desc: false, nulls_first: false });
+        assert_eq!(
+            split_index_key("a").1,
+            KeyOrder {
+                desc: false,
+                nulls_first: false
+            }
+        );
     }
 
     #[test]
     fn signatures_parse() {
         assert_eq!(
             parse_signature("create_session(uuid, text, numeric(5,2))"),
-            Some(("create_session".into(), vec!["uuid".into(), "text".into(), "numeric(5,2)".into()]))
+            Some((
+                "create_session".into(),
+                vec!["uuid".into(), "text".into(), "numeric(5,2)".into()]
+            ))
         );
         assert_eq!(parse_signature("f()"), Some(("f".into(), vec![])));
         assert_eq!(parse_signature("nope"), None);

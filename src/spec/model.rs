@@ -421,7 +421,9 @@ pub enum TriggerTiming {
 }
 
 /// Events that fire a trigger.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerEvent {
     /// INSERT.

@@ -36,7 +36,11 @@ pub fn rule_sql(rule: &Rule, spec: &TableSpec) -> String {
         Rule::OneOf(r) => format!(
             "{} IN ({})",
             quote_ident(&r.column),
-            r.values.iter().map(|v| quote_literal(v)).collect::<Vec<_>>().join(", ")
+            r.values
+                .iter()
+                .map(|v| quote_literal(v))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Rule::Regex(r) => format!(
             "{} {} {}",
@@ -60,7 +64,12 @@ pub fn rule_sql(rule: &Rule, spec: &TableSpec) -> String {
             }
         }
         Rule::Compare(r) => {
-            let cmp = format!("{} {} {}", quote_ident(&r.left), r.op.sql(), quote_ident(&r.right));
+            let cmp = format!(
+                "{} {} {}",
+                quote_ident(&r.left),
+                r.op.sql(),
+                quote_ident(&r.right)
+            );
             if r.or_left_null {
                 format!("{} IS NULL OR {cmp}", quote_ident(&r.left))
             } else {
@@ -130,17 +139,29 @@ mod tests {
     #[test]
     fn not_future_uses_current_date_for_dates() {
         let spec = spec_with("d", "date");
-        let rule = Rule::NotFuture(NotFutureRule { column: "d".into(), buffer: None });
+        let rule = Rule::NotFuture(NotFutureRule {
+            column: "d".into(),
+            buffer: None,
+        });
         assert_eq!(rule_sql(&rule, &spec), "\"d\" <= CURRENT_DATE");
         let spec = spec_with("d", "timestamptz");
-        let rule = Rule::NotFuture(NotFutureRule { column: "d".into(), buffer: Some("1 minute".into()) });
-        assert_eq!(rule_sql(&rule, &spec), "\"d\" <= CURRENT_TIMESTAMP + INTERVAL '1 minute'");
+        let rule = Rule::NotFuture(NotFutureRule {
+            column: "d".into(),
+            buffer: Some("1 minute".into()),
+        });
+        assert_eq!(
+            rule_sql(&rule, &spec),
+            "\"d\" <= CURRENT_TIMESTAMP + INTERVAL '1 minute'"
+        );
     }
 
     #[test]
     fn one_of_quotes_values() {
         let spec = spec_with("r", "text");
-        let rule = Rule::OneOf(OneOfRule { column: "r".into(), values: vec!["a".into(), "o'k".into()] });
+        let rule = Rule::OneOf(OneOfRule {
+            column: "r".into(),
+            values: vec!["a".into(), "o'k".into()],
+        });
         assert_eq!(rule_sql(&rule, &spec), "\"r\" IN ('a', 'o''k')");
     }
 }

@@ -73,10 +73,18 @@ fn tokenize(s: &str) -> Vec<Tok> {
             let quoted: String = chars[start + 1..(i - 1).min(chars.len())].iter().collect();
             // "abc" and abc print the same when the name needs no quoting.
             let plain = !quoted.is_empty()
-                && quoted.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+                && quoted
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
                 && !quoted.starts_with(|ch: char| ch.is_ascii_digit());
-            out.push(Tok::Ident(if plain { quoted } else { format!("\"{quoted}\"") }));
-        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+            out.push(Tok::Ident(if plain {
+                quoted
+            } else {
+                format!("\"{quoted}\"")
+            }));
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let start = i;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
                 i += 1;
@@ -84,7 +92,9 @@ fn tokenize(s: &str) -> Vec<Tok> {
             out.push(Tok::Number(chars[start..i].iter().collect()));
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+            {
                 i += 1;
             }
             out.push(Tok::Ident(chars[start..i].iter().collect()));
@@ -135,7 +145,7 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
             continue;
         }
         i += 1; // skip `::`
-        // the type name: one identifier or a known multi-word name
+                // the type name: one identifier or a known multi-word name
         let mut matched = 0;
         for words in MULTIWORD {
             let ok = words.iter().enumerate().all(|(k, w)| {
@@ -157,7 +167,8 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
             }
         }
         // array brackets `[]`
-        while tokens.get(i) == Some(&Tok::Open('[')) && tokens.get(i + 1) == Some(&Tok::Close(']')) {
+        while tokens.get(i) == Some(&Tok::Open('[')) && tokens.get(i + 1) == Some(&Tok::Close(']'))
+        {
             i += 2;
         }
     }
@@ -166,7 +177,9 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
 
 /// `'-1.00'`: PostgreSQL prints negative numeric constants as quoted strings with a cast.
 fn numeric_string(s: &str) -> bool {
-    let Some(inner) = s.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) else { return false };
+    let Some(inner) = s.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')) else {
+        return false;
+    };
     let digits = inner.strip_prefix('-').unwrap_or(inner);
     !digits.is_empty()
         && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
@@ -216,9 +229,10 @@ fn build(it: &mut std::iter::Peekable<std::vec::IntoIter<Tok>>, _open: Option<ch
 /// Words after which a parenthesised atom is a call or a list, not a grouping.
 fn is_callee(node: Option<&Node>) -> bool {
     match node {
-        Some(Node::Tok(Tok::Ident(id))) => {
-            !matches!(id.to_ascii_uppercase().as_str(), "AND" | "OR" | "NOT" | "WHEN" | "THEN" | "ELSE" | "IS")
-        }
+        Some(Node::Tok(Tok::Ident(id))) => !matches!(
+            id.to_ascii_uppercase().as_str(),
+            "AND" | "OR" | "NOT" | "WHEN" | "THEN" | "ELSE" | "IS"
+        ),
         Some(Node::Group(..)) => true,
         _ => false,
     }
@@ -232,14 +246,20 @@ fn simplify(nodes: Vec<Node>) -> Vec<Node> {
                 let mut inner = simplify(inner);
                 // ((x)) → (x)
                 while inner.len() == 1 && matches!(inner[0], Node::Group('(', _)) && c == '(' {
-                    let Node::Group(_, deeper) = inner.remove(0) else { unreachable!() };
+                    let Node::Group(_, deeper) = inner.remove(0) else {
+                        unreachable!()
+                    };
                     inner = deeper;
                 }
                 if c == '[' {
                     sort_literal_list(&mut inner);
                 }
                 // (atom) → atom, unless it is a call's argument list
-                if c == '(' && inner.len() == 1 && matches!(inner[0], Node::Tok(_)) && !is_callee(out.last()) {
+                if c == '('
+                    && inner.len() == 1
+                    && matches!(inner[0], Node::Tok(_))
+                    && !is_callee(out.last())
+                {
                     inner.remove(0)
                 } else {
                     Node::Group(c, inner)
@@ -251,7 +271,9 @@ fn simplify(nodes: Vec<Node>) -> Vec<Node> {
     }
     // An expression wrapped whole in parentheses: (a AND b) → a AND b
     while out.len() == 1 && matches!(out[0], Node::Group('(', _)) {
-        let Node::Group(_, inner) = out.remove(0) else { unreachable!() };
+        let Node::Group(_, inner) = out.remove(0) else {
+            unreachable!()
+        };
         out = inner;
     }
     out
@@ -306,8 +328,16 @@ fn negate(inner: &[Node]) -> Option<Vec<Node>> {
             Node::Tok(Tok::Ident("NOT".into())),
             null.clone(),
         ]),
-        [x, op, y] if is_punct(op, "=") => Some(vec![x.clone(), Node::Tok(Tok::Punct("<>".into())), y.clone()]),
-        [x, op, y] if is_punct(op, "<>") => Some(vec![x.clone(), Node::Tok(Tok::Punct("=".into())), y.clone()]),
+        [x, op, y] if is_punct(op, "=") => Some(vec![
+            x.clone(),
+            Node::Tok(Tok::Punct("<>".into())),
+            y.clone(),
+        ]),
+        [x, op, y] if is_punct(op, "<>") => Some(vec![
+            x.clone(),
+            Node::Tok(Tok::Punct("=".into())),
+            y.clone(),
+        ]),
         _ => None,
     }
 }
@@ -354,8 +384,22 @@ fn sort_literal_list(items: &mut Vec<Node>) {
 fn is_keyword(id: &str) -> bool {
     matches!(
         id.to_ascii_uppercase().as_str(),
-        "AND" | "OR" | "NOT" | "IS" | "IN" | "ANY" | "ALL" | "SOME" | "WHEN" | "THEN" | "ELSE" | "CASE"
-            | "BETWEEN" | "LIKE" | "ILIKE" | "EXISTS"
+        "AND"
+            | "OR"
+            | "NOT"
+            | "IS"
+            | "IN"
+            | "ANY"
+            | "ALL"
+            | "SOME"
+            | "WHEN"
+            | "THEN"
+            | "ELSE"
+            | "CASE"
+            | "BETWEEN"
+            | "LIKE"
+            | "ILIKE"
+            | "EXISTS"
     )
 }
 
@@ -375,7 +419,8 @@ fn render(nodes: &[Node], out: &mut String) {
             }
             Node::Group(c, inner) => {
                 let close = if *c == '(' { ')' } else { ']' };
-                let after_callee = matches!(&nodes[i - i.min(1)], Node::Tok(Tok::Ident(id)) if !is_keyword(id));
+                let after_callee =
+                    matches!(&nodes[i - i.min(1)], Node::Tok(Tok::Ident(id)) if !is_keyword(id));
                 if i > 0 && !after_callee {
                     out.push(' ');
                 }
@@ -415,13 +460,19 @@ mod tests {
             canonical("(occupancy_rate <= 100.01)")
         );
         assert_ne!(canonical("(a < b)"), canonical("(a <= b)"));
-        assert_ne!(canonical("lower((email)::text)"), canonical("upper((email)::text)"));
+        assert_ne!(
+            canonical("lower((email)::text)"),
+            canonical("upper((email)::text)")
+        );
     }
 
     #[test]
     fn calls_keep_their_argument_parentheses() {
         assert_eq!(canonical("lower((email)::text)"), "lower(email)");
-        assert_eq!(canonical("(length(TRIM(BOTH FROM email)) > 0)"), "length(TRIM(BOTH FROM email)) > 0");
+        assert_eq!(
+            canonical("(length(TRIM(BOTH FROM email)) > 0)"),
+            "length(TRIM(BOTH FROM email)) > 0"
+        );
     }
 
     #[test]
@@ -440,7 +491,10 @@ mod tests {
             canonical("((hold_irr >= '-1.00'::numeric) AND (hold_irr <= 1.00))"),
             canonical("((hold_irr >= ('-1'::integer)::numeric) AND (hold_irr <= (1)::numeric))")
         );
-        assert_ne!(canonical("(x >= '-1'::numeric)"), canonical("(x >= '-1.01'::numeric)"));
+        assert_ne!(
+            canonical("(x >= '-1'::numeric)"),
+            canonical("(x >= '-1.01'::numeric)")
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
             .and_then(|r| r.constraint(name))
             .and_then(|c| c.expression.clone())
             .unwrap_or_default();
-        match rel.constraint(name).filter(|c| c.kind == ConstraintKind::Check) {
+        match rel
+            .constraint(name)
+            .filter(|c| c.kind == ConstraintKind::Check)
+        {
             None => out.push(ctx.fail(
                 "check.exists",
                 object,
@@ -25,7 +28,12 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                 "add the constraint in a migration (or rename it to match), or correct the spec",
             )),
             Some(a) => {
-                out.push(ctx.pass("check.exists", object.clone(), &path, format!("{object} exists")));
+                out.push(ctx.pass(
+                    "check.exists",
+                    object.clone(),
+                    &path,
+                    format!("{object} exists"),
+                ));
                 let actual = a.expression.clone().unwrap_or_default();
                 out.push(ctx.compare(
                     "check.rule",
@@ -41,7 +49,13 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
     }
     for c in &rel.constraints {
         if c.kind == ConstraintKind::Check && !spec.checks.contains_key(&c.name) {
-            out.extend(ctx.extra("check.extra", format!("{t}.{}", c.name), "checks", c.definition.clone(), spec.allow_extra.constraints));
+            out.extend(ctx.extra(
+                "check.extra",
+                format!("{t}.{}", c.name),
+                "checks",
+                c.definition.clone(),
+                spec.allow_extra.constraints,
+            ));
         }
     }
 }

@@ -20,9 +20,16 @@ pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             ));
             continue;
         };
-        out.push(ctx.pass("column.exists", object.clone(), &path, format!("{object} exists")));
+        out.push(ctx.pass(
+            "column.exists",
+            object.clone(),
+            &path,
+            format!("{object} exists"),
+        ));
         let shadow = ctx.expected.and_then(|r| r.column(name));
-        let expected_type = shadow.map(|c| c.type_name.clone()).unwrap_or_else(|| col.type_.clone());
+        let expected_type = shadow
+            .map(|c| c.type_name.clone())
+            .unwrap_or_else(|| col.type_.clone());
         out.push(ctx.compare(
             "column.type",
             object.clone(),
@@ -41,21 +48,31 @@ pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             col.nullable == actual.nullable,
             "add or drop NOT NULL in a migration, or correct the spec",
         ));
-        let expected_default = shadow.and_then(|c| c.default.clone()).or_else(|| col.default.clone());
+        let expected_default = shadow
+            .and_then(|c| c.default.clone())
+            .or_else(|| col.default.clone());
         let same = match (&expected_default, &actual.default) {
             (None, None) => true,
             (Some(e), Some(a)) => canonical(e) == canonical(a),
             _ => false,
         };
-        out.push(ctx.compare(
-            "column.default",
-            object,
-            &["columns", name, "default"],
-            expected_default.map(|d| canonical(&d)).unwrap_or_else(|| "no default".into()),
-            actual.default.as_deref().map(canonical).unwrap_or_else(|| "no default".into()),
-            same,
-            "set the default in a migration, or correct the spec",
-        ));
+        out.push(
+            ctx.compare(
+                "column.default",
+                object,
+                &["columns", name, "default"],
+                expected_default
+                    .map(|d| canonical(&d))
+                    .unwrap_or_else(|| "no default".into()),
+                actual
+                    .default
+                    .as_deref()
+                    .map(canonical)
+                    .unwrap_or_else(|| "no default".into()),
+                same,
+                "set the default in a migration, or correct the spec",
+            ),
+        );
     }
     for c in &rel.columns {
         if !spec.columns.contains_key(&c.name) {

@@ -5,40 +5,135 @@ use super::{Ctx, Finding, Shadow, Status};
 use crate::catalog::Schema;
 use crate::spec::{SpecSet, Volatility};
 
-pub(crate) fn verify_functions(specs: &SpecSet, actual: &Schema, shadow: &Shadow, out: &mut Vec<Finding>) {
+pub(crate) fn verify_functions(
+    specs: &SpecSet,
+    actual: &Schema,
+    shadow: &Shadow,
+    out: &mut Vec<Finding>,
+) {
     let mut claimed: Vec<String> = Vec::new();
     for sf in &shadow.functions {
-        let Some(loaded) = specs.specs.iter().find(|l| l.spec.functions.contains_key(&sf.spec_key)) else { continue };
+        let Some(loaded) = specs
+            .specs
+            .iter()
+            .find(|l| l.spec.functions.contains_key(&sf.spec_key))
+        else {
+            continue;
+        };
         let f = &loaded.spec.functions[&sf.spec_key];
-        let ctx = Ctx { loaded, expected: None };
+        let ctx = Ctx {
+            loaded,
+            expected: None,
+        };
         let object = format!("{}({})", sf.name, sf.arg_types.join(", "));
         let path = ["functions", sf.spec_key.as_str()];
-        let found = actual.functions.iter().find(|a| a.name == sf.name && a.arg_types == sf.arg_types);
+        let found = actual
+            .functions
+            .iter()
+            .find(|a| a.name == sf.name && a.arg_types == sf.arg_types);
         let Some(a) = found else {
-            let others: Vec<String> = actual.functions.iter().filter(|a| a.name == sf.name).map(|a| a.signature()).collect();
+            let others: Vec<String> = actual
+                .functions
+                .iter()
+                .filter(|a| a.name == sf.name)
+                .map(|a| a.signature())
+                .collect();
             let (code, msg) = if others.is_empty() {
-                ("function.exists", format!("function `{object}` does not exist"))
+                (
+                    "function.exists",
+                    format!("function `{object}` does not exist"),
+                )
             } else {
-                ("function.signature", format!("function `{object}` does not exist; found {}", others.join("; ")))
+                (
+                    "function.signature",
+                    format!(
+                        "function `{object}` does not exist; found {}",
+                        others.join("; ")
+                    ),
+                )
             };
-            out.push(ctx.fail(code, object.clone(), &path, Some(object.clone()), Some(if others.is_empty() { "missing".into() } else { others.join("; ") }), msg, "create the function with these argument types in a migration, or correct the spec"));
+            out.push(ctx.fail(
+                code,
+                object.clone(),
+                &path,
+                Some(object.clone()),
+                Some(if others.is_empty() {
+                    "missing".into()
+                } else {
+                    others.join("; ")
+                }),
+                msg,
+                "create the function with these argument types in a migration, or correct the spec",
+            ));
             continue;
         };
         claimed.push(a.signature());
-        out.push(ctx.pass("function.exists", object.clone(), &path, format!("{object} exists")));
-        out.push(ctx.compare("function.returns", object.clone(), &["functions", &sf.spec_key, "returns"], sf.returns.clone(), a.returns.clone(), sf.returns.eq_ignore_ascii_case(&a.returns), "recreate the function with the spec's return type"));
-        out.push(ctx.compare("function.language", object.clone(), &["functions", &sf.spec_key, "language"], f.language.clone(), a.language.clone(), f.language.eq_ignore_ascii_case(&a.language), "recreate the function in the spec's language"));
+        out.push(ctx.pass(
+            "function.exists",
+            object.clone(),
+            &path,
+            format!("{object} exists"),
+        ));
+        out.push(ctx.compare(
+            "function.returns",
+            object.clone(),
+            &["functions", &sf.spec_key, "returns"],
+            sf.returns.clone(),
+            a.returns.clone(),
+            sf.returns.eq_ignore_ascii_case(&a.returns),
+            "recreate the function with the spec's return type",
+        ));
+        out.push(ctx.compare(
+            "function.language",
+            object.clone(),
+            &["functions", &sf.spec_key, "language"],
+            f.language.clone(),
+            a.language.clone(),
+            f.language.eq_ignore_ascii_case(&a.language),
+            "recreate the function in the spec's language",
+        ));
         let vol = match f.volatility {
             Volatility::Immutable => "immutable",
             Volatility::Stable => "stable",
             Volatility::Volatile => "volatile",
         };
-        out.push(ctx.compare("function.volatility", object.clone(), &["functions", &sf.spec_key, "volatility"], vol, a.volatility.clone(), vol == a.volatility, "ALTER FUNCTION … with the spec's volatility"));
-        out.push(ctx.compare("function.strict", object.clone(), &["functions", &sf.spec_key, "strict"], strict(f.strict), strict(a.strict), f.strict == a.strict, "ALTER FUNCTION … STRICT / CALLED ON NULL INPUT as the spec says"));
-        out.push(ctx.compare("function.security", object, &["functions", &sf.spec_key, "security_definer"], security(f.security_definer), security(a.security_definer), f.security_definer == a.security_definer, "ALTER FUNCTION … SECURITY DEFINER / INVOKER as the spec says"));
+        out.push(ctx.compare(
+            "function.volatility",
+            object.clone(),
+            &["functions", &sf.spec_key, "volatility"],
+            vol,
+            a.volatility.clone(),
+            vol == a.volatility,
+            "ALTER FUNCTION … with the spec's volatility",
+        ));
+        out.push(ctx.compare(
+            "function.strict",
+            object.clone(),
+            &["functions", &sf.spec_key, "strict"],
+            strict(f.strict),
+            strict(a.strict),
+            f.strict == a.strict,
+            "ALTER FUNCTION … STRICT / CALLED ON NULL INPUT as the spec says",
+        ));
+        out.push(ctx.compare(
+            "function.security",
+            object,
+            &["functions", &sf.spec_key, "security_definer"],
+            security(f.security_definer),
+            security(a.security_definer),
+            f.security_definer == a.security_definer,
+            "ALTER FUNCTION … SECURITY DEFINER / INVOKER as the spec says",
+        ));
     }
     for a in &actual.functions {
-        if !claimed.contains(&a.signature()) && !out.iter().any(|f| f.code == "function.signature" && f.actual.as_deref().is_some_and(|x| x.contains(&a.signature()))) {
+        if !claimed.contains(&a.signature())
+            && !out.iter().any(|f| {
+                f.code == "function.signature"
+                    && f.actual
+                        .as_deref()
+                        .is_some_and(|x| x.contains(&a.signature()))
+            })
+        {
             out.push(Finding {
                 code: "function.extra",
                 table: "functions".into(),
@@ -49,7 +144,10 @@ pub(crate) fn verify_functions(specs: &SpecSet, actual: &Schema, shadow: &Shadow
                 message: format!("function `{}` exists but no spec lists it", a.signature()),
                 location: None,
                 requirements: vec![],
-                hint: Some("add it under `functions` in the spec of the table it serves, or drop it".into()),
+                hint: Some(
+                    "add it under `functions` in the spec of the table it serves, or drop it"
+                        .into(),
+                ),
             });
         }
     }

@@ -8,12 +8,18 @@ fn orders(idx: &Index) -> Vec<KeyOrder> {
     idx.desc
         .iter()
         .zip(&idx.nulls_first)
-        .map(|(d, n)| KeyOrder { desc: *d, nulls_first: *n })
+        .map(|(d, n)| KeyOrder {
+            desc: *d,
+            nulls_first: *n,
+        })
         .collect()
 }
 
 fn show_orders(o: &[KeyOrder]) -> String {
-    o.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ")
+    o.iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
@@ -34,45 +40,107 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             ));
             continue;
         };
-        out.push(ctx.pass("index.exists", object.clone(), &path, format!("{object} exists")));
+        out.push(ctx.pass(
+            "index.exists",
+            object.clone(),
+            &path,
+            format!("{object} exists"),
+        ));
         let shadow = ctx.expected.and_then(|r| r.index(name));
-        out.push(ctx.compare("index.unique", object.clone(), &["indexes", name, "unique"], yes_no(idx.unique), yes_no(a.unique), idx.unique == a.unique, "recreate the index with the right uniqueness"));
-        out.push(ctx.compare("index.method", object.clone(), &["indexes", name, "method"], idx.method.am_name(), a.method.clone(), idx.method.am_name() == a.method, "recreate the index with the right access method"));
+        out.push(ctx.compare(
+            "index.unique",
+            object.clone(),
+            &["indexes", name, "unique"],
+            yes_no(idx.unique),
+            yes_no(a.unique),
+            idx.unique == a.unique,
+            "recreate the index with the right uniqueness",
+        ));
+        out.push(ctx.compare(
+            "index.method",
+            object.clone(),
+            &["indexes", name, "method"],
+            idx.method.am_name(),
+            a.method.clone(),
+            idx.method.am_name() == a.method,
+            "recreate the index with the right access method",
+        ));
         let want_keys: Vec<String> = match shadow {
             Some(s) => s.keys.clone(),
-            None => idx.keys.iter().map(|k| split_index_key(k).0.to_string()).collect(),
+            None => idx
+                .keys
+                .iter()
+                .map(|k| split_index_key(k).0.to_string())
+                .collect(),
         };
         let same_keys = want_keys.len() == a.keys.len()
-            && want_keys.iter().zip(&a.keys).all(|(w, g)| canonical(w) == canonical(g));
-        out.push(ctx.compare("index.keys", object.clone(), &["indexes", name, "keys"], canon_list(&want_keys), canon_list(&a.keys), same_keys, "recreate the index with the spec's keys, or correct the spec"));
+            && want_keys
+                .iter()
+                .zip(&a.keys)
+                .all(|(w, g)| canonical(w) == canonical(g));
+        out.push(ctx.compare(
+            "index.keys",
+            object.clone(),
+            &["indexes", name, "keys"],
+            canon_list(&want_keys),
+            canon_list(&a.keys),
+            same_keys,
+            "recreate the index with the spec's keys, or correct the spec",
+        ));
         let want_order: Vec<KeyOrder> = idx.keys.iter().map(|k| split_index_key(k).1).collect();
         let got_order = orders(a);
-        out.push(ctx.compare("index.order", object.clone(), &["indexes", name, "keys"], show_orders(&want_order), show_orders(&got_order), want_order == got_order, "recreate the index with the spec's sort order (DESC / NULLS)"));
-        let want_pred = shadow.and_then(|s| s.predicate.clone()).or_else(|| idx.predicate.clone());
+        out.push(ctx.compare(
+            "index.order",
+            object.clone(),
+            &["indexes", name, "keys"],
+            show_orders(&want_order),
+            show_orders(&got_order),
+            want_order == got_order,
+            "recreate the index with the spec's sort order (DESC / NULLS)",
+        ));
+        let want_pred = shadow
+            .and_then(|s| s.predicate.clone())
+            .or_else(|| idx.predicate.clone());
         let same_pred = match (&want_pred, &a.predicate) {
             (None, None) => true,
             (Some(w), Some(g)) => canonical(w) == canonical(g),
             _ => false,
         };
-        out.push(ctx.compare(
-            "index.predicate",
-            object,
-            &["indexes", name, "where"],
-            want_pred.map(|p| canonical(&p)).unwrap_or_else(|| "none (full index)".into()),
-            a.predicate.as_deref().map(canonical).unwrap_or_else(|| "none (full index)".into()),
-            same_pred,
-            "recreate the index with the spec's WHERE predicate",
-        ));
+        out.push(
+            ctx.compare(
+                "index.predicate",
+                object,
+                &["indexes", name, "where"],
+                want_pred
+                    .map(|p| canonical(&p))
+                    .unwrap_or_else(|| "none (full index)".into()),
+                a.predicate
+                    .as_deref()
+                    .map(canonical)
+                    .unwrap_or_else(|| "none (full index)".into()),
+                same_pred,
+                "recreate the index with the spec's WHERE predicate",
+            ),
+        );
     }
     for a in &rel.indexes {
         if a.constraint.is_none() && !spec.indexes.contains_key(&a.name) {
-            out.extend(ctx.extra("index.extra", format!("{t}.{}", a.name), "indexes", a.definition.clone(), spec.allow_extra.indexes));
+            out.extend(ctx.extra(
+                "index.extra",
+                format!("{t}.{}", a.name),
+                "indexes",
+                a.definition.clone(),
+                spec.allow_extra.indexes,
+            ));
         }
     }
 }
 
 fn canon_list(keys: &[String]) -> String {
-    keys.iter().map(|k| canonical(k)).collect::<Vec<_>>().join(", ")
+    keys.iter()
+        .map(|k| canonical(k))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -24,7 +24,10 @@ const TOOL_TABLES: &[&str] = &[];
 pub fn verify(specs: &SpecSet, actual: &Schema, shadow: &Shadow) -> Vec<Finding> {
     let mut out = Vec::new();
     for loaded in &specs.specs {
-        let ctx = Ctx { loaded, expected: shadow.schema.relations.get(&loaded.spec.table) };
+        let ctx = Ctx {
+            loaded,
+            expected: shadow.schema.relations.get(&loaded.spec.table),
+        };
         let Some(rel) = actual.relations.get(&loaded.spec.table) else {
             out.push(ctx.fail(
                 "table.exists",
@@ -37,7 +40,12 @@ pub fn verify(specs: &SpecSet, actual: &Schema, shadow: &Shadow) -> Vec<Finding>
             ));
             continue;
         };
-        out.push(ctx.pass("table.exists", loaded.spec.table.clone(), &["table"], format!("relation `{}` exists", rel.name)));
+        out.push(ctx.pass(
+            "table.exists",
+            loaded.spec.table.clone(),
+            &["table"],
+            format!("relation `{}` exists", rel.name),
+        ));
         let want_kind = match loaded.spec.kind {
             crate::spec::RelationKind::Table => 'r',
             crate::spec::RelationKind::MaterializedView => 'm',
@@ -67,10 +75,17 @@ pub fn verify(specs: &SpecSet, actual: &Schema, shadow: &Shadow) -> Vec<Finding>
                 status: Status::Fail,
                 expected: Some("absent (no spec)".into()),
                 actual: Some(kind_name(rel.kind).into()),
-                message: format!("{} `{}` exists but no spec describes it", kind_name(rel.kind), rel.name),
+                message: format!(
+                    "{} `{}` exists but no spec describes it",
+                    kind_name(rel.kind),
+                    rel.name
+                ),
                 location: None,
                 requirements: vec![],
-                hint: Some("write a spec for it (`reims-verify spec snapshot` can start one), or drop it".into()),
+                hint: Some(
+                    "write a spec for it (`reims-verify spec snapshot` can start one), or drop it"
+                        .into(),
+                ),
             });
         }
     }
@@ -98,7 +113,13 @@ impl Ctx<'_> {
         &self.loaded.spec.table
     }
 
-    fn finding(&self, code: &'static str, object: String, path: &[&str], status: Status) -> Finding {
+    fn finding(
+        &self,
+        code: &'static str,
+        object: String,
+        path: &[&str],
+        status: Status,
+    ) -> Finding {
         Finding {
             code,
             table: self.table().to_string(),
@@ -114,7 +135,10 @@ impl Ctx<'_> {
     }
 
     fn pass(&self, code: &'static str, object: String, path: &[&str], message: String) -> Finding {
-        Finding { message, ..self.finding(code, object, path, Status::Pass) }
+        Finding {
+            message,
+            ..self.finding(code, object, path, Status::Pass)
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -161,12 +185,24 @@ impl Ctx<'_> {
             actual: Some(actual),
             message,
             hint: (!ok).then(|| hint.to_string()),
-            ..self.finding(code, object, path, if ok { Status::Pass } else { Status::Fail })
+            ..self.finding(
+                code,
+                object,
+                path,
+                if ok { Status::Pass } else { Status::Fail },
+            )
         }
     }
 
     /// An object present in the database that the spec does not list.
-    fn extra(&self, code: &'static str, object: String, section: &str, actual: String, allowed: bool) -> Option<Finding> {
+    fn extra(
+        &self,
+        code: &'static str,
+        object: String,
+        section: &str,
+        actual: String,
+        allowed: bool,
+    ) -> Option<Finding> {
         if allowed {
             return None;
         }
@@ -174,7 +210,10 @@ impl Ctx<'_> {
             expected: Some("absent".into()),
             actual: Some(actual),
             message: format!("{object} exists but the spec does not list it under `{section}`"),
-            hint: Some(format!("add it to the spec under `{section}`, drop it, or set allow_extra.{}", allow_key(section))),
+            hint: Some(format!(
+                "add it to the spec under `{section}`, drop it, or set allow_extra.{}",
+                allow_key(section)
+            )),
             ..self.finding(code, object, &[section], Status::Fail)
         })
     }

@@ -9,9 +9,7 @@ use sqlx::{Connection, PgConnection};
 
 use crate::catalog::{read_schema, Schema};
 use crate::error::{describe_sqlx_error, Error, Result};
-use crate::spec::{
-    parse_signature, rule_sql, split_index_key, LoadedSpec, SpecSet, TableSpec,
-};
+use crate::spec::{parse_signature, rule_sql, split_index_key, LoadedSpec, SpecSet, TableSpec};
 use crate::sql::quote_ident;
 
 /// The specs as PostgreSQL prints them.
@@ -39,7 +37,10 @@ pub struct ShadowFunction {
 
 /// Build the shadow in `conn` (an empty database) and read it back.
 pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Shadow> {
-    let mut tx = conn.begin().await.map_err(|e| Error::database("starting the shadow transaction", &e))?;
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(|e| Error::database("starting the shadow transaction", &e))?;
     for loaded in &specs.specs {
         create_table(&mut tx, loaded).await?;
     }
@@ -52,25 +53,43 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     Ok(Shadow { schema, functions })
 }
 
-async fn exec_in_savepoint(conn: &mut PgConnection, sql: &str) -> std::result::Result<(), sqlx::Error> {
-    sqlx::raw_sql("SAVEPOINT shadow_step").execute(&mut *conn).await?;
+async fn exec_in_savepoint(
+    conn: &mut PgConnection,
+    sql: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::raw_sql("SAVEPOINT shadow_step")
+        .execute(&mut *conn)
+        .await?;
     match sqlx::raw_sql(sql).execute(&mut *conn).await {
         Ok(_) => {
-            sqlx::raw_sql("RELEASE SAVEPOINT shadow_step").execute(&mut *conn).await?;
+            sqlx::raw_sql("RELEASE SAVEPOINT shadow_step")
+                .execute(&mut *conn)
+                .await?;
             Ok(())
         }
         Err(e) => {
-            sqlx::raw_sql("ROLLBACK TO SAVEPOINT shadow_step").execute(&mut *conn).await?;
+            sqlx::raw_sql("ROLLBACK TO SAVEPOINT shadow_step")
+                .execute(&mut *conn)
+                .await?;
             Err(e)
         }
     }
 }
 
-fn spec_sql_error(loaded: &LoadedSpec, path: &[&str], what: &str, sql: &str, err: &sqlx::Error) -> Error {
+fn spec_sql_error(
+    loaded: &LoadedSpec,
+    path: &[&str],
+    what: &str,
+    sql: &str,
+    err: &sqlx::Error,
+) -> Error {
     Error::Spec {
         location: loaded.location(path),
         key_path: Some(path.join(".")),
-        message: format!("PostgreSQL rejects the {what} `{sql}`: {}", describe_sqlx_error(err)),
+        message: format!(
+            "PostgreSQL rejects the {what} `{sql}`: {}",
+            describe_sqlx_error(err)
+        ),
         hint: "write it as valid PostgreSQL SQL for this table".into(),
     }
 }
@@ -82,26 +101,52 @@ async fn create_table(conn: &mut PgConnection, loaded: &LoadedSpec) -> Result<()
         .iter()
         .map(|(name, c)| format!("{} {}", quote_ident(name), c.type_))
         .collect();
-    let sql = format!("CREATE TABLE {} ({})", quote_ident(&spec.table), cols.join(", "));
+    let sql = format!(
+        "CREATE TABLE {} ({})",
+        quote_ident(&spec.table),
+        cols.join(", ")
+    );
     if exec_in_savepoint(conn, &sql).await.is_ok() {
         return Ok(());
     }
     // Find the column whose type PostgreSQL does not accept.
     for (name, c) in &spec.columns {
-        let probe = format!("CREATE TEMP TABLE reims_verify_type_probe ({} {}); DROP TABLE reims_verify_type_probe", quote_ident(name), c.type_);
+        let probe = format!(
+            "CREATE TEMP TABLE reims_verify_type_probe ({} {}); DROP TABLE reims_verify_type_probe",
+            quote_ident(name),
+            c.type_
+        );
         if let Err(e) = exec_in_savepoint(conn, &probe).await {
-            return Err(spec_sql_error(loaded, &["columns", name, "type"], "type", &c.type_, &e));
+            return Err(spec_sql_error(
+                loaded,
+                &["columns", name, "type"],
+                "type",
+                &c.type_,
+                &e,
+            ));
         }
     }
-    let err = exec_in_savepoint(conn, &sql).await.expect_err("failed above");
-    Err(spec_sql_error(loaded, &["table"], "table", &spec.table, &err))
+    let err = exec_in_savepoint(conn, &sql)
+        .await
+        .expect_err("failed above");
+    Err(spec_sql_error(
+        loaded,
+        &["table"],
+        "table",
+        &spec.table,
+        &err,
+    ))
 }
 
 /// Defaults, CHECKs and indexes, batched per table; on failure, one by one to name the
 /// offending key.
 async fn add_objects(conn: &mut PgConnection, loaded: &LoadedSpec) -> Result<()> {
     let statements = object_statements(&loaded.spec);
-    let batch = statements.iter().map(|(_, _, s)| s.as_str()).collect::<Vec<_>>().join(";\n");
+    let batch = statements
+        .iter()
+        .map(|(_, _, s)| s.as_str())
+        .collect::<Vec<_>>()
+        .join(";\n");
     if batch.is_empty() || exec_in_savepoint(conn, &batch).await.is_ok() {
         return Ok(());
     }
@@ -124,7 +169,10 @@ fn object_statements(spec: &TableSpec) -> Vec<Statement> {
             out.push((
                 vec!["columns".into(), name.clone(), "default".into()],
                 "default",
-                format!("ALTER TABLE {t} ALTER COLUMN {} SET DEFAULT {d}", quote_ident(name)),
+                format!(
+                    "ALTER TABLE {t} ALTER COLUMN {} SET DEFAULT {d}",
+                    quote_ident(name)
+                ),
             ));
         }
     }
@@ -145,7 +193,11 @@ fn object_statements(spec: &TableSpec) -> Vec<Statement> {
             .iter()
             .map(|k| {
                 let (expr, order) = split_index_key(k);
-                let expr = if is_plain_column(expr) { quote_ident(expr.trim_matches('"')) } else { format!("({expr})") };
+                let expr = if is_plain_column(expr) {
+                    quote_ident(expr.trim_matches('"'))
+                } else {
+                    format!("({expr})")
+                };
                 if order == crate::spec::KeyOrder::default() {
                     expr
                 } else {
@@ -153,7 +205,11 @@ fn object_statements(spec: &TableSpec) -> Vec<Statement> {
                 }
             })
             .collect();
-        let pred = idx.predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
+        let pred = idx
+            .predicate
+            .as_ref()
+            .map(|p| format!(" WHERE {p}"))
+            .unwrap_or_default();
         out.push((
             vec!["indexes".into(), name.clone()],
             "index",
@@ -174,7 +230,10 @@ fn is_plain_column(expr: &str) -> bool {
     !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-async fn normalise_functions(conn: &mut PgConnection, specs: &SpecSet) -> Result<Vec<ShadowFunction>> {
+async fn normalise_functions(
+    conn: &mut PgConnection,
+    specs: &SpecSet,
+) -> Result<Vec<ShadowFunction>> {
     // Collect every type name to normalise, then resolve them all in one query.
     let mut names: Vec<String> = Vec::new();
     let mut parsed = Vec::new();
@@ -187,27 +246,39 @@ async fn normalise_functions(conn: &mut PgConnection, specs: &SpecSet) -> Result
             parsed.push((loaded, key.clone(), name, args, ret));
         }
     }
-    let resolved: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT n, format_type(to_regtype(n), NULL) FROM unnest($1::text[]) n",
-    )
-    .bind(&names)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| Error::database("normalising function types", &e))?;
+    let resolved: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT n, format_type(to_regtype(n), NULL) FROM unnest($1::text[]) n")
+            .bind(&names)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| Error::database("normalising function types", &e))?;
     let lookup = |loaded: &LoadedSpec, key: &str, t: &str| -> Result<String> {
-        let found = resolved.iter().find(|(n, _)| n == t).and_then(|(_, r)| r.clone());
+        let found = resolved
+            .iter()
+            .find(|(n, _)| n == t)
+            .and_then(|(_, r)| r.clone());
         found.ok_or_else(|| Error::Spec {
             location: loaded.location(&["functions", key]),
             key_path: Some(format!("functions.{key}")),
             message: format!("`{t}` is not a PostgreSQL type"),
-            hint: "write argument and return types as PostgreSQL names them (text, uuid, integer, …)".into(),
+            hint:
+                "write argument and return types as PostgreSQL names them (text, uuid, integer, …)"
+                    .into(),
         })
     };
     let mut out = Vec::new();
     for (loaded, key, name, args, ret) in parsed {
-        let arg_types = args.iter().map(|a| lookup(loaded, &key, a)).collect::<Result<Vec<_>>>()?;
+        let arg_types = args
+            .iter()
+            .map(|a| lookup(loaded, &key, a))
+            .collect::<Result<Vec<_>>>()?;
         let returns = ret.render(|t| lookup(loaded, &key, t))?;
-        out.push(ShadowFunction { spec_key: key, name, arg_types, returns });
+        out.push(ShadowFunction {
+            spec_key: key,
+            name,
+            arg_types,
+            returns,
+        });
     }
     Ok(out)
 }

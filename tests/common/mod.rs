@@ -72,7 +72,10 @@ pub fn cluster() -> &'static EphemeralCluster {
 pub async fn migrated_db(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let name = format!("t_{}_{}", tag, N.fetch_add(1, Ordering::Relaxed));
-    cluster().create_database(&name, Some(TEMPLATE)).await.unwrap();
+    cluster()
+        .create_database(&name, Some(TEMPLATE))
+        .await
+        .unwrap();
     name
 }
 
