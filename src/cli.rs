@@ -107,6 +107,19 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Random cases per CHECK rule and random sequences per function property.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub cases: u32,
+    /// Seed for the probes' random cases; the same seed replays the same run.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run the behavioural probes. They run by default on an ephemeral cluster; on a
+    /// --database-url server they run only with this flag, inside a rolled-back transaction.
+    #[arg(long, conflicts_with = "no_probe")]
+    pub probe: bool,
+    /// Skip the behavioural probes (structure only).
+    #[arg(long)]
+    pub no_probe: bool,
     /// Extra SQL files applied after the migrations (e.g. a deliberate mutation).
     #[arg(long = "apply-after", value_name = "FILE")]
     pub apply_after: Vec<PathBuf>,

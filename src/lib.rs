@@ -13,6 +13,7 @@ pub mod commands;
 pub mod error;
 pub mod migrate;
 pub mod postgres;
+pub mod probe;
 pub mod report;
 pub mod run;
 pub mod spec;

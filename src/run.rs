@@ -30,6 +30,8 @@ pub struct Run {
     pub migrations: Vec<StatusRow>,
     /// Spec inventory with checksums.
     pub specs: Vec<SpecFile>,
+    /// The probes' random seed (`--seed` replays it); absent when probes did not run.
+    pub probe_seed: Option<u64>,
     /// Time per phase, in milliseconds.
     pub phases: Vec<Phase>,
     /// Every check made.

@@ -10,6 +10,7 @@ use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
 use crate::postgres::{ClusterOptions, Database, EphemeralCluster};
+use crate::probe::ProbeConfig;
 use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir;
 use crate::verify::{build_shadow, verify};
@@ -100,11 +101,26 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     });
 
     let t = Instant::now();
-    let findings = verify(&specs, &actual, &shadow);
+    let mut findings = verify(&specs, &actual, &shadow);
     phases.push(Phase {
         name: "verify",
         millis: t.elapsed().as_millis(),
     });
+
+    let run_probes = !args.no_probe && (db.is_ephemeral() || args.probe);
+    let probe_seed = run_probes.then(|| args.seed.unwrap_or_else(ProbeConfig::fresh_seed));
+    if let Some(seed) = probe_seed {
+        let t = Instant::now();
+        let config = ProbeConfig {
+            cases: args.cases,
+            seed,
+        };
+        findings.extend(crate::probe::run_probes(&mut conn, &specs, &actual, &config).await?);
+        phases.push(Phase {
+            name: "probes",
+            millis: t.elapsed().as_millis(),
+        });
+    }
     Database::close(conn).await;
 
     Ok(Run {
@@ -125,6 +141,7 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
                 sha256: s.checksum.clone(),
             })
             .collect(),
+        probe_seed,
         phases,
         findings,
     })

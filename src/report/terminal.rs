@@ -56,6 +56,9 @@ pub fn render(run: &Run, out: Output) -> String {
             let _ = writeln!(s, "  hint:     {h}");
         }
     }
+    if let Some(seed) = run.probe_seed {
+        let _ = writeln!(s, "\nprobe seed: {seed} (replay with --seed {seed})");
+    }
     let totals = run.totals();
     let verdict = if totals.failed == 0 { "PASS" } else { "FAIL" };
     let _ = writeln!(

@@ -1,0 +1,927 @@
+//! Constraint probes: for every CHECK with a structured rule, values on both sides of each
+//! boundary plus random ones (proptest strategies, shrunk on failure), each inserted in its
+//! own subtransaction. PostgreSQL's verdict must equal the rule's: a value the rule allows
+//! must be accepted, a value it forbids must be rejected by *this* constraint (SQLSTATE
+//! 23514 naming it). Rejections for other reasons (another constraint, a type's range) are
+//! inconclusive and counted, never guessed at.
+
+use proptest::prop_oneof;
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, TestRunner};
+use sqlx::PgConnection;
+
+use super::batch::{self, Verdict};
+use super::rows::{decollide, insert_sql, sample_rows, Row};
+use super::{probe_finding, rng_for, ProbeConfig};
+use crate::catalog::{Relation, Schema};
+use crate::error::{Error, Result};
+
+use crate::spec::{number, rule_sql, LoadedSpec, Rule, SpecSet};
+use crate::sql::quote_ident;
+use crate::verify::{Finding, Status};
+
+/// One value to try: the columns it sets (SQL expressions) and how to show it.
+#[derive(Debug, Clone)]
+struct Case {
+    overrides: Vec<(String, String)>,
+    shown: String,
+}
+
+/// A random case generator with shrinking: the proptest value tree and how to turn its
+/// current value into a case.
+type CaseTree = Box<dyn ValueTree<Value = Case>>;
+
+/// Probe every structured CHECK rule of every spec.
+pub async fn probe_checks(
+    conn: &mut PgConnection,
+    specs: &SpecSet,
+    schema: &Schema,
+    config: &ProbeConfig,
+) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    for loaded in &specs.specs {
+        let Some(rel) = schema.relations.get(&loaded.spec.table) else {
+            continue;
+        };
+        if rel.kind != 'r' && rel.kind != 'p' {
+            continue;
+        }
+        for (name, check) in &loaded.spec.checks {
+            let f = probe_one(conn, loaded, rel, name, &check.rule, config).await?;
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+async fn probe_one(
+    conn: &mut PgConnection,
+    loaded: &LoadedSpec,
+    rel: &Relation,
+    name: &str,
+    rule: &Rule,
+    config: &ProbeConfig,
+) -> Result<Finding> {
+    let table = &loaded.spec.table;
+    let object = format!("{table}.{name}");
+    let finding = |status: Status, message: String| {
+        let mut f = probe_finding("probe.check", table, object.clone(), status, message);
+        f.location = Some(loaded.location(&["checks", name, "rule"]));
+        f.requirements = loaded.spec.requirements.clone();
+        f
+    };
+    let Some(domain) = Domain::for_rule(conn, rule, rel).await? else {
+        return Ok(finding(
+            Status::Skip,
+            "no value generator for this rule kind (implies / sql); its behaviour is covered by the function properties and the structural check".into(),
+        ));
+    };
+    let samples = sample_rows(&loaded_specs_for(loaded), table);
+    if samples.is_empty() {
+        return Ok(finding(
+            Status::Skip,
+            "the spec has no sample row to vary; add one under `samples`".into(),
+        ));
+    }
+    let sql_rule = rule_sql(rule, &loaded.spec);
+    let keep: Vec<&str> = domain.columns();
+
+    // Boundary cases against every sample; keep the sample that gives the most conclusive
+    // verdicts for the random phase.
+    let mut boundary = domain.boundary_cases();
+    // The samples' own values of the varied column(s) are known-good cases too.
+    for sample in &samples {
+        let overrides: Vec<(String, String)> = keep
+            .iter()
+            .filter_map(|c| sample.get(*c).map(|e| (c.to_string(), e.clone())))
+            .collect();
+        if !overrides.is_empty() {
+            let shown = overrides
+                .iter()
+                .map(|(c, e)| format!("{c} = {e}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            boundary.push(Case { overrides, shown });
+        }
+    }
+    let mut best: Option<(usize, Vec<(Case, Verdict)>)> = None;
+    for (si, sample) in samples.iter().enumerate() {
+        let verdicts = run_cases(conn, rel, sample, &boundary, &sql_rule, name, &keep).await?;
+        let conclusive = verdicts
+            .iter()
+            .filter(|(_, v)| classify(v, name).is_some())
+            .count();
+        if best.as_ref().is_none_or(|(_, b)| {
+            conclusive
+                > b.iter()
+                    .filter(|(_, v)| classify(v, name).is_some())
+                    .count()
+        }) {
+            best = Some((
+                si,
+                boundary
+                    .iter()
+                    .cloned()
+                    .zip(verdicts.into_iter().map(|(_, v)| v))
+                    .collect(),
+            ));
+        }
+    }
+    let (si, mut results) = best.expect("at least one sample");
+    let sample = &samples[si];
+
+    // Random cases from proptest, kept as value trees so a disagreement can be shrunk.
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        rng_for(config.seed, &format!("check:{table}.{name}")),
+    );
+    let mut trees: Vec<CaseTree> = Vec::new();
+    for _ in 0..config.cases {
+        match domain.strategy().new_tree(&mut runner) {
+            Ok(t) => trees.push(t),
+            Err(_) => break,
+        }
+    }
+    let random: Vec<Case> = trees.iter().map(|t| t.current()).collect();
+    let random_verdicts = run_cases(conn, rel, sample, &random, &sql_rule, name, &keep).await?;
+
+    let mut disagreement: Option<(Case, Verdict)> =
+        results.iter().find(|(_, v)| disagrees(v, name)).cloned();
+    if disagreement.is_none() {
+        if let Some(idx) = random_verdicts.iter().position(|(_, v)| disagrees(v, name)) {
+            let shrunk = shrink(
+                conn,
+                rel,
+                sample,
+                trees.swap_remove(idx),
+                &sql_rule,
+                name,
+                &keep,
+            )
+            .await?;
+            disagreement = Some(shrunk);
+        }
+    }
+    results.extend(random_verdicts);
+    let total = results.len();
+    let accepted = results
+        .iter()
+        .filter(|(_, v)| classify(v, name) == Some(true))
+        .count();
+    let rejected = results
+        .iter()
+        .filter(|(_, v)| classify(v, name) == Some(false))
+        .count();
+    let inconclusive = total - accepted - rejected;
+
+    if let Some((case, verdict)) = disagreement {
+        let summary = domain.summary();
+        let (actual, direction) = if verdict.accepted() {
+            (
+                "accepted".to_string(),
+                format!("rule says {summary}, so it must be rejected"),
+            )
+        } else {
+            (
+                format!("rejected (SQLSTATE {})", verdict.state),
+                format!("rule says {summary}, so it must be accepted"),
+            )
+        };
+        let mut f = finding(
+            Status::Fail,
+            format!("{table}.{} {actual}; {direction}", case.shown),
+        );
+        f.expected = Some(if verdict.accepted() {
+            "rejected".into()
+        } else {
+            "accepted".into()
+        });
+        f.actual = Some(format!("{actual} for {}", case.shown));
+        f.hint = Some(format!(
+            "the constraint `{name}` does not enforce the spec's rule; replay with --seed {}",
+            config.seed
+        ));
+        return Ok(f);
+    }
+    if accepted == 0 || rejected == 0 {
+        // Without both an accepted and a rejected value the boundary was not observed.
+        let blockers: std::collections::BTreeSet<String> = results
+            .iter()
+            .filter(|(_, v)| classify(v, name).is_none())
+            .map(|(_, v)| blocker(v))
+            .collect();
+        let missing = if accepted == 0 {
+            "accepted"
+        } else {
+            "rejected"
+        };
+        return Ok(finding(
+            Status::Skip,
+            format!(
+                "no value was {missing} on this rule's account in {total} cases, so its boundary is unobserved; {inconclusive} cases were decided by something else: {}",
+                blockers.into_iter().collect::<Vec<_>>().join("; ")
+            ),
+        ));
+    }
+    Ok(finding(
+        Status::Pass,
+        format!(
+            "{total} cases agree with the rule ({accepted} accepted, {rejected} rejected by {name}, {inconclusive} inconclusive)"
+        ),
+    ))
+}
+
+/// The `SpecSet` view of one loaded spec, for the sample helpers.
+fn loaded_specs_for(loaded: &LoadedSpec) -> SpecSet {
+    SpecSet {
+        specs: vec![loaded.clone()],
+    }
+}
+
+/// Why a case was inconclusive, for skip messages.
+fn blocker(v: &Verdict) -> String {
+    match (v.state.as_str(), &v.constraint) {
+        (batch::OVERRIDDEN, _) => "a trigger replaced the varied value (a derived column)".into(),
+        (_, Some(c)) => format!("constraint {c} (SQLSTATE {})", v.state),
+        (state, None) => format!("SQLSTATE {state}"),
+    }
+}
+
+/// `Some(true)` accepted, `Some(false)` rejected by this constraint, `None` inconclusive.
+fn classify(v: &Verdict, name: &str) -> Option<bool> {
+    if v.accepted() {
+        Some(true)
+    } else if v.state == "23514" && v.constraint.as_deref() == Some(name) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn disagrees(v: &Verdict, name: &str) -> bool {
+    match (classify(v, name), v.rule_holds) {
+        (Some(actual), Some(expected)) => actual != expected,
+        _ => false,
+    }
+}
+
+async fn run_cases(
+    conn: &mut PgConnection,
+    rel: &Relation,
+    sample: &Row,
+    cases: &[Case],
+    sql_rule: &str,
+    _name: &str,
+    keep: &[&str],
+) -> Result<Vec<(Case, Verdict)>> {
+    let rows: Vec<Row> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = decollide(rel, sample, i, keep);
+            for (col, expr) in &c.overrides {
+                row.insert(col.clone(), expr.clone());
+            }
+            row
+        })
+        .collect();
+    let stmts: Vec<(String, Option<String>)> = cases
+        .iter()
+        .zip(&rows)
+        .map(|(c, row)| {
+            let kept: Vec<String> = c
+                .overrides
+                .iter()
+                .map(|(col, expr)| {
+                    let ty = rel
+                        .column(col)
+                        .map(|x| x.type_name.as_str())
+                        .unwrap_or("text");
+                    format!(
+                        "({}::text IS NOT DISTINCT FROM (({expr})::{ty})::text)",
+                        quote_ident(col)
+                    )
+                })
+                .collect();
+            let returning = format!(
+                " RETURNING ({}), ({sql_rule}) IS NOT FALSE",
+                if kept.is_empty() {
+                    "true".to_string()
+                } else {
+                    kept.join(" AND ")
+                }
+            );
+            (insert_sql(rel, row) + &returning, None)
+        })
+        .collect();
+    let mut verdicts = batch::run(conn, &stmts).await?;
+    // The rule's verdict on each row as sent, for the cases PostgreSQL rejected: one
+    // set-based query instead of one statement per case.
+    let rejected: Vec<usize> = verdicts
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.accepted())
+        .map(|(i, _)| i)
+        .collect();
+    if !rejected.is_empty() {
+        let picked: Vec<&Row> = rejected.iter().map(|i| &rows[*i]).collect();
+        let holds = rule_verdicts(conn, rel, &picked, sql_rule, keep).await?;
+        for (i, h) in rejected.into_iter().zip(holds) {
+            verdicts[i].rule_holds = h;
+        }
+    }
+    Ok(cases.iter().cloned().zip(verdicts).collect())
+}
+
+/// Run a query in a savepoint: `None` if PostgreSQL rejected it (the probe transaction
+/// stays usable).
+async fn guarded(conn: &mut PgConnection, sql: &str) -> Result<Option<Vec<Option<bool>>>> {
+    let db = |e: sqlx::Error| Error::database("evaluating a rule", &e);
+    sqlx::raw_sql("SAVEPOINT reims_verify_rule")
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    match sqlx::query_scalar::<_, Option<bool>>(sql)
+        .fetch_all(&mut *conn)
+        .await
+    {
+        Ok(v) => {
+            sqlx::raw_sql("RELEASE SAVEPOINT reims_verify_rule")
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            Ok(Some(v))
+        }
+        Err(_) => {
+            sqlx::raw_sql("ROLLBACK TO SAVEPOINT reims_verify_rule")
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            Ok(None)
+        }
+    }
+}
+
+/// `rule IS NOT FALSE` for each row (only the rule's columns), in order, in one query.
+async fn rule_verdicts(
+    conn: &mut PgConnection,
+    rel: &Relation,
+    rows: &[&Row],
+    sql_rule: &str,
+    keep: &[&str],
+) -> Result<Vec<Option<bool>>> {
+    let cols: Vec<&crate::catalog::Column> = rel
+        .columns
+        .iter()
+        .filter(|c| keep.contains(&c.name.as_str()))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(1000) {
+        let values: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let mut v = vec![i.to_string()];
+                for c in &cols {
+                    match row.get(&c.name) {
+                        Some(expr) => v.push(format!("({expr})::{}", c.type_name)),
+                        None => v.push(format!("NULL::{}", c.type_name)),
+                    }
+                }
+                format!("({})", v.join(", "))
+            })
+            .collect();
+        let names: Vec<String> = std::iter::once("reims_verify_case".to_string())
+            .chain(cols.iter().map(|c| quote_ident(&c.name)))
+            .collect();
+        let sql = format!(
+            "SELECT ({sql_rule}) IS NOT FALSE FROM (VALUES {}) AS {}({}) ORDER BY reims_verify_case",
+            values.join(", "),
+            quote_ident(&rel.name),
+            names.join(", ")
+        );
+        match guarded(conn, &sql).await? {
+            Some(v) => out.extend(v),
+            None if chunk.len() == 1 => out.push(None),
+            // Some value cannot even be evaluated (e.g. out of its type's range): ask row
+            // by row, so that only that row is unknown.
+            None => {
+                for row in chunk {
+                    let one = Box::pin(rule_verdicts(conn, rel, &[*row], sql_rule, keep)).await?;
+                    out.extend(one);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn eval_one(
+    conn: &mut PgConnection,
+    rel: &Relation,
+    sample: &Row,
+    case: Case,
+    sql_rule: &str,
+    keep: &[&str],
+) -> Result<(Case, Verdict)> {
+    let mut r = run_cases(
+        conn,
+        rel,
+        sample,
+        std::slice::from_ref(&case),
+        sql_rule,
+        "",
+        keep,
+    )
+    .await?;
+    Ok(r.remove(0))
+}
+
+/// Shrink a disagreeing random case to a minimal one (one round trip per step).
+async fn shrink(
+    conn: &mut PgConnection,
+    rel: &Relation,
+    sample: &Row,
+    mut tree: CaseTree,
+    sql_rule: &str,
+    name: &str,
+    keep: &[&str],
+) -> Result<(Case, Verdict)> {
+    let mut best = eval_one(conn, rel, sample, tree.current(), sql_rule, keep).await?;
+    for _ in 0..200 {
+        if !tree.simplify() {
+            break;
+        }
+        let candidate = eval_one(conn, rel, sample, tree.current(), sql_rule, keep).await?;
+        if disagrees(&candidate.1, name) {
+            best = candidate;
+        } else if !tree.complicate() {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+/// What values a rule's column(s) range over, and how to generate them.
+enum Domain {
+    /// A numeric range on one column, in units of `10^-scale`.
+    Range {
+        column: String,
+        scale: u32,
+        bounds: Vec<(i128, &'static str)>,
+        lo: i128,
+        hi: i128,
+        summary: String,
+    },
+    /// A fixed list of strings.
+    OneOf { column: String, values: Vec<String> },
+    /// A regular expression; the sample's value is the seed of the mutations.
+    Regex { column: String, pattern: String },
+    /// Not in the future (date or timestamp).
+    NotFuture {
+        column: String,
+        date: bool,
+        buffer: Option<String>,
+    },
+    /// `left op right` between two columns.
+    Compare {
+        left: String,
+        right: String,
+        op: &'static str,
+        time: bool,
+        scale: u32,
+    },
+    /// Not blank after trimming.
+    NotBlank { column: String },
+}
+
+fn scale_of(type_name: &str) -> u32 {
+    let t = type_name.to_ascii_lowercase();
+    if t.starts_with("numeric(") {
+        t.trim_end_matches(')')
+            .split(',')
+            .nth(1)
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    } else if t.starts_with("numeric") || t.starts_with("real") || t.starts_with("double") {
+        2
+    } else {
+        0
+    }
+}
+
+fn units_to_sql(units: i128, scale: u32) -> String {
+    if scale == 0 {
+        return units.to_string();
+    }
+    let div = 10i128.pow(scale);
+    let sign = if units < 0 { "-" } else { "" };
+    let a = units.abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        a / div,
+        a % div,
+        width = scale as usize
+    )
+}
+
+fn to_units(v: f64, scale: u32) -> i128 {
+    (v * 10f64.powi(scale as i32)).round() as i128
+}
+
+impl Domain {
+    async fn for_rule(
+        conn: &mut PgConnection,
+        rule: &Rule,
+        rel: &Relation,
+    ) -> Result<Option<Domain>> {
+        let ty = |c: &str| {
+            rel.column(c)
+                .map(|c| c.type_name.clone())
+                .unwrap_or_default()
+        };
+        Ok(Some(match rule {
+            Rule::Range(r) => {
+                let scale = scale_of(&ty(&r.column));
+                let mut bounds = Vec::new();
+                let mut parts = Vec::new();
+                if let Some(v) = r.gt {
+                    bounds.push((to_units(v, scale), ">"));
+                    parts.push(format!("> {}", number(v)));
+                }
+                if let Some(v) = r.gte {
+                    bounds.push((to_units(v, scale), ">="));
+                    parts.push(format!("≥ {}", number(v)));
+                }
+                if let Some(v) = r.lt {
+                    bounds.push((to_units(v, scale), "<"));
+                    parts.push(format!("< {}", number(v)));
+                }
+                if let Some(v) = r.lte {
+                    bounds.push((to_units(v, scale), "<="));
+                    parts.push(format!("≤ {}", number(v)));
+                }
+                if let Some(sql) = &r.lte_sql {
+                    let v: Option<String> =
+                        sqlx::query_scalar(&format!("SELECT ({sql})::numeric::text"))
+                            .fetch_one(&mut *conn)
+                            .await
+                            .map_err(|e| {
+                                Error::database(format!("evaluating the bound `{sql}`"), &e)
+                            })?;
+                    let v: f64 = v.and_then(|s| s.parse().ok()).unwrap_or(0.0);
+                    bounds.push((to_units(v, scale), "<="));
+                    parts.push(format!("≤ {sql} (= {})", number(v)));
+                }
+                let lo_b = bounds.iter().map(|b| b.0).min().unwrap_or(0);
+                let hi_b = bounds.iter().map(|b| b.0).max().unwrap_or(0);
+                let span = ((hi_b - lo_b).abs()).max(10i128.pow(scale) * 10);
+                Domain::Range {
+                    column: r.column.clone(),
+                    scale,
+                    bounds,
+                    lo: lo_b - span,
+                    hi: hi_b + span,
+                    summary: format!("{} {}", r.column, parts.join(" and ")),
+                }
+            }
+            Rule::OneOf(r) => Domain::OneOf {
+                column: r.column.clone(),
+                values: r.values.clone(),
+            },
+            Rule::Regex(r) => Domain::Regex {
+                column: r.column.clone(),
+                pattern: r.pattern.clone(),
+            },
+            Rule::NotFuture(r) => Domain::NotFuture {
+                column: r.column.clone(),
+                date: ty(&r.column) == "date",
+                buffer: r.buffer.clone(),
+            },
+            Rule::Compare(r) => {
+                let t = ty(&r.left);
+                Domain::Compare {
+                    left: r.left.clone(),
+                    right: r.right.clone(),
+                    op: r.op.sql(),
+                    time: t.contains("timestamp") || t == "date",
+                    scale: scale_of(&t),
+                }
+            }
+            Rule::NotBlank(r) => Domain::NotBlank {
+                column: r.column.clone(),
+            },
+            Rule::Implies(_) | Rule::Sql(_) => return Ok(None),
+        }))
+    }
+
+    fn columns(&self) -> Vec<&str> {
+        match self {
+            Domain::Range { column, .. }
+            | Domain::OneOf { column, .. }
+            | Domain::Regex { column, .. }
+            | Domain::NotFuture { column, .. }
+            | Domain::NotBlank { column } => vec![column.as_str()],
+            Domain::Compare { left, right, .. } => vec![left.as_str(), right.as_str()],
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            Domain::Range { summary, .. } => summary.clone(),
+            Domain::OneOf { column, values } => format!("{column} is one of {}", values.join(", ")),
+            Domain::Regex {
+                column, pattern, ..
+            } => format!("{column} matches /{pattern}/"),
+            Domain::NotFuture { column, buffer, .. } => match buffer {
+                Some(b) => format!("{column} is not later than now + {b}"),
+                None => format!("{column} is not in the future"),
+            },
+            Domain::Compare {
+                left, right, op, ..
+            } => format!("{left} {op} {right}"),
+            Domain::NotBlank { column } => format!("{column} is not blank"),
+        }
+    }
+
+    fn boundary_cases(&self) -> Vec<Case> {
+        match self {
+            Domain::Range {
+                column,
+                scale,
+                bounds,
+                ..
+            } => {
+                let mut units: Vec<i128> = Vec::new();
+                for (b, _) in bounds {
+                    units.extend([b - 1, *b, b + 1]);
+                }
+                units.sort();
+                units.dedup();
+                units
+                    .into_iter()
+                    .map(|u| {
+                        one(
+                            column,
+                            &units_to_sql(u, *scale),
+                            quote(&units_to_sql(u, *scale)),
+                        )
+                    })
+                    .collect()
+            }
+            Domain::OneOf { column, values } => {
+                let mut out = Vec::new();
+                for v in values {
+                    out.push(text_case(column, v));
+                    out.push(text_case(column, &format!("{v}x")));
+                    out.push(text_case(column, &v.to_uppercase()));
+                    out.push(text_case(column, &format!(" {v}")));
+                }
+                out.push(text_case(column, ""));
+                out
+            }
+            Domain::Regex { column, .. } => [
+                "",
+                " ",
+                "a",
+                "a@b",
+                "a@b.c",
+                "a@b.co",
+                "@",
+                "a@@b.com",
+                "a b@c.com",
+                "user@example.com",
+                "USER@EXAMPLE.COM",
+                "user.name+tag@sub.example.org",
+                "no-at-sign.com",
+                "user@localhost",
+                "$2b$12$",
+                "abc",
+                "ab",
+                "a_b-c",
+                "+1 555 0100",
+                "555-0100",
+            ]
+            .iter()
+            .map(|s| text_case(column, s))
+            .collect(),
+            Domain::NotFuture {
+                column,
+                date,
+                buffer,
+            } => {
+                let base = if *date {
+                    "CURRENT_DATE"
+                } else {
+                    "CURRENT_TIMESTAMP"
+                };
+                let step = if *date { "1 day" } else { "1 second" };
+                let mut exprs = vec![
+                    base.to_string(),
+                    format!("{base} - INTERVAL '{step}'"),
+                    format!("{base} + INTERVAL '{step}'"),
+                    format!("{base} + INTERVAL '1 day'"),
+                    format!("{base} - INTERVAL '365 days'"),
+                ];
+                if let Some(b) = buffer {
+                    exprs.push(format!("{base} + INTERVAL '{b}'"));
+                    exprs.push(format!("{base} + INTERVAL '{b}' + INTERVAL '1 second'"));
+                    exprs.push(format!("{base} + INTERVAL '{b}' - INTERVAL '1 second'"));
+                }
+                exprs
+                    .into_iter()
+                    .map(|e| Case {
+                        overrides: vec![(column.clone(), e.clone())],
+                        shown: format!("{column} = {e}"),
+                    })
+                    .collect()
+            }
+            Domain::Compare {
+                left,
+                right,
+                time,
+                scale,
+                ..
+            } => {
+                let deltas: [i128; 3] = [-1, 0, 1];
+                deltas
+                    .iter()
+                    .map(|d| compare_case(left, right, *time, *scale, *d))
+                    .collect()
+            }
+            Domain::NotBlank { column } => ["", " ", "   ", "\t", "a", " a ", "x y"]
+                .iter()
+                .map(|s| text_case(column, s))
+                .collect(),
+        }
+    }
+
+    fn strategy(&self) -> proptest::strategy::BoxedStrategy<Case> {
+        match self {
+            Domain::Range {
+                column,
+                scale,
+                lo,
+                hi,
+                ..
+            } => {
+                let (column, scale) = (column.clone(), *scale);
+                (*lo..=*hi)
+                    .prop_map(move |u| {
+                        let v = units_to_sql(u, scale);
+                        one(&column, &v, quote(&v))
+                    })
+                    .boxed()
+            }
+            Domain::OneOf { column, values } => {
+                let column = column.clone();
+                let vals = values.clone();
+                prop_oneof![
+                    proptest::sample::select(vals),
+                    proptest::string::string_regex("[a-zA-Z_ ]{0,12}").expect("valid regex"),
+                ]
+                .prop_map(move |s| text_case(&column, &s))
+                .boxed()
+            }
+            Domain::Regex {
+                column, pattern, ..
+            } => {
+                let column = column.clone();
+                // proptest generates from the pattern's body; anchors are implied.
+                let body = pattern.strip_prefix('^').unwrap_or(pattern);
+                let body = body.strip_suffix('$').unwrap_or(body);
+                let generated = proptest::string::string_regex(body).ok();
+                let noise = proptest::string::string_regex("[a-zA-Z0-9@._%+$ -]{0,24}")
+                    .expect("valid regex");
+                match generated {
+                    Some(g) => prop_oneof![g, noise]
+                        .prop_map(move |s| text_case(&column, &s))
+                        .boxed(),
+                    None => noise.prop_map(move |s| text_case(&column, &s)).boxed(),
+                }
+            }
+            Domain::NotFuture { column, date, .. } => {
+                let (column, date) = (column.clone(), *date);
+                (-100_000i64..=100_000)
+                    .prop_map(move |n| {
+                        let e = if date {
+                            format!("CURRENT_DATE + {}", n / 100)
+                        } else {
+                            format!("CURRENT_TIMESTAMP + INTERVAL '{n} seconds'")
+                        };
+                        Case {
+                            overrides: vec![(column.clone(), e.clone())],
+                            shown: format!("{column} = {e}"),
+                        }
+                    })
+                    .boxed()
+            }
+            Domain::Compare {
+                left,
+                right,
+                time,
+                scale,
+                ..
+            } => {
+                let (l, r, t, s) = (left.clone(), right.clone(), *time, *scale);
+                (-100_000i128..=100_000)
+                    .prop_map(move |d| compare_case(&l, &r, t, s, d))
+                    .boxed()
+            }
+            Domain::NotBlank { column } => {
+                let column = column.clone();
+                proptest::string::string_regex("[ \\ta-z]{0,6}")
+                    .expect("valid regex")
+                    .prop_map(move |s| text_case(&column, &s))
+                    .boxed()
+            }
+        }
+    }
+}
+
+fn quote(v: &str) -> String {
+    crate::sql::quote_literal(v)
+}
+
+fn one(column: &str, shown_value: &str, expr: String) -> Case {
+    Case {
+        overrides: vec![(column.to_string(), expr)],
+        shown: format!("{column} = {shown_value}"),
+    }
+}
+
+fn text_case(column: &str, s: &str) -> Case {
+    Case {
+        overrides: vec![(column.to_string(), quote(s))],
+        shown: format!("{column} = {s:?}"),
+    }
+}
+
+/// `left = right + delta` (delta in seconds for times, in units of the scale otherwise),
+/// with `right` fixed.
+fn compare_case(left: &str, right: &str, time: bool, scale: u32, delta: i128) -> Case {
+    if time {
+        let base = "'2025-01-01 00:00:00+00'";
+        Case {
+            overrides: vec![
+                (right.to_string(), base.to_string()),
+                (
+                    left.to_string(),
+                    format!("{base}::timestamptz + INTERVAL '{delta} seconds'"),
+                ),
+            ],
+            shown: format!(
+                "{left} = {right} {} {} s",
+                if delta < 0 { "-" } else { "+" },
+                delta.abs()
+            ),
+        }
+    } else {
+        let base_units = 100 * 10i128.pow(scale);
+        let l = units_to_sql(base_units + delta, scale);
+        let r = units_to_sql(base_units, scale);
+        Case {
+            overrides: vec![
+                (right.to_string(), quote(&r)),
+                (left.to_string(), quote(&l)),
+            ],
+            shown: format!("{left} = {l}, {right} = {r}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_print_at_the_column_scale() {
+        assert_eq!(units_to_sql(10001, 2), "100.01");
+        assert_eq!(units_to_sql(-5, 2), "-0.05");
+        assert_eq!(units_to_sql(42, 0), "42");
+        assert_eq!(to_units(0.7, 2), 70);
+    }
+
+    #[test]
+    fn scale_comes_from_the_type() {
+        assert_eq!(scale_of("numeric(5,2)"), 2);
+        assert_eq!(scale_of("numeric(12,4)"), 4);
+        assert_eq!(scale_of("integer"), 0);
+        assert_eq!(scale_of("numeric"), 2);
+    }
+
+    #[test]
+    fn classification_needs_this_constraint() {
+        let v = |s: &str, c: Option<&str>| Verdict {
+            state: s.into(),
+            constraint: c.map(Into::into),
+            rule_holds: Some(true),
+        };
+        assert_eq!(classify(&v(batch::ACCEPTED, None), "c"), Some(true));
+        assert_eq!(classify(&v("23514", Some("c")), "c"), Some(false));
+        assert_eq!(classify(&v("23514", Some("other")), "c"), None);
+        assert_eq!(classify(&v("22003", None), "c"), None);
+        assert!(disagrees(&v("23514", Some("c")), "c"));
+        assert!(!disagrees(&v(batch::ACCEPTED, None), "c"));
+    }
+}

@@ -1,0 +1,281 @@
+//! Rows for probes: the specs' sample rows as SQL, inserted in foreign-key order so that
+//! every table's parents exist, and turned into base rows that vary one thing at a time.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexMap;
+use sqlx::PgConnection;
+
+use super::probe_finding;
+use crate::catalog::{ConstraintKind, Relation, Schema};
+use crate::error::Result;
+use crate::spec::{SampleValue, SpecSet};
+use crate::sql::{quote_ident, quote_literal};
+use crate::verify::{Finding, Status};
+
+/// A row as column → SQL expression (already quoted), without casts.
+pub type Row = IndexMap<String, String>;
+
+/// One sample value as an SQL expression; arrays become PostgreSQL array literals, maps
+/// JSON text, null NULL.
+pub fn sample_sql(value: &SampleValue) -> String {
+    value_sql(&value.0)
+}
+
+fn value_sql(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => quote_literal(&n.to_string()),
+        Value::String(s) => quote_literal(s),
+        Value::Array(items) => quote_literal(&array_literal(items)),
+        Value::Object(_) => quote_literal(&v.to_string()),
+    }
+}
+
+fn array_literal(items: &[serde_json::Value]) -> String {
+    use serde_json::Value;
+    let parts: Vec<String> = items
+        .iter()
+        .map(|i| match i {
+            Value::Null => "NULL".into(),
+            Value::Array(inner) => array_literal(inner),
+            Value::String(s) => format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
+            Value::Object(_) => format!(
+                "\"{}\"",
+                i.to_string().replace('\\', "\\\\").replace('"', "\\\"")
+            ),
+            other => other.to_string(),
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+/// `INSERT INTO t (…) VALUES (…)` with every value cast to its column's type.
+pub fn insert_sql(rel: &Relation, row: &Row) -> String {
+    let mut cols = Vec::new();
+    let mut vals = Vec::new();
+    for (col, expr) in row {
+        let ty = rel
+            .column(col)
+            .map(|c| c.type_name.as_str())
+            .unwrap_or("text");
+        cols.push(quote_ident(col));
+        vals.push(format!("({expr})::{ty}"));
+    }
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quote_ident(&rel.name),
+        cols.join(", "),
+        vals.join(", ")
+    )
+}
+
+/// `SELECT (rule) IS NOT FALSE FROM (SELECT … AS col, …) AS t`: the rule's own verdict on
+/// a row, with the same casts the insert applies. Columns the row leaves out read as NULL.
+/// Only `columns` (those the rule reads) are projected.
+pub fn rule_sql_for_row(rel: &Relation, row: &Row, rule_sql: &str, columns: &[&str]) -> String {
+    let cols: Vec<String> = rel
+        .columns
+        .iter()
+        .filter(|c| columns.contains(&c.name.as_str()))
+        .map(|c| match row.get(&c.name) {
+            Some(expr) => format!("({expr})::{} AS {}", c.type_name, quote_ident(&c.name)),
+            None => format!("NULL::{} AS {}", c.type_name, quote_ident(&c.name)),
+        })
+        .collect();
+    format!(
+        "SELECT ({rule_sql}) IS NOT FALSE FROM (SELECT {}) AS {}",
+        cols.join(", "),
+        quote_ident(&rel.name)
+    )
+}
+
+/// The spec's sample rows for a table, as SQL.
+pub fn sample_rows(specs: &SpecSet, table: &str) -> Vec<Row> {
+    specs
+        .table(table)
+        .map(|s| {
+            s.spec
+                .samples
+                .iter()
+                .map(|r| r.iter().map(|(k, v)| (k.clone(), sample_sql(v))).collect())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Columns covered by a primary key, UNIQUE constraint or unique index.
+pub fn unique_columns(rel: &Relation) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for c in &rel.constraints {
+        if matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique) {
+            out.extend(c.columns.iter().cloned());
+        }
+    }
+    for idx in rel.indexes.iter().filter(|i| i.unique) {
+        for col in &rel.columns {
+            if idx.keys.iter().any(|k| mentions(k, &col.name)) {
+                out.insert(col.name.clone());
+            }
+        }
+    }
+    out
+}
+
+fn mentions(expr: &str, col: &str) -> bool {
+    expr.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| w == col)
+}
+
+/// A copy of `row` that will not collide with rows already inserted: unique columns with a
+/// default are left to their default, unique text columns get a per-case prefix. `keep`
+/// (the columns under test) are left alone.
+pub fn decollide(rel: &Relation, row: &Row, case: usize, keep: &[&str]) -> Row {
+    let unique = unique_columns(rel);
+    let mut out = Row::new();
+    for (col, expr) in row {
+        if !unique.contains(col) || keep.contains(&col.as_str()) {
+            out.insert(col.clone(), expr.clone());
+            continue;
+        }
+        let Some(c) = rel.column(col) else { continue };
+        if c.default.is_some() {
+            continue;
+        }
+        let texty = c.type_name.starts_with("character")
+            || c.type_name == "text"
+            || c.type_name.starts_with("varchar");
+        if texty {
+            out.insert(col.clone(), format!("'p{case}x' || {expr}"));
+        } else {
+            out.insert(col.clone(), expr.clone());
+        }
+    }
+    out
+}
+
+/// Tables in an order where every table comes after the tables it references.
+pub fn fk_order(schema: &Schema) -> Vec<String> {
+    let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for rel in schema.relations.values() {
+        let entry = deps.entry(rel.name.as_str()).or_default();
+        for c in rel
+            .constraints
+            .iter()
+            .filter(|c| c.kind == ConstraintKind::ForeignKey)
+        {
+            if let Some(t) = c.ref_table.as_deref() {
+                if t != rel.name {
+                    entry.insert(t);
+                }
+            }
+        }
+    }
+    let mut order: Vec<String> = Vec::new();
+    let mut placed: BTreeSet<&str> = BTreeSet::new();
+    while placed.len() < deps.len() {
+        let before = placed.len();
+        for (t, d) in &deps {
+            if !placed.contains(t)
+                && d.iter()
+                    .all(|p| placed.contains(p) || !deps.contains_key(p))
+            {
+                placed.insert(t);
+                order.push(t.to_string());
+            }
+        }
+        if placed.len() == before {
+            // A cycle: place the rest in name order.
+            for t in deps.keys() {
+                if placed.insert(t) {
+                    order.push(t.to_string());
+                }
+            }
+        }
+    }
+    order
+}
+
+/// Tables that some foreign key references.
+fn referenced_tables(schema: &Schema) -> BTreeSet<String> {
+    schema
+        .relations
+        .values()
+        .flat_map(|r| r.constraints.iter())
+        .filter(|c| c.kind == ConstraintKind::ForeignKey)
+        .filter_map(|c| c.ref_table.clone())
+        .collect()
+}
+
+/// Try every spec's sample rows, parents first. Rows of tables that other tables reference
+/// are kept (the caller's transaction is rolled back at the end), so children find their
+/// parents; all other rows are tried in a subtransaction and rolled back at once, so they
+/// cannot collide with the probes' rows. One finding per table with samples: the schema
+/// must accept the rows the spec calls valid.
+pub async fn insert_samples(
+    conn: &mut PgConnection,
+    specs: &SpecSet,
+    schema: &Schema,
+) -> Result<Vec<Finding>> {
+    let parents = referenced_tables(schema);
+    let mut out = Vec::new();
+    for table in fk_order(schema) {
+        let Some(rel) = schema.relations.get(&table) else {
+            continue;
+        };
+        if rel.kind != 'r' && rel.kind != 'p' {
+            continue;
+        }
+        let rows = sample_rows(specs, &table);
+        if rows.is_empty() {
+            continue;
+        }
+        let mut failures = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let sql = insert_sql(rel, row);
+            let release = if parents.contains(&table) {
+                "RELEASE SAVEPOINT sample"
+            } else {
+                "ROLLBACK TO SAVEPOINT sample"
+            };
+            let attempt = format!("SAVEPOINT sample; {sql}; {release};");
+            if let Err(e) = sqlx::raw_sql(&attempt).execute(&mut *conn).await {
+                let _ = sqlx::raw_sql("ROLLBACK TO SAVEPOINT sample")
+                    .execute(&mut *conn)
+                    .await;
+                failures.push(format!(
+                    "sample #{}: {}",
+                    i + 1,
+                    crate::error::describe_sqlx_error(&e)
+                ));
+            }
+        }
+        let mut f = if failures.is_empty() {
+            probe_finding(
+                "probe.sample",
+                &table,
+                format!("{table}.samples"),
+                Status::Pass,
+                format!("{} sample row(s) accepted", rows.len()),
+            )
+        } else {
+            let mut f = probe_finding(
+                "probe.sample",
+                &table,
+                format!("{table}.samples"),
+                Status::Fail,
+                failures.join("; "),
+            );
+            f.hint = Some("the spec calls these rows valid but the schema rejects them: fix the sample or the schema".into());
+            f
+        };
+        if let Some(s) = specs.table(&table) {
+            f.location = Some(s.location(&["samples"]));
+            f.requirements = s.spec.requirements.clone();
+        }
+        out.push(f);
+    }
+    Ok(out)
+}
