@@ -37,6 +37,34 @@ pub enum Command {
     /// Work with spec files.
     #[command(subcommand)]
     Spec(SpecCommand),
+    /// Re-render or verify compliance reports without a database.
+    Report(ReportArgs),
+}
+
+/// `report` arguments: re-render from a run record, or verify a report's digest.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReportArgs {
+    /// Verify instead of render.
+    #[command(subcommand)]
+    pub action: Option<ReportAction>,
+    /// The run record to render (`run.json` from an earlier `check`).
+    #[arg(long, value_name = "RUN_JSON")]
+    pub from: Option<PathBuf>,
+    /// Folder to write run.json, junit.xml, report.md and report.html into.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+}
+
+/// `report` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ReportAction {
+    /// Recompute the digest of a run.json (or of the run.json a report names) and exit
+    /// non-zero on any mismatch.
+    Verify {
+        /// `run.json`, `report.html` or `report.md`.
+        file: PathBuf,
+    },
 }
 
 /// Spec subcommands.
@@ -50,6 +78,28 @@ pub enum SpecCommand {
         #[arg(long, default_value = "specs")]
         specs: PathBuf,
     },
+    /// Write specs from a live database, in the format people write by hand.
+    Snapshot(SnapshotArgs),
+}
+
+/// `spec snapshot` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    /// Folder to write one YAML spec per relation into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Overwrite spec files that already exist in DIR.
+    #[arg(long)]
+    pub force: bool,
+    /// Schema to snapshot.
+    #[arg(long, default_value = "public")]
+    pub schema: String,
+    /// Database selection (a URL, or an ephemeral cluster with --migrations applied).
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// With no URL: the migrations to apply to the ephemeral cluster before the snapshot.
+    #[arg(long, default_value = "migrations")]
+    pub migrations: PathBuf,
 }
 
 /// Where the database comes from.
@@ -64,6 +114,27 @@ pub struct DatabaseArgs {
     /// OS user that runs the ephemeral server when reims-verify runs as root.
     #[arg(long, env = "REIMS_VERIFY_PG_USER")]
     pub pg_user: Option<String>,
+    /// Where the throw-away PostgreSQL comes from when no URL is given.
+    #[arg(long, value_enum, default_value_t = Backend::Ephemeral, env = "REIMS_VERIFY_BACKEND")]
+    pub backend: Backend,
+    /// Seconds to wait for a server named by URL before giving up (exit 3).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub connect_timeout: u64,
+    /// statement_timeout for every statement on a server named by URL.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub statement_timeout: String,
+    /// lock_timeout on a server named by URL: never queue behind other sessions' locks.
+    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    pub lock_timeout: String,
+}
+
+/// Where an ephemeral PostgreSQL comes from.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Backend {
+    /// initdb + postgres from local server binaries (the default).
+    Ephemeral,
+    /// A PostgreSQL container started with testcontainers (needs a Docker daemon).
+    Docker,
 }
 
 /// `migrate` arguments.
@@ -120,6 +191,12 @@ pub struct CheckArgs {
     /// Skip the behavioural probes (structure only).
     #[arg(long)]
     pub no_probe: bool,
+    /// Folder for run.json, junit.xml, report.md and report.html.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report: PathBuf,
+    /// Write no report files.
+    #[arg(long)]
+    pub no_report: bool,
     /// Extra SQL files applied after the migrations (e.g. a deliberate mutation).
     #[arg(long = "apply-after", value_name = "FILE")]
     pub apply_after: Vec<PathBuf>,

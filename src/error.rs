@@ -98,6 +98,15 @@ pub enum Error {
         /// What went wrong, including the server log's last lines when useful.
         message: String,
     },
+    /// The container backend could not reach a Docker daemon, pull the image, or start
+    /// the container.
+    #[error("container PostgreSQL: {message}")]
+    Container {
+        /// What went wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// A server could not be reached or refused us.
     #[error("cannot connect to {target}: {message}")]
     Connect {
@@ -134,6 +143,7 @@ impl Error {
             Error::Migration { .. }
             | Error::PostgresNotFound { .. }
             | Error::Cluster { .. }
+            | Error::Container { .. }
             | Error::Connect { .. }
             | Error::Database { .. } => ExitCode::Database,
         }
@@ -144,7 +154,8 @@ impl Error {
         match self {
             Error::Usage { hint, .. }
             | Error::Spec { hint, .. }
-            | Error::Migration { hint, .. } => Some(hint.clone()),
+            | Error::Migration { hint, .. }
+            | Error::Container { hint, .. } => Some(hint.clone()),
             Error::PostgresNotFound { .. } => Some(
                 "install the PostgreSQL server (Debian/Ubuntu: `apt-get install postgresql`), \
                  or pass --pg-bindir DIR / set REIMS_VERIFY_PG_BINDIR to the folder holding \

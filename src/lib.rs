@@ -16,6 +16,7 @@ pub mod postgres;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod snapshot;
 pub mod spec;
 pub mod sql;
 pub mod verify;
@@ -43,6 +44,7 @@ pub fn run_cli() -> i32 {
             cli::Command::Migrate(args) => commands::run_migrate(args, out).await,
             cli::Command::Check(args) => commands::run_check(args, out).await,
             cli::Command::Spec(cmd) => commands::run_spec(cmd, out).await,
+            cli::Command::Report(args) => commands::run_report(args, out).await,
         }
     });
     drop(runtime);

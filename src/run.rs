@@ -1,7 +1,9 @@
 //! The run record: everything one `check` did and found. Every renderer reads this and
 //! nothing else; none of them queries the database.
 
-use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use crate::migrate::StatusRow;
 use crate::verify::{Finding, Status};
@@ -20,6 +22,10 @@ pub struct Run {
     pub started_at: String,
     /// When it finished.
     pub finished_at: String,
+    /// Where, from what and how the run was made (git commit, host, command line, folders);
+    /// its fields sit at the top level of `run.json`.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// The database, password redacted.
     pub database: String,
     /// `server_version` of the checked server.
@@ -34,6 +40,8 @@ pub struct Run {
     pub probe_seed: Option<u64>,
     /// Time per phase, in milliseconds.
     pub phases: Vec<Phase>,
+    /// Counts of `findings` by status, as written (see [`Run::totals`]).
+    pub totals: Totals,
     /// Every check made.
     pub findings: Vec<Finding>,
 }
@@ -47,6 +55,8 @@ pub struct SpecFile {
     pub table: String,
     /// SHA-256 of the file.
     pub sha256: String,
+    /// Business requirements the spec declares (`BR-001` …).
+    pub requirements: Vec<String>,
 }
 
 /// How long one phase took.
@@ -59,7 +69,7 @@ pub struct Phase {
 }
 
 /// Counts of findings by status.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Totals {
     /// Passed checks.
     pub passed: usize,
@@ -69,12 +79,17 @@ pub struct Totals {
     pub skipped: usize,
 }
 
-impl Run {
-    /// Counts over all findings.
-    pub fn totals(&self) -> Totals {
+impl Totals {
+    /// Count `findings` by status.
+    pub fn of(findings: &[Finding]) -> Totals {
+        Totals::of_statuses(findings.iter().map(|f| f.status))
+    }
+
+    /// Count a sequence of statuses.
+    pub fn of_statuses(statuses: impl IntoIterator<Item = Status>) -> Totals {
         let mut t = Totals::default();
-        for f in &self.findings {
-            match f.status {
+        for s in statuses {
+            match s {
                 Status::Pass => t.passed += 1,
                 Status::Fail => t.failed += 1,
                 Status::Skip => t.skipped += 1,
@@ -83,8 +98,236 @@ impl Run {
         t
     }
 
+    /// Every check made.
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.skipped
+    }
+}
+
+impl Run {
+    /// Counts over all findings, recomputed (the `totals` field is what was written).
+    pub fn totals(&self) -> Totals {
+        Totals::of(&self.findings)
+    }
+
     /// True when nothing failed.
     pub fn passed(&self) -> bool {
         self.totals().failed == 0
+    }
+}
+
+/// Where, from what and how a run was made: what an auditor needs to reproduce it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Provenance {
+    /// The git commit checked out where the migrations live, when there is a repository.
+    pub git_commit: Option<String>,
+    /// The machine that ran the check.
+    pub hostname: Option<String>,
+    /// The command line, with any password redacted.
+    pub command_line: Vec<String>,
+    /// The migrations folder, as given.
+    pub migrations_dir: String,
+    /// The specs folder, as given.
+    pub specs_dir: String,
+}
+
+impl Provenance {
+    /// Capture the provenance of a run over these folders: the git commit (read from
+    /// `.git` without running git), the host name and this process's command line.
+    pub fn capture(migrations_dir: &Path, specs_dir: &Path) -> Provenance {
+        let args: Vec<String> = std::env::args().collect();
+        Provenance {
+            git_commit: git_commit_near(migrations_dir)
+                .or_else(|| {
+                    std::env::current_dir()
+                        .ok()
+                        .and_then(|d| git_commit_near(&d))
+                })
+                .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| is_commit(s))),
+            hostname: hostname(),
+            command_line: redact_command_line(&args),
+            migrations_dir: migrations_dir.display().to_string(),
+            specs_dir: specs_dir.display().to_string(),
+        }
+    }
+}
+
+/// The command line with passwords replaced by `***`: in URLs (`postgres://u:pw@h`), in
+/// `password=` parameters, and after `--password`-like flags.
+pub fn redact_command_line(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut hide_next = false;
+    for arg in args {
+        if hide_next {
+            out.push("***".to_string());
+            hide_next = false;
+            continue;
+        }
+        let lower = arg.to_ascii_lowercase();
+        if lower.starts_with("--") && lower.contains("password") && !arg.contains('=') {
+            hide_next = true;
+            out.push(arg.clone());
+            continue;
+        }
+        out.push(redact_arg(arg));
+    }
+    out
+}
+
+/// One argument with any password redacted.
+fn redact_arg(arg: &str) -> String {
+    if let Some((flag, value)) = arg.split_once('=').filter(|(f, _)| f.starts_with("--")) {
+        if flag.to_ascii_lowercase().contains("password") {
+            return format!("{flag}=***");
+        }
+        return format!("{flag}={}", redact_arg(value));
+    }
+    let redacted = if arg.contains("://") {
+        crate::postgres::redact_url(arg)
+    } else {
+        arg.to_string()
+    };
+    // libpq key/value strings: `host=h password=secret dbname=d`.
+    redacted
+        .split(' ')
+        .map(|word| match word.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// True for a full hexadecimal commit id (SHA-1 or SHA-256 object format).
+fn is_commit(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The commit `HEAD` points to in the repository containing `start`, read from the files
+/// under `.git` (loose refs, then `packed-refs`); `None` when there is no repository or
+/// the ref cannot be resolved.
+pub fn git_commit_near(start: &Path) -> Option<String> {
+    let start = start.canonicalize().ok()?;
+    let git = start
+        .ancestors()
+        .map(|d| d.join(".git"))
+        .find(|g| g.exists())?;
+    let git_dir = if git.is_file() {
+        // A worktree or submodule: `gitdir: <path>`.
+        let text = std::fs::read_to_string(&git).ok()?;
+        let rel = text.trim().strip_prefix("gitdir:")?.trim();
+        git.parent()?.join(rel)
+    } else {
+        git
+    };
+    // Worktrees keep shared refs in the common dir.
+    let common = std::fs::read_to_string(git_dir.join("commondir"))
+        .ok()
+        .map(|c| git_dir.join(c.trim()))
+        .unwrap_or_else(|| git_dir.clone());
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref:") else {
+        return is_commit(head).then(|| head.to_ascii_lowercase());
+    };
+    resolve_ref(&[git_dir.clone(), common], reference.trim())
+}
+
+/// Resolve a ref such as `refs/heads/main` in these git dirs.
+fn resolve_ref(dirs: &[PathBuf], reference: &str) -> Option<String> {
+    for dir in dirs {
+        if let Ok(text) = std::fs::read_to_string(dir.join(reference)) {
+            let id = text.trim();
+            if is_commit(id) {
+                return Some(id.to_ascii_lowercase());
+            }
+        }
+    }
+    for dir in dirs {
+        let Ok(packed) = std::fs::read_to_string(dir.join("packed-refs")) else {
+            continue;
+        };
+        for line in packed.lines() {
+            if let Some((id, name)) = line.split_once(' ') {
+                if name.trim() == reference && is_commit(id) {
+                    return Some(id.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// This machine's host name.
+pub fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length, and gethostname writes at most
+    // that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).trim().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn passwords_never_reach_the_command_line() {
+        let got = redact_command_line(&strings(&[
+            "reims-verify",
+            "check",
+            "--database-url",
+            "postgres://alice:s3cr3t@db:5432/reims",
+            "--database-url=postgresql://bob:hunter2@db/reims?sslmode=require",
+            "host=db password=pw2 dbname=x",
+            "--password",
+            "pw3",
+            "--db-password=pw4",
+            "--seed",
+            "1",
+        ]));
+        let joined = got.join(" ");
+        for secret in ["s3cr3t", "hunter2", "pw2", "pw3", "pw4"] {
+            assert!(!joined.contains(secret), "{secret} leaked: {joined}");
+        }
+        assert!(
+            joined.contains("postgres://alice:***@db:5432/reims"),
+            "{joined}"
+        );
+        assert!(joined.contains("--seed 1"), "{joined}");
+    }
+
+    #[test]
+    fn git_head_is_read_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join(".git");
+        std::fs::create_dir_all(git.join("refs/heads")).unwrap();
+        std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        std::fs::write(
+            git.join("packed-refs"),
+            format!("# pack-refs with: peeled\n{id} refs/heads/main\n"),
+        )
+        .unwrap();
+        let sub = dir.path().join("migrations");
+        std::fs::create_dir_all(&sub).unwrap();
+        assert_eq!(git_commit_near(&sub).as_deref(), Some(id));
+        let loose = "89abcdef0123456789abcdef0123456789abcdef";
+        std::fs::write(git.join("refs/heads/main"), format!("{loose}\n")).unwrap();
+        assert_eq!(git_commit_near(&sub).as_deref(), Some(loose));
+        std::fs::write(git.join("HEAD"), format!("{id}\n")).unwrap();
+        assert_eq!(git_commit_near(&sub).as_deref(), Some(id));
+        let none = tempfile::tempdir().unwrap();
+        // A temp dir may sit inside some repository; only assert it does not panic.
+        let _ = git_commit_near(none.path());
     }
 }

@@ -452,3 +452,53 @@ async fn every_seed_example_runs_unchanged_on_the_migrated_schema() {
     assert!(!row.get::<bool, _>("is_slow"));
     assert!(!row.get::<bool, _>("is_error"));
 }
+
+#[test]
+fn the_initdb_cache_is_filled_used_and_survives_damage() {
+    let cache = tempfile::tempdir().unwrap();
+    let migrate = || {
+        std::process::Command::new(bin())
+            .args(["migrate", "--all", "--format", "json", "--migrations"])
+            .arg(migrations_dir())
+            .env("REIMS_VERIFY_CACHE_DIR", cache.path())
+            .env_remove("REIMS_VERIFY_NO_CACHE")
+            .output()
+            .unwrap()
+    };
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    assert!(migrate().status.success());
+    let filled = entries();
+    assert_eq!(filled.len(), 1, "one cache entry: {filled:?}");
+    assert!(filled[0].join("data/PG_VERSION").is_file());
+    // A warm run uses it.
+    assert!(migrate().status.success());
+    // Damage the entry: the next run falls back to initdb, still succeeds, and repairs it.
+    std::fs::remove_file(filled[0].join("data/PG_VERSION")).unwrap();
+    let out = migrate();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        filled[0].join("data/PG_VERSION").is_file(),
+        "entry repaired"
+    );
+    // Disabled cache: nothing new is written.
+    let off = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["migrate", "--all", "--migrations"])
+        .arg(migrations_dir())
+        .env("REIMS_VERIFY_CACHE_DIR", off.path())
+        .env("REIMS_VERIFY_NO_CACHE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_dir(off.path()).unwrap().count(), 0);
+}

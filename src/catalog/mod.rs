@@ -3,6 +3,8 @@
 
 mod model;
 mod read;
+pub mod sqltext;
 
 pub use model::*;
 pub use read::{read_schema, CATALOG_QUERIES};
+pub use sqltext::{split_index_elem, IndexElem};

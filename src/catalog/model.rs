@@ -11,7 +11,8 @@ pub struct Schema {
     pub server_version: String,
     /// Relations by name.
     pub relations: BTreeMap<String, Relation>,
-    /// Functions (not procedures or aggregates), not counting those owned by extensions.
+    /// Functions and procedures (not aggregates or window functions), not counting those
+    /// owned by extensions.
     pub functions: Vec<Function>,
 }
 
@@ -62,6 +63,9 @@ pub struct Column {
     pub nullable: bool,
     /// `pg_get_expr(adbin, adrelid)`, e.g. `gen_random_uuid()`.
     pub default: Option<String>,
+    /// The collation when it is not the type's default (`attcollation::regcollation`,
+    /// e.g. `"C"`); `None` for the default or a type without collation.
+    pub collation: Option<String>,
 }
 
 /// What kind of constraint (`pg_constraint.contype`).
@@ -105,6 +109,10 @@ pub struct Constraint {
     pub on_update: Option<char>,
     /// For PRIMARY KEY / UNIQUE / EXCLUDE: the backing index.
     pub index_name: Option<String>,
+    /// DEFERRABLE (`condeferrable`).
+    pub deferrable: bool,
+    /// INITIALLY DEFERRED (`condeferred`).
+    pub initially_deferred: bool,
 }
 
 /// An index.
@@ -122,6 +130,14 @@ pub struct Index {
     pub desc: Vec<bool>,
     /// NULLS FIRST per key (from `indoption`).
     pub nulls_first: Vec<bool>,
+    /// Per key, its `COLLATE` collation when PostgreSQL's printer shows one (it differs from
+    /// the column's or expression's own collation), as in `pg_get_indexdef`: `"C"`.
+    pub collations: Vec<Option<String>>,
+    /// Per key, its operator class when PostgreSQL's printer shows one (it is not the
+    /// default for the key's type and access method), e.g. `jsonb_path_ops`.
+    pub opclasses: Vec<Option<String>>,
+    /// INCLUDE (non-key) columns, each printed by `pg_get_indexdef(oid, n, false)`.
+    pub include: Vec<String>,
     /// Partial-index predicate, `pg_get_expr(indpred, indrelid)`.
     pub predicate: Option<String>,
     /// The full `pg_get_indexdef`, for messages.
@@ -143,20 +159,30 @@ pub struct Trigger {
     pub level: String,
     /// The trigger function's name.
     pub function: String,
+    /// The `WHEN` condition as `pg_get_triggerdef(oid, true)` prints it, without the outer
+    /// parentheses.
+    pub when: Option<String>,
+    /// The columns of `UPDATE OF …` (`tgattr`), in the order declared; empty for none.
+    pub columns: Vec<String>,
+    /// `pg_trigger.tgenabled`: `O` enabled, `A` always, `R` replica only, `D` disabled.
+    pub enabled: char,
     /// `pg_get_triggerdef`, for messages.
     pub definition: String,
 }
 
-/// A function.
+/// A function or procedure.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Function {
     /// The name.
     pub name: String,
+    /// `pg_proc.prokind`: `f` function, `p` procedure.
+    pub kind: char,
     /// Argument types as `oidvectortypes` prints them, e.g. `["uuid", "inet"]`.
     pub arg_types: Vec<String>,
     /// `pg_get_function_arguments`, with names and defaults.
     pub arguments: String,
-    /// `pg_get_function_result`, e.g. `void`, `TABLE(can_create boolean, …)`.
+    /// `pg_get_function_result`, e.g. `void`, `TABLE(can_create boolean, …)`; `void` for a
+    /// procedure.
     pub returns: String,
     /// Language name.
     pub language: String,
@@ -166,9 +192,21 @@ pub struct Function {
     pub strict: bool,
     /// SECURITY DEFINER.
     pub security_definer: bool,
+    /// The body as stored (`pg_proc.prosrc`): the source text for SQL and PL languages,
+    /// the symbol for C. `spec snapshot` places a function with the table it names most.
+    pub source: String,
 }
 
 impl Function {
+    /// `function` or `procedure`.
+    pub fn kind_name(&self) -> &'static str {
+        if self.kind == 'p' {
+            "procedure"
+        } else {
+            "function"
+        }
+    }
+
     /// `name(type, type)`, the key specs use.
     pub fn signature(&self) -> String {
         format!("{}({})", self.name, self.arg_types.join(", "))

@@ -9,17 +9,20 @@ use crate::catalog::read_schema;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
-use crate::postgres::{ClusterOptions, Database, EphemeralCluster};
+use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
 use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir;
-use crate::verify::{build_shadow, verify};
+use crate::verify::{build_shadow, verify, verify_migrations};
 
-use super::{cluster_options, Output};
+use super::{cluster_options, server_settings, Output};
 
 /// Run `check`; returns the exit code.
 pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     let run = gather(args).await?;
+    if !args.no_report {
+        crate::report::write_all(&run, &args.report)?;
+    }
     match args.format {
         OutputFormat::Json => println!(
             "{}",
@@ -51,7 +54,12 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     let mut phases = Vec::new();
     let t = Instant::now();
     let copts = cluster_options(&args.db);
-    let db = Database::open(args.db.database_url.as_deref(), &copts).await?;
+    let db = Database::open(
+        args.db.database_url.as_deref(),
+        &copts,
+        &server_settings(&args.db, true),
+    )
+    .await?;
     let mut conn = db.connect().await?;
     phases.push(Phase {
         name: "cluster_start",
@@ -101,7 +109,9 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     });
 
     let t = Instant::now();
-    let mut findings = verify(&specs, &actual, &shadow);
+    let migrations = status_of(&files, &history);
+    let mut findings = verify_migrations(&migrations, &args.migrations);
+    findings.extend(verify(&specs, &actual, &shadow));
     phases.push(Phase {
         name: "verify",
         millis: t.elapsed().as_millis(),
@@ -128,10 +138,11 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        provenance: crate::run::Provenance::capture(&args.migrations, &args.specs),
         database: db.describe(),
         server_version: actual.server_version.clone(),
         ephemeral: db.is_ephemeral(),
-        migrations: status_of(&files, &history),
+        migrations,
         specs: specs
             .specs
             .iter()
@@ -139,29 +150,31 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
                 path: s.path.display().to_string(),
                 table: s.spec.table.clone(),
                 sha256: s.checksum.clone(),
+                requirements: s.spec.requirements.clone(),
             })
             .collect(),
         probe_seed,
         phases,
+        totals: crate::run::Totals::of(&findings),
         findings,
     })
 }
 
-/// A connection to an empty database for the shadow: on the same ephemeral cluster when
-/// there is one, else on a private ephemeral cluster (never on a server the user handed
-/// over, which the tool must not write to).
+/// A connection to an empty database for the shadow: on the same throw-away server when
+/// there is one, else on a private one of the chosen backend (never on a server the user
+/// handed over, which the tool must not write to).
 async fn shadow_connection(
     db: &Database,
     copts: &ClusterOptions,
-) -> Result<(Option<EphemeralCluster>, PgConnection)> {
+) -> Result<(Option<Cluster>, PgConnection)> {
     const SHADOW_DB: &str = "reims_verify_shadow";
     match db {
         Database::Ephemeral(cluster) => {
             cluster.create_database(SHADOW_DB, None).await?;
             Ok((None, cluster.connect(SHADOW_DB).await?))
         }
-        Database::Url(_) => {
-            let cluster = EphemeralCluster::start(copts).await?;
+        Database::Url(..) => {
+            let cluster = Cluster::start(copts).await?;
             cluster.create_database(SHADOW_DB, None).await?;
             let conn = cluster.connect(SHADOW_DB).await?;
             Ok((Some(cluster), conn))

@@ -6,12 +6,17 @@ use crate::error::{ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
 use crate::postgres::Database;
 
-use super::{cluster_options, Output};
+use super::{cluster_options, server_settings, Output};
 
 /// Run `migrate`; returns the exit code.
 pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
     let files = discover(&args.migrations)?;
-    let db = Database::open(args.db.database_url.as_deref(), &cluster_options(&args.db)).await?;
+    let db = Database::open(
+        args.db.database_url.as_deref(),
+        &cluster_options(&args.db),
+        &server_settings(&args.db, args.list || args.history),
+    )
+    .await?;
     let mut conn = db.connect().await?;
     if args.list {
         let history = read_history(&mut conn).await?.unwrap_or_default();

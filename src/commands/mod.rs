@@ -3,21 +3,50 @@
 mod check;
 mod migrate;
 mod output;
+mod report;
+mod snapshot;
 mod spec;
 
 pub use check::{gather, run_check};
 pub use migrate::run_migrate;
 pub use output::Output;
+pub use report::run_report;
+pub use snapshot::run_snapshot;
 pub use spec::{run_spec, spec_json_schema};
 
-use crate::cli::DatabaseArgs;
-use crate::postgres::ClusterOptions;
+use crate::cli::{Backend, DatabaseArgs};
+use crate::postgres::{ClusterBackend, ClusterOptions, ContainerOptions};
 
-/// Cluster options from the command line.
+/// Cluster options from the command line, including the backend (`--backend`,
+/// `REIMS_VERIFY_BACKEND`). The container image comes from `REIMS_VERIFY_DOCKER_IMAGE` or
+/// the pinned default.
 pub(crate) fn cluster_options(db: &DatabaseArgs) -> ClusterOptions {
     ClusterOptions {
         bindir: db.pg_bindir.clone(),
         os_user: db.pg_user.clone(),
         parent_dir: None,
+        backend: cluster_backend(db.backend),
+    }
+}
+
+/// The throw-away server `--backend` asks for.
+pub(crate) fn cluster_backend(backend: Backend) -> ClusterBackend {
+    match backend {
+        Backend::Ephemeral => ClusterBackend::Ephemeral,
+        Backend::Docker => ClusterBackend::Docker(ContainerOptions::default()),
+    }
+}
+
+/// Behaviour on a handed-over server, from the command line. `read_only` is the
+/// command's to decide: `check` never writes, `migrate` must.
+pub(crate) fn server_settings(
+    db: &DatabaseArgs,
+    read_only: bool,
+) -> crate::postgres::ServerSettings {
+    crate::postgres::ServerSettings {
+        connect_timeout: std::time::Duration::from_secs(db.connect_timeout),
+        statement_timeout: db.statement_timeout.clone(),
+        lock_timeout: db.lock_timeout.clone(),
+        read_only,
     }
 }

@@ -19,6 +19,7 @@ pub async fn run_spec(cmd: &SpecCommand, _out: Output) -> Result<ExitCode> {
             print!("{}", spec_json_schema());
             Ok(ExitCode::Passed)
         }
+        SpecCommand::Snapshot(args) => super::run_snapshot(args).await,
         SpecCommand::Validate { specs } => {
             let set = load_dir(specs)?;
             println!(

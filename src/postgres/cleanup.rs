@@ -1,5 +1,6 @@
 //! A process-wide list of live clusters, so that Ctrl-C, SIGTERM, a panic or plain process
-//! exit (statics are never dropped) still stops every server and deletes every temp dir.
+//! exit (statics are never dropped) still stops every server and deletes every temp dir,
+//! and removes every container of the container backend.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -35,6 +36,49 @@ pub(crate) fn set_pid(id: u64, pid: Option<i32>) {
     {
         e.pid = pid;
     }
+}
+
+/// What is needed to remove a container without its owner: every container carrying the
+/// run label `label` (set before the container is created, so a container whose start was
+/// interrupted is found too), and the container id once it is known.
+#[derive(Debug, Clone)]
+pub(crate) struct RegisteredContainer {
+    pub label: String,
+    pub id: Option<String>,
+}
+
+fn containers() -> &'static Mutex<HashMap<u64, RegisteredContainer>> {
+    static REG: OnceLock<Mutex<HashMap<u64, RegisteredContainer>>> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+#[cfg_attr(not(feature = "docker"), allow(dead_code))]
+pub(crate) fn register_container(key: u64, entry: RegisteredContainer) {
+    install_exit_hook();
+    containers()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, entry);
+}
+
+/// Record the id of a registered container once Docker has created it.
+#[cfg_attr(not(feature = "docker"), allow(dead_code))]
+pub(crate) fn set_container_id(key: u64, id: &str) {
+    if let Some(e) = containers()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_mut(&key)
+    {
+        e.id = Some(id.to_string());
+    }
+}
+
+#[cfg_attr(not(feature = "docker"), allow(dead_code))]
+pub(crate) fn unregister_container(key: u64) {
+    containers()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&key);
 }
 
 pub(crate) fn unregister(id: u64) {
@@ -81,7 +125,8 @@ pub(crate) fn teardown(entry: &Registered) {
     }
 }
 
-/// Stop every registered cluster. Safe to call more than once.
+/// Stop every registered cluster and remove every registered container. Safe to call more
+/// than once.
 pub fn cleanup_all() {
     let entries: Vec<(u64, Registered)> = registry()
         .lock()
@@ -91,6 +136,13 @@ pub fn cleanup_all() {
     for (_, entry) in entries {
         teardown(&entry);
     }
+    let boxes: Vec<RegisteredContainer> = containers()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain()
+        .map(|(_, e)| e)
+        .collect();
+    super::container::remove_registered(&boxes);
 }
 
 extern "C" fn at_exit() {

@@ -1,53 +1,107 @@
-//! The database a command works on: a fresh ephemeral cluster, or a server named by URL.
+//! The database a command works on: a fresh ephemeral cluster, a container (`--backend
+//! docker`), or a server named by URL.
 
 use std::time::Duration;
 
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
-use super::ephemeral::{ClusterOptions, EphemeralCluster};
+use super::cluster::Cluster;
+use super::ephemeral::ClusterOptions;
 use super::target::DatabaseUrl;
 use crate::error::{Error, Result};
 
-/// How long to wait for a server named by URL before giving up.
+/// How long to wait for a server named by URL before giving up, unless told otherwise.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The database under test. The ephemeral variant owns its cluster: dropping it stops the
-/// server and deletes its files.
-#[derive(Debug)]
-pub enum Database {
-    /// A throw-away cluster started for this run; work happens in database `reims`.
-    Ephemeral(EphemeralCluster),
-    /// A server the user handed over.
-    Url(DatabaseUrl),
+/// How the tool behaves on a server it was handed (never on its own ephemeral cluster).
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Give up connecting after this long (exit 3).
+    pub connect_timeout: Duration,
+    /// `statement_timeout` for every statement, e.g. `30s`.
+    pub statement_timeout: String,
+    /// `lock_timeout`, e.g. `2s`: never queue behind other sessions' locks.
+    pub lock_timeout: String,
+    /// Make every transaction read-only by default (`default_transaction_read_only`);
+    /// probes then opt in to a read-write transaction that they roll back.
+    pub read_only: bool,
 }
 
-/// The database name used inside an ephemeral cluster.
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            connect_timeout: CONNECT_TIMEOUT,
+            statement_timeout: "30s".into(),
+            lock_timeout: "2s".into(),
+            read_only: true,
+        }
+    }
+}
+
+/// The database under test. The ephemeral variant owns its server, a local cluster or a
+/// container: dropping it stops the server and deletes its files or its container.
+// One per run: the size of the URL variant does not matter (it depends on the build's
+// features whether the lint fires at all).
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Database {
+    /// A throw-away server started for this run, of the backend the user chose (a local
+    /// ephemeral cluster, or a container with `--backend docker`); work happens in database
+    /// `reims`.
+    Ephemeral(Cluster),
+    /// A server the user handed over, and how to behave on it.
+    Url(DatabaseUrl, ServerSettings),
+}
+
+/// The database name used inside an ephemeral cluster or a container.
 pub const EPHEMERAL_DB: &str = "reims";
 
 impl Database {
-    /// Use the URL when given, else start an ephemeral cluster with database `reims`.
-    pub async fn open(url: Option<&str>, cluster: &ClusterOptions) -> Result<Self> {
-        match url {
-            Some(raw) => Ok(Database::Url(DatabaseUrl::parse(raw)?)),
+    /// Use the URL when given (else the `PG*` variables when `PGHOST` is set), else start a
+    /// throw-away server of the backend `cluster.backend` names (an ephemeral cluster by
+    /// default, or a container) with database `reims`. A backend this build lacks is refused
+    /// first, whatever else was asked.
+    pub async fn open(
+        url: Option<&str>,
+        cluster: &ClusterOptions,
+        server: &ServerSettings,
+    ) -> Result<Self> {
+        cluster.backend.validate()?;
+        let handed = match url {
+            Some(raw) => Some(DatabaseUrl::parse(raw)?),
+            None => DatabaseUrl::from_pg_env(),
+        };
+        match handed {
+            Some(url) => Ok(Database::Url(url, server.clone())),
             None => {
-                let c = EphemeralCluster::start(cluster).await?;
+                let c = Cluster::start(cluster).await?;
                 c.create_database(EPHEMERAL_DB, None).await?;
                 Ok(Database::Ephemeral(c))
             }
         }
     }
 
-    /// Open a connection (bounded by [`CONNECT_TIMEOUT`] for URLs).
+    /// Open a connection (bounded by the connect timeout for URLs; read-only by default,
+    /// with statement and lock timeouts, on a handed-over server).
     pub async fn connect(&self) -> Result<PgConnection> {
         match self {
             Database::Ephemeral(c) => c.connect(EPHEMERAL_DB).await,
-            Database::Url(url) => {
+            Database::Url(url, settings) => {
+                let mut session: Vec<(&str, &str)> = vec![
+                    ("statement_timeout", settings.statement_timeout.as_str()),
+                    ("lock_timeout", settings.lock_timeout.as_str()),
+                    ("idle_in_transaction_session_timeout", "60s"),
+                ];
+                if settings.read_only {
+                    session.push(("default_transaction_read_only", "on"));
+                }
                 let opts = url
                     .connect_options()
                     .application_name("reims-verify")
+                    .options(session)
                     .disable_statement_logging();
-                match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts)).await
-                {
+                let limit = settings.connect_timeout;
+                match tokio::time::timeout(limit, PgConnection::connect_with(&opts)).await {
                     Ok(Ok(conn)) => Ok(conn),
                     Ok(Err(e)) => Err(Error::Connect {
                         target: url.to_string(),
@@ -55,7 +109,7 @@ impl Database {
                     }),
                     Err(_) => Err(Error::Connect {
                         target: url.to_string(),
-                        message: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                        message: format!("no answer within {} s", limit.as_secs()),
                     }),
                 }
             }
@@ -65,12 +119,13 @@ impl Database {
     /// A password-free description for output and reports.
     pub fn describe(&self) -> String {
         match self {
-            Database::Ephemeral(_) => "ephemeral cluster".to_string(),
-            Database::Url(url) => url.to_string(),
+            Database::Ephemeral(c) => c.describe(),
+            Database::Url(url, _) => url.to_string(),
         }
     }
 
-    /// True for a throw-away cluster, which the tool may write to freely.
+    /// True for a throw-away server (ephemeral cluster or container), which the tool may
+    /// write to freely.
     pub fn is_ephemeral(&self) -> bool {
         matches!(self, Database::Ephemeral(_))
     }

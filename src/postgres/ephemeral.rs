@@ -13,13 +13,18 @@ use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use super::bindir::{find_bindir, BinDir};
 use super::cleanup::{self, Registered};
+use super::initdb_cache;
 use super::spawn::spawn_bound_to_process;
 use crate::error::{Error, Result};
 use crate::sql::quote_ident;
 
-/// How to build an ephemeral cluster.
+/// How to build a throw-away cluster: an ephemeral one (the fields below), or, when
+/// `backend` says so, a container (see [`crate::postgres::Cluster::start`]).
 #[derive(Debug, Clone, Default)]
 pub struct ClusterOptions {
+    /// Which backend [`crate::postgres::Cluster::start`] and `Database::open` use
+    /// (default: this ephemeral cluster). `EphemeralCluster::start` ignores it.
+    pub backend: super::cluster::ClusterBackend,
     /// Folder holding `initdb` and `postgres`; found automatically when `None`.
     pub bindir: Option<PathBuf>,
     /// OS user that runs the server when this process is root (default `postgres`).
@@ -44,13 +49,26 @@ pub struct EphemeralCluster {
 /// How long the cluster took to come up.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct ClusterTimings {
-    /// initdb, in milliseconds.
+    /// initdb (or the copy from the initdb cache), in milliseconds.
     pub initdb_ms: u128,
+    /// Whether the data directory came from the initdb cache.
+    pub from_cache: bool,
     /// Server start until the first successful connection, in milliseconds.
     pub start_ms: u128,
 }
 
 const SUPERUSER: &str = "postgres";
+
+/// How every cluster is initialised (also part of the initdb cache key).
+const INITDB_ARGS: &[&str] = &[
+    "--username",
+    SUPERUSER,
+    "--auth=trust",
+    "--encoding=UTF8",
+    "--locale=C",
+    "--no-sync",
+    "--no-instructions",
+];
 const PORT: u16 = 5432;
 
 impl EphemeralCluster {
@@ -90,7 +108,17 @@ impl EphemeralCluster {
             })?;
         }
         let t = Instant::now();
-        cluster.initdb(owner)?;
+        let cache_key = initdb_cache::key(
+            &cluster.version,
+            &cluster.bindir.path,
+            INITDB_ARGS,
+            owner.map(|(u, _)| u.as_raw()),
+        );
+        cluster.timings.from_cache = initdb_cache::restore(&cache_key, &cluster.data_dir());
+        if !cluster.timings.from_cache {
+            cluster.initdb(owner)?;
+            initdb_cache::store(&cache_key, &cluster.data_dir());
+        }
         cluster.timings.initdb_ms = t.elapsed().as_millis();
         let t = Instant::now();
         cluster.spawn_server(owner)?;
@@ -159,15 +187,7 @@ impl EphemeralCluster {
         let mut cmd = Command::new(self.bindir.program("initdb"));
         cmd.arg("-D")
             .arg(self.data_dir())
-            .args([
-                "--username",
-                SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--no-sync",
-                "--no-instructions",
-            ])
+            .args(INITDB_ARGS)
             .env_remove("PGDATA")
             .stdin(Stdio::null());
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());

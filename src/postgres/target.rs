@@ -6,28 +6,31 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::error::{Error, Result};
 
-/// A PostgreSQL URL. Its `Display` never shows the password.
+/// A server the user handed over: by URL, or by the standard `PG*` environment variables.
+/// Its `Display` and `Debug` never show the password.
 #[derive(Clone)]
 pub struct DatabaseUrl {
-    raw: String,
+    options: PgConnectOptions,
+    shown: String,
+    password: Option<String>,
 }
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DatabaseUrl({})", redact_url(&self.raw))
+        write!(f, "DatabaseUrl({})", self.shown)
     }
 }
 
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact_url(&self.raw))
+        f.write_str(&self.shown)
     }
 }
 
 impl DatabaseUrl {
     /// Parse and validate a URL; the error message never contains the password.
     pub fn parse(raw: &str) -> Result<Self> {
-        PgConnectOptions::from_str(raw).map_err(|e| Error::Usage {
+        let options = PgConnectOptions::from_str(raw).map_err(|e| Error::Usage {
             message: format!(
                 "invalid database URL {}: {}",
                 redact_url(raw),
@@ -35,25 +38,61 @@ impl DatabaseUrl {
             ),
             hint: "use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...]".into(),
         })?;
+        let mut password = password_of(raw);
+        if password.is_none() {
+            password = query_password(raw);
+        }
         Ok(DatabaseUrl {
-            raw: raw.to_string(),
+            options,
+            shown: redact_url(raw),
+            password,
+        })
+    }
+
+    /// The server named by `PGHOST` / `PGPORT` / `PGUSER` / `PGPASSWORD` / `PGDATABASE` /
+    /// `PGSSLMODE` …, when `PGHOST` is set (as psql reads them).
+    pub fn from_pg_env() -> Option<Self> {
+        std::env::var_os("PGHOST")?;
+        let options = PgConnectOptions::new();
+        let shown = format!(
+            "postgres://{}@{}:{}/{} (from PG* variables)",
+            options.get_username(),
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or(options.get_username())
+        );
+        Some(DatabaseUrl {
+            options,
+            shown,
+            password: std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
         })
     }
 
     /// Connection options for sqlx.
     pub fn connect_options(&self) -> PgConnectOptions {
-        PgConnectOptions::from_str(&self.raw).expect("validated in parse")
+        self.options.clone()
     }
 
     /// The password, if any, so that messages can be scrubbed of it.
     pub fn password(&self) -> Option<String> {
-        password_of(&self.raw)
+        self.password.clone()
     }
 
     /// Remove the password from any text (e.g. a server or driver error message).
     pub fn scrub(&self, text: &str) -> String {
-        redact_in(text, &self.raw)
+        match &self.password {
+            Some(pw) if !pw.is_empty() => text.replace(pw.as_str(), "***"),
+            _ => text.to_string(),
+        }
     }
+}
+
+fn query_password(raw: &str) -> Option<String> {
+    let (_, query) = raw.split_once('?')?;
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k.eq_ignore_ascii_case("password") && !v.is_empty()).then(|| v.to_string())
+    })
 }
 
 fn password_of(raw: &str) -> Option<String> {

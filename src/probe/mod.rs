@@ -89,6 +89,12 @@ pub async fn run_probes(
         .await
         .map_err(|e| Error::database("starting the probe transaction", &e))?;
     let result = async {
+        // On a handed-over server sessions default to read-only; the probes' writes happen
+        // in this one transaction, which is always rolled back.
+        sqlx::raw_sql("SET TRANSACTION READ WRITE")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| Error::database("opening the probe transaction for writing", &e))?;
         let mut findings = constraint_probes(&mut tx, specs, schema, config).await?;
         findings.extend(functions::run_all(&mut tx, config).await?);
         Ok::<_, Error>(findings)

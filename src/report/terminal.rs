@@ -12,21 +12,22 @@ use crate::verify::Status;
 /// Render a run for people.
 pub fn render(run: &Run, out: Output) -> String {
     let mut s = String::new();
-    let mut per_table: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut per_table: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     for f in &run.findings {
         let e = per_table.entry(f.table.as_str()).or_default();
         match f.status {
             Status::Pass => e.0 += 1,
             Status::Fail => e.1 += 1,
-            Status::Skip => {}
+            Status::Skip => e.2 += 1,
         }
     }
-    let mut t = out.table(&["table", "passed", "failed"]);
-    for (table, (p, f)) in &per_table {
+    let mut t = out.table(&["table", "passed", "failed", "skipped"]);
+    for (table, (p, f, k)) in &per_table {
         t.add_row(vec![
             Cell::new(table),
             Cell::new(p),
             out.status_cell(&f.to_string(), *f == 0),
+            Cell::new(k),
         ]);
     }
     let _ = writeln!(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::keylines::KeyLines;
-use super::model::{Rule, TableSpec};
+use super::model::{RoutineKind, Rule, TableSpec, TriggerEvent};
 use super::rule::rule_columns;
 use crate::error::{Error, Result, SourceLocation};
 
@@ -201,6 +201,14 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
                 return Err(missing_col(&["foreign_keys", name], c));
             }
         }
+        if fk.initially_deferred && !fk.deferrable {
+            return Err(spec_error(
+                loaded,
+                &["foreign_keys", name, "initially_deferred"],
+                "initially_deferred needs deferrable: true".into(),
+                "set deferrable: true, or drop initially_deferred",
+            ));
+        }
         if fk.columns.len() != fk.references.columns.len() {
             return Err(spec_error(
                 loaded,
@@ -256,9 +264,14 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             ));
         }
         for key in &idx.keys {
-            let (expr, _) = super::split_index_key(key);
-            if is_identifier(expr) && !has(expr) {
-                return Err(missing_col(&["indexes", name, "keys"], expr));
+            let key = super::parse_index_key(key);
+            if is_identifier(&key.expr) && !has(key.expr.trim_matches('"')) {
+                return Err(missing_col(&["indexes", name, "keys"], &key.expr));
+            }
+        }
+        for c in &idx.include {
+            if !has(c) {
+                return Err(missing_col(&["indexes", name, "include"], c));
             }
         }
     }
@@ -271,14 +284,35 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
                 "list events: [insert, update, …]",
             ));
         }
+        for c in &trig.columns {
+            if !has(c) {
+                return Err(missing_col(&["triggers", name, "columns"], c));
+            }
+        }
+        if !trig.columns.is_empty() && !trig.events.contains(&TriggerEvent::Update) {
+            return Err(spec_error(
+                loaded,
+                &["triggers", name, "columns"],
+                "`columns` (UPDATE OF …) needs the update event".into(),
+                "add update to events, or drop columns",
+            ));
+        }
     }
-    for sig in s.functions.keys() {
+    for (sig, f) in &s.functions {
         if super::parse_signature(sig).is_none() {
             return Err(spec_error(
                 loaded,
                 &["functions", sig],
                 format!("`{sig}` is not a function signature"),
                 "key functions as name(argtype, …), e.g. record_failed_login(text)",
+            ));
+        }
+        if f.kind == RoutineKind::Procedure && !f.returns.trim().eq_ignore_ascii_case("void") {
+            return Err(spec_error(
+                loaded,
+                &["functions", sig, "returns"],
+                format!("procedure `{sig}` cannot return `{}`", f.returns),
+                "write returns: void for a procedure",
             ));
         }
     }
@@ -348,6 +382,58 @@ mod tests {
         let err = load("table: t\ncolumns:\n  a: { type: int, nullable: maybe }\n").unwrap_err();
         assert_eq!(err.exit_code(), crate::error::ExitCode::InvalidInput);
         assert!(err.to_string().contains("t.yaml:3"), "{err}");
+    }
+
+    #[test]
+    fn incoherent_new_fields_are_rejected_at_their_key() {
+        let cases = [
+            (
+                "table: t\ncolumns:\n  a: { type: int }\nforeign_keys:\n  t_a_fkey:\n    columns: [a]\n    references: { table: t, columns: [a] }\n    initially_deferred: true\n",
+                "foreign_keys.t_a_fkey.initially_deferred",
+            ),
+            (
+                "table: t\ncolumns:\n  a: { type: int }\nindexes:\n  idx_a: { keys: [a], include: [b] }\n",
+                "indexes.idx_a.include",
+            ),
+            (
+                "table: t\ncolumns:\n  a: { type: int }\ntriggers:\n  tg: { timing: before, events: [insert], columns: [a], function: f }\n",
+                "triggers.tg.columns",
+            ),
+            (
+                "table: t\ncolumns:\n  a: { type: int }\ntriggers:\n  tg: { timing: before, events: [update], columns: [b], function: f }\n",
+                "triggers.tg.columns",
+            ),
+            (
+                "table: t\ncolumns:\n  a: { type: int }\nfunctions:\n  p(integer): { kind: procedure, returns: integer, language: sql, volatility: volatile }\n",
+                "functions.p(integer).returns",
+            ),
+            (
+                "table: t\ncolumns:\n  a: { type: int }\nindexes:\n  idx_b: { keys: [b text_pattern_ops] }\n",
+                "indexes.idx_b.keys",
+            ),
+        ];
+        for (text, path) in cases {
+            let err = load(text).unwrap_err();
+            let Error::Spec { key_path, .. } = &err else {
+                panic!("{err:?}")
+            };
+            assert_eq!(key_path.as_deref(), Some(path), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_new_optional_fields_load() {
+        let s = load("table: t\ncolumns:\n  a: { type: text, collation: C }\n  b: { type: jsonb }\nindexes:\n  idx_b: { method: gin, keys: [b jsonb_path_ops], include: [] }\n  idx_a: { keys: ['a COLLATE \"C\" DESC'], include: [b] }\ntriggers:\n  tg: { timing: before, events: [update], columns: [a], when: OLD.a IS DISTINCT FROM NEW.a, function: f }\nfunctions:\n  p(integer): { kind: procedure, returns: void, arguments: p_n integer DEFAULT 3, language: sql, volatility: volatile }\n").unwrap();
+        assert_eq!(s.spec.columns["a"].collation.as_deref(), Some("C"));
+        assert_eq!(s.spec.indexes["idx_a"].include, vec!["b"]);
+        assert_eq!(
+            s.spec.triggers["tg"].when.as_deref(),
+            Some("OLD.a IS DISTINCT FROM NEW.a")
+        );
+        assert_eq!(
+            s.spec.functions["p(integer)"].kind,
+            crate::spec::RoutineKind::Procedure
+        );
     }
 
     #[test]

@@ -59,6 +59,32 @@ pub fn split_index_key(key: &str) -> (&str, KeyOrder) {
     )
 }
 
+/// One index key of a spec, split into its parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexKey {
+    /// The column or expression.
+    pub expr: String,
+    /// The `COLLATE` collation as written, if any.
+    pub collation: Option<String>,
+    /// The operator class as written, if any.
+    pub opclass: Option<String>,
+    /// Sort order.
+    pub order: KeyOrder,
+}
+
+/// Split `lower(email) COLLATE "C" text_pattern_ops DESC` into expression, collation,
+/// operator class and order, as PostgreSQL's `CREATE INDEX` grammar reads a key.
+pub fn parse_index_key(key: &str) -> IndexKey {
+    let (rest, order) = split_index_key(key);
+    let elem = crate::catalog::split_index_elem(rest);
+    IndexKey {
+        expr: elem.expr,
+        collation: elem.collation,
+        opclass: elem.opclass,
+        order,
+    }
+}
+
 /// Split `name(type, type)` into the name and the argument types.
 pub fn parse_signature(sig: &str) -> Option<(String, Vec<String>)> {
     let open = sig.find('(')?;
@@ -110,6 +136,25 @@ mod tests {
                 desc: false,
                 nulls_first: false
             }
+        );
+    }
+
+    #[test]
+    fn index_keys_parse_with_collation_and_opclass() {
+        let k = parse_index_key("status COLLATE \"C\" text_pattern_ops DESC NULLS LAST");
+        assert_eq!(k.expr, "status");
+        assert_eq!(k.collation.as_deref(), Some("\"C\""));
+        assert_eq!(k.opclass.as_deref(), Some("text_pattern_ops"));
+        assert!(k.order.desc && !k.order.nulls_first);
+        let k = parse_index_key("labels jsonb_path_ops");
+        assert_eq!(
+            (k.expr.as_str(), k.opclass.as_deref()),
+            ("labels", Some("jsonb_path_ops"))
+        );
+        let k = parse_index_key("lower(email)");
+        assert_eq!(
+            (k.expr.as_str(), k.collation, k.opclass),
+            ("lower(email)", None, None)
         );
     }
 

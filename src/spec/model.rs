@@ -113,6 +113,11 @@ pub struct ColumnSpec {
     /// The default expression as SQL, or absent for no default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// A collation other than the type's default, by its name in `pg_collation` (`C`,
+    /// `en-US-x-icu`; quote it yourself only to qualify it: `pg_catalog."C"`). Absent means
+    /// the type's default collation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
     /// What the column holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -185,6 +190,12 @@ pub struct ForeignKeySpec {
     /// Action on update of the referenced key.
     #[serde(default)]
     pub on_update: FkAction,
+    /// DEFERRABLE (default: NOT DEFERRABLE).
+    #[serde(default)]
+    pub deferrable: bool,
+    /// INITIALLY DEFERRED (default: INITIALLY IMMEDIATE); requires `deferrable`.
+    #[serde(default)]
+    pub initially_deferred: bool,
 }
 
 /// The target of a foreign key.
@@ -387,9 +398,15 @@ impl IndexMethod {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct IndexSpec {
-    /// Keys in order: a column or an expression, optionally followed by `DESC`,
-    /// `NULLS FIRST` or `NULLS LAST`, e.g. `timestamp DESC`, `lower(email)`.
+    /// Keys in order, each written as in `CREATE INDEX`: a column or an expression,
+    /// optionally followed by `COLLATE collation`, an operator class, and `DESC`,
+    /// `NULLS FIRST` or `NULLS LAST`, e.g. `timestamp DESC`, `lower(email)`,
+    /// `labels jsonb_path_ops`, `status COLLATE "C"`. A key without `COLLATE` or operator
+    /// class means the defaults.
     pub keys: Vec<String>,
+    /// INCLUDE (non-key) columns, in order. Empty means none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
     /// Whether the index is UNIQUE.
     #[serde(default)]
     pub unique: bool,
@@ -460,6 +477,14 @@ pub struct TriggerSpec {
     pub level: TriggerLevel,
     /// The trigger function's name.
     pub function: String,
+    /// The `WHEN` condition as SQL (`OLD.status IS DISTINCT FROM NEW.status`). Absent means
+    /// the trigger fires unconditionally.
+    #[serde(default, rename = "when", skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    /// The columns of `UPDATE OF …`, in any order. Empty means an update of any column
+    /// fires it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
     /// What the trigger does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -477,13 +502,47 @@ pub enum Volatility {
     Volatile,
 }
 
-/// A function, keyed in its spec by `name(argtype, …)`.
+/// Function or procedure.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutineKind {
+    /// `CREATE FUNCTION` (the default).
+    #[default]
+    Function,
+    /// `CREATE PROCEDURE`, invoked with `CALL`.
+    Procedure,
+}
+
+impl RoutineKind {
+    fn is_function(&self) -> bool {
+        *self == RoutineKind::Function
+    }
+
+    /// `function` or `procedure`, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RoutineKind::Function => "function",
+            RoutineKind::Procedure => "procedure",
+        }
+    }
+}
+
+/// A function or procedure, keyed in its spec by `name(argtype, …)`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionSpec {
+    /// A function (default) or a procedure.
+    #[serde(default, skip_serializing_if = "RoutineKind::is_function")]
+    pub kind: RoutineKind,
     /// Return type as PostgreSQL prints it: `void`, `boolean`, `trigger`,
-    /// `TABLE(col type, …)`, `SETOF …`.
+    /// `TABLE(col type, …)`, `SETOF …`. A procedure returns `void`.
     pub returns: String,
+    /// The full argument list as `pg_get_function_arguments` prints it, with names, modes
+    /// and defaults: `p_days_to_keep integer DEFAULT 90`. Compared after canonicalisation
+    /// (casts on literals do not matter). Absent means not checked beyond the argument
+    /// types in the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<String>,
     /// Implementation language: `plpgsql`, `sql`, …
     pub language: String,
     /// IMMUTABLE, STABLE or VOLATILE.

@@ -231,7 +231,7 @@ fn is_callee(node: Option<&Node>) -> bool {
     match node {
         Some(Node::Tok(Tok::Ident(id))) => !matches!(
             id.to_ascii_uppercase().as_str(),
-            "AND" | "OR" | "NOT" | "WHEN" | "THEN" | "ELSE" | "IS"
+            "AND" | "OR" | "NOT" | "WHEN" | "THEN" | "ELSE" | "IS" | "FROM"
         ),
         Some(Node::Group(..)) => true,
         _ => false,
@@ -242,6 +242,11 @@ fn simplify(nodes: Vec<Node>) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
     for node in nodes {
         let node = match node {
+            // (old.status) → old.status: a qualified name is an atom too
+            Node::Group('(', inner) if is_qualified_name(&inner) && !is_callee(out.last()) => {
+                out.extend(inner);
+                continue;
+            }
             Node::Group(c, inner) => {
                 let mut inner = simplify(inner);
                 // ((x)) → (x)
@@ -277,6 +282,19 @@ fn simplify(nodes: Vec<Node>) -> Vec<Node> {
         out = inner;
     }
     out
+}
+
+/// `a.b` or `a.b.c`: identifiers joined by dots.
+fn is_qualified_name(nodes: &[Node]) -> bool {
+    nodes.len() >= 3
+        && nodes.len() % 2 == 1
+        && nodes.iter().enumerate().all(|(i, n)| {
+            if i % 2 == 0 {
+                matches!(n, Node::Tok(Tok::Ident(_)))
+            } else {
+                is_punct(n, ".")
+            }
+        })
 }
 
 fn is_word(n: &Node, w: &str) -> bool {
@@ -400,6 +418,8 @@ fn is_keyword(id: &str) -> bool {
             | "LIKE"
             | "ILIKE"
             | "EXISTS"
+            | "FROM"
+            | "DISTINCT"
     )
 }
 
@@ -412,7 +432,10 @@ fn render(nodes: &[Node], out: &mut String) {
                     Tok::Cast => "::",
                     Tok::Open(_) | Tok::Close(_) => "",
                 };
-                if i > 0 && text != "," {
+                // `old.status`: a qualified name keeps its dots tight.
+                let after_dot =
+                    i > 0 && matches!(&nodes[i - 1], Node::Tok(Tok::Punct(p)) if p == ".");
+                if i > 0 && text != "," && text != "." && !after_dot {
                     out.push(' ');
                 }
                 out.push_str(text);
@@ -514,6 +537,18 @@ mod tests {
         assert_ne!(
             canonical("((mfa_secret IS NULL) OR (mfa_enabled = true))"),
             canonical("((mfa_secret IS NULL) OR (mfa_enabled = false))")
+        );
+    }
+
+    #[test]
+    fn qualified_names_render_tight_and_compare_by_printer_output() {
+        assert_eq!(
+            canonical("((old.status)::text IS DISTINCT FROM (new.status)::text)"),
+            "old.status IS DISTINCT FROM new.status"
+        );
+        assert_eq!(
+            canonical("old.status::text IS DISTINCT FROM new.status::text"),
+            "old.status IS DISTINCT FROM new.status"
         );
     }
 

@@ -1,4 +1,4 @@
-//! Columns: existence, type, nullability, default; and columns the spec does not list.
+//! Columns: existence, type, collation, nullability, default; and columns the spec does not list.
 
 use super::{canonical, Ctx, Finding};
 use crate::catalog::Relation;
@@ -48,6 +48,19 @@ pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             col.nullable == actual.nullable,
             "add or drop NOT NULL in a migration, or correct the spec",
         ));
+        let expected_collation = match shadow {
+            Some(c) => c.collation.clone(),
+            None => col.collation.clone(),
+        };
+        out.push(ctx.compare(
+            "column.collation",
+            object.clone(),
+            &["columns", name, "collation"],
+            collation_text(expected_collation.as_deref()),
+            collation_text(actual.collation.as_deref()),
+            expected_collation == actual.collation,
+            "set the collation in a migration (ALTER COLUMN … TYPE … COLLATE …), or correct the spec",
+        ));
         let expected_default = shadow
             .and_then(|c| c.default.clone())
             .or_else(|| col.default.clone());
@@ -85,6 +98,10 @@ pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             ));
         }
     }
+}
+
+fn collation_text(c: Option<&str>) -> String {
+    c.map_or_else(|| "the type's default".into(), str::to_string)
 }
 
 fn nullability(nullable: bool) -> &'static str {

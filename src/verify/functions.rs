@@ -1,7 +1,8 @@
-//! Functions: matched by name and argument types across all specs; return type, language,
-//! volatility, strictness and security; and functions no spec lists.
+//! Functions and procedures: matched by name and argument types across all specs; kind,
+//! argument list (names and defaults), return type, language, volatility, strictness and
+//! security; and functions or procedures no spec lists.
 
-use super::{Ctx, Finding, Shadow, Status};
+use super::{canonical, Ctx, Finding, Shadow, Status};
 use crate::catalog::Schema;
 use crate::spec::{SpecSet, Volatility};
 
@@ -41,13 +42,14 @@ pub(crate) fn verify_functions(
             let (code, msg) = if others.is_empty() {
                 (
                     "function.exists",
-                    format!("function `{object}` does not exist"),
+                    format!("{} `{object}` does not exist", f.kind.name()),
                 )
             } else {
                 (
                     "function.signature",
                     format!(
-                        "function `{object}` does not exist; found {}",
+                        "{} `{object}` does not exist; found {}",
+                        f.kind.name(),
                         others.join("; ")
                     ),
                 )
@@ -74,6 +76,27 @@ pub(crate) fn verify_functions(
             &path,
             format!("{object} exists"),
         ));
+        out.push(ctx.compare(
+            "function.kind",
+            object.clone(),
+            &["functions", &sf.spec_key, "kind"],
+            f.kind.name(),
+            a.kind_name(),
+            f.kind.name() == a.kind_name(),
+            "recreate it as the spec says (CREATE FUNCTION / CREATE PROCEDURE)",
+        ));
+        if let Some(want) = &f.arguments {
+            let (want, got) = (arguments(want), arguments(&a.arguments));
+            out.push(ctx.compare(
+                "function.arguments",
+                object.clone(),
+                &["functions", &sf.spec_key, "arguments"],
+                want.clone(),
+                got.clone(),
+                want == got,
+                "recreate the function with the spec's argument names and defaults",
+            ));
+        }
         out.push(ctx.compare(
             "function.returns",
             object.clone(),
@@ -140,17 +163,43 @@ pub(crate) fn verify_functions(
                 object: a.signature(),
                 status: Status::Fail,
                 expected: Some("absent (no spec)".into()),
-                actual: Some(format!("{}({}) RETURNS {}", a.name, a.arguments, a.returns)),
-                message: format!("function `{}` exists but no spec lists it", a.signature()),
+                actual: Some(if a.kind == 'p' {
+                    format!("PROCEDURE {}({})", a.name, a.arguments)
+                } else {
+                    format!("{}({}) RETURNS {}", a.name, a.arguments, a.returns)
+                }),
+                message: format!(
+                    "{} `{}` exists but no spec lists it",
+                    a.kind_name(),
+                    a.signature()
+                ),
                 location: None,
                 requirements: vec![],
                 hint: Some(
-                    "add it under `functions` in the spec of the table it serves, or drop it"
+                    "add it under `functions` in the spec of the table it serves (`kind: procedure` for a procedure), or drop it"
                         .into(),
                 ),
             });
         }
     }
+}
+
+/// An argument list in canonical form, without the default mode `IN` (PostgreSQL prints
+/// it for procedures only).
+fn arguments(list: &str) -> String {
+    let args = crate::spec::parse_signature(&format!("x({list})"))
+        .map(|(_, args)| args)
+        .unwrap_or_else(|| vec![list.to_string()]);
+    args.iter()
+        .map(|a| {
+            let a = a.trim();
+            match a.get(..3) {
+                Some(p) if p.eq_ignore_ascii_case("IN ") => canonical(&a[3..]),
+                _ => canonical(a),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn strict(b: bool) -> &'static str {

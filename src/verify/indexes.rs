@@ -1,8 +1,9 @@
-//! Indexes: existence, uniqueness, method, keys, order and partial predicate.
+//! Indexes: existence, uniqueness, method, keys, per-key collation, operator class and
+//! order, INCLUDE columns and partial predicate.
 
 use super::{canonical, Ctx, Finding};
 use crate::catalog::{Index, Relation};
-use crate::spec::{split_index_key, KeyOrder};
+use crate::spec::{parse_index_key, IndexKey, KeyOrder};
 
 fn orders(idx: &Index) -> Vec<KeyOrder> {
     idx.desc
@@ -65,13 +66,10 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             idx.method.am_name() == a.method,
             "recreate the index with the right access method",
         ));
+        let spec_keys: Vec<IndexKey> = idx.keys.iter().map(|k| parse_index_key(k)).collect();
         let want_keys: Vec<String> = match shadow {
             Some(s) => s.keys.clone(),
-            None => idx
-                .keys
-                .iter()
-                .map(|k| split_index_key(k).0.to_string())
-                .collect(),
+            None => spec_keys.iter().map(|k| k.expr.clone()).collect(),
         };
         let same_keys = want_keys.len() == a.keys.len()
             && want_keys
@@ -87,7 +85,45 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             same_keys,
             "recreate the index with the spec's keys, or correct the spec",
         ));
-        let want_order: Vec<KeyOrder> = idx.keys.iter().map(|k| split_index_key(k).1).collect();
+        let (want_collations, want_opclasses) = match shadow {
+            Some(s) => (s.collations.clone(), s.opclasses.clone()),
+            None => (
+                spec_keys.iter().map(|k| k.collation.clone()).collect(),
+                spec_keys.iter().map(|k| k.opclass.clone()).collect(),
+            ),
+        };
+        out.push(ctx.compare(
+            "index.collation",
+            object.clone(),
+            &["indexes", name, "keys"],
+            per_key(&want_keys, &want_collations, "COLLATE "),
+            per_key(&a.keys, &a.collations, "COLLATE "),
+            same_per_key(&want_collations, &a.collations),
+            "recreate the index with the spec's key collations (`key COLLATE \"C\"` in the spec)",
+        ));
+        out.push(ctx.compare(
+            "index.opclass",
+            object.clone(),
+            &["indexes", name, "keys"],
+            per_key(&want_keys, &want_opclasses, ""),
+            per_key(&a.keys, &a.opclasses, ""),
+            same_per_key(&want_opclasses, &a.opclasses),
+            "recreate the index with the spec's operator classes (`key opclass` in the spec)",
+        ));
+        let want_include = match shadow {
+            Some(s) => s.include.clone(),
+            None => idx.include.clone(),
+        };
+        out.push(ctx.compare(
+            "index.include",
+            object.clone(),
+            &["indexes", name, "include"],
+            include_text(&want_include),
+            include_text(&a.include),
+            want_include == a.include,
+            "recreate the index with the spec's INCLUDE columns",
+        ));
+        let want_order: Vec<KeyOrder> = spec_keys.iter().map(|k| k.order).collect();
         let got_order = orders(a);
         out.push(ctx.compare(
             "index.order",
@@ -133,6 +169,38 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
                 spec.allow_extra.indexes,
             ));
         }
+    }
+}
+
+/// `labels jsonb_path_ops, id (default)`: each key with its collation or operator class.
+fn per_key(keys: &[String], values: &[Option<String>], prefix: &str) -> String {
+    (0..keys.len().max(values.len()))
+        .map(|i| {
+            let key = keys
+                .get(i)
+                .map(|k| canonical(k))
+                .unwrap_or_else(|| "?".into());
+            match values.get(i).and_then(|v| v.as_deref()) {
+                Some(v) => format!("{key} {prefix}{v}"),
+                None => format!("{key} (default)"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Per-key values compared position by position; a key present on one side only counts
+/// as the default there (a different number of keys is `index.keys`' finding).
+fn same_per_key(want: &[Option<String>], got: &[Option<String>]) -> bool {
+    (0..want.len().max(got.len()))
+        .all(|i| want.get(i).cloned().flatten() == got.get(i).cloned().flatten())
+}
+
+fn include_text(cols: &[String]) -> String {
+    if cols.is_empty() {
+        "none".into()
+    } else {
+        cols.join(", ")
     }
 }
 

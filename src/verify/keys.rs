@@ -14,6 +14,14 @@ fn fk_action(code: Option<char>) -> &'static str {
     }
 }
 
+fn deferrability(deferrable: bool, initially_deferred: bool) -> &'static str {
+    match (deferrable, initially_deferred) {
+        (false, _) => "NOT DEFERRABLE",
+        (true, false) => "DEFERRABLE INITIALLY IMMEDIATE",
+        (true, true) => "DEFERRABLE INITIALLY DEFERRED",
+    }
+}
+
 pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
     let t = &spec.table;
@@ -166,6 +174,17 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     fk_action(a.on_delete),
                     fk.on_delete.sql() == fk_action(a.on_delete),
                     "recreate the foreign key with the right ON DELETE action",
+                ));
+                let want = deferrability(fk.deferrable, fk.initially_deferred);
+                let got = deferrability(a.deferrable, a.initially_deferred);
+                out.push(ctx.compare(
+                    "fk.deferrable",
+                    object.clone(),
+                    &["foreign_keys", name, "deferrable"],
+                    want,
+                    got,
+                    want == got,
+                    "ALTER TABLE … ALTER CONSTRAINT … [NOT] DEFERRABLE [INITIALLY …] as the spec says",
                 ));
                 out.push(ctx.compare(
                     "fk.on_update",

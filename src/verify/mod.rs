@@ -7,11 +7,13 @@ mod finding;
 mod functions;
 mod indexes;
 mod keys;
+mod migrations;
 mod shadow;
 mod triggers;
 
 pub use canon::canonical;
 pub use finding::{Finding, Status};
+pub use migrations::verify_migrations;
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
 
 use crate::catalog::{Relation, Schema};

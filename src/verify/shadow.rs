@@ -9,7 +9,10 @@ use sqlx::{Connection, PgConnection};
 
 use crate::catalog::{read_schema, Schema};
 use crate::error::{describe_sqlx_error, Error, Result};
-use crate::spec::{parse_signature, rule_sql, split_index_key, LoadedSpec, SpecSet, TableSpec};
+use crate::spec::{
+    parse_index_key, parse_signature, rule_sql, ColumnSpec, LoadedSpec, SpecSet, TableSpec,
+    TriggerEvent, TriggerLevel, TriggerSpec, TriggerTiming,
+};
 use crate::sql::quote_ident;
 
 /// The specs as PostgreSQL prints them.
@@ -44,6 +47,12 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     for loaded in &specs.specs {
         create_table(&mut tx, loaded).await?;
     }
+    sqlx::raw_sql(&format!(
+        "CREATE FUNCTION {SHADOW_TRIGGER_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"
+    ))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| Error::database("creating the shadow trigger function", &e))?;
     for loaded in &specs.specs {
         add_objects(&mut tx, loaded).await?;
     }
@@ -51,6 +60,28 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     let functions = normalise_functions(&mut tx, specs).await?;
     let _ = tx.rollback().await;
     Ok(Shadow { schema, functions })
+}
+
+/// The function that shadow triggers call (they exist only to have their `WHEN` printed).
+const SHADOW_TRIGGER_FUNCTION: &str = "reims_verify_shadow_trigger";
+
+/// A spec collation name as SQL: quoted as a whole unless the spec quotes it already.
+fn collation_sql(name: &str) -> String {
+    if name.contains('"') {
+        name.to_string()
+    } else {
+        quote_ident(name)
+    }
+}
+
+/// `name type [COLLATE …]` for one spec column.
+fn column_sql(name: &str, c: &ColumnSpec) -> String {
+    let mut sql = format!("{} {}", quote_ident(name), c.type_);
+    if let Some(coll) = &c.collation {
+        sql.push_str(" COLLATE ");
+        sql.push_str(&collation_sql(coll));
+    }
+    sql
 }
 
 async fn exec_in_savepoint(
@@ -99,7 +130,7 @@ async fn create_table(conn: &mut PgConnection, loaded: &LoadedSpec) -> Result<()
     let cols: Vec<String> = spec
         .columns
         .iter()
-        .map(|(name, c)| format!("{} {}", quote_ident(name), c.type_))
+        .map(|(name, c)| column_sql(name, c))
         .collect();
     let sql = format!(
         "CREATE TABLE {} ({})",
@@ -122,6 +153,19 @@ async fn create_table(conn: &mut PgConnection, loaded: &LoadedSpec) -> Result<()
                 &["columns", name, "type"],
                 "type",
                 &c.type_,
+                &e,
+            ));
+        }
+        let probe = format!(
+            "CREATE TEMP TABLE reims_verify_type_probe ({}); DROP TABLE reims_verify_type_probe",
+            column_sql(name, c)
+        );
+        if let Err(e) = exec_in_savepoint(conn, &probe).await {
+            return Err(spec_sql_error(
+                loaded,
+                &["columns", name, "collation"],
+                "collation",
+                c.collation.as_deref().unwrap_or_default(),
                 &e,
             ));
         }
@@ -192,19 +236,30 @@ fn object_statements(spec: &TableSpec) -> Vec<Statement> {
             .keys
             .iter()
             .map(|k| {
-                let (expr, order) = split_index_key(k);
-                let expr = if is_plain_column(expr) {
-                    quote_ident(expr.trim_matches('"'))
+                let key = parse_index_key(k);
+                let mut sql = if is_plain_column(&key.expr) {
+                    quote_ident(key.expr.trim_matches('"'))
                 } else {
-                    format!("({expr})")
+                    format!("({})", key.expr)
                 };
-                if order == crate::spec::KeyOrder::default() {
-                    expr
-                } else {
-                    format!("{expr} {order}")
+                if let Some(c) = &key.collation {
+                    sql.push_str(&format!(" COLLATE {c}"));
                 }
+                if let Some(o) = &key.opclass {
+                    sql.push_str(&format!(" {o}"));
+                }
+                if key.order != crate::spec::KeyOrder::default() {
+                    sql.push_str(&format!(" {}", key.order));
+                }
+                sql
             })
             .collect();
+        let include = if idx.include.is_empty() {
+            String::new()
+        } else {
+            let cols: Vec<String> = idx.include.iter().map(|c| quote_ident(c)).collect();
+            format!(" INCLUDE ({})", cols.join(", "))
+        };
         let pred = idx
             .predicate
             .as_ref()
@@ -214,7 +269,7 @@ fn object_statements(spec: &TableSpec) -> Vec<Statement> {
             vec!["indexes".into(), name.clone()],
             "index",
             format!(
-                "CREATE {}INDEX {} ON {t} USING {} ({}){pred}",
+                "CREATE {}INDEX {} ON {t} USING {} ({}){include}{pred}",
                 if idx.unique { "UNIQUE " } else { "" },
                 quote_ident(name),
                 idx.method.am_name(),
@@ -222,7 +277,51 @@ fn object_statements(spec: &TableSpec) -> Vec<Statement> {
             ),
         ));
     }
+    // Triggers only where there is a WHEN condition for PostgreSQL to print.
+    for (name, trig) in &spec.triggers {
+        let Some(when) = &trig.when else { continue };
+        out.push((
+            vec!["triggers".into(), name.clone(), "when".into()],
+            "trigger WHEN condition",
+            format!(
+                "CREATE TRIGGER {} {} {} ON {t} FOR EACH {} WHEN ({when}) EXECUTE FUNCTION {SHADOW_TRIGGER_FUNCTION}()",
+                quote_ident(name),
+                timing_sql(trig.timing),
+                events_sql(trig),
+                match trig.level {
+                    TriggerLevel::Row => "ROW",
+                    TriggerLevel::Statement => "STATEMENT",
+                },
+            ),
+        ));
+    }
     out
+}
+
+fn timing_sql(t: TriggerTiming) -> &'static str {
+    match t {
+        TriggerTiming::Before => "BEFORE",
+        TriggerTiming::After => "AFTER",
+        TriggerTiming::InsteadOf => "INSTEAD OF",
+    }
+}
+
+/// `INSERT OR UPDATE OF a, b` for a spec trigger.
+fn events_sql(trig: &TriggerSpec) -> String {
+    trig.events
+        .iter()
+        .map(|e| match e {
+            TriggerEvent::Insert => "INSERT".to_string(),
+            TriggerEvent::Update if !trig.columns.is_empty() => {
+                let cols: Vec<String> = trig.columns.iter().map(|c| quote_ident(c)).collect();
+                format!("UPDATE OF {}", cols.join(", "))
+            }
+            TriggerEvent::Update => "UPDATE".to_string(),
+            TriggerEvent::Delete => "DELETE".to_string(),
+            TriggerEvent::Truncate => "TRUNCATE".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 fn is_plain_column(expr: &str) -> bool {

@@ -1,6 +1,7 @@
-//! Triggers: existence, timing, events, level and function.
+//! Triggers: existence, timing, events (with UPDATE OF columns), level, WHEN condition,
+//! function, and whether they are enabled.
 
-use super::{Ctx, Finding};
+use super::{canonical, Ctx, Finding};
 use crate::catalog::Relation;
 use crate::spec::{TriggerEvent, TriggerLevel, TriggerTiming};
 
@@ -76,6 +77,48 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             level == a.level,
             "recreate the trigger FOR EACH ROW / STATEMENT as the spec says",
         ));
+        let mut want_cols = trig.columns.clone();
+        want_cols.sort();
+        want_cols.dedup();
+        let mut got_cols = a.columns.clone();
+        got_cols.sort();
+        out.push(ctx.compare(
+            "trigger.columns",
+            object.clone(),
+            &["triggers", name, "columns"],
+            columns_text(&want_cols),
+            columns_text(&got_cols),
+            want_cols == got_cols,
+            "recreate the trigger with the spec's UPDATE OF column list",
+        ));
+        let shadow_when = ctx
+            .expected
+            .and_then(|r| r.trigger(name))
+            .and_then(|s| s.when.clone());
+        let want_when = shadow_when.or_else(|| trig.when.clone());
+        let same_when = match (&want_when, &a.when) {
+            (None, None) => true,
+            (Some(w), Some(g)) => canonical(w) == canonical(g),
+            _ => false,
+        };
+        out.push(ctx.compare(
+            "trigger.when",
+            object.clone(),
+            &["triggers", name, "when"],
+            when_text(want_when.as_deref()),
+            when_text(a.when.as_deref()),
+            same_when,
+            "recreate the trigger with the spec's WHEN condition",
+        ));
+        out.push(ctx.compare(
+            "trigger.enabled",
+            object.clone(),
+            &["triggers", name],
+            "enabled",
+            enabled_text(a.enabled),
+            matches!(a.enabled, 'O' | 'A'),
+            "ALTER TABLE … ENABLE TRIGGER …: every trigger a spec lists must fire",
+        ));
         out.push(ctx.compare(
             "trigger.function",
             object,
@@ -96,5 +139,28 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
                 spec.allow_extra.triggers,
             ));
         }
+    }
+}
+
+fn columns_text(cols: &[String]) -> String {
+    if cols.is_empty() {
+        "any column".into()
+    } else {
+        format!("UPDATE OF {}", cols.join(", "))
+    }
+}
+
+fn when_text(when: Option<&str>) -> String {
+    when.map_or_else(|| "none (always fires)".into(), canonical)
+}
+
+/// `pg_trigger.tgenabled` in words.
+fn enabled_text(c: char) -> &'static str {
+    match c {
+        'O' => "enabled",
+        'A' => "enabled (always, also as replica)",
+        'R' => "replica only (does not fire normally)",
+        'D' => "disabled",
+        _ => "unknown",
     }
 }

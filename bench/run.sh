@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The benchmark, in one command: installs pgTAP when missing, builds in release mode, runs
+# benches/gate.rs, and writes bench/RESULTS.md. Extra arguments go to the bench
+# (e.g. --sizes 10,100,1000 --runs 7 --no-pgtap).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
+if [ -n "$major" ] && ! ls /usr/share/postgresql/"$major"/extension/pgtap.control >/dev/null 2>&1; then
+  echo "bench: installing postgresql-$major-pgtap" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "postgresql-$major-pgtap" >/dev/null || echo "bench: pgTAP unavailable; that part will be skipped" >&2
+fi
+cargo build --release --locked --bin reims-verify
+cargo bench --locked --bench gate -- "$@"

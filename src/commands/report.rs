@@ -1,0 +1,77 @@
+//! `reims-verify report`: re-render every report from a run record (`--from run.json
+//! --out DIR`) without a database, or verify a report's digest (`report verify FILE`).
+
+use std::path::Path;
+
+use crate::cli::{ReportAction, ReportArgs};
+use crate::error::{Error, ExitCode, Result};
+use crate::report::digest::{self, sidecar_path};
+
+use super::Output;
+
+/// Run `report`.
+pub async fn run_report(args: &ReportArgs, out: Output) -> Result<ExitCode> {
+    match (&args.action, &args.from) {
+        (Some(ReportAction::Verify { file }), _) => verify(file, out),
+        (None, Some(from)) => render(from, &args.out),
+        (None, None) => Err(Error::Usage {
+            message: "`report` needs --from RUN_JSON, or the `verify FILE` subcommand".into(),
+            hint: "re-render with `reims-verify report --from reports/run.json --out DIR`, or \
+                   check a report with `reims-verify report verify reports/report.html`"
+                .into(),
+        }),
+    }
+}
+
+/// Re-render all reports from `from` into `out`, copying the run record byte for byte.
+fn render(from: &Path, out: &Path) -> Result<ExitCode> {
+    let bytes = std::fs::read(from).map_err(|e| Error::io(from, e))?;
+    // A record whose own digest no longer matches is not re-blessed with a fresh one.
+    let sidecar = sidecar_path(from);
+    if let Ok(text) = std::fs::read_to_string(&sidecar) {
+        if let Some((expected, _)) = digest::parse_sidecar(&text) {
+            let actual = digest::sha256_hex(&bytes);
+            if actual != expected {
+                return Err(Error::Usage {
+                    message: format!(
+                        "{} has sha256 {actual}, but {} says {expected}: it changed after it \
+                         was written",
+                        from.display(),
+                        sidecar.display()
+                    ),
+                    hint: "render the record `check` wrote; if the change is intended, remove \
+                           the .sha256 file first"
+                        .into(),
+                });
+            }
+        }
+    }
+    let rendered = crate::report::render_all(&bytes, from)?;
+    let written = crate::report::write_rendered(&rendered, out)?;
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    println!("run.json sha256 {}", rendered.digest);
+    Ok(ExitCode::Passed)
+}
+
+/// Verify `file` and print one line per file checked.
+fn verify(file: &Path, out: Output) -> Result<ExitCode> {
+    let checks = digest::verify(file)?;
+    let mut intact = true;
+    for c in &checks {
+        let label = match (c.intact, out.color) {
+            (true, true) => "\x1b[32mintact\x1b[0m  ",
+            (true, false) => "intact  ",
+            (false, true) => "\x1b[31mMISMATCH\x1b[0m",
+            (false, false) => "MISMATCH",
+        };
+        println!("{label} {}: {}", c.path.display(), c.detail);
+        intact &= c.intact;
+    }
+    Ok(if intact {
+        ExitCode::Passed
+    } else {
+        ExitCode::Findings
+    })
+}

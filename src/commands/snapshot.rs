@@ -1,0 +1,141 @@
+//! `reims-verify spec snapshot`: specs written from a live database (`--database-url`), or
+//! from an ephemeral cluster with `--migrations` applied, one YAML file per relation.
+//!
+//! The database is only read. The snapshot is then compiled in a shadow database and
+//! verified against the catalog it came from, so that the files written pass `check`.
+
+use sqlx::PgConnection;
+
+use crate::catalog::{read_schema, Schema};
+use crate::cli::SnapshotArgs;
+use crate::error::{ExitCode, Result};
+use crate::migrate::{apply, discover, ApplyMode};
+use crate::postgres::{ClusterOptions, Database, EphemeralCluster};
+use crate::snapshot::{
+    existing_specs, exists_error, render_files, round_trip, snapshot_schema, write_dir, Header,
+    Snapshot,
+};
+
+use super::{cluster_options, server_settings};
+
+/// Run `spec snapshot`.
+pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
+    let existing = existing_specs(&args.out);
+    if !args.force && !existing.is_empty() {
+        return Err(exists_error(&args.out, &existing));
+    }
+    let copts = cluster_options(&args.db);
+    let db = Database::open(
+        args.db.database_url.as_deref(),
+        &copts,
+        &server_settings(&args.db, true),
+    )
+    .await?;
+    let mut conn = db.connect().await?;
+    if db.is_ephemeral() {
+        let files = discover(&args.migrations)?;
+        apply(&mut conn, &files, &ApplyMode::All, false).await?;
+    }
+    let schema = read_schema(&mut conn, &args.schema).await?;
+    Database::close(conn).await;
+
+    let mut snap = snapshot_schema(&schema)?;
+    let header = Header {
+        source: match &db {
+            Database::Ephemeral(_) => format!(
+                "an ephemeral cluster with {}/ applied",
+                args.migrations.display().to_string().trim_end_matches('/')
+            ),
+            Database::Url(url, _) => url.to_string(),
+        },
+        schema: args.schema.clone(),
+        taken_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+    };
+    self_check(&db, &copts, &schema, &mut snap, &header).await;
+    drop(db);
+
+    let files = render_files(&snap, &header);
+    let written = write_dir(&args.out, &files, args.force)?;
+    let stale: Vec<String> = existing
+        .into_iter()
+        .filter(|n| !files.iter().any(|(f, _)| f == n))
+        .collect();
+    if !stale.is_empty() {
+        eprintln!(
+            "warning: {} also holds {} that this snapshot did not write: {}",
+            args.out.display(),
+            if stale.len() == 1 { "a spec" } else { "specs" },
+            stale.join(", ")
+        );
+    }
+    for name in &snap.skipped {
+        eprintln!("note: `{name}` is a view; specs describe tables and materialized views, so it was skipped");
+    }
+    println!(
+        "wrote {} spec file(s) to {} from {} (schema {})",
+        written.len(),
+        args.out.display(),
+        header.source,
+        args.schema
+    );
+    Ok(ExitCode::Passed)
+}
+
+/// Compile the snapshot in a shadow database and verify it against `schema`; report on
+/// stderr what could not be made to match. Never fails the command: without a shadow the
+/// snapshot is written unchecked.
+async fn self_check(
+    db: &Database,
+    copts: &ClusterOptions,
+    schema: &Schema,
+    snap: &mut Snapshot,
+    header: &Header,
+) {
+    let (cluster, mut conn) = match shadow_connection(db, copts).await {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("note: the snapshot was not verified (no shadow database: {e})");
+            return;
+        }
+    };
+    match round_trip(&mut conn, schema, snap, header).await {
+        Ok(report) => {
+            for object in &report.downgraded {
+                eprintln!("note: CHECK {object} is written as `sql:` (no structured rule matches it exactly)");
+            }
+            if !report.failures.is_empty() {
+                eprintln!(
+                    "warning: {} check(s) will fail on these specs; the spec format cannot state:",
+                    report.failures.len()
+                );
+                for f in &report.failures {
+                    eprintln!("  {} {}: {}", f.code, f.object, f.message);
+                }
+            }
+        }
+        Err(e) => eprintln!("warning: the snapshot does not compile in a shadow database: {e}"),
+    }
+    Database::close(conn).await;
+    drop(cluster);
+}
+
+/// An empty database for the shadow: on the ephemeral cluster when there is one, else on a
+/// private ephemeral cluster (never on a server the user handed over, which is only read).
+async fn shadow_connection(
+    db: &Database,
+    copts: &ClusterOptions,
+) -> Result<(Option<EphemeralCluster>, PgConnection)> {
+    const SHADOW_DB: &str = "reims_verify_snapshot_shadow";
+    match db {
+        Database::Ephemeral(cluster) => {
+            cluster.create_database(SHADOW_DB, None).await?;
+            Ok((None, cluster.connect(SHADOW_DB).await?))
+        }
+        Database::Url(..) => {
+            let cluster = EphemeralCluster::start(copts).await?;
+            cluster.create_database(SHADOW_DB, None).await?;
+            let conn = cluster.connect(SHADOW_DB).await?;
+            Ok((Some(cluster), conn))
+        }
+    }
+}

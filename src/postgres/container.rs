@@ -1,0 +1,844 @@
+//! `ContainerCluster`: the throw-away PostgreSQL of the container backend
+//! (`--backend docker`), started with testcontainers, for machines that have a Docker daemon
+//! and no local PostgreSQL server binaries.
+//!
+//! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]); the server runs with fsync off
+//! on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
+//! exit (through the registry in `cleanup.rs`, which finds it by a per-container label even
+//! when its start was interrupted).
+//!
+//! The backend is the cargo feature `docker` (on by default). Without it the type still
+//! exists, so that callers need no `cfg`, but it cannot be built: asking for it is a usage
+//! error (exit 2) that says the build lacks the feature.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::PgConnection;
+
+use super::cleanup::RegisteredContainer;
+use crate::error::{Error, Result};
+
+/// The image used when none is named: a pinned tag, so that every run checks against the
+/// same PostgreSQL major version.
+pub const DEFAULT_IMAGE: &str = "postgres:15-alpine";
+
+/// Environment variable naming another image, as `NAME:TAG`.
+pub const IMAGE_ENV: &str = "REIMS_VERIFY_DOCKER_IMAGE";
+
+/// How long the Docker daemon has to answer before the run gives up (exit 3).
+pub const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Label carried by every container this tool starts; its value is unique per container,
+/// so that cleanup finds a container even before its id is known.
+pub const RUN_LABEL: &str = "org.reims-verify.run";
+
+/// Label holding the process id of the reims-verify that started the container.
+pub const PID_LABEL: &str = "org.reims-verify.pid";
+
+/// True when this build has the container backend (cargo feature `docker`).
+pub const FEATURE_ENABLED: bool = cfg!(feature = "docker");
+
+/// How long a removal through the Docker API, then through the `docker` CLI, may take when
+/// the owner is gone (signal, exit).
+const REMOVE_TIMEOUT: Duration = Duration::from_secs(15);
+
+const NO_DAEMON_HINT: &str = "start Docker (or point DOCKER_HOST at a running daemon), or use \
+     the default ephemeral backend (--backend ephemeral; it needs the PostgreSQL server \
+     binaries), or check an existing server with --database-url URL";
+
+/// How to start a container cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerOptions {
+    /// The image as `NAME:TAG`; when `None`, [`IMAGE_ENV`], else [`DEFAULT_IMAGE`].
+    pub image: Option<String>,
+}
+
+impl ContainerOptions {
+    /// The image to run: the explicit option, else [`IMAGE_ENV`], else [`DEFAULT_IMAGE`].
+    pub fn image(&self) -> Result<ImageRef> {
+        ImageRef::select(
+            self.image.as_deref(),
+            std::env::var(IMAGE_ENV).ok().as_deref(),
+        )
+    }
+}
+
+/// A container image reference split as testcontainers wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Repository, with any registry host: `postgres`, `registry.local:5000/pg/postgres`.
+    pub name: String,
+    /// The tag: `15-alpine`.
+    pub tag: String,
+}
+
+impl std::fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.name, self.tag)
+    }
+}
+
+impl ImageRef {
+    /// Pick the image: `explicit` first, then the value of [`IMAGE_ENV`] (`from_env`), then
+    /// [`DEFAULT_IMAGE`]. Empty values count as unset.
+    pub fn select(explicit: Option<&str>, from_env: Option<&str>) -> Result<Self> {
+        fn given(v: Option<&str>) -> Option<&str> {
+            v.map(str::trim).filter(|v| !v.is_empty())
+        }
+        match (given(explicit), given(from_env)) {
+            (Some(raw), _) => Self::parse_from(raw, "the image option"),
+            (None, Some(raw)) => Self::parse_from(raw, IMAGE_ENV),
+            (None, None) => Self::parse(DEFAULT_IMAGE),
+        }
+    }
+
+    /// Parse `NAME:TAG`. The tag is required: an unpinned image would make runs
+    /// unrepeatable.
+    pub fn parse(raw: &str) -> Result<Self> {
+        Self::parse_from(raw, "the image")
+    }
+
+    fn parse_from(raw: &str, source: &str) -> Result<Self> {
+        let bad = |why: &str| Error::Usage {
+            message: format!("invalid container image `{raw}` (from {source}): {why}"),
+            hint: format!(
+                "name the image as NAME:TAG, e.g. {DEFAULT_IMAGE} (set {IMAGE_ENV}, or unset it \
+                 for the default)"
+            ),
+        };
+        if raw.is_empty() || raw.chars().any(char::is_whitespace) {
+            return Err(bad("it is empty or contains spaces"));
+        }
+        if raw.contains('@') {
+            return Err(bad("digests are not supported; name a tag"));
+        }
+        let last_slash = raw.rfind('/').map_or(0, |i| i + 1);
+        match raw[last_slash..].rfind(':') {
+            Some(i) => {
+                let (name, tag) = (&raw[..last_slash + i], &raw[last_slash + i + 1..]);
+                if name.is_empty() || name.ends_with('/') {
+                    return Err(bad("the image name is empty"));
+                }
+                if tag.is_empty() {
+                    return Err(bad("the tag is empty"));
+                }
+                Ok(ImageRef {
+                    name: name.to_string(),
+                    tag: tag.to_string(),
+                })
+            }
+            None => Err(bad("it has no tag; pin one")),
+        }
+    }
+}
+
+/// The error for `--backend docker` in a build without the `docker` feature (exit 2).
+pub fn feature_missing_error() -> Error {
+    Error::Usage {
+        message: "`--backend docker` asks for the container backend, but this build of \
+                  reims-verify lacks it (it was built without the cargo feature `docker`, \
+                  e.g. with --no-default-features)"
+            .into(),
+        hint: "rebuild with the feature (`cargo build --features docker`; it is on by \
+               default), or use the default ephemeral backend (--backend ephemeral), or check \
+               an existing server with --database-url URL"
+            .into(),
+    }
+}
+
+/// The error for a Docker daemon that does not answer (exit 3, with the next steps).
+pub fn no_daemon_error(reason: &str) -> Error {
+    Error::Container {
+        message: format!("no Docker daemon answered ({reason})"),
+        hint: NO_DAEMON_HINT.into(),
+    }
+}
+
+/// Where testcontainers looks for the daemon, for messages.
+#[cfg(feature = "docker")]
+fn docker_host_description() -> String {
+    match std::env::var("DOCKER_HOST") {
+        Ok(h) if !h.trim().is_empty() => format!("DOCKER_HOST={h}"),
+        _ => "the default Docker socket".to_string(),
+    }
+}
+
+/// Whether a Docker daemon answers within `limit` (the same client and probe as
+/// `--backend docker`). `Err` says why not, including when this build lacks the feature.
+pub async fn docker_daemon_status(limit: Duration) -> std::result::Result<(), String> {
+    #[cfg(feature = "docker")]
+    {
+        imp::daemon(limit).await.map(|_| ())
+    }
+    #[cfg(not(feature = "docker"))]
+    {
+        let _ = limit;
+        Err("this build lacks the cargo feature `docker`".to_string())
+    }
+}
+
+/// A running, disposable PostgreSQL in a container. Dropping it removes the container.
+#[derive(Debug)]
+pub struct ContainerCluster {
+    inner: Box<imp::Running>,
+}
+
+impl ContainerCluster {
+    /// Reach the Docker daemon (exit 3 with a hint when none answers within
+    /// [`DAEMON_TIMEOUT`]), start a container from the pinned image and wait until the
+    /// server accepts connections.
+    pub async fn start(opts: &ContainerOptions) -> Result<Self> {
+        Ok(ContainerCluster {
+            inner: Box::new(imp::Running::start(opts).await?),
+        })
+    }
+
+    /// The image the container runs.
+    pub fn image(&self) -> &ImageRef {
+        self.inner.image()
+    }
+
+    /// The container id.
+    pub fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    /// `postgres (PostgreSQL) N.M`, as the server reports it.
+    pub fn server_version(&self) -> &str {
+        self.inner.version()
+    }
+
+    /// Connection options for one database of this cluster.
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        self.inner.connect_options(database)
+    }
+
+    /// Open a connection to one database of this cluster.
+    pub async fn connect(&self, database: &str) -> Result<PgConnection> {
+        let opts = self.connect_options(database);
+        super::cluster::connect_bounded(&opts, &self.describe()).await
+    }
+
+    /// Create a database, optionally as a copy of a template.
+    pub async fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
+        let mut conn = self.connect("postgres").await?;
+        let done = super::cluster::create_database_on(&mut conn, name, template).await;
+        let _ = sqlx::Connection::close(conn).await;
+        done
+    }
+
+    /// A description for output: the image and the short container id.
+    pub fn describe(&self) -> String {
+        let id = self.id();
+        format!(
+            "docker container {} ({})",
+            &id[..id.len().min(12)],
+            self.image()
+        )
+    }
+
+    /// Remove the container now (drop does the same).
+    pub fn stop(self) {
+        self.inner.stop();
+    }
+}
+
+/// Remove containers whose owner is gone or cannot await (signal handler, process exit, a
+/// drop outside any async runtime): through the Docker API on a private runtime, else
+/// through the `docker` CLI. Each is bounded in time.
+pub(crate) fn remove_registered(entries: &[RegisteredContainer]) {
+    if entries.is_empty() {
+        return;
+    }
+    #[cfg(feature = "docker")]
+    if imp::remove_via_api(entries, REMOVE_TIMEOUT) {
+        return;
+    }
+    remove_via_cli(Path::new("docker"), entries, REMOVE_TIMEOUT);
+}
+
+/// `docker rm -f -v` every container of each entry (its id, and whatever carries its run
+/// label). Returns true when every removal succeeded.
+fn remove_via_cli(program: &Path, entries: &[RegisteredContainer], limit: Duration) -> bool {
+    let mut ok = true;
+    for entry in entries {
+        let mut ids: Vec<String> = entry.id.iter().cloned().collect();
+        let mut ps = Command::new(program);
+        ps.args(["ps", "-a", "-q", "--no-trunc", "--filter"])
+            .arg(format!("label={RUN_LABEL}={}", entry.label));
+        match run_bounded(ps, limit) {
+            Some(out) if out.status.success() => ids.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .map(str::to_string),
+            ),
+            _ => ok = false,
+        }
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            continue;
+        }
+        let mut rm = Command::new(program);
+        rm.args(["rm", "-f", "-v"]).args(&ids);
+        match run_bounded(rm, limit) {
+            Some(out) if out.status.success() => {}
+            _ => ok = false,
+        }
+    }
+    ok
+}
+
+/// Run a command with no input, capturing stdout; kill it and return `None` after `limit`.
+fn run_bounded(mut cmd: Command, limit: Duration) -> Option<Output> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().ok(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+#[cfg(feature = "docker")]
+mod imp {
+    //! The container backend proper, on testcontainers.
+
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use sqlx::postgres::{PgConnectOptions, PgSslMode};
+    use sqlx::{ConnectOptions, Connection, PgConnection};
+    use testcontainers::bollard::query_parameters::{
+        ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    };
+    use testcontainers::bollard::Docker;
+    use testcontainers::core::client::{docker_client_instance, ClientError};
+    use testcontainers::core::Mount;
+    use testcontainers::runners::AsyncRunner;
+    use testcontainers::{ContainerAsync, ImageExt, TestcontainersError};
+    use testcontainers_modules::postgres::Postgres;
+
+    use super::{
+        docker_host_description, no_daemon_error, ContainerOptions, ImageRef, DAEMON_TIMEOUT,
+        PID_LABEL, RUN_LABEL,
+    };
+    use crate::error::{Error, Result};
+    use crate::postgres::cleanup::{self, RegisteredContainer};
+
+    const SUPERUSER: &str = "postgres";
+    const PASSWORD: &str = "postgres";
+    const PORT: u16 = 5432;
+    /// The image's data directory, on tmpfs: faster, and nothing left on disk.
+    const PGDATA: &str = "/var/lib/postgresql/data";
+    /// Pulling the image on first use can take a while; start-up itself takes seconds.
+    const STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
+    const READY_TIMEOUT: Duration = Duration::from_secs(60);
+    /// The same server settings as the ephemeral cluster (the image's entrypoint runs
+    /// `postgres` with these arguments).
+    const SERVER_ARGS: [&str; 10] = [
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "max_connections=50",
+        "-c",
+        "TimeZone=UTC",
+    ];
+
+    /// The Docker client testcontainers uses, once the daemon answered a ping.
+    pub(super) async fn daemon(limit: Duration) -> std::result::Result<Docker, String> {
+        let no_answer = || {
+            format!(
+                "{}: no answer within {} s",
+                docker_host_description(),
+                limit.as_secs()
+            )
+        };
+        let docker = match tokio::time::timeout(limit, docker_client_instance()).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => return Err(format!("{}: {e}", docker_host_description())),
+            Err(_) => return Err(no_answer()),
+        };
+        match tokio::time::timeout(limit, docker.ping()).await {
+            Ok(Ok(_)) => Ok(docker),
+            Ok(Err(e)) => Err(format!("{}: {e}", docker_host_description())),
+            Err(_) => Err(no_answer()),
+        }
+    }
+
+    #[derive(Debug)]
+    pub(super) struct Running {
+        key: u64,
+        label: String,
+        container: Option<ContainerAsync<Postgres>>,
+        id: String,
+        image: ImageRef,
+        host: String,
+        port: u16,
+        version: String,
+    }
+
+    impl Running {
+        pub(super) async fn start(opts: &ContainerOptions) -> Result<Self> {
+            let image = opts.image()?;
+            daemon(DAEMON_TIMEOUT)
+                .await
+                .map_err(|reason| no_daemon_error(&reason))?;
+            static NEXT: AtomicU64 = AtomicU64::new(1);
+            let key = NEXT.fetch_add(1, Ordering::Relaxed);
+            let label = uuid::Uuid::new_v4().to_string();
+            // Registered before the container exists: a signal during start-up removes
+            // whatever carries the label.
+            cleanup::register_container(
+                key,
+                RegisteredContainer {
+                    label: label.clone(),
+                    id: None,
+                },
+            );
+            let request = Postgres::default()
+                .with_host_auth()
+                .with_name(image.name.clone())
+                .with_tag(image.tag.clone())
+                .with_cmd(SERVER_ARGS)
+                .with_mount(Mount::tmpfs_mount(PGDATA))
+                .with_label(RUN_LABEL, label.clone())
+                .with_label(PID_LABEL, std::process::id().to_string())
+                .with_startup_timeout(STARTUP_TIMEOUT);
+            let container = match request.start().await {
+                Ok(c) => c,
+                Err(e) => {
+                    let entry = RegisteredContainer {
+                        label: label.clone(),
+                        id: None,
+                    };
+                    let _ = tokio::time::timeout(DAEMON_TIMEOUT, remove_async(&[entry])).await;
+                    cleanup::unregister_container(key);
+                    return Err(start_error(&image, &e));
+                }
+            };
+            let id = container.id().to_string();
+            cleanup::set_container_id(key, &id);
+            // From here on, drop removes the container.
+            let mut running = Running {
+                key,
+                label,
+                container: Some(container),
+                id,
+                image,
+                host: String::new(),
+                port: 0,
+                version: String::new(),
+            };
+            running.locate().await?;
+            running.wait_ready().await?;
+            Ok(running)
+        }
+
+        async fn locate(&mut self) -> Result<()> {
+            let c = self.container.as_ref().expect("running container");
+            let fail = |e: TestcontainersError| Error::Container {
+                message: format!("cannot find the address of container {}: {e}", self.id),
+                hint: "check `docker ps` and the daemon's port publishing".into(),
+            };
+            self.host = c.get_host().await.map_err(fail)?.to_string();
+            self.port = c.get_host_port_ipv4(PORT).await.map_err(fail)?;
+            Ok(())
+        }
+
+        /// Poll until the server behind the published port accepts a connection (the
+        /// image restarts the server once after initdb), then read its version.
+        async fn wait_ready(&mut self) -> Result<()> {
+            let opts = self.connect_options("postgres");
+            let deadline = Instant::now() + READY_TIMEOUT;
+            loop {
+                match PgConnection::connect_with(&opts).await {
+                    Ok(mut conn) => {
+                        let v: std::result::Result<String, _> =
+                            sqlx::query_scalar("SELECT current_setting('server_version')")
+                                .fetch_one(&mut conn)
+                                .await;
+                        let _ = conn.close().await;
+                        if let Ok(v) = v {
+                            self.version = format!("postgres (PostgreSQL) {v}");
+                            return Ok(());
+                        }
+                    }
+                    Err(e) if Instant::now() > deadline => {
+                        let logs = match self.container.as_ref() {
+                            Some(c) => c.stderr_to_vec().await.unwrap_or_default(),
+                            None => Vec::new(),
+                        };
+                        let logs = String::from_utf8_lossy(&logs);
+                        let lines: Vec<&str> = logs.lines().collect();
+                        return Err(Error::Container {
+                            message: format!(
+                                "the server in container {} did not accept connections within \
+                                 {} s ({}); its log says:\n{}",
+                                self.id,
+                                READY_TIMEOUT.as_secs(),
+                                crate::error::describe_sqlx_error(&e),
+                                lines[lines.len().saturating_sub(15)..].join("\n")
+                            ),
+                            hint: format!(
+                                "check that the image {} is a PostgreSQL image, and the \
+                                 daemon's resources",
+                                self.image
+                            ),
+                        });
+                    }
+                    Err(_) => {}
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+
+        pub(super) fn image(&self) -> &ImageRef {
+            &self.image
+        }
+
+        pub(super) fn id(&self) -> &str {
+            &self.id
+        }
+
+        pub(super) fn version(&self) -> &str {
+            &self.version
+        }
+
+        pub(super) fn stop(self) {
+            drop(self);
+        }
+
+        pub(super) fn connect_options(&self, database: &str) -> PgConnectOptions {
+            PgConnectOptions::new_without_pgpass()
+                .host(&self.host)
+                .port(self.port)
+                .username(SUPERUSER)
+                .password(PASSWORD)
+                .database(database)
+                .ssl_mode(PgSslMode::Disable)
+                .application_name("reims-verify")
+                .disable_statement_logging()
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            cleanup::unregister_container(self.key);
+            let Some(container) = self.container.take() else {
+                return;
+            };
+            if tokio::runtime::Handle::try_current().is_ok() {
+                // testcontainers removes it (forced, with its volumes).
+                drop(container);
+            } else {
+                // testcontainers' drop needs a runtime; remove it ourselves instead.
+                std::mem::forget(container);
+                super::remove_registered(&[RegisteredContainer {
+                    label: self.label.clone(),
+                    id: Some(self.id.clone()),
+                }]);
+            }
+        }
+    }
+
+    /// Map a testcontainers start failure to an error with the right next step.
+    pub(super) fn start_error(image: &ImageRef, e: &TestcontainersError) -> Error {
+        match e {
+            TestcontainersError::Client(ClientError::Init(_)) => {
+                no_daemon_error(&format!("{}: {e}", docker_host_description()))
+            }
+            TestcontainersError::Client(ClientError::PullImage { .. }) => Error::Container {
+                message: format!("cannot pull the image {image}: {e}"),
+                hint: format!(
+                    "check the image name and tag ({}), the network and any `docker login` \
+                     the registry needs; a pulled image is reused offline",
+                    super::IMAGE_ENV
+                ),
+            },
+            _ => Error::Container {
+                message: format!("cannot start a container from {image}: {e}"),
+                hint: "check `docker info` and the daemon's logs; or use the default ephemeral \
+                       backend (--backend ephemeral), or --database-url URL"
+                    .into(),
+            },
+        }
+    }
+
+    /// Remove each entry's container and whatever carries its label; true when all went.
+    async fn remove_async(entries: &[RegisteredContainer]) -> bool {
+        let Ok(docker) = docker_client_instance().await else {
+            return false;
+        };
+        let mut ok = true;
+        for entry in entries {
+            let mut ids: Vec<String> = entry.id.iter().cloned().collect();
+            let filters = HashMap::from([(
+                "label".to_string(),
+                vec![format!("{RUN_LABEL}={}", entry.label)],
+            )]);
+            let list = ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&filters)
+                .build();
+            match docker.list_containers(Some(list)).await {
+                Ok(found) => ids.extend(found.into_iter().filter_map(|c| c.id)),
+                Err(_) => ok = false,
+            }
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                let rm = RemoveContainerOptionsBuilder::new()
+                    .force(true)
+                    .v(true)
+                    .build();
+                match docker.remove_container(&id, Some(rm)).await {
+                    Ok(()) => {}
+                    Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }) => {}
+                    Err(_) => ok = false,
+                }
+            }
+        }
+        ok
+    }
+
+    /// [`remove_async`] on a private runtime in its own thread (the caller may be a signal
+    /// handler, an exit hook, or code outside any runtime), within `limit`.
+    pub(super) fn remove_via_api(entries: &[RegisteredContainer], limit: Duration) -> bool {
+        let entries = entries.to_vec();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("reims-verify-container-cleanup".into())
+            .spawn(move || {
+                let ok = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| {
+                        rt.block_on(async {
+                            tokio::time::timeout(limit, remove_async(&entries))
+                                .await
+                                .unwrap_or(false)
+                        })
+                    })
+                    .unwrap_or(false);
+                let _ = tx.send(ok);
+            });
+        spawned.is_ok()
+            && rx
+                .recv_timeout(limit + Duration::from_secs(1))
+                .unwrap_or(false)
+    }
+}
+
+#[cfg(not(feature = "docker"))]
+mod imp {
+    //! Without the `docker` feature: a cluster that can never exist.
+
+    use sqlx::postgres::PgConnectOptions;
+
+    use super::{feature_missing_error, ContainerOptions, ImageRef};
+    use crate::error::Result;
+
+    #[derive(Debug)]
+    pub(super) enum Running {}
+
+    impl Running {
+        pub(super) async fn start(opts: &ContainerOptions) -> Result<Self> {
+            let _ = opts;
+            Err(feature_missing_error())
+        }
+        pub(super) fn image(&self) -> &ImageRef {
+            match *self {}
+        }
+        pub(super) fn id(&self) -> &str {
+            match *self {}
+        }
+        pub(super) fn version(&self) -> &str {
+            match *self {}
+        }
+        pub(super) fn connect_options(&self, _database: &str) -> PgConnectOptions {
+            match *self {}
+        }
+        pub(super) fn stop(self) {
+            match self {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ExitCode;
+
+    #[test]
+    fn default_image_is_pinned_postgres_15_alpine() {
+        let img = ImageRef::select(None, None).unwrap();
+        assert_eq!(img.name, "postgres");
+        assert_eq!(img.tag, "15-alpine");
+        assert_eq!(img.to_string(), DEFAULT_IMAGE);
+    }
+
+    #[test]
+    fn env_overrides_default_and_option_overrides_env() {
+        let from_env = ImageRef::select(None, Some("postgres:16-alpine")).unwrap();
+        assert_eq!(from_env.to_string(), "postgres:16-alpine");
+        let explicit = ImageRef::select(Some("postgres:14"), Some("postgres:16-alpine")).unwrap();
+        assert_eq!(explicit.to_string(), "postgres:14");
+        // Empty or blank values count as unset.
+        let blank = ImageRef::select(Some(" "), Some("")).unwrap();
+        assert_eq!(blank.to_string(), DEFAULT_IMAGE);
+    }
+
+    #[test]
+    fn registry_hosts_with_ports_keep_their_colon() {
+        let img = ImageRef::parse("registry.local:5000/pg/postgres:15.6-alpine").unwrap();
+        assert_eq!(img.name, "registry.local:5000/pg/postgres");
+        assert_eq!(img.tag, "15.6-alpine");
+    }
+
+    #[test]
+    fn unpinned_or_malformed_images_are_usage_errors() {
+        for raw in [
+            "postgres",
+            "registry.local:5000/postgres",
+            "postgres:",
+            ":15",
+            "postgres@sha256:abc",
+            "post gres:15",
+        ] {
+            let err = ImageRef::parse(raw).unwrap_err();
+            assert_eq!(err.exit_code(), ExitCode::InvalidInput, "{raw}");
+            assert!(err.to_string().contains(raw), "{err}");
+        }
+        let err = ImageRef::select(None, Some("postgres")).unwrap_err();
+        assert!(err.to_string().contains(IMAGE_ENV), "{err}");
+        assert!(err.hint().unwrap().contains(DEFAULT_IMAGE));
+    }
+
+    #[test]
+    fn feature_missing_is_exit_2_and_says_so() {
+        let err = feature_missing_error();
+        assert_eq!(err.exit_code(), ExitCode::InvalidInput);
+        assert!(err.to_string().contains("lacks"), "{err}");
+        assert!(err.to_string().contains("`docker`"), "{err}");
+        assert!(err.hint().unwrap().contains("--features docker"));
+    }
+
+    #[test]
+    fn no_daemon_is_exit_3_with_the_three_ways_out() {
+        let err = no_daemon_error("Socket not found: /var/run/docker.sock");
+        assert_eq!(err.exit_code(), ExitCode::Database);
+        assert!(err.to_string().contains("no Docker daemon"), "{err}");
+        assert!(err.to_string().contains("Socket not found"), "{err}");
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("start Docker"), "{hint}");
+        assert!(hint.contains("--backend ephemeral"), "{hint}");
+        assert!(hint.contains("--database-url"), "{hint}");
+    }
+
+    #[cfg(not(feature = "docker"))]
+    #[tokio::test]
+    async fn without_the_feature_start_is_the_feature_error() {
+        let err = ContainerCluster::start(&ContainerOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::InvalidInput);
+        assert!(docker_daemon_status(DAEMON_TIMEOUT).await.is_err());
+    }
+
+    #[cfg(feature = "docker")]
+    #[test]
+    fn client_init_failure_maps_to_no_daemon() {
+        use testcontainers::core::client::ClientError;
+        let e = testcontainers::TestcontainersError::Client(ClientError::Init(
+            testcontainers::bollard::errors::Error::SocketNotFoundError("/nowhere.sock".into()),
+        ));
+        let err = imp::start_error(&ImageRef::parse(DEFAULT_IMAGE).unwrap(), &e);
+        assert_eq!(err.exit_code(), ExitCode::Database);
+        assert!(err.to_string().contains("no Docker daemon"), "{err}");
+        assert!(err.to_string().contains("/nowhere.sock"), "{err}");
+        assert!(err.hint().unwrap().contains("start Docker"));
+    }
+
+    /// A stand-in `docker` that logs its arguments and lists one labelled container.
+    fn fake_docker(dir: &Path) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("docker");
+        let log = dir.join("log");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> '{}'\nif [ \"$1\" = ps ]; then echo labelled1; fi\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
+    }
+
+    #[test]
+    fn cli_fallback_removes_by_id_and_by_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let docker = fake_docker(dir.path());
+        let entries = [RegisteredContainer {
+            label: "L1".into(),
+            id: Some("abc".into()),
+        }];
+        assert!(remove_via_cli(&docker, &entries, Duration::from_secs(10)));
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        assert_eq!(
+            log,
+            format!("ps -a -q --no-trunc --filter label={RUN_LABEL}=L1\nrm -f -v abc labelled1\n")
+        );
+    }
+
+    #[test]
+    fn removal_without_an_owner_is_bounded() {
+        // What the signal handler and the exit hook run. With no daemon both the API and
+        // the CLI fail fast; with one, an unknown id and an unused label are no-ops.
+        let t = Instant::now();
+        remove_registered(&[RegisteredContainer {
+            label: uuid::Uuid::new_v4().to_string(),
+            id: Some("reims-verify-test-no-such-container".into()),
+        }]);
+        assert!(t.elapsed() < REMOVE_TIMEOUT * 3, "took {:?}", t.elapsed());
+    }
+
+    #[test]
+    fn cli_fallback_is_bounded_and_reports_failure() {
+        let missing = Path::new("/nonexistent/docker");
+        let entries = [RegisteredContainer {
+            label: "L".into(),
+            id: Some("abc".into()),
+        }];
+        assert!(!remove_via_cli(missing, &entries, Duration::from_secs(1)));
+        let mut slow = Command::new("sleep");
+        slow.arg("5");
+        let t = Instant::now();
+        assert!(run_bounded(slow, Duration::from_millis(200)).is_none());
+        assert!(t.elapsed() < Duration::from_secs(3));
+    }
+}

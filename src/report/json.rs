@@ -1,0 +1,285 @@
+//! `run.json`: the run record's stable, versioned file format, written from a [`Run`] and
+//! read back as a [`RunRecord`].
+//!
+//! The writer is [`Run`]'s own serialisation. The reader is a separate, owned mirror of it,
+//! so that `report --from` needs no database and so that a record written by an older
+//! `reims-verify` (fewer fields) still reads: every field added after format 1 is optional
+//! here, and unknown fields are ignored.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::run::{Run, Totals, RUN_FORMAT_VERSION};
+use crate::verify::Status;
+
+/// The file name of the run record inside a report folder.
+pub const RUN_FILE: &str = "run.json";
+
+/// The exact bytes of `run.json` for a run: pretty JSON and a final newline. The digest
+/// covers these bytes, and every other report is rendered from them.
+pub fn to_bytes(run: &Run) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(run).expect("the run record serialises");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// A run record read back from `run.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunRecord {
+    /// Format version (see [`RUN_FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// The `reims-verify` version that made the run.
+    pub tool_version: String,
+    /// Start time, RFC 3339.
+    pub started_at: String,
+    /// End time, RFC 3339.
+    pub finished_at: String,
+    /// The git commit of the checked tree, when known.
+    #[serde(default)]
+    pub git_commit: Option<String>,
+    /// The machine that ran the check.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// The command line, passwords redacted.
+    #[serde(default)]
+    pub command_line: Vec<String>,
+    /// The migrations folder.
+    #[serde(default)]
+    pub migrations_dir: Option<String>,
+    /// The specs folder.
+    #[serde(default)]
+    pub specs_dir: Option<String>,
+    /// The database, password redacted.
+    pub database: String,
+    /// The server's `server_version`.
+    pub server_version: String,
+    /// Whether the database was a throw-away cluster.
+    #[serde(default)]
+    pub ephemeral: bool,
+    /// The migration inventory.
+    #[serde(default)]
+    pub migrations: Vec<MigrationRecord>,
+    /// The spec inventory.
+    #[serde(default)]
+    pub specs: Vec<SpecRecord>,
+    /// The probes' seed, when probes ran.
+    #[serde(default)]
+    pub probe_seed: Option<u64>,
+    /// Time per phase.
+    #[serde(default)]
+    pub phases: Vec<PhaseRecord>,
+    /// Counts as written; checked against the findings when read.
+    #[serde(default)]
+    pub totals: Option<Totals>,
+    /// Every check made.
+    pub findings: Vec<FindingRecord>,
+}
+
+/// One migration of the inventory.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MigrationRecord {
+    /// File name.
+    pub name: String,
+    /// `applied`, `pending`, `failed`, `changed` or `unknown`.
+    pub status: String,
+    /// SHA-256 of the file.
+    #[serde(default)]
+    pub file_checksum: Option<String>,
+    /// SHA-256 recorded when it was applied.
+    #[serde(default)]
+    pub applied_checksum: Option<String>,
+    /// When it was applied.
+    #[serde(default)]
+    pub applied_at: Option<String>,
+    /// The error of a failed attempt.
+    #[serde(default)]
+    pub error_message: Option<String>,
+}
+
+/// One spec file of the inventory.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SpecRecord {
+    /// Path as given.
+    pub path: String,
+    /// The relation it specifies.
+    pub table: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Business requirements it declares.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+}
+
+/// How long one phase took.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PhaseRecord {
+    /// Phase name.
+    pub name: String,
+    /// Milliseconds.
+    pub millis: u64,
+}
+
+/// The outcome of one check, as written in `run.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The check held.
+    Pass,
+    /// The check did not hold.
+    Fail,
+    /// The check could not run.
+    Skip,
+}
+
+impl Outcome {
+    /// The run's own status type.
+    pub fn status(self) -> Status {
+        match self {
+            Outcome::Pass => Status::Pass,
+            Outcome::Fail => Status::Fail,
+            Outcome::Skip => Status::Skip,
+        }
+    }
+
+    /// `pass`, `fail` or `skip`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip => "skip",
+        }
+    }
+}
+
+/// Where in a spec an expectation is written.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LocationRecord {
+    /// The spec file.
+    pub file: String,
+    /// 1-based line.
+    #[serde(default)]
+    pub line: Option<usize>,
+    /// 1-based column.
+    #[serde(default)]
+    pub column: Option<usize>,
+}
+
+impl std::fmt::Display for LocationRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One check of one object.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FindingRecord {
+    /// The check code, e.g. `index.predicate`.
+    pub code: String,
+    /// The table (or `functions`, `migrations`) it belongs to.
+    pub table: String,
+    /// The object checked.
+    pub object: String,
+    /// Pass, fail or skip.
+    pub status: Outcome,
+    /// What the spec says.
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// What the database has.
+    #[serde(default)]
+    pub actual: Option<String>,
+    /// A sentence for people (for a skip: the reason).
+    #[serde(default)]
+    pub message: String,
+    /// Where in the spec.
+    #[serde(default)]
+    pub location: Option<LocationRecord>,
+    /// Business requirements the object serves.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    /// What to do about a failure.
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+impl RunRecord {
+    /// Counts over the findings.
+    pub fn totals(&self) -> Totals {
+        Totals::of_statuses(self.findings.iter().map(|f| f.status.status()))
+    }
+}
+
+/// Read a run record from the bytes of a `run.json` (`path` is for messages). Refuses a
+/// record from a newer format and one whose written totals disagree with its findings.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<RunRecord> {
+    let invalid = |message: String| Error::Usage {
+        message: format!("{}: {message}", path.display()),
+        hint: "pass the run.json that `reims-verify check` wrote".into(),
+    };
+    let record: RunRecord = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(format!("not a reims-verify run record: {e}")))?;
+    if record.format_version == 0 || record.format_version > RUN_FORMAT_VERSION {
+        return Err(invalid(format!(
+            "run record format {} is not readable by this reims-verify (it reads 1 to {RUN_FORMAT_VERSION})",
+            record.format_version
+        )));
+    }
+    if let Some(written) = record.totals {
+        let counted = record.totals();
+        if written != counted {
+            return Err(invalid(format!(
+                "the record is inconsistent: its totals say {} passed, {} failed, {} skipped, \
+                 but its findings count {} passed, {} failed, {} skipped",
+                written.passed,
+                written.failed,
+                written.skipped,
+                counted.passed,
+                counted.failed,
+                counted.skipped
+            )));
+        }
+    }
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_format_1_record_without_later_fields_still_reads() {
+        let text = r#"{"format_version":1,"tool_version":"0.1.0","started_at":"a",
+            "finished_at":"b","database":"ephemeral cluster","server_version":"15",
+            "ephemeral":true,"migrations":[],"specs":[],"probe_seed":null,"phases":[],
+            "findings":[{"code":"table.exists","table":"t","object":"t","status":"pass",
+            "message":"ok"}],"some_future_field":{"x":1}}"#;
+        let r = parse(text.as_bytes(), Path::new("run.json")).unwrap();
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.totals().passed, 1);
+        assert!(r.git_commit.is_none());
+    }
+
+    #[test]
+    fn newer_formats_and_inconsistent_totals_are_refused() {
+        let newer = r#"{"format_version":99,"tool_version":"9","started_at":"a",
+            "finished_at":"b","database":"d","server_version":"s","findings":[]}"#;
+        let err = parse(newer.as_bytes(), Path::new("run.json")).unwrap_err();
+        assert!(err.to_string().contains("format 99"), "{err}");
+        let lying = r#"{"format_version":1,"tool_version":"0","started_at":"a",
+            "finished_at":"b","database":"d","server_version":"s",
+            "totals":{"passed":0,"failed":0,"skipped":0},
+            "findings":[{"code":"c","table":"t","object":"o","status":"fail","message":"m"}]}"#;
+        let err = parse(lying.as_bytes(), Path::new("run.json")).unwrap_err();
+        assert!(err.to_string().contains("inconsistent"), "{err}");
+        let junk = parse(b"<html>", Path::new("x")).unwrap_err();
+        assert_eq!(junk.exit_code(), crate::error::ExitCode::InvalidInput);
+    }
+}

@@ -1,0 +1,463 @@
+//! The compliance report's content, computed once from a run record and handed to both the
+//! Markdown and the HTML template, so the two always say the same thing.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::digest::generator;
+use super::json::{FindingRecord, Outcome, RunRecord};
+use super::traceability::{self, Traceability};
+use crate::run::Totals;
+
+/// Title of the compliance report.
+pub const TITLE: &str = "REIMS schema compliance report";
+
+/// Counts for templates, with the sum.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TotalsView {
+    /// Passed checks.
+    pub passed: usize,
+    /// Failed checks.
+    pub failed: usize,
+    /// Skipped checks.
+    pub skipped: usize,
+    /// All checks.
+    pub total: usize,
+}
+
+impl From<Totals> for TotalsView {
+    fn from(t: Totals) -> Self {
+        TotalsView {
+            passed: t.passed,
+            failed: t.failed,
+            skipped: t.skipped,
+            total: t.total(),
+        }
+    }
+}
+
+/// `fail` when anything failed, `skip` when everything was skipped, else `pass`.
+pub fn status_word(t: Totals) -> &'static str {
+    if t.failed > 0 {
+        "fail"
+    } else if t.passed == 0 && t.skipped > 0 {
+        "skip"
+    } else {
+        "pass"
+    }
+}
+
+/// A stable, valid HTML id for `name` under `prefix`: the name itself when it is plain,
+/// else its bytes in hex (so two names never share an id).
+pub fn anchor(prefix: &str, name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain {
+        format!("{prefix}-{name}")
+    } else {
+        format!("{prefix}-x{}", hex::encode(name))
+    }
+}
+
+/// An object's name inside its relation's section: `users.email` → `email`; the relation
+/// itself and objects of other relations keep their full name.
+pub fn short_name(table: &str, object: &str) -> String {
+    object
+        .strip_prefix(table)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(object)
+        .to_string()
+}
+
+/// Everything the report templates show.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    /// [`TITLE`].
+    pub title: &'static str,
+    /// `PASS` or `FAIL`.
+    pub verdict: &'static str,
+    /// True when nothing failed.
+    pub passed: bool,
+    /// Counts over all checks.
+    pub totals: TotalsView,
+    /// The renderer, `reims-verify X.Y.Z`.
+    pub generator: String,
+    /// The run record's file name.
+    pub run_file: String,
+    /// SHA-256 of the run record's bytes.
+    pub digest: String,
+    /// Where and how the run was made.
+    pub env: EnvView,
+    /// Failed checks, in the order they were made.
+    pub failures: Vec<FindingView>,
+    /// Skipped checks with their reasons.
+    pub skipped: Vec<FindingView>,
+    /// Business requirements → objects → status.
+    pub trace: Traceability,
+    /// Every relation's checks, failing relations first.
+    pub tables: Vec<TableView>,
+    /// Objects checked.
+    pub object_count: usize,
+    /// The migration inventory.
+    pub migrations: Vec<MigrationView>,
+    /// How many migrations are applied.
+    pub migrations_applied: usize,
+    /// The spec inventory.
+    pub specs: Vec<SpecView>,
+}
+
+/// The environment of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvView {
+    /// reims-verify version that made the run.
+    pub tool_version: String,
+    /// Git commit of the checked tree.
+    pub git_commit: Option<String>,
+    /// The machine.
+    pub hostname: Option<String>,
+    /// The command line, passwords redacted, shell-quoted.
+    pub command_line: Option<String>,
+    /// PostgreSQL `server_version`.
+    pub server_version: String,
+    /// The database, password redacted.
+    pub database: String,
+    /// Whether it was a throw-away cluster.
+    pub ephemeral: bool,
+    /// Start time.
+    pub started_at: String,
+    /// End time.
+    pub finished_at: String,
+    /// `finished_at - started_at`, e.g. `6.55 s`.
+    pub duration: Option<String>,
+    /// Probe seed.
+    pub probe_seed: Option<u64>,
+    /// Migrations folder.
+    pub migrations_dir: Option<String>,
+    /// Specs folder.
+    pub specs_dir: Option<String>,
+    /// Time per phase.
+    pub phases: Vec<PhaseView>,
+}
+
+/// One phase's time.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseView {
+    /// Name.
+    pub name: String,
+    /// Milliseconds.
+    pub millis: u64,
+}
+
+/// One check for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingView {
+    /// Check code.
+    pub code: String,
+    /// Relation.
+    pub table: String,
+    /// Anchor of the relation's section.
+    pub table_anchor: String,
+    /// Object.
+    pub object: String,
+    /// `pass`, `fail` or `skip`.
+    pub status: &'static str,
+    /// Sentence (for a skip, the reason).
+    pub message: String,
+    /// What the spec says.
+    pub expected: Option<String>,
+    /// What the database has.
+    pub actual: Option<String>,
+    /// `specs/users.yaml:57`.
+    pub location: Option<String>,
+    /// Requirements served.
+    pub requirements: Vec<String>,
+    /// What to do.
+    pub hint: Option<String>,
+}
+
+impl From<&FindingRecord> for FindingView {
+    fn from(f: &FindingRecord) -> Self {
+        FindingView {
+            code: f.code.clone(),
+            table: f.table.clone(),
+            table_anchor: anchor("t", &f.table),
+            object: f.object.clone(),
+            status: f.status.as_str(),
+            message: f.message.clone(),
+            expected: f.expected.clone(),
+            actual: f.actual.clone(),
+            location: f.location.as_ref().map(|l| l.to_string()),
+            requirements: f.requirements.clone(),
+            hint: f.hint.clone(),
+        }
+    }
+}
+
+/// One relation's checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableView {
+    /// Relation name (or `functions`, `migrations`).
+    pub name: String,
+    /// HTML anchor.
+    pub anchor: String,
+    /// The spec file, when one describes it.
+    pub spec: Option<String>,
+    /// Requirements its objects serve.
+    pub requirements: Vec<String>,
+    /// `pass`, `fail` or `skip`.
+    pub status: &'static str,
+    /// Counts.
+    pub totals: TotalsView,
+    /// Objects, in the order checked.
+    pub objects: Vec<ObjectView>,
+}
+
+/// One object and each of its checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectView {
+    /// `users.email`.
+    pub name: String,
+    /// `email` (see [`short_name`]).
+    pub short: String,
+    /// Worst status.
+    pub status: &'static str,
+    /// Its checks, in order.
+    pub checks: Vec<CheckMark>,
+}
+
+/// One check of an object.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckMark {
+    /// Check code.
+    pub code: String,
+    /// `pass`, `fail` or `skip`.
+    pub status: &'static str,
+}
+
+/// One migration.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationView {
+    /// File name.
+    pub name: String,
+    /// Status word.
+    pub status: String,
+    /// True when applied and unchanged.
+    pub ok: bool,
+    /// SHA-256 of the file.
+    pub sha256: Option<String>,
+    /// SHA-256 recorded when applied, when it differs from the file's.
+    pub applied_sha256: Option<String>,
+    /// When applied.
+    pub applied_at: Option<String>,
+    /// Error of a failed attempt.
+    pub error: Option<String>,
+}
+
+/// One spec file.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecView {
+    /// Path.
+    pub path: String,
+    /// Relation.
+    pub table: String,
+    /// Anchor of the relation's section.
+    pub table_anchor: String,
+    /// Declared requirements.
+    pub requirements: Vec<String>,
+    /// SHA-256.
+    pub sha256: String,
+}
+
+/// Quote a command-line word for a POSIX shell when it needs it.
+fn shell_word(w: &str) -> String {
+    let safe = !w.is_empty()
+        && w.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b));
+    if safe {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+/// `6.55 s` between two RFC 3339 times.
+fn duration(start: &str, end: &str) -> Option<String> {
+    let s = chrono::DateTime::parse_from_rfc3339(start).ok()?;
+    let e = chrono::DateTime::parse_from_rfc3339(end).ok()?;
+    let ms = (e - s).num_milliseconds();
+    (ms >= 0).then(|| format!("{:.2} s", ms as f64 / 1000.0))
+}
+
+/// Build the report's content from a run record and its digest.
+pub fn build(run: &RunRecord, digest: &str, run_file: &str) -> ReportView {
+    let totals = run.totals();
+    let env = EnvView {
+        tool_version: run.tool_version.clone(),
+        git_commit: run.git_commit.clone(),
+        hostname: run.hostname.clone(),
+        command_line: (!run.command_line.is_empty()).then(|| {
+            run.command_line
+                .iter()
+                .map(|w| shell_word(w))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+        server_version: run.server_version.clone(),
+        database: run.database.clone(),
+        ephemeral: run.ephemeral,
+        started_at: run.started_at.clone(),
+        finished_at: run.finished_at.clone(),
+        duration: duration(&run.started_at, &run.finished_at),
+        probe_seed: run.probe_seed,
+        migrations_dir: run.migrations_dir.clone(),
+        specs_dir: run.specs_dir.clone(),
+        phases: run
+            .phases
+            .iter()
+            .map(|p| PhaseView {
+                name: p.name.clone(),
+                millis: p.millis,
+            })
+            .collect(),
+    };
+    let of = |o: Outcome| {
+        run.findings
+            .iter()
+            .filter(move |f| f.status == o)
+            .map(FindingView::from)
+    };
+    let tables = tables(run);
+    let migrations: Vec<MigrationView> = run
+        .migrations
+        .iter()
+        .map(|m| MigrationView {
+            name: m.name.clone(),
+            ok: m.status == "applied",
+            status: m.status.clone(),
+            sha256: m.file_checksum.clone(),
+            applied_sha256: m
+                .applied_checksum
+                .clone()
+                .filter(|a| Some(a) != m.file_checksum.as_ref()),
+            applied_at: m.applied_at.clone(),
+            error: m.error_message.clone(),
+        })
+        .collect();
+    ReportView {
+        title: TITLE,
+        verdict: if totals.failed == 0 { "PASS" } else { "FAIL" },
+        passed: totals.failed == 0,
+        totals: totals.into(),
+        generator: generator(),
+        run_file: run_file.to_string(),
+        digest: digest.to_string(),
+        env,
+        failures: of(Outcome::Fail).collect(),
+        skipped: of(Outcome::Skip).collect(),
+        trace: traceability::build(run),
+        object_count: tables.iter().map(|t| t.objects.len()).sum(),
+        tables,
+        migrations_applied: migrations.iter().filter(|m| m.ok).count(),
+        migrations,
+        specs: run
+            .specs
+            .iter()
+            .map(|s| SpecView {
+                path: s.path.clone(),
+                table: s.table.clone(),
+                table_anchor: anchor("t", &s.table),
+                requirements: s.requirements.clone(),
+                sha256: s.sha256.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Findings grouped by relation then object: relations with failures first, then the
+/// others, each group in the order the relations were first checked.
+fn tables(run: &RunRecord) -> Vec<TableView> {
+    let mut by_table: IndexMap<&str, IndexMap<&str, Vec<&FindingRecord>>> = IndexMap::new();
+    for f in &run.findings {
+        by_table
+            .entry(f.table.as_str())
+            .or_default()
+            .entry(f.object.as_str())
+            .or_default()
+            .push(f);
+    }
+    let mut tables: Vec<TableView> = by_table
+        .into_iter()
+        .map(|(name, objects)| {
+            let all = objects.values().flatten();
+            let totals = Totals::of_statuses(all.clone().map(|f| f.status.status()));
+            let mut requirements: Vec<String> =
+                all.flat_map(|f| f.requirements.iter().cloned()).collect();
+            requirements.sort();
+            requirements.dedup();
+            TableView {
+                name: name.to_string(),
+                anchor: anchor("t", name),
+                spec: run
+                    .specs
+                    .iter()
+                    .find(|s| s.table == name)
+                    .map(|s| s.path.clone()),
+                requirements,
+                status: status_word(totals),
+                totals: totals.into(),
+                objects: objects
+                    .into_iter()
+                    .map(|(object, findings)| ObjectView {
+                        name: object.to_string(),
+                        short: short_name(name, object),
+                        status: status_word(Totals::of_statuses(
+                            findings.iter().map(|f| f.status.status()),
+                        )),
+                        checks: findings
+                            .iter()
+                            .map(|f| CheckMark {
+                                code: f.code.clone(),
+                                status: f.status.as_str(),
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    // Stable: failing relations first, the rest keep their order.
+    tables.sort_by_key(|t| t.totals.failed == 0);
+    tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_are_valid_and_distinct() {
+        assert_eq!(anchor("t", "users"), "t-users");
+        assert_eq!(short_name("users", "users.email"), "email");
+        assert_eq!(short_name("users", "users"), "users");
+        assert_eq!(short_name("users", "users_x.a"), "users_x.a");
+        assert_eq!(short_name("functions", "f(int)"), "f(int)");
+        assert_ne!(anchor("t", "a b"), anchor("t", "a-b"));
+        assert!(anchor("t", "a\"b<")
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    }
+
+    #[test]
+    fn command_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("--seed"), "--seed");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(
+            duration("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:06.550Z").as_deref(),
+            Some("6.55 s")
+        );
+    }
+}

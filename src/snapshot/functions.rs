@@ -1,0 +1,112 @@
+//! Functions and procedures → the spec they are listed in. A trigger function goes with the
+//! first table (by name) whose trigger calls it; any other with the table its source
+//! mentions most (ties and no mention: the first by name).
+
+use std::collections::BTreeMap;
+
+use crate::catalog::{Function, Schema};
+use crate::spec::{FunctionSpec, RoutineKind, Volatility};
+
+/// The spec of one function.
+pub fn function_spec(f: &Function) -> FunctionSpec {
+    let types = f.arg_types.join(", ");
+    FunctionSpec {
+        kind: if f.kind == 'p' {
+            RoutineKind::Procedure
+        } else {
+            RoutineKind::Function
+        },
+        returns: f.returns.clone(),
+        // Names, modes and defaults: stated whenever they say more than the key's types.
+        arguments: (!f.arguments.is_empty() && f.arguments != types).then(|| f.arguments.clone()),
+        language: f.language.clone(),
+        volatility: match f.volatility.as_str() {
+            "immutable" => Volatility::Immutable,
+            "stable" => Volatility::Stable,
+            _ => Volatility::Volatile,
+        },
+        strict: f.strict,
+        security_definer: f.security_definer,
+        description: None,
+    }
+}
+
+/// For each relation in `tables` (sorted names), the functions its spec lists: trigger
+/// functions first, then the others, each group by signature.
+pub fn place_functions<'a>(
+    schema: &'a Schema,
+    tables: &[String],
+) -> BTreeMap<String, Vec<&'a Function>> {
+    let mut placed: BTreeMap<String, Vec<&Function>> = BTreeMap::new();
+    let mut others: Vec<(&String, &Function)> = Vec::new();
+    for f in &schema.functions {
+        let trigger_table = tables.iter().find(|t| {
+            schema.relations.get(*t).is_some_and(|r| {
+                r.triggers.iter().any(|tg| tg.function == f.name) && f.arg_types.is_empty()
+            }) && f.returns == "trigger"
+        });
+        match trigger_table {
+            Some(t) => placed.entry(t.clone()).or_default().push(f),
+            None => {
+                let home = most_mentioned(f.source.as_str(), tables).unwrap_or(&tables[0]);
+                others.push((home, f));
+            }
+        }
+    }
+    for (t, f) in others {
+        placed.entry(t.clone()).or_default().push(f);
+    }
+    for fs in placed.values_mut() {
+        // Stable sort: the trigger functions pushed first stay first.
+        fs.sort_by_key(|f| (f.returns != "trigger", f.signature()));
+    }
+    placed
+}
+
+/// The table named most often in `source` as a whole word (case-insensitive); ties go to
+/// the first by name. `None` when none is named.
+fn most_mentioned<'t>(source: &str, tables: &'t [String]) -> Option<&'t String> {
+    let lower = source.to_lowercase();
+    let mut best: Option<(&String, usize)> = None;
+    for t in tables {
+        let n = count_word(&lower, &t.to_lowercase());
+        if n > 0 && best.is_none_or(|(_, m)| n > m) {
+            best = Some((t, n));
+        }
+    }
+    best.map(|(t, _)| t)
+}
+
+fn count_word(text: &str, word: &str) -> usize {
+    if word.is_empty() {
+        return 0;
+    }
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    text.match_indices(word)
+        .filter(|(i, _)| {
+            let before = text[..*i].chars().next_back();
+            let after = text[i + word.len()..].chars().next();
+            !before.is_some_and(is_word) && !after.is_some_and(is_word)
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_words_are_counted() {
+        let src = "DELETE FROM user_sessions WHERE user_id IN (SELECT id FROM users); -- users";
+        assert_eq!(count_word(src, "users"), 2);
+        assert_eq!(count_word(src, "user_sessions"), 1);
+        let tables = vec!["user_sessions".to_string(), "users".to_string()];
+        assert_eq!(most_mentioned(src, &tables), Some(&tables[1]));
+        assert_eq!(most_mentioned("SELECT 1", &tables), None);
+        assert_eq!(
+            most_mentioned("users user_sessions", &tables),
+            Some(&tables[0]),
+            "a tie goes to the first by name"
+        );
+    }
+}

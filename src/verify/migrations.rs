@@ -1,0 +1,63 @@
+//! The migration inventory as findings: every file in the folder must be applied with the
+//! checksum it has now, and nothing may be recorded as applied that the folder lacks.
+
+use super::{Finding, Status};
+use crate::error::SourceLocation;
+use crate::migrate::{MigrationStatus, StatusRow};
+
+/// One finding per migration (file or history row).
+pub fn verify_migrations(rows: &[StatusRow], dir: &std::path::Path) -> Vec<Finding> {
+    rows.iter()
+        .map(|r| {
+            let (code, status, message, hint) = match r.status {
+                MigrationStatus::Applied => ("migration.applied", Status::Pass, format!("{} is applied and unchanged", r.name), None),
+                MigrationStatus::Pending => (
+                    "migration.pending",
+                    Status::Fail,
+                    format!("{} is in the folder but not applied", r.name),
+                    Some("apply it (`reims-verify migrate --all`), or remove it from the folder"),
+                ),
+                MigrationStatus::Failed => (
+                    "migration.failed",
+                    Status::Fail,
+                    format!("{} was attempted and failed: {}", r.name, r.error_message.as_deref().unwrap_or("no error recorded")),
+                    Some("fix the migration and apply it again"),
+                ),
+                MigrationStatus::Changed => (
+                    "migration.checksum",
+                    Status::Fail,
+                    format!("{} changed after it was applied", r.name),
+                    Some("restore the applied version of the file and put the change in a new migration"),
+                ),
+                MigrationStatus::Unknown => (
+                    "migration.unknown",
+                    Status::Fail,
+                    format!("{} is recorded as applied but is not in the folder", r.name),
+                    Some("add the file to the migrations folder, or find out who applied it"),
+                ),
+            };
+            let on_disk = r.file_checksum.is_some();
+            Finding {
+                code,
+                table: "migrations".into(),
+                object: r.name.clone(),
+                status,
+                expected: match r.status {
+                    MigrationStatus::Changed => r.file_checksum.clone(),
+                    MigrationStatus::Unknown => Some("not recorded".into()),
+                    _ => Some("applied".into()),
+                },
+                actual: match r.status {
+                    MigrationStatus::Changed => r.applied_checksum.clone(),
+                    MigrationStatus::Applied | MigrationStatus::Unknown => Some("applied".into()),
+                    MigrationStatus::Pending => Some("not applied".into()),
+                    MigrationStatus::Failed => Some("failed".into()),
+                },
+                message,
+                location: on_disk.then(|| SourceLocation { file: dir.join(&r.name), line: None, column: None }),
+                requirements: vec![],
+                hint: hint.map(str::to_string),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,691 @@
+//! `spec snapshot`: specs written from a database pass `check` against that database (the
+//! REIMS schema, and a synthetic schema with the odd cases), they match the hand-written
+//! specs in everything a catalog can know, and the command refuses to mix with existing
+//! specs.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::*;
+use reims_verify::catalog::{read_schema, Schema};
+use reims_verify::snapshot::{
+    load_files, render_files, round_trip, snapshot_schema, write_dir, Header, Snapshot,
+};
+use reims_verify::spec::{load_dir, parse_index_key, FunctionSpec, Rule, SpecSet, TableSpec};
+use reims_verify::verify::{build_shadow, canonical, verify, Finding, Shadow};
+
+fn header() -> Header {
+    Header {
+        source: "the test cluster".into(),
+        schema: "public".into(),
+        taken_at: "2025-01-01 00:00 UTC".into(),
+    }
+}
+
+fn url(db: &str) -> String {
+    format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    )
+}
+
+async fn schema_of(db: &str) -> Schema {
+    let mut conn = connect(db).await;
+    read_schema(&mut conn, "public").await.unwrap()
+}
+
+async fn shadow_of(specs: &SpecSet) -> Shadow {
+    let db = empty_db("snap_shadow").await;
+    let mut conn = connect(&db).await;
+    build_shadow(&mut conn, specs)
+        .await
+        .expect("the specs compile in a shadow")
+}
+
+/// Write the snapshot to a folder and load it back as `check` does.
+fn write_and_load(snap: &Snapshot, dir: &Path) -> SpecSet {
+    write_dir(dir, &render_files(snap, &header()), false).expect("files are written");
+    load_dir(dir).expect("the snapshot loads")
+}
+
+fn failures(findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.failed())
+        .map(|f| format!("{} {}: {}", f.code, f.object, f.message))
+        .collect()
+}
+
+async fn round_trip_failures(specs: &SpecSet, actual: &Schema) -> Vec<String> {
+    let shadow = shadow_of(specs).await;
+    let findings = verify(specs, actual, &shadow);
+    assert!(findings.len() > 100, "only {} checks", findings.len());
+    failures(&findings)
+}
+
+#[tokio::test]
+async fn the_reims_snapshot_passes_check_on_its_database() {
+    let db = migrated_db("snap_reims").await;
+    let actual = schema_of(&db).await;
+    let snap = snapshot_schema(&actual).unwrap();
+    assert_eq!(snap.tables.len(), 16);
+    let dir = tempfile::tempdir().unwrap();
+    let specs = write_and_load(&snap, dir.path());
+    let failed = round_trip_failures(&specs, &actual).await;
+    assert!(
+        failed.is_empty(),
+        "the snapshot does not round-trip:\n{}",
+        failed.join("\n")
+    );
+
+    // The recogniser alone gets there: the shadow self-check changes nothing.
+    let mut checked = snap.clone();
+    let shadow_db = empty_db("snap_self_check").await;
+    let report = round_trip(
+        &mut connect(&shadow_db).await,
+        &actual,
+        &mut checked,
+        &header(),
+    )
+    .await
+    .unwrap();
+    assert!(report.downgraded.is_empty(), "{:?}", report.downgraded);
+    assert!(
+        report.failures.is_empty(),
+        "{:?}",
+        failures(&report.failures)
+    );
+    assert_eq!(checked, snap);
+}
+
+const ODD_DDL: &str = r#"
+CREATE TABLE parents (
+    id integer NOT NULL,
+    region text NOT NULL,
+    name varchar(100) NOT NULL,
+    seq_no integer GENERATED ALWAYS AS IDENTITY,
+    CONSTRAINT parents_key PRIMARY KEY (id, region)
+);
+CREATE TABLE items (
+    item_id bigserial PRIMARY KEY,
+    parent_id integer,
+    parent_region text,
+    code char(4) NOT NULL DEFAULT 'AB12',
+    title text COLLATE "C",
+    score numeric(6,2) DEFAULT 0.00,
+    priority smallint NOT NULL DEFAULT -1,
+    tags text[] NOT NULL DEFAULT '{}',
+    doc jsonb NOT NULL DEFAULT '{}',
+    created timestamptz NOT NULL DEFAULT now(),
+    starts date,
+    ends date,
+    "timestamp" timestamp(3) without time zone,
+    CONSTRAINT items_parent_fkey FOREIGN KEY (parent_id, parent_region)
+        REFERENCES parents (id, region) ON UPDATE CASCADE ON DELETE SET NULL DEFERRABLE,
+    CONSTRAINT items_code_key UNIQUE (code),
+    CONSTRAINT items_score_check CHECK (score > 0 AND score < 100.5),
+    CONSTRAINT items_priority_check CHECK (priority IN (1, 2, 3) OR priority = -1),
+    CONSTRAINT items_dates_check CHECK (ends IS NULL OR ends > starts),
+    CONSTRAINT items_title_check CHECK (title ~* '^[a-z]'),
+    CONSTRAINT items_code_check CHECK (code IN ('AB12', 'CD34')),
+    CONSTRAINT items_created_check CHECK (created <= CURRENT_TIMESTAMP + interval '5 minutes'),
+    CONSTRAINT items_tags_check CHECK (cardinality(tags) <= 10),
+    CONSTRAINT items_doc_check CHECK (CASE WHEN score > 50 THEN doc <> '{}' ELSE true END),
+    CONSTRAINT items_starts_check CHECK (starts >= '2000-01-01')
+);
+CREATE INDEX idx_items_created ON items (created DESC NULLS LAST);
+CREATE INDEX idx_items_score ON items (score NULLS FIRST, "timestamp");
+CREATE INDEX idx_items_partial ON items (parent_id) WHERE score IS NOT NULL AND code <> 'AB12';
+CREATE INDEX idx_items_lower_title ON items (lower(title) text_pattern_ops);
+CREATE INDEX idx_items_expr ON items ((score * 2), (coalesce(title, 'x')));
+CREATE INDEX idx_items_doc ON items USING gin (doc jsonb_path_ops);
+CREATE INDEX idx_items_tags ON items USING gin (tags);
+CREATE UNIQUE INDEX idx_items_code_incl ON items (code) INCLUDE (title, "timestamp");
+CREATE FUNCTION items_audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+CREATE TRIGGER items_audit AFTER INSERT OR DELETE OR TRUNCATE ON items
+    FOR EACH STATEMENT EXECUTE FUNCTION items_audit();
+CREATE FUNCTION items_touch() RETURNS trigger LANGUAGE plpgsql
+    AS $$BEGIN NEW.created := now(); RETURN NEW; END$$;
+CREATE TRIGGER items_touch BEFORE UPDATE OF score, title ON items FOR EACH ROW
+    WHEN (OLD.score IS DISTINCT FROM NEW.score) EXECUTE FUNCTION items_touch();
+CREATE FUNCTION top_items(p_limit integer DEFAULT 10)
+    RETURNS TABLE(item_id bigint, score numeric) LANGUAGE sql STABLE STRICT SECURITY DEFINER
+    AS $$SELECT item_id, score FROM items ORDER BY score DESC LIMIT p_limit$$;
+CREATE FUNCTION parent_names() RETURNS SETOF text LANGUAGE sql
+    AS $$SELECT name FROM parents UNION SELECT title FROM items WHERE title IN (SELECT name FROM parents)$$;
+CREATE PROCEDURE purge_parents(keep integer) LANGUAGE sql AS $$DELETE FROM parents WHERE id > keep$$;
+CREATE FUNCTION answer() RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 42';
+CREATE FUNCTION tag_count(p_tags text[], p_min integer DEFAULT 0) RETURNS integer
+    LANGUAGE sql IMMUTABLE AS 'SELECT greatest(cardinality(p_tags), p_min)';
+CREATE MATERIALIZED VIEW item_counts AS SELECT parent_id, count(*) AS n FROM items GROUP BY parent_id;
+CREATE UNIQUE INDEX idx_item_counts ON item_counts (parent_id);
+"#;
+
+#[tokio::test]
+async fn an_odd_schema_round_trips() {
+    let db = empty_db("snap_odd").await;
+    sqlx::raw_sql(ODD_DDL)
+        .execute(&mut connect(&db).await)
+        .await
+        .expect("DDL applies");
+    let actual = schema_of(&db).await;
+    let snap = snapshot_schema(&actual).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let specs = write_and_load(&snap, dir.path());
+    let failed = round_trip_failures(&specs, &actual).await;
+    assert!(
+        failed.is_empty(),
+        "the snapshot does not round-trip:\n{}",
+        failed.join("\n")
+    );
+
+    let spec = |t: &str| &specs.table(t).unwrap().spec;
+    let text = |t: &str| std::fs::read_to_string(dir.path().join(format!("{t}.yaml"))).unwrap();
+    let items = spec("items");
+    let rule = |name: &str| serde_json::to_string(&items.checks[name].rule).unwrap();
+    assert_eq!(
+        rule("items_score_check"),
+        r#"{"range":{"column":"score","gt":0.0,"lt":100.5}}"#
+    );
+    assert_eq!(
+        rule("items_dates_check"),
+        r#"{"compare":{"left":"ends","op":">","right":"starts","or_left_null":true}}"#
+    );
+    assert_eq!(
+        rule("items_title_check"),
+        r#"{"regex":{"column":"title","pattern":"^[a-z]","case_insensitive":true}}"#
+    );
+    assert_eq!(
+        rule("items_code_check"),
+        r#"{"one_of":{"column":"code","values":["AB12","CD34"]}}"#
+    );
+    assert_eq!(
+        rule("items_created_check"),
+        r#"{"not_future":{"column":"created","buffer":"5 minutes"}}"#
+    );
+    assert_eq!(
+        items.checks["items_doc_check"].rule,
+        Rule::Sql(
+            "CASE WHEN (score > (50)::numeric) THEN (doc <> '{}'::jsonb) ELSE true END".into()
+        )
+    );
+    for name in [
+        "items_priority_check",
+        "items_tags_check",
+        "items_doc_check",
+        "items_starts_check",
+    ] {
+        assert!(
+            matches!(items.checks[name].rule, Rule::Sql(_)),
+            "{name}: {:?}",
+            items.checks[name].rule
+        );
+    }
+    assert_eq!(items.columns["item_id"].type_, "bigserial");
+    assert_eq!(items.columns["item_id"].default, None);
+    assert_eq!(items.columns["code"].type_, "char(4)");
+    assert_eq!(items.columns["code"].default.as_deref(), Some("'AB12'"));
+    assert_eq!(items.columns["priority"].default.as_deref(), Some("-1"));
+    assert_eq!(items.columns["title"].collation.as_deref(), Some("C"));
+    assert_eq!(items.columns["timestamp"].type_, "timestamp(3)");
+    assert_eq!(
+        items.indexes["idx_items_created"].keys,
+        ["created DESC NULLS LAST"]
+    );
+    assert_eq!(
+        items.indexes["idx_items_score"].keys,
+        ["score NULLS FIRST", "timestamp"]
+    );
+    assert_eq!(
+        items.indexes["idx_items_lower_title"].keys,
+        ["lower(title) text_pattern_ops"]
+    );
+    assert_eq!(
+        items.indexes["idx_items_expr"].keys,
+        ["(score * 2)", "COALESCE(title, 'x'::text)"]
+    );
+    assert_eq!(
+        items.indexes["idx_items_code_incl"].include,
+        ["title", "timestamp"]
+    );
+    assert_eq!(
+        items.indexes["idx_items_partial"].predicate.as_deref(),
+        Some("score IS NOT NULL AND code <> 'AB12'")
+    );
+    let fk = &items.foreign_keys["items_parent_fkey"];
+    assert_eq!(fk.columns, ["parent_id", "parent_region"]);
+    assert!(fk.deferrable && !fk.initially_deferred);
+    assert_eq!(
+        spec("parents")
+            .primary_key
+            .as_ref()
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("parents_key")
+    );
+    assert_eq!(items.triggers["items_touch"].columns, ["score", "title"]);
+    assert!(items.triggers["items_touch"].when.is_some());
+    // Trigger functions with their table; others where their source names a table most,
+    // else with the first table by name.
+    let sigs = |t: &str| spec(t).functions.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        sigs("items"),
+        ["items_audit()", "items_touch()", "top_items(integer)"]
+    );
+    assert_eq!(
+        sigs("parents"),
+        ["parent_names()", "purge_parents(integer)"]
+    );
+    assert_eq!(
+        sigs("item_counts"),
+        ["answer()", "tag_count(text[], integer)"]
+    );
+    assert_eq!(
+        items.functions["top_items(integer)"].arguments.as_deref(),
+        Some("p_limit integer DEFAULT 10")
+    );
+
+    // The text reads as written by hand.
+    let items_yaml = text("items");
+    for line in [
+        "# items: generated by `reims-verify spec snapshot` from the test cluster (schema public)",
+        "table: items\n",
+        "  item_id:       { type: bigserial, nullable: false }\n",
+        "  code:          { type: char(4), nullable: false, default: \"'AB12'\" }\n",
+        "  score:         { type: \"numeric(6,2)\", default: \"0.00\" }\n",
+        "primary_key: { columns: [item_id] }\n",
+        "    references: { table: parents, columns: [id, region] }\n",
+        "    on_delete: set_null\n    on_update: cascade\n    deferrable: true\n",
+        "    rule: { range: { column: score, gt: 0, lt: 100.5 } }\n",
+        "    rule: { not_future: { column: created, buffer: 5 minutes } }\n",
+        "{ keys: [doc jsonb_path_ops], method: gin }\n",
+        "    events: [insert, delete, truncate]\n    level: statement\n",
+        "    returns: TABLE(item_id bigint, score numeric)\n",
+    ] {
+        assert!(
+            items_yaml.contains(line),
+            "missing {line:?} in\n{items_yaml}"
+        );
+    }
+    assert!(!items_yaml.contains("on_update: no_action") && !items_yaml.contains("unique: false"));
+    assert!(text("item_counts").contains("kind: materialized_view\n"));
+    assert!(text("parents").contains("    kind: procedure\n"));
+}
+
+#[tokio::test]
+async fn views_are_skipped_and_named() {
+    let db = empty_db("snap_view").await;
+    sqlx::raw_sql("CREATE TABLE t (a int); CREATE VIEW v AS SELECT a FROM t;")
+        .execute(&mut connect(&db).await)
+        .await
+        .unwrap();
+    let snap = snapshot_schema(&schema_of(&db).await).unwrap();
+    assert_eq!(snap.skipped, ["v"]);
+    assert_eq!(snap.tables.len(), 1);
+    let empty = empty_db("snap_nothing").await;
+    let err = snapshot_schema(&schema_of(&empty).await).unwrap_err();
+    assert_eq!(err.exit_code().code(), 2);
+}
+
+/// A spec reduced to what a catalog can know, spelled as PostgreSQL prints it, so that a
+/// hand-written spec and a snapshot can be compared field by field.
+fn comparable(spec: &TableSpec, shadow: &Shadow) -> serde_json::Value {
+    let rel = &shadow.schema.relations[&spec.table];
+    let canon_opt = |s: &Option<String>| s.as_deref().map(canonical);
+    let mut s = spec.clone();
+    s.migration = None;
+    s.description = None;
+    s.requirements.clear();
+    s.samples.clear();
+    s.functions.clear();
+    for (name, c) in s.columns.iter_mut() {
+        let printed = rel.column(name).unwrap();
+        c.type_ = printed.type_name.clone();
+        c.default = canon_opt(&printed.default);
+        c.description = None;
+    }
+    for (name, c) in s.checks.iter_mut() {
+        let printed = rel.constraint(name).and_then(|k| k.expression.clone());
+        let variant = serde_json::to_value(&c.rule).unwrap();
+        let variant = variant.as_object().unwrap().keys().next().unwrap().clone();
+        c.rule = Rule::Sql(format!("{variant}: {}", canon_opt(&printed).unwrap()));
+        c.description = None;
+    }
+    for (name, i) in s.indexes.iter_mut() {
+        let printed = rel.index(name).unwrap();
+        let orders: Vec<String> = i
+            .keys
+            .iter()
+            .map(|k| parse_index_key(k).order.to_string())
+            .collect();
+        i.keys = printed
+            .keys
+            .iter()
+            .zip(orders)
+            .map(|(k, o)| format!("{} {o}", canonical(k)))
+            .collect();
+        i.predicate = canon_opt(&printed.predicate);
+        i.description = None;
+    }
+    for t in s.triggers.values_mut() {
+        t.when = canon_opt(&t.when);
+        t.description = None;
+    }
+    serde_json::to_value(&s).unwrap()
+}
+
+/// Every function of a spec set: normalised signature → (spec table, spec).
+fn functions(specs: &SpecSet, shadow: &Shadow) -> BTreeMap<String, (String, FunctionSpec)> {
+    let mut out = BTreeMap::new();
+    for sf in &shadow.functions {
+        let loaded = specs
+            .specs
+            .iter()
+            .find(|l| l.spec.functions.contains_key(&sf.spec_key))
+            .unwrap();
+        let mut f = loaded.spec.functions[&sf.spec_key].clone();
+        f.description = None;
+        f.returns = sf.returns.clone();
+        f.arguments = f.arguments.as_deref().map(canonical);
+        out.insert(
+            format!("{}({})", sf.name, sf.arg_types.join(", ")),
+            (loaded.spec.table.clone(), f),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_reims_snapshot_matches_the_hand_written_specs() {
+    let db = migrated_db("snap_vs_hand").await;
+    let actual = schema_of(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = write_and_load(&snapshot_schema(&actual).unwrap(), dir.path());
+    let hand = load_dir(&specs_dir()).unwrap();
+    let (snap_shadow, hand_shadow) = (shadow_of(&snap).await, shadow_of(&hand).await);
+
+    // Both pass on the same database.
+    assert!(failures(&verify(&snap, &actual, &snap_shadow)).is_empty());
+    assert!(failures(&verify(&hand, &actual, &hand_shadow)).is_empty());
+
+    // The same relations, and in each the same columns (in order), types, nullability,
+    // defaults, collations, keys, constraint names, rule kinds and expressions, indexes,
+    // triggers: everything but what only people know.
+    let tables = |s: &SpecSet| {
+        s.specs
+            .iter()
+            .map(|l| l.spec.table.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(tables(&snap), tables(&hand));
+    for loaded in &hand.specs {
+        let h = &loaded.spec;
+        let s = &snap.table(&h.table).unwrap().spec;
+        assert!(s.description.is_none() && s.requirements.is_empty() && s.samples.is_empty());
+        assert!(s.migration.is_none());
+        assert_eq!(
+            s.columns.keys().collect::<Vec<_>>(),
+            h.columns.keys().collect::<Vec<_>>(),
+            "{}",
+            h.table
+        );
+        assert_eq!(
+            comparable(s, &snap_shadow),
+            comparable(h, &hand_shadow),
+            "{} differs",
+            h.table
+        );
+        // Structured rules come back as the hand-written ones (values, not only kinds).
+        for (name, c) in &h.checks {
+            let mine = &s.checks[name].rule;
+            let same = match (&c.rule, mine) {
+                (Rule::Range(a), Rule::Range(b)) => {
+                    let lower =
+                        |r: &Option<String>| r.as_deref().map(|x| canonical(&x.to_lowercase()));
+                    (a.column == b.column
+                        && a.gt == b.gt
+                        && a.gte == b.gte
+                        && a.lt == b.lt
+                        && a.lte == b.lte)
+                        && lower(&a.lte_sql) == lower(&b.lte_sql)
+                }
+                (Rule::Implies(a), Rule::Implies(b)) => {
+                    canonical(&a.when) == canonical(&b.when)
+                        && canonical(&a.then) == canonical(&b.then)
+                }
+                (a, b) => a == b,
+            };
+            assert!(
+                same,
+                "{}.{name}: hand-written {:?}, snapshot {mine:?}",
+                h.table, c.rule
+            );
+        }
+    }
+
+    // Functions: the same set, the same properties. Differences: the snapshot states every
+    // argument list with names (hand-written specs only some), and it lists a trigger
+    // function shared by several tables with the first of them by name.
+    let (fs, fh) = (
+        functions(&snap, &snap_shadow),
+        functions(&hand, &hand_shadow),
+    );
+    assert_eq!(fs.keys().collect::<Vec<_>>(), fh.keys().collect::<Vec<_>>());
+    let mut placement = Vec::new();
+    let mut arguments_only_in_snapshot = Vec::new();
+    for (sig, (ht, hf)) in &fh {
+        let (st, sf) = &fs[sig];
+        if st != ht {
+            placement.push(format!("{sig}: {st} (snapshot), {ht} (hand-written)"));
+        }
+        let mut sf = sf.clone();
+        if hf.arguments.is_none() && sf.arguments.is_some() {
+            arguments_only_in_snapshot.push(sig.clone());
+            sf.arguments = None;
+        }
+        assert_eq!(&sf, hf, "{sig}");
+    }
+    assert_eq!(
+        placement,
+        ["update_updated_at_column(): alerts (snapshot), properties (hand-written)"]
+    );
+    assert_eq!(
+        arguments_only_in_snapshot,
+        [
+            "get_user_active_sessions(uuid)",
+            "get_user_permissions(uuid)",
+            "is_account_locked(uuid)",
+            "record_failed_login(text)",
+            "record_successful_login(uuid, inet)",
+            "revoke_all_user_sessions(uuid, text)",
+            "revoke_session(text, text)",
+            "validate_session(text)",
+        ]
+    );
+}
+
+#[test]
+fn the_cli_writes_specs_that_check_accepts_and_refuses_to_mix() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = rt.block_on(migrated_db("snap_cli"));
+    // A password in the URL (the test cluster trusts local connections) never reaches a file.
+    let with_password = url(&db).replace("postgres@", "postgres:s3cr3t@");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("specs");
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .args(["spec", "snapshot", "--out"])
+            .arg(&out)
+            .args(["--database-url", &with_password])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let first = run(&[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(stdout.contains("wrote 16 spec file(s)"), "{stdout}");
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            !text.contains("s3cr3t") && text.contains("postgres:***@"),
+            "{text}"
+        );
+    }
+    assert!(!stdout.contains("s3cr3t"));
+    assert!(!String::from_utf8_lossy(&first.stderr).contains("s3cr3t"));
+
+    let check = std::process::Command::new(bin())
+        .args([
+            "check",
+            "--no-probe",
+            "--no-report",
+            "--database-url",
+            &url(&db),
+            "--specs",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    // Into a folder that holds specs: exit 2 with a hint, nothing changed.
+    let before = std::fs::read_to_string(out.join("users.yaml")).unwrap();
+    std::fs::write(out.join("users.yaml"), "# mine\n").unwrap();
+    let again = run(&[]);
+    assert_eq!(again.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("already holds spec files") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("users.yaml")).unwrap(),
+        "# mine\n"
+    );
+
+    // With --force it overwrites.
+    let forced = run(&["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let after = std::fs::read_to_string(out.join("users.yaml")).unwrap();
+    let body = |t: &str| t.lines().skip(3).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&after), body(&before));
+}
+
+#[test]
+fn a_non_empty_out_folder_is_refused_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.yml"), "table: x\n").unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["spec", "snapshot", "--out"])
+        .arg(dir.path())
+        .args(["--database-url", "postgres://nobody@192.0.2.1:1/none"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("old.yml"));
+}
+
+#[test]
+fn rendered_files_load_without_a_database() {
+    // The renderer's output is valid spec YAML for an empty-ish schema too.
+    let mut schema = Schema::default();
+    schema.relations.insert(
+        "t".into(),
+        reims_verify::catalog::Relation {
+            name: "t".into(),
+            kind: 'r',
+            columns: vec![reims_verify::catalog::Column {
+                name: "yes".into(),
+                type_name: "text".into(),
+                nullable: false,
+                default: Some("'a: b'::text".into()),
+                collation: None,
+            }],
+            ..Default::default()
+        },
+    );
+    let snap = snapshot_schema(&schema).unwrap();
+    let files = render_files(&snap, &header());
+    let set = load_files(Path::new("x"), &files).unwrap();
+    assert_eq!(
+        set.specs[0].spec.columns["yes"].default.as_deref(),
+        Some("'a: b'")
+    );
+}
+
+#[tokio::test]
+async fn what_the_format_cannot_state_is_noted_and_reported() {
+    let db = empty_db("snap_cannot").await;
+    sqlx::raw_sql(
+        "CREATE TABLE booking (id int PRIMARY KEY, during tsrange, EXCLUDE USING gist (during WITH &&));
+         CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+         CREATE TRIGGER booking_noop BEFORE INSERT ON booking FOR EACH ROW EXECUTE FUNCTION noop();
+         ALTER TABLE booking DISABLE TRIGGER booking_noop;",
+    )
+    .execute(&mut connect(&db).await)
+    .await
+    .unwrap();
+    let actual = schema_of(&db).await;
+    let mut snap = snapshot_schema(&actual).unwrap();
+    let text = &render_files(&snap, &header())[0].1;
+    assert!(
+        text.contains("allow_extra: { constraints: true }\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# booking_during_excl: the spec format cannot state EXCLUDE"),
+        "{text}"
+    );
+    assert!(text.contains("  # Disabled in the database"), "{text}");
+    let shadow_db = empty_db("snap_cannot_shadow").await;
+    let report = round_trip(
+        &mut connect(&shadow_db).await,
+        &actual,
+        &mut snap,
+        &header(),
+    )
+    .await
+    .unwrap();
+    let codes: Vec<&str> = report.failures.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["trigger.enabled"]);
+
+    // A type the shadow database lacks: the snapshot does not compile there.
+    let db = empty_db("snap_enum").await;
+    sqlx::raw_sql("CREATE TYPE mood AS ENUM ('ok', 'meh'); CREATE TABLE m (x mood);")
+        .execute(&mut connect(&db).await)
+        .await
+        .unwrap();
+    let actual = schema_of(&db).await;
+    let mut snap = snapshot_schema(&actual).unwrap();
+    let shadow_db = empty_db("snap_enum_shadow").await;
+    let err = round_trip(
+        &mut connect(&shadow_db).await,
+        &actual,
+        &mut snap,
+        &header(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("mood"), "{err}");
+}
