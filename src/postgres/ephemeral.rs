@@ -231,6 +231,9 @@ impl EphemeralCluster {
             .args(["-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off"])
             .args(["-c", "max_connections=50"])
+            // The shadow creates a whole schema in one transaction: room for thousands of
+            // tables' locks.
+            .args(["-c", "max_locks_per_transaction=1024"])
             .args(["-c", "TimeZone=UTC"])
             // Shared-memory segments as files in the data dir, so they go with the folder.
             .args(["-c", "dynamic_shared_memory_type=mmap"])

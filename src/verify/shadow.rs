@@ -114,6 +114,23 @@ fn spec_sql_error(
     sql: &str,
     err: &sqlx::Error,
 ) -> Error {
+    // Resource exhaustion or a server fault is not the spec's fault (SQLSTATE classes 53,
+    // 54, 57, 58, XX).
+    if let sqlx::Error::Database(db) = err {
+        if db.code().is_some_and(|c| {
+            ["53", "54", "57", "58", "XX"]
+                .iter()
+                .any(|p| c.starts_with(p))
+        }) {
+            return Error::database(
+                format!(
+                    "compiling the specs into the shadow database ({what} at {})",
+                    path.join(".")
+                ),
+                err,
+            );
+        }
+    }
     Error::Spec {
         location: loaded.location(path),
         key_path: Some(path.join(".")),
