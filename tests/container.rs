@@ -75,11 +75,11 @@ fn docker_daemon() -> Result<(), String> {
 #[test]
 fn check_passes_in_a_container_and_leaves_none_behind() {
     if !reims_verify::postgres::DOCKER_FEATURE {
-        eprintln!("SKIPPED: this build lacks the cargo feature `docker` (--no-default-features)");
+        common::report_skip("this build lacks the cargo feature `docker` (--no-default-features)");
         return;
     }
     if let Err(reason) = docker_daemon() {
-        eprintln!("SKIPPED: no Docker daemon ({reason})");
+        common::report_skip(&format!("no Docker daemon ({reason})"));
         return;
     }
     let mut cmd = reims(&["check", "--no-report", "--format", "json"]);

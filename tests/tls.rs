@@ -139,7 +139,7 @@ fn certificates(dir: &Path) {
 
 fn start() -> Option<TlsServer> {
     if Command::new("openssl").arg("version").output().is_err() {
-        eprintln!("SKIPPED: no openssl command to make test certificates");
+        report_skip("no openssl command to make test certificates");
         return None;
     }
     use std::os::unix::fs::PermissionsExt;
