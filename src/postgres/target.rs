@@ -113,6 +113,15 @@ fn redact_in(text: &str, raw: &str) -> String {
 }
 
 /// The URL with its password replaced by `***` (and `password=` query parameters too).
+///
+/// ```
+/// use reims_verify::postgres::redact_url;
+/// assert_eq!(
+///     redact_url("postgres://alice:s3cret@db:5432/reims?sslmode=require"),
+///     "postgres://alice:***@db:5432/reims?sslmode=require"
+/// );
+/// assert!(!redact_url("postgres://bob@db/x?password=hunter2").contains("hunter2"));
+/// ```
 pub fn redact_url(raw: &str) -> String {
     let mut out = raw.to_string();
     if let Some(pw) = password_of(raw) {
