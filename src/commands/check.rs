@@ -126,6 +126,10 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
             seed,
         };
         findings.extend(crate::probe::run_probes(&mut conn, &specs, &actual, &config).await?);
+        if !db.is_ephemeral() {
+            // A handed-over server must be left as it was: say whether a sequence moved.
+            findings.push(crate::probe::sequence_trace(&mut conn).await?);
+        }
         phases.push(Phase {
             name: "probes",
             millis: t.elapsed().as_millis(),
