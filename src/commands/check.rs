@@ -23,12 +23,30 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     if !args.no_report {
         crate::report::write_all(&run, &args.report)?;
     }
+    let github = crate::report::github::active();
     match args.format {
         OutputFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&run).expect("serialisable")
         ),
-        OutputFormat::Table => print!("{}", crate::report::terminal::render(&run, out)),
+        OutputFormat::Table => {
+            // Database text in the table must not be read as workflow commands.
+            let token = github.then(|| uuid::Uuid::new_v4().simple().to_string());
+            if let Some(t) = &token {
+                println!("::stop-commands::{t}");
+            }
+            print!("{}", crate::report::terminal::render(&run, out));
+            if let Some(t) = &token {
+                println!("::{t}::");
+            }
+        }
+    }
+    if github {
+        crate::report::github::publish(
+            &crate::report::json::to_bytes(&run),
+            (!args.no_report).then_some(args.report.as_path()),
+            args.format == OutputFormat::Json,
+        );
     }
     Ok(if run.passed() {
         ExitCode::Passed
@@ -156,6 +174,11 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
         probe_seed,
         phases,
         totals: crate::run::Totals::of(&findings),
+        defined_at: {
+            let mut sources = crate::anchor::migration_sources(&files);
+            sources.extend(extra.iter().map(|(p, sql)| (p.as_path(), sql.as_str())));
+            crate::anchor::locate_failures(&sources, &findings)
+        },
         findings,
     })
 }

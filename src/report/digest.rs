@@ -58,11 +58,18 @@ pub enum ReportKind {
     Markdown,
     /// `report.html`.
     Html,
+    /// `results.sarif`.
+    Sarif,
 }
 
 impl ReportKind {
     /// Every kind, in the order they are written.
-    pub const ALL: [ReportKind; 3] = [ReportKind::Junit, ReportKind::Markdown, ReportKind::Html];
+    pub const ALL: [ReportKind; 4] = [
+        ReportKind::Junit,
+        ReportKind::Markdown,
+        ReportKind::Html,
+        ReportKind::Sarif,
+    ];
 
     /// The file name inside a report folder.
     pub fn file_name(self) -> &'static str {
@@ -70,6 +77,7 @@ impl ReportKind {
             ReportKind::Junit => "junit.xml",
             ReportKind::Markdown => "report.md",
             ReportKind::Html => "report.html",
+            ReportKind::Sarif => "results.sarif",
         }
     }
 
@@ -84,6 +92,8 @@ impl ReportKind {
             (ReportKind::Markdown, k) => format!(r#" run-{k}=""#),
             (ReportKind::Html, "generator") => r#"<meta name="generator" content=""#.into(),
             (ReportKind::Html, k) => format!(r#"<meta name="reims-verify-run-{k}" content=""#),
+            (ReportKind::Sarif, "generator") => r#""reims-verify.generator": ""#.into(),
+            (ReportKind::Sarif, k) => format!(r#""reims-verify.run-{k}": ""#),
         }
     }
 }
@@ -133,6 +143,8 @@ pub fn embedded(text: &str) -> Option<Embedded> {
         ReportKind::Html
     } else if text.contains(&ReportKind::Junit.needle("sha256")) {
         ReportKind::Junit
+    } else if text.contains(&ReportKind::Sarif.needle("sha256")) {
+        ReportKind::Sarif
     } else {
         return None;
     };
