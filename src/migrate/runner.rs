@@ -387,7 +387,7 @@ async fn report_failure(
             s
         }
         Stayed::EndedByFile => format!(
-            "{} ended the transaction it was given, so what it committed before that stays, and the rest was rolled back",
+            "{} ended the transaction it was given (a COMMIT or ROLLBACK of its own), so it did not run all-or-nothing: what a COMMIT of its own committed stays, and so do the statements after that point, which ran outside it; look at the schema before running migrate again",
             file.name
         ),
         Stayed::Unknown => format!(

@@ -38,6 +38,8 @@ struct Lexer<'a> {
     words: Vec<String>,
     depth: usize,
     begin_depth: usize,
+    /// The previous bare word at depth 0 (to see `BEGIN ATOMIC`).
+    last_word: String,
 }
 
 fn is_ident_start(c: u8) -> bool {
@@ -64,6 +66,7 @@ impl<'a> Lexer<'a> {
             words: Vec::new(),
             depth: 0,
             begin_depth: 0,
+            last_word: String::new(),
         }
     }
 
@@ -98,6 +101,7 @@ impl<'a> Lexer<'a> {
         self.words.clear();
         self.depth = 0;
         self.begin_depth = 0;
+        self.last_word.clear();
     }
 
     fn run(mut self) -> Vec<Statement<'a>> {
@@ -257,17 +261,21 @@ impl<'a> Lexer<'a> {
         let upper = word.to_ascii_uppercase();
         if self.is_routine() {
             // `CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC … END`: semicolons in
-            // the body do not end the statement (psql's own heuristic, CASE … END nests).
+            // the body do not end the statement; CASE … END nests inside it. (psql counts any
+            // BEGIN; requiring ATOMIC keeps a routine named `begin` from swallowing the
+            // statements after it.)
+            let after_begin = self.last_word == "BEGIN";
             match upper.as_str() {
-                "BEGIN" => self.begin_depth += 1,
+                "ATOMIC" if after_begin => self.begin_depth += 1,
                 "CASE" if self.begin_depth > 0 => self.begin_depth += 1,
                 "END" if self.begin_depth > 0 => self.begin_depth -= 1,
                 _ => {}
             }
         }
         if self.words.len() < MAX_WORDS {
-            self.words.push(upper);
+            self.words.push(upper.clone());
         }
+        self.last_word = upper;
     }
 
     fn is_routine(&self) -> bool {
@@ -332,6 +340,14 @@ mod tests {
         assert_eq!(s.len(), 2, "{s:?}");
         assert_eq!(s[1].words, vec!["BEGIN"]);
         assert_eq!(s[1].line, 6);
+    }
+
+    #[test]
+    fn a_routine_named_begin_does_not_swallow_the_next_statement() {
+        let sql = "CREATE FUNCTION begin() RETURNS int LANGUAGE sql AS 'SELECT 1';\nCOMMIT;";
+        let s = statements(sql);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[1].words, vec!["COMMIT"]);
     }
 
     #[test]
@@ -414,7 +430,7 @@ mod properties {
         ]
     }
 
-    fn statement() -> impl Strategy<Value = String> {
+    fn plain_statement() -> impl Strategy<Value = String> {
         (
             prop_oneof![
                 Just("SELECT"),
@@ -427,6 +443,28 @@ mod properties {
             prop::collection::vec(piece(), 0..8),
         )
             .prop_map(|(head, pieces)| format!("{head} {}", pieces.join(" ")))
+    }
+
+    /// A routine with a SQL-standard body: its inner semicolons must not split it. Words
+    /// that open or close blocks are kept out of the generated inner statements.
+    fn atomic_routine() -> impl Strategy<Value = String> {
+        let inner = prop::collection::vec(piece(), 0..5)
+            .prop_filter("no block words", |p| {
+                !p.iter()
+                    .any(|w| matches!(w.as_str(), "begin" | "end" | "case" | "atomic"))
+            })
+            .prop_map(|p| format!("SELECT {}", p.join(" ")));
+        (prop::collection::vec(inner, 1..4), any::<bool>()).prop_map(|(body, case)| {
+            let case = if case { " CASE WHEN true THEN 1 END;" } else { "" };
+            format!(
+                "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC {};{case} END",
+                body.join("; ")
+            )
+        })
+    }
+
+    fn statement() -> impl Strategy<Value = String> {
+        prop_oneof![4 => plain_statement(), 1 => atomic_routine()]
     }
 
     fn separator() -> impl Strategy<Value = String> {
