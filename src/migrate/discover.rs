@@ -291,7 +291,8 @@ mod tests {
     #[test]
     fn entries_that_cannot_be_migrations_are_errors_that_name_them() {
         use std::os::unix::fs::symlink;
-        let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        type Make = Box<dyn Fn(&Path)>;
+        let cases: Vec<(&str, Make, &str)> = vec![
             (
                 "002_dangling.sql",
                 Box::new(|d: &Path| {

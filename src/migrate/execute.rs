@@ -1,6 +1,6 @@
-//! Running one migration file in its own session: inside one transaction together with its
-//! record in `schema_migrations`, or (`-- no-transaction`) statement by statement as
-//! `psql -f` sends them. Whether the file left the transaction it was given is asked of
+//! Running one migration file in its own session, statement by statement as `psql` sends
+//! them: inside one transaction together with its record in `schema_migrations` (as
+//! `psql -1 -f`), or (`-- no-transaction`) each in autocommit (as `psql -f`). Whether the file left the transaction it was given is asked of
 //! the server, through the control session, never guessed.
 
 use sqlx::PgConnection;
@@ -112,9 +112,24 @@ pub(crate) async fn run_wrapped(
             return Err(f);
         }
     };
-    if let Err(e) = sqlx::raw_sql(&file.sql).execute(&mut *work).await {
-        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
-        return Err(fail(&e, Stayed::Nothing));
+    // Statement by statement, as `psql -1 -f` sends them: a failure or a timeout names its
+    // own line, and nothing new starts once the run is interrupted.
+    for stmt in statements(&file.sql) {
+        if super::interrupt::stop_if_interrupted().is_err() {
+            return Err(FileFailure::plain(
+                file,
+                Some(stmt.line),
+                "interrupted".into(),
+                Stayed::Nothing,
+            ));
+        }
+        if let Err(e) = sqlx::raw_sql(stmt.text).execute(&mut *work).await {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+            return Err(FileFailure {
+                error: describe(file, &e, stmt.offset, Some(stmt.line)),
+                stayed: Stayed::Nothing,
+            });
+        }
     }
     // The scanner refuses transaction control up front; the server has the last word. A
     // session this role cannot see (no state shown) leaves the scanner's word standing.
