@@ -74,7 +74,7 @@ async fn no_session_state_leaks_from_one_file_to_the_next() {
         ("007_role.sql", &format!("CREATE ROLE {role} NOLOGIN;\nSET ROLE {role};")),
         ("008_after_role.sql", "CREATE TABLE t8 (x int);"),
         ("009_session_things.sql", "CREATE TEMP TABLE tmp (x int);\nPREPARE p AS SELECT 1;\nSELECT pg_advisory_lock(4242);\nLISTEN some_channel;\nSET TIME ZONE 'Pacific/Kiritimati';\nSET default_transaction_read_only = on;\nSET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE;"),
-        ("010_after_session_things.sql", "CREATE TEMP TABLE tmp (x int);\nPREPARE p AS SELECT 2;\nCREATE TABLE settings AS SELECT current_setting('TimeZone') AS tz, current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st, current_setting('search_path') AS sp, current_setting('transaction_isolation') AS iso, current_user::text AS who;"),
+        ("010_after_session_things.sql", "CREATE TEMP TABLE tmp (x int);\nPREPARE p AS SELECT 2;\nCREATE TABLE settings AS SELECT current_setting('TimeZone') AS tz, current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st, current_setting('search_path') AS sp, current_setting('transaction_isolation') AS iso, current_user::text AS who, (SELECT count(*) FROM pg_listening_channels()) AS listening;"),
     ]);
     let report = run(&db, dir.path()).await.unwrap();
     assert_eq!(report.steps.len(), 10);
@@ -100,11 +100,18 @@ async fn no_session_state_leaks_from_one_file_to_the_next() {
             .await
             .unwrap();
     assert_eq!(owner, "postgres", "SET ROLE of 007 must not reach 008");
-    let (tz, ro, st, sp, iso, who): (String, String, String, String, String, String) =
-        sqlx::query_as("SELECT tz, ro, st, sp, iso, who FROM settings")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+    let (tz, ro, st, sp, iso, who, listening): (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+    ) = sqlx::query_as("SELECT tz, ro, st, sp, iso, who, listening FROM settings")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(tz, "UTC");
     assert_eq!(ro, "off");
     assert_eq!(
@@ -114,6 +121,7 @@ async fn no_session_state_leaks_from_one_file_to_the_next() {
     assert_eq!(sp, "\"$user\", public");
     assert_eq!(iso, "read committed");
     assert_eq!(who, "postgres");
+    assert_eq!(listening, 0, "009's LISTEN ended with its session");
     let held: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242",
     )
@@ -445,4 +453,57 @@ async fn every_reims_migration_splits_into_statements_that_build_the_same_schema
         .unwrap()
     };
     assert_eq!(fingerprint(whole).await, fingerprint(split).await);
+}
+
+#[tokio::test]
+async fn every_statement_refused_as_non_transactional_really_cannot_run_in_a_transaction() {
+    // The refusal list is checked against the server: each statement is refused by the
+    // planner, and PostgreSQL itself rejects it inside a transaction block (25001).
+    let db = empty_db("nontx").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE TABLE t (x int); CREATE INDEX t_x ON t (x);
+         CREATE TABLE p (x int) PARTITION BY RANGE (x);
+         CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let statements = [
+        "VACUUM t".to_string(),
+        "CREATE INDEX CONCURRENTLY t_x2 ON t (x)".into(),
+        "CREATE UNIQUE INDEX CONCURRENTLY t_x3 ON t (x)".into(),
+        "DROP INDEX CONCURRENTLY t_x".into(),
+        "REINDEX INDEX CONCURRENTLY t_x".into(),
+        "REINDEX SCHEMA public".into(),
+        format!("REINDEX DATABASE {db}"),
+        format!("REINDEX SYSTEM {db}"),
+        "CREATE DATABASE scratch_never".into(),
+        "DROP DATABASE scratch_never".into(),
+        "CREATE TABLESPACE ts_never LOCATION '/nonexistent'".into(),
+        "DROP TABLESPACE ts_never".into(),
+        format!("ALTER DATABASE {db} SET TABLESPACE pg_default"),
+        "ALTER SYSTEM SET work_mem = '8MB'".into(),
+        "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY".into(),
+        "CLUSTER".into(),
+        "DISCARD ALL".into(),
+    ];
+    for stmt in &statements {
+        let dir = folder(&[("001_x.sql", &format!("{stmt};"))]);
+        let files = discover(dir.path()).unwrap();
+        let err = reims_verify::migrate::plan(&files[0]).unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::InvalidInput, "{stmt}");
+        assert!(
+            err.hint().unwrap().contains("-- no-transaction"),
+            "{stmt}: {err}"
+        );
+        sqlx::raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+        let server = sqlx::raw_sql(stmt).execute(&mut conn).await.unwrap_err();
+        sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
+        let code = match &server {
+            sqlx::Error::Database(d) => d.code().map(|c| c.to_string()),
+            _ => None,
+        };
+        assert_eq!(code.as_deref(), Some("25001"), "{stmt}: {server}");
+    }
 }

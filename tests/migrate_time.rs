@@ -570,3 +570,226 @@ fn sigterm_while_waiting_for_the_lock_applies_nothing() {
     assert_eq!(code, 0, "the first runner is unharmed: {err}");
     assert!(history_row(&mut conn, "001_slow.sql").unwrap().0);
 }
+
+#[test]
+fn sigkill_during_a_migration_without_transaction_leaves_an_honest_record() {
+    // SIGKILL cannot be handled; the record written before the first statement tells the
+    // truth: not applied, and possibly partly applied.
+    let (url, name) = server_db("sigkill");
+    let dir = folder(&[(
+        "001_no_tx.sql",
+        "-- no-transaction\nCREATE TABLE k1 (x int);\nSELECT pg_sleep(600);",
+    )]);
+    let mut conn = watch(&name);
+    let run = Running::spawn(&["migrate", "--all", "--database-url", &url], dir.path());
+    let work = wait_for_query(&mut conn, &name, "pg_sleep(600)");
+    run.signal(Signal::SIGKILL);
+    let (code, _, _, _) = run.finish(Duration::from_secs(30));
+    assert_eq!(code, -1, "killed by a signal");
+    // The server still runs the statement the dead client sent; end it.
+    conn.rt
+        .block_on(
+            sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(work)
+                .execute(&mut conn.conn),
+        )
+        .unwrap();
+    assert!(relation_exists(&mut conn, "k1"));
+    let (success, error) = history_row(&mut conn, "001_no_tx.sql").unwrap();
+    assert!(!success);
+    assert!(error.unwrap().contains("part of the file may be applied"));
+    let (code, out, err, _) = run_list(&url, dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("failed"), "{out}");
+}
+
+fn run_list(url: &str, dir: &Path) -> (i32, String, String, Duration) {
+    run(
+        &["migrate", "--list", "--database-url", url],
+        dir,
+        Duration::from_secs(60),
+    )
+}
+
+#[test]
+fn sigkill_during_a_migration_in_a_transaction_leaves_nothing_of_it() {
+    let (url, name) = server_db("sigkilltx");
+    let dir = folder(&[(
+        "001_tx.sql",
+        "CREATE TABLE k2 (x int);\nSELECT pg_sleep(600);",
+    )]);
+    let mut conn = watch(&name);
+    let run = Running::spawn(&["migrate", "--all", "--database-url", &url], dir.path());
+    let work = wait_for_query(&mut conn, &name, "pg_sleep(600)");
+    run.signal(Signal::SIGKILL);
+    let (code, _, _, _) = run.finish(Duration::from_secs(30));
+    assert_eq!(code, -1);
+    conn.rt
+        .block_on(
+            sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(work)
+                .execute(&mut conn.conn),
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while backends_alive(&mut conn, &[work]) > 0 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !relation_exists(&mut conn, "k2"),
+        "the transaction never committed"
+    );
+    assert_eq!(
+        history_row(&mut conn, "001_tx.sql"),
+        None,
+        "nothing is recorded as applied"
+    );
+    let outcome: Option<Option<String>> = conn
+        .rt
+        .block_on(
+            sqlx::query_scalar("SELECT outcome FROM reims_verify.migration_attempts WHERE migration_name = '001_tx.sql'")
+                .fetch_optional(&mut conn.conn),
+        )
+        .unwrap();
+    assert_eq!(outcome, Some(None), "the attempt stays unfinished");
+    let (_, out, _) = cli_history(&url, false);
+    assert!(out.contains("unfinished (the run was killed"), "{out}");
+    let (_, out, _) = cli_history(&url, true);
+    let entries: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let entry = &entries.as_array().unwrap()[0];
+    assert_eq!(entry["migration_name"], "001_tx.sql", "{entries}");
+    assert!(
+        entry.get("success").is_none(),
+        "no schema_migrations row: {entries}"
+    );
+    assert_eq!(entry["attempts"][0]["outcome"], serde_json::Value::Null);
+}
+
+fn cli_history(url: &str, json: bool) -> (i32, String, String) {
+    let format = if json { "json" } else { "table" };
+    let out = Command::new(bin())
+        .args([
+            "migrate",
+            "--history",
+            "--format",
+            format,
+            "--database-url",
+            url,
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn a_migration_waiting_on_an_application_lock_fails_after_lock_timeout_naming_the_flag() {
+    let (url, name) = server_db("locktimeout");
+    let first = folder(&[("001_table.sql", "CREATE TABLE busy (x int);")]);
+    let (code, _, err, _) = run(
+        &["migrate", "--all", "--database-url", &url],
+        first.path(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut conn = watch(&name);
+    conn.rt
+        .block_on(
+            sqlx::raw_sql("BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut conn.conn),
+        )
+        .unwrap();
+    std::fs::write(
+        first.path().join("002_alter.sql"),
+        "ALTER TABLE busy ADD COLUMN y int;",
+    )
+    .unwrap();
+    let (code, _, err, took) = run(
+        &[
+            "migrate",
+            "--all",
+            "--lock-timeout",
+            "1s",
+            "--database-url",
+            &url,
+        ],
+        first.path(),
+        Duration::from_secs(60),
+    );
+    conn.rt
+        .block_on(sqlx::raw_sql("ROLLBACK").execute(&mut conn.conn))
+        .unwrap();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("002_alter.sql:1") && err.contains("55P03"),
+        "{err}"
+    );
+    assert!(err.contains("--lock-timeout"), "{err}");
+    assert!(took < Duration::from_secs(30));
+}
+
+#[test]
+fn a_file_that_sets_its_own_statement_timeout_keeps_it_for_itself() {
+    let dir = folder(&[
+        (
+            "001_long.sql",
+            "SET statement_timeout = 0;\nSELECT pg_sleep(3);",
+        ),
+        ("002_short.sql", "SELECT pg_sleep(3);"),
+    ]);
+    let (code, _, err, _) = run(
+        &["migrate", "--all", "--statement-timeout", "1s"],
+        dir.path(),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("002_short.sql:1"),
+        "001 ran past the limit it lifted, 002 did not: {err}"
+    );
+}
+
+#[test]
+fn a_role_that_may_not_create_the_attempt_log_migrates_with_a_warning() {
+    let name = "nocreate".to_string();
+    block_on(async {
+        let mut conn = server().connect("postgres").await.unwrap();
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let mut conn = server().connect(&name).await.unwrap();
+        sqlx::raw_sql("GRANT CREATE, USAGE ON SCHEMA public TO migrator")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+    let url = format!(
+        "postgres://migrator:{PASSWORD}@localhost/{name}?host={}&port=5432",
+        server().dir().display()
+    );
+    let dir = folder(&[("001_a.sql", "CREATE TABLE a (x int);")]);
+    let (code, _, err, _) = run(
+        &["migrate", "--all", "--database-url", &url],
+        dir.path(),
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: cannot create reims_verify.migration_attempts"),
+        "{err}"
+    );
+    let mut conn = watch(&name);
+    assert_eq!(history_row(&mut conn, "001_a.sql").map(|r| r.0), Some(true));
+    assert!(!relation_exists(
+        &mut conn,
+        "reims_verify.migration_attempts"
+    ));
+}

@@ -11,11 +11,15 @@ use crate::postgres::Database;
 
 use super::{apply_options, cluster_options, server_settings, Output};
 
-/// One `schema_migrations` row with the attempts logged for its migration, for `--history`.
+/// One `schema_migrations` row with the attempts logged for its migration, for `--history`;
+/// or, for a migration that was attempted but has no row, its name and attempts.
 #[derive(Debug, serde::Serialize)]
 struct HistoryEntry {
     #[serde(flatten)]
-    row: AppliedMigration,
+    row: Option<AppliedMigration>,
+    /// The migration's name when `schema_migrations` has no row for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    migration_name: Option<String>,
     /// Every logged attempt for this migration, newest first.
     attempts: Vec<Attempt>,
 }
@@ -85,39 +89,61 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
         let mut rows = history.clone().unwrap_or_default();
         rows.reverse();
         if args.format == OutputFormat::Json {
-            let entries: Vec<HistoryEntry> = rows
-                .into_iter()
+            let attempts_of = |name: &str| -> Vec<Attempt> {
+                attempts
+                    .iter()
+                    .filter(|a| a.migration_name == name)
+                    .cloned()
+                    .collect()
+            };
+            let mut entries: Vec<HistoryEntry> = rows
+                .iter()
                 .map(|row| HistoryEntry {
-                    attempts: attempts
-                        .iter()
-                        .filter(|a| a.migration_name == row.migration_name)
-                        .cloned()
-                        .collect(),
-                    row,
+                    attempts: attempts_of(&row.migration_name),
+                    row: Some(row.clone()),
+                    migration_name: None,
                 })
                 .collect();
+            let mut orphans: Vec<&str> = Vec::new();
+            for a in &attempts {
+                let name = a.migration_name.as_str();
+                if !rows.iter().any(|r| r.migration_name == name) && !orphans.contains(&name) {
+                    orphans.push(name);
+                }
+            }
+            for name in orphans {
+                entries.push(HistoryEntry {
+                    row: None,
+                    migration_name: Some(name.to_string()),
+                    attempts: attempts_of(name),
+                });
+            }
             println!(
                 "{}",
                 serde_json::to_string_pretty(&entries).expect("serialisable")
             );
-        } else if rows.is_empty() {
-            println!(
-                "{}: no migrations recorded (schema_migrations is {})",
-                db.describe(),
-                if history.is_some() { "empty" } else { "absent" }
-            );
         } else {
-            let mut t = out.table(&["id", "migration", "applied at", "success", "error"]);
-            for h in &rows {
-                t.add_row(vec![
-                    comfy_table::Cell::new(h.id),
-                    comfy_table::Cell::new(&h.migration_name),
-                    comfy_table::Cell::new(h.applied_at.map(|a| a.to_string()).unwrap_or_default()),
-                    out.status_cell(if h.success { "yes" } else { "no" }, h.success),
-                    comfy_table::Cell::new(h.error_message.as_deref().unwrap_or("")),
-                ]);
+            if rows.is_empty() {
+                println!(
+                    "{}: no migrations recorded (schema_migrations is {})",
+                    db.describe(),
+                    if history.is_some() { "empty" } else { "absent" }
+                );
+            } else {
+                let mut t = out.table(&["id", "migration", "applied at", "success", "error"]);
+                for h in &rows {
+                    t.add_row(vec![
+                        comfy_table::Cell::new(h.id),
+                        comfy_table::Cell::new(&h.migration_name),
+                        comfy_table::Cell::new(
+                            h.applied_at.map(|a| a.to_string()).unwrap_or_default(),
+                        ),
+                        out.status_cell(if h.success { "yes" } else { "no" }, h.success),
+                        comfy_table::Cell::new(h.error_message.as_deref().unwrap_or("")),
+                    ]);
+                }
+                println!("{t}");
             }
-            println!("{t}");
             let unsuccessful: Vec<&Attempt> = attempts
                 .iter()
                 .filter(|a| a.outcome.as_deref() != Some("applied"))

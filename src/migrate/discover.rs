@@ -316,6 +316,23 @@ mod tests {
                 "FIFO",
             ),
             (
+                "006_socket.sql",
+                Box::new(|d: &Path| {
+                    // Kept bound for the test's length by leaking the listener.
+                    let l =
+                        std::os::unix::net::UnixListener::bind(d.join("006_socket.sql")).unwrap();
+                    std::mem::forget(l);
+                }),
+                "socket",
+            ),
+            (
+                "007_latin1.sql",
+                Box::new(|d: &Path| {
+                    std::fs::write(d.join("007_latin1.sql"), b"SELECT '\xe9';").unwrap()
+                }),
+                "not UTF-8",
+            ),
+            (
                 "005_dir.sql",
                 Box::new(|d: &Path| std::fs::create_dir(d.join("005_dir.sql")).unwrap()),
                 "directory",

@@ -60,7 +60,7 @@ fn classify(stmt: &Statement<'_>) -> Option<Control> {
         "ROLLBACK" | "ABORT" => Some(Control::RollsBack),
         "PREPARE" if second == "TRANSACTION" => Some(Control::TwoPhase),
         "VACUUM" => Some(Control::NonTransactional),
-        "CREATE" | "DROP" if matches!(second, "DATABASE" | "TABLESPACE" | "SUBSCRIPTION") => {
+        "CREATE" | "DROP" if matches!(second, "DATABASE" | "TABLESPACE") => {
             Some(Control::NonTransactional)
         }
         "CREATE" => {
@@ -271,6 +271,7 @@ mod tests {
             "PREPARE TRANSACTION 'x';",
             "COMMIT PREPARED 'x';",
             "COPY t FROM STDIN;",
+            "COPY (SELECT 1) TO STDOUT;",
             "\\i other.sql",
         ] {
             refused(sql);
@@ -280,7 +281,7 @@ mod tests {
 
     #[test]
     fn keywords_hidden_in_strings_comments_bodies_and_savepoints_are_fine() {
-        let sql = "-- COMMIT;\n/* ROLLBACK; */\nSELECT 'COMMIT;';\nCREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\nSAVEPOINT s;\nROLLBACK TO SAVEPOINT s;\nRELEASE s;\nREFRESH MATERIALIZED VIEW CONCURRENTLY v;\nCREATE INDEX i ON t (x);\nCREATE TABLE begin_log (commit int);";
+        let sql = "-- COMMIT;\n/* ROLLBACK; */\nSELECT 'COMMIT;';\nCREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN COMMIT; END $$;\nSAVEPOINT s;\nROLLBACK TO SAVEPOINT s;\nRELEASE s;\nREFRESH MATERIALIZED VIEW CONCURRENTLY v;\nCREATE INDEX i ON t (x);\nCREATE TABLE begin_log (commit int);\nCLUSTER t USING i;\nREINDEX TABLE t;\nALTER DATABASE x SET work_mem = '8MB';\nDISCARD TEMP;\nCOPY t FROM '/tmp/x.csv';";
         assert_eq!(plan(&file(sql)).unwrap(), TransactionMode::Wrapped);
     }
 

@@ -289,11 +289,31 @@ async fn run_one<S: SessionSource>(
             return Err(e);
         }
     };
-    let pid = session::backend_pid(&mut work).await?;
+    let pid = match session::backend_pid(&mut work).await {
+        Ok(pid) => pid,
+        Err(e) => {
+            // Nothing of the file ran.
+            let _ = attempt
+                .finish(control, "failed", false, Some(e.to_string()))
+                .await;
+            return Err(e);
+        }
+    };
     if let (Some(l), Some(id)) = (log, attempt.id) {
         l.set_backend(control, id, pid).await?;
     }
     let applied_before = p.before.as_ref().is_some_and(|b| b.success);
+    if p.mode == TransactionMode::None && !applied_before {
+        // Its statements commit one by one: until it has run to its end, the record says
+        // it is not applied, and why, even if this process is killed half-way.
+        super::record::record_failure(
+            control,
+            &file.name,
+            &file.checksum,
+            "started without a transaction (-- no-transaction) and not finished; if this stays, the run was killed and part of the file may be applied",
+        )
+        .await?;
+    }
     watch.begin(Work {
         pid,
         file: file.name.clone(),
