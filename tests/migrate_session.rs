@@ -405,6 +405,28 @@ async fn the_server_catches_a_commit_the_scanner_cannot_see() {
         .find(|h| h.migration_name == "002_hidden_commit.sql")
         .unwrap();
     assert!(!hidden.success, "never recorded as applied: {history:?}");
+
+    // The same, failing after its hidden COMMIT: the failure is not called a rollback of
+    // the whole file.
+    let db = empty_db("hidden").await;
+    std::fs::write(
+        dir.path().join("002_hidden_commit.sql"),
+        "CREATE TABLE before_commit (x int);\nSELECT '\\'';\nCOMMIT;\nCREATE TABLE after_commit (x int);\nSELECT no_such_column FROM before_commit;\nSELECT '';",
+    )
+    .unwrap();
+    let err = run(&db, dir.path()).await.unwrap_err();
+    let Error::Migration { hint, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(hint.contains("did not run all-or-nothing"), "{hint}");
+    assert!(!hint.contains("rolled back completely"), "{hint}");
+    let mut conn = connect(&db).await;
+    assert!(exists(&mut conn, "before_commit").await);
+    assert!(!exists(&mut conn, "after_commit").await);
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert!(history
+        .iter()
+        .any(|h| h.migration_name == "002_hidden_commit.sql" && !h.success));
 }
 
 #[tokio::test]

@@ -82,6 +82,38 @@ async fn in_transaction(control: &mut PgConnection, pid: i32, guess: bool) -> bo
     }
 }
 
+/// Whether the transaction the file was given (`xid`, which wrote its record) is still the
+/// one open in the work session; `None` when the server does not show it. A transaction the
+/// file committed itself shows as the record already committed; one it ended otherwise, as
+/// a session outside any transaction or in another one.
+async fn still_ours(control: &mut PgConnection, pid: i32, name: &str, xid: i64) -> Option<bool> {
+    let xid32 = (xid & 0xffff_ffff).to_string();
+    let committed: Option<bool> = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM public.schema_migrations
+                         WHERE migration_name = $1 AND xmin::pg_catalog.text = $2)",
+    )
+    .bind(name)
+    .bind(&xid32)
+    .fetch_one(&mut *control)
+    .await
+    .ok();
+    if committed == Some(true) {
+        return Some(false);
+    }
+    match session_state(control, pid).await {
+        Some((Some(state), now)) => Some(if state.starts_with("idle in transaction (aborted)") {
+            // An error inside a transaction block: the one it was given, unless it opened
+            // another one itself (which the record check above does not see).
+            true
+        } else if state.starts_with("idle in transaction") {
+            now.map(|x| x.to_string()) == Some(xid32)
+        } else {
+            false
+        }),
+        _ => None,
+    }
+}
+
 /// Run `file` inside one transaction that also writes its record; commit only when the
 /// server confirms that the file left that transaction open and intact.
 pub(crate) async fn run_wrapped(
@@ -124,25 +156,28 @@ pub(crate) async fn run_wrapped(
             ));
         }
         if let Err(e) = sqlx::raw_sql(stmt.text).execute(&mut *work).await {
+            let error = describe(file, &e, stmt.offset, Some(stmt.line));
+            let stayed = if error.connection_lost
+                || still_ours(control, pid, &file.name, xid).await != Some(false)
+            {
+                Stayed::Nothing
+            } else {
+                Stayed::EndedByFile
+            };
             let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
-            return Err(FileFailure {
-                error: describe(file, &e, stmt.offset, Some(stmt.line)),
-                stayed: Stayed::Nothing,
-            });
+            return Err(FileFailure { error, stayed });
         }
     }
     // The scanner refuses transaction control up front; the server has the last word. A
-    // session this role cannot see (no state shown) leaves the scanner's word standing.
-    if let Some((Some(_), now)) = session_state(control, pid).await {
-        if now.map(i64::from) != Some(xid & 0xffff_ffff) {
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
-            return Err(FileFailure::plain(
-                file,
-                None,
-                "the file ended the transaction reims-verify wrapped it in (a COMMIT or ROLLBACK of its own)".into(),
-                Stayed::EndedByFile,
-            ));
-        }
+    // session this role cannot see leaves the scanner's word standing.
+    if still_ours(control, pid, &file.name, xid).await == Some(false) {
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+        return Err(FileFailure::plain(
+            file,
+            None,
+            "the file ended the transaction reims-verify wrapped it in (a COMMIT or ROLLBACK of its own)".into(),
+            Stayed::EndedByFile,
+        ));
     }
     match sqlx::raw_sql("COMMIT").execute(&mut *work).await {
         Ok(_) => Ok(()),

@@ -30,6 +30,9 @@ pub(crate) struct Work {
     pub attempt: Option<i64>,
     /// Whether `schema_migrations` already records it as applied (a re-apply).
     pub applied_before: bool,
+    /// Its `schema_migrations` row before this attempt, to tell whether a file in a
+    /// transaction committed just before the signal.
+    pub row_before: Option<super::history::AppliedMigration>,
     /// Statements of a file without a transaction that have committed so far.
     pub committed: usize,
 }
@@ -178,27 +181,40 @@ async fn rescue(opts: &PgConnectOptions, state: &RunState) -> Vec<String> {
         }
     };
     if let Some(w) = &state.work {
-        if end_backend(&mut conn, w.pid).await {
-            said.push(match w.mode {
-                TransactionMode::Wrapped => format!(
-                    "cancelled {} on the server (backend pid {}): its transaction was rolled back, nothing of it stays",
-                    w.file, w.pid
-                ),
-                TransactionMode::None => format!(
-                    "cancelled the statement of {} running on the server (backend pid {}); the file runs without a transaction, so the {} statement(s) that had committed stay applied",
-                    w.file, w.pid, w.committed
-                ),
-            });
-        } else {
+        let ended = end_backend(&mut conn, w.pid).await;
+        if ended && w.mode == TransactionMode::Wrapped && committed_already(&mut conn, w).await {
+            // The signal came between its COMMIT and the end of the bookkeeping.
             said.push(format!(
-                "could not cancel {} on the server (backend pid {}); it stops when the server notices this process is gone",
-                w.file, w.pid
+                "{} had already committed before the signal: it is applied and recorded",
+                w.file
             ));
+            if let Some(id) = w.attempt {
+                let _ =
+                    super::attempts::finish_attempt(&mut conn, id, "applied", false, None).await;
+            }
+        } else {
+            if ended {
+                said.push(match w.mode {
+                    TransactionMode::Wrapped => format!(
+                        "cancelled {} on the server (backend pid {}): its transaction was rolled back, nothing of it stays",
+                        w.file, w.pid
+                    ),
+                    TransactionMode::None => format!(
+                        "cancelled the statement of {} running on the server (backend pid {}); the file runs without a transaction, so the {} statement(s) that had committed stay applied",
+                        w.file, w.pid, w.committed
+                    ),
+                });
+            } else {
+                said.push(format!(
+                    "could not cancel {} on the server (backend pid {}); it stops when the server notices this process is gone",
+                    w.file, w.pid
+                ));
+            }
+            said.push(match record(&mut conn, w).await {
+                Ok(()) => "recorded the attempt as interrupted".into(),
+                Err(e) => format!("could not record the attempt ({e})"),
+            });
         }
-        said.push(match record(&mut conn, w).await {
-            Ok(()) => "recorded the attempt as interrupted".into(),
-            Err(e) => format!("could not record the attempt ({e})"),
-        });
     }
     if let Some(pid) = state.control_pid {
         let ended = end_backend(&mut conn, pid).await;
@@ -254,6 +270,19 @@ async fn holds_lock(conn: &mut PgConnection, pid: i32) -> bool {
     .fetch_one(&mut *conn)
     .await
     .unwrap_or(true)
+}
+
+/// Whether the file's transaction committed (its record is now a success that differs from
+/// the row before the attempt).
+async fn committed_already(conn: &mut PgConnection, w: &Work) -> bool {
+    let now = match super::history::read_history(conn).await {
+        Ok(Some(rows)) => rows.into_iter().find(|r| r.migration_name == w.file),
+        _ => return false,
+    };
+    match now {
+        Some(row) if row.success => w.row_before.as_ref() != Some(&row),
+        _ => false,
+    }
 }
 
 /// The interrupted attempt: logged, and, for a migration not applied before, recorded as

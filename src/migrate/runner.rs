@@ -174,8 +174,8 @@ async fn apply_locked<S: SessionSource>(
             .find(|s| s.name == file.name)
             .map(|s| s.status)
             .unwrap_or(MigrationStatus::Pending);
-        let tmode = super::plan::opts_out(&file.sql);
-        let transaction = if tmode {
+        let opted_out = super::plan::opts_out(&file.sql);
+        let transaction = if opted_out {
             TransactionMode::None
         } else {
             TransactionMode::Wrapped
@@ -321,6 +321,7 @@ async fn run_one<S: SessionSource>(
         mode: p.mode,
         attempt: attempt.id,
         applied_before,
+        row_before: p.before.clone(),
         committed: 0,
     })?;
     let outcome = match p.mode {
@@ -407,7 +408,7 @@ async fn report_failure(
             s
         }
         Stayed::EndedByFile => format!(
-            "{} ended the transaction it was given (a COMMIT or ROLLBACK of its own), so it did not run all-or-nothing: what a COMMIT of its own committed stays, and so do the statements after that point, which ran outside it; look at the schema before running migrate again",
+            "{} ended the transaction it was given (a COMMIT or ROLLBACK of its own), so it did not run all-or-nothing: what it committed stays; look at the schema before running migrate again",
             file.name
         ),
         Stayed::Unknown => format!(
