@@ -3,7 +3,7 @@
 //! `psql -1 -f`), or (`-- no-transaction`) each in autocommit (as `psql -f`). Whether the file left the transaction it was given is asked of
 //! the server, through the control session, never guessed.
 
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use super::discover::MigrationFile;
 use super::failure::{describe, StatementError};
@@ -71,6 +71,14 @@ async fn session_state(
     .ok()
     .flatten();
     row.map(|(state, xid)| (state, xid.and_then(|x| x.parse().ok())))
+}
+
+/// Wait until the work session is idle again. The driver hands over an error before the
+/// server's ready-for-query message, and the server shows the session's new state only
+/// right before that message; asking before it could see the failed statement still
+/// running.
+async fn settle(work: &mut PgConnection) {
+    let _ = work.ping().await;
 }
 
 /// Whether the work session is inside a transaction block, as the server says; `guess`
@@ -157,6 +165,7 @@ pub(crate) async fn run_wrapped(
         }
         if let Err(e) = sqlx::raw_sql(stmt.text).execute(&mut *work).await {
             let error = describe(file, &e, stmt.offset, Some(stmt.line));
+            settle(work).await;
             let stayed = if error.connection_lost
                 || still_ours(control, pid, &file.name, xid).await != Some(false)
             {
@@ -213,6 +222,7 @@ pub(crate) async fn run_autocommit(
         }
         if let Err(e) = sqlx::raw_sql(stmt.text).execute(&mut *work).await {
             let error = describe(file, &e, stmt.offset, Some(stmt.line));
+            settle(work).await;
             let open = in_transaction(control, pid, block.is_some()).await;
             let rolled_back_from = if open {
                 let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
