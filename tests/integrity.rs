@@ -238,7 +238,9 @@ fn edits_to_verdicts_and_attributes_are_caught() {
     // Everything re-rendered and sealed by someone else: locally consistent, so only the
     // digest kept elsewhere tells. It differs from the one the run printed.
     let (code, out) = after_edit(|d| {
-        rewrite(&d.join("run.json"), |t| t.replace("\"fail\"", "\"pass\""));
+        rewrite(&d.join("run.json"), |t| {
+            t.replacen("\"message\": \"", "\"message\": \"Edited: ", 1)
+        });
         let again = tempfile::tempdir().unwrap();
         let (code, o, e) = rv(&[
             "report",

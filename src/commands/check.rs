@@ -50,7 +50,14 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     if !args.no_report {
-        let rendered = crate::report::write_all(&run, &args.report)?;
+        let rendered = match crate::report::write_all(&run, &args.report) {
+            Ok(r) => r,
+            Err(err) => {
+                // Part of the set may be in place: take it all away, as for any exit 2.
+                mark_failed(&args.report, &err);
+                return Err(err);
+            }
+        };
         let line = format!(
             "reports: {} written to {} (digest of the set, {}: {})",
             rendered
