@@ -29,6 +29,12 @@ use clap::Parser;
 /// return the process exit code (see [`error::ExitCode`]).
 pub fn run_cli() -> i32 {
     redact::register_environment();
+    for arg in std::env::args_os() {
+        redact::register_secrets_in(&arg.to_string_lossy());
+    }
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        redact::register_secrets_in(&url);
+    }
     redact::install_panic_hook();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -91,6 +91,67 @@ pub fn register_as_written(forms: &str) {
     }
 }
 
+/// Register every password written in `raw`, if it is (or contains) a connection string:
+/// the user-info password of a URL, `password=` / `sslpassword=` values of a query string
+/// or of libpq `key=value` pairs, as written and decoded. Used on every command-line
+/// argument and on `DATABASE_URL`, so that a connection string given in the wrong place
+/// (as a folder, say) is still never echoed with its password.
+pub fn register_secrets_in(raw: &str) {
+    let decoded = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
+    if let Some(at) = rest.rfind('@') {
+        if let Some((_, pw)) = rest[..at].split_once(':') {
+            register(pw);
+            register(&decoded(pw));
+        }
+    }
+    for part in raw.split(['?', '&']) {
+        if let Some((k, v)) = part.split_once('=') {
+            if is_secret_key(&decode(k)) {
+                register(v);
+                register(&decoded(v));
+            }
+        }
+    }
+    // key=value pairs: the value after a secret keyword, quoted or not.
+    let mut rest = raw;
+    while let Some(eq) = rest.find('=') {
+        let key = rest[..eq].split_whitespace().last().unwrap_or("");
+        let after = rest[eq + 1..].trim_start();
+        let (value, next) = if let Some(q) = after.strip_prefix('\'') {
+            let mut v = String::new();
+            let mut chars = q.char_indices();
+            let mut end = q.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, n)) = chars.next() {
+                            v.push(n);
+                        }
+                    }
+                    '\'' => {
+                        end = i + 1;
+                        break;
+                    }
+                    c => v.push(c),
+                }
+            }
+            (v, &q[end.min(q.len())..])
+        } else {
+            let end = after.find(char::is_whitespace).unwrap_or(after.len());
+            (after[..end].replace('\\', ""), &after[end..])
+        };
+        if is_secret_key(key) {
+            register(&value);
+        }
+        rest = next;
+    }
+}
+
 /// Register the secrets the environment holds for libpq-style clients (`PGPASSWORD`), which
 /// the driver reads even when a URL is given.
 pub fn register_environment() {

@@ -247,7 +247,11 @@ pub(crate) fn translate(message: &str) -> String {
             m.truncate(i);
         }
     }
-    let rewrites: [(&str, &str); 12] = [
+    let rewrites: [(&str, &str); 13] = [
+        (
+            "tabs disallowed within this context (block indentation)",
+            "a tab is used for indentation; YAML indents with spaces only",
+        ),
         ("unknown field", "unknown key"),
         ("missing field", "missing required key"),
         ("unknown variant", "unknown value"),
