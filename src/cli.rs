@@ -262,9 +262,11 @@ pub fn parse_duration(value: &str) -> Result<String, String> {
     if number_ok && unit_ok {
         Ok(v.to_string())
     } else {
-        Err("expected a number with an optional unit (us, ms, s, min, h, d), e.g. 30s, \
+        Err(
+            "expected a number with an optional unit (us, ms, s, min, h, d), e.g. 30s, \
              500ms or 2min; a number alone means milliseconds"
-            .into())
+                .into(),
+        )
     }
 }
 
@@ -286,10 +288,10 @@ pub fn parse_cases(value: &str) -> Result<u32, String> {
 
 /// A probe seed: a whole number from 0 to 18446744073709551615.
 pub fn parse_seed(value: &str) -> Result<u64, String> {
-    value
-        .trim()
-        .parse::<u64>()
-        .map_err(|_| "expected a whole number from 0 to 18446744073709551615 (as printed by an earlier run)".into())
+    value.trim().parse::<u64>().map_err(|_| {
+        "expected a whole number from 0 to 18446744073709551615 (as printed by an earlier run)"
+            .into()
+    })
 }
 
 /// A folder that exists.

@@ -96,7 +96,10 @@ pub fn describe_error(err: &error::Error) -> String {
 /// connection string it quotes redacted, and return clap's exit code (2 for errors).
 fn print_usage_error(err: &clap::Error) -> i32 {
     use clap::error::ErrorKind;
-    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
         let _ = err.print();
         return err.exit_code();
     }

@@ -244,7 +244,9 @@ fn url_rest(rest: &str) -> String {
     if let Some(userinfo) = userinfo {
         match userinfo.split_once(':') {
             Some((user, _)) => out.push_str(&format!("{user}:{MASK}@")),
-            None if userinfo.contains(['/', '?', '#', '&', '=']) => out.push_str(&format!("{MASK}@")),
+            None if userinfo.contains(['/', '?', '#', '&', '=']) => {
+                out.push_str(&format!("{MASK}@"))
+            }
             None => out.push_str(&format!("{userinfo}@")),
         }
     }
@@ -289,7 +291,9 @@ fn decode(s: &str) -> String {
 
 /// True for a connection parameter whose value is a secret.
 pub fn is_secret_key(key: &str) -> bool {
-    SECRET_KEYS.iter().any(|k| key.trim().eq_ignore_ascii_case(k))
+    SECRET_KEYS
+        .iter()
+        .any(|k| key.trim().eq_ignore_ascii_case(k))
 }
 
 /// A libpq `key=value` string with secret values hidden, as written (quoted or not). An
@@ -431,7 +435,10 @@ mod tests {
 
     #[test]
     fn short_secrets_are_hidden_where_written_only() {
-        assert_eq!(scrub_with("PASS: 3 checks", &["3".into()]), "PASS: 3 checks");
+        assert_eq!(
+            scrub_with("PASS: 3 checks", &["3".into()]),
+            "PASS: 3 checks"
+        );
         assert_eq!(
             connection_string("postgres://u:3@h/db"),
             "postgres://u:***@h/db"

@@ -43,7 +43,9 @@ fn check_passes_on_the_project_and_its_report_is_stable() {
     let (code, stdout, stderr) = run(&["check", "--seed", "1", "--report", dir]);
     let stdout = stdout.replace(dir, "[REPORTS]");
     let stdout = match stdout.rsplit_once("SHA256SUMS: ") {
-        Some((head, tail)) if tail.len() >= 64 => format!("{head}SHA256SUMS: [DIGEST]{}", &tail[64..]),
+        Some((head, tail)) if tail.len() >= 64 => {
+            format!("{head}SHA256SUMS: [DIGEST]{}", &tail[64..])
+        }
         _ => stdout,
     };
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -178,16 +180,41 @@ fn spec_files_that_cannot_be_read_or_look_like_specs_are_never_skipped_silently(
         std::fs::write(dir.path().join("users.yaml"), &good).unwrap();
         dir
     };
-    let validate = |dir: &std::path::Path| run(&["spec", "validate", "--specs", dir.to_str().unwrap()]);
+    let validate =
+        |dir: &std::path::Path| run(&["spec", "validate", "--specs", dir.to_str().unwrap()]);
     let cases: Vec<(&str, Box<dyn Fn(&std::path::Path)>, &str)> = vec![
-        ("dangling symbolic link", Box::new(|d| std::os::unix::fs::symlink(d.join("gone.yaml"), d.join("t.yaml")).unwrap()), "which does not exist"),
-        ("symbolic link loop", Box::new(|d| {
-            std::os::unix::fs::symlink(d.join("b.yaml"), d.join("a.yaml")).unwrap();
-            std::os::unix::fs::symlink(d.join("a.yaml"), d.join("b.yaml")).unwrap();
-        }), "symbolic link loop"),
-        ("FIFO", Box::new(|d| nix::unistd::mkfifo(&d.join("t.yaml"), nix::sys::stat::Mode::S_IRWXU).unwrap()), "not a regular file"),
-        ("folder", Box::new(|d| std::fs::create_dir(d.join("t.yml")).unwrap()), "is a folder"),
-        ("upper-case extension", Box::new(|d| std::fs::write(d.join("t.Yml"), "table: t").unwrap()), "rename it to t.yml"),
+        (
+            "dangling symbolic link",
+            Box::new(|d| {
+                std::os::unix::fs::symlink(d.join("gone.yaml"), d.join("t.yaml")).unwrap()
+            }),
+            "which does not exist",
+        ),
+        (
+            "symbolic link loop",
+            Box::new(|d| {
+                std::os::unix::fs::symlink(d.join("b.yaml"), d.join("a.yaml")).unwrap();
+                std::os::unix::fs::symlink(d.join("a.yaml"), d.join("b.yaml")).unwrap();
+            }),
+            "symbolic link loop",
+        ),
+        (
+            "FIFO",
+            Box::new(|d| {
+                nix::unistd::mkfifo(&d.join("t.yaml"), nix::sys::stat::Mode::S_IRWXU).unwrap()
+            }),
+            "not a regular file",
+        ),
+        (
+            "folder",
+            Box::new(|d| std::fs::create_dir(d.join("t.yml")).unwrap()),
+            "is a folder",
+        ),
+        (
+            "upper-case extension",
+            Box::new(|d| std::fs::write(d.join("t.Yml"), "table: t").unwrap()),
+            "rename it to t.yml",
+        ),
     ];
     for (name, make, expected) in cases {
         let dir = fresh();
@@ -196,15 +223,26 @@ fn spec_files_that_cannot_be_read_or_look_like_specs_are_never_skipped_silently(
         let (code, stdout, stderr) = validate(dir.path());
         assert_eq!(code, 2, "{name}: {stdout}{stderr}");
         assert!(stderr.contains(expected), "{name}: {stderr}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{name}: a FIFO is never opened");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{name}: a FIFO is never opened"
+        );
     }
     // Backups and editor files: read as nothing, but named in a warning.
-    for other in ["users.yaml~", "users.yaml.bak", ".users.yml.swp", "users.yml.orig"] {
+    for other in [
+        "users.yaml~",
+        "users.yaml.bak",
+        ".users.yml.swp",
+        "users.yml.orig",
+    ] {
         let dir = fresh();
         std::fs::write(dir.path().join(other), &good).unwrap();
         let (code, stdout, stderr) = validate(dir.path());
         assert_eq!(code, 0, "{other}: {stdout}{stderr}");
-        assert!(stderr.contains(&format!("warning: {}", dir.path().join(other).display())), "{other}: {stderr}");
+        assert!(
+            stderr.contains(&format!("warning: {}", dir.path().join(other).display())),
+            "{other}: {stderr}"
+        );
         assert!(stdout.contains("1 spec file(s)"), "{stdout}");
     }
 }
@@ -228,9 +266,18 @@ fn wrong_flags_exit_2() {
 fn every_invalid_flag_value_exits_2_with_a_plain_message() {
     let bad_sql = "tests/fixtures/drift/01_drop_index.sql";
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["check", "--statement-timeout", "banana"], "expected a number with an optional unit"),
-        (vec!["check", "--statement-timeout", ""], "expected a number"),
-        (vec!["check", "--statement-timeout", "10 parsecs"], "expected a number"),
+        (
+            vec!["check", "--statement-timeout", "banana"],
+            "expected a number with an optional unit",
+        ),
+        (
+            vec!["check", "--statement-timeout", ""],
+            "expected a number",
+        ),
+        (
+            vec!["check", "--statement-timeout", "10 parsecs"],
+            "expected a number",
+        ),
         (vec!["check", "--lock-timeout", "-5"], "cannot be negative"),
         (vec!["check", "--lock-timeout=-5s"], "cannot be negative"),
         (vec!["check", "--connect-timeout", "0"], "from 1 to 3600"),
@@ -241,24 +288,70 @@ fn every_invalid_flag_value_exits_2_with_a_plain_message() {
         (vec!["check", "--seed", "-3"], "whole number"),
         (vec!["check", "--seed", "0x10"], "whole number"),
         (vec!["check", "--pg-user", "root"], "refuses to run as root"),
-        (vec!["check", "--pg-user", "no_such_user_rv"], "no such OS user"),
-        (vec!["check", "--pg-bindir", "/no/such/dir"], "no such folder"),
+        (
+            vec!["check", "--pg-user", "no_such_user_rv"],
+            "no such OS user",
+        ),
+        (
+            vec!["check", "--pg-bindir", "/no/such/dir"],
+            "no such folder",
+        ),
         (vec!["check", "--pg-bindir", "Cargo.toml"], "not a folder"),
-        (vec!["check", "--database-url", "mysql://u:p@h/db"], "not a PostgreSQL URL"),
+        (
+            vec!["check", "--database-url", "mysql://u:p@h/db"],
+            "not a PostgreSQL URL",
+        ),
         (vec!["check", "--database-url", ""], "empty"),
-        (vec!["check", "--database-url", "postgres://h/db?ssl=true"], "unknown connection parameter"),
-        (vec!["check", "--database-url", "postgres://h/db?connect_timeout=5"], "--connect-timeout"),
-        (vec!["check", "--database-url", "postgres://h/db?sslmode=on"], "sslmode `on`"),
-        (vec!["check", "--database-url", "host=h port=99999"], "port `99999`"),
-        (vec!["check", "--database-url", "postgres://h/db", "--apply-after", bad_sql], "--apply-after cannot be used"),
+        (
+            vec!["check", "--database-url", "postgres://h/db?ssl=true"],
+            "unknown connection parameter",
+        ),
+        (
+            vec![
+                "check",
+                "--database-url",
+                "postgres://h/db?connect_timeout=5",
+            ],
+            "--connect-timeout",
+        ),
+        (
+            vec!["check", "--database-url", "postgres://h/db?sslmode=on"],
+            "sslmode `on`",
+        ),
+        (
+            vec!["check", "--database-url", "host=h port=99999"],
+            "port `99999`",
+        ),
+        (
+            vec![
+                "check",
+                "--database-url",
+                "postgres://h/db",
+                "--apply-after",
+                bad_sql,
+            ],
+            "--apply-after cannot be used",
+        ),
         (vec!["check", "--apply-after", "no/such.sql"], "no/such.sql"),
-        (vec!["check", "--report", "Cargo.toml"], "cannot write reports into Cargo.toml"),
-        (vec!["check", "--no-report", "--report", "x"], "cannot be used with"),
-        (vec!["check", "--probe", "--no-probe"], "cannot be used with"),
+        (
+            vec!["check", "--report", "Cargo.toml"],
+            "cannot write reports into Cargo.toml",
+        ),
+        (
+            vec!["check", "--no-report", "--report", "x"],
+            "cannot be used with",
+        ),
+        (
+            vec!["check", "--probe", "--no-probe"],
+            "cannot be used with",
+        ),
         (vec!["check", "--format", "xml"], "possible values"),
         (vec!["check", "--color", "sometimes"], "possible values"),
         (vec!["check", "--backend", "podman"], "possible values"),
-        (vec!["spec", "snapshot", "--out", "x", "--schema", ""], "schema name is empty"),
+        (
+            vec!["spec", "snapshot", "--out", "x", "--schema", ""],
+            "schema name is empty",
+        ),
         (vec!["report"], "needs --from"),
         (vec!["report", "verify"], "required"),
         (vec!["migrate"], "required"),
@@ -269,9 +362,15 @@ fn every_invalid_flag_value_exits_2_with_a_plain_message() {
         let (code, stdout, stderr) = run(&args);
         let what = args.join(" ");
         assert_eq!(code, 2, "{what}: {stdout}{stderr}");
-        assert!(stderr.contains(expected), "{what}: expected `{expected}` in\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{what}: expected `{expected}` in\n{stderr}"
+        );
         assert_plain(&what, &stderr);
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{what}: not refused up front");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what}: not refused up front"
+        );
     }
     // The same through the environment.
     let out = Command::new(bin())
@@ -316,7 +415,9 @@ fn fuzzing_every_flag_gives_exit_0_or_2_and_plain_words() {
     }
     for (path, cmd) in commands {
         for arg in cmd.get_arguments() {
-            let Some(long_flag) = arg.get_long() else { continue };
+            let Some(long_flag) = arg.get_long() else {
+                continue;
+            };
             if !arg.get_action().takes_values() || long_flag == "help" {
                 continue;
             }
@@ -342,9 +443,15 @@ fn fuzzing_every_flag_gives_exit_0_or_2_and_plain_words() {
                 let what = args.join(" ");
                 let code = out.status.code().unwrap_or(-1);
                 let reachable = long_flag == "database-url" && code == 3;
-                assert!(code == 0 || code == 2 || reachable, "{what}: exit {code}\n{stdout}{stderr}");
+                assert!(
+                    code == 0 || code == 2 || reachable,
+                    "{what}: exit {code}\n{stdout}{stderr}"
+                );
                 assert_plain(&what, &stderr);
-                assert!(!stderr.contains("Fuzz-Pw") && !stdout.contains("Fuzz-Pw"), "{what}: {stderr}");
+                assert!(
+                    !stderr.contains("Fuzz-Pw") && !stdout.contains("Fuzz-Pw"),
+                    "{what}: {stderr}"
+                );
                 runs += 1;
             }
         }
@@ -357,8 +464,17 @@ fn check_help_says_what_happens_on_a_handed_over_server() {
     let (code, stdout, _) = run(&["check", "--help"]);
     assert_eq!(code, 0);
     let stdout = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
-    for expected in ["apply", "nothing", "read-only", "--apply-after is refused", "rolled back"] {
-        assert!(stdout.contains(expected), "`{expected}` missing from\n{stdout}");
+    for expected in [
+        "apply",
+        "nothing",
+        "read-only",
+        "--apply-after is refused",
+        "rolled back",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "`{expected}` missing from\n{stdout}"
+        );
     }
 }
 
@@ -374,7 +490,10 @@ fn an_unknown_schema_is_refused_with_the_schemas_there_are() {
         "no_such_schema",
     ]);
     assert_eq!(code, 2, "{stdout}{stderr}");
-    assert!(stderr.contains("schema `no_such_schema` does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("schema `no_such_schema` does not exist"),
+        "{stderr}"
+    );
     assert!(stderr.contains("one of: public"), "{stderr}");
 }
 
@@ -401,15 +520,28 @@ fn progress_shows_on_a_terminal_only_and_never_with_quiet() {
         return;
     };
     assert!(tty.contains("PASS: "), "{tty}");
-    for phase in ["starting a throw-away PostgreSQL", "applying 2 migrations", "compiling 3 specs"] {
-        assert!(tty.contains(phase), "`{phase}` not shown on a terminal:\n{tty}");
+    for phase in [
+        "starting a throw-away PostgreSQL",
+        "applying 2 migrations",
+        "compiling 3 specs",
+    ] {
+        assert!(
+            tty.contains(phase),
+            "`{phase}` not shown on a terminal:\n{tty}"
+        );
     }
     let quiet = on_a_terminal(&format!("--quiet {args}")).unwrap();
-    assert!(quiet.contains("PASS: ") && !quiet.contains("starting a throw-away"), "{quiet}");
+    assert!(
+        quiet.contains("PASS: ") && !quiet.contains("starting a throw-away"),
+        "{quiet}"
+    );
     let args: Vec<&str> = args.split(' ').collect();
     let (code, stdout, stderr) = run(&args);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(!stderr.contains("starting a throw-away") && !stderr.contains('\u{1b}'), "{stderr}");
+    assert!(
+        !stderr.contains("starting a throw-away") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -109,7 +109,10 @@ fn flipping_any_byte_of_any_report_file_is_caught() {
         "report.html",
         MANIFEST_FILE,
     ] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing: {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:?}"
+        );
     }
     let work = tempfile::tempdir().unwrap();
     copy_dir(dir, work.path());
@@ -121,7 +124,10 @@ fn flipping_any_byte_of_any_report_file_is_caught() {
             let mut bytes = original.clone();
             bytes[at] ^= 0x01;
             std::fs::write(&path, &bytes).unwrap();
-            assert!(!intact(work.path()), "{name}: flipping byte {at} went unnoticed");
+            assert!(
+                !intact(work.path()),
+                "{name}: flipping byte {at} went unnoticed"
+            );
             flips += 1;
         }
         // Removing a byte, or appending one, is caught too.
@@ -130,7 +136,10 @@ fn flipping_any_byte_of_any_report_file_is_caught() {
         let mut longer = original.clone();
         longer.push(b'\n');
         std::fs::write(&path, &longer).unwrap();
-        assert!(!intact(work.path()), "{name}: an appended byte went unnoticed");
+        assert!(
+            !intact(work.path()),
+            "{name}: an appended byte went unnoticed"
+        );
         std::fs::write(&path, &original).unwrap();
         assert!(intact(work.path()), "{name}: restored");
     }
@@ -163,7 +172,13 @@ fn reseal(dir: &Path) {
     )
     .unwrap();
     let mut files = Vec::new();
-    for name in ["run.json", "run.json.sha256", "junit.xml", "report.md", "report.html"] {
+    for name in [
+        "run.json",
+        "run.json.sha256",
+        "junit.xml",
+        "report.md",
+        "report.html",
+    ] {
         files.push((name.to_string(), std::fs::read(dir.join(name)).unwrap()));
     }
     std::fs::write(dir.join(MANIFEST_FILE), digest::manifest_text(&files)).unwrap();
@@ -178,7 +193,9 @@ fn edits_to_verdicts_and_attributes_are_caught() {
 
     type Edit = fn(&Path);
     let edits: Vec<(&str, Edit)> = vec![
-        ("html FAIL to PASS", |d| rewrite(&d.join("report.html"), |t| t.replace("FAIL", "PASS"))),
+        ("html FAIL to PASS", |d| {
+            rewrite(&d.join("report.html"), |t| t.replace("FAIL", "PASS"))
+        }),
         ("html generator removed, then FAIL to PASS", |d| {
             rewrite(&d.join("report.html"), |t| {
                 let start = t.find("<meta name=\"generator\"").unwrap();
@@ -187,17 +204,33 @@ fn edits_to_verdicts_and_attributes_are_caught() {
             })
         }),
         ("html generator changed", |d| {
-            rewrite(&d.join("report.html"), |t| t.replace("content=\"reims-verify ", "content=\"reims-verify 9"))
+            rewrite(&d.join("report.html"), |t| {
+                t.replace("content=\"reims-verify ", "content=\"reims-verify 9")
+            })
         }),
         ("html digest meta removed", |d| {
-            rewrite(&d.join("report.html"), |t| t.replacen("<meta name=\"reims-verify-run-sha256\"", "<meta name=\"x\"", 1))
+            rewrite(&d.join("report.html"), |t| {
+                t.replacen(
+                    "<meta name=\"reims-verify-run-sha256\"",
+                    "<meta name=\"x\"",
+                    1,
+                )
+            })
         }),
-        ("markdown verdict", |d| rewrite(&d.join("report.md"), |t| t.replace("**Verdict: FAIL**", "**Verdict: PASS**"))),
+        ("markdown verdict", |d| {
+            rewrite(&d.join("report.md"), |t| {
+                t.replace("**Verdict: FAIL**", "**Verdict: PASS**")
+            })
+        }),
         ("markdown marker removed", |d| {
-            rewrite(&d.join("report.md"), |t| t.splitn(2, '\n').nth(1).unwrap().to_string())
+            rewrite(&d.join("report.md"), |t| {
+                t.splitn(2, '\n').nth(1).unwrap().to_string()
+            })
         }),
         ("markdown generator removed", |d| {
-            rewrite(&d.join("report.md"), |t| t.replacen(" generator=\"", " x=\"", 1))
+            rewrite(&d.join("report.md"), |t| {
+                t.replacen(" generator=\"", " x=\"", 1)
+            })
         }),
         ("junit failure removed", |d| {
             rewrite(&d.join("junit.xml"), |t| {
@@ -207,24 +240,41 @@ fn edits_to_verdicts_and_attributes_are_caught() {
             })
         }),
         ("junit generator property removed", |d| {
-            rewrite(&d.join("junit.xml"), |t| t.replace("reims-verify.generator", "x"))
+            rewrite(&d.join("junit.xml"), |t| {
+                t.replace("reims-verify.generator", "x")
+            })
         }),
-        ("run.json fail to pass", |d| rewrite(&d.join("run.json"), |t| t.replace("\"fail\"", "\"pass\""))),
+        ("run.json fail to pass", |d| {
+            rewrite(&d.join("run.json"), |t| t.replace("\"fail\"", "\"pass\""))
+        }),
         ("run.json fail to pass, sealed again", |d| {
             rewrite(&d.join("run.json"), |t| t.replace("\"fail\"", "\"pass\""));
             reseal(d);
         }),
-        ("html FAIL to PASS, sealed again without its generator", |d| {
-            rewrite(&d.join("report.html"), |t| {
-                t.replace("<meta name=\"generator\"", "<meta name=\"x\"").replace("FAIL", "PASS")
-            });
-            reseal(d);
+        (
+            "html FAIL to PASS, sealed again without its generator",
+            |d| {
+                rewrite(&d.join("report.html"), |t| {
+                    t.replace("<meta name=\"generator\"", "<meta name=\"x\"")
+                        .replace("FAIL", "PASS")
+                });
+                reseal(d);
+            },
+        ),
+        ("a report deleted", |d| {
+            std::fs::remove_file(d.join("junit.xml")).unwrap()
         }),
-        ("a report deleted", |d| std::fs::remove_file(d.join("junit.xml")).unwrap()),
         ("a report's line removed from the manifest", |d| {
-            rewrite(&d.join(MANIFEST_FILE), |t| t.lines().filter(|l| !l.ends_with("report.html")).map(|l| format!("{l}\n")).collect())
+            rewrite(&d.join(MANIFEST_FILE), |t| {
+                t.lines()
+                    .filter(|l| !l.ends_with("report.html"))
+                    .map(|l| format!("{l}\n"))
+                    .collect()
+            })
         }),
-        ("the manifest deleted", |d| std::fs::remove_file(d.join(MANIFEST_FILE)).unwrap()),
+        ("the manifest deleted", |d| {
+            std::fs::remove_file(d.join(MANIFEST_FILE)).unwrap()
+        }),
     ];
     for (name, edit) in edits {
         let (code, out) = after_edit(edit);
@@ -270,12 +320,23 @@ fn edits_to_verdicts_and_attributes_are_caught() {
 #[test]
 fn verifying_any_file_checks_the_whole_folder() {
     let dir = failing_reports();
-    for name in ["run.json", "run.json.sha256", "junit.xml", "report.md", "report.html", MANIFEST_FILE] {
+    for name in [
+        "run.json",
+        "run.json.sha256",
+        "junit.xml",
+        "report.md",
+        "report.html",
+        MANIFEST_FILE,
+    ] {
         let (code, out, err) = rv(&["report", "verify", dir.join(name).to_str().unwrap()]);
         assert_eq!(code, 0, "{name}: {out}{err}");
         assert_eq!(out.matches("intact").count(), 5, "{name}: {out}");
     }
-    let (code, _, err) = rv(&["report", "verify", root().join("Cargo.toml").to_str().unwrap()]);
+    let (code, _, err) = rv(&[
+        "report",
+        "verify",
+        root().join("Cargo.toml").to_str().unwrap(),
+    ]);
     assert_eq!(code, 2, "not a report folder: {err}");
     let (code, _, err) = rv(&["report", "verify", dir.join("nope.html").to_str().unwrap()]);
     assert_eq!(code, 2, "no such file: {err}");
@@ -309,9 +370,16 @@ fn an_unwritable_report_folder_stops_the_run_before_any_server_starts() {
         ]);
         assert_eq!(code, 2, "{}: {stdout}{stderr}", target.display());
         assert!(stderr.contains("cannot write reports into"), "{stderr}");
-        assert!(!stderr.contains("pg-bindir"), "checked before the server: {stderr}");
+        assert!(
+            !stderr.contains("pg-bindir"),
+            "checked before the server: {stderr}"
+        );
         assert!(stderr.contains("--no-report"), "{stderr}");
-        assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -322,7 +390,10 @@ fn the_verdict_is_printed_even_when_the_reports_cannot_be_written() {
     std::fs::create_dir(tmp.path().join("report.html")).unwrap();
     let (code, stdout, stderr) = run_ledger(tmp.path(), true);
     assert_eq!(code, 2, "{stdout}{stderr}");
-    assert!(stdout.contains("FAIL: "), "the verdict comes first: {stdout}");
+    assert!(
+        stdout.contains("FAIL: "),
+        "the verdict comes first: {stdout}"
+    );
     assert!(stderr.contains("report.html"), "{stderr}");
     // Nothing that could pass for this run's report is left.
     assert!(!tmp.path().join("run.json").exists());
@@ -336,9 +407,19 @@ fn a_run_ending_in_exit_2_or_3_leaves_no_earlier_pass_looking_current() {
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("notes.txt"), "kept").unwrap();
     let (code, stdout, stderr) = run_ledger(&dir, false);
-    assert_eq!(code, 0, "the ledger passes without its drift: {stdout}{stderr}");
-    assert!(stdout.contains(&format!("written to {}", dir.display())), "{stdout}");
-    let (code, out, _) = rv(&["report", "verify", dir.join("report.html").to_str().unwrap()]);
+    assert_eq!(
+        code, 0,
+        "the ledger passes without its drift: {stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("written to {}", dir.display())),
+        "{stdout}"
+    );
+    let (code, out, _) = rv(&[
+        "report",
+        "verify",
+        dir.join("report.html").to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{out}");
 
     // Exit 2: a bad spec folder.
@@ -350,12 +431,21 @@ fn a_run_ending_in_exit_2_or_3_leaves_no_earlier_pass_looking_current() {
         dir.to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("removed the earlier run's reports"), "{stderr}");
+    assert!(
+        stderr.contains("removed the earlier run's reports"),
+        "{stderr}"
+    );
     assert!(!dir.join("report.html").exists() && !dir.join("run.json").exists());
-    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "kept");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "kept"
+    );
     let marker = std::fs::read_to_string(dir.join(FAILED_RUN_FILE)).unwrap();
     assert!(marker.contains("exit 2 (invalid input)"), "{marker}");
-    assert!(marker.contains("unknown key"), "the marker says why: {marker}");
+    assert!(
+        marker.contains("unknown key"),
+        "the marker says why: {marker}"
+    );
     for file in ["report.html", "run.json"] {
         let (code, out, err) = rv(&["report", "verify", dir.join(file).to_str().unwrap()]);
         assert_eq!(code, 1, "{file}: {out}{err}");
@@ -367,13 +457,25 @@ fn a_run_ending_in_exit_2_or_3_leaves_no_earlier_pass_looking_current() {
     let (code, _, stderr) = run_ledger(&dir, false);
     assert_eq!(code, 0, "{stderr}");
     assert!(!dir.join(FAILED_RUN_FILE).exists());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("postgres://nobody@127.0.0.1:{port}/db");
     let mut args = ledger(&dir, false);
-    args.extend(["--database-url".into(), url, "--connect-timeout".into(), "2".into()]);
+    args.extend([
+        "--database-url".into(),
+        url,
+        "--connect-timeout".into(),
+        "2".into(),
+    ]);
     let (code, _, stderr) = rv(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 3, "{stderr}");
     let (code, out, _) = rv(&["report", "verify", dir.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("ended with exit 3 (database trouble)"), "{out}");
+    assert!(
+        out.contains("ended with exit 3 (database trouble)"),
+        "{out}"
+    );
 }

@@ -95,29 +95,112 @@ fn corpus(port: u16) -> Vec<Case> {
         code,
     };
     let pgpass = std::env::temp_dir().join(format!("rv-pgpass-{}", std::process::id()));
-    std::fs::write(&pgpass, format!("127.0.0.1:{port}:db:auditor:Pgpass-Pw-61\n")).unwrap();
-    std::fs::set_permissions(
+    std::fs::write(
         &pgpass,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        format!("127.0.0.1:{port}:db:auditor:Pgpass-Pw-61\n"),
     )
     .unwrap();
+    std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     vec![
-        c("plain URL", format!("postgres://auditor:S3cr3t-Pw-01@127.0.0.1:{port}/db"), "S3cr3t-Pw-01", 3),
-        c("percent-encoded", format!("postgres://auditor:hunt%40Pw%3A02%2F@127.0.0.1:{port}/db"), "hunt@Pw:02/", 3),
-        c("unencoded @", format!("postgres://auditor:hunt@r2-Pw-03@127.0.0.1:{port}/db"), "hunt@r2-Pw-03", 2),
-        c("unencoded ? and #", format!("postgresql://auditor:Pw?04#x@127.0.0.1:{port}/db"), "Pw?04#x", 2),
-        c("unencoded /", format!("postgres://auditor:Pw/05-x@127.0.0.1:{port}/db"), "Pw/05-x", 2),
-        c("query password", format!("postgres://auditor@127.0.0.1:{port}/db?password=Qu3ry-Pw-06&sslmode=disable"), "Qu3ry-Pw-06", 3),
-        c("encoded query password", format!("postgres://auditor@127.0.0.1:{port}/db?password=Qu3ry%26Pw%3D07"), "Qu3ry&Pw=07", 3),
-        c("key=value quoted", format!(r"host=127.0.0.1 port={port} user=auditor password='a b\'Pw 08' dbname=db"), "a b'Pw 08", 3),
-        c("key=value plain", format!("host=127.0.0.1 port={port} user=auditor password=Kv-Pw-09 dbname=db"), "Kv-Pw-09", 3),
-        c("key=value unterminated", "host=127.0.0.1 password='Unterminated-Pw-10 dbname=db".into(), "Unterminated-Pw-10", 2),
-        c("key=value unquoted space", "host=127.0.0.1 password=Spaced Pw-11 dbname=db".into(), "Pw-11", 2),
-        c("bad port", "postgres://auditor:Bad-port-Pw-12@127.0.0.1:notaport/db".into(), "Bad-port-Pw-12", 2),
-        c("foreign scheme", "mysql://auditor:My-sql-Pw-13@127.0.0.1/db".into(), "My-sql-Pw-13", 2),
-        c("unknown parameter", format!("postgres://auditor:Param-Pw-14@127.0.0.1:{port}/db?ssl=true"), "Param-Pw-14", 2),
-        c("no scheme", "auditor:No-scheme-Pw-15@127.0.0.1/db".into(), "No-scheme-Pw-15", 2),
-        c("unicode", format!("postgres://auditor:{}@127.0.0.1:{port}/db", utf8_percent_encode("Pässwörd-✓-16", NON_ALPHANUMERIC)), "Pässwörd-✓-16", 3),
+        c(
+            "plain URL",
+            format!("postgres://auditor:S3cr3t-Pw-01@127.0.0.1:{port}/db"),
+            "S3cr3t-Pw-01",
+            3,
+        ),
+        c(
+            "percent-encoded",
+            format!("postgres://auditor:hunt%40Pw%3A02%2F@127.0.0.1:{port}/db"),
+            "hunt@Pw:02/",
+            3,
+        ),
+        c(
+            "unencoded @",
+            format!("postgres://auditor:hunt@r2-Pw-03@127.0.0.1:{port}/db"),
+            "hunt@r2-Pw-03",
+            2,
+        ),
+        c(
+            "unencoded ? and #",
+            format!("postgresql://auditor:Pw?04#x@127.0.0.1:{port}/db"),
+            "Pw?04#x",
+            2,
+        ),
+        c(
+            "unencoded /",
+            format!("postgres://auditor:Pw/05-x@127.0.0.1:{port}/db"),
+            "Pw/05-x",
+            2,
+        ),
+        c(
+            "query password",
+            format!("postgres://auditor@127.0.0.1:{port}/db?password=Qu3ry-Pw-06&sslmode=disable"),
+            "Qu3ry-Pw-06",
+            3,
+        ),
+        c(
+            "encoded query password",
+            format!("postgres://auditor@127.0.0.1:{port}/db?password=Qu3ry%26Pw%3D07"),
+            "Qu3ry&Pw=07",
+            3,
+        ),
+        c(
+            "key=value quoted",
+            format!(r"host=127.0.0.1 port={port} user=auditor password='a b\'Pw 08' dbname=db"),
+            "a b'Pw 08",
+            3,
+        ),
+        c(
+            "key=value plain",
+            format!("host=127.0.0.1 port={port} user=auditor password=Kv-Pw-09 dbname=db"),
+            "Kv-Pw-09",
+            3,
+        ),
+        c(
+            "key=value unterminated",
+            "host=127.0.0.1 password='Unterminated-Pw-10 dbname=db".into(),
+            "Unterminated-Pw-10",
+            2,
+        ),
+        c(
+            "key=value unquoted space",
+            "host=127.0.0.1 password=Spaced Pw-11 dbname=db".into(),
+            "Pw-11",
+            2,
+        ),
+        c(
+            "bad port",
+            "postgres://auditor:Bad-port-Pw-12@127.0.0.1:notaport/db".into(),
+            "Bad-port-Pw-12",
+            2,
+        ),
+        c(
+            "foreign scheme",
+            "mysql://auditor:My-sql-Pw-13@127.0.0.1/db".into(),
+            "My-sql-Pw-13",
+            2,
+        ),
+        c(
+            "unknown parameter",
+            format!("postgres://auditor:Param-Pw-14@127.0.0.1:{port}/db?ssl=true"),
+            "Param-Pw-14",
+            2,
+        ),
+        c(
+            "no scheme",
+            "auditor:No-scheme-Pw-15@127.0.0.1/db".into(),
+            "No-scheme-Pw-15",
+            2,
+        ),
+        c(
+            "unicode",
+            format!(
+                "postgres://auditor:{}@127.0.0.1:{port}/db",
+                utf8_percent_encode("Pässwörd-✓-16", NON_ALPHANUMERIC)
+            ),
+            "Pässwörd-✓-16",
+            3,
+        ),
         Case {
             name: "PGPASSWORD",
             conn: format!("postgres://auditor@127.0.0.1:{port}/db"),
@@ -140,17 +223,50 @@ fn every_form_of_connection_string_keeps_its_password_hidden() {
     let port = closed_port();
     for case in corpus(port) {
         // The redaction function, on the string as given.
-        assert_hidden(case.name, &redact::connection_string(&case.conn), case.password);
+        assert_hidden(
+            case.name,
+            &redact::connection_string(&case.conn),
+            case.password,
+        );
         // The binary, with the string as a flag, as `--flag=value`, and in DATABASE_URL.
         let env: Vec<(&str, &str)> = case.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let flag = format!("--database-url={}", case.conn);
         let mut with_url = env.clone();
         with_url.push(("DATABASE_URL", case.conn.as_str()));
         for (how, args, env) in [
-            ("flag", vec!["check", "--database-url", case.conn.as_str(), "--connect-timeout", "2"], env.clone()),
-            ("flag=", vec!["check", flag.as_str(), "--connect-timeout", "2"], env.clone()),
-            ("DATABASE_URL", vec!["check", "--connect-timeout", "2"], with_url.clone()),
-            ("migrate", vec!["migrate", "--list", "--database-url", case.conn.as_str(), "--connect-timeout", "2"], env.clone()),
+            (
+                "flag",
+                vec![
+                    "check",
+                    "--database-url",
+                    case.conn.as_str(),
+                    "--connect-timeout",
+                    "2",
+                ],
+                env.clone(),
+            ),
+            (
+                "flag=",
+                vec!["check", flag.as_str(), "--connect-timeout", "2"],
+                env.clone(),
+            ),
+            (
+                "DATABASE_URL",
+                vec!["check", "--connect-timeout", "2"],
+                with_url.clone(),
+            ),
+            (
+                "migrate",
+                vec![
+                    "migrate",
+                    "--list",
+                    "--database-url",
+                    case.conn.as_str(),
+                    "--connect-timeout",
+                    "2",
+                ],
+                env.clone(),
+            ),
         ] {
             let (code, output) = run(&args, &env);
             let label = format!("{} ({how})", case.name);
@@ -165,15 +281,16 @@ fn every_form_of_connection_string_keeps_its_password_hidden() {
 fn a_password_quoted_back_by_the_argument_parser_is_hidden() {
     // A connection string given where a number is expected is quoted in clap's error.
     let (code, output) = run(
-        &["check", "--connect-timeout", "postgres://auditor:Clap-Pw-21@h/db"],
+        &[
+            "check",
+            "--connect-timeout",
+            "postgres://auditor:Clap-Pw-21@h/db",
+        ],
         &[],
     );
     assert_eq!(code, 2, "{output}");
     assert_hidden("clap value", &output, "Clap-Pw-21");
-    let (code, output) = run(
-        &["check", "--bogus=host=h password=Clap-Pw-22"],
-        &[],
-    );
+    let (code, output) = run(&["check", "--bogus=host=h password=Clap-Pw-22"], &[]);
     assert_eq!(code, 2, "{output}");
     assert_hidden("clap unknown flag", &output, "Clap-Pw-22");
 }
@@ -183,9 +300,10 @@ fn a_password_quoted_back_by_the_argument_parser_is_hidden() {
 fn password() -> impl Strategy<Value = String> {
     proptest::string::string_regex(r#"[A-Za-z0-9@:/?#%&= '"\\äß✓€]{6,20}"#)
         .unwrap()
-        .prop_filter("mostly letters and digits would collide with other text", |p| {
-            p.chars().filter(|c| c.is_alphanumeric()).count() >= 3
-        })
+        .prop_filter(
+            "mostly letters and digits would collide with other text",
+            |p| p.chars().filter(|c| c.is_alphanumeric()).count() >= 3,
+        )
 }
 
 fn key_value_quoted(p: &str) -> String {
@@ -259,11 +377,15 @@ fn server() -> &'static EphemeralCluster {
                 .block_on(async {
                     use reims_verify::migrate::{apply, discover, ApplyMode};
                     use sqlx::Connection;
-                    let c = EphemeralCluster::start(&ClusterOptions::default()).await.unwrap();
+                    let c = EphemeralCluster::start(&ClusterOptions::default())
+                        .await
+                        .unwrap();
                     c.create_database("gate", None).await.unwrap();
                     let mut conn = c.connect("gate").await.unwrap();
                     let files = discover(&migrations_dir()).unwrap();
-                    apply(&mut conn, &files, &ApplyMode::All, false).await.unwrap();
+                    apply(&mut conn, &files, &ApplyMode::All, false)
+                        .await
+                        .unwrap();
                     sqlx::raw_sql(&format!(
                         "CREATE ROLE auditor LOGIN PASSWORD '{SERVER_PW}';
                          CREATE ROLE echo_user LOGIN;
@@ -275,8 +397,12 @@ fn server() -> &'static EphemeralCluster {
                     .unwrap();
                     let hba = c.dir().join("data/pg_hba.conf");
                     let old = std::fs::read_to_string(&hba).unwrap();
-                    std::fs::write(&hba, format!("local all auditor scram-sha-256\n{old}")).unwrap();
-                    sqlx::raw_sql("SELECT pg_reload_conf()").execute(&mut conn).await.unwrap();
+                    std::fs::write(&hba, format!("local all auditor scram-sha-256\n{old}"))
+                        .unwrap();
+                    sqlx::raw_sql("SELECT pg_reload_conf()")
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
                     conn.close().await.unwrap();
                     c
                 })
@@ -302,7 +428,10 @@ fn passwords_from_pgpass_and_pgpassword_reach_the_server_and_nothing_else() {
     let url = format!("postgres://auditor@localhost/gate?host={socket}&port=5432");
 
     // From a pgpass file: the server demands it, so a passing check proves it was sent.
-    let file = pgpass_file(dir.path(), &format!("localhost:5432:gate:auditor:{SERVER_PW}"));
+    let file = pgpass_file(
+        dir.path(),
+        &format!("localhost:5432:gate:auditor:{SERVER_PW}"),
+    );
     let (code, output) = run(
         &["check", "--database-url", &url, "--no-probe"],
         &[("PGPASSFILE", file.as_str())],
@@ -340,6 +469,9 @@ fn a_server_error_that_quotes_the_pgpass_password_is_scrubbed() {
         &[("PGPASSFILE", file.as_str())],
     );
     assert_eq!(code, 3, "{output}");
-    assert!(output.contains("does not exist"), "the server's error is shown: {output}");
+    assert!(
+        output.contains("does not exist"),
+        "the server's error is shown: {output}"
+    );
     assert_hidden("echoed by the server", &output, pw);
 }

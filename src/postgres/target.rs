@@ -290,7 +290,10 @@ fn split_key_values(raw: &str, shown: &str) -> Result<Vec<(String, String)>> {
                 .unwrap_or_default();
             return Err(usage(
                 shown,
-                format!("text without `=`{after} (word {} of the string)", pairs.len() + 1),
+                format!(
+                    "text without `=`{after} (word {} of the string)",
+                    pairs.len() + 1
+                ),
                 "write key=value pairs, and quote a value that holds spaces: password='a b'",
             ));
         }
@@ -585,8 +588,11 @@ fn pgpass_password(host: &str, port: u16, db: &str, user: &str) -> Option<String
     let port = port.to_string();
     text.lines().filter_map(pgpass_fields).find_map(|f| {
         let matches = |field: &str, value: &str| field == "*" || field == value;
-        (matches(&f[0], host) && matches(&f[1], &port) && matches(&f[2], db) && matches(&f[3], user))
-            .then(|| f[4].clone())
+        (matches(&f[0], host)
+            && matches(&f[1], &port)
+            && matches(&f[2], db)
+            && matches(&f[3], user))
+        .then(|| f[4].clone())
     })
 }
 
@@ -664,13 +670,19 @@ mod tests {
 
     #[test]
     fn key_value_strings_are_read_as_libpq_reads_them() {
-        let url =
-            DatabaseUrl::parse(r"host=db.example port=6543 user=aud password='a b\'c' dbname=reims sslmode=require")
-                .unwrap();
+        let url = DatabaseUrl::parse(
+            r"host=db.example port=6543 user=aud password='a b\'c' dbname=reims sslmode=require",
+        )
+        .unwrap();
         assert_eq!(url.password().as_deref(), Some("a b'c"));
         let o = url.connect_options();
         assert_eq!(
-            (o.get_host(), o.get_port(), o.get_username(), o.get_database()),
+            (
+                o.get_host(),
+                o.get_port(),
+                o.get_username(),
+                o.get_database()
+            ),
             ("db.example", 6543, "aud", Some("reims"))
         );
         assert_eq!(

@@ -289,7 +289,10 @@ fn verify_manifest(dir: &Path, manifest: &Path, bytes: &[u8]) -> Vec<FileCheck> 
             checks.push(FileCheck {
                 path: manifest.to_path_buf(),
                 intact: false,
-                detail: format!("line {} is not `<sha256>  <file name>`: it was edited", n + 1),
+                detail: format!(
+                    "line {} is not `<sha256>  <file name>`: it was edited",
+                    n + 1
+                ),
             });
             continue;
         };
@@ -383,7 +386,12 @@ fn cross_checks(dir: &Path) -> Vec<FileCheck> {
                 "was rendered from a {RUN_FILE} with sha256 {}, but {RUN_FILE} has sha256 {actual}",
                 emb.digest
             )),
-            Some(emb) if !emb.generator.as_deref().is_some_and(|g| g.starts_with("reims-verify ")) => {
+            Some(emb)
+                if !emb
+                    .generator
+                    .as_deref()
+                    .is_some_and(|g| g.starts_with("reims-verify ")) =>
+            {
                 Some("names no reims-verify version as its generator: it was edited".into())
             }
             Some(emb) if emb.generator.as_deref() == Some(generator().as_str()) => match &parsed {

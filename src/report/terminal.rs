@@ -85,10 +85,11 @@ pub fn render(run: &Run, out: Output) -> String {
 /// relation, a label that cannot be read as one.
 fn row_label(run: &Run, group: &str) -> String {
     let is_relation = run.specs.iter().any(|s| s.table == group)
-        || run
-            .findings
-            .iter()
-            .any(|f| f.table == group && !f.code.starts_with("migration.") && !f.code.starts_with("function."));
+        || run.findings.iter().any(|f| {
+            f.table == group
+                && !f.code.starts_with("migration.")
+                && !f.code.starts_with("function.")
+        });
     match group {
         "migrations" if !is_relation => "(migration history)".to_string(),
         "functions" if !is_relation => "(functions no spec lists)".to_string(),

@@ -115,7 +115,11 @@ fn discover(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
         let spec_named = name.ends_with(".yaml") || name.ends_with(".yml");
         if !spec_named {
             if lower.ends_with(".yaml") || lower.ends_with(".yml") {
-                let ext = if lower.ends_with(".yaml") { "yaml" } else { "yml" };
+                let ext = if lower.ends_with(".yaml") {
+                    "yaml"
+                } else {
+                    "yml"
+                };
                 let stem = &name[..name.len() - ext.len()];
                 return Err(unreadable(
                     &path,
@@ -142,13 +146,12 @@ fn discover(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
                     "rename the folder, or move it out of the specs folder",
                 ))
             }
-            Ok(_) => {
-                return Err(unreadable(
-                    &path,
-                    "is not a regular file (a FIFO, socket or device), so it cannot be read as a spec".into(),
-                    "replace it with a regular file, or remove it",
-                ))
-            }
+            Ok(_) => return Err(unreadable(
+                &path,
+                "is not a regular file (a FIFO, socket or device), so it cannot be read as a spec"
+                    .into(),
+                "replace it with a regular file, or remove it",
+            )),
             Err(e) => {
                 let link = std::fs::read_link(&path).ok();
                 let what = match (e.raw_os_error(), link) {
@@ -191,7 +194,12 @@ fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
         let at = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..at];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = at - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
         Error::Spec {
             location: SourceLocation {
                 file: path.to_path_buf(),
@@ -234,7 +242,9 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedSpec> {
 /// and the library's vocabulary translated (no type names, no API advice).
 fn plain_message(err: &serde_saphyr::Error) -> String {
     use serde_saphyr::MessageFormatter;
-    let text = serde_saphyr::UserMessageFormatter.format_message(err).into_owned();
+    let text = serde_saphyr::UserMessageFormatter
+        .format_message(err)
+        .into_owned();
     translate(&first_line(&text))
 }
 
@@ -255,15 +265,33 @@ pub(crate) fn translate(message: &str) -> String {
         ("unknown field", "unknown key"),
         ("missing field", "missing required key"),
         ("unknown variant", "unknown value"),
-        ("expected mapping start", "expected a mapping of keys to values here"),
+        (
+            "expected mapping start",
+            "expected a mapping of keys to values here",
+        ),
         ("expected sequence start", "expected a list here"),
-        ("expected string scalar", "expected a single text value here"),
-        ("invalid boolean (true or false expected)", "expected true or false"),
+        (
+            "expected string scalar",
+            "expected a single text value here",
+        ),
+        (
+            "invalid boolean (true or false expected)",
+            "expected true or false",
+        ),
         ("invalid boolean", "expected true or false"),
-        ("null is not allowed here", "a value is required here, but it is empty (null)"),
+        (
+            "null is not allowed here",
+            "a value is required here, but it is empty (null)",
+        ),
         ("duplicate mapping key", "duplicate key"),
-        ("unexpected end of file", "the document ends too early (is the file empty?)"),
-        ("unexpected end of input", "the document ends too early (is the file empty?)"),
+        (
+            "unexpected end of file",
+            "the document ends too early (is the file empty?)",
+        ),
+        (
+            "unexpected end of input",
+            "the document ends too early (is the file empty?)",
+        ),
     ];
     for (from, to) in rewrites {
         m = m.replace(from, to);
