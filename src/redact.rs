@@ -223,6 +223,13 @@ pub fn connection_string(raw: &str) -> String {
     if let Some((scheme, rest)) = raw.split_once("://") {
         return format!("{scheme}://{}", url_rest(rest));
     }
+    // `user:password@host…` without a scheme, even with a query string after it.
+    let url_like = raw
+        .rfind('@')
+        .is_some_and(|at| raw[..at].contains(':') && !raw[..at].contains(char::is_whitespace));
+    if url_like {
+        return url_rest(raw);
+    }
     if raw.contains('=') {
         return key_values(raw);
     }
@@ -443,6 +450,24 @@ mod tests {
             connection_string("postgres://u:3@h/db"),
             "postgres://u:***@h/db"
         );
+    }
+
+    #[test]
+    fn short_passwords_are_masked_in_every_shape() {
+        for raw in [
+            "postgres://u:ab@h/db",
+            "u:ab@h/db?sslmode=require",
+            "host=h password=ab dbname=d",
+            "host=h password='a b' dbname=d",
+            "postgres://u@h/db?password=ab",
+        ] {
+            let shown = connection_string(raw);
+            assert!(shown.contains(MASK), "{raw} -> {shown}");
+            assert!(
+                !shown.contains("ab@") && !shown.contains("=ab") && !shown.contains("a b"),
+                "{raw} -> {shown}"
+            );
+        }
     }
 
     #[test]
