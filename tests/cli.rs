@@ -182,7 +182,8 @@ fn spec_files_that_cannot_be_read_or_look_like_specs_are_never_skipped_silently(
     };
     let validate =
         |dir: &std::path::Path| run(&["spec", "validate", "--specs", dir.to_str().unwrap()]);
-    let cases: Vec<(&str, Box<dyn Fn(&std::path::Path)>, &str)> = vec![
+    type Make = Box<dyn Fn(&std::path::Path)>;
+    let cases: Vec<(&str, Make, &str)> = vec![
         (
             "dangling symbolic link",
             Box::new(|d| {

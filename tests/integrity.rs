@@ -224,7 +224,7 @@ fn edits_to_verdicts_and_attributes_are_caught() {
         }),
         ("markdown marker removed", |d| {
             rewrite(&d.join("report.md"), |t| {
-                t.splitn(2, '\n').nth(1).unwrap().to_string()
+                t.split_once('\n').unwrap().1.to_string()
             })
         }),
         ("markdown generator removed", |d| {

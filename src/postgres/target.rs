@@ -467,10 +467,9 @@ fn session_settings(value: &str) -> Option<Vec<(String, String)>> {
     while let Some(word) = words.next() {
         let setting = if word == "-c" {
             words.next()?
-        } else if let Some(s) = word.strip_prefix("-c").or_else(|| word.strip_prefix("--")) {
-            s
         } else {
-            return None;
+            word.strip_prefix("-c")
+                .or_else(|| word.strip_prefix("--"))?
         };
         let (k, v) = setting.split_once('=')?;
         if k.is_empty() {
