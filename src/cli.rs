@@ -125,8 +125,9 @@ pub struct DatabaseArgs {
     #[arg(long, default_value_t = 10, value_name = "SECONDS", allow_hyphen_values = true,
           value_parser = parse_connect_timeout)]
     pub connect_timeout: u64,
-    /// statement_timeout for every statement on a server named by URL: a number with a
-    /// unit (ms, s, min, h, d; no unit means ms), 0 for none.
+    /// statement_timeout for every statement on a server named by URL, and for each
+    /// migration on any server, a throw-away one included: a number with a unit (ms, s,
+    /// min, h, d; no unit means ms), 0 for no limit.
     #[arg(long, default_value = "30s", value_name = "DURATION", allow_hyphen_values = true,
           value_parser = parse_duration)]
     pub statement_timeout: String,
@@ -167,6 +168,10 @@ pub struct MigrateArgs {
     /// Folder of NNN_name.sql migrations.
     #[arg(long, default_value = "migrations")]
     pub migrations: PathBuf,
+    /// How long to wait while another runner holds the migration lock of the database
+    /// (e.g. 30s, 5min, 1h) before giving up with exit 3.
+    #[arg(long, default_value = "5min", value_name = "DURATION", value_parser = crate::migrate::parse_duration)]
+    pub lock_wait: std::time::Duration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

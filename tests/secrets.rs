@@ -375,7 +375,7 @@ fn server() -> &'static EphemeralCluster {
                 .build()
                 .unwrap()
                 .block_on(async {
-                    use reims_verify::migrate::{apply, discover, ApplyMode};
+                    use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
                     use sqlx::Connection;
                     let c = EphemeralCluster::start(&ClusterOptions::default())
                         .await
@@ -383,9 +383,14 @@ fn server() -> &'static EphemeralCluster {
                     c.create_database("gate", None).await.unwrap();
                     let mut conn = c.connect("gate").await.unwrap();
                     let files = discover(&migrations_dir()).unwrap();
-                    apply(&mut conn, &files, &ApplyMode::All, false)
-                        .await
-                        .unwrap();
+                    apply(
+                        &c.connect_options("gate"),
+                        &files,
+                        &ApplyMode::All,
+                        &ApplyOptions::default(),
+                    )
+                    .await
+                    .unwrap();
                     sqlx::raw_sql(&format!(
                         "CREATE ROLE auditor LOGIN PASSWORD '{SERVER_PW}';
                          CREATE ROLE echo_user LOGIN;

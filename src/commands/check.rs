@@ -15,7 +15,7 @@ use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir_reporting;
 use crate::verify::{build_shadow, verify, verify_migrations};
 
-use super::{cluster_options, server_settings, Output};
+use super::{apply_options, cluster_options, server_settings, Output};
 
 /// Run `check`; returns the exit code.
 ///
@@ -178,7 +178,8 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let t = Instant::now();
     if db.is_ephemeral() {
         let _spinner = progress.phase(&format!("applying {} migrations", files.len()));
-        apply(&mut conn, &files, &ApplyMode::All, false).await?;
+        let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
+        apply(&db, &files, &ApplyMode::All, &options).await?;
         for (path, sql) in &extra {
             sqlx::raw_sql(sql)
                 .execute(&mut conn)
