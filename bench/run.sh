@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark, in one command: installs pgTAP when missing, builds in release mode, runs
-# benches/gate.rs, and writes bench/RESULTS.md. Extra arguments go to the bench
-# (e.g. --sizes 10,100,1000 --runs 7 --no-pgtap).
+# benches/gate (floor, whole-process check cold and warm at every size, pgTAP, probes), and
+# rewrites the measured part of bench/RESULTS.md. Extra arguments go to the bench, e.g.
+#   bash bench/run.sh --sizes 10,100,1000 --runs 7 --no-pgtap --pgtap-max 5000 --no-reims --large-runs 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
@@ -10,5 +11,4 @@ if [ -n "$major" ] && ! ls /usr/share/postgresql/"$major"/extension/pgtap.contro
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq "postgresql-$major-pgtap" >/dev/null || echo "bench: pgTAP unavailable; that part will be skipped" >&2
 fi
-cargo build --release --locked --bin reims-verify
 cargo bench --locked --bench gate -- "$@"

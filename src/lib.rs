@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod anchor;
+pub mod cache_dir;
 pub mod catalog;
 pub mod cli;
 pub mod codes;

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything the verifier needs to know about one schema.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Schema {
     /// `SHOW server_version`.
     pub server_version: String,
@@ -17,7 +17,7 @@ pub struct Schema {
 }
 
 /// A table or (materialized) view.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Relation {
     /// The name.
     pub name: String,
@@ -53,7 +53,7 @@ impl Relation {
 }
 
 /// A column.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Column {
     /// The name.
     pub name: String,
@@ -69,7 +69,7 @@ pub struct Column {
 }
 
 /// What kind of constraint (`pg_constraint.contype`).
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ConstraintKind {
     /// PRIMARY KEY.
@@ -87,7 +87,7 @@ pub enum ConstraintKind {
 }
 
 /// A constraint.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Constraint {
     /// The name.
     pub name: String,
@@ -116,7 +116,7 @@ pub struct Constraint {
 }
 
 /// An index.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Index {
     /// The name.
     pub name: String,
@@ -147,7 +147,7 @@ pub struct Index {
 }
 
 /// A trigger.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Trigger {
     /// The name.
     pub name: String,
@@ -171,7 +171,7 @@ pub struct Trigger {
 }
 
 /// A function or procedure.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Function {
     /// The name.
     pub name: String,

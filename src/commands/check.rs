@@ -13,7 +13,7 @@ use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
 use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir_reporting;
-use crate::verify::{build_shadow, verify, verify_migrations};
+use crate::verify::{cached_shadow, verify, verify_migrations, ShadowInputs};
 
 use super::{apply_options, cluster_options, server_settings, Output};
 
@@ -232,7 +232,26 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let t = Instant::now();
     let spinner = progress.phase(&format!("compiling {} specs", specs.specs.len()));
     let (shadow_cluster, mut shadow_conn) = shadow_connection(&db, &copts).await?;
-    let shadow = build_shadow(&mut shadow_conn, &specs).await?;
+    // What ran on the shadow's server before it (the migrations, on a throw-away server)
+    // is part of the cache key: it can create roles or change settings the shadow sees.
+    let prior_sql = if db.is_ephemeral() {
+        files
+            .iter()
+            .map(|f| (f.name.clone(), f.sql.as_str()))
+            .chain(
+                extra
+                    .iter()
+                    .map(|(p, sql)| (p.display().to_string(), sql.as_str())),
+            )
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let inputs = ShadowInputs {
+        specs_dir: Some(args.specs.as_path()),
+        prior_sql,
+    };
+    let (shadow, _source) = cached_shadow(&mut shadow_conn, &specs, &inputs).await?;
     Database::close(shadow_conn).await;
     drop(shadow_cluster);
     drop(spinner);

@@ -6,9 +6,7 @@
 //! used only when its marker says it is complete and matches the key; anything else (no
 //! cache, a half-written or stale entry, a copy that fails) falls back to a real initdb.
 //! Entries are written to a temporary name and renamed into place, so concurrent runs never
-//! see a partial entry. `REIMS_VERIFY_NO_CACHE=1` turns the cache off;
-//! `REIMS_VERIFY_CACHE_DIR` moves it (default `$XDG_CACHE_HOME/reims-verify` or
-//! `~/.cache/reims-verify`).
+//! see a partial entry. Where the cache lives and how to turn it off: [`crate::cache_dir`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,16 +17,7 @@ const MARKER: &str = "reims-verify-initdb-cache";
 
 /// Where cached data directories live, or `None` when the cache is off or has no home.
 fn root() -> Option<PathBuf> {
-    if std::env::var_os("REIMS_VERIFY_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
-        return None;
-    }
-    if let Some(dir) = std::env::var_os("REIMS_VERIFY_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(xdg).join("reims-verify"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/reims-verify"))
+    crate::cache_dir::root()
 }
 
 /// The cache key for one way of running initdb.

@@ -9,12 +9,14 @@ mod indexes;
 mod keys;
 mod migrations;
 mod shadow;
+mod shadow_cache;
 mod triggers;
 
 pub use canon::canonical;
 pub use finding::{Finding, Status};
 pub use migrations::verify_migrations;
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
+pub use shadow_cache::{cached_shadow, ShadowInputs, ShadowSource};
 
 use crate::catalog::{Relation, Schema};
 use crate::spec::{LoadedSpec, SpecSet};

@@ -5,6 +5,7 @@
 //! Everything happens in one transaction that is rolled back, so the scratch database can
 //! be reused and is never changed.
 
+use serde::{Deserialize, Serialize};
 use sqlx::{Connection, PgConnection};
 
 use crate::catalog::{read_schema, Schema};
@@ -16,7 +17,7 @@ use crate::spec::{
 use crate::sql::quote_ident;
 
 /// The specs as PostgreSQL prints them.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Shadow {
     /// The schema the specs describe, read back from the scratch database.
     pub schema: Schema,
@@ -26,7 +27,7 @@ pub struct Shadow {
 }
 
 /// A spec function with its types as PostgreSQL names them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShadowFunction {
     /// The key as written in the spec.
     pub spec_key: String,
@@ -39,7 +40,23 @@ pub struct ShadowFunction {
 }
 
 /// Build the shadow in `conn` (an empty database) and read it back.
+///
+/// All the DDL first goes to the server as one batch, without savepoints: a savepoint per
+/// statement costs PostgreSQL time in proportion to the locks the transaction already holds,
+/// which made the shadow grow with the square of the number of tables. When the batch fails,
+/// the transaction is rolled back and the shadow is built again statement by statement, so
+/// the error names the spec file and key exactly as before. Either way PostgreSQL runs the
+/// same statements in the same order, so the shadow is the same.
 pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Shadow> {
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(|e| Error::database("starting the shadow transaction", &e))?;
+    let batch = whole_batch(specs);
+    if sqlx::raw_sql(&batch).execute(&mut *tx).await.is_ok() {
+        return read_back(tx, specs).await;
+    }
+    let _ = tx.rollback().await;
     let mut tx = conn
         .begin()
         .await
@@ -47,19 +64,49 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     for loaded in &specs.specs {
         create_table(&mut tx, loaded).await?;
     }
-    sqlx::raw_sql(&format!(
-        "CREATE FUNCTION {SHADOW_TRIGGER_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"
-    ))
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| Error::database("creating the shadow trigger function", &e))?;
+    sqlx::raw_sql(&trigger_function_sql())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| Error::database("creating the shadow trigger function", &e))?;
     for loaded in &specs.specs {
         add_objects(&mut tx, loaded).await?;
     }
+    read_back(tx, specs).await
+}
+
+/// Read the compiled specs back, then roll the transaction back.
+async fn read_back(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    specs: &SpecSet,
+) -> Result<Shadow> {
     let schema = read_schema(&mut tx, "public").await?;
     let functions = normalise_functions(&mut tx, specs).await?;
     let _ = tx.rollback().await;
     Ok(Shadow { schema, functions })
+}
+
+/// Every statement of the shadow, in the order the step-by-step build runs them.
+fn whole_batch(specs: &SpecSet) -> String {
+    let mut out = String::new();
+    for loaded in &specs.specs {
+        out.push_str(&create_table_sql(&loaded.spec));
+        out.push_str(";\n");
+    }
+    out.push_str(&trigger_function_sql());
+    out.push_str(";\n");
+    for loaded in &specs.specs {
+        for (_, _, sql) in object_statements(&loaded.spec) {
+            out.push_str(&sql);
+            out.push_str(";\n");
+        }
+    }
+    out
+}
+
+fn trigger_function_sql() -> String {
+    format!(
+        "CREATE FUNCTION {SHADOW_TRIGGER_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"
+    )
 }
 
 /// The function that shadow triggers call (they exist only to have their `WHEN` printed).
@@ -142,18 +189,23 @@ fn spec_sql_error(
     }
 }
 
-async fn create_table(conn: &mut PgConnection, loaded: &LoadedSpec) -> Result<()> {
-    let spec = &loaded.spec;
+/// `CREATE TABLE name (columns)` for one spec.
+fn create_table_sql(spec: &TableSpec) -> String {
     let cols: Vec<String> = spec
         .columns
         .iter()
         .map(|(name, c)| column_sql(name, c))
         .collect();
-    let sql = format!(
+    format!(
         "CREATE TABLE {} ({})",
         quote_ident(&spec.table),
         cols.join(", ")
-    );
+    )
+}
+
+async fn create_table(conn: &mut PgConnection, loaded: &LoadedSpec) -> Result<()> {
+    let spec = &loaded.spec;
+    let sql = create_table_sql(spec);
     if exec_in_savepoint(conn, &sql).await.is_ok() {
         return Ok(());
     }

@@ -1,0 +1,293 @@
+//! The gate's benchmark. Every target is a ratio against a floor measured in the same run:
+//! what PostgreSQL itself needs for the same schema (initdb, server start, `psql -1 -f` of
+//! every migration, stop). Figures are medians with min–max.
+//!
+//! - REIMS and synthetic schemas of 10 … 5,000 tables, each applied as migrations with specs
+//!   made by `spec snapshot`: the floor, then whole-process `check` cold (no cache) and warm
+//!   (caches filled), interleaved round by round, with the phases of each run and its peak
+//!   memory.
+//! - The structural check beside pgTAP asserting the same things on the same database.
+//! - Constraint-probe throughput on REIMS.
+//!
+//! Run it with `bash bench/run.sh`. The measured part of `bench/RESULTS.md` is rewritten
+//! between its markers; the analysis around it is kept. Targets live there, never in tests.
+
+mod floor;
+mod gate_run;
+mod pgtap;
+mod stats;
+mod structural;
+mod synthetic;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gate_run::{check_once, GateRun, Mode};
+use stats::Stats;
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// When root, the OS user that must run the server binaries.
+pub fn server_user() -> Option<(u32, u32)> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let u = nix::unistd::User::from_name("postgres").ok()??;
+    Some((u.uid.as_raw(), u.gid.as_raw()))
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_reims-verify"))
+}
+
+fn bindir() -> PathBuf {
+    reims_verify::postgres::find_bindir(None)
+        .expect("PostgreSQL server binaries")
+        .path
+}
+
+pub struct Args {
+    pub runs: usize,
+    pub sizes: Vec<usize>,
+    pub out: PathBuf,
+    pub pgtap: bool,
+    /// pgTAP runs only up to this many tables (it takes minutes beyond).
+    pub pgtap_max: usize,
+    pub reims: bool,
+    /// Rounds for schemas of 5,000 tables or more (each round takes minutes).
+    pub large_runs: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        runs: 5,
+        sizes: vec![10, 100, 1000, 5000],
+        out: root().join("bench/RESULTS.md"),
+        pgtap: true,
+        pgtap_max: 1000,
+        reims: true,
+        large_runs: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(x) = it.next() {
+        match x.as_str() {
+            "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(5).max(1),
+            "--sizes" => {
+                a.sizes = it
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            }
+            "--out" => a.out = PathBuf::from(it.next().unwrap_or_default()),
+            "--no-pgtap" => a.pgtap = false,
+            "--pgtap-max" => a.pgtap_max = it.next().and_then(|v| v.parse().ok()).unwrap_or(1000),
+            "--no-reims" => a.reims = false,
+            "--large-runs" => {
+                a.large_runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
+            }
+            "--bench" => {}
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    a
+}
+
+/// A schema to measure: its migrations and its specs.
+pub struct Workload {
+    pub name: String,
+    pub tables: Option<usize>,
+    pub migrations: PathBuf,
+    pub specs: PathBuf,
+}
+
+/// Everything measured for one workload in the interleaved rounds.
+pub struct Rounds {
+    pub floors: Vec<floor::Floor>,
+    pub cold: Vec<GateRun>,
+    pub warm: Vec<GateRun>,
+    pub probes: Vec<GateRun>,
+}
+
+/// Floor, cold check, warm check (and, when asked, warm check with probes), round by round,
+/// so that a burst of load on the machine hits every side alike.
+fn rounds(w: &Workload, runs: usize, with_probes: bool) -> Rounds {
+    let cache = tempfile::tempdir().unwrap();
+    let pg = bindir();
+    // Fill the caches.
+    check_once(
+        &bin(),
+        &w.migrations,
+        &w.specs,
+        cache.path(),
+        Mode::Warm,
+        false,
+    );
+    let mut r = Rounds {
+        floors: vec![],
+        cold: vec![],
+        warm: vec![],
+        probes: vec![],
+    };
+    for i in 0..runs {
+        eprintln!("  {} round {}/{runs}", w.name, i + 1);
+        r.floors.push(floor::floor_once(&pg, &w.migrations));
+        r.cold.push(check_once(
+            &bin(),
+            &w.migrations,
+            &w.specs,
+            cache.path(),
+            Mode::Cold,
+            false,
+        ));
+        r.warm.push(check_once(
+            &bin(),
+            &w.migrations,
+            &w.specs,
+            cache.path(),
+            Mode::Warm,
+            false,
+        ));
+        if with_probes {
+            r.probes.push(check_once(
+                &bin(),
+                &w.migrations,
+                &w.specs,
+                cache.path(),
+                Mode::Warm,
+                true,
+            ));
+        }
+    }
+    r
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn main() {
+    let a = args();
+    // The library side of the bench (structural check beside pgTAP) keeps its
+    // normalised-spec cache in a folder of its own.
+    let lib_cache = tempfile::tempdir().unwrap();
+    std::env::set_var("REIMS_VERIFY_CACHE_DIR", lib_cache.path());
+    std::env::remove_var("REIMS_VERIFY_NO_CACHE");
+    let started = chrono::Utc::now();
+    let load_before = load_average();
+    let work = tempfile::Builder::new()
+        .prefix("reims-bench-work-")
+        .tempdir()
+        .unwrap();
+    if let Some((u, g)) = server_user() {
+        let _ = nix::unistd::chown(work.path(), Some(u.into()), Some(g.into()));
+    }
+
+    let mut workloads = Vec::new();
+    if a.reims {
+        workloads.push(Workload {
+            name: "REIMS".into(),
+            tables: None,
+            migrations: root().join("migrations"),
+            specs: root().join("specs"),
+        });
+    }
+    for &n in &a.sizes {
+        eprintln!("generating {n} tables …");
+        let dir = work.path().join(format!("s{n}"));
+        let migrations = synthetic::write_migrations(&dir, n);
+        let specs = synthetic::snapshot_specs(&bin(), &dir, &migrations);
+        workloads.push(Workload {
+            name: format!("{n} tables"),
+            tables: Some(n),
+            migrations,
+            specs,
+        });
+    }
+
+    let mut measured = Vec::new();
+    for w in &workloads {
+        eprintln!("gate: {}", w.name);
+        let runs = if w.tables.is_some_and(|n| n >= 5000) {
+            a.runs.min(a.large_runs)
+        } else {
+            a.runs
+        };
+        let r = rounds(w, runs, w.tables.is_none());
+        measured.push(r);
+    }
+
+    eprintln!("structural check beside pgTAP …");
+    let side = structural::side_by_side(&workloads, &a, a.runs);
+    eprintln!("probe throughput …");
+    let probes = if a.reims {
+        Some(structural::probe_throughput(&workloads[0], a.runs))
+    } else {
+        None
+    };
+
+    let text = write::results(&write::Inputs {
+        started,
+        load_before,
+        load_after: load_average(),
+        bindir: bindir(),
+        workloads: &workloads,
+        rounds: &measured,
+        side: &side,
+        probes: probes.as_ref(),
+        runs: a.runs,
+    });
+    write::splice(&a.out, &text);
+    println!("{text}");
+    eprintln!("wrote {}", a.out.display());
+}
+
+/// Summaries used by several sections.
+pub fn walls(runs: &[GateRun]) -> Vec<f64> {
+    runs.iter().map(|r| r.wall).collect()
+}
+
+/// The values of one phase over runs (0 when a run lacks it).
+pub fn phase(runs: &[GateRun], name: &str) -> Vec<f64> {
+    runs.iter()
+        .map(|r| {
+            r.phases
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| *v)
+                .sum()
+        })
+        .collect()
+}
+
+/// introspection + shadow + verify, per run.
+pub fn structural_part(runs: &[GateRun]) -> Vec<f64> {
+    let (i, s, v) = (
+        phase(runs, "introspection"),
+        phase(runs, "shadow"),
+        phase(runs, "verify"),
+    );
+    i.iter()
+        .zip(&s)
+        .zip(&v)
+        .map(|((a, b), c)| a + b + c)
+        .collect()
+}
+
+pub fn stats(v: &[f64]) -> Stats {
+    Stats::of(v)
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}

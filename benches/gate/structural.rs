@@ -1,0 +1,288 @@
+//! The structural check beside pgTAP on the same database, and probe throughput.
+//!
+//! One throw-away cluster holds a database per workload, migrated with `psql -1 -f`.
+//! Round by round: the structural check through the library (catalog read, shadow built
+//! in a scratch database of the same cluster, comparison), then the pgTAP script with
+//! `psql -f` on the same database.
+
+use std::process::Command;
+use std::time::Instant;
+
+use reims_verify::catalog::read_schema;
+use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
+use reims_verify::probe::{constraint_probes, ProbeConfig};
+use reims_verify::spec::load_dir;
+use reims_verify::verify::{build_shadow, cached_shadow, verify, ShadowInputs};
+use sqlx::Connection;
+
+use crate::floor::{migration_files, psql_file, run_ok};
+use crate::{ms, pgtap, Args, Workload};
+
+/// One workload's structural check and pgTAP figures, per round.
+pub struct SideBySide {
+    pub name: String,
+    pub introspection: Vec<f64>,
+    pub shadow: Vec<f64>,
+    pub verify: Vec<f64>,
+    pub total: Vec<f64>,
+    /// The same check with the shadow read from the normalised-spec cache.
+    pub warm: Vec<f64>,
+    pub findings: usize,
+    pub failed: usize,
+    /// `None` when pgTAP did not run (not installed, or the schema is beyond `--pgtap-max`).
+    pub pgtap: Option<PgTap>,
+    pub pgtap_skipped: Option<String>,
+}
+
+pub struct PgTap {
+    pub times: Vec<f64>,
+    pub assertions: usize,
+    pub not_ok: usize,
+}
+
+pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBySide> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cluster = rt
+        .block_on(EphemeralCluster::start(&ClusterOptions::default()))
+        .unwrap();
+    let mut out = Vec::new();
+    for (i, w) in workloads.iter().enumerate() {
+        eprintln!("  {}", w.name);
+        let db = format!("w{i}");
+        let scratch = format!("w{i}_shadow");
+        rt.block_on(async {
+            cluster.create_database(&db, None).await.unwrap();
+            cluster.create_database(&scratch, None).await.unwrap();
+        });
+        for f in migration_files(&w.migrations) {
+            run_ok(&mut psql_file(cluster.dir(), &db, &f));
+        }
+        let specs = load_dir(&w.specs).unwrap();
+        let tables = w.tables.unwrap_or(0);
+        let pgtap_ok = a.pgtap && tables <= a.pgtap_max && install_pgtap(&cluster, &db);
+        let runs = if tables >= 5000 {
+            runs.min(a.large_runs)
+        } else {
+            runs
+        };
+        let mut s = SideBySide {
+            name: w.name.clone(),
+            introspection: vec![],
+            shadow: vec![],
+            verify: vec![],
+            total: vec![],
+            warm: vec![],
+            findings: 0,
+            failed: 0,
+            pgtap: None,
+            pgtap_skipped: None,
+        };
+        let mut tap = PgTap {
+            times: vec![],
+            assertions: 0,
+            not_ok: 0,
+        };
+        let script_path = tempfile::NamedTempFile::new().unwrap();
+        let inputs = ShadowInputs {
+            specs_dir: Some(w.specs.as_path()),
+            prior_sql: Vec::new(),
+        };
+        // Fill the normalised-spec cache (the bench's own cache folder, set in main).
+        rt.block_on(async {
+            let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
+            cached_shadow(&mut scratch_conn, &specs, &inputs)
+                .await
+                .unwrap();
+            let _ = scratch_conn.close().await;
+        });
+        for round in 0..runs {
+            let shadow = rt.block_on(async {
+                let mut conn = cluster.connect(&db).await.unwrap();
+                let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
+                let t0 = Instant::now();
+                let schema = read_schema(&mut conn, "public").await.unwrap();
+                let t1 = Instant::now();
+                let shadow = build_shadow(&mut scratch_conn, &specs).await.unwrap();
+                let t2 = Instant::now();
+                let findings = verify(&specs, &schema, &shadow);
+                let t3 = Instant::now();
+                s.introspection.push(ms(t1 - t0));
+                s.shadow.push(ms(t2 - t1));
+                s.verify.push(ms(t3 - t2));
+                s.total.push(ms(t3 - t0));
+                let w0 = Instant::now();
+                let schema = read_schema(&mut conn, "public").await.unwrap();
+                let (warm_shadow, _) = cached_shadow(&mut scratch_conn, &specs, &inputs)
+                    .await
+                    .unwrap();
+                let warm_findings = verify(&specs, &schema, &warm_shadow);
+                s.warm.push(ms(w0.elapsed()));
+                assert_eq!(warm_findings, findings, "the cache changed the findings");
+                s.findings = findings.len();
+                s.failed = findings.iter().filter(|f| f.failed()).count();
+                let _ = conn.close().await;
+                let _ = scratch_conn.close().await;
+                shadow
+            });
+            if !pgtap_ok {
+                continue;
+            }
+            if round == 0 {
+                let (script, n) = pgtap::script(&specs, &shadow);
+                std::fs::write(
+                    script_path.path(),
+                    format!("SET search_path TO public, tap;\n{script}"),
+                )
+                .unwrap();
+                tap.assertions = n;
+            }
+            let t = Instant::now();
+            let o = Command::new("psql")
+                .args(["-X", "-q", "-U", "postgres", "-d", &db, "-h"])
+                .arg(cluster.dir())
+                .arg("-f")
+                .arg(script_path.path())
+                .output()
+                .unwrap();
+            tap.times.push(ms(t.elapsed()));
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            tap.not_ok = stdout
+                .lines()
+                .filter(|l| l.trim_start().starts_with("not ok"))
+                .count();
+            let ok = stdout
+                .lines()
+                .filter(|l| l.trim_start().starts_with("ok "))
+                .count();
+            assert_eq!(
+                ok + tap.not_ok,
+                tap.assertions,
+                "pgTAP did not run every assertion: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        if pgtap_ok {
+            s.pgtap = Some(tap);
+        } else {
+            s.pgtap_skipped = Some(if !a.pgtap {
+                "--no-pgtap".into()
+            } else if tables > a.pgtap_max {
+                format!("beyond --pgtap-max {}", a.pgtap_max)
+            } else {
+                "pgTAP is not installed (apt-get install postgresql-15-pgtap)".into()
+            });
+        }
+        rt.block_on(async {
+            let mut admin = cluster.connect("postgres").await.unwrap();
+            for d in [&db, &scratch] {
+                let _ = sqlx::raw_sql(&format!("DROP DATABASE {d}"))
+                    .execute(&mut admin)
+                    .await;
+            }
+            let _ = admin.close().await;
+        });
+        out.push(s);
+    }
+    out
+}
+
+fn install_pgtap(cluster: &EphemeralCluster, db: &str) -> bool {
+    Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-h",
+        ])
+        .arg(cluster.dir())
+        .args(["-c", "CREATE SCHEMA tap; CREATE EXTENSION pgtap SCHEMA tap"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Constraint-probe throughput on a workload (REIMS), at the default number of cases.
+pub struct ProbeThroughput {
+    /// Cases per second, per run.
+    pub rates: Vec<f64>,
+    /// Seconds per run.
+    pub seconds: Vec<f64>,
+    pub cases: usize,
+    pub rules: usize,
+    pub cases_per_rule: u32,
+}
+
+/// The default `--cases` of `check`.
+const DEFAULT_CASES: u32 = 64;
+
+pub fn probe_throughput(w: &Workload, runs: usize) -> ProbeThroughput {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cluster = rt
+        .block_on(EphemeralCluster::start(&ClusterOptions::default()))
+        .unwrap();
+    rt.block_on(cluster.create_database("probes", None))
+        .unwrap();
+    for f in migration_files(&w.migrations) {
+        run_ok(&mut psql_file(cluster.dir(), "probes", &f));
+    }
+    let specs = load_dir(&w.specs).unwrap();
+    let mut out = ProbeThroughput {
+        rates: vec![],
+        seconds: vec![],
+        cases: 0,
+        rules: 0,
+        cases_per_rule: DEFAULT_CASES,
+    };
+    rt.block_on(async {
+        let mut conn = cluster.connect("probes").await.unwrap();
+        let schema = read_schema(&mut conn, "public").await.unwrap();
+        for run in 0..runs {
+            let mut tx = conn.begin().await.unwrap();
+            let t = Instant::now();
+            let findings = constraint_probes(
+                &mut tx,
+                &specs,
+                &schema,
+                &ProbeConfig {
+                    cases: DEFAULT_CASES,
+                    seed: run as u64 + 1,
+                },
+            )
+            .await
+            .unwrap();
+            let took = t.elapsed().as_secs_f64();
+            tx.rollback().await.unwrap();
+            let checks: Vec<_> = findings
+                .iter()
+                .filter(|f| f.code == "probe.check")
+                .collect();
+            // "N cases agree …" or "… in N cases …": the first number in the message.
+            let cases: usize = checks
+                .iter()
+                .filter_map(|f| {
+                    f.message
+                        .split(|c: char| !c.is_ascii_digit())
+                        .find(|s| !s.is_empty())?
+                        .parse::<usize>()
+                        .ok()
+                })
+                .sum();
+            out.cases = cases;
+            out.rules = checks.len();
+            out.rates.push(cases as f64 / took);
+            out.seconds.push(took * 1000.0);
+        }
+        let _ = conn.close().await;
+    });
+    out
+}

@@ -1,0 +1,366 @@
+//! The specs' normalised form, kept between runs: compiling a thousand specs into the
+//! shadow database costs seconds, and the result depends only on what goes in.
+//!
+//! The cache wraps [`build_shadow`] and stores whatever it returns. The key is a SHA-256 of
+//! everything that can change that result: the tool's version and executable, the server's
+//! full version and the session settings that shape how PostgreSQL prints types and
+//! expressions (time zone, date style, encodings, locales, search path, the roles and
+//! extensions the shadow database sees), every spec as loaded, every file in the specs
+//! folder, and the SQL that ran on the same server before the shadow was built (the
+//! migrations, which may create roles or change settings). An entry carries its key, its
+//! length and the SHA-256 of its payload; anything that does not match exactly (a truncated,
+//! damaged or foreign entry, a payload this version cannot read) is ignored, removed and
+//! rebuilt. Entries are written under a private temporary name and renamed into place, so a
+//! concurrent run sees either a whole entry or none. Where the cache lives and how to turn
+//! it off: [`crate::cache_dir`].
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+
+use super::shadow::{build_shadow, Shadow};
+use crate::error::{Error, Result};
+use crate::spec::SpecSet;
+
+/// First line of every entry; a new layout gets a new line.
+const MAGIC: &str = "reims-verify shadow cache 1";
+
+/// How many shadow entries to keep; older ones are removed when a new one is stored.
+const KEEP_ENTRIES: usize = 8;
+
+/// Settings that change how PostgreSQL prints or resolves what the specs say.
+const SETTINGS: &[&str] = &[
+    "TimeZone",
+    "DateStyle",
+    "IntervalStyle",
+    "extra_float_digits",
+    "search_path",
+    "server_encoding",
+    "client_encoding",
+    "lc_collate",
+    "lc_ctype",
+    "lc_monetary",
+    "lc_numeric",
+    "lc_time",
+    "standard_conforming_strings",
+    "bytea_output",
+    "xmloption",
+    "default_text_search_config",
+    "default_table_access_method",
+    "default_tablespace",
+    "default_toast_compression",
+    "quote_all_identifiers",
+    "array_nulls",
+    "transform_null_equals",
+    "integer_datetimes",
+    "max_identifier_length",
+    "block_size",
+];
+
+/// What a run knows about where its shadow comes from, beside the specs themselves.
+#[derive(Debug, Clone, Default)]
+pub struct ShadowInputs<'a> {
+    /// The specs folder; every file in it is part of the key.
+    pub specs_dir: Option<&'a Path>,
+    /// SQL that ran on the shadow's server before it was built (name, text), in order.
+    pub prior_sql: Vec<(String, &'a str)>,
+}
+
+/// Whether the shadow came from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShadowSource {
+    /// Built in the shadow database during this run (and stored when the cache is on).
+    Built,
+    /// Read from a cache entry that matched the key exactly.
+    Cached,
+}
+
+/// [`build_shadow`] through the cache: the stored result when an entry matches the key
+/// exactly, else a fresh build that is then stored. With the cache off, a plain build.
+pub async fn cached_shadow(
+    conn: &mut PgConnection,
+    specs: &SpecSet,
+    inputs: &ShadowInputs<'_>,
+) -> Result<(Shadow, ShadowSource)> {
+    let Some(dir) = crate::cache_dir::root().map(|r| r.join("shadow")) else {
+        return Ok((build_shadow(conn, specs).await?, ShadowSource::Built));
+    };
+    let server = server_fingerprint(conn).await?;
+    let key = key(&server, specs, inputs);
+    let path = dir.join(format!("{key}.shadow"));
+    if let Some(shadow) = load(&path, &key) {
+        return Ok((shadow, ShadowSource::Cached));
+    }
+    let shadow = build_shadow(conn, specs).await?;
+    store(&dir, &path, &key, &shadow);
+    Ok((shadow, ShadowSource::Built))
+}
+
+/// The server's version, the settings that shape its output, and the roles and extensions
+/// the shadow database sees, as one text.
+async fn server_fingerprint(conn: &mut PgConnection) -> Result<String> {
+    let names: Vec<String> = SETTINGS.iter().map(|s| s.to_string()).collect();
+    let (text,): (String,) = sqlx::query_as(
+        "SELECT concat_ws(E'\\n', version(), current_user, \
+           (SELECT string_agg(n || '=' || coalesce(current_setting(n, true), '<unset>'), E'\\n' ORDER BY ord) \
+              FROM unnest($1::text[]) WITH ORDINALITY AS s(n, ord)), \
+           (SELECT string_agg(rolname || ':' || rolsuper::text, ',' ORDER BY rolname) FROM pg_roles), \
+           (SELECT string_agg(extname || ':' || extversion, ',' ORDER BY extname) FROM pg_extension), \
+           (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace))",
+    )
+    .bind(&names)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| Error::database("reading the shadow server's settings", &e))?;
+    Ok(text)
+}
+
+/// The identity of the running executable (path, size, modification time), so that a
+/// rebuilt tool never reads what another build stored.
+fn executable_identity() -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return "unknown executable".into();
+    };
+    let meta = std::fs::metadata(&exe).ok();
+    let size = meta.as_ref().map(|m| m.len()).unwrap_or_default();
+    let modified = meta
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{}|{size}|{modified}", exe.display())
+}
+
+/// Feed one length-prefixed field to the hash, so that fields cannot run into each other.
+fn field(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+/// Every regular file under `dir`, by relative path, in a stable order.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            out.push((d.clone(), b"<unreadable folder>".to_vec()));
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_else(|_| b"<unreadable file>".to_vec());
+                out.push((p.strip_prefix(dir).unwrap_or(&p).to_path_buf(), bytes));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The cache key: SHA-256 over everything that can change what [`build_shadow`] returns.
+pub fn key(server: &str, specs: &SpecSet, inputs: &ShadowInputs<'_>) -> String {
+    let mut h = Sha256::new();
+    field(&mut h, MAGIC.as_bytes());
+    field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+    field(&mut h, executable_identity().as_bytes());
+    field(&mut h, server.as_bytes());
+    field(&mut h, &(specs.specs.len() as u64).to_le_bytes());
+    for s in &specs.specs {
+        field(&mut h, s.path.as_os_str().as_encoded_bytes());
+        field(&mut h, s.checksum.as_bytes());
+        field(&mut h, format!("{:?}", s.spec).as_bytes());
+    }
+    match inputs.specs_dir {
+        Some(dir) => {
+            let files = files_under(dir);
+            field(&mut h, &(files.len() as u64).to_le_bytes());
+            for (p, bytes) in files {
+                field(&mut h, p.as_os_str().as_encoded_bytes());
+                field(&mut h, &bytes);
+            }
+        }
+        None => field(&mut h, b"<no specs folder>"),
+    }
+    field(&mut h, &(inputs.prior_sql.len() as u64).to_le_bytes());
+    for (name, sql) in &inputs.prior_sql {
+        field(&mut h, name.as_bytes());
+        field(&mut h, sql.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The entry at `path` if it is whole and made for `key`; a damaged or foreign entry is
+/// removed so that this run can store a good one.
+fn load(path: &Path, key: &str) -> Option<Shadow> {
+    let bytes = std::fs::read(path).ok()?;
+    let shadow = parse_entry(&bytes, key);
+    if shadow.is_none() {
+        let _ = std::fs::remove_file(path);
+    } else if let Ok(f) = std::fs::File::options().append(true).open(path) {
+        // Mark it recently used, so pruning removes older entries first.
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+    shadow
+}
+
+/// Check the header (magic, key, length, digest) and read the payload.
+fn parse_entry(bytes: &[u8], key: &str) -> Option<Shadow> {
+    let mut rest = bytes;
+    let mut header = Vec::new();
+    for _ in 0..4 {
+        let nl = rest.iter().position(|&b| b == b'\n')?;
+        header.push(std::str::from_utf8(&rest[..nl]).ok()?);
+        rest = &rest[nl + 1..];
+    }
+    if header[0] != MAGIC || header[1] != format!("key {key}") {
+        return None;
+    }
+    let length: usize = header[2].strip_prefix("length ")?.parse().ok()?;
+    let digest = header[3].strip_prefix("sha256 ")?;
+    if rest.len() != length || hex::encode(Sha256::digest(rest)) != digest {
+        return None;
+    }
+    serde_json::from_slice(rest).ok()
+}
+
+/// The bytes of an entry for `shadow` under `key`.
+fn entry_bytes(key: &str, shadow: &Shadow) -> Option<Vec<u8>> {
+    let payload = serde_json::to_vec(shadow).ok()?;
+    let mut out = format!(
+        "{MAGIC}\nkey {key}\nlength {}\nsha256 {}\n",
+        payload.len(),
+        hex::encode(Sha256::digest(&payload))
+    )
+    .into_bytes();
+    out.extend_from_slice(&payload);
+    Some(out)
+}
+
+/// Store an entry: write a private temporary file, then rename it into place. Failures only
+/// cost the next run a build, so they are ignored.
+fn store(dir: &Path, path: &Path, key: &str, shadow: &Shadow) {
+    let Some(bytes) = entry_bytes(key, shadow) else {
+        return;
+    };
+    if std::fs::create_dir_all(dir).is_err() {
+        return;
+    }
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
+        .is_ok();
+    if !written || std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return;
+    }
+    prune(dir);
+}
+
+/// Keep the newest [`KEEP_ENTRIES`] entries; drop temporary files older than an hour (left
+/// by a run that was killed while writing).
+fn prune(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    let mut shadows = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let modified = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
+        if name.starts_with(".tmp-") {
+            if now
+                .duration_since(modified)
+                .is_ok_and(|age| age.as_secs() > 3600)
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        } else if name.ends_with(".shadow") {
+            shadows.push((modified, e.path()));
+        }
+    }
+    shadows.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, p) in shadows.into_iter().skip(KEEP_ENTRIES) {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Schema;
+
+    fn sample() -> Shadow {
+        Shadow {
+            schema: Schema {
+                server_version: "15.18".into(),
+                ..Schema::default()
+            },
+            functions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_entry_reads_back_only_under_its_own_key_and_whole() {
+        let bytes = entry_bytes("abc", &sample()).unwrap();
+        assert_eq!(
+            parse_entry(&bytes, "abc").unwrap().schema.server_version,
+            "15.18"
+        );
+        assert!(parse_entry(&bytes, "abd").is_none(), "foreign key accepted");
+        for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+            assert!(parse_entry(&bytes[..cut], "abc").is_none(), "cut at {cut}");
+        }
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 3;
+        flipped[last] ^= 0x01;
+        assert!(
+            parse_entry(&flipped, "abc").is_none(),
+            "flipped byte accepted"
+        );
+        let mut longer = bytes.clone();
+        longer.push(b' ');
+        assert!(
+            parse_entry(&longer, "abc").is_none(),
+            "trailing byte accepted"
+        );
+    }
+
+    #[test]
+    fn the_key_changes_with_the_server_and_the_prior_sql() {
+        let specs = SpecSet::default();
+        let base = key("PostgreSQL 15.18", &specs, &ShadowInputs::default());
+        assert_eq!(
+            base,
+            key("PostgreSQL 15.18", &specs, &ShadowInputs::default())
+        );
+        assert_ne!(
+            base,
+            key("PostgreSQL 16.4", &specs, &ShadowInputs::default())
+        );
+        let with_sql = ShadowInputs {
+            specs_dir: None,
+            prior_sql: vec![("001.sql".into(), "CREATE ROLE x")],
+        };
+        assert_ne!(base, key("PostgreSQL 15.18", &specs, &with_sql));
+        let other_sql = ShadowInputs {
+            specs_dir: None,
+            prior_sql: vec![("001.sql".into(), "CREATE ROLE y")],
+        };
+        assert_ne!(
+            key("PostgreSQL 15.18", &specs, &with_sql),
+            key("PostgreSQL 15.18", &specs, &other_sql)
+        );
+    }
+}

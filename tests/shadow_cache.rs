@@ -1,0 +1,437 @@
+//! The cache of the specs' normalised form, attacked from every side a run can meet: an
+//! edited spec, an edited migration, another server major, a damaged, truncated or foreign
+//! entry, and several runners sharing one cache. In every case the verdict of a run that may
+//! read the cache equals the verdict of a run without it. The cache is proven to be read at
+//! all by a deliberately re-signed entry, which a warm run must then follow.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::*;
+use sha2::{Digest, Sha256};
+
+/// A private copy of the project's migrations and specs, to edit freely.
+struct Project {
+    _dir: tempfile::TempDir,
+    migrations: PathBuf,
+    specs: PathBuf,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn project() -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    let specs = dir.path().join("specs");
+    copy_dir(&migrations_dir(), &migrations);
+    copy_dir(&specs_dir(), &specs);
+    Project {
+        _dir: dir,
+        migrations,
+        specs,
+    }
+}
+
+/// The same project with one spec default changed: a run must fail on it.
+fn project_with_wrong_default() -> Project {
+    let p = project();
+    edit_alerts_default(&p.specs, "'warning'", "'critical'");
+    p
+}
+
+fn edit_alerts_default(specs: &Path, from: &str, to: &str) {
+    let path = specs.join("alerts.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let from = format!("default: \"{from}\"");
+    assert!(text.contains(&from), "the alerts spec changed shape");
+    std::fs::write(&path, text.replace(&from, &format!("default: \"{to}\""))).unwrap();
+}
+
+/// How a run may use the cache.
+#[derive(Clone, Copy, PartialEq)]
+enum Cache {
+    Off,
+    On,
+}
+
+/// The verdict of one run: its exit code and its findings (as JSON lines, sorted).
+#[derive(Debug, PartialEq)]
+struct Verdict {
+    code: i32,
+    findings: Vec<String>,
+}
+
+impl Verdict {
+    fn failed(&self, needle: &str) -> bool {
+        self.findings
+            .iter()
+            .any(|f| f.contains("\"status\":\"fail") && f.contains(needle))
+    }
+}
+
+fn command(p: &Project, cache_dir: &Path, cache: Cache, bindir: Option<&Path>) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args([
+        "check",
+        "--no-probe",
+        "--no-report",
+        "--format",
+        "json",
+        "--color",
+        "never",
+        "--migrations",
+    ])
+    .arg(&p.migrations)
+    .arg("--specs")
+    .arg(&p.specs)
+    .env("REIMS_VERIFY_CACHE_DIR", cache_dir)
+    .env_remove("REIMS_VERIFY_NO_CACHE")
+    .env_remove("DATABASE_URL")
+    .env_remove("PGHOST")
+    .stdin(Stdio::null());
+    if cache == Cache::Off {
+        cmd.env("REIMS_VERIFY_NO_CACHE", "1");
+    }
+    if let Some(b) = bindir {
+        cmd.env("REIMS_VERIFY_PG_BINDIR", b);
+    }
+    cmd
+}
+
+fn verdict_of(out: std::process::Output) -> Verdict {
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "check exited {code}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON run record ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let mut findings: Vec<String> = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    findings.sort();
+    Verdict { code, findings }
+}
+
+fn check(p: &Project, cache_dir: &Path, cache: Cache) -> Verdict {
+    verdict_of(command(p, cache_dir, cache, None).output().unwrap())
+}
+
+/// The shadow entries in a cache folder, sorted.
+fn entries(cache_dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(cache_dir.join("shadow"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "shadow"))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// The one entry that appeared since `before`.
+fn new_entry(cache_dir: &Path, before: &[PathBuf]) -> PathBuf {
+    let now = entries(cache_dir);
+    let fresh: Vec<&PathBuf> = now.iter().filter(|p| !before.contains(p)).collect();
+    assert_eq!(fresh.len(), 1, "expected one new entry, have {now:?}");
+    fresh[0].clone()
+}
+
+/// The header lines and payload of an entry.
+fn split_entry(bytes: &[u8]) -> (Vec<String>, Vec<u8>) {
+    let mut rest = bytes;
+    let mut header = Vec::new();
+    for _ in 0..4 {
+        let nl = rest.iter().position(|&b| b == b'\n').expect("header line");
+        header.push(String::from_utf8(rest[..nl].to_vec()).unwrap());
+        rest = &rest[nl + 1..];
+    }
+    (header, rest.to_vec())
+}
+
+/// An entry with the same header layout for `payload`, signed as the tool signs it.
+fn signed(header: &[String], payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "{}\n{}\nlength {}\nsha256 {}\n",
+        header[0],
+        header[1],
+        payload.len(),
+        hex::encode(Sha256::digest(payload))
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Re-sign `entry` with the shadow's default for alerts.severity changed to `'bogus'`.
+fn poison(entry: &Path) {
+    let (header, payload) = split_entry(&std::fs::read(entry).unwrap());
+    let text = String::from_utf8(payload).unwrap();
+    let from = "'warning'::character varying";
+    assert!(text.contains(from), "the entry holds no alerts default");
+    let changed = text.replacen(from, "'bogus'::character varying", 1);
+    std::fs::write(entry, signed(&header, changed.as_bytes())).unwrap();
+}
+
+/// Whether `entry` is whole: its length and digest match its header.
+fn whole(entry: &Path) -> bool {
+    let (header, payload) = split_entry(&std::fs::read(entry).unwrap());
+    header[2] == format!("length {}", payload.len())
+        && header[3] == format!("sha256 {}", hex::encode(Sha256::digest(&payload)))
+}
+
+#[test]
+fn a_warm_run_gives_the_cold_verdict_and_reads_its_entry() {
+    let cache = tempfile::tempdir().unwrap();
+    let p = project();
+    let cold = check(&p, cache.path(), Cache::Off);
+    assert_eq!(cold.code, 0, "{cold:?}");
+    assert!(
+        entries(cache.path()).is_empty(),
+        "a cold run wrote an entry"
+    );
+
+    let filling = check(&p, cache.path(), Cache::On);
+    let entry = new_entry(cache.path(), &[]);
+    assert!(whole(&entry));
+    let warm = check(&p, cache.path(), Cache::On);
+    assert_eq!(filling, cold);
+    assert_eq!(warm, cold);
+    assert_eq!(entries(cache.path()), vec![entry.clone()]);
+
+    // A whole entry under the right key is what a warm run uses: re-signed with a wrong
+    // default, it makes the run fail. (This is how the remaining tests know that a run they
+    // watch could have read the cache.)
+    poison(&entry);
+    let poisoned = check(&p, cache.path(), Cache::On);
+    assert_eq!(poisoned.code, 1, "{poisoned:?}");
+    assert!(poisoned.failed("column.default"), "{poisoned:?}");
+
+    // The cache is safe to delete.
+    std::fs::remove_dir_all(cache.path().join("shadow")).unwrap();
+    assert_eq!(check(&p, cache.path(), Cache::On), cold);
+    assert_eq!(entries(cache.path()).len(), 1);
+}
+
+#[test]
+fn an_edited_spec_or_migration_is_never_answered_from_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let p = project();
+    assert_eq!(check(&p, cache.path(), Cache::On).code, 0);
+    let first = entries(cache.path());
+
+    // The passing entry would make this run pass: the spec now says 'critical'.
+    edit_alerts_default(&p.specs, "'warning'", "'critical'");
+    let warm = check(&p, cache.path(), Cache::On);
+    let cold = check(&p, cache.path(), Cache::Off);
+    assert_eq!(warm.code, 1, "{warm:?}");
+    assert!(warm.failed("column.default"), "{warm:?}");
+    assert_eq!(warm, cold);
+    let second = new_entry(cache.path(), &first);
+
+    // A file beside the specs that the loader does not read still changes the key.
+    std::fs::write(p.specs.join("notes.txt"), "not a spec").unwrap();
+    let before = entries(cache.path());
+    let warm = check(&p, cache.path(), Cache::On);
+    assert_eq!(warm, cold);
+    new_entry(cache.path(), &before);
+    std::fs::remove_file(p.specs.join("notes.txt")).unwrap();
+
+    // Back to the original spec: the first entry answers again, and the run passes.
+    edit_alerts_default(&p.specs, "'critical'", "'warning'");
+    assert_eq!(check(&p, cache.path(), Cache::On).code, 0);
+    assert!(second.exists());
+
+    // A new migration changes the database and the key alike.
+    std::fs::copy(
+        fixture("drift/10_change_default.sql"),
+        p.migrations.join("100_change_default.sql"),
+    )
+    .unwrap();
+    let before = entries(cache.path());
+    let warm = check(&p, cache.path(), Cache::On);
+    let cold = check(&p, cache.path(), Cache::Off);
+    assert_eq!(warm.code, 1, "{warm:?}");
+    assert!(warm.failed("users"), "{warm:?}");
+    assert_eq!(warm, cold);
+    new_entry(cache.path(), &before);
+}
+
+#[test]
+fn a_damaged_truncated_or_foreign_entry_is_ignored_and_rebuilt() {
+    let cache = tempfile::tempdir().unwrap();
+    let good = project();
+    let bad = project_with_wrong_default();
+    assert_eq!(check(&good, cache.path(), Cache::On).code, 0);
+    let good_entry = new_entry(cache.path(), &[]);
+    let expected = check(&bad, cache.path(), Cache::Off);
+    assert_eq!(expected.code, 1);
+    assert_eq!(check(&bad, cache.path(), Cache::On), expected);
+    let bad_entry = new_entry(cache.path(), std::slice::from_ref(&good_entry));
+    let intact = std::fs::read(&bad_entry).unwrap();
+    let good_bytes = std::fs::read(&good_entry).unwrap();
+
+    let (bad_header, _) = split_entry(&intact);
+    let (_, good_payload) = split_entry(&good_bytes);
+    let mut flipped = intact.clone();
+    let at = flipped.len() - 10;
+    flipped[at] ^= 0x20;
+    let mut longer = intact.clone();
+    longer.extend_from_slice(b"\n");
+    // The passing payload under the failing key, with a length and digest that do not match.
+    let mut mislabelled = bad_header.join("\n").into_bytes();
+    mislabelled.push(b'\n');
+    mislabelled.extend_from_slice(&good_payload);
+    let damages: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", intact[..intact.len() / 2].to_vec()),
+        (
+            "header only",
+            intact[..intact.len() - split_entry(&intact).1.len()].to_vec(),
+        ),
+        ("flipped byte", flipped),
+        ("trailing byte", longer),
+        ("foreign entry (the passing specs')", good_bytes.clone()),
+        ("passing payload, failing header", mislabelled),
+        ("not an entry", b"{\"schema\": {}}".to_vec()),
+    ];
+    for (what, bytes) in damages {
+        std::fs::write(&bad_entry, &bytes).unwrap();
+        let v = check(&bad, cache.path(), Cache::On);
+        assert_eq!(v, expected, "{what}: the verdict changed");
+        assert!(whole(&bad_entry), "{what}: the entry was not rebuilt");
+        assert_eq!(
+            split_entry(&std::fs::read(&bad_entry).unwrap()).0,
+            bad_header,
+            "{what}"
+        );
+    }
+    // A folder where the entry should be, and a cache folder that cannot be written, cost a
+    // build and nothing else.
+    std::fs::remove_file(&bad_entry).unwrap();
+    std::fs::create_dir(&bad_entry).unwrap();
+    assert_eq!(check(&bad, cache.path(), Cache::On), expected);
+    let not_a_folder = cache.path().join("file");
+    std::fs::write(&not_a_folder, "x").unwrap();
+    let v = verdict_of(
+        command(&bad, &not_a_folder, Cache::On, None)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v, expected);
+}
+
+#[test]
+fn runners_sharing_one_cache_at_once_each_get_their_own_verdict() {
+    let cache = tempfile::tempdir().unwrap();
+    let good = project();
+    let bad = project_with_wrong_default();
+    for round in 0..2 {
+        let children: Vec<(bool, std::process::Child)> = [true, false, true, false]
+            .into_iter()
+            .map(|is_good| {
+                let p = if is_good { &good } else { &bad };
+                let child = command(p, cache.path(), Cache::On, None)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                (is_good, child)
+            })
+            .collect();
+        for (is_good, child) in children {
+            let v = verdict_of(child.wait_with_output().unwrap());
+            assert_eq!(v.code, if is_good { 0 } else { 1 }, "round {round}: {v:?}");
+        }
+        let now = entries(cache.path());
+        assert_eq!(now.len(), 2, "round {round}: {now:?}");
+        assert!(now.iter().all(|e| whole(e)), "round {round}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(cache.path().join("shadow"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// A server folder of another major than the default one, when this machine has one.
+fn other_major_bindir() -> Option<PathBuf> {
+    let default_major = reims_verify::postgres::find_bindir(None)
+        .ok()
+        .and_then(|b| major_of(&b.path));
+    let mut candidates: Vec<PathBuf> = std::env::var_os("REIMS_VERIFY_TEST_OTHER_BINDIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    // Majors the tool runs (initdb --no-instructions needs 14 or later).
+    for major in [16, 17, 18, 14] {
+        candidates.push(PathBuf::from(format!(
+            "/var/cache/reims-verify/pg/{major}/bin"
+        )));
+    }
+    candidates
+        .into_iter()
+        .find(|b| major_of(b).is_some_and(|m| Some(m) != default_major))
+}
+
+fn major_of(bindir: &Path) -> Option<u32> {
+    let out = Command::new(bindir.join("postgres"))
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.split_whitespace()
+        .last()?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn another_server_major_never_reads_this_majors_entry() {
+    let Some(other) = other_major_bindir() else {
+        report_skip(
+            "no PostgreSQL of a second major on this machine (set REIMS_VERIFY_TEST_OTHER_BINDIR)",
+        );
+        return;
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let p = project();
+    let on_other = |cache_mode| {
+        verdict_of(
+            command(&p, cache.path(), cache_mode, Some(other.as_path()))
+                .output()
+                .unwrap(),
+        )
+    };
+    let expected = on_other(Cache::Off);
+    assert_eq!(check(&p, cache.path(), Cache::On).code, 0);
+    let entry = new_entry(cache.path(), &[]);
+    // Were the other major to read this entry, its run would fail.
+    poison(&entry);
+    assert_eq!(check(&p, cache.path(), Cache::On).code, 1);
+    let v = on_other(Cache::On);
+    assert_eq!(v, expected, "the other major read this major's entry");
+    new_entry(cache.path(), std::slice::from_ref(&entry));
+}
