@@ -5,13 +5,11 @@ use std::time::Duration;
 
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
+use super::backend::CONNECT_TIMEOUT;
 use super::cluster::Cluster;
-use super::ephemeral::ClusterOptions;
+use super::options::ClusterOptions;
 use super::target::DatabaseUrl;
 use crate::error::{Error, Result};
-
-/// How long to wait for a server named by URL before giving up, unless told otherwise.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the tool behaves on a server it was handed (never on its own ephemeral cluster).
 #[derive(Debug, Clone)]

@@ -5,39 +5,27 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
+use super::backend::{create_database_on, ServerBackend};
 use super::bindir::{find_bindir, BinDir};
-use super::cleanup::{self, Registered};
+use super::cleanup;
+use super::folder::ClusterFolder;
 use super::initdb_cache;
+use super::options::ClusterOptions;
 use super::spawn::spawn_bound_to_process;
 use crate::error::{Error, Result};
-use crate::sql::quote_ident;
-
-/// How to build a throw-away cluster: an ephemeral one (the fields below), or, when
-/// `backend` says so, a container (see [`crate::postgres::Cluster::start`]).
-#[derive(Debug, Clone, Default)]
-pub struct ClusterOptions {
-    /// Which backend [`crate::postgres::Cluster::start`] and `Database::open` use
-    /// (default: this ephemeral cluster). `EphemeralCluster::start` ignores it.
-    pub backend: super::cluster::ClusterBackend,
-    /// Folder holding `initdb` and `postgres`; found automatically when `None`.
-    pub bindir: Option<PathBuf>,
-    /// OS user that runs the server when this process is root (default `postgres`).
-    pub os_user: Option<String>,
-    /// Parent folder for the cluster; default `REIMS_VERIFY_TMPDIR`, else `/dev/shm` when
-    /// writable (tmpfs makes initdb faster), else the system temp folder.
-    pub parent_dir: Option<PathBuf>,
-}
 
 /// A running, disposable PostgreSQL server.
 #[derive(Debug)]
 pub struct EphemeralCluster {
-    id: u64,
+    /// The key under which `folder` is registered for clean-up.
+    key: u64,
+    folder: Arc<ClusterFolder>,
     dir: PathBuf,
     child: Option<Child>,
     bindir: BinDir,
@@ -85,23 +73,18 @@ impl EphemeralCluster {
                 message: format!("cannot create a temp folder in {}: {e}", parent.display()),
             })?
             .keep();
-        static NEXT: AtomicU64 = AtomicU64::new(1);
+        // From here on, Drop (or a signal, or process exit) removes the folder.
+        let folder = Arc::new(ClusterFolder::new(dir.clone()));
+        let key = cleanup::register(folder.clone());
         let mut cluster = EphemeralCluster {
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            key,
+            folder,
             dir,
             child: None,
             bindir,
             version,
             timings: ClusterTimings::default(),
         };
-        // From here on, Drop (or a signal, or process exit) removes the folder.
-        cleanup::register(
-            cluster.id,
-            Registered {
-                pid: None,
-                dir: cluster.dir.clone(),
-            },
-        );
         if let Some((uid, gid)) = owner {
             nix::unistd::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| Error::Cluster {
                 message: format!("cannot chown {}: {e}", cluster.dir.display()),
@@ -167,18 +150,7 @@ impl EphemeralCluster {
     /// Create a database, optionally as a copy of a template (≈35 ms on these machines).
     pub async fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
         let mut conn = self.connect("postgres").await?;
-        let sql = match template {
-            Some(t) => format!(
-                "CREATE DATABASE {} TEMPLATE {}",
-                quote_ident(name),
-                quote_ident(t)
-            ),
-            None => format!("CREATE DATABASE {}", quote_ident(name)),
-        };
-        sqlx::raw_sql(&sql)
-            .execute(&mut conn)
-            .await
-            .map_err(|e| Error::database(format!("creating database {name}"), &e))?;
+        create_database_on(&mut conn, name, template).await?;
         let _ = conn.close().await;
         Ok(())
     }
@@ -199,9 +171,9 @@ impl EphemeralCluster {
             ),
         };
         let child = spawn_bound_to_process(cmd).map_err(cannot_run)?;
-        cleanup::set_pid(self.id, Some(child.id() as i32));
+        self.folder.set_pid(Some(child.id() as i32));
         let out = child.wait_with_output().map_err(cannot_run)?;
-        cleanup::set_pid(self.id, None);
+        self.folder.set_pid(None);
         if !out.status.success() {
             return Err(Error::Cluster {
                 message: format!(
@@ -248,7 +220,7 @@ impl EphemeralCluster {
                 self.bindir.program("postgres").display()
             ),
         })?;
-        cleanup::set_pid(self.id, Some(child.id() as i32));
+        self.folder.set_pid(Some(child.id() as i32));
         self.child = Some(child);
         Ok(())
     }
@@ -305,16 +277,33 @@ impl EphemeralCluster {
     }
 
     fn teardown(&mut self) {
-        cleanup::unregister(self.id);
-        match self.child.take() {
-            Some(child) => cleanup::teardown(&Registered {
-                pid: Some(child.id() as i32),
-                dir: self.dir.clone(),
-            }),
-            None => {
-                let _ = std::fs::remove_dir_all(&self.dir);
-            }
+        cleanup::unregister(self.key);
+        if let Some(child) = self.child.take() {
+            self.folder.set_pid(Some(child.id() as i32));
         }
+        self.folder.teardown();
+    }
+}
+
+impl ServerBackend for EphemeralCluster {
+    fn connect_options(&self, database: &str) -> PgConnectOptions {
+        EphemeralCluster::connect_options(self, database)
+    }
+
+    fn server_version(&self) -> &str {
+        EphemeralCluster::server_version(self)
+    }
+
+    fn describe(&self) -> String {
+        "ephemeral cluster".to_string()
+    }
+
+    async fn connect(&self, database: &str) -> Result<PgConnection> {
+        EphemeralCluster::connect(self, database).await
+    }
+
+    async fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
+        EphemeralCluster::create_database(self, name, template).await
     }
 }
 
