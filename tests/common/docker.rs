@@ -34,9 +34,6 @@ pub fn image_tag(major: u32) -> String {
 pub struct TestDocker {
     /// The `DOCKER_HOST` value that reaches it.
     pub host: String,
-    /// True when these tests started it (and built its images); false for a daemon that was
-    /// already running.
-    pub private: bool,
 }
 
 impl TestDocker {
@@ -87,17 +84,22 @@ impl TestDocker {
 /// container tests cannot run on this machine.
 pub fn docker() -> Result<&'static TestDocker, String> {
     static DOCKER: OnceLock<Result<TestDocker, String>> = OnceLock::new();
-    DOCKER.get_or_init(find_or_start).as_ref().map_err(Clone::clone)
+    DOCKER
+        .get_or_init(find_or_start)
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn find_or_start() -> Result<TestDocker, String> {
     match can_start_private() {
         Ok(dockerd) => start_private(&dockerd),
         Err(why_not) => match existing_daemon() {
-            Ok(host) => Ok(TestDocker {
-                host,
-                private: false,
-            }),
+            Ok(host) => {
+                say(&format!(
+                    "docker for the tests: the daemon at {host} ({why_not}); missing images are pulled"
+                ));
+                Ok(TestDocker { host })
+            }
             Err(why) => Err(format!(
                 "no Docker daemon answers ({why}), and none can be started here ({why_not})"
             )),
@@ -111,9 +113,8 @@ fn can_start_private() -> Result<PathBuf, String> {
     if unsafe { libc::geteuid() } != 0 {
         return Err("the tests start their own daemon only when run as root".into());
     }
-    let dockerd = find_program("dockerd").ok_or(
-        "dockerd is not installed; `apt-get install docker.io` provides it".to_string(),
-    )?;
+    let dockerd = find_program("dockerd")
+        .ok_or("dockerd is not installed; `apt-get install docker.io` provides it".to_string())?;
     for tool in ["docker", "ip"] {
         find_program(tool).ok_or(format!("`{tool}` is not installed"))?;
     }
@@ -207,17 +208,29 @@ fn start_private(dockerd: &Path) -> Result<TestDocker, String> {
     std::fs::write(run_dir.join("owner"), std::process::id().to_string())
         .map_err(|e| fail(format!("cannot write in {}: {e}", run_dir.display()), None))?;
     let bridge = create_bridge().map_err(|e| fail(e, None))?;
-    std::fs::write(run_dir.join("bridge"), &bridge)
-        .map_err(|e| fail(format!("cannot write in {}: {e}", run_dir.display()), Some(&bridge)))?;
+    std::fs::write(run_dir.join("bridge"), &bridge).map_err(|e| {
+        fail(
+            format!("cannot write in {}: {e}", run_dir.display()),
+            Some(&bridge),
+        )
+    })?;
     let (data_root, lock) = data_root(&run_dir);
     let socket = run_dir.join("docker.sock");
     let exec_root = run_dir.join("exec");
     let config = run_dir.join("daemon.json");
-    std::fs::write(&config, "{}\n")
-        .map_err(|e| fail(format!("cannot write {}: {e}", config.display()), Some(&bridge)))?;
+    std::fs::write(&config, "{}\n").map_err(|e| {
+        fail(
+            format!("cannot write {}: {e}", config.display()),
+            Some(&bridge),
+        )
+    })?;
     let log_path = run_dir.join("dockerd.log");
-    let log = std::fs::File::create(&log_path)
-        .map_err(|e| fail(format!("cannot create {}: {e}", log_path.display()), Some(&bridge)))?;
+    let log = std::fs::File::create(&log_path).map_err(|e| {
+        fail(
+            format!("cannot create {}: {e}", log_path.display()),
+            Some(&bridge),
+        )
+    })?;
     let mut cmd = Command::new(dockerd);
     cmd.arg("--config-file")
         .arg(&config)
@@ -230,9 +243,16 @@ fn start_private(dockerd: &Path) -> Result<TestDocker, String> {
         .arg("-H")
         .arg(format!("unix://{}", socket.display()))
         .args(["--bridge", &bridge])
-        .args(["--iptables=false", "--ip6tables=false", "--ip-forward=false"])
+        .args([
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-forward=false",
+        ])
         .args(["--containerd-namespace", "reims-verify-test"])
-        .args(["--containerd-plugins-namespace", "reims-verify-test-plugins"])
+        .args([
+            "--containerd-plugins-namespace",
+            "reims-verify-test-plugins",
+        ])
         .args(["--shutdown-timeout", "2", "--log-level", "warn"])
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -279,7 +299,6 @@ fn start_private(dockerd: &Path) -> Result<TestDocker, String> {
     let daemon_secs = started.elapsed().as_secs_f64();
     let docker = TestDocker {
         host: format!("unix://{}", socket.display()),
-        private: true,
     };
     // Containers left in a kept data-root by an earlier run belong to no one now.
     if let Ok(ids) = docker.cli(&["ps", "-a", "-q"]) {
@@ -349,7 +368,9 @@ fn build_images(docker: &TestDocker) -> Result<(), String> {
         let Some((major, dir)) = line.split_once(' ') else {
             continue;
         };
-        let major: u32 = major.parse().map_err(|_| format!("pg-majors.sh said: {line}"))?;
+        let major: u32 = major
+            .parse()
+            .map_err(|_| format!("pg-majors.sh said: {line}"))?;
         let mut build = Command::new("bash");
         build
             .arg(root.join("tests/support/pg-image.sh"))
@@ -513,7 +534,9 @@ fn remove_stale_runs() {
 
 fn alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
-    pid > 0 && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
 extern "C" fn at_exit() {
