@@ -2,10 +2,12 @@
 //! (`--backend docker`), started with testcontainers, for machines that have a Docker daemon
 //! and no local PostgreSQL server binaries.
 //!
-//! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]); the server runs with fsync off
-//! on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
+//! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]) and pulled, within a time
+//! limit, only when the daemon lacks it (`container_image.rs`); the server runs with fsync
+//! off on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
 //! exit (through a [`Leftover`] registered in `cleanup.rs`, which finds it by a
-//! per-container label even when its start was interrupted).
+//! per-container label even when its start was interrupted), and after SIGKILL by the next
+//! run on the same host (`stale_containers.rs`, by the pid and host labels).
 //!
 //! The backend is the cargo feature `docker` (on by default). Without it the type still
 //! exists, so that callers need no `cfg`, but it cannot be built: asking for it is a usage
