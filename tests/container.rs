@@ -524,16 +524,8 @@ fn after_sigkill_the_next_run_removes_the_dead_runs_container_only() {
         &["check", "--backend", "docker", "--no-report"],
     ));
     let killed = await_container_of(d, &run);
-    let dead_pid = run.pid();
-    run.signal(nix::sys::signal::Signal::SIGKILL);
-    let (out, _) = run.wait_within(RUN_LIMIT);
-    assert_eq!(out.status.code(), None, "killed by a signal");
-    assert_eq!(
-        containers_of(d, dead_pid),
-        vec![killed.clone()],
-        "SIGKILL leaves the container (nothing can run in the killed process)"
-    );
-    // While it is there: the data directory the tool asked for lies on the tmpfs.
+    // Killed once its server has a data directory (the run goes on for seconds after): the
+    // container then holds a cluster, as a killed run's usually does.
     let deadline = Instant::now() + Duration::from_secs(120);
     while d
         .cli(&[
@@ -545,8 +537,18 @@ fn after_sigkill_the_next_run_removes_the_dead_runs_container_only() {
         .is_err()
     {
         assert!(Instant::now() < deadline, "no data directory in {killed}");
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
+    let dead_pid = run.pid();
+    run.signal(nix::sys::signal::Signal::SIGKILL);
+    let (out, _) = run.wait_within(RUN_LIMIT);
+    assert_eq!(out.status.code(), None, "killed by a signal");
+    assert_eq!(
+        containers_of(d, dead_pid),
+        vec![killed.clone()],
+        "SIGKILL leaves the container (nothing can run in the killed process)"
+    );
+    // The data directory the tool asked for lies on the tmpfs.
     let mounts = d.cli(&["exec", &killed, "cat", "/proc/mounts"]).unwrap();
     assert!(
         mounts

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build a PostgreSQL container image offline, for the container backend's tests, from
 # relocatable server binaries (a folder with bin/, lib/ and share/, as .ci/pg-majors.sh
-# writes it) and the host's own shared libraries, shell and C.UTF-8 locale.
+# and `reims-verify pg install` write it) and the host's own shared libraries, shell and
+# C.UTF-8 locale.
 #
-#   tests/support/pg-image.sh PGROOT TAG         e.g.  ~/.cache/reims-verify/pg/16 postgres:16-alpine
+#   tests/support/pg-image.sh PGROOT TAG    e.g.  /var/cache/reims-verify/pg/16 postgres:16-alpine
 #
 # The image is made with `docker import` (no registry is involved, nothing is pulled) and
 # behaves like the official postgres image where the tool relies on it:
@@ -35,7 +36,7 @@ done
 [ -x "$pgroot/bin/postgres" ] || { echo "pg-image: no $pgroot/bin/postgres" >&2; exit 3; }
 
 version="$("$pgroot/bin/postgres" --version)"
-key="$( { cat "$0"; echo "$version"; cat "$pgroot/.npm-version" 2>/dev/null || true; } \
+key="$( { cat "$0"; echo "$version"; cat "$pgroot/INSTALLED" 2>/dev/null || true; } \
   | sha256sum | cut -c1-32)"
 have="$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$tag" 2>/dev/null || true)"
 if [ "$have" = "$key" ]; then
