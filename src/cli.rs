@@ -120,7 +120,8 @@ pub struct DatabaseArgs {
     /// Seconds to wait for a server named by URL before giving up (exit 3).
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub connect_timeout: u64,
-    /// statement_timeout for every statement on a server named by URL.
+    /// statement_timeout for every statement on a server named by URL, and for each
+    /// migration on any server, a throw-away one included (0: no limit).
     #[arg(long, default_value = "30s", value_name = "DURATION")]
     pub statement_timeout: String,
     /// lock_timeout on a server named by URL: never queue behind other sessions' locks.
@@ -158,6 +159,10 @@ pub struct MigrateArgs {
     /// Folder of NNN_name.sql migrations.
     #[arg(long, default_value = "migrations")]
     pub migrations: PathBuf,
+    /// How long to wait while another runner holds the migration lock of the database
+    /// (e.g. 30s, 5min, 1h) before giving up with exit 3.
+    #[arg(long, default_value = "5min", value_name = "DURATION", value_parser = crate::migrate::parse_duration)]
+    pub lock_wait: std::time::Duration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

@@ -15,7 +15,7 @@ use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir;
 use crate::verify::{build_shadow, verify, verify_migrations};
 
-use super::{cluster_options, server_settings, Output};
+use super::{apply_options, cluster_options, server_settings, Output};
 
 /// Run `check`; returns the exit code.
 pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
@@ -68,7 +68,8 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
 
     let t = Instant::now();
     if db.is_ephemeral() {
-        apply(&mut conn, &files, &ApplyMode::All, false).await?;
+        let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
+        apply(&db, &files, &ApplyMode::All, &options).await?;
         for (path, sql) in &extra {
             sqlx::raw_sql(sql)
                 .execute(&mut conn)

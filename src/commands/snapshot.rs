@@ -16,7 +16,7 @@ use crate::snapshot::{
     Snapshot,
 };
 
-use super::{cluster_options, server_settings};
+use super::{apply_options, cluster_options, server_settings};
 
 /// Run `spec snapshot`.
 pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
@@ -34,7 +34,8 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     let mut conn = db.connect().await?;
     if db.is_ephemeral() {
         let files = discover(&args.migrations)?;
-        apply(&mut conn, &files, &ApplyMode::All, false).await?;
+        let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
+        apply(&db, &files, &ApplyMode::All, &options).await?;
     }
     let schema = read_schema(&mut conn, &args.schema).await?;
     Database::close(conn).await;
