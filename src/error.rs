@@ -97,6 +97,8 @@ pub enum Error {
     Cluster {
         /// What went wrong, including the server log's last lines when useful.
         message: String,
+        /// What to do about it, for the step that failed.
+        hint: String,
     },
     /// The container backend could not reach a Docker daemon, pull the image, or start
     /// the container.
@@ -155,16 +157,12 @@ impl Error {
             Error::Usage { hint, .. }
             | Error::Spec { hint, .. }
             | Error::Migration { hint, .. }
-            | Error::Container { hint, .. } => Some(hint.clone()),
+            | Error::Container { hint, .. }
+            | Error::Cluster { hint, .. } => Some(hint.clone()),
             Error::PostgresNotFound { .. } => Some(
                 "install the PostgreSQL server (Debian/Ubuntu: `apt-get install postgresql`), \
                  or pass --pg-bindir DIR / set REIMS_VERIFY_PG_BINDIR to the folder holding \
                  initdb and postgres, or check an existing server with --database-url URL"
-                    .into(),
-            ),
-            Error::Cluster { .. } => Some(
-                "check that the temp folder is writable (REIMS_VERIFY_TMPDIR) and, when running \
-                 as root, that the OS user for the server exists (--pg-user)"
                     .into(),
             ),
             Error::Connect { .. } => Some(

@@ -25,9 +25,25 @@ impl BinDir {
             .output()
             .map_err(|e| Error::Cluster {
                 message: format!("cannot run {}: {e}", self.program("postgres").display()),
+                hint: format!(
+                    "check that {} holds a PostgreSQL server that runs here, or name another \
+                     with --pg-bindir",
+                    self.path.display()
+                ),
             })?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
+}
+
+/// The major version in a `postgres --version` line (`postgres (PostgreSQL) 15.14 …` → 15).
+pub fn major_of(version_line: &str) -> Option<u32> {
+    let rest = version_line.split(')').nth(1).unwrap_or(version_line);
+    let number = rest.split_whitespace().next()?;
+    number
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn holds_server(dir: &Path) -> bool {

@@ -11,12 +11,15 @@ mod ephemeral;
 mod folder;
 mod initdb_cache;
 mod options;
+mod owner;
+mod reaper;
+mod shm;
 mod spawn;
 mod target;
 
 pub use backend::{ServerBackend, CONNECT_TIMEOUT};
 pub use bindir::{find_bindir, BinDir};
-pub use cleanup::{cleanup_all, install_signal_handlers, interrupted};
+pub use cleanup::{cleanup_all, install_signal_handlers, interrupted, TERMINATION_SIGNALS};
 pub use cluster::Cluster;
 pub use container::{
     docker_daemon_status, feature_missing_error, no_daemon_error, ContainerCluster,
