@@ -109,6 +109,14 @@ pub enum Error {
         /// What to do about it.
         hint: String,
     },
+    /// PostgreSQL binaries could not be fetched, verified or installed (`pg install`).
+    #[error("installing PostgreSQL: {message}")]
+    Install {
+        /// What went wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// A server could not be reached or refused us.
     #[error("cannot connect to {target}: {message}")]
     Connect {
@@ -146,6 +154,7 @@ impl Error {
             | Error::PostgresNotFound { .. }
             | Error::Cluster { .. }
             | Error::Container { .. }
+            | Error::Install { .. }
             | Error::Connect { .. }
             | Error::Database { .. } => ExitCode::Database,
         }
@@ -158,7 +167,8 @@ impl Error {
             | Error::Spec { hint, .. }
             | Error::Migration { hint, .. }
             | Error::Container { hint, .. }
-            | Error::Cluster { hint, .. } => Some(hint.clone()),
+            | Error::Cluster { hint, .. }
+            | Error::Install { hint, .. } => Some(hint.clone()),
             Error::PostgresNotFound { .. } => Some(
                 "install the PostgreSQL server (Debian/Ubuntu: `apt-get install postgresql`), \
                  or pass --pg-bindir DIR / set REIMS_VERIFY_PG_BINDIR to the folder holding \

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use super::backend::{create_database_on, ServerBackend};
-use super::bindir::{find_bindir, major_of, BinDir};
+use super::bindir::{find_bindir, find_bindir_of_major, major_of, BinDir};
 use super::cleanup;
 use super::folder::{ClusterFolder, Worker};
 use super::initdb_cache::{self, Restore};
@@ -73,7 +73,14 @@ impl EphemeralCluster {
     /// Create and start a cluster. Folders, cache entries and shared memory that killed
     /// runs left in the same places are removed first.
     pub async fn start(opts: &ClusterOptions) -> Result<Self> {
-        let bindir = find_bindir(opts.bindir.as_deref())?;
+        let explicit = opts.bindir.as_deref();
+        let bindir = match opts.major {
+            Some(m) => match find_bindir_of_major(explicit, m)? {
+                Some(b) => b,
+                None => find_bindir(explicit)?,
+            },
+            None => find_bindir(explicit)?,
+        };
         let version = bindir.version()?;
         let owner = server_owner(opts.os_user.as_deref())?;
         let parent = opts.parent_dir.clone().unwrap_or_else(default_parent);
