@@ -30,6 +30,14 @@ pub struct Run {
     pub database: String,
     /// `server_version` of the checked server.
     pub server_version: String,
+    /// `postgres --version` of the server that compiled the specs (the shadow), when it was
+    /// another server than the checked one (a handed-over server's shadow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow_server_version: Option<String>,
+    /// What a reader must know to trust the verdict, e.g. that the specs were compiled by
+    /// another PostgreSQL major than the checked server's. Every report shows them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Whether the database was a throw-away cluster.
     pub ephemeral: bool,
     /// Migration inventory with checksums and status.

@@ -9,11 +9,12 @@ use crate::catalog::read_schema;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
+use crate::postgres::major_of;
 use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
 use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir;
-use crate::verify::{build_shadow, verify, verify_migrations};
+use crate::verify::{across_majors, build_shadow, cross_major_rules, verify, verify_migrations};
 
 use super::{apply_options, cluster_options, server_settings, Output};
 
@@ -24,10 +25,15 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
         crate::report::write_all(&run, &args.report)?;
     }
     match args.format {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&run).expect("serialisable")
-        ),
+        OutputFormat::Json => {
+            for w in &run.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&run).expect("serialisable")
+            )
+        }
         OutputFormat::Table => print!("{}", crate::report::terminal::render(&run, out)),
     }
     Ok(if run.passed() {
@@ -100,7 +106,13 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     });
 
     let t = Instant::now();
-    let (shadow_cluster, mut shadow_conn) = shadow_connection(&db, &copts).await?;
+    let target_major = crate::postgres::server_major(&mut conn).await?;
+    let (shadow_cluster, mut shadow_conn) = shadow_connection(&db, &copts, target_major).await?;
+    let shadow_server_version = shadow_cluster
+        .as_ref()
+        .map(|c| c.server_version().to_string());
+    let shadow_major = shadow_server_version.as_deref().and_then(major_of);
+    let warnings = shadow_warnings(target_major, shadow_major);
     let shadow = build_shadow(&mut shadow_conn, &specs).await?;
     Database::close(shadow_conn).await;
     drop(shadow_cluster);
@@ -112,7 +124,9 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     let t = Instant::now();
     let migrations = status_of(&files, &history);
     let mut findings = verify_migrations(&migrations, &args.migrations);
+    let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
     findings.extend(verify(&specs, &actual, &shadow));
+    drop(printers);
     phases.push(Phase {
         name: "verify",
         millis: t.elapsed().as_millis(),
@@ -142,6 +156,8 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
         provenance: crate::run::Provenance::capture(&args.migrations, &args.specs),
         database: db.describe(),
         server_version: actual.server_version.clone(),
+        shadow_server_version,
+        warnings,
         ephemeral: db.is_ephemeral(),
         migrations,
         specs: specs
@@ -162,11 +178,13 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
 }
 
 /// A connection to an empty database for the shadow: on the same throw-away server when
-/// there is one, else on a private one of the chosen backend (never on a server the user
-/// handed over, which the tool must not write to).
+/// there is one, else on a private one of the chosen backend and of the checked server's
+/// major when its binaries (or image) can be found (never on a server the user handed over,
+/// which the tool must not write to).
 async fn shadow_connection(
     db: &Database,
     copts: &ClusterOptions,
+    major: u32,
 ) -> Result<(Option<Cluster>, PgConnection)> {
     const SHADOW_DB: &str = "reims_verify_shadow";
     match db {
@@ -175,10 +193,29 @@ async fn shadow_connection(
             Ok((None, cluster.connect(SHADOW_DB).await?))
         }
         Database::Url(..) => {
-            let cluster = Cluster::start(copts).await?;
+            let copts = ClusterOptions {
+                major: Some(major),
+                ..copts.clone()
+            };
+            let cluster = Cluster::start(&copts).await?;
             cluster.create_database(SHADOW_DB, None).await?;
             let conn = cluster.connect(SHADOW_DB).await?;
             Ok((Some(cluster), conn))
         }
+    }
+}
+
+/// What the run must say when the shadow ran on another major than the checked server.
+fn shadow_warnings(checked: u32, shadow: Option<u32>) -> Vec<String> {
+    match shadow {
+        Some(s) if s != checked => vec![format!(
+            "the server runs PostgreSQL {checked}, but no PostgreSQL {checked} binaries were \
+             found, so the specs were compiled by PostgreSQL {s}; the comparison tolerates the \
+             printer differences between these majors listed in the README ({} rule(s)) and \
+             nothing else. `reims-verify pg install {checked}` lets the same major print both \
+             sides",
+            cross_major_rules(checked, s).len()
+        )],
+        _ => Vec::new(),
     }
 }

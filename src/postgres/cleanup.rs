@@ -70,8 +70,9 @@ fn install_exit_hook() {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// True once Ctrl-C / SIGTERM / SIGHUP arrived; the handler is then tearing down and will
-/// exit with 130, so the main thread must not report the resulting failures as its own.
+/// True once Ctrl-C / SIGTERM / SIGHUP / SIGQUIT arrived; the handler is then tearing down
+/// and will exit with 130, so the main thread must not report the resulting failures as its
+/// own.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
@@ -126,13 +127,22 @@ fn has_servers() -> bool {
         .is_empty()
 }
 
-/// Make Ctrl-C, SIGTERM and SIGHUP run the interrupt hooks and stop every cluster before
-/// the process exits with 130, saying what was done. The binary calls this once; libraries
-/// embedding the crate may choose not to.
+/// The signals that end a run: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT (Ctrl-\), whose default
+/// actions would end the process without clean-up.
+pub const TERMINATION_SIGNALS: [i32; 4] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGQUIT,
+];
+
+/// Make Ctrl-C, SIGTERM, SIGHUP and SIGQUIT run the interrupt hooks and stop every cluster
+/// before the process exits with 130, saying what was done. The binary calls this once;
+/// libraries embedding the crate may choose not to.
 pub fn install_signal_handlers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
+        let _ = on_termination_signal(|| {
             INTERRUPTED.store(true, Ordering::SeqCst);
             let mut done = run_interrupt_hooks();
             if has_servers() {
@@ -147,4 +157,18 @@ pub fn install_signal_handlers() {
             std::process::exit(130);
         });
     });
+}
+
+/// Run `handler` on a thread of its own when one of [`TERMINATION_SIGNALS`] arrives (not in
+/// the signal handler itself, so it may lock, allocate and wait).
+fn on_termination_signal(handler: impl Fn() + Send + 'static) -> std::io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new(TERMINATION_SIGNALS)?;
+    std::thread::Builder::new()
+        .name("reims-verify-signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                handler();
+            }
+        })?;
+    Ok(())
 }

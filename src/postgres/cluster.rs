@@ -30,7 +30,9 @@ impl Cluster {
             ClusterBackend::Ephemeral => {
                 Ok(Cluster::Ephemeral(EphemeralCluster::start(opts).await?))
             }
-            ClusterBackend::Docker(c) => Ok(Cluster::Container(ContainerCluster::start(c).await?)),
+            ClusterBackend::Docker(c) => Ok(Cluster::Container(
+                ContainerCluster::start(&c.for_major(opts.major)?).await?,
+            )),
         }
     }
 

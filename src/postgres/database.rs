@@ -157,3 +157,18 @@ impl Database {
         let _ = conn.close().await;
     }
 }
+
+/// The major version of the server behind `conn` (`server_version_num` / 10000).
+pub async fn server_major(conn: &mut PgConnection) -> Result<u32> {
+    let num: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| Error::database("reading server_version_num", &e))?;
+    num.trim()
+        .parse::<u32>()
+        .map(|n| n / 10_000)
+        .map_err(|_| Error::Database {
+            context: "reading server_version_num".into(),
+            message: format!("unexpected value `{num}`"),
+        })
+}

@@ -12,11 +12,12 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use super::backend::{create_database_on, ServerBackend};
-use super::bindir::{find_bindir, BinDir};
+use super::bindir::{find_bindir, find_bindir_of_major, major_of, BinDir};
 use super::cleanup;
-use super::folder::ClusterFolder;
-use super::initdb_cache;
+use super::folder::{ClusterFolder, Worker};
+use super::initdb_cache::{self, Restore};
 use super::options::ClusterOptions;
+use super::reaper::reap_cluster_folders;
 use super::spawn::spawn_bound_to_process;
 use crate::error::{Error, Result};
 
@@ -48,33 +49,54 @@ pub struct ClusterTimings {
 const SUPERUSER: &str = "postgres";
 
 /// How every cluster is initialised (also part of the initdb cache key).
-const INITDB_ARGS: &[&str] = &[
-    "--username",
-    SUPERUSER,
-    "--auth=trust",
-    "--encoding=UTF8",
-    "--locale=C",
-    "--no-sync",
-    "--no-instructions",
-];
+/// `--no-instructions` exists from PostgreSQL 14 on; initdb 13 refuses it.
+fn initdb_args(major: Option<u32>) -> Vec<&'static str> {
+    let mut args = vec![
+        "--username",
+        SUPERUSER,
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-sync",
+    ];
+    if major.is_none_or(|m| m >= 14) {
+        args.push("--no-instructions");
+    }
+    args
+}
+
 const PORT: u16 = 5432;
 
+type OsOwner = Option<(nix::unistd::Uid, nix::unistd::Gid)>;
+
 impl EphemeralCluster {
-    /// Create and start a cluster.
+    /// Create and start a cluster. Folders, cache entries and shared memory that killed
+    /// runs left in the same places are removed first.
     pub async fn start(opts: &ClusterOptions) -> Result<Self> {
-        let bindir = find_bindir(opts.bindir.as_deref())?;
+        let explicit = opts.bindir.as_deref();
+        let bindir = match opts.major {
+            Some(m) => match find_bindir_of_major(explicit, m)? {
+                Some(b) => b,
+                None => find_bindir(explicit)?,
+            },
+            None => find_bindir(explicit)?,
+        };
         let version = bindir.version()?;
         let owner = server_owner(opts.os_user.as_deref())?;
         let parent = opts.parent_dir.clone().unwrap_or_else(default_parent);
-        let dir = tempfile::Builder::new()
-            .prefix("reims-verify-")
-            .tempdir_in(&parent)
-            .map_err(|e| Error::Cluster {
-                message: format!("cannot create a temp folder in {}: {e}", parent.display()),
-            })?
-            .keep();
+        for note in reap_cluster_folders(&parent) {
+            eprintln!("note: {note}");
+        }
+        let folder = ClusterFolder::create(&parent).map_err(|e| Error::Cluster {
+            message: format!(
+                "cannot create a cluster folder in {}: {e}",
+                parent.display()
+            ),
+            hint: "make the folder writable, or point REIMS_VERIFY_TMPDIR at one that is".into(),
+        })?;
+        let dir = folder.dir().to_path_buf();
         // From here on, Drop (or a signal, or process exit) removes the folder.
-        let folder = Arc::new(ClusterFolder::new(dir.clone()));
+        let folder = Arc::new(folder);
         let key = cleanup::register(folder.clone());
         let mut cluster = EphemeralCluster {
             key,
@@ -88,26 +110,70 @@ impl EphemeralCluster {
         if let Some((uid, gid)) = owner {
             nix::unistd::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| Error::Cluster {
                 message: format!("cannot chown {}: {e}", cluster.dir.display()),
+                hint: format!(
+                    "running as root, the cluster folder must belong to the server's OS user \
+                     (uid {uid}); use a folder where root may change owners (REIMS_VERIFY_TMPDIR)"
+                ),
             })?;
         }
-        let t = Instant::now();
+        let args = initdb_args(major_of(&cluster.version));
         let cache_key = initdb_cache::key(
             &cluster.version,
             &cluster.bindir.path,
-            INITDB_ARGS,
+            &args,
             owner.map(|(u, _)| u.as_raw()),
         );
-        cluster.timings.from_cache = initdb_cache::restore(&cache_key, &cluster.data_dir());
+        let t = Instant::now();
+        let raw_owner = owner.map(|(u, g)| (u.as_raw(), g.as_raw()));
+        match initdb_cache::restore(&cache_key, &cluster.data_dir(), raw_owner) {
+            Restore::Restored => cluster.timings.from_cache = true,
+            Restore::Miss => {}
+            Restore::Damaged(reason) => eprintln!(
+                "note: the initdb cache entry was damaged ({reason}); it was discarded and is \
+                 rebuilt from a fresh initdb"
+            ),
+        }
         if !cluster.timings.from_cache {
-            cluster.initdb(owner)?;
+            cluster.initdb(owner, &args)?;
             initdb_cache::store(&cache_key, &cluster.data_dir());
         }
         cluster.timings.initdb_ms = t.elapsed().as_millis();
         let t = Instant::now();
-        cluster.spawn_server(owner)?;
-        cluster.wait_ready().await?;
+        match cluster.start_server(owner).await {
+            Ok(()) => {}
+            Err(e) if cluster.timings.from_cache => {
+                // The copy matched its manifest, yet the server refused it: the entry is not
+                // to be trusted. Start over from initdb, and store a new entry.
+                eprintln!(
+                    "note: the server would not start from the initdb cache entry ({e}); it was \
+                     discarded and is rebuilt from a fresh initdb"
+                );
+                cluster.stop_server();
+                let _ = std::fs::remove_dir_all(cluster.data_dir());
+                initdb_cache::invalidate(&cache_key);
+                cluster.timings.from_cache = false;
+                cluster.initdb(owner, &args)?;
+                initdb_cache::store(&cache_key, &cluster.data_dir());
+                cluster.start_server(owner).await?;
+            }
+            Err(e) => return Err(e),
+        }
         cluster.timings.start_ms = t.elapsed().as_millis();
         Ok(cluster)
+    }
+
+    async fn start_server(&mut self, owner: OsOwner) -> Result<()> {
+        self.spawn_server(owner)?;
+        self.wait_ready().await
+    }
+
+    /// Stop a server that failed to come up, keeping the folder.
+    fn stop_server(&mut self) {
+        if let Some(child) = self.child.take() {
+            self.folder
+                .set_worker(Some(Worker::Server(child.id() as i32)));
+        }
+        self.folder.stop_worker();
     }
 
     /// The cluster's folder (data directory and socket live inside it).
@@ -155,38 +221,48 @@ impl EphemeralCluster {
         Ok(())
     }
 
-    fn initdb(&self, owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>) -> Result<()> {
-        let mut cmd = Command::new(self.bindir.program("initdb"));
+    fn initdb(&self, owner: OsOwner, args: &[&str]) -> Result<()> {
+        let program = self.bindir.program("initdb");
+        let mut cmd = Command::new(&program);
         cmd.arg("-D")
             .arg(self.data_dir())
-            .args(INITDB_ARGS)
+            .args(args)
             .env_remove("PGDATA")
             .stdin(Stdio::null());
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         as_owner(&mut cmd, owner);
         let cannot_run = |e: std::io::Error| Error::Cluster {
-            message: format!(
-                "cannot run {}: {e}",
-                self.bindir.program("initdb").display()
+            message: format!("cannot run {}: {e}", program.display()),
+            hint: format!(
+                "check that {} is a complete PostgreSQL installation whose programs run \
+                 (`{} --version`), or name another with --pg-bindir",
+                self.bindir.path.display(),
+                program.display()
             ),
         };
         let child = spawn_bound_to_process(cmd).map_err(cannot_run)?;
-        self.folder.set_pid(Some(child.id() as i32));
+        self.folder
+            .set_worker(Some(Worker::Initdb(child.id() as i32)));
         let out = child.wait_with_output().map_err(cannot_run)?;
-        self.folder.set_pid(None);
+        self.folder.set_worker(None);
         if !out.status.success() {
             return Err(Error::Cluster {
                 message: format!(
-                    "initdb failed ({}): {}",
+                    "initdb ({}) failed ({}): {}",
+                    program.display(),
                     out.status,
                     String::from_utf8_lossy(&out.stderr).trim()
+                ),
+                hint: format!(
+                    "initdb's own message is above; it was run as `initdb -D DIR {}`",
+                    args.join(" ")
                 ),
             });
         }
         Ok(())
     }
 
-    fn spawn_server(&mut self, owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>) -> Result<()> {
+    fn spawn_server(&mut self, owner: OsOwner) -> Result<()> {
         let log =
             std::fs::File::create(self.log_path()).map_err(|e| Error::io(self.log_path(), e))?;
         if let Some((uid, gid)) = owner {
@@ -219,8 +295,14 @@ impl EphemeralCluster {
                 "cannot start {}: {e}",
                 self.bindir.program("postgres").display()
             ),
+            hint: format!(
+                "check that {} holds a PostgreSQL server that runs here (`postgres --version`), \
+                 or name another with --pg-bindir",
+                self.bindir.path.display()
+            ),
         })?;
-        self.folder.set_pid(Some(child.id() as i32));
+        self.folder
+            .set_worker(Some(Worker::Server(child.id() as i32)));
         self.child = Some(child);
         Ok(())
     }
@@ -236,6 +318,7 @@ impl EphemeralCluster {
                             "the server exited during start-up ({status}); its log says:\n{}",
                             self.log_tail()
                         ),
+                        hint: "the server's log above says why it stopped".into(),
                     });
                 }
             }
@@ -251,6 +334,8 @@ impl EphemeralCluster {
                         "the server did not accept connections within 30 s; its log says:\n{}",
                         self.log_tail()
                     ),
+                    hint: "the machine may be overloaded; the server's log above may say more"
+                        .into(),
                 });
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -279,7 +364,8 @@ impl EphemeralCluster {
     fn teardown(&mut self) {
         cleanup::unregister(self.key);
         if let Some(child) = self.child.take() {
-            self.folder.set_pid(Some(child.id() as i32));
+            self.folder
+                .set_worker(Some(Worker::Server(child.id() as i32)));
         }
         self.folder.teardown();
     }

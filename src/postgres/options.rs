@@ -42,6 +42,34 @@ pub struct ClusterOptions {
     /// Parent folder for the cluster; default `REIMS_VERIFY_TMPDIR`, else `/dev/shm` when
     /// writable (tmpfs makes initdb faster), else the system temp folder.
     pub parent_dir: Option<PathBuf>,
+    /// The PostgreSQL major the server should run, when it matters (the shadow of a
+    /// handed-over server runs on that server's major). The ephemeral cluster then prefers
+    /// binaries of that major and falls back to any it finds; the container backend picks
+    /// the image tag of that major. Callers compare the server's version to see which
+    /// happened.
+    pub major: Option<u32>,
+}
+
+impl ContainerOptions {
+    /// The same options with the image tag following `major`: a tag that starts with a
+    /// version (`15-alpine`, `15.6`, `16`) gets that version replaced by the major
+    /// (`13-alpine`, `13`, `13`); any other tag is kept as named.
+    pub fn for_major(&self, major: Option<u32>) -> Result<ContainerOptions> {
+        let Some(major) = major else {
+            return Ok(self.clone());
+        };
+        let image = self.image()?;
+        let digits = image
+            .tag
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(image.tag.len());
+        if digits == 0 {
+            return Ok(self.clone());
+        }
+        Ok(ContainerOptions {
+            image: Some(format!("{}:{major}{}", image.name, &image.tag[digits..])),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -53,6 +81,30 @@ mod tests {
     fn the_default_backend_is_ephemeral_and_always_valid() {
         assert_eq!(ClusterOptions::default().backend, ClusterBackend::Ephemeral);
         assert!(ClusterBackend::Ephemeral.validate().is_ok());
+    }
+
+    #[test]
+    fn the_image_tag_follows_the_major() {
+        let tag = |image: &str, major: Option<u32>| {
+            ContainerOptions {
+                image: Some(image.into()),
+            }
+            .for_major(major)
+            .unwrap()
+            .image()
+            .unwrap()
+            .to_string()
+        };
+        assert_eq!(tag("postgres:15-alpine", Some(13)), "postgres:13-alpine");
+        assert_eq!(tag("postgres:15.6", Some(17)), "postgres:17");
+        assert_eq!(
+            tag("registry:5000/pg/postgres:16", Some(14)),
+            "registry:5000/pg/postgres:14"
+        );
+        assert_eq!(tag("postgres:latest", Some(14)), "postgres:latest");
+        assert_eq!(tag("postgres:15-alpine", None), "postgres:15-alpine");
+        let default = ContainerOptions::default().for_major(Some(18)).unwrap();
+        assert_eq!(default.image().unwrap().to_string(), "postgres:18-alpine");
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub fn render(run: &Run, out: Output) -> String {
         "reims-verify {} on {} (server {})",
         run.tool_version, run.database, run.server_version
     );
+    for w in &run.warnings {
+        let _ = writeln!(s, "warning: {w}");
+    }
     let _ = writeln!(s, "{t}");
     for f in run.findings.iter().filter(|f| f.failed()) {
         let label = if out.color {
