@@ -448,6 +448,16 @@ fn the_shadow_container_runs_the_major_of_the_server_checked() {
             "{}",
             record["server_version"]
         );
+        let shadow = record["shadow_server_version"].as_str().unwrap_or_default();
+        assert!(
+            shadow.contains(&format!(" {major}.")),
+            "the record names the shadow's server: {shadow:?}"
+        );
+        assert!(
+            record.get("warnings").is_none(),
+            "same major, nothing to warn about: {}",
+            record["warnings"]
+        );
         let images = images_created_by(d, pid, since);
         assert_eq!(
             images,
