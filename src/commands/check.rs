@@ -112,7 +112,12 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
         .as_ref()
         .map(|c| c.server_version().to_string());
     let shadow_major = shadow_server_version.as_deref().and_then(major_of);
-    let warnings = shadow_warnings(target_major, shadow_major);
+    let why = match (&args.db.backend, &args.db.pg_bindir) {
+        (crate::cli::Backend::Docker, _) => "the container image runs it",
+        (_, Some(_)) => "--pg-bindir names its binaries",
+        _ => "no binaries of the server's major were found",
+    };
+    let warnings = shadow_warnings(target_major, shadow_major, why);
     let shadow = build_shadow(&mut shadow_conn, &specs).await?;
     Database::close(shadow_conn).await;
     drop(shadow_cluster);
@@ -206,14 +211,14 @@ async fn shadow_connection(
 }
 
 /// What the run must say when the shadow ran on another major than the checked server.
-fn shadow_warnings(checked: u32, shadow: Option<u32>) -> Vec<String> {
+fn shadow_warnings(checked: u32, shadow: Option<u32>, why: &str) -> Vec<String> {
     match shadow {
         Some(s) if s != checked => vec![format!(
-            "the server runs PostgreSQL {checked}, but no PostgreSQL {checked} binaries were \
-             found, so the specs were compiled by PostgreSQL {s}; the comparison tolerates the \
-             printer differences between these majors listed in the README ({} rule(s)) and \
-             nothing else. `reims-verify pg install {checked}` lets the same major print both \
-             sides",
+            "the server runs PostgreSQL {checked}, but the specs were compiled by PostgreSQL \
+             {s} ({why}); the comparison tolerates the {} printer difference(s) between these \
+             majors listed in the README and nothing else. With PostgreSQL {checked} binaries \
+             (`reims-verify pg install {checked}`, or REIMS_VERIFY_PG_BINDIRS) the same major \
+             prints both sides",
             cross_major_rules(checked, s).len()
         )],
         _ => Vec::new(),

@@ -57,8 +57,9 @@ impl BinDir {
 /// The major version in a `postgres --version` line (`postgres (PostgreSQL) 15.14 …` → 15)
 /// or a `server_version` (`13.23` → 13).
 pub fn major_of(version_line: &str) -> Option<u32> {
-    let rest = version_line.split(')').nth(1).unwrap_or(version_line);
-    let number = rest.split_whitespace().next()?;
+    let number = version_line
+        .split_whitespace()
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
     number
         .split(|c: char| !c.is_ascii_digit())
         .next()?
@@ -328,6 +329,8 @@ mod tests {
         assert_eq!(major_of("postgres (PostgreSQL) 18beta1"), Some(18));
         assert_eq!(major_of("13.23"), Some(13));
         assert_eq!(major_of("16.4 (Ubuntu 16.4-1)"), Some(16));
+        assert_eq!(major_of("15.18 (Debian 15.18-0+deb12u1)"), Some(15));
+        assert_eq!(major_of("PostgreSQL 17.2"), Some(17));
         assert_eq!(major_of(""), None);
     }
 

@@ -73,13 +73,14 @@ impl EphemeralCluster {
     /// Create and start a cluster. Folders, cache entries and shared memory that killed
     /// runs left in the same places are removed first.
     pub async fn start(opts: &ClusterOptions) -> Result<Self> {
+        // Named binaries are used as named; otherwise those of the wanted major, when found.
         let explicit = opts.bindir.as_deref();
-        let bindir = match opts.major {
-            Some(m) => match find_bindir_of_major(explicit, m)? {
+        let bindir = match (explicit, opts.major) {
+            (None, Some(m)) => match find_bindir_of_major(None, m)? {
                 Some(b) => b,
-                None => find_bindir(explicit)?,
+                None => find_bindir(None)?,
             },
-            None => find_bindir(explicit)?,
+            _ => find_bindir(explicit)?,
         };
         let version = bindir.version()?;
         let owner = server_owner(opts.os_user.as_deref())?;

@@ -43,10 +43,10 @@ pub struct ClusterOptions {
     /// writable (tmpfs makes initdb faster), else the system temp folder.
     pub parent_dir: Option<PathBuf>,
     /// The PostgreSQL major the server should run, when it matters (the shadow of a
-    /// handed-over server runs on that server's major). The ephemeral cluster then prefers
-    /// binaries of that major and falls back to any it finds; the container backend picks
-    /// the image tag of that major. Callers compare the server's version to see which
-    /// happened.
+    /// handed-over server runs on that server's major). Unless `bindir` names binaries,
+    /// the ephemeral cluster then prefers binaries of that major and falls back to any it
+    /// finds; the container backend picks the image tag of that major. Callers compare the
+    /// server's version to see which happened.
     pub major: Option<u32>,
 }
 

