@@ -18,7 +18,7 @@ use std::sync::{Mutex, OnceLock};
 
 use common::*;
 use reims_verify::catalog::read_schema;
-use reims_verify::migrate::{apply, discover, ApplyMode};
+use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
 use reims_verify::postgres::{find_bindir_of_major, ClusterOptions, EphemeralCluster};
 use reims_verify::spec::load_dir;
 use reims_verify::verify::{across_majors, build_shadow, canonical, verify};
@@ -85,12 +85,11 @@ fn cluster(major: u32) -> &'static EphemeralCluster {
             .await
             .expect("start a cluster");
             c.create_database(TEMPLATE, None).await.unwrap();
-            let mut conn = c.connect(TEMPLATE).await.unwrap();
             let files = discover(&migrations_dir()).unwrap();
-            apply(&mut conn, &files, &ApplyMode::All, false)
+            let target = c.connect_options(TEMPLATE);
+            apply(&target, &files, &ApplyMode::All, &ApplyOptions::default())
                 .await
                 .expect("the REIMS migrations apply");
-            conn.close().await.unwrap();
             c
         })
     })));

@@ -86,14 +86,76 @@ pub const TERMINATION_SIGNALS: [i32; 4] = [
     signal_hook::consts::SIGQUIT,
 ];
 
-/// Make Ctrl-C, SIGTERM, SIGHUP and SIGQUIT stop every cluster before the process exits
-/// with 130. The binary calls this once; libraries embedding the crate may choose not to.
+/// Work to undo on a server when the run is interrupted, before the process exits with 130
+/// (a migration cancels the statement it runs there and releases its lock). It runs on the
+/// signal handler's thread, bounded in time, and returns what it did, for the message.
+pub type InterruptHook = Box<dyn Fn() -> Vec<String> + Send + Sync>;
+
+type Hooks = Mutex<BTreeMap<u64, Arc<InterruptHook>>>;
+
+fn interrupt_hooks() -> &'static Hooks {
+    static HOOKS: OnceLock<Hooks> = OnceLock::new();
+    HOOKS.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
+/// Register work for the signal handler to do on interruption; returns a key for
+/// [`unregister_interrupt_hook`].
+pub fn register_interrupt_hook(hook: InterruptHook) -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let key = NEXT.fetch_add(1, Ordering::Relaxed);
+    interrupt_hooks()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, Arc::new(hook));
+    key
+}
+
+/// Forget a hook once its work is done.
+pub fn unregister_interrupt_hook(key: u64) {
+    interrupt_hooks()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&key);
+}
+
+/// Run every registered hook (outside the registry lock); what they did, in order.
+fn run_interrupt_hooks() -> Vec<String> {
+    let hooks: Vec<Arc<InterruptHook>> = interrupt_hooks()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .cloned()
+        .collect();
+    hooks.iter().flat_map(|h| h()).collect()
+}
+
+/// True when something is registered for release (a cluster folder, a container, a cache
+/// entry or an install being written): interruption has servers to stop or temp files to
+/// remove.
+fn has_leftovers() -> bool {
+    !registry()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty()
+}
+
+/// Make Ctrl-C, SIGTERM, SIGHUP and SIGQUIT run the interrupt hooks and release every
+/// leftover before the process exits with 130, saying what was done. The binary calls this
+/// once; libraries embedding the crate may choose not to.
 pub fn install_signal_handlers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = on_termination_signal(|| {
             INTERRUPTED.store(true, Ordering::SeqCst);
-            eprintln!("reims-verify: interrupted; stopping PostgreSQL and removing temp files");
+            let mut done = run_interrupt_hooks();
+            if has_leftovers() {
+                done.push("stopping PostgreSQL and removing temp files".into());
+            }
+            if done.is_empty() {
+                eprintln!("reims-verify: interrupted");
+            } else {
+                eprintln!("reims-verify: interrupted; {}", done.join("; "));
+            }
             cleanup_all();
             std::process::exit(130);
         });

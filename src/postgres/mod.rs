@@ -24,7 +24,10 @@ pub use bindir::{
     candidates, find_bindir, find_bindir_of_major, major_of, parse_registered, BinDir,
     BinDirSource, Candidate, BINDIRS_ENV, BINDIR_ENV,
 };
-pub use cleanup::{cleanup_all, install_signal_handlers, interrupted, TERMINATION_SIGNALS};
+pub use cleanup::{
+    cleanup_all, install_signal_handlers, interrupted, register_interrupt_hook,
+    unregister_interrupt_hook, InterruptHook, TERMINATION_SIGNALS,
+};
 pub use cluster::Cluster;
 pub use container::{
     docker_daemon_status, feature_missing_error, no_daemon_error, ContainerCluster,
