@@ -179,9 +179,9 @@ impl Error {
             | Error::Spec { hint, .. }
             | Error::Migration { hint, .. }
             | Error::Container { hint, .. }
-            | Error::Server { hint, .. }
             | Error::Cluster { hint, .. }
-            | Error::Install { hint, .. } => Some(hint.clone()),
+            | Error::Install { hint, .. }
+            | Error::Server { hint, .. } => Some(hint.clone()),
             Error::PostgresNotFound { .. } => Some(
                 "install the PostgreSQL server (Debian/Ubuntu: `apt-get install postgresql`), \
                  or pass --pg-bindir DIR / set REIMS_VERIFY_PG_BINDIR to the folder holding \

@@ -57,6 +57,29 @@ impl Cache {
     }
 }
 
+/// A cache filled once by a real run; each damage test damages a copy of it.
+fn filled() -> &'static Cache {
+    static FILLED: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    FILLED.get_or_init(|| {
+        let cache = Cache::new();
+        let out = cache.run();
+        assert!(out.status.success(), "{}", stderr(&out));
+        cache.entry();
+        cache
+    })
+}
+
+/// `cp -a FROM/. TO` (modes kept).
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
@@ -66,8 +89,7 @@ fn stderr(out: &Output) -> String {
 /// uses without complaint.
 fn damaged_entry_is_repaired(what: &str, expect: &str, damage: impl FnOnce(&Path)) {
     let cache = Cache::new();
-    let first = cache.run();
-    assert!(first.status.success(), "{}", stderr(&first));
+    copy_tree(filled().dir.path(), cache.dir.path());
     damage(&cache.entry());
     let out = cache.run();
     let err = stderr(&out);

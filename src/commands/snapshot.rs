@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 
 use crate::catalog::{read_schema, Schema};
 use crate::cli::SnapshotArgs;
-use crate::error::{ExitCode, Result};
+use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, ApplyMode};
 use crate::postgres::{Cluster, ClusterOptions, Database, EphemeralCluster};
 use crate::snapshot::{
@@ -37,6 +37,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
         apply(&db, &files, &ApplyMode::All, &options).await?;
     }
+    require_schema(&mut conn, &args.schema, &db.describe()).await?;
     let schema = read_schema(&mut conn, &args.schema).await?;
     Database::close(conn).await;
 
@@ -89,6 +90,24 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         args.schema
     );
     Ok(ExitCode::Passed)
+}
+
+/// Refuse a `--schema` the database does not have (exit 2), naming the ones it has.
+async fn require_schema(conn: &mut PgConnection, schema: &str, db: &str) -> Result<()> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_catalog.pg_namespace \
+         WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::database("listing the schemas", &e))?;
+    if names.iter().any(|n| n == schema) {
+        return Ok(());
+    }
+    Err(Error::Usage {
+        message: format!("schema `{schema}` does not exist in {db}"),
+        hint: format!("pass --schema with one of: {}", names.join(", ")),
+    })
 }
 
 /// Compile the snapshot in a shadow database and verify it against `schema`; report on

@@ -5,7 +5,7 @@
 //! This module is a leaf: it knows nothing of clusters or containers. Each backend registers
 //! a [`Leftover`] that knows how to release itself.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
 
@@ -77,14 +77,25 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// The signals that end a run: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT (Ctrl-\), whose default
+/// actions would end the process without clean-up.
+pub const TERMINATION_SIGNALS: [i32; 4] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGQUIT,
+];
+
 /// Work to undo on a server when the run is interrupted, before the process exits with 130
 /// (a migration cancels the statement it runs there and releases its lock). It runs on the
 /// signal handler's thread, bounded in time, and returns what it did, for the message.
 pub type InterruptHook = Box<dyn Fn() -> Vec<String> + Send + Sync>;
 
-fn interrupt_hooks() -> &'static Mutex<HashMap<u64, Arc<InterruptHook>>> {
-    static HOOKS: OnceLock<Mutex<HashMap<u64, Arc<InterruptHook>>>> = OnceLock::new();
-    HOOKS.get_or_init(|| Mutex::new(HashMap::new()))
+type Hooks = Mutex<BTreeMap<u64, Arc<InterruptHook>>>;
+
+fn interrupt_hooks() -> &'static Hooks {
+    static HOOKS: OnceLock<Hooks> = OnceLock::new();
+    HOOKS.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 
 /// Register work for the signal handler to do on interruption; returns a key for
@@ -118,34 +129,26 @@ fn run_interrupt_hooks() -> Vec<String> {
     hooks.iter().flat_map(|h| h()).collect()
 }
 
-/// True when a cluster or a container is registered, i.e. interruption has servers to stop
-/// and temp files to remove.
-fn has_servers() -> bool {
+/// True when something is registered for release (a cluster folder, a container, a cache
+/// entry or an install being written): interruption has servers to stop or temp files to
+/// remove.
+fn has_leftovers() -> bool {
     !registry()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .is_empty()
 }
 
-/// The signals that end a run: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT (Ctrl-\), whose default
-/// actions would end the process without clean-up.
-pub const TERMINATION_SIGNALS: [i32; 4] = [
-    signal_hook::consts::SIGINT,
-    signal_hook::consts::SIGTERM,
-    signal_hook::consts::SIGHUP,
-    signal_hook::consts::SIGQUIT,
-];
-
-/// Make Ctrl-C, SIGTERM, SIGHUP and SIGQUIT run the interrupt hooks and stop every cluster
-/// before the process exits with 130, saying what was done. The binary calls this once;
-/// libraries embedding the crate may choose not to.
+/// Make Ctrl-C, SIGTERM, SIGHUP and SIGQUIT run the interrupt hooks and release every
+/// leftover before the process exits with 130, saying what was done. The binary calls this
+/// once; libraries embedding the crate may choose not to.
 pub fn install_signal_handlers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = on_termination_signal(|| {
             INTERRUPTED.store(true, Ordering::SeqCst);
             let mut done = run_interrupt_hooks();
-            if has_servers() {
+            if has_leftovers() {
                 done.push("stopping PostgreSQL and removing temp files".into());
             }
             if done.is_empty() {
