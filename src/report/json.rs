@@ -103,6 +103,9 @@ pub struct RunRecord {
     pub totals: Option<Totals>,
     /// Every check made.
     pub findings: Vec<FindingRecord>,
+    /// Where in the migrations the objects of located-by-name failures are defined.
+    #[serde(default)]
+    pub defined_at: std::collections::BTreeMap<String, LocationRecord>,
 }
 
 /// One migration of the inventory.

@@ -7,10 +7,12 @@
 //! bytes its digest covers.
 
 pub mod digest;
+pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod terminal;
 pub mod traceability;
 pub mod view;
@@ -51,6 +53,7 @@ pub fn render_kind(kind: ReportKind, run: &RunRecord, digest: &str, run_file: &s
         ReportKind::Junit => junit::render(run, digest, run_file),
         ReportKind::Markdown => markdown::render(run, digest, run_file),
         ReportKind::Html => html::render(run, digest, run_file),
+        ReportKind::Sarif => sarif::render(run, digest, run_file),
     }
 }
 
