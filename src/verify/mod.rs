@@ -12,7 +12,7 @@ mod shadow;
 mod shadow_cache;
 mod triggers;
 
-pub use canon::canonical;
+pub use canon::{across_majors, canonical, cross_major_rules, AcrossMajors, CROSS_MAJOR_RULES};
 pub use finding::{Finding, Status};
 pub use migrations::verify_migrations;
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
