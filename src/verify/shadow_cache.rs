@@ -290,7 +290,7 @@ fn prune(dir: &Path) {
             shadows.push((modified, e.path()));
         }
     }
-    shadows.sort_by(|a, b| b.0.cmp(&a.0));
+    shadows.sort_by_key(|s| std::cmp::Reverse(s.0));
     for (_, p) in shadows.into_iter().skip(KEEP_ENTRIES) {
         let _ = std::fs::remove_file(p);
     }
