@@ -70,22 +70,17 @@ pub fn check_once(
     let pid = child.id() as i32;
     let poller = std::thread::spawn(move || {
         let mut hwm = 0u64;
-        loop {
-            match std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                Ok(s) => {
-                    // A zombie has no memory lines any more; stop at the first read without.
-                    let Some(kb) = s
-                        .lines()
-                        .find(|l| l.starts_with("VmHWM:"))
-                        .and_then(|l| l.split_whitespace().nth(1))
-                        .and_then(|v| v.parse::<u64>().ok())
-                    else {
-                        break;
-                    };
-                    hwm = hwm.max(kb);
-                }
-                Err(_) => break,
-            }
+        while let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            // A zombie has no memory lines any more; stop at the first read without.
+            let Some(kb) = s
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+            else {
+                break;
+            };
+            hwm = hwm.max(kb);
             std::thread::sleep(Duration::from_millis(5));
         }
         hwm

@@ -9,6 +9,9 @@ use crate::stats::{num, ratios, Stats};
 use crate::structural::{ProbeThroughput, SideBySide};
 use crate::{phase, structural_part, walls, Rounds, Workload};
 
+/// One row of the growth table: a label and how to take its values from a workload's rounds.
+type Measure = Box<dyn Fn(&Rounds) -> Vec<f64>>;
+
 pub struct Inputs<'a> {
     pub started: chrono::DateTime<chrono::Utc>,
     pub load_before: String,
@@ -262,7 +265,7 @@ pub fn results(i: &Inputs<'_>) -> String {
         }
         let _ = writeln!(md, " last / previous |");
         let _ = writeln!(md, "|---|{}---|", "---|".repeat(scaled.len()));
-        let mut rows: Vec<(String, Box<dyn Fn(&Rounds) -> Vec<f64>>)> = vec![
+        let mut rows: Vec<(String, Measure)> = vec![
             (
                 "floor: `psql -1 -f` migrations".into(),
                 Box::new(|r: &Rounds| r.floors.iter().map(|f| f.psql).collect()),
