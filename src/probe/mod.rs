@@ -11,6 +11,7 @@
 pub mod batch;
 pub mod constraints;
 pub mod functions;
+pub mod property;
 pub mod rows;
 pub mod sequences;
 pub mod session;
@@ -21,6 +22,10 @@ use crate::catalog::Schema;
 use crate::error::Result;
 use crate::spec::SpecSet;
 use crate::verify::{Finding, Status};
+
+/// The check code of a property's own finding (its objects use `function.property` and
+/// `trigger.property`).
+pub const PROPERTY_CODE: &str = "property";
 
 /// How much probing to do and how to replay it.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +80,7 @@ pub fn probe_finding(
         location: None,
         requirements: vec![],
         hint: None,
+        repro: None,
     }
 }
 
@@ -105,6 +111,7 @@ pub async fn run_probes(
     let result = functions::run_all(&mut tx, config).await;
     session::finish(tx).await;
     findings.extend(result?);
+    findings.extend(property::run_properties(conn, specs, schema, config).await?);
     Ok(findings)
 }
 

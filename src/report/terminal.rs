@@ -56,6 +56,12 @@ pub fn render(run: &Run, out: Output) -> String {
         if let Some(h) = &f.hint {
             let _ = writeln!(s, "  hint:     {h}");
         }
+        if let Some(r) = &f.repro {
+            let _ = writeln!(s, "  repro:");
+            for line in r.lines() {
+                let _ = writeln!(s, "    {line}");
+            }
+        }
     }
     if let Some(seed) = run.probe_seed {
         let _ = writeln!(s, "\nprobe seed: {seed} (replay with --seed {seed})");

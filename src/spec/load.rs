@@ -92,7 +92,17 @@ pub fn load_dir(dir: &Path) -> Result<SpecSet> {
         }
         set.specs.push(loaded);
     }
+    let tables: Vec<&TableSpec> = set.specs.iter().map(|s| &s.spec).collect();
+    if let Err((i, p)) = super::property_check::check_across(&tables) {
+        return Err(property_error(&set.specs[i], p));
+    }
     Ok(set)
+}
+
+/// A property problem as a spec error at its key path.
+fn property_error(spec: &LoadedSpec, p: super::property_check::PropertyProblem) -> Error {
+    let path: Vec<&str> = p.path.iter().map(String::as_str).collect();
+    spec_error(spec, &path, p.message, &p.hint)
 }
 
 /// Parse one spec document.
@@ -324,6 +334,7 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             }
         }
     }
+    super::property_check::check_properties(s).map_err(|p| property_error(loaded, p))?;
     Ok(())
 }
 
