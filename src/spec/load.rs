@@ -314,7 +314,7 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
                 loaded,
                 &["functions", sig],
                 format!("`{sig}` is not a function signature"),
-                "key functions as name(argtype, …), e.g. record_failed_login(text)",
+                "key functions as name(argtype, …), e.g. close_account(text)",
             ));
         }
         if f.kind == RoutineKind::Procedure && !f.returns.trim().eq_ignore_ascii_case("void") {

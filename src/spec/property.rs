@@ -23,7 +23,7 @@ pub struct PropertySpec {
     /// Business requirements the property serves (`BR-NNN`); defaults to the spec's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requirements: Vec<String>,
-    /// The objects the property proves: functions by signature (`record_failed_login(text)`)
+    /// The objects the property proves: functions by signature (`close_account(text)`)
     /// and triggers as `table.trigger`. Each gets its own finding.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proves: Vec<String>,
