@@ -274,6 +274,7 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
         "junit.xml",
         "report.md",
         "report.html",
+        "results.sarif",
     ] {
         let (code, out) = verify(&dir.join(name));
         assert_eq!(code, 0, "{name}: {out}");
@@ -281,10 +282,11 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
     }
     let (_, out) = verify(&dir.join("run.json"));
     assert_eq!(
-        out.lines().count(),
-        4,
-        "run.json and the three reports: {out}"
+        out.matches("intact").count(),
+        6,
+        "run.json, its sidecar and the four reports, from the manifest: {out}"
     );
+    assert!(out.contains("SHA256SUMS sha256 "), "{out}");
 
     // Re-rendered from run.json alone: byte-identical files.
     let again = tempfile::tempdir().unwrap();
@@ -302,6 +304,8 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
         "junit.xml",
         "report.md",
         "report.html",
+        "results.sarif",
+        "SHA256SUMS",
     ] {
         assert!(
             read(dir, name) == read(again.path(), name),
@@ -317,7 +321,13 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
     let at = bytes.len() / 2;
     bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
     std::fs::write(&path, &bytes).unwrap();
-    for name in ["run.json", "report.html", "report.md", "junit.xml"] {
+    for name in [
+        "run.json",
+        "report.html",
+        "report.md",
+        "junit.xml",
+        "results.sarif",
+    ] {
         let (code, out) = verify(&tampered.path().join(name));
         assert_eq!(code, 1, "{name} must fail after run.json changed: {out}");
         assert!(out.contains("MISMATCH"), "{out}");
@@ -353,8 +363,8 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
     std::fs::remove_file(edited.path().join("run.json")).unwrap();
     let (code, out) = verify(&edited.path().join("report.md"));
     assert_eq!(
-        code, 2,
-        "a report without its run.json cannot be verified: {out}"
+        code, 1,
+        "a report folder whose run.json is gone is not intact: {out}"
     );
 }
 

@@ -9,7 +9,7 @@ mod property_check;
 mod rule;
 
 pub use keylines::KeyLines;
-pub use load::{load_dir, load_str, LoadedSpec, SpecSet};
+pub use load::{load_dir, load_dir_reporting, load_str, LoadedSpec, SpecSet};
 pub use model::*;
 pub use property::PropertySpec;
 pub use rule::{number, rule_columns, rule_sql};
