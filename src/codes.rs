@@ -157,6 +157,10 @@ codes! {
         "The printed value shows the disagreement: fix the CHECK or the rule.";
     "probe.sample" => "Every sample row of the spec is accepted by the schema.",
         "Fix the sample or the schema: the spec calls these rows valid.";
+    "probe.run" => "The probes could run on this server (not a standby, not refused by its settings).",
+        "Run the probes against a primary that accepts read-write transactions, or leave out `--probe`.";
+    "probe.trace" => "The probes left nothing behind: no sequence advanced during their rolled-back work.",
+        "A probed function draws from a sequence: probe it on a throw-away database, or accept the gap in the named sequence.";
 }
 
 /// The catalogue entry for `code`, if it is a known code.

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
-use reims_verify::migrate::{apply, discover, ApplyMode};
+use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
 use reims_verify::postgres::{find_bindir, BinDir, ClusterOptions, EphemeralCluster};
 use serde_json::Value;
 use sqlx::Connection;
@@ -52,12 +52,13 @@ fn staging() -> &'static Staging {
                         .await
                         .unwrap();
                     cluster.create_database("staging", None).await.unwrap();
-                    let mut conn = cluster.connect("staging").await.unwrap();
                     let files = discover(&migrations_dir()).unwrap();
-                    apply(&mut conn, &files, &ApplyMode::All, false)
+                    let target = cluster.connect_options("staging");
+                    apply(&target, &files, &ApplyMode::All, &ApplyOptions::default())
                         .await
                         .map_err(|e| e.to_string())
                         .unwrap();
+                    let mut conn = cluster.connect("staging").await.unwrap();
                     sqlx::raw_sql(
                         "INSERT INTO users (email, username, password_hash)
                          SELECT 'app' || g || '@reims.com', 'app_user_' || g, '$2b$12$' || repeat('a', 53)
