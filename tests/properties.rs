@@ -139,7 +139,7 @@ async fn every_property_holds_on_the_projects_migrations() {
             expected += 1 + p.proves.len();
             let object = format!("{}.{name}", s.spec.table);
             let f = findings.iter().find(|f| f.object == object).unwrap();
-            assert_eq!(f.code, "property");
+            assert_eq!(f.code, "probe.property");
             let location = f.location.as_ref().unwrap();
             assert!(location.file.ends_with(&s.path) || s.path.ends_with(&location.file));
             assert!(location.line.is_some(), "{object} has no line");
@@ -483,4 +483,41 @@ async fn wrong_outcomes_are_failures_that_say_what_was_expected() {
     // Shrunk to the smallest failing value, 5.
     assert!(f.actual.as_deref().unwrap().contains("(i=5)"), "{f:#?}");
     assert!(f.message.contains("draw(i=5)"), "{}", f.message);
+}
+
+#[tokio::test]
+async fn the_readme_walkthrough_catches_its_broken_function() {
+    // The property the README walks through, exactly as printed, in place of the spec's own.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("```yaml\nproperties:\n  retention:")
+        .expect("the README walks through the retention property");
+    let block = &readme[start + "```yaml\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    let spec = std::fs::read_to_string(specs_dir().join("metrics_log.yaml")).unwrap();
+    let structure = &spec[..spec.find("\nproperties:").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("metrics_log.yaml"),
+        format!("{structure}\n{block}"),
+    )
+    .unwrap();
+    let specs = load_dir(dir.path()).unwrap();
+    assert_eq!(specs.specs.len(), 1);
+    let mut clean = database(None).await;
+    let findings = run(&mut clean, &specs, &CONFIG).await;
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+    assert!(
+        findings.iter().all(|f| f.status == Status::Pass),
+        "{findings:#?}"
+    );
+    let mut broken = database(Some(&mutant("12_cleanup_old_metrics_at_boundary.sql"))).await;
+    let findings = run(&mut broken, &specs, &CONFIG).await;
+    assert_eq!(
+        failures(&findings),
+        [(
+            "function.property".to_string(),
+            "cleanup_old_metrics(integer)".to_string()
+        )]
+    );
 }

@@ -24,7 +24,7 @@ use crate::verify::{Finding, Status};
 
 /// The check code of a property's own finding (its objects use `function.property` and
 /// `trigger.property`).
-pub const PROPERTY_CODE: &str = "property";
+pub const PROPERTY_CODE: &str = "probe.property";
 
 /// How much probing to do and how to replay it.
 #[derive(Debug, Clone, Copy)]

@@ -974,9 +974,7 @@ impl<'p, 'a> Player<'p, 'a> {
         pred: &str,
         at: &At<'_>,
     ) -> std::result::Result<bool, sqlx::Error> {
-        let exec = b
-            .render(pred, Mode::Exec)
-            .map_err(sqlx::Error::Protocol)?;
+        let exec = b.render(pred, Mode::Exec).map_err(sqlx::Error::Protocol)?;
         let _ = at;
         let rows = self
             .fetch(conn, &format!("SELECT ({exec}) IS TRUE"))
