@@ -4,8 +4,8 @@
 //!
 //! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]); the server runs with fsync off
 //! on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
-//! exit (through the registry in `cleanup.rs`, which finds it by a per-container label even
-//! when its start was interrupted).
+//! exit (through a [`Leftover`] registered in `cleanup.rs`, which finds it by a
+//! per-container label even when its start was interrupted).
 //!
 //! The backend is the cargo feature `docker` (on by default). Without it the type still
 //! exists, so that callers need no `cfg`, but it cannot be built: asking for it is a usage
@@ -13,12 +13,14 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgConnection;
 
-use super::cleanup::RegisteredContainer;
+use super::backend::{connect_bounded, create_database_on, ServerBackend};
+use super::cleanup::Leftover;
 use crate::error::{Error, Result};
 
 /// The image used when none is named: a pinned tag, so that every run checks against the
@@ -219,13 +221,13 @@ impl ContainerCluster {
     /// Open a connection to one database of this cluster.
     pub async fn connect(&self, database: &str) -> Result<PgConnection> {
         let opts = self.connect_options(database);
-        super::cluster::connect_bounded(&opts, &self.describe()).await
+        connect_bounded(&opts, &self.describe()).await
     }
 
     /// Create a database, optionally as a copy of a template.
     pub async fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
         let mut conn = self.connect("postgres").await?;
-        let done = super::cluster::create_database_on(&mut conn, name, template).await;
+        let done = create_database_on(&mut conn, name, template).await;
         let _ = sqlx::Connection::close(conn).await;
         done
     }
@@ -243,6 +245,59 @@ impl ContainerCluster {
     /// Remove the container now (drop does the same).
     pub fn stop(self) {
         self.inner.stop();
+    }
+}
+
+impl ServerBackend for ContainerCluster {
+    fn connect_options(&self, database: &str) -> PgConnectOptions {
+        ContainerCluster::connect_options(self, database)
+    }
+
+    fn server_version(&self) -> &str {
+        ContainerCluster::server_version(self)
+    }
+
+    fn describe(&self) -> String {
+        ContainerCluster::describe(self)
+    }
+
+    async fn connect(&self, database: &str) -> Result<PgConnection> {
+        ContainerCluster::connect(self, database).await
+    }
+}
+
+/// What is needed to remove a container without its owner: every container carrying the
+/// run label `label` (set before the container is created, so a container whose start was
+/// interrupted is found too), and the container id once it is known.
+#[derive(Debug, Clone)]
+pub(crate) struct RegisteredContainer {
+    pub label: String,
+    pub id: Option<String>,
+}
+
+/// A container registered with `cleanup`, removed on a signal or at exit when its owner
+/// has not removed it.
+#[cfg_attr(not(feature = "docker"), allow(dead_code))]
+#[derive(Debug)]
+pub(crate) struct ContainerLeftover(Mutex<RegisteredContainer>);
+
+#[cfg_attr(not(feature = "docker"), allow(dead_code))]
+impl ContainerLeftover {
+    /// A container about to be created with run label `label`.
+    pub(crate) fn new(label: String) -> Self {
+        ContainerLeftover(Mutex::new(RegisteredContainer { label, id: None }))
+    }
+
+    /// Record the id once Docker has created the container.
+    pub(crate) fn set_id(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).id = Some(id.to_string());
+    }
+}
+
+impl Leftover for ContainerLeftover {
+    fn release(&self) {
+        let entry = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        remove_registered(&[entry]);
     }
 }
 
@@ -319,7 +374,7 @@ mod imp {
     //! The container backend proper, on testcontainers.
 
     use std::collections::HashMap;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use sqlx::postgres::{PgConnectOptions, PgSslMode};
@@ -335,11 +390,11 @@ mod imp {
     use testcontainers_modules::postgres::Postgres;
 
     use super::{
-        docker_host_description, no_daemon_error, ContainerOptions, ImageRef, DAEMON_TIMEOUT,
-        PID_LABEL, RUN_LABEL,
+        docker_host_description, no_daemon_error, ContainerLeftover, ContainerOptions, ImageRef,
+        RegisteredContainer, DAEMON_TIMEOUT, PID_LABEL, RUN_LABEL,
     };
     use crate::error::{Error, Result};
-    use crate::postgres::cleanup::{self, RegisteredContainer};
+    use crate::postgres::cleanup;
 
     const SUPERUSER: &str = "postgres";
     const PASSWORD: &str = "postgres";
@@ -405,18 +460,11 @@ mod imp {
             daemon(DAEMON_TIMEOUT)
                 .await
                 .map_err(|reason| no_daemon_error(&reason))?;
-            static NEXT: AtomicU64 = AtomicU64::new(1);
-            let key = NEXT.fetch_add(1, Ordering::Relaxed);
             let label = uuid::Uuid::new_v4().to_string();
             // Registered before the container exists: a signal during start-up removes
             // whatever carries the label.
-            cleanup::register_container(
-                key,
-                RegisteredContainer {
-                    label: label.clone(),
-                    id: None,
-                },
-            );
+            let leftover = Arc::new(ContainerLeftover::new(label.clone()));
+            let key = cleanup::register(leftover.clone());
             let request = Postgres::default()
                 .with_host_auth()
                 .with_name(image.name.clone())
@@ -434,12 +482,12 @@ mod imp {
                         id: None,
                     };
                     let _ = tokio::time::timeout(DAEMON_TIMEOUT, remove_async(&[entry])).await;
-                    cleanup::unregister_container(key);
+                    cleanup::unregister(key);
                     return Err(start_error(&image, &e));
                 }
             };
             let id = container.id().to_string();
-            cleanup::set_container_id(key, &id);
+            leftover.set_id(&id);
             // From here on, drop removes the container.
             let mut running = Running {
                 key,
@@ -545,7 +593,7 @@ mod imp {
 
     impl Drop for Running {
         fn drop(&mut self) {
-            cleanup::unregister_container(self.key);
+            cleanup::unregister(self.key);
             let Some(container) = self.container.take() else {
                 return;
             };

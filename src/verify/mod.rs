@@ -11,7 +11,7 @@ mod migrations;
 mod shadow;
 mod triggers;
 
-pub use canon::canonical;
+pub use canon::{across_majors, canonical, cross_major_rules, AcrossMajors, CROSS_MAJOR_RULES};
 pub use finding::{Finding, Status};
 pub use migrations::verify_migrations;
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
