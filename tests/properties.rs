@@ -521,3 +521,71 @@ async fn the_readme_walkthrough_catches_its_broken_function() {
         )]
     );
 }
+
+#[test]
+fn a_failure_and_its_reproduction_reach_every_report() {
+    // The CLI, on the ephemeral cluster, with the broken cleanup applied after the migrations.
+    let reports = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(bin())
+        .args([
+            "check",
+            "--apply-after",
+            fixture("behaviour/12_cleanup_old_metrics_at_boundary.sql")
+                .to_str()
+                .unwrap(),
+            "--report",
+            reports.path().to_str().unwrap(),
+            "--seed",
+            "7",
+        ])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL function.property  cleanup_old_metrics(integer)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  repro:\n") && stdout.contains("    ROLLBACK;"),
+        "{stdout}"
+    );
+    let read = |name: &str| std::fs::read_to_string(reports.path().join(name)).unwrap();
+    let run: serde_json::Value = serde_json::from_str(&read("run.json")).unwrap();
+    let failed: Vec<&serde_json::Value> = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    let repro = failed[0]["repro"]
+        .as_str()
+        .expect("run.json carries the repro");
+    assert!(
+        repro.starts_with("-- Reproduces property metrics_log.retention"),
+        "{repro}"
+    );
+    assert_eq!(failed[0]["requirements"], serde_json::json!(["BR-007"]));
+    let first_line = repro.lines().next().unwrap();
+    assert!(
+        read("junit.xml").contains(first_line),
+        "junit.xml lacks the repro"
+    );
+    assert!(
+        read("report.md").contains(&format!("```sql\n{first_line}")),
+        "report.md lacks the repro"
+    );
+    let html = read("report.html");
+    assert!(
+        html.contains("<pre class=\"repro\"><code>-- Reproduces property metrics_log.retention"),
+        "report.html lacks the repro"
+    );
+    // Escaped, not raw SQL: `<` in the script cannot open a tag.
+    assert!(
+        repro.contains(" < ") && html.contains("&lt; now()"),
+        "report.html does not escape the repro"
+    );
+}
