@@ -64,6 +64,12 @@ pub async fn prove(
     if let Some(blocked) = missing_privileges(conn, &plan.needs).await? {
         return Ok(skipped(plan, &blocked.0));
     }
+    // A privilege missed up front and refused while running: the skip names the role.
+    let role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| crate::error::Error::database("reading the current role", &e))?;
+    let named = |m: &str| m.replacen("the role lacks", &format!("the role {role} lacks"), 1);
     let mut player = Player::new(plan, schema);
     if let Err(e) = player.create_model(conn).await {
         if let crate::error::Error::Database { .. } = &e {
@@ -89,7 +95,7 @@ pub async fn prove(
     for (origin, case) in fixed {
         let played = player.play(conn, &case).await?;
         match &played.outcome {
-            Outcome::Blocked(b) => return Ok(skipped(plan, &b.0)),
+            Outcome::Blocked(b) => return Ok(skipped(plan, &named(&b.0))),
             Outcome::Failed(_) => {
                 let cex = shrink_by_removal(conn, plan, &mut player, case, played, origin).await?;
                 let cex = record(conn, &mut player, cex).await?;
@@ -111,7 +117,7 @@ pub async fn prove(
             };
             let played = player.play(conn, &tree.current()).await?;
             match &played.outcome {
-                Outcome::Blocked(b) => return Ok(skipped(plan, &b.0)),
+                Outcome::Blocked(b) => return Ok(skipped(plan, &named(&b.0))),
                 Outcome::Failed(_) => {
                     let cex = shrink_tree(conn, &mut player, &mut tree, played).await?;
                     let cex = record(conn, &mut player, cex).await?;
