@@ -10,7 +10,7 @@ use crate::catalog::{read_schema, Schema};
 use crate::cli::SnapshotArgs;
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, ApplyMode};
-use crate::postgres::{ClusterOptions, Database, EphemeralCluster};
+use crate::postgres::{Cluster, ClusterOptions, Database, EphemeralCluster};
 use crate::snapshot::{
     existing_specs, exists_error, render_files, round_trip, snapshot_schema, write_dir, Header,
     Snapshot,
@@ -44,8 +44,12 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     let mut snap = snapshot_schema(&schema)?;
     let header = Header {
         source: match &db {
-            Database::Ephemeral(_) => format!(
-                "an ephemeral cluster with {}/ applied",
+            Database::Ephemeral(cluster) => format!(
+                "{} with {}/ applied",
+                match cluster {
+                    Cluster::Container(c) => format!("a container of {}", c.image()),
+                    Cluster::Ephemeral(_) => "an ephemeral cluster".to_string(),
+                },
                 args.migrations.display().to_string().trim_end_matches('/')
             ),
             Database::Url(url, _) => url.to_string(),

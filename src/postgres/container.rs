@@ -2,10 +2,12 @@
 //! (`--backend docker`), started with testcontainers, for machines that have a Docker daemon
 //! and no local PostgreSQL server binaries.
 //!
-//! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]); the server runs with fsync off
-//! on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
+//! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]) and pulled, within a time
+//! limit, only when the daemon lacks it (`container_image.rs`); the server runs with fsync
+//! off on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
 //! exit (through a [`Leftover`] registered in `cleanup.rs`, which finds it by a
-//! per-container label even when its start was interrupted).
+//! per-container label even when its start was interrupted), and after SIGKILL by the next
+//! run on the same host (`stale_containers.rs`, by the pid and host labels).
 //!
 //! The backend is the cargo feature `docker` (on by default). Without it the type still
 //! exists, so that callers need no `cfg`, but it cannot be built: asking for it is a usage
@@ -39,6 +41,13 @@ pub const RUN_LABEL: &str = "org.reims-verify.run";
 
 /// Label holding the process id of the reims-verify that started the container.
 pub const PID_LABEL: &str = "org.reims-verify.pid";
+
+/// Label naming where that process ran (hostname, boot id and pid namespace), so that a
+/// later run removes a killed run's container only when the pid is its own kind of pid.
+pub const HOST_LABEL: &str = "org.reims-verify.host";
+
+/// Environment variable: how many seconds pulling a missing image may take (default 300).
+pub const PULL_TIMEOUT_ENV: &str = "REIMS_VERIFY_DOCKER_PULL_TIMEOUT";
 
 /// True when this build has the container backend (cargo feature `docker`).
 pub const FEATURE_ENABLED: bool = cfg!(feature = "docker");
@@ -391,18 +400,24 @@ mod imp {
 
     use super::{
         docker_host_description, no_daemon_error, ContainerLeftover, ContainerOptions, ImageRef,
-        RegisteredContainer, DAEMON_TIMEOUT, PID_LABEL, RUN_LABEL,
+        RegisteredContainer, DAEMON_TIMEOUT, HOST_LABEL, PID_LABEL, PULL_TIMEOUT_ENV, RUN_LABEL,
     };
     use crate::error::{Error, Result};
     use crate::postgres::cleanup;
+    use crate::postgres::container_image::{ensure_image, pull_timeout};
+    use crate::postgres::stale_containers::{host_identity, remove_dead_runs};
 
     const SUPERUSER: &str = "postgres";
     const PASSWORD: &str = "postgres";
     const PORT: u16 = 5432;
-    /// The image's data directory, on tmpfs: faster, and nothing left on disk.
-    const PGDATA: &str = "/var/lib/postgresql/data";
-    /// Pulling the image on first use can take a while; start-up itself takes seconds.
-    const STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
+    /// A tmpfs mounted here holds the data directory: faster, and nothing left on disk.
+    const TMPFS: &str = "/var/lib/postgresql/data";
+    /// The data directory, below the tmpfs whatever the image's own default (the official
+    /// images from 18 on keep theirs elsewhere).
+    const PGDATA: &str = "/var/lib/postgresql/data/pgdata";
+    /// The image is on the daemon by then (see `container_image`); initdb and the start
+    /// take seconds, more on a loaded machine.
+    const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
     const READY_TIMEOUT: Duration = Duration::from_secs(60);
     /// The same server settings as the ephemeral cluster (the image's entrypoint runs
     /// `postgres` with these arguments).
@@ -457,9 +472,18 @@ mod imp {
     impl Running {
         pub(super) async fn start(opts: &ContainerOptions) -> Result<Self> {
             let image = opts.image()?;
-            daemon(DAEMON_TIMEOUT)
+            let pull_limit = pull_timeout(std::env::var(PULL_TIMEOUT_ENV).ok().as_deref())?;
+            let docker = daemon(DAEMON_TIMEOUT)
                 .await
                 .map_err(|reason| no_daemon_error(&reason))?;
+            for gone in remove_dead_runs(&docker).await {
+                eprintln!(
+                    "note: removed container {} left by reims-verify pid {}, which was killed",
+                    &gone.id[..gone.id.len().min(12)],
+                    gone.pid
+                );
+            }
+            ensure_image(&docker, &image, pull_limit).await?;
             let label = uuid::Uuid::new_v4().to_string();
             // Registered before the container exists: a signal during start-up removes
             // whatever carries the label.
@@ -470,9 +494,11 @@ mod imp {
                 .with_name(image.name.clone())
                 .with_tag(image.tag.clone())
                 .with_cmd(SERVER_ARGS)
-                .with_mount(Mount::tmpfs_mount(PGDATA))
+                .with_env_var("PGDATA", PGDATA)
+                .with_mount(Mount::tmpfs_mount(TMPFS))
                 .with_label(RUN_LABEL, label.clone())
                 .with_label(PID_LABEL, std::process::id().to_string())
+                .with_label(HOST_LABEL, host_identity())
                 .with_startup_timeout(STARTUP_TIMEOUT);
             let container = match request.start().await {
                 Ok(c) => c,
@@ -617,14 +643,12 @@ mod imp {
             TestcontainersError::Client(ClientError::Init(_)) => {
                 no_daemon_error(&format!("{}: {e}", docker_host_description()))
             }
-            TestcontainersError::Client(ClientError::PullImage { .. }) => Error::Container {
-                message: format!("cannot pull the image {image}: {e}"),
-                hint: format!(
-                    "check the image name and tag ({}), the network and any `docker login` \
-                     the registry needs; a pulled image is reused offline",
-                    super::IMAGE_ENV
-                ),
-            },
+            TestcontainersError::Client(ClientError::PullImage { .. }) => {
+                crate::postgres::container_image::missing_image_error(
+                    image,
+                    &format!("pulling it failed: {e}"),
+                )
+            }
             _ => Error::Container {
                 message: format!("cannot start a container from {image}: {e}"),
                 hint: "check `docker info` and the daemon's logs; or use the default ephemeral \

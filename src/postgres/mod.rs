@@ -6,6 +6,8 @@ mod bindir;
 mod cleanup;
 mod cluster;
 mod container;
+#[cfg(feature = "docker")]
+mod container_image;
 mod database;
 mod ephemeral;
 mod folder;
@@ -17,6 +19,8 @@ mod reaper;
 mod releases;
 mod shm;
 mod spawn;
+#[cfg(feature = "docker")]
+mod stale_containers;
 mod target;
 
 pub use backend::{ServerBackend, CONNECT_TIMEOUT};
@@ -32,7 +36,7 @@ pub use cluster::Cluster;
 pub use container::{
     docker_daemon_status, feature_missing_error, no_daemon_error, ContainerCluster,
     ContainerOptions, ImageRef, DAEMON_TIMEOUT, DEFAULT_IMAGE, FEATURE_ENABLED as DOCKER_FEATURE,
-    IMAGE_ENV, PID_LABEL, RUN_LABEL,
+    HOST_LABEL, IMAGE_ENV, PID_LABEL, PULL_TIMEOUT_ENV, RUN_LABEL,
 };
 pub use database::{server_major, Database, ServerSettings, EPHEMERAL_DB};
 pub use ephemeral::{ClusterTimings, EphemeralCluster};
