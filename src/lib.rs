@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codes;
 pub mod commands;
 pub mod error;
+pub mod fuzz;
 pub mod migrate;
 pub mod postgres;
 pub mod probe;
