@@ -41,6 +41,7 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
         triggers: IndexMap::new(),
         functions: IndexMap::new(),
         samples: vec![],
+        properties: IndexMap::new(),
     };
     for c in &rel.constraints {
         match c.kind {

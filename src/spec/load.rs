@@ -92,6 +92,10 @@ pub fn load_dir_reporting(dir: &Path) -> Result<(SpecSet, Vec<String>)> {
         }
         set.specs.push(loaded);
     }
+    let tables: Vec<&TableSpec> = set.specs.iter().map(|s| &s.spec).collect();
+    if let Err((i, p)) = super::property_check::check_across(&tables) {
+        return Err(property_error(&set.specs[i], p));
+    }
     Ok((set, warnings))
 }
 
@@ -211,6 +215,12 @@ fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
             hint: "save the spec as UTF-8".into(),
         }
     })
+}
+
+/// A property problem as a spec error at its key path.
+fn property_error(spec: &LoadedSpec, p: super::property_check::PropertyProblem) -> Error {
+    let path: Vec<&str> = p.path.iter().map(String::as_str).collect();
+    spec_error(spec, &path, p.message, &p.hint)
 }
 
 /// Parse one spec document.
@@ -487,7 +497,7 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
                 loaded,
                 &["functions", sig],
                 format!("`{sig}` is not a function signature"),
-                "key functions as name(argtype, …), e.g. record_failed_login(text)",
+                "key functions as name(argtype, …), e.g. close_account(text)",
             ));
         }
         if f.kind == RoutineKind::Procedure && !f.returns.trim().eq_ignore_ascii_case("void") {
@@ -507,6 +517,7 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             }
         }
     }
+    super::property_check::check_properties(s).map_err(|p| property_error(loaded, p))?;
     Ok(())
 }
 

@@ -3,11 +3,15 @@
 mod keylines;
 mod load;
 pub mod model;
+pub mod placeholders;
+pub mod property;
+mod property_check;
 mod rule;
 
 pub use keylines::KeyLines;
 pub use load::{load_dir, load_dir_reporting, load_str, LoadedSpec, SpecSet};
 pub use model::*;
+pub use property::PropertySpec;
 pub use rule::{number, rule_columns, rule_sql};
 
 /// Sort order of one index key.

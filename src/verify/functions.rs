@@ -158,6 +158,7 @@ pub(crate) fn verify_functions(
             })
         {
             out.push(Finding {
+                repro: None,
                 code: "function.extra",
                 table: "functions".into(),
                 object: a.signature(),

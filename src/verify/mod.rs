@@ -73,6 +73,7 @@ pub fn verify(specs: &SpecSet, actual: &Schema, shadow: &Shadow) -> Vec<Finding>
     for rel in actual.relations.values() {
         if specs.table(&rel.name).is_none() && !TOOL_TABLES.contains(&rel.name.as_str()) {
             out.push(Finding {
+                repro: None,
                 code: "table.extra",
                 table: rel.name.clone(),
                 object: rel.name.clone(),
@@ -125,6 +126,7 @@ impl Ctx<'_> {
         status: Status,
     ) -> Finding {
         Finding {
+            repro: None,
             code,
             table: self.table().to_string(),
             object,
