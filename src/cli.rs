@@ -200,6 +200,11 @@ pub struct CheckArgs {
     /// Extra SQL files applied after the migrations (e.g. a deliberate mutation).
     #[arg(long = "apply-after", value_name = "FILE")]
     pub apply_after: Vec<PathBuf>,
+    /// Bind a role variable of the specs to a role of this server: `--role app=reims_app`
+    /// makes `$app` mean `reims_app`; `--role migrator=ROLE` sets the owner the specs
+    /// expect by default (otherwise the owner of schema_migrations). Repeatable.
+    #[arg(long = "role", value_name = "NAME=ROLE")]
+    pub roles: Vec<String>,
     /// Database selection.
     #[command(flatten)]
     pub db: DatabaseArgs,

@@ -352,3 +352,207 @@ async fn spec_fields_for_collation_opclass_include_when_deferrable_and_procedure
         assert_eq!(failures, vec![format!("{code} {object}")], "after `{sql}`");
     }
 }
+
+/// The access-control fixture (`tests/fixtures/access/`) migrated into a fresh database,
+/// with one mutation applied; its schema as read back.
+async fn access_fixture_after(mutation: Option<&str>) -> reims_verify::catalog::Schema {
+    let db = empty_db("access").await;
+    let mut conn = connect(&db).await;
+    let files =
+        reims_verify::migrate::discover(&fixture("access/migrations")).expect("fixture files");
+    reims_verify::migrate::apply(
+        &mut conn,
+        &files,
+        &reims_verify::migrate::ApplyMode::All,
+        false,
+    )
+    .await
+    .expect("the access fixture applies");
+    if let Some(sql) = mutation {
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .expect("mutation applies");
+    }
+    read_schema(&mut conn, "public").await.unwrap()
+}
+
+async fn access_specs_and_shadow() -> (SpecSet, Shadow) {
+    let specs = load_dir(&fixture("access/specs")).expect("the access specs load");
+    let db = empty_db("access_shadow").await;
+    let mut conn = connect(&db).await;
+    let shadow = build_shadow(&mut conn, &specs)
+        .await
+        .expect("the access specs compile");
+    (specs, shadow)
+}
+
+fn failures_of(findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.failed())
+        .map(|f| format!("{} {}: {}", f.code, f.object, f.message))
+        .collect()
+}
+
+/// Grants, column grants, grant options, owners, row-level security, permissive and
+/// restrictive policies and SECURITY DEFINER functions that match their specs pass; each
+/// check ran; `$auditor`, bound by nothing, is said to be unchecked.
+#[tokio::test]
+async fn the_access_fixture_matches_its_specs() {
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let actual = access_fixture_after(None).await;
+    let findings = verify(&specs, &actual, &shadow);
+    let failed = failures_of(&findings);
+    assert!(failed.is_empty(), "unexpected failures:\n{}", failed.join("\n"));
+    for code in [
+        "privilege.owner",
+        "privilege.missing",
+        "privilege.grant_option",
+        "privilege.extra",
+        "rls.enabled",
+        "rls.forced",
+        "policy.exists",
+        "policy.command",
+        "policy.roles",
+        "policy.permissive",
+        "policy.using",
+        "policy.with_check",
+        "security.definer_search_path",
+        "security.definer_public_execute",
+        "role.missing",
+    ] {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.code == code && f.status == Status::Pass),
+            "no passing {code} finding"
+        );
+    }
+    let ack = findings
+        .iter()
+        .find(|f| f.code == "security.definer_public_execute" && f.object == "vault_ping()")
+        .expect("the acknowledged finding");
+    assert_eq!(ack.status, Status::Pass);
+    assert!(
+        ack.message.contains("a health check any role may call"),
+        "the reason shows: {}",
+        ack.message
+    );
+    let unbound: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == "role.unbound")
+        .collect();
+    assert_eq!(unbound.len(), 1, "{unbound:#?}");
+    assert_eq!(unbound[0].status, Status::Skip);
+    assert_eq!(unbound[0].object, "$auditor");
+}
+
+#[tokio::test]
+async fn every_access_mutation_is_caught() {
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let files = sql_files(&fixture("access/drift"));
+    let mut missed = Vec::new();
+    for file in &files {
+        let sql = std::fs::read_to_string(file).unwrap();
+        let expected = expectations(&sql);
+        assert!(!expected.is_empty(), "{} has no `-- expect:`", file.display());
+        let actual = access_fixture_after(Some(&sql)).await;
+        let findings = verify(&specs, &actual, &shadow);
+        for (code, object) in expected {
+            if !findings
+                .iter()
+                .any(|f| f.failed() && f.code == code && f.object == object)
+            {
+                missed.push(format!(
+                    "{}: expected {code} {object}; failures were {:?}",
+                    file.display(),
+                    failures_of(&findings)
+                ));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "not caught:\n{}", missed.join("\n"));
+    assert!(files.len() >= 20, "only {} access mutations", files.len());
+}
+
+/// Every check code of access control has a mutation that trips it, in one of the two
+/// drift corpora.
+#[test]
+fn every_access_check_code_has_a_drift_fixture() {
+    let mut codes = std::collections::BTreeSet::new();
+    for dir in ["drift", "access/drift"] {
+        for file in sql_files(&fixture(dir)) {
+            for (code, _) in expectations(&std::fs::read_to_string(file).unwrap()) {
+                codes.insert(code);
+            }
+        }
+    }
+    for code in [
+        "privilege.owner",
+        "privilege.missing",
+        "privilege.grant_option",
+        "privilege.extra",
+        "rls.enabled",
+        "rls.forced",
+        "policy.exists",
+        "policy.command",
+        "policy.roles",
+        "policy.permissive",
+        "policy.using",
+        "policy.with_check",
+        "policy.extra",
+        "security.definer_search_path",
+        "security.definer_public_execute",
+    ] {
+        assert!(codes.contains(code), "no drift fixture expects {code}");
+    }
+}
+
+/// Role variables: `--role` binds them; a bound role the server lacks is `role.missing`
+/// (a finding, not an error); `--role migrator=…` overrides the owner the specs expect.
+#[tokio::test]
+async fn role_bindings_decide_what_the_specs_mean() {
+    use reims_verify::verify::{verify_with, AccessOptions};
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let actual = access_fixture_after(None).await;
+    let bind = |b: &[&str]| {
+        AccessOptions::parse(&b.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    };
+
+    // Bound to a role that exists but holds nothing: the declared grant is missing.
+    let f = verify_with(&specs, &actual, &shadow, &bind(&["auditor=vault_admin"]));
+    assert_eq!(
+        failures_of(&f)
+            .iter()
+            .map(|l| l.split(':').next().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        vec!["privilege.missing schema_migrations"],
+        "{:#?}",
+        failures_of(&f)
+    );
+    assert!(!f.iter().any(|x| x.code == "role.unbound"));
+
+    // Bound to a role the server lacks: role.missing, reported as a finding.
+    let f = verify_with(&specs, &actual, &shadow, &bind(&["auditor=no_such_role"]));
+    let failed = failures_of(&f);
+    assert!(
+        failed.iter().any(|l| l.starts_with("role.missing role no_such_role")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.starts_with("privilege.missing schema_migrations")),
+        "{failed:#?}"
+    );
+
+    // The migrating role bound to another role: every owner check fails.
+    let f = verify_with(&specs, &actual, &shadow, &bind(&["migrator=vault_admin"]));
+    let owners = f
+        .iter()
+        .filter(|x| x.code == "privilege.owner" && x.failed())
+        .count();
+    let checked = f.iter().filter(|x| x.code == "privilege.owner").count();
+    assert!(checked >= 5 && owners == checked, "{owners} of {checked}");
+}

@@ -1,10 +1,12 @@
 //! Reading `pg_catalog` into a plain model, with a fixed handful of queries however many
 //! objects there are, every expression printed by PostgreSQL's own functions.
 
+pub mod acl;
 mod model;
 mod read;
 pub mod sqltext;
 
+pub use acl::{Access, Acl, AclEntry, FunctionAcl, Policy, RoleInfo, TableSecurity};
 pub use model::*;
 pub use read::{read_schema, CATALOG_QUERIES};
 pub use sqltext::{split_index_elem, IndexElem};

@@ -14,6 +14,8 @@ pub struct Schema {
     /// Functions and procedures (not aggregates or window functions), not counting those
     /// owned by extensions.
     pub functions: Vec<Function>,
+    /// Owners, ACLs, roles and row-level security (see `catalog::acl`).
+    pub access: super::acl::Access,
 }
 
 /// A table or (materialized) view.

@@ -8,7 +8,7 @@ use super::sqltext::{index_def_elements, trigger_when};
 use crate::error::{Error, Result};
 
 /// How many queries [`read_schema`] issues (a test holds it to this).
-pub const CATALOG_QUERIES: usize = 6;
+pub const CATALOG_QUERIES: usize = 6 + super::acl::ACCESS_QUERIES;
 
 const RELATIONS: &str = "
 SELECT c.relname::text AS name, c.relkind::text AS kind
@@ -267,6 +267,7 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
                 .unwrap_or_default(),
         });
     }
+    out.access = super::acl::read_access(conn, schema).await?;
     Ok(out)
 }
 

@@ -13,7 +13,7 @@ use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
 use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir;
-use crate::verify::{build_shadow, verify, verify_migrations};
+use crate::verify::{build_shadow, verify_migrations, verify_with, AccessOptions};
 
 use super::{cluster_options, server_settings, Output};
 
@@ -41,6 +41,10 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
 pub async fn gather(args: &CheckArgs) -> Result<Run> {
     let started_at = chrono::Utc::now();
     let specs = load_dir(&args.specs)?;
+    let access = AccessOptions::parse(&args.roles).map_err(|message| Error::Usage {
+        message,
+        hint: "write --role NAME=ROLE, e.g. --role app=reims_app".into(),
+    })?;
     let files = discover(&args.migrations)?;
     let extra: Vec<(std::path::PathBuf, String)> = args
         .apply_after
@@ -111,7 +115,7 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     let t = Instant::now();
     let migrations = status_of(&files, &history);
     let mut findings = verify_migrations(&migrations, &args.migrations);
-    findings.extend(verify(&specs, &actual, &shadow));
+    findings.extend(verify_with(&specs, &actual, &shadow, &access));
     phases.push(Phase {
         name: "verify",
         millis: t.elapsed().as_millis(),

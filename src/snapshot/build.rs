@@ -40,6 +40,9 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
         indexes: IndexMap::new(),
         triggers: IndexMap::new(),
         functions: IndexMap::new(),
+        privileges: None,
+        row_security: None,
+        policies: IndexMap::new(),
         samples: vec![],
     };
     for c in &rel.constraints {

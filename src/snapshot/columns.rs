@@ -21,6 +21,7 @@ pub fn column_spec(rel: &Relation, c: &Column) -> ColumnSpec {
         },
         collation: c.collation.as_deref().map(collation_name),
         description: None,
+        sensitive: false,
     }
 }
 

@@ -27,6 +27,8 @@ pub fn function_spec(f: &Function) -> FunctionSpec {
         },
         strict: f.strict,
         security_definer: f.security_definer,
+        privileges: None,
+        acknowledge: Default::default(),
         description: None,
     }
 }

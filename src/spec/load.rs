@@ -316,6 +316,7 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             ));
         }
     }
+    super::privileges::validate(loaded)?;
     for (i, row) in s.samples.iter().enumerate() {
         for c in row.keys() {
             if !has(c) {

@@ -3,6 +3,8 @@
 mod keylines;
 mod load;
 pub mod model;
+pub mod policy;
+pub mod privileges;
 mod rule;
 
 pub use keylines::KeyLines;

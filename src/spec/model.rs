@@ -8,6 +8,9 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::policy::{PolicyCommand, PolicySpec, RowSecurity};
+pub use super::privileges::{ColumnPrivileges, ObjectPrivileges, RelationPrivileges};
+
 /// One spec file: a relation and everything that must be true of it.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +56,16 @@ pub struct TableSpec {
     /// Functions that belong with this relation, keyed by signature: `name(argtype, …)`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub functions: IndexMap<String, FunctionSpec>,
+    /// Owner and grants of the relation and its columns (see `spec::privileges`). Absent:
+    /// PostgreSQL's defaults, owned by the migrating role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<RelationPrivileges>,
+    /// Row-level security. Absent: disabled and not forced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_security: Option<RowSecurity>,
+    /// Row-level security policies by name. A policy not listed is drift.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub policies: IndexMap<String, PolicySpec>,
     /// Known-good rows, column → value, that behavioural probes start from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<IndexMap<String, SampleValue>>,
@@ -121,6 +134,10 @@ pub struct ColumnSpec {
     /// What the column holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The column holds secrets or personal data (password hashes, tokens, IP addresses):
+    /// the report's access-control section lists every role that can read it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
 }
 
 fn yes() -> bool {
@@ -553,6 +570,15 @@ pub struct FunctionSpec {
     /// SECURITY DEFINER.
     #[serde(default)]
     pub security_definer: bool,
+    /// Owner and EXECUTE grants. Absent: PostgreSQL's default (PUBLIC may execute), owned
+    /// by the migrating role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<ObjectPrivileges>,
+    /// Built-in security findings that are intended here, each with the reason shown in
+    /// the report: check code → reason, e.g.
+    /// `security.definer_public_execute: login runs before authentication`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub acknowledge: IndexMap<String, String>,
     /// What the function does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -8,12 +8,17 @@ mod functions;
 mod indexes;
 mod keys;
 mod migrations;
+mod policies;
+mod privileges;
+mod roles;
+pub mod security;
 mod shadow;
 mod triggers;
 
 pub use canon::canonical;
 pub use finding::{Finding, Status};
 pub use migrations::verify_migrations;
+pub use roles::{AccessOptions, HISTORY_TABLE};
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
 
 use crate::catalog::{Relation, Schema};
@@ -23,7 +28,18 @@ use crate::spec::{LoadedSpec, SpecSet};
 const TOOL_TABLES: &[&str] = &[];
 
 /// Compare every spec with the database. `shadow` is the specs as PostgreSQL printed them.
+/// Role variables other than `$migrator` stay unbound (see [`verify_with`]).
 pub fn verify(specs: &SpecSet, actual: &Schema, shadow: &Shadow) -> Vec<Finding> {
+    verify_with(specs, actual, shadow, &AccessOptions::default())
+}
+
+/// [`verify`], with the specs' role variables bound as `access` says.
+pub fn verify_with(
+    specs: &SpecSet,
+    actual: &Schema,
+    shadow: &Shadow,
+    access: &AccessOptions,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for loaded in &specs.specs {
         let ctx = Ctx {
@@ -92,6 +108,11 @@ pub fn verify(specs: &SpecSet, actual: &Schema, shadow: &Shadow) -> Vec<Finding>
         }
     }
     functions::verify_functions(specs, actual, shadow, &mut out);
+    let mut roles = roles::Roles::new(access, actual);
+    privileges::verify_privileges(specs, actual, shadow, &mut roles, &mut out);
+    policies::verify_policies(specs, actual, shadow, &mut roles, &mut out);
+    security::verify_security(specs, actual, shadow, &mut out);
+    roles.findings(actual, &mut out);
     out
 }
 

@@ -312,6 +312,13 @@ fn object_statements(spec: &TableSpec) -> Vec<Statement> {
             ),
         ));
     }
+    for (name, p) in &spec.policies {
+        out.push((
+            vec!["policies".into(), name.clone()],
+            "policy",
+            super::policies::shadow_statement(spec, name, p),
+        ));
+    }
     out
 }
 

@@ -1,0 +1,333 @@
+//! Access control as the catalog holds it: owners and ACLs of the schema, its relations,
+//! columns, sequences and functions (a NULL ACL read as `acldefault`, so every object has
+//! its real entries), the cluster's roles, row-level security and policies.
+//!
+//! Three queries, whatever the number of objects: [`ACL`], [`ROLES`] and [`POLICIES`]. All
+//! of them read only what `pg_catalog` shows every role (`pg_class.relacl`,
+//! `pg_attribute.attacl`, `pg_proc.proacl`, `pg_namespace.nspacl`, `pg_roles`,
+//! `pg_policy`), so a read-only role sees the same facts as the owner.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sqlx::{PgConnection, Row};
+
+use crate::error::{Error, Result};
+
+/// How many queries [`read_access`] issues.
+pub const ACCESS_QUERIES: usize = 3;
+
+/// Access-control facts of one schema.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Access {
+    /// The schema itself: owner and ACL.
+    pub schema: Option<Acl>,
+    /// Relations and sequences by name: kind (`pg_class.relkind`), owner and ACL.
+    pub relations: BTreeMap<String, Acl>,
+    /// Column-level grants: relation → column → entries. Only columns that have any.
+    pub columns: BTreeMap<String, BTreeMap<String, Vec<AclEntry>>>,
+    /// Functions and procedures by signature (`name(type, type)`).
+    pub functions: BTreeMap<String, FunctionAcl>,
+    /// Every role of the cluster, by name.
+    pub roles: BTreeMap<String, RoleInfo>,
+    /// Per ACL kind (`r` relation, `s` sequence, `f` function, `n` schema), every privilege
+    /// the server knows for it, as `aclexplode` names them (the owner's default set).
+    pub all_privileges: BTreeMap<String, Vec<String>>,
+    /// Schemas of the database (any, not only the checked one) in which PUBLIC may create
+    /// objects.
+    pub public_writable_schemas: Vec<String>,
+    /// Row-level security of the tables that enable or force it or have policies.
+    pub row_security: BTreeMap<String, TableSecurity>,
+}
+
+impl Access {
+    /// Every privilege of an ACL kind (`r`, `s`, `f`, `n`) on this server.
+    pub fn all_of(&self, kind: &str) -> &[String] {
+        self.all_privileges
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// An object's owner and ACL.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Acl {
+    /// `pg_class.relkind` for relations (`r`, `p`, `v`, `m`, `f`, `S`); `n` for the schema.
+    pub kind: char,
+    /// The owning role.
+    pub owner: String,
+    /// `aclexplode` of the ACL, or of `acldefault` when the ACL is NULL.
+    pub entries: Vec<AclEntry>,
+}
+
+/// One privilege held by one grantee.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AclEntry {
+    /// The role holding it; `None` for PUBLIC.
+    pub grantee: Option<String>,
+    /// `SELECT`, `EXECUTE`, `USAGE`, …
+    pub privilege: String,
+    /// WITH GRANT OPTION.
+    pub grantable: bool,
+}
+
+/// A function's owner, ACL and the facts its security depends on.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FunctionAcl {
+    /// Owner and ACL (`kind` is `f`).
+    pub acl: Acl,
+    /// SECURITY DEFINER.
+    pub security_definer: bool,
+    /// `pg_proc.proconfig`: the `SET` options, `name=value` each.
+    pub config: Vec<String>,
+}
+
+/// What the auditor's view needs to know about a role.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RoleInfo {
+    /// SUPERUSER: bypasses every privilege check.
+    pub superuser: bool,
+    /// BYPASSRLS: ignores row-level security.
+    pub bypass_rls: bool,
+    /// LOGIN.
+    pub login: bool,
+}
+
+/// Row-level security of one table.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TableSecurity {
+    /// `relrowsecurity`.
+    pub enabled: bool,
+    /// `relforcerowsecurity`.
+    pub forced: bool,
+    /// Policies by name order.
+    pub policies: Vec<Policy>,
+}
+
+/// A row-level security policy.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Policy {
+    /// The name.
+    pub name: String,
+    /// `pg_policy.polcmd`: `*` all, `r` select, `a` insert, `w` update, `d` delete.
+    pub command: char,
+    /// PERMISSIVE (true) or RESTRICTIVE.
+    pub permissive: bool,
+    /// Role names, sorted; `public` for PUBLIC.
+    pub roles: Vec<String>,
+    /// `USING`, as `pg_get_expr` prints it.
+    pub using: Option<String>,
+    /// `WITH CHECK`, as `pg_get_expr` prints it.
+    pub with_check: Option<String>,
+}
+
+const ACL: &str = r#"
+WITH objs AS (
+  SELECT 'r'::text AS objkind, c.relkind::text AS relkind, c.relname::text AS name,
+         NULL::text AS sub, NULL::text[] AS arg_types, c.relowner AS owner,
+         COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl,
+         NULL::boolean AS secdef, NULL::text[] AS config
+    FROM pg_class c
+   WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','p','m','v','f','S')
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                     AND d.objid = c.oid AND d.deptype = 'e')
+  UNION ALL
+  SELECT 'c', c.relkind::text, c.relname::text, a.attname::text, NULL, c.relowner, a.attacl, NULL, NULL
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+   WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','p','m','v','f')
+     AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+  UNION ALL
+  SELECT 'f', p.prokind::text, p.proname::text, NULL,
+         ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i) ORDER BY i),
+         p.proowner, COALESCE(p.proacl, acldefault('f', p.proowner)), p.prosecdef, p.proconfig
+    FROM pg_proc p
+   WHERE p.pronamespace = $1::regnamespace AND p.prokind IN ('f', 'p')
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                     AND d.objid = p.oid AND d.deptype = 'e')
+  UNION ALL
+  SELECT 'n', 'n', n.nspname::text, NULL, NULL, n.nspowner,
+         COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL
+    FROM pg_namespace n WHERE n.oid = $1::regnamespace
+)
+SELECT o.objkind, o.relkind, o.name, o.sub, o.arg_types, pg_get_userbyid(o.owner)::text AS owner,
+       o.secdef, o.config,
+       CASE WHEN e.grantee <> 0 THEN pg_get_userbyid(e.grantee)::text END AS grantee,
+       e.privilege_type::text AS privilege, e.is_grantable AS grantable
+  FROM objs o LEFT JOIN LATERAL aclexplode(o.acl) e ON true
+ ORDER BY 1, 3, 4, 9 NULLS FIRST, 10"#;
+
+const ROLES: &str = r#"
+SELECT 'role' AS what, r.rolname::text AS name, r.rolsuper AS superuser,
+       r.rolbypassrls AS bypass_rls, r.rolcanlogin AS login, NULL::text[] AS privileges
+  FROM pg_roles r
+UNION ALL
+SELECT 'all', k, NULL, NULL, NULL,
+       ARRAY(SELECT e.privilege_type::text FROM aclexplode(acldefault(k::"char", 10::oid)) e
+              WHERE e.grantee = 10 ORDER BY 1)
+  FROM unnest(ARRAY['r', 's', 'f', 'n']) k
+UNION ALL
+SELECT 'public_create', n.nspname::text, NULL, NULL, NULL, NULL
+  FROM pg_namespace n
+ WHERE EXISTS (SELECT 1 FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) e
+                WHERE e.grantee = 0 AND e.privilege_type = 'CREATE')
+ ORDER BY 1, 2"#;
+
+const POLICIES: &str = r#"
+SELECT c.relname::text AS rel, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
+       p.polname::text AS name, p.polcmd::text AS command, p.polpermissive AS permissive,
+       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
+               FROM unnest(p.polroles) r ORDER BY 1) AS roles,
+       pg_get_expr(p.polqual, p.polrelid) AS using_expr,
+       pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr
+  FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
+ WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p')
+   AND (c.relrowsecurity OR c.relforcerowsecurity OR p.oid IS NOT NULL)
+ ORDER BY 1, 4"#;
+
+fn db_err(what: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
+    move |e| Error::database(format!("reading {what} from pg_catalog"), &e)
+}
+
+fn first_char(s: &str) -> char {
+    s.chars().next().unwrap_or(' ')
+}
+
+/// Read the access-control facts of `schema`.
+pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access> {
+    let mut out = Access::default();
+    let err = db_err("privileges");
+    for row in sqlx::query(ACL)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&err)?
+    {
+        let objkind: String = row.try_get("objkind").map_err(&err)?;
+        let relkind: String = row.try_get("relkind").map_err(&err)?;
+        let name: String = row.try_get("name").map_err(&err)?;
+        let owner: String = row.try_get("owner").map_err(&err)?;
+        let privilege: Option<String> = row.try_get("privilege").map_err(&err)?;
+        let entry = match privilege {
+            Some(privilege) => Some(AclEntry {
+                grantee: row.try_get("grantee").map_err(&err)?,
+                privilege,
+                grantable: row
+                    .try_get::<Option<bool>, _>("grantable")
+                    .map_err(&err)?
+                    .unwrap_or(false),
+            }),
+            None => None,
+        };
+        let acl = |kind: char| Acl {
+            kind,
+            owner: owner.clone(),
+            entries: vec![],
+        };
+        let entries = match objkind.as_str() {
+            "r" => {
+                &mut out
+                    .relations
+                    .entry(name)
+                    .or_insert_with(|| acl(first_char(&relkind)))
+                    .entries
+            }
+            "c" => {
+                let sub: String = row
+                    .try_get::<Option<String>, _>("sub")
+                    .map_err(&err)?
+                    .unwrap_or_default();
+                out.columns
+                    .entry(name)
+                    .or_default()
+                    .entry(sub)
+                    .or_default()
+            }
+            "f" => {
+                let args: Vec<String> = row
+                    .try_get::<Option<Vec<String>>, _>("arg_types")
+                    .map_err(&err)?
+                    .unwrap_or_default();
+                let secdef: Option<bool> = row.try_get("secdef").map_err(&err)?;
+                let config: Option<Vec<String>> = row.try_get("config").map_err(&err)?;
+                &mut out
+                    .functions
+                    .entry(format!("{name}({})", args.join(", ")))
+                    .or_insert_with(|| FunctionAcl {
+                        acl: acl('f'),
+                        security_definer: secdef.unwrap_or(false),
+                        config: config.unwrap_or_default(),
+                    })
+                    .acl
+                    .entries
+            }
+            _ => &mut out.schema.get_or_insert_with(|| acl('n')).entries,
+        };
+        entries.extend(entry);
+    }
+
+    let err = db_err("roles");
+    for row in sqlx::query(ROLES)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&err)?
+    {
+        let what: String = row.try_get("what").map_err(&err)?;
+        let name: String = row.try_get("name").map_err(&err)?;
+        match what.as_str() {
+            "role" => {
+                let flag = |col: &str| -> Result<bool> {
+                    Ok(row
+                        .try_get::<Option<bool>, _>(col)
+                        .map_err(db_err("roles"))?
+                        .unwrap_or(false))
+                };
+                let info = RoleInfo {
+                    superuser: flag("superuser")?,
+                    bypass_rls: flag("bypass_rls")?,
+                    login: flag("login")?,
+                };
+                out.roles.insert(name, info);
+            }
+            "all" => {
+                let privileges: Option<Vec<String>> = row.try_get("privileges").map_err(&err)?;
+                out.all_privileges
+                    .insert(name, privileges.unwrap_or_default());
+            }
+            _ => out.public_writable_schemas.push(name),
+        }
+    }
+
+    let err = db_err("row-level security policies");
+    for row in sqlx::query(POLICIES)
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&err)?
+    {
+        let rel: String = row.try_get("rel").map_err(&err)?;
+        let sec = out
+            .row_security
+            .entry(rel)
+            .or_insert_with(|| TableSecurity {
+                enabled: false,
+                forced: false,
+                policies: vec![],
+            });
+        sec.enabled = row.try_get("enabled").map_err(&err)?;
+        sec.forced = row.try_get("forced").map_err(&err)?;
+        let name: Option<String> = row.try_get("name").map_err(&err)?;
+        if let Some(name) = name {
+            let command: String = row.try_get("command").map_err(&err)?;
+            sec.policies.push(Policy {
+                name,
+                command: first_char(&command),
+                permissive: row.try_get("permissive").map_err(&err)?,
+                roles: row.try_get("roles").map_err(&err)?,
+                using: row.try_get("using_expr").map_err(&err)?,
+                with_check: row.try_get("check_expr").map_err(&err)?,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,491 @@
+//! Owners and grants: every relation, column and function a spec describes is compared with
+//! its ACL in the catalog (direct grants only; role membership is not followed here).
+//!
+//! What a spec leaves out means PostgreSQL's default for the object kind: owned by the
+//! migrating role, which holds every privilege; PUBLIC holds EXECUTE on functions and
+//! nothing else; no other role holds anything. So an undeclared grant is always reported.
+//!
+//! Per object: `privilege.owner`, `privilege.missing` (a declared privilege not held),
+//! `privilege.grant_option` (held, but with the grant option differing) and
+//! `privilege.extra` (held but not declared).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexMap;
+
+use super::roles::Roles;
+use super::{Ctx, Finding, Shadow};
+use crate::catalog::{Acl, AclEntry, Schema};
+use crate::spec::privileges::{parse_grants, AclKind};
+use crate::spec::{LoadedSpec, SpecSet};
+
+/// Privilege → grant option.
+pub(crate) type GrantSet = BTreeMap<String, bool>;
+
+/// What a spec says about one object's ACL, with role names resolved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ExpectedAcl {
+    /// The owner, when it applies and resolves (`None`: not checked).
+    pub owner: Option<String>,
+    /// The owner as the spec names it, when that is a `$variable` (for messages).
+    pub owner_variable: Option<String>,
+    /// Whether an owner check applies at all (columns have none).
+    pub has_owner: bool,
+    /// What PUBLIC holds.
+    pub public: GrantSet,
+    /// Other grantees (and the owner, when listed with fewer than all privileges).
+    pub roles: BTreeMap<String, GrantSet>,
+}
+
+/// The spec's view of an object's privileges before resolution.
+pub(crate) struct DeclaredAcl<'s> {
+    pub owner: Option<&'s String>,
+    pub public: Option<&'s Vec<String>>,
+    pub roles: &'s IndexMap<String, Vec<String>>,
+}
+
+/// Expand a list (validated at load) into a grant set; `ALL` is every privilege of the
+/// kind on this server.
+pub(crate) fn grant_set(list: &[String], kind: AclKind, actual: &Schema) -> GrantSet {
+    let mut out = GrantSet::new();
+    for g in parse_grants(list, kind).unwrap_or_default() {
+        if g.privilege == "ALL" {
+            for p in all_privileges(kind, actual) {
+                let e = out.entry(p).or_insert(false);
+                *e |= g.grant_option;
+            }
+        } else {
+            let e = out.entry(g.privilege).or_insert(false);
+            *e |= g.grant_option;
+        }
+    }
+    out
+}
+
+/// Every privilege of `kind` that this server knows.
+pub(crate) fn all_privileges(kind: AclKind, actual: &Schema) -> Vec<String> {
+    let letter = match kind {
+        AclKind::Relation => "r",
+        AclKind::Sequence => "s",
+        AclKind::Function => "f",
+        AclKind::Schema => "n",
+        AclKind::Column => {
+            return AclKind::Column
+                .known()
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        }
+    };
+    let from_server = actual.access.all_of(letter);
+    if from_server.is_empty() {
+        kind.known()
+            .iter()
+            .filter(|p| **p != "MAINTAIN")
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        from_server.to_vec()
+    }
+}
+
+/// Resolve a declaration. `owner_default` is the owner when the spec names none.
+pub(crate) fn expected_acl(
+    declared: &DeclaredAcl,
+    kind: AclKind,
+    actual: &Schema,
+    roles: &mut Roles,
+    loaded: &LoadedSpec,
+    path: &[&str],
+) -> ExpectedAcl {
+    let at = |key: &str| {
+        let mut p = path.to_vec();
+        p.push(key);
+        Some(loaded.location(&p))
+    };
+    let has_owner = kind != AclKind::Column;
+    let owner_name = declared
+        .owner
+        .map(String::as_str)
+        .unwrap_or(crate::spec::privileges::MIGRATOR);
+    let owner = if has_owner {
+        roles.resolve(owner_name, at("owner"))
+    } else {
+        None
+    };
+    let public = match declared.public {
+        Some(list) => grant_set(list, kind, actual),
+        None => kind
+            .public_default()
+            .iter()
+            .map(|p| (p.to_string(), false))
+            .collect(),
+    };
+    let mut by_role = BTreeMap::new();
+    for (name, list) in declared.roles {
+        if let Some(role) = roles.resolve(name, at("roles")) {
+            let set = grant_set(list, kind, actual);
+            let e: &mut GrantSet = by_role.entry(role).or_default();
+            for (p, g) in set {
+                *e.entry(p).or_insert(false) |= g;
+            }
+        }
+    }
+    ExpectedAcl {
+        owner,
+        owner_variable: crate::spec::privileges::is_variable(owner_name)
+            .then(|| owner_name.to_string()),
+        has_owner,
+        public,
+        roles: by_role,
+    }
+}
+
+/// Actual entries grouped by grantee (`None` = PUBLIC), grant options OR-ed across grantors.
+fn held(entries: &[AclEntry]) -> BTreeMap<Option<String>, GrantSet> {
+    let mut out: BTreeMap<Option<String>, GrantSet> = BTreeMap::new();
+    for e in entries {
+        *out.entry(e.grantee.clone())
+            .or_default()
+            .entry(e.privilege.clone())
+            .or_insert(false) |= e.grantable;
+    }
+    out
+}
+
+fn grantee_name(g: &Option<String>) -> String {
+    g.clone().unwrap_or_else(|| "PUBLIC".into())
+}
+
+/// `SELECT, UPDATE WITH GRANT OPTION`, or `ALL` when it is every privilege of the kind.
+fn render_set(set: &GrantSet, all: &[String]) -> String {
+    if set.is_empty() {
+        return "nothing".into();
+    }
+    if all.len() > 1 && set.len() == all.len() {
+        for option in [false, true] {
+            if all.iter().all(|p| set.get(p) == Some(&option)) {
+                return if option { "ALL WITH GRANT OPTION" } else { "ALL" }.into();
+            }
+        }
+    }
+    set.iter()
+        .map(|(p, g)| {
+            if *g {
+                format!("{p} WITH GRANT OPTION")
+            } else {
+                p.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ACL as one line, owner first, then PUBLIC, then roles by name.
+fn render_acl(
+    owner: Option<&str>,
+    owner_set: Option<&GrantSet>,
+    rest: &BTreeMap<Option<String>, GrantSet>,
+    all: &[String],
+) -> String {
+    let mut parts = Vec::new();
+    if let (Some(o), Some(set)) = (owner, owner_set) {
+        parts.push(format!("owner {o}: {}", render_set(set, all)));
+    }
+    for (g, set) in rest {
+        if set.is_empty() {
+            continue;
+        }
+        parts.push(format!("{}: {}", grantee_name(g), render_set(set, all)));
+    }
+    if parts.is_empty() {
+        "no privileges".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// Compare an expectation with an object's ACL (`acl`: owner and entries; for a column,
+/// `owner` is empty and the entries are the column's own grants).
+pub(crate) fn compare_acl(
+    ctx: &Ctx,
+    object: &str,
+    path: &[&str],
+    kind: AclKind,
+    expected: &ExpectedAcl,
+    acl: &Acl,
+    actual_schema: &Schema,
+    out: &mut Vec<Finding>,
+) {
+    let all = all_privileges(kind, actual_schema);
+    let mut got = held(&acl.entries);
+    let sub = |key: &'static str| {
+        let mut p = path.to_vec();
+        p.push(key);
+        p
+    };
+    if expected.has_owner {
+        if let Some(want) = &expected.owner {
+            let label = match &expected.owner_variable {
+                Some(var) => format!("{want} ({var})"),
+                None => want.clone(),
+            };
+            out.push(ctx.compare(
+                "privilege.owner",
+                object.to_string(),
+                &sub("owner"),
+                label,
+                acl.owner.clone(),
+                *want == acl.owner,
+                "ALTER … OWNER TO the spec's owner, or correct the spec (`owner:`; `$migrator` is the role that ran the migrations)",
+            ));
+        }
+    }
+    // The owner's own entries: every privilege unless the spec lists the owner with fewer.
+    let (owner_want, owner_got) = if expected.has_owner {
+        let want: GrantSet = expected
+            .roles
+            .get(&acl.owner)
+            .cloned()
+            .unwrap_or_else(|| all.iter().map(|p| (p.clone(), false)).collect());
+        let got_set = got.remove(&Some(acl.owner.clone())).unwrap_or_default();
+        (Some(want), Some(got_set))
+    } else {
+        (None, None)
+    };
+    let mut want_rest: BTreeMap<Option<String>, GrantSet> = BTreeMap::new();
+    if !expected.public.is_empty() || got.contains_key(&None) {
+        want_rest.insert(None, expected.public.clone());
+    }
+    for (role, set) in &expected.roles {
+        if expected.has_owner && *role == acl.owner {
+            continue;
+        }
+        want_rest.insert(Some(role.clone()), set.clone());
+    }
+    let owner_name = expected.has_owner.then_some(acl.owner.as_str());
+    let expected_text = render_acl(owner_name, owner_want.as_ref(), &want_rest, &all);
+    let actual_text = render_acl(owner_name, owner_got.as_ref(), &got, &all);
+
+    let mut missing = Vec::new();
+    let mut option = Vec::new();
+    let mut extra = Vec::new();
+    let mut compare_one = |who: String, want: &GrantSet, have: &GrantSet, is_owner: bool| {
+        let lacks: Vec<&str> = want
+            .keys()
+            .filter(|p| !have.contains_key(*p))
+            .map(String::as_str)
+            .collect();
+        if !lacks.is_empty() {
+            missing.push(format!("{who} lacks {}", lacks.join(", ")));
+        }
+        let more: Vec<&str> = have
+            .keys()
+            .filter(|p| !want.contains_key(*p))
+            .map(String::as_str)
+            .collect();
+        if !more.is_empty() {
+            extra.push(format!("{who} holds {} undeclared", more.join(", ")));
+        }
+        if !is_owner {
+            for (p, g) in want {
+                if let Some(h) = have.get(p) {
+                    if h != g {
+                        option.push(format!(
+                            "{who} holds {p} {} grant option",
+                            if *h { "with" } else { "without" }
+                        ));
+                    }
+                }
+            }
+        }
+    };
+    if let (Some(w), Some(h)) = (&owner_want, &owner_got) {
+        compare_one(format!("owner {}", acl.owner), w, h, true);
+    }
+    let empty = GrantSet::new();
+    let grantees: BTreeSet<&Option<String>> = want_rest.keys().chain(got.keys()).collect();
+    for g in grantees {
+        let want = want_rest.get(g).unwrap_or(&empty);
+        let have = got.get(g).unwrap_or(&empty);
+        compare_one(grantee_name(g), want, have, false);
+    }
+    let finding = |code: &'static str, problems: &[String], ok: &str, hint: &str| {
+        let mut f = ctx.compare(
+            code,
+            object.to_string(),
+            path,
+            expected_text.clone(),
+            actual_text.clone(),
+            problems.is_empty(),
+            hint,
+        );
+        f.message = if problems.is_empty() {
+            format!("{object}: {ok}")
+        } else {
+            format!("{object}: {}", problems.join("; "))
+        };
+        f
+    };
+    out.push(finding(
+        "privilege.missing",
+        &missing,
+        "every declared privilege is held",
+        "GRANT the privilege in a migration, or correct the spec's privileges",
+    ));
+    out.push(finding(
+        "privilege.grant_option",
+        &option,
+        "grant options are as declared",
+        "GRANT … WITH GRANT OPTION or REVOKE GRANT OPTION FOR … as the spec says, or correct the spec",
+    ));
+    out.push(finding(
+        "privilege.extra",
+        &extra,
+        "no undeclared privilege is held",
+        "REVOKE it, or declare it under `privileges` in the spec (`reims-verify spec snapshot` writes the privileges a database has)",
+    ));
+}
+
+/// Relations and their columns, and the functions the specs list.
+pub(crate) fn verify_privileges(
+    specs: &SpecSet,
+    actual: &Schema,
+    shadow: &Shadow,
+    roles: &mut Roles,
+    out: &mut Vec<Finding>,
+) {
+    let no_roles = IndexMap::new();
+    for loaded in &specs.specs {
+        let spec = &loaded.spec;
+        let Some(acl) = actual.access.relations.get(&spec.table) else {
+            continue;
+        };
+        if !actual.relations.contains_key(&spec.table) {
+            continue;
+        }
+        let ctx = Ctx {
+            loaded,
+            expected: None,
+        };
+        let p = spec.privileges.as_ref();
+        let declared = DeclaredAcl {
+            owner: p.and_then(|p| p.owner.as_ref()),
+            public: p.and_then(|p| p.public.as_ref()),
+            roles: p.map(|p| &p.roles).unwrap_or(&no_roles),
+        };
+        let expected = expected_acl(
+            &declared,
+            AclKind::Relation,
+            actual,
+            roles,
+            loaded,
+            &["privileges"],
+        );
+        compare_acl(
+            &ctx,
+            &spec.table,
+            &["privileges"],
+            AclKind::Relation,
+            &expected,
+            acl,
+            actual,
+            out,
+        );
+        // Columns with declared or actual column-level grants.
+        let actual_cols = actual.access.columns.get(&spec.table);
+        let mut names: BTreeSet<&String> = BTreeSet::new();
+        if let Some(p) = p {
+            names.extend(p.columns.keys());
+        }
+        if let Some(cols) = actual_cols {
+            names.extend(cols.keys());
+        }
+        for col in names {
+            let declared_col = p.and_then(|p| p.columns.get(col));
+            let public = declared_col.map(|c| c.public.clone()).unwrap_or_default();
+            let declared = DeclaredAcl {
+                owner: None,
+                public: Some(&public),
+                roles: declared_col.map(|c| &c.roles).unwrap_or(&no_roles),
+            };
+            let path = ["privileges", "columns", col.as_str()];
+            let expected = expected_acl(
+                &declared,
+                AclKind::Column,
+                actual,
+                roles,
+                loaded,
+                &path,
+            );
+            let entries = actual_cols
+                .and_then(|c| c.get(col))
+                .cloned()
+                .unwrap_or_default();
+            let col_acl = Acl {
+                kind: 'c',
+                owner: String::new(),
+                entries,
+            };
+            let object = format!("{}.{col}", spec.table);
+            let path: &[&str] = if declared_col.is_some() {
+                &path
+            } else {
+                &["privileges"]
+            };
+            compare_acl(
+                &ctx,
+                &object,
+                path,
+                AclKind::Column,
+                &expected,
+                &col_acl,
+                actual,
+                out,
+            );
+        }
+    }
+    for sf in &shadow.functions {
+        let Some(loaded) = specs
+            .specs
+            .iter()
+            .find(|l| l.spec.functions.contains_key(&sf.spec_key))
+        else {
+            continue;
+        };
+        let signature = format!("{}({})", sf.name, sf.arg_types.join(", "));
+        let Some(facl) = actual.access.functions.get(&signature) else {
+            continue;
+        };
+        let f = &loaded.spec.functions[&sf.spec_key];
+        let ctx = Ctx {
+            loaded,
+            expected: None,
+        };
+        let p = f.privileges.as_ref();
+        let declared = DeclaredAcl {
+            owner: p.and_then(|p| p.owner.as_ref()),
+            public: p.and_then(|p| p.public.as_ref()),
+            roles: p.map(|p| &p.roles).unwrap_or(&no_roles),
+        };
+        let path = ["functions", sf.spec_key.as_str(), "privileges"];
+        let expected = expected_acl(
+            &declared,
+            AclKind::Function,
+            actual,
+            roles,
+            loaded,
+            &path,
+        );
+        compare_acl(
+            &ctx,
+            &signature,
+            &path,
+            AclKind::Function,
+            &expected,
+            &facl.acl,
+            actual,
+            out,
+        );
+    }
+}

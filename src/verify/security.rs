@@ -1,0 +1,281 @@
+//! Built-in security findings, made for every function of the checked schema whether or not
+//! a spec lists it:
+//!
+//! - `security.definer_search_path`: a SECURITY DEFINER function runs with its owner's
+//!   privileges, so every name it resolves through `search_path` is a way in (the
+//!   CVE-2018-1058 class). Its `search_path` is *pinned* when the function sets it
+//!   (`SET search_path = …`) and the list
+//!   1. does not contain `$user`,
+//!   2. contains no schema in which PUBLIC may create objects, and
+//!   3. lists `pg_temp` last (unlisted, the session's temporary schema is searched *first*
+//!      for tables and types, so any caller could shadow a table the function uses).
+//!
+//!   `SET search_path = ''` therefore does not count as pinned; `SET search_path =
+//!   pg_catalog, pg_temp` or `= app_schema, pg_temp` do.
+//! - `security.definer_public_execute`: a SECURITY DEFINER function that PUBLIC may
+//!   execute (the default unless EXECUTE was revoked from PUBLIC).
+//!
+//! A function's spec can acknowledge either check with a reason (`acknowledge:`); the
+//! finding then passes and says why.
+
+use super::{Finding, Shadow, Status};
+use crate::catalog::{FunctionAcl, Schema};
+use crate::error::SourceLocation;
+use crate::spec::{FunctionSpec, LoadedSpec, SpecSet};
+
+/// Split a `search_path` setting as stored in `proconfig` into schema names (quotes
+/// removed; unquoted names are already folded to lower case by PostgreSQL).
+pub fn search_path_entries(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            ',' if !quoted => {
+                let t = if was_quoted {
+                    cur.clone()
+                } else {
+                    cur.trim().to_string()
+                };
+                if !t.is_empty() || was_quoted {
+                    out.push(t);
+                }
+                cur.clear();
+                was_quoted = false;
+            }
+            c if !quoted && c.is_whitespace() => {}
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || was_quoted {
+        out.push(cur);
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// Why a SECURITY DEFINER function's `search_path` is not pinned, or `None` when it is.
+/// `config` is `pg_proc.proconfig`; `public_writable` the schemas PUBLIC may create in.
+pub fn search_path_problem(config: &[String], public_writable: &[String]) -> Option<String> {
+    let Some(value) = config
+        .iter()
+        .find_map(|c| c.strip_prefix("search_path="))
+    else {
+        return Some(
+            "it does not SET search_path, so it resolves names through the caller's search_path"
+                .into(),
+        );
+    };
+    let entries = search_path_entries(value);
+    let mut problems = Vec::new();
+    if entries.iter().any(|e| e == "$user") {
+        problems.push("its search_path contains \"$user\"".to_string());
+    }
+    for e in &entries {
+        if public_writable.contains(e) {
+            problems.push(format!(
+                "its search_path contains schema {e}, in which PUBLIC may create objects"
+            ));
+        }
+    }
+    match entries.iter().position(|e| e == "pg_temp") {
+        None => problems.push(
+            "its search_path does not list pg_temp, which is then searched first for tables and types; list it last"
+                .to_string(),
+        ),
+        Some(i) if i + 1 != entries.len() => {
+            problems.push("pg_temp is not the last entry of its search_path".to_string())
+        }
+        Some(_) => {}
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+/// The spec that lists a function (by catalog signature), with its key.
+fn spec_of<'a>(
+    specs: &'a SpecSet,
+    shadow: &Shadow,
+    signature: &str,
+) -> Option<(&'a LoadedSpec, &'a String, &'a FunctionSpec)> {
+    let sf = shadow
+        .functions
+        .iter()
+        .find(|sf| format!("{}({})", sf.name, sf.arg_types.join(", ")) == signature)?;
+    let loaded = specs
+        .specs
+        .iter()
+        .find(|l| l.spec.functions.contains_key(&sf.spec_key))?;
+    let (key, f) = loaded.spec.functions.get_key_value(&sf.spec_key)?;
+    Some((loaded, key, f))
+}
+
+/// The built-in security findings for every function of `actual`.
+pub(crate) fn verify_security(
+    specs: &SpecSet,
+    actual: &Schema,
+    shadow: &Shadow,
+    out: &mut Vec<Finding>,
+) {
+    for (signature, facl) in &actual.access.functions {
+        if !facl.security_definer {
+            continue;
+        }
+        let listed = spec_of(specs, shadow, signature);
+        let search_path = search_path_problem(&facl.config, &actual.access.public_writable_schemas);
+        out.push(security_finding(
+            "security.definer_search_path",
+            signature,
+            facl,
+            listed,
+            search_path.map(|p| format!("SECURITY DEFINER function {signature}: {p}")),
+            "search_path pinned",
+            "ALTER FUNCTION … SET search_path = <trusted schemas>, pg_temp (qualify names in the body as needed), or acknowledge it in the function's spec with a reason",
+        ));
+        let public = facl
+            .acl
+            .entries
+            .iter()
+            .any(|e| e.grantee.is_none() && e.privilege == "EXECUTE");
+        out.push(security_finding(
+            "security.definer_public_execute",
+            signature,
+            facl,
+            listed,
+            public.then(|| {
+                format!(
+                    "SECURITY DEFINER function {signature} may be executed by PUBLIC, i.e. by every role, with the privileges of its owner {}",
+                    facl.acl.owner
+                )
+            }),
+            "PUBLIC may not execute it",
+            "REVOKE EXECUTE ON FUNCTION … FROM PUBLIC and GRANT it to the roles that need it, or acknowledge it in the function's spec with a reason",
+        ));
+    }
+}
+
+fn security_finding(
+    code: &'static str,
+    signature: &str,
+    facl: &FunctionAcl,
+    listed: Option<(&LoadedSpec, &String, &FunctionSpec)>,
+    problem: Option<String>,
+    ok: &str,
+    hint: &str,
+) -> Finding {
+    let config = facl
+        .config
+        .iter()
+        .find(|c| c.starts_with("search_path="))
+        .cloned()
+        .unwrap_or_else(|| "no search_path".into());
+    let actual = if code == "security.definer_search_path" {
+        config
+    } else {
+        facl.acl
+            .entries
+            .iter()
+            .filter(|e| e.privilege == "EXECUTE")
+            .map(|e| e.grantee.clone().unwrap_or_else(|| "PUBLIC".into()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (table, location, requirements, ack) = match listed {
+        Some((loaded, key, f)) => {
+            let ack = f.acknowledge.get(code).cloned();
+            let path: Vec<&str> = if ack.is_some() {
+                vec!["functions", key, "acknowledge", code]
+            } else {
+                vec!["functions", key]
+            };
+            (
+                loaded.spec.table.clone(),
+                Some(loaded.location(&path)),
+                loaded.spec.requirements.clone(),
+                ack,
+            )
+        }
+        None => ("functions".to_string(), None::<SourceLocation>, vec![], None),
+    };
+    let (status, message, hint) = match (&problem, &ack) {
+        (None, _) => (Status::Pass, format!("{signature}: {ok}"), None),
+        (Some(p), Some(reason)) => (
+            Status::Pass,
+            format!("{p}. Acknowledged in the spec: {reason}"),
+            None,
+        ),
+        (Some(p), None) => (Status::Fail, p.clone(), Some(hint.to_string())),
+    };
+    Finding {
+        code,
+        table,
+        object: signature.to_string(),
+        status,
+        expected: Some(ok.to_string()),
+        actual: Some(actual),
+        message,
+        location,
+        requirements,
+        hint,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(v: &str) -> Vec<String> {
+        vec![format!("search_path={v}")]
+    }
+
+    #[test]
+    fn search_path_entries_are_split_and_unquoted() {
+        assert_eq!(
+            search_path_entries("\"$user\", public, pg_temp"),
+            vec!["$user", "public", "pg_temp"]
+        );
+        assert_eq!(
+            search_path_entries("\"My, Schema\", pg_temp"),
+            vec!["My, Schema", "pg_temp"]
+        );
+        assert!(search_path_entries("\"\"").is_empty());
+        assert_eq!(search_path_entries("a\"\"b"), vec!["ab"]);
+    }
+
+    #[test]
+    fn only_a_pinned_search_path_passes() {
+        let writable = vec!["public".to_string()];
+        assert!(search_path_problem(&[], &writable)
+            .unwrap()
+            .contains("does not SET"));
+        assert!(search_path_problem(&cfg("app, pg_temp"), &writable).is_none());
+        assert!(search_path_problem(&cfg("pg_catalog, pg_temp"), &writable).is_none());
+        assert!(search_path_problem(&cfg("public, pg_temp"), &writable)
+            .unwrap()
+            .contains("PUBLIC may create"));
+        assert!(search_path_problem(&cfg("public, pg_temp"), &[]).is_none());
+        assert!(search_path_problem(&cfg("\"$user\", app, pg_temp"), &[])
+            .unwrap()
+            .contains("$user"));
+        assert!(search_path_problem(&cfg("app"), &[])
+            .unwrap()
+            .contains("does not list pg_temp"));
+        assert!(search_path_problem(&cfg("pg_temp, app"), &[])
+            .unwrap()
+            .contains("not the last"));
+        assert!(search_path_problem(&cfg("\"\""), &[])
+            .unwrap()
+            .contains("does not list pg_temp"));
+        // Other settings do not count.
+        assert!(search_path_problem(&["work_mem=64MB".to_string()], &[]).is_some());
+    }
+}
