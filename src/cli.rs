@@ -100,6 +100,11 @@ pub struct SnapshotArgs {
     /// With no URL: the migrations to apply to the ephemeral cluster before the snapshot.
     #[arg(long, default_value = "migrations")]
     pub migrations: PathBuf,
+    /// Write this server role as a role variable: `--role app=reims_app` writes `$app`
+    /// wherever `reims_app` appears; `--role migrator=ROLE` names the migrating role
+    /// (otherwise the owner of schema_migrations), written `$migrator`. Repeatable.
+    #[arg(long = "role", value_name = "NAME=ROLE")]
+    pub roles: Vec<String>,
 }
 
 /// Where the database comes from.

@@ -175,8 +175,16 @@ async fn an_odd_schema_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let specs = write_and_load(&snap, dir.path());
     let failed = round_trip_failures(&specs, &actual).await;
-    assert!(
-        failed.is_empty(),
+    // top_items is SECURITY DEFINER without a pinned search_path and executable by PUBLIC:
+    // the built-in security findings stand until a person fixes or acknowledges them (a
+    // snapshot never acknowledges them; it says so in the file).
+    let codes: Vec<&str> = failed.iter().map(|f| f.split(':').next().unwrap()).collect();
+    assert_eq!(
+        codes,
+        [
+            "security.definer_search_path top_items(integer)",
+            "security.definer_public_execute top_items(integer)"
+        ],
         "the snapshot does not round-trip:\n{}",
         failed.join("\n")
     );
@@ -311,6 +319,10 @@ async fn an_odd_schema_round_trips() {
         );
     }
     assert!(!items_yaml.contains("on_update: no_action") && !items_yaml.contains("unique: false"));
+    assert!(
+        items_yaml.contains("`check` reports security.definer_public_execute"),
+        "{items_yaml}"
+    );
     assert!(text("item_counts").contains("kind: materialized_view\n"));
     assert!(text("parents").contains("    kind: procedure\n"));
 }
@@ -346,6 +358,7 @@ fn comparable(spec: &TableSpec, shadow: &Shadow) -> serde_json::Value {
         c.type_ = printed.type_name.clone();
         c.default = canon_opt(&printed.default);
         c.description = None;
+        c.sensitive = false;
     }
     for (name, c) in s.checks.iter_mut() {
         let printed = rel.constraint(name).and_then(|k| k.expression.clone());
@@ -388,6 +401,7 @@ fn functions(specs: &SpecSet, shadow: &Shadow) -> BTreeMap<String, (String, Func
             .unwrap();
         let mut f = loaded.spec.functions[&sf.spec_key].clone();
         f.description = None;
+        f.acknowledge.clear();
         f.returns = sf.returns.clone();
         f.arguments = f.arguments.as_deref().map(canonical);
         out.insert(
@@ -688,4 +702,74 @@ async fn what_the_format_cannot_state_is_noted_and_reported() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("mood"), "{err}");
+}
+
+/// Grants (table, column, function, with grant options), owners, row-level security and
+/// permissive and restrictive policies round-trip through a snapshot, and `--role`
+/// bindings are written back as role variables. The one finding left is the built-in
+/// security check of a SECURITY DEFINER function that PUBLIC may execute, which only a
+/// person may acknowledge.
+#[tokio::test]
+async fn grants_policies_and_role_variables_round_trip() {
+    use reims_verify::migrate::{apply, discover, ApplyMode};
+    use reims_verify::snapshot::{access::RoleNames, snapshot_schema_with};
+    use reims_verify::verify::{verify_with, AccessOptions};
+    let db = empty_db("snap_access").await;
+    let mut conn = connect(&db).await;
+    let files = discover(&fixture("access/migrations")).unwrap();
+    apply(&mut conn, &files, &ApplyMode::All, false).await.unwrap();
+    sqlx::raw_sql(
+        "GRANT SELECT ON schema_migrations TO vault_reader;
+         ALTER TABLE accounts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+         CREATE POLICY accounts_own ON accounts FOR UPDATE TO vault_app
+             USING (owner_name = CURRENT_USER) WITH CHECK (balance >= 0 AND owner_name = CURRENT_USER);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let actual = schema_of(&db).await;
+    let bindings = AccessOptions::parse(&["reader=vault_reader".to_string()]).unwrap();
+    let snap = snapshot_schema_with(&actual, &RoleNames::new(&bindings.roles, &actual)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let specs = write_and_load(&snap, dir.path());
+    let shadow = shadow_of(&specs).await;
+    let findings = verify_with(&specs, &actual, &shadow, &bindings);
+    let failed = failures(&findings);
+    assert_eq!(
+        failed
+            .iter()
+            .map(|f| f.split(':').next().unwrap())
+            .collect::<Vec<_>>(),
+        ["security.definer_public_execute vault_ping()"],
+        "{failed:#?}"
+    );
+    let passed = |code: &str| {
+        findings
+            .iter()
+            .filter(|f| f.code == code && !f.failed())
+            .count()
+    };
+    assert!(passed("policy.with_check") >= 4, "policies were checked");
+    assert!(passed("privilege.grant_option") >= 5);
+    let text = |t: &str| std::fs::read_to_string(dir.path().join(format!("{t}.yaml"))).unwrap();
+    let entries = text("entries");
+    for line in [
+        "  owner:  $migrator\n",
+        "  roles:  { vault_app: [insert with grant option, select with grant option], $reader: [select] }\n",
+        "row_security: { enabled: true }\n",
+        "  entries_cap:\n    restrictive: true\n    using: amount < 1000000\n",
+        "    roles: [vault_app, $reader]\n",
+    ] {
+        assert!(entries.contains(line), "missing {line:?} in\n{entries}");
+    }
+    let accounts = text("accounts");
+    for line in [
+        "row_security: { enabled: true, forced: true }\n",
+        "    balance: { roles: { vault_app: [update], $reader: [select] } }\n",
+        "    privileges: { public: [], roles: { $reader: [execute] } }\n",
+        "    with_check: balance >= 0 AND owner_name = CURRENT_USER\n",
+    ] {
+        assert!(accounts.contains(line), "missing {line:?} in\n{accounts}");
+    }
+    assert!(text("schema_migrations").contains("roles: { $reader: [select] }"));
 }

@@ -12,7 +12,7 @@ use crate::error::{ExitCode, Result};
 use crate::migrate::{apply, discover, ApplyMode};
 use crate::postgres::{ClusterOptions, Database, EphemeralCluster};
 use crate::snapshot::{
-    existing_specs, exists_error, render_files, round_trip, snapshot_schema, write_dir, Header,
+    existing_specs, exists_error, render_files, round_trip_with, snapshot_schema_with, write_dir, Header,
     Snapshot,
 };
 
@@ -20,6 +20,12 @@ use super::{cluster_options, server_settings};
 
 /// Run `spec snapshot`.
 pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
+    let bindings = crate::verify::AccessOptions::parse(&args.roles).map_err(|message| {
+        crate::error::Error::Usage {
+            message,
+            hint: "write --role NAME=ROLE, e.g. --role app=reims_app".into(),
+        }
+    })?;
     let existing = existing_specs(&args.out);
     if !args.force && !existing.is_empty() {
         return Err(exists_error(&args.out, &existing));
@@ -39,7 +45,8 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     let schema = read_schema(&mut conn, &args.schema).await?;
     Database::close(conn).await;
 
-    let mut snap = snapshot_schema(&schema)?;
+    let names = crate::snapshot::access::RoleNames::new(&bindings.roles, &schema);
+    let mut snap = snapshot_schema_with(&schema, &names)?;
     let header = Header {
         source: match &db {
             Database::Ephemeral(_) => format!(
@@ -51,7 +58,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         schema: args.schema.clone(),
         taken_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
     };
-    self_check(&db, &copts, &schema, &mut snap, &header).await;
+    self_check(&db, &copts, &schema, &mut snap, &header, &bindings).await;
     drop(db);
 
     let files = render_files(&snap, &header);
@@ -90,6 +97,7 @@ async fn self_check(
     schema: &Schema,
     snap: &mut Snapshot,
     header: &Header,
+    bindings: &crate::verify::AccessOptions,
 ) {
     let (cluster, mut conn) = match shadow_connection(db, copts).await {
         Ok(pair) => pair,
@@ -98,7 +106,7 @@ async fn self_check(
             return;
         }
     };
-    match round_trip(&mut conn, schema, snap, header).await {
+    match round_trip_with(&mut conn, schema, snap, header, bindings).await {
         Ok(report) => {
             for object in &report.downgraded {
                 eprintln!("note: CHECK {object} is written as `sql:` (no structured rule matches it exactly)");

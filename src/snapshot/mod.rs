@@ -6,6 +6,7 @@
 //! in a shadow database and verifies it against the same catalog, turning any CHECK rule
 //! that does not come back identical into `sql:`; [`write_dir`] writes the files.
 
+pub mod access;
 mod build;
 mod columns;
 pub mod expr;
@@ -23,7 +24,7 @@ use sqlx::PgConnection;
 use crate::catalog::Schema;
 use crate::error::{Error, Result};
 use crate::spec::{load_str, Rule, SpecSet, TableSpec};
-use crate::verify::{build_shadow, verify, Finding};
+use crate::verify::{build_shadow, verify_with, Finding};
 
 pub use columns::short_type;
 pub use rules::recognise;
@@ -93,6 +94,11 @@ impl Header {
 /// The specs of every table and materialized view of `schema`. Fails when there is none (a
 /// spec needs a table, and functions need a spec to be listed in).
 pub fn snapshot_schema(schema: &Schema) -> Result<Snapshot> {
+    snapshot_schema_with(schema, &access::RoleNames::new(&Default::default(), schema))
+}
+
+/// [`snapshot_schema`], writing roles as `names` says (`$migrator`, `$variables`).
+pub fn snapshot_schema_with(schema: &Schema, roles: &access::RoleNames) -> Result<Snapshot> {
     let mut snap = Snapshot::default();
     let mut names = Vec::new();
     for rel in schema.relations.values() {
@@ -112,11 +118,17 @@ pub fn snapshot_schema(schema: &Schema) -> Result<Snapshot> {
     let mut placed = functions::place_functions(schema, &names);
     for name in &names {
         let rel = &schema.relations[name];
-        let (mut spec, notes) = build::relation_spec(rel);
+        let (mut spec, mut notes) = build::relation_spec(rel);
         for f in placed.remove(name).unwrap_or_default() {
-            spec.functions
-                .insert(f.signature(), functions::function_spec(f));
+            let mut fspec = functions::function_spec(f);
+            fspec.privileges = access::function_privileges(&f.signature(), schema, roles);
+            for line in access::security_notes(&f.signature(), schema) {
+                notes.entry("functions", &f.signature()).push(line);
+            }
+            spec.functions.insert(f.signature(), fspec);
         }
+        spec.privileges = access::relation_privileges(rel, schema, roles);
+        (spec.row_security, spec.policies) = access::row_security(rel, schema, roles);
         snap.tables.push(TableSnapshot { spec, notes });
     }
     Ok(snap)
@@ -191,12 +203,23 @@ pub async fn round_trip(
     snap: &mut Snapshot,
     header: &Header,
 ) -> Result<RoundTrip> {
+    round_trip_with(shadow, actual, snap, header, &Default::default()).await
+}
+
+/// [`round_trip`], with the role variables the snapshot was written with bound.
+pub async fn round_trip_with(
+    shadow: &mut PgConnection,
+    actual: &Schema,
+    snap: &mut Snapshot,
+    header: &Header,
+    bindings: &crate::verify::AccessOptions,
+) -> Result<RoundTrip> {
     let mut report = RoundTrip::default();
     let dir = PathBuf::from("snapshot");
     loop {
         let specs = load_files(&dir, &render_files(snap, header))?;
         let shadowed = build_shadow(shadow, &specs).await?;
-        let failures: Vec<Finding> = verify(&specs, actual, &shadowed)
+        let failures: Vec<Finding> = verify_with(&specs, actual, &shadowed, bindings)
             .into_iter()
             .filter(Finding::failed)
             .collect();

@@ -29,7 +29,8 @@ fn layout(section: &str) -> Option<Layout> {
     Some(match section {
         "columns" => Layout::Flow,
         "unique" | "indexes" => Layout::FlowIfFits,
-        "foreign_keys" | "checks" | "triggers" | "functions" => Layout::Block,
+        "foreign_keys" | "checks" | "triggers" | "functions" | "policies" => Layout::Block,
+        "privileges" => Layout::FlowIfFits,
         _ => return None,
     })
 }
@@ -50,7 +51,12 @@ pub fn render(spec: &TableSpec, notes: &Notes, header: &Header) -> String {
     }
     let mut first_section = true;
     for (key, v) in &top {
+        let fits = 2 + key.len() + flow(v).len() <= WIDTH;
         match (v, layout(key)) {
+            (Value::Object(_), Some(Layout::FlowIfFits)) if key == "privileges" && fits => {
+                out.push('\n');
+                out.push_str(&format!("{}: {}\n", scalar(key, Context::Block), flow(v)));
+            }
             (Value::Object(entries), Some(l)) => {
                 out.push('\n');
                 out.push_str(&format!("{}:\n", scalar(key, Context::Block)));

@@ -136,9 +136,12 @@ fn is_default(key: &str, v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Bool(b) if key == "nullable" => *b,
+        // `row_security: { enabled: false }` states that RLS is off.
+        Value::Bool(_) if key == "enabled" => false,
         Value::Bool(b) => !b,
         Value::String(s) => matches!(key, "on_delete" | "on_update") && s == "no_action",
-        Value::Array(a) => a.is_empty(),
+        // `public: []` states that PUBLIC holds nothing (absent: PostgreSQL's default).
+        Value::Array(a) => a.is_empty() && key != "public",
         Value::Object(o) => o.is_empty(),
         Value::Number(_) => false,
     }
