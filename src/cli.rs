@@ -79,7 +79,7 @@ pub enum SpecCommand {
         specs: PathBuf,
     },
     /// Write specs from a live database, in the format people write by hand.
-    Snapshot(SnapshotArgs),
+    Snapshot(Box<SnapshotArgs>),
 }
 
 /// `spec snapshot` arguments.

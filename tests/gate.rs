@@ -404,7 +404,11 @@ async fn the_access_fixture_matches_its_specs() {
     let actual = access_fixture_after(None).await;
     let findings = verify(&specs, &actual, &shadow);
     let failed = failures_of(&findings);
-    assert!(failed.is_empty(), "unexpected failures:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "unexpected failures:\n{}",
+        failed.join("\n")
+    );
     for code in [
         "privilege.owner",
         "privilege.missing",
@@ -456,7 +460,11 @@ async fn every_access_mutation_is_caught() {
     for file in &files {
         let sql = std::fs::read_to_string(file).unwrap();
         let expected = expectations(&sql);
-        assert!(!expected.is_empty(), "{} has no `-- expect:`", file.display());
+        assert!(
+            !expected.is_empty(),
+            "{} has no `-- expect:`",
+            file.display()
+        );
         let actual = access_fixture_after(Some(&sql)).await;
         let findings = verify(&specs, &actual, &shadow);
         for (code, object) in expected {
@@ -537,7 +545,9 @@ async fn role_bindings_decide_what_the_specs_mean() {
     let f = verify_with(&specs, &actual, &shadow, &bind(&["auditor=no_such_role"]));
     let failed = failures_of(&f);
     assert!(
-        failed.iter().any(|l| l.starts_with("role.missing role no_such_role")),
+        failed
+            .iter()
+            .any(|l| l.starts_with("role.missing role no_such_role")),
         "{failed:#?}"
     );
     assert!(

@@ -178,7 +178,10 @@ async fn an_odd_schema_round_trips() {
     // top_items is SECURITY DEFINER without a pinned search_path and executable by PUBLIC:
     // the built-in security findings stand until a person fixes or acknowledges them (a
     // snapshot never acknowledges them; it says so in the file).
-    let codes: Vec<&str> = failed.iter().map(|f| f.split(':').next().unwrap()).collect();
+    let codes: Vec<&str> = failed
+        .iter()
+        .map(|f| f.split(':').next().unwrap())
+        .collect();
     assert_eq!(
         codes,
         [
@@ -717,7 +720,9 @@ async fn grants_policies_and_role_variables_round_trip() {
     let db = empty_db("snap_access").await;
     let mut conn = connect(&db).await;
     let files = discover(&fixture("access/migrations")).unwrap();
-    apply(&mut conn, &files, &ApplyMode::All, false).await.unwrap();
+    apply(&mut conn, &files, &ApplyMode::All, false)
+        .await
+        .unwrap();
     sqlx::raw_sql(
         "GRANT SELECT ON schema_migrations TO vault_reader;
          ALTER TABLE accounts ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;

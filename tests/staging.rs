@@ -368,7 +368,10 @@ async fn read_as_auditor(template: &str, tag: &str, sql: &str) -> reims_verify::
         "{tag}_{}",
         N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    staging().create_database(&db, Some(template)).await.unwrap();
+    staging()
+        .create_database(&db, Some(template))
+        .await
+        .unwrap();
     let mut admin = staging().connect(&db).await.unwrap();
     sqlx::raw_sql(sql)
         .execute(&mut admin)
@@ -418,7 +421,11 @@ async fn access_drift_is_caught_through_the_read_only_role() {
     let mut caught = 0;
     let mut missed = Vec::new();
     for (template, specs, drift) in [
-        ("vault_tpl", fixture("access/specs"), fixture("access/drift")),
+        (
+            "vault_tpl",
+            fixture("access/specs"),
+            fixture("access/drift"),
+        ),
         ("reims_tpl", specs_dir(), fixture("drift")),
     ] {
         let specs = load_dir(&specs).unwrap();
@@ -466,7 +473,11 @@ async fn access_drift_is_caught_through_the_read_only_role() {
             }
         }
     }
-    assert!(missed.is_empty(), "not caught on staging:\n{}", missed.join("\n"));
+    assert!(
+        missed.is_empty(),
+        "not caught on staging:\n{}",
+        missed.join("\n")
+    );
     assert!(caught >= 35, "only {caught} expectations checked");
 }
 
@@ -537,13 +548,21 @@ fn the_owner_is_the_migrating_role_on_staging_too() {
     assert_eq!(code, 0, "pinned owner: {stdout}\n{stderr}");
     let (code, stdout, _, _) = check(&["--role", "migrator=postgres"]);
     assert_eq!(code, 1, "{stdout}");
-    for object in ["accounts", "entries", "schema_migrations", "account_balance(integer)"] {
+    for object in [
+        "accounts",
+        "entries",
+        "schema_migrations",
+        "account_balance(integer)",
+    ] {
         assert!(
             stdout.contains(&format!("FAIL privilege.owner  {object}\n")),
             "{object}: {stdout}"
         );
     }
-    assert!(stdout.contains("owner is vault_owner, spec says postgres ($migrator)"), "{stdout}");
+    assert!(
+        stdout.contains("owner is vault_owner, spec says postgres ($migrator)"),
+        "{stdout}"
+    );
 }
 
 /// A catalog the read-only role may not read is database trouble (exit 3) naming what
@@ -591,5 +610,8 @@ fn an_unreadable_catalog_is_an_error_not_a_verdict() {
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     assert!(stderr.contains("row-level security policies"), "{stderr}");
     assert!(stderr.contains("permission denied"), "{stderr}");
-    assert!(!stdout.contains("PASS") && !stdout.contains("FAIL"), "{stdout}");
+    assert!(
+        !stdout.contains("PASS") && !stdout.contains("FAIL"),
+        "{stdout}"
+    );
 }

@@ -237,11 +237,7 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
                     .try_get::<Option<String>, _>("sub")
                     .map_err(&err)?
                     .unwrap_or_default();
-                out.columns
-                    .entry(name)
-                    .or_default()
-                    .entry(sub)
-                    .or_default()
+                out.columns.entry(name).or_default().entry(sub).or_default()
             }
             "f" => {
                 let args: Vec<String> = row
@@ -329,5 +325,131 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
             });
         }
     }
+    Ok(out)
+}
+
+/// Who can read one sensitive column, derived from the catalog (`has_column_privilege`
+/// over every role of the cluster), for the report's access-control section.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SensitiveColumn {
+    /// The relation.
+    pub table: String,
+    /// The column.
+    pub column: String,
+    /// Row-level security is enabled on the relation: readers without BYPASSRLS (and the
+    /// owner, unless forced) see only the rows its policies allow.
+    #[serde(default)]
+    pub row_security: bool,
+    /// Every role that may SELECT the column, by name.
+    pub readers: Vec<ColumnReader>,
+}
+
+/// One role that can read a sensitive column, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ColumnReader {
+    /// The role.
+    pub role: String,
+    /// Why it can: `superuser`, `owner`, `table grant`, `column grant`, `PUBLIC grant`,
+    /// `predefined role` (such as `pg_read_all_data`), or `role membership` (inherited
+    /// from a role it is a member of).
+    pub via: String,
+    /// It can log in (otherwise it acts only through membership or `SET ROLE`).
+    #[serde(default)]
+    pub login: bool,
+    /// It sees every row despite row-level security (superuser, BYPASSRLS, or the owner
+    /// of a table whose RLS is not forced). Always true when RLS is off.
+    #[serde(default)]
+    pub all_rows: bool,
+}
+
+const READERS: &str = r#"
+SELECT c.relname::text AS rel, a.attname::text AS col, r.rolname::text AS role,
+       r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls, r.rolcanlogin AS login,
+       r.oid = c.relowner AS owner, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+       r.oid < 16384 AND r.rolname LIKE 'pg\_%' AS predefined,
+       EXISTS (SELECT 1 FROM aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner))) e
+                WHERE e.grantee = r.oid AND e.privilege_type = 'SELECT') AS table_grant,
+       EXISTS (SELECT 1 FROM aclexplode(a.attacl) e
+                WHERE e.grantee = r.oid AND e.privilege_type = 'SELECT') AS column_grant,
+       EXISTS (SELECT 1 FROM aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner))) e
+                WHERE e.grantee = 0 AND e.privilege_type = 'SELECT')
+         OR EXISTS (SELECT 1 FROM aclexplode(a.attacl) e
+                     WHERE e.grantee = 0 AND e.privilege_type = 'SELECT') AS public_grant
+  FROM unnest($2::text[], $3::text[]) s(rel, col)
+  JOIN pg_class c ON c.relname = s.rel AND c.relnamespace = $1::regnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = s.col AND a.attnum > 0
+                     AND NOT a.attisdropped
+  CROSS JOIN pg_roles r
+ WHERE has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')
+ ORDER BY 1, 2, 3"#;
+
+/// For each `(relation, column)` of `schema`, every role that can read it: one query,
+/// whatever the number of columns and roles. Columns the database lacks are left out.
+pub async fn read_column_readers(
+    conn: &mut PgConnection,
+    schema: &str,
+    columns: &[(String, String)],
+) -> Result<Vec<SensitiveColumn>> {
+    if columns.is_empty() {
+        return Ok(vec![]);
+    }
+    let err = db_err("who can read the sensitive columns");
+    let (rels, cols): (Vec<String>, Vec<String>) = columns.iter().cloned().unzip();
+    let rows = sqlx::query(READERS)
+        .bind(schema)
+        .bind(&rels)
+        .bind(&cols)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&err)?;
+    let mut out: Vec<SensitiveColumn> = Vec::new();
+    for row in rows {
+        let table: String = row.try_get("rel").map_err(&err)?;
+        let column: String = row.try_get("col").map_err(&err)?;
+        let flag = |c: &str| -> Result<bool> { row.try_get(c).map_err(db_err("readers")) };
+        let (superuser, owner, rls, forced) = (
+            flag("superuser")?,
+            flag("owner")?,
+            flag("rls")?,
+            flag("forced")?,
+        );
+        let via = if superuser {
+            "superuser"
+        } else if owner {
+            "owner"
+        } else if flag("table_grant")? {
+            "table grant"
+        } else if flag("column_grant")? {
+            "column grant"
+        } else if flag("public_grant")? {
+            "PUBLIC grant"
+        } else if flag("predefined")? {
+            "predefined role"
+        } else {
+            "role membership"
+        };
+        let reader = ColumnReader {
+            role: row.try_get("role").map_err(&err)?,
+            via: via.to_string(),
+            login: flag("login")?,
+            all_rows: !rls || superuser || flag("bypass_rls")? || (owner && !forced),
+        };
+        match out.last_mut() {
+            Some(last) if last.table == table && last.column == column => last.readers.push(reader),
+            _ => out.push(SensitiveColumn {
+                table,
+                column,
+                row_security: rls,
+                readers: vec![reader],
+            }),
+        }
+    }
+    // Keep the order the specs list them in.
+    out.sort_by_key(|s| {
+        columns
+            .iter()
+            .position(|(t, c)| *t == s.table && *c == s.column)
+            .unwrap_or(usize::MAX)
+    });
     Ok(out)
 }

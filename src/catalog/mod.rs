@@ -6,7 +6,10 @@ mod model;
 mod read;
 pub mod sqltext;
 
-pub use acl::{Access, Acl, AclEntry, FunctionAcl, Policy, RoleInfo, TableSecurity};
+pub use acl::{
+    read_column_readers, Access, Acl, AclEntry, ColumnReader, FunctionAcl, Policy, RoleInfo,
+    SensitiveColumn, TableSecurity,
+};
 pub use model::*;
 pub use read::{read_schema, CATALOG_QUERIES};
 pub use sqltext::{split_index_elem, IndexElem};

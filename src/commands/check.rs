@@ -121,6 +121,21 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
         millis: t.elapsed().as_millis(),
     });
 
+    let sensitive: Vec<(String, String)> = specs
+        .specs
+        .iter()
+        .flat_map(|l| {
+            l.spec
+                .columns
+                .iter()
+                .filter(|(_, c)| c.sensitive)
+                .map(|(name, _)| (l.spec.table.clone(), name.clone()))
+        })
+        .collect();
+    let sensitive_columns =
+        crate::catalog::read_column_readers(&mut conn, "public", &sensitive).await?;
+    let schema_map = crate::report::erd::SchemaMap::of(&actual, &specs);
+
     let run_probes = !args.no_probe && (db.is_ephemeral() || args.probe);
     let probe_seed = run_probes.then(|| args.seed.unwrap_or_else(ProbeConfig::fresh_seed));
     if let Some(seed) = probe_seed {
@@ -161,6 +176,8 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
         phases,
         totals: crate::run::Totals::of(&findings),
         findings,
+        sensitive_columns: Some(sensitive_columns),
+        schema_map: Some(schema_map),
     })
 }
 

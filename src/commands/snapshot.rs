@@ -12,8 +12,8 @@ use crate::error::{ExitCode, Result};
 use crate::migrate::{apply, discover, ApplyMode};
 use crate::postgres::{ClusterOptions, Database, EphemeralCluster};
 use crate::snapshot::{
-    existing_specs, exists_error, render_files, round_trip_with, snapshot_schema_with, write_dir, Header,
-    Snapshot,
+    existing_specs, exists_error, render_files, round_trip_with, snapshot_schema_with, write_dir,
+    Header, Snapshot,
 };
 
 use super::{cluster_options, server_settings};

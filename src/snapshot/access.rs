@@ -15,8 +15,7 @@ use super::pretty::{one_line, pretty};
 use crate::catalog::{Acl, AclEntry, Relation, Schema};
 use crate::spec::privileges::{AclKind, MIGRATOR};
 use crate::spec::{
-    ColumnPrivileges, ObjectPrivileges, PolicyCommand, PolicySpec, RelationPrivileges,
-    RowSecurity,
+    ColumnPrivileges, ObjectPrivileges, PolicyCommand, PolicySpec, RelationPrivileges, RowSecurity,
 };
 use crate::verify::HISTORY_TABLE;
 
@@ -81,7 +80,12 @@ fn list(held: &Held, all: &[String]) -> Vec<String> {
     if all.len() > 1 && held.len() == all.len() && all.iter().all(|p| held.contains_key(p)) {
         for option in [false, true] {
             if held.values().all(|g| *g == option) {
-                return vec![if option { "all with grant option" } else { "all" }.into()];
+                return vec![if option {
+                    "all with grant option"
+                } else {
+                    "all"
+                }
+                .into()];
             }
         }
     }

@@ -109,7 +109,10 @@ pub fn policy_problem(p: &PolicySpec) -> Option<(&'static str, String)> {
     }
     for r in &p.roles {
         if r != PUBLIC_ROLE && r.eq_ignore_ascii_case(PUBLIC_ROLE) {
-            return Some(("roles", format!("write PUBLIC as `{PUBLIC_ROLE}`, not `{r}`")));
+            return Some((
+                "roles",
+                format!("write PUBLIC as `{PUBLIC_ROLE}`, not `{r}`"),
+            ));
         }
         if r != PUBLIC_ROLE {
             if let Err(e) = super::privileges::check_role_name(r) {

@@ -187,14 +187,20 @@ fn compare_policy(
         want_cmd == got_cmd,
         "recreate the policy FOR the spec's command, or correct the spec",
     ));
-    let mode = |permissive: bool| if permissive { "permissive" } else { "restrictive" };
+    let mode = |permissive: bool| {
+        if permissive {
+            "permissive"
+        } else {
+            "restrictive"
+        }
+    };
     out.push(ctx.compare(
         "policy.permissive",
         object.to_string(),
         &key("restrictive"),
         mode(!p.restrictive),
         mode(a.permissive),
-        !p.restrictive == a.permissive,
+        p.restrictive != a.permissive,
         "recreate the policy AS PERMISSIVE / RESTRICTIVE as the spec says, or correct the spec",
     ));
     let mut want_roles = BTreeSet::new();

@@ -165,7 +165,12 @@ fn render_set(set: &GrantSet, all: &[String]) -> String {
     if all.len() > 1 && set.len() == all.len() {
         for option in [false, true] {
             if all.iter().all(|p| set.get(p) == Some(&option)) {
-                return if option { "ALL WITH GRANT OPTION" } else { "ALL" }.into();
+                return if option {
+                    "ALL WITH GRANT OPTION"
+                } else {
+                    "ALL"
+                }
+                .into();
             }
         }
     }
@@ -207,6 +212,7 @@ fn render_acl(
 
 /// Compare an expectation with an object's ACL (`acl`: owner and entries; for a column,
 /// `owner` is empty and the entries are the column's own grants).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn compare_acl(
     ctx: &Ctx,
     object: &str,
@@ -410,14 +416,7 @@ pub(crate) fn verify_privileges(
                 roles: declared_col.map(|c| &c.roles).unwrap_or(&no_roles),
             };
             let path = ["privileges", "columns", col.as_str()];
-            let expected = expected_acl(
-                &declared,
-                AclKind::Column,
-                actual,
-                roles,
-                loaded,
-                &path,
-            );
+            let expected = expected_acl(&declared, AclKind::Column, actual, roles, loaded, &path);
             let entries = actual_cols
                 .and_then(|c| c.get(col))
                 .cloned()
@@ -469,14 +468,7 @@ pub(crate) fn verify_privileges(
             roles: p.map(|p| &p.roles).unwrap_or(&no_roles),
         };
         let path = ["functions", sf.spec_key.as_str(), "privileges"];
-        let expected = expected_acl(
-            &declared,
-            AclKind::Function,
-            actual,
-            roles,
-            loaded,
-            &path,
-        );
+        let expected = expected_acl(&declared, AclKind::Function, actual, roles, loaded, &path);
         compare_acl(
             &ctx,
             &signature,

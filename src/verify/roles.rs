@@ -105,11 +105,6 @@ impl<'a> Roles<'a> {
         role
     }
 
-    /// The role `$migrator` stands for on this run, if known.
-    pub fn migrator(&self) -> Option<&str> {
-        self.migrator.as_deref()
-    }
-
     /// `role.missing` for every role the specs name (pass when the server has it), and
     /// `role.unbound` (skipped) for every variable nothing bound.
     pub fn findings(&self, actual: &Schema, out: &mut Vec<Finding>) {
@@ -213,6 +208,6 @@ mod tests {
         let bound = AccessOptions::parse(&["migrator=owner".into()]).unwrap();
         let mut r = Roles::new(&bound, &schema);
         assert_eq!(r.resolve("$migrator", None).as_deref(), Some("owner"));
-        assert_eq!(Roles::new(&none, &Schema::default()).migrator(), None);
+        assert_eq!(Roles::new(&none, &Schema::default()).migrator, None);
     }
 }

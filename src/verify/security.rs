@@ -67,10 +67,7 @@ pub fn search_path_entries(value: &str) -> Vec<String> {
 /// Why a SECURITY DEFINER function's `search_path` is not pinned, or `None` when it is.
 /// `config` is `pg_proc.proconfig`; `public_writable` the schemas PUBLIC may create in.
 pub fn search_path_problem(config: &[String], public_writable: &[String]) -> Option<String> {
-    let Some(value) = config
-        .iter()
-        .find_map(|c| c.strip_prefix("search_path="))
-    else {
+    let Some(value) = config.iter().find_map(|c| c.strip_prefix("search_path=")) else {
         return Some(
             "it does not SET search_path, so it resolves names through the caller's search_path"
                 .into(),
@@ -204,7 +201,12 @@ fn security_finding(
                 ack,
             )
         }
-        None => ("functions".to_string(), None::<SourceLocation>, vec![], None),
+        None => (
+            "functions".to_string(),
+            None::<SourceLocation>,
+            vec![],
+            None,
+        ),
     };
     let (status, message, hint) = match (&problem, &ack) {
         (None, _) => (Status::Pass, format!("{signature}: {ok}"), None),
