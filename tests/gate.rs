@@ -258,9 +258,7 @@ async fn features_after(mutation: &str, specs: &SpecSet, shadow: &Shadow) -> Vec
 async fn spec_fields_for_collation_opclass_include_when_deferrable_and_procedures() {
     let loaded = reims_verify::spec::load_str(Path::new("things.yaml"), FEATURES_SPEC)
         .expect("the spec loads");
-    let specs = SpecSet {
-        specs: vec![loaded],
-    };
+    let specs = SpecSet::of_relations(vec![loaded]);
     let db = empty_db("features_shadow").await;
     let mut conn = connect(&db).await;
     let shadow = build_shadow(&mut conn, &specs)
