@@ -20,6 +20,8 @@ pub const ACCESS_QUERIES: usize = 3;
 /// Access-control facts of one schema.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Access {
+    /// The name of the schema read.
+    pub schema_name: String,
     /// The schema itself: owner and ACL.
     pub schema: Option<Acl>,
     /// Relations and sequences by name: kind (`pg_class.relkind`), owner and ACL.
@@ -36,6 +38,9 @@ pub struct Access {
     /// Schemas of the database (any, not only the checked one) in which PUBLIC may create
     /// objects.
     pub public_writable_schemas: Vec<String>,
+    /// The bootstrap superuser (the role `initdb` created, OID 10), which owns `public`
+    /// before PostgreSQL 15.
+    pub bootstrap_superuser: Option<String>,
     /// Row-level security of the tables that enable or force it or have policies.
     pub row_security: BTreeMap<String, TableSecurity>,
 }
@@ -59,6 +64,8 @@ pub struct Acl {
     pub owner: String,
     /// `aclexplode` of the ACL, or of `acldefault` when the ACL is NULL.
     pub entries: Vec<AclEntry>,
+    /// For a sequence owned by a column (`serial`, identity): that column's relation.
+    pub owned_by: Option<String>,
 }
 
 /// One privilege held by one grantee.
@@ -127,31 +134,35 @@ WITH objs AS (
   SELECT 'r'::text AS objkind, c.relkind::text AS relkind, c.relname::text AS name,
          NULL::text AS sub, NULL::text[] AS arg_types, c.relowner AS owner,
          COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl,
-         NULL::boolean AS secdef, NULL::text[] AS config
+         NULL::boolean AS secdef, NULL::text[] AS config,
+         (SELECT t.relname::text FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+           WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid
+             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+           LIMIT 1) AS owned_by
     FROM pg_class c
    WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','p','m','v','f','S')
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                      AND d.objid = c.oid AND d.deptype = 'e')
   UNION ALL
-  SELECT 'c', c.relkind::text, c.relname::text, a.attname::text, NULL, c.relowner, a.attacl, NULL, NULL
+  SELECT 'c', c.relkind::text, c.relname::text, a.attname::text, NULL, c.relowner, a.attacl, NULL, NULL, NULL
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
    WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','p','m','v','f')
      AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
   UNION ALL
   SELECT 'f', p.prokind::text, p.proname::text, NULL,
          ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i) ORDER BY i),
-         p.proowner, COALESCE(p.proacl, acldefault('f', p.proowner)), p.prosecdef, p.proconfig
+         p.proowner, COALESCE(p.proacl, acldefault('f', p.proowner)), p.prosecdef, p.proconfig, NULL
     FROM pg_proc p
    WHERE p.pronamespace = $1::regnamespace AND p.prokind IN ('f', 'p')
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                      AND d.objid = p.oid AND d.deptype = 'e')
   UNION ALL
   SELECT 'n', 'n', n.nspname::text, NULL, NULL, n.nspowner,
-         COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL
+         COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL, NULL
     FROM pg_namespace n WHERE n.oid = $1::regnamespace
 )
 SELECT o.objkind, o.relkind, o.name, o.sub, o.arg_types, pg_get_userbyid(o.owner)::text AS owner,
-       o.secdef, o.config,
+       o.secdef, o.config, o.owned_by,
        CASE WHEN e.grantee <> 0 THEN pg_get_userbyid(e.grantee)::text END AS grantee,
        e.privilege_type::text AS privilege, e.is_grantable AS grantable
   FROM objs o LEFT JOIN LATERAL aclexplode(o.acl) e ON true
@@ -166,6 +177,8 @@ SELECT 'all', k, NULL, NULL, NULL,
        ARRAY(SELECT e.privilege_type::text FROM aclexplode(acldefault(k::"char", 10::oid)) e
               WHERE e.grantee = 10 ORDER BY 1)
   FROM unnest(ARRAY['r', 's', 'f', 'n']) k
+UNION ALL
+SELECT 'bootstrap', r.rolname::text, NULL, NULL, NULL, NULL FROM pg_roles r WHERE r.oid = 10
 UNION ALL
 SELECT 'public_create', n.nspname::text, NULL, NULL, NULL, NULL
   FROM pg_namespace n
@@ -195,7 +208,10 @@ fn first_char(s: &str) -> char {
 
 /// Read the access-control facts of `schema`.
 pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access> {
-    let mut out = Access::default();
+    let mut out = Access {
+        schema_name: schema.to_string(),
+        ..Access::default()
+    };
     let err = db_err("privileges");
     for row in sqlx::query(ACL)
         .bind(schema)
@@ -219,10 +235,12 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
             }),
             None => None,
         };
+        let owned_by: Option<String> = row.try_get("owned_by").map_err(&err)?;
         let acl = |kind: char| Acl {
             kind,
             owner: owner.clone(),
             entries: vec![],
+            owned_by: owned_by.clone(),
         };
         let entries = match objkind.as_str() {
             "r" => {
@@ -290,6 +308,7 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
                 out.all_privileges
                     .insert(name, privileges.unwrap_or_default());
             }
+            "bootstrap" => out.bootstrap_superuser = Some(name),
             _ => out.public_writable_schemas.push(name),
         }
     }

@@ -167,11 +167,31 @@ pub fn relation_privileges(
             }
         }
     }
+    // Grants on the sequences its columns own, when there are any.
+    let mut sequences = IndexMap::new();
+    for (name, seq) in &schema.access.relations {
+        if seq.kind != 'S' || seq.owned_by.as_deref() != Some(rel.name.as_str()) {
+            continue;
+        }
+        let (seq_owner, seq_public, seq_roles) = object(seq, AclKind::Sequence, schema, names);
+        if seq_owner == owner && seq_public.is_empty() && seq_roles.is_empty() {
+            continue;
+        }
+        sequences.insert(
+            name.clone(),
+            ObjectPrivileges {
+                owner: (seq_owner != owner).then_some(seq_owner),
+                public: (!seq_public.is_empty()).then_some(seq_public),
+                roles: seq_roles,
+            },
+        );
+    }
     Some(RelationPrivileges {
         owner: Some(owner),
         public: Some(public),
         roles,
         columns,
+        sequences,
     })
 }
 

@@ -19,13 +19,17 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
     let mut allow_extra = AllowExtra::default();
     let mut spec = TableSpec {
         table: rel.name.clone(),
-        kind: if rel.kind == 'm' {
-            RelationKind::MaterializedView
-        } else {
-            RelationKind::Table
+        schema: crate::spec::DEFAULT_SCHEMA.to_string(),
+        kind: match rel.kind {
+            'm' => RelationKind::MaterializedView,
+            'p' => RelationKind::PartitionedTable,
+            'v' => RelationKind::View,
+            _ => RelationKind::Table,
         },
+        definition: None,
         migration: None,
         description: None,
+        comment: None,
         requirements: vec![],
         allow_extra: AllowExtra::default(),
         columns: rel

@@ -23,7 +23,7 @@ use sqlx::PgConnection;
 
 use crate::catalog::Schema;
 use crate::error::{Error, Result};
-use crate::spec::{load_str, Rule, SpecSet, TableSpec};
+use crate::spec::{assemble, load_document, Rule, SpecSet, TableSpec};
 use crate::verify::{build_shadow, verify_with, Finding};
 
 pub use columns::short_type;
@@ -177,11 +177,11 @@ pub fn render_files(snap: &Snapshot, header: &Header) -> Vec<(String, String)> {
 
 /// Load rendered files as a spec set, exactly as `check` would read them from `dir`.
 pub fn load_files(dir: &Path, files: &[(String, String)]) -> Result<SpecSet> {
-    let specs = files
+    let docs = files
         .iter()
-        .map(|(name, text)| load_str(&dir.join(name), text))
+        .map(|(name, text)| load_document(&dir.join(name), text))
         .collect::<Result<Vec<_>>>()?;
-    Ok(SpecSet { specs })
+    assemble(docs)
 }
 
 /// What [`round_trip`] found.

@@ -15,17 +15,27 @@ pub use super::privileges::{ColumnPrivileges, ObjectPrivileges, RelationPrivileg
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
-    /// The relation's name in the `public` schema.
+    /// The relation's name.
     pub table: String,
-    /// Plain table (default) or materialized view.
+    /// The PostgreSQL schema that holds it (default `public`).
+    #[serde(default = "public_schema", skip_serializing_if = "is_public_schema")]
+    pub schema: String,
+    /// Table (default), view, materialized view or partitioned table.
     #[serde(default, skip_serializing_if = "RelationKind::is_table")]
     pub kind: RelationKind,
+    /// For a view or materialized view: its query, as in `CREATE VIEW … AS <definition>`.
+    /// Compared as PostgreSQL prints it (`pg_get_viewdef`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
     /// The migration file that creates it, e.g. `013_create_users.sql`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<String>,
-    /// What the relation is for, in a sentence.
+    /// What the relation is for, in a sentence. Free documentation, never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `COMMENT ON TABLE` (or VIEW …), compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// Business requirements the relation serves (`BR-001` … `BR-008`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requirements: Vec<String>,
@@ -78,14 +88,54 @@ pub enum RelationKind {
     /// An ordinary table.
     #[default]
     Table,
+    /// A view (`CREATE VIEW`).
+    View,
     /// A materialized view.
     MaterializedView,
+    /// A partitioned table (`CREATE TABLE … PARTITION BY`).
+    PartitionedTable,
 }
 
 impl RelationKind {
     fn is_table(&self) -> bool {
         *self == RelationKind::Table
     }
+
+    /// The kind in words, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RelationKind::Table => "table",
+            RelationKind::View => "view",
+            RelationKind::MaterializedView => "materialized view",
+            RelationKind::PartitionedTable => "partitioned table",
+        }
+    }
+
+    /// Whether the relation is defined by a query (`definition`).
+    pub fn is_view(&self) -> bool {
+        matches!(self, RelationKind::View | RelationKind::MaterializedView)
+    }
+
+    /// `pg_class.relkind` of this kind.
+    pub fn relkind(&self) -> char {
+        match self {
+            RelationKind::Table => 'r',
+            RelationKind::View => 'v',
+            RelationKind::MaterializedView => 'm',
+            RelationKind::PartitionedTable => 'p',
+        }
+    }
+}
+
+/// The schema a spec means when it names none.
+pub const DEFAULT_SCHEMA: &str = "public";
+
+fn public_schema() -> String {
+    DEFAULT_SCHEMA.to_string()
+}
+
+fn is_public_schema(s: &str) -> bool {
+    s == DEFAULT_SCHEMA
 }
 
 /// Object kinds for which extra, unspecified objects are allowed.

@@ -16,7 +16,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::load::LoadedSpec;
+use super::load::{Loaded, LoadedSchema, LoadedSpec};
 use super::model::RelationKind;
 use crate::error::{Error, Result};
 
@@ -43,6 +43,11 @@ pub struct RelationPrivileges {
     /// has none.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub columns: IndexMap<String, ColumnPrivileges>,
+    /// Grants on the sequences this relation's columns own (`serial`, identity), by
+    /// sequence name, e.g. `entries_id_seq: { roles: { app: [usage] } }`. A sequence not
+    /// listed has PostgreSQL's default: owned by the relation's owner, nothing granted.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub sequences: IndexMap<String, ObjectPrivileges>,
 }
 
 /// Column-level grants of one column.
@@ -213,7 +218,7 @@ pub const ACKNOWLEDGEABLE: &[&str] = &[
     "security.definer_public_execute",
 ];
 
-fn spec_error(loaded: &LoadedSpec, path: &[&str], message: String, hint: &str) -> Error {
+fn spec_error<T>(loaded: &Loaded<T>, path: &[&str], message: String, hint: &str) -> Error {
     Error::Spec {
         location: loaded.location(path),
         key_path: Some(path.join(".")),
@@ -223,8 +228,8 @@ fn spec_error(loaded: &LoadedSpec, path: &[&str], message: String, hint: &str) -
 }
 
 /// Check a list of privileges for `kind` at `path`; PUBLIC cannot hold a grant option.
-fn check_list(
-    loaded: &LoadedSpec,
+fn check_list<T>(
+    loaded: &Loaded<T>,
     path: &[&str],
     entries: &[String],
     kind: AclKind,
@@ -249,8 +254,8 @@ fn check_list(
     Ok(())
 }
 
-fn check_roles(
-    loaded: &LoadedSpec,
+fn check_roles<T>(
+    loaded: &Loaded<T>,
     base: &[&str],
     roles: &IndexMap<String, Vec<String>>,
     kind: AclKind,
@@ -271,8 +276,8 @@ fn check_roles(
     Ok(())
 }
 
-fn check_object(
-    loaded: &LoadedSpec,
+fn check_object<T>(
+    loaded: &Loaded<T>,
     base: &[&str],
     owner: Option<&String>,
     public: Option<&Vec<String>>,
@@ -333,7 +338,18 @@ pub(crate) fn validate(loaded: &LoadedSpec) -> Result<()> {
             check_roles(loaded, &path, &grants.roles, AclKind::Column)?;
         }
     }
-    if s.kind != RelationKind::Table && (s.row_security.is_some() || !s.policies.is_empty()) {
+    for (seq, p) in s.privileges.iter().flat_map(|p| &p.sequences) {
+        check_object(
+            loaded,
+            &["privileges", "sequences", seq],
+            p.owner.as_ref(),
+            p.public.as_ref(),
+            &p.roles,
+            AclKind::Sequence,
+        )?;
+    }
+    let rls_kind = matches!(s.kind, RelationKind::Table | RelationKind::PartitionedTable);
+    if !rls_kind && (s.row_security.is_some() || !s.policies.is_empty()) {
         let key = if s.row_security.is_some() {
             "row_security"
         } else {
@@ -342,7 +358,7 @@ pub(crate) fn validate(loaded: &LoadedSpec) -> Result<()> {
         return Err(spec_error(
             loaded,
             &[key],
-            "row-level security applies to tables only".into(),
+            "row-level security applies to tables and partitioned tables only".into(),
             "remove row_security and policies from this spec",
         ));
     }
@@ -356,7 +372,43 @@ pub(crate) fn validate(loaded: &LoadedSpec) -> Result<()> {
             ));
         }
     }
-    for (sig, f) in &s.functions {
+    validate_functions(loaded, &s.functions)
+}
+
+/// The access-control parts of a schema document: the schema's own privileges, its
+/// sequences' and its functions'.
+pub(crate) fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
+    let s = &loaded.spec;
+    if let Some(p) = &s.privileges {
+        check_object(
+            loaded,
+            &["privileges"],
+            p.owner.as_ref(),
+            p.public.as_ref(),
+            &p.roles,
+            AclKind::Schema,
+        )?;
+    }
+    for (name, seq) in &s.sequences {
+        if let Some(p) = &seq.privileges {
+            check_object(
+                loaded,
+                &["sequences", name, "privileges"],
+                p.owner.as_ref(),
+                p.public.as_ref(),
+                &p.roles,
+                AclKind::Sequence,
+            )?;
+        }
+    }
+    validate_functions(loaded, &s.functions)
+}
+
+fn validate_functions<T>(
+    loaded: &Loaded<T>,
+    functions: &IndexMap<String, super::model::FunctionSpec>,
+) -> Result<()> {
+    for (sig, f) in functions {
         if let Some(p) = &f.privileges {
             check_object(
                 loaded,

@@ -13,6 +13,7 @@ mod privileges;
 mod roles;
 pub mod security;
 mod shadow;
+mod site;
 mod triggers;
 
 pub use canon::canonical;
@@ -64,11 +65,8 @@ pub fn verify_with(
             &["table"],
             format!("relation `{}` exists", rel.name),
         ));
-        let want_kind = match loaded.spec.kind {
-            crate::spec::RelationKind::Table => 'r',
-            crate::spec::RelationKind::MaterializedView => 'm',
-        };
-        let kind_ok = rel.kind == want_kind || (want_kind == 'r' && rel.kind == 'p');
+        let want_kind = loaded.spec.kind.relkind();
+        let kind_ok = rel.kind == want_kind;
         out.push(ctx.compare(
             "table.kind",
             rel.name.clone(),
@@ -118,7 +116,8 @@ pub fn verify_with(
 
 fn kind_name(kind: char) -> &'static str {
     match kind {
-        'r' | 'p' => "table",
+        'r' => "table",
+        'p' => "partitioned table",
         'm' => "materialized view",
         'v' => "view",
         _ => "relation",

@@ -58,7 +58,10 @@ pub(crate) fn verify_policies(
     let none = TableSecurity::default();
     for loaded in &specs.specs {
         let spec = &loaded.spec;
-        if spec.kind != RelationKind::Table {
+        if !matches!(
+            spec.kind,
+            RelationKind::Table | RelationKind::PartitionedTable
+        ) {
             continue;
         }
         let Some(rel) = actual.relations.get(&spec.table) else {

@@ -14,10 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 
 use super::roles::Roles;
-use super::{Ctx, Finding, Shadow};
+use super::site::Site;
+use super::{Finding, Shadow};
 use crate::catalog::{Acl, AclEntry, Schema};
-use crate::spec::privileges::{parse_grants, AclKind};
-use crate::spec::{LoadedSpec, SpecSet};
+use crate::spec::privileges::{parse_grants, AclKind, MIGRATOR};
+use crate::spec::{FunctionSpec, LoadedSpec, SpecSet};
 
 /// Privilege → grant option.
 pub(crate) type GrantSet = BTreeMap<String, bool>;
@@ -95,19 +96,17 @@ pub(crate) fn expected_acl(
     kind: AclKind,
     actual: &Schema,
     roles: &mut Roles,
-    loaded: &LoadedSpec,
+    site: &Site,
     path: &[&str],
+    default_owner: &str,
 ) -> ExpectedAcl {
     let at = |key: &str| {
         let mut p = path.to_vec();
         p.push(key);
-        Some(loaded.location(&p))
+        site.location(&p)
     };
     let has_owner = kind != AclKind::Column;
-    let owner_name = declared
-        .owner
-        .map(String::as_str)
-        .unwrap_or(crate::spec::privileges::MIGRATOR);
+    let owner_name = declared.owner.map(String::as_str).unwrap_or(default_owner);
     let owner = if has_owner {
         roles.resolve(owner_name, at("owner"))
     } else {
@@ -214,7 +213,7 @@ fn render_acl(
 /// `owner` is empty and the entries are the column's own grants).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn compare_acl(
-    ctx: &Ctx,
+    site: &Site,
     object: &str,
     path: &[&str],
     kind: AclKind,
@@ -236,13 +235,19 @@ pub(crate) fn compare_acl(
                 Some(var) => format!("{want} ({var})"),
                 None => want.clone(),
             };
-            out.push(ctx.compare(
+            let ok = *want == acl.owner;
+            out.push(site.compare(
                 "privilege.owner",
-                object.to_string(),
+                object,
                 &sub("owner"),
-                label,
+                label.clone(),
                 acl.owner.clone(),
-                *want == acl.owner,
+                ok,
+                if ok {
+                    format!("{object}: owner is {}", acl.owner)
+                } else {
+                    format!("{object}: owner is {}, spec says {label}", acl.owner)
+                },
                 "ALTER … OWNER TO the spec's owner, or correct the spec (`owner:`; `$migrator` is the role that ran the migrations)",
             ));
         }
@@ -317,21 +322,20 @@ pub(crate) fn compare_acl(
         compare_one(grantee_name(g), want, have, false);
     }
     let finding = |code: &'static str, problems: &[String], ok: &str, hint: &str| {
-        let mut f = ctx.compare(
+        site.compare(
             code,
-            object.to_string(),
+            object,
             path,
             expected_text.clone(),
             actual_text.clone(),
             problems.is_empty(),
+            if problems.is_empty() {
+                format!("{object}: {ok}")
+            } else {
+                format!("{object}: {}", problems.join("; "))
+            },
             hint,
-        );
-        f.message = if problems.is_empty() {
-            format!("{object}: {ok}")
-        } else {
-            format!("{object}: {}", problems.join("; "))
-        };
-        f
+        )
     };
     out.push(finding(
         "privilege.missing",
@@ -353,7 +357,8 @@ pub(crate) fn compare_acl(
     ));
 }
 
-/// Relations and their columns, and the functions the specs list.
+/// The checked schema, relations with their columns and sequences, standalone sequences,
+/// and the functions the specs list.
 pub(crate) fn verify_privileges(
     specs: &SpecSet,
     actual: &Schema,
@@ -361,7 +366,9 @@ pub(crate) fn verify_privileges(
     roles: &mut Roles,
     out: &mut Vec<Finding>,
 ) {
+    verify_schema(specs, actual, roles, out);
     let no_roles = IndexMap::new();
+    let mut owned: BTreeSet<&str> = BTreeSet::new();
     for loaded in &specs.specs {
         let spec = &loaded.spec;
         let Some(acl) = actual.access.relations.get(&spec.table) else {
@@ -370,96 +377,324 @@ pub(crate) fn verify_privileges(
         if !actual.relations.contains_key(&spec.table) {
             continue;
         }
-        let ctx = Ctx {
-            loaded,
-            expected: None,
-        };
+        let site = Site::of(loaded, &spec.table, &spec.requirements);
         let p = spec.privileges.as_ref();
         let declared = DeclaredAcl {
             owner: p.and_then(|p| p.owner.as_ref()),
             public: p.and_then(|p| p.public.as_ref()),
             roles: p.map(|p| &p.roles).unwrap_or(&no_roles),
         };
+        let path = ["privileges"];
         let expected = expected_acl(
             &declared,
             AclKind::Relation,
             actual,
             roles,
-            loaded,
-            &["privileges"],
+            &site,
+            &path,
+            MIGRATOR,
         );
         compare_acl(
-            &ctx,
+            &site,
             &spec.table,
-            &["privileges"],
+            &path,
             AclKind::Relation,
             &expected,
             acl,
             actual,
             out,
         );
-        // Columns with declared or actual column-level grants.
-        let actual_cols = actual.access.columns.get(&spec.table);
-        let mut names: BTreeSet<&String> = BTreeSet::new();
-        if let Some(p) = p {
-            names.extend(p.columns.keys());
-        }
-        if let Some(cols) = actual_cols {
-            names.extend(cols.keys());
-        }
-        for col in names {
-            let declared_col = p.and_then(|p| p.columns.get(col));
-            let public = declared_col.map(|c| c.public.clone()).unwrap_or_default();
+        verify_columns(&site, loaded, actual, roles, out);
+        // Sequences its columns own: owned by the relation's owner, grants as declared.
+        let table_owner = declared.owner.map(String::as_str).unwrap_or(MIGRATOR);
+        let declared_seqs = p.map(|p| &p.sequences);
+        let mut seen = BTreeSet::new();
+        for (name, seq) in &actual.access.relations {
+            if seq.kind != 'S' || seq.owned_by.as_deref() != Some(spec.table.as_str()) {
+                continue;
+            }
+            owned.insert(name);
+            seen.insert(name.as_str());
+            let dp = declared_seqs.and_then(|d| d.get(name));
             let declared = DeclaredAcl {
-                owner: None,
-                public: Some(&public),
-                roles: declared_col.map(|c| &c.roles).unwrap_or(&no_roles),
+                owner: dp.and_then(|p| p.owner.as_ref()),
+                public: dp.and_then(|p| p.public.as_ref()),
+                roles: dp.map(|p| &p.roles).unwrap_or(&no_roles),
             };
-            let path = ["privileges", "columns", col.as_str()];
-            let expected = expected_acl(&declared, AclKind::Column, actual, roles, loaded, &path);
-            let entries = actual_cols
-                .and_then(|c| c.get(col))
-                .cloned()
-                .unwrap_or_default();
-            let col_acl = Acl {
-                kind: 'c',
-                owner: String::new(),
-                entries,
-            };
-            let object = format!("{}.{col}", spec.table);
-            let path: &[&str] = if declared_col.is_some() {
-                &path
-            } else {
-                &["privileges"]
-            };
-            compare_acl(
-                &ctx,
-                &object,
+            let path = ["privileges", "sequences", name.as_str()];
+            let path: &[&str] = if dp.is_some() { &path } else { &["privileges"] };
+            let expected = expected_acl(
+                &declared,
+                AclKind::Sequence,
+                actual,
+                roles,
+                &site,
                 path,
-                AclKind::Column,
+                table_owner,
+            );
+            compare_acl(
+                &site,
+                name,
+                path,
+                AclKind::Sequence,
                 &expected,
-                &col_acl,
+                seq,
                 actual,
                 out,
             );
         }
+        for name in declared_seqs.into_iter().flat_map(|d| d.keys()) {
+            if !seen.contains(name.as_str()) {
+                out.push(site.compare(
+                    "privilege.missing",
+                    name,
+                    &["privileges", "sequences", name],
+                    format!("a sequence {name} owned by a column of {}", spec.table),
+                    "no such sequence".into(),
+                    false,
+                    format!(
+                        "{name}: the spec grants privileges on it, but no column of {} owns a sequence of that name",
+                        spec.table
+                    ),
+                    "name a sequence that a serial or identity column of this relation owns, or drop the entry",
+                ));
+            }
+        }
     }
+    verify_standalone_sequences(specs, actual, roles, &owned, out);
+    verify_functions(specs, actual, shadow, roles, out);
+}
+
+/// Column-level grants of one relation: columns with declared or actual grants.
+fn verify_columns(
+    site: &Site,
+    loaded: &LoadedSpec,
+    actual: &Schema,
+    roles: &mut Roles,
+    out: &mut Vec<Finding>,
+) {
+    let spec = &loaded.spec;
+    let no_roles = IndexMap::new();
+    let p = spec.privileges.as_ref();
+    let actual_cols = actual.access.columns.get(&spec.table);
+    let mut names: BTreeSet<&String> = BTreeSet::new();
+    if let Some(p) = p {
+        names.extend(p.columns.keys());
+    }
+    if let Some(cols) = actual_cols {
+        names.extend(cols.keys());
+    }
+    for col in names {
+        let declared_col = p.and_then(|p| p.columns.get(col));
+        let public = declared_col.map(|c| c.public.clone()).unwrap_or_default();
+        let declared = DeclaredAcl {
+            owner: None,
+            public: Some(&public),
+            roles: declared_col.map(|c| &c.roles).unwrap_or(&no_roles),
+        };
+        let path = ["privileges", "columns", col.as_str()];
+        let path: &[&str] = if declared_col.is_some() {
+            &path
+        } else {
+            &["privileges"]
+        };
+        let expected = expected_acl(
+            &declared,
+            AclKind::Column,
+            actual,
+            roles,
+            site,
+            path,
+            MIGRATOR,
+        );
+        let col_acl = Acl {
+            kind: 'c',
+            owner: String::new(),
+            entries: actual_cols
+                .and_then(|c| c.get(col))
+                .cloned()
+                .unwrap_or_default(),
+            owned_by: None,
+        };
+        compare_acl(
+            site,
+            &format!("{}.{col}", spec.table),
+            path,
+            AclKind::Column,
+            &expected,
+            &col_acl,
+            actual,
+            out,
+        );
+    }
+}
+
+/// The major version of a `server_version` such as `15.10 (Debian 15.10-1)`.
+fn major(server_version: &str) -> u32 {
+    server_version
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// The checked schema's owner and grants: as its schema document says, else what a fresh
+/// database has.
+fn verify_schema(specs: &SpecSet, actual: &Schema, roles: &mut Roles, out: &mut Vec<Finding>) {
+    let Some(acl) = &actual.access.schema else {
+        return;
+    };
+    let name = &actual.access.schema_name;
+    let group = format!("schema {name}");
+    let doc = specs.schema_doc(name);
+    let site = match doc {
+        Some(d) => Site::of(d, &group, &d.spec.requirements),
+        None => Site::unlisted(&group),
+    };
+    let no_roles = IndexMap::new();
+    let declared_p = doc.and_then(|d| d.spec.privileges.as_ref());
+    // A fresh database: `public` belongs to pg_database_owner and PUBLIC may use it (from
+    // PostgreSQL 15 on), or to the bootstrap superuser and PUBLIC may also create in it.
+    let (default_owner, default_public): (String, Vec<String>) = if name == "public" {
+        if major(&actual.server_version) >= 15 {
+            ("pg_database_owner".into(), vec!["usage".into()])
+        } else {
+            (
+                actual
+                    .access
+                    .bootstrap_superuser
+                    .clone()
+                    .unwrap_or_else(|| MIGRATOR.into()),
+                vec!["usage".into(), "create".into()],
+            )
+        }
+    } else {
+        (MIGRATOR.into(), vec![])
+    };
+    let declared = DeclaredAcl {
+        owner: declared_p.and_then(|p| p.owner.as_ref()),
+        public: Some(
+            declared_p
+                .and_then(|p| p.public.as_ref())
+                .unwrap_or(&default_public),
+        ),
+        roles: declared_p.map(|p| &p.roles).unwrap_or(&no_roles),
+    };
+    let path = ["privileges"];
+    let expected = expected_acl(
+        &declared,
+        AclKind::Schema,
+        actual,
+        roles,
+        &site,
+        &path,
+        &default_owner,
+    );
+    compare_acl(
+        &site,
+        &group,
+        &path,
+        AclKind::Schema,
+        &expected,
+        acl,
+        actual,
+        out,
+    );
+}
+
+/// Sequences no column owns (or whose relation no spec describes): as a schema document
+/// lists them, else PostgreSQL's defaults.
+fn verify_standalone_sequences(
+    specs: &SpecSet,
+    actual: &Schema,
+    roles: &mut Roles,
+    owned: &BTreeSet<&str>,
+    out: &mut Vec<Finding>,
+) {
+    let no_roles = IndexMap::new();
+    let doc = specs.schema_doc(&actual.access.schema_name);
+    for (name, seq) in &actual.access.relations {
+        if seq.kind != 'S' || owned.contains(name.as_str()) {
+            continue;
+        }
+        // A sequence of a relation no spec describes is reported with that relation.
+        if let Some(t) = &seq.owned_by {
+            if specs.table(t).is_none() {
+                continue;
+            }
+        }
+        let listed = doc.and_then(|d| d.spec.sequences.get(name).map(|s| (d, s)));
+        let site = match listed {
+            Some((d, _)) => Site::of(d, "sequences", &d.spec.requirements),
+            None => Site::unlisted("sequences"),
+        };
+        let dp = listed.and_then(|(_, s)| s.privileges.as_ref());
+        let declared = DeclaredAcl {
+            owner: dp.and_then(|p| p.owner.as_ref()),
+            public: dp.and_then(|p| p.public.as_ref()),
+            roles: dp.map(|p| &p.roles).unwrap_or(&no_roles),
+        };
+        let path = ["sequences", name.as_str(), "privileges"];
+        let expected = expected_acl(
+            &declared,
+            AclKind::Sequence,
+            actual,
+            roles,
+            &site,
+            &path,
+            MIGRATOR,
+        );
+        compare_acl(
+            &site,
+            name,
+            &path,
+            AclKind::Sequence,
+            &expected,
+            seq,
+            actual,
+            out,
+        );
+    }
+}
+
+/// The spec that lists a function of the shadow: a relation spec or a schema document,
+/// as the site its findings go to and the function's spec.
+pub(crate) fn function_site<'a>(
+    specs: &'a SpecSet,
+    spec_key: &str,
+) -> Option<(Site<'a>, &'a String, &'a FunctionSpec)> {
+    if let Some(l) = specs
+        .specs
+        .iter()
+        .find(|l| l.spec.functions.contains_key(spec_key))
+    {
+        let (k, f) = l.spec.functions.get_key_value(spec_key)?;
+        return Some((Site::of(l, &l.spec.table, &l.spec.requirements), k, f));
+    }
+    let d = specs
+        .schemas
+        .iter()
+        .find(|d| d.spec.functions.contains_key(spec_key))?;
+    let (k, f) = d.spec.functions.get_key_value(spec_key)?;
+    Some((Site::of(d, "functions", &d.spec.requirements), k, f))
+}
+
+fn verify_functions(
+    specs: &SpecSet,
+    actual: &Schema,
+    shadow: &Shadow,
+    roles: &mut Roles,
+    out: &mut Vec<Finding>,
+) {
+    let no_roles = IndexMap::new();
     for sf in &shadow.functions {
-        let Some(loaded) = specs
-            .specs
-            .iter()
-            .find(|l| l.spec.functions.contains_key(&sf.spec_key))
-        else {
+        let Some((site, key, f)) = function_site(specs, &sf.spec_key) else {
             continue;
         };
         let signature = format!("{}({})", sf.name, sf.arg_types.join(", "));
         let Some(facl) = actual.access.functions.get(&signature) else {
             continue;
-        };
-        let f = &loaded.spec.functions[&sf.spec_key];
-        let ctx = Ctx {
-            loaded,
-            expected: None,
         };
         let p = f.privileges.as_ref();
         let declared = DeclaredAcl {
@@ -467,10 +702,18 @@ pub(crate) fn verify_privileges(
             public: p.and_then(|p| p.public.as_ref()),
             roles: p.map(|p| &p.roles).unwrap_or(&no_roles),
         };
-        let path = ["functions", sf.spec_key.as_str(), "privileges"];
-        let expected = expected_acl(&declared, AclKind::Function, actual, roles, loaded, &path);
+        let path = ["functions", key.as_str(), "privileges"];
+        let expected = expected_acl(
+            &declared,
+            AclKind::Function,
+            actual,
+            roles,
+            &site,
+            &path,
+            MIGRATOR,
+        );
         compare_acl(
-            &ctx,
+            &site,
             &signature,
             &path,
             AclKind::Function,

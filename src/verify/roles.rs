@@ -94,9 +94,12 @@ impl<'a> Roles<'a> {
             Some(var) => self.options.roles.get(var).cloned(),
         };
         match &role {
-            Some(r) => {
+            // Only roles a spec names; a default that no spec states (the owner of a
+            // fresh `public` schema) is checked by the owner check alone.
+            Some(r) if at.is_some() => {
                 self.named.entry(r.clone()).or_insert(at);
             }
+            Some(_) => {}
             None => {
                 let e = self.unbound.entry(name.to_string()).or_insert((0, at));
                 e.0 += 1;
@@ -189,25 +192,34 @@ mod tests {
                 kind: 'r',
                 owner: "deployer".into(),
                 entries: vec![],
+                owned_by: None,
             },
         );
         let none = AccessOptions::default();
         let mut r = Roles::new(&none, &schema);
-        assert_eq!(r.resolve("$migrator", None).as_deref(), Some("deployer"));
-        assert_eq!(r.resolve("$app", None), None);
-        assert_eq!(r.resolve("$app", None), None);
-        assert_eq!(r.resolve("alice", None).as_deref(), Some("alice"));
+        let at = || {
+            Some(SourceLocation {
+                file: "t.yaml".into(),
+                line: Some(1),
+                column: None,
+            })
+        };
+        assert_eq!(r.resolve("$migrator", at()).as_deref(), Some("deployer"));
+        assert_eq!(r.resolve("$app", at()), None);
+        assert_eq!(r.resolve("$app", at()), None);
+        assert_eq!(r.resolve("alice", at()).as_deref(), Some("alice"));
+        assert_eq!(r.resolve("bob", None).as_deref(), Some("bob"));
         let mut out = vec![];
         r.findings(&schema, &mut out);
         let unbound: Vec<_> = out.iter().filter(|f| f.code == "role.unbound").collect();
         assert_eq!(unbound.len(), 1);
         assert!(unbound[0].message.contains("2 privilege check(s)"));
-        // Neither role exists in this empty catalog.
+        // Neither role a spec names exists in this empty catalog (bob is no spec's).
         assert_eq!(out.iter().filter(|f| f.failed()).count(), 2);
 
         let bound = AccessOptions::parse(&["migrator=owner".into()]).unwrap();
         let mut r = Roles::new(&bound, &schema);
-        assert_eq!(r.resolve("$migrator", None).as_deref(), Some("owner"));
+        assert_eq!(r.resolve("$migrator", at()).as_deref(), Some("owner"));
         assert_eq!(Roles::new(&none, &Schema::default()).migrator, None);
     }
 }

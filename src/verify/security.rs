@@ -18,10 +18,11 @@
 //! A function's spec can acknowledge either check with a reason (`acknowledge:`); the
 //! finding then passes and says why.
 
-use super::{Finding, Shadow, Status};
+use super::privileges::function_site;
+use super::site::Site;
+use super::{Finding, Shadow};
 use crate::catalog::{FunctionAcl, Schema};
-use crate::error::SourceLocation;
-use crate::spec::{FunctionSpec, LoadedSpec, SpecSet};
+use crate::spec::{FunctionSpec, SpecSet};
 
 /// Split a `search_path` setting as stored in `proconfig` into schema names (quotes
 /// removed; unquoted names are already folded to lower case by PostgreSQL).
@@ -98,24 +99,6 @@ pub fn search_path_problem(config: &[String], public_writable: &[String]) -> Opt
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
-/// The spec that lists a function (by catalog signature), with its key.
-fn spec_of<'a>(
-    specs: &'a SpecSet,
-    shadow: &Shadow,
-    signature: &str,
-) -> Option<(&'a LoadedSpec, &'a String, &'a FunctionSpec)> {
-    let sf = shadow
-        .functions
-        .iter()
-        .find(|sf| format!("{}({})", sf.name, sf.arg_types.join(", ")) == signature)?;
-    let loaded = specs
-        .specs
-        .iter()
-        .find(|l| l.spec.functions.contains_key(&sf.spec_key))?;
-    let (key, f) = loaded.spec.functions.get_key_value(&sf.spec_key)?;
-    Some((loaded, key, f))
-}
-
 /// The built-in security findings for every function of `actual`.
 pub(crate) fn verify_security(
     specs: &SpecSet,
@@ -127,13 +110,17 @@ pub(crate) fn verify_security(
         if !facl.security_definer {
             continue;
         }
-        let listed = spec_of(specs, shadow, signature);
+        let listed = shadow
+            .functions
+            .iter()
+            .find(|sf| format!("{}({})", sf.name, sf.arg_types.join(", ")) == *signature)
+            .and_then(|sf| function_site(specs, &sf.spec_key));
         let search_path = search_path_problem(&facl.config, &actual.access.public_writable_schemas);
         out.push(security_finding(
             "security.definer_search_path",
             signature,
             facl,
-            listed,
+            listed.as_ref(),
             search_path.map(|p| format!("SECURITY DEFINER function {signature}: {p}")),
             "search_path pinned",
             "ALTER FUNCTION … SET search_path = <trusted schemas>, pg_temp (qualify names in the body as needed), or acknowledge it in the function's spec with a reason",
@@ -147,7 +134,7 @@ pub(crate) fn verify_security(
             "security.definer_public_execute",
             signature,
             facl,
-            listed,
+            listed.as_ref(),
             public.then(|| {
                 format!(
                     "SECURITY DEFINER function {signature} may be executed by PUBLIC, i.e. by every role, with the privileges of its owner {}",
@@ -164,19 +151,17 @@ fn security_finding(
     code: &'static str,
     signature: &str,
     facl: &FunctionAcl,
-    listed: Option<(&LoadedSpec, &String, &FunctionSpec)>,
+    listed: Option<&(Site, &String, &FunctionSpec)>,
     problem: Option<String>,
     ok: &str,
     hint: &str,
 ) -> Finding {
-    let config = facl
-        .config
-        .iter()
-        .find(|c| c.starts_with("search_path="))
-        .cloned()
-        .unwrap_or_else(|| "no search_path".into());
     let actual = if code == "security.definer_search_path" {
-        config
+        facl.config
+            .iter()
+            .find(|c| c.starts_with("search_path="))
+            .cloned()
+            .unwrap_or_else(|| "no search_path".into())
     } else {
         facl.acl
             .entries
@@ -186,49 +171,31 @@ fn security_finding(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let (table, location, requirements, ack) = match listed {
-        Some((loaded, key, f)) => {
-            let ack = f.acknowledge.get(code).cloned();
-            let path: Vec<&str> = if ack.is_some() {
-                vec!["functions", key, "acknowledge", code]
-            } else {
-                vec!["functions", key]
-            };
-            (
-                loaded.spec.table.clone(),
-                Some(loaded.location(&path)),
-                loaded.spec.requirements.clone(),
-                ack,
-            )
-        }
-        None => (
-            "functions".to_string(),
-            None::<SourceLocation>,
-            vec![],
-            None,
-        ),
+    let unlisted = Site::unlisted("functions");
+    let (site, key, ack) = match listed {
+        Some((site, key, f)) => (site, Some(key.as_str()), f.acknowledge.get(code)),
+        None => (&unlisted, None, None),
     };
-    let (status, message, hint) = match (&problem, &ack) {
-        (None, _) => (Status::Pass, format!("{signature}: {ok}"), None),
-        (Some(p), Some(reason)) => (
-            Status::Pass,
-            format!("{p}. Acknowledged in the spec: {reason}"),
-            None,
-        ),
-        (Some(p), None) => (Status::Fail, p.clone(), Some(hint.to_string())),
+    let path: Vec<&str> = match (key, ack) {
+        (Some(k), Some(_)) => vec!["functions", k, "acknowledge", code],
+        (Some(k), None) => vec!["functions", k],
+        (None, _) => vec![],
     };
-    Finding {
+    let (passed, message) = match (&problem, ack) {
+        (None, _) => (true, format!("{signature}: {ok}")),
+        (Some(p), Some(reason)) => (true, format!("{p}. Acknowledged in the spec: {reason}")),
+        (Some(p), None) => (false, p.clone()),
+    };
+    site.compare(
         code,
-        table,
-        object: signature.to_string(),
-        status,
-        expected: Some(ok.to_string()),
-        actual: Some(actual),
+        signature,
+        &path,
+        ok.to_string(),
+        actual,
+        passed,
         message,
-        location,
-        requirements,
         hint,
-    }
+    )
 }
 
 #[cfg(test)]
