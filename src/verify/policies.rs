@@ -35,6 +35,37 @@ pub(crate) fn shadow_statement(spec: &TableSpec, name: &str, p: &PolicySpec) -> 
     sql
 }
 
+/// Stand-ins for the specs' functions (same name, arguments and result, a body that
+/// returns nothing), so that a policy or CHECK expression calling one compiles in the
+/// shadow. Trigger functions and procedures are left out: no expression calls them.
+pub(crate) fn function_stubs(specs: &SpecSet) -> Vec<String> {
+    let relation_fns = specs.specs.iter().flat_map(|l| &l.spec.functions);
+    let schema_fns = specs.schemas.iter().flat_map(|d| &d.spec.functions);
+    relation_fns
+        .chain(schema_fns)
+        .filter(|(_, f)| {
+            f.kind == crate::spec::RoutineKind::Function
+                && !f.returns.trim().eq_ignore_ascii_case("trigger")
+        })
+        .filter_map(|(key, f)| {
+            let (name, types) = crate::spec::parse_signature(key)?;
+            let args = f.arguments.clone().unwrap_or_else(|| types.join(", "));
+            let returns = f.returns.trim();
+            let upper = returns.to_ascii_uppercase();
+            let body =
+                if upper == "VOID" || upper.starts_with("SETOF") || upper.starts_with("TABLE") {
+                    "BEGIN RETURN; END"
+                } else {
+                    "BEGIN RETURN NULL; END"
+                };
+            Some(format!(
+                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql AS '{body}'",
+                quote_ident(&name)
+            ))
+        })
+        .collect()
+}
+
 fn on_off(b: bool) -> &'static str {
     if b {
         "enabled"

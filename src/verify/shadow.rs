@@ -53,6 +53,7 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     .execute(&mut *tx)
     .await
     .map_err(|e| Error::database("creating the shadow trigger function", &e))?;
+    create_function_stubs(&mut tx, specs).await?;
     for loaded in &specs.specs {
         add_objects(&mut tx, loaded).await?;
     }
@@ -60,6 +61,31 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     let functions = normalise_functions(&mut tx, specs).await?;
     let _ = tx.rollback().await;
     Ok(Shadow { schema, functions })
+}
+
+/// Stand-ins for the specs' functions, for expressions that call them; a stub PostgreSQL
+/// refuses is left out (the expression calling it then fails with its own message).
+async fn create_function_stubs(conn: &mut PgConnection, specs: &SpecSet) -> Result<()> {
+    let stubs = super::policies::function_stubs(specs);
+    if stubs.is_empty() || exec_in_savepoint(conn, &stubs.join(";\n")).await.is_ok() {
+        return Ok(());
+    }
+    for sql in &stubs {
+        if let Err(sqlx::Error::Database(db)) = exec_in_savepoint(conn, sql).await {
+            // Resources and server faults are not a stub's fault.
+            if db.code().is_some_and(|c| {
+                ["53", "54", "57", "58", "XX"]
+                    .iter()
+                    .any(|p| c.starts_with(p))
+            }) {
+                return Err(Error::Database {
+                    context: "creating function stand-ins in the shadow database".into(),
+                    message: db.message().to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The function that shadow triggers call (they exist only to have their `WHEN` printed).
