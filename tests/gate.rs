@@ -343,6 +343,18 @@ async fn spec_fields_for_collation_opclass_include_when_deferrable_and_procedure
             "function.arguments",
             "purge_things(integer)",
         ),
+        // The spec says nothing about privileges: PostgreSQL's defaults are expected.
+        (
+            "REVOKE EXECUTE ON PROCEDURE purge_things(integer) FROM PUBLIC",
+            "privilege.missing",
+            "purge_things(integer)",
+        ),
+        ("GRANT SELECT ON things TO PUBLIC", "privilege.extra", "things"),
+        (
+            "GRANT UPDATE (note) ON things TO PUBLIC",
+            "privilege.extra",
+            "things.note",
+        ),
     ];
     for (sql, code, object) in mutations {
         let findings = features_after(sql, &specs, &shadow).await;
@@ -569,4 +581,78 @@ async fn role_bindings_decide_what_the_specs_mean() {
     let owners = owner_checks().filter(|x| x.failed()).count();
     let checked = owner_checks().count();
     assert!(checked >= 5 && owners == checked, "{owners} of {checked}");
+}
+
+/// Who can read a sensitive column, from the catalog: superusers, the owner, table and
+/// column grants, predefined roles and members of a role that can; and whether row-level
+/// security limits the rows they see.
+#[tokio::test]
+async fn who_can_read_sensitive_columns() {
+    let db = empty_db("readers").await;
+    let mut conn = connect(&db).await;
+    let files =
+        reims_verify::migrate::discover(&fixture("access/migrations")).expect("fixture files");
+    reims_verify::migrate::apply(
+        &mut conn,
+        &files,
+        &reims_verify::migrate::ApplyMode::All,
+        false,
+    )
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "DO $$ BEGIN CREATE ROLE vault_deputy NOLOGIN IN ROLE vault_admin;
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let wanted = [
+        ("accounts".to_string(), "email".to_string()),
+        ("accounts".to_string(), "balance".to_string()),
+        ("entries".to_string(), "tenant".to_string()),
+        ("accounts".to_string(), "no_such_column".to_string()),
+    ];
+    let got = reims_verify::catalog::read_column_readers(&mut conn, "public", &wanted)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 3, "a missing column is left out: {got:#?}");
+    let readers = |t: &str, c: &str| -> Vec<(String, String, bool)> {
+        got.iter()
+            .find(|s| s.table == t && s.column == c)
+            .unwrap()
+            .readers
+            .iter()
+            .map(|r| (r.role.clone(), r.via.clone(), r.all_rows))
+            .collect()
+    };
+    let email = readers("accounts", "email");
+    let has = |list: &[(String, String, bool)], role: &str, via: &str| {
+        list.iter().any(|(r, v, _)| r == role && v == via)
+    };
+    assert!(has(&email, "postgres", "superuser"), "{email:?}");
+    assert!(has(&email, "vault_app", "table grant"), "{email:?}");
+    assert!(has(&email, "vault_admin", "table grant"), "{email:?}");
+    assert!(has(&email, "vault_deputy", "role membership"), "{email:?}");
+    assert!(
+        has(&email, "pg_read_all_data", "predefined role"),
+        "{email:?}"
+    );
+    assert!(
+        !email.iter().any(|(r, _, _)| r == "vault_reader"),
+        "vault_reader holds column grants on other columns only: {email:?}"
+    );
+    let balance = readers("accounts", "balance");
+    assert!(has(&balance, "vault_reader", "column grant"), "{balance:?}");
+    // entries has row-level security: a plain reader sees only what its policies allow.
+    let tenant = readers("entries", "tenant");
+    let rows = |role: &str| tenant.iter().find(|(r, _, _)| r == role).map(|x| x.2);
+    assert_eq!(rows("vault_reader"), Some(false), "{tenant:?}");
+    assert_eq!(rows("postgres"), Some(true), "{tenant:?}");
+    assert!(
+        got.iter()
+            .find(|s| s.table == "entries")
+            .unwrap()
+            .row_security
+    );
 }

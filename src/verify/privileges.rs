@@ -724,3 +724,64 @@ fn verify_functions(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::AclEntry;
+
+    fn entry(grantee: Option<&str>, privilege: &str) -> AclEntry {
+        AclEntry {
+            grantee: grantee.map(str::to_string),
+            privilege: privilege.into(),
+            grantable: false,
+        }
+    }
+
+    /// Without a schema document, `public` is expected as initdb leaves it: from
+    /// PostgreSQL 15 on owned by pg_database_owner with PUBLIC USAGE; before, owned by the
+    /// bootstrap superuser with PUBLIC USAGE and CREATE.
+    #[test]
+    fn public_defaults_follow_the_server_version() {
+        let schema_with = |version: &str, owner: &str, public: &[&str]| {
+            let mut s = Schema {
+                server_version: version.into(),
+                ..Schema::default()
+            };
+            s.access.schema_name = "public".into();
+            s.access.bootstrap_superuser = Some("postgres".into());
+            let mut entries = vec![entry(Some(owner), "USAGE"), entry(Some(owner), "CREATE")];
+            entries.extend(public.iter().map(|p| entry(None, p)));
+            s.access.schema = Some(Acl {
+                kind: 'n',
+                owner: owner.into(),
+                entries,
+                owned_by: None,
+            });
+            s
+        };
+        let check = |s: &Schema| {
+            let opts = super::super::AccessOptions::default();
+            let mut roles = Roles::new(&opts, s);
+            let mut out = vec![];
+            verify_schema(&SpecSet::default(), s, &mut roles, &mut out);
+            out.iter()
+                .filter(|f| f.failed())
+                .map(|f| f.code)
+                .collect::<Vec<_>>()
+        };
+        let pg15 = schema_with("15.10 (Debian)", "pg_database_owner", &["USAGE"]);
+        assert!(check(&pg15).is_empty(), "{:?}", check(&pg15));
+        let pg14 = schema_with("14.13", "postgres", &["USAGE", "CREATE"]);
+        assert!(check(&pg14).is_empty(), "{:?}", check(&pg14));
+        // Each version's default is drift on the other.
+        let pg15_like_14 = schema_with("15.2", "postgres", &["USAGE", "CREATE"]);
+        assert_eq!(check(&pg15_like_14), ["privilege.owner", "privilege.extra"]);
+        let pg14_like_15 = schema_with("14.13", "pg_database_owner", &["USAGE"]);
+        assert_eq!(
+            check(&pg14_like_15),
+            ["privilege.owner", "privilege.missing"]
+        );
+        assert_eq!(major("9.6.24"), 9);
+    }
+}
