@@ -118,8 +118,10 @@ pub fn build(run: &RunRecord) -> AccessView {
             *policies.entry(f.table.as_str()).or_default() += 1;
         }
         let relevant = f.code.starts_with("privilege.") || f.code.starts_with("rls.");
-        // Relations and functions; column grants show in the checks by table.
-        if !relevant || !(f.object == f.table || f.object.contains('(')) {
+        // The schema, relations, sequences and functions; column grants (`table.column`)
+        // show in the checks by table.
+        let column = f.object.starts_with(&format!("{}.", f.table));
+        if !relevant || column {
             continue;
         }
         let key = (f.table.as_str(), f.object.as_str());
