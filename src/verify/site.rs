@@ -7,12 +7,15 @@ use super::{Finding, Status};
 use crate::error::SourceLocation;
 use crate::spec::Loaded;
 
+/// Finds the line of a key path in the spec file that states an expectation.
+type Locate<'a> = Box<dyn Fn(&[&str]) -> SourceLocation + 'a>;
+
 /// The place findings about one object are filed under.
 pub(crate) struct Site<'a> {
     /// The report group.
     pub table: String,
     requirements: Vec<String>,
-    locate: Option<Box<dyn Fn(&[&str]) -> SourceLocation + 'a>>,
+    locate: Option<Locate<'a>>,
 }
 
 impl<'a> Site<'a> {
