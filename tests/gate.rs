@@ -371,17 +371,8 @@ async fn spec_fields_for_collation_opclass_include_when_deferrable_and_procedure
 /// with one mutation applied; its schema as read back.
 async fn access_fixture_after(mutation: Option<&str>) -> reims_verify::catalog::Schema {
     let db = empty_db("access").await;
+    apply_migrations(&db, &fixture("access/migrations")).await;
     let mut conn = connect(&db).await;
-    let files =
-        reims_verify::migrate::discover(&fixture("access/migrations")).expect("fixture files");
-    reims_verify::migrate::apply(
-        &mut conn,
-        &files,
-        &reims_verify::migrate::ApplyMode::All,
-        false,
-    )
-    .await
-    .expect("the access fixture applies");
     if let Some(sql) = mutation {
         sqlx::raw_sql(sql)
             .execute(&mut conn)
@@ -589,17 +580,8 @@ async fn role_bindings_decide_what_the_specs_mean() {
 #[tokio::test]
 async fn who_can_read_sensitive_columns() {
     let db = empty_db("readers").await;
+    apply_migrations(&db, &fixture("access/migrations")).await;
     let mut conn = connect(&db).await;
-    let files =
-        reims_verify::migrate::discover(&fixture("access/migrations")).expect("fixture files");
-    reims_verify::migrate::apply(
-        &mut conn,
-        &files,
-        &reims_verify::migrate::ApplyMode::All,
-        false,
-    )
-    .await
-    .unwrap();
     sqlx::raw_sql(
         "DO $$ BEGIN CREATE ROLE vault_deputy NOLOGIN IN ROLE vault_admin;
          EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;",

@@ -714,15 +714,11 @@ async fn what_the_format_cannot_state_is_noted_and_reported() {
 /// person may acknowledge.
 #[tokio::test]
 async fn grants_policies_and_role_variables_round_trip() {
-    use reims_verify::migrate::{apply, discover, ApplyMode};
     use reims_verify::snapshot::{access::RoleNames, snapshot_schema_with};
     use reims_verify::verify::{verify_with, AccessOptions};
     let db = empty_db("snap_access").await;
+    apply_migrations(&db, &fixture("access/migrations")).await;
     let mut conn = connect(&db).await;
-    let files = discover(&fixture("access/migrations")).unwrap();
-    apply(&mut conn, &files, &ApplyMode::All, false)
-        .await
-        .unwrap();
     // The schema's own grants and the standalone sequence belong in a schema document,
     // which this snapshot does not write: take them out of this database.
     sqlx::raw_sql(

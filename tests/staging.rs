@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
-use reims_verify::migrate::{apply, discover, ApplyMode};
+use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
 use sqlx::Connection;
 
@@ -28,9 +28,9 @@ fn staging() -> &'static EphemeralCluster {
             tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
                 let c = EphemeralCluster::start(&ClusterOptions::default()).await.unwrap();
                 c.create_database("staging", None).await.unwrap();
-                let mut conn = c.connect("staging").await.unwrap();
                 let files = discover(&migrations_dir()).unwrap();
-                apply(&mut conn, &files, &ApplyMode::All, false).await.map_err(|e| e.to_string()).unwrap();
+                apply(&c.connect_options("staging"), &files, &ApplyMode::All, &ApplyOptions::default()).await.map_err(|e| e.to_string()).unwrap();
+                let mut conn = c.connect("staging").await.unwrap();
                 let setup = format!(
                     "-- drift
                      DROP INDEX idx_users_role;
@@ -308,12 +308,17 @@ fn access_templates() {
                         ("reims_tpl", migrations_dir()),
                     ] {
                         c.create_database(db, None).await.unwrap();
-                        let mut conn = c.connect(db).await.unwrap();
                         let files = discover(&dir).unwrap();
-                        apply(&mut conn, &files, &ApplyMode::All, false)
-                            .await
-                            .map_err(|e| e.to_string())
-                            .unwrap();
+                        apply(
+                            &c.connect_options(db),
+                            &files,
+                            &ApplyMode::All,
+                            &ApplyOptions::default(),
+                        )
+                        .await
+                        .map_err(|e| e.to_string())
+                        .unwrap();
+                        let mut conn = c.connect(db).await.unwrap();
                         sqlx::raw_sql("GRANT SELECT ON schema_migrations TO auditor")
                             .execute(&mut conn)
                             .await
@@ -324,21 +329,26 @@ fn access_templates() {
                     // superuser. The database belongs to it, so it may create in public.
                     let mut admin = c.connect("postgres").await.unwrap();
                     for sql in [
-                        "CREATE ROLE vault_owner NOLOGIN CREATEROLE",
+                        "CREATE ROLE vault_owner LOGIN CREATEROLE",
                         "CREATE DATABASE vault_owned OWNER vault_owner",
                     ] {
                         sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
                     }
                     admin.close().await.unwrap();
+                    let files = discover(&fixture("access/migrations")).unwrap();
+                    apply(
+                        &c.connect_options("vault_owned").username("vault_owner"),
+                        &files,
+                        &ApplyMode::All,
+                        &ApplyOptions::default(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+                    .unwrap();
                     let mut conn = c.connect("vault_owned").await.unwrap();
                     sqlx::raw_sql("SET ROLE vault_owner")
                         .execute(&mut conn)
                         .await
-                        .unwrap();
-                    let files = discover(&fixture("access/migrations")).unwrap();
-                    apply(&mut conn, &files, &ApplyMode::All, false)
-                        .await
-                        .map_err(|e| e.to_string())
                         .unwrap();
                     sqlx::raw_sql("GRANT SELECT ON schema_migrations TO auditor")
                         .execute(&mut conn)
@@ -613,5 +623,52 @@ fn an_unreadable_catalog_is_an_error_not_a_verdict() {
     assert!(
         !stdout.contains("PASS") && !stdout.contains("FAIL"),
         "{stdout}"
+    );
+}
+
+/// The REIMS schema as migrated passes through the read-only role, whose only grant is
+/// SELECT on the migration history (the check's own read, expected without being
+/// declared); anything more that role holds there is drift.
+#[tokio::test]
+async fn the_checking_roles_own_read_is_expected_and_nothing_more() {
+    use reims_verify::spec::load_dir;
+    use reims_verify::verify::{build_shadow, verify};
+    access_templates();
+    let specs = load_dir(&specs_dir()).unwrap();
+    let shadow_db = empty_db("own_read_shadow").await;
+    let shadow = build_shadow(&mut connect(&shadow_db).await, &specs)
+        .await
+        .unwrap();
+    let failures = |sql: &'static str| {
+        let (specs, shadow) = (&specs, &shadow);
+        async move {
+            let actual = read_as_auditor("reims_tpl", "own_read", sql).await;
+            verify(specs, &actual, shadow)
+                .into_iter()
+                .filter(|f| f.failed())
+                .map(|f| format!("{} {}: {}", f.code, f.object, f.message))
+                .collect::<Vec<_>>()
+        }
+    };
+    let clean = failures("").await;
+    assert!(clean.is_empty(), "{clean:#?}");
+    let more = failures("GRANT INSERT ON schema_migrations TO auditor").await;
+    assert_eq!(more.len(), 1, "{more:#?}");
+    assert!(
+        more[0].starts_with(
+            "privilege.extra schema_migrations: schema_migrations: auditor holds INSERT undeclared"
+        ),
+        "{more:#?}"
+    );
+    assert!(more[0].contains("SELECT held by auditor"), "{more:#?}");
+    let other = failures(
+        "DO $$ BEGIN CREATE ROLE history_peeker NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+         GRANT SELECT ON schema_migrations TO history_peeker",
+    )
+    .await;
+    assert_eq!(other.len(), 1, "{other:#?}");
+    assert!(
+        other[0].contains("history_peeker holds SELECT"),
+        "{other:#?}"
     );
 }

@@ -41,6 +41,8 @@ pub struct Access {
     /// The bootstrap superuser (the role `initdb` created, OID 10), which owns `public`
     /// before PostgreSQL 15.
     pub bootstrap_superuser: Option<String>,
+    /// The role the catalog was read as (`current_user`).
+    pub session_role: Option<String>,
     /// Row-level security of the tables that enable or force it or have policies.
     pub row_security: BTreeMap<String, TableSecurity>,
 }
@@ -180,6 +182,8 @@ SELECT 'all', k, NULL, NULL, NULL,
 UNION ALL
 SELECT 'bootstrap', r.rolname::text, NULL, NULL, NULL, NULL FROM pg_roles r WHERE r.oid = 10
 UNION ALL
+SELECT 'session', current_user::text, NULL, NULL, NULL, NULL
+UNION ALL
 SELECT 'public_create', n.nspname::text, NULL, NULL, NULL, NULL
   FROM pg_namespace n
  WHERE EXISTS (SELECT 1 FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) e
@@ -309,6 +313,7 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
                     .insert(name, privileges.unwrap_or_default());
             }
             "bootstrap" => out.bootstrap_superuser = Some(name),
+            "session" => out.session_role = Some(name),
             _ => out.public_writable_schemas.push(name),
         }
     }

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use reims_verify::migrate::{apply, discover, ApplyMode};
+use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
-use sqlx::{Connection, PgConnection};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::PgConnection;
 
 pub const TEMPLATE: &str = "reims_template";
 
@@ -57,15 +58,27 @@ pub fn cluster() -> &'static EphemeralCluster {
                 .await
                 .expect("start the shared test cluster");
             cluster.create_database(TEMPLATE, None).await.unwrap();
-            let mut conn = cluster.connect(TEMPLATE).await.unwrap();
             let files = discover(&migrations_dir()).unwrap();
-            apply(&mut conn, &files, &ApplyMode::All, false)
+            let target = cluster.connect_options(TEMPLATE);
+            apply(&target, &files, &ApplyMode::All, &ApplyOptions::default())
                 .await
                 .expect("the project's migrations apply");
-            conn.close().await.unwrap();
             cluster
         })
     })
+}
+
+/// Apply every migration of `dir` to database `db` of the shared cluster.
+pub async fn apply_migrations(db: &str, dir: &Path) {
+    let files = discover(dir).unwrap();
+    apply(
+        &cluster().connect_options(db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{} applies: {e}", dir.display()));
 }
 
 /// A fresh database cloned from the migrated template; returns its name.
@@ -85,6 +98,11 @@ pub async fn empty_db(tag: &str) -> String {
     let name = format!("e_{}_{}", tag, N.fetch_add(1, Ordering::Relaxed));
     cluster().create_database(&name, None).await.unwrap();
     name
+}
+
+/// Where a migration run opens its sessions on one database of the shared cluster.
+pub fn target(db: &str) -> PgConnectOptions {
+    cluster().connect_options(db)
 }
 
 pub async fn connect(db: &str) -> PgConnection {
