@@ -91,9 +91,10 @@ pub struct SnapshotArgs {
     /// Overwrite spec files that already exist in DIR.
     #[arg(long)]
     pub force: bool,
-    /// Schema to snapshot.
-    #[arg(long, default_value = "public")]
-    pub schema: String,
+    /// Schema to snapshot (repeatable; default `public`). Relations outside `public` get
+    /// `schema:` in their spec, and each schema gets a schema document.
+    #[arg(long = "schema", value_name = "NAME", default_values_t = vec!["public".to_string()])]
+    pub schemas: Vec<String>,
     /// Database selection (a URL, or an ephemeral cluster with --migrations applied).
     #[command(flatten)]
     pub db: DatabaseArgs,
@@ -200,6 +201,10 @@ pub struct CheckArgs {
     /// Extra SQL files applied after the migrations (e.g. a deliberate mutation).
     #[arg(long = "apply-after", value_name = "FILE")]
     pub apply_after: Vec<PathBuf>,
+    /// A schema to check (repeatable). The schemas the specs name are always checked; when
+    /// neither names one, `public`.
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
     /// Database selection.
     #[command(flatten)]
     pub db: DatabaseArgs,

@@ -341,6 +341,14 @@ fn comparable(spec: &TableSpec, shadow: &Shadow) -> serde_json::Value {
     s.requirements.clear();
     s.samples.clear();
     s.functions.clear();
+    // A view's query as the shadow printed it, white space aside.
+    s.definition = rel.definition.as_deref().map(|d| {
+        d.trim()
+            .trim_end_matches(';')
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
     for (name, c) in s.columns.iter_mut() {
         let printed = rel.column(name).unwrap();
         c.type_ = printed.type_name.clone();
@@ -613,6 +621,7 @@ fn rendered_files_load_without_a_database() {
     schema.relations.insert(
         "t".into(),
         reims_verify::catalog::Relation {
+            schema: "public".into(),
             name: "t".into(),
             kind: 'r',
             columns: vec![reims_verify::catalog::Column {
@@ -620,7 +629,7 @@ fn rendered_files_load_without_a_database() {
                 type_name: "text".into(),
                 nullable: false,
                 default: Some("'a: b'::text".into()),
-                collation: None,
+                ..Default::default()
             }],
             ..Default::default()
         },

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sqlx::PgConnection;
 
-use crate::catalog::read_schema;
+use crate::catalog::read_schemas;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
@@ -92,7 +92,7 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
 
     let t = Instant::now();
     let history = read_history(&mut conn).await?.unwrap_or_default();
-    let actual = read_schema(&mut conn, "public").await?;
+    let actual = read_schemas(&mut conn, &specs.checked_schemas(&args.schemas)).await?;
     phases.push(Phase {
         name: "introspection",
         millis: t.elapsed().as_millis(),

@@ -6,7 +6,7 @@
 
 use sqlx::PgConnection;
 
-use crate::catalog::{read_schema, Schema};
+use crate::catalog::{read_schemas, Schema};
 use crate::cli::SnapshotArgs;
 use crate::error::{ExitCode, Result};
 use crate::migrate::{apply, discover, ApplyMode};
@@ -36,7 +36,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         let files = discover(&args.migrations)?;
         apply(&mut conn, &files, &ApplyMode::All, false).await?;
     }
-    let schema = read_schema(&mut conn, &args.schema).await?;
+    let schema = read_schemas(&mut conn, &args.schemas).await?;
     Database::close(conn).await;
 
     let mut snap = snapshot_schema(&schema)?;
@@ -48,7 +48,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
             ),
             Database::Url(url, _) => url.to_string(),
         },
-        schema: args.schema.clone(),
+        schema: args.schemas.join(", "),
         taken_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
     };
     self_check(&db, &copts, &schema, &mut snap, &header).await;
@@ -76,7 +76,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         written.len(),
         args.out.display(),
         header.source,
-        args.schema
+        args.schemas.join(", ")
     );
     Ok(ExitCode::Passed)
 }

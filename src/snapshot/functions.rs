@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::{Function, Schema};
-use crate::spec::{FunctionSpec, RoutineKind, Volatility};
+use crate::spec::{FunctionSpec, Parallel, RoutineKind, Volatility};
 
 /// The spec of one function.
 pub fn function_spec(f: &Function) -> FunctionSpec {
     let types = f.arg_types.join(", ");
     FunctionSpec {
-        kind: if f.kind == 'p' {
-            RoutineKind::Procedure
-        } else {
-            RoutineKind::Function
+        kind: match f.kind {
+            'p' => RoutineKind::Procedure,
+            'a' => RoutineKind::Aggregate,
+            _ => RoutineKind::Function,
         },
         returns: f.returns.clone(),
         // Names, modes and defaults: stated whenever they say more than the key's types.
@@ -27,7 +27,48 @@ pub fn function_spec(f: &Function) -> FunctionSpec {
         },
         strict: f.strict,
         security_definer: f.security_definer,
+        config: f
+            .config
+            .iter()
+            .map(|c| match c.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (c.clone(), String::new()),
+            })
+            .collect(),
+        leakproof: f.leakproof,
+        parallel: match f.parallel {
+            's' => Parallel::Safe,
+            'r' => Parallel::Restricted,
+            _ => Parallel::Unsafe,
+        },
+        cost: (f.cost != default_cost(f)).then_some(f.cost),
+        rows: (f.rows != default_rows(f)).then_some(f.rows),
+        state_function: f.aggregate.as_ref().map(|a| a.state_function.clone()),
+        state_type: f.aggregate.as_ref().map(|a| a.state_type.clone()),
+        final_function: f.aggregate.as_ref().and_then(|a| a.final_function.clone()),
+        initial_state: f.aggregate.as_ref().and_then(|a| a.initial_state.clone()),
+        comment: f.comment.clone(),
         description: None,
+    }
+}
+
+/// The COST PostgreSQL gives a function that does not state one: 1 for C and internal
+/// functions (and aggregates), 100 otherwise.
+fn default_cost(f: &Function) -> f64 {
+    if matches!(f.language.as_str(), "c" | "internal") {
+        1.0
+    } else {
+        100.0
+    }
+}
+
+/// The ROWS PostgreSQL gives: 1000 for a set-returning function, 0 otherwise.
+fn default_rows(f: &Function) -> f64 {
+    let r = f.returns.to_ascii_uppercase();
+    if r.starts_with("SETOF ") || r.starts_with("TABLE(") {
+        1000.0
+    } else {
+        0.0
     }
 }
 

@@ -112,7 +112,7 @@ pub fn snapshot_schema(schema: &Schema) -> Result<Snapshot> {
     let mut placed = functions::place_functions(schema, &names);
     for name in &names {
         let rel = &schema.relations[name];
-        let (mut spec, notes) = build::relation_spec(rel);
+        let (mut spec, notes) = build::relation_spec(schema, rel);
         for f in placed.remove(name).unwrap_or_default() {
             spec.functions
                 .insert(f.signature(), functions::function_spec(f));
