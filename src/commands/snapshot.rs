@@ -69,7 +69,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         );
     }
     for name in &snap.skipped {
-        eprintln!("note: `{name}` is a view; specs describe tables and materialized views, so it was skipped");
+        eprintln!("note: `{name}` was skipped: the spec format cannot describe it");
     }
     println!(
         "wrote {} spec file(s) to {} from {} (schema {})",

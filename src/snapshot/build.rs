@@ -53,7 +53,8 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
         functions: IndexMap::new(),
         samples: vec![],
     };
-    for c in &rel.constraints {
+    // What a partition inherits is its parent's, described in the parent's spec.
+    for c in rel.constraints.iter().filter(|c| !c.inherited) {
         match c.kind {
             ConstraintKind::PrimaryKey => {
                 spec.primary_key = Some(KeySpec {
@@ -112,7 +113,11 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
             ConstraintKind::Other => {}
         }
     }
-    for idx in rel.indexes.iter().filter(|i| i.constraint.is_none()) {
+    for idx in rel
+        .indexes
+        .iter()
+        .filter(|i| i.constraint.is_none() && !i.inherited)
+    {
         match index_spec(rel, idx) {
             Some(s) => {
                 spec.indexes.insert(idx.name.clone(), s);
@@ -126,7 +131,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
             }
         }
     }
-    for t in &rel.triggers {
+    for t in rel.triggers.iter().filter(|t| !t.inherited) {
         if !matches!(t.enabled, 'O' | 'A') {
             notes.entry("triggers", &t.name).push(format!(
                 "Disabled in the database (tgenabled = {}): `check` reports trigger.enabled until it is enabled.",

@@ -17,7 +17,7 @@ pub fn column_spec(schema: &Schema, rel: &Relation, c: &Column) -> ColumnSpec {
     });
     // A serial column: the default serial would write, on the sequence serial creates and
     // owns (not a sequence merely named like one).
-    let serial = serial_type(&rel.name, c).filter(|_| {
+    let serial = serial_type(&rel.schema, &rel.name, c).filter(|_| {
         owned.is_some_and(|s| {
             s.name == object_name(&rel.name, &c.name, "seq")
                 && s.schema == rel.schema
@@ -124,8 +124,9 @@ fn zoned(head: &str, suffix: &str) -> Option<String> {
 }
 
 /// `serial`, `bigserial` or `smallserial` when the column's default is `nextval` of the
-/// sequence that type would create (`<table>_<column>_seq`, as PostgreSQL names it).
-fn serial_type(table: &str, c: &Column) -> Option<&'static str> {
+/// sequence that type would create (`<table>_<column>_seq`, as PostgreSQL names it, and
+/// qualified outside `public`).
+fn serial_type(schema: &str, table: &str, c: &Column) -> Option<&'static str> {
     let name = match c.type_name.as_str() {
         "integer" => "serial",
         "bigint" => "bigserial",
@@ -133,10 +134,17 @@ fn serial_type(table: &str, c: &Column) -> Option<&'static str> {
         _ => return None,
     };
     let seq = object_name(table, &c.name, "seq");
-    let regclass = if is_plain_identifier(&seq) {
-        seq
+    let ident = |s: &str| {
+        if is_plain_identifier(s) {
+            s.to_string()
+        } else {
+            crate::sql::quote_ident(s)
+        }
+    };
+    let regclass = if schema == "public" {
+        ident(&seq)
     } else {
-        crate::sql::quote_ident(&seq)
+        format!("{}.{}", ident(schema), ident(&seq))
     };
     let want = format!(
         "nextval({}::regclass)",
@@ -234,11 +242,11 @@ mod tests {
         };
         let seq = "nextval('schema_migrations_id_seq'::regclass)";
         assert_eq!(
-            serial_type("schema_migrations", &col("integer", seq)),
+            serial_type("public", "schema_migrations", &col("integer", seq)),
             Some("serial")
         );
         assert_eq!(
-            serial_type("other", &col("integer", seq)),
+            serial_type("public", "other", &col("integer", seq)),
             None,
             "a shared or renamed sequence is not serial"
         );
@@ -248,10 +256,28 @@ mod tests {
         assert!(name.ends_with("_id_seq"));
         assert_eq!(
             serial_type(
+                "public",
                 "Mixed",
                 &col("bigint", "nextval('\"Mixed_id_seq\"'::regclass)")
             ),
             Some("bigserial")
+        );
+        assert_eq!(
+            serial_type(
+                "app",
+                "notes",
+                &col("integer", "nextval('app.notes_id_seq'::regclass)")
+            ),
+            Some("serial"),
+            "outside public the sequence is named with its schema"
+        );
+        assert_eq!(
+            serial_type(
+                "app",
+                "notes",
+                &col("integer", "nextval('notes_id_seq'::regclass)")
+            ),
+            None
         );
     }
 

@@ -72,15 +72,33 @@ fn default_rows(f: &Function) -> f64 {
     }
 }
 
-/// For each relation in `tables` (sorted names), the functions its spec lists: trigger
-/// functions first, then the others, each group by signature.
+/// For each relation in `tables` (the relation keys of one schema, sorted), the functions
+/// of that schema its spec lists: trigger functions first, then the others, each group by
+/// signature. Aggregates stay out: they go to the schema document.
 pub fn place_functions<'a>(
     schema: &'a Schema,
+    ns: &str,
     tables: &[String],
 ) -> BTreeMap<String, Vec<&'a Function>> {
     let mut placed: BTreeMap<String, Vec<&Function>> = BTreeMap::new();
     let mut others: Vec<(&String, &Function)> = Vec::new();
-    for f in &schema.functions {
+    if tables.is_empty() {
+        return placed;
+    }
+    let names: Vec<String> = tables
+        .iter()
+        .map(|k| {
+            schema
+                .relations
+                .get(k)
+                .map_or_else(|| k.clone(), |r| r.name.clone())
+        })
+        .collect();
+    for f in schema
+        .functions
+        .iter()
+        .filter(|f| f.schema == ns && f.kind != 'a')
+    {
         let trigger_table = tables.iter().find(|t| {
             schema.relations.get(*t).is_some_and(|r| {
                 r.triggers.iter().any(|tg| tg.function == f.name) && f.arg_types.is_empty()
@@ -89,7 +107,9 @@ pub fn place_functions<'a>(
         match trigger_table {
             Some(t) => placed.entry(t.clone()).or_default().push(f),
             None => {
-                let home = most_mentioned(f.source.as_str(), tables).unwrap_or(&tables[0]);
+                let home = most_mentioned(f.source.as_str(), &names)
+                    .and_then(|n| names.iter().position(|x| x == n))
+                    .map_or(&tables[0], |i| &tables[i]);
                 others.push((home, f));
             }
         }

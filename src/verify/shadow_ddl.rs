@@ -49,12 +49,16 @@ fn collation_sql(name: &str) -> String {
     }
 }
 
-/// `name type [COLLATE …] [GENERATED …]` for one spec column of a table.
+/// `name type [COLLATE …] [NOT NULL] [GENERATED …]` for one spec column of a table.
 pub fn column_sql(name: &str, c: &ColumnSpec) -> String {
     let mut sql = format!("{} {}", quote_ident(name), c.type_);
     if let Some(coll) = &c.collation {
         sql.push_str(" COLLATE ");
         sql.push_str(&collation_sql(coll));
+    }
+    // NOT NULL as the spec says: attaching a partition needs it where the parent has it.
+    if !c.nullable {
+        sql.push_str(" NOT NULL");
     }
     if let Some(expr) = &c.generated {
         sql.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
@@ -252,7 +256,7 @@ pub fn function_stub(schema: &str, key: &str, f: &FunctionSpec, n: usize) -> Opt
     let config: String = f
         .config
         .iter()
-        .map(|(k, v)| format!(" SET {} = {v}", setting_name(k)))
+        .map(|(k, v)| format!(" SET {} = {}", setting_name(k), setting_value(k, v)))
         .collect();
     let sql = match f.kind {
         RoutineKind::Procedure => format!(
@@ -343,8 +347,9 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
                 out.push(Statement::new(
                     &["columns", name, "default"],
                     "default",
+                    // ONLY: a partition states its own default.
                     format!(
-                        "ALTER TABLE {target} ALTER COLUMN {} SET DEFAULT {d}",
+                        "ALTER TABLE ONLY {target} ALTER COLUMN {} SET DEFAULT {d}",
                         quote_ident(name)
                     ),
                 ));
@@ -474,6 +479,44 @@ fn setting_name(name: &str) -> String {
     }
 }
 
+/// A setting's value, as `proconfig` stores it (`public, pg_temp`, `8MB`), written back as
+/// `SET` takes it so that PostgreSQL stores the same text: list settings element by element
+/// (`'public', 'pg_temp'`), others as one literal (`'8MB'`).
+fn setting_value(name: &str, value: &str) -> String {
+    const LISTS: &[&str] = &[
+        "search_path",
+        "temp_tablespaces",
+        "session_preload_libraries",
+        "shared_preload_libraries",
+        "local_preload_libraries",
+    ];
+    if !LISTS.contains(&name.to_ascii_lowercase().as_str()) {
+        return quote_literal(value);
+    }
+    let mut items = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => items.push(std::mem::take(&mut cur)),
+            c if c.is_whitespace() && !quoted && cur.is_empty() => {}
+            c => cur.push(c),
+        }
+    }
+    items.push(cur);
+    items
+        .iter()
+        .map(|i| quote_literal(i.trim_end()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn timing_sql(t: TriggerTiming) -> &'static str {
     match t {
         TriggerTiming::Before => "BEFORE",
@@ -518,8 +561,13 @@ mod tests {
         let s = function_stub("public", "is_ok(uuid)", &f, 0).unwrap();
         assert_eq!(
             s.sql,
-            "CREATE FUNCTION \"public\".\"is_ok\"(uuid) RETURNS boolean LANGUAGE plpgsql SET search_path = public, pg_temp AS $reims_verify$BEGIN RETURN NULL; END$reims_verify$"
+            "CREATE FUNCTION \"public\".\"is_ok\"(uuid) RETURNS boolean LANGUAGE plpgsql SET search_path = 'public', 'pg_temp' AS $reims_verify$BEGIN RETURN NULL; END$reims_verify$"
         );
+        assert_eq!(
+            setting_value("search_path", "\"$user\", public"),
+            "'$user', 'public'"
+        );
+        assert_eq!(setting_value("work_mem", "8MB"), "'8MB'");
         let f: FunctionSpec = serde_saphyr::from_str(
             "returns: SETOF integer\narguments: p_id integer, OUT p_n integer\nlanguage: sql\nvolatility: volatile\n",
         )
