@@ -609,3 +609,133 @@ async fn staging_through_a_read_only_role_reports_the_new_kinds_of_drift() {
         .unwrap();
     assert_eq!(before, after, "the check created or dropped relations");
 }
+
+/// A constraint declared `validated: false` (being rolled out in two steps) passes before
+/// and after `VALIDATE CONSTRAINT`; one declared validated fails while NOT VALID. A comment
+/// the spec does not declare is not compared.
+#[tokio::test]
+async fn validated_false_accepts_both_states_and_undeclared_comments_are_not_compared() {
+    const SPEC: &str = r#"
+table: rollout
+columns:
+  id: { type: integer, nullable: false }
+  parent: { type: integer }
+  qty: { type: integer }
+primary_key: { columns: [id] }
+foreign_keys:
+  rollout_parent_fkey:
+    columns: [parent]
+    references: { table: rollout, columns: [id] }
+    validated: false
+checks:
+  rollout_qty_check:
+    rule: { range: { column: qty, gte: 0 } }
+    validated: false
+  rollout_id_check:
+    rule: { range: { column: id, gt: 0 } }
+"#;
+    let loaded = reims_verify::spec::load_str(Path::new("rollout.yaml"), SPEC).unwrap();
+    let specs = SpecSet::of_relations(vec![loaded]);
+    let shadow = shadow_for(&specs).await;
+    let db = empty_db("rollout").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE TABLE rollout (id integer PRIMARY KEY, parent integer, qty integer);
+         ALTER TABLE rollout ADD CONSTRAINT rollout_parent_fkey FOREIGN KEY (parent) REFERENCES rollout (id) NOT VALID;
+         ALTER TABLE rollout ADD CONSTRAINT rollout_qty_check CHECK (qty >= 0) NOT VALID;
+         ALTER TABLE rollout ADD CONSTRAINT rollout_id_check CHECK (id > 0);
+         COMMENT ON TABLE rollout IS 'not declared by the spec';
+         COMMENT ON COLUMN rollout.qty IS 'nor this';",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let failures = |findings: Vec<Finding>| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f.failed())
+            .map(|f| format!("{} {}", f.code, f.object))
+            .collect()
+    };
+    let findings = verify(
+        &specs,
+        &read_schema(&mut conn, "public").await.unwrap(),
+        &shadow,
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f.code == "check.validated" && f.status == Status::Pass));
+    assert!(!findings.iter().any(|f| f.code.ends_with(".comment")));
+    assert_eq!(failures(findings), Vec::<String>::new(), "rolling out");
+    sqlx::raw_sql(
+        "ALTER TABLE rollout VALIDATE CONSTRAINT rollout_parent_fkey;
+         ALTER TABLE rollout VALIDATE CONSTRAINT rollout_qty_check;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let findings = verify(
+        &specs,
+        &read_schema(&mut conn, "public").await.unwrap(),
+        &shadow,
+    );
+    assert_eq!(failures(findings), Vec::<String>::new(), "rolled out");
+    sqlx::raw_sql(
+        "ALTER TABLE rollout DROP CONSTRAINT rollout_id_check;
+         ALTER TABLE rollout ADD CONSTRAINT rollout_id_check CHECK (id > 0) NOT VALID;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let findings = verify(
+        &specs,
+        &read_schema(&mut conn, "public").await.unwrap(),
+        &shadow,
+    );
+    assert_eq!(
+        failures(findings),
+        ["check.validated rollout.rollout_id_check"],
+        "declared validated"
+    );
+}
+
+/// `check --schema` adds a schema to those the specs name: a table there that no spec
+/// describes is drift, and without the flag that schema is not read.
+#[test]
+fn dash_dash_schema_adds_a_schema_to_check() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = rt.block_on(async {
+        let db = migrated_db("extra_schema").await;
+        sqlx::raw_sql("CREATE SCHEMA extra; CREATE TABLE extra.t (a int);")
+            .execute(&mut connect(&db).await)
+            .await
+            .unwrap();
+        db
+    });
+    let url = format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    );
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .args(["check", "--database-url", &url, "--no-report"])
+            .args(extra)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, stdout) = run(&[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let (code, stdout) = run(&["--schema", "extra"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL table.extra  extra.t"), "{stdout}");
+}
