@@ -42,7 +42,8 @@ pub enum SpecDocument {
 }
 
 impl<T> Loaded<T> {
-    /// The location of a key path in this file (falls back to the file alone).
+    /// The location of a key path in this file: the line of the longest prefix of the path
+    /// that the file writes, else of its `table:` or `schema:` key, else the file alone.
     pub fn location(&self, path: &[&str]) -> SourceLocation {
         let mut line = None;
         for n in (1..=path.len()).rev() {
@@ -51,6 +52,9 @@ impl<T> Loaded<T> {
                 break;
             }
         }
+        let line = line
+            .or_else(|| self.lines.line_of(&["table"]))
+            .or_else(|| self.lines.line_of(&["schema"]));
         SourceLocation {
             file: self.path.clone(),
             line,

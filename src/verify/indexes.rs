@@ -49,7 +49,7 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
         ));
         let shadow = ctx.expected.and_then(|r| r.index(name));
         let state = index_state(a);
-        out.push(ctx.compare(
+        let mut f = ctx.compare(
             "index.valid",
             object.clone(),
             &path,
@@ -57,7 +57,13 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             state.clone(),
             state == "valid",
             "the index exists but is not usable (a failed CREATE INDEX CONCURRENTLY leaves it so): DROP INDEX and create it again",
-        ));
+        );
+        f.message = if state == "valid" {
+            format!("{object} is valid")
+        } else {
+            format!("{object} exists but is {state}")
+        };
+        out.push(f);
         out.extend(ctx.comment(
             "index.comment",
             object.clone(),

@@ -288,13 +288,18 @@ pub(crate) fn validity(
     }
     let mut f = ctx.compare(
         code,
-        object,
+        object.clone(),
         path,
         "validated",
         got,
         validated,
         "run ALTER TABLE … VALIDATE CONSTRAINT in a migration, or declare `validated: false` while it is rolled out",
     );
+    f.message = if validated {
+        format!("{object} is validated")
+    } else {
+        format!("{object} was added NOT VALID: existing rows were never checked against it")
+    };
     if !validated {
         f.status = Status::Fail;
     }
