@@ -95,9 +95,10 @@ pub struct SnapshotArgs {
     /// Overwrite spec files that already exist in DIR.
     #[arg(long)]
     pub force: bool,
-    /// Schema to snapshot (it must exist in the database).
-    #[arg(long, default_value = "public", value_parser = parse_schema_name)]
-    pub schema: String,
+    /// Schema to snapshot (repeatable; default `public`). Relations outside `public` get
+    /// `schema:` in their spec, and each schema gets a schema document.
+    #[arg(long = "schema", value_name = "NAME", default_values_t = vec!["public".to_string()], value_parser = parse_schema_name)]
+    pub schemas: Vec<String>,
     /// Database selection (a URL, or an ephemeral cluster with --migrations applied).
     #[command(flatten)]
     pub db: DatabaseArgs,
@@ -226,6 +227,10 @@ pub struct CheckArgs {
     /// expect by default (otherwise the owner of schema_migrations). Repeatable.
     #[arg(long = "role", value_name = "NAME=ROLE")]
     pub roles: Vec<String>,
+    /// A schema to check (repeatable). The schemas the specs name are always checked; when
+    /// neither names one, `public`.
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
     /// Database selection.
     #[command(flatten)]
     pub db: DatabaseArgs,

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::{PgConnection, Row};
 
+use super::model::relation_key;
 use crate::error::{Error, Result};
 
 /// How many queries [`read_access`] issues.
@@ -20,15 +21,14 @@ pub const ACCESS_QUERIES: usize = 3;
 /// Access-control facts of one schema.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Access {
-    /// The name of the schema read.
-    pub schema_name: String,
-    /// The schema itself: owner and ACL.
-    pub schema: Option<Acl>,
-    /// Relations and sequences by name: kind (`pg_class.relkind`), owner and ACL.
+    /// The checked schemas themselves, by name: owner and ACL.
+    pub schemas: BTreeMap<String, Acl>,
+    /// Relations and sequences by [`relation_key`] (the bare name in `public`,
+    /// `schema.name` elsewhere): kind (`pg_class.relkind`), owner and ACL.
     pub relations: BTreeMap<String, Acl>,
-    /// Column-level grants: relation → column → entries. Only columns that have any.
+    /// Column-level grants: relation key → column → entries. Only columns that have any.
     pub columns: BTreeMap<String, BTreeMap<String, Vec<AclEntry>>>,
-    /// Functions and procedures by signature (`name(type, type)`).
+    /// Functions and procedures by [`function_key`].
     pub functions: BTreeMap<String, FunctionAcl>,
     /// Every role of the cluster, by name.
     pub roles: BTreeMap<String, RoleInfo>,
@@ -43,8 +43,19 @@ pub struct Access {
     pub bootstrap_superuser: Option<String>,
     /// The role the catalog was read as (`current_user`).
     pub session_role: Option<String>,
-    /// Row-level security of the tables that enable or force it or have policies.
+    /// Row-level security of the tables that enable or force it or have policies, by
+    /// relation key.
     pub row_security: BTreeMap<String, TableSecurity>,
+}
+
+/// How [`Access::functions`] is keyed, as findings name functions: `name(type, …)` in
+/// `public`, `schema.name(type, …)` elsewhere.
+pub fn function_key(schema: &str, name: &str, arg_types: &[String]) -> String {
+    format!(
+        "{}({})",
+        super::model::qualified_name(schema, name, "public"),
+        arg_types.join(", ")
+    )
 }
 
 impl Access {
@@ -62,11 +73,14 @@ impl Access {
 pub struct Acl {
     /// `pg_class.relkind` for relations (`r`, `p`, `v`, `m`, `f`, `S`); `n` for the schema.
     pub kind: char,
+    /// The schema that holds the object (the schema's own name for a schema).
+    pub schema: String,
     /// The owning role.
     pub owner: String,
     /// `aclexplode` of the ACL, or of `acldefault` when the ACL is NULL.
     pub entries: Vec<AclEntry>,
-    /// For a sequence owned by a column (`serial`, identity): that column's relation.
+    /// For a sequence owned by a column (`serial`, identity): that column's relation, by
+    /// relation key.
     pub owned_by: Option<String>,
 }
 
@@ -133,42 +147,48 @@ pub struct Policy {
 
 const ACL: &str = r#"
 WITH objs AS (
-  SELECT 'r'::text AS objkind, c.relkind::text AS relkind, c.relname::text AS name,
+  SELECT 'r'::text AS objkind, c.relkind::text AS relkind, n.nspname::text AS nsp, c.relname::text AS name,
          NULL::text AS sub, NULL::text[] AS arg_types, c.relowner AS owner,
          COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl,
          NULL::boolean AS secdef, NULL::text[] AS config,
+         (SELECT tn.nspname::text FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+                 JOIN pg_namespace tn ON tn.oid = t.relnamespace
+           WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid
+             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+           LIMIT 1) AS owned_by_schema,
          (SELECT t.relname::text FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
            WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid
              AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
            LIMIT 1) AS owned_by
-    FROM pg_class c
-   WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','p','m','v','f','S')
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v','f','S')
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                      AND d.objid = c.oid AND d.deptype = 'e')
   UNION ALL
-  SELECT 'c', c.relkind::text, c.relname::text, a.attname::text, NULL, c.relowner, a.attacl, NULL, NULL, NULL
+  SELECT 'c', c.relkind::text, n.nspname::text, c.relname::text, a.attname::text, NULL, c.relowner, a.attacl, NULL, NULL, NULL, NULL
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-   WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','p','m','v','f')
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v','f')
      AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
   UNION ALL
-  SELECT 'f', p.prokind::text, p.proname::text, NULL,
+  SELECT 'f', p.prokind::text, n.nspname::text, p.proname::text, NULL,
          ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i) ORDER BY i),
-         p.proowner, COALESCE(p.proacl, acldefault('f', p.proowner)), p.prosecdef, p.proconfig, NULL
-    FROM pg_proc p
-   WHERE p.pronamespace = $1::regnamespace AND p.prokind IN ('f', 'p')
+         p.proowner, COALESCE(p.proacl, acldefault('f', p.proowner)), p.prosecdef, p.proconfig, NULL, NULL
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p')
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                      AND d.objid = p.oid AND d.deptype = 'e')
   UNION ALL
-  SELECT 'n', 'n', n.nspname::text, NULL, NULL, n.nspowner,
-         COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL, NULL
-    FROM pg_namespace n WHERE n.oid = $1::regnamespace
+  SELECT 'n', 'n', n.nspname::text, n.nspname::text, NULL, NULL, n.nspowner,
+         COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL, NULL, NULL
+    FROM pg_namespace n WHERE n.nspname = ANY($1)
 )
-SELECT o.objkind, o.relkind, o.name, o.sub, o.arg_types, pg_get_userbyid(o.owner)::text AS owner,
-       o.secdef, o.config, o.owned_by,
+SELECT o.objkind, o.relkind, o.nsp, o.name, o.sub, o.arg_types, pg_get_userbyid(o.owner)::text AS owner,
+       o.secdef, o.config, o.owned_by_schema, o.owned_by,
        CASE WHEN e.grantee <> 0 THEN pg_get_userbyid(e.grantee)::text END AS grantee,
        e.privilege_type::text AS privilege, e.is_grantable AS grantable
   FROM objs o LEFT JOIN LATERAL aclexplode(o.acl) e ON true
- ORDER BY 1, 3, 4, 9 NULLS FIRST, 10"#;
+ ORDER BY 1, 3, 4, 5, 6, 12 NULLS FIRST, 13, 14"#;
 
 const ROLES: &str = r#"
 SELECT 'role' AS what, r.rolname::text AS name, r.rolsuper AS superuser,
@@ -191,16 +211,17 @@ SELECT 'public_create', n.nspname::text, NULL, NULL, NULL, NULL
  ORDER BY 1, 2"#;
 
 const POLICIES: &str = r#"
-SELECT c.relname::text AS rel, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
+SELECT n.nspname::text AS nsp, c.relname::text AS rel, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
        p.polname::text AS name, p.polcmd::text AS command, p.polpermissive AS permissive,
        ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
                FROM unnest(p.polroles) r ORDER BY 1) AS roles,
        pg_get_expr(p.polqual, p.polrelid) AS using_expr,
        pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr
-  FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid
- WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r', 'p')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_policy p ON p.polrelid = c.oid
+ WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p')
    AND (c.relrowsecurity OR c.relforcerowsecurity OR p.oid IS NOT NULL)
- ORDER BY 1, 4"#;
+ ORDER BY 1, 2, 5"#;
 
 fn db_err(what: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |e| Error::database(format!("reading {what} from pg_catalog"), &e)
@@ -210,21 +231,19 @@ fn first_char(s: &str) -> char {
     s.chars().next().unwrap_or(' ')
 }
 
-/// Read the access-control facts of `schema`.
-pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access> {
-    let mut out = Access {
-        schema_name: schema.to_string(),
-        ..Access::default()
-    };
+/// Read the access-control facts of the checked `schemas`.
+pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<Access> {
+    let mut out = Access::default();
     let err = db_err("privileges");
     for row in sqlx::query(ACL)
-        .bind(schema)
+        .bind(schemas)
         .fetch_all(&mut *conn)
         .await
         .map_err(&err)?
     {
         let objkind: String = row.try_get("objkind").map_err(&err)?;
         let relkind: String = row.try_get("relkind").map_err(&err)?;
+        let nsp: String = row.try_get("nsp").map_err(&err)?;
         let name: String = row.try_get("name").map_err(&err)?;
         let owner: String = row.try_get("owner").map_err(&err)?;
         let privilege: Option<String> = row.try_get("privilege").map_err(&err)?;
@@ -239,9 +258,14 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
             }),
             None => None,
         };
+        let owned_by_schema: Option<String> = row.try_get("owned_by_schema").map_err(&err)?;
         let owned_by: Option<String> = row.try_get("owned_by").map_err(&err)?;
+        let owned_by = owned_by_schema
+            .zip(owned_by)
+            .map(|(s, t)| relation_key(&s, &t));
         let acl = |kind: char| Acl {
             kind,
+            schema: nsp.clone(),
             owner: owner.clone(),
             entries: vec![],
             owned_by: owned_by.clone(),
@@ -250,7 +274,7 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
             "r" => {
                 &mut out
                     .relations
-                    .entry(name)
+                    .entry(relation_key(&nsp, &name))
                     .or_insert_with(|| acl(first_char(&relkind)))
                     .entries
             }
@@ -259,7 +283,11 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
                     .try_get::<Option<String>, _>("sub")
                     .map_err(&err)?
                     .unwrap_or_default();
-                out.columns.entry(name).or_default().entry(sub).or_default()
+                out.columns
+                    .entry(relation_key(&nsp, &name))
+                    .or_default()
+                    .entry(sub)
+                    .or_default()
             }
             "f" => {
                 let args: Vec<String> = row
@@ -270,7 +298,7 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
                 let config: Option<Vec<String>> = row.try_get("config").map_err(&err)?;
                 &mut out
                     .functions
-                    .entry(format!("{name}({})", args.join(", ")))
+                    .entry(function_key(&nsp, &name, &args))
                     .or_insert_with(|| FunctionAcl {
                         acl: acl('f'),
                         security_definer: secdef.unwrap_or(false),
@@ -279,7 +307,7 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
                     .acl
                     .entries
             }
-            _ => &mut out.schema.get_or_insert_with(|| acl('n')).entries,
+            _ => &mut out.schemas.entry(name).or_insert_with(|| acl('n')).entries,
         };
         entries.extend(entry);
     }
@@ -320,12 +348,14 @@ pub async fn read_access(conn: &mut PgConnection, schema: &str) -> Result<Access
 
     let err = db_err("row-level security policies");
     for row in sqlx::query(POLICIES)
-        .bind(schema)
+        .bind(schemas)
         .fetch_all(&mut *conn)
         .await
         .map_err(&err)?
     {
+        let nsp: String = row.try_get("nsp").map_err(&err)?;
         let rel: String = row.try_get("rel").map_err(&err)?;
+        let rel = relation_key(&nsp, &rel);
         let sec = out
             .row_security
             .entry(rel)
@@ -387,7 +417,7 @@ pub struct ColumnReader {
 }
 
 const READERS: &str = r#"
-SELECT c.relname::text AS rel, a.attname::text AS col, r.rolname::text AS role,
+SELECT n.nspname::text AS nsp, c.relname::text AS rel, a.attname::text AS col, r.rolname::text AS role,
        r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls, r.rolcanlogin AS login,
        r.oid = c.relowner AS owner, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
        r.oid < 16384 AND r.rolname LIKE 'pg\_%' AS predefined,
@@ -399,28 +429,31 @@ SELECT c.relname::text AS rel, a.attname::text AS col, r.rolname::text AS role,
                 WHERE e.grantee = 0 AND e.privilege_type = 'SELECT')
          OR EXISTS (SELECT 1 FROM aclexplode(a.attacl) e
                      WHERE e.grantee = 0 AND e.privilege_type = 'SELECT') AS public_grant
-  FROM unnest($2::text[], $3::text[]) s(rel, col)
-  JOIN pg_class c ON c.relname = s.rel AND c.relnamespace = $1::regnamespace
+  FROM unnest($1::text[], $2::text[], $3::text[]) s(nsp, rel, col)
+  JOIN pg_namespace n ON n.nspname = s.nsp
+  JOIN pg_class c ON c.relname = s.rel AND c.relnamespace = n.oid
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = s.col AND a.attnum > 0
                      AND NOT a.attisdropped
   CROSS JOIN pg_roles r
  WHERE has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')
- ORDER BY 1, 2, 3"#;
+ ORDER BY 1, 2, 3, 4"#;
 
-/// For each `(relation, column)` of `schema`, every role that can read it: one query,
-/// whatever the number of columns and roles. Columns the database lacks are left out.
+/// For each `(schema, relation, column)`, every role that can read it: one query,
+/// whatever the number of columns and roles. Columns the database lacks are left out; a
+/// relation is named by its [`relation_key`].
 pub async fn read_column_readers(
     conn: &mut PgConnection,
-    schema: &str,
-    columns: &[(String, String)],
+    columns: &[(String, String, String)],
 ) -> Result<Vec<SensitiveColumn>> {
     if columns.is_empty() {
         return Ok(vec![]);
     }
     let err = db_err("who can read the sensitive columns");
-    let (rels, cols): (Vec<String>, Vec<String>) = columns.iter().cloned().unzip();
+    let nsps: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
+    let rels: Vec<String> = columns.iter().map(|c| c.1.clone()).collect();
+    let cols: Vec<String> = columns.iter().map(|c| c.2.clone()).collect();
     let rows = sqlx::query(READERS)
-        .bind(schema)
+        .bind(&nsps)
         .bind(&rels)
         .bind(&cols)
         .fetch_all(&mut *conn)
@@ -428,7 +461,9 @@ pub async fn read_column_readers(
         .map_err(&err)?;
     let mut out: Vec<SensitiveColumn> = Vec::new();
     for row in rows {
+        let nsp: String = row.try_get("nsp").map_err(&err)?;
         let table: String = row.try_get("rel").map_err(&err)?;
+        let table = relation_key(&nsp, &table);
         let column: String = row.try_get("col").map_err(&err)?;
         let flag = |c: &str| -> Result<bool> { row.try_get(c).map_err(db_err("readers")) };
         let (superuser, owner, rls, forced) = (
@@ -472,7 +507,7 @@ pub async fn read_column_readers(
     out.sort_by_key(|s| {
         columns
             .iter()
-            .position(|(t, c)| *t == s.table && *c == s.column)
+            .position(|(n, t, c)| relation_key(n, t) == s.table && *c == s.column)
             .unwrap_or(usize::MAX)
     });
     Ok(out)

@@ -3,13 +3,14 @@
 
 pub mod acl;
 mod model;
+mod objects;
 mod read;
 pub mod sqltext;
 
 pub use acl::{
-    read_column_readers, Access, Acl, AclEntry, ColumnReader, FunctionAcl, Policy, RoleInfo,
-    SensitiveColumn, TableSecurity,
+    function_key, read_column_readers, Access, Acl, AclEntry, ColumnReader, FunctionAcl, Policy,
+    RoleInfo, SensitiveColumn, TableSecurity,
 };
 pub use model::*;
-pub use read::{read_schema, CATALOG_QUERIES};
+pub use read::{read_schema, read_schemas, CATALOG_QUERIES};
 pub use sqltext::{split_index_elem, IndexElem};

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sqlx::PgConnection;
 
-use crate::catalog::read_schema;
+use crate::catalog::read_schemas;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
@@ -208,7 +208,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let t = Instant::now();
     let spinner = progress.phase("reading the catalog");
     let history = read_history(&mut conn).await?.unwrap_or_default();
-    let actual = read_schema(&mut conn, "public").await?;
+    let actual = read_schemas(&mut conn, &specs.checked_schemas(&args.schemas)).await?;
     drop(spinner);
     phases.push(Phase {
         name: "introspection",
@@ -236,7 +236,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         millis: t.elapsed().as_millis(),
     });
 
-    let sensitive: Vec<(String, String)> = specs
+    let sensitive: Vec<(String, String, String)> = specs
         .specs
         .iter()
         .flat_map(|l| {
@@ -244,11 +244,10 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
                 .columns
                 .iter()
                 .filter(|(_, c)| c.sensitive)
-                .map(|(name, _)| (l.spec.table.clone(), name.clone()))
+                .map(|(name, _)| (l.spec.schema.clone(), l.spec.table.clone(), name.clone()))
         })
         .collect();
-    let sensitive_columns =
-        crate::catalog::read_column_readers(&mut conn, "public", &sensitive).await?;
+    let sensitive_columns = crate::catalog::read_column_readers(&mut conn, &sensitive).await?;
     let schema_map = crate::report::erd::SchemaMap::of(&actual, &specs);
 
     let run_probes = !args.no_probe && (db.is_ephemeral() || args.probe);

@@ -79,9 +79,9 @@ impl SchemaMap {
     /// The map of `schema`, with the requirements the specs declare.
     pub fn of(schema: &Schema, specs: &SpecSet) -> SchemaMap {
         let mut map = SchemaMap::default();
-        for rel in schema.relations.values() {
+        for (key, rel) in &schema.relations {
             map.relations.push(MapRelation {
-                name: rel.name.clone(),
+                name: key.clone(),
                 kind: match rel.kind {
                     'r' | 'p' => "table",
                     'v' => "view",
@@ -98,7 +98,7 @@ impl SchemaMap {
                     .map(|c| c.columns.clone())
                     .unwrap_or_default(),
                 requirements: specs
-                    .table(&rel.name)
+                    .relation(&rel.schema, &rel.name)
                     .map(|s| s.spec.requirements.clone())
                     .unwrap_or_default(),
             });
@@ -108,9 +108,13 @@ impl SchemaMap {
                 }
                 map.foreign_keys.push(MapForeignKey {
                     name: c.name.clone(),
-                    from: rel.name.clone(),
+                    from: key.clone(),
                     columns: c.columns.clone(),
-                    to: c.ref_table.clone().unwrap_or_default(),
+                    to: match (&c.ref_schema, &c.ref_table) {
+                        (Some(s), Some(t)) => crate::catalog::relation_key(s, t),
+                        (None, Some(t)) => t.clone(),
+                        _ => String::new(),
+                    },
                     ref_columns: c.ref_columns.clone(),
                 });
             }

@@ -12,10 +12,13 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 
 use super::pretty::{one_line, pretty};
-use crate::catalog::{Acl, AclEntry, Relation, Schema};
+use crate::catalog::{
+    function_key, parse_qualified, relation_key, Acl, AclEntry, Function, Relation, Schema,
+};
 use crate::spec::privileges::{AclKind, MIGRATOR};
 use crate::spec::{
     ColumnPrivileges, ObjectPrivileges, PolicyCommand, PolicySpec, RelationPrivileges, RowSecurity,
+    SchemaSpec,
 };
 use crate::verify::HISTORY_TABLE;
 
@@ -143,10 +146,11 @@ pub fn relation_privileges(
     schema: &Schema,
     names: &RoleNames,
 ) -> Option<RelationPrivileges> {
-    let acl = schema.access.relations.get(&rel.name)?;
+    let key = relation_key(&rel.schema, &rel.name);
+    let acl = schema.access.relations.get(&key)?;
     let (owner, public, roles) = object(acl, AclKind::Relation, schema, names);
     let mut columns = IndexMap::new();
-    if let Some(cols) = schema.access.columns.get(&rel.name) {
+    if let Some(cols) = schema.access.columns.get(&key) {
         // In column order.
         for c in &rel.columns {
             let Some(entries) = cols.get(&c.name) else {
@@ -170,7 +174,7 @@ pub fn relation_privileges(
     // Grants on the sequences its columns own, when there are any.
     let mut sequences = IndexMap::new();
     for (name, seq) in &schema.access.relations {
-        if seq.kind != 'S' || seq.owned_by.as_deref() != Some(rel.name.as_str()) {
+        if seq.kind != 'S' || seq.owned_by.as_deref() != Some(key.as_str()) {
             continue;
         }
         let (seq_owner, seq_public, seq_roles) = object(seq, AclKind::Sequence, schema, names);
@@ -178,7 +182,7 @@ pub fn relation_privileges(
             continue;
         }
         sequences.insert(
-            name.clone(),
+            parse_qualified(name, "public").1,
             ObjectPrivileges {
                 owner: (seq_owner != owner).then_some(seq_owner),
                 public: (!seq_public.is_empty()).then_some(seq_public),
@@ -197,11 +201,14 @@ pub fn relation_privileges(
 
 /// The `privileges:` of a function (always written).
 pub fn function_privileges(
-    signature: &str,
+    f: &Function,
     schema: &Schema,
     names: &RoleNames,
 ) -> Option<ObjectPrivileges> {
-    let facl = schema.access.functions.get(signature)?;
+    let facl = schema
+        .access
+        .functions
+        .get(&function_key(&f.schema, &f.name, &f.arg_types))?;
     let (owner, public, roles) = object(&facl.acl, AclKind::Function, schema, names);
     Some(ObjectPrivileges {
         // The owner is stated only when it is not the migrating role (the default).
@@ -220,7 +227,11 @@ pub fn row_security(
     if !matches!(rel.kind, 'r' | 'p') {
         return (None, IndexMap::new());
     }
-    let Some(sec) = schema.access.row_security.get(&rel.name) else {
+    let Some(sec) = schema
+        .access
+        .row_security
+        .get(&relation_key(&rel.schema, &rel.name))
+    else {
         return (Some(RowSecurity::default()), IndexMap::new());
     };
     let types = |c: &str| rel.column(c).map(|col| col.type_name.clone());
@@ -264,8 +275,12 @@ pub fn row_security(
 
 /// Comments for a SECURITY DEFINER function that `check` will report: a snapshot never
 /// acknowledges a security finding; a person decides.
-pub fn security_notes(signature: &str, schema: &Schema) -> Vec<String> {
-    let Some(f) = schema.access.functions.get(signature) else {
+pub fn security_notes(f: &Function, schema: &Schema) -> Vec<String> {
+    let Some(f) = schema
+        .access
+        .functions
+        .get(&function_key(&f.schema, &f.name, &f.arg_types))
+    else {
         return vec![];
     };
     if !f.security_definer {
@@ -289,4 +304,48 @@ pub fn security_notes(signature: &str, schema: &Schema) -> Vec<String> {
         out.push("SECURITY DEFINER and executable by PUBLIC: `check` reports security.definer_public_execute until EXECUTE is revoked from PUBLIC, or until you acknowledge it here with a reason (`acknowledge:`).".to_string());
     }
     out
+}
+
+/// The schema document's `privileges:` when the schema's owner or grants differ from what a
+/// fresh database has, and each standalone sequence's when it has any grant or another
+/// owner than the migrating role.
+pub fn schema_doc_privileges(doc: &mut SchemaSpec, schema: &Schema, names: &RoleNames) {
+    if let Some(acl) = schema.access.schemas.get(&doc.schema) {
+        let (owner, public, roles) = object(acl, AclKind::Schema, schema, names);
+        let (default_owner, default_public) =
+            crate::verify::privileges::fresh_schema_default(&doc.schema, schema);
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
+        if owner != default_owner || sorted(&public) != sorted(&default_public) || !roles.is_empty()
+        {
+            doc.privileges = Some(ObjectPrivileges {
+                owner: (owner != default_owner).then_some(owner),
+                public: Some(public),
+                roles,
+            });
+        }
+    }
+    for (name, seq) in doc.sequences.iter_mut() {
+        let Some(acl) = schema
+            .access
+            .relations
+            .get(&relation_key(&doc.schema, name))
+        else {
+            continue;
+        };
+        if acl.owned_by.is_some() {
+            continue; // granted in its relation's spec
+        }
+        let (owner, public, roles) = object(acl, AclKind::Sequence, schema, names);
+        if owner != MIGRATOR || !public.is_empty() || !roles.is_empty() {
+            seq.privileges = Some(ObjectPrivileges {
+                owner: (owner != MIGRATOR).then_some(owner),
+                public: (!public.is_empty()).then_some(public),
+                roles,
+            });
+        }
+    }
 }

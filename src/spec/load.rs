@@ -42,7 +42,8 @@ pub enum SpecDocument {
 }
 
 impl<T> Loaded<T> {
-    /// The location of a key path in this file (falls back to the file alone).
+    /// The location of a key path in this file: the line of the longest prefix of the path
+    /// that the file writes, else of its `table:` or `schema:` key, else the file alone.
     pub fn location(&self, path: &[&str]) -> SourceLocation {
         let mut line = None;
         for n in (1..=path.len()).rev() {
@@ -51,6 +52,9 @@ impl<T> Loaded<T> {
                 break;
             }
         }
+        let line = line
+            .or_else(|| self.lines.line_of(&["table"]))
+            .or_else(|| self.lines.line_of(&["schema"]));
         SourceLocation {
             file: self.path.clone(),
             line,
@@ -93,6 +97,21 @@ impl SpecSet {
     /// The schema document of `schema`, if any.
     pub fn schema_doc(&self, schema: &str) -> Option<&LoadedSchema> {
         self.schemas.iter().find(|s| s.spec.schema == schema)
+    }
+
+    /// The schemas `check` reads: `requested` (from `--schema`), then every schema the
+    /// specs name; `public` when that makes none.
+    pub fn checked_schemas(&self, requested: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in requested.iter().cloned().chain(self.schema_names()) {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        if out.is_empty() {
+            out.push(super::model::DEFAULT_SCHEMA.to_string());
+        }
+        out
     }
 
     /// Every schema the specs name: those of the relation specs and of the schema
@@ -355,7 +374,11 @@ fn qualified(schema: &str, name: &str) -> String {
 /// Parse one spec document of either kind. The kind is decided by its top-level keys: a
 /// `table:` key makes a relation spec, otherwise a `schema:` key makes a schema document.
 pub fn load_document(path: &Path, text: &str) -> Result<SpecDocument> {
-    let top: Option<IndexMap<String, IgnoredAny>> = serde_saphyr::from_str(text).ok();
+    // An empty document, or one that is no mapping, is left to the relation parser, whose
+    // message says what is wrong with it.
+    let top: Option<IndexMap<String, IgnoredAny>> = serde_saphyr::from_str(text)
+        .ok()
+        .filter(|t: &IndexMap<String, IgnoredAny>| !t.is_empty());
     let has = |k: &str| top.as_ref().is_some_and(|t| t.contains_key(k));
     if has("table") || !has("schema") {
         if top.is_some() && !has("table") {
@@ -548,6 +571,7 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
         _ => {}
     }
     validate_requirements(loaded, &s.requirements)?;
+    validate_relation_shape(loaded)?;
     if let Some(pk) = &s.primary_key {
         for c in &pk.columns {
             if !has(c) {
@@ -678,6 +702,115 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
     Ok(())
 }
 
+/// Fields that only some kinds of relation or column take, and fields that exclude each
+/// other.
+fn validate_relation_shape(loaded: &LoadedSpec) -> Result<()> {
+    use super::model::RelationKind;
+    let s = &loaded.spec;
+    let err =
+        |path: &[&str], message: String, hint: &str| Err(spec_error(loaded, path, message, hint));
+    let partitioned = s.kind == RelationKind::PartitionedTable;
+    if partitioned != s.partition_by.is_some() {
+        return if partitioned {
+            err(
+                &["kind"],
+                "a partitioned table needs `partition_by`".into(),
+                "add `partition_by: RANGE (column)` (or LIST, HASH)",
+            )
+        } else {
+            err(
+                &["partition_by"],
+                format!("a {} has no partition key", s.kind.name()),
+                "set `kind: partitioned_table`, or drop partition_by",
+            )
+        };
+    }
+    if s.partition_of.is_some() != s.partition_bound.is_some() {
+        let path = if s.partition_of.is_some() {
+            "partition_of"
+        } else {
+            "partition_bound"
+        };
+        return err(
+            &[path],
+            "`partition_of` and `partition_bound` go together".into(),
+            "give the parent and the bound (`FOR VALUES …` or `DEFAULT`)",
+        );
+    }
+    if s.partition_of.is_some() && s.kind.is_view() {
+        return err(
+            &["partition_of"],
+            format!("a {} cannot be a partition", s.kind.name()),
+            "drop partition_of",
+        );
+    }
+    if s.kind.is_view() {
+        let keyed = if s.primary_key.is_some() {
+            Some("primary_key")
+        } else if !s.unique.is_empty() {
+            Some("unique")
+        } else if !s.foreign_keys.is_empty() {
+            Some("foreign_keys")
+        } else if !s.checks.is_empty() {
+            Some("checks")
+        } else if s.kind == RelationKind::View && !s.indexes.is_empty() {
+            Some("indexes")
+        } else {
+            None
+        };
+        if let Some(section) = keyed {
+            return err(
+                &[section],
+                format!("a {} has no {section}", s.kind.name()),
+                "describe those on the tables the view reads",
+            );
+        }
+        if s.unlogged {
+            return err(
+                &["unlogged"],
+                format!("a {} cannot be unlogged", s.kind.name()),
+                "drop unlogged",
+            );
+        }
+    }
+    for (name, c) in &s.columns {
+        let path = |k: &'static str| ["columns", name.as_str(), k];
+        if c.generated.is_some() && (c.default.is_some() || c.identity.is_some()) {
+            return err(
+                &path("generated"),
+                format!("generated column `{name}` cannot also have a default or an identity"),
+                "keep one of generated, identity and default",
+            );
+        }
+        if c.identity.is_some() && c.default.is_some() {
+            return err(
+                &path("identity"),
+                format!("identity column `{name}` cannot also have a default"),
+                "drop the default",
+            );
+        }
+        let serial = matches!(
+            c.type_.to_ascii_lowercase().as_str(),
+            "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
+        );
+        if c.sequence.is_some() && !serial && c.identity.is_none() {
+            return err(
+                &path("sequence"),
+                format!("column `{name}` owns no sequence"),
+                "`sequence` describes the sequence of a serial or identity column",
+            );
+        }
+        if c.sequence.as_ref().is_some_and(|o| o.increment == Some(0)) {
+            return err(
+                &path("sequence"),
+                "a sequence cannot increment by 0".into(),
+                "write a non-zero increment",
+            );
+        }
+    }
+    Ok(())
+}
+
 fn validate_requirements<T>(loaded: &Loaded<T>, requirements: &[String]) -> Result<()> {
     for (i, br) in requirements.iter().enumerate() {
         let ok =
@@ -735,28 +868,31 @@ fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
     super::privileges::validate_schema_doc(loaded)?;
     for (name, t) in &s.types {
         let path = ["types", name.as_str()];
-        match (&t.enum_labels, &t.domain) {
-            (Some(_), Some(_)) | (None, None) => {
-                return Err(spec_error(
-                    loaded,
-                    &path,
-                    format!("type `{name}` must give exactly one of `enum` and `domain`"),
-                    "write `enum: [label, …]` for an enum, or `domain: base_type` for a domain",
-                ))
-            }
-            (Some(labels), None) => {
-                let domain_only = !t.nullable
-                    || t.default.is_some()
-                    || t.collation.is_some()
-                    || !t.checks.is_empty();
-                if domain_only {
-                    return Err(spec_error(
-                        loaded,
-                        &path,
-                        format!("enum `{name}` cannot have nullable, default, collation or checks"),
-                        "those belong to a domain; an enum lists its labels only",
-                    ));
-                }
+        let given = [
+            t.enum_labels.is_some(),
+            t.domain.is_some(),
+            t.composite.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(spec_error(
+                loaded,
+                &path,
+                format!("type `{name}` must give exactly one of `enum`, `domain` and `composite`"),
+                "write `enum: [label, …]`, `domain: base_type` or `composite: { attribute: type, … }`",
+            ));
+        }
+        let domain_only =
+            !t.nullable || t.default.is_some() || t.collation.is_some() || !t.checks.is_empty();
+        if domain_only && t.domain.is_none() {
+            return Err(spec_error(
+                loaded,
+                &path,
+                format!("type `{name}` cannot have nullable, default, collation or checks"),
+                "those belong to a domain",
+            ));
+        }
+        match (&t.enum_labels, &t.composite) {
+            (Some(labels), _) => {
                 let mut seen = std::collections::BTreeSet::new();
                 for l in labels {
                     if !seen.insert(l) {
@@ -769,7 +905,15 @@ fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
                     }
                 }
             }
-            (None, Some(_)) => {}
+            (None, Some(attrs)) if attrs.is_empty() => {
+                return Err(spec_error(
+                    loaded,
+                    &["types", name, "composite"],
+                    format!("composite type `{name}` has no attribute"),
+                    "list its attributes, name: type",
+                ))
+            }
+            _ => {}
         }
     }
     for (name, seq) in &s.sequences {

@@ -65,9 +65,13 @@ pub struct SchemaAllowExtra {
     /// Tolerate standalone sequences that no schema document lists.
     #[serde(default)]
     pub sequences: bool,
-    /// Tolerate functions and procedures that no spec lists.
+    /// Tolerate functions, procedures and aggregates that no spec lists.
     #[serde(default)]
     pub functions: bool,
+    /// Tolerate objects of kinds the spec format cannot describe (rules, operators,
+    /// collations, text search objects, foreign tables, …), which are otherwise reported.
+    #[serde(default)]
+    pub other: bool,
 }
 
 impl SchemaAllowExtra {
@@ -89,7 +93,8 @@ pub struct ExtensionSpec {
     pub description: Option<String>,
 }
 
-/// An enum or a domain. Exactly one of `enum` and `domain` is given.
+/// An enum, a domain or a composite type. Exactly one of `enum`, `domain` and
+/// `composite` is given.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TypeSpec {
@@ -99,6 +104,9 @@ pub struct TypeSpec {
     /// A domain's base type as you would write it (`integer`, `varchar(20)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// A composite type's attributes in order, name → type (`CREATE TYPE … AS (…)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub composite: Option<IndexMap<String, String>>,
     /// A domain's nullability (`NOT NULL` on the domain). Defaults to true.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub nullable: bool,
@@ -108,7 +116,8 @@ pub struct TypeSpec {
     /// A domain's collation when it is not its base type's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,
-    /// A domain's CHECK constraints by name, each an SQL expression on `VALUE`.
+    /// A domain's CHECK constraints by name, each an SQL expression on `VALUE`. The
+    /// constraints PostgreSQL attaches to every domain are listed; none is implied.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub checks: IndexMap<String, DomainCheckSpec>,
     /// `COMMENT ON TYPE` / `COMMENT ON DOMAIN`, compared when present.
@@ -137,18 +146,22 @@ pub struct SequenceSpec {
     /// `smallint`, `integer` or `bigint` (the default, as in SQL).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// START WITH; compared when present.
+    /// START WITH. Like every option below, absent means PostgreSQL's default for the
+    /// type and direction, and every option is compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
-    /// INCREMENT BY; compared when present (1 when absent).
+    /// INCREMENT BY (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub increment: Option<i64>,
-    /// MINVALUE; compared when present.
+    /// MINVALUE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<i64>,
-    /// MAXVALUE; compared when present.
+    /// MAXVALUE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<i64>,
+    /// CACHE (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<i64>,
     /// CYCLE (default false).
     #[serde(default, skip_serializing_if = "is_false")]
     pub cycle: bool,
@@ -178,4 +191,18 @@ fn is_true(b: &bool) -> bool {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+impl SequenceSpec {
+    /// The options part of `CREATE SEQUENCE` for this spec.
+    pub fn options(&self) -> super::model::SequenceOptions {
+        super::model::SequenceOptions {
+            start: self.start,
+            increment: self.increment,
+            min: self.min,
+            max: self.max,
+            cache: self.cache,
+            cycle: self.cycle,
+        }
+    }
 }

@@ -9,10 +9,13 @@ mod indexes;
 mod keys;
 mod migrations;
 mod policies;
-mod privileges;
+pub(crate) mod privileges;
+mod relations;
 mod roles;
+mod schema_objects;
 pub mod security;
 mod shadow;
+mod shadow_ddl;
 mod site;
 mod triggers;
 
@@ -22,8 +25,8 @@ pub use migrations::verify_migrations;
 pub use roles::{AccessOptions, HISTORY_TABLE};
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
 
-use crate::catalog::{Relation, Schema};
-use crate::spec::{LoadedSpec, SpecSet};
+use crate::catalog::{relation_key, Relation, Schema};
+use crate::spec::{Loaded, LoadedSpec, SchemaSpec, SpecSet, TableSpec};
 
 /// Tables the tool itself owns and never reports as drift when no spec mentions them.
 const TOOL_TABLES: &[&str] = &[];
@@ -43,58 +46,51 @@ pub fn verify_with(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for loaded in &specs.specs {
-        let ctx = Ctx {
-            loaded,
-            expected: shadow.schema.relations.get(&loaded.spec.table),
-        };
-        let Some(rel) = actual.relations.get(&loaded.spec.table) else {
+        let key = relation_key(&loaded.spec.schema, &loaded.spec.table);
+        let ctx = Ctx::relation(loaded, shadow.schema.relations.get(&key));
+        let Some(rel) = actual.relations.get(&key) else {
             out.push(ctx.fail(
                 "table.exists",
-                loaded.spec.table.clone(),
+                key.clone(),
                 &["table"],
                 Some("present".into()),
                 Some("missing".into()),
-                format!("relation `{}` does not exist", loaded.spec.table),
+                format!("relation `{key}` does not exist"),
                 "apply the migration that creates it, or remove the spec",
             ));
             continue;
         };
         out.push(ctx.pass(
             "table.exists",
-            loaded.spec.table.clone(),
+            key.clone(),
             &["table"],
-            format!("relation `{}` exists", rel.name),
+            format!("relation `{key}` exists"),
         ));
-        let want_kind = loaded.spec.kind.relkind();
-        let kind_ok = rel.kind == want_kind;
-        out.push(ctx.compare(
-            "table.kind",
-            rel.name.clone(),
-            &["kind"],
-            kind_name(want_kind),
-            kind_name(rel.kind),
-            kind_ok,
-            "create the relation as the spec says",
-        ));
-        columns::verify_columns(&ctx, rel, &mut out);
+        relations::verify_relation(&ctx, rel, &mut out);
+        columns::verify_columns(&ctx, rel, actual, shadow, &mut out);
         keys::verify_keys(&ctx, rel, &mut out);
         checks::verify_checks(&ctx, rel, &mut out);
         indexes::verify_indexes(&ctx, rel, &mut out);
         triggers::verify_triggers(&ctx, rel, &mut out);
     }
-    for rel in actual.relations.values() {
-        if specs.table(&rel.name).is_none() && !TOOL_TABLES.contains(&rel.name.as_str()) {
+    for (key, rel) in &actual.relations {
+        let allowed = specs
+            .schema_doc(&rel.schema)
+            .is_some_and(|d| d.spec.allow_extra.relations);
+        if specs.relation(&rel.schema, &rel.name).is_none()
+            && !TOOL_TABLES.contains(&key.as_str())
+            && !allowed
+        {
             out.push(Finding {
                 code: "table.extra",
-                table: rel.name.clone(),
-                object: rel.name.clone(),
+                table: key.clone(),
+                object: key.clone(),
                 status: Status::Fail,
                 expected: Some("absent (no spec)".into()),
                 actual: Some(kind_name(rel.kind).into()),
                 message: format!(
-                    "{} `{}` exists but no spec describes it",
+                    "{} `{key}` exists but no spec describes it",
                     kind_name(rel.kind),
-                    rel.name
                 ),
                 location: None,
                 requirements: vec![],
@@ -106,6 +102,7 @@ pub fn verify_with(
         }
     }
     functions::verify_functions(specs, actual, shadow, &mut out);
+    schema_objects::verify_schema_objects(specs, actual, shadow, &mut out);
     let mut roles = roles::Roles::new(access, actual);
     privileges::verify_privileges(specs, actual, shadow, &mut roles, &mut out);
     policies::verify_policies(specs, actual, shadow, &mut roles, &mut out);
@@ -124,15 +121,80 @@ fn kind_name(kind: char) -> &'static str {
     }
 }
 
+/// What a spec document states about requirements, for findings.
+pub(crate) trait Requirements {
+    /// The business requirements the document serves.
+    fn requirements(&self) -> &[String];
+}
+
+impl Requirements for TableSpec {
+    fn requirements(&self) -> &[String] {
+        &self.requirements
+    }
+}
+
+impl Requirements for SchemaSpec {
+    fn requirements(&self) -> &[String] {
+        &self.requirements
+    }
+}
+
 /// The spec being checked and its shadow relation, with constructors for findings.
-pub(crate) struct Ctx<'a> {
-    loaded: &'a LoadedSpec,
+pub(crate) struct Ctx<'a, T = TableSpec> {
+    loaded: &'a Loaded<T>,
+    /// What findings name as their table: the relation key, `functions`, or `schema …`.
+    table: String,
     expected: Option<&'a Relation>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a, TableSpec> {
+    fn relation(loaded: &'a LoadedSpec, expected: Option<&'a Relation>) -> Self {
+        Ctx {
+            loaded,
+            table: relation_key(&loaded.spec.schema, &loaded.spec.table),
+            expected,
+        }
+    }
+}
+
+impl<'a, T: Requirements> Ctx<'a, T> {
+    /// A context for findings about schema-level objects of `loaded`, grouped under `table`.
+    fn document(loaded: &'a Loaded<T>, table: String) -> Self {
+        Ctx {
+            loaded,
+            table,
+            expected: None,
+        }
+    }
+
     fn table(&self) -> &str {
-        &self.loaded.spec.table
+        &self.table
+    }
+
+    /// A `*.comment` finding when the spec declares a comment; nothing otherwise.
+    fn comment(
+        &self,
+        code: &'static str,
+        object: String,
+        path: &[&str],
+        want: Option<&str>,
+        got: Option<&str>,
+    ) -> Option<Finding> {
+        let want = want?;
+        let got_text = got.unwrap_or("");
+        Some(self.compare(
+            code,
+            object,
+            path,
+            want.trim(),
+            if got.is_some() {
+                got_text.trim()
+            } else {
+                "no comment"
+            },
+            got.is_some() && want.trim() == got_text.trim(),
+            "set it with COMMENT ON in a migration, or correct the spec's comment",
+        ))
     }
 
     fn finding(
@@ -151,7 +213,7 @@ impl Ctx<'_> {
             actual: None,
             message: String::new(),
             location: Some(self.loaded.location(path)),
-            requirements: self.loaded.spec.requirements.clone(),
+            requirements: self.loaded.spec.requirements().to_vec(),
             hint: None,
         }
     }

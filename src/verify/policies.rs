@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::roles::Roles;
 use super::{canonical, Ctx, Finding, Shadow};
-use crate::catalog::{Policy, Schema, TableSecurity};
+use crate::catalog::{relation_key, Policy, Schema, TableSecurity};
 use crate::spec::policy::PUBLIC_ROLE;
 use crate::spec::{PolicyCommand, PolicySpec, RelationKind, SpecSet, TableSpec};
 use crate::sql::quote_ident;
@@ -16,8 +16,9 @@ use crate::sql::quote_ident;
 /// shadow has none of them; they are compared by name).
 pub(crate) fn shadow_statement(spec: &TableSpec, name: &str, p: &PolicySpec) -> String {
     let mut sql = format!(
-        "CREATE POLICY {} ON {} AS {} FOR {} TO PUBLIC",
+        "CREATE POLICY {} ON {}.{} AS {} FOR {} TO PUBLIC",
         quote_ident(name),
+        quote_ident(&spec.schema),
         quote_ident(&spec.table),
         if p.restrictive {
             "RESTRICTIVE"
@@ -33,37 +34,6 @@ pub(crate) fn shadow_statement(spec: &TableSpec, name: &str, p: &PolicySpec) -> 
         sql.push_str(&format!(" WITH CHECK ({c})"));
     }
     sql
-}
-
-/// Stand-ins for the specs' functions (same name, arguments and result, a body that
-/// returns nothing), so that a policy or CHECK expression calling one compiles in the
-/// shadow. Trigger functions and procedures are left out: no expression calls them.
-pub(crate) fn function_stubs(specs: &SpecSet) -> Vec<String> {
-    let relation_fns = specs.specs.iter().flat_map(|l| &l.spec.functions);
-    let schema_fns = specs.schemas.iter().flat_map(|d| &d.spec.functions);
-    relation_fns
-        .chain(schema_fns)
-        .filter(|(_, f)| {
-            f.kind == crate::spec::RoutineKind::Function
-                && !f.returns.trim().eq_ignore_ascii_case("trigger")
-        })
-        .filter_map(|(key, f)| {
-            let (name, types) = crate::spec::parse_signature(key)?;
-            let args = f.arguments.clone().unwrap_or_else(|| types.join(", "));
-            let returns = f.returns.trim();
-            let upper = returns.to_ascii_uppercase();
-            let body =
-                if upper == "VOID" || upper.starts_with("SETOF") || upper.starts_with("TABLE") {
-                    "BEGIN RETURN; END"
-                } else {
-                    "BEGIN RETURN NULL; END"
-                };
-            Some(format!(
-                "CREATE FUNCTION {}({args}) RETURNS {returns} LANGUAGE plpgsql AS '{body}'",
-                quote_ident(&name)
-            ))
-        })
-        .collect()
 }
 
 fn on_off(b: bool) -> &'static str {
@@ -95,17 +65,15 @@ pub(crate) fn verify_policies(
         ) {
             continue;
         }
-        let Some(rel) = actual.relations.get(&spec.table) else {
+        let key = relation_key(&spec.schema, &spec.table);
+        let Some(rel) = actual.relations.get(&key) else {
             continue;
         };
         if !matches!(rel.kind, 'r' | 'p') {
             continue;
         }
-        let ctx = Ctx {
-            loaded,
-            expected: None,
-        };
-        let t = &spec.table;
+        let ctx = Ctx::relation(loaded, None);
+        let t = &key;
         let sec = actual.access.row_security.get(t).unwrap_or(&none);
         let want = spec.row_security.unwrap_or_default();
         out.push(ctx.compare(

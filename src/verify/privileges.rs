@@ -15,8 +15,8 @@ use indexmap::IndexMap;
 
 use super::roles::{Roles, HISTORY_TABLE};
 use super::site::Site;
-use super::{Finding, Shadow};
-use crate::catalog::{Acl, AclEntry, Schema};
+use super::{Finding, Shadow, ShadowFunction};
+use crate::catalog::{function_key, relation_key, Acl, AclEntry, Schema};
 use crate::spec::privileges::{parse_grants, AclKind, MIGRATOR};
 use crate::spec::{FunctionSpec, LoadedSpec, SpecSet};
 
@@ -371,13 +371,14 @@ pub(crate) fn verify_privileges(
     let mut owned: BTreeSet<&str> = BTreeSet::new();
     for loaded in &specs.specs {
         let spec = &loaded.spec;
-        let Some(acl) = actual.access.relations.get(&spec.table) else {
+        let key = relation_key(&spec.schema, &spec.table);
+        let Some(acl) = actual.access.relations.get(&key) else {
             continue;
         };
-        if !actual.relations.contains_key(&spec.table) {
+        if !actual.relations.contains_key(&key) {
             continue;
         }
-        let site = Site::of(loaded, &spec.table, &spec.requirements);
+        let site = Site::of(loaded, &key, &spec.requirements);
         let p = spec.privileges.as_ref();
         let declared = DeclaredAcl {
             owner: p.and_then(|p| p.owner.as_ref()),
@@ -396,11 +397,11 @@ pub(crate) fn verify_privileges(
         );
         // The role a check reads the catalog as needs SELECT on the migration history:
         // that grant is the check's own, expected unless the spec says otherwise.
-        let (acl, own_read) = own_history_read(&spec.table, acl, &expected, actual);
+        let (acl, own_read) = own_history_read(&key, acl, &expected, actual);
         let first = out.len();
         compare_acl(
             &site,
-            &spec.table,
+            &key,
             &path,
             AclKind::Relation,
             &expected,
@@ -417,24 +418,25 @@ pub(crate) fn verify_privileges(
                 }
             }
         }
-        verify_columns(&site, loaded, actual, roles, out);
+        verify_columns(&site, loaded, &key, actual, roles, out);
         // Sequences its columns own: owned by the relation's owner, grants as declared.
         let table_owner = declared.owner.map(String::as_str).unwrap_or(MIGRATOR);
         let declared_seqs = p.map(|p| &p.sequences);
-        let mut seen = BTreeSet::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         for (name, seq) in &actual.access.relations {
-            if seq.kind != 'S' || seq.owned_by.as_deref() != Some(spec.table.as_str()) {
+            if seq.kind != 'S' || seq.owned_by.as_deref() != Some(key.as_str()) {
                 continue;
             }
             owned.insert(name);
-            seen.insert(name.as_str());
-            let dp = declared_seqs.and_then(|d| d.get(name));
+            let bare = bare_name(name);
+            seen.insert(bare.clone());
+            let dp = declared_seqs.and_then(|d| d.get(&bare));
             let declared = DeclaredAcl {
                 owner: dp.and_then(|p| p.owner.as_ref()),
                 public: dp.and_then(|p| p.public.as_ref()),
                 roles: dp.map(|p| &p.roles).unwrap_or(&no_roles),
             };
-            let path = ["privileges", "sequences", name.as_str()];
+            let path = ["privileges", "sequences", bare.as_str()];
             let path: &[&str] = if dp.is_some() { &path } else { &["privileges"] };
             let expected = expected_acl(
                 &declared,
@@ -457,17 +459,16 @@ pub(crate) fn verify_privileges(
             );
         }
         for name in declared_seqs.into_iter().flat_map(|d| d.keys()) {
-            if !seen.contains(name.as_str()) {
+            if !seen.contains(name) {
                 out.push(site.compare(
                     "privilege.missing",
                     name,
                     &["privileges", "sequences", name],
-                    format!("a sequence {name} owned by a column of {}", spec.table),
+                    format!("a sequence {name} owned by a column of {key}"),
                     "no such sequence".into(),
                     false,
                     format!(
-                        "{name}: the spec grants privileges on it, but no column of {} owns a sequence of that name",
-                        spec.table
+                        "{name}: the spec grants privileges on it, but no column of {key} owns a sequence of that name"
                     ),
                     "name a sequence that a serial or identity column of this relation owns, or drop the entry",
                 ));
@@ -509,6 +510,7 @@ fn own_history_read(
 fn verify_columns(
     site: &Site,
     loaded: &LoadedSpec,
+    key: &str,
     actual: &Schema,
     roles: &mut Roles,
     out: &mut Vec<Finding>,
@@ -516,7 +518,7 @@ fn verify_columns(
     let spec = &loaded.spec;
     let no_roles = IndexMap::new();
     let p = spec.privileges.as_ref();
-    let actual_cols = actual.access.columns.get(&spec.table);
+    let actual_cols = actual.access.columns.get(key);
     let mut names: BTreeSet<&String> = BTreeSet::new();
     if let Some(p) = p {
         names.extend(p.columns.keys());
@@ -549,6 +551,7 @@ fn verify_columns(
         );
         let col_acl = Acl {
             kind: 'c',
+            schema: spec.schema.clone(),
             owner: String::new(),
             entries: actual_cols
                 .and_then(|c| c.get(col))
@@ -558,7 +561,7 @@ fn verify_columns(
         };
         compare_acl(
             site,
-            &format!("{}.{col}", spec.table),
+            &format!("{key}.{col}"),
             path,
             AclKind::Column,
             &expected,
@@ -579,68 +582,76 @@ fn major(server_version: &str) -> u32 {
         .unwrap_or(0)
 }
 
-/// The checked schema's owner and grants: as its schema document says, else what a fresh
-/// database has.
+/// The checked schemas' owners and grants: as their schema documents say, else what a
+/// fresh database has.
 fn verify_schema(specs: &SpecSet, actual: &Schema, roles: &mut Roles, out: &mut Vec<Finding>) {
-    let Some(acl) = &actual.access.schema else {
-        return;
-    };
-    let name = &actual.access.schema_name;
-    let group = format!("schema {name}");
-    let doc = specs.schema_doc(name);
-    let site = match doc {
-        Some(d) => Site::of(d, &group, &d.spec.requirements),
-        None => Site::unlisted(&group),
-    };
-    let no_roles = IndexMap::new();
-    let declared_p = doc.and_then(|d| d.spec.privileges.as_ref());
-    // A fresh database: `public` belongs to pg_database_owner and PUBLIC may use it (from
-    // PostgreSQL 15 on), or to the bootstrap superuser and PUBLIC may also create in it.
-    let (default_owner, default_public): (String, Vec<String>) = if name == "public" {
-        if major(&actual.server_version) >= 15 {
-            ("pg_database_owner".into(), vec!["usage".into()])
-        } else {
-            (
-                actual
-                    .access
-                    .bootstrap_superuser
-                    .clone()
-                    .unwrap_or_else(|| MIGRATOR.into()),
-                vec!["usage".into(), "create".into()],
-            )
-        }
+    for (name, acl) in &actual.access.schemas {
+        let group = format!("schema {name}");
+        let doc = specs.schema_doc(name);
+        let site = match doc {
+            Some(d) => Site::of(d, &group, &d.spec.requirements),
+            None => Site::unlisted(&group),
+        };
+        let no_roles = IndexMap::new();
+        let declared_p = doc.and_then(|d| d.spec.privileges.as_ref());
+        let (default_owner, default_public) = fresh_schema_default(name, actual);
+        let declared = DeclaredAcl {
+            owner: declared_p.and_then(|p| p.owner.as_ref()),
+            public: Some(
+                declared_p
+                    .and_then(|p| p.public.as_ref())
+                    .unwrap_or(&default_public),
+            ),
+            roles: declared_p.map(|p| &p.roles).unwrap_or(&no_roles),
+        };
+        let path = ["privileges"];
+        let expected = expected_acl(
+            &declared,
+            AclKind::Schema,
+            actual,
+            roles,
+            &site,
+            &path,
+            &default_owner,
+        );
+        compare_acl(
+            &site,
+            &group,
+            &path,
+            AclKind::Schema,
+            &expected,
+            acl,
+            actual,
+            out,
+        );
+    }
+}
+
+/// What a fresh database has for schema `name`: its owner as a spec writes it and what
+/// PUBLIC holds. `public` belongs to pg_database_owner and PUBLIC may use it (from
+/// PostgreSQL 15 on), or to the bootstrap superuser and PUBLIC may also create in it; any
+/// other schema belongs to the migrating role, and PUBLIC holds nothing.
+pub(crate) fn fresh_schema_default(name: &str, actual: &Schema) -> (String, Vec<String>) {
+    if name != "public" {
+        return (MIGRATOR.into(), vec![]);
+    }
+    if major(&actual.server_version) >= 15 {
+        ("pg_database_owner".into(), vec!["usage".into()])
     } else {
-        (MIGRATOR.into(), vec![])
-    };
-    let declared = DeclaredAcl {
-        owner: declared_p.and_then(|p| p.owner.as_ref()),
-        public: Some(
-            declared_p
-                .and_then(|p| p.public.as_ref())
-                .unwrap_or(&default_public),
-        ),
-        roles: declared_p.map(|p| &p.roles).unwrap_or(&no_roles),
-    };
-    let path = ["privileges"];
-    let expected = expected_acl(
-        &declared,
-        AclKind::Schema,
-        actual,
-        roles,
-        &site,
-        &path,
-        &default_owner,
-    );
-    compare_acl(
-        &site,
-        &group,
-        &path,
-        AclKind::Schema,
-        &expected,
-        acl,
-        actual,
-        out,
-    );
+        (
+            actual
+                .access
+                .bootstrap_superuser
+                .clone()
+                .unwrap_or_else(|| MIGRATOR.into()),
+            vec!["usage".into(), "create".into()],
+        )
+    }
+}
+
+/// A relation key's name part: `reims.jobs_id_seq` → `jobs_id_seq`.
+fn bare_name(key: &str) -> String {
+    crate::catalog::parse_qualified(key, "public").1
 }
 
 /// Sequences no column owns (or whose relation no spec describes): as a schema document
@@ -653,18 +664,20 @@ fn verify_standalone_sequences(
     out: &mut Vec<Finding>,
 ) {
     let no_roles = IndexMap::new();
-    let doc = specs.schema_doc(&actual.access.schema_name);
     for (name, seq) in &actual.access.relations {
         if seq.kind != 'S' || owned.contains(name.as_str()) {
             continue;
         }
         // A sequence of a relation no spec describes is reported with that relation.
         if let Some(t) = &seq.owned_by {
-            if specs.table(t).is_none() {
+            let (ts, tn) = crate::catalog::parse_qualified(t, "public");
+            if specs.relation(&ts, &tn).is_none() {
                 continue;
             }
         }
-        let listed = doc.and_then(|d| d.spec.sequences.get(name).map(|s| (d, s)));
+        let doc = specs.schema_doc(&seq.schema);
+        let bare = bare_name(name);
+        let listed = doc.and_then(|d| d.spec.sequences.get(&bare).map(|s| (d, s)));
         let site = match listed {
             Some((d, _)) => Site::of(d, "sequences", &d.spec.requirements),
             None => Site::unlisted("sequences"),
@@ -675,7 +688,7 @@ fn verify_standalone_sequences(
             public: dp.and_then(|p| p.public.as_ref()),
             roles: dp.map(|p| &p.roles).unwrap_or(&no_roles),
         };
-        let path = ["sequences", name.as_str(), "privileges"];
+        let path = ["sequences", bare.as_str(), "privileges"];
         let expected = expected_acl(
             &declared,
             AclKind::Sequence,
@@ -702,22 +715,24 @@ fn verify_standalone_sequences(
 /// as the site its findings go to and the function's spec.
 pub(crate) fn function_site<'a>(
     specs: &'a SpecSet,
-    spec_key: &str,
+    sf: &ShadowFunction,
 ) -> Option<(Site<'a>, &'a String, &'a FunctionSpec)> {
     if let Some(l) = specs
         .specs
         .iter()
-        .find(|l| l.spec.functions.contains_key(spec_key))
+        .find(|l| l.spec.schema == sf.schema && l.spec.functions.contains_key(&sf.spec_key))
     {
-        let (k, f) = l.spec.functions.get_key_value(spec_key)?;
-        return Some((Site::of(l, &l.spec.table, &l.spec.requirements), k, f));
+        let (k, f) = l.spec.functions.get_key_value(&sf.spec_key)?;
+        let table = relation_key(&l.spec.schema, &l.spec.table);
+        return Some((Site::of(l, &table, &l.spec.requirements), k, f));
     }
     let d = specs
         .schemas
         .iter()
-        .find(|d| d.spec.functions.contains_key(spec_key))?;
-    let (k, f) = d.spec.functions.get_key_value(spec_key)?;
-    Some((Site::of(d, "functions", &d.spec.requirements), k, f))
+        .find(|d| d.spec.schema == sf.schema && d.spec.functions.contains_key(&sf.spec_key))?;
+    let (k, f) = d.spec.functions.get_key_value(&sf.spec_key)?;
+    let group = format!("schema {}", d.spec.schema);
+    Some((Site::of(d, &group, &d.spec.requirements), k, f))
 }
 
 fn verify_functions(
@@ -729,10 +744,10 @@ fn verify_functions(
 ) {
     let no_roles = IndexMap::new();
     for sf in &shadow.functions {
-        let Some((site, key, f)) = function_site(specs, &sf.spec_key) else {
+        let Some((site, key, f)) = function_site(specs, sf) else {
             continue;
         };
-        let signature = format!("{}({})", sf.name, sf.arg_types.join(", "));
+        let signature = function_key(&sf.schema, &sf.name, &sf.arg_types);
         let Some(facl) = actual.access.functions.get(&signature) else {
             continue;
         };
@@ -788,16 +803,19 @@ mod tests {
                 server_version: version.into(),
                 ..Schema::default()
             };
-            s.access.schema_name = "public".into();
             s.access.bootstrap_superuser = Some("postgres".into());
             let mut entries = vec![entry(Some(owner), "USAGE"), entry(Some(owner), "CREATE")];
             entries.extend(public.iter().map(|p| entry(None, p)));
-            s.access.schema = Some(Acl {
-                kind: 'n',
-                owner: owner.into(),
-                entries,
-                owned_by: None,
-            });
+            s.access.schemas.insert(
+                "public".into(),
+                Acl {
+                    kind: 'n',
+                    schema: "public".into(),
+                    owner: owner.into(),
+                    entries,
+                    owned_by: None,
+                },
+            );
             s
         };
         let check = |s: &Schema| {

@@ -190,6 +190,7 @@ mod tests {
             HISTORY_TABLE.into(),
             crate::catalog::Acl {
                 kind: 'r',
+                schema: "public".into(),
                 owner: "deployer".into(),
                 entries: vec![],
                 owned_by: None,

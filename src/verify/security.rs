@@ -21,7 +21,7 @@
 use super::privileges::function_site;
 use super::site::Site;
 use super::{Finding, Shadow};
-use crate::catalog::{FunctionAcl, Schema};
+use crate::catalog::{function_key, FunctionAcl, Schema};
 use crate::spec::{FunctionSpec, SpecSet};
 
 /// Split a `search_path` setting as stored in `proconfig` into schema names (quotes
@@ -113,8 +113,8 @@ pub(crate) fn verify_security(
         let listed = shadow
             .functions
             .iter()
-            .find(|sf| format!("{}({})", sf.name, sf.arg_types.join(", ")) == *signature)
-            .and_then(|sf| function_site(specs, &sf.spec_key));
+            .find(|sf| function_key(&sf.schema, &sf.name, &sf.arg_types) == *signature)
+            .and_then(|sf| function_site(specs, sf));
         let search_path = search_path_problem(&facl.config, &actual.access.public_writable_schemas);
         out.push(security_finding(
             "security.definer_search_path",
