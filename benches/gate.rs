@@ -580,7 +580,7 @@ fn main() {
         cluster.create_database("reims", None).await.unwrap();
         let mut conn = cluster.connect("reims").await.unwrap();
         let files = reims_verify::migrate::discover(&root().join("migrations")).unwrap();
-        reims_verify::migrate::apply(&mut conn, &files, &reims_verify::migrate::ApplyMode::All, false).await.map_err(|e| e.to_string()).unwrap();
+        reims_verify::migrate::apply(&cluster.connect_options("reims"), &files, &reims_verify::migrate::ApplyMode::All, &reims_verify::migrate::ApplyOptions::default()).await.map_err(|e| e.to_string()).unwrap();
         cluster.create_database("reims_shadow", None).await.unwrap();
         let mut shadow_conn = cluster.connect("reims_shadow").await.unwrap();
         let mut ours = Vec::new();

@@ -11,6 +11,9 @@ pub struct Cli {
     /// Colour in terminal output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+    /// Show no progress on stderr (progress is only ever shown when stderr is a terminal).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -33,6 +36,7 @@ pub enum Command {
     /// Apply, list or show the history of migrations (the seed's runner interface).
     Migrate(MigrateArgs),
     /// Apply every migration to a database and prove the result matches the specs.
+    #[command(long_about = CHECK_ABOUT)]
     Check(CheckArgs),
     /// Work with spec files.
     #[command(subcommand)]
@@ -91,9 +95,10 @@ pub struct SnapshotArgs {
     /// Overwrite spec files that already exist in DIR.
     #[arg(long)]
     pub force: bool,
-    /// Schema to snapshot (repeatable; default `public`). Relations outside `public` get
-    /// `schema:` in their spec, and each schema gets a schema document.
-    #[arg(long = "schema", value_name = "NAME", default_values_t = vec!["public".to_string()])]
+    /// Schema to snapshot (repeatable; default `public`; each must exist in the database).
+    /// Relations outside `public` get `schema:` in their spec, and each schema that holds
+    /// more than relations gets a schema document.
+    #[arg(long = "schema", value_name = "NAME", default_values_t = vec!["public".to_string()], value_parser = parse_schema_name)]
     pub schemas: Vec<String>,
     /// Database selection (a URL, or an ephemeral cluster with --migrations applied).
     #[command(flatten)]
@@ -110,22 +115,28 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Folder holding initdb and postgres for the ephemeral cluster.
-    #[arg(long, env = "REIMS_VERIFY_PG_BINDIR")]
+    #[arg(long, env = "REIMS_VERIFY_PG_BINDIR", value_parser = parse_existing_dir)]
     pub pg_bindir: Option<PathBuf>,
     /// OS user that runs the ephemeral server when reims-verify runs as root.
-    #[arg(long, env = "REIMS_VERIFY_PG_USER")]
+    #[arg(long, env = "REIMS_VERIFY_PG_USER", value_parser = parse_server_user)]
     pub pg_user: Option<String>,
     /// Where the throw-away PostgreSQL comes from when no URL is given.
     #[arg(long, value_enum, default_value_t = Backend::Ephemeral, env = "REIMS_VERIFY_BACKEND")]
     pub backend: Backend,
-    /// Seconds to wait for a server named by URL before giving up (exit 3).
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    /// Seconds to wait for a server named by URL before giving up (exit 3), 1 to 3600.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", allow_hyphen_values = true,
+          value_parser = parse_connect_timeout)]
     pub connect_timeout: u64,
-    /// statement_timeout for every statement on a server named by URL.
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    /// statement_timeout for every statement on a server named by URL, and for each
+    /// migration on any server, a throw-away one included: a number with a unit (ms, s,
+    /// min, h, d; no unit means ms), 0 for no limit.
+    #[arg(long, default_value = "30s", value_name = "DURATION", allow_hyphen_values = true,
+          value_parser = parse_duration)]
     pub statement_timeout: String,
     /// lock_timeout on a server named by URL: never queue behind other sessions' locks.
-    #[arg(long, default_value = "2s", value_name = "DURATION")]
+    /// Same form as --statement-timeout.
+    #[arg(long, default_value = "2s", value_name = "DURATION", allow_hyphen_values = true,
+          value_parser = parse_duration)]
     pub lock_timeout: String,
 }
 
@@ -159,6 +170,10 @@ pub struct MigrateArgs {
     /// Folder of NNN_name.sql migrations.
     #[arg(long, default_value = "migrations")]
     pub migrations: PathBuf,
+    /// How long to wait while another runner holds the migration lock of the database
+    /// (e.g. 30s, 5min, 1h) before giving up with exit 3.
+    #[arg(long, default_value = "5min", value_name = "DURATION", value_parser = crate::migrate::parse_duration)]
+    pub lock_wait: std::time::Duration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -179,11 +194,12 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
-    /// Random cases per CHECK rule and random sequences per function property.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    /// Random cases per CHECK rule and random sequences per function property (0 to
+    /// 100000).
+    #[arg(long, default_value_t = 64, allow_hyphen_values = true, value_parser = parse_cases)]
     pub cases: u32,
     /// Seed for the probes' random cases; the same seed replays the same run.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_seed)]
     pub seed: Option<u64>,
     /// Run the behavioural probes. They run by default on an ephemeral cluster; on a
     /// --database-url server they run only with this flag, inside a rolled-back transaction.
@@ -196,14 +212,15 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub report: PathBuf,
     /// Write no report files.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "report")]
     pub no_report: bool,
-    /// Extra SQL files applied after the migrations (e.g. a deliberate mutation).
+    /// Extra SQL files applied after the migrations (e.g. a deliberate mutation). Only on a
+    /// throw-away database: refused with --database-url.
     #[arg(long = "apply-after", value_name = "FILE")]
     pub apply_after: Vec<PathBuf>,
     /// A schema to check (repeatable). The schemas the specs name are always checked; when
     /// neither names one, `public`.
-    #[arg(long = "schema", value_name = "NAME")]
+    #[arg(long = "schema", value_name = "NAME", value_parser = parse_schema_name)]
     pub schemas: Vec<String>,
     /// Database selection.
     #[command(flatten)]
@@ -217,4 +234,106 @@ pub enum OutputFormat {
     Table,
     /// JSON for scripts.
     Json,
+}
+
+/// What `check --help` says about the two ways to run it.
+const CHECK_ABOUT: &str = "\
+Apply every migration to a database and prove the result matches the specs.
+
+Without --database-url (the CI gate): start a throw-away PostgreSQL, apply --migrations, \
+apply any --apply-after files, compare the catalog with --specs, run the behavioural probes, \
+and remove the server.
+
+With --database-url (or DATABASE_URL, or PGHOST and the other PG* variables): apply \
+nothing. The server is only read, in read-only transactions with statement and lock \
+timeouts: its schema_migrations is compared with --migrations (pending, failed, changed or \
+unknown migrations are failing checks), and its catalog with --specs. The specs are \
+compiled on a private throw-away server, never on yours. Probes run there only with \
+--probe, inside one transaction that is rolled back. --apply-after is refused.
+
+Exit codes: 0 every check passed, 1 a check failed, 2 invalid input, 3 database trouble, \
+130 interrupted.";
+
+/// A PostgreSQL duration for `statement_timeout` / `lock_timeout`: a whole or decimal
+/// number, optionally followed by a unit (`us`, `ms`, `s`, `min`, `h`, `d`; none means
+/// milliseconds), as `SET` accepts it. Returned as given, trimmed.
+pub fn parse_duration(value: &str) -> Result<String, String> {
+    let v = value.trim();
+    if v.starts_with('-') {
+        return Err("a timeout cannot be negative; use 0 for no limit".into());
+    }
+    let digits = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(digits);
+    let number_ok = !number.is_empty()
+        && number.matches('.').count() <= 1
+        && number.chars().any(|c| c.is_ascii_digit());
+    let unit_ok = matches!(unit.trim(), "" | "us" | "ms" | "s" | "min" | "h" | "d");
+    if number_ok && unit_ok {
+        Ok(v.to_string())
+    } else {
+        Err(
+            "expected a number with an optional unit (us, ms, s, min, h, d), e.g. 30s, \
+             500ms or 2min; a number alone means milliseconds"
+                .into(),
+        )
+    }
+}
+
+/// Seconds to wait for a connection: a whole number from 1 to 3600.
+pub fn parse_connect_timeout(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (1..=3600).contains(&n) => Ok(n),
+        _ => Err("expected a whole number of seconds from 1 to 3600".into()),
+    }
+}
+
+/// Probe cases: a whole number from 0 to 100000.
+pub fn parse_cases(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if n <= 100_000 => Ok(n),
+        _ => Err("expected a whole number from 0 to 100000".into()),
+    }
+}
+
+/// A probe seed: a whole number from 0 to 18446744073709551615.
+pub fn parse_seed(value: &str) -> Result<u64, String> {
+    value.trim().parse::<u64>().map_err(|_| {
+        "expected a whole number from 0 to 18446744073709551615 (as printed by an earlier run)"
+            .into()
+    })
+}
+
+/// A folder that exists.
+pub fn parse_existing_dir(value: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(value);
+    if path.is_dir() {
+        Ok(path)
+    } else if path.exists() {
+        Err("is not a folder".into())
+    } else {
+        Err("no such folder".into())
+    }
+}
+
+/// An OS user that PostgreSQL will run as: it must exist and must not be root.
+pub fn parse_server_user(value: &str) -> Result<String, String> {
+    match nix::unistd::User::from_name(value) {
+        Ok(Some(user)) if user.uid.is_root() => Err(
+            "PostgreSQL refuses to run as root; name an unprivileged OS user, such as postgres"
+                .into(),
+        ),
+        Ok(Some(_)) => Ok(value.to_string()),
+        _ => Err("no such OS user on this machine".into()),
+    }
+}
+
+/// A schema name: not empty.
+pub fn parse_schema_name(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        Err("the schema name is empty".into())
+    } else {
+        Ok(value.to_string())
+    }
 }

@@ -123,6 +123,17 @@ pub enum Error {
         /// The server's message, with SQLSTATE.
         message: String,
     },
+    /// The server was reached but the work could not go on, for a reason the user can act
+    /// on (a lock held too long, a missing privilege, an interrupted session).
+    #[error("database error while {context}: {message}")]
+    Server {
+        /// What the tool was doing.
+        context: String,
+        /// What went wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// Reading or writing a local file failed.
     #[error("{path}: {source}")]
     Io {
@@ -145,6 +156,7 @@ impl Error {
             | Error::Cluster { .. }
             | Error::Container { .. }
             | Error::Connect { .. }
+            | Error::Server { .. }
             | Error::Database { .. } => ExitCode::Database,
         }
     }
@@ -155,7 +167,8 @@ impl Error {
             Error::Usage { hint, .. }
             | Error::Spec { hint, .. }
             | Error::Migration { hint, .. }
-            | Error::Container { hint, .. } => Some(hint.clone()),
+            | Error::Container { hint, .. }
+            | Error::Server { hint, .. } => Some(hint.clone()),
             Error::PostgresNotFound { .. } => Some(
                 "install the PostgreSQL server (Debian/Ubuntu: `apt-get install postgresql`), \
                  or pass --pg-bindir DIR / set REIMS_VERIFY_PG_BINDIR to the folder holding \

@@ -38,6 +38,10 @@ pub struct Run {
     pub specs: Vec<SpecFile>,
     /// The probes' random seed (`--seed` replays it); absent when probes did not run.
     pub probe_seed: Option<u64>,
+    /// Files that looked like specs but were not read, and other things the user should
+    /// know; absent when there were none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Time per phase, in milliseconds.
     pub phases: Vec<Phase>,
     /// Counts of `findings` by status, as written (see [`Run::totals`]).
@@ -152,50 +156,9 @@ impl Provenance {
     }
 }
 
-/// The command line with passwords replaced by `***`: in URLs (`postgres://u:pw@h`), in
-/// `password=` parameters, and after `--password`-like flags.
+/// The command line with passwords replaced by `***` (see [`crate::redact::command_line`]).
 pub fn redact_command_line(args: &[String]) -> Vec<String> {
-    let mut out = Vec::with_capacity(args.len());
-    let mut hide_next = false;
-    for arg in args {
-        if hide_next {
-            out.push("***".to_string());
-            hide_next = false;
-            continue;
-        }
-        let lower = arg.to_ascii_lowercase();
-        if lower.starts_with("--") && lower.contains("password") && !arg.contains('=') {
-            hide_next = true;
-            out.push(arg.clone());
-            continue;
-        }
-        out.push(redact_arg(arg));
-    }
-    out
-}
-
-/// One argument with any password redacted.
-fn redact_arg(arg: &str) -> String {
-    if let Some((flag, value)) = arg.split_once('=').filter(|(f, _)| f.starts_with("--")) {
-        if flag.to_ascii_lowercase().contains("password") {
-            return format!("{flag}=***");
-        }
-        return format!("{flag}={}", redact_arg(value));
-    }
-    let redacted = if arg.contains("://") {
-        crate::postgres::redact_url(arg)
-    } else {
-        arg.to_string()
-    };
-    // libpq key/value strings: `host=h password=secret dbname=d`.
-    redacted
-        .split(' ')
-        .map(|word| match word.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => word.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::redact::command_line(args)
 }
 
 /// True for a full hexadecimal commit id (SHA-1 or SHA-256 object format).

@@ -38,7 +38,16 @@ fn redact(text: &str) -> String {
 
 #[test]
 fn check_passes_on_the_project_and_its_report_is_stable() {
-    let (code, stdout, stderr) = run(&["check", "--seed", "1"]);
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().to_str().unwrap();
+    let (code, stdout, stderr) = run(&["check", "--seed", "1", "--report", dir]);
+    let stdout = stdout.replace(dir, "[REPORTS]");
+    let stdout = match stdout.rsplit_once("SHA256SUMS: ") {
+        Some((head, tail)) if tail.len() >= 64 => {
+            format!("{head}SHA256SUMS: [DIGEST]{}", &tail[64..])
+        }
+        _ => stdout,
+    };
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("PASS:"), "{stdout}");
     assert!(
@@ -92,7 +101,7 @@ fn a_mutation_applied_after_the_migrations_fails_the_gate_with_exit_1() {
 
 fn bad_spec(case: &str) -> String {
     let dir = format!("tests/fixtures/specs_bad/{case}");
-    let (code, stdout, stderr) = run(&["check", "--specs", &dir]);
+    let (code, stdout, stderr) = run(&["check", "--no-report", "--specs", &dir]);
     assert_eq!(code, 2, "{case}: expected exit 2\n{stdout}\n{stderr}");
     assert!(stderr.contains("hint:"), "{case}: {stderr}");
     redact(&stderr)
@@ -119,6 +128,126 @@ fn malformed_specs_exit_2_naming_file_line_and_key() {
     }
 }
 
+/// Words from the libraries' vocabulary that must never reach a user.
+const INTERNALS: [&str; 14] = [
+    "Option<",
+    "DuplicateKeyPolicy",
+    "from_str",
+    "serde",
+    "saphyr",
+    "sqlx",
+    "ParseIntError",
+    "invalid digit",
+    "Os {",
+    "kind:",
+    "Utf8Error",
+    "unknown variant",
+    "panicked",
+    "RUST_BACKTRACE",
+];
+
+fn assert_plain(what: &str, text: &str) {
+    for word in INTERNALS {
+        assert!(!text.contains(word), "{what}: `{word}` in\n{text}");
+    }
+}
+
+#[test]
+fn every_malformed_spec_of_the_corpus_exits_2_in_plain_words() {
+    let mut dirs: Vec<String> = std::fs::read_dir(fixture("specs_bad"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 20, "{dirs:?}");
+    for case in dirs {
+        let dir = format!("tests/fixtures/specs_bad/{case}");
+        let (code, stdout, stderr) = run(&["check", "--no-report", "--no-probe", "--specs", &dir]);
+        assert_eq!(code, 2, "{case}: expected exit 2\n{stdout}\n{stderr}");
+        assert!(stderr.contains(&dir), "{case}: the file is named: {stderr}");
+        assert!(stderr.contains("hint:"), "{case}: {stderr}");
+        assert_plain(&case, &stderr);
+        insta::assert_snapshot!(format!("specs_bad_{case}"), redact(&stderr));
+    }
+}
+
+#[test]
+fn spec_files_that_cannot_be_read_or_look_like_specs_are_never_skipped_silently() {
+    let good = std::fs::read_to_string(specs_dir().join("users.yaml")).unwrap();
+    let fresh = || {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("users.yaml"), &good).unwrap();
+        dir
+    };
+    let validate =
+        |dir: &std::path::Path| run(&["spec", "validate", "--specs", dir.to_str().unwrap()]);
+    type Make = Box<dyn Fn(&std::path::Path)>;
+    let cases: Vec<(&str, Make, &str)> = vec![
+        (
+            "dangling symbolic link",
+            Box::new(|d| {
+                std::os::unix::fs::symlink(d.join("gone.yaml"), d.join("t.yaml")).unwrap()
+            }),
+            "which does not exist",
+        ),
+        (
+            "symbolic link loop",
+            Box::new(|d| {
+                std::os::unix::fs::symlink(d.join("b.yaml"), d.join("a.yaml")).unwrap();
+                std::os::unix::fs::symlink(d.join("a.yaml"), d.join("b.yaml")).unwrap();
+            }),
+            "symbolic link loop",
+        ),
+        (
+            "FIFO",
+            Box::new(|d| {
+                nix::unistd::mkfifo(&d.join("t.yaml"), nix::sys::stat::Mode::S_IRWXU).unwrap()
+            }),
+            "not a regular file",
+        ),
+        (
+            "folder",
+            Box::new(|d| std::fs::create_dir(d.join("t.yml")).unwrap()),
+            "is a folder",
+        ),
+        (
+            "upper-case extension",
+            Box::new(|d| std::fs::write(d.join("t.Yml"), "table: t").unwrap()),
+            "rename it to t.yml",
+        ),
+    ];
+    for (name, make, expected) in cases {
+        let dir = fresh();
+        make(dir.path());
+        let started = std::time::Instant::now();
+        let (code, stdout, stderr) = validate(dir.path());
+        assert_eq!(code, 2, "{name}: {stdout}{stderr}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{name}: a FIFO is never opened"
+        );
+    }
+    // Backups and editor files: read as nothing, but named in a warning.
+    for other in [
+        "users.yaml~",
+        "users.yaml.bak",
+        ".users.yml.swp",
+        "users.yml.orig",
+    ] {
+        let dir = fresh();
+        std::fs::write(dir.path().join(other), &good).unwrap();
+        let (code, stdout, stderr) = validate(dir.path());
+        assert_eq!(code, 0, "{other}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!("warning: {}", dir.path().join(other).display())),
+            "{other}: {stderr}"
+        );
+        assert!(stdout.contains("1 spec file(s)"), "{stdout}");
+    }
+}
+
 #[test]
 fn wrong_flags_exit_2() {
     let (code, _, stderr) = run(&["check", "--format", "xml"]);
@@ -132,6 +261,288 @@ fn wrong_flags_exit_2() {
     ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(!stderr.contains("pw@"), "password leaked: {stderr}");
+}
+
+#[test]
+fn every_invalid_flag_value_exits_2_with_a_plain_message() {
+    let bad_sql = "tests/fixtures/drift/01_drop_index.sql";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["check", "--statement-timeout", "banana"],
+            "expected a number with an optional unit",
+        ),
+        (
+            vec!["check", "--statement-timeout", ""],
+            "expected a number",
+        ),
+        (
+            vec!["check", "--statement-timeout", "10 parsecs"],
+            "expected a number",
+        ),
+        (vec!["check", "--lock-timeout", "-5"], "cannot be negative"),
+        (vec!["check", "--lock-timeout=-5s"], "cannot be negative"),
+        (vec!["check", "--connect-timeout", "0"], "from 1 to 3600"),
+        (vec!["check", "--connect-timeout", "-1"], "from 1 to 3600"),
+        (vec!["check", "--connect-timeout", "ten"], "from 1 to 3600"),
+        (vec!["check", "--cases", "-1"], "from 0 to 100000"),
+        (vec!["check", "--cases", "100001"], "from 0 to 100000"),
+        (vec!["check", "--seed", "-3"], "whole number"),
+        (vec!["check", "--seed", "0x10"], "whole number"),
+        (vec!["check", "--pg-user", "root"], "refuses to run as root"),
+        (
+            vec!["check", "--pg-user", "no_such_user_rv"],
+            "no such OS user",
+        ),
+        (
+            vec!["check", "--pg-bindir", "/no/such/dir"],
+            "no such folder",
+        ),
+        (vec!["check", "--pg-bindir", "Cargo.toml"], "not a folder"),
+        (
+            vec!["check", "--database-url", "mysql://u:p@h/db"],
+            "not a PostgreSQL URL",
+        ),
+        (vec!["check", "--database-url", ""], "empty"),
+        (
+            vec!["check", "--database-url", "postgres://h/db?ssl=true"],
+            "unknown connection parameter",
+        ),
+        (
+            vec![
+                "check",
+                "--database-url",
+                "postgres://h/db?connect_timeout=5",
+            ],
+            "--connect-timeout",
+        ),
+        (
+            vec!["check", "--database-url", "postgres://h/db?sslmode=on"],
+            "sslmode `on`",
+        ),
+        (
+            vec!["check", "--database-url", "host=h port=99999"],
+            "port `99999`",
+        ),
+        (
+            vec![
+                "check",
+                "--database-url",
+                "postgres://h/db",
+                "--apply-after",
+                bad_sql,
+            ],
+            "--apply-after cannot be used",
+        ),
+        (vec!["check", "--apply-after", "no/such.sql"], "no/such.sql"),
+        (
+            vec!["check", "--report", "Cargo.toml"],
+            "cannot write reports into Cargo.toml",
+        ),
+        (
+            vec!["check", "--no-report", "--report", "x"],
+            "cannot be used with",
+        ),
+        (
+            vec!["check", "--probe", "--no-probe"],
+            "cannot be used with",
+        ),
+        (vec!["check", "--format", "xml"], "possible values"),
+        (vec!["check", "--color", "sometimes"], "possible values"),
+        (vec!["check", "--backend", "podman"], "possible values"),
+        (
+            vec!["spec", "snapshot", "--out", "x", "--schema", ""],
+            "schema name is empty",
+        ),
+        (vec!["report"], "needs --from"),
+        (vec!["report", "verify"], "required"),
+        (vec!["migrate"], "required"),
+        (vec!["frobnicate"], "unrecognized subcommand"),
+    ];
+    for (args, expected) in cases {
+        let started = std::time::Instant::now();
+        let (code, stdout, stderr) = run(&args);
+        let what = args.join(" ");
+        assert_eq!(code, 2, "{what}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{what}: expected `{expected}` in\n{stderr}"
+        );
+        assert_plain(&what, &stderr);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what}: not refused up front"
+        );
+    }
+    // The same through the environment.
+    let out = Command::new(bin())
+        .args(["check"])
+        .current_dir(root())
+        .env("REIMS_VERIFY_BACKEND", "podman")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Every flag of every command, given each of a corpus of hostile values, in a folder with
+/// no migrations and no specs: never a panic, never an exit other than 0 or 2, never a
+/// library's word, never a password.
+#[test]
+fn fuzzing_every_flag_gives_exit_0_or_2_and_plain_words() {
+    use clap::CommandFactory;
+    let empty = tempfile::tempdir().unwrap();
+    let values = [
+        "",
+        "-5",
+        "banana",
+        "0",
+        "99999999999999999999999",
+        "../../etc/passwd",
+        "postgres://u:Fuzz-Pw-9@h/db",
+        "host=h password=Fuzz-Pw-8",
+        "ü\u{202e}x",
+        "%00",
+    ];
+    let long = "a".repeat(4000);
+    let cli = reims_verify::cli::Cli::command();
+    let mut runs = 0;
+    let mut commands: Vec<(Vec<String>, &clap::Command)> = Vec::new();
+    for sub in cli.get_subcommands() {
+        if sub.has_subcommands() {
+            for leaf in sub.get_subcommands() {
+                commands.push((vec![sub.get_name().into(), leaf.get_name().into()], leaf));
+            }
+        }
+        commands.push((vec![sub.get_name().into()], sub));
+    }
+    for (path, cmd) in commands {
+        for arg in cmd.get_arguments() {
+            let Some(long_flag) = arg.get_long() else {
+                continue;
+            };
+            if !arg.get_action().takes_values() || long_flag == "help" {
+                continue;
+            }
+            for value in values.iter().copied().chain([long.as_str()]) {
+                let mut args: Vec<String> = path.clone();
+                args.push(format!("--{long_flag}={value}"));
+                if path == ["spec", "snapshot"] && long_flag != "out" {
+                    args.push("--out=fuzz-out".into());
+                }
+                if path == ["migrate"] {
+                    args.push("--list".into());
+                }
+                let out = Command::new(bin())
+                    .args(&args)
+                    .current_dir(empty.path())
+                    .env("NO_COLOR", "1")
+                    .env_remove("DATABASE_URL")
+                    .env_remove("PGHOST")
+                    .output()
+                    .unwrap();
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let what = args.join(" ");
+                let code = out.status.code().unwrap_or(-1);
+                let reachable = long_flag == "database-url" && code == 3;
+                assert!(
+                    code == 0 || code == 2 || reachable,
+                    "{what}: exit {code}\n{stdout}{stderr}"
+                );
+                assert_plain(&what, &stderr);
+                assert!(
+                    !stderr.contains("Fuzz-Pw") && !stdout.contains("Fuzz-Pw"),
+                    "{what}: {stderr}"
+                );
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs > 150, "only {runs} runs");
+}
+
+#[test]
+fn check_help_says_what_happens_on_a_handed_over_server() {
+    let (code, stdout, _) = run(&["check", "--help"]);
+    assert_eq!(code, 0);
+    let stdout = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "apply",
+        "nothing",
+        "read-only",
+        "--apply-after is refused",
+        "rolled back",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "`{expected}` missing from\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_schema_is_refused_with_the_schemas_there_are() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(&[
+        "spec",
+        "snapshot",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--schema",
+        "no_such_schema",
+    ]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("schema `no_such_schema` does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("one of: public"), "{stderr}");
+}
+
+/// Run `args` under a pseudo-terminal (util-linux `script`) and return what it printed.
+fn on_a_terminal(args: &str) -> Option<String> {
+    let script = Command::new("script").arg("--version").output().ok()?;
+    if !script.status.success() {
+        return None;
+    }
+    let out = Command::new("script")
+        .args(["-qefc", &format!("{} {args}", bin().display()), "/dev/null"])
+        .current_dir(root())
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+#[test]
+fn progress_shows_on_a_terminal_only_and_never_with_quiet() {
+    let args = "check --no-probe --no-report --migrations tests/fixtures/report/migrations --specs tests/fixtures/report/specs";
+    let Some(tty) = on_a_terminal(args) else {
+        common::report_skip("no `script` command to run the binary on a pseudo-terminal");
+        return;
+    };
+    assert!(tty.contains("PASS: "), "{tty}");
+    for phase in [
+        "starting a throw-away PostgreSQL",
+        "applying 2 migrations",
+        "compiling 3 specs",
+    ] {
+        assert!(
+            tty.contains(phase),
+            "`{phase}` not shown on a terminal:\n{tty}"
+        );
+    }
+    let quiet = on_a_terminal(&format!("--quiet {args}")).unwrap();
+    assert!(
+        quiet.contains("PASS: ") && !quiet.contains("starting a throw-away"),
+        "{quiet}"
+    );
+    let args: Vec<&str> = args.split(' ').collect();
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        !stderr.contains("starting a throw-away") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ use std::time::Duration;
 use common::*;
 use reims_verify::error::{Error, ExitCode};
 use reims_verify::migrate::{
-    apply, discover, read_history, status_of, ApplyMode, MigrationStatus, ADVISORY_LOCK_KEY,
+    apply, discover, read_history, status_of, ApplyMode, ApplyOptions, MigrationStatus,
+    ADVISORY_LOCK_KEY,
 };
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
 use sqlx::{Connection, Row};
@@ -183,16 +184,26 @@ async fn all_migrations_apply_and_a_second_run_skips_them() {
     let mut conn = connect(&db).await;
     let files = discover(&migrations_dir()).unwrap();
     assert_eq!(files.len(), 14);
-    let first = apply(&mut conn, &files, &ApplyMode::All, false)
-        .await
-        .unwrap();
+    let first = apply(
+        &target(&db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::forced(false),
+    )
+    .await
+    .unwrap();
     assert!(
         first.steps.iter().all(|s| s.action == "applied"),
         "{first:?}"
     );
-    let second = apply(&mut conn, &files, &ApplyMode::All, false)
-        .await
-        .unwrap();
+    let second = apply(
+        &target(&db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::forced(false),
+    )
+    .await
+    .unwrap();
     assert!(
         second.steps.iter().all(|s| s.action == "skipped"),
         "{second:?}"
@@ -213,9 +224,14 @@ async fn a_failing_migration_is_rolled_back_recorded_and_stops_the_run() {
     let db = empty_db("broken").await;
     let mut conn = connect(&db).await;
     let files = discover(&fixture("migrations_broken")).unwrap();
-    let err = apply(&mut conn, &files, &ApplyMode::All, false)
-        .await
-        .unwrap_err();
+    let err = apply(
+        &target(&db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::forced(false),
+    )
+    .await
+    .unwrap_err();
     let Error::Migration {
         location, message, ..
     } = &err
@@ -271,24 +287,39 @@ async fn a_changed_applied_migration_is_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("001_a.sql"), "CREATE TABLE a (id int);").unwrap();
     let files = discover(dir.path()).unwrap();
-    apply(&mut conn, &files, &ApplyMode::All, false)
-        .await
-        .unwrap();
+    apply(
+        &target(&db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::forced(false),
+    )
+    .await
+    .unwrap();
     std::fs::write(
         dir.path().join("001_a.sql"),
         "CREATE TABLE IF NOT EXISTS a (id int, extra text);",
     )
     .unwrap();
     let files = discover(dir.path()).unwrap();
-    let err = apply(&mut conn, &files, &ApplyMode::All, false)
-        .await
-        .unwrap_err();
+    let err = apply(
+        &target(&db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::forced(false),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("001_a.sql"), "{err}");
     assert!(err.to_string().contains("checksum"), "{err}");
     assert_eq!(err.exit_code(), ExitCode::InvalidInput);
-    let report = apply(&mut conn, &files, &ApplyMode::All, true)
-        .await
-        .unwrap();
+    let report = apply(
+        &target(&db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::forced(true),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.steps[0].action, "reapplied");
     let history = read_history(&mut conn).await.unwrap().unwrap();
     assert_eq!(
@@ -310,28 +341,43 @@ async fn one_named_migration_applies_alone_and_force_reapplies_it() {
     std::fs::write(dir.path().join("002_b.sql"), "CREATE TABLE b (id int);").unwrap();
     let files = discover(dir.path()).unwrap();
     let r = apply(
-        &mut conn,
+        &target(&db),
         &files,
         &ApplyMode::One("001_a.sql".into()),
-        false,
+        &ApplyOptions::forced(false),
     )
     .await
     .unwrap();
     assert_eq!(r.steps.len(), 1);
     assert_eq!(r.steps[0].action, "applied");
-    let r = apply(&mut conn, &files, &ApplyMode::One("1".into()), false)
-        .await
-        .unwrap();
+    let r = apply(
+        &target(&db),
+        &files,
+        &ApplyMode::One("1".into()),
+        &ApplyOptions::forced(false),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.steps[0].action, "skipped");
-    let r = apply(&mut conn, &files, &ApplyMode::One("001_a".into()), true)
-        .await
-        .unwrap();
+    let r = apply(
+        &target(&db),
+        &files,
+        &ApplyMode::One("001_a".into()),
+        &ApplyOptions::forced(true),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.steps[0].action, "reapplied");
     let history = read_history(&mut conn).await.unwrap().unwrap();
     assert_eq!(history.len(), 1, "002 was not applied");
-    let err = apply(&mut conn, &files, &ApplyMode::One("009_nope".into()), false)
-        .await
-        .unwrap_err();
+    let err = apply(
+        &target(&db),
+        &files,
+        &ApplyMode::One("009_nope".into()),
+        &ApplyOptions::forced(false),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.exit_code(), ExitCode::InvalidInput);
 }
 
@@ -352,12 +398,16 @@ async fn the_advisory_lock_keeps_two_runners_apart() {
             .build()
             .unwrap()
             .block_on(async {
-                let mut conn = connect(&db2).await;
                 let files = discover(&migrations_dir()).unwrap();
-                apply(&mut conn, &files, &ApplyMode::All, false)
-                    .await
-                    .map(|r| r.steps.len())
-                    .map_err(|e| e.to_string())
+                apply(
+                    &target(&db2),
+                    &files,
+                    &ApplyMode::All,
+                    &ApplyOptions::forced(false),
+                )
+                .await
+                .map(|r| r.steps.len())
+                .map_err(|e| e.to_string())
             })
     });
     tokio::time::sleep(Duration::from_millis(300)).await;

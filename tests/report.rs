@@ -281,10 +281,11 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
     }
     let (_, out) = verify(&dir.join("run.json"));
     assert_eq!(
-        out.lines().count(),
-        4,
-        "run.json and the three reports: {out}"
+        out.matches("intact").count(),
+        5,
+        "run.json, its sidecar and the three reports, from the manifest: {out}"
     );
+    assert!(out.contains("SHA256SUMS sha256 "), "{out}");
 
     // Re-rendered from run.json alone: byte-identical files.
     let again = tempfile::tempdir().unwrap();
@@ -302,6 +303,7 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
         "junit.xml",
         "report.md",
         "report.html",
+        "SHA256SUMS",
     ] {
         assert!(
             read(dir, name) == read(again.path(), name),
@@ -353,8 +355,8 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
     std::fs::remove_file(edited.path().join("run.json")).unwrap();
     let (code, out) = verify(&edited.path().join("report.md"));
     assert_eq!(
-        code, 2,
-        "a report without its run.json cannot be verified: {out}"
+        code, 1,
+        "a report folder whose run.json is gone is not intact: {out}"
     );
 }
 

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
-use reims_verify::migrate::{apply, discover, ApplyMode};
+use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
 use sqlx::Connection;
 
@@ -28,9 +28,9 @@ fn staging() -> &'static EphemeralCluster {
             tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
                 let c = EphemeralCluster::start(&ClusterOptions::default()).await.unwrap();
                 c.create_database("staging", None).await.unwrap();
-                let mut conn = c.connect("staging").await.unwrap();
                 let files = discover(&migrations_dir()).unwrap();
-                apply(&mut conn, &files, &ApplyMode::All, false).await.map_err(|e| e.to_string()).unwrap();
+                apply(&c.connect_options("staging"), &files, &ApplyMode::All, &ApplyOptions::default()).await.map_err(|e| e.to_string()).unwrap();
+                let mut conn = c.connect("staging").await.unwrap();
                 let setup = format!(
                     "-- drift
                      DROP INDEX idx_users_role;

@@ -12,23 +12,68 @@ use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
 use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
 use crate::run::{Phase, Run, SpecFile};
-use crate::spec::load_dir;
+use crate::spec::load_dir_reporting;
 use crate::verify::{build_shadow, verify, verify_migrations};
 
-use super::{cluster_options, server_settings, Output};
+use super::{apply_options, cluster_options, server_settings, Output};
 
 /// Run `check`; returns the exit code.
+///
+/// The order is what makes the verdict trustworthy: flags that cannot work together are
+/// refused and the report folder is proven writable before any server starts (exit 2); the
+/// verdict is printed before any report is written; and a run that ends in exit 2 or 3
+/// removes the reports an earlier run left in the folder and leaves a marker instead.
 pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
-    let run = gather(args).await?;
+    refuse_conflicts(args)?;
     if !args.no_report {
-        crate::report::write_all(&run, &args.report)?;
+        crate::report::ensure_writable(&args.report)?;
     }
+    let run = match gather_with(args, out).await {
+        Ok(run) => run,
+        Err(err) => {
+            if !args.no_report && !crate::postgres::interrupted() {
+                mark_failed(&args.report, &err);
+            }
+            return Err(err);
+        }
+    };
     match args.format {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => {
+            let bytes = crate::report::json::to_bytes(&run);
+            print!("{}", String::from_utf8_lossy(&bytes));
+        }
+        OutputFormat::Table => print!(
             "{}",
-            serde_json::to_string_pretty(&run).expect("serialisable")
+            crate::redact::scrub(&crate::report::terminal::render(&run, out))
         ),
-        OutputFormat::Table => print!("{}", crate::report::terminal::render(&run, out)),
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    if !args.no_report {
+        let rendered = match crate::report::write_all(&run, &args.report) {
+            Ok(r) => r,
+            Err(err) => {
+                // Part of the set may be in place: take it all away, as for any exit 2.
+                mark_failed(&args.report, &err);
+                return Err(err);
+            }
+        };
+        let line = format!(
+            "reports: {} written to {} (digest of the set, {}: {})",
+            rendered
+                .files
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.report.display(),
+            crate::report::digest::MANIFEST_FILE,
+            rendered.manifest_digest
+        );
+        match args.format {
+            OutputFormat::Table => println!("{}", crate::redact::scrub(&line)),
+            OutputFormat::Json => eprintln!("{}", crate::redact::scrub(&line)),
+        }
     }
     Ok(if run.passed() {
         ExitCode::Passed
@@ -37,10 +82,68 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     })
 }
 
+/// Refuse flag combinations that would be silently ignored.
+fn refuse_conflicts(args: &CheckArgs) -> Result<()> {
+    let handed_over = args.db.database_url.is_some() || std::env::var_os("PGHOST").is_some();
+    if handed_over && !args.apply_after.is_empty() {
+        let source = if args.db.database_url.is_some() {
+            "--database-url (or DATABASE_URL)"
+        } else {
+            "PGHOST"
+        };
+        return Err(Error::Usage {
+            message: format!(
+                "--apply-after cannot be used with a server named by {source}: check never \
+                 writes to a server it is handed"
+            ),
+            hint: "apply the SQL yourself with `reims-verify migrate` or psql, or drop \
+                   --database-url to try it on a throw-away server"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Leave the failed-run marker in the report folder, saying so on stderr.
+fn mark_failed(dir: &std::path::Path, err: &Error) {
+    let code = err.exit_code().code();
+    let message = crate::redact::scrub(&crate::describe_error(err));
+    match crate::report::mark_failed_run(dir, code, &message) {
+        Ok(removed) if !removed.is_empty() => eprintln!(
+            "note: removed the earlier run's reports from {} ({} files) and left {} there, \
+             so they cannot be taken for this run's result",
+            dir.display(),
+            removed.len(),
+            crate::report::digest::FAILED_RUN_FILE
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "warning: could not mark {} as holding no report of this run: {e}",
+            dir.display()
+        ),
+    }
+}
+
 /// Do the whole check and return the run record (no output).
 pub async fn gather(args: &CheckArgs) -> Result<Run> {
+    gather_with(
+        args,
+        Output {
+            color: false,
+            progress: crate::progress::Progress::hidden(),
+        },
+    )
+    .await
+}
+
+/// [`gather`], showing progress and warnings as `out` says.
+async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
+    let progress = out.progress;
     let started_at = chrono::Utc::now();
-    let specs = load_dir(&args.specs)?;
+    let (specs, warnings) = load_dir_reporting(&args.specs)?;
+    for w in &warnings {
+        eprintln!("{}", crate::redact::scrub(&format!("warning: {w}")));
+    }
     let files = discover(&args.migrations)?;
     let extra: Vec<(std::path::PathBuf, String)> = args
         .apply_after
@@ -54,6 +157,11 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     let mut phases = Vec::new();
     let t = Instant::now();
     let copts = cluster_options(&args.db);
+    let spinner = progress.phase(if args.db.database_url.is_some() {
+        "connecting to the server"
+    } else {
+        "starting a throw-away PostgreSQL"
+    });
     let db = Database::open(
         args.db.database_url.as_deref(),
         &copts,
@@ -61,6 +169,7 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     )
     .await?;
     let mut conn = db.connect().await?;
+    drop(spinner);
     phases.push(Phase {
         name: "cluster_start",
         millis: t.elapsed().as_millis(),
@@ -68,7 +177,9 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
 
     let t = Instant::now();
     if db.is_ephemeral() {
-        apply(&mut conn, &files, &ApplyMode::All, false).await?;
+        let _spinner = progress.phase(&format!("applying {} migrations", files.len()));
+        let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
+        apply(&db, &files, &ApplyMode::All, &options).await?;
         for (path, sql) in &extra {
             sqlx::raw_sql(sql)
                 .execute(&mut conn)
@@ -91,18 +202,25 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
     });
 
     let t = Instant::now();
+    let spinner = progress.phase("reading the catalog");
     let history = read_history(&mut conn).await?.unwrap_or_default();
+    for schema in &args.schemas {
+        super::snapshot::require_schema(&mut conn, schema, &db.describe()).await?;
+    }
     let actual = read_schemas(&mut conn, &specs.checked_schemas(&args.schemas)).await?;
+    drop(spinner);
     phases.push(Phase {
         name: "introspection",
         millis: t.elapsed().as_millis(),
     });
 
     let t = Instant::now();
+    let spinner = progress.phase(&format!("compiling {} specs", specs.specs.len()));
     let (shadow_cluster, mut shadow_conn) = shadow_connection(&db, &copts).await?;
     let shadow = build_shadow(&mut shadow_conn, &specs).await?;
     Database::close(shadow_conn).await;
     drop(shadow_cluster);
+    drop(spinner);
     phases.push(Phase {
         name: "shadow",
         millis: t.elapsed().as_millis(),
@@ -125,6 +243,10 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
             cases: args.cases,
             seed,
         };
+        let _spinner = progress.phase(&format!(
+            "running behavioural probes ({} cases per rule, seed {seed})",
+            args.cases
+        ));
         findings.extend(crate::probe::run_probes(&mut conn, &specs, &actual, &config).await?);
         phases.push(Phase {
             name: "probes",
@@ -154,6 +276,7 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
             })
             .collect(),
         probe_seed,
+        warnings,
         phases,
         totals: crate::run::Totals::of(&findings),
         findings,

@@ -50,3 +50,17 @@ pub(crate) fn server_settings(
         read_only,
     }
 }
+
+/// How migrations run, from the command line: `--statement-timeout` bounds every migration
+/// statement, on a throw-away server too.
+pub(crate) fn apply_options(
+    db: &DatabaseArgs,
+    force: bool,
+    lock_wait: std::time::Duration,
+) -> crate::migrate::ApplyOptions {
+    crate::migrate::ApplyOptions {
+        force,
+        statement_timeout: db.statement_timeout.clone(),
+        lock_wait,
+    }
+}

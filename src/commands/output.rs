@@ -12,11 +12,14 @@ use crate::cli::ColorChoice;
 pub struct Output {
     /// Whether to emit colour.
     pub color: bool,
+    /// Progress on long phases (stderr, terminals only, not with `--quiet`).
+    pub progress: crate::progress::Progress,
 }
 
 impl Output {
-    /// Decide from the flag, NO_COLOR and whether stdout is a terminal.
-    pub fn new(choice: ColorChoice) -> Self {
+    /// Decide from the flags, NO_COLOR and whether stdout (colour) and stderr (progress)
+    /// are terminals.
+    pub fn new(choice: ColorChoice, quiet: bool) -> Self {
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -25,7 +28,10 @@ impl Output {
                     && std::io::stdout().is_terminal()
             }
         };
-        Output { color }
+        Output {
+            color,
+            progress: crate::progress::Progress::new(quiet),
+        }
     }
 
     /// A new table in the house style.

@@ -52,14 +52,19 @@ fn render(from: &Path, out: &Path) -> Result<ExitCode> {
         println!("wrote {}", path.display());
     }
     println!("run.json sha256 {}", rendered.digest);
+    println!(
+        "{} sha256 {} (the digest of the whole set)",
+        digest::MANIFEST_FILE,
+        rendered.manifest_digest
+    );
     Ok(ExitCode::Passed)
 }
 
-/// Verify `file` and print one line per file checked.
+/// Verify the report folder of `file` and print one line per file checked, then the
+/// folder's digest to compare with the value kept elsewhere.
 fn verify(file: &Path, out: Output) -> Result<ExitCode> {
-    let checks = digest::verify(file)?;
-    let mut intact = true;
-    for c in &checks {
+    let folder = digest::verify(file)?;
+    for c in &folder.checks {
         let label = match (c.intact, out.color) {
             (true, true) => "\x1b[32mintact\x1b[0m  ",
             (true, false) => "intact  ",
@@ -67,9 +72,15 @@ fn verify(file: &Path, out: Output) -> Result<ExitCode> {
             (false, false) => "MISMATCH",
         };
         println!("{label} {}: {}", c.path.display(), c.detail);
-        intact &= c.intact;
     }
-    Ok(if intact {
+    if let Some(d) = &folder.manifest_digest {
+        println!(
+            "{} sha256 {d} (the digest of the whole set: compare it with the one the run \
+             printed)",
+            digest::MANIFEST_FILE
+        );
+    }
+    Ok(if folder.intact() {
         ExitCode::Passed
     } else {
         ExitCode::Findings

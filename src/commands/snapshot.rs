@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 
 use crate::catalog::{read_schemas, Schema};
 use crate::cli::SnapshotArgs;
-use crate::error::{ExitCode, Result};
+use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, ApplyMode};
 use crate::postgres::{ClusterOptions, Database, EphemeralCluster};
 use crate::snapshot::{
@@ -16,7 +16,7 @@ use crate::snapshot::{
     Snapshot,
 };
 
-use super::{cluster_options, server_settings};
+use super::{apply_options, cluster_options, server_settings};
 
 /// Run `spec snapshot`.
 pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
@@ -34,7 +34,11 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     let mut conn = db.connect().await?;
     if db.is_ephemeral() {
         let files = discover(&args.migrations)?;
-        apply(&mut conn, &files, &ApplyMode::All, false).await?;
+        let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
+        apply(&db, &files, &ApplyMode::All, &options).await?;
+    }
+    for schema in &args.schemas {
+        require_schema(&mut conn, schema, &db.describe()).await?;
     }
     let schema = read_schemas(&mut conn, &args.schemas).await?;
     Database::close(conn).await;
@@ -79,6 +83,24 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         args.schemas.join(", ")
     );
     Ok(ExitCode::Passed)
+}
+
+/// Refuse a `--schema` the database does not have (exit 2), naming the ones it has.
+pub(super) async fn require_schema(conn: &mut PgConnection, schema: &str, db: &str) -> Result<()> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_catalog.pg_namespace \
+         WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::database("listing the schemas", &e))?;
+    if names.iter().any(|n| n == schema) {
+        return Ok(());
+    }
+    Err(Error::Usage {
+        message: format!("schema `{schema}` does not exist in {db}"),
+        hint: format!("pass --schema with one of: {}", names.join(", ")),
+    })
 }
 
 /// Compile the snapshot in a shadow database and verify it against `schema`; report on

@@ -2,7 +2,7 @@
 
 use crate::cli::SpecCommand;
 use crate::error::{ExitCode, Result};
-use crate::spec::{load_dir, SchemaSpec, TableSpec};
+use crate::spec::{load_dir_reporting, SchemaSpec, TableSpec};
 
 use super::Output;
 
@@ -40,7 +40,10 @@ pub async fn run_spec(cmd: &SpecCommand, _out: Output) -> Result<ExitCode> {
         }
         SpecCommand::Snapshot(args) => super::run_snapshot(args).await,
         SpecCommand::Validate { specs } => {
-            let set = load_dir(specs)?;
+            let (set, warnings) = load_dir_reporting(specs)?;
+            for w in &warnings {
+                eprintln!("{}", crate::redact::scrub(&format!("warning: {w}")));
+            }
             println!(
                 "{} spec file(s) in {} are valid",
                 set.specs.len() + set.schemas.len(),

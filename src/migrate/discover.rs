@@ -33,33 +33,95 @@ pub fn checksum(text: &str) -> String {
     hex::encode(Sha256::digest(normalise(text).as_bytes()))
 }
 
-/// Every `NNN_name.sql` file in `dir`, in version order. Other `.sql` names, duplicate
-/// versions and unreadable or non-UTF-8 files are errors that name the file.
+/// What a look at the migrations folder found: the migration files, and the names that
+/// look like migrations but are not applied (each a warning the user must see).
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// The migrations, in version order.
+    pub files: Vec<MigrationFile>,
+    /// `NAME: why it is not applied; what to do`, one per entry that looks like a migration
+    /// but is not one (`015_x.sql.bak`, `015_x.txt`).
+    pub warnings: Vec<String>,
+}
+
+/// Every `NNN_name.sql` file in `dir`, in version order; warnings about entries that look
+/// like migrations but are not applied are printed on stderr (see [`scan_dir`]).
 pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
+    let found = scan_dir(dir)?;
+    for w in &found.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(found.files)
+}
+
+/// Look at every entry of `dir`. A `.sql` entry (any letter case) that cannot be a
+/// migration is an error that names it: a badly named file, an upper-case `.SQL`, a
+/// directory, a FIFO or other special file, a dangling symbolic link or a link loop, an
+/// unreadable or non-UTF-8 file, a duplicate version. An entry that starts like a
+/// migration (`NNN_`) but does not end in `.sql` is a warning. Hidden entries (`.name`) and
+/// other names (`README.md`) are ignored.
+pub fn scan_dir(dir: &Path) -> Result<Discovery> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::Usage {
         message: format!("cannot read the migrations folder {}: {e}", dir.display()),
         hint: "pass --migrations DIR with the folder that holds NNN_name.sql files".into(),
     })?;
-    let mut files = Vec::new();
+    let mut found = Discovery::default();
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("sql") || !path.is_file() {
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            let shown = entry.file_name().to_string_lossy().to_string();
+            if shown.to_ascii_lowercase().contains(".sql") || parse_prefix(&shown).is_some() {
+                return Err(bad_file(
+                    &path,
+                    "the file name is not valid UTF-8",
+                    "rename it to NNN_description.sql in plain characters",
+                ));
+            }
+            continue;
+        };
+        if name.starts_with('.') {
             continue;
         }
-        let name = entry.file_name().to_string_lossy().to_string();
+        let extension = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        let is_sql = extension.eq_ignore_ascii_case("sql");
+        if !is_sql {
+            if parse_prefix(&name).is_some() {
+                found.warnings.push(format!(
+                    "{}: looks like a migration but is not applied: only files ending in .sql are; \
+                     rename it to .sql to apply it, or move it out of the folder",
+                    path.display()
+                ));
+            }
+            continue;
+        }
+        if extension != "sql" {
+            let fixed = format!("{}.sql", &name[..name.len() - extension.len() - 1]);
+            return Err(bad_file(
+                &path,
+                &format!("the extension is .{extension}; migrations end in lower-case .sql"),
+                &format!("rename it to {fixed}"),
+            ));
+        }
         let version = parse_version(&name).ok_or_else(|| {
             bad_file(
                 &path,
                 "the name is not NNN_description.sql",
-                "rename it, e.g. 015_create_reports.sql",
+                "rename it, e.g. 015_create_reports.sql, or move it out of the folder",
             )
         })?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        check_regular_file(&path)?;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            bad_file(
+                &path,
+                &format!("cannot read the file: {e}"),
+                "check that it exists and is readable",
+            )
+        })?;
         let text = String::from_utf8(bytes)
             .map_err(|_| bad_file(&path, "the file is not UTF-8", "save it as UTF-8"))?;
         let sql = normalise(&text);
-        files.push(MigrationFile {
+        found.files.push(MigrationFile {
             version,
             checksum: checksum(&sql),
             name,
@@ -67,6 +129,7 @@ pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
             sql,
         });
     }
+    let files = &mut found.files;
     files.sort_by(|a, b| (a.version, &a.name).cmp(&(b.version, &b.name)));
     for pair in files.windows(2) {
         if pair[0].version == pair[1].version {
@@ -86,7 +149,68 @@ pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
             hint: "pass --migrations DIR with the folder that holds the migrations".into(),
         });
     }
-    Ok(files)
+    found.warnings.sort();
+    Ok(found)
+}
+
+/// A migration must be a regular file (a symbolic link to one is fine). Never opens the
+/// entry, so a FIFO cannot block the run.
+fn check_regular_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            let is_link = std::fs::symlink_metadata(path)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false);
+            let (what, hint) = if is_link && e.kind() == std::io::ErrorKind::NotFound {
+                (
+                    "it is a symbolic link to a file that does not exist".to_string(),
+                    "point the link at the migration file, or remove it",
+                )
+            } else if is_link {
+                (
+                    format!("the symbolic link cannot be followed: {e}"),
+                    "point the link at the migration file (a link loop never reaches one), or remove it",
+                )
+            } else {
+                (
+                    format!("cannot read the file: {e}"),
+                    "check that it exists and is readable",
+                )
+            };
+            return Err(bad_file(path, &what, hint));
+        }
+    };
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    let kind = if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(bad_file(
+        path,
+        &format!("it is {kind}, not a migration file"),
+        "migrations are regular files: replace it with one, or rename or move it out of the folder",
+    ))
+}
+
+/// The version prefix of a name that starts like a migration (`NNN_`), if any.
+fn parse_prefix(name: &str) -> Option<u64> {
+    let (digits, _) = name.split_once('_')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 fn parse_version(name: &str) -> Option<u64> {
@@ -148,6 +272,136 @@ mod tests {
         let err = discover(dir.path()).unwrap_err();
         assert!(err.to_string().contains("version 10"), "{err}");
         assert_eq!(err.exit_code(), crate::error::ExitCode::InvalidInput);
+    }
+
+    fn refused(dir: &Path) -> String {
+        let err = scan_dir(dir).unwrap_err();
+        assert_eq!(
+            err.exit_code(),
+            crate::error::ExitCode::InvalidInput,
+            "{err}"
+        );
+        format!("{err} {}", err.hint().unwrap_or_default())
+    }
+
+    fn with_good(dir: &Path) {
+        std::fs::write(dir.join("001_a.sql"), "SELECT 1;").unwrap();
+    }
+
+    #[test]
+    fn entries_that_cannot_be_migrations_are_errors_that_name_them() {
+        use std::os::unix::fs::symlink;
+        type Make = Box<dyn Fn(&Path)>;
+        let cases: Vec<(&str, Make, &str)> = vec![
+            (
+                "002_dangling.sql",
+                Box::new(|d: &Path| {
+                    symlink(d.join("nowhere.sql"), d.join("002_dangling.sql")).unwrap()
+                }),
+                "does not exist",
+            ),
+            (
+                "003_loop.sql",
+                Box::new(|d: &Path| {
+                    symlink(d.join("003_loop.sql"), d.join("003_loop.sql")).unwrap()
+                }),
+                "cannot be followed",
+            ),
+            (
+                "004_pipe.sql",
+                Box::new(|d: &Path| {
+                    nix::unistd::mkfifo(&d.join("004_pipe.sql"), nix::sys::stat::Mode::S_IRWXU)
+                        .unwrap()
+                }),
+                "FIFO",
+            ),
+            (
+                "006_socket.sql",
+                Box::new(|d: &Path| {
+                    // Kept bound for the test's length by leaking the listener.
+                    let l =
+                        std::os::unix::net::UnixListener::bind(d.join("006_socket.sql")).unwrap();
+                    std::mem::forget(l);
+                }),
+                "socket",
+            ),
+            (
+                "007_latin1.sql",
+                Box::new(|d: &Path| {
+                    std::fs::write(d.join("007_latin1.sql"), b"SELECT '\xe9';").unwrap()
+                }),
+                "not UTF-8",
+            ),
+            (
+                "005_dir.sql",
+                Box::new(|d: &Path| std::fs::create_dir(d.join("005_dir.sql")).unwrap()),
+                "directory",
+            ),
+            (
+                "x.sql",
+                Box::new(|d: &Path| std::fs::create_dir(d.join("x.sql")).unwrap()),
+                "NNN_description.sql",
+            ),
+            (
+                "015_x.SQL",
+                Box::new(|d: &Path| std::fs::write(d.join("015_x.SQL"), "SELECT 1;").unwrap()),
+                "rename it to 015_x.sql",
+            ),
+            (
+                "016_y.Sql",
+                Box::new(|d: &Path| std::fs::write(d.join("016_y.Sql"), "SELECT 1;").unwrap()),
+                "lower-case .sql",
+            ),
+        ];
+        for (name, make, expect) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            with_good(dir.path());
+            make(dir.path());
+            let started = std::time::Instant::now();
+            let text = refused(dir.path());
+            assert!(text.contains(name), "{name}: {text}");
+            assert!(text.contains(expect), "{name}: {text}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{name} blocked"
+            );
+        }
+    }
+
+    #[test]
+    fn names_that_start_like_migrations_but_are_not_applied_are_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        with_good(dir.path());
+        for name in [
+            "015_x.sql.bak",
+            "016_y.sql~",
+            "017_z.txt",
+            "README.md",
+            ".001_a.sql.swp",
+        ] {
+            std::fs::write(dir.path().join(name), "SELECT 1;").unwrap();
+        }
+        let found = scan_dir(dir.path()).unwrap();
+        assert_eq!(found.files.len(), 1);
+        assert_eq!(found.warnings.len(), 3, "{:?}", found.warnings);
+        for (w, name) in found
+            .warnings
+            .iter()
+            .zip(["015_x.sql.bak", "016_y.sql~", "017_z.txt"])
+        {
+            assert!(w.contains(name) && w.contains("not applied"), "{w}");
+        }
+    }
+
+    #[test]
+    fn a_symbolic_link_to_a_migration_file_is_a_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("a.sql"), "SELECT 1;").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("a.sql"), dir.path().join("001_a.sql"))
+            .unwrap();
+        let found = scan_dir(dir.path()).unwrap();
+        assert_eq!(found.files[0].sql, "SELECT 1;");
     }
 
     #[test]

@@ -7,18 +7,97 @@ use sqlx::{PgConnection, Row};
 use super::discover::MigrationFile;
 use crate::error::{Error, Result};
 
-/// The tracking table as the seed defines it, plus `checksum` (SHA-256 of the file).
-pub const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+/// The tracking table exactly as the seed's own runner creates it (its README, "Migration
+/// Tracking"); reims-verify adds `checksum`. Schema-qualified, like every statement of the
+/// bookkeeping, so that no `search_path` a migration set can redirect it.
+pub const SEED_TABLE: &str = "CREATE TABLE public.schema_migrations (
     id SERIAL PRIMARY KEY,
     migration_name VARCHAR(255) UNIQUE NOT NULL,
     applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
     success BOOLEAN DEFAULT true,
-    error_message TEXT,
-    checksum TEXT
-);
-COMMENT ON TABLE schema_migrations IS 'Migration history written by reims-verify migrate: one row per migration file.';
-COMMENT ON COLUMN schema_migrations.checksum IS 'SHA-256 (hex) of the migration file as applied, BOM and CRLF normalised.';
-ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT;";
+    error_message TEXT
+)";
+
+const TABLE_COMMENT: &str = "COMMENT ON TABLE public.schema_migrations IS 'Migration history: one row per migration file; success = true means it is applied. reims-verify logs every attempt in reims_verify.migration_attempts.'";
+
+const ADD_CHECKSUM: &str = "ALTER TABLE public.schema_migrations ADD COLUMN checksum TEXT";
+
+const CHECKSUM_COMMENT: &str = "COMMENT ON COLUMN public.schema_migrations.checksum IS 'SHA-256 (hex) of the migration file as applied, BOM and CRLF normalised; NULL when unknown (rows written by another runner).'";
+
+/// What making `schema_migrations` ready did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableSetup {
+    /// The table was there with its `checksum` column: nothing changed.
+    Ready,
+    /// The table was created.
+    Created,
+    /// The table came from another runner (the seed's, without `checksum`): the column was
+    /// added, and this many recorded migrations have no checksum (unknown).
+    Adopted {
+        /// Rows whose checksum is unknown.
+        unknown_checksums: i64,
+    },
+}
+
+/// Whether `public.schema_migrations` exists, and whether it has a `checksum` column.
+pub(crate) async fn table_shape(conn: &mut PgConnection) -> Result<Option<bool>> {
+    let row: (Option<bool>,) = sqlx::query_as(
+        "SELECT CASE WHEN pg_catalog.to_regclass('public.schema_migrations') IS NULL THEN NULL
+                     ELSE EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                   WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('public.schema_migrations')
+                                     AND a.attname OPERATOR(pg_catalog.=) 'checksum' AND NOT a.attisdropped) END",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| Error::database("looking for schema_migrations", &e))?;
+    Ok(row.0)
+}
+
+/// Create `schema_migrations` when it is missing, or add `checksum` to one another runner
+/// created; touch nothing when it is ready (so a role that may only write rows can migrate).
+pub(crate) async fn prepare_table(conn: &mut PgConnection) -> Result<TableSetup> {
+    let setup = match table_shape(conn).await? {
+        Some(true) => return Ok(TableSetup::Ready),
+        None => {
+            let sql =
+                format!("{SEED_TABLE};\n{ADD_CHECKSUM};\n{TABLE_COMMENT};\n{CHECKSUM_COMMENT};");
+            run_ddl(conn, &sql, "creating schema_migrations").await?;
+            TableSetup::Created
+        }
+        Some(false) => {
+            let sql = format!("{ADD_CHECKSUM};\n{CHECKSUM_COMMENT};");
+            run_ddl(
+                conn,
+                &sql,
+                "adding the checksum column to schema_migrations",
+            )
+            .await?;
+            let unknown: i64 =
+                sqlx::query_scalar("SELECT pg_catalog.count(*) FROM public.schema_migrations")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| Error::database("reading schema_migrations", &e))?;
+            TableSetup::Adopted {
+                unknown_checksums: unknown,
+            }
+        }
+    };
+    Ok(setup)
+}
+
+/// Run bookkeeping DDL in one transaction; a permission problem gets a hint.
+async fn run_ddl(conn: &mut PgConnection, sql: &str, context: &str) -> Result<()> {
+    let wrapped = format!("BEGIN;\n{sql}\nCOMMIT;");
+    sqlx::raw_sql(&wrapped).execute(&mut *conn).await.map_err(|e| {
+        let _ = &e;
+        Error::Server {
+            context: context.to_string(),
+            message: crate::error::describe_sqlx_error(&e),
+            hint: "migrate needs a role that may create tables in schema public (or one that owns schema_migrations, to add its checksum column)".into(),
+        }
+    })?;
+    Ok(())
+}
 
 /// One row of `schema_migrations`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -39,29 +118,17 @@ pub struct AppliedMigration {
 
 /// Read `schema_migrations`, oldest first; `None` when the table does not exist.
 pub async fn read_history(conn: &mut PgConnection) -> Result<Option<Vec<AppliedMigration>>> {
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT to_regclass('public.schema_migrations')::text")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| Error::database("looking for schema_migrations", &e))?;
-    if exists.is_none() {
+    let Some(has_checksum) = table_shape(conn).await? else {
         return Ok(None);
-    }
-    let has_checksum: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_attribute
-          WHERE attrelid = 'public.schema_migrations'::regclass
-            AND attname = 'checksum' AND NOT attisdropped)",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| Error::database("reading schema_migrations", &e))?;
+    };
     let checksum_expr = if has_checksum {
         "checksum"
     } else {
-        "NULL::text"
+        "NULL::pg_catalog.text"
     };
     let sql = format!(
-        "SELECT id, migration_name::text AS migration_name, applied_at::timestamp AS applied_at,
+        "SELECT id, migration_name::pg_catalog.text AS migration_name,
+                applied_at::pg_catalog.timestamp AS applied_at,
                 COALESCE(success, true) AS success, error_message, {checksum_expr} AS checksum
            FROM public.schema_migrations ORDER BY applied_at NULLS FIRST, id"
     );
@@ -71,25 +138,14 @@ pub async fn read_history(conn: &mut PgConnection) -> Result<Option<Vec<AppliedM
         .map_err(|e| Error::database("reading schema_migrations", &e))?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
+        let get = |e: sqlx::Error| Error::database("reading schema_migrations", &e);
         out.push(AppliedMigration {
-            id: row
-                .try_get("id")
-                .map_err(|e| Error::database("reading schema_migrations.id", &e))?,
-            migration_name: row
-                .try_get("migration_name")
-                .map_err(|e| Error::database("reading schema_migrations", &e))?,
-            applied_at: row
-                .try_get("applied_at")
-                .map_err(|e| Error::database("reading schema_migrations", &e))?,
-            success: row
-                .try_get("success")
-                .map_err(|e| Error::database("reading schema_migrations", &e))?,
-            error_message: row
-                .try_get("error_message")
-                .map_err(|e| Error::database("reading schema_migrations", &e))?,
-            checksum: row
-                .try_get("checksum")
-                .map_err(|e| Error::database("reading schema_migrations", &e))?,
+            id: row.try_get("id").map_err(get)?,
+            migration_name: row.try_get("migration_name").map_err(get)?,
+            applied_at: row.try_get("applied_at").map_err(get)?,
+            success: row.try_get("success").map_err(get)?,
+            error_message: row.try_get("error_message").map_err(get)?,
+            checksum: row.try_get("checksum").map_err(get)?,
         });
     }
     Ok(Some(out))

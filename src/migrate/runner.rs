@@ -1,17 +1,23 @@
-//! Applying migrations: one transaction each, under `pg_advisory_lock`, every attempt
-//! recorded; the first failure is rolled back completely, recorded, and stops the run.
+//! Applying migrations: a control session takes the lock and keeps the books; each file
+//! runs in a fresh session of its own, inside one transaction with its record (or, when it
+//! opts out, statement by statement); every attempt is logged; the first failure stops the
+//! run, and the message says truthfully what stays and what was recorded.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgDatabaseError, PgErrorPosition};
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 
+use super::attempts::AttemptLog;
 use super::discover::MigrationFile;
-use super::history::{read_history, status_of, MigrationStatus, CREATE_TABLE};
+use super::execute::{run_autocommit, run_wrapped, FileFailure, Stayed};
+use super::history::{
+    prepare_table, read_history, status_of, AppliedMigration, MigrationStatus, TableSetup,
+};
+use super::interrupt::{stop_if_interrupted, Watch, Work};
+use super::lock;
+use super::plan::{plan, TransactionMode};
+use super::session::{self, SessionSource, CONTROL_SETTINGS};
 use crate::error::{Error, Result, SourceLocation};
-
-/// The advisory-lock key that keeps two runners from interleaving (ASCII "reimsver").
-pub const ADVISORY_LOCK_KEY: i64 = 0x7265_696d_7376_6572;
 
 /// Which migrations to apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +28,42 @@ pub enum ApplyMode {
     One(String),
 }
 
+/// The statement timeout of a migration session unless told otherwise (`--statement-timeout`).
+pub const DEFAULT_STATEMENT_TIMEOUT: &str = "30s";
+
+/// How a run behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Re-apply a named migration that is already applied, and accept (re-apply) migrations
+    /// whose checksum changed.
+    pub force: bool,
+    /// `statement_timeout` of every migration session, as PostgreSQL spells durations
+    /// (`30s`, `10min`; `0` for none).
+    pub statement_timeout: String,
+    /// How long to wait for another runner's lock before giving up.
+    pub lock_wait: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            force: false,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT.into(),
+            lock_wait: lock::DEFAULT_LOCK_WAIT,
+        }
+    }
+}
+
+impl ApplyOptions {
+    /// The defaults, with `force`.
+    pub fn forced(force: bool) -> Self {
+        ApplyOptions {
+            force,
+            ..Default::default()
+        }
+    }
+}
+
 /// What happened to one migration.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AppliedStep {
@@ -29,6 +71,8 @@ pub struct AppliedStep {
     pub name: String,
     /// `applied`, `reapplied` or `skipped`.
     pub action: &'static str,
+    /// How it ran: inside one transaction (`wrapped`) or statement by statement (`none`).
+    pub transaction: TransactionMode,
     /// Time spent applying, in milliseconds.
     pub millis: u128,
 }
@@ -40,40 +84,53 @@ pub struct ApplyReport {
     pub steps: Vec<AppliedStep>,
     /// Names recorded as applied that are not in the folder (reported, not an error).
     pub unknown: Vec<String>,
+    /// Things the user should know once (e.g. a tracking table adopted from another runner).
+    pub notes: Vec<String>,
 }
 
-/// Apply migrations on `conn`. `force` re-applies a named migration that is already
-/// applied, and accepts (re-applies) migrations whose checksum changed.
-pub async fn apply(
-    conn: &mut PgConnection,
+/// Apply migrations to the database `source` opens sessions on. See the module docs.
+pub async fn apply<S: SessionSource>(
+    source: &S,
     files: &[MigrationFile],
     mode: &ApplyMode,
-    force: bool,
+    options: &ApplyOptions,
 ) -> Result<ApplyReport> {
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(ADVISORY_LOCK_KEY)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| Error::database("taking the migration advisory lock", &e))?;
-    let result = apply_locked(conn, files, mode, force).await;
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(ADVISORY_LOCK_KEY)
-        .execute(&mut *conn)
-        .await;
+    let watch = Watch::new(source.rescue_options());
+    let mut control = source.open(CONTROL_SETTINGS).await?;
+    let pid = session::backend_pid(&mut control).await?;
+    watch.control(pid);
+    if let Err(e) = lock::acquire(&mut control, options.lock_wait).await {
+        session::close(control).await;
+        return Err(e);
+    }
+    watch.lock_held(true);
+    let result = apply_locked(source, &mut control, &watch, files, mode, options).await;
+    if crate::postgres::interrupted() {
+        // The signal handler owns the server now; it releases the lock.
+        return result;
+    }
+    lock::release(&mut control).await;
+    watch.lock_held(false);
+    session::close(control).await;
     result
 }
 
-async fn apply_locked(
-    conn: &mut PgConnection,
+struct Planned<'a> {
+    file: &'a MigrationFile,
+    action: &'static str,
+    before: Option<AppliedMigration>,
+    mode: TransactionMode,
+}
+
+async fn apply_locked<S: SessionSource>(
+    source: &S,
+    control: &mut PgConnection,
+    watch: &Watch,
     files: &[MigrationFile],
     mode: &ApplyMode,
-    force: bool,
+    options: &ApplyOptions,
 ) -> Result<ApplyReport> {
-    sqlx::raw_sql(CREATE_TABLE)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| Error::database("creating schema_migrations", &e))?;
-    let history = read_history(conn).await?.unwrap_or_default();
+    let history = read_history(control).await?.unwrap_or_default();
     let statuses = status_of(files, &history);
     let mut report = ApplyReport {
         unknown: statuses
@@ -87,7 +144,7 @@ async fn apply_locked(
         ApplyMode::All => files.iter().collect(),
         ApplyMode::One(wanted) => vec![find_one(files, wanted)?],
     };
-    if !force {
+    if !options.force {
         if let Some(changed) = statuses.iter().find(|s| {
             s.status == MigrationStatus::Changed && selected.iter().any(|f| f.name == s.name)
         }) {
@@ -108,30 +165,71 @@ async fn apply_locked(
             });
         }
     }
+    // Decide everything, and refuse what cannot run, before anything changes.
+    let explicit = matches!(mode, ApplyMode::One(_));
+    let mut steps: Vec<std::result::Result<Planned<'_>, AppliedStep>> = Vec::new();
     for file in selected {
         let status = statuses
             .iter()
             .find(|s| s.name == file.name)
             .map(|s| s.status)
             .unwrap_or(MigrationStatus::Pending);
-        let explicit = matches!(mode, ApplyMode::One(_));
+        let opted_out = super::plan::opts_out(&file.sql);
+        let transaction = if opted_out {
+            TransactionMode::None
+        } else {
+            TransactionMode::Wrapped
+        };
         let action = match status {
-            MigrationStatus::Applied if !(force && explicit) => {
-                report.steps.push(AppliedStep {
+            MigrationStatus::Applied if !(options.force && explicit) => {
+                steps.push(Err(AppliedStep {
                     name: file.name.clone(),
                     action: "skipped",
+                    transaction,
                     millis: 0,
-                });
+                }));
                 continue;
             }
             MigrationStatus::Applied | MigrationStatus::Changed => "reapplied",
             _ => "applied",
         };
-        let started = Instant::now();
-        apply_one(conn, file).await?;
-        report.steps.push(AppliedStep {
-            name: file.name.clone(),
+        let mode = plan(file)?;
+        steps.push(Ok(Planned {
+            file,
             action,
+            before: history
+                .iter()
+                .find(|h| h.migration_name == file.name)
+                .cloned(),
+            mode,
+        }));
+    }
+    match prepare_table(control).await? {
+        TableSetup::Adopted { unknown_checksums } => report.notes.push(format!(
+            "adopted schema_migrations from another runner: added its checksum column; the {unknown_checksums} migration(s) it records have no checksum (unknown), so a later change to those files is not detected until they are re-applied with --force"
+        )),
+        TableSetup::Created | TableSetup::Ready => {}
+    }
+    let log = if steps.iter().any(|s| s.is_ok()) {
+        AttemptLog::prepare(control).await?
+    } else {
+        None
+    };
+    for step in steps {
+        let planned = match step {
+            Err(skipped) => {
+                report.steps.push(skipped);
+                continue;
+            }
+            Ok(p) => p,
+        };
+        stop_if_interrupted()?;
+        let started = Instant::now();
+        run_one(source, control, watch, log, &planned, options).await?;
+        report.steps.push(AppliedStep {
+            name: planned.file.name.clone(),
+            action: planned.action,
+            transaction: planned.mode,
             millis: started.elapsed().as_millis(),
         });
     }
@@ -152,154 +250,226 @@ fn find_one<'a>(files: &'a [MigrationFile], wanted: &str) -> Result<&'a Migratio
         })
 }
 
-const RECORD: &str =
-    "INSERT INTO schema_migrations (migration_name, applied_at, success, error_message, checksum)
-     VALUES ($1, CURRENT_TIMESTAMP, $2, $3, $4)
-     ON CONFLICT (migration_name) DO UPDATE
-        SET applied_at = EXCLUDED.applied_at, success = EXCLUDED.success,
-            error_message = EXCLUDED.error_message, checksum = EXCLUDED.checksum";
-
-async fn apply_one(conn: &mut PgConnection, file: &MigrationFile) -> Result<()> {
-    let mut tx = conn
-        .begin()
-        .await
-        .map_err(|e| Error::database(format!("starting the transaction for {}", file.name), &e))?;
-    let outcome = sqlx::raw_sql(&file.sql).execute(&mut *tx).await;
-    match outcome {
-        Ok(_) => {
-            sqlx::query(RECORD)
-                .bind(&file.name)
-                .bind(true)
-                .bind(None::<String>)
-                .bind(&file.checksum)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| Error::database(format!("recording {}", file.name), &e))?;
-            tx.commit()
-                .await
-                .map_err(|e| Error::database(format!("committing {}", file.name), &e))?;
-            Ok(())
-        }
-        Err(err) => {
-            let _ = tx.rollback().await;
-            let failure = describe_failure(file, &err);
-            // Record the failed attempt in its own transaction: the migration left nothing.
-            let _ = sqlx::query(RECORD)
-                .bind(&file.name)
-                .bind(false)
-                .bind(Some(failure.message.clone()))
-                .bind(&file.checksum)
-                .execute(&mut *conn)
-                .await;
-            Err(Error::Migration {
-                location: failure.location,
-                message: failure.message,
-                hint: failure.hint,
-                input_error: false,
-            })
-        }
-    }
-}
-
-struct Failure {
-    location: SourceLocation,
-    message: String,
-    hint: String,
-}
-
-fn describe_failure(file: &MigrationFile, err: &sqlx::Error) -> Failure {
-    let mut location = SourceLocation {
-        file: file.path.clone(),
-        line: None,
-        column: None,
+async fn run_one<S: SessionSource>(
+    source: &S,
+    control: &mut PgConnection,
+    watch: &Watch,
+    log: Option<AttemptLog>,
+    p: &Planned<'_>,
+    options: &ApplyOptions,
+) -> Result<()> {
+    let file = p.file;
+    let attempt = Attempt {
+        log,
+        id: match log {
+            Some(l) => Some(
+                l.start(
+                    control,
+                    &file.name,
+                    &file.checksum,
+                    if p.action == "reapplied" {
+                        "reapply"
+                    } else {
+                        "apply"
+                    },
+                    p.mode,
+                )
+                .await?,
+            ),
+            None => None,
+        },
     };
-    let mut message = crate::error::describe_sqlx_error(err);
-    let mut hint = format!(
-        "{} was rolled back completely and recorded as failed in schema_migrations; fix it and run migrate again",
-        file.name
-    );
-    if let sqlx::Error::Database(db) = err {
-        if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
-            match pg.position() {
-                Some(PgErrorPosition::Original(pos)) => {
-                    let (line, col) = line_col(&file.sql, pos);
-                    location.line = Some(line);
-                    location.column = Some(col);
-                }
-                Some(PgErrorPosition::Internal { position, query }) => {
-                    message.push_str(&format!(" (in internal query `{query}` at {position})"));
-                }
-                None => {}
+    let settings = [("statement_timeout", options.statement_timeout.as_str())];
+    let mut work = match source.open(&settings).await {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = attempt
+                .finish(control, "failed", false, Some(e.to_string()))
+                .await;
+            return Err(e);
+        }
+    };
+    let pid = match session::backend_pid(&mut work).await {
+        Ok(pid) => pid,
+        Err(e) => {
+            // Nothing of the file ran.
+            let _ = attempt
+                .finish(control, "failed", false, Some(e.to_string()))
+                .await;
+            return Err(e);
+        }
+    };
+    if let (Some(l), Some(id)) = (log, attempt.id) {
+        l.set_backend(control, id, pid).await?;
+    }
+    let applied_before = p.before.as_ref().is_some_and(|b| b.success);
+    if p.mode == TransactionMode::None && !applied_before {
+        // Its statements commit one by one: until it has run to its end, the record says
+        // it is not applied, and why, even if this process is killed half-way.
+        super::record::record_failure(
+            control,
+            &file.name,
+            &file.checksum,
+            "started without a transaction (-- no-transaction) and not finished; if this stays, the run was killed and part of the file may be applied",
+        )
+        .await?;
+    }
+    watch.begin(Work {
+        pid,
+        file: file.name.clone(),
+        checksum: file.checksum.clone(),
+        mode: p.mode,
+        attempt: attempt.id,
+        applied_before,
+        row_before: p.before.clone(),
+        committed: 0,
+    })?;
+    let outcome = match p.mode {
+        TransactionMode::Wrapped => run_wrapped(&mut work, control, pid, file).await,
+        TransactionMode::None => run_autocommit(&mut work, control, pid, watch, file).await,
+    };
+    if crate::postgres::interrupted() {
+        // The signal handler is ending this run and records the attempt itself.
+        return Err(stop_if_interrupted().unwrap_err());
+    }
+    watch.end();
+    session::close(work).await;
+    let failure = match outcome {
+        Ok(()) => {
+            if p.mode == TransactionMode::None {
+                super::record::record_success(control, &file.name, &file.checksum).await?;
             }
-            if let Some(detail) = pg.detail() {
-                message.push_str(&format!("; {detail}"));
+            attempt.finish(control, "applied", false, None).await?;
+            return Ok(());
+        }
+        Err(f) => f,
+    };
+    Err(report_failure(control, p, failure, &options.statement_timeout, attempt).await)
+}
+
+/// One attempt's row in the log, when there is a log.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    log: Option<AttemptLog>,
+    id: Option<i64>,
+}
+
+impl Attempt {
+    async fn finish(
+        &self,
+        control: &mut PgConnection,
+        outcome: &str,
+        partial: bool,
+        error: Option<String>,
+    ) -> Result<()> {
+        match (self.log, self.id) {
+            (Some(l), Some(id)) => {
+                l.finish(control, id, outcome, partial, error.as_deref())
+                    .await
             }
-            if let Some(where_) = pg.r#where() {
-                message.push_str(&format!(" [{}]", where_.replace('\n', "; ")));
-                if location.line.is_none() {
-                    if let Some(line) = plpgsql_line(where_) {
-                        // The line is relative to the function body; still a useful pointer.
-                        message.push_str(&format!(" (function body line {line})"));
-                    }
-                }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Record a failed attempt as far as the server lets us, and build an error whose hint says
+/// exactly what stays and what was recorded.
+async fn report_failure(
+    control: &mut PgConnection,
+    p: &Planned<'_>,
+    failure: FileFailure,
+    statement_timeout: &str,
+    attempt: Attempt,
+) -> Error {
+    let file = p.file;
+    let FileFailure { error, stayed } = failure;
+    let applied_before = p.before.as_ref().filter(|b| b.success);
+    let partial = match &stayed {
+        Stayed::Partial { committed, .. } => *committed > 0,
+        Stayed::EndedByFile | Stayed::Unknown => true,
+        Stayed::Nothing => false,
+    };
+    let what_stays = match &stayed {
+        Stayed::Nothing if error.connection_lost => format!(
+            "the session running {} was lost; its transaction never committed, so the server rolled it back and nothing of it stays",
+            file.name
+        ),
+        Stayed::Nothing => format!("{} was rolled back completely: nothing of it stays", file.name),
+        Stayed::Partial { committed, rolled_back_from } => {
+            let mut s = format!(
+                "{} runs without a transaction (-- no-transaction), so nothing was rolled back for it: the {committed} statement(s) that completed before the failure stay applied",
+                file.name
+            );
+            if let Some(line) = rolled_back_from {
+                s.push_str(&format!(
+                    "; the transaction block it had opened (line {line}) was rolled back"
+                ));
             }
-            if let Some(h) = pg.hint() {
-                hint = format!("{h}; {hint}");
+            s
+        }
+        Stayed::EndedByFile => format!(
+            "{} ended the transaction it was given (a COMMIT or ROLLBACK of its own), so it did not run all-or-nothing: what it committed stays; look at the schema before running migrate again",
+            file.name
+        ),
+        Stayed::Unknown => format!(
+            "the session broke while committing {}: whether it committed is unknown; look with `reims-verify migrate --list` and at the schema",
+            file.name
+        ),
+    };
+    let record_message = format!("{}: {}", error.location, error.message);
+    let recorded = async {
+        attempt
+            .finish(
+                &mut *control,
+                "failed",
+                partial,
+                Some(record_message.clone()),
+            )
+            .await?;
+        match (&stayed, applied_before) {
+            (Stayed::EndedByFile, before) => {
+                super::record::restore(control, &file.name, &file.checksum, before, &record_message)
+                    .await
+            }
+            (_, Some(_)) => Ok(()),
+            (_, None) => {
+                super::record::record_failure(control, &file.name, &file.checksum, &record_message)
+                    .await
             }
         }
     }
-    Failure {
-        location,
-        message,
+    .await;
+    let what_recorded = match (recorded, applied_before) {
+        (Ok(()), Some(before)) => format!(
+            "schema_migrations still records its earlier successful application{}, which stays the record; the failed attempt is logged in reims_verify.migration_attempts (`reims-verify migrate --history`)",
+            before
+                .applied_at
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default()
+        ),
+        (Ok(()), None) => "it is recorded as failed in schema_migrations".to_string(),
+        (Err(e), _) => format!(
+            "it could not be recorded ({e}), so schema_migrations does not mention this attempt"
+        ),
+    };
+    let mut hint = format!("{what_stays}; {what_recorded}.");
+    match error.sqlstate.as_deref() {
+        Some("57014") => hint = format!(
+            "the statement was cancelled: statements may run for --statement-timeout ({statement_timeout}); for a longer migration pass e.g. --statement-timeout 10min (0 for no limit). {hint}"
+        ),
+        Some("55P03") => hint = format!(
+            "the statement waited longer than --lock-timeout for a lock another session holds; retry when that session is done, or pass a longer --lock-timeout. {hint}"
+        ),
+        _ => {}
+    }
+    if let Some(h) = &error.server_hint {
+        hint = format!("{h}. {hint}");
+    }
+    hint.push_str(" Fix the cause and run migrate again.");
+    Error::Migration {
+        location: error.location,
+        message: error.message,
         hint,
-    }
-}
-
-/// Turn PostgreSQL's 1-based character position into a 1-based line and column.
-pub(crate) fn line_col(text: &str, position: usize) -> (usize, usize) {
-    let mut line = 1;
-    let mut col = 1;
-    for (i, ch) in text.chars().enumerate() {
-        if i + 1 >= position {
-            break;
-        }
-        if ch == '\n' {
-            line += 1;
-            col = 1;
-        } else {
-            col += 1;
-        }
-    }
-    (line, col)
-}
-
-fn plpgsql_line(where_: &str) -> Option<usize> {
-    let idx = where_.find("line ")?;
-    where_[idx + 5..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn positions_map_to_lines_and_columns() {
-        let sql = "SELECT 1;\nSELEC 2;\n";
-        assert_eq!(line_col(sql, 1), (1, 1));
-        assert_eq!(line_col(sql, 11), (2, 1));
-        assert_eq!(line_col(sql, 13), (2, 3));
-    }
-
-    #[test]
-    fn plpgsql_context_line_is_found() {
-        assert_eq!(
-            plpgsql_line("PL/pgSQL function f() line 4 at RAISE"),
-            Some(4)
-        );
-        assert_eq!(plpgsql_line("SQL statement"), None);
+        input_error: false,
     }
 }

@@ -167,14 +167,78 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-/// Make Ctrl-C, SIGTERM and SIGHUP stop every cluster before the process exits with 130.
-/// The binary calls this once; libraries embedding the crate may choose not to.
+/// Work to undo on a server when the run is interrupted, before the process exits with 130
+/// (a migration cancels the statement it runs there and releases its lock). It runs on the
+/// signal handler's thread, bounded in time, and returns what it did, for the message.
+pub type InterruptHook = Box<dyn Fn() -> Vec<String> + Send + Sync>;
+
+fn interrupt_hooks() -> &'static Mutex<HashMap<u64, std::sync::Arc<InterruptHook>>> {
+    static HOOKS: OnceLock<Mutex<HashMap<u64, std::sync::Arc<InterruptHook>>>> = OnceLock::new();
+    HOOKS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Register work for the signal handler to do on interruption; returns a key for
+/// [`unregister_interrupt_hook`].
+pub fn register_interrupt_hook(hook: InterruptHook) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let key = NEXT.fetch_add(1, Ordering::Relaxed);
+    interrupt_hooks()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, std::sync::Arc::new(hook));
+    key
+}
+
+/// Forget a hook once its work is done.
+pub fn unregister_interrupt_hook(key: u64) {
+    interrupt_hooks()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&key);
+}
+
+/// Run every registered hook (outside the registry lock); what they did, in order.
+fn run_interrupt_hooks() -> Vec<String> {
+    let hooks: Vec<std::sync::Arc<InterruptHook>> = interrupt_hooks()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .cloned()
+        .collect();
+    hooks.iter().flat_map(|h| h()).collect()
+}
+
+/// True when a cluster or a container is registered, i.e. interruption has servers to stop
+/// and temp files to remove.
+fn has_servers() -> bool {
+    !registry()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_empty()
+        || !containers()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+}
+
+/// Make Ctrl-C, SIGTERM and SIGHUP run the interrupt hooks and stop every cluster before
+/// the process exits with 130, saying what was done. The binary calls this once; libraries
+/// embedding the crate may choose not to.
 pub fn install_signal_handlers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-            eprintln!("reims-verify: interrupted; stopping PostgreSQL and removing temp files");
+            let mut done = run_interrupt_hooks();
+            if has_servers() {
+                done.push("stopping PostgreSQL and removing temp files".into());
+            }
+            if done.is_empty() {
+                eprintln!("reims-verify: interrupted");
+            } else {
+                eprintln!("reims-verify: interrupted; {}", done.join("; "));
+            }
             cleanup_all();
             std::process::exit(130);
         });

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 use super::cluster::Cluster;
@@ -84,8 +85,18 @@ impl Database {
     /// Open a connection (bounded by the connect timeout for URLs; read-only by default,
     /// with statement and lock timeouts, on a handed-over server).
     pub async fn connect(&self) -> Result<PgConnection> {
+        self.connect_with(&[]).await
+    }
+
+    /// Connection options for a new session: what [`Database::connect`] uses, plus `extra`
+    /// startup settings (`-c name=value`, which win over earlier ones). For work that needs
+    /// sessions of its own: a migration runs each file in a fresh session, and an
+    /// interrupted run reaches the server again from the signal handler.
+    pub fn session_options(&self, extra: &[(&str, &str)]) -> PgConnectOptions {
         match self {
-            Database::Ephemeral(c) => c.connect(EPHEMERAL_DB).await,
+            Database::Ephemeral(c) => c
+                .connect_options(EPHEMERAL_DB)
+                .options(extra.iter().copied()),
             Database::Url(url, settings) => {
                 let mut session: Vec<(&str, &str)> = vec![
                     ("statement_timeout", settings.statement_timeout.as_str()),
@@ -95,11 +106,24 @@ impl Database {
                 if settings.read_only {
                     session.push(("default_transaction_read_only", "on"));
                 }
-                let opts = url
-                    .connect_options()
+                session.extend(extra.iter().copied());
+                url.connect_options()
                     .application_name("reims-verify")
                     .options(session)
-                    .disable_statement_logging();
+                    .disable_statement_logging()
+            }
+        }
+    }
+
+    /// [`Database::connect`] with `extra` startup settings (see [`Database::session_options`]).
+    pub async fn connect_with(&self, extra: &[(&str, &str)]) -> Result<PgConnection> {
+        match self {
+            Database::Ephemeral(c) if extra.is_empty() => c.connect(EPHEMERAL_DB).await,
+            Database::Ephemeral(c) => {
+                super::cluster::connect_bounded(&self.session_options(extra), &c.describe()).await
+            }
+            Database::Url(url, settings) => {
+                let opts = self.session_options(extra);
                 let limit = settings.connect_timeout;
                 match tokio::time::timeout(limit, PgConnection::connect_with(&opts)).await {
                     Ok(Ok(conn)) => Ok(conn),

@@ -12,7 +12,10 @@ mod spawn;
 mod target;
 
 pub use bindir::{find_bindir, BinDir};
-pub use cleanup::{cleanup_all, install_signal_handlers, interrupted};
+pub use cleanup::{
+    cleanup_all, install_signal_handlers, interrupted, register_interrupt_hook,
+    unregister_interrupt_hook, InterruptHook,
+};
 pub use cluster::{Cluster, ClusterBackend};
 pub use container::{
     docker_daemon_status, feature_missing_error, no_daemon_error, ContainerCluster,

@@ -1,13 +1,19 @@
-//! A database URL handed over by the user, and its password-free display form.
+//! A server handed over by the user: a `postgres://` URL, a libpq `key=value` string, or the
+//! standard `PG*` variables, read as libpq reads them, with its password-free display form.
+//!
+//! Every password met on the way (in the string, in `PGPASSWORD`, in a pgpass file) is
+//! registered with [`crate::redact`] before anything can print it, and no error message
+//! quotes the string itself: only its redacted form.
 
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
 
-use sqlx::postgres::PgConnectOptions;
+use percent_encoding::percent_decode_str;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use crate::error::{Error, Result};
+use crate::redact;
 
-/// A server the user handed over: by URL, or by the standard `PG*` environment variables.
-/// Its `Display` and `Debug` never show the password.
+/// A server the user handed over. Its `Display` and `Debug` never show the password.
 #[derive(Clone)]
 pub struct DatabaseUrl {
     options: PgConnectOptions,
@@ -27,45 +33,120 @@ impl std::fmt::Display for DatabaseUrl {
     }
 }
 
+/// The connection parameters reims-verify understands, by their libpq names.
+const SUPPORTED: [&str; 13] = [
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "application_name",
+    "options",
+];
+
+/// libpq parameters that exist but that this tool's driver cannot honour; naming them
+/// gives a clearer message than "unknown".
+const LIBPQ_ONLY: [&str; 27] = [
+    "connect_timeout",
+    "client_encoding",
+    "target_session_attrs",
+    "gssencmode",
+    "channel_binding",
+    "service",
+    "passfile",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "sslcompression",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "load_balance_hosts",
+    "fallback_application_name",
+    "require_auth",
+    "sslcertmode",
+    "gssdelegation",
+];
+
+/// Connection parameters gathered from a URL or a `key=value` string, before defaults.
+#[derive(Default)]
+struct Parts {
+    host: Option<String>,
+    port: Option<u16>,
+    user: Option<String>,
+    password: Option<String>,
+    dbname: Option<String>,
+    sslmode: Option<PgSslMode>,
+    sslrootcert: Option<String>,
+    sslcert: Option<String>,
+    sslkey: Option<String>,
+    application_name: Option<String>,
+    options: Option<Vec<(String, String)>>,
+}
+
 impl DatabaseUrl {
-    /// Parse and validate a URL; the error message never contains the password.
+    /// Parse a connection string as libpq does: `postgres://` or `postgresql://` is a URL,
+    /// anything else with `=` is `key=value` pairs. The error message never contains the
+    /// password, and names the next step.
     pub fn parse(raw: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(raw).map_err(|e| Error::Usage {
-            message: format!(
-                "invalid database URL {}: {}",
-                redact_url(raw),
-                redact_in(&e.to_string(), raw)
-            ),
-            hint: "use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...]".into(),
-        })?;
-        let mut password = password_of(raw);
-        if password.is_none() {
-            password = query_password(raw);
-        }
-        Ok(DatabaseUrl {
-            options,
-            shown: redact_url(raw),
-            password,
-        })
+        let raw = raw.trim();
+        let shown = redact::connection_string(raw);
+        let lower = raw.to_ascii_lowercase();
+        let parts = if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            parse_url(raw, &shown)?
+        } else if let Some((scheme, _)) = raw.split_once("://") {
+            return Err(usage(
+                &shown,
+                format!("`{scheme}://` is not a PostgreSQL URL"),
+                URL_HINT,
+            ));
+        } else if raw.is_empty() {
+            return Err(Error::Usage {
+                message: "the database URL is empty".into(),
+                hint: URL_HINT.into(),
+            });
+        } else if raw.contains('=') {
+            parse_key_values(raw, &shown)?
+        } else {
+            return Err(usage(
+                &shown,
+                "is neither a postgres:// URL nor libpq key=value pairs".into(),
+                URL_HINT,
+            ));
+        };
+        Ok(build(parts, shown))
     }
 
     /// The server named by `PGHOST` / `PGPORT` / `PGUSER` / `PGPASSWORD` / `PGDATABASE` /
     /// `PGSSLMODE` …, when `PGHOST` is set (as psql reads them).
     pub fn from_pg_env() -> Option<Self> {
         std::env::var_os("PGHOST")?;
-        let options = PgConnectOptions::new();
-        let shown = format!(
+        let mut url = build(Parts::default(), String::new());
+        let o = &url.options;
+        url.shown = format!(
             "postgres://{}@{}:{}/{} (from PG* variables)",
-            options.get_username(),
-            options.get_host(),
-            options.get_port(),
-            options.get_database().unwrap_or(options.get_username())
+            o.get_username(),
+            o.get_socket()
+                .map(|s| s.display().to_string())
+                .unwrap_or_else(|| o.get_host().to_string()),
+            o.get_port(),
+            o.get_database().unwrap_or(o.get_username())
         );
-        Some(DatabaseUrl {
-            options,
-            shown,
-            password: std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
-        })
+        Some(url)
     }
 
     /// Connection options for sqlx.
@@ -73,46 +154,470 @@ impl DatabaseUrl {
         self.options.clone()
     }
 
-    /// The password, if any, so that messages can be scrubbed of it.
+    /// The password that will be sent, if any, so that messages can be scrubbed of it.
     pub fn password(&self) -> Option<String> {
         self.password.clone()
     }
 
-    /// Remove the password from any text (e.g. a server or driver error message).
+    /// Remove every known secret from any text (e.g. a server or driver error message).
     pub fn scrub(&self, text: &str) -> String {
-        match &self.password {
-            Some(pw) if !pw.is_empty() => text.replace(pw.as_str(), "***"),
-            _ => text.to_string(),
+        redact::scrub(text)
+    }
+}
+
+const URL_HINT: &str = "use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...] \
+     (percent-encode special characters in the password: @ as %40, : as %3A, / as %2F) or \
+     libpq pairs such as \"host=HOST user=USER password='...' dbname=DATABASE\"";
+
+fn usage(shown: &str, message: String, hint: &str) -> Error {
+    Error::Usage {
+        message: format!("invalid database URL {shown}: {message}"),
+        hint: hint.into(),
+    }
+}
+
+/// Register every form in which the user-info password is written.
+fn register_userinfo_secret(rest: &str) {
+    if let Some(at) = rest.rfind('@') {
+        if let Some((_, pw)) = rest[..at].split_once(':') {
+            redact::register(pw);
+            if let Ok(decoded) = percent_decode_str(pw).decode_utf8() {
+                redact::register(&decoded);
+            }
         }
     }
 }
 
-fn query_password(raw: &str) -> Option<String> {
-    let (_, query) = raw.split_once('?')?;
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k.eq_ignore_ascii_case("password") && !v.is_empty()).then(|| v.to_string())
+fn parse_url(raw: &str, shown: &str) -> Result<Parts> {
+    let rest = raw.split_once("://").map(|(_, r)| r).unwrap_or_default();
+    register_userinfo_secret(rest);
+    // Secret query values, as written and decoded, before anything can fail.
+    if let Some((_, query)) = rest.split_once('?') {
+        for kv in query.split('&') {
+            if let Some((k, v)) = kv.split_once('=') {
+                if redact::is_secret_key(&percent_decode_str(k).decode_utf8_lossy()) {
+                    redact::register(v);
+                    redact::register(&percent_decode_str(v).decode_utf8_lossy());
+                }
+            }
+        }
+    }
+    // libpq takes the user info to end at the first `@` (before any `/`); URL parsers at
+    // the last `@` of the authority (which ends at `/`, `?` or `#`). Where they disagree
+    // the URL means two different servers: refuse it.
+    let libpq_at = rest
+        .find(['@', '/'])
+        .filter(|&i| rest.as_bytes()[i] == b'@');
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let url_at = rest[..authority_end].rfind('@');
+    if libpq_at != url_at {
+        return Err(usage(
+            shown,
+            "the user name or password holds an unencoded `@`, `?` or `#`, so libpq (psql) \
+             and URL parsers read a different host from it"
+                .into(),
+            "percent-encode those characters in the password: @ as %40, ? as %3F, # as %23, \
+             / as %2F",
+        ));
+    }
+    let url = url::Url::parse(raw).map_err(|e| usage(shown, e.to_string(), URL_HINT))?;
+    if url.fragment().is_some() {
+        return Err(usage(
+            shown,
+            "a `#` fragment has no meaning in a connection URL".into(),
+            "percent-encode `#` in a password as %23",
+        ));
+    }
+    let decode = |what: &str, s: &str| -> Result<String> {
+        percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| {
+                usage(
+                    shown,
+                    format!("the {what} is not valid UTF-8 once percent-decoded"),
+                    URL_HINT,
+                )
+            })
+    };
+    let mut parts = Parts::default();
+    if let Some(host) = url.host_str().filter(|h| !h.is_empty()) {
+        parts.host = Some(decode("host", host)?);
+    }
+    parts.port = url.port();
+    if !url.username().is_empty() {
+        parts.user = Some(decode("user name", url.username())?);
+    }
+    if let Some(pw) = url.password() {
+        parts.password = Some(decode("password", pw)?);
+    }
+    let path = url.path().trim_start_matches('/');
+    if !path.is_empty() {
+        parts.dbname = Some(decode("database name", path)?);
+    }
+    for (key, value) in url.query_pairs() {
+        set_param(&mut parts, &key, &value, shown)?;
+    }
+    Ok(parts)
+}
+
+/// Split libpq `key=value` pairs: values may be single-quoted, and a backslash escapes the
+/// next character. Messages name known keywords only, never a value.
+fn split_key_values(raw: &str, shown: &str) -> Result<Vec<(String, String)>> {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    let skip_ws = |i: &mut usize| {
+        while *i < chars.len() && chars[*i].is_whitespace() {
+            *i += 1;
+        }
+    };
+    loop {
+        skip_ws(&mut i);
+        if i >= chars.len() {
+            break;
+        }
+        let start = i;
+        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let key: String = chars[start..i].iter().collect();
+        skip_ws(&mut i);
+        if i >= chars.len() || chars[i] != '=' {
+            let after = pairs
+                .last()
+                .map(|(k, _): &(String, String)| format!(" after `{k}=…`"))
+                .unwrap_or_default();
+            return Err(usage(
+                shown,
+                format!(
+                    "text without `=`{after} (word {} of the string)",
+                    pairs.len() + 1
+                ),
+                "write key=value pairs, and quote a value that holds spaces: password='a b'",
+            ));
+        }
+        i += 1;
+        skip_ws(&mut i);
+        let mut value = String::new();
+        if i < chars.len() && chars[i] == '\'' {
+            i += 1;
+            let mut closed = false;
+            while i < chars.len() {
+                match chars[i] {
+                    '\\' if i + 1 < chars.len() => {
+                        value.push(chars[i + 1]);
+                        i += 2;
+                    }
+                    '\'' => {
+                        closed = true;
+                        i += 1;
+                        break;
+                    }
+                    c => {
+                        value.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            if !closed {
+                if redact::is_secret_key(&key) {
+                    redact::register(&value);
+                }
+                return Err(usage(
+                    shown,
+                    format!("the quoted value of `{}` is not closed", known(&key)),
+                    "close the quote; write a quote inside a value as \\'",
+                ));
+            }
+        } else {
+            while i < chars.len() && !chars[i].is_whitespace() {
+                if chars[i] == '\\' && i + 1 < chars.len() {
+                    i += 1;
+                }
+                value.push(chars[i]);
+                i += 1;
+            }
+        }
+        if redact::is_secret_key(&key) {
+            redact::register(&value);
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+/// A keyword as it may appear in a message: known names as written, anything else not at
+/// all (it could be part of a password).
+fn known(key: &str) -> &str {
+    if SUPPORTED.contains(&key) || LIBPQ_ONLY.contains(&key) {
+        key
+    } else {
+        "an unknown keyword"
+    }
+}
+
+fn parse_key_values(raw: &str, shown: &str) -> Result<Parts> {
+    let pairs = split_key_values(raw, shown)?;
+    let mut parts = Parts::default();
+    for (key, value) in pairs {
+        set_param(&mut parts, &key, &value, shown)?;
+    }
+    Ok(parts)
+}
+
+/// Apply one libpq parameter, refusing what cannot be honoured rather than ignoring it.
+fn set_param(parts: &mut Parts, key: &str, value: &str, shown: &str) -> Result<()> {
+    let nonempty = |v: &str| (!v.is_empty()).then(|| v.to_string());
+    match key {
+        "host" | "hostaddr" => {
+            if value.contains(',') {
+                return Err(usage(
+                    shown,
+                    format!("several hosts in `{key}` are not supported"),
+                    "name one server",
+                ));
+            }
+            if key == "hostaddr" && value.parse::<std::net::IpAddr>().is_err() {
+                return Err(usage(
+                    shown,
+                    "`hostaddr` must be a numeric IP address".into(),
+                    "put a host name in `host`",
+                ));
+            }
+            parts.host = nonempty(value);
+        }
+        "port" => {
+            parts.port = Some(value.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                usage(
+                    shown,
+                    format!("port `{value}` is not a number from 1 to 65535"),
+                    URL_HINT,
+                )
+            })?)
+        }
+        "dbname" => parts.dbname = nonempty(value),
+        "user" => parts.user = nonempty(value),
+        "password" => parts.password = Some(value.to_string()),
+        "sslmode" => {
+            parts.sslmode = Some(match value {
+                "disable" => PgSslMode::Disable,
+                "allow" => PgSslMode::Allow,
+                "prefer" => PgSslMode::Prefer,
+                "require" => PgSslMode::Require,
+                "verify-ca" => PgSslMode::VerifyCa,
+                "verify-full" => PgSslMode::VerifyFull,
+                other => {
+                    return Err(usage(
+                        shown,
+                        format!("sslmode `{other}` is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+                        "pick one of the libpq ssl modes",
+                    ))
+                }
+            })
+        }
+        "sslrootcert" => parts.sslrootcert = nonempty(value),
+        "sslcert" => parts.sslcert = nonempty(value),
+        "sslkey" => parts.sslkey = nonempty(value),
+        "sslpassword" => {
+            return Err(usage(
+                shown,
+                "`sslpassword` (an encrypted client key) is not supported".into(),
+                "decrypt the key file, or use a key without a passphrase",
+            ))
+        }
+        "application_name" => parts.application_name = nonempty(value),
+        "options" => {
+            parts.options = Some(session_settings(value).ok_or_else(|| {
+                usage(
+                    shown,
+                    "`options` must be server settings written as -c name=value".into(),
+                    "write options='-c search_path=app -c work_mem=64MB'",
+                )
+            })?)
+        }
+        k if LIBPQ_ONLY.contains(&k) => {
+            let hint = if k == "connect_timeout" {
+                "use --connect-timeout SECONDS instead".to_string()
+            } else {
+                format!("remove it; supported: {}", SUPPORTED.join(", "))
+            };
+            return Err(usage(
+                shown,
+                format!("the libpq parameter `{k}` is not supported by reims-verify"),
+                &hint,
+            ));
+        }
+        _ => {
+            return Err(usage(
+                shown,
+                "it names an unknown connection parameter".into(),
+                &format!("supported parameters: {}", SUPPORTED.join(", ")),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The server settings in a libpq `options` value: `-c name=value`, `-cname=value` or
+/// `--name=value`; `None` for anything else.
+fn session_settings(value: &str) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut words = value.split_whitespace();
+    while let Some(word) = words.next() {
+        let setting = if word == "-c" {
+            words.next()?
+        } else {
+            word.strip_prefix("-c")
+                .or_else(|| word.strip_prefix("--"))?
+        };
+        let (k, v) = setting.split_once('=')?;
+        if k.is_empty() {
+            return None;
+        }
+        out.push((k.replace('-', "_"), v.to_string()));
+    }
+    Some(out)
+}
+
+/// Options from parameters over the `PG*` environment (as libpq: the string wins, the
+/// environment fills gaps), with the password resolved once: the string's, else
+/// `PGPASSWORD`, else the pgpass file's. The driver is never left to look one up itself,
+/// so the tool always knows, and can scrub, the password it sends.
+fn build(parts: Parts, shown: String) -> DatabaseUrl {
+    let mut o = PgConnectOptions::new_without_pgpass();
+    if let Some(host) = &parts.host {
+        o = if host.starts_with('/') {
+            o.socket(host)
+        } else {
+            o.host(host)
+        };
+    } else if let Ok(h) = std::env::var("PGHOST") {
+        if h.starts_with('/') {
+            o = o.socket(&h);
+        }
+    }
+    if let Some(port) = parts.port {
+        o = o.port(port);
+    }
+    if let Some(user) = &parts.user {
+        o = o.username(user);
+    }
+    if let Some(db) = &parts.dbname {
+        o = o.database(db);
+    }
+    if let Some(mode) = parts.sslmode {
+        o = o.ssl_mode(mode);
+    }
+    if let Some(c) = &parts.sslrootcert {
+        o = o.ssl_root_cert(c);
+    }
+    if let Some(c) = &parts.sslcert {
+        o = o.ssl_client_cert(c);
+    }
+    if let Some(k) = &parts.sslkey {
+        o = o.ssl_client_key(k);
+    }
+    if let Some(a) = &parts.application_name {
+        o = o.application_name(a);
+    }
+    if let Some(settings) = &parts.options {
+        o = o.options(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    let password = parts
+        .password
+        .clone()
+        .or_else(|| std::env::var("PGPASSWORD").ok())
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            let socket = o.get_socket().is_some() || o.get_host().starts_with('/');
+            let host = if socket { "localhost" } else { o.get_host() };
+            let user = o.get_username().to_string();
+            let db = o.get_database().unwrap_or(&user).to_string();
+            pgpass_password(host, o.get_port(), &db, &user)
+        });
+    if let Some(pw) = &password {
+        redact::register(pw);
+        o = o.password(pw);
+    }
+    DatabaseUrl {
+        options: o,
+        shown,
+        password,
+    }
+}
+
+/// The pgpass file libpq would read: `PGPASSFILE`, else `~/.pgpass`.
+fn pgpass_file() -> Option<PathBuf> {
+    if let Some(f) = std::env::var_os("PGPASSFILE").filter(|f| !f.is_empty()) {
+        return Some(PathBuf::from(f));
+    }
+    std::env::var_os("HOME").map(|h| Path::new(&h).join(".pgpass"))
+}
+
+/// The password for this server from the pgpass file, as libpq finds it: the first line
+/// whose host, port, database and user match (`*` matches anything; `\` escapes `:` and
+/// `\`). A file readable by group or others is ignored with a warning, as libpq does.
+fn pgpass_password(host: &str, port: u16, db: &str, user: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = pgpass_file()?;
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.is_file() {
+        eprintln!(
+            "warning: password file {} is not a plain file; it is ignored",
+            path.display()
+        );
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    // Register every password in the file first: whichever line the server ends up
+    // matching, none of them may be printed.
+    for line in text.lines() {
+        if let Some(fields) = pgpass_fields(line) {
+            redact::register(&fields[4]);
+        }
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        eprintln!(
+            "warning: password file {} has group or world access; it is ignored (chmod 0600 it)",
+            path.display()
+        );
+        return None;
+    }
+    let port = port.to_string();
+    text.lines().filter_map(pgpass_fields).find_map(|f| {
+        let matches = |field: &str, value: &str| field == "*" || field == value;
+        (matches(&f[0], host)
+            && matches(&f[1], &port)
+            && matches(&f[2], db)
+            && matches(&f[3], user))
+        .then(|| f[4].clone())
     })
 }
 
-fn password_of(raw: &str) -> Option<String> {
-    let rest = raw.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    let userinfo = authority.rsplit_once('@')?.0;
-    let (_, pw) = userinfo.split_once(':')?;
-    (!pw.is_empty()).then(|| pw.to_string())
-}
-
-/// Replace every occurrence of the URL's password in `text` with `***`.
-fn redact_in(text: &str, raw: &str) -> String {
-    let mut out = text.replace(raw, &redact_url(raw));
-    if let Some(pw) = password_of(raw) {
-        out = out.replace(&pw, "***");
+/// The five fields of a pgpass line, unescaped; `None` for comments and malformed lines.
+fn pgpass_fields(line: &str) -> Option<[String; 5]> {
+    let line = line.trim_end_matches('\r');
+    if line.trim_start().starts_with('#') || line.trim().is_empty() {
+        return None;
     }
-    out
+    let mut fields: Vec<String> = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    fields.last_mut()?.push(n);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut()?.push(c),
+        }
+    }
+    fields.try_into().ok()
 }
 
-/// The URL with its password replaced by `***` (and `password=` query parameters too).
+/// The URL with its password replaced by `***` (see [`redact::connection_string`]).
 ///
 /// ```
 /// use reims_verify::postgres::redact_url;
@@ -123,27 +628,7 @@ fn redact_in(text: &str, raw: &str) -> String {
 /// assert!(!redact_url("postgres://bob@db/x?password=hunter2").contains("hunter2"));
 /// ```
 pub fn redact_url(raw: &str) -> String {
-    let mut out = raw.to_string();
-    if let Some(pw) = password_of(raw) {
-        if let Some((scheme, rest)) = raw.split_once("://") {
-            let at = rest.find('@').unwrap_or(0);
-            let (userinfo, tail) = rest.split_at(at);
-            let user = userinfo.split(':').next().unwrap_or("");
-            let _ = pw;
-            out = format!("{scheme}://{user}:***{tail}");
-        }
-    }
-    if let Some((base, query)) = out.clone().split_once('?') {
-        let params: Vec<String> = query
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => kv.to_string(),
-            })
-            .collect();
-        out = format!("{base}?{}", params.join("&"));
-    }
-    out
+    redact::connection_string(raw)
 }
 
 #[cfg(test)]
@@ -160,12 +645,7 @@ mod tests {
         let url = DatabaseUrl::parse(raw).unwrap();
         assert!(!format!("{url} {url:?}").contains("s3cr3t"));
         assert_eq!(url.scrub("auth failed for s3cr3t"), "auth failed for ***");
-    }
-
-    #[test]
-    fn query_password_is_redacted() {
-        let raw = "postgres://bob@host/db?password=hunter2&application_name=x";
-        assert!(!redact_url(raw).contains("hunter2"));
+        assert_eq!(url.password().as_deref(), Some("s3cr3t"));
     }
 
     #[test]
@@ -178,5 +658,79 @@ mod tests {
     fn invalid_url_error_hides_password() {
         let err = DatabaseUrl::parse("postgres://u:topsecret@host:notaport/db").unwrap_err();
         assert!(!err.to_string().contains("topsecret"), "{err}");
+    }
+
+    #[test]
+    fn percent_encoded_passwords_are_decoded() {
+        let url = DatabaseUrl::parse("postgres://u:p%40ss%3Aw%2Frd@h/db").unwrap();
+        assert_eq!(url.password().as_deref(), Some("p@ss:w/rd"));
+        assert_eq!(url.to_string(), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn key_value_strings_are_read_as_libpq_reads_them() {
+        let url = DatabaseUrl::parse(
+            r"host=db.example port=6543 user=aud password='a b\'c' dbname=reims sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(url.password().as_deref(), Some("a b'c"));
+        let o = url.connect_options();
+        assert_eq!(
+            (
+                o.get_host(),
+                o.get_port(),
+                o.get_username(),
+                o.get_database()
+            ),
+            ("db.example", 6543, "aud", Some("reims"))
+        );
+        assert_eq!(
+            url.to_string(),
+            "host=db.example port=6543 user=aud password=*** dbname=reims sslmode=require"
+        );
+    }
+
+    #[test]
+    fn ambiguous_and_foreign_urls_are_refused() {
+        for raw in [
+            "postgres://auditor:hunt@r2@host/db",
+            "postgres://auditor:hu?nt@host/db",
+            "postgres://auditor:hu#nt@host/db",
+            "mysql://auditor:huntr2@host/db",
+            "postgres://auditor:huntr2@host/db?foo=bar",
+            "postgres://auditor:huntr2@host/db?connect_timeout=3",
+            "postgres://auditor:huntr2@host/db?sslmode=on",
+            "host=h password=huntr2 nonsense",
+            "host=h password='huntr2",
+            "",
+            "just-a-name",
+        ] {
+            let err = DatabaseUrl::parse(raw).unwrap_err();
+            let text = format!("{err} {}", err.hint().unwrap_or_default());
+            assert_eq!(err.exit_code().code(), 2, "{raw}: {text}");
+            for secret in ["hunt", "huntr2", "r2@", "nt@"] {
+                assert!(!text.contains(secret), "{raw}: {secret} in {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn pgpass_lines_unescape_and_match() {
+        assert_eq!(
+            pgpass_fields(r"db\:x:5432:*:aud:p\:w\\d"),
+            Some([
+                "db:x".into(),
+                "5432".into(),
+                "*".into(),
+                "aud".into(),
+                r"p:w\d".into()
+            ])
+        );
+        assert_eq!(pgpass_fields("# comment"), None);
+        assert_eq!(pgpass_fields("a:b:c"), None);
+        assert_eq!(
+            pgpass_fields("h:1:d:u:pw:with:colons").map(|f| f[4].clone()),
+            Some("pw:with:colons".to_string())
+        );
     }
 }

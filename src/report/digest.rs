@@ -8,11 +8,14 @@
 //!   `…-run-file`, `generator`); `junit.xml` has `reims-verify.run-sha256` (and `….run-file`,
 //!   `….generator`) properties on every test suite. All of them also show the digest.
 //!
-//! Verifying a report checks two things: the `run.json` it names (beside it) still has the
-//! digest it was rendered from, and, when the report was rendered by this same version of
-//! reims-verify, that its content is exactly what that `run.json` renders to, so an edit to
-//! the report itself is caught as well. The digest shows integrity, not origin: anyone can
-//! recompute it, so keep it somewhere else too (the CI log prints it).
+//! - `SHA256SUMS` lists the SHA-256 of every other file of the folder (also in `sha256sum`
+//!   format). Its own SHA-256 is the folder's digest: one value covering every byte.
+//!
+//! Verifying checks the folder as a whole: every listed file against the manifest, every
+//! file a run writes listed, the sidecar against `run.json`, and each report against the
+//! `run.json` it names (its embedded digest, and, when rendered by this same version, its
+//! exact text). The digest shows integrity, not origin: anyone can recompute it, so keep it
+//! somewhere else too (`check` and `report verify` print it, and so does the CI log).
 
 use std::path::{Path, PathBuf};
 
@@ -152,6 +155,30 @@ pub fn embedded(text: &str) -> Option<Embedded> {
     })
 }
 
+/// The file that lists the SHA-256 of every other file a run wrote, in `sha256sum` format.
+/// Its own SHA-256 is *the* digest of a report folder: one value that covers every byte of
+/// every file, including files added by future versions (they are listed by construction).
+pub const MANIFEST_FILE: &str = "SHA256SUMS";
+
+/// The marker a run that ended in exit 2 or 3 leaves in its report folder, in place of the
+/// earlier run's reports, so that nothing there can pass for this run's result.
+pub const FAILED_RUN_FILE: &str = "run-failed.txt";
+
+/// The names of every file a run writes besides the manifest.
+pub fn report_file_names() -> Vec<String> {
+    let mut names = vec![RUN_FILE.to_string(), format!("{RUN_FILE}{SIDECAR_SUFFIX}")];
+    names.extend(ReportKind::ALL.iter().map(|k| k.file_name().to_string()));
+    names
+}
+
+/// The manifest's content for `(name, bytes)` files, in their order.
+pub fn manifest_text(files: &[(String, Vec<u8>)]) -> String {
+    files
+        .iter()
+        .map(|(name, bytes)| sidecar_text(&sha256_hex(bytes), name))
+        .collect()
+}
+
 /// The result of checking one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileCheck {
@@ -163,35 +190,228 @@ pub struct FileCheck {
     pub detail: String,
 }
 
-/// Verify `path`: a `run.json` (against its `.sha256` sidecar, then every report beside it
-/// that names it), the sidecar itself, or a `junit.xml`/`report.md`/`report.html` (against
-/// the `run.json` it names). Returns one line per file checked. An error (exit 2) means the
-/// file could not be verified at all: unreadable, not a report, or its run record missing.
-pub fn verify(path: &Path) -> Result<Vec<FileCheck>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8_lossy(&bytes);
-    if let Some(emb) = embedded(&text) {
-        return Ok(vec![verify_report(path, &text, &emb)?]);
+/// What `report verify` found in a report folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderCheck {
+    /// One line per file (or per problem).
+    pub checks: Vec<FileCheck>,
+    /// SHA-256 of the manifest, when there is one: compare it with the value kept elsewhere.
+    pub manifest_digest: Option<String>,
+}
+
+impl FolderCheck {
+    /// True when every file is intact.
+    pub fn intact(&self) -> bool {
+        self.checks.iter().all(|c| c.intact)
     }
-    let sidecar = sidecar_path(path);
-    if sidecar.exists() {
-        return verify_record(path, &bytes, &sidecar);
+}
+
+/// Verify the report folder that holds `path` (or `path` itself, when it is a folder).
+///
+/// The folder is checked as a whole, whichever of its files is named: every file the
+/// manifest lists must have the SHA-256 it lists; every file a run writes must be listed;
+/// `run.json.sha256` must match `run.json`; every report must name that `run.json` and
+/// carry its digest and, when rendered by this version, be exactly what it renders to. A
+/// folder whose last run ended in exit 2 or 3 fails, saying so. An error (exit 2) means
+/// nothing could be verified: no such file, or no manifest (not a report folder).
+pub fn verify(path: &Path) -> Result<FolderCheck> {
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    };
+    let marker = dir.join(FAILED_RUN_FILE);
+    if marker.is_file() {
+        let text = std::fs::read_to_string(&marker).unwrap_or_default();
+        let first = text.lines().next().unwrap_or("").to_string();
+        return Ok(FolderCheck {
+            checks: vec![FileCheck {
+                path: marker,
+                intact: false,
+                detail: format!(
+                    "{first} This folder holds no report of the latest run; do not use \
+                     reports from it"
+                ),
+            }],
+            manifest_digest: None,
+        });
     }
-    if let Some((_, name)) = parse_sidecar(&text) {
-        let record = path.with_file_name(plain_name(&name, path)?);
-        let bytes = std::fs::read(&record).map_err(|e| Error::io(&record, e))?;
-        return verify_record(&record, &bytes, path);
+    if !path.exists() {
+        return Err(Error::io(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
     }
-    Err(Error::Usage {
-        message: format!(
-            "{}: not a reims-verify report, and no digest file {} beside it",
-            path.display(),
-            sidecar.display()
-        ),
-        hint: "pass a run.json that has its run.json.sha256 beside it, or a junit.xml, \
-               report.md or report.html written by reims-verify"
-            .into(),
+    let manifest = dir.join(MANIFEST_FILE);
+    let Ok(manifest_bytes) = std::fs::read(&manifest) else {
+        return Err(Error::Usage {
+            message: format!(
+                "{}: not a reims-verify report folder (no {MANIFEST_FILE} in {})",
+                path.display(),
+                dir.display()
+            ),
+            hint: "pass a file of, or the folder of, reports written by `reims-verify check` \
+                   or `reims-verify report --from`; without the manifest not every byte can \
+                   be checked"
+                .into(),
+        });
+    };
+    let named = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let mut checks = verify_manifest(&dir, &manifest, &manifest_bytes);
+    if let Some(name) = named.filter(|_| !path.is_dir()) {
+        let listed = name == MANIFEST_FILE || checks.iter().any(|c| file_name(&c.path) == name);
+        if !listed {
+            checks.push(FileCheck {
+                path: path.to_path_buf(),
+                intact: false,
+                detail: format!("is not listed in {MANIFEST_FILE}: it is not part of this run"),
+            });
+        }
+    }
+    checks.extend(cross_checks(&dir));
+    Ok(FolderCheck {
+        checks,
+        manifest_digest: Some(sha256_hex(&manifest_bytes)),
     })
+}
+
+/// Every listed file against its listed SHA-256, and every file a run writes listed.
+fn verify_manifest(dir: &Path, manifest: &Path, bytes: &[u8]) -> Vec<FileCheck> {
+    let mut checks = Vec::new();
+    let mut listed: Vec<String> = Vec::new();
+    let text = String::from_utf8_lossy(bytes);
+    for (n, line) in text.lines().enumerate() {
+        let parsed = parse_sidecar(line).filter(|(_, name)| plain_name(name, manifest).is_ok());
+        let Some((expected, name)) = parsed else {
+            checks.push(FileCheck {
+                path: manifest.to_path_buf(),
+                intact: false,
+                detail: format!(
+                    "line {} is not `<sha256>  <file name>`: it was edited",
+                    n + 1
+                ),
+            });
+            continue;
+        };
+        let file = dir.join(&name);
+        listed.push(name.clone());
+        checks.push(match std::fs::read(&file) {
+            Err(e) => FileCheck {
+                path: file,
+                intact: false,
+                detail: format!("is listed in {MANIFEST_FILE} but cannot be read ({e})"),
+            },
+            Ok(content) => {
+                let actual = sha256_hex(&content);
+                if actual == expected {
+                    FileCheck {
+                        path: file,
+                        intact: true,
+                        detail: format!("sha256 {actual} matches {MANIFEST_FILE}"),
+                    }
+                } else {
+                    FileCheck {
+                        path: file,
+                        intact: false,
+                        detail: format!(
+                            "sha256 is {actual}, but {MANIFEST_FILE} says {expected}: the file \
+                             changed after it was written"
+                        ),
+                    }
+                }
+            }
+        });
+    }
+    if !text.ends_with('\n') || text.contains('\r') {
+        checks.push(FileCheck {
+            path: manifest.to_path_buf(),
+            intact: false,
+            detail: "is not in the form reims-verify writes: it was edited".into(),
+        });
+    }
+    for name in report_file_names() {
+        if !listed.contains(&name) && dir.join(&name).exists() {
+            checks.push(FileCheck {
+                path: dir.join(&name),
+                intact: false,
+                detail: format!("is not listed in {MANIFEST_FILE}: it was not written by this run"),
+            });
+        }
+    }
+    if !listed.iter().any(|n| n == RUN_FILE) {
+        checks.push(FileCheck {
+            path: dir.join(RUN_FILE),
+            intact: false,
+            detail: format!("is not listed in {MANIFEST_FILE}, which every run writes"),
+        });
+    }
+    checks
+}
+
+/// The files against each other: the sidecar against `run.json`, each report against the
+/// `run.json` it names (its digest, and its text when rendered by this version).
+fn cross_checks(dir: &Path) -> Vec<FileCheck> {
+    let mut checks = Vec::new();
+    let record = dir.join(RUN_FILE);
+    let Ok(bytes) = std::fs::read(&record) else {
+        return checks;
+    };
+    let actual = sha256_hex(&bytes);
+    let sidecar = sidecar_path(&record);
+    if let Ok(text) = std::fs::read_to_string(&sidecar) {
+        if parse_sidecar(&text).map(|(d, _)| d) != Some(actual.clone()) {
+            checks.push(FileCheck {
+                path: sidecar,
+                intact: false,
+                detail: format!("does not hold {RUN_FILE}'s sha256 {actual}"),
+            });
+        }
+    }
+    let parsed = super::json::parse(&bytes, &record);
+    for kind in ReportKind::ALL {
+        let report = dir.join(kind.file_name());
+        let Ok(text) = std::fs::read_to_string(&report) else {
+            continue;
+        };
+        let problem = match embedded(&text) {
+            None => Some("does not carry the digest of a run record".to_string()),
+            Some(emb) if emb.kind != kind => Some("is not the kind of report its name says".into()),
+            Some(emb) if emb.run_file != RUN_FILE => {
+                Some(format!("names `{}`, not {RUN_FILE}", emb.run_file))
+            }
+            Some(emb) if emb.digest != actual => Some(format!(
+                "was rendered from a {RUN_FILE} with sha256 {}, but {RUN_FILE} has sha256 {actual}",
+                emb.digest
+            )),
+            Some(emb)
+                if !emb
+                    .generator
+                    .as_deref()
+                    .is_some_and(|g| g.starts_with("reims-verify ")) =>
+            {
+                Some("names no reims-verify version as its generator: it was edited".into())
+            }
+            Some(emb) if emb.generator.as_deref() == Some(generator().as_str()) => match &parsed {
+                Ok(run) if super::render_kind(kind, run, &actual, RUN_FILE) != text => Some(
+                    format!("differs from what {RUN_FILE} renders to: it was edited"),
+                ),
+                Ok(_) => None,
+                Err(_) => Some(format!("{RUN_FILE} cannot be read as a run record")),
+            },
+            Some(_) => None,
+        };
+        if let Some(detail) = problem {
+            checks.push(FileCheck {
+                path: report,
+                intact: false,
+                detail,
+            });
+        }
+    }
+    checks
 }
 
 /// `run.json` → `run.json.sha256`.
@@ -213,109 +433,12 @@ fn plain_name<'a>(name: &'a str, report: &Path) -> Result<&'a str> {
     } else {
         Err(Error::Usage {
             message: format!(
-                "{}: names its run record as `{name}`, which is not a file name beside it",
+                "{}: names `{name}`, which is not a file name beside it",
                 report.display()
             ),
             hint: "reports name the run.json beside them; re-render with `reims-verify report`"
                 .into(),
         })
-    }
-}
-
-/// Check a run record against its sidecar, then each report beside it that names it.
-fn verify_record(record: &Path, bytes: &[u8], sidecar: &Path) -> Result<Vec<FileCheck>> {
-    let text = std::fs::read_to_string(sidecar).map_err(|e| Error::io(sidecar, e))?;
-    let Some((expected, _)) = parse_sidecar(&text) else {
-        return Err(Error::Usage {
-            message: format!("{}: not a SHA-256 digest file", sidecar.display()),
-            hint: "re-render the reports with `reims-verify report --from run.json`".into(),
-        });
-    };
-    let actual = sha256_hex(bytes);
-    let mut checks = vec![if actual == expected {
-        FileCheck {
-            path: record.to_path_buf(),
-            intact: true,
-            detail: format!("sha256 {actual} matches {}", file_name(sidecar)),
-        }
-    } else {
-        FileCheck {
-            path: record.to_path_buf(),
-            intact: false,
-            detail: format!(
-                "sha256 is {actual}, but {} says {expected}: the file changed after it was written",
-                file_name(sidecar)
-            ),
-        }
-    }];
-    let own_name = file_name(record);
-    for kind in ReportKind::ALL {
-        let report = record.with_file_name(kind.file_name());
-        let Ok(text) = std::fs::read_to_string(&report) else {
-            continue;
-        };
-        match embedded(&text) {
-            Some(emb) if emb.kind == kind && emb.run_file == own_name => {
-                checks.push(verify_report(&report, &text, &emb)?)
-            }
-            _ => {}
-        }
-    }
-    Ok(checks)
-}
-
-/// Check one rendered report against the run record it names.
-fn verify_report(path: &Path, text: &str, emb: &Embedded) -> Result<FileCheck> {
-    let record = path.with_file_name(plain_name(&emb.run_file, path)?);
-    let bytes = std::fs::read(&record).map_err(|e| Error::io(&record, e))?;
-    let actual = sha256_hex(&bytes);
-    let check = |intact: bool, detail: String| FileCheck {
-        path: path.to_path_buf(),
-        intact,
-        detail,
-    };
-    if actual != emb.digest {
-        return Ok(check(
-            false,
-            format!(
-                "was rendered from a {} with sha256 {}, but {} now has sha256 {actual}",
-                emb.run_file,
-                emb.digest,
-                record.display()
-            ),
-        ));
-    }
-    if emb.generator.as_deref() != Some(generator().as_str()) {
-        return Ok(check(
-            true,
-            format!(
-                "{} sha256 {actual} matches; rendered by {}, so its text was not compared \
-                 (this is {})",
-                emb.run_file,
-                emb.generator.as_deref().unwrap_or("an unknown version"),
-                generator()
-            ),
-        ));
-    }
-    let parsed = super::json::parse(&bytes, &record)?;
-    let rendered = super::render_kind(emb.kind, &parsed, &actual, &emb.run_file);
-    if rendered == text {
-        Ok(check(
-            true,
-            format!(
-                "{} sha256 {actual} matches, and the text is exactly what it renders to",
-                emb.run_file
-            ),
-        ))
-    } else {
-        Ok(check(
-            false,
-            format!(
-                "{} sha256 {actual} matches, but the report's text differs from what that \
-                 record renders to: the report was edited after it was written",
-                emb.run_file
-            ),
-        ))
     }
 }
 

@@ -19,10 +19,32 @@ pub const RUN_FILE: &str = "run.json";
 
 /// The exact bytes of `run.json` for a run: pretty JSON and a final newline. The digest
 /// covers these bytes, and every other report is rendered from them.
+///
+/// Every string in the record goes through [`crate::redact::scrub`] first, so no secret
+/// the run met can reach the record or any report rendered from it.
 pub fn to_bytes(run: &Run) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(run).expect("the run record serialises");
+    let mut value = serde_json::to_value(run).expect("the run record serialises");
+    scrub_strings(&mut value, &crate::redact::registered());
+    let mut bytes = serde_json::to_vec_pretty(&value).expect("the run record serialises");
     bytes.push(b'\n');
     bytes
+}
+
+/// Scrub every string (keys too) of a JSON value of the given secrets.
+fn scrub_strings(value: &mut serde_json::Value, secrets: &[String]) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => *s = crate::redact::scrub_with(s, secrets),
+        Value::Array(items) => items.iter_mut().for_each(|v| scrub_strings(v, secrets)),
+        Value::Object(map) => {
+            let entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            for (k, mut v) in entries {
+                scrub_strings(&mut v, secrets);
+                map.insert(crate::redact::scrub_with(&k, secrets), v);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A run record read back from `run.json`.
@@ -67,6 +89,9 @@ pub struct RunRecord {
     /// The probes' seed, when probes ran.
     #[serde(default)]
     pub probe_seed: Option<u64>,
+    /// Warnings of the run (files that looked like specs but were not read, …).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// Time per phase.
     #[serde(default)]
     pub phases: Vec<PhaseRecord>,

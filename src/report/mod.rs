@@ -21,7 +21,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::run::Run;
 
-use digest::{sidecar_text, ReportKind, SIDECAR_SUFFIX};
+use digest::{
+    manifest_text, report_file_names, sidecar_text, ReportKind, FAILED_RUN_FILE, MANIFEST_FILE,
+    SIDECAR_SUFFIX,
+};
 use json::{RunRecord, RUN_FILE};
 
 /// The template engine as every report template uses it: block tags on their own lines
@@ -56,7 +59,10 @@ pub fn render_kind(kind: ReportKind, run: &RunRecord, digest: &str, run_file: &s
 pub struct Rendered {
     /// SHA-256 of `run_json`.
     pub digest: String,
-    /// `(file name, content)`, in writing order: `run.json`, its sidecar, then the reports.
+    /// SHA-256 of the manifest (`SHA256SUMS`): the digest of the whole folder.
+    pub manifest_digest: String,
+    /// `(file name, content)`, in writing order: `run.json`, its sidecar, the reports, then
+    /// the manifest of all of them.
     pub files: Vec<(String, Vec<u8>)>,
 }
 
@@ -77,7 +83,15 @@ pub fn render_all(run_json: &[u8], source: &Path) -> Result<Rendered> {
             render_kind(kind, &run, &digest, RUN_FILE).into_bytes(),
         ));
     }
-    Ok(Rendered { digest, files })
+    // Every file above is listed by construction, whatever kinds are added later.
+    let manifest = manifest_text(&files).into_bytes();
+    let manifest_digest = digest::sha256_hex(&manifest);
+    files.push((MANIFEST_FILE.to_string(), manifest));
+    Ok(Rendered {
+        digest,
+        manifest_digest,
+        files,
+    })
 }
 
 /// Write rendered files into `dir` (created if missing). Each file is written to a
@@ -105,6 +119,11 @@ pub fn write_rendered(rendered: &Rendered, dir: &Path) -> Result<Vec<PathBuf>> {
             std::fs::rename(tmp, path).map_err(|e| Error::io(path, e))?;
             written.push(path.clone());
         }
+        // This run's reports are now in place: a failed run's marker no longer applies.
+        let marker = dir.join(FAILED_RUN_FILE);
+        if marker.exists() {
+            std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
+        }
         Ok(written)
     })();
     if result.is_err() {
@@ -115,10 +134,79 @@ pub fn write_rendered(rendered: &Rendered, dir: &Path) -> Result<Vec<PathBuf>> {
     result
 }
 
-/// Write the run's report files into `dir` (created if missing) and return their paths:
-/// `run.json`, `run.json.sha256`, `junit.xml`, `report.md` and `report.html`.
-pub fn write_all(run: &Run, dir: &Path) -> Result<Vec<PathBuf>> {
+/// Write the run's report files into `dir` (created if missing) and return what was
+/// written: `run.json`, `run.json.sha256`, `junit.xml`, `report.md`, `report.html` and
+/// `SHA256SUMS`.
+pub fn write_all(run: &Run, dir: &Path) -> Result<Rendered> {
     let bytes = json::to_bytes(run);
     let rendered = render_all(&bytes, &dir.join(RUN_FILE))?;
-    write_rendered(&rendered, dir)
+    write_rendered(&rendered, dir)?;
+    Ok(rendered)
+}
+
+/// Make sure reports can be written into `dir` before any work starts: create it if
+/// missing, then create and remove a file in it. The error (exit 2) names the folder.
+pub fn ensure_writable(dir: &Path) -> Result<()> {
+    let unusable = |e: std::io::Error| Error::Usage {
+        message: format!("cannot write reports into {}: {e}", dir.display()),
+        hint: "pass --report DIR with a folder you can write to, or --no-report".into(),
+    };
+    std::fs::create_dir_all(dir).map_err(unusable)?;
+    let probe = dir.join(format!(".reims-verify-write-test.{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(unusable)?;
+    std::fs::remove_file(&probe).map_err(unusable)?;
+    Ok(())
+}
+
+/// After a run that ended in exit 2 or 3: remove the report files an earlier run left in
+/// `dir` and leave a marker that says what happened, so that no old PASS can be taken for
+/// this run's result (`report verify` reports the marker). Returns the files removed.
+pub fn mark_failed_run(dir: &Path, exit_code: i32, error: &str) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let mut names = report_file_names();
+    names.push(MANIFEST_FILE.to_string());
+    if let Ok(manifest) = std::fs::read_to_string(dir.join(MANIFEST_FILE)) {
+        names.extend(
+            manifest
+                .lines()
+                .filter_map(digest::parse_sidecar)
+                .map(|(_, n)| n)
+                .filter(|n| !n.contains(['/', '\\']) && n != "." && n != ".."),
+        );
+    }
+    names.sort();
+    names.dedup();
+    for name in names {
+        let path = dir.join(&name);
+        if path.is_file() {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            removed.push(path);
+        }
+    }
+    let meaning = match exit_code {
+        2 => "invalid input",
+        3 => "database trouble",
+        _ => "an error",
+    };
+    let text = format!(
+        "The reims-verify {} run of {} ended with exit {exit_code} ({meaning}) and wrote no reports.\n\
+         {}\n\
+         Reports an earlier run had left in this folder were removed ({}), so that none of them \
+         can be taken for this run's result.\n",
+        env!("CARGO_PKG_VERSION"),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        error.trim_end(),
+        if removed.is_empty() {
+            "there were none".to_string()
+        } else {
+            removed
+                .iter()
+                .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    let marker = dir.join(FAILED_RUN_FILE);
+    std::fs::write(&marker, crate::redact::scrub(&text)).map_err(|e| Error::io(&marker, e))?;
+    Ok(removed)
 }

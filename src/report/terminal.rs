@@ -24,7 +24,7 @@ pub fn render(run: &Run, out: Output) -> String {
     let mut t = out.table(&["table", "passed", "failed", "skipped"]);
     for (table, (p, f, k)) in &per_table {
         t.add_row(vec![
-            Cell::new(table),
+            Cell::new(row_label(run, table)),
             Cell::new(p),
             out.status_cell(&f.to_string(), *f == 0),
             Cell::new(k),
@@ -57,6 +57,13 @@ pub fn render(run: &Run, out: Output) -> String {
             let _ = writeln!(s, "  hint:     {h}");
         }
     }
+    let skips = skip_summary(run);
+    if !skips.is_empty() {
+        let _ = write!(s, "\n{skips}");
+    }
+    for w in &run.warnings {
+        let _ = writeln!(s, "\nwarning: {w}");
+    }
     if let Some(seed) = run.probe_seed {
         let _ = writeln!(s, "\nprobe seed: {seed} (replay with --seed {seed})");
     }
@@ -71,5 +78,60 @@ pub fn render(run: &Run, out: Output) -> String {
         run.migrations.len(),
         run.specs.len()
     );
+    s
+}
+
+/// The summary row's label: a relation's name, or, for groups of findings that are not a
+/// relation, a label that cannot be read as one.
+fn row_label(run: &Run, group: &str) -> String {
+    let is_relation = run.specs.iter().any(|s| s.table == group)
+        || run.findings.iter().any(|f| {
+            f.table == group
+                && !f.code.starts_with("migration.")
+                && !f.code.starts_with("function.")
+        });
+    match group {
+        "migrations" if !is_relation => "(migration history)".to_string(),
+        "functions" if !is_relation => "(functions no spec lists)".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Why checks were skipped: one line per reason, with how many checks and which objects.
+/// Reasons are the skip messages with their numbers taken out, up to the first `;`.
+pub fn skip_summary(run: &Run) -> String {
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for f in run.findings.iter().filter(|f| f.status == Status::Skip) {
+        let reason = f.message.split(';').next().unwrap_or(&f.message).trim();
+        let mut key = String::with_capacity(reason.len());
+        let mut in_number = false;
+        for c in reason.chars() {
+            if c.is_ascii_digit() {
+                if !in_number {
+                    key.push('N');
+                }
+                in_number = true;
+            } else {
+                in_number = false;
+                key.push(c);
+            }
+        }
+        groups.entry(key).or_default().push(f.object.as_str());
+    }
+    if groups.is_empty() {
+        return String::new();
+    }
+    let total: usize = groups.values().map(Vec::len).sum();
+    let mut groups: Vec<(String, Vec<&str>)> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    let mut s = format!(
+        "{total} check{} skipped, because:\n",
+        if total == 1 { " was" } else { "s were" }
+    );
+    for (reason, objects) in groups {
+        let _ = writeln!(s, "  {} × {reason}", objects.len());
+        let _ = writeln!(s, "      {}", objects.join(", "));
+    }
+    let _ = writeln!(s, "  (the reports list each skip with its full reason)");
     s
 }

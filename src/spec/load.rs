@@ -132,20 +132,19 @@ impl SpecSet {
     }
 }
 
-/// Load every `*.yaml` / `*.yml` file in `dir`.
+/// Load every `*.yaml` / `*.yml` file in `dir` (see [`load_dir_reporting`] for the
+/// warnings about files that look like specs but are not read).
 pub fn load_dir(dir: &Path) -> Result<SpecSet> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Usage {
-        message: format!("cannot read the specs folder {}: {e}", dir.display()),
-        hint: "pass --specs DIR with the folder that holds the YAML specs".into(),
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-        })
-        .collect();
-    paths.sort();
+    load_dir_reporting(dir).map(|(set, _)| set)
+}
+
+/// Load every `*.yaml` / `*.yml` file in `dir`, and say which other files look like specs
+/// but are not read (`users.yaml~`, `users.yaml.bak`): one warning each, for the command to
+/// show. Nothing is ever left out silently: an entry named like a spec that cannot be read
+/// as a file (a dangling symbolic link, a link loop, a FIFO, a folder) or whose extension
+/// is not lower case (`users.YAML`) is an error (exit 2).
+pub fn load_dir_reporting(dir: &Path) -> Result<(SpecSet, Vec<String>)> {
+    let (paths, warnings) = discover(dir)?;
     if paths.is_empty() {
         return Err(Error::Usage {
             message: format!("no .yaml specs in {}", dir.display()),
@@ -154,10 +153,11 @@ pub fn load_dir(dir: &Path) -> Result<SpecSet> {
     }
     let mut docs = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let text = utf8(&path, bytes)?;
         docs.push(load_document(&path, &text)?);
     }
-    assemble(docs)
+    Ok((assemble(docs)?, warnings))
 }
 
 /// Put loaded documents together, refusing a relation or schema specified twice and a
@@ -219,6 +219,124 @@ pub fn assemble(docs: Vec<SpecDocument>) -> Result<SpecSet> {
     Ok(set)
 }
 
+/// The spec files of `dir`, sorted, and warnings for files that look like specs but are
+/// not read.
+fn discover(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::Usage {
+        message: format!("cannot read the specs folder {}: {e}", dir.display()),
+        hint: "pass --specs DIR with the folder that holds the YAML specs".into(),
+    })?;
+    let mut paths = Vec::new();
+    let mut warnings = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::Usage {
+            message: format!("cannot list the specs folder {}: {e}", dir.display()),
+            hint: "check the folder's permissions".into(),
+        })?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let lower = name.to_lowercase();
+        let spec_named = name.ends_with(".yaml") || name.ends_with(".yml");
+        if !spec_named {
+            if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+                let ext = if lower.ends_with(".yaml") {
+                    "yaml"
+                } else {
+                    "yml"
+                };
+                let stem = &name[..name.len() - ext.len()];
+                return Err(unreadable(
+                    &path,
+                    "looks like a spec, but its extension is not lower case, so it would not be read".into(),
+                    &format!("rename it to {stem}{ext}"),
+                ));
+            }
+            if lower.contains(".yaml") || lower.contains(".yml") {
+                warnings.push(format!(
+                    "{} is not read as a spec: only files ending in .yaml or .yml are (rename it, \
+                     or move it out of {} to silence this warning)",
+                    path.display(),
+                    dir.display()
+                ));
+            }
+            continue;
+        }
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => paths.push(path),
+            Ok(meta) if meta.is_dir() => {
+                return Err(unreadable(
+                    &path,
+                    "is a folder, not a spec file".into(),
+                    "rename the folder, or move it out of the specs folder",
+                ))
+            }
+            Ok(_) => return Err(unreadable(
+                &path,
+                "is not a regular file (a FIFO, socket or device), so it cannot be read as a spec"
+                    .into(),
+                "replace it with a regular file, or remove it",
+            )),
+            Err(e) => {
+                let link = std::fs::read_link(&path).ok();
+                let what = match (e.raw_os_error(), link) {
+                    (Some(libc::ELOOP), _) => "is a symbolic link loop".to_string(),
+                    (_, Some(target)) if e.kind() == std::io::ErrorKind::NotFound => format!(
+                        "is a symbolic link to {}, which does not exist",
+                        target.display()
+                    ),
+                    _ => format!("cannot be read: {e}"),
+                };
+                return Err(unreadable(
+                    &path,
+                    what,
+                    "fix or remove it: every spec file in the folder is part of the gate",
+                ));
+            }
+        }
+    }
+    paths.sort();
+    warnings.sort();
+    Ok((paths, warnings))
+}
+
+fn unreadable(path: &Path, what: String, hint: &str) -> Error {
+    Error::Spec {
+        location: SourceLocation {
+            file: path.to_path_buf(),
+            line: None,
+            column: None,
+        },
+        key_path: None,
+        message: what,
+        hint: hint.to_string(),
+    }
+}
+
+/// The file's text, or an error naming the line of the first byte that is not UTF-8.
+fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        Error::Spec {
+            location: SourceLocation {
+                file: path.to_path_buf(),
+                line: Some(line),
+                column: Some(column),
+            },
+            key_path: None,
+            message: "the file is not valid UTF-8".into(),
+            hint: "save the spec as UTF-8".into(),
+        }
+    })
+}
+
 /// A function may be listed in one spec only.
 fn once_per_schema<T>(
     loaded: &Loaded<T>,
@@ -256,7 +374,11 @@ fn qualified(schema: &str, name: &str) -> String {
 /// Parse one spec document of either kind. The kind is decided by its top-level keys: a
 /// `table:` key makes a relation spec, otherwise a `schema:` key makes a schema document.
 pub fn load_document(path: &Path, text: &str) -> Result<SpecDocument> {
-    let top: Option<IndexMap<String, IgnoredAny>> = serde_saphyr::from_str(text).ok();
+    // An empty document, or one that is no mapping, is left to the relation parser, whose
+    // message says what is wrong with it.
+    let top: Option<IndexMap<String, IgnoredAny>> = serde_saphyr::from_str(text)
+        .ok()
+        .filter(|t: &IndexMap<String, IgnoredAny>| !t.is_empty());
     let has = |k: &str| top.as_ref().is_some_and(|t| t.contains_key(k));
     if has("table") || !has("schema") {
         if top.is_some() && !has("table") {
@@ -294,7 +416,7 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Loaded<T>> {
         Error::Spec {
             location: SourceLocation { file: path.to_path_buf(), line, column },
             key_path: line.and_then(|l| lines.path_at(l)).map(str::to_string),
-            message: first_line(&e.to_string()),
+            message: plain_message(&e),
             hint: "fix the YAML at that place; the format is described by specs/schema.json (`reims-verify spec schema`)".into(),
         }
     })?;
@@ -306,8 +428,73 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Loaded<T>> {
     })
 }
 
-/// The parser's message without its own `error: line N column M:` prefix (we print the
-/// location ourselves).
+/// The parser's message in the user's words: serde-saphyr's user-facing text, without its
+/// own location suffix (we print the location ourselves), and with what remains of serde's
+/// and the library's vocabulary translated (no type names, no API advice).
+fn plain_message(err: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter;
+    let text = serde_saphyr::UserMessageFormatter
+        .format_message(err)
+        .into_owned();
+    translate(&first_line(&text))
+}
+
+/// Translate library phrasing into the spec author's.
+pub(crate) fn translate(message: &str) -> String {
+    let mut m = message.to_string();
+    // "… at line 1, column 1": the location is printed in front already.
+    if let Some(i) = m.find(" at line ") {
+        if m[i..].contains("column") {
+            m.truncate(i);
+        }
+    }
+    let rewrites: [(&str, &str); 13] = [
+        (
+            "tabs disallowed within this context (block indentation)",
+            "a tab is used for indentation; YAML indents with spaces only",
+        ),
+        ("unknown field", "unknown key"),
+        ("missing field", "missing required key"),
+        ("unknown variant", "unknown value"),
+        (
+            "expected mapping start",
+            "expected a mapping of keys to values here",
+        ),
+        ("expected sequence start", "expected a list here"),
+        (
+            "expected string scalar",
+            "expected a single text value here",
+        ),
+        (
+            "invalid boolean (true or false expected)",
+            "expected true or false",
+        ),
+        ("invalid boolean", "expected true or false"),
+        (
+            "null is not allowed here",
+            "a value is required here, but it is empty (null)",
+        ),
+        ("duplicate mapping key", "duplicate key"),
+        (
+            "unexpected end of file",
+            "the document ends too early (is the file empty?)",
+        ),
+        (
+            "unexpected end of input",
+            "the document ends too early (is the file empty?)",
+        ),
+    ];
+    for (from, to) in rewrites {
+        m = m.replace(from, to);
+    }
+    if m.contains("multiple") && m.contains("document") {
+        m = "the file holds more than one YAML document (`---`); write one spec per file".into();
+    }
+    m = m.replace(", expected one of ", "; expected one of: ");
+    m
+}
+
+/// The first line of a message, without any `error: line N column M:` prefix.
 fn first_line(message: &str) -> String {
     let line = message.lines().next().unwrap_or(message).trim();
     let rest = line.strip_prefix("error: ").unwrap_or(line);

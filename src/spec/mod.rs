@@ -8,8 +8,8 @@ pub mod schema_doc;
 
 pub use keylines::KeyLines;
 pub use load::{
-    assemble, load_dir, load_document, load_str, Loaded, LoadedSchema, LoadedSpec, SpecDocument,
-    SpecSet,
+    assemble, load_dir, load_dir_reporting, load_document, load_str, Loaded, LoadedSchema,
+    LoadedSpec, SpecDocument, SpecSet,
 };
 pub use model::*;
 pub use rule::{number, rule_columns, rule_sql};

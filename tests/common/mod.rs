@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use reims_verify::migrate::{apply, discover, ApplyMode};
+use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
-use sqlx::{Connection, PgConnection};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::PgConnection;
 
 pub const TEMPLATE: &str = "reims_template";
 
@@ -57,12 +58,11 @@ pub fn cluster() -> &'static EphemeralCluster {
                 .await
                 .expect("start the shared test cluster");
             cluster.create_database(TEMPLATE, None).await.unwrap();
-            let mut conn = cluster.connect(TEMPLATE).await.unwrap();
             let files = discover(&migrations_dir()).unwrap();
-            apply(&mut conn, &files, &ApplyMode::All, false)
+            let target = cluster.connect_options(TEMPLATE);
+            apply(&target, &files, &ApplyMode::All, &ApplyOptions::default())
                 .await
                 .expect("the project's migrations apply");
-            conn.close().await.unwrap();
             cluster
         })
     })
@@ -85,6 +85,11 @@ pub async fn empty_db(tag: &str) -> String {
     let name = format!("e_{}_{}", tag, N.fetch_add(1, Ordering::Relaxed));
     cluster().create_database(&name, None).await.unwrap();
     name
+}
+
+/// Where a migration run opens its sessions on one database of the shared cluster.
+pub fn target(db: &str) -> PgConnectOptions {
+    cluster().connect_options(db)
 }
 
 pub async fn connect(db: &str) -> PgConnection {

@@ -1,0 +1,531 @@
+//! Each migration file runs as `psql -f` would run it, against a real PostgreSQL: nothing a
+//! file sets reaches the next file; a file that controls transactions is refused up front
+//! unless it opts out with `-- no-transaction`; an opted-out file runs statement by
+//! statement, and when it fails, the message says what stays. Nothing is recorded as
+//! applied that did not stay.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use reims_verify::error::{Error, ExitCode};
+use reims_verify::migrate::{
+    apply, discover, read_attempts, read_history, status_of, ApplyMode, ApplyOptions,
+    MigrationStatus, TransactionMode,
+};
+use sqlx::PgConnection;
+
+fn url(db: &str) -> String {
+    format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    )
+}
+
+fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, sql) in files {
+        std::fs::write(dir.path().join(name), sql).unwrap();
+    }
+    dir
+}
+
+async fn run(
+    db: &str,
+    dir: &Path,
+) -> reims_verify::error::Result<reims_verify::migrate::ApplyReport> {
+    let files = discover(dir).unwrap();
+    apply(
+        &target(db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::default(),
+    )
+    .await
+}
+
+async fn relation_schema(conn: &mut PgConnection, name: &str) -> Option<String> {
+    sqlx::query_scalar(
+        "SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relname = $1 AND n.nspname NOT LIKE 'pg_temp%'",
+    )
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await
+    .unwrap()
+}
+
+async fn exists(conn: &mut PgConnection, name: &str) -> bool {
+    relation_schema(conn, name).await.is_some()
+}
+
+#[tokio::test]
+async fn no_session_state_leaks_from_one_file_to_the_next() {
+    let db = empty_db("leak").await;
+    let role = format!("leak_role_{db}");
+    let dir = folder(&[
+        ("001_search_path.sql", "CREATE SCHEMA audit;\nSET search_path TO audit, public;\nCREATE TABLE in_audit (x int);"),
+        ("002_after_search_path.sql", "CREATE TABLE t2 (x int);"),
+        ("003_pg_dump_style.sql", "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE public.t3 (x int);"),
+        ("004_after_pg_dump.sql", "CREATE TABLE t4 (x int);"),
+        ("005_tiny_timeout.sql", "SET statement_timeout = '1ms';"),
+        ("006_after_timeout.sql", "SELECT pg_sleep(0.3);\nCREATE TABLE t6 (x int);"),
+        ("007_role.sql", &format!("CREATE ROLE {role} NOLOGIN;\nSET ROLE {role};")),
+        ("008_after_role.sql", "CREATE TABLE t8 (x int);"),
+        ("009_session_things.sql", "CREATE TEMP TABLE tmp (x int);\nPREPARE p AS SELECT 1;\nSELECT pg_advisory_lock(4242);\nLISTEN some_channel;\nSET TIME ZONE 'Pacific/Kiritimati';\nSET default_transaction_read_only = on;\nSET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE;"),
+        ("010_after_session_things.sql", "CREATE TEMP TABLE tmp (x int);\nPREPARE p AS SELECT 2;\nCREATE TABLE settings AS SELECT current_setting('TimeZone') AS tz, current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st, current_setting('search_path') AS sp, current_setting('transaction_isolation') AS iso, current_user::text AS who, (SELECT count(*) FROM pg_listening_channels()) AS listening;"),
+    ]);
+    let report = run(&db, dir.path()).await.unwrap();
+    assert_eq!(report.steps.len(), 10);
+    assert!(
+        report.steps.iter().all(|s| s.action == "applied"),
+        "{report:?}"
+    );
+    let mut conn = connect(&db).await;
+    assert_eq!(
+        relation_schema(&mut conn, "in_audit").await.as_deref(),
+        Some("audit")
+    );
+    for t in ["t2", "t3", "t4", "t6", "t8"] {
+        assert_eq!(
+            relation_schema(&mut conn, t).await.as_deref(),
+            Some("public"),
+            "{t}"
+        );
+    }
+    let owner: String =
+        sqlx::query_scalar("SELECT tableowner::text FROM pg_tables WHERE tablename = 't8'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(owner, "postgres", "SET ROLE of 007 must not reach 008");
+    let (tz, ro, st, sp, iso, who, listening): (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+    ) = sqlx::query_as("SELECT tz, ro, st, sp, iso, who, listening FROM settings")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(tz, "UTC");
+    assert_eq!(ro, "off");
+    assert_eq!(
+        st, "30s",
+        "the default statement timeout applies to every migration session"
+    );
+    assert_eq!(sp, "\"$user\", public");
+    assert_eq!(iso, "read committed");
+    assert_eq!(who, "postgres");
+    assert_eq!(listening, 0, "009's LISTEN ended with its session");
+    let held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(held, 0, "009's session-level lock ended with its session");
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert_eq!(history.len(), 10);
+    assert!(history.iter().all(|h| h.success && h.checksum.is_some()));
+    // applied_at follows the database's time zone, not one a migration set.
+    let skew: f64 = sqlx::query_scalar(
+        "SELECT max(abs(extract(epoch FROM (applied_at - (now() AT TIME ZONE 'UTC')))))::float8 FROM schema_migrations",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(skew < 600.0, "applied_at is {skew} s away from UTC now");
+    sqlx::raw_sql(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// The refusal of one folder, through the library: exit 2, file:line, the way out, and
+/// nothing applied or recorded.
+async fn assert_refused(files: &[(&str, &str)], file: &str, line: usize, word: &str) {
+    let db = empty_db("refuse").await;
+    let dir = folder(files);
+    let err = run(&db, dir.path()).await.unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::InvalidInput, "{err}");
+    let Error::Migration {
+        location,
+        message,
+        hint,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(location.file.ends_with(file), "{location}");
+    assert_eq!(location.line, Some(line), "{err}");
+    assert!(message.contains(word), "{message}");
+    if !matches!(word, "ROLLBACK" | "rollback") {
+        assert!(hint.contains("-- no-transaction"), "{hint}");
+    }
+    let mut conn = connect(&db).await;
+    assert!(
+        !exists(&mut conn, "ok1").await,
+        "a refusal comes before anything runs"
+    );
+    assert!(!exists(&mut conn, "half").await);
+    assert_eq!(
+        read_history(&mut conn)
+            .await
+            .unwrap()
+            .map(|h| h.len())
+            .unwrap_or(0),
+        0
+    );
+}
+
+#[tokio::test]
+async fn files_that_control_transactions_are_refused_before_anything_runs() {
+    let ok = ("001_ok.sql", "CREATE TABLE ok1 (x int);");
+    for (sql, line, word) in [
+        (
+            "CREATE TABLE half (x int);\nCOMMIT;\nCREATE TABLE after (x int);",
+            2,
+            "COMMIT",
+        ),
+        ("CREATE TABLE half (x int);\n\nROLLBACK;", 3, "ROLLBACK"),
+        ("BEGIN;\nCREATE TABLE half (x int);\nCOMMIT;", 1, "BEGIN"),
+        (
+            "CREATE TABLE half (x int);\nCOMMIT AND CHAIN;\nCREATE TABLE after (x int);",
+            2,
+            "COMMIT AND CHAIN",
+        ),
+        (
+            "CREATE TABLE half (x int);\nCREATE INDEX CONCURRENTLY half_x ON half (x);",
+            2,
+            "CREATE INDEX CONCURRENTLY",
+        ),
+        (
+            "CREATE TABLE half (x int);\n-- tidy up\nVACUUM half;",
+            3,
+            "VACUUM",
+        ),
+    ] {
+        assert_refused(
+            &[ok, ("002_control.sql", sql)],
+            "002_control.sql",
+            line,
+            word,
+        )
+        .await;
+    }
+}
+
+#[test]
+fn the_cli_refuses_a_committing_file_with_exit_2_naming_file_line_and_the_opt_out() {
+    let db = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(empty_db("clirefuse"));
+    let dir = folder(&[
+        ("001_ok.sql", "CREATE TABLE ok1 (x int);"),
+        (
+            "002_commit.sql",
+            "CREATE TABLE half (x int);\nCOMMIT;\nCREATE TABLE after (x int);",
+        ),
+    ]);
+    let out = std::process::Command::new(bin())
+        .args(["migrate", "--all", "--migrations"])
+        .arg(dir.path())
+        .args(["--database-url", &url(&db)])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("002_commit.sql:2"), "{stderr}");
+    assert!(stderr.contains("-- no-transaction"), "{stderr}");
+    assert!(
+        !stderr.contains("rolled back"),
+        "nothing ran, so nothing was rolled back: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_opted_out_file_runs_statement_by_statement_and_is_recorded() {
+    let db = empty_db("optout").await;
+    let dir = folder(&[
+        ("001_table.sql", "CREATE TABLE big (x int);\nINSERT INTO big SELECT generate_series(1, 1000);"),
+        ("002_index.sql", "-- no-transaction   (CONCURRENTLY cannot run in a transaction)\nCREATE INDEX CONCURRENTLY big_x ON big (x);\nVACUUM ANALYZE big;\nBEGIN;\nINSERT INTO big VALUES (-1);\nCOMMIT AND CHAIN;\nINSERT INTO big VALUES (-2);\nCOMMIT;"),
+        ("003_after.sql", "CREATE TABLE after_index (x int);"),
+    ]);
+    let report = run(&db, dir.path()).await.unwrap();
+    assert_eq!(report.steps[1].transaction, TransactionMode::None);
+    assert_eq!(report.steps[0].transaction, TransactionMode::Wrapped);
+    let mut conn = connect(&db).await;
+    let valid: bool =
+        sqlx::query_scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_x'::regclass")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(valid);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM big WHERE x < 0")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert!(exists(&mut conn, "after_index").await);
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert!(history.iter().all(|h| h.success), "{history:?}");
+    let attempts = read_attempts(&mut conn).await.unwrap();
+    let a = attempts
+        .iter()
+        .find(|a| a.migration_name == "002_index.sql")
+        .unwrap();
+    assert!(!a.in_transaction);
+    assert_eq!(a.outcome.as_deref(), Some("applied"));
+}
+
+#[tokio::test]
+async fn an_opted_out_file_that_fails_midway_says_what_stays_and_claims_no_rollback() {
+    let db = empty_db("partial").await;
+    let dir = folder(&[(
+        "001_partial.sql",
+        "-- no-transaction\nCREATE TABLE a1 (x int);\nCREATE TABLE a2 (x int);\nBEGIN;\nCREATE TABLE in_block (x int);\nSELECT no_such_column FROM a1;\nCOMMIT;\nCREATE TABLE never (x int);",
+    )]);
+    let err = run(&db, dir.path()).await.unwrap_err();
+    assert_eq!(err.exit_code(), ExitCode::Database);
+    let Error::Migration {
+        location,
+        hint,
+        message,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(location.line, Some(6), "{err}");
+    assert!(message.contains("42703"), "{message}");
+    assert!(hint.contains("runs without a transaction"), "{hint}");
+    assert!(hint.contains("2 statement(s)"), "{hint}");
+    assert!(hint.contains("(line 4) was rolled back"), "{hint}");
+    assert!(hint.contains("recorded as failed"), "{hint}");
+    assert!(!hint.contains("rolled back completely"), "{hint}");
+    let mut conn = connect(&db).await;
+    assert!(exists(&mut conn, "a1").await && exists(&mut conn, "a2").await);
+    assert!(!exists(&mut conn, "in_block").await);
+    assert!(!exists(&mut conn, "never").await);
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert!(!history[0].success);
+    assert!(history[0]
+        .error_message
+        .as_deref()
+        .unwrap()
+        .contains("no_such_column"));
+    let attempt = &read_attempts(&mut conn).await.unwrap()[0];
+    assert_eq!(attempt.outcome.as_deref(), Some("failed"));
+    assert!(attempt.partial);
+}
+
+#[tokio::test]
+async fn an_opted_out_file_that_leaves_its_transaction_open_is_not_recorded_as_applied() {
+    let db = empty_db("open").await;
+    let dir = folder(&[(
+        "001_open.sql",
+        "-- no-transaction\nCREATE TABLE b1 (x int);\nBEGIN;\nCREATE TABLE b2 (x int);\n",
+    )]);
+    let err = run(&db, dir.path()).await.unwrap_err();
+    let Error::Migration {
+        location,
+        message,
+        hint,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(location.line, Some(3));
+    assert!(message.contains("never committed"), "{message}");
+    assert!(hint.contains("1 statement(s)"), "{hint}");
+    let mut conn = connect(&db).await;
+    assert!(exists(&mut conn, "b1").await);
+    assert!(
+        !exists(&mut conn, "b2").await,
+        "psql would roll the open block back"
+    );
+    let files = discover(dir.path()).unwrap();
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert_eq!(
+        status_of(&files, &history)[0].status,
+        MigrationStatus::Failed
+    );
+}
+
+#[tokio::test]
+async fn the_server_catches_a_commit_the_scanner_cannot_see() {
+    // With standard_conforming_strings off (set for the database by an earlier migration,
+    // so the next session starts with it), '\'' is one string to PostgreSQL but an open
+    // string to a scanner that follows the default: the COMMIT below is invisible to the
+    // scanner. The server's view of the transaction decides.
+    let db = empty_db("hidden").await;
+    let dir = folder(&[
+        (
+            "001_old_strings.sql",
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END $$;",
+        ),
+        (
+            "002_hidden_commit.sql",
+            "CREATE TABLE before_commit (x int);\nSELECT '\\'';\nCOMMIT;\nCREATE TABLE after_commit (x int);\nSELECT '';",
+        ),
+    ]);
+    let files = discover(dir.path()).unwrap();
+    assert_eq!(
+        reims_verify::migrate::plan(&files[1]).unwrap(),
+        TransactionMode::Wrapped
+    );
+    let err = run(&db, dir.path()).await.unwrap_err();
+    let Error::Migration { message, hint, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(message.contains("ended the transaction"), "{message}");
+    assert!(hint.contains("did not run all-or-nothing"), "{hint}");
+    let mut conn = connect(&db).await;
+    assert!(
+        exists(&mut conn, "before_commit").await,
+        "the file's own COMMIT made it stay"
+    );
+    assert!(
+        exists(&mut conn, "after_commit").await,
+        "statements after it ran on their own"
+    );
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    let hidden = history
+        .iter()
+        .find(|h| h.migration_name == "002_hidden_commit.sql")
+        .unwrap();
+    assert!(!hidden.success, "never recorded as applied: {history:?}");
+
+    // The same, failing after its hidden COMMIT: the failure is not called a rollback of
+    // the whole file.
+    let db = empty_db("hidden").await;
+    std::fs::write(
+        dir.path().join("002_hidden_commit.sql"),
+        "CREATE TABLE before_commit (x int);\nSELECT '\\'';\nCOMMIT;\nCREATE TABLE after_commit (x int);\nSELECT no_such_column FROM before_commit;\nSELECT '';",
+    )
+    .unwrap();
+    let err = run(&db, dir.path()).await.unwrap_err();
+    let Error::Migration { hint, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(hint.contains("did not run all-or-nothing"), "{hint}");
+    assert!(!hint.contains("rolled back completely"), "{hint}");
+    let mut conn = connect(&db).await;
+    assert!(exists(&mut conn, "before_commit").await);
+    assert!(!exists(&mut conn, "after_commit").await);
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert!(history
+        .iter()
+        .any(|h| h.migration_name == "002_hidden_commit.sql" && !h.success));
+}
+
+#[tokio::test]
+async fn every_reims_migration_splits_into_statements_that_build_the_same_schema() {
+    // The scanner against real files: the REIMS migrations run statement by statement
+    // (opted out) build exactly what they build as whole files.
+    let whole = empty_db("whole").await;
+    let split = empty_db("split").await;
+    let dir = tempfile::tempdir().unwrap();
+    for f in discover(&migrations_dir()).unwrap() {
+        std::fs::write(
+            dir.path().join(&f.name),
+            format!("-- no-transaction\n{}", f.sql),
+        )
+        .unwrap();
+    }
+    run(&whole, &migrations_dir()).await.unwrap();
+    let report = run(&split, dir.path()).await.unwrap();
+    assert!(report
+        .steps
+        .iter()
+        .all(|s| s.transaction == TransactionMode::None));
+    let fingerprint = |db: String| async move {
+        let mut conn = connect(&db).await;
+        sqlx::query_scalar::<_, String>(
+            "SELECT md5(string_agg(x, E'\\n' ORDER BY x)) FROM (
+               SELECT c.relname || ':' || c.relkind::text || ':' || coalesce(pg_get_indexdef(c.oid), '') AS x
+                 FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+               UNION ALL SELECT a.attrelid::regclass::text || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                 || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+                 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+               UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+                 FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+               UNION ALL SELECT p.oid::regprocedure::text || ' ' || md5(p.prosrc)
+                 FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+               UNION ALL SELECT tgrelid::regclass::text || ' ' || pg_get_triggerdef(oid)
+                 FROM pg_trigger WHERE NOT tgisinternal
+               UNION ALL SELECT c.relname || ' comment ' || md5(coalesce(obj_description(c.oid), ''))
+                 FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+             ) s",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(fingerprint(whole).await, fingerprint(split).await);
+}
+
+#[tokio::test]
+async fn every_statement_refused_as_non_transactional_really_cannot_run_in_a_transaction() {
+    // The refusal list is checked against the server: each statement is refused by the
+    // planner, and PostgreSQL itself rejects it inside a transaction block (25001).
+    let db = empty_db("nontx").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE TABLE t (x int); CREATE INDEX t_x ON t (x);
+         CREATE TABLE p (x int) PARTITION BY RANGE (x);
+         CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let statements = [
+        "VACUUM t".to_string(),
+        "CREATE INDEX CONCURRENTLY t_x2 ON t (x)".into(),
+        "CREATE UNIQUE INDEX CONCURRENTLY t_x3 ON t (x)".into(),
+        "DROP INDEX CONCURRENTLY t_x".into(),
+        "REINDEX INDEX CONCURRENTLY t_x".into(),
+        "REINDEX SCHEMA public".into(),
+        format!("REINDEX DATABASE {db}"),
+        format!("REINDEX SYSTEM {db}"),
+        "CREATE DATABASE scratch_never".into(),
+        "DROP DATABASE scratch_never".into(),
+        "CREATE TABLESPACE ts_never LOCATION '/nonexistent'".into(),
+        "DROP TABLESPACE ts_never".into(),
+        format!("ALTER DATABASE {db} SET TABLESPACE pg_default"),
+        "ALTER SYSTEM SET work_mem = '8MB'".into(),
+        "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY".into(),
+        "CLUSTER".into(),
+        "DISCARD ALL".into(),
+    ];
+    for stmt in &statements {
+        let dir = folder(&[("001_x.sql", &format!("{stmt};"))]);
+        let files = discover(dir.path()).unwrap();
+        let err = reims_verify::migrate::plan(&files[0]).unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::InvalidInput, "{stmt}");
+        assert!(
+            err.hint().unwrap().contains("-- no-transaction"),
+            "{stmt}: {err}"
+        );
+        sqlx::raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+        let server = sqlx::raw_sql(stmt).execute(&mut conn).await.unwrap_err();
+        sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
+        let code = match &server {
+            sqlx::Error::Database(d) => d.code().map(|c| c.to_string()),
+            _ => None,
+        };
+        assert_eq!(code.as_deref(), Some("25001"), "{stmt}: {server}");
+    }
+}
