@@ -95,8 +95,9 @@ pub struct SnapshotArgs {
     /// Overwrite spec files that already exist in DIR.
     #[arg(long)]
     pub force: bool,
-    /// Schema to snapshot (repeatable; default `public`). Relations outside `public` get
-    /// `schema:` in their spec, and each schema gets a schema document.
+    /// Schema to snapshot (repeatable; default `public`; each must exist in the database).
+    /// Relations outside `public` get `schema:` in their spec, and each schema that holds
+    /// more than relations gets a schema document.
     #[arg(long = "schema", value_name = "NAME", default_values_t = vec!["public".to_string()], value_parser = parse_schema_name)]
     pub schemas: Vec<String>,
     /// Database selection (a URL, or an ephemeral cluster with --migrations applied).
@@ -229,7 +230,7 @@ pub struct CheckArgs {
     pub roles: Vec<String>,
     /// A schema to check (repeatable). The schemas the specs name are always checked; when
     /// neither names one, `public`.
-    #[arg(long = "schema", value_name = "NAME")]
+    #[arg(long = "schema", value_name = "NAME", value_parser = parse_schema_name)]
     pub schemas: Vec<String>,
     /// Database selection.
     #[command(flatten)]

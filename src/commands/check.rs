@@ -208,6 +208,9 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let t = Instant::now();
     let spinner = progress.phase("reading the catalog");
     let history = read_history(&mut conn).await?.unwrap_or_default();
+    for schema in &args.schemas {
+        super::snapshot::require_schema(&mut conn, schema, &db.describe()).await?;
+    }
     let actual = read_schemas(&mut conn, &specs.checked_schemas(&args.schemas)).await?;
     drop(spinner);
     phases.push(Phase {

@@ -93,7 +93,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
 }
 
 /// Refuse a `--schema` the database does not have (exit 2), naming the ones it has.
-async fn require_schema(conn: &mut PgConnection, schema: &str, db: &str) -> Result<()> {
+pub(super) async fn require_schema(conn: &mut PgConnection, schema: &str, db: &str) -> Result<()> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT nspname::text FROM pg_catalog.pg_namespace \
          WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1",
