@@ -7,8 +7,10 @@
 // the cold path is not worth boxing every construction site for.
 #![allow(clippy::result_large_err)]
 
+pub mod anchor;
 pub mod catalog;
 pub mod cli;
+pub mod codes;
 pub mod commands;
 pub mod error;
 pub mod migrate;

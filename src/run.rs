@@ -52,6 +52,11 @@ pub struct Run {
     pub sensitive_columns: Option<Vec<crate::catalog::SensitiveColumn>>,
     /// The checked schema's relations and foreign keys, for the diagram.
     pub schema_map: Option<crate::report::erd::SchemaMap>,
+    /// For failing findings with no spec location: the migration line that defines the
+    /// object, found by name (see [`crate::anchor`]), keyed by the finding's object. CI
+    /// annotations and SARIF point there.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub defined_at: std::collections::BTreeMap<String, crate::error::SourceLocation>,
 }
 
 /// A spec file and its fingerprint.

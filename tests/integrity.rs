@@ -107,6 +107,7 @@ fn flipping_any_byte_of_any_report_file_is_caught() {
         "junit.xml",
         "report.md",
         "report.html",
+        "results.sarif",
         MANIFEST_FILE,
     ] {
         assert!(
@@ -178,6 +179,7 @@ fn reseal(dir: &Path) {
         "junit.xml",
         "report.md",
         "report.html",
+        "results.sarif",
     ] {
         files.push((name.to_string(), std::fs::read(dir.join(name)).unwrap()));
     }
@@ -326,11 +328,18 @@ fn verifying_any_file_checks_the_whole_folder() {
         "junit.xml",
         "report.md",
         "report.html",
+        "results.sarif",
         MANIFEST_FILE,
     ] {
         let (code, out, err) = rv(&["report", "verify", dir.join(name).to_str().unwrap()]);
         assert_eq!(code, 0, "{name}: {out}{err}");
-        assert_eq!(out.matches("intact").count(), 5, "{name}: {out}");
+        // One line per file the manifest lists.
+        let listed = std::fs::read_to_string(dir.join(MANIFEST_FILE))
+            .unwrap()
+            .lines()
+            .count();
+        assert_eq!(listed, 6, "every report file is listed");
+        assert_eq!(out.matches("intact").count(), listed, "{name}: {out}");
     }
     let (code, _, err) = rv(&[
         "report",

@@ -275,6 +275,7 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
         "junit.xml",
         "report.md",
         "report.html",
+        "results.sarif",
     ] {
         let (code, out) = verify(&dir.join(name));
         assert_eq!(code, 0, "{name}: {out}");
@@ -283,8 +284,8 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
     let (_, out) = verify(&dir.join("run.json"));
     assert_eq!(
         out.matches("intact").count(),
-        5,
-        "run.json, its sidecar and the three reports, from the manifest: {out}"
+        6,
+        "run.json, its sidecar and the four reports, from the manifest: {out}"
     );
     assert!(out.contains("SHA256SUMS sha256 "), "{out}");
 
@@ -304,6 +305,7 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
         "junit.xml",
         "report.md",
         "report.html",
+        "results.sarif",
         "SHA256SUMS",
     ] {
         assert!(
@@ -320,7 +322,13 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
     let at = bytes.len() / 2;
     bytes[at] = if bytes[at] == b'x' { b'y' } else { b'x' };
     std::fs::write(&path, &bytes).unwrap();
-    for name in ["run.json", "report.html", "report.md", "junit.xml"] {
+    for name in [
+        "run.json",
+        "report.html",
+        "report.md",
+        "junit.xml",
+        "results.sarif",
+    ] {
         let (code, out) = verify(&tampered.path().join(name));
         assert_eq!(code, 1, "{name} must fail after run.json changed: {out}");
         assert!(out.contains("MISMATCH"), "{out}");

@@ -28,6 +28,7 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     if !args.no_report {
         crate::report::ensure_writable(&args.report)?;
     }
+    let github = crate::report::github::active();
     let run = match gather_with(args, out).await {
         Ok(run) => run,
         Err(err) => {
@@ -42,10 +43,20 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             let bytes = crate::report::json::to_bytes(&run);
             print!("{}", String::from_utf8_lossy(&bytes));
         }
-        OutputFormat::Table => print!(
-            "{}",
-            crate::redact::scrub(&crate::report::terminal::render(&run, out))
-        ),
+        OutputFormat::Table => {
+            // Database text in the table must not be read as workflow commands.
+            let token = github.then(|| uuid::Uuid::new_v4().simple().to_string());
+            if let Some(t) = &token {
+                println!("::stop-commands::{t}");
+            }
+            print!(
+                "{}",
+                crate::redact::scrub(&crate::report::terminal::render(&run, out))
+            );
+            if let Some(t) = &token {
+                println!("::{t}::");
+            }
+        }
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -74,6 +85,13 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             OutputFormat::Table => println!("{}", crate::redact::scrub(&line)),
             OutputFormat::Json => eprintln!("{}", crate::redact::scrub(&line)),
         }
+    }
+    if github {
+        crate::report::github::publish(
+            &crate::report::json::to_bytes(&run),
+            (!args.no_report).then_some(args.report.as_path()),
+            args.format == OutputFormat::Json,
+        );
     }
     Ok(if run.passed() {
         ExitCode::Passed
@@ -266,6 +284,10 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
             args.cases
         ));
         findings.extend(crate::probe::run_probes(&mut conn, &specs, &actual, &config).await?);
+        if !db.is_ephemeral() {
+            // A handed-over server must be left as it was: say whether a sequence moved.
+            findings.push(crate::probe::sequence_trace(&mut conn).await?);
+        }
         phases.push(Phase {
             name: "probes",
             millis: t.elapsed().as_millis(),
@@ -297,6 +319,11 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         warnings,
         phases,
         totals: crate::run::Totals::of(&findings),
+        defined_at: {
+            let mut sources = crate::anchor::migration_sources(&files);
+            sources.extend(extra.iter().map(|(p, sql)| (p.as_path(), sql.as_str())));
+            crate::anchor::locate_failures(&sources, &findings)
+        },
         findings,
         sensitive_columns: Some(sensitive_columns),
         schema_map: Some(schema_map),

@@ -11,7 +11,9 @@ use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
 use super::batch::{self, Verdict};
-use super::rows::{decollide, insert_sql, sample_rows, Row};
+use super::rows::{decollide, insert_sql_overriding, sample_rows, Row};
+use super::sequences::SequenceFed;
+use super::session::{blocking_state, missing_privileges, Needs};
 use super::{probe_finding, rng_for, ProbeConfig};
 use crate::catalog::{Relation, Schema};
 use crate::error::{Error, Result};
@@ -31,45 +33,73 @@ struct Case {
 /// current value into a case.
 type CaseTree = Box<dyn ValueTree<Value = Case>>;
 
-/// Probe every structured CHECK rule of every spec.
+/// Probe every structured CHECK rule of every spec. A table the role may not insert into
+/// has its rules skipped with the reason, before any case runs.
 pub async fn probe_checks(
     conn: &mut PgConnection,
     specs: &SpecSet,
     schema: &Schema,
     config: &ProbeConfig,
+    fed: &SequenceFed,
 ) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
     for loaded in &specs.specs {
         let Some(rel) = schema.relations.get(&loaded.spec.table) else {
             continue;
         };
-        if rel.kind != 'r' && rel.kind != 'p' {
+        if rel.kind != 'r' && rel.kind != 'p' || loaded.spec.checks.is_empty() {
             continue;
         }
+        let mut needs = Needs::default();
+        needs.table("INSERT", &loaded.spec.table);
+        let blocked = missing_privileges(conn, &needs).await?;
         for (name, check) in &loaded.spec.checks {
-            let f = probe_one(conn, loaded, rel, name, &check.rule, config).await?;
+            let f = match &blocked {
+                Some(b) => check_finding(loaded, name, Status::Skip, b.0.clone()),
+                None => {
+                    let target = Target { loaded, rel, fed };
+                    probe_one(conn, &target, name, &check.rule, config).await?
+                }
+            };
             out.push(f);
         }
     }
     Ok(out)
 }
 
+/// What a rule is probed on: its spec, the table as introspected, and the columns whose
+/// values must not come from a sequence.
+struct Target<'a> {
+    loaded: &'a LoadedSpec,
+    rel: &'a Relation,
+    fed: &'a SequenceFed,
+}
+
+/// A `probe.check` finding for rule `name` of `loaded`.
+fn check_finding(loaded: &LoadedSpec, name: &str, status: Status, message: String) -> Finding {
+    let table = &loaded.spec.table;
+    let mut f = probe_finding(
+        "probe.check",
+        table,
+        format!("{table}.{name}"),
+        status,
+        message,
+    );
+    f.location = Some(loaded.location(&["checks", name, "rule"]));
+    f.requirements = loaded.spec.requirements.clone();
+    f
+}
+
 async fn probe_one(
     conn: &mut PgConnection,
-    loaded: &LoadedSpec,
-    rel: &Relation,
+    target: &Target<'_>,
     name: &str,
     rule: &Rule,
     config: &ProbeConfig,
 ) -> Result<Finding> {
+    let (loaded, rel) = (target.loaded, target.rel);
     let table = &loaded.spec.table;
-    let object = format!("{table}.{name}");
-    let finding = |status: Status, message: String| {
-        let mut f = probe_finding("probe.check", table, object.clone(), status, message);
-        f.location = Some(loaded.location(&["checks", name, "rule"]));
-        f.requirements = loaded.spec.requirements.clone();
-        f
-    };
+    let finding = |status: Status, message: String| check_finding(loaded, name, status, message);
     let Some(domain) = Domain::for_rule(conn, rule, rel).await? else {
         return Ok(finding(
             Status::Skip,
@@ -106,7 +136,7 @@ async fn probe_one(
     }
     let mut best: Option<(usize, Vec<(Case, Verdict)>)> = None;
     for (si, sample) in samples.iter().enumerate() {
-        let verdicts = run_cases(conn, rel, sample, &boundary, &sql_rule, name, &keep).await?;
+        let verdicts = run_cases(conn, target, sample, &boundary, &sql_rule, &keep).await?;
         let conclusive = verdicts
             .iter()
             .filter(|(_, v)| classify(v, name).is_some())
@@ -143,7 +173,7 @@ async fn probe_one(
         }
     }
     let random: Vec<Case> = trees.iter().map(|t| t.current()).collect();
-    let random_verdicts = run_cases(conn, rel, sample, &random, &sql_rule, name, &keep).await?;
+    let random_verdicts = run_cases(conn, target, sample, &random, &sql_rule, &keep).await?;
 
     let mut disagreement: Option<(Case, Verdict)> =
         results.iter().find(|(_, v)| disagrees(v, name)).cloned();
@@ -151,7 +181,7 @@ async fn probe_one(
         if let Some(idx) = random_verdicts.iter().position(|(_, v)| disagrees(v, name)) {
             let shrunk = shrink(
                 conn,
-                rel,
+                target,
                 sample,
                 trees.swap_remove(idx),
                 &sql_rule,
@@ -215,6 +245,19 @@ async fn probe_one(
         } else {
             "rejected"
         };
+        if accepted + rejected == 0
+            && results
+                .iter()
+                .all(|(_, v)| blocking_state(&v.state).is_some())
+        {
+            return Ok(finding(
+                Status::Skip,
+                format!(
+                    "not run: every one of {total} cases was refused for a reason that is not about the rule: {}",
+                    blockers.into_iter().collect::<Vec<_>>().join("; ")
+                ),
+            ));
+        }
         return Ok(finding(
             Status::Skip,
             format!(
@@ -238,6 +281,9 @@ fn loaded_specs_for(loaded: &LoadedSpec) -> SpecSet {
 
 /// Why a case was inconclusive, for skip messages.
 fn blocker(v: &Verdict) -> String {
+    if let Some(why) = blocking_state(&v.state) {
+        return format!("SQLSTATE {} ({why})", v.state);
+    }
     match (v.state.as_str(), &v.constraint) {
         (batch::OVERRIDDEN, _) => "a trigger replaced the varied value (a derived column)".into(),
         (_, Some(c)) => format!("constraint {c} (SQLSTATE {})", v.state),
@@ -265,13 +311,17 @@ fn disagrees(v: &Verdict, name: &str) -> bool {
 
 async fn run_cases(
     conn: &mut PgConnection,
-    rel: &Relation,
+    target: &Target<'_>,
     sample: &Row,
     cases: &[Case],
     sql_rule: &str,
-    _name: &str,
     keep: &[&str],
 ) -> Result<Vec<(Case, Verdict)>> {
+    let rel = target.rel;
+    // Each case is rolled back on its own, so cases may share explicit sequence values;
+    // they stay clear of the kept sample rows' values.
+    const CASE_SEQUENCE_VALUE: u32 = 1_000;
+    let mut overriding = false;
     let rows: Vec<Row> = cases
         .iter()
         .enumerate()
@@ -280,6 +330,7 @@ async fn run_cases(
             for (col, expr) in &c.overrides {
                 row.insert(col.clone(), expr.clone());
             }
+            overriding |= target.fed.fill(&rel.name, &mut row, CASE_SEQUENCE_VALUE);
             row
         })
         .collect();
@@ -309,7 +360,10 @@ async fn run_cases(
                     kept.join(" AND ")
                 }
             );
-            (insert_sql(rel, row) + &returning, None)
+            (
+                insert_sql_overriding(rel, row, overriding) + &returning,
+                None,
+            )
         })
         .collect();
     let mut verdicts = batch::run(conn, &stmts).await?;
@@ -416,7 +470,7 @@ async fn rule_verdicts(
 
 async fn eval_one(
     conn: &mut PgConnection,
-    rel: &Relation,
+    target: &Target<'_>,
     sample: &Row,
     case: Case,
     sql_rule: &str,
@@ -424,11 +478,10 @@ async fn eval_one(
 ) -> Result<(Case, Verdict)> {
     let mut r = run_cases(
         conn,
-        rel,
+        target,
         sample,
         std::slice::from_ref(&case),
         sql_rule,
-        "",
         keep,
     )
     .await?;
@@ -438,19 +491,19 @@ async fn eval_one(
 /// Shrink a disagreeing random case to a minimal one (one round trip per step).
 async fn shrink(
     conn: &mut PgConnection,
-    rel: &Relation,
+    target: &Target<'_>,
     sample: &Row,
     mut tree: CaseTree,
     sql_rule: &str,
     name: &str,
     keep: &[&str],
 ) -> Result<(Case, Verdict)> {
-    let mut best = eval_one(conn, rel, sample, tree.current(), sql_rule, keep).await?;
+    let mut best = eval_one(conn, target, sample, tree.current(), sql_rule, keep).await?;
     for _ in 0..200 {
         if !tree.simplify() {
             break;
         }
-        let candidate = eval_one(conn, rel, sample, tree.current(), sql_rule, keep).await?;
+        let candidate = eval_one(conn, target, sample, tree.current(), sql_rule, keep).await?;
         if disagrees(&candidate.1, name) {
             best = candidate;
         } else if !tree.complicate() {

@@ -12,11 +12,13 @@ pub mod batch;
 pub mod constraints;
 pub mod functions;
 pub mod rows;
+pub mod sequences;
+pub mod session;
 
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 
 use crate::catalog::Schema;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::spec::SpecSet;
 use crate::verify::{Finding, Status};
 
@@ -76,32 +78,34 @@ pub fn probe_finding(
     }
 }
 
-/// Run every probe on `conn` inside a transaction that is rolled back whatever happens.
-/// `schema` is the database's introspected schema (for column types and keys).
+/// Run every probe on `conn`, each group in its own transaction that is rolled back
+/// whatever happens (see [`session`]): the constraint probes in one, the function
+/// properties in another. `schema` is the database's introspected schema (for column types
+/// and keys). On a standby, where nothing can write, one skip says so.
 pub async fn run_probes(
     conn: &mut PgConnection,
     specs: &SpecSet,
     schema: &Schema,
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
-    let mut tx = conn
-        .begin()
-        .await
-        .map_err(|e| Error::database("starting the probe transaction", &e))?;
-    let result = async {
-        // On a handed-over server sessions default to read-only; the probes' writes happen
-        // in this one transaction, which is always rolled back.
-        sqlx::raw_sql("SET TRANSACTION READ WRITE")
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| Error::database("opening the probe transaction for writing", &e))?;
-        let mut findings = constraint_probes(&mut tx, specs, schema, config).await?;
-        findings.extend(functions::run_all(&mut tx, config).await?);
-        Ok::<_, Error>(findings)
+    if let Some(blocked) = session::server_blocked(conn).await? {
+        return Ok(vec![probe_finding(
+            "probe.run",
+            "probes",
+            "probes".to_string(),
+            Status::Skip,
+            blocked.0,
+        )]);
     }
-    .await;
-    let _ = tx.rollback().await;
-    result
+    let mut tx = session::begin(conn).await?;
+    let result = constraint_probes(&mut tx, specs, schema, config).await;
+    session::finish(tx).await;
+    let mut findings = result?;
+    let mut tx = session::begin(conn).await?;
+    let result = functions::run_all(&mut tx, config).await;
+    session::finish(tx).await;
+    findings.extend(result?);
+    Ok(findings)
 }
 
 /// The constraint probes alone (sample rows, then every structured CHECK), on a connection
@@ -113,7 +117,46 @@ pub async fn constraint_probes(
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
     batch::install(conn).await?;
-    let mut findings = rows::insert_samples(conn, specs, schema).await?;
-    findings.extend(constraints::probe_checks(conn, specs, schema, config).await?);
+    let fed = sequences::SequenceFed::load(conn).await?;
+    let mut findings = rows::insert_samples(conn, specs, schema, &fed).await?;
+    findings.extend(constraints::probe_checks(conn, specs, schema, config, &fed).await?);
     Ok(findings)
+}
+
+/// After probing a server that was handed over: did this session draw from any sequence?
+/// `nextval` cannot be rolled back, so a drawn sequence is a trace the probes left (a
+/// function under test that inserts into a `serial` table, say). One finding: pass when no
+/// sequence moved, fail naming those that did. Run it outside any transaction, after
+/// [`run_probes`], on the same connection.
+pub async fn sequence_trace(conn: &mut PgConnection) -> Result<Finding> {
+    let drawn = sequences::drawn_in_session(conn).await?;
+    Ok(if drawn.is_empty() {
+        probe_finding(
+            "probe.trace",
+            "probes",
+            "sequences".to_string(),
+            Status::Pass,
+            "the probes drew from no sequence (currval is undefined for every sequence in \
+             this session), so they left nothing behind"
+                .to_string(),
+        )
+    } else {
+        let mut f = probe_finding(
+            "probe.trace",
+            "probes",
+            "sequences".to_string(),
+            Status::Fail,
+            format!(
+                "the probes advanced {} (nextval is not transactional, so the rollback did \
+                 not undo it)",
+                drawn.join(", ")
+            ),
+        );
+        f.hint = Some(
+            "a function or property run by the probes draws from a sequence; run --probe \
+             only where that is acceptable, or probe that function on a throw-away database"
+                .to_string(),
+        );
+        f
+    })
 }

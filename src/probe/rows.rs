@@ -7,6 +7,8 @@ use indexmap::IndexMap;
 use sqlx::PgConnection;
 
 use super::probe_finding;
+use super::sequences::SequenceFed;
+use super::session::{blocked_by, missing_privileges, sqlstate, Blocked, Needs};
 use crate::catalog::{ConstraintKind, Relation, Schema};
 use crate::error::Result;
 use crate::spec::{SampleValue, SpecSet};
@@ -54,6 +56,12 @@ fn array_literal(items: &[serde_json::Value]) -> String {
 
 /// `INSERT INTO t (…) VALUES (…)` with every value cast to its column's type.
 pub fn insert_sql(rel: &Relation, row: &Row) -> String {
+    insert_sql_overriding(rel, row, false)
+}
+
+/// [`insert_sql`], with `OVERRIDING SYSTEM VALUE` when `overriding` (an explicit value for
+/// a `GENERATED ALWAYS` identity column).
+pub fn insert_sql_overriding(rel: &Relation, row: &Row, overriding: bool) -> String {
     let mut cols = Vec::new();
     let mut vals = Vec::new();
     for (col, expr) in row {
@@ -65,9 +73,14 @@ pub fn insert_sql(rel: &Relation, row: &Row) -> String {
         vals.push(format!("({expr})::{ty}"));
     }
     format!(
-        "INSERT INTO {} ({}) VALUES ({})",
+        "INSERT INTO {} ({}){} VALUES ({})",
         quote_ident(&rel.name),
         cols.join(", "),
+        if overriding {
+            " OVERRIDING SYSTEM VALUE"
+        } else {
+            ""
+        },
         vals.join(", ")
     )
 }
@@ -213,14 +226,22 @@ fn referenced_tables(schema: &Schema) -> BTreeSet<String> {
 /// are kept (the caller's transaction is rolled back at the end), so children find their
 /// parents; all other rows are tried in a subtransaction and rolled back at once, so they
 /// cannot collide with the probes' rows. One finding per table with samples: the schema
-/// must accept the rows the spec calls valid.
+/// must accept the rows the spec calls valid. Sequence-fed columns get explicit values
+/// (see [`SequenceFed`]). A table the role may not insert into, or an insert refused for a
+/// reason that is not about the row (no privilege, read-only, a lock not granted), gives a
+/// skip with that reason, never a failure.
 pub async fn insert_samples(
     conn: &mut PgConnection,
     specs: &SpecSet,
     schema: &Schema,
+    fed: &SequenceFed,
 ) -> Result<Vec<Finding>> {
     let parents = referenced_tables(schema);
     let mut out = Vec::new();
+    let mut n = 0u32;
+    // Tables whose samples could not be inserted, and why: a child's missing-parent error
+    // (23503) is then that same reason, not a bad sample.
+    let mut unavailable: BTreeMap<String, Blocked> = BTreeMap::new();
     for table in fk_order(schema) {
         let Some(rel) = schema.relations.get(&table) else {
             continue;
@@ -232,9 +253,40 @@ pub async fn insert_samples(
         if rows.is_empty() {
             continue;
         }
+        let finding = |status: Status, message: String| {
+            let mut f = probe_finding(
+                "probe.sample",
+                &table,
+                format!("{table}.samples"),
+                status,
+                message,
+            );
+            if let Some(s) = specs.table(&table) {
+                f.location = Some(s.location(&["samples"]));
+                f.requirements = s.spec.requirements.clone();
+            }
+            f
+        };
+        let mut needs = Needs::default();
+        needs.table("INSERT", &table);
+        if let Some(blocked) = missing_privileges(conn, &needs).await? {
+            out.push(finding(Status::Skip, blocked.0.clone()));
+            unavailable.insert(table.clone(), blocked);
+            continue;
+        }
+        let blocked_parent = rel
+            .constraints
+            .iter()
+            .filter(|c| c.kind == ConstraintKind::ForeignKey)
+            .filter_map(|c| c.ref_table.as_deref())
+            .find_map(|p| unavailable.get(p).map(|b| (p.to_string(), b.clone())));
         let mut failures = Vec::new();
+        let mut blocked: Option<Blocked> = None;
         for (i, row) in rows.iter().enumerate() {
-            let sql = insert_sql(rel, row);
+            let mut row = row.clone();
+            let overriding = fed.fill(&table, &mut row, n);
+            n += 1;
+            let sql = insert_sql_overriding(rel, &row, overriding);
             let release = if parents.contains(&table) {
                 "RELEASE SAVEPOINT sample"
             } else {
@@ -245,6 +297,19 @@ pub async fn insert_samples(
                 let _ = sqlx::raw_sql("ROLLBACK TO SAVEPOINT sample")
                     .execute(&mut *conn)
                     .await;
+                if let Some(b) = blocked_by(&e) {
+                    blocked.get_or_insert(b);
+                    continue;
+                }
+                if let (Some("23503"), Some((parent, why))) =
+                    (sqlstate(&e).as_deref(), &blocked_parent)
+                {
+                    blocked.get_or_insert(Blocked(format!(
+                        "not run: the rows need rows of {parent}, whose samples could not be \
+                         inserted ({why})"
+                    )));
+                    continue;
+                }
                 failures.push(format!(
                     "sample #{}: {}",
                     i + 1,
@@ -252,29 +317,20 @@ pub async fn insert_samples(
                 ));
             }
         }
-        let mut f = if failures.is_empty() {
-            probe_finding(
-                "probe.sample",
-                &table,
-                format!("{table}.samples"),
+        let f = if !failures.is_empty() {
+            let mut f = finding(Status::Fail, failures.join("; "));
+            f.hint = Some("the spec calls these rows valid but the schema rejects them: fix the sample or the schema".into());
+            f
+        } else if let Some(b) = blocked {
+            let f = finding(Status::Skip, b.0.clone());
+            unavailable.insert(table.clone(), b);
+            f
+        } else {
+            finding(
                 Status::Pass,
                 format!("{} sample row(s) accepted", rows.len()),
             )
-        } else {
-            let mut f = probe_finding(
-                "probe.sample",
-                &table,
-                format!("{table}.samples"),
-                Status::Fail,
-                failures.join("; "),
-            );
-            f.hint = Some("the spec calls these rows valid but the schema rejects them: fix the sample or the schema".into());
-            f
         };
-        if let Some(s) = specs.table(&table) {
-            f.location = Some(s.location(&["samples"]));
-            f.requirements = s.spec.requirements.clone();
-        }
         out.push(f);
     }
     Ok(out)

@@ -61,11 +61,18 @@ pub enum ReportKind {
     Markdown,
     /// `report.html`.
     Html,
+    /// `results.sarif`.
+    Sarif,
 }
 
 impl ReportKind {
     /// Every kind, in the order they are written.
-    pub const ALL: [ReportKind; 3] = [ReportKind::Junit, ReportKind::Markdown, ReportKind::Html];
+    pub const ALL: [ReportKind; 4] = [
+        ReportKind::Junit,
+        ReportKind::Markdown,
+        ReportKind::Html,
+        ReportKind::Sarif,
+    ];
 
     /// The file name inside a report folder.
     pub fn file_name(self) -> &'static str {
@@ -73,6 +80,7 @@ impl ReportKind {
             ReportKind::Junit => "junit.xml",
             ReportKind::Markdown => "report.md",
             ReportKind::Html => "report.html",
+            ReportKind::Sarif => "results.sarif",
         }
     }
 
@@ -87,6 +95,8 @@ impl ReportKind {
             (ReportKind::Markdown, k) => format!(r#" run-{k}=""#),
             (ReportKind::Html, "generator") => r#"<meta name="generator" content=""#.into(),
             (ReportKind::Html, k) => format!(r#"<meta name="reims-verify-run-{k}" content=""#),
+            (ReportKind::Sarif, "generator") => r#""reims-verify.generator": ""#.into(),
+            (ReportKind::Sarif, k) => format!(r#""reims-verify.run-{k}": ""#),
         }
     }
 }
@@ -136,6 +146,8 @@ pub fn embedded(text: &str) -> Option<Embedded> {
         ReportKind::Html
     } else if text.contains(&ReportKind::Junit.needle("sha256")) {
         ReportKind::Junit
+    } else if text.contains(&ReportKind::Sarif.needle("sha256")) {
+        ReportKind::Sarif
     } else {
         return None;
     };

@@ -106,6 +106,9 @@ pub struct RunRecord {
     /// Relations and foreign keys of the checked schema (absent in older records).
     #[serde(default)]
     pub schema_map: Option<super::erd::SchemaMap>,
+    /// Where in the migrations the objects of located-by-name failures are defined.
+    #[serde(default)]
+    pub defined_at: std::collections::BTreeMap<String, LocationRecord>,
 }
 
 /// One migration of the inventory.

@@ -9,10 +9,12 @@
 pub mod access;
 pub mod digest;
 pub mod erd;
+pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod terminal;
 pub mod traceability;
 pub mod view;
@@ -53,6 +55,7 @@ pub fn render_kind(kind: ReportKind, run: &RunRecord, digest: &str, run_file: &s
         ReportKind::Junit => junit::render(run, digest, run_file),
         ReportKind::Markdown => markdown::render(run, digest, run_file),
         ReportKind::Html => html::render(run, digest, run_file),
+        ReportKind::Sarif => sarif::render(run, digest, run_file),
     }
 }
 

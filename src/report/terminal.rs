@@ -9,6 +9,32 @@ use crate::commands::Output;
 use crate::run::Run;
 use crate::verify::Status;
 
+/// Text from the database made safe for a terminal on one line: control characters
+/// (newlines included, and the escape character that starts terminal control sequences)
+/// are shown as `\n`, `\x1b`, … instead of acting.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Like [`one_line`], but a newline starts a new line indented by `indent`, so that
+/// multi-line SQL stays readable and no database text begins a line of the output.
+fn indented(text: &str, indent: &str) -> String {
+    text.split('\n')
+        .map(one_line)
+        .collect::<Vec<_>>()
+        .join(&format!("\n{indent}"))
+}
+
 /// Render a run for people.
 pub fn render(run: &Run, out: Output) -> String {
     let mut s = String::new();
@@ -24,7 +50,7 @@ pub fn render(run: &Run, out: Output) -> String {
     let mut t = out.table(&["table", "passed", "failed", "skipped"]);
     for (table, (p, f, k)) in &per_table {
         t.add_row(vec![
-            Cell::new(row_label(run, table)),
+            Cell::new(one_line(&row_label(run, table))),
             Cell::new(p),
             out.status_cell(&f.to_string(), *f == 0),
             Cell::new(k),
@@ -33,7 +59,9 @@ pub fn render(run: &Run, out: Output) -> String {
     let _ = writeln!(
         s,
         "reims-verify {} on {} (server {})",
-        run.tool_version, run.database, run.server_version
+        run.tool_version,
+        one_line(&run.database),
+        one_line(&run.server_version)
     );
     let _ = writeln!(s, "{t}");
     for f in run.findings.iter().filter(|f| f.failed()) {
@@ -42,19 +70,20 @@ pub fn render(run: &Run, out: Output) -> String {
         } else {
             "FAIL"
         };
-        let _ = writeln!(s, "\n{label} {}  {}", f.code, f.object);
-        let _ = writeln!(s, "  {}", f.message);
+        const INDENT: &str = "            ";
+        let _ = writeln!(s, "\n{label} {}  {}", f.code, one_line(&f.object));
+        let _ = writeln!(s, "  {}", one_line(&f.message));
         if let Some(e) = &f.expected {
-            let _ = writeln!(s, "  expected: {e}");
+            let _ = writeln!(s, "  expected: {}", indented(e, INDENT));
         }
         if let Some(a) = &f.actual {
-            let _ = writeln!(s, "  actual:   {a}");
+            let _ = writeln!(s, "  actual:   {}", indented(a, INDENT));
         }
         if let Some(l) = &f.location {
-            let _ = writeln!(s, "  spec:     {l}");
+            let _ = writeln!(s, "  spec:     {}", one_line(&l.to_string()));
         }
         if let Some(h) = &f.hint {
-            let _ = writeln!(s, "  hint:     {h}");
+            let _ = writeln!(s, "  hint:     {}", indented(h, INDENT));
         }
     }
     let skips = skip_summary(run);
@@ -62,7 +91,7 @@ pub fn render(run: &Run, out: Output) -> String {
         let _ = write!(s, "\n{skips}");
     }
     for w in &run.warnings {
-        let _ = writeln!(s, "\nwarning: {w}");
+        let _ = writeln!(s, "\nwarning: {}", one_line(w));
     }
     if let Some(seed) = run.probe_seed {
         let _ = writeln!(s, "\nprobe seed: {seed} (replay with --seed {seed})");
@@ -129,9 +158,25 @@ pub fn skip_summary(run: &Run) -> String {
         if total == 1 { " was" } else { "s were" }
     );
     for (reason, objects) in groups {
-        let _ = writeln!(s, "  {} × {reason}", objects.len());
-        let _ = writeln!(s, "      {}", objects.join(", "));
+        let _ = writeln!(s, "  {} × {}", objects.len(), one_line(&reason));
+        let _ = writeln!(s, "      {}", one_line(&objects.join(", ")));
     }
     let _ = writeln!(s, "  (the reports list each skip with its full reason)");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_text_cannot_start_lines_or_control_the_terminal() {
+        assert_eq!(one_line("a\nb\x1b[31m"), "a\\nb\\x1b[31m");
+        let shown = indented("x\n::warning::y", "  ");
+        assert!(
+            shown.lines().skip(1).all(|l| l.starts_with("  ")),
+            "{shown}"
+        );
+        assert_eq!(one_line("plain ü"), "plain ü");
+    }
 }

@@ -17,6 +17,7 @@ use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
 use crate::error::{describe_sqlx_error, Error, Result};
+use crate::probe::session::{blocked_by, missing_privileges, Blocked, Needs};
 use crate::probe::{probe_finding, rng_for, ProbeConfig};
 use crate::verify::{Finding, Status};
 
@@ -64,6 +65,9 @@ pub(crate) struct Failure {
     pub expected: String,
     /// What the database did.
     pub actual: String,
+    /// Set when the step could not run here (no privilege, read-only, a lock not granted):
+    /// the property is skipped with this reason instead of failing.
+    pub blocked: Option<Blocked>,
 }
 
 /// The record of one played sequence.
@@ -108,6 +112,7 @@ impl Played {
             what: mismatch.what,
             expected: mismatch.expected,
             actual: mismatch.actual,
+            blocked: mismatch.blocked,
         });
     }
 }
@@ -123,6 +128,8 @@ pub(crate) struct Mismatch {
     pub expected: String,
     /// What the database did.
     pub actual: String,
+    /// Why the step could not run here, when that is what the error says.
+    pub blocked: Option<Blocked>,
 }
 
 impl Mismatch {
@@ -133,17 +140,22 @@ impl Mismatch {
             what: what.to_string(),
             expected,
             actual,
+            blocked: None,
         }
     }
 
-    /// The database raised an error the property does not expect; keeps its SQLSTATE.
+    /// The database raised an error the property does not expect; keeps its SQLSTATE. An
+    /// error that says the step could not run here (see `session::blocked_by`) is marked so.
     pub fn db(target: usize, what: &str, expected: &str, err: &sqlx::Error) -> Self {
-        Mismatch::new(
-            target,
-            what,
-            expected.to_string(),
-            format!("error: {}", describe_sqlx_error(err)),
-        )
+        Mismatch {
+            blocked: blocked_by(err),
+            ..Mismatch::new(
+                target,
+                what,
+                expected.to_string(),
+                format!("error: {}", describe_sqlx_error(err)),
+            )
+        }
     }
 }
 
@@ -165,6 +177,9 @@ pub(crate) trait Machine {
     /// Sequences always played before the random ones (boundaries, one of each role …).
     fn fixed(&self) -> Vec<Vec<Self::Op>>;
 
+    /// The privileges the property needs, checked before any sequence runs.
+    fn needs(&self) -> Needs;
+
     /// Play `ops` from a clean state and compare every step with the model. Database
     /// errors that are not part of the property become failures; this never fails itself.
     fn play(
@@ -174,13 +189,7 @@ pub(crate) trait Machine {
     ) -> impl Future<Output = Played> + Send;
 }
 
-/// The SQLSTATE of a database error, if it is one.
-pub(crate) fn sqlstate(err: &sqlx::Error) -> Option<String> {
-    match err {
-        sqlx::Error::Database(db) => db.code().map(|c| c.to_string()),
-        _ => None,
-    }
-}
+pub(crate) use crate::probe::session::sqlstate;
 
 /// Open a savepoint around one step whose error is part of the property (an expected
 /// refusal), so that the error does not abort the rest of the sequence.
@@ -285,8 +294,14 @@ where
         steps: 0,
         calls: vec![0; machine.targets().len()],
     };
+    if let Some(blocked) = missing_privileges(conn, &machine.needs()).await? {
+        return Ok(skipped(machine, &blocked));
+    }
     for ops in machine.fixed() {
         let played = play_isolated(conn, machine, &ops).await?;
+        if let Some(blocked) = played.failure.as_ref().and_then(|f| f.blocked.as_ref()) {
+            return Ok(skipped(machine, blocked));
+        }
         if played.failure.is_some() {
             let cex = shrink_by_removal(conn, machine, ops, played).await?;
             return Ok(failed(machine, config, &cex));
@@ -301,6 +316,9 @@ where
             Err(reason) => return Ok(not_generated(machine, &reason.to_string())),
         };
         let played = play_isolated(conn, machine, &tree.current()).await?;
+        if let Some(blocked) = played.failure.as_ref().and_then(|f| f.blocked.as_ref()) {
+            return Ok(skipped(machine, blocked));
+        }
         if played.failure.is_some() {
             let cex = shrink_tree(conn, machine, &mut tree, played).await?;
             return Ok(failed(machine, config, &cex));
@@ -483,6 +501,18 @@ fn failure_finding<M: Machine>(
         target.hint, config.seed
     ));
     finding
+}
+
+/// Every target skipped: the property could not run here, for `blocked`'s reason.
+fn skipped<M: Machine>(machine: &M, blocked: &Blocked) -> Vec<Finding> {
+    machine
+        .targets()
+        .iter()
+        .map(|t| {
+            let message = format!("{}: {} (property {}).", t.object, blocked, machine.name());
+            probe_finding(t.code, t.table, t.object.clone(), Status::Skip, message)
+        })
+        .collect()
 }
 
 /// The strategy could not produce a value (it never filters, so this is a bug report).

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::harness::{self, rel, rel_opt, sqlstate, Machine, Mismatch, Played, Step, Target};
 use crate::error::Result;
+use crate::probe::session::Needs;
 use crate::probe::ProbeConfig;
 use crate::verify::Finding;
 
@@ -403,6 +404,20 @@ impl Machine for Lifecycle {
 
     fn targets(&self) -> &[Target] {
         &self.targets
+    }
+
+    fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        needs.table("INSERT", "users");
+        for p in ["INSERT", "UPDATE", "DELETE"] {
+            needs.table(p, "user_sessions");
+        }
+        for f in &self.targets {
+            if f.object.contains('(') {
+                needs.functions.insert(f.object.clone());
+            }
+        }
+        needs
     }
 
     fn fixed(&self) -> Vec<Vec<Op>> {

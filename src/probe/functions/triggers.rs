@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::harness::{self, rel, rel_opt, Machine, Mismatch, Played, Step, Target};
 use crate::error::{Error, Result};
+use crate::probe::session::Needs;
 use crate::probe::{probe_finding, ProbeConfig};
 use crate::verify::{Finding, Status};
 
@@ -198,6 +199,13 @@ impl Machine for Metrics {
 
     fn targets(&self) -> &[Target] {
         &self.targets
+    }
+
+    fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        needs.table("INSERT", "performance_logs");
+        needs.table("UPDATE", "performance_logs");
+        needs
     }
 
     fn fixed(&self) -> Vec<Vec<MetricsOp>> {
@@ -483,6 +491,14 @@ impl Machine for Month {
 
     fn targets(&self) -> &[Target] {
         &self.targets
+    }
+
+    fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        needs.table("INSERT", "properties");
+        needs.table("INSERT", "property_financial_summary");
+        needs.table("UPDATE", "property_financial_summary");
+        needs
     }
 
     fn fixed(&self) -> Vec<Vec<MonthOp>> {
@@ -804,6 +820,22 @@ impl Machine for Stamp {
 
     fn targets(&self) -> &[Target] {
         &self.targets
+    }
+
+    fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        needs.table("INSERT", self.table.table);
+        needs.table("UPDATE", self.table.table);
+        for parent in ["properties", "tenants"] {
+            if self
+                .table
+                .insert
+                .contains(&format!("INSERT INTO {parent} "))
+            {
+                needs.table("INSERT", parent);
+            }
+        }
+        needs
     }
 
     fn fixed(&self) -> Vec<Vec<StampOp>> {

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::harness::{self, rel, rel_opt, Machine, Mismatch, Played, Step, Target};
 use crate::error::Result;
+use crate::probe::session::Needs;
 use crate::probe::ProbeConfig;
 use crate::verify::Finding;
 
@@ -305,6 +306,18 @@ impl Machine for Lockout {
 
     fn targets(&self) -> &[Target] {
         &self.targets
+    }
+
+    fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        needs.table("INSERT", "users");
+        needs.table("UPDATE", "users");
+        for f in &self.targets {
+            if f.code == "function.property" && f.object.contains('(') {
+                needs.functions.insert(f.object.clone());
+            }
+        }
+        needs
     }
 
     fn fixed(&self) -> Vec<Vec<Op>> {

@@ -1,0 +1,131 @@
+//! Columns fed by a sequence (`serial`, `DEFAULT nextval(…)`, identity columns).
+//!
+//! `nextval` is not transactional: a probe that let such a column take its default would
+//! advance the sequence for good, even though its insert is rolled back. So every row a
+//! probe inserts gives these columns an explicit value instead, from a range the sequence
+//! never hands out (negative numbers), and an identity column declared `GENERATED ALWAYS`
+//! gets `OVERRIDING SYSTEM VALUE`.
+
+use std::collections::BTreeMap;
+
+use sqlx::PgConnection;
+
+use crate::error::{Error, Result};
+
+/// One sequence-fed column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FedColumn {
+    /// The column.
+    pub column: String,
+    /// `GENERATED ALWAYS AS IDENTITY`: an explicit value needs `OVERRIDING SYSTEM VALUE`.
+    pub always: bool,
+}
+
+/// The sequence-fed columns of every table in the current schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SequenceFed {
+    by_table: BTreeMap<String, Vec<FedColumn>>,
+}
+
+impl SequenceFed {
+    /// Read them from the catalog (one query).
+    pub async fn load(conn: &mut PgConnection) -> Result<Self> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT c.relname::text, a.attname::text, a.attidentity::text \
+               FROM pg_attribute a \
+               JOIN pg_class c ON c.oid = a.attrelid \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+              WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+                AND a.attnum > 0 AND NOT a.attisdropped \
+                AND (a.attidentity <> '' \
+                     OR pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%') \
+              ORDER BY 1, a.attnum",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| Error::database("listing sequence-fed columns", &e))?;
+        let mut by_table: BTreeMap<String, Vec<FedColumn>> = BTreeMap::new();
+        for (table, column, identity) in rows {
+            by_table.entry(table).or_default().push(FedColumn {
+                column,
+                always: identity == "a",
+            });
+        }
+        Ok(SequenceFed { by_table })
+    }
+
+    /// The sequence-fed columns of `table`.
+    pub fn columns(&self, table: &str) -> &[FedColumn] {
+        self.by_table.get(table).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Give every sequence-fed column of `table` that `row` leaves out an explicit value
+    /// the sequence never hands out: `-(n + 1)`, so distinct `n` give distinct keys.
+    /// Returns whether the insert needs `OVERRIDING SYSTEM VALUE`.
+    pub fn fill(&self, table: &str, row: &mut super::rows::Row, n: u32) -> bool {
+        let mut overriding = false;
+        for fed in self.columns(table) {
+            if !row.contains_key(&fed.column) {
+                row.insert(fed.column.clone(), format!("-{}", u64::from(n) + 1));
+            }
+            overriding |= fed.always;
+        }
+        overriding
+    }
+}
+
+/// The sequences that this session has drawn from (`currval` is defined only after the
+/// session's own `nextval`), among those the role may read. Outside any transaction.
+pub async fn drawn_in_session(conn: &mut PgConnection) -> Result<Vec<String>> {
+    let sequences: Vec<String> = sqlx::query_scalar(
+        "SELECT c.oid::regclass::text FROM pg_class c \
+          WHERE c.relkind = 'S' \
+            AND c.relnamespace <> pg_my_temp_schema() \
+            AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT') END \
+          ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::database("listing sequences", &e))?;
+    let mut drawn = Vec::new();
+    for seq in sequences {
+        // 55000 "currval is not yet defined in this session" means untouched.
+        if sqlx::query("SELECT currval($1::regclass)")
+            .bind(&seq)
+            .execute(&mut *conn)
+            .await
+            .is_ok()
+        {
+            drawn.push(seq);
+        }
+    }
+    Ok(drawn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_sequence_columns_get_negative_values() {
+        let fed = SequenceFed {
+            by_table: BTreeMap::from([(
+                "t".to_string(),
+                vec![FedColumn {
+                    column: "id".into(),
+                    always: true,
+                }],
+            )]),
+        };
+        let mut row = super::super::rows::Row::new();
+        row.insert("name".into(), "'x'".into());
+        assert!(fed.fill("t", &mut row, 0));
+        assert_eq!(row.get("id").map(String::as_str), Some("-1"));
+        let mut given = super::super::rows::Row::new();
+        given.insert("id".into(), "7".into());
+        fed.fill("t", &mut given, 3);
+        assert_eq!(given.get("id").map(String::as_str), Some("7"));
+        assert!(!fed.fill("u", &mut given, 3));
+    }
+}

@@ -1,0 +1,184 @@
+//! The transaction every probe runs in, and how the engine reads the errors it meets.
+//!
+//! Probes write, so they run only inside a transaction that is always rolled back. The same
+//! rules hold for every probe, whatever it exercises:
+//!
+//! - **Isolation.** The transaction is `REPEATABLE READ`: every probe reads one snapshot,
+//!   plus its own writes, so the application's concurrent traffic never shows up in what a
+//!   probe judges.
+//! - **Short locks.** Each case or sequence runs in a savepoint that is rolled back when it
+//!   ends; rolling back a savepoint releases the row and table locks taken inside it, so an
+//!   application writer waits at most for one case. The probes' own waits are bounded by the
+//!   session's `lock_timeout`.
+//! - **Honest skips.** An error that says the probe could not run here (no privilege, a
+//!   read-only transaction, a lock not granted in time, another session's concurrent update)
+//!   is never read as a verdict on the schema: the probe is skipped with that reason.
+//! - **Up-front privileges.** Where a probe knows what it needs (INSERT on a table, EXECUTE
+//!   on a function, TEMPORARY on the database), it asks `has_*_privilege` before it starts.
+
+use std::collections::BTreeSet;
+
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
+
+use crate::error::{Error, Result};
+
+/// Why a probe could not run: a sentence naming the cause and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked(pub String);
+
+impl std::fmt::Display for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The SQLSTATE of a database error, if it is one.
+pub fn sqlstate(err: &sqlx::Error) -> Option<String> {
+    match err {
+        sqlx::Error::Database(db) => db.code().map(|c| c.to_string()),
+        _ => None,
+    }
+}
+
+/// SQLSTATEs that say "this probe cannot run here", with why. None of them is a verdict on
+/// the schema: 42501 insufficient_privilege, 25006 read_only_sql_transaction, 55P03
+/// lock_not_available, 40001 serialization_failure, 40P01 deadlock_detected.
+pub fn blocking_state(state: &str) -> Option<&'static str> {
+    Some(match state {
+        "42501" => "the role lacks a privilege the probe needs",
+        "25006" => "the transaction is read-only",
+        "55P03" => "another session held a lock longer than lock_timeout",
+        "40001" => "another session changed a row the probe read",
+        "40P01" => "a deadlock with another session",
+        _ => return None,
+    })
+}
+
+/// The reason a database error blocked a probe, or `None` when the error is a real outcome
+/// (a constraint violation, a function's own exception …) that the probe must judge.
+pub fn blocked_by(err: &sqlx::Error) -> Option<Blocked> {
+    let sqlx::Error::Database(db) = err else {
+        return None;
+    };
+    let state = db.code()?;
+    let why = blocking_state(&state)?;
+    Some(Blocked(format!(
+        "not run: {why}: {} (SQLSTATE {state})",
+        db.message()
+    )))
+}
+
+/// Open the probe transaction: `REPEATABLE READ`, `READ WRITE` (a handed-over server's
+/// sessions default to read-only), and `TimeZone = UTC` so that a day is 24 hours. The
+/// caller must end it with [`finish`].
+pub async fn begin(conn: &mut PgConnection) -> Result<Transaction<'_, Postgres>> {
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(|e| Error::database("starting the probe transaction", &e))?;
+    sqlx::raw_sql(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE; \
+         SET LOCAL TimeZone = 'UTC'",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| Error::database("opening the probe transaction for writing", &e))?;
+    Ok(tx)
+}
+
+/// Roll the probe transaction back, whatever happened inside it.
+pub async fn finish(tx: Transaction<'_, Postgres>) {
+    let _ = tx.rollback().await;
+}
+
+/// Why no probe can write on this server at all (a standby in recovery), if so.
+pub async fn server_blocked(conn: &mut PgConnection) -> Result<Option<Blocked>> {
+    let recovering: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| Error::database("asking whether the server is a standby", &e))?;
+    Ok(recovering.then(|| {
+        Blocked(
+            "not run: the server is a standby in recovery, where no transaction can write; \
+             run the probes against the primary"
+                .to_string(),
+        )
+    }))
+}
+
+/// Privileges a probe needs, to be checked before it starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// `(privilege, table)`: `INSERT`, `UPDATE`, `DELETE` or `SELECT` on a relation.
+    pub tables: BTreeSet<(&'static str, String)>,
+    /// Functions by signature, `name(argtype, …)`, that must be executable.
+    pub functions: BTreeSet<String>,
+    /// Whether the probe creates temporary objects.
+    pub temporary: bool,
+}
+
+impl Needs {
+    /// Need `privilege` on `table`.
+    pub fn table(&mut self, privilege: &'static str, table: &str) {
+        self.tables.insert((privilege, table.to_string()));
+    }
+}
+
+/// The privileges of `needs` that the current role lacks, as a skip reason; `None` when it
+/// has them all. Objects that do not exist are left to the probe (it reports them itself).
+pub async fn missing_privileges(conn: &mut PgConnection, needs: &Needs) -> Result<Option<Blocked>> {
+    let privileges: Vec<&str> = needs.tables.iter().map(|(p, _)| *p).collect();
+    let tables: Vec<&str> = needs.tables.iter().map(|(_, t)| t.as_str()).collect();
+    let functions: Vec<&str> = needs.functions.iter().map(String::as_str).collect();
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%s on %s', p, t) \
+           FROM unnest($1::text[], $2::text[]) AS x(p, t) \
+          WHERE to_regclass(quote_ident(t)) IS NOT NULL \
+            AND NOT has_table_privilege(quote_ident(t), p) \
+         UNION ALL \
+         SELECT format('EXECUTE on %s', f) \
+           FROM unnest($3::text[]) AS f \
+          WHERE to_regprocedure(f) IS NOT NULL AND NOT has_function_privilege(f, 'EXECUTE') \
+         UNION ALL \
+         SELECT format('TEMPORARY on database %s', current_database()) \
+          WHERE $4 AND NOT has_database_privilege(current_database(), 'TEMPORARY')",
+    )
+    .bind(&privileges)
+    .bind(&tables)
+    .bind(&functions)
+    .bind(needs.temporary)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::database("checking the probes' privileges", &e))?;
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| Error::database("reading the current role", &e))?;
+    Ok(Some(Blocked(format!(
+        "not run: the role {role} lacks {} (has_*_privilege, SQLSTATE 42501 if tried); \
+         grant it, or probe with a role that may write inside a rolled-back transaction",
+        missing.join(", ")
+    ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_environment_states_block() {
+        for state in ["42501", "25006", "55P03", "40001", "40P01"] {
+            assert!(blocking_state(state).is_some(), "{state}");
+        }
+        // Outcomes a probe must judge: constraint violations, a function's own errors,
+        // a statement that ran out of time.
+        for state in [
+            "23514", "23505", "23503", "P0001", "28000", "22023", "57014",
+        ] {
+            assert!(blocking_state(state).is_none(), "{state}");
+        }
+    }
+}
