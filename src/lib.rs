@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codes;
 pub mod commands;
 pub mod error;
+pub mod fuzz;
 pub mod migrate;
 pub mod postgres;
 pub mod probe;
@@ -60,6 +61,7 @@ pub fn run_cli() -> i32 {
             cli::Command::Check(args) => commands::run_check(args, out).await,
             cli::Command::Spec(cmd) => commands::run_spec(cmd, out).await,
             cli::Command::Report(args) => commands::run_report(args, out).await,
+            cli::Command::Pg(cmd) => commands::run_pg(cmd, out).await,
         }
     });
     drop(runtime);

@@ -61,6 +61,12 @@ pub fn register(secret: &str) {
     if secret.is_empty() {
         return;
     }
+    register_as_written(&forms_of(secret).join("\u{0}"));
+}
+
+/// The forms `secret` may be printed in: as is, percent-encoded, and escaped as JSON, HTML
+/// and libpq write it.
+fn forms_of(secret: &str) -> Vec<String> {
     let mut forms = vec![secret.to_string()];
     forms.push(utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string());
     forms.push(utf8_percent_encode(secret, USERINFO).to_string());
@@ -77,7 +83,7 @@ pub fn register(secret: &str) {
             .replace('/', "&#x2f;"),
     );
     forms.push(secret.replace('\\', "\\\\").replace('\'', "\\'"));
-    register_as_written(&forms.join("\u{0}"));
+    forms
 }
 
 /// Register text exactly as the user wrote it (e.g. a percent-encoded password as it stands
@@ -97,13 +103,48 @@ pub fn register_as_written(forms: &str) {
 /// argument and on `DATABASE_URL`, so that a connection string given in the wrong place
 /// (as a folder, say) is still never echoed with its password.
 pub fn register_secrets_in(raw: &str) {
+    for form in secrets_in(raw) {
+        register_as_written(&form);
+    }
+}
+
+/// Every form of every password written in `raw` (see [`register_secrets_in`]), without
+/// registering them.
+pub fn secrets_in(raw: &str) -> Vec<String> {
+    let mut found = secrets_as_written(raw);
+    // URL parsers drop tabs and line breaks wherever they stand (`p\tassword=` is read as
+    // `password=`): read the string as they do too.
+    let stripped: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    if stripped != raw {
+        for form in secrets_as_written(&stripped) {
+            if !found.contains(&form) {
+                found.push(form);
+            }
+        }
+    }
+    found
+}
+
+fn secrets_as_written(raw: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut register = |secret: &str| {
+        if !secret.is_empty() {
+            found.extend(forms_of(secret));
+        }
+    };
     let decoded = |s: &str| {
         percent_encoding::percent_decode_str(s)
             .decode_utf8_lossy()
             .into_owned()
     };
     let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
-    if let Some(at) = rest.rfind('@') {
+    // The user info ends at the last `@` for URL parsers and at the first for libpq: take
+    // the password each would read.
+    let first_at = rest.find('@');
+    for at in [rest.rfind('@'), first_at].into_iter().flatten() {
         if let Some((_, pw)) = rest[..at].split_once(':') {
             register(pw);
             register(&decoded(pw));
@@ -150,6 +191,7 @@ pub fn register_secrets_in(raw: &str) {
         }
         rest = next;
     }
+    found
 }
 
 /// Register the secrets the environment holds for libpq-style clients (`PGPASSWORD`), which
@@ -158,6 +200,13 @@ pub fn register_environment() {
     if let Ok(pw) = std::env::var("PGPASSWORD") {
         register(&pw);
     }
+}
+
+/// Forget every registered secret. Only for harnesses that feed many unrelated inputs to
+/// one process (the fuzz targets), so that each input starts from what a fresh run knows.
+#[doc(hidden)]
+pub fn forget_all() {
+    SECRETS.lock().unwrap_or_else(|p| p.into_inner()).clear();
 }
 
 /// Every registered secret form (for tests and for scrubbing with a snapshot of them).

@@ -30,6 +30,10 @@ pub struct Run {
     pub database: String,
     /// `server_version` of the checked server.
     pub server_version: String,
+    /// `postgres --version` of the server that compiled the specs (the shadow), when it was
+    /// another server than the checked one (a handed-over server's shadow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow_server_version: Option<String>,
     /// Whether the database was a throw-away cluster.
     pub ephemeral: bool,
     /// Migration inventory with checksums and status.
@@ -38,8 +42,9 @@ pub struct Run {
     pub specs: Vec<SpecFile>,
     /// The probes' random seed (`--seed` replays it); absent when probes did not run.
     pub probe_seed: Option<u64>,
-    /// Files that looked like specs but were not read, and other things the user should
-    /// know; absent when there were none.
+    /// Files that looked like specs but were not read, specs compiled by another
+    /// PostgreSQL major than the checked server's, and other things the user should know
+    /// to trust the verdict; absent when there were none. Every report shows them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Time per phase, in milliseconds.

@@ -9,11 +9,14 @@ use crate::catalog::read_schemas;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
+use crate::postgres::major_of;
 use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
 use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir_reporting;
-use crate::verify::{build_shadow, verify_migrations, verify_with, AccessOptions};
+use crate::verify::{
+    across_majors, build_shadow, cross_major_rules, verify_migrations, verify_with, AccessOptions,
+};
 
 use super::{apply_options, cluster_options, server_settings, Output};
 
@@ -158,7 +161,7 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
 async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let progress = out.progress;
     let started_at = chrono::Utc::now();
-    let (specs, warnings) = load_dir_reporting(&args.specs)?;
+    let (specs, mut warnings) = load_dir_reporting(&args.specs)?;
     for w in &warnings {
         eprintln!("{}", crate::redact::scrub(&format!("warning: {w}")));
     }
@@ -238,7 +241,21 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
 
     let t = Instant::now();
     let spinner = progress.phase(&format!("compiling {} specs", specs.specs.len()));
-    let (shadow_cluster, mut shadow_conn) = shadow_connection(&db, &copts).await?;
+    let target_major = crate::postgres::server_major(&mut conn).await?;
+    let (shadow_cluster, mut shadow_conn) = shadow_connection(&db, &copts, target_major).await?;
+    let shadow_server_version = shadow_cluster
+        .as_ref()
+        .map(|c| c.server_version().to_string());
+    let shadow_major = shadow_server_version.as_deref().and_then(major_of);
+    let why = match (&args.db.backend, &args.db.pg_bindir) {
+        (crate::cli::Backend::Docker, _) => "the container image runs it",
+        (_, Some(_)) => "--pg-bindir names its binaries",
+        _ => "no binaries of the server's major were found",
+    };
+    for w in shadow_warnings(target_major, shadow_major, why) {
+        eprintln!("warning: {w}");
+        warnings.push(w);
+    }
     let shadow = build_shadow(&mut shadow_conn, &specs).await?;
     Database::close(shadow_conn).await;
     drop(shadow_cluster);
@@ -251,7 +268,9 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let t = Instant::now();
     let migrations = status_of(&files, &history);
     let mut findings = verify_migrations(&migrations, &args.migrations);
+    let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
     findings.extend(verify_with(&specs, &actual, &shadow, &access));
+    drop(printers);
     phases.push(Phase {
         name: "verify",
         millis: t.elapsed().as_millis(),
@@ -303,6 +322,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         provenance: crate::run::Provenance::capture(&args.migrations, &args.specs),
         database: db.describe(),
         server_version: actual.server_version.clone(),
+        shadow_server_version,
         ephemeral: db.is_ephemeral(),
         migrations,
         specs: specs
@@ -331,11 +351,13 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
 }
 
 /// A connection to an empty database for the shadow: on the same throw-away server when
-/// there is one, else on a private one of the chosen backend (never on a server the user
-/// handed over, which the tool must not write to).
+/// there is one, else on a private one of the chosen backend and of the checked server's
+/// major when its binaries (or image) can be found (never on a server the user handed over,
+/// which the tool must not write to).
 async fn shadow_connection(
     db: &Database,
     copts: &ClusterOptions,
+    major: u32,
 ) -> Result<(Option<Cluster>, PgConnection)> {
     const SHADOW_DB: &str = "reims_verify_shadow";
     match db {
@@ -344,10 +366,29 @@ async fn shadow_connection(
             Ok((None, cluster.connect(SHADOW_DB).await?))
         }
         Database::Url(..) => {
-            let cluster = Cluster::start(copts).await?;
+            let copts = ClusterOptions {
+                major: Some(major),
+                ..copts.clone()
+            };
+            let cluster = Cluster::start(&copts).await?;
             cluster.create_database(SHADOW_DB, None).await?;
             let conn = cluster.connect(SHADOW_DB).await?;
             Ok((Some(cluster), conn))
         }
+    }
+}
+
+/// What the run must say when the shadow ran on another major than the checked server.
+fn shadow_warnings(checked: u32, shadow: Option<u32>, why: &str) -> Vec<String> {
+    match shadow {
+        Some(s) if s != checked => vec![format!(
+            "the server runs PostgreSQL {checked}, but the specs were compiled by PostgreSQL \
+             {s} ({why}); the comparison tolerates the {} printer difference(s) between these \
+             majors listed in the README and nothing else. With PostgreSQL {checked} binaries \
+             (`reims-verify pg install {checked}`, or REIMS_VERIFY_PG_BINDIRS) the same major \
+             prints both sides",
+            cross_major_rules(checked, s).len()
+        )],
+        _ => Vec::new(),
     }
 }

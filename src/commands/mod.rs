@@ -3,6 +3,7 @@
 mod check;
 mod migrate;
 mod output;
+mod pg;
 mod report;
 mod snapshot;
 mod spec;
@@ -10,6 +11,7 @@ mod spec;
 pub use check::{gather, run_check};
 pub use migrate::run_migrate;
 pub use output::Output;
+pub use pg::run_pg;
 pub use report::run_report;
 pub use snapshot::run_snapshot;
 pub use spec::{run_spec, spec_json_schema};
@@ -26,6 +28,7 @@ pub(crate) fn cluster_options(db: &DatabaseArgs) -> ClusterOptions {
         os_user: db.pg_user.clone(),
         parent_dir: None,
         backend: cluster_backend(db.backend),
+        major: None,
     }
 }
 

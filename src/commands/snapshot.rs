@@ -10,7 +10,7 @@ use crate::catalog::{read_schemas, Schema};
 use crate::cli::SnapshotArgs;
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, ApplyMode};
-use crate::postgres::{ClusterOptions, Database, EphemeralCluster};
+use crate::postgres::{Cluster, ClusterOptions, Database, EphemeralCluster};
 use crate::snapshot::{
     existing_specs, exists_error, render_files, round_trip_with, snapshot_schema_with, write_dir,
     Header, Snapshot,
@@ -53,14 +53,23 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
     let mut snap = snapshot_schema_with(&schema, &names)?;
     let header = Header {
         source: match &db {
-            Database::Ephemeral(_) => format!(
-                "an ephemeral cluster with {}/ applied",
+            Database::Ephemeral(cluster) => format!(
+                "{} with {}/ applied",
+                match cluster {
+                    Cluster::Container(c) => format!("a container of {}", c.image()),
+                    Cluster::Ephemeral(_) => "an ephemeral cluster".to_string(),
+                },
                 args.migrations.display().to_string().trim_end_matches('/')
             ),
             Database::Url(url, _) => url.to_string(),
         },
         schema: args.schemas.join(", "),
         taken_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+    };
+    // The shadow of a handed-over server runs on that server's major when it can.
+    let copts = ClusterOptions {
+        major: crate::postgres::major_of(&schema.server_version),
+        ..copts
     };
     self_check(&db, &copts, &schema, &mut snap, &header, &bindings).await;
     drop(db);
@@ -128,7 +137,24 @@ async fn self_check(
             return;
         }
     };
-    match round_trip_with(&mut conn, schema, snap, header, bindings).await {
+    let checked = crate::postgres::major_of(&schema.server_version);
+    let shadow = cluster
+        .as_ref()
+        .and_then(|c| crate::postgres::major_of(c.server_version()));
+    let printers = match (checked, shadow) {
+        (Some(c), Some(s)) if c != s => {
+            eprintln!(
+                "warning: the server runs PostgreSQL {c}, but no PostgreSQL {c} binaries were \
+                 found, so the snapshot was verified by PostgreSQL {s} (`reims-verify pg \
+                 install {c}` lets the same major print both sides)"
+            );
+            Some(crate::verify::across_majors(c, s))
+        }
+        _ => None,
+    };
+    let outcome = round_trip_with(&mut conn, schema, snap, header, bindings).await;
+    drop(printers);
+    match outcome {
         Ok(report) => {
             for object in &report.downgraded {
                 eprintln!("note: CHECK {object} is written as `sql:` (no structured rule matches it exactly)");

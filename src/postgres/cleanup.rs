@@ -1,148 +1,57 @@
-//! A process-wide list of live clusters, so that Ctrl-C, SIGTERM, a panic or plain process
-//! exit (statics are never dropped) still stops every server and deletes every temp dir,
-//! and removes every container of the container backend.
+//! A process-wide list of what must not outlive the run (cluster folders and their servers,
+//! containers), so that Ctrl-C, SIGTERM, a panic or plain process exit (statics are never
+//! dropped) still releases everything.
+//!
+//! This module is a leaf: it knows nothing of clusters or containers. Each backend registers
+//! a [`Leftover`] that knows how to release itself.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Mutex, Once, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Once, OnceLock};
 
-/// What is needed to tear a cluster down without its owner.
-#[derive(Debug, Clone)]
-pub(crate) struct Registered {
-    /// The process writing into `dir` (initdb, then the server), if one runs.
-    pub pid: Option<i32>,
-    pub dir: PathBuf,
+/// Something the process must release even when its owner cannot: on a signal, at process
+/// exit. `release` must be safe to call from a signal-handling thread and more than once.
+pub(crate) trait Leftover: Send + Sync {
+    /// Stop its processes, delete its files or remove its container, now.
+    fn release(&self);
 }
 
-fn registry() -> &'static Mutex<HashMap<u64, Registered>> {
-    static REG: OnceLock<Mutex<HashMap<u64, Registered>>> = OnceLock::new();
-    REG.get_or_init(|| Mutex::new(HashMap::new()))
+type Registry = Mutex<BTreeMap<u64, Arc<dyn Leftover>>>;
+
+fn registry() -> &'static Registry {
+    static REG: OnceLock<Registry> = OnceLock::new();
+    REG.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 
-pub(crate) fn register(id: u64, entry: Registered) {
+/// Register a leftover; the key unregisters it once its owner has released it.
+pub(crate) fn register(leftover: Arc<dyn Leftover>) -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
     install_exit_hook();
+    let key = NEXT.fetch_add(1, Ordering::Relaxed);
     registry()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(id, entry);
+        .insert(key, leftover);
+    key
 }
 
-/// Record which process now works in a registered cluster's folder.
-pub(crate) fn set_pid(id: u64, pid: Option<i32>) {
-    if let Some(e) = registry()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get_mut(&id)
-    {
-        e.pid = pid;
-    }
-}
-
-/// What is needed to remove a container without its owner: every container carrying the
-/// run label `label` (set before the container is created, so a container whose start was
-/// interrupted is found too), and the container id once it is known.
-#[derive(Debug, Clone)]
-pub(crate) struct RegisteredContainer {
-    pub label: String,
-    pub id: Option<String>,
-}
-
-fn containers() -> &'static Mutex<HashMap<u64, RegisteredContainer>> {
-    static REG: OnceLock<Mutex<HashMap<u64, RegisteredContainer>>> = OnceLock::new();
-    REG.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-#[cfg_attr(not(feature = "docker"), allow(dead_code))]
-pub(crate) fn register_container(key: u64, entry: RegisteredContainer) {
-    install_exit_hook();
-    containers()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key, entry);
-}
-
-/// Record the id of a registered container once Docker has created it.
-#[cfg_attr(not(feature = "docker"), allow(dead_code))]
-pub(crate) fn set_container_id(key: u64, id: &str) {
-    if let Some(e) = containers()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get_mut(&key)
-    {
-        e.id = Some(id.to_string());
-    }
-}
-
-#[cfg_attr(not(feature = "docker"), allow(dead_code))]
-pub(crate) fn unregister_container(key: u64) {
-    containers()
+/// Forget a leftover its owner has released (or is about to release) itself.
+pub(crate) fn unregister(key: u64) {
+    registry()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(&key);
 }
 
-pub(crate) fn unregister(id: u64) {
-    registry()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&id);
-}
-
-/// Stop the process group working in a cluster folder (immediate shutdown, then SIGKILL)
-/// and delete the folder.
-pub(crate) fn teardown(entry: &Registered) {
-    use nix::sys::signal::{kill, Signal};
-    use nix::sys::wait::{waitpid, WaitPidFlag};
-    use nix::unistd::Pid;
-    use std::time::{Duration, Instant};
-    if let Some(raw) = entry.pid {
-        let leader = Pid::from_raw(raw);
-        let group = Pid::from_raw(-raw);
-        let _ = kill(group, Signal::SIGQUIT);
-        let _ = kill(leader, Signal::SIGQUIT);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        // Reap the leader if it is our child, and wait for the whole group to be gone.
-        while Instant::now() < deadline {
-            let _ = waitpid(leader, Some(WaitPidFlag::WNOHANG));
-            if kill(group, None).is_err() && kill(leader, None).is_err() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if kill(group, None).is_ok() || kill(leader, None).is_ok() {
-            let _ = kill(group, Signal::SIGKILL);
-            let _ = kill(leader, Signal::SIGKILL);
-            let _ = waitpid(leader, None);
-        }
-    }
-    for _ in 0..20 {
-        match std::fs::remove_dir_all(&entry.dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            _ => break,
-        }
-    }
-}
-
-/// Stop every registered cluster and remove every registered container. Safe to call more
-/// than once.
+/// Release every registered leftover, oldest first. Safe to call more than once.
 pub fn cleanup_all() {
-    let entries: Vec<(u64, Registered)> = registry()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .drain()
-        .collect();
-    for (_, entry) in entries {
-        teardown(&entry);
+    let entries: Vec<Arc<dyn Leftover>> =
+        std::mem::take(&mut *registry().lock().unwrap_or_else(|p| p.into_inner()))
+            .into_values()
+            .collect();
+    for entry in entries {
+        entry.release();
     }
-    let boxes: Vec<RegisteredContainer> = containers()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .drain()
-        .map(|(_, e)| e)
-        .collect();
-    super::container::remove_registered(&boxes);
 }
 
 extern "C" fn at_exit() {
@@ -159,34 +68,45 @@ fn install_exit_hook() {
     });
 }
 
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// True once Ctrl-C / SIGTERM / SIGHUP arrived; the handler is then tearing down and will
-/// exit with 130, so the main thread must not report the resulting failures as its own.
+/// True once Ctrl-C / SIGTERM / SIGHUP / SIGQUIT arrived; the handler is then tearing down
+/// and will exit with 130, so the main thread must not report the resulting failures as its
+/// own.
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+    INTERRUPTED.load(Ordering::SeqCst)
 }
+
+/// The signals that end a run: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT (Ctrl-\), whose default
+/// actions would end the process without clean-up.
+pub const TERMINATION_SIGNALS: [i32; 4] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGQUIT,
+];
 
 /// Work to undo on a server when the run is interrupted, before the process exits with 130
 /// (a migration cancels the statement it runs there and releases its lock). It runs on the
 /// signal handler's thread, bounded in time, and returns what it did, for the message.
 pub type InterruptHook = Box<dyn Fn() -> Vec<String> + Send + Sync>;
 
-fn interrupt_hooks() -> &'static Mutex<HashMap<u64, std::sync::Arc<InterruptHook>>> {
-    static HOOKS: OnceLock<Mutex<HashMap<u64, std::sync::Arc<InterruptHook>>>> = OnceLock::new();
-    HOOKS.get_or_init(|| Mutex::new(HashMap::new()))
+type Hooks = Mutex<BTreeMap<u64, Arc<InterruptHook>>>;
+
+fn interrupt_hooks() -> &'static Hooks {
+    static HOOKS: OnceLock<Hooks> = OnceLock::new();
+    HOOKS.get_or_init(|| Mutex::new(BTreeMap::new()))
 }
 
 /// Register work for the signal handler to do on interruption; returns a key for
 /// [`unregister_interrupt_hook`].
 pub fn register_interrupt_hook(hook: InterruptHook) -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let key = NEXT.fetch_add(1, Ordering::Relaxed);
     interrupt_hooks()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(key, std::sync::Arc::new(hook));
+        .insert(key, Arc::new(hook));
     key
 }
 
@@ -200,7 +120,7 @@ pub fn unregister_interrupt_hook(key: u64) {
 
 /// Run every registered hook (outside the registry lock); what they did, in order.
 fn run_interrupt_hooks() -> Vec<String> {
-    let hooks: Vec<std::sync::Arc<InterruptHook>> = interrupt_hooks()
+    let hooks: Vec<Arc<InterruptHook>> = interrupt_hooks()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .values()
@@ -209,29 +129,26 @@ fn run_interrupt_hooks() -> Vec<String> {
     hooks.iter().flat_map(|h| h()).collect()
 }
 
-/// True when a cluster or a container is registered, i.e. interruption has servers to stop
-/// and temp files to remove.
-fn has_servers() -> bool {
+/// True when something is registered for release (a cluster folder, a container, a cache
+/// entry or an install being written): interruption has servers to stop or temp files to
+/// remove.
+fn has_leftovers() -> bool {
     !registry()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .is_empty()
-        || !containers()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
 }
 
-/// Make Ctrl-C, SIGTERM and SIGHUP run the interrupt hooks and stop every cluster before
-/// the process exits with 130, saying what was done. The binary calls this once; libraries
-/// embedding the crate may choose not to.
+/// Make Ctrl-C, SIGTERM, SIGHUP and SIGQUIT run the interrupt hooks and release every
+/// leftover before the process exits with 130, saying what was done. The binary calls this
+/// once; libraries embedding the crate may choose not to.
 pub fn install_signal_handlers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = on_termination_signal(|| {
+            INTERRUPTED.store(true, Ordering::SeqCst);
             let mut done = run_interrupt_hooks();
-            if has_servers() {
+            if has_leftovers() {
                 done.push("stopping PostgreSQL and removing temp files".into());
             }
             if done.is_empty() {
@@ -243,4 +160,18 @@ pub fn install_signal_handlers() {
             std::process::exit(130);
         });
     });
+}
+
+/// Run `handler` on a thread of its own when one of [`TERMINATION_SIGNALS`] arrives (not in
+/// the signal handler itself, so it may lock, allocate and wait).
+fn on_termination_signal(handler: impl Fn() + Send + 'static) -> std::io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new(TERMINATION_SIGNALS)?;
+    std::thread::Builder::new()
+        .name("reims-verify-signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                handler();
+            }
+        })?;
+    Ok(())
 }

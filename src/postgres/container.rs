@@ -2,10 +2,12 @@
 //! (`--backend docker`), started with testcontainers, for machines that have a Docker daemon
 //! and no local PostgreSQL server binaries.
 //!
-//! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]); the server runs with fsync off
-//! on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
-//! exit (through the registry in `cleanup.rs`, which finds it by a per-container label even
-//! when its start was interrupted).
+//! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]) and pulled, within a time
+//! limit, only when the daemon lacks it (`container_image.rs`); the server runs with fsync
+//! off on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
+//! exit (through a [`Leftover`] registered in `cleanup.rs`, which finds it by a
+//! per-container label even when its start was interrupted), and after SIGKILL by the next
+//! run on the same host (`stale_containers.rs`, by the pid and host labels).
 //!
 //! The backend is the cargo feature `docker` (on by default). Without it the type still
 //! exists, so that callers need no `cfg`, but it cannot be built: asking for it is a usage
@@ -13,12 +15,14 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgConnection;
 
-use super::cleanup::RegisteredContainer;
+use super::backend::{connect_bounded, create_database_on, ServerBackend};
+use super::cleanup::Leftover;
 use crate::error::{Error, Result};
 
 /// The image used when none is named: a pinned tag, so that every run checks against the
@@ -37,6 +41,13 @@ pub const RUN_LABEL: &str = "org.reims-verify.run";
 
 /// Label holding the process id of the reims-verify that started the container.
 pub const PID_LABEL: &str = "org.reims-verify.pid";
+
+/// Label naming where that process ran (hostname, boot id and pid namespace), so that a
+/// later run removes a killed run's container only when the pid is its own kind of pid.
+pub const HOST_LABEL: &str = "org.reims-verify.host";
+
+/// Environment variable: how many seconds pulling a missing image may take (default 300).
+pub const PULL_TIMEOUT_ENV: &str = "REIMS_VERIFY_DOCKER_PULL_TIMEOUT";
 
 /// True when this build has the container backend (cargo feature `docker`).
 pub const FEATURE_ENABLED: bool = cfg!(feature = "docker");
@@ -219,13 +230,13 @@ impl ContainerCluster {
     /// Open a connection to one database of this cluster.
     pub async fn connect(&self, database: &str) -> Result<PgConnection> {
         let opts = self.connect_options(database);
-        super::cluster::connect_bounded(&opts, &self.describe()).await
+        connect_bounded(&opts, &self.describe()).await
     }
 
     /// Create a database, optionally as a copy of a template.
     pub async fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
         let mut conn = self.connect("postgres").await?;
-        let done = super::cluster::create_database_on(&mut conn, name, template).await;
+        let done = create_database_on(&mut conn, name, template).await;
         let _ = sqlx::Connection::close(conn).await;
         done
     }
@@ -243,6 +254,59 @@ impl ContainerCluster {
     /// Remove the container now (drop does the same).
     pub fn stop(self) {
         self.inner.stop();
+    }
+}
+
+impl ServerBackend for ContainerCluster {
+    fn connect_options(&self, database: &str) -> PgConnectOptions {
+        ContainerCluster::connect_options(self, database)
+    }
+
+    fn server_version(&self) -> &str {
+        ContainerCluster::server_version(self)
+    }
+
+    fn describe(&self) -> String {
+        ContainerCluster::describe(self)
+    }
+
+    async fn connect(&self, database: &str) -> Result<PgConnection> {
+        ContainerCluster::connect(self, database).await
+    }
+}
+
+/// What is needed to remove a container without its owner: every container carrying the
+/// run label `label` (set before the container is created, so a container whose start was
+/// interrupted is found too), and the container id once it is known.
+#[derive(Debug, Clone)]
+pub(crate) struct RegisteredContainer {
+    pub label: String,
+    pub id: Option<String>,
+}
+
+/// A container registered with `cleanup`, removed on a signal or at exit when its owner
+/// has not removed it.
+#[cfg_attr(not(feature = "docker"), allow(dead_code))]
+#[derive(Debug)]
+pub(crate) struct ContainerLeftover(Mutex<RegisteredContainer>);
+
+#[cfg_attr(not(feature = "docker"), allow(dead_code))]
+impl ContainerLeftover {
+    /// A container about to be created with run label `label`.
+    pub(crate) fn new(label: String) -> Self {
+        ContainerLeftover(Mutex::new(RegisteredContainer { label, id: None }))
+    }
+
+    /// Record the id once Docker has created the container.
+    pub(crate) fn set_id(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).id = Some(id.to_string());
+    }
+}
+
+impl Leftover for ContainerLeftover {
+    fn release(&self) {
+        let entry = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        remove_registered(&[entry]);
     }
 }
 
@@ -319,7 +383,7 @@ mod imp {
     //! The container backend proper, on testcontainers.
 
     use std::collections::HashMap;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use sqlx::postgres::{PgConnectOptions, PgSslMode};
@@ -335,19 +399,25 @@ mod imp {
     use testcontainers_modules::postgres::Postgres;
 
     use super::{
-        docker_host_description, no_daemon_error, ContainerOptions, ImageRef, DAEMON_TIMEOUT,
-        PID_LABEL, RUN_LABEL,
+        docker_host_description, no_daemon_error, ContainerLeftover, ContainerOptions, ImageRef,
+        RegisteredContainer, DAEMON_TIMEOUT, HOST_LABEL, PID_LABEL, PULL_TIMEOUT_ENV, RUN_LABEL,
     };
     use crate::error::{Error, Result};
-    use crate::postgres::cleanup::{self, RegisteredContainer};
+    use crate::postgres::cleanup;
+    use crate::postgres::container_image::{ensure_image, pull_timeout};
+    use crate::postgres::stale_containers::{host_identity, remove_dead_runs};
 
     const SUPERUSER: &str = "postgres";
     const PASSWORD: &str = "postgres";
     const PORT: u16 = 5432;
-    /// The image's data directory, on tmpfs: faster, and nothing left on disk.
-    const PGDATA: &str = "/var/lib/postgresql/data";
-    /// Pulling the image on first use can take a while; start-up itself takes seconds.
-    const STARTUP_TIMEOUT: Duration = Duration::from_secs(300);
+    /// A tmpfs mounted here holds the data directory: faster, and nothing left on disk.
+    const TMPFS: &str = "/var/lib/postgresql/data";
+    /// The data directory, below the tmpfs whatever the image's own default (the official
+    /// images from 18 on keep theirs elsewhere).
+    const PGDATA: &str = "/var/lib/postgresql/data/pgdata";
+    /// The image is on the daemon by then (see `container_image`); initdb and the start
+    /// take seconds, more on a loaded machine.
+    const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
     const READY_TIMEOUT: Duration = Duration::from_secs(60);
     /// The same server settings as the ephemeral cluster (the image's entrypoint runs
     /// `postgres` with these arguments).
@@ -402,29 +472,33 @@ mod imp {
     impl Running {
         pub(super) async fn start(opts: &ContainerOptions) -> Result<Self> {
             let image = opts.image()?;
-            daemon(DAEMON_TIMEOUT)
+            let pull_limit = pull_timeout(std::env::var(PULL_TIMEOUT_ENV).ok().as_deref())?;
+            let docker = daemon(DAEMON_TIMEOUT)
                 .await
                 .map_err(|reason| no_daemon_error(&reason))?;
-            static NEXT: AtomicU64 = AtomicU64::new(1);
-            let key = NEXT.fetch_add(1, Ordering::Relaxed);
+            for gone in remove_dead_runs(&docker).await {
+                eprintln!(
+                    "note: removed container {} left by reims-verify pid {}, which was killed",
+                    &gone.id[..gone.id.len().min(12)],
+                    gone.pid
+                );
+            }
+            ensure_image(&docker, &image, pull_limit).await?;
             let label = uuid::Uuid::new_v4().to_string();
             // Registered before the container exists: a signal during start-up removes
             // whatever carries the label.
-            cleanup::register_container(
-                key,
-                RegisteredContainer {
-                    label: label.clone(),
-                    id: None,
-                },
-            );
+            let leftover = Arc::new(ContainerLeftover::new(label.clone()));
+            let key = cleanup::register(leftover.clone());
             let request = Postgres::default()
                 .with_host_auth()
                 .with_name(image.name.clone())
                 .with_tag(image.tag.clone())
                 .with_cmd(SERVER_ARGS)
-                .with_mount(Mount::tmpfs_mount(PGDATA))
+                .with_env_var("PGDATA", PGDATA)
+                .with_mount(Mount::tmpfs_mount(TMPFS))
                 .with_label(RUN_LABEL, label.clone())
                 .with_label(PID_LABEL, std::process::id().to_string())
+                .with_label(HOST_LABEL, host_identity())
                 .with_startup_timeout(STARTUP_TIMEOUT);
             let container = match request.start().await {
                 Ok(c) => c,
@@ -434,12 +508,12 @@ mod imp {
                         id: None,
                     };
                     let _ = tokio::time::timeout(DAEMON_TIMEOUT, remove_async(&[entry])).await;
-                    cleanup::unregister_container(key);
+                    cleanup::unregister(key);
                     return Err(start_error(&image, &e));
                 }
             };
             let id = container.id().to_string();
-            cleanup::set_container_id(key, &id);
+            leftover.set_id(&id);
             // From here on, drop removes the container.
             let mut running = Running {
                 key,
@@ -545,7 +619,7 @@ mod imp {
 
     impl Drop for Running {
         fn drop(&mut self) {
-            cleanup::unregister_container(self.key);
+            cleanup::unregister(self.key);
             let Some(container) = self.container.take() else {
                 return;
             };
@@ -569,14 +643,12 @@ mod imp {
             TestcontainersError::Client(ClientError::Init(_)) => {
                 no_daemon_error(&format!("{}: {e}", docker_host_description()))
             }
-            TestcontainersError::Client(ClientError::PullImage { .. }) => Error::Container {
-                message: format!("cannot pull the image {image}: {e}"),
-                hint: format!(
-                    "check the image name and tag ({}), the network and any `docker login` \
-                     the registry needs; a pulled image is reused offline",
-                    super::IMAGE_ENV
-                ),
-            },
+            TestcontainersError::Client(ClientError::PullImage { .. }) => {
+                crate::postgres::container_image::missing_image_error(
+                    image,
+                    &format!("pulling it failed: {e}"),
+                )
+            }
             _ => Error::Container {
                 message: format!("cannot start a container from {image}: {e}"),
                 hint: "check `docker info` and the daemon's logs; or use the default ephemeral \

@@ -6,13 +6,11 @@ use std::time::Duration;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
+use super::backend::CONNECT_TIMEOUT;
 use super::cluster::Cluster;
-use super::ephemeral::ClusterOptions;
+use super::options::ClusterOptions;
 use super::target::DatabaseUrl;
 use crate::error::{Error, Result};
-
-/// How long to wait for a server named by URL before giving up, unless told otherwise.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the tool behaves on a server it was handed (never on its own ephemeral cluster).
 #[derive(Debug, Clone)]
@@ -120,7 +118,7 @@ impl Database {
         match self {
             Database::Ephemeral(c) if extra.is_empty() => c.connect(EPHEMERAL_DB).await,
             Database::Ephemeral(c) => {
-                super::cluster::connect_bounded(&self.session_options(extra), &c.describe()).await
+                super::backend::connect_bounded(&self.session_options(extra), &c.describe()).await
             }
             Database::Url(url, settings) => {
                 let opts = self.session_options(extra);
@@ -158,4 +156,19 @@ impl Database {
     pub async fn close(conn: PgConnection) {
         let _ = conn.close().await;
     }
+}
+
+/// The major version of the server behind `conn` (`server_version_num` / 10000).
+pub async fn server_major(conn: &mut PgConnection) -> Result<u32> {
+    let num: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| Error::database("reading server_version_num", &e))?;
+    num.trim()
+        .parse::<u32>()
+        .map(|n| n / 10_000)
+        .map_err(|_| Error::Database {
+            context: "reading server_version_num".into(),
+            message: format!("unexpected value `{num}`"),
+        })
 }

@@ -5,39 +5,28 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
-use super::bindir::{find_bindir, BinDir};
-use super::cleanup::{self, Registered};
-use super::initdb_cache;
+use super::backend::{create_database_on, ServerBackend};
+use super::bindir::{find_bindir, find_bindir_of_major, major_of, BinDir};
+use super::cleanup;
+use super::folder::{ClusterFolder, Worker};
+use super::initdb_cache::{self, Restore};
+use super::options::ClusterOptions;
+use super::reaper::reap_cluster_folders;
 use super::spawn::spawn_bound_to_process;
 use crate::error::{Error, Result};
-use crate::sql::quote_ident;
-
-/// How to build a throw-away cluster: an ephemeral one (the fields below), or, when
-/// `backend` says so, a container (see [`crate::postgres::Cluster::start`]).
-#[derive(Debug, Clone, Default)]
-pub struct ClusterOptions {
-    /// Which backend [`crate::postgres::Cluster::start`] and `Database::open` use
-    /// (default: this ephemeral cluster). `EphemeralCluster::start` ignores it.
-    pub backend: super::cluster::ClusterBackend,
-    /// Folder holding `initdb` and `postgres`; found automatically when `None`.
-    pub bindir: Option<PathBuf>,
-    /// OS user that runs the server when this process is root (default `postgres`).
-    pub os_user: Option<String>,
-    /// Parent folder for the cluster; default `REIMS_VERIFY_TMPDIR`, else `/dev/shm` when
-    /// writable (tmpfs makes initdb faster), else the system temp folder.
-    pub parent_dir: Option<PathBuf>,
-}
 
 /// A running, disposable PostgreSQL server.
 #[derive(Debug)]
 pub struct EphemeralCluster {
-    id: u64,
+    /// The key under which `folder` is registered for clean-up.
+    key: u64,
+    folder: Arc<ClusterFolder>,
     dir: PathBuf,
     child: Option<Child>,
     bindir: BinDir,
@@ -60,71 +49,132 @@ pub struct ClusterTimings {
 const SUPERUSER: &str = "postgres";
 
 /// How every cluster is initialised (also part of the initdb cache key).
-const INITDB_ARGS: &[&str] = &[
-    "--username",
-    SUPERUSER,
-    "--auth=trust",
-    "--encoding=UTF8",
-    "--locale=C",
-    "--no-sync",
-    "--no-instructions",
-];
+/// `--no-instructions` exists from PostgreSQL 14 on; initdb 13 refuses it.
+fn initdb_args(major: Option<u32>) -> Vec<&'static str> {
+    let mut args = vec![
+        "--username",
+        SUPERUSER,
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-sync",
+    ];
+    if major.is_none_or(|m| m >= 14) {
+        args.push("--no-instructions");
+    }
+    args
+}
+
 const PORT: u16 = 5432;
 
+type OsOwner = Option<(nix::unistd::Uid, nix::unistd::Gid)>;
+
 impl EphemeralCluster {
-    /// Create and start a cluster.
+    /// Create and start a cluster. Folders, cache entries and shared memory that killed
+    /// runs left in the same places are removed first.
     pub async fn start(opts: &ClusterOptions) -> Result<Self> {
-        let bindir = find_bindir(opts.bindir.as_deref())?;
+        // Named binaries are used as named; otherwise those of the wanted major, when found.
+        let explicit = opts.bindir.as_deref();
+        let bindir = match (explicit, opts.major) {
+            (None, Some(m)) => match find_bindir_of_major(None, m)? {
+                Some(b) => b,
+                None => find_bindir(None)?,
+            },
+            _ => find_bindir(explicit)?,
+        };
         let version = bindir.version()?;
         let owner = server_owner(opts.os_user.as_deref())?;
         let parent = opts.parent_dir.clone().unwrap_or_else(default_parent);
-        let dir = tempfile::Builder::new()
-            .prefix("reims-verify-")
-            .tempdir_in(&parent)
-            .map_err(|e| Error::Cluster {
-                message: format!("cannot create a temp folder in {}: {e}", parent.display()),
-            })?
-            .keep();
-        static NEXT: AtomicU64 = AtomicU64::new(1);
+        for note in reap_cluster_folders(&parent) {
+            eprintln!("note: {note}");
+        }
+        let folder = ClusterFolder::create(&parent).map_err(|e| Error::Cluster {
+            message: format!(
+                "cannot create a cluster folder in {}: {e}",
+                parent.display()
+            ),
+            hint: "make the folder writable, or point REIMS_VERIFY_TMPDIR at one that is".into(),
+        })?;
+        let dir = folder.dir().to_path_buf();
+        // From here on, Drop (or a signal, or process exit) removes the folder.
+        let folder = Arc::new(folder);
+        let key = cleanup::register(folder.clone());
         let mut cluster = EphemeralCluster {
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            key,
+            folder,
             dir,
             child: None,
             bindir,
             version,
             timings: ClusterTimings::default(),
         };
-        // From here on, Drop (or a signal, or process exit) removes the folder.
-        cleanup::register(
-            cluster.id,
-            Registered {
-                pid: None,
-                dir: cluster.dir.clone(),
-            },
-        );
         if let Some((uid, gid)) = owner {
             nix::unistd::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| Error::Cluster {
                 message: format!("cannot chown {}: {e}", cluster.dir.display()),
+                hint: format!(
+                    "running as root, the cluster folder must belong to the server's OS user \
+                     (uid {uid}); use a folder where root may change owners (REIMS_VERIFY_TMPDIR)"
+                ),
             })?;
         }
-        let t = Instant::now();
+        let args = initdb_args(major_of(&cluster.version));
         let cache_key = initdb_cache::key(
             &cluster.version,
             &cluster.bindir.path,
-            INITDB_ARGS,
+            &args,
             owner.map(|(u, _)| u.as_raw()),
         );
-        cluster.timings.from_cache = initdb_cache::restore(&cache_key, &cluster.data_dir());
+        let t = Instant::now();
+        let raw_owner = owner.map(|(u, g)| (u.as_raw(), g.as_raw()));
+        match initdb_cache::restore(&cache_key, &cluster.data_dir(), raw_owner) {
+            Restore::Restored => cluster.timings.from_cache = true,
+            Restore::Miss => {}
+            Restore::Damaged(reason) => eprintln!(
+                "note: the initdb cache entry was damaged ({reason}); it was discarded and is \
+                 rebuilt from a fresh initdb"
+            ),
+        }
         if !cluster.timings.from_cache {
-            cluster.initdb(owner)?;
+            cluster.initdb(owner, &args)?;
             initdb_cache::store(&cache_key, &cluster.data_dir());
         }
         cluster.timings.initdb_ms = t.elapsed().as_millis();
         let t = Instant::now();
-        cluster.spawn_server(owner)?;
-        cluster.wait_ready().await?;
+        match cluster.start_server(owner).await {
+            Ok(()) => {}
+            Err(e) if cluster.timings.from_cache => {
+                // The copy matched its manifest, yet the server refused it: the entry is not
+                // to be trusted. Start over from initdb, and store a new entry.
+                eprintln!(
+                    "note: the server would not start from the initdb cache entry ({e}); it was \
+                     discarded and is rebuilt from a fresh initdb"
+                );
+                cluster.stop_server();
+                let _ = std::fs::remove_dir_all(cluster.data_dir());
+                initdb_cache::invalidate(&cache_key);
+                cluster.timings.from_cache = false;
+                cluster.initdb(owner, &args)?;
+                initdb_cache::store(&cache_key, &cluster.data_dir());
+                cluster.start_server(owner).await?;
+            }
+            Err(e) => return Err(e),
+        }
         cluster.timings.start_ms = t.elapsed().as_millis();
         Ok(cluster)
+    }
+
+    async fn start_server(&mut self, owner: OsOwner) -> Result<()> {
+        self.spawn_server(owner)?;
+        self.wait_ready().await
+    }
+
+    /// Stop a server that failed to come up, keeping the folder.
+    fn stop_server(&mut self) {
+        if let Some(child) = self.child.take() {
+            self.folder
+                .set_worker(Some(Worker::Server(child.id() as i32)));
+        }
+        self.folder.stop_worker();
     }
 
     /// The cluster's folder (data directory and socket live inside it).
@@ -167,54 +217,53 @@ impl EphemeralCluster {
     /// Create a database, optionally as a copy of a template (≈35 ms on these machines).
     pub async fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
         let mut conn = self.connect("postgres").await?;
-        let sql = match template {
-            Some(t) => format!(
-                "CREATE DATABASE {} TEMPLATE {}",
-                quote_ident(name),
-                quote_ident(t)
-            ),
-            None => format!("CREATE DATABASE {}", quote_ident(name)),
-        };
-        sqlx::raw_sql(&sql)
-            .execute(&mut conn)
-            .await
-            .map_err(|e| Error::database(format!("creating database {name}"), &e))?;
+        create_database_on(&mut conn, name, template).await?;
         let _ = conn.close().await;
         Ok(())
     }
 
-    fn initdb(&self, owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>) -> Result<()> {
-        let mut cmd = Command::new(self.bindir.program("initdb"));
+    fn initdb(&self, owner: OsOwner, args: &[&str]) -> Result<()> {
+        let program = self.bindir.program("initdb");
+        let mut cmd = Command::new(&program);
         cmd.arg("-D")
             .arg(self.data_dir())
-            .args(INITDB_ARGS)
+            .args(args)
             .env_remove("PGDATA")
             .stdin(Stdio::null());
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         as_owner(&mut cmd, owner);
         let cannot_run = |e: std::io::Error| Error::Cluster {
-            message: format!(
-                "cannot run {}: {e}",
-                self.bindir.program("initdb").display()
+            message: format!("cannot run {}: {e}", program.display()),
+            hint: format!(
+                "check that {} is a complete PostgreSQL installation whose programs run \
+                 (`{} --version`), or name another with --pg-bindir",
+                self.bindir.path.display(),
+                program.display()
             ),
         };
         let child = spawn_bound_to_process(cmd).map_err(cannot_run)?;
-        cleanup::set_pid(self.id, Some(child.id() as i32));
+        self.folder
+            .set_worker(Some(Worker::Initdb(child.id() as i32)));
         let out = child.wait_with_output().map_err(cannot_run)?;
-        cleanup::set_pid(self.id, None);
+        self.folder.set_worker(None);
         if !out.status.success() {
             return Err(Error::Cluster {
                 message: format!(
-                    "initdb failed ({}): {}",
+                    "initdb ({}) failed ({}): {}",
+                    program.display(),
                     out.status,
                     String::from_utf8_lossy(&out.stderr).trim()
+                ),
+                hint: format!(
+                    "initdb's own message is above; it was run as `initdb -D DIR {}`",
+                    args.join(" ")
                 ),
             });
         }
         Ok(())
     }
 
-    fn spawn_server(&mut self, owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>) -> Result<()> {
+    fn spawn_server(&mut self, owner: OsOwner) -> Result<()> {
         let log =
             std::fs::File::create(self.log_path()).map_err(|e| Error::io(self.log_path(), e))?;
         if let Some((uid, gid)) = owner {
@@ -247,8 +296,14 @@ impl EphemeralCluster {
                 "cannot start {}: {e}",
                 self.bindir.program("postgres").display()
             ),
+            hint: format!(
+                "check that {} holds a PostgreSQL server that runs here (`postgres --version`), \
+                 or name another with --pg-bindir",
+                self.bindir.path.display()
+            ),
         })?;
-        cleanup::set_pid(self.id, Some(child.id() as i32));
+        self.folder
+            .set_worker(Some(Worker::Server(child.id() as i32)));
         self.child = Some(child);
         Ok(())
     }
@@ -264,6 +319,7 @@ impl EphemeralCluster {
                             "the server exited during start-up ({status}); its log says:\n{}",
                             self.log_tail()
                         ),
+                        hint: "the server's log above says why it stopped".into(),
                     });
                 }
             }
@@ -279,6 +335,8 @@ impl EphemeralCluster {
                         "the server did not accept connections within 30 s; its log says:\n{}",
                         self.log_tail()
                     ),
+                    hint: "the machine may be overloaded; the server's log above may say more"
+                        .into(),
                 });
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -305,16 +363,34 @@ impl EphemeralCluster {
     }
 
     fn teardown(&mut self) {
-        cleanup::unregister(self.id);
-        match self.child.take() {
-            Some(child) => cleanup::teardown(&Registered {
-                pid: Some(child.id() as i32),
-                dir: self.dir.clone(),
-            }),
-            None => {
-                let _ = std::fs::remove_dir_all(&self.dir);
-            }
+        cleanup::unregister(self.key);
+        if let Some(child) = self.child.take() {
+            self.folder
+                .set_worker(Some(Worker::Server(child.id() as i32)));
         }
+        self.folder.teardown();
+    }
+}
+
+impl ServerBackend for EphemeralCluster {
+    fn connect_options(&self, database: &str) -> PgConnectOptions {
+        EphemeralCluster::connect_options(self, database)
+    }
+
+    fn server_version(&self) -> &str {
+        EphemeralCluster::server_version(self)
+    }
+
+    fn describe(&self) -> String {
+        "ephemeral cluster".to_string()
+    }
+
+    async fn connect(&self, database: &str) -> Result<PgConnection> {
+        EphemeralCluster::connect(self, database).await
+    }
+
+    async fn create_database(&self, name: &str, template: Option<&str>) -> Result<()> {
+        EphemeralCluster::create_database(self, name, template).await
     }
 }
 

@@ -2,38 +2,67 @@
 //! (tens of milliseconds on tmpfs) instead of an initdb (about 0.4 s).
 //!
 //! The key is a hash of everything that shapes the data directory: the server's version
-//! string, the folder of the binaries, the initdb arguments and the owner. A cache entry is
-//! used only when its marker says it is complete and matches the key; anything else (no
-//! cache, a half-written or stale entry, a copy that fails) falls back to a real initdb.
-//! Entries are written to a temporary name and renamed into place, so concurrent runs never
-//! see a partial entry. `REIMS_VERIFY_NO_CACHE=1` turns the cache off;
-//! `REIMS_VERIFY_CACHE_DIR` moves it (default `$XDG_CACHE_HOME/reims-verify` or
-//! `~/.cache/reims-verify`).
+//! string, the folder of the binaries, the initdb arguments and the owner. Each entry
+//! holds the data directory and a `MANIFEST` listing every folder and file with its mode,
+//! size and SHA-256. A restore copies exactly what the manifest lists and checks every byte
+//! on the way; anything else (no manifest, a missing, changed, truncated or unreadable
+//! file, a copy that fails) discards the entry and falls back to a real initdb, whose
+//! result is stored again, so a damaged entry repairs itself.
+//!
+//! Entries are written under a temporary name and renamed into place, so concurrent runs
+//! never see a partial entry; a run killed while writing one leaves a temporary folder
+//! carrying its owner marker, which the next run removes. `REIMS_VERIFY_NO_CACHE=1` turns
+//! the cache off; `REIMS_VERIFY_CACHE_DIR` moves it (default `$XDG_CACHE_HOME/reims-verify`
+//! or `~/.cache/reims-verify`).
 
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-const MARKER: &str = "reims-verify-initdb-cache";
+use super::cleanup::{self, Leftover};
+use super::owner::Owner;
+use super::reaper::{owned_prefix, reap_plain_folders};
+
+/// The manifest's file name, inside an entry.
+const MANIFEST: &str = "MANIFEST";
+/// First word of a manifest; the key follows it.
+const MANIFEST_HEADER: &str = "reims-verify initdb cache v2";
+/// Prefix of an entry being written.
+const TMP_PREFIX: &str = ".tmp-";
+/// Prefix of an entry being discarded.
+const TRASH_PREFIX: &str = ".trash-";
+/// The largest manifest we read (a fresh data directory lists about 1,000 paths).
+const MANIFEST_LIMIT: u64 = 4 << 20;
+
+/// The user's cache folder for reims-verify (`REIMS_VERIFY_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/reims-verify`, else `~/.cache/reims-verify`), whether or not the
+/// initdb cache is on.
+pub(crate) fn cache_home() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("REIMS_VERIFY_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(xdg).join("reims-verify"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/reims-verify"))
+}
 
 /// Where cached data directories live, or `None` when the cache is off or has no home.
 fn root() -> Option<PathBuf> {
     if std::env::var_os("REIMS_VERIFY_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
         return None;
     }
-    if let Some(dir) = std::env::var_os("REIMS_VERIFY_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(xdg).join("reims-verify"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/reims-verify"))
+    cache_home()
 }
 
 /// The cache key for one way of running initdb.
 pub(crate) fn key(version: &str, bindir: &Path, args: &[&str], owner: Option<u32>) -> String {
     let mut h = Sha256::new();
+    h.update(MANIFEST_HEADER.as_bytes());
+    h.update([0]);
     h.update(version.as_bytes());
     h.update(bindir.as_os_str().as_encoded_bytes());
     for a in args {
@@ -48,37 +77,312 @@ fn entry(root: &Path, key: &str) -> PathBuf {
     root.join(format!("initdb-{key}"))
 }
 
-fn copy_tree(from: &Path, to: &Path) -> bool {
-    // `cp -a` keeps modes and ownership (the server refuses a data dir with loose modes,
-    // and as root the files must stay the server user's).
-    Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .is_ok_and(|s| s.success())
+/// The outcome of a restore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Restore {
+    /// The data directory was copied from the cache and checked.
+    Restored,
+    /// No entry (or the cache is off): run initdb.
+    Miss,
+    /// The entry was damaged (the reason says how); it was discarded: run initdb.
+    Damaged(String),
 }
 
-/// Copy a cached data directory to `data_dir` (which must not exist). False when there is no
-/// usable entry or the copy failed; the caller then runs initdb.
-pub(crate) fn restore(key: &str, data_dir: &Path) -> bool {
-    let Some(root) = root() else { return false };
+/// One line of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    Dir {
+        mode: u32,
+        path: String,
+    },
+    File {
+        mode: u32,
+        size: u64,
+        sha256: String,
+        path: String,
+    },
+}
+
+/// Copy the cached data directory for `key` to `data_dir` (which must not exist), checking
+/// every file against the manifest, and give it to `owner` when running as root.
+pub(crate) fn restore(key: &str, data_dir: &Path, owner: Option<(u32, u32)>) -> Restore {
+    let Some(root) = root() else {
+        return Restore::Miss;
+    };
+    reap_plain_folders(&root, TMP_PREFIX);
+    reap_plain_folders(&root, TRASH_PREFIX);
     let e = entry(&root, key);
-    let complete = std::fs::read_to_string(e.join(MARKER)).is_ok_and(|m| m.trim() == key)
-        && e.join("data/PG_VERSION").is_file();
-    if !complete {
-        // Entries appear whole (rename), so an incomplete one is damaged: drop it so that
-        // this run can store a good one.
-        if e.exists() {
-            let _ = std::fs::remove_dir_all(&e);
+    if std::fs::symlink_metadata(&e).is_err() {
+        return Restore::Miss;
+    }
+    let outcome = read_manifest(&e.join(MANIFEST), key)
+        .map_err(CopyError::Source)
+        .and_then(|items| copy_checked(&e.join("data"), data_dir, &items, owner));
+    match outcome {
+        Ok(()) => Restore::Restored,
+        // Our own folder failed (full, or removed because a signal is ending the run):
+        // the entry is not at fault.
+        Err(CopyError::Destination(_)) => {
+            let _ = std::fs::remove_dir_all(data_dir);
+            Restore::Miss
         }
-        return false;
+        Err(CopyError::Source(_)) if cleanup::interrupted() => Restore::Miss,
+        Err(CopyError::Source(reason)) => {
+            let _ = std::fs::remove_dir_all(data_dir);
+            discard(&root, &e);
+            Restore::Damaged(format!("{}: {reason}", e.display()))
+        }
     }
-    if copy_tree(&e.join("data"), data_dir) {
-        return true;
+}
+
+/// Why a restore stopped: the entry is damaged, or the copy could not be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CopyError {
+    Source(String),
+    Destination(String),
+}
+
+/// Discard the entry for `key` (e.g. when a server would not start from it).
+pub(crate) fn invalidate(key: &str) {
+    if let Some(root) = root() {
+        discard(&root, &entry(&root, key));
     }
-    let _ = std::fs::remove_dir_all(data_dir);
-    false
+}
+
+/// Move an entry out of the way (a rename, so that no reader sees it half-deleted), then
+/// delete it.
+fn discard(root: &Path, e: &Path) {
+    let trash = root.join(format!(
+        "{}{}",
+        owned_prefix(TRASH_PREFIX),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    ));
+    if std::fs::rename(e, &trash).is_ok() {
+        let _ = std::fs::remove_dir_all(&trash);
+    }
+}
+
+fn read_manifest(path: &Path, key: &str) -> Result<Vec<Item>, String> {
+    let bytes = read_regular(path, MANIFEST_LIMIT).map_err(|e| format!("manifest: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| "manifest: not UTF-8".to_string())?;
+    let mut lines = text.lines();
+    if lines.next() != Some(&format!("{MANIFEST_HEADER} {key}")) {
+        return Err("manifest: wrong header".into());
+    }
+    let mut items = Vec::new();
+    let mut ended = false;
+    for line in lines {
+        if line == "end" {
+            ended = true;
+            break;
+        }
+        items.push(parse_item(line).ok_or_else(|| format!("manifest: bad line `{line}`"))?);
+    }
+    if !ended || items.is_empty() {
+        return Err("manifest: incomplete".into());
+    }
+    Ok(items)
+}
+
+fn parse_item(line: &str) -> Option<Item> {
+    let mut f = line.splitn(5, ' ');
+    let kind = f.next()?;
+    let mode = u32::from_str_radix(f.next()?, 8).ok()?;
+    let item = match kind {
+        "d" => Item::Dir {
+            mode,
+            path: f.next()?.to_string(),
+        },
+        "f" => Item::File {
+            mode,
+            size: f.next()?.parse().ok()?,
+            sha256: f.next()?.to_string(),
+            path: f.next()?.to_string(),
+        },
+        _ => return None,
+    };
+    let path = match &item {
+        Item::Dir { path, .. } | Item::File { path, .. } => path,
+    };
+    // Relative paths inside the entry only.
+    let safe = !path.is_empty()
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    (safe || path == ".").then_some(item)
+}
+
+fn format_item(item: &Item) -> String {
+    match item {
+        Item::Dir { mode, path } => format!("d {mode:o} {path}"),
+        Item::File {
+            mode,
+            size,
+            sha256,
+            path,
+        } => format!("f {mode:o} {size} {sha256} {path}"),
+    }
+}
+
+/// Read a regular file (not following symlinks, never blocking on a FIFO) of at most
+/// `limit` bytes.
+fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > limit {
+        return Err(std::io::Error::other("too large"));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
+    file.write_all(bytes)?;
+    // The umask may have narrowed the mode.
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+fn chown_to(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    match owner {
+        Some((uid, gid)) => std::os::unix::fs::lchown(path, Some(uid), Some(gid)),
+        None => Ok(()),
+    }
+}
+
+/// Copy `items` from `from` to `to`, checking each file's type, size and SHA-256.
+fn copy_checked(
+    from: &Path,
+    to: &Path,
+    items: &[Item],
+    owner: Option<(u32, u32)>,
+) -> Result<(), CopyError> {
+    let source = |path: &str, what: String| CopyError::Source(format!("{path}: {what}"));
+    let dest = |path: &str, e: std::io::Error| CopyError::Destination(format!("{path}: {e}"));
+    for item in items {
+        match item {
+            Item::Dir { mode, path } => {
+                let dst = if path == "." {
+                    to.to_path_buf()
+                } else {
+                    to.join(path)
+                };
+                std::fs::create_dir(&dst)
+                    .and_then(|()| {
+                        std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(*mode))
+                    })
+                    .and_then(|()| chown_to(&dst, owner))
+                    .map_err(|e| dest(path, e))?;
+            }
+            Item::File {
+                mode,
+                size,
+                sha256,
+                path,
+            } => {
+                let bytes = read_regular(&from.join(path), *size)
+                    .map_err(|e| source(path, e.to_string()))?;
+                if bytes.len() as u64 != *size {
+                    return Err(source(
+                        path,
+                        format!("{} bytes, expected {size}", bytes.len()),
+                    ));
+                }
+                if hex::encode(Sha256::digest(&bytes)) != *sha256 {
+                    return Err(source(path, "content differs from the manifest".into()));
+                }
+                let dst = to.join(path);
+                write_new(&dst, &bytes, *mode)
+                    .and_then(|()| chown_to(&dst, owner))
+                    .map_err(|e| dest(path, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// List a data directory as manifest items, parents before children, sorted by name.
+/// `None` when it holds anything but folders and regular files.
+fn list_tree(root: &Path) -> Option<Vec<(Item, PathBuf)>> {
+    fn walk(root: &Path, rel: &str, out: &mut Vec<(Item, PathBuf)>) -> Option<()> {
+        let dir = if rel == "." {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .ok()?
+            .map(|e| e.ok().map(|e| e.file_name().to_string_lossy().to_string()))
+            .collect::<Option<_>>()?;
+        names.sort();
+        for name in names {
+            if name.contains(' ') || name.contains('\n') {
+                return None;
+            }
+            let child_rel = if rel == "." {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let path = root.join(&child_rel);
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_dir() {
+                out.push((
+                    Item::Dir {
+                        mode,
+                        path: child_rel.clone(),
+                    },
+                    path,
+                ));
+                walk(root, &child_rel, out)?;
+            } else if meta.is_file() {
+                out.push((
+                    Item::File {
+                        mode,
+                        size: meta.len(),
+                        sha256: String::new(),
+                        path: child_rel,
+                    },
+                    path,
+                ));
+            } else {
+                return None;
+            }
+        }
+        Some(())
+    }
+    let meta = std::fs::symlink_metadata(root).ok()?;
+    let mut out = vec![(
+        Item::Dir {
+            mode: meta.permissions().mode() & 0o7777,
+            path: ".".into(),
+        },
+        root.to_path_buf(),
+    )];
+    walk(root, ".", &mut out)?;
+    Some(out)
+}
+
+/// A folder being written into the cache: removed if a signal or exit comes first.
+struct PartialEntry(PathBuf);
+
+impl Leftover for PartialEntry {
+    fn release(&self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Keep a copy of a fresh data directory for next time. Failures only cost the next run an
@@ -86,19 +390,63 @@ pub(crate) fn restore(key: &str, data_dir: &Path) -> bool {
 pub(crate) fn store(key: &str, data_dir: &Path) {
     let Some(root) = root() else { return };
     let e = entry(&root, key);
-    if e.exists() || std::fs::create_dir_all(&root).is_err() {
+    if std::fs::symlink_metadata(&e).is_ok() || std::fs::create_dir_all(&root).is_err() {
         return;
     }
-    let tmp = root.join(format!(".tmp-{key}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    if std::fs::create_dir_all(&tmp).is_err() {
+    let Ok(tmp) = tempfile::Builder::new()
+        .prefix(&owned_prefix(TMP_PREFIX))
+        .tempdir_in(&root)
+        .map(|t| t.keep())
+    else {
         return;
-    }
-    let ok =
-        copy_tree(data_dir, &tmp.join("data")) && std::fs::write(tmp.join(MARKER), key).is_ok();
-    if !ok || std::fs::rename(&tmp, &e).is_err() {
+    };
+    let guard = cleanup::register(Arc::new(PartialEntry(tmp.clone())));
+    let written = Owner::current()
+        .ok_or(())
+        .and_then(|o| o.write_to(&tmp).map_err(|_| ()))
+        .and_then(|()| write_entry(key, data_dir, &tmp).ok_or(()));
+    // The marker goes before the rename: an entry carries none.
+    let done = written.is_ok()
+        && std::fs::remove_file(tmp.join(super::owner::MARKER)).is_ok()
+        && std::fs::rename(&tmp, &e).is_ok();
+    if !done {
         let _ = std::fs::remove_dir_all(&tmp);
     }
+    cleanup::unregister(guard);
+}
+
+fn write_entry(key: &str, data_dir: &Path, tmp: &Path) -> Option<()> {
+    let tree = list_tree(data_dir)?;
+    let dest = tmp.join("data");
+    let mut manifest = format!("{MANIFEST_HEADER} {key}\n");
+    for (item, src) in tree {
+        let item = match item {
+            Item::Dir { mode, path } => {
+                let d = if path == "." {
+                    dest.clone()
+                } else {
+                    dest.join(&path)
+                };
+                std::fs::create_dir(&d).ok()?;
+                std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).ok()?;
+                Item::Dir { mode, path }
+            }
+            Item::File { mode, path, .. } => {
+                let bytes = read_regular(&src, u64::MAX).ok()?;
+                write_new(&dest.join(&path), &bytes, 0o600).ok()?;
+                Item::File {
+                    mode,
+                    size: bytes.len() as u64,
+                    sha256: hex::encode(Sha256::digest(&bytes)),
+                    path,
+                }
+            }
+        };
+        manifest.push_str(&format_item(&item));
+        manifest.push('\n');
+    }
+    manifest.push_str("end\n");
+    write_new(&tmp.join(MANIFEST), manifest.as_bytes(), 0o600).ok()
 }
 
 #[cfg(test)]
@@ -107,56 +455,165 @@ mod tests {
 
     #[test]
     fn the_key_changes_with_anything_that_shapes_the_data_dir() {
-        let base = key(
+        let k = |v: &str, b: &str, a: &str, o: Option<u32>| key(v, Path::new(b), &[a], o);
+        let base = k(
             "postgres 15.18",
-            Path::new("/usr/lib/postgresql/15/bin"),
-            &["--locale=C"],
+            "/usr/lib/postgresql/15/bin",
+            "--locale=C",
             Some(101),
         );
         assert_eq!(
             base,
-            key(
+            k(
                 "postgres 15.18",
-                Path::new("/usr/lib/postgresql/15/bin"),
-                &["--locale=C"],
+                "/usr/lib/postgresql/15/bin",
+                "--locale=C",
                 Some(101)
             )
         );
-        assert_ne!(
-            base,
-            key(
+        for other in [
+            k(
                 "postgres 16.4",
-                Path::new("/usr/lib/postgresql/15/bin"),
-                &["--locale=C"],
-                Some(101)
-            )
-        );
-        assert_ne!(
-            base,
-            key(
+                "/usr/lib/postgresql/15/bin",
+                "--locale=C",
+                Some(101),
+            ),
+            k("postgres 15.18", "/opt/pg/bin", "--locale=C", Some(101)),
+            k(
                 "postgres 15.18",
-                Path::new("/opt/pg/bin"),
-                &["--locale=C"],
-                Some(101)
-            )
-        );
-        assert_ne!(
-            base,
-            key(
+                "/usr/lib/postgresql/15/bin",
+                "--locale=en_US",
+                Some(101),
+            ),
+            k(
                 "postgres 15.18",
-                Path::new("/usr/lib/postgresql/15/bin"),
-                &["--locale=en_US"],
-                Some(101)
-            )
+                "/usr/lib/postgresql/15/bin",
+                "--locale=C",
+                None,
+            ),
+        ] {
+            assert_ne!(base, other);
+        }
+    }
+
+    #[test]
+    fn manifest_lines_round_trip_and_unsafe_paths_are_refused() {
+        for item in [
+            Item::Dir {
+                mode: 0o700,
+                path: ".".into(),
+            },
+            Item::Dir {
+                mode: 0o700,
+                path: "base/1".into(),
+            },
+            Item::File {
+                mode: 0o600,
+                size: 8192,
+                sha256: "ab".repeat(32),
+                path: "global/pg_control".into(),
+            },
+        ] {
+            assert_eq!(parse_item(&format_item(&item)), Some(item));
+        }
+        for bad in [
+            "f 600 1 aa ../etc/passwd",
+            "f 600 1 aa /etc/passwd",
+            "d 700 a/../../b",
+            "d 700 ",
+            "x 700 a",
+            "f 999 1 aa a",
+        ] {
+            assert_eq!(parse_item(bad), None, "{bad}");
+        }
+    }
+
+    /// A small fake data directory.
+    fn tree(dir: &Path) {
+        std::fs::create_dir_all(dir.join("global")).unwrap();
+        std::fs::create_dir_all(dir.join("pg_tblspc")).unwrap();
+        std::fs::write(dir.join("PG_VERSION"), "15\n").unwrap();
+        std::fs::write(dir.join("global/pg_control"), vec![7u8; 8192]).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+
+    #[test]
+    fn an_entry_restores_byte_for_byte_with_empty_folders_and_modes() {
+        let src = tempfile::tempdir().unwrap();
+        let data = src.path().join("data");
+        tree(&data);
+        let tmp = tempfile::tempdir().unwrap();
+        write_entry("k", &data, tmp.path()).unwrap();
+        let items = read_manifest(&tmp.path().join(MANIFEST), "k").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let to = out.path().join("data");
+        copy_checked(&tmp.path().join("data"), &to, &items, None).unwrap();
+        assert!(to.join("pg_tblspc").is_dir());
+        // Writing where the copy cannot go blames the destination, not the entry.
+        let again = copy_checked(&tmp.path().join("data"), &to, &items, None);
+        assert!(matches!(again, Err(CopyError::Destination(_))), "{again:?}");
+        assert_eq!(
+            std::fs::read(to.join("global/pg_control")).unwrap(),
+            vec![7u8; 8192]
         );
-        assert_ne!(
-            base,
-            key(
-                "postgres 15.18",
-                Path::new("/usr/lib/postgresql/15/bin"),
-                &["--locale=C"],
-                None
-            )
-        );
+        let mode = std::fs::metadata(&to).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // A manifest for another key is refused.
+        assert!(read_manifest(&tmp.path().join(MANIFEST), "other").is_err());
+    }
+
+    #[test]
+    fn every_kind_of_damage_is_detected() {
+        let src = tempfile::tempdir().unwrap();
+        let data = src.path().join("data");
+        tree(&data);
+        type Damage = fn(&Path);
+        let damages: [(&str, Damage); 6] = [
+            ("truncated", |e| {
+                std::fs::write(e.join("data/global/pg_control"), vec![7u8; 100]).unwrap()
+            }),
+            ("same size, other bytes", |e| {
+                std::fs::write(e.join("data/global/pg_control"), vec![8u8; 8192]).unwrap()
+            }),
+            ("removed", |e| {
+                std::fs::remove_file(e.join("data/PG_VERSION")).unwrap()
+            }),
+            ("a FIFO instead of a file", |e| {
+                std::fs::remove_file(e.join("data/PG_VERSION")).unwrap();
+                nix::unistd::mkfifo(
+                    &e.join("data/PG_VERSION"),
+                    nix::sys::stat::Mode::from_bits_truncate(0o600),
+                )
+                .unwrap();
+            }),
+            ("a symlink instead of a file", |e| {
+                std::fs::remove_file(e.join("data/PG_VERSION")).unwrap();
+                std::os::unix::fs::symlink("/etc/hostname", e.join("data/PG_VERSION")).unwrap();
+            }),
+            ("manifest cut short", |e| {
+                let m = std::fs::read_to_string(e.join(MANIFEST)).unwrap();
+                std::fs::write(e.join(MANIFEST), &m[..m.len() / 2]).unwrap();
+            }),
+        ];
+        for (what, damage) in damages {
+            let tmp = tempfile::tempdir().unwrap();
+            write_entry("k", &data, tmp.path()).unwrap();
+            damage(tmp.path());
+            let out = tempfile::tempdir().unwrap();
+            let result = read_manifest(&tmp.path().join(MANIFEST), "k")
+                .map_err(CopyError::Source)
+                .and_then(|items| {
+                    copy_checked(
+                        &tmp.path().join("data"),
+                        &out.path().join("d"),
+                        &items,
+                        None,
+                    )
+                });
+            assert!(
+                matches!(result, Err(CopyError::Source(_))),
+                "{what} went unnoticed: {result:?}"
+            );
+        }
     }
 }

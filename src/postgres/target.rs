@@ -106,7 +106,13 @@ impl DatabaseUrl {
         let raw = raw.trim();
         let shown = redact::connection_string(raw);
         let lower = raw.to_ascii_lowercase();
-        let parts = if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        let parts = if raw.contains('\0') {
+            return Err(usage(
+                &shown,
+                "holds a NUL character, which no PostgreSQL client can send".into(),
+                URL_HINT,
+            ));
+        } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
             parse_url(raw, &shown)?
         } else if let Some((scheme, _)) = raw.split_once("://") {
             return Err(usage(
@@ -249,7 +255,10 @@ fn parse_url(raw: &str, shown: &str) -> Result<Parts> {
         parts.user = Some(decode("user name", url.username())?);
     }
     if let Some(pw) = url.password() {
+        // The password as the URL parser reads it, whatever the early guess registered.
+        redact::register(pw);
         parts.password = Some(decode("password", pw)?);
+        redact::register(parts.password.as_deref().unwrap_or_default());
     }
     let path = url.path().trim_start_matches('/');
     if !path.is_empty() {

@@ -77,6 +77,9 @@ pub struct RunRecord {
     pub database: String,
     /// The server's `server_version`.
     pub server_version: String,
+    /// The version of the server that compiled the specs, when it was another server.
+    #[serde(default)]
+    pub shadow_server_version: Option<String>,
     /// Whether the database was a throw-away cluster.
     #[serde(default)]
     pub ephemeral: bool,

@@ -107,6 +107,9 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
     if let Some(c) = &run.git_commit {
         common.push(Property::new("git_commit", c.as_str()));
     }
+    for w in &run.warnings {
+        common.push(Property::new("warning", w.as_str()));
+    }
     if let Some(seed) = run.probe_seed {
         common.push(Property::new("probe_seed", seed.to_string()));
     }

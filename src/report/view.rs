@@ -126,6 +126,8 @@ pub struct EnvView {
     pub command_line: Option<String>,
     /// PostgreSQL `server_version`.
     pub server_version: String,
+    /// What a reader must know to trust the verdict (shown near the verdict).
+    pub warnings: Vec<String>,
     /// The database, password redacted.
     pub database: String,
     /// Whether it was a throw-away cluster.
@@ -310,6 +312,7 @@ pub fn build(run: &RunRecord, digest: &str, run_file: &str) -> ReportView {
                 .join(" ")
         }),
         server_version: run.server_version.clone(),
+        warnings: run.warnings.clone(),
         database: run.database.clone(),
         ephemeral: run.ephemeral,
         started_at: run.started_at.clone(),

@@ -7,6 +7,82 @@
 //! `0`), redundant parentheses, and the order of literal lists in `= ANY (ARRAY[…])`.
 //! Dropping casts is a deliberate trade: a cast-only difference is not reported here, and the
 //! behavioural probes are what catch a semantic change of that kind.
+//!
+//! Both sides are normally printed by the same PostgreSQL major. When they cannot be (the
+//! shadow of a handed-over server ran on another major because no binaries of the server's
+//! major were found), [`across_majors`] widens this, for the comparisons made while it is in
+//! scope, by exactly the printer differences listed in [`CROSS_MAJOR_RULES`]: PostgreSQL 14
+//! prints SQL-standard syntax (`TRIM(BOTH FROM x)`, `EXTRACT(year FROM x)`, …) where 13
+//! prints the function it calls (`btrim(x)`, `date_part('year', x)`, …). Nothing else is
+//! loosened.
+
+use std::cell::Cell;
+
+/// The printer differences between PostgreSQL majors that a cross-major comparison
+/// tolerates: (oldest major printing the function form, newest, the SQL syntax printed from
+/// that major on ↔ the function call printed before it).
+pub const CROSS_MAJOR_RULES: &[(u32, &str, &str)] = &[
+    (
+        14,
+        "TRIM(BOTH|LEADING|TRAILING [chars] FROM x)",
+        "btrim|ltrim|rtrim(x[, chars])",
+    ),
+    (14, "EXTRACT(field FROM x)", "date_part('field', x)"),
+    (14, "SUBSTRING(x FROM a [FOR b])", "substring(x, a[, b])"),
+    (14, "POSITION(a IN b)", "position(b, a)"),
+    (
+        14,
+        "OVERLAY(x PLACING y FROM a [FOR b])",
+        "overlay(x, y, a[, b])",
+    ),
+    (14, "x AT TIME ZONE z", "timezone(z, x)"),
+    (14, "COLLATION FOR (x)", "pg_collation_for(x)"),
+    (14, "NORMALIZE(x[, FORM])", "normalize(x[, 'form'])"),
+    (14, "x IS [FORM] NORMALIZED", "is_normalized(x[, 'form'])"),
+];
+
+thread_local! {
+    /// The two majors whose printers the comparisons on this thread span, if they differ.
+    static ACROSS: Cell<Option<(u32, u32)>> = const { Cell::new(None) };
+}
+
+/// Compare prints of two PostgreSQL majors (the checked server's and the shadow's) on this
+/// thread until the returned scope is dropped. Equal majors change nothing.
+pub fn across_majors(checked: u32, shadow: u32) -> AcrossMajors {
+    let pair = (checked != shadow).then_some((checked.min(shadow), checked.max(shadow)));
+    AcrossMajors {
+        previous: ACROSS.with(|a| a.replace(pair)),
+    }
+}
+
+/// The printer differences [`across_majors`] tolerates between two majors, for notes.
+pub fn cross_major_rules(a: u32, b: u32) -> Vec<String> {
+    let (lo, hi) = (a.min(b), a.max(b));
+    CROSS_MAJOR_RULES
+        .iter()
+        .filter(|(since, _, _)| lo < *since && hi >= *since)
+        .map(|(_, new, old)| format!("{new} = {old}"))
+        .collect()
+}
+
+/// While alive, [`canonical`] on this thread spans two majors' printers.
+#[derive(Debug)]
+pub struct AcrossMajors {
+    previous: Option<(u32, u32)>,
+}
+
+impl Drop for AcrossMajors {
+    fn drop(&mut self) {
+        ACROSS.with(|a| a.set(self.previous));
+    }
+}
+
+/// Whether the comparisons on this thread span majors on both sides of `since`.
+fn spans(since: u32) -> bool {
+    ACROSS
+        .with(|a| a.get())
+        .is_some_and(|(lo, hi)| lo < since && hi >= since)
+}
 
 /// The canonical form of a printed expression.
 pub fn canonical(expr: &str) -> String {
@@ -20,7 +96,10 @@ pub fn canonical(expr: &str) -> String {
         })
         .collect();
     let tree = build(&mut tokens.into_iter().peekable(), None);
-    let tree = simplify(rewrite(simplify(tree)));
+    let mut tree = simplify(rewrite(simplify(tree)));
+    if spans(14) {
+        tree = simplify(sql_syntax_as_calls(tree));
+    }
     let mut out = String::new();
     render(&tree, &mut out);
     out.trim().to_string()
@@ -399,6 +478,202 @@ fn sort_literal_list(items: &mut Vec<Node>) {
     *items = rebuilt;
 }
 
+/// PostgreSQL 14 prints SQL-standard syntax where 13 prints the function it calls; rewrite
+/// the former into the latter (see [`CROSS_MAJOR_RULES`]). Applied to both sides, only
+/// when they come from majors on both sides of 14.
+fn sql_syntax_as_calls(nodes: Vec<Node>) -> Vec<Node> {
+    let nodes: Vec<Node> = nodes
+        .into_iter()
+        .map(|n| match n {
+            Node::Group(c, inner) => Node::Group(c, sql_syntax_as_calls(inner)),
+            other => other,
+        })
+        .collect();
+    let nodes = infix_as_call(nodes);
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len());
+    let mut it = nodes.into_iter().peekable();
+    while let Some(n) = it.next() {
+        // COLLATION FOR (x)
+        if is_exact_word(&n, "COLLATION") && it.peek().is_some_and(|f| is_exact_word(f, "FOR")) {
+            let f = it.next().expect("peeked");
+            if let Some(Node::Group('(', _)) = it.peek() {
+                out.push(ident("pg_collation_for"));
+                continue;
+            }
+            out.push(n);
+            out.push(f);
+            continue;
+        }
+        if let (Node::Tok(Tok::Ident(kw)), Some(Node::Group('(', inner))) = (&n, it.peek()) {
+            if let Some(call) = sql_call(kw, inner) {
+                it.next();
+                out.extend(call);
+                continue;
+            }
+        }
+        // A parenthesised call is the call: `(timezone(z, x))` → `timezone(z, x)`.
+        if let Node::Group('(', inner) = &n {
+            if !is_callee(out.last()) && is_single_call(inner) {
+                out.extend(inner.iter().cloned());
+                continue;
+            }
+        }
+        out.push(n);
+    }
+    out
+}
+
+fn ident(name: &str) -> Node {
+    Node::Tok(Tok::Ident(name.into()))
+}
+
+fn comma() -> Node {
+    Node::Tok(Tok::Punct(",".into()))
+}
+
+/// The word exactly as the printer writes SQL syntax (upper case).
+fn is_exact_word(n: &Node, w: &str) -> bool {
+    matches!(n, Node::Tok(Tok::Ident(id)) if id == w)
+}
+
+fn is_single_call(nodes: &[Node]) -> bool {
+    matches!(nodes, [Node::Tok(Tok::Ident(id)), Node::Group('(', _)] if !is_keyword(id))
+}
+
+/// `(x)` → `x` for an argument moved into a call.
+fn unwrapped(mut nodes: Vec<Node>) -> Vec<Node> {
+    while nodes.len() == 1 && matches!(nodes[0], Node::Group('(', _)) {
+        let Node::Group(_, inner) = nodes.remove(0) else {
+            unreachable!()
+        };
+        nodes = inner;
+    }
+    nodes
+}
+
+/// Split `nodes` at each top-level word in `words`, in order; `None` unless all are there.
+fn split_at_words(nodes: &[Node], words: &[&str]) -> Option<Vec<Vec<Node>>> {
+    let mut parts = vec![Vec::new()];
+    let mut next = 0;
+    for n in nodes {
+        if next < words.len() && is_exact_word(n, words[next]) {
+            parts.push(Vec::new());
+            next += 1;
+        } else {
+            parts.last_mut().expect("one part").push(n.clone());
+        }
+    }
+    (next == words.len()).then_some(parts)
+}
+
+/// `name(arg, arg, …)`.
+fn call(name: &str, args: Vec<Vec<Node>>) -> Vec<Node> {
+    let mut inner = Vec::new();
+    for (i, a) in args.into_iter().enumerate() {
+        if i > 0 {
+            inner.push(comma());
+        }
+        inner.extend(unwrapped(a));
+    }
+    vec![ident(name), Node::Group('(', inner)]
+}
+
+/// The call that 13 prints for `KW(inner)` printed by 14+, if it is one of those.
+fn sql_call(kw: &str, inner: &[Node]) -> Option<Vec<Node>> {
+    match kw {
+        "TRIM" => {
+            let (side, rest) = inner.split_first()?;
+            let name = match side {
+                n if is_exact_word(n, "BOTH") => "btrim",
+                n if is_exact_word(n, "LEADING") => "ltrim",
+                n if is_exact_word(n, "TRAILING") => "rtrim",
+                _ => return None,
+            };
+            let [chars, x] = <[Vec<Node>; 2]>::try_from(split_at_words(rest, &["FROM"])?).ok()?;
+            if x.is_empty() {
+                return None;
+            }
+            Some(if chars.is_empty() {
+                call(name, vec![x])
+            } else {
+                call(name, vec![x, chars])
+            })
+        }
+        "EXTRACT" => {
+            let [field, x] = <[Vec<Node>; 2]>::try_from(split_at_words(inner, &["FROM"])?).ok()?;
+            let [Node::Tok(Tok::Ident(f))] = field.as_slice() else {
+                return None;
+            };
+            let quoted = Node::Tok(Tok::Str(format!("'{}'", f.to_ascii_lowercase())));
+            Some(call("date_part", vec![vec![quoted], x]))
+        }
+        "SUBSTRING" => {
+            if let Some([x, from, count]) = split_at_words(inner, &["FROM", "FOR"])
+                .and_then(|p| <[Vec<Node>; 3]>::try_from(p).ok())
+            {
+                return Some(call("substring", vec![x, from, count]));
+            }
+            let [x, from] = <[Vec<Node>; 2]>::try_from(split_at_words(inner, &["FROM"])?).ok()?;
+            Some(call("substring", vec![x, from]))
+        }
+        "POSITION" => {
+            let [a, b] = <[Vec<Node>; 2]>::try_from(split_at_words(inner, &["IN"])?).ok()?;
+            Some(call("position", vec![b, a]))
+        }
+        "OVERLAY" => {
+            if let Some([x, y, from, count]) = split_at_words(inner, &["PLACING", "FROM", "FOR"])
+                .and_then(|p| <[Vec<Node>; 4]>::try_from(p).ok())
+            {
+                return Some(call("overlay", vec![x, y, from, count]));
+            }
+            let [x, y, from] =
+                <[Vec<Node>; 3]>::try_from(split_at_words(inner, &["PLACING", "FROM"])?).ok()?;
+            Some(call("overlay", vec![x, y, from]))
+        }
+        "NORMALIZE" => match inner {
+            [x @ .., c, Node::Tok(Tok::Ident(form))] if is_punct(c, ",") => {
+                let quoted = Node::Tok(Tok::Str(format!("'{}'", form.to_ascii_lowercase())));
+                Some(call("normalize", vec![x.to_vec(), vec![quoted]]))
+            }
+            x if !x.is_empty() && !x.iter().any(|n| is_punct(n, ",")) => {
+                Some(call("normalize", vec![x.to_vec()]))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A whole expression `x AT TIME ZONE z` → `timezone(z, x)`, and `x IS [FORM] NORMALIZED`
+/// → `is_normalized(x, 'form')` (14+ prints each in its own parentheses).
+fn infix_as_call(nodes: Vec<Node>) -> Vec<Node> {
+    if let Some([x, z]) = split_at_words(&nodes, &["AT", "TIME", "ZONE"])
+        .and_then(|p| <[Vec<Node>; 4]>::try_from(p).ok())
+        .and_then(|[x, empty1, empty2, z]| {
+            (empty1.is_empty() && empty2.is_empty() && !x.is_empty() && !z.is_empty())
+                .then_some([x, z])
+        })
+    {
+        return call("timezone", vec![z, x]);
+    }
+    if let Some(pos) = nodes.iter().position(|n| is_exact_word(n, "IS")) {
+        let (x, tail) = nodes.split_at(pos);
+        if !x.is_empty() {
+            match &tail[1..] {
+                [n] if is_exact_word(n, "NORMALIZED") => {
+                    return call("is_normalized", vec![x.to_vec()]);
+                }
+                [Node::Tok(Tok::Ident(f)), n] if is_exact_word(n, "NORMALIZED") => {
+                    let quoted = Node::Tok(Tok::Str(format!("'{}'", f.to_ascii_lowercase())));
+                    return call("is_normalized", vec![x.to_vec(), vec![quoted]]);
+                }
+                _ => {}
+            }
+        }
+    }
+    nodes
+}
+
 fn is_keyword(id: &str) -> bool {
     matches!(
         id.to_ascii_uppercase().as_str(),
@@ -459,7 +734,7 @@ fn render(nodes: &[Node], out: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    use super::canonical;
+    use super::{across_majors, canonical, cross_major_rules, CROSS_MAJOR_RULES};
 
     #[test]
     fn literal_casts_and_numeric_spelling_do_not_matter() {
@@ -550,6 +825,119 @@ mod tests {
             canonical("old.status::text IS DISTINCT FROM new.status::text"),
             "old.status IS DISTINCT FROM new.status"
         );
+    }
+
+    /// Prints of the same CHECKs by PostgreSQL 13 and by 14 and later, as the servers
+    /// printed them (`pg_get_constraintdef`); `tests/majors.rs` makes the same comparison
+    /// against real servers of each major.
+    const PRINTS_13_AND_14: &[(&str, &str)] = &[
+        ("(length(btrim(a)) > 0)", "(length(TRIM(BOTH FROM a)) > 0)"),
+        ("(ltrim(a, 'x'::text) <> ''::text)", "(TRIM(LEADING 'x'::text FROM a) <> ''::text)"),
+        ("(rtrim(a) <> ''::text)", "(TRIM(TRAILING FROM a) <> ''::text)"),
+        ("(btrim(a, 'xy'::text) <> ''::text)", "(TRIM(BOTH 'xy'::text FROM a) <> ''::text)"),
+        ("(ltrim(rtrim(a)) = a)", "(TRIM(LEADING FROM TRIM(TRAILING FROM a)) = a)"),
+        (
+            "(date_part('year'::text, d) > (1900)::double precision)",
+            "(EXTRACT(year FROM d) > (1900)::numeric)",
+        ),
+        (
+            "((year_built >= 1800) AND ((year_built)::double precision <= (date_part('year'::text, CURRENT_DATE) + (5)::double precision)))",
+            "((year_built >= 1800) AND ((year_built)::numeric <= (EXTRACT(year FROM CURRENT_DATE) + (5)::numeric)))",
+        ),
+        ("(\"substring\"(a, 1, 2) <> 'zz'::text)", "(SUBSTRING(a FROM 1 FOR 2) <> 'zz'::text)"),
+        ("(\"substring\"(a, 2) <> ''::text)", "(SUBSTRING(a FROM 2) <> ''::text)"),
+        ("(\"position\"(a, '@'::text) > 1)", "(POSITION(('@'::text) IN (a)) > 1)"),
+        (
+            "(\"position\"(upper(a), lower(b)) >= 0)",
+            "(POSITION((lower(b)) IN (upper(a))) >= 0)",
+        ),
+        (
+            "(\"overlay\"(a, 'x'::text, 1, 1) <> ''::text)",
+            "(OVERLAY(a PLACING 'x'::text FROM 1 FOR 1) <> ''::text)",
+        ),
+        ("(\"overlay\"(a, 'x'::text, 2) <> ''::text)", "(OVERLAY(a PLACING 'x'::text FROM 2) <> ''::text)"),
+        ("(timezone('UTC'::text, now()) > d)", "((now() AT TIME ZONE 'UTC'::text) > d)"),
+        (
+            "(date_part('year'::text, timezone('UTC'::text, ts)) > (2000)::double precision)",
+            "(EXTRACT(year FROM (ts AT TIME ZONE 'UTC'::text)) > (2000)::numeric)",
+        ),
+        ("(pg_collation_for(a) <> 'x'::text)", "(COLLATION FOR (a) <> 'x'::text)"),
+        ("(\"normalize\"(a, 'nfc'::text) = a)", "(NORMALIZE(a, NFC) = a)"),
+        ("(\"normalize\"(a) = a)", "(NORMALIZE(a) = a)"),
+        ("is_normalized(a, 'nfc'::text)", "(a IS NFC NORMALIZED)"),
+        ("is_normalized(a)", "(a IS NORMALIZED)"),
+    ];
+
+    #[test]
+    fn across_13_and_14_the_known_printer_differences_are_tolerated() {
+        for (old, new) in PRINTS_13_AND_14 {
+            assert_ne!(
+                canonical(old),
+                canonical(new),
+                "differ within one major: {new}"
+            );
+            let _scope = across_majors(13, 16);
+            assert_eq!(canonical(old), canonical(new), "13 vs 16: {new}");
+        }
+        // The scope ends with its guard.
+        assert_ne!(
+            canonical(PRINTS_13_AND_14[0].0),
+            canonical(PRINTS_13_AND_14[0].1)
+        );
+    }
+
+    #[test]
+    fn across_majors_nothing_else_is_loosened() {
+        let _scope = across_majors(18, 13);
+        for (a, b) in [
+            // Other functions, other arguments, other sides.
+            (
+                "(length(btrim(a)) > 0)",
+                "(length(TRIM(LEADING FROM a)) > 0)",
+            ),
+            ("(length(btrim(a)) > 0)", "(length(TRIM(BOTH FROM b)) > 0)"),
+            (
+                "(ltrim(a, 'x'::text) <> ''::text)",
+                "(TRIM(LEADING 'y'::text FROM a) <> ''::text)",
+            ),
+            (
+                "(date_part('year'::text, d) > 1900)",
+                "(EXTRACT(month FROM d) > 1900)",
+            ),
+            (
+                "(date_part('year'::text, d) > 1900)",
+                "(EXTRACT(year FROM d) >= 1900)",
+            ),
+            (
+                "(\"substring\"(a, 1, 2) <> 'zz'::text)",
+                "(SUBSTRING(a FROM 2 FOR 1) <> 'zz'::text)",
+            ),
+            (
+                "(\"position\"(a, '@'::text) > 1)",
+                "(POSITION((a) IN ('@'::text)) > 1)",
+            ),
+            (
+                "(timezone('UTC'::text, now()) > d)",
+                "((now() AT TIME ZONE 'CET'::text) > d)",
+            ),
+            (
+                "(\"normalize\"(a, 'nfc'::text) = a)",
+                "(NORMALIZE(a, NFD) = a)",
+            ),
+            // Written as a call on 14+, it stays a different call.
+            ("(length(btrim(a)) > 0)", "(length(ltrim(a)) > 0)"),
+        ] {
+            assert_ne!(canonical(a), canonical(b), "{a} vs {b}");
+        }
+        // Majors on the same side of 14 get no rewrites.
+        drop(_scope);
+        let _same_side = across_majors(15, 18);
+        assert_ne!(
+            canonical("(length(btrim(a)) > 0)"),
+            canonical("(length(TRIM(BOTH FROM a)) > 0)")
+        );
+        assert!(cross_major_rules(15, 18).is_empty());
+        assert_eq!(cross_major_rules(13, 17).len(), CROSS_MAJOR_RULES.len());
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod shadow_ddl;
 mod site;
 mod triggers;
 
-pub use canon::canonical;
+pub use canon::{across_majors, canonical, cross_major_rules, AcrossMajors, CROSS_MAJOR_RULES};
 pub use finding::{Finding, Status};
 pub use migrations::verify_migrations;
 pub use roles::{AccessOptions, HISTORY_TABLE};

@@ -1,0 +1,80 @@
+//! What every throw-away PostgreSQL offers, whichever backend started it (the ephemeral
+//! cluster or a container), and the connection helpers they share.
+
+use std::future::Future;
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+
+use crate::error::{Error, Result};
+use crate::sql::quote_ident;
+
+/// How long to wait for a server before giving up, unless told otherwise.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running throw-away PostgreSQL that reims-verify owns and may write to freely.
+/// [`crate::postgres::Cluster`] holds one of either backend.
+pub trait ServerBackend: Send + Sync {
+    /// Connection options for one database of this server.
+    fn connect_options(&self, database: &str) -> PgConnectOptions;
+
+    /// The server's version line, `postgres (PostgreSQL) N.M`.
+    fn server_version(&self) -> &str;
+
+    /// A description for output.
+    fn describe(&self) -> String;
+
+    /// Open a connection to one database of this server.
+    fn connect(&self, database: &str) -> impl Future<Output = Result<PgConnection>>;
+
+    /// Create a database, optionally as a copy of a template.
+    fn create_database(
+        &self,
+        name: &str,
+        template: Option<&str>,
+    ) -> impl Future<Output = Result<()>> {
+        async move {
+            let mut conn = self.connect("postgres").await?;
+            let done = create_database_on(&mut conn, name, template).await;
+            let _ = conn.close().await;
+            done
+        }
+    }
+}
+
+/// Connect, giving up after [`CONNECT_TIMEOUT`] (exit 3).
+pub(crate) async fn connect_bounded(opts: &PgConnectOptions, target: &str) -> Result<PgConnection> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(opts)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(Error::Connect {
+            target: target.to_string(),
+            message: crate::error::describe_sqlx_error(&e),
+        }),
+        Err(_) => Err(Error::Connect {
+            target: target.to_string(),
+            message: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+/// `CREATE DATABASE name [TEMPLATE template]` on an open connection.
+pub(crate) async fn create_database_on(
+    conn: &mut PgConnection,
+    name: &str,
+    template: Option<&str>,
+) -> Result<()> {
+    let sql = match template {
+        Some(t) => format!(
+            "CREATE DATABASE {} TEMPLATE {}",
+            quote_ident(name),
+            quote_ident(t)
+        ),
+        None => format!("CREATE DATABASE {}", quote_ident(name)),
+    };
+    sqlx::raw_sql(&sql)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| Error::database(format!("creating database {name}"), &e))?;
+    Ok(())
+}

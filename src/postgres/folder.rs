@@ -1,0 +1,144 @@
+//! A cluster's folder and the process working in it (initdb, then the server): created
+//! with an owner marker so that a later run can reap it if this one is killed, registered
+//! with `cleanup`, and torn down in the order that leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::cleanup::Leftover;
+use super::owner::Owner;
+use super::reaper::{owned_prefix, processes_in, CLUSTER_PREFIX};
+use super::shm::{release_leftover_shm, ShmProof};
+
+/// What works in a cluster folder, and so how to stop it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Worker {
+    /// initdb and its single-user backend: SIGTERM, so that the backend exits through
+    /// PostgreSQL's own clean-up (removing its shared memory) and initdb removes the data
+    /// folder. Immediate shutdown (SIGQUIT) would skip that clean-up.
+    Initdb(i32),
+    /// The server: SIGQUIT, PostgreSQL's immediate shutdown (it still removes its shared
+    /// memory and lock file).
+    Server(i32),
+}
+
+/// A cluster folder, and the process group working in it, if one runs.
+#[derive(Debug)]
+pub(crate) struct ClusterFolder {
+    dir: PathBuf,
+    worker: Mutex<Option<Worker>>,
+}
+
+impl ClusterFolder {
+    /// Create a fresh folder in `parent`, named `reims-verify-<pid>-<random>` and carrying
+    /// this process's owner marker.
+    pub(crate) fn create(parent: &Path) -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix(&owned_prefix(CLUSTER_PREFIX))
+            .tempdir_in(parent)?
+            .keep();
+        let folder = ClusterFolder {
+            dir,
+            worker: Mutex::new(None),
+        };
+        if let Some(owner) = Owner::current() {
+            if let Err(e) = owner.write_to(&folder.dir) {
+                let _ = std::fs::remove_dir_all(&folder.dir);
+                return Err(e);
+            }
+        }
+        Ok(folder)
+    }
+
+    /// The folder.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Record which process now works in the folder (`None` once it has exited).
+    pub(crate) fn set_worker(&self, worker: Option<Worker>) {
+        *self.worker.lock().unwrap_or_else(|p| p.into_inner()) = worker;
+    }
+
+    /// Stop the process group working in the folder, remove the shared memory it provably
+    /// left, and delete the folder.
+    pub(crate) fn teardown(&self) {
+        self.stop_worker();
+        release_leftover_shm(&self.dir.join("data"));
+        for _ in 0..20 {
+            match std::fs::remove_dir_all(&self.dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
+impl ClusterFolder {
+    /// Stop the process group working in the folder, keeping the folder.
+    pub(crate) fn stop_worker(&self) {
+        let worker = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(worker) = worker else { return };
+        // Taken first: an interrupted initdb removes the data folder (and its lock file)
+        // while its backend may still hold the memory.
+        let proof = ShmProof::capture(&self.dir.join("data"));
+        match worker {
+            Worker::Initdb(pid) => stop_group(pid, nix::sys::signal::Signal::SIGTERM),
+            Worker::Server(pid) => stop_group(pid, nix::sys::signal::Signal::SIGQUIT),
+        }
+        // Anything still working in the folder (a backend that left its process group)
+        // would keep files open and shared memory attached.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let left = processes_in(&self.dir);
+            if left.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            for pid in left {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Some(proof) = proof {
+            proof.release();
+        }
+    }
+}
+
+impl Leftover for ClusterFolder {
+    fn release(&self) {
+        self.teardown();
+    }
+}
+
+/// Signal the process group led by `raw` with `first`, wait up to 5 s for it to go, then
+/// SIGKILL what is left.
+fn stop_group(raw: i32, first: nix::sys::signal::Signal) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    use nix::unistd::Pid;
+    let leader = Pid::from_raw(raw);
+    let group = Pid::from_raw(-raw);
+    let _ = kill(group, first);
+    let _ = kill(leader, first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // Reap the leader if it is our child, and wait for the whole group to be gone.
+    while Instant::now() < deadline {
+        let _ = waitpid(leader, Some(WaitPidFlag::WNOHANG));
+        if kill(group, None).is_err() && kill(leader, None).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if kill(group, None).is_ok() || kill(leader, None).is_ok() {
+        let _ = kill(group, Signal::SIGKILL);
+        let _ = kill(leader, Signal::SIGKILL);
+        let _ = waitpid(leader, None);
+    }
+}

@@ -1,0 +1,348 @@
+//! Shared memory that a killed PostgreSQL left behind, removed only when it provably
+//! belongs to one of our data folders.
+//!
+//! A server (or initdb's single-user backend) writes its System V segment's id into
+//! `postmaster.pid` (line 7). That segment's header holds PostgreSQL's magic number, the
+//! device and inode of the data folder it serves, and the handle of the dynamic
+//! shared-memory control segment (`/dev/shm/PostgreSQL.<handle>`), which in turn lists the
+//! other dynamic segments. A segment is removed only when this chain starts at our own
+//! folder's `postmaster.pid`, the header names that very folder (device and inode), no
+//! process is attached, and the process that wrote `postmaster.pid` is gone. Another
+//! PostgreSQL's segments never match.
+
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use super::owner::{pid_liveness, Liveness};
+
+/// `PGShmemMagic` in PostgreSQL's `pg_shmem.h` (the same in every supported major).
+const SHMEM_MAGIC: i32 = 679_834_894;
+/// `PG_DYNSHMEM_CONTROL_MAGIC` in `dsm.c`.
+const DSM_CONTROL_MAGIC: u32 = 0x9a50_3d32;
+/// `PGShmemHeader` on 64-bit Linux: magic (i32) @0, creator pid @4, total size @8, free
+/// offset @16, DSM control handle (u32) @24, index pointer @32, device @40, inode @48.
+const HEADER_LEN: usize = 56;
+/// Items of the DSM control segment start after three u32 fields, aligned to 8.
+const DSM_ITEMS_OFFSET: u64 = 16;
+
+/// Where POSIX shared memory lives on Linux.
+fn shm_dir() -> PathBuf {
+    PathBuf::from("/dev/shm")
+}
+
+/// What `postmaster.pid` says about shared memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LockFile {
+    /// The process that wrote it (negative in the file for a single-user backend).
+    pub pid: i32,
+    /// True for a single-user or bootstrap backend (initdb's).
+    pub standalone: bool,
+    /// The System V shared-memory id, when the file has got that far.
+    pub shmem_id: Option<i32>,
+}
+
+impl LockFile {
+    /// Read `DATA/postmaster.pid`.
+    pub(crate) fn read(data_dir: &Path) -> Option<LockFile> {
+        let text = read_small(&data_dir.join("postmaster.pid"), 4096)?;
+        parse_lock_file(&String::from_utf8_lossy(&text))
+    }
+}
+
+fn parse_lock_file(text: &str) -> Option<LockFile> {
+    let lines: Vec<&str> = text.lines().collect();
+    let raw: i64 = lines.first()?.trim().parse().ok()?;
+    let pid = i32::try_from(raw.abs()).ok().filter(|p| *p > 0)?;
+    let shmem_id = lines
+        .get(6)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|id| id.parse::<i32>().ok())
+        .filter(|id| *id >= 0);
+    Some(LockFile {
+        pid,
+        standalone: raw < 0,
+        shmem_id,
+    })
+}
+
+/// Remove the shared memory that the dead server of `data_dir` left, if any is provably
+/// its own. Returns what was removed, for a note.
+pub(crate) fn release_leftover_shm(data_dir: &Path) -> Vec<String> {
+    match LockFile::read(data_dir) {
+        Some(lock) if pid_liveness(lock.pid, None) == Liveness::Dead => {
+            ShmProof::capture(data_dir).map_or_else(Vec::new, |p| p.release())
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The System V segment serving one of our data folders, captured while the folder and its
+/// `postmaster.pid` still exist (initdb removes its data folder when interrupted, possibly
+/// before its backend has let go of the memory), so that it can be removed afterwards.
+#[derive(Debug, Clone)]
+pub(crate) struct ShmProof {
+    shmid: i32,
+    header: SysvHeader,
+    odd_handles_are_files: bool,
+}
+
+impl ShmProof {
+    /// Read `postmaster.pid` of `data_dir` and the header of the segment it names; `Some`
+    /// only when that header is PostgreSQL's and names `data_dir` itself.
+    pub(crate) fn capture(data_dir: &Path) -> Option<ShmProof> {
+        let shmid = LockFile::read(data_dir)?.shmem_id?;
+        let meta = std::fs::metadata(data_dir).ok()?;
+        let (header, _) = read_sysv_header(shmid)?;
+        if header.magic != SHMEM_MAGIC || header.device != meta.dev() || header.inode != meta.ino()
+        {
+            return None;
+        }
+        // From PostgreSQL 14, odd DSM handles name pieces of the main shared memory, not
+        // files.
+        let major = read_small(&data_dir.join("PG_VERSION"), 64)
+            .and_then(|v| String::from_utf8_lossy(&v).trim().parse::<u32>().ok());
+        Some(ShmProof {
+            shmid,
+            header,
+            odd_handles_are_files: major.is_some_and(|m| m < 14),
+        })
+    }
+
+    /// Remove the segment and the dynamic segments it leads to, once no process is attached
+    /// and the segment still carries the captured header. Returns what was removed.
+    pub(crate) fn release(&self) -> Vec<String> {
+        let mut removed = Vec::new();
+        let Some((now, attached)) = read_sysv_header(self.shmid) else {
+            return removed;
+        };
+        let same = now.magic == self.header.magic
+            && now.device == self.header.device
+            && now.inode == self.header.inode
+            && now.dsm_control == self.header.dsm_control;
+        if !same || attached != 0 {
+            return removed;
+        }
+        if now.dsm_control != 0 {
+            removed.extend(remove_dsm_segments(
+                now.dsm_control,
+                &shm_dir(),
+                self.odd_handles_are_files,
+            ));
+        }
+        // SAFETY: IPC_RMID on a segment id with a null buffer; it only marks the segment
+        // for removal (no process is attached).
+        if unsafe { libc::shmctl(self.shmid, libc::IPC_RMID, std::ptr::null_mut()) } == 0 {
+            removed.push(format!("System V shared memory segment {}", self.shmid));
+        }
+        removed
+    }
+}
+
+/// The fields of a PostgreSQL shared-memory header that prove whose it is.
+#[derive(Debug, Clone, Copy)]
+struct SysvHeader {
+    magic: i32,
+    dsm_control: u32,
+    device: u64,
+    inode: u64,
+}
+
+/// Read the header of System V segment `shmid`, with the number of processes attached.
+fn read_sysv_header(shmid: i32) -> Option<(SysvHeader, u64)> {
+    // SAFETY: shmid_ds is plain data; shmctl fills it or fails.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    if unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } != 0 {
+        return None;
+    }
+    if (ds.shm_segsz as usize) < HEADER_LEN {
+        return None;
+    }
+    // SAFETY: attach read-only, copy the header out, detach.
+    let bytes = unsafe {
+        let ptr = libc::shmat(shmid, std::ptr::null(), libc::SHM_RDONLY);
+        if ptr as isize == -1 {
+            return None;
+        }
+        let mut buf = [0u8; HEADER_LEN];
+        std::ptr::copy_nonoverlapping(ptr as *const u8, buf.as_mut_ptr(), HEADER_LEN);
+        libc::shmdt(ptr);
+        buf
+    };
+    let header = SysvHeader {
+        magic: i32::from_ne_bytes(bytes[0..4].try_into().ok()?),
+        dsm_control: u32::from_ne_bytes(bytes[24..28].try_into().ok()?),
+        device: u64::from_ne_bytes(bytes[40..48].try_into().ok()?),
+        inode: u64::from_ne_bytes(bytes[48..56].try_into().ok()?),
+    };
+    Some((header, ds.shm_nattch as u64))
+}
+
+/// Remove the DSM control segment `PostgreSQL.<control>` in `dir` and the segments it
+/// lists, when it carries the control magic. Returns the names removed.
+fn remove_dsm_segments(control: u32, dir: &Path, odd_are_files: bool) -> Vec<String> {
+    let mut removed = Vec::new();
+    let path = dir.join(format!("PostgreSQL.{control}"));
+    let Some(items) = dsm_items(&path, odd_are_files) else {
+        return removed;
+    };
+    for handle in items {
+        let item = dir.join(format!("PostgreSQL.{handle}"));
+        if is_plain_file(&item) && std::fs::remove_file(&item).is_ok() {
+            removed.push(item.display().to_string());
+        }
+    }
+    if std::fs::remove_file(&path).is_ok() {
+        removed.push(path.display().to_string());
+    }
+    removed
+}
+
+/// The handles of the in-use segments a DSM control segment lists; `None` when the file is
+/// not a control segment.
+fn dsm_items(path: &Path, odd_are_files: bool) -> Option<Vec<u32>> {
+    if !is_plain_file(path) {
+        return None;
+    }
+    let bytes = read_small(path, 16 << 20)?;
+    let word = |at: usize| -> Option<u32> {
+        Some(u32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+    };
+    if word(0)? != DSM_CONTROL_MAGIC {
+        return None;
+    }
+    let (nitems, maxitems) = (word(4)? as u64, word(8)? as u64);
+    let body = (bytes.len() as u64).checked_sub(DSM_ITEMS_OFFSET)?;
+    if maxitems == 0 || nitems > maxitems || body % maxitems != 0 {
+        // A control segment with no items: nothing else to remove.
+        return (nitems == 0).then(Vec::new);
+    }
+    let item_len = body / maxitems;
+    if item_len < 8 {
+        return None;
+    }
+    let mut handles = Vec::new();
+    for i in 0..nitems {
+        let at = (DSM_ITEMS_OFFSET + i * item_len) as usize;
+        let (handle, refcnt) = (word(at)?, word(at + 4)?);
+        // Slots with no references are free.
+        if refcnt > 0 && handle != 0 && (odd_are_files || handle % 2 == 0) {
+            handles.push(handle);
+        }
+    }
+    Some(handles)
+}
+
+fn is_plain_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+}
+
+/// Read a regular file of at most `limit` bytes without following symlinks or blocking on
+/// a FIFO.
+fn read_small(path: &Path, limit: u64) -> Option<Vec<u8>> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > limit {
+        return None;
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_files_of_servers_and_single_user_backends_parse() {
+        let server =
+            "4242\n/dev/shm/x/data\n1700000000\n5432\n/dev/shm/x\n\n  5432001    98360\nready   \n";
+        assert_eq!(
+            parse_lock_file(server),
+            Some(LockFile {
+                pid: 4242,
+                standalone: false,
+                shmem_id: Some(98360)
+            })
+        );
+        let boot = "-77\n/dev/shm/x/data\n1700000000\n5432\n\n\n  5432001    98361\n";
+        assert_eq!(
+            parse_lock_file(boot),
+            Some(LockFile {
+                pid: 77,
+                standalone: true,
+                shmem_id: Some(98361)
+            })
+        );
+        let early = "-77\n/dev/shm/x/data\n";
+        assert_eq!(parse_lock_file(early).unwrap().shmem_id, None);
+        assert_eq!(parse_lock_file("garbage"), None);
+        assert_eq!(parse_lock_file("0\n"), None);
+    }
+
+    fn control_segment(items: &[(u32, u32)], maxitems: u32, item_len: usize) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(DSM_CONTROL_MAGIC.to_ne_bytes());
+        b.extend((items.len() as u32).to_ne_bytes());
+        b.extend(maxitems.to_ne_bytes());
+        b.extend([0u8; 4]);
+        for i in 0..maxitems as usize {
+            let mut item = vec![0u8; item_len];
+            if let Some((h, r)) = items.get(i) {
+                item[0..4].copy_from_slice(&h.to_ne_bytes());
+                item[4..8].copy_from_slice(&r.to_ne_bytes());
+            }
+            b.extend(item);
+        }
+        b
+    }
+
+    #[test]
+    fn only_segments_a_control_segment_lists_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let control = 1000u32;
+        // In use: 2000; free slot: 3000; odd (main-region) handle: 4001.
+        std::fs::write(
+            dir.path().join("PostgreSQL.1000"),
+            control_segment(&[(2000, 1), (3000, 0), (4001, 1)], 8, 40),
+        )
+        .unwrap();
+        for other in [
+            "PostgreSQL.2000",
+            "PostgreSQL.3000",
+            "PostgreSQL.4001",
+            "PostgreSQL.5000",
+        ] {
+            std::fs::write(dir.path().join(other), b"x").unwrap();
+        }
+        let removed = remove_dsm_segments(control, dir.path(), false);
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        let left: std::collections::BTreeSet<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(
+            left.into_iter().collect::<Vec<_>>(),
+            ["PostgreSQL.3000", "PostgreSQL.4001", "PostgreSQL.5000"]
+        );
+    }
+
+    #[test]
+    fn a_file_without_the_control_magic_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("PostgreSQL.7"), [0u8; 64]).unwrap();
+        assert!(remove_dsm_segments(7, dir.path(), true).is_empty());
+        assert!(dir.path().join("PostgreSQL.7").exists());
+    }
+
+    #[test]
+    fn a_folder_without_a_lock_file_releases_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(release_leftover_shm(dir.path()).is_empty());
+    }
+}

@@ -1,0 +1,246 @@
+//! The initdb cache against real runs: every kind of damage falls back to a fresh initdb and
+//! repairs the entry, and several processes filling or repairing the cache at once all
+//! succeed and leave one good entry.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+
+/// A private cache folder and cluster parent.
+struct Cache {
+    dir: tempfile::TempDir,
+    parent: tempfile::TempDir,
+}
+
+impl Cache {
+    fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Cache {
+            dir: tempfile::tempdir().unwrap(),
+            parent,
+        }
+    }
+
+    /// `migrate --list`: one cluster start, from the cache when it can.
+    fn run(&self) -> Output {
+        Command::new(bin())
+            .args(["migrate", "--list", "--migrations"])
+            .arg(migrations_dir())
+            .env("REIMS_VERIFY_CACHE_DIR", self.dir.path())
+            .env("REIMS_VERIFY_TMPDIR", self.parent.path())
+            .env_remove("REIMS_VERIFY_NO_CACHE")
+            .env_remove("DATABASE_URL")
+            .env_remove("PGHOST")
+            .output()
+            .unwrap()
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        n.sort();
+        n
+    }
+
+    fn entry(&self) -> PathBuf {
+        let names = self.names();
+        assert_eq!(names.len(), 1, "one entry and nothing else: {names:?}");
+        assert!(names[0].starts_with("initdb-"), "{names:?}");
+        self.dir.path().join(&names[0])
+    }
+}
+
+/// A cache filled once by a real run; each damage test damages a copy of it.
+fn filled() -> &'static Cache {
+    static FILLED: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    FILLED.get_or_init(|| {
+        let cache = Cache::new();
+        let out = cache.run();
+        assert!(out.status.success(), "{}", stderr(&out));
+        cache.entry();
+        cache
+    })
+}
+
+/// `cp -a FROM/. TO` (modes kept).
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// Damage the entry with `damage`; the next run must succeed, say that the entry was
+/// damaged (naming `expect` in the reason), and leave a repaired entry that the run after
+/// uses without complaint.
+fn damaged_entry_is_repaired(what: &str, expect: &str, damage: impl FnOnce(&Path)) {
+    let cache = Cache::new();
+    copy_tree(filled().dir.path(), cache.dir.path());
+    damage(&cache.entry());
+    let out = cache.run();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{what}: the run failed:\n{err}");
+    assert!(
+        err.contains("initdb cache entry") && err.contains(expect),
+        "{what}: the damage is named:\n{err}"
+    );
+    // Repaired: the next run restores from it without a note.
+    let entry = cache.entry();
+    assert!(entry.join("MANIFEST").is_file(), "{what}: not repaired");
+    let again = cache.run();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        !stderr(&again).contains("initdb cache entry"),
+        "{what}: still damaged:\n{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read_dir(cache.parent.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_truncated_file_is_repaired() {
+    damaged_entry_is_repaired("truncated", "bytes, expected", |e| {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(e.join("data/global/pg_control"))
+            .unwrap();
+        f.set_len(100).unwrap();
+    });
+}
+
+#[test]
+fn a_removed_pg_version_is_repaired() {
+    damaged_entry_is_repaired("no PG_VERSION", "PG_VERSION", |e| {
+        std::fs::remove_file(e.join("data/PG_VERSION")).unwrap();
+    });
+}
+
+#[test]
+fn a_corrupt_pg_control_is_repaired() {
+    damaged_entry_is_repaired("corrupt pg_control", "content differs", |e| {
+        let path = e.join("data/global/pg_control");
+        let mut bytes = std::fs::read(&path).unwrap();
+        for b in bytes.iter_mut().take(64) {
+            *b ^= 0xff;
+        }
+        std::fs::write(&path, bytes).unwrap();
+    });
+}
+
+#[test]
+fn an_unreadable_file_is_repaired() {
+    // As root, modes do not stop reading; a FIFO in place of a file cannot be read as one
+    // (and must not hang the run).
+    damaged_entry_is_repaired("FIFO", "not a regular file", |e| {
+        let path = e.join("data/global/pg_filenode.map");
+        std::fs::remove_file(&path).unwrap();
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    });
+}
+
+#[test]
+fn a_half_written_entry_is_repaired() {
+    damaged_entry_is_repaired("no manifest", "manifest", |e| {
+        std::fs::remove_file(e.join("MANIFEST")).unwrap();
+    });
+    damaged_entry_is_repaired("manifest cut short", "manifest", |e| {
+        let m = std::fs::read_to_string(e.join("MANIFEST")).unwrap();
+        std::fs::write(e.join("MANIFEST"), &m[..m.len() / 3]).unwrap();
+    });
+}
+
+#[test]
+fn an_entry_the_server_refuses_is_repaired() {
+    // The manifest is rewritten to match the damage, so only the server can tell.
+    damaged_entry_is_repaired("consistent but unusable", "would not start", |e| {
+        use sha2::{Digest, Sha256};
+        let path = e.join("data/global/pg_control");
+        let old = std::fs::read(&path).unwrap();
+        let new = vec![0x5a; old.len()];
+        std::fs::write(&path, &new).unwrap();
+        let manifest = std::fs::read_to_string(e.join("MANIFEST")).unwrap();
+        let manifest = manifest.replace(
+            &hex::encode(Sha256::digest(&old)),
+            &hex::encode(Sha256::digest(&new)),
+        );
+        std::fs::write(e.join("MANIFEST"), manifest).unwrap();
+    });
+}
+
+#[test]
+fn a_dead_runs_half_written_entry_is_removed() {
+    let cache = Cache::new();
+    // A folder named and marked as written by a process that is gone.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let stale = cache.dir.path().join(format!(".tmp-{pid}-abcdef"));
+    std::fs::create_dir_all(stale.join("data")).unwrap();
+    std::fs::write(stale.join("data/PG_VERSION"), "15\n").unwrap();
+    let out = cache.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stale.exists(), "the dead run's folder remains");
+    cache.entry();
+}
+
+#[test]
+fn processes_filling_and_repairing_the_cache_at_once_all_succeed() {
+    let cache = Cache::new();
+    let together = |n: usize| -> Vec<Output> {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let dir = cache.dir.path().to_path_buf();
+                let parent = cache.parent.path().to_path_buf();
+                std::thread::spawn(move || {
+                    Command::new(bin())
+                        .args(["migrate", "--list", "--migrations"])
+                        .arg(migrations_dir())
+                        .env("REIMS_VERIFY_CACHE_DIR", dir)
+                        .env("REIMS_VERIFY_TMPDIR", parent)
+                        .env_remove("REIMS_VERIFY_NO_CACHE")
+                        .env_remove("DATABASE_URL")
+                        .env_remove("PGHOST")
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    };
+    // A cold cache filled by four runs at once: one entry, no temporary folder left.
+    for out in together(4) {
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let entry = cache.entry();
+    // Damaged, then repaired by four runs at once.
+    std::fs::remove_file(entry.join("data/PG_VERSION")).unwrap();
+    for out in together(4) {
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let entry = cache.entry();
+    assert!(entry.join("data/PG_VERSION").is_file(), "repaired");
+    // Warm: four runs restore at once.
+    for out in together(4) {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("initdb cache entry"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::read_dir(cache.parent.path()).unwrap().count(), 0);
+}

@@ -1,0 +1,447 @@
+//! Nothing is left behind, whatever ends a run. Real `reims-verify` processes are killed
+//! with SIGKILL, SIGQUIT, SIGTERM and SIGINT during initdb, during a restore from the
+//! initdb cache and during migrations; then the next run starts in the same place, and no
+//! cluster folder, no process working in one, and no shared memory of the killed run may
+//! remain.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// Where a test's runs put their clusters and their cache: private, so that tests running
+/// side by side (and other PostgreSQL servers on the machine) never mix.
+struct Place {
+    parent: tempfile::TempDir,
+    cache: tempfile::TempDir,
+    migrations: PathBuf,
+}
+
+impl Place {
+    fn new() -> Self {
+        let parent = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The cache on tmpfs too: the restore test makes its entry large.
+        let cache = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        Place {
+            parent,
+            cache,
+            migrations: migrations_dir(),
+        }
+    }
+
+    /// `reims-verify ARGS` with this place's folders; `cache` false turns the cache off.
+    fn command(&self, args: &[&str], cache: bool) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .env("REIMS_VERIFY_TMPDIR", self.parent.path())
+            .env("REIMS_VERIFY_CACHE_DIR", self.cache.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("PGHOST");
+        if cache {
+            cmd.env_remove("REIMS_VERIFY_NO_CACHE");
+        } else {
+            cmd.env("REIMS_VERIFY_NO_CACHE", "1");
+        }
+        cmd
+    }
+
+    /// A `check` that migrates `self.migrations`, started in the background.
+    fn spawn_check(&self, cache: bool) -> Child {
+        self.command(
+            &["check", "--no-report", "--no-probe", "--migrations"],
+            cache,
+        )
+        .arg(&self.migrations)
+        .arg("--specs")
+        .arg(specs_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+    }
+
+    /// The next run: `migrate --list` starts a cluster in the same place.
+    fn next_run(&self) -> std::process::Output {
+        self.command(&["migrate", "--list", "--migrations"], true)
+            .arg(migrations_dir())
+            .output()
+            .unwrap()
+    }
+
+    fn folders(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.parent.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    }
+}
+
+/// Processes whose working directory lies under `dir` (servers and backends work in their
+/// data folder).
+fn processes_in(dir: &Path) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if std::fs::read_link(entry.path().join("cwd")).is_ok_and(|c| c.starts_with(dir)) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Processes whose command line mentions `needle` (initdb names its data folder).
+fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            if pid != me && String::from_utf8_lossy(&cmd).contains(needle) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+/// `PostgreSQL.*` segments in /dev/shm that no process has mapped: leaked ones.
+fn unmapped_segments() -> BTreeSet<String> {
+    let all: BTreeSet<String> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("PostgreSQL."))
+        .collect();
+    let mut mapped = BTreeSet::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(maps) = std::fs::read_to_string(entry.path().join("maps")) {
+            for line in maps.lines() {
+                if let Some(i) = line.find("/dev/shm/PostgreSQL.") {
+                    mapped.insert(
+                        line[i + "/dev/shm/".len()..]
+                            .trim_end_matches(" (deleted)")
+                            .to_string(),
+                    );
+                }
+            }
+        }
+    }
+    all.difference(&mapped).cloned().collect()
+}
+
+/// The System V segment id that a data folder's `postmaster.pid` names (line 7).
+fn sysv_id(data: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    text.lines().nth(6)?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn sysv_exists(id: i32) -> bool {
+    // SAFETY: IPC_STAT into a zeroed plain-data struct.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) == 0 }
+}
+
+/// Wait until `ready` holds, polling; panic after 60 s.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The phases a run can be killed in.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Initdb,
+    Restore,
+    Migrations,
+}
+
+/// Wait until the run is in `phase`.
+fn wait_for_phase(place: &Place, phase: Phase) {
+    let parent = place.parent.path().to_path_buf();
+    match phase {
+        // initdb's backend works in the data folder.
+        Phase::Initdb => wait_for("initdb's backend", || !processes_in(&parent).is_empty()),
+        // The copy has begun (PG_VERSION sorts first) and the server has not started.
+        Phase::Restore => wait_for("the restore", || {
+            place
+                .folders()
+                .iter()
+                .any(|f| f.join("data/PG_VERSION").exists())
+        }),
+        // A backend runs the slow migration.
+        Phase::Migrations => wait_for("the slow migration", || {
+            processes_in(&parent).into_iter().any(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("SELECT"))
+            })
+        }),
+    }
+}
+
+/// Make the place's cache entry large, so that a restore from it takes long enough to be
+/// interrupted: a 256 MiB file listed in the manifest (the entry stays valid).
+fn inflate_cache_entry(place: &Place) {
+    use sha2::{Digest, Sha256};
+    let entry = std::fs::read_dir(place.cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("initdb-")
+        })
+        .expect("a cache entry");
+    let big = vec![0u8; 256 << 20];
+    std::fs::write(entry.join("data/zz_padding"), &big).unwrap();
+    let manifest = std::fs::read_to_string(entry.join("MANIFEST")).unwrap();
+    let line = format!(
+        "f 600 {} {} zz_padding\n",
+        big.len(),
+        hex::encode(Sha256::digest(&big))
+    );
+    let manifest = manifest.replacen("end\n", &format!("{line}end\n"), 1);
+    std::fs::write(entry.join("MANIFEST"), manifest).unwrap();
+}
+
+/// Kill a run in `phase` with `signal`, then run again in the same place, and assert that
+/// nothing of the killed run remains. With `whole_tree`, SIGKILL also hits initdb and the
+/// backends, as a CI timeout or the OOM killer would.
+fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: bool) {
+    let before = unmapped_segments();
+    let mut child = place.spawn_check(!matches!(phase, Phase::Initdb));
+    wait_for_phase(place, phase);
+    if matches!(phase, Phase::Initdb) && whole_tree {
+        // Wait until initdb's longest step, the single-user backend, has its shared memory
+        // (its lock file names the segment).
+        let parent = place.parent.path().to_path_buf();
+        wait_for("the single-user backend's shared memory", || {
+            let single = processes_in(&parent).into_iter().any(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--single"))
+            });
+            single
+                && place
+                    .folders()
+                    .iter()
+                    .any(|f| sysv_id(&f.join("data")).is_some())
+        });
+    }
+    let parent = place.parent.path().to_path_buf();
+    let mut victims = vec![child.id() as i32];
+    if whole_tree {
+        victims.extend(processes_in(&parent));
+        victims.extend(processes_mentioning(&parent.display().to_string()));
+    }
+    for pid in &victims {
+        let _ = kill(Pid::from_raw(*pid), signal);
+    }
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let what = format!("{signal:?} during {phase:?}");
+    if signal == Signal::SIGKILL {
+        assert_eq!(status.code(), None, "{what}: killed");
+    } else {
+        assert_eq!(
+            status.code(),
+            Some(130),
+            "{what}: exit 130; stderr:\n{stderr}"
+        );
+        // One line saying what happens, no flood of errors from a copy or a server.
+        assert!(stderr.lines().count() <= 2, "{what}: stderr:\n{stderr}");
+        assert!(
+            !stderr.to_lowercase().contains("no such file"),
+            "{what}: stderr:\n{stderr}"
+        );
+    }
+    // What the killed run left, to be checked after the next run.
+    let leaked_sysv: Vec<i32> = place
+        .folders()
+        .iter()
+        .filter_map(|f| sysv_id(&f.join("data")))
+        .filter(|id| sysv_exists(*id))
+        .collect();
+    if whole_tree && matches!(phase, Phase::Initdb) {
+        assert!(
+            !leaked_sysv.is_empty(),
+            "{what}: the killed backend should have left its segment"
+        );
+    }
+    let leaked_segments: BTreeSet<String> =
+        unmapped_segments().difference(&before).cloned().collect();
+
+    let next = place.next_run();
+    let next_err = String::from_utf8_lossy(&next.stderr);
+    assert!(
+        next.status.success(),
+        "{what}: next run failed:\n{next_err}"
+    );
+    if signal == Signal::SIGKILL {
+        assert!(
+            next_err.contains("left by a run that was killed"),
+            "{what}: the next run says what it removed:\n{next_err}"
+        );
+    }
+    // Give killed processes a moment to be reaped by init.
+    wait_for("no process working in the place", || {
+        processes_in(&parent).is_empty()
+    });
+    assert!(
+        place.folders().is_empty(),
+        "{what}: left behind {:?}",
+        place.folders()
+    );
+    for id in leaked_sysv {
+        assert!(!sysv_exists(id), "{what}: System V segment {id} remains");
+    }
+    let still: Vec<&String> = leaked_segments
+        .iter()
+        .filter(|s| Path::new("/dev/shm").join(s).exists())
+        .collect();
+    assert!(still.is_empty(), "{what}: segments remain: {still:?}");
+}
+
+/// Migrations with one that sleeps, so that a run can be caught applying it.
+fn slow_migrations() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(migrations_dir()).unwrap().flatten() {
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    std::fs::write(dir.path().join("015_slow.sql"), "SELECT pg_sleep(60);\n").unwrap();
+    dir
+}
+
+#[test]
+fn a_run_killed_during_initdb_leaves_nothing_after_the_next_run() {
+    let place = Place::new();
+    for signal in [
+        Signal::SIGKILL,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+    ] {
+        kill_then_next_run(&place, Phase::Initdb, signal, false);
+    }
+    // A CI timeout kills every process: initdb's backend leaves its shared memory, and the
+    // next run removes it (and only it).
+    kill_then_next_run(&place, Phase::Initdb, Signal::SIGKILL, true);
+}
+
+#[test]
+fn a_run_killed_during_a_cache_restore_leaves_nothing_and_keeps_the_entry() {
+    let place = Place::new();
+    assert!(place.next_run().status.success(), "fill the cache");
+    inflate_cache_entry(&place);
+    for signal in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGKILL,
+    ] {
+        kill_then_next_run(&place, Phase::Restore, signal, false);
+        // The entry was not at fault: it is still there, and the next run used it.
+        let entries: Vec<String> = std::fs::read_dir(place.cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(entries.len(), 1, "{signal:?}: {entries:?}");
+        assert!(
+            place
+                .cache
+                .path()
+                .join(&entries[0])
+                .join("data/zz_padding")
+                .exists(),
+            "{signal:?}: the entry was discarded"
+        );
+    }
+}
+
+#[test]
+fn a_run_killed_during_migrations_leaves_nothing_after_the_next_run() {
+    let mut place = Place::new();
+    let slow = slow_migrations();
+    place.migrations = slow.path().to_path_buf();
+    for signal in [
+        Signal::SIGKILL,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+    ] {
+        kill_then_next_run(&place, Phase::Migrations, signal, false);
+    }
+    kill_then_next_run(&place, Phase::Migrations, Signal::SIGKILL, true);
+}
+
+#[test]
+fn folders_of_live_runs_and_foreign_folders_are_never_touched() {
+    let place = Place::new();
+    // A run that is alive (it sleeps in a migration), a folder of another program, and a
+    // folder named like ours but carrying no pid and no marker.
+    let slow = slow_migrations();
+    let mut live = place
+        .command(
+            &["check", "--no-report", "--no-probe", "--migrations"],
+            true,
+        )
+        .arg(slow.path())
+        .arg("--specs")
+        .arg(specs_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let parent = place.parent.path().to_path_buf();
+    wait_for("the live run's migration", || {
+        processes_in(&parent).into_iter().any(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("SELECT"))
+        })
+    });
+    let live_folders = place.folders();
+    let foreign = parent.join("reims-verify-notours");
+    std::fs::create_dir(&foreign).unwrap();
+    let other = parent.join("other-program-1-x");
+    std::fs::create_dir(&other).unwrap();
+    let next = place.next_run();
+    assert!(
+        next.status.success(),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    for f in live_folders.iter().chain([&foreign, &other]) {
+        assert!(f.exists(), "{} was removed", f.display());
+    }
+    assert_eq!(live.try_wait().unwrap(), None, "the live run was disturbed");
+    let _ = kill(Pid::from_raw(live.id() as i32), Signal::SIGTERM);
+    assert_eq!(live.wait().unwrap().code(), Some(130));
+    std::fs::remove_dir(&foreign).unwrap();
+    std::fs::remove_dir(&other).unwrap();
+    assert!(place.folders().is_empty(), "{:?}", place.folders());
+}

@@ -1,0 +1,533 @@
+//! Every feature on every PostgreSQL major from 13 to 18, for each major whose binaries are
+//! found (the same discovery as the tool: `REIMS_VERIFY_PG_BINDIRS`, which CI sets, the
+//! system's folders and `reims-verify pg install`'s folder). A major that is not found is
+//! reported as `SKIPPED: PostgreSQL N binaries not found (run reims-verify pg install N)`.
+//!
+//! Per major: the gate passes on the REIMS migrations; every mutation of the drift corpus
+//! is caught; `check --database-url` against a server of that major compiles the specs on
+//! the same major, and on another major only with a warning in every report and exactly
+//! the known printer differences tolerated; `spec snapshot` round-trips; and the printer
+//! differences between 13 and 14+ are what the comparison expects, printed by real servers.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use common::*;
+use reims_verify::catalog::read_schema;
+use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
+use reims_verify::postgres::{find_bindir_of_major, ClusterOptions, EphemeralCluster};
+use reims_verify::spec::load_dir;
+use reims_verify::verify::{across_majors, build_shadow, canonical, verify};
+use sqlx::Connection;
+
+const MAJORS: [u32; 6] = [13, 14, 15, 16, 17, 18];
+const TEMPLATE: &str = "reims_template";
+
+/// The binaries of each major found here; the others are reported skipped once each.
+fn bindirs() -> &'static HashMap<u32, PathBuf> {
+    static FOUND: OnceLock<HashMap<u32, PathBuf>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let mut found = HashMap::new();
+        for major in MAJORS {
+            match find_bindir_of_major(None, major) {
+                Ok(Some(dir)) => {
+                    found.insert(major, dir.path);
+                }
+                _ => report_skip(&format!(
+                    "PostgreSQL {major} binaries not found (run reims-verify pg install {major})"
+                )),
+            }
+        }
+        found
+    })
+}
+
+/// The majors found, oldest first.
+fn found_majors() -> Vec<u32> {
+    let mut m: Vec<u32> = bindirs().keys().copied().collect();
+    m.sort();
+    m
+}
+
+fn on_own_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = T>>> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f())
+    })
+    .join()
+    .unwrap()
+}
+
+/// One cluster per major, with the REIMS migrations applied to a template database.
+fn cluster(major: u32) -> &'static EphemeralCluster {
+    static CLUSTERS: OnceLock<Mutex<HashMap<u32, &'static EphemeralCluster>>> = OnceLock::new();
+    let map = CLUSTERS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = map.lock().unwrap();
+    if let Some(c) = map.get(&major) {
+        return c;
+    }
+    let bindir = bindirs()[&major].clone();
+    let c: &'static EphemeralCluster = Box::leak(Box::new(on_own_runtime(move || {
+        Box::pin(async move {
+            let c = EphemeralCluster::start(&ClusterOptions {
+                bindir: Some(bindir),
+                ..Default::default()
+            })
+            .await
+            .expect("start a cluster");
+            c.create_database(TEMPLATE, None).await.unwrap();
+            let files = discover(&migrations_dir()).unwrap();
+            let target = c.connect_options(TEMPLATE);
+            apply(&target, &files, &ApplyMode::All, &ApplyOptions::default())
+                .await
+                .expect("the REIMS migrations apply");
+            c
+        })
+    })));
+    map.insert(major, c);
+    c
+}
+
+/// A fresh copy of the migrated template on `major`'s cluster; returns its name.
+async fn migrated_db_on(major: u32, tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "m{major}_{tag}_{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    cluster(major)
+        .create_database(&name, Some(TEMPLATE))
+        .await
+        .unwrap();
+    name
+}
+
+/// A URL for a database of `major`'s cluster (a unix socket in the cluster folder).
+fn url(major: u32, db: &str) -> String {
+    let dir = cluster(major)
+        .dir()
+        .display()
+        .to_string()
+        .replace('/', "%2F");
+    format!("postgres://postgres@{dir}:5432/{db}")
+}
+
+fn reims(args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .env_remove("REIMS_VERIFY_PG_BINDIR");
+    cmd
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}
+
+fn major_of_version(v: &str) -> u32 {
+    reims_verify::postgres::major_of(v).unwrap_or_else(|| panic!("no major in {v}"))
+}
+
+#[test]
+fn the_gate_passes_on_every_major() {
+    // Every probe and property runs; 8 random cases each exercise them on each major (the
+    // other test binaries run the default 64).
+    for major in found_majors() {
+        let dir = bindirs()[&major].display().to_string();
+        let out = reims(&[
+            "check",
+            "--no-report",
+            "--format",
+            "json",
+            "--cases",
+            "8",
+            "--pg-bindir",
+            &dir,
+        ])
+        .arg("--migrations")
+        .arg(migrations_dir())
+        .arg("--specs")
+        .arg(specs_dir())
+        .output()
+        .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "PostgreSQL {major}: {}",
+            text(&out)
+        );
+        let run = json_of(&out);
+        assert_eq!(
+            major_of_version(run["server_version"].as_str().unwrap()),
+            major
+        );
+        assert!(run["probe_seed"].is_u64(), "probes ran on {major}");
+        assert!(run["warnings"].is_null(), "{major}: {}", run["warnings"]);
+    }
+}
+
+#[tokio::test]
+async fn every_drift_mutation_is_caught_on_every_major() {
+    let specs = load_dir(&specs_dir()).unwrap();
+    let mut drift: Vec<PathBuf> = std::fs::read_dir(fixture("drift"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    drift.sort();
+    assert!(drift.len() >= 20);
+    for major in found_majors() {
+        let c = cluster(major);
+        c.create_database(&format!("shadow_{major}"), None)
+            .await
+            .unwrap();
+        let mut sconn = c.connect(&format!("shadow_{major}")).await.unwrap();
+        let shadow = build_shadow(&mut sconn, &specs).await.unwrap();
+        sconn.close().await.unwrap();
+        let mut missed = Vec::new();
+        for file in &drift {
+            let sql = std::fs::read_to_string(file).unwrap();
+            let db = migrated_db_on(major, "drift").await;
+            let mut conn = c.connect(&db).await.unwrap();
+            sqlx::raw_sql(&sql)
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL {major}, {}: {e}", file.display()));
+            let actual = read_schema(&mut conn, "public").await.unwrap();
+            conn.close().await.unwrap();
+            let findings = verify(&specs, &actual, &shadow);
+            for line in sql
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("-- expect:"))
+            {
+                let mut parts = line.split_whitespace();
+                let code = parts.next().unwrap().to_string();
+                let object = parts.collect::<Vec<_>>().join(" ");
+                if !findings
+                    .iter()
+                    .any(|f| f.failed() && f.code == code && f.object == object)
+                {
+                    missed.push(format!("{}: {code} {object}", file.display()));
+                }
+            }
+        }
+        assert!(
+            missed.is_empty(),
+            "PostgreSQL {major} missed:\n{}",
+            missed.join("\n")
+        );
+    }
+}
+
+/// `check --database-url` on `major`'s database `db`, writing reports to `reports`.
+fn check_url(major: u32, db: &str, reports: &Path, extra: &[&str]) -> Output {
+    let mut cmd = reims(&[
+        "check",
+        "--format",
+        "json",
+        "--database-url",
+        &url(major, db),
+    ]);
+    cmd.arg("--migrations")
+        .arg(migrations_dir())
+        .arg("--specs")
+        .arg(specs_dir())
+        .arg("--report")
+        .arg(reports)
+        .args(extra);
+    cmd.output().unwrap()
+}
+
+#[tokio::test]
+async fn a_servers_shadow_runs_on_its_major_or_says_so_in_every_report() {
+    let majors = found_majors();
+    for &major in &majors {
+        let db = migrated_db_on(major, "url").await;
+        // Same major: found by discovery, no warning.
+        let reports = tempfile::tempdir().unwrap();
+        let out = check_url(major, &db, reports.path(), &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "PostgreSQL {major}: {}",
+            text(&out)
+        );
+        let run = json_of(&out);
+        assert_eq!(
+            major_of_version(run["shadow_server_version"].as_str().unwrap()),
+            major,
+            "the shadow follows the server's major"
+        );
+        assert!(run["warnings"].is_null(), "{}", run["warnings"]);
+
+        // Another major, named with --pg-bindir: passes (the printers' known differences
+        // are tolerated) and says so everywhere.
+        let Some(&other) = majors
+            .iter()
+            .find(|&&m| (m < 14) != (major < 14))
+            .or_else(|| majors.iter().find(|&&m| m != major))
+        else {
+            report_skip(&format!(
+                "a second PostgreSQL major to compile PostgreSQL {major}'s specs on"
+            ));
+            continue;
+        };
+        let other_dir = bindirs()[&other].display().to_string();
+        let reports = tempfile::tempdir().unwrap();
+        let out = check_url(major, &db, reports.path(), &["--pg-bindir", &other_dir]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{major} on {other}: {}",
+            text(&out)
+        );
+        let run = json_of(&out);
+        assert_eq!(
+            major_of_version(run["shadow_server_version"].as_str().unwrap()),
+            other
+        );
+        let warning = run["warnings"][0].as_str().expect("a warning").to_string();
+        assert!(
+            warning.contains(&format!("PostgreSQL {major}"))
+                && warning.contains(&format!("PostgreSQL {other}")),
+            "{warning}"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&warning),
+            "the terminal says it: {}",
+            text(&out)
+        );
+        for file in ["run.json", "report.md", "report.html", "junit.xml"] {
+            let body = std::fs::read_to_string(reports.path().join(file)).unwrap();
+            assert!(
+                body.contains(&format!("compiled by PostgreSQL {other}")),
+                "{file} does not show the warning"
+            );
+        }
+
+        // Real drift in a construct that prints differently is still caught across majors.
+        let drifted = migrated_db_on(major, "drift_url").await;
+        let mut conn = cluster(major).connect(&drifted).await.unwrap();
+        sqlx::raw_sql(
+            "ALTER TABLE users DROP CONSTRAINT users_email_not_empty_check;
+             ALTER TABLE users ADD CONSTRAINT users_email_not_empty_check
+               CHECK (length(ltrim(email)) > 0);
+             ALTER TABLE properties DROP CONSTRAINT properties_year_built_check;
+             ALTER TABLE properties ADD CONSTRAINT properties_year_built_check
+               CHECK (year_built >= 1800 AND year_built <= EXTRACT(month FROM CURRENT_DATE) + 5);",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        let reports = tempfile::tempdir().unwrap();
+        let out = check_url(
+            major,
+            &drifted,
+            reports.path(),
+            &["--pg-bindir", &other_dir],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{major} on {other}: {}",
+            text(&out)
+        );
+        let run = json_of(&out);
+        let failed: Vec<String> = run["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .map(|f| f["object"].as_str().unwrap().to_string())
+            .collect();
+        for object in [
+            "users.users_email_not_empty_check",
+            "properties.properties_year_built_check",
+        ] {
+            assert!(
+                failed.iter().any(|o| o == object),
+                "{object} not caught: {failed:?}"
+            );
+        }
+        assert_eq!(failed.len(), 2, "{major} on {other}: {failed:?}");
+    }
+}
+
+#[test]
+fn spec_snapshot_round_trips_on_every_major() {
+    for major in found_majors() {
+        let dir = bindirs()[&major].display().to_string();
+        let out_dir = tempfile::tempdir().unwrap();
+        let snap = reims(&["spec", "snapshot", "--pg-bindir", &dir, "--out"])
+            .arg(out_dir.path())
+            .arg("--migrations")
+            .arg(migrations_dir())
+            .output()
+            .unwrap();
+        assert_eq!(
+            snap.status.code(),
+            Some(0),
+            "PostgreSQL {major}: {}",
+            text(&snap)
+        );
+        assert!(
+            !String::from_utf8_lossy(&snap.stderr).contains("will fail"),
+            "PostgreSQL {major}: {}",
+            text(&snap)
+        );
+        let check = reims(&["check", "--no-report", "--no-probe", "--pg-bindir", &dir])
+            .arg("--migrations")
+            .arg(migrations_dir())
+            .arg("--specs")
+            .arg(out_dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "PostgreSQL {major}: the snapshot does not pass check: {}",
+            text(&check)
+        );
+    }
+}
+
+/// CHECKs whose print differs between 13 and 14+ (each rule of the canonicaliser's
+/// cross-major list), and CHECKs that differ in meaning.
+const SAME_MEANING: &[&str] = &[
+    "length(TRIM(BOTH FROM a)) > 0",
+    "TRIM(LEADING 'x' FROM a) <> ''",
+    "TRIM(TRAILING FROM a) <> ''",
+    "EXTRACT(year FROM d) > 1900",
+    "SUBSTRING(a FROM 1 FOR 2) <> 'zz'",
+    "SUBSTRING(a FROM 2) <> ''",
+    "POSITION('@' IN a) > 1",
+    "OVERLAY(a PLACING 'x' FROM 1 FOR 1) <> ''",
+    "(ts AT TIME ZONE 'UTC') > '2000-01-01'",
+    "COLLATION FOR (a) <> 'x'",
+    "NORMALIZE(a, NFC) = a",
+    "a IS NFKC NORMALIZED",
+    "EXTRACT(year FROM ts AT TIME ZONE 'UTC') > 2000",
+];
+const OTHER_MEANING: &[(&str, &str)] = &[
+    (
+        "length(TRIM(BOTH FROM a)) > 0",
+        "length(TRIM(LEADING FROM a)) > 0",
+    ),
+    (
+        "EXTRACT(year FROM d) > 1900",
+        "EXTRACT(month FROM d) > 1900",
+    ),
+    ("POSITION('@' IN a) > 1", "POSITION(a IN '@') > 1"),
+    (
+        "(ts AT TIME ZONE 'UTC') > '2000-01-01'",
+        "(ts AT TIME ZONE 'CET') > '2000-01-01'",
+    ),
+    ("NORMALIZE(a, NFC) = a", "NORMALIZE(a, NFD) = a"),
+];
+
+/// `pg_get_constraintdef` of each CHECK, printed by `major`.
+async fn prints(major: u32, checks: &[&str]) -> Vec<String> {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let db = format!(
+        "prints{major}_{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let c = cluster(major);
+    c.create_database(&db, None).await.unwrap();
+    let mut conn = c.connect(&db).await.unwrap();
+    let mut out = Vec::new();
+    for (i, check) in checks.iter().enumerate() {
+        sqlx::raw_sql(&format!(
+            "CREATE TABLE t{i} (a text, d date, ts timestamptz, CONSTRAINT c CHECK ({check}))"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL {major}: {check}: {e}"));
+        let def: String = sqlx::query_scalar(&format!(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 't{i}'::regclass"
+        ))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        out.push(def);
+    }
+    conn.close().await.unwrap();
+    out
+}
+
+#[tokio::test]
+async fn the_printer_differences_between_13_and_later_majors_are_the_known_ones() {
+    if !bindirs().contains_key(&13) {
+        report_skip("PostgreSQL 13 binaries not found (run reims-verify pg install 13)");
+        return;
+    }
+    let old = prints(13, SAME_MEANING).await;
+    let old_pairs: Vec<(String, String)> = {
+        let (a, b): (Vec<&str>, Vec<&str>) = OTHER_MEANING.iter().copied().unzip();
+        prints(13, &a)
+            .await
+            .into_iter()
+            .zip(prints(13, &b).await)
+            .collect()
+    };
+    let newer: Vec<u32> = found_majors().into_iter().filter(|m| *m >= 14).collect();
+    if newer.is_empty() {
+        report_skip("PostgreSQL 14 or later binaries not found (run reims-verify pg install 16)");
+    }
+    for major in newer {
+        let new = prints(major, SAME_MEANING).await;
+        for ((check, o), n) in SAME_MEANING.iter().zip(&old).zip(&new) {
+            // The printers differ, so a plain comparison would report drift …
+            assert_ne!(
+                canonical(o),
+                canonical(n),
+                "13 and {major} print {check} alike"
+            );
+            // … and across the two majors the comparison absorbs exactly that.
+            let _scope = across_majors(13, major);
+            assert_eq!(
+                canonical(o),
+                canonical(n),
+                "13 vs {major}: {check}: {o} | {n}"
+            );
+        }
+        let (a, b): (Vec<&str>, Vec<&str>) = OTHER_MEANING.iter().copied().unzip();
+        let new_a = prints(major, &a).await;
+        let new_b = prints(major, &b).await;
+        for (i, (x, y)) in OTHER_MEANING.iter().enumerate() {
+            let _scope = across_majors(13, major);
+            // 13's print of x against this major's print of y, and the other way round.
+            assert_ne!(
+                canonical(&old_pairs[i].0),
+                canonical(&new_b[i]),
+                "{x} vs {y}"
+            );
+            assert_ne!(
+                canonical(&new_a[i]),
+                canonical(&old_pairs[i].1),
+                "{x} vs {y}"
+            );
+        }
+    }
+}
