@@ -284,6 +284,7 @@ mod tests {
             location: None,
             requirements: vec![],
             hint: None,
+            repro: None,
         }
     }
 

@@ -295,6 +295,8 @@ codes! {
         "Fix the sample or the schema: the spec calls these rows valid.";
     "probe.run" => "The probes could run on this server (not a standby, not refused by its settings).",
         "Run the probes against a primary that accepts read-write transactions, or leave out `--probe`.";
+    "probe.property" => "A property declared in a spec holds on every generated sequence (one finding per property, beside one per function or trigger it proves).",
+        "Run the printed reproduction by hand; a property that was not run says why (a missing table, privilege or row).";
     "probe.trace" => "The probes left nothing behind: no sequence advanced during their rolled-back work.",
         "A probed function draws from a sequence: probe it on a throw-away database, or accept the gap in the named sequence.";
 }

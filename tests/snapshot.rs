@@ -611,6 +611,7 @@ fn comparable(spec: &TableSpec, shadow: &Shadow) -> serde_json::Value {
     s.description = None;
     s.requirements.clear();
     s.samples.clear();
+    s.properties.clear();
     s.functions.clear();
     // The runner, not a migration, comments schema_migrations, and the specs declare only
     // the migrations' comments (a table adopted from another runner has none).
@@ -711,7 +712,12 @@ async fn the_reims_snapshot_matches_the_hand_written_specs() {
     for loaded in &hand.specs {
         let h = &loaded.spec;
         let s = &snap.table(&h.table).unwrap().spec;
-        assert!(s.description.is_none() && s.requirements.is_empty() && s.samples.is_empty());
+        assert!(
+            s.description.is_none()
+                && s.requirements.is_empty()
+                && s.samples.is_empty()
+                && s.properties.is_empty()
+        );
         assert!(s.migration.is_none());
         assert_eq!(
             s.columns.keys().collect::<Vec<_>>(),

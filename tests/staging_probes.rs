@@ -551,11 +551,16 @@ async fn probes_under_a_write_load_pass_and_never_hold_up_the_application() {
     for (seed, (code, run, stderr)) in &outcomes {
         let failed = unexplained_failures(run);
         assert!(failed.is_empty(), "seed {seed}: {failed:#?}\n{stderr}");
+        // Exit 1: the deployment's own access-control drift (above) fails the check.
         assert_eq!(*code, 1, "seed {seed}");
+        // Nothing is left unjudged because of the application's traffic (a lock not granted,
+        // a concurrent update). `app` does not own the materialized view, so the refresh
+        // property is skipped for that reason (42501), which is not the traffic's doing.
         let unjudged: Vec<String> = findings(run)
             .into_iter()
             .filter(|f| {
-                f["status"] == "skip" && f["message"].as_str().unwrap_or("").starts_with("not run")
+                let m = f["message"].as_str().unwrap_or("");
+                f["status"] == "skip" && ["55P03", "40001", "40P01"].iter().any(|s| m.contains(s))
             })
             .map(show)
             .collect();
@@ -563,6 +568,11 @@ async fn probes_under_a_write_load_pass_and_never_hold_up_the_application() {
             unjudged.is_empty(),
             "seed {seed}: skipped under load: {unjudged:#?}"
         );
+        let ran = findings(run)
+            .into_iter()
+            .filter(|f| f["code"] == "function.property" && f["status"] == "pass")
+            .count();
+        assert!(ran >= 10, "seed {seed}: only {ran} function properties ran");
     }
     assert_eq!(baseline.failed, 0);
     assert_eq!(loaded.failed, 0, "the application's transactions failed");

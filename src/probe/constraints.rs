@@ -6,7 +6,7 @@
 //! inconclusive and counted, never guessed at.
 
 use proptest::prop_oneof;
-use proptest::strategy::{Strategy, ValueTree};
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
@@ -887,6 +887,85 @@ impl Domain {
                     .boxed()
             }
         }
+    }
+}
+
+/// Values that a structured rule accepts, as SQL literals, with the column they go in: the
+/// constraint probes' generators kept on the accepted side, so that property engines can
+/// build valid rows. `None` for rules without a value generator (`compare`, `implies`,
+/// `sql`) or an `lte_sql` bound.
+pub fn accepted_values(rule: &Rule, rel: &Relation) -> Option<(String, BoxedStrategy<String>)> {
+    let ty = |c: &str| {
+        rel.column(c)
+            .map(|c| c.type_name.clone())
+            .unwrap_or_default()
+    };
+    match rule {
+        Rule::Range(r) => {
+            if r.lte_sql.is_some() {
+                return None;
+            }
+            let scale = scale_of(&ty(&r.column));
+            let lo = r
+                .gte
+                .map(|v| to_units(v, scale))
+                .or(r.gt.map(|v| to_units(v, scale) + 1));
+            let hi = r
+                .lte
+                .map(|v| to_units(v, scale))
+                .or(r.lt.map(|v| to_units(v, scale) - 1));
+            let span = 10i128.pow(scale) * 1_000;
+            let (lo, hi) = match (lo, hi) {
+                (Some(l), Some(h)) => (l, h),
+                (Some(l), None) => (l, l + span),
+                (None, Some(h)) => (h - span, h),
+                (None, None) => return None,
+            };
+            if lo > hi {
+                return None;
+            }
+            Some((
+                r.column.clone(),
+                (lo..=hi)
+                    .prop_map(move |u| quote(&units_to_sql(u, scale)))
+                    .boxed(),
+            ))
+        }
+        Rule::OneOf(r) => Some((
+            r.column.clone(),
+            proptest::sample::select(r.values.clone())
+                .prop_map(|v| quote(&v))
+                .boxed(),
+        )),
+        Rule::Regex(r) => {
+            let body = r.pattern.strip_prefix('^').unwrap_or(&r.pattern);
+            let body = body.strip_suffix('$').unwrap_or(body);
+            let strategy = proptest::string::string_regex(body).ok()?;
+            Some((r.column.clone(), strategy.prop_map(|s| quote(&s)).boxed()))
+        }
+        Rule::NotFuture(r) => {
+            let date = ty(&r.column) == "date";
+            Some((
+                r.column.clone(),
+                (0i64..=3_650)
+                    .prop_map(move |days| {
+                        if date {
+                            format!("CURRENT_DATE - {days}")
+                        } else {
+                            format!("CURRENT_TIMESTAMP - INTERVAL '{days} days'")
+                        }
+                    })
+                    .boxed(),
+            ))
+        }
+        Rule::NotBlank(r) => Some((
+            r.column.clone(),
+            proptest::string::string_regex("[a-z]{1,12}")
+                .expect("valid regex")
+                .prop_map(|s| quote(&s))
+                .boxed(),
+        )),
+        Rule::Compare(_) | Rule::Implies(_) | Rule::Sql(_) => None,
     }
 }
 

@@ -1,16 +1,16 @@
 //! Behaviour: prove that objects do what the specs say, not only that they exist.
 //!
-//! Two kinds of probe run inside one transaction that is always rolled back, so they leave
+//! Two kinds of probe run inside transactions that are always rolled back, so they leave
 //! nothing behind:
 //! - constraint probes (`constraints`): values on both sides of every CHECK rule's
 //!   boundaries plus random ones, each inserted in its own subtransaction, and PostgreSQL's
 //!   verdict compared with the rule's;
-//! - function properties (`functions`): random operation sequences against the security and
-//!   session functions and the triggers, compared step by step with a small Rust model.
+//! - properties (`property`): the function and trigger behaviour that the specs declare,
+//!   played as generated action sequences, each property in its own transaction.
 
 pub mod batch;
 pub mod constraints;
-pub mod functions;
+pub mod property;
 pub mod rows;
 pub mod sequences;
 pub mod session;
@@ -21,6 +21,10 @@ use crate::catalog::Schema;
 use crate::error::Result;
 use crate::spec::SpecSet;
 use crate::verify::{Finding, Status};
+
+/// The check code of a property's own finding (its objects use `function.property` and
+/// `trigger.property`).
+pub const PROPERTY_CODE: &str = "probe.property";
 
 /// How much probing to do and how to replay it.
 #[derive(Debug, Clone, Copy)]
@@ -75,12 +79,13 @@ pub fn probe_finding(
         location: None,
         requirements: vec![],
         hint: None,
+        repro: None,
     }
 }
 
 /// Run every probe on `conn`, each group in its own transaction that is rolled back
-/// whatever happens (see [`session`]): the constraint probes in one, the function
-/// properties in another. `schema` is the database's introspected schema (for column types
+/// whatever happens (see [`session`]): the constraint probes in one, each declared property
+/// in its own. `schema` is the database's introspected schema (for column types
 /// and keys). On a standby, where nothing can write, one skip says so.
 pub async fn run_probes(
     conn: &mut PgConnection,
@@ -101,10 +106,7 @@ pub async fn run_probes(
     let result = constraint_probes(&mut tx, specs, schema, config).await;
     session::finish(tx).await;
     let mut findings = result?;
-    let mut tx = session::begin(conn).await?;
-    let result = functions::run_all(&mut tx, config).await;
-    session::finish(tx).await;
-    findings.extend(result?);
+    findings.extend(property::run_properties(conn, specs, schema, config).await?);
     Ok(findings)
 }
 

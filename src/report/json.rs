@@ -245,6 +245,9 @@ pub struct FindingRecord {
     /// What to do about a failure.
     #[serde(default)]
     pub hint: Option<String>,
+    /// SQL that reproduces a behavioural failure by hand.
+    #[serde(default)]
+    pub repro: Option<String>,
 }
 
 impl RunRecord {

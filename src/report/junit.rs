@@ -53,6 +53,9 @@ fn description(f: &FindingRecord) -> String {
     if let Some(h) = &f.hint {
         lines.push(format!("hint:     {h}"));
     }
+    if let Some(r) = &f.repro {
+        lines.push(format!("repro:\n{r}"));
+    }
     lines.join("\n")
 }
 

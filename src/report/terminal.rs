@@ -85,6 +85,12 @@ pub fn render(run: &Run, out: Output) -> String {
         if let Some(h) = &f.hint {
             let _ = writeln!(s, "  hint:     {}", indented(h, INDENT));
         }
+        if let Some(r) = &f.repro {
+            let _ = writeln!(s, "  repro:");
+            for line in r.lines() {
+                let _ = writeln!(s, "    {line}");
+            }
+        }
     }
     let skips = skip_summary(run);
     if !skips.is_empty() {

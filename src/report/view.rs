@@ -182,6 +182,8 @@ pub struct FindingView {
     pub requirements: Vec<String>,
     /// What to do.
     pub hint: Option<String>,
+    /// SQL that reproduces a property's failure by hand.
+    pub repro: Option<String>,
 }
 
 impl From<&FindingRecord> for FindingView {
@@ -198,6 +200,7 @@ impl From<&FindingRecord> for FindingView {
             location: f.location.as_ref().map(|l| l.to_string()),
             requirements: f.requirements.clone(),
             hint: f.hint.clone(),
+            repro: f.repro.clone(),
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
         row_security: None,
         policies: IndexMap::new(),
         samples: vec![],
+        properties: IndexMap::new(),
     };
     // What a partition inherits is its parent's, described in the parent's spec.
     for c in rel.constraints.iter().filter(|c| !c.inherited) {

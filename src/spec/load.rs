@@ -216,6 +216,10 @@ pub fn assemble(docs: Vec<SpecDocument>) -> Result<SpecSet> {
             }
         }
     }
+    let tables: Vec<&TableSpec> = set.specs.iter().map(|s| &s.spec).collect();
+    if let Err((i, p)) = super::property_check::check_across(&tables) {
+        return Err(property_error(&set.specs[i], p));
+    }
     Ok(set)
 }
 
@@ -398,6 +402,12 @@ pub fn load_document(path: &Path, text: &str) -> Result<SpecDocument> {
     let loaded: LoadedSchema = parse(path, text)?;
     validate_schema_doc(&loaded)?;
     Ok(SpecDocument::Schema(Box::new(loaded)))
+}
+
+/// A property problem as a spec error at its key path.
+fn property_error(spec: &LoadedSpec, p: super::property_check::PropertyProblem) -> Error {
+    let path: Vec<&str> = p.path.iter().map(String::as_str).collect();
+    spec_error(spec, &path, p.message, &p.hint)
 }
 
 /// Parse one relation spec (a document with `table:`).
@@ -699,6 +709,7 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             }
         }
     }
+    super::property_check::check_properties(s).map_err(|p| property_error(loaded, p))?;
     Ok(())
 }
 
@@ -837,7 +848,7 @@ fn validate_functions<T>(
                 loaded,
                 &["functions", sig],
                 format!("`{sig}` is not a function signature"),
-                "key functions as name(argtype, …), e.g. record_failed_login(text)",
+                "key functions as name(argtype, …), e.g. close_account(text)",
             ));
         }
         if f.kind == RoutineKind::Procedure && !f.returns.trim().eq_ignore_ascii_case("void") {

@@ -3,8 +3,11 @@
 mod keylines;
 mod load;
 pub mod model;
+pub mod placeholders;
 pub mod policy;
 pub mod privileges;
+pub mod property;
+mod property_check;
 mod rule;
 pub mod schema_doc;
 
@@ -14,6 +17,7 @@ pub use load::{
     LoadedSpec, SpecDocument, SpecSet,
 };
 pub use model::*;
+pub use property::PropertySpec;
 pub use rule::{number, rule_columns, rule_sql};
 pub use schema_doc::*;
 

@@ -94,6 +94,10 @@ pub struct TableSpec {
     /// Known-good rows, column → value, that behavioural probes start from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<IndexMap<String, SampleValue>>,
+    /// How the functions and triggers that belong with this relation must behave, by
+    /// property name (see `spec::property`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub properties: IndexMap<String, super::property::PropertySpec>,
 }
 
 /// Which kind of relation a spec describes.

@@ -44,6 +44,9 @@ pub struct Finding {
     /// What to do about a failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// SQL that reproduces a behavioural failure by hand (a property's minimal sequence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repro: Option<String>,
 }
 
 impl Finding {

@@ -63,6 +63,7 @@ pub(crate) fn verify_functions(
             })
         {
             out.push(Finding {
+                repro: None,
                 code: "function.extra",
                 table: "functions".into(),
                 object: display(&a.schema, &a.name, &a.arg_types),

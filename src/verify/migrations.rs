@@ -38,6 +38,7 @@ pub fn verify_migrations(rows: &[StatusRow], dir: &std::path::Path) -> Vec<Findi
             };
             let on_disk = r.file_checksum.is_some();
             Finding {
+                repro: None,
                 code,
                 table: "migrations".into(),
                 object: r.name.clone(),

@@ -82,6 +82,7 @@ pub fn verify_with(
             && !allowed
         {
             out.push(Finding {
+                repro: None,
                 code: "table.extra",
                 table: key.clone(),
                 object: key.clone(),
@@ -205,6 +206,7 @@ impl<'a, T: Requirements> Ctx<'a, T> {
         status: Status,
     ) -> Finding {
         Finding {
+            repro: None,
             code,
             table: self.table().to_string(),
             object,

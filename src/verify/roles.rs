@@ -120,6 +120,7 @@ impl<'a> Roles<'a> {
             let exists = actual.access.roles.contains_key(role);
             let migrator = self.migrator.as_deref() == Some(role.as_str());
             out.push(Finding {
+                repro: None,
                 code: "role.missing",
                 table: "roles".into(),
                 object: format!("role {role}"),
@@ -150,6 +151,7 @@ impl<'a> Roles<'a> {
                 format!("no --role {name}=ROLE was given")
             };
             out.push(Finding {
+                repro: None,
                 code: "role.unbound",
                 table: "roles".into(),
                 object: var.clone(),

@@ -104,6 +104,7 @@ fn extra(
     section: &str,
 ) -> Finding {
     Finding {
+        repro: None,
         code,
         table: group.to_string(),
         message: format!("{object} exists but no schema document lists it under `{section}`"),

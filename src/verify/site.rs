@@ -56,6 +56,7 @@ impl<'a> Site<'a> {
         hint: &str,
     ) -> Finding {
         Finding {
+            repro: None,
             code,
             table: self.table.clone(),
             object: object.to_string(),

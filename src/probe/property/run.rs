@@ -1,0 +1,90 @@
+//! Running every property of a spec set, each in its own rolled-back transaction.
+
+use sqlx::PgConnection;
+
+use super::plan::Plan;
+use super::prove;
+use super::rowgen::RowContext;
+use crate::catalog::Schema;
+use crate::error::Result;
+use crate::probe::sequences::SequenceFed;
+use crate::probe::session;
+use crate::probe::ProbeConfig;
+use crate::spec::SpecSet;
+use crate::verify::{Finding, Status};
+
+/// Run every property of every spec, each in its own rolled-back transaction. A property
+/// that cannot run on this database (a table it needs is missing, a row cannot be built)
+/// is skipped with the reason.
+pub async fn run_properties(
+    conn: &mut PgConnection,
+    specs: &SpecSet,
+    schema: &Schema,
+    config: &ProbeConfig,
+) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let fed = SequenceFed::load(conn).await?;
+    let ctx = RowContext {
+        specs,
+        schema,
+        fed: &fed,
+    };
+    for loaded in &specs.specs {
+        for (name, prop) in &loaded.spec.properties {
+            match Plan::compile(&ctx, loaded, name, prop) {
+                Ok(plan) => {
+                    let mut tx = session::begin(conn).await?;
+                    let result = prove::prove(&mut tx, &plan, schema, config).await;
+                    session::finish(tx).await;
+                    out.extend(result?);
+                }
+                Err(reason) => out.extend(not_compiled(loaded, name, prop, &reason)),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Skip findings for a property that could not be compiled against this database.
+fn not_compiled(
+    loaded: &crate::spec::LoadedSpec,
+    name: &str,
+    prop: &crate::spec::PropertySpec,
+    reason: &str,
+) -> Vec<Finding> {
+    let table = &loaded.spec.table;
+    let objects = std::iter::once((
+        crate::probe::PROPERTY_CODE,
+        table.clone(),
+        format!("{table}.{name}"),
+    ))
+    .chain(prop.proves.iter().map(|o| {
+        if o.contains('(') {
+            ("function.property", table.clone(), o.clone())
+        } else {
+            (
+                "trigger.property",
+                o.split('.').next().unwrap_or(table).to_string(),
+                o.clone(),
+            )
+        }
+    }));
+    objects
+        .map(|(code, t, object)| {
+            let mut f = crate::probe::probe_finding(
+                code,
+                &t,
+                object,
+                Status::Skip,
+                format!("not run: {reason} (property {table}.{name})"),
+            );
+            f.location = Some(loaded.location(&["properties", name]));
+            f.requirements = if prop.requirements.is_empty() {
+                loaded.spec.requirements.clone()
+            } else {
+                prop.requirements.clone()
+            };
+            f
+        })
+        .collect()
+}
