@@ -108,7 +108,7 @@ pub enum SpecCommand {
         specs: PathBuf,
     },
     /// Write specs from a live database, in the format people write by hand.
-    Snapshot(SnapshotArgs),
+    Snapshot(Box<SnapshotArgs>),
 }
 
 /// `spec snapshot` arguments.
@@ -120,15 +120,22 @@ pub struct SnapshotArgs {
     /// Overwrite spec files that already exist in DIR.
     #[arg(long)]
     pub force: bool,
-    /// Schema to snapshot (it must exist in the database).
-    #[arg(long, default_value = "public", value_parser = parse_schema_name)]
-    pub schema: String,
+    /// Schema to snapshot (repeatable; default `public`; each must exist in the database).
+    /// Relations outside `public` get `schema:` in their spec, and each schema that holds
+    /// more than relations gets a schema document.
+    #[arg(long = "schema", value_name = "NAME", default_values_t = vec!["public".to_string()], value_parser = parse_schema_name)]
+    pub schemas: Vec<String>,
     /// Database selection (a URL, or an ephemeral cluster with --migrations applied).
     #[command(flatten)]
     pub db: DatabaseArgs,
     /// With no URL: the migrations to apply to the ephemeral cluster before the snapshot.
     #[arg(long, default_value = "migrations")]
     pub migrations: PathBuf,
+    /// Write this server role as a role variable: `--role app=reims_app` writes `$app`
+    /// wherever `reims_app` appears; `--role migrator=ROLE` names the migrating role
+    /// (otherwise the owner of schema_migrations), written `$migrator`. Repeatable.
+    #[arg(long = "role", value_name = "NAME=ROLE")]
+    pub roles: Vec<String>,
 }
 
 /// Where the database comes from.
@@ -241,6 +248,15 @@ pub struct CheckArgs {
     /// throw-away database: refused with --database-url.
     #[arg(long = "apply-after", value_name = "FILE")]
     pub apply_after: Vec<PathBuf>,
+    /// Bind a role variable of the specs to a role of this server: `--role app=reims_app`
+    /// makes `$app` mean `reims_app`; `--role migrator=ROLE` sets the owner the specs
+    /// expect by default (otherwise the owner of schema_migrations). Repeatable.
+    #[arg(long = "role", value_name = "NAME=ROLE")]
+    pub roles: Vec<String>,
+    /// A schema to check (repeatable). The schemas the specs name are always checked; when
+    /// neither names one, `public`.
+    #[arg(long = "schema", value_name = "NAME", value_parser = parse_schema_name)]
+    pub schemas: Vec<String>,
     /// Database selection.
     #[command(flatten)]
     pub db: DatabaseArgs,

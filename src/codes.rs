@@ -31,6 +31,18 @@ codes! {
         "Apply the migration that creates the relation, or remove its spec.";
     "table.kind" => "The relation is of the kind its spec declares (table, view, materialized view).",
         "Create the relation as the spec says, or correct the spec's `kind`.";
+    "table.comment" => "A relation's COMMENT ON text equals the spec's `comment`, when declared.",
+        "Set the comment in a migration (COMMENT ON TABLE), or correct the spec's `comment`.";
+    "table.definition" => "A view's or materialized view's query equals the spec's `definition`, as PostgreSQL prints both.",
+        "Recreate the view with the spec's query in a migration, or correct the spec's `definition`.";
+    "table.partition_key" => "A partitioned table is partitioned by the declared key.",
+        "Recreate the table with the spec's PARTITION BY, or correct the spec's `partition_by`.";
+    "table.partition_of" => "A partition is attached to the declared parent.",
+        "Attach the partition to the spec's parent, or correct the spec's `partition_of`.";
+    "table.partition_bound" => "A partition holds the declared range or list of values.",
+        "Re-attach the partition with the spec's bound, or correct the spec.";
+    "table.persistence" => "A table is LOGGED or UNLOGGED as declared.",
+        "ALTER TABLE … SET LOGGED / UNLOGGED as the spec says, or correct the spec's `unlogged`.";
     "table.extra" => "Every relation in the checked schema has a spec.",
         "Write a spec for the relation (`reims-verify spec snapshot` drafts one), or drop it in a migration.";
     "column.exists" => "A column the spec lists exists.",
@@ -43,6 +55,14 @@ codes! {
         "Add or drop NOT NULL in a migration, or correct the spec's `nullable`.";
     "column.default" => "A column's default expression matches the spec.",
         "Set or drop the default in a migration, or correct the spec's `default`.";
+    "column.generated" => "A generated column has the declared generation expression.",
+        "Recreate the column with the spec's GENERATED ALWAYS AS expression, or correct the spec.";
+    "column.identity" => "A column is an identity column (ALWAYS or BY DEFAULT) as declared.",
+        "ALTER COLUMN … ADD/SET/DROP IDENTITY as the spec says, or correct the spec's `identity`.";
+    "column.sequence" => "A serial or identity column owns a sequence with the declared options.",
+        "ALTER SEQUENCE with the spec's options (or OWNED BY the column), or correct the spec's `sequence`.";
+    "column.comment" => "A column's COMMENT ON text equals the spec's `comment`, when declared.",
+        "Set the comment in a migration (COMMENT ON COLUMN), or correct the spec's `comment`.";
     "column.extra" => "Every column of the relation is listed in its spec.",
         "List the column in the spec, drop it in a migration, or set `allow_extra.columns`.";
     "pk.exists" => "The relation has the declared primary key.",
@@ -51,12 +71,16 @@ codes! {
         "Rename the constraint in a migration, or correct the spec's `primary_key.name`.";
     "pk.columns" => "The primary key covers the declared columns, in order.",
         "Recreate the primary key in a migration, or correct the spec.";
+    "pk.comment" => "The primary key constraint's comment equals the spec's, when declared.",
+        "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "pk.extra" => "The relation has no primary key that its spec does not declare.",
         "Declare the primary key in the spec, or drop it in a migration.";
     "unique.exists" => "A declared UNIQUE constraint exists.",
         "Add the constraint in a migration, or remove it from the spec.";
     "unique.columns" => "A UNIQUE constraint covers the declared columns, in order.",
         "Recreate the constraint in a migration, or correct the spec.";
+    "unique.comment" => "A UNIQUE constraint's comment equals the spec's, when declared.",
+        "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "unique.extra" => "Every UNIQUE constraint of the relation is declared.",
         "Declare it under `unique`, drop it, or set `allow_extra.constraints`.";
     "fk.exists" => "A declared foreign key exists.",
@@ -71,6 +95,10 @@ codes! {
         "Recreate the foreign key with the right action, or correct the spec's `on_update`.";
     "fk.deferrable" => "A foreign key is DEFERRABLE / INITIALLY DEFERRED as declared.",
         "Alter the constraint's deferrability, or correct the spec.";
+    "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`.",
+        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "fk.comment" => "A foreign key's comment equals the spec's, when declared.",
+        "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "fk.extra" => "Every foreign key of the relation is declared.",
         "Declare it under `foreign_keys`, drop it, or set `allow_extra.constraints`.";
     "constraint.extra" => "The relation has no EXCLUDE constraint that its spec cannot state.",
@@ -79,10 +107,16 @@ codes! {
         "Add the CHECK in a migration, or remove it from the spec.";
     "check.rule" => "A CHECK constraint's expression equals the spec's rule, as PostgreSQL prints both.",
         "Recreate the CHECK with the spec's rule, or correct the rule.";
+    "check.validated" => "A CHECK constraint is validated (not left NOT VALID) unless the spec says `validated: false`.",
+        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "check.comment" => "A CHECK constraint's comment equals the spec's, when declared.",
+        "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "check.extra" => "Every CHECK constraint of the relation is declared.",
         "Declare it under `checks`, drop it, or set `allow_extra.constraints`.";
     "index.exists" => "A declared index exists.",
         "Create the index in a migration, or remove it from the spec.";
+    "index.valid" => "An index is valid and ready (not left behind by a failed CREATE INDEX CONCURRENTLY).",
+        "Drop the invalid index and build it again (or REINDEX INDEX CONCURRENTLY).";
     "index.unique" => "An index is UNIQUE exactly when the spec says so.",
         "Recreate the index, or correct the spec's `unique`.";
     "index.method" => "An index uses the declared access method (btree, gin, …).",
@@ -99,6 +133,8 @@ codes! {
         "Recreate the index with the right order, or correct the key in the spec.";
     "index.predicate" => "A partial index has the declared WHERE predicate.",
         "Recreate the index with the spec's predicate, or correct the spec's `where`.";
+    "index.comment" => "An index's comment equals the spec's, when declared.",
+        "Set the comment (COMMENT ON INDEX), or correct the spec.";
     "index.extra" => "Every index of the relation is declared.",
         "Declare it under `indexes`, drop it, or set `allow_extra.indexes`.";
     "trigger.exists" => "A declared trigger exists.",
@@ -117,6 +153,10 @@ codes! {
         "Enable the trigger (`ALTER TABLE … ENABLE TRIGGER`), or find out who disabled it.";
     "trigger.function" => "A trigger calls the declared function.",
         "Recreate the trigger, or correct the spec's `function`.";
+    "trigger.arguments" => "A trigger passes the declared arguments to its function.",
+        "Recreate the trigger with the spec's arguments, or correct the spec.";
+    "trigger.comment" => "A trigger's comment equals the spec's, when declared.",
+        "Set the comment (COMMENT ON TRIGGER), or correct the spec.";
     "trigger.extra" => "Every trigger of the relation is declared.",
         "Declare it under `triggers`, drop it, or set `allow_extra.triggers`.";
     "trigger.property" => "A trigger behaves as its property says, on generated rows.",
@@ -139,10 +179,106 @@ codes! {
         "Alter the function, or correct the spec's `strict`.";
     "function.security" => "A function is SECURITY DEFINER exactly when the spec says so.",
         "Alter the function's security, or correct the spec's `security_definer`.";
+    "function.config" => "A function's SET options (e.g. search_path) equal the spec's `set`.",
+        "ALTER FUNCTION … SET / RESET as the spec says, or correct the spec's `set`.";
+    "function.leakproof" => "A function is LEAKPROOF or not as declared.",
+        "ALTER FUNCTION … [NOT] LEAKPROOF, or correct the spec's `leakproof`.";
+    "function.parallel" => "A function's PARALLEL marking (SAFE, RESTRICTED, UNSAFE) equals the spec's.",
+        "ALTER FUNCTION … PARALLEL as the spec says, or correct the spec's `parallel`.";
+    "function.cost" => "A function's COST equals the spec's `cost`, when declared.",
+        "ALTER FUNCTION … COST as the spec says, or correct the spec.";
+    "function.rows" => "A set-returning function's ROWS equals the spec's `rows`, when declared.",
+        "ALTER FUNCTION … ROWS as the spec says, or correct the spec.";
+    "function.aggregate" => "An aggregate has the declared state function, state type, final function and initial state.",
+        "Recreate the aggregate as the spec says, or correct the spec.";
+    "function.comment" => "A function's comment equals the spec's, when declared.",
+        "Set the comment (COMMENT ON FUNCTION), or correct the spec.";
     "function.extra" => "Every function and procedure in the checked schema is declared in a spec.",
         "Declare it under some spec's `functions`, or drop it in a migration.";
     "function.property" => "A function behaves as its property says, on generated inputs and sequences.",
         "Run the printed reproduction by hand and fix the function.";
+    "schema.exists" => "A schema that a schema document declares exists.",
+        "Create the schema in a migration, or remove its document.";
+    "schema.comment" => "A schema's comment equals its document's `comment`, when declared.",
+        "Set the comment (COMMENT ON SCHEMA), or correct the document.";
+    "extension.exists" => "A declared extension is installed.",
+        "CREATE EXTENSION in a migration, or remove it from the schema document.";
+    "extension.schema" => "An extension lives in the declared schema.",
+        "ALTER EXTENSION … SET SCHEMA, or correct the document.";
+    "extension.version" => "An extension is at the declared version, when declared.",
+        "ALTER EXTENSION … UPDATE TO the spec's version, or correct the document.";
+    "extension.extra" => "Every extension in the checked schemas is declared.",
+        "Declare it in the schema document's `extensions`, drop it, or set `allow_extra.extensions`.";
+    "type.exists" => "A declared enum, domain or composite type exists.",
+        "Create the type in a migration, or remove it from the schema document.";
+    "type.kind" => "A type is of the declared kind (enum, domain, composite).",
+        "Recreate the type as the spec says, or correct the document.";
+    "type.labels" => "An enum has the declared labels, in order.",
+        "ALTER TYPE … ADD VALUE / RENAME VALUE, or correct the document.";
+    "type.base_type" => "A domain is over the declared base type.",
+        "Recreate the domain over the spec's type, or correct the document.";
+    "type.nullable" => "A domain's NOT NULL matches the declaration.",
+        "ALTER DOMAIN … SET / DROP NOT NULL, or correct the document.";
+    "type.default" => "A domain's default equals the declared one.",
+        "ALTER DOMAIN … SET / DROP DEFAULT, or correct the document.";
+    "type.collation" => "A domain has the declared collation.",
+        "Recreate the domain with the spec's collation, or correct the document.";
+    "type.checks" => "A domain's CHECK constraints equal the declared ones, as PostgreSQL prints both.",
+        "ALTER DOMAIN … ADD / DROP CONSTRAINT, or correct the document.";
+    "type.validated" => "A domain's CHECK constraints are validated unless declared `validated: false`.",
+        "ALTER DOMAIN … VALIDATE CONSTRAINT, or correct the document.";
+    "type.attributes" => "A composite type has the declared attributes and types, in order.",
+        "ALTER TYPE … ADD / DROP / ALTER ATTRIBUTE, or correct the document.";
+    "type.comment" => "A type's comment equals the declared one, when declared.",
+        "Set the comment (COMMENT ON TYPE / DOMAIN), or correct the document.";
+    "type.extra" => "Every enum, domain and composite type in the checked schemas is declared.",
+        "Declare it in the schema document, drop it, or set `allow_extra.types`.";
+    "sequence.exists" => "A declared standalone sequence exists.",
+        "Create the sequence in a migration, or remove it from the schema document.";
+    "sequence.options" => "A sequence has the declared type, start, increment, bounds, cache and cycle.",
+        "ALTER SEQUENCE as the spec says, or correct the document.";
+    "sequence.owned_by" => "A sequence is owned by the declared column (or by none).",
+        "ALTER SEQUENCE … OWNED BY as the spec says, or correct the document.";
+    "sequence.comment" => "A sequence's comment equals the declared one, when declared.",
+        "Set the comment (COMMENT ON SEQUENCE), or correct the document.";
+    "sequence.extra" => "Every sequence in the checked schemas is declared (or owned by a declared column).",
+        "Declare it in the schema document, drop it, or set `allow_extra.sequences`.";
+    "object.extra" => "The checked schemas hold no object that the spec format cannot describe.",
+        "Drop the object, or set `allow_extra.other` in the schema document and describe it in comments.";
+    "privilege.owner" => "An object (schema, relation, sequence, function) is owned by the declared role.",
+        "ALTER … OWNER TO the spec's role, or correct the spec's `privileges.owner`.";
+    "privilege.missing" => "Every declared privilege is granted.",
+        "GRANT the privilege in a migration, or remove it from the spec's `privileges`.";
+    "privilege.grant_option" => "A privilege is held WITH GRANT OPTION exactly when declared.",
+        "GRANT … WITH GRANT OPTION or REVOKE GRANT OPTION FOR as the spec says, or correct the spec.";
+    "privilege.extra" => "No privilege is granted that the spec does not declare (PostgreSQL's defaults count as declared).",
+        "REVOKE the privilege in a migration, or declare it in the spec's `privileges`.";
+    "role.missing" => "Every role the specs name exists on the server.",
+        "Create the role, bind the spec's role variable with --role NAME=ROLE, or correct the spec.";
+    "role.unbound" => "Every role variable the specs use is bound (a skip otherwise: those privilege checks were not made).",
+        "Bind the variable with --role NAME=ROLE so that its privilege checks run.";
+    "rls.enabled" => "Row-level security is enabled or disabled on a table as declared.",
+        "ALTER TABLE … ENABLE / DISABLE ROW LEVEL SECURITY, or correct the spec.";
+    "rls.forced" => "Row-level security is forced on the table owner as declared.",
+        "ALTER TABLE … [NO] FORCE ROW LEVEL SECURITY, or correct the spec.";
+    "policy.exists" => "A declared row-level security policy exists.",
+        "CREATE POLICY in a migration, or remove it from the spec.";
+    "policy.command" => "A policy applies to the declared command (ALL, SELECT, INSERT, UPDATE, DELETE).",
+        "Recreate the policy for the spec's command, or correct the spec.";
+    "policy.roles" => "A policy applies to the declared roles.",
+        "ALTER POLICY … TO the spec's roles, or correct the spec.";
+    "policy.permissive" => "A policy is PERMISSIVE or RESTRICTIVE as declared.",
+        "Recreate the policy as the spec says, or correct the spec.";
+    "policy.using" => "A policy's USING expression equals the spec's, as PostgreSQL prints both.",
+        "ALTER POLICY … USING the spec's expression, or correct the spec.";
+    "policy.with_check" => "A policy's WITH CHECK expression equals the spec's, as PostgreSQL prints both.",
+        "ALTER POLICY … WITH CHECK the spec's expression, or correct the spec.";
+    "policy.extra" => "Every policy on a checked table is declared.",
+        "Declare the policy in the spec, or drop it in a migration.";
+    "security.definer_search_path" => "A SECURITY DEFINER function pins its search_path (SET search_path), whether a spec lists it or not.",
+        "ALTER FUNCTION … SET search_path = pg_catalog, pg_temp (or your schema), or acknowledge the finding in the spec with a reason.";
+    "security.definer_public_execute" => "A SECURITY DEFINER function is not executable by PUBLIC, whether a spec lists it or not.",
+        "REVOKE EXECUTE ON FUNCTION … FROM PUBLIC and grant it to the roles that need it, or acknowledge the finding with a reason.";
     "migration.applied" => "A migration in the folder is applied with the checksum it has now.",
         "Nothing to do: this check passed.";
     "migration.pending" => "Every migration in the folder is applied.",

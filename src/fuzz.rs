@@ -46,7 +46,6 @@ pub fn connection_string(data: &[u8]) {
     // As the binary does: every argument's secrets are registered before anything prints.
     crate::redact::forget_all();
     crate::redact::register_secrets_in(&raw);
-    let early = crate::redact::registered();
     let mut printed = vec![crate::redact::scrub(&crate::redact::connection_string(
         &raw,
     ))];
@@ -69,7 +68,8 @@ pub fn connection_string(data: &[u8]) {
             printed.push(crate::redact::scrub(&e.to_string()));
         }
     }
-    for secret in crate::redact::registered().iter().chain(&early) {
+    // The registry only grows during one input, so it holds the early guesses too.
+    for secret in &crate::redact::registered() {
         for text in &printed {
             assert_hidden(secret, text, &raw);
         }

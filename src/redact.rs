@@ -150,7 +150,9 @@ fn secrets_as_written(raw: &str) -> Vec<String> {
             register(&decoded(pw));
         }
     }
-    for part in raw.split(['?', '&']) {
+    // A query string starts at the first `?`; its values may hold `?` themselves.
+    let query = raw.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    for part in raw.split(['?', '&']).chain(query.split('&')) {
         if let Some((k, v)) = part.split_once('=') {
             if is_secret_key(&decode(k)) {
                 register(v);

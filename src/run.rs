@@ -53,6 +53,10 @@ pub struct Run {
     pub totals: Totals,
     /// Every check made.
     pub findings: Vec<Finding>,
+    /// Who can read each column the specs mark `sensitive`, from the catalog.
+    pub sensitive_columns: Option<Vec<crate::catalog::SensitiveColumn>>,
+    /// The checked schema's relations and foreign keys, for the diagram.
+    pub schema_map: Option<crate::report::erd::SchemaMap>,
     /// For failing findings with no spec location: the migration line that defines the
     /// object, found by name (see [`crate::anchor`]), keyed by the finding's object. CI
     /// annotations and SARIF point there.

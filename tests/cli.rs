@@ -567,3 +567,59 @@ fn the_committed_json_schema_is_current() {
         "specs/schema.json is stale: run `cargo run -- spec schema > specs/schema.json`"
     );
 }
+
+/// Access-control parts that PostgreSQL would refuse, or that name nothing, are invalid
+/// input: exit 2 with the file, line and key path, before any database starts.
+#[test]
+fn malformed_access_specs_exit_2_naming_file_line_and_key() {
+    let cases = [
+        (
+            "access_privilege_kind",
+            "t.yaml:6",
+            "privileges.roles.app",
+            "not a privilege of a relation",
+        ),
+        (
+            "access_public_grant_option",
+            "t.yaml:5",
+            "privileges.public",
+            "PUBLIC cannot hold a grant option",
+        ),
+        (
+            "access_policy_insert_using",
+            "t.yaml:8",
+            "policies.t_insert.using",
+            "only a WITH CHECK",
+        ),
+        (
+            "access_acknowledge_unknown",
+            "t.yaml:10",
+            "functions.f().acknowledge.security.everything_is_fine",
+            "that can be acknowledged",
+        ),
+        (
+            "access_role_variable",
+            "t.yaml:5",
+            "privileges.owner",
+            "not a role variable",
+        ),
+        (
+            "access_column_grant",
+            "t.yaml:6",
+            "privileges.columns.secret",
+            "`secret` is not a column",
+        ),
+    ];
+    for (case, location, key, message) in cases {
+        let stderr = bad_spec(case);
+        for part in [location, key, message] {
+            assert!(
+                stderr.contains(part),
+                "{case}: expected {part:?} in\n{stderr}"
+            );
+        }
+    }
+    let (code, _, stderr) = run(&["check", "--role", "nonsense"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("NAME=ROLE"), "{stderr}");
+}

@@ -1,34 +1,147 @@
 //! The gate against a real PostgreSQL: the project's own specs pass, every mutation in the
-//! drift corpus is caught with the right check code and object, malformed specs exit 2,
-//! and introspection costs a fixed number of queries.
+//! drift corpora is caught with the right check code and object (read as a superuser, and
+//! as on staging through a role that may only connect and SELECT, in a read-only session),
+//! malformed specs exit 2, and introspection costs a fixed number of queries.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use common::*;
-use reims_verify::catalog::{read_schema, CATALOG_QUERIES};
+use reims_verify::catalog::{read_schema, read_schemas, CATALOG_QUERIES};
 use reims_verify::spec::{load_dir, SpecSet};
 use reims_verify::verify::{build_shadow, verify, Finding, Shadow, Status};
+use sqlx::{Connection, PgConnection};
+
+async fn shadow_for(specs: &SpecSet) -> Shadow {
+    let db = empty_db("shadow").await;
+    let mut conn = connect(&db).await;
+    build_shadow(&mut conn, specs)
+        .await
+        .expect("the specs compile")
+}
 
 async fn specs_and_shadow() -> (SpecSet, Shadow) {
     let specs = load_dir(&specs_dir()).expect("the project's specs load");
-    let db = empty_db("shadow").await;
-    let mut conn = connect(&db).await;
-    let shadow = build_shadow(&mut conn, &specs)
-        .await
-        .expect("the project's specs compile");
+    let shadow = shadow_for(&specs).await;
     (specs, shadow)
+}
+
+/// The role staging checks run as: it may connect and read the migration history, nothing
+/// else (reading the catalog needs no grant).
+const READ_ONLY_ROLE: &str = "drift_auditor";
+
+/// Create [`READ_ONLY_ROLE`] once per cluster.
+async fn read_only_role() {
+    static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    ONCE.get_or_init(|| async {
+        sqlx::raw_sql(&format!(
+            "CREATE ROLE {READ_ONLY_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+        ))
+        .execute(&mut connect("postgres").await)
+        .await
+        .expect("the read-only role is created");
+    })
+    .await;
+}
+
+/// A session on `db` as on staging: the read-only role, every transaction read-only.
+async fn read_only_session(db: &str) -> PgConnection {
+    read_only_role().await;
+    sqlx::raw_sql(&format!(
+        "DO $$ BEGIN
+           IF to_regclass('public.schema_migrations') IS NOT NULL THEN
+             GRANT SELECT ON public.schema_migrations TO {READ_ONLY_ROLE};
+           END IF;
+         END $$;"
+    ))
+    .execute(&mut connect(db).await)
+    .await
+    .unwrap();
+    let opts = cluster()
+        .connect_options(db)
+        .username(READ_ONLY_ROLE)
+        .options([("default_transaction_read_only", "on")]);
+    PgConnection::connect_with(&opts)
+        .await
+        .expect("the read-only role connects")
+}
+
+/// Apply a drift file: its parts (split at `-- step` lines) run one after the other, each
+/// as its own statement batch outside any transaction block; a part marked
+/// `-- step: fails` must fail.
+async fn apply_drift(conn: &mut PgConnection, sql: &str, file: &str) {
+    let mut parts: Vec<(bool, String)> = vec![(false, String::new())];
+    for line in sql.lines() {
+        let t = line.trim();
+        if t == "-- step" || t == "-- step: fails" {
+            parts.push((t.ends_with("fails"), String::new()));
+        } else {
+            let part = &mut parts.last_mut().unwrap().1;
+            part.push_str(line);
+            part.push('\n');
+        }
+    }
+    for (must_fail, part) in parts {
+        let result = sqlx::raw_sql(&part).execute(&mut *conn).await;
+        match (must_fail, result) {
+            (false, Err(e)) => panic!("{file}: the mutation does not apply: {e}"),
+            (true, Ok(_)) => panic!("{file}: a part marked `-- step: fails` succeeded"),
+            _ => {}
+        }
+    }
+}
+
+/// The findings on a copy of `db_source` (a template, or an empty database plus
+/// `schema_sql`) after `mutation`, read as the superuser and as the read-only role.
+async fn findings_both_ways(
+    mutation: Option<(&str, &str)>,
+    base: &Base<'_>,
+    specs: &SpecSet,
+    shadow: &Shadow,
+) -> [Vec<Finding>; 2] {
+    let db = match base {
+        Base::Migrated => migrated_db("drift").await,
+        Base::Sql(sql) => {
+            let db = empty_db("drift_features").await;
+            sqlx::raw_sql(sql)
+                .execute(&mut connect(&db).await)
+                .await
+                .expect("the base schema applies");
+            db
+        }
+    };
+    let mut conn = connect(&db).await;
+    if let Some((file, sql)) = mutation {
+        apply_drift(&mut conn, sql, file).await;
+    }
+    let schemas = specs.checked_schemas(&[]);
+    let actual = read_schemas(&mut conn, &schemas).await.unwrap();
+    conn.close().await.unwrap();
+    let mut ro = read_only_session(&db).await;
+    let staged = read_schemas(&mut ro, &schemas)
+        .await
+        .expect("the read-only role reads the catalog");
+    ro.close().await.unwrap();
+    [
+        verify(specs, &actual, shadow),
+        verify(specs, &staged, shadow),
+    ]
+}
+
+/// What a drift corpus starts from.
+enum Base<'a> {
+    /// A copy of the migrated REIMS database.
+    Migrated,
+    /// An empty database with this SQL applied.
+    Sql(&'a str),
 }
 
 async fn findings_after(mutation: Option<&str>, specs: &SpecSet, shadow: &Shadow) -> Vec<Finding> {
     let db = migrated_db("drift").await;
     let mut conn = connect(&db).await;
     if let Some(sql) = mutation {
-        sqlx::raw_sql(sql)
-            .execute(&mut conn)
-            .await
-            .expect("mutation applies");
+        apply_drift(&mut conn, sql, "mutation").await;
     }
     let actual = read_schema(&mut conn, "public").await.unwrap();
     verify(specs, &actual, shadow)
@@ -41,12 +154,16 @@ async fn the_projects_specs_pass_on_the_projects_migrations() {
     let failed: Vec<_> = findings.iter().filter(|f| f.failed()).collect();
     assert!(failed.is_empty(), "unexpected failures: {failed:#?}");
     assert!(findings.len() > 2000, "only {} checks", findings.len());
-    // Every spec item produced findings, and each carries its spec location.
+    // Every spec item produced findings, and each carries its spec location (the schema's
+    // own privileges are checked against a fresh database's when no schema document
+    // states them, so they have none).
     assert!(findings.iter().all(|f| f.status == Status::Pass));
-    assert!(findings
+    let unplaced: Vec<_> = findings
         .iter()
-        .filter(|f| f.table != "functions")
-        .all(|f| f.location.is_some()));
+        .filter(|f| f.table != "functions" && f.location.is_none())
+        .filter(|f| !(f.table == "schema public" && f.code.starts_with("privilege.")))
+        .collect();
+    assert!(unplaced.is_empty(), "{unplaced:#?}");
 }
 
 /// `(code, object)` pairs a drift file expects.
@@ -74,12 +191,32 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-#[tokio::test]
-async fn every_mutation_in_the_drift_corpus_is_caught() {
-    let (specs, shadow) = specs_and_shadow().await;
-    let files = sql_files(&fixture("drift"));
+/// Apply every file of a corpus and collect what was not caught, and the codes that were.
+async fn run_corpus(
+    dir: &Path,
+    base: &Base<'_>,
+    specs: &SpecSet,
+    shadow: &Shadow,
+) -> (Vec<String>, std::collections::BTreeSet<&'static str>, usize) {
+    let files = sql_files(dir);
     let mut missed = Vec::new();
-    let mut caught = 0;
+    let mut codes = std::collections::BTreeSet::new();
+    // The unchanged base passes both ways.
+    for (how, findings) in ["superuser", "read-only role"]
+        .iter()
+        .zip(findings_both_ways(None, base, specs, shadow).await)
+    {
+        let failed: Vec<String> = findings
+            .iter()
+            .filter(|f| f.failed())
+            .map(|f| format!("{} {}", f.code, f.object))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{} unchanged, as {how}: {failed:?}",
+            dir.display()
+        );
+    }
     for file in &files {
         let sql = std::fs::read_to_string(file).unwrap();
         let expected = expectations(&sql);
@@ -88,37 +225,73 @@ async fn every_mutation_in_the_drift_corpus_is_caught() {
             "{} has no `-- expect:` line",
             file.display()
         );
-        let findings = findings_after(Some(&sql), &specs, &shadow).await;
-        for (code, object) in expected {
-            let hit = findings
-                .iter()
-                .any(|f| f.failed() && f.code == code && f.object == object);
-            if hit {
-                caught += 1;
-            } else {
-                let failures: Vec<String> = findings
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let both = findings_both_ways(Some((&name, &sql)), base, specs, shadow).await;
+        for (how, findings) in ["superuser", "read-only role"].iter().zip(both) {
+            for (code, object) in &expected {
+                match findings
                     .iter()
-                    .filter(|f| f.failed())
-                    .map(|f| format!("{} {}", f.code, f.object))
-                    .collect();
-                missed.push(format!(
-                    "{}: expected {code} {object}; failures were {failures:?}",
-                    file.display()
-                ));
+                    .find(|f| f.failed() && f.code == code && f.object == *object)
+                {
+                    Some(f) => {
+                        codes.insert(f.code);
+                    }
+                    None => {
+                        let failures: Vec<String> = findings
+                            .iter()
+                            .filter(|f| f.failed())
+                            .map(|f| format!("{} {}", f.code, f.object))
+                            .collect();
+                        missed.push(format!(
+                            "{name} (as {how}): expected {code} {object}; failures were {failures:?}"
+                        ));
+                    }
+                }
             }
         }
     }
+    (missed, codes, files.len())
+}
+
+#[tokio::test]
+async fn every_mutation_in_the_drift_corpus_is_caught() {
+    let (specs, shadow) = specs_and_shadow().await;
+    let (missed, codes, files) =
+        run_corpus(&fixture("drift"), &Base::Migrated, &specs, &shadow).await;
     assert!(
         missed.is_empty(),
         "mutations not caught:\n{}",
         missed.join("\n")
     );
+    assert!(files >= 20, "the drift corpus has only {files} mutations");
     assert!(
-        files.len() >= 20,
-        "the drift corpus has only {} mutations",
-        files.len()
+        codes.len() >= 40,
+        "only {} distinct codes: {codes:?}",
+        codes.len()
     );
-    assert!(caught >= files.len());
+}
+
+/// What REIMS does not use (enums, domains, composite types, sequences, extensions, other
+/// schemas, partitions, aggregates, comments on keys and indexes), drifted one way at a
+/// time on a small schema of its own.
+#[tokio::test]
+async fn every_mutation_in_the_feature_drift_corpus_is_caught() {
+    let dir = fixture("drift_features");
+    let specs = load_dir(&dir.join("specs")).expect("the feature specs load");
+    let shadow = shadow_for(&specs).await;
+    let base = std::fs::read_to_string(dir.join("base/schema.sql")).unwrap();
+    let (missed, codes, files) = run_corpus(&dir, &Base::Sql(&base), &specs, &shadow).await;
+    assert!(
+        missed.is_empty(),
+        "mutations not caught:\n{}",
+        missed.join("\n")
+    );
+    assert!(files >= 30, "the feature corpus has only {files} mutations");
+    assert!(
+        codes.len() >= 30,
+        "only {} distinct codes: {codes:?}",
+        codes.len()
+    );
 }
 
 /// Count the statements one connection sends, from the server's own log.
@@ -159,23 +332,55 @@ async fn introspection_costs_a_fixed_number_of_queries() {
     let small = migrated_db("qc_small").await;
     let big = empty_db("qc_big").await;
     let mut conn = connect(&big).await;
-    let mut ddl = String::new();
+    // 200 tables over two schemas, with views, types, sequences, functions, triggers,
+    // partitions and comments among them.
+    let mut ddl = String::from("CREATE SCHEMA app;");
     for i in 0..200 {
+        let s = if i % 2 == 0 { "public" } else { "app" };
         ddl.push_str(&format!(
-            "CREATE TABLE t{i} (id int PRIMARY KEY, a text NOT NULL DEFAULT 'x', b numeric CHECK (b > 0));
-             CREATE INDEX t{i}_a ON t{i} (a DESC) WHERE b IS NOT NULL;"
+            "CREATE TABLE {s}.t{i} (id int PRIMARY KEY, a text NOT NULL DEFAULT 'x', b numeric CHECK (b > 0));
+             CREATE INDEX t{i}_a ON {s}.t{i} (a DESC) WHERE b IS NOT NULL;
+             COMMENT ON COLUMN {s}.t{i}.a IS 'column {i}';"
         ));
+        if i % 10 == 0 {
+            ddl.push_str(&format!(
+                "CREATE VIEW {s}.v{i} AS SELECT id, a FROM {s}.t{i};
+                 CREATE TYPE {s}.e{i} AS ENUM ('x', 'y');
+                 CREATE DOMAIN {s}.d{i} AS integer CHECK (VALUE > {i});
+                 CREATE SEQUENCE {s}.s{i};
+                 CREATE FUNCTION {s}.f{i}() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS 'BEGIN RETURN NEW; END';
+                 CREATE TRIGGER g{i} BEFORE UPDATE ON {s}.t{i} FOR EACH ROW EXECUTE FUNCTION {s}.f{i}('arg');
+                 CREATE TABLE {s}.p{i} (k int, at date) PARTITION BY RANGE (at);
+                 CREATE TABLE {s}.p{i}_2025 PARTITION OF {s}.p{i} FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+            ));
+        }
     }
     sqlx::raw_sql(&ddl).execute(&mut conn).await.unwrap();
-    let read = |mut c: sqlx::PgConnection| async move {
+    let read_one = |mut c: sqlx::PgConnection| async move {
         let schema = read_schema(&mut c, "public").await.unwrap();
         assert!(!schema.relations.is_empty());
         c
     };
-    let n_small = statements_logged_during(&small, read).await;
-    let n_big = statements_logged_during(&big, read).await;
+    let read_two = |mut c: sqlx::PgConnection| async move {
+        let schema = read_schemas(&mut c, &["public".to_string(), "app".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(
+            schema.relations.len(),
+            200 + 20 * 3,
+            "tables, views, partitioned tables and partitions"
+        );
+        assert_eq!(schema.types.len(), 40);
+        assert_eq!(schema.sequences.len(), 20);
+        c
+    };
+    let n_small = statements_logged_during(&small, read_one).await;
+    let n_big = statements_logged_during(&big, read_two).await;
     assert_eq!(n_small, CATALOG_QUERIES, "queries for the REIMS schema");
-    assert_eq!(n_big, CATALOG_QUERIES, "queries for 200 tables");
+    assert_eq!(
+        n_big, CATALOG_QUERIES,
+        "queries for 200 tables and their companions in two schemas"
+    );
 }
 
 const FEATURES_SPEC: &str = r#"
@@ -258,9 +463,7 @@ async fn features_after(mutation: &str, specs: &SpecSet, shadow: &Shadow) -> Vec
 async fn spec_fields_for_collation_opclass_include_when_deferrable_and_procedures() {
     let loaded = reims_verify::spec::load_str(Path::new("things.yaml"), FEATURES_SPEC)
         .expect("the spec loads");
-    let specs = SpecSet {
-        specs: vec![loaded],
-    };
+    let specs = SpecSet::of_relations(vec![loaded]);
     let db = empty_db("features_shadow").await;
     let mut conn = connect(&db).await;
     let shadow = build_shadow(&mut conn, &specs)
@@ -341,6 +544,18 @@ async fn spec_fields_for_collation_opclass_include_when_deferrable_and_procedure
             "function.arguments",
             "purge_things(integer)",
         ),
+        // The spec says nothing about privileges: PostgreSQL's defaults are expected.
+        (
+            "REVOKE EXECUTE ON PROCEDURE purge_things(integer) FROM PUBLIC",
+            "privilege.missing",
+            "purge_things(integer)",
+        ),
+        ("GRANT SELECT ON things TO PUBLIC", "privilege.extra", "things"),
+        (
+            "GRANT UPDATE (note) ON things TO PUBLIC",
+            "privilege.extra",
+            "things.note",
+        ),
     ];
     for (sql, code, object) in mutations {
         let findings = features_after(sql, &specs, &shadow).await;
@@ -351,4 +566,469 @@ async fn spec_fields_for_collation_opclass_include_when_deferrable_and_procedure
             .collect();
         assert_eq!(failures, vec![format!("{code} {object}")], "after `{sql}`");
     }
+}
+
+/// `check --database-url` as an operator runs it on staging, through the read-only role:
+/// validity, view queries, function options, comments and undeclared schema objects are
+/// all reported, and nothing is written.
+#[tokio::test]
+async fn staging_through_a_read_only_role_reports_the_new_kinds_of_drift() {
+    let db = migrated_db("staging_ro").await;
+    let mut conn = connect(&db).await;
+    let drift = fixture("drift");
+    let applied = [
+        "57_matview_query.sql",
+        "59_column_comment.sql",
+        "62_check_not_valid.sql",
+        "64_index_invalid_after_failed_concurrent_build.sql",
+        "65_function_search_path.sql",
+        "70_extension_added.sql",
+        "73_rule_added.sql",
+    ];
+    let mut expected = Vec::new();
+    for name in applied {
+        let sql = std::fs::read_to_string(drift.join(name)).unwrap();
+        apply_drift(&mut conn, &sql, name).await;
+        expected.extend(expectations(&sql));
+    }
+    read_only_session(&db).await.close().await.unwrap();
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let url = format!(
+        "postgres://{READ_ONLY_ROLE}@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    );
+    let out = std::process::Command::new(bin())
+        .args(["check", "--database-url", &url, "--no-report"])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (code, object) in &expected {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("FAIL {code} "))
+                    && l.trim_end().ends_with(object.as_str())),
+            "missing FAIL {code} {object} in\n{stdout}"
+        );
+    }
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(before, after, "the check created or dropped relations");
+}
+
+/// A constraint declared `validated: false` (being rolled out in two steps) passes before
+/// and after `VALIDATE CONSTRAINT`; one declared validated fails while NOT VALID. A comment
+/// the spec does not declare is not compared.
+#[tokio::test]
+async fn validated_false_accepts_both_states_and_undeclared_comments_are_not_compared() {
+    const SPEC: &str = r#"
+table: rollout
+columns:
+  id: { type: integer, nullable: false }
+  parent: { type: integer }
+  qty: { type: integer }
+primary_key: { columns: [id] }
+foreign_keys:
+  rollout_parent_fkey:
+    columns: [parent]
+    references: { table: rollout, columns: [id] }
+    validated: false
+checks:
+  rollout_qty_check:
+    rule: { range: { column: qty, gte: 0 } }
+    validated: false
+  rollout_id_check:
+    rule: { range: { column: id, gt: 0 } }
+"#;
+    let loaded = reims_verify::spec::load_str(Path::new("rollout.yaml"), SPEC).unwrap();
+    let specs = SpecSet::of_relations(vec![loaded]);
+    let shadow = shadow_for(&specs).await;
+    let db = empty_db("rollout").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE TABLE rollout (id integer PRIMARY KEY, parent integer, qty integer);
+         ALTER TABLE rollout ADD CONSTRAINT rollout_parent_fkey FOREIGN KEY (parent) REFERENCES rollout (id) NOT VALID;
+         ALTER TABLE rollout ADD CONSTRAINT rollout_qty_check CHECK (qty >= 0) NOT VALID;
+         ALTER TABLE rollout ADD CONSTRAINT rollout_id_check CHECK (id > 0);
+         COMMENT ON TABLE rollout IS 'not declared by the spec';
+         COMMENT ON COLUMN rollout.qty IS 'nor this';",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let failures = |findings: Vec<Finding>| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f.failed())
+            .map(|f| format!("{} {}", f.code, f.object))
+            .collect()
+    };
+    let findings = verify(
+        &specs,
+        &read_schema(&mut conn, "public").await.unwrap(),
+        &shadow,
+    );
+    assert!(findings
+        .iter()
+        .any(|f| f.code == "check.validated" && f.status == Status::Pass));
+    assert!(!findings.iter().any(|f| f.code.ends_with(".comment")));
+    assert_eq!(failures(findings), Vec::<String>::new(), "rolling out");
+    sqlx::raw_sql(
+        "ALTER TABLE rollout VALIDATE CONSTRAINT rollout_parent_fkey;
+         ALTER TABLE rollout VALIDATE CONSTRAINT rollout_qty_check;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let findings = verify(
+        &specs,
+        &read_schema(&mut conn, "public").await.unwrap(),
+        &shadow,
+    );
+    assert_eq!(failures(findings), Vec::<String>::new(), "rolled out");
+    sqlx::raw_sql(
+        "ALTER TABLE rollout DROP CONSTRAINT rollout_id_check;
+         ALTER TABLE rollout ADD CONSTRAINT rollout_id_check CHECK (id > 0) NOT VALID;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let findings = verify(
+        &specs,
+        &read_schema(&mut conn, "public").await.unwrap(),
+        &shadow,
+    );
+    assert_eq!(
+        failures(findings),
+        ["check.validated rollout.rollout_id_check"],
+        "declared validated"
+    );
+}
+
+/// `check --schema` adds a schema to those the specs name: a table there that no spec
+/// describes is drift, and without the flag that schema is not read.
+#[test]
+fn dash_dash_schema_adds_a_schema_to_check() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = rt.block_on(async {
+        let db = migrated_db("extra_schema").await;
+        sqlx::raw_sql("CREATE SCHEMA extra; CREATE TABLE extra.t (a int);")
+            .execute(&mut connect(&db).await)
+            .await
+            .unwrap();
+        db
+    });
+    let url = format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    );
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .args(["check", "--database-url", &url, "--no-report"])
+            .args(extra)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, stdout) = run(&[]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let (code, stdout) = run(&["--schema", "extra"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL table.extra  extra.t"), "{stdout}");
+}
+
+/// The access-control fixture (`tests/fixtures/access/`) migrated into a fresh database,
+/// with one mutation applied; its schema as read back.
+async fn access_fixture_after(mutation: Option<&str>) -> reims_verify::catalog::Schema {
+    let db = empty_db("access").await;
+    apply_migrations(&db, &fixture("access/migrations")).await;
+    let mut conn = connect(&db).await;
+    if let Some(sql) = mutation {
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .expect("mutation applies");
+    }
+    read_schema(&mut conn, "public").await.unwrap()
+}
+
+async fn access_specs_and_shadow() -> (SpecSet, Shadow) {
+    let specs = load_dir(&fixture("access/specs")).expect("the access specs load");
+    let db = empty_db("access_shadow").await;
+    let mut conn = connect(&db).await;
+    let shadow = build_shadow(&mut conn, &specs)
+        .await
+        .expect("the access specs compile");
+    (specs, shadow)
+}
+
+fn failures_of(findings: &[Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| f.failed())
+        .map(|f| format!("{} {}: {}", f.code, f.object, f.message))
+        .collect()
+}
+
+/// Grants, column grants, grant options, owners, row-level security, permissive and
+/// restrictive policies and SECURITY DEFINER functions that match their specs pass; each
+/// check ran; `$auditor`, bound by nothing, is said to be unchecked.
+#[tokio::test]
+async fn the_access_fixture_matches_its_specs() {
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let actual = access_fixture_after(None).await;
+    let findings = verify(&specs, &actual, &shadow);
+    let failed = failures_of(&findings);
+    assert!(
+        failed.is_empty(),
+        "unexpected failures:\n{}",
+        failed.join("\n")
+    );
+    for code in [
+        "privilege.owner",
+        "privilege.missing",
+        "privilege.grant_option",
+        "privilege.extra",
+        "rls.enabled",
+        "rls.forced",
+        "policy.exists",
+        "policy.command",
+        "policy.roles",
+        "policy.permissive",
+        "policy.using",
+        "policy.with_check",
+        "security.definer_search_path",
+        "security.definer_public_execute",
+        "role.missing",
+    ] {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.code == code && f.status == Status::Pass),
+            "no passing {code} finding"
+        );
+    }
+    let ack = findings
+        .iter()
+        .find(|f| f.code == "security.definer_public_execute" && f.object == "vault_ping()")
+        .expect("the acknowledged finding");
+    assert_eq!(ack.status, Status::Pass);
+    assert!(
+        ack.message.contains("a health check any role may call"),
+        "the reason shows: {}",
+        ack.message
+    );
+    let unbound: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == "role.unbound")
+        .collect();
+    assert_eq!(unbound.len(), 1, "{unbound:#?}");
+    assert_eq!(unbound[0].status, Status::Skip);
+    assert_eq!(unbound[0].object, "$auditor");
+}
+
+#[tokio::test]
+async fn every_access_mutation_is_caught() {
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let files = sql_files(&fixture("access/drift"));
+    let mut missed = Vec::new();
+    for file in &files {
+        let sql = std::fs::read_to_string(file).unwrap();
+        let expected = expectations(&sql);
+        assert!(
+            !expected.is_empty(),
+            "{} has no `-- expect:`",
+            file.display()
+        );
+        let actual = access_fixture_after(Some(&sql)).await;
+        let findings = verify(&specs, &actual, &shadow);
+        for (code, object) in expected {
+            if !findings
+                .iter()
+                .any(|f| f.failed() && f.code == code && f.object == object)
+            {
+                missed.push(format!(
+                    "{}: expected {code} {object}; failures were {:?}",
+                    file.display(),
+                    failures_of(&findings)
+                ));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "not caught:\n{}", missed.join("\n"));
+    assert!(files.len() >= 20, "only {} access mutations", files.len());
+}
+
+/// Every check code of access control has a mutation that trips it, in one of the two
+/// drift corpora.
+#[test]
+fn every_access_check_code_has_a_drift_fixture() {
+    let mut codes = std::collections::BTreeSet::new();
+    for dir in ["drift", "access/drift"] {
+        for file in sql_files(&fixture(dir)) {
+            for (code, _) in expectations(&std::fs::read_to_string(file).unwrap()) {
+                codes.insert(code);
+            }
+        }
+    }
+    for code in [
+        "privilege.owner",
+        "privilege.missing",
+        "privilege.grant_option",
+        "privilege.extra",
+        "rls.enabled",
+        "rls.forced",
+        "policy.exists",
+        "policy.command",
+        "policy.roles",
+        "policy.permissive",
+        "policy.using",
+        "policy.with_check",
+        "policy.extra",
+        "security.definer_search_path",
+        "security.definer_public_execute",
+    ] {
+        assert!(codes.contains(code), "no drift fixture expects {code}");
+    }
+}
+
+/// Role variables: `--role` binds them; a bound role the server lacks is `role.missing`
+/// (a finding, not an error); `--role migrator=…` overrides the owner the specs expect.
+#[tokio::test]
+async fn role_bindings_decide_what_the_specs_mean() {
+    use reims_verify::verify::{verify_with, AccessOptions};
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let actual = access_fixture_after(None).await;
+    let bind = |b: &[&str]| {
+        AccessOptions::parse(&b.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    };
+
+    // Bound to a role that exists but holds nothing: the declared grant is missing.
+    let f = verify_with(&specs, &actual, &shadow, &bind(&["auditor=vault_admin"]));
+    assert_eq!(
+        failures_of(&f)
+            .iter()
+            .map(|l| l.split(':').next().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        vec!["privilege.missing schema_migrations"],
+        "{:#?}",
+        failures_of(&f)
+    );
+    assert!(!f.iter().any(|x| x.code == "role.unbound"));
+
+    // Bound to a role the server lacks: role.missing, reported as a finding.
+    let f = verify_with(&specs, &actual, &shadow, &bind(&["auditor=no_such_role"]));
+    let failed = failures_of(&f);
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.starts_with("role.missing role no_such_role")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.starts_with("privilege.missing schema_migrations")),
+        "{failed:#?}"
+    );
+
+    // The migrating role bound to another role: every owner check fails (but the public
+    // schema's, which belongs to pg_database_owner).
+    let f = verify_with(&specs, &actual, &shadow, &bind(&["migrator=vault_admin"]));
+    let owner_checks = || {
+        f.iter()
+            .filter(|x| x.code == "privilege.owner" && x.object != "schema public")
+    };
+    let owners = owner_checks().filter(|x| x.failed()).count();
+    let checked = owner_checks().count();
+    assert!(checked >= 5 && owners == checked, "{owners} of {checked}");
+}
+
+/// Who can read a sensitive column, from the catalog: superusers, the owner, table and
+/// column grants, predefined roles and members of a role that can; and whether row-level
+/// security limits the rows they see.
+#[tokio::test]
+async fn who_can_read_sensitive_columns() {
+    let db = empty_db("readers").await;
+    apply_migrations(&db, &fixture("access/migrations")).await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "DO $$ BEGIN CREATE ROLE vault_deputy NOLOGIN IN ROLE vault_admin;
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let wanted = [
+        ("accounts", "email"),
+        ("accounts", "balance"),
+        ("entries", "tenant"),
+        ("accounts", "no_such_column"),
+    ]
+    .map(|(t, c)| ("public".to_string(), t.to_string(), c.to_string()));
+    let got = reims_verify::catalog::read_column_readers(&mut conn, &wanted)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 3, "a missing column is left out: {got:#?}");
+    let readers = |t: &str, c: &str| -> Vec<(String, String, bool)> {
+        got.iter()
+            .find(|s| s.table == t && s.column == c)
+            .unwrap()
+            .readers
+            .iter()
+            .map(|r| (r.role.clone(), r.via.clone(), r.all_rows))
+            .collect()
+    };
+    let email = readers("accounts", "email");
+    let has = |list: &[(String, String, bool)], role: &str, via: &str| {
+        list.iter().any(|(r, v, _)| r == role && v == via)
+    };
+    assert!(has(&email, "postgres", "superuser"), "{email:?}");
+    assert!(has(&email, "vault_app", "table grant"), "{email:?}");
+    assert!(has(&email, "vault_admin", "table grant"), "{email:?}");
+    assert!(has(&email, "vault_deputy", "role membership"), "{email:?}");
+    assert!(
+        has(&email, "pg_read_all_data", "predefined role"),
+        "{email:?}"
+    );
+    assert!(
+        !email.iter().any(|(r, _, _)| r == "vault_reader"),
+        "vault_reader holds column grants on other columns only: {email:?}"
+    );
+    let balance = readers("accounts", "balance");
+    assert!(has(&balance, "vault_reader", "column grant"), "{balance:?}");
+    // entries has row-level security: a plain reader sees only what its policies allow.
+    let tenant = readers("entries", "tenant");
+    let rows = |role: &str| tenant.iter().find(|(r, _, _)| r == role).map(|x| x.2);
+    assert_eq!(rows("vault_reader"), Some(false), "{tenant:?}");
+    assert_eq!(rows("postgres"), Some(true), "{tenant:?}");
+    assert!(
+        got.iter()
+            .find(|s| s.table == "entries")
+            .unwrap()
+            .row_security
+    );
 }

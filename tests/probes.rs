@@ -24,13 +24,12 @@ async fn probe(db: &str, config: ProbeConfig) -> Vec<Finding> {
 /// Constraint probes for one table's spec only, rolled back.
 async fn probe_table(db: &str, table: &str, config: ProbeConfig) -> Vec<Finding> {
     let all = load_dir(&specs_dir()).unwrap();
-    let specs = SpecSet {
-        specs: all
-            .specs
+    let specs = SpecSet::of_relations(
+        all.specs
             .into_iter()
             .filter(|s| s.spec.table == table)
             .collect(),
-    };
+    );
     let mut conn = connect(db).await;
     let schema = read_schema(&mut conn, "public").await.unwrap();
     let mut tx = conn.begin().await.unwrap();

@@ -291,13 +291,13 @@ async fn a_failure_is_shrunk_and_its_sql_reproduces_it_by_hand() {
 #[tokio::test]
 async fn the_same_seed_replays_the_same_findings() {
     let specs = specs();
-    let lockout = SpecSet {
-        specs: specs
+    let lockout = SpecSet::of_relations(
+        specs
             .specs
             .into_iter()
             .filter(|s| s.spec.table == "users")
             .collect(),
-    };
+    );
     let mut conn = database(Some(&mutant("07_failed_login_case_sensitive.sql"))).await;
     let config = ProbeConfig {
         cases: 16,

@@ -266,6 +266,7 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
     assert!(html.contains("no objects trace to this requirement"));
     let md = read(dir, "report.md");
     assert!(md.contains("**Verdict: PASS**"), "{}", &md[..400]);
+    assert_access_and_diagram(&run, &html, &md);
 
     // Intact: every file verifies, from any of them.
     for name in [
@@ -478,4 +479,79 @@ fn report_needs_a_source_and_refuses_what_is_not_a_run_record() {
         0,
         "nothing written"
     );
+}
+
+/// The access-control section and the diagram, rendered from the run record alone: every
+/// sensitive column with its readers (from the catalog), every relation as a box of the
+/// diagram and every foreign key as an edge.
+fn assert_access_and_diagram(run: &Value, html: &str, md: &str) {
+    let sensitive = run["sensitive_columns"].as_array().expect("recorded");
+    let names: Vec<String> = sensitive
+        .iter()
+        .map(|c| {
+            format!(
+                "{}.{}",
+                c["table"].as_str().unwrap(),
+                c["column"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for col in [
+        "users.password_hash",
+        "users.mfa_secret",
+        "users.last_login_ip",
+        "user_sessions.session_token",
+        "user_sessions.refresh_token",
+        "user_sessions.ip_address",
+        "audit_log.ip_address",
+    ] {
+        assert!(names.iter().any(|n| n == col), "{col} not in {names:?}");
+        assert!(
+            html.contains(&format!("<code>{col}</code>")),
+            "{col} not in the HTML"
+        );
+        assert!(
+            md.contains(&format!("`{col}`")),
+            "{col} not in the Markdown"
+        );
+    }
+    for c in sensitive {
+        let readers = c["readers"].as_array().unwrap();
+        // The bootstrap superuser can read everything, and says why.
+        assert!(
+            readers
+                .iter()
+                .any(|r| r["role"] == "postgres" && r["via"] == "superuser"),
+            "{c}"
+        );
+    }
+    assert!(html.contains("<section id=\"access\"") && md.contains("## Access control"));
+    let map = &run["schema_map"];
+    let relations = map["relations"].as_array().unwrap();
+    let fks = map["foreign_keys"].as_array().unwrap();
+    assert_eq!(relations.len(), 16);
+    assert!(fks.len() >= 15, "{} foreign keys", fks.len());
+    assert!(html.contains("<section id=\"erd\""));
+    for r in relations {
+        let name = r["name"].as_str().unwrap();
+        assert_eq!(
+            html.matches(&format!("id=\"erd-t-{name}\"")).count(),
+            1,
+            "{name} drawn once"
+        );
+    }
+    for f in fks {
+        let id = format!(
+            "id=\"{}\"",
+            reims_verify::report::view::anchor(
+                "erd-fk",
+                &format!(
+                    "{}.{}",
+                    f["from"].as_str().unwrap(),
+                    f["name"].as_str().unwrap()
+                )
+            )
+        );
+        assert_eq!(html.matches(&id).count(), 1, "{id} drawn once");
+    }
 }

@@ -394,8 +394,7 @@ fn server() -> &'static EphemeralCluster {
                     sqlx::raw_sql(&format!(
                         "CREATE ROLE auditor LOGIN PASSWORD '{SERVER_PW}';
                          CREATE ROLE echo_user LOGIN;
-                         GRANT USAGE ON SCHEMA public TO auditor;
-                         GRANT SELECT ON ALL TABLES IN SCHEMA public TO auditor;"
+                         GRANT SELECT ON schema_migrations TO auditor;"
                     ))
                     .execute(&mut conn)
                     .await

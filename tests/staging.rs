@@ -288,3 +288,387 @@ async fn the_session_is_read_only_with_timeouts_and_names_itself() {
         .unwrap_err();
     assert!(err.to_string().contains("read-only"), "{err}");
 }
+
+/// Databases on the staging cluster for the access-control checks, each readable by the
+/// `auditor` role through `SELECT` on `schema_migrations` only (all the check reads besides
+/// `pg_catalog`): `vault_tpl`, the access fixture, and `reims_tpl`, the REIMS schema without
+/// drift. Drift is applied to copies of them.
+fn access_templates() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    let c = staging();
+    DONE.get_or_init(|| {
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    for (db, dir) in [
+                        ("vault_tpl", fixture("access/migrations")),
+                        ("reims_tpl", migrations_dir()),
+                    ] {
+                        c.create_database(db, None).await.unwrap();
+                        let files = discover(&dir).unwrap();
+                        apply(
+                            &c.connect_options(db),
+                            &files,
+                            &ApplyMode::All,
+                            &ApplyOptions::default(),
+                        )
+                        .await
+                        .map_err(|e| e.to_string())
+                        .unwrap();
+                        let mut conn = c.connect(db).await.unwrap();
+                        sqlx::raw_sql("GRANT SELECT ON schema_migrations TO auditor")
+                            .execute(&mut conn)
+                            .await
+                            .unwrap();
+                        conn.close().await.unwrap();
+                    }
+                    // As staging usually is: migrated by a role of its own, not the
+                    // superuser. The database belongs to it, so it may create in public.
+                    let mut admin = c.connect("postgres").await.unwrap();
+                    for sql in [
+                        "CREATE ROLE vault_owner LOGIN CREATEROLE",
+                        "CREATE DATABASE vault_owned OWNER vault_owner",
+                    ] {
+                        sqlx::raw_sql(sql).execute(&mut admin).await.unwrap();
+                    }
+                    admin.close().await.unwrap();
+                    let files = discover(&fixture("access/migrations")).unwrap();
+                    apply(
+                        &c.connect_options("vault_owned").username("vault_owner"),
+                        &files,
+                        &ApplyMode::All,
+                        &ApplyOptions::default(),
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+                    .unwrap();
+                    let mut conn = c.connect("vault_owned").await.unwrap();
+                    sqlx::raw_sql("SET ROLE vault_owner")
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    sqlx::raw_sql("GRANT SELECT ON schema_migrations TO auditor")
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                    conn.close().await.unwrap();
+                })
+        })
+        .join()
+        .unwrap()
+    });
+}
+
+fn url_of(db: &str, user_pw: &str) -> String {
+    format!(
+        "postgres://{user_pw}@localhost/{db}?host={}&port=5432",
+        staging().dir().display()
+    )
+}
+
+/// A copy of a template with `sql` applied (as the superuser), its schema read through the
+/// auditor's read-only session, exactly as `check --database-url` opens it.
+async fn read_as_auditor(template: &str, tag: &str, sql: &str) -> reims_verify::catalog::Schema {
+    use reims_verify::postgres::{Database, ServerSettings};
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let db = format!(
+        "{tag}_{}",
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    staging()
+        .create_database(&db, Some(template))
+        .await
+        .unwrap();
+    let mut admin = staging().connect(&db).await.unwrap();
+    sqlx::raw_sql(sql)
+        .execute(&mut admin)
+        .await
+        .expect("mutation applies");
+    admin.close().await.unwrap();
+    let target = url_of(&db, &format!("auditor:{PASSWORD}"));
+    let handed = Database::open(
+        Some(&target),
+        &ClusterOptions::default(),
+        &ServerSettings::default(),
+    )
+    .await
+    .unwrap();
+    let mut conn = handed.connect().await.unwrap();
+    let schema = reims_verify::catalog::read_schema(&mut conn, "public")
+        .await
+        .expect("the read-only role reads the whole catalog");
+    Database::close(conn).await;
+    schema
+}
+
+fn expectations(sql: &str) -> Vec<(String, String)> {
+    sql.lines()
+        .filter_map(|l| l.trim().strip_prefix("-- expect:"))
+        .map(|rest| {
+            let mut parts = rest.split_whitespace();
+            (
+                parts.next().unwrap_or_default().to_string(),
+                parts.collect::<Vec<_>>().join(" "),
+            )
+        })
+        .collect()
+}
+
+const ACCESS_PREFIXES: [&str; 5] = ["privilege.", "rls.", "policy.", "security.", "role."];
+
+/// Every access-control mutation of both drift corpora (the access fixture's, and the
+/// REIMS corpus's access entries) is caught on staging through the read-only role, which
+/// sees every ACL, owner, role and policy that the owner sees.
+#[tokio::test]
+async fn access_drift_is_caught_through_the_read_only_role() {
+    use reims_verify::spec::load_dir;
+    use reims_verify::verify::{build_shadow, verify_with, AccessOptions};
+    access_templates();
+    let bind = AccessOptions::parse(&["auditor=auditor".to_string()]).unwrap();
+    let mut caught = 0;
+    let mut missed = Vec::new();
+    for (template, specs, drift) in [
+        (
+            "vault_tpl",
+            fixture("access/specs"),
+            fixture("access/drift"),
+        ),
+        ("reims_tpl", specs_dir(), fixture("drift")),
+    ] {
+        let specs = load_dir(&specs).unwrap();
+        let shadow_db = empty_db("staging_shadow").await;
+        let shadow = build_shadow(&mut connect(&shadow_db).await, &specs)
+            .await
+            .unwrap();
+        // Without drift, the fixture passes as the auditor sees it.
+        if template == "vault_tpl" {
+            let actual = read_as_auditor(template, "vault_clean", "").await;
+            let failed: Vec<String> = verify_with(&specs, &actual, &shadow, &bind)
+                .into_iter()
+                .filter(|f| f.failed())
+                .map(|f| format!("{} {}: {}", f.code, f.object, f.message))
+                .collect();
+            assert!(failed.is_empty(), "{failed:#?}");
+        }
+        let mut files: Vec<_> = std::fs::read_dir(&drift)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        files.sort();
+        for file in files {
+            let sql = std::fs::read_to_string(&file).unwrap();
+            let expected: Vec<_> = expectations(&sql)
+                .into_iter()
+                .filter(|(code, _)| ACCESS_PREFIXES.iter().any(|p| code.starts_with(p)))
+                .collect();
+            if expected.is_empty() {
+                continue;
+            }
+            let actual = read_as_auditor(template, "drift", &sql).await;
+            let findings = verify_with(&specs, &actual, &shadow, &bind);
+            for (code, object) in expected {
+                if findings
+                    .iter()
+                    .any(|f| f.failed() && f.code == code && f.object == object)
+                {
+                    caught += 1;
+                } else {
+                    missed.push(format!("{}: {code} {object}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "not caught on staging:\n{}",
+        missed.join("\n")
+    );
+    assert!(caught >= 35, "only {caught} expectations checked");
+}
+
+/// End to end through the CLI: the access fixture on staging passes `check` through the
+/// read-only role with `--role auditor=auditor`; bound to a role the server lacks, the
+/// check reports `role.missing` as a finding (exit 1), not an error.
+#[test]
+fn the_access_fixture_passes_on_staging_and_a_missing_role_is_a_finding() {
+    access_templates();
+    let target = url_of("vault_tpl", &format!("auditor:{PASSWORD}"));
+    let args = |role: &'static str| {
+        vec![
+            "check".to_string(),
+            "--database-url".into(),
+            target.clone(),
+            "--migrations".into(),
+            "tests/fixtures/access/migrations".into(),
+            "--specs".into(),
+            "tests/fixtures/access/specs".into(),
+            "--role".into(),
+            role.into(),
+            "--no-report".into(),
+        ]
+    };
+    let run_args = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&refs)
+    };
+    let (code, stdout, stderr, _) = run_args(args("auditor=auditor"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("PASS"), "{stdout}");
+    let (code, stdout, stderr, _) = run_args(args("auditor=ghost_auditor"));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("FAIL role.missing  role ghost_auditor"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+}
+
+/// The owner is a deployment fact. On the ephemeral cluster the migrations run as the
+/// bootstrap superuser (the gate tests); here they ran as `vault_owner`. The same specs
+/// (`owner: $migrator`) pass on both, because `$migrator` is the owner of
+/// `schema_migrations`; `--role migrator=…` pins it, and a wrong pin fails every owner check.
+#[test]
+fn the_owner_is_the_migrating_role_on_staging_too() {
+    access_templates();
+    let target = url_of("vault_owned", &format!("auditor:{PASSWORD}"));
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--database-url",
+            &target,
+            "--migrations",
+            "tests/fixtures/access/migrations",
+            "--specs",
+            "tests/fixtures/access/specs",
+            "--role",
+            "auditor=auditor",
+            "--no-report",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (code, stdout, stderr, _) = check(&[]);
+    assert_eq!(code, 0, "derived owner: {stdout}\n{stderr}");
+    let (code, stdout, stderr, _) = check(&["--role", "migrator=vault_owner"]);
+    assert_eq!(code, 0, "pinned owner: {stdout}\n{stderr}");
+    let (code, stdout, _, _) = check(&["--role", "migrator=postgres"]);
+    assert_eq!(code, 1, "{stdout}");
+    for object in [
+        "accounts",
+        "entries",
+        "schema_migrations",
+        "account_balance(integer)",
+    ] {
+        assert!(
+            stdout.contains(&format!("FAIL privilege.owner  {object}\n")),
+            "{object}: {stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("owner is vault_owner, spec says postgres ($migrator)"),
+        "{stdout}"
+    );
+}
+
+/// A catalog the read-only role may not read is database trouble (exit 3) naming what
+/// could not be read, never a verdict: here `pg_policy`, revoked from PUBLIC.
+#[test]
+fn an_unreadable_catalog_is_an_error_not_a_verdict() {
+    access_templates();
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+                ONCE.get_or_init(|| async {
+                    staging()
+                        .create_database("vault_hidden", Some("vault_tpl"))
+                        .await
+                        .unwrap();
+                    let mut c = staging().connect("vault_hidden").await.unwrap();
+                    sqlx::raw_sql("REVOKE SELECT ON pg_catalog.pg_policy FROM PUBLIC")
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                    c.close().await.unwrap();
+                })
+                .await;
+            })
+    })
+    .join()
+    .unwrap();
+    let target = url_of("vault_hidden", &format!("auditor:{PASSWORD}"));
+    let (code, stdout, stderr, _) = run(&[
+        "check",
+        "--database-url",
+        &target,
+        "--migrations",
+        "tests/fixtures/access/migrations",
+        "--specs",
+        "tests/fixtures/access/specs",
+        "--role",
+        "auditor=auditor",
+        "--no-report",
+    ]);
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(stderr.contains("row-level security policies"), "{stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    assert!(
+        !stdout.contains("PASS") && !stdout.contains("FAIL"),
+        "{stdout}"
+    );
+}
+
+/// The REIMS schema as migrated passes through the read-only role, whose only grant is
+/// SELECT on the migration history (the check's own read, expected without being
+/// declared); anything more that role holds there is drift.
+#[tokio::test]
+async fn the_checking_roles_own_read_is_expected_and_nothing_more() {
+    use reims_verify::spec::load_dir;
+    use reims_verify::verify::{build_shadow, verify};
+    access_templates();
+    let specs = load_dir(&specs_dir()).unwrap();
+    let shadow_db = empty_db("own_read_shadow").await;
+    let shadow = build_shadow(&mut connect(&shadow_db).await, &specs)
+        .await
+        .unwrap();
+    let failures = |sql: &'static str| {
+        let (specs, shadow) = (&specs, &shadow);
+        async move {
+            let actual = read_as_auditor("reims_tpl", "own_read", sql).await;
+            verify(specs, &actual, shadow)
+                .into_iter()
+                .filter(|f| f.failed())
+                .map(|f| format!("{} {}: {}", f.code, f.object, f.message))
+                .collect::<Vec<_>>()
+        }
+    };
+    let clean = failures("").await;
+    assert!(clean.is_empty(), "{clean:#?}");
+    let more = failures("GRANT INSERT ON schema_migrations TO auditor").await;
+    assert_eq!(more.len(), 1, "{more:#?}");
+    assert!(
+        more[0].starts_with(
+            "privilege.extra schema_migrations: schema_migrations: auditor holds INSERT undeclared"
+        ),
+        "{more:#?}"
+    );
+    assert!(more[0].contains("SELECT held by auditor"), "{more:#?}");
+    let other = failures(
+        "DO $$ BEGIN CREATE ROLE history_peeker NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+         GRANT SELECT ON schema_migrations TO history_peeker",
+    )
+    .await;
+    assert_eq!(other.len(), 1, "{other:#?}");
+    assert!(
+        other[0].contains("history_peeker holds SELECT"),
+        "{other:#?}"
+    );
+}

@@ -4,25 +4,131 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Everything the verifier needs to know about one schema.
+/// Everything the verifier needs to know about the checked schemas of one database.
+/// Objects owned by extensions are left out: the extension stands for them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Schema {
     /// `SHOW server_version`.
     pub server_version: String,
-    /// Relations by name.
+    /// The checked schemas, with their comments.
+    pub namespaces: Vec<Namespace>,
+    /// Relations by [`relation_key`]: the bare name in `public`, `schema.name` elsewhere.
     pub relations: BTreeMap<String, Relation>,
-    /// Functions and procedures (not aggregates or window functions), not counting those
-    /// owned by extensions.
+    /// Functions, procedures and aggregates.
     pub functions: Vec<Function>,
+    /// Enums, domains and composite types.
+    pub types: Vec<TypeDef>,
+    /// Sequences, including those owned by serial and identity columns.
+    pub sequences: Vec<Sequence>,
+    /// Every extension of the database, whichever schema it lives in.
+    pub extensions: Vec<Extension>,
+    /// Objects of kinds that specs cannot describe (rules, operators, collations, …).
+    pub other_objects: Vec<OtherObject>,
+    /// Owners, ACLs, roles and row-level security (see `catalog::acl`).
+    pub access: super::acl::Access,
+}
+
+impl Schema {
+    /// The relation `schema.name`, if read.
+    pub fn relation(&self, schema: &str, name: &str) -> Option<&Relation> {
+        self.relations.get(&relation_key(schema, name))
+    }
+
+    /// A checked schema by name.
+    pub fn namespace(&self, name: &str) -> Option<&Namespace> {
+        self.namespaces.iter().find(|n| n.name == name)
+    }
+}
+
+/// How relations (and other objects) are named in findings and keyed in [`Schema`]: the
+/// bare name in `public`, `schema.name` elsewhere, each part quoted only when it holds a
+/// dot or a double quote, so that two different objects never share a key.
+pub fn relation_key(schema: &str, name: &str) -> String {
+    qualified_name(schema, name, "public")
+}
+
+/// `name` as a spec writes it relative to `home`, the schema it is written in: bare when
+/// it lives in `home`, else `schema.name`; each part double-quoted when it holds a dot or a
+/// double quote. [`parse_qualified`] reads it back.
+pub fn qualified_name(schema: &str, name: &str, home: &str) -> String {
+    let part = |s: &str| {
+        if s.contains('.') || s.contains('"') {
+            crate::sql::quote_ident(s)
+        } else {
+            s.to_string()
+        }
+    };
+    if schema == home {
+        part(name)
+    } else {
+        format!("{}.{}", part(schema), part(name))
+    }
+}
+
+/// Read `name` or `schema.name` (parts optionally double-quoted) as written in a spec
+/// whose own schema is `home`: (schema, name).
+pub fn parse_qualified(text: &str, home: &str) -> (String, String) {
+    let parts = split_qualified(text.trim());
+    match parts.as_slice() {
+        [schema, name] => (schema.clone(), name.clone()),
+        _ => (home.to_string(), unquote_part(text.trim())),
+    }
+}
+
+fn split_qualified(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    parts
+}
+
+fn unquote_part(text: &str) -> String {
+    split_qualified(text).join(".")
+}
+
+/// One checked schema.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Namespace {
+    /// The name.
+    pub name: String,
+    /// `COMMENT ON SCHEMA`.
+    pub comment: Option<String>,
 }
 
 /// A table or (materialized) view.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Relation {
+    /// The schema that holds it.
+    pub schema: String,
     /// The name.
     pub name: String,
     /// `pg_class.relkind`: `r` table, `p` partitioned table, `m` materialized view, `v` view.
     pub kind: char,
+    /// `COMMENT ON …`.
+    pub comment: Option<String>,
+    /// For a view or materialized view, its query as `pg_get_viewdef(oid, true)` prints it.
+    pub definition: Option<String>,
+    /// For a partitioned table, `pg_get_partkeydef`: `RANGE (payment_date)`.
+    pub partition_key: Option<String>,
+    /// For a partition, its parent: (schema, name).
+    pub partition_of: Option<(String, String)>,
+    /// For a partition, its bound: `FOR VALUES FROM (…) TO (…)`.
+    pub partition_bound: Option<String>,
+    /// UNLOGGED (`relpersistence = 'u'`).
+    pub unlogged: bool,
     /// Columns in attribute order.
     pub columns: Vec<Column>,
     /// Constraints (PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK, EXCLUDE).
@@ -66,6 +172,13 @@ pub struct Column {
     /// The collation when it is not the type's default (`attcollation::regcollation`,
     /// e.g. `"C"`); `None` for the default or a type without collation.
     pub collation: Option<String>,
+    /// For a generated column (`GENERATED ALWAYS AS (…) STORED`), its expression; the
+    /// column then has no default.
+    pub generated: Option<String>,
+    /// `attidentity`: `a` GENERATED ALWAYS, `d` GENERATED BY DEFAULT AS IDENTITY.
+    pub identity: Option<char>,
+    /// `COMMENT ON COLUMN`.
+    pub comment: Option<String>,
 }
 
 /// What kind of constraint (`pg_constraint.contype`).
@@ -99,6 +212,8 @@ pub struct Constraint {
     pub definition: String,
     /// For CHECK: the expression alone, `pg_get_expr(conbin, conrelid)`.
     pub expression: Option<String>,
+    /// For FOREIGN KEY: the referenced table's schema.
+    pub ref_schema: Option<String>,
     /// For FOREIGN KEY: the referenced table.
     pub ref_table: Option<String>,
     /// For FOREIGN KEY: the referenced columns.
@@ -113,6 +228,13 @@ pub struct Constraint {
     pub deferrable: bool,
     /// INITIALLY DEFERRED (`condeferred`).
     pub initially_deferred: bool,
+    /// `convalidated`: false for a constraint added `NOT VALID` and not validated since.
+    pub validated: bool,
+    /// Created by the parent of a partition or inheritance child, not by this table
+    /// (`conparentid`, or an inherited CHECK that is not also local).
+    pub inherited: bool,
+    /// `COMMENT ON CONSTRAINT`.
+    pub comment: Option<String>,
 }
 
 /// An index.
@@ -144,6 +266,16 @@ pub struct Index {
     pub definition: String,
     /// The constraint this index backs, if any.
     pub constraint: Option<String>,
+    /// `indisvalid`: false for an index left by a failed `CREATE INDEX CONCURRENTLY`.
+    pub valid: bool,
+    /// `indisready`: the index accepts inserts.
+    pub ready: bool,
+    /// `indislive`: the index is not being dropped.
+    pub live: bool,
+    /// A partition's index attached to an index of the parent.
+    pub inherited: bool,
+    /// `COMMENT ON INDEX`.
+    pub comment: Option<String>,
 }
 
 /// A trigger.
@@ -157,7 +289,8 @@ pub struct Trigger {
     pub events: Vec<String>,
     /// `row` or `statement`.
     pub level: String,
-    /// The trigger function's name.
+    /// The trigger function's name, `schema.name` when it lives neither in the table's
+    /// schema nor in `pg_catalog`.
     pub function: String,
     /// The `WHEN` condition as `pg_get_triggerdef(oid, true)` prints it, without the outer
     /// parentheses.
@@ -168,14 +301,22 @@ pub struct Trigger {
     pub enabled: char,
     /// `pg_get_triggerdef`, for messages.
     pub definition: String,
+    /// The arguments passed to the trigger function (`tgargs`), in order.
+    pub arguments: Vec<String>,
+    /// Cloned from a trigger of the partitioned parent (`tgparentid`).
+    pub inherited: bool,
+    /// `COMMENT ON TRIGGER`.
+    pub comment: Option<String>,
 }
 
-/// A function or procedure.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A function, procedure or aggregate.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Function {
+    /// The schema that holds it.
+    pub schema: String,
     /// The name.
     pub name: String,
-    /// `pg_proc.prokind`: `f` function, `p` procedure.
+    /// `pg_proc.prokind`: `f` function, `p` procedure, `a` aggregate.
     pub kind: char,
     /// Argument types as `oidvectortypes` prints them, e.g. `["uuid", "inet"]`.
     pub arg_types: Vec<String>,
@@ -195,15 +336,42 @@ pub struct Function {
     /// The body as stored (`pg_proc.prosrc`): the source text for SQL and PL languages,
     /// the symbol for C. `spec snapshot` places a function with the table it names most.
     pub source: String,
+    /// `SET` options (`proconfig`), each `name=value` as stored: `search_path=public, pg_temp`.
+    pub config: Vec<String>,
+    /// LEAKPROOF.
+    pub leakproof: bool,
+    /// `proparallel`: `s` safe, `r` restricted, `u` unsafe.
+    pub parallel: char,
+    /// Estimated execution cost (`procost`).
+    pub cost: f64,
+    /// Estimated rows for a set-returning function (`prorows`; 0 otherwise).
+    pub rows: f64,
+    /// For an aggregate: its state function and type, final function and initial state.
+    pub aggregate: Option<AggregateDef>,
+    /// `COMMENT ON FUNCTION`.
+    pub comment: Option<String>,
+}
+
+/// How an aggregate computes (`pg_aggregate`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AggregateDef {
+    /// The state transition function, as `regproc` prints it.
+    pub state_function: String,
+    /// The state type, `format_type`.
+    pub state_type: String,
+    /// The final function, if any.
+    pub final_function: Option<String>,
+    /// The initial state, as text, if any.
+    pub initial_state: Option<String>,
 }
 
 impl Function {
-    /// `function` or `procedure`.
+    /// `function`, `procedure` or `aggregate`.
     pub fn kind_name(&self) -> &'static str {
-        if self.kind == 'p' {
-            "procedure"
-        } else {
-            "function"
+        match self.kind {
+            'p' => "procedure",
+            'a' => "aggregate",
+            _ => "function",
         }
     }
 
@@ -211,4 +379,103 @@ impl Function {
     pub fn signature(&self) -> String {
         format!("{}({})", self.name, self.arg_types.join(", "))
     }
+}
+
+/// An enum, a domain or a composite type.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TypeDef {
+    /// The schema that holds it.
+    pub schema: String,
+    /// The name.
+    pub name: String,
+    /// `typtype`: `e` enum, `d` domain, `c` composite.
+    pub kind: char,
+    /// An enum's labels in sort order.
+    pub labels: Vec<String>,
+    /// A domain's base type, `format_type(typbasetype, typtypmod)`.
+    pub base_type: Option<String>,
+    /// A domain's nullability (`NOT typnotnull`).
+    pub nullable: bool,
+    /// A domain's default, `pg_get_expr(typdefaultbin, 0)`.
+    pub default: Option<String>,
+    /// A domain's collation when it is not its base type's.
+    pub collation: Option<String>,
+    /// A domain's CHECK constraints.
+    pub checks: Vec<DomainCheck>,
+    /// A composite type's attributes: (name, `format_type`).
+    pub attributes: Vec<(String, String)>,
+    /// `COMMENT ON TYPE` / `DOMAIN`.
+    pub comment: Option<String>,
+}
+
+/// A CHECK constraint of a domain.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DomainCheck {
+    /// The name.
+    pub name: String,
+    /// The expression, `pg_get_expr(conbin, 0)`: `VALUE >= 1901 AND …`.
+    pub expression: String,
+    /// `convalidated`.
+    pub validated: bool,
+}
+
+/// A sequence.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Sequence {
+    /// The schema that holds it.
+    pub schema: String,
+    /// The name.
+    pub name: String,
+    /// `format_type(seqtypid)`: `bigint`, `integer`, `smallint`.
+    pub type_name: String,
+    /// START WITH.
+    pub start: i64,
+    /// INCREMENT BY.
+    pub increment: i64,
+    /// MINVALUE.
+    pub min: i64,
+    /// MAXVALUE.
+    pub max: i64,
+    /// CYCLE.
+    pub cycle: bool,
+    /// CACHE.
+    pub cache: i64,
+    /// The column that owns it, if any.
+    pub owner: Option<SequenceOwner>,
+    /// `COMMENT ON SEQUENCE`.
+    pub comment: Option<String>,
+}
+
+/// The column that owns a sequence (`OWNED BY`, serial or identity).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SequenceOwner {
+    /// The owning table's [`relation_key`].
+    pub table: String,
+    /// The owning column.
+    pub column: String,
+    /// Owned as an identity column's sequence (`deptype = 'i'`), not by `OWNED BY`.
+    pub identity: bool,
+}
+
+/// An installed extension.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Extension {
+    /// The name.
+    pub name: String,
+    /// `extversion`.
+    pub version: String,
+    /// The schema its objects live in.
+    pub schema: String,
+    /// `COMMENT ON EXTENSION`.
+    pub comment: Option<String>,
+}
+
+/// An object of a kind the spec format cannot describe, so that it is at least reported.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct OtherObject {
+    /// The schema that holds it.
+    pub schema: String,
+    /// What it is, as `pg_describe_object` prints it: `rule r on table t`,
+    /// `operator ===(integer,integer)`.
+    pub description: String,
 }

@@ -1,5 +1,6 @@
 //! The catalog queries. There are exactly [`CATALOG_QUERIES`] of them, whatever the
-//! number of tables: each reads one kind of object for every relation of the schema.
+//! number of tables and schemas: each reads one kind of object for every relation of the
+//! checked schemas. Schema-level objects are read in `objects.rs`.
 
 use sqlx::{PgConnection, Row};
 
@@ -7,53 +8,85 @@ use super::model::*;
 use super::sqltext::{index_def_elements, trigger_when};
 use crate::error::{Error, Result};
 
-/// How many queries [`read_schema`] issues (a test holds it to this).
-pub const CATALOG_QUERIES: usize = 6;
+/// How many statements [`read_schemas`] sends (a test holds it to this): one that pins
+/// `search_path`, then one query per kind of object, then the access-control queries.
+pub const CATALOG_QUERIES: usize = 11 + super::acl::ACCESS_QUERIES;
 
-const RELATIONS: &str = "
-SELECT c.relname::text AS name, c.relkind::text AS kind
+/// Objects that belong to an extension are the extension's business, not the schema's.
+const NOT_EXTENSION_MEMBER: &str = "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')";
+
+fn not_member(catalog: &str, oid: &str) -> String {
+    NOT_EXTENSION_MEMBER
+        .replace("{catalog}", catalog)
+        .replace("{oid}", oid)
+}
+
+fn relations_query() -> String {
+    format!(
+        "
+SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind,
+       obj_description(c.oid, 'pg_class') AS comment,
+       CASE WHEN c.relkind IN ('v','m') THEN pg_get_viewdef(c.oid, true) END AS definition,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+       pn.nspname::text AS parent_schema, pc.relname::text AS parent_name,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
+       c.relpersistence = 'u' AS unlogged
   FROM pg_class c
- WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','p','m','v')
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                   AND d.objid = c.oid AND d.deptype = 'e')
- ORDER BY 1";
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
+  LEFT JOIN pg_class pc ON pc.oid = i.inhparent
+  LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+ WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v')
+   AND {}
+ ORDER BY 1, 2",
+        not_member("pg_class", "c.oid")
+    )
+}
 
 const COLUMNS: &str = "
-SELECT c.relname::text AS rel, a.attname::text AS name,
+SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS name,
        format_type(a.atttypid, a.atttypmod) AS type_name,
        NOT a.attnotnull AS nullable,
        pg_get_expr(d.adbin, d.adrelid) AS default_expr,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> ty.typcollation
-            THEN a.attcollation::regcollation::text END AS collation
+            THEN a.attcollation::regcollation::text END AS collation,
+       a.attgenerated::text AS generated, a.attidentity::text AS identity,
+       col_description(a.attrelid, a.attnum) AS comment
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_type ty ON ty.oid = a.atttypid
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
- WHERE c.relnamespace = $1::regnamespace AND c.relkind IN ('r','p','m','v')
+ WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v')
    AND a.attnum > 0 AND NOT a.attisdropped
- ORDER BY c.relname, a.attnum";
+ ORDER BY 1, 2, a.attnum";
 
 const CONSTRAINTS: &str = "
-SELECT c.relname::text AS rel, k.conname::text AS name, k.contype::text AS kind,
+SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS name, k.contype::text AS kind,
        ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
                JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
        pg_get_constraintdef(k.oid, true) AS definition,
        CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) END AS expression,
-       r.relname::text AS ref_table,
+       rn.nspname::text AS ref_schema, r.relname::text AS ref_table,
        ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
                JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) AS ref_columns,
        NULLIF(k.confdeltype::text, ' ') AS on_delete, NULLIF(k.confupdtype::text, ' ') AS on_update,
        CASE WHEN k.contype IN ('p','u','x') THEN i.relname::text END AS index_name,
-       k.condeferrable AS deferrable, k.condeferred AS initially_deferred
+       k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
+       k.convalidated AS validated,
+       (k.conparentid <> 0 OR NOT k.conislocal) AS inherited,
+       obj_description(k.oid, 'pg_constraint') AS comment
   FROM pg_constraint k
   JOIN pg_class c ON c.oid = k.conrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_class r ON r.oid = k.confrelid
+  LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
   LEFT JOIN pg_class i ON i.oid = k.conindid
- WHERE c.relnamespace = $1::regnamespace
- ORDER BY c.relname, k.conname";
+ WHERE n.nspname = ANY($1)
+ ORDER BY 1, 2, 3";
 
 const INDEXES: &str = "
-SELECT c.relname::text AS rel, ic.relname::text AS name, x.indisunique AS is_unique,
+SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS name, x.indisunique AS is_unique,
        am.amname::text AS method,
        ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, false) FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS keys,
        ARRAY(SELECT (x.indoption[k - 1] & 1) <> 0 FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS descs,
@@ -61,97 +94,160 @@ SELECT c.relname::text AS rel, ic.relname::text AS name, x.indisunique AS is_uni
        ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, false) FROM generate_series(x.indnkeyatts + 1, x.indnatts) k ORDER BY k) AS include,
        pg_get_expr(x.indpred, x.indrelid) AS predicate,
        pg_get_indexdef(x.indexrelid) AS definition,
-       k.conname::text AS constraint_name
+       k.conname::text AS constraint_name,
+       x.indisvalid AS valid, x.indisready AS ready, x.indislive AS live,
+       EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid) AS inherited,
+       obj_description(x.indexrelid, 'pg_class') AS comment
   FROM pg_index x
   JOIN pg_class c ON c.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_class ic ON ic.oid = x.indexrelid
   JOIN pg_am am ON am.oid = ic.relam
   LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p','u','x')
- WHERE c.relnamespace = $1::regnamespace
- ORDER BY c.relname, ic.relname";
+ WHERE n.nspname = ANY($1)
+ ORDER BY 1, 2, 3";
 
 const TRIGGERS: &str = "
-SELECT c.relname::text AS rel, t.tgname::text AS name, t.tgtype::int4 AS tgtype,
-       p.proname::text AS function, pg_get_triggerdef(t.oid, true) AS definition,
+SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name, t.tgtype::int4 AS tgtype,
+       p.proname::text AS function, pn.nspname::text AS function_schema,
+       pg_get_triggerdef(t.oid, true) AS definition,
        ARRAY(SELECT a.attname::text FROM unnest(t.tgattr::int2[]) WITH ORDINALITY u(n, i)
                JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
-       t.tgenabled::text AS enabled
+       t.tgenabled::text AS enabled, t.tgnargs::int4 AS nargs, t.tgargs AS args,
+       t.tgparentid <> 0 AS inherited,
+       obj_description(t.oid, 'pg_trigger') AS comment
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_proc p ON p.oid = t.tgfoid
- WHERE c.relnamespace = $1::regnamespace AND NOT t.tgisinternal
- ORDER BY c.relname, t.tgname";
+  JOIN pg_namespace pn ON pn.oid = p.pronamespace
+ WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
+ ORDER BY 1, 2, 3";
 
-const FUNCTIONS: &str = "
-SELECT p.proname::text AS name, p.prokind::text AS kind,
+fn functions_query() -> String {
+    format!(
+        "
+SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS kind,
        ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i) ORDER BY i) AS arg_types,
        pg_get_function_arguments(p.oid) AS arguments,
        COALESCE(pg_get_function_result(p.oid), 'void') AS returns,
        l.lanname::text AS language, p.provolatile::text AS volatility,
        p.proisstrict AS strict, p.prosecdef AS security_definer,
-       current_setting('server_version') AS server_version, p.prosrc AS source
+       current_setting('server_version') AS server_version, p.prosrc AS source,
+       COALESCE(p.proconfig, '{{}}')::text[] AS config, p.proleakproof AS leakproof,
+       p.proparallel::text AS parallel, p.procost::float8 AS cost, p.prorows::float8 AS rows,
+       ag.aggtransfn::regproc::text AS agg_sfunc, format_type(ag.aggtranstype, NULL) AS agg_stype,
+       NULLIF(ag.aggfinalfn, 0)::regproc::text AS agg_finalfunc, ag.agginitval AS agg_initval,
+       obj_description(p.oid, 'pg_proc') AS comment
   FROM pg_proc p
+  JOIN pg_namespace n ON n.oid = p.pronamespace
   JOIN pg_language l ON l.oid = p.prolang
- WHERE p.pronamespace = $1::regnamespace AND p.prokind IN ('f', 'p')
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                   AND d.objid = p.oid AND d.deptype = 'e')
+  LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid
+ WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p', 'a')
+   AND {}
  UNION ALL
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_setting('server_version'), NULL
- ORDER BY 1 NULLS LAST, 3";
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_setting('server_version'), NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+ ORDER BY 1 NULLS LAST, 2, 4",
+        not_member("pg_proc", "p.oid")
+    )
+}
 
-fn db_err(what: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
+pub(super) fn db_err(what: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
     move |e| Error::database(format!("reading {what} from pg_catalog"), &e)
 }
 
 /// Read one schema (usually `public`) of the connected database.
 pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema> {
+    read_schemas(conn, &[schema.to_string()]).await
+}
+
+/// Read the given schemas of the connected database, in [`CATALOG_QUERIES`] statements
+/// whatever the number of schemas and objects. The session's `search_path` is set to
+/// `public` first, so that PostgreSQL's printers qualify names the same way on every
+/// server, whatever search path the connecting role has.
+pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result<Schema> {
+    let schemas: Vec<String> = schemas.to_vec();
+    sqlx::query("SELECT set_config('search_path', 'public', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err("the search path"))?;
     let mut out = Schema::default();
-    for row in sqlx::query(RELATIONS)
-        .bind(schema)
+    for row in sqlx::query(&relations_query())
+        .bind(&schemas)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err("relations"))?
     {
-        let name: String = row.try_get("name").map_err(db_err("relations"))?;
-        let kind: String = row.try_get("kind").map_err(db_err("relations"))?;
+        let e = db_err("relations");
+        let schema: String = row.try_get("schema").map_err(&e)?;
+        let name: String = row.try_get("name").map_err(&e)?;
+        let kind: String = row.try_get("kind").map_err(&e)?;
+        let parent_schema: Option<String> = row.try_get("parent_schema").map_err(&e)?;
+        let parent_name: Option<String> = row.try_get("parent_name").map_err(&e)?;
         out.relations.insert(
-            name.clone(),
+            relation_key(&schema, &name),
             Relation {
-                name,
                 kind: kind.chars().next().unwrap_or('r'),
+                comment: row.try_get("comment").map_err(&e)?,
+                definition: row.try_get("definition").map_err(&e)?,
+                partition_key: row.try_get("partition_key").map_err(&e)?,
+                partition_of: parent_schema.zip(parent_name),
+                partition_bound: row.try_get("partition_bound").map_err(&e)?,
+                unlogged: row.try_get("unlogged").map_err(&e)?,
+                schema,
+                name,
                 ..Default::default()
             },
         );
     }
+    let rel_of = |row: &sqlx::postgres::PgRow, what: &'static str| -> Result<String> {
+        let schema: String = row.try_get("schema").map_err(db_err(what))?;
+        let rel: String = row.try_get("rel").map_err(db_err(what))?;
+        Ok(relation_key(&schema, &rel))
+    };
     for row in sqlx::query(COLUMNS)
-        .bind(schema)
+        .bind(&schemas)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err("columns"))?
     {
-        let relname: String = row.try_get("rel").map_err(db_err("columns"))?;
-        if let Some(r) = out.relations.get_mut(&relname) {
+        let e = db_err("columns");
+        let key = rel_of(&row, "columns")?;
+        let generated: String = row.try_get("generated").map_err(&e)?;
+        let identity: String = row.try_get("identity").map_err(&e)?;
+        let expr: Option<String> = row.try_get("default_expr").map_err(&e)?;
+        let (default, generated) = if generated.is_empty() {
+            (expr, None)
+        } else {
+            (None, expr)
+        };
+        if let Some(r) = out.relations.get_mut(&key) {
             r.columns.push(Column {
-                name: row.try_get("name").map_err(db_err("columns"))?,
-                type_name: row.try_get("type_name").map_err(db_err("columns"))?,
-                nullable: row.try_get("nullable").map_err(db_err("columns"))?,
-                default: row.try_get("default_expr").map_err(db_err("columns"))?,
-                collation: row.try_get("collation").map_err(db_err("columns"))?,
+                name: row.try_get("name").map_err(&e)?,
+                type_name: row.try_get("type_name").map_err(&e)?,
+                nullable: row.try_get("nullable").map_err(&e)?,
+                default,
+                collation: row.try_get("collation").map_err(&e)?,
+                generated,
+                identity: identity.chars().next(),
+                comment: row.try_get("comment").map_err(&e)?,
             });
         }
     }
     for row in sqlx::query(CONSTRAINTS)
-        .bind(schema)
+        .bind(&schemas)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err("constraints"))?
     {
-        let relname: String = row.try_get("rel").map_err(db_err("constraints"))?;
-        let kind: String = row.try_get("kind").map_err(db_err("constraints"))?;
-        let on_delete: Option<String> = row.try_get("on_delete").map_err(db_err("constraints"))?;
-        let on_update: Option<String> = row.try_get("on_update").map_err(db_err("constraints"))?;
+        let e = db_err("constraints");
+        let key = rel_of(&row, "constraints")?;
+        let kind: String = row.try_get("kind").map_err(&e)?;
+        let on_delete: Option<String> = row.try_get("on_delete").map_err(&e)?;
+        let on_update: Option<String> = row.try_get("on_update").map_err(&e)?;
         let c = Constraint {
-            name: row.try_get("name").map_err(db_err("constraints"))?,
+            name: row.try_get("name").map_err(&e)?,
             kind: match kind.as_str() {
                 "p" => ConstraintKind::PrimaryKey,
                 "u" => ConstraintKind::Unique,
@@ -160,114 +256,166 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
                 "x" => ConstraintKind::Exclusion,
                 _ => ConstraintKind::Other,
             },
-            columns: row.try_get("columns").map_err(db_err("constraints"))?,
-            definition: row.try_get("definition").map_err(db_err("constraints"))?,
-            expression: row.try_get("expression").map_err(db_err("constraints"))?,
-            ref_table: row.try_get("ref_table").map_err(db_err("constraints"))?,
-            ref_columns: row.try_get("ref_columns").map_err(db_err("constraints"))?,
+            columns: row.try_get("columns").map_err(&e)?,
+            definition: row.try_get("definition").map_err(&e)?,
+            expression: row.try_get("expression").map_err(&e)?,
+            ref_schema: row.try_get("ref_schema").map_err(&e)?,
+            ref_table: row.try_get("ref_table").map_err(&e)?,
+            ref_columns: row.try_get("ref_columns").map_err(&e)?,
             on_delete: on_delete.and_then(|s| s.chars().next()),
             on_update: on_update.and_then(|s| s.chars().next()),
-            index_name: row.try_get("index_name").map_err(db_err("constraints"))?,
-            deferrable: row.try_get("deferrable").map_err(db_err("constraints"))?,
-            initially_deferred: row
-                .try_get("initially_deferred")
-                .map_err(db_err("constraints"))?,
+            index_name: row.try_get("index_name").map_err(&e)?,
+            deferrable: row.try_get("deferrable").map_err(&e)?,
+            initially_deferred: row.try_get("initially_deferred").map_err(&e)?,
+            validated: row.try_get("validated").map_err(&e)?,
+            inherited: row.try_get("inherited").map_err(&e)?,
+            comment: row.try_get("comment").map_err(&e)?,
         };
-        if let Some(r) = out.relations.get_mut(&relname) {
+        if let Some(r) = out.relations.get_mut(&key) {
             r.constraints.push(c);
         }
     }
     for row in sqlx::query(INDEXES)
-        .bind(schema)
+        .bind(&schemas)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err("indexes"))?
     {
-        let relname: String = row.try_get("rel").map_err(db_err("indexes"))?;
-        let keys: Vec<String> = row.try_get("keys").map_err(db_err("indexes"))?;
-        let definition: String = row.try_get("definition").map_err(db_err("indexes"))?;
+        let e = db_err("indexes");
+        let key = rel_of(&row, "indexes")?;
+        let keys: Vec<String> = row.try_get("keys").map_err(&e)?;
+        let definition: String = row.try_get("definition").map_err(&e)?;
         let (collations, opclasses) = key_decorations(&definition, keys.len());
         let idx = Index {
-            name: row.try_get("name").map_err(db_err("indexes"))?,
-            unique: row.try_get("is_unique").map_err(db_err("indexes"))?,
-            method: row.try_get("method").map_err(db_err("indexes"))?,
+            name: row.try_get("name").map_err(&e)?,
+            unique: row.try_get("is_unique").map_err(&e)?,
+            method: row.try_get("method").map_err(&e)?,
             keys,
-            desc: row.try_get("descs").map_err(db_err("indexes"))?,
-            nulls_first: row.try_get("nulls_firsts").map_err(db_err("indexes"))?,
+            desc: row.try_get("descs").map_err(&e)?,
+            nulls_first: row.try_get("nulls_firsts").map_err(&e)?,
             collations,
             opclasses,
-            include: row.try_get("include").map_err(db_err("indexes"))?,
-            predicate: row.try_get("predicate").map_err(db_err("indexes"))?,
+            include: row.try_get("include").map_err(&e)?,
+            predicate: row.try_get("predicate").map_err(&e)?,
             definition,
-            constraint: row.try_get("constraint_name").map_err(db_err("indexes"))?,
+            constraint: row.try_get("constraint_name").map_err(&e)?,
+            valid: row.try_get("valid").map_err(&e)?,
+            ready: row.try_get("ready").map_err(&e)?,
+            live: row.try_get("live").map_err(&e)?,
+            inherited: row.try_get("inherited").map_err(&e)?,
+            comment: row.try_get("comment").map_err(&e)?,
         };
-        if let Some(r) = out.relations.get_mut(&relname) {
+        if let Some(r) = out.relations.get_mut(&key) {
             r.indexes.push(idx);
         }
     }
     for row in sqlx::query(TRIGGERS)
-        .bind(schema)
+        .bind(&schemas)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err("triggers"))?
     {
-        let relname: String = row.try_get("rel").map_err(db_err("triggers"))?;
-        let tgtype: i32 = row.try_get("tgtype").map_err(db_err("triggers"))?;
-        let definition: String = row.try_get("definition").map_err(db_err("triggers"))?;
-        let enabled: String = row.try_get("enabled").map_err(db_err("triggers"))?;
+        let e = db_err("triggers");
+        let key = rel_of(&row, "triggers")?;
+        let tgtype: i32 = row.try_get("tgtype").map_err(&e)?;
+        let definition: String = row.try_get("definition").map_err(&e)?;
+        let enabled: String = row.try_get("enabled").map_err(&e)?;
+        let nargs: i32 = row.try_get("nargs").map_err(&e)?;
+        let args: Vec<u8> = row.try_get("args").map_err(&e)?;
+        let table_schema: String = row.try_get("schema").map_err(&e)?;
+        let function_schema: String = row.try_get("function_schema").map_err(&e)?;
+        let function: String = row.try_get("function").map_err(&e)?;
+        // Named as a spec in the table's schema writes it: bare when the function lives
+        // there or in pg_catalog.
+        let function = if function_schema == "pg_catalog" {
+            function
+        } else {
+            qualified_name(&function_schema, &function, &table_schema)
+        };
         let t = Trigger {
-            name: row.try_get("name").map_err(db_err("triggers"))?,
+            name: row.try_get("name").map_err(&e)?,
             timing: trigger_timing(tgtype).into(),
             events: trigger_events(tgtype),
             level: if tgtype & 1 != 0 { "row" } else { "statement" }.into(),
-            function: row.try_get("function").map_err(db_err("triggers"))?,
+            function,
             when: trigger_when(&definition),
-            columns: row.try_get("columns").map_err(db_err("triggers"))?,
+            columns: row.try_get("columns").map_err(&e)?,
             enabled: enabled.chars().next().unwrap_or('O'),
             definition,
+            arguments: trigger_arguments(&args, nargs),
+            inherited: row.try_get("inherited").map_err(&e)?,
+            comment: row.try_get("comment").map_err(&e)?,
         };
-        if let Some(r) = out.relations.get_mut(&relname) {
+        if let Some(r) = out.relations.get_mut(&key) {
             r.triggers.push(t);
         }
     }
-    for row in sqlx::query(FUNCTIONS)
-        .bind(schema)
+    for row in sqlx::query(&functions_query())
+        .bind(&schemas)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err("functions"))?
     {
-        let name: Option<String> = row.try_get("name").map_err(db_err("functions"))?;
+        let e = db_err("functions");
+        let name: Option<String> = row.try_get("name").map_err(&e)?;
         let Some(name) = name else {
             // The trailing row carries the server version, saving a round trip.
-            out.server_version = row.try_get("server_version").map_err(db_err("functions"))?;
+            out.server_version = row.try_get("server_version").map_err(&e)?;
             continue;
         };
-        let volatility: String = row.try_get("volatility").map_err(db_err("functions"))?;
-        let kind: String = row.try_get("kind").map_err(db_err("functions"))?;
+        let volatility: String = row.try_get("volatility").map_err(&e)?;
+        let kind: String = row.try_get("kind").map_err(&e)?;
+        let parallel: String = row.try_get("parallel").map_err(&e)?;
+        let sfunc: Option<String> = row.try_get("agg_sfunc").map_err(&e)?;
+        let aggregate = match sfunc {
+            Some(state_function) => Some(AggregateDef {
+                state_function,
+                state_type: row.try_get("agg_stype").map_err(&e)?,
+                final_function: row.try_get("agg_finalfunc").map_err(&e)?,
+                initial_state: row.try_get("agg_initval").map_err(&e)?,
+            }),
+            None => None,
+        };
         out.functions.push(Function {
+            schema: row.try_get("schema").map_err(&e)?,
             name,
             kind: kind.chars().next().unwrap_or('f'),
-            arg_types: row.try_get("arg_types").map_err(db_err("functions"))?,
-            arguments: row.try_get("arguments").map_err(db_err("functions"))?,
-            returns: row.try_get("returns").map_err(db_err("functions"))?,
-            language: row.try_get("language").map_err(db_err("functions"))?,
+            arg_types: row.try_get("arg_types").map_err(&e)?,
+            arguments: row.try_get("arguments").map_err(&e)?,
+            returns: row.try_get("returns").map_err(&e)?,
+            language: row.try_get("language").map_err(&e)?,
             volatility: match volatility.as_str() {
                 "i" => "immutable",
                 "s" => "stable",
                 _ => "volatile",
             }
             .into(),
-            strict: row.try_get("strict").map_err(db_err("functions"))?,
-            security_definer: row
-                .try_get("security_definer")
-                .map_err(db_err("functions"))?,
+            strict: row.try_get("strict").map_err(&e)?,
+            security_definer: row.try_get("security_definer").map_err(&e)?,
             source: row
                 .try_get::<Option<String>, _>("source")
-                .map_err(db_err("functions"))?
+                .map_err(&e)?
                 .unwrap_or_default(),
+            config: row.try_get("config").map_err(&e)?,
+            leakproof: row.try_get("leakproof").map_err(&e)?,
+            parallel: parallel.chars().next().unwrap_or('u'),
+            cost: row.try_get("cost").map_err(&e)?,
+            rows: row.try_get("rows").map_err(&e)?,
+            aggregate,
+            comment: row.try_get("comment").map_err(&e)?,
         });
     }
+    super::objects::read_objects(conn, &schemas, &mut out).await?;
+    out.access = super::acl::read_access(conn, &schemas).await?;
     Ok(out)
+}
+
+/// The arguments of a trigger function call, from `tgargs` (each ends with a NUL byte).
+fn trigger_arguments(raw: &[u8], n: i32) -> Vec<String> {
+    raw.split(|b| *b == 0)
+        .take(n.max(0) as usize)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
 }
 
 /// Per key, the collation and operator class that the full `pg_get_indexdef` shows (it
@@ -325,5 +473,14 @@ mod tests {
         assert_eq!(trigger_timing(12), "after");
         assert_eq!(trigger_events(12), vec!["insert", "delete"]);
         assert_eq!(trigger_timing(64 | 1 | 4), "instead_of");
+    }
+
+    #[test]
+    fn trigger_arguments_split_at_nul_bytes() {
+        assert_eq!(
+            trigger_arguments(b"fulltext\0pg_catalog.english\0\0", 3),
+            vec!["fulltext", "pg_catalog.english", ""]
+        );
+        assert!(trigger_arguments(b"", 0).is_empty());
     }
 }

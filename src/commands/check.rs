@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sqlx::PgConnection;
 
-use crate::catalog::read_schema;
+use crate::catalog::read_schemas;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
@@ -15,7 +15,8 @@ use crate::probe::ProbeConfig;
 use crate::run::{Phase, Run, SpecFile};
 use crate::spec::load_dir_reporting;
 use crate::verify::{
-    across_majors, cached_shadow, cross_major_rules, verify, verify_migrations, ShadowInputs,
+    across_majors, cached_shadow, cross_major_rules, verify_migrations, verify_with, AccessOptions,
+    ShadowInputs,
 };
 
 use super::{apply_options, cluster_options, server_settings, Output};
@@ -165,6 +166,10 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     for w in &warnings {
         eprintln!("{}", crate::redact::scrub(&format!("warning: {w}")));
     }
+    let access = AccessOptions::parse(&args.roles).map_err(|message| Error::Usage {
+        message,
+        hint: "write --role NAME=ROLE, e.g. --role app=reims_app".into(),
+    })?;
     let files = discover(&args.migrations)?;
     let extra: Vec<(std::path::PathBuf, String)> = args
         .apply_after
@@ -225,7 +230,10 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let t = Instant::now();
     let spinner = progress.phase("reading the catalog");
     let history = read_history(&mut conn).await?.unwrap_or_default();
-    let actual = read_schema(&mut conn, "public").await?;
+    for schema in &args.schemas {
+        super::snapshot::require_schema(&mut conn, schema, &db.describe()).await?;
+    }
+    let actual = read_schemas(&mut conn, &specs.checked_schemas(&args.schemas)).await?;
     drop(spinner);
     phases.push(Phase {
         name: "introspection",
@@ -281,12 +289,26 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let migrations = status_of(&files, &history);
     let mut findings = verify_migrations(&migrations, &args.migrations);
     let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
-    findings.extend(verify(&specs, &actual, &shadow));
+    findings.extend(verify_with(&specs, &actual, &shadow, &access));
     drop(printers);
     phases.push(Phase {
         name: "verify",
         millis: t.elapsed().as_millis(),
     });
+
+    let sensitive: Vec<(String, String, String)> = specs
+        .specs
+        .iter()
+        .flat_map(|l| {
+            l.spec
+                .columns
+                .iter()
+                .filter(|(_, c)| c.sensitive)
+                .map(|(name, _)| (l.spec.schema.clone(), l.spec.table.clone(), name.clone()))
+        })
+        .collect();
+    let sensitive_columns = crate::catalog::read_column_readers(&mut conn, &sensitive).await?;
+    let schema_map = crate::report::erd::SchemaMap::of(&actual, &specs);
 
     let run_probes = !args.no_probe && (db.is_ephemeral() || args.probe);
     let probe_seed = run_probes.then(|| args.seed.unwrap_or_else(ProbeConfig::fresh_seed));
@@ -343,6 +365,8 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
             crate::anchor::locate_failures(&sources, &findings)
         },
         findings,
+        sensitive_columns: Some(sensitive_columns),
+        schema_map: Some(schema_map),
     })
 }
 

@@ -6,20 +6,26 @@
 
 use sqlx::PgConnection;
 
-use crate::catalog::{read_schema, Schema};
+use crate::catalog::{read_schemas, Schema};
 use crate::cli::SnapshotArgs;
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, ApplyMode};
 use crate::postgres::{Cluster, ClusterOptions, Database, EphemeralCluster};
 use crate::snapshot::{
-    existing_specs, exists_error, render_files, round_trip, snapshot_schema, write_dir, Header,
-    Snapshot,
+    existing_specs, exists_error, render_files, round_trip_with, snapshot_schema_with, write_dir,
+    Header, Snapshot,
 };
 
 use super::{apply_options, cluster_options, server_settings};
 
 /// Run `spec snapshot`.
 pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
+    let bindings = crate::verify::AccessOptions::parse(&args.roles).map_err(|message| {
+        crate::error::Error::Usage {
+            message,
+            hint: "write --role NAME=ROLE, e.g. --role app=reims_app".into(),
+        }
+    })?;
     let existing = existing_specs(&args.out);
     if !args.force && !existing.is_empty() {
         return Err(exists_error(&args.out, &existing));
@@ -37,11 +43,14 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
         apply(&db, &files, &ApplyMode::All, &options).await?;
     }
-    require_schema(&mut conn, &args.schema, &db.describe()).await?;
-    let schema = read_schema(&mut conn, &args.schema).await?;
+    for name in &args.schemas {
+        require_schema(&mut conn, name, &db.describe()).await?;
+    }
+    let schema = read_schemas(&mut conn, &args.schemas).await?;
     Database::close(conn).await;
 
-    let mut snap = snapshot_schema(&schema)?;
+    let names = crate::snapshot::access::RoleNames::new(&bindings.roles, &schema);
+    let mut snap = snapshot_schema_with(&schema, &names)?;
     let header = Header {
         source: match &db {
             Database::Ephemeral(cluster) => format!(
@@ -54,7 +63,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
             ),
             Database::Url(url, _) => url.to_string(),
         },
-        schema: args.schema.clone(),
+        schema: args.schemas.join(", "),
         taken_at: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
     };
     // The shadow of a handed-over server runs on that server's major when it can.
@@ -62,7 +71,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         major: crate::postgres::major_of(&schema.server_version),
         ..copts
     };
-    self_check(&db, &copts, &schema, &mut snap, &header).await;
+    self_check(&db, &copts, &schema, &mut snap, &header, &bindings).await;
     drop(db);
 
     let files = render_files(&snap, &header);
@@ -80,20 +89,20 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         );
     }
     for name in &snap.skipped {
-        eprintln!("note: `{name}` is a view; specs describe tables and materialized views, so it was skipped");
+        eprintln!("note: `{name}` was skipped: the spec format cannot describe it");
     }
     println!(
         "wrote {} spec file(s) to {} from {} (schema {})",
         written.len(),
         args.out.display(),
         header.source,
-        args.schema
+        args.schemas.join(", ")
     );
     Ok(ExitCode::Passed)
 }
 
 /// Refuse a `--schema` the database does not have (exit 2), naming the ones it has.
-async fn require_schema(conn: &mut PgConnection, schema: &str, db: &str) -> Result<()> {
+pub(super) async fn require_schema(conn: &mut PgConnection, schema: &str, db: &str) -> Result<()> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT nspname::text FROM pg_catalog.pg_namespace \
          WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY 1",
@@ -119,6 +128,7 @@ async fn self_check(
     schema: &Schema,
     snap: &mut Snapshot,
     header: &Header,
+    bindings: &crate::verify::AccessOptions,
 ) {
     let (cluster, mut conn) = match shadow_connection(db, copts).await {
         Ok(pair) => pair,
@@ -142,19 +152,34 @@ async fn self_check(
         }
         _ => None,
     };
-    let outcome = round_trip(&mut conn, schema, snap, header).await;
+    let outcome = round_trip_with(&mut conn, schema, snap, header, bindings).await;
     drop(printers);
     match outcome {
         Ok(report) => {
             for object in &report.downgraded {
                 eprintln!("note: CHECK {object} is written as `sql:` (no structured rule matches it exactly)");
             }
-            if !report.failures.is_empty() {
+            // Built-in security findings are stated by the database, not missing from the
+            // format: a snapshot never acknowledges them, a person fixes or acknowledges.
+            let (security, unstated): (Vec<_>, Vec<_>) = report
+                .failures
+                .iter()
+                .partition(|f| f.code.starts_with("security."));
+            if !unstated.is_empty() {
                 eprintln!(
                     "warning: {} check(s) will fail on these specs; the spec format cannot state:",
-                    report.failures.len()
+                    unstated.len()
                 );
-                for f in &report.failures {
+                for f in &unstated {
+                    eprintln!("  {} {}: {}", f.code, f.object, f.message);
+                }
+            }
+            if !security.is_empty() {
+                eprintln!(
+                    "security: {} built-in security check(s) will fail until the function is fixed, or acknowledged with a reason (`acknowledge:` in its spec):",
+                    security.len()
+                );
+                for f in &security {
                     eprintln!("  {} {}: {}", f.code, f.object, f.message);
                 }
             }

@@ -2,14 +2,33 @@
 
 use crate::cli::SpecCommand;
 use crate::error::{ExitCode, Result};
-use crate::spec::{load_dir_reporting, TableSpec};
+use crate::spec::{load_dir_reporting, SchemaSpec, TableSpec};
 
 use super::Output;
 
 /// The JSON Schema of a spec file, as committed in `specs/schema.json`.
 pub fn spec_json_schema() -> String {
-    let schema = schemars::schema_for!(TableSpec);
+    let schema = schemars::schema_for!(SpecFile);
     serde_json::to_string_pretty(&schema).expect("serialisable") + "\n"
+}
+
+/// One spec file for the JSON Schema: a relation spec or a schema document. (Loading
+/// dispatches on the `table:` key instead; this type only describes the two shapes.)
+struct SpecFile;
+
+impl schemars::JsonSchema for SpecFile {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SpecFile".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let relation = generator.subschema_for::<TableSpec>();
+        let schema = generator.subschema_for::<SchemaSpec>();
+        schemars::json_schema!({
+            "description": "One spec file: a relation spec (top-level key `table:`) or a schema document (top-level key `schema:` and no `table:`).",
+            "oneOf": [relation, schema]
+        })
+    }
 }
 
 /// Run a `spec` subcommand.
@@ -27,7 +46,7 @@ pub async fn run_spec(cmd: &SpecCommand, _out: Output) -> Result<ExitCode> {
             }
             println!(
                 "{} spec file(s) in {} are valid",
-                set.specs.len(),
+                set.specs.len() + set.schemas.len(),
                 specs.display()
             );
             Ok(ExitCode::Passed)

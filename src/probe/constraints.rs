@@ -276,9 +276,7 @@ async fn probe_one(
 
 /// The `SpecSet` view of one loaded spec, for the sample helpers.
 fn loaded_specs_for(loaded: &LoadedSpec) -> SpecSet {
-    SpecSet {
-        specs: vec![loaded.clone()],
-    }
+    SpecSet::of_relations(vec![loaded.clone()])
 }
 
 /// Why a case was inconclusive, for skip messages.

@@ -103,6 +103,12 @@ pub struct RunRecord {
     pub totals: Option<Totals>,
     /// Every check made.
     pub findings: Vec<FindingRecord>,
+    /// Who can read each sensitive column (absent in records written before it existed).
+    #[serde(default)]
+    pub sensitive_columns: Option<Vec<crate::catalog::SensitiveColumn>>,
+    /// Relations and foreign keys of the checked schema (absent in older records).
+    #[serde(default)]
+    pub schema_map: Option<super::erd::SchemaMap>,
     /// Where in the migrations the objects of located-by-name failures are defined.
     #[serde(default)]
     pub defined_at: std::collections::BTreeMap<String, LocationRecord>,

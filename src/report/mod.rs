@@ -6,7 +6,9 @@
 //! `report --from run.json` produce identical files, and each report is a function of the
 //! bytes its digest covers.
 
+pub mod access;
 pub mod digest;
+pub mod erd;
 pub mod github;
 pub mod html;
 pub mod json;

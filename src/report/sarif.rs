@@ -114,6 +114,13 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
 }
 
 fn rule(code: &str, title: &str, help: &str) -> Value {
+    // Tags must be unique: the `schema` family is already the general tag.
+    let family = crate::codes::family(code);
+    let tags: Vec<&str> = if family == "schema" {
+        vec!["schema"]
+    } else {
+        vec!["schema", family]
+    };
     json!({
         "id": code,
         "name": rule_name(code),
@@ -124,7 +131,7 @@ fn rule(code: &str, title: &str, help: &str) -> Value {
             "markdown": format!("**`{code}`**: {title}\n\n{help}"),
         },
         "defaultConfiguration": { "level": "error" },
-        "properties": { "tags": ["schema", crate::codes::family(code)] },
+        "properties": { "tags": tags },
     })
 }
 

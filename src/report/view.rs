@@ -107,6 +107,10 @@ pub struct ReportView {
     pub migrations_applied: usize,
     /// The spec inventory.
     pub specs: Vec<SpecView>,
+    /// The access-control section.
+    pub access: super::access::AccessView,
+    /// The entity–relationship diagrams (HTML only).
+    pub erd: Vec<super::erd::Diagram>,
 }
 
 /// The environment of the run.
@@ -379,6 +383,12 @@ pub fn build(run: &RunRecord, digest: &str, run_file: &str) -> ReportView {
                 sha256: s.sha256.clone(),
             })
             .collect(),
+        access: super::access::build(run),
+        erd: run
+            .schema_map
+            .as_ref()
+            .map(super::erd::diagrams)
+            .unwrap_or_default(),
     }
 }
 

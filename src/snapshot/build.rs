@@ -7,31 +7,42 @@ use super::expr::{parse, Expr};
 use super::pretty::{one_line, pretty, unquote};
 use super::rules::recognise;
 use super::Notes;
-use crate::catalog::{ConstraintKind, Index, Relation, Trigger};
+use crate::catalog::{qualified_name, ConstraintKind, Index, Relation, Schema, Trigger};
 use crate::spec::{
     AllowExtra, CheckSpec, FkAction, ForeignKeySpec, IndexMethod, IndexSpec, KeySpec, Reference,
     RelationKind, TableSpec, TriggerEvent, TriggerLevel, TriggerSpec, TriggerTiming, UniqueSpec,
 };
 
 /// The spec of `rel` (functions are placed separately), and notes on what it cannot state.
-pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
+pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
     let mut notes = Notes::default();
     let mut allow_extra = AllowExtra::default();
     let mut spec = TableSpec {
         table: rel.name.clone(),
-        kind: if rel.kind == 'm' {
-            RelationKind::MaterializedView
-        } else {
-            RelationKind::Table
+        schema: rel.schema.clone(),
+        kind: match rel.kind {
+            'm' => RelationKind::MaterializedView,
+            'p' => RelationKind::PartitionedTable,
+            'v' => RelationKind::View,
+            _ => RelationKind::Table,
         },
+        definition: rel.definition.as_deref().map(view_definition),
+        partition_by: rel.partition_key.clone(),
+        partition_of: rel
+            .partition_of
+            .as_ref()
+            .map(|(s, n)| qualified_name(s, n, &rel.schema)),
+        partition_bound: rel.partition_bound.clone(),
+        unlogged: rel.unlogged,
         migration: None,
         description: None,
+        comment: rel.comment.clone(),
         requirements: vec![],
         allow_extra: AllowExtra::default(),
         columns: rel
             .columns
             .iter()
-            .map(|c| (c.name.clone(), column_spec(rel, c)))
+            .map(|c| (c.name.clone(), column_spec(schema, rel, c)))
             .collect(),
         primary_key: None,
         unique: IndexMap::new(),
@@ -40,15 +51,20 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
         indexes: IndexMap::new(),
         triggers: IndexMap::new(),
         functions: IndexMap::new(),
+        privileges: None,
+        row_security: None,
+        policies: IndexMap::new(),
         samples: vec![],
         properties: IndexMap::new(),
     };
-    for c in &rel.constraints {
+    // What a partition inherits is its parent's, described in the parent's spec.
+    for c in rel.constraints.iter().filter(|c| !c.inherited) {
         match c.kind {
             ConstraintKind::PrimaryKey => {
                 spec.primary_key = Some(KeySpec {
                     name: (c.name != format!("{}_pkey", rel.name)).then(|| c.name.clone()),
                     columns: c.columns.clone(),
+                    comment: c.comment.clone(),
                 })
             }
             ConstraintKind::Unique => {
@@ -56,6 +72,7 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
                     c.name.clone(),
                     UniqueSpec {
                         columns: c.columns.clone(),
+                        comment: c.comment.clone(),
                     },
                 );
             }
@@ -65,6 +82,7 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
                     ForeignKeySpec {
                         columns: c.columns.clone(),
                         references: Reference {
+                            schema: c.ref_schema.clone().filter(|s| *s != rel.schema),
                             table: c.ref_table.clone().unwrap_or_default(),
                             columns: c.ref_columns.clone(),
                         },
@@ -72,6 +90,8 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
                         on_update: fk_action(c.on_update),
                         deferrable: c.deferrable,
                         initially_deferred: c.initially_deferred,
+                        validated: c.validated,
+                        comment: c.comment.clone(),
                     },
                 );
             }
@@ -81,6 +101,8 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
                     c.name.clone(),
                     CheckSpec {
                         rule,
+                        validated: c.validated,
+                        comment: c.comment.clone(),
                         description: None,
                     },
                 );
@@ -95,7 +117,11 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
             ConstraintKind::Other => {}
         }
     }
-    for idx in rel.indexes.iter().filter(|i| i.constraint.is_none()) {
+    for idx in rel
+        .indexes
+        .iter()
+        .filter(|i| i.constraint.is_none() && !i.inherited)
+    {
         match index_spec(rel, idx) {
             Some(s) => {
                 spec.indexes.insert(idx.name.clone(), s);
@@ -109,7 +135,7 @@ pub fn relation_spec(rel: &Relation) -> (TableSpec, Notes) {
             }
         }
     }
-    for t in &rel.triggers {
+    for t in rel.triggers.iter().filter(|t| !t.inherited) {
         if !matches!(t.enabled, 'O' | 'A') {
             notes.entry("triggers", &t.name).push(format!(
                 "Disabled in the database (tgenabled = {}): `check` reports trigger.enabled until it is enabled.",
@@ -199,6 +225,7 @@ fn index_spec(rel: &Relation, idx: &Index) -> Option<IndexSpec> {
             .predicate
             .as_deref()
             .map(|p| pretty(p, &types).unwrap_or_else(|| one_line(p))),
+        comment: idx.comment.clone(),
         description: None,
     })
 }
@@ -240,6 +267,14 @@ fn trigger_spec(t: &Trigger) -> TriggerSpec {
         function: t.function.clone(),
         when: t.when.clone(),
         columns: t.columns.clone(),
+        arguments: t.arguments.clone(),
+        comment: t.comment.clone(),
         description: None,
     }
+}
+
+/// A view's query as `pg_get_viewdef` prints it, without the trailing semicolon and the
+/// leading space, which `CREATE VIEW … AS` does not take.
+fn view_definition(printed: &str) -> String {
+    printed.trim().trim_end_matches(';').trim_end().to_string()
 }

@@ -3,13 +3,29 @@
 //! adds.
 
 use super::expr::{parse, Expr};
-use super::pretty::{family, is_number, Family};
-use crate::catalog::{Column, Relation};
-use crate::spec::ColumnSpec;
+use super::pretty::{family, is_number, one_line, pretty, Family};
+use crate::catalog::{relation_key, Column, Relation, Schema, Sequence};
+use crate::spec::{ColumnSpec, IdentityKind, SequenceOptions};
 
-/// The spec of one column.
-pub fn column_spec(rel: &Relation, c: &Column) -> ColumnSpec {
-    let serial = serial_type(&rel.name, c);
+/// The spec of one column. `schema` tells which sequence the column owns.
+pub fn column_spec(schema: &Schema, rel: &Relation, c: &Column) -> ColumnSpec {
+    let key = relation_key(&rel.schema, &rel.name);
+    let owned = schema.sequences.iter().find(|s| {
+        s.owner
+            .as_ref()
+            .is_some_and(|o| o.table == key && o.column == c.name)
+    });
+    // A serial column: the default serial would write, on the sequence serial creates and
+    // owns (not a sequence merely named like one).
+    let serial = serial_type(&rel.schema, &rel.name, c).filter(|_| {
+        owned.is_some_and(|s| {
+            s.name == object_name(&rel.name, &c.name, "seq")
+                && s.schema == rel.schema
+                && !s.owner.as_ref().is_some_and(|o| o.identity)
+        })
+    });
+    let described = serial.is_some() || c.identity.is_some();
+    let types = |n: &str| rel.column(n).map(|col| col.type_name.clone());
     ColumnSpec {
         type_: serial
             .map(str::to_string)
@@ -20,8 +36,45 @@ pub fn column_spec(rel: &Relation, c: &Column) -> ColumnSpec {
             None => c.default.as_deref().map(|d| short_default(d, &c.type_name)),
         },
         collation: c.collation.as_deref().map(collation_name),
+        generated: c
+            .generated
+            .as_deref()
+            .map(|g| pretty(g, &types).unwrap_or_else(|| one_line(g))),
+        identity: match c.identity {
+            Some('a') => Some(IdentityKind::Always),
+            Some('d') => Some(IdentityKind::ByDefault),
+            _ => None,
+        },
+        sequence: owned.filter(|_| described).and_then(non_default_options),
+        comment: c.comment.clone(),
         description: None,
+        sensitive: false,
     }
+}
+
+/// The options of `s` that differ from what `CREATE SEQUENCE … AS type INCREMENT BY n`
+/// gives; `None` when all are the defaults.
+pub fn non_default_options(s: &Sequence) -> Option<SequenceOptions> {
+    let (type_min, type_max) = match s.type_name.as_str() {
+        "smallint" => (i16::MIN as i64, i16::MAX as i64),
+        "integer" => (i32::MIN as i64, i32::MAX as i64),
+        _ => (i64::MIN, i64::MAX),
+    };
+    let (min, max) = if s.increment > 0 {
+        (1, type_max)
+    } else {
+        (type_min, -1)
+    };
+    let start = if s.increment > 0 { s.min } else { s.max };
+    let opts = SequenceOptions {
+        increment: (s.increment != 1).then_some(s.increment),
+        min: (s.min != min).then_some(s.min),
+        max: (s.max != max).then_some(s.max),
+        start: (s.start != start).then_some(s.start),
+        cache: (s.cache != 1).then_some(s.cache),
+        cycle: s.cycle,
+    };
+    (opts != SequenceOptions::default()).then_some(opts)
 }
 
 /// A type as `format_type` prints it, in the short spelling people write. Each short form
@@ -72,8 +125,9 @@ fn zoned(head: &str, suffix: &str) -> Option<String> {
 }
 
 /// `serial`, `bigserial` or `smallserial` when the column's default is `nextval` of the
-/// sequence that type would create (`<table>_<column>_seq`, as PostgreSQL names it).
-fn serial_type(table: &str, c: &Column) -> Option<&'static str> {
+/// sequence that type would create (`<table>_<column>_seq`, as PostgreSQL names it, and
+/// qualified outside `public`).
+fn serial_type(schema: &str, table: &str, c: &Column) -> Option<&'static str> {
     let name = match c.type_name.as_str() {
         "integer" => "serial",
         "bigint" => "bigserial",
@@ -81,10 +135,17 @@ fn serial_type(table: &str, c: &Column) -> Option<&'static str> {
         _ => return None,
     };
     let seq = object_name(table, &c.name, "seq");
-    let regclass = if is_plain_identifier(&seq) {
-        seq
+    let ident = |s: &str| {
+        if is_plain_identifier(s) {
+            s.to_string()
+        } else {
+            crate::sql::quote_ident(s)
+        }
+    };
+    let regclass = if schema == "public" {
+        ident(&seq)
     } else {
-        crate::sql::quote_ident(&seq)
+        format!("{}.{}", ident(schema), ident(&seq))
     };
     let want = format!(
         "nextval({}::regclass)",
@@ -95,7 +156,7 @@ fn serial_type(table: &str, c: &Column) -> Option<&'static str> {
 
 /// PostgreSQL's `makeObjectName`: `name1_name2_label`, the two names shortened (longest
 /// first) so that the whole fits in 63 bytes.
-fn object_name(name1: &str, name2: &str, label: &str) -> String {
+pub(super) fn object_name(name1: &str, name2: &str, label: &str) -> String {
     const MAX: usize = 63;
     let overhead = 1 + label.len() + 1;
     let (mut n1, mut n2) = (name1.len(), name2.len());
@@ -178,15 +239,15 @@ mod tests {
             type_name: ty.into(),
             nullable: false,
             default: Some(default.into()),
-            collation: None,
+            ..Default::default()
         };
         let seq = "nextval('schema_migrations_id_seq'::regclass)";
         assert_eq!(
-            serial_type("schema_migrations", &col("integer", seq)),
+            serial_type("public", "schema_migrations", &col("integer", seq)),
             Some("serial")
         );
         assert_eq!(
-            serial_type("other", &col("integer", seq)),
+            serial_type("public", "other", &col("integer", seq)),
             None,
             "a shared or renamed sequence is not serial"
         );
@@ -196,10 +257,28 @@ mod tests {
         assert!(name.ends_with("_id_seq"));
         assert_eq!(
             serial_type(
+                "public",
                 "Mixed",
                 &col("bigint", "nextval('\"Mixed_id_seq\"'::regclass)")
             ),
             Some("bigserial")
+        );
+        assert_eq!(
+            serial_type(
+                "app",
+                "notes",
+                &col("integer", "nextval('app.notes_id_seq'::regclass)")
+            ),
+            Some("serial"),
+            "outside public the sequence is named with its schema"
+        );
+        assert_eq!(
+            serial_type(
+                "app",
+                "notes",
+                &col("integer", "nextval('notes_id_seq'::regclass)")
+            ),
+            None
         );
     }
 

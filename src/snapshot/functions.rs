@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::{Function, Schema};
-use crate::spec::{FunctionSpec, RoutineKind, Volatility};
+use crate::spec::{FunctionSpec, Parallel, RoutineKind, Volatility};
 
 /// The spec of one function.
 pub fn function_spec(f: &Function) -> FunctionSpec {
     let types = f.arg_types.join(", ");
     FunctionSpec {
-        kind: if f.kind == 'p' {
-            RoutineKind::Procedure
-        } else {
-            RoutineKind::Function
+        kind: match f.kind {
+            'p' => RoutineKind::Procedure,
+            'a' => RoutineKind::Aggregate,
+            _ => RoutineKind::Function,
         },
         returns: f.returns.clone(),
         // Names, modes and defaults: stated whenever they say more than the key's types.
@@ -27,19 +27,80 @@ pub fn function_spec(f: &Function) -> FunctionSpec {
         },
         strict: f.strict,
         security_definer: f.security_definer,
+        config: f
+            .config
+            .iter()
+            .map(|c| match c.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (c.clone(), String::new()),
+            })
+            .collect(),
+        leakproof: f.leakproof,
+        parallel: match f.parallel {
+            's' => Parallel::Safe,
+            'r' => Parallel::Restricted,
+            _ => Parallel::Unsafe,
+        },
+        cost: (f.cost != default_cost(f)).then_some(f.cost),
+        rows: (f.rows != default_rows(f)).then_some(f.rows),
+        state_function: f.aggregate.as_ref().map(|a| a.state_function.clone()),
+        state_type: f.aggregate.as_ref().map(|a| a.state_type.clone()),
+        final_function: f.aggregate.as_ref().and_then(|a| a.final_function.clone()),
+        initial_state: f.aggregate.as_ref().and_then(|a| a.initial_state.clone()),
+        comment: f.comment.clone(),
+        privileges: None,
+        acknowledge: Default::default(),
         description: None,
     }
 }
 
-/// For each relation in `tables` (sorted names), the functions its spec lists: trigger
-/// functions first, then the others, each group by signature.
+/// The COST PostgreSQL gives a function that does not state one: 1 for C and internal
+/// functions (and aggregates), 100 otherwise.
+fn default_cost(f: &Function) -> f64 {
+    if matches!(f.language.as_str(), "c" | "internal") {
+        1.0
+    } else {
+        100.0
+    }
+}
+
+/// The ROWS PostgreSQL gives: 1000 for a set-returning function, 0 otherwise.
+fn default_rows(f: &Function) -> f64 {
+    let r = f.returns.to_ascii_uppercase();
+    if r.starts_with("SETOF ") || r.starts_with("TABLE(") {
+        1000.0
+    } else {
+        0.0
+    }
+}
+
+/// For each relation in `tables` (the relation keys of one schema, sorted), the functions
+/// of that schema its spec lists: trigger functions first, then the others, each group by
+/// signature. Aggregates stay out: they go to the schema document.
 pub fn place_functions<'a>(
     schema: &'a Schema,
+    ns: &str,
     tables: &[String],
 ) -> BTreeMap<String, Vec<&'a Function>> {
     let mut placed: BTreeMap<String, Vec<&Function>> = BTreeMap::new();
     let mut others: Vec<(&String, &Function)> = Vec::new();
-    for f in &schema.functions {
+    if tables.is_empty() {
+        return placed;
+    }
+    let names: Vec<String> = tables
+        .iter()
+        .map(|k| {
+            schema
+                .relations
+                .get(k)
+                .map_or_else(|| k.clone(), |r| r.name.clone())
+        })
+        .collect();
+    for f in schema
+        .functions
+        .iter()
+        .filter(|f| f.schema == ns && f.kind != 'a')
+    {
         let trigger_table = tables.iter().find(|t| {
             schema.relations.get(*t).is_some_and(|r| {
                 r.triggers.iter().any(|tg| tg.function == f.name) && f.arg_types.is_empty()
@@ -48,7 +109,9 @@ pub fn place_functions<'a>(
         match trigger_table {
             Some(t) => placed.entry(t.clone()).or_default().push(f),
             None => {
-                let home = most_mentioned(f.source.as_str(), tables).unwrap_or(&tables[0]);
+                let home = most_mentioned(f.source.as_str(), &names)
+                    .and_then(|n| names.iter().position(|x| x == n))
+                    .map_or(&tables[0], |i| &tables[i]);
                 others.push((home, f));
             }
         }

@@ -1,11 +1,14 @@
 //! Specs written from a live database (`reims-verify spec snapshot`), in the format and
-//! style people write by hand: one file per table or materialized view, every object the
-//! catalog holds, CHECK constraints as structured rules where one fits.
+//! style people write by hand: one file per relation (table, partitioned table, partition,
+//! view, materialized view), one schema document per schema that holds more than
+//! relations, every object the catalog holds, CHECK constraints as structured rules where
+//! one fits.
 //!
 //! [`snapshot_schema`] is pure (catalog in, specs out); [`round_trip`] compiles the result
 //! in a shadow database and verifies it against the same catalog, turning any CHECK rule
 //! that does not come back identical into `sql:`; [`write_dir`] writes the files.
 
+pub mod access;
 mod build;
 mod columns;
 pub mod expr;
@@ -13,6 +16,7 @@ mod functions;
 pub mod pretty;
 mod render;
 mod rules;
+mod schema_doc;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -20,10 +24,10 @@ use std::path::{Path, PathBuf};
 
 use sqlx::PgConnection;
 
-use crate::catalog::Schema;
+use crate::catalog::{relation_key, Schema};
 use crate::error::{Error, Result};
-use crate::spec::{load_str, Rule, SpecSet, TableSpec};
-use crate::verify::{build_shadow, verify, Finding};
+use crate::spec::{assemble, load_document, Rule, SchemaSpec, SpecSet, TableSpec};
+use crate::verify::{build_shadow, verify_with, Finding};
 
 pub use columns::short_type;
 pub use rules::recognise;
@@ -55,12 +59,24 @@ pub struct TableSnapshot {
     pub notes: Notes,
 }
 
-/// Every spec of a snapshot, by relation name, and what was left out.
+/// One schema document of a snapshot, with its comments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaSnapshot {
+    /// The document.
+    pub spec: SchemaSpec,
+    /// Comments for the file.
+    pub notes: Notes,
+}
+
+/// Every spec of a snapshot, by relation key, and the schema documents.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// The specs, in relation-name order.
+    /// The relation specs, in schema then relation-name order.
     pub tables: Vec<TableSnapshot>,
-    /// Relations the spec format cannot describe (plain views), skipped.
+    /// The schema documents of the schemas that hold more than relations.
+    pub schemas: Vec<SchemaSnapshot>,
+    /// Relations the spec format cannot describe, skipped (none today; kept for kinds to
+    /// come).
     pub skipped: Vec<String>,
 }
 
@@ -90,45 +106,104 @@ impl Header {
     }
 }
 
-/// The specs of every table and materialized view of `schema`. Fails when there is none (a
-/// spec needs a table, and functions need a spec to be listed in).
+/// The specs of every relation of the schemas read into `schema`, and a schema document
+/// for each schema that holds more than relations. Fails when there is nothing to write.
 pub fn snapshot_schema(schema: &Schema) -> Result<Snapshot> {
+    snapshot_schema_with(schema, &access::RoleNames::new(&Default::default(), schema))
+}
+
+/// [`snapshot_schema`], writing roles as `names` says (`$migrator`, `$variables`).
+pub fn snapshot_schema_with(schema: &Schema, roles: &access::RoleNames) -> Result<Snapshot> {
     let mut snap = Snapshot::default();
-    let mut names = Vec::new();
+    let mut namespaces: Vec<String> = schema.namespaces.iter().map(|n| n.name.clone()).collect();
     for rel in schema.relations.values() {
-        if matches!(rel.kind, 'r' | 'p' | 'm') {
-            names.push(rel.name.clone());
-        } else {
-            snap.skipped.push(rel.name.clone());
+        if !namespaces.contains(&rel.schema) {
+            namespaces.push(rel.schema.clone());
         }
     }
-    if names.is_empty() {
+    for ns in &namespaces {
+        let keys: Vec<String> = schema
+            .relations
+            .iter()
+            .filter(|(_, r)| r.schema == *ns && matches!(r.kind, 'r' | 'p' | 'm' | 'v'))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut placed = functions::place_functions(schema, ns, &keys);
+        let first = snap.tables.len();
+        for key in &keys {
+            let rel = &schema.relations[key];
+            let (mut spec, mut notes) = build::relation_spec(schema, rel);
+            for f in placed.remove(key).unwrap_or_default() {
+                let mut fspec = functions::function_spec(f);
+                fspec.privileges = access::function_privileges(f, schema, roles);
+                for line in access::security_notes(f, schema) {
+                    notes.entry("functions", &f.signature()).push(line);
+                }
+                spec.functions.insert(f.signature(), fspec);
+            }
+            spec.privileges = access::relation_privileges(rel, schema, roles);
+            (spec.row_security, spec.policies) = access::row_security(rel, schema, roles);
+            snap.tables.push(TableSnapshot { spec, notes });
+        }
+        let specs: Vec<&TableSpec> = snap.tables[first..].iter().map(|t| &t.spec).collect();
+        let (mut doc, mut notes) = schema_doc::schema_spec(schema, ns, &specs);
+        access::schema_doc_privileges(&mut doc, schema, roles);
+        let listed: Vec<String> = snap.tables[first..]
+            .iter()
+            .flat_map(|t| t.spec.functions.keys().cloned())
+            .collect();
+        for f in schema.functions.iter().filter(|f| f.schema == *ns) {
+            if !listed.contains(&f.signature()) {
+                let mut fspec = functions::function_spec(f);
+                fspec.privileges = access::function_privileges(f, schema, roles);
+                for line in access::security_notes(f, schema) {
+                    notes.entry("functions", &f.signature()).push(line);
+                }
+                doc.functions.insert(f.signature(), fspec);
+            }
+        }
+        if !schema_doc::is_empty(&doc) {
+            snap.schemas.push(SchemaSnapshot { spec: doc, notes });
+        }
+    }
+    if snap.tables.is_empty() && snap.schemas.is_empty() {
         return Err(Error::Usage {
-            message: "the schema has no table or materialized view to snapshot".into(),
+            message: "the schema holds nothing to snapshot (no relation, type, sequence, extension or function)".into(),
             hint: "check --database-url and --schema (or --migrations for an ephemeral cluster)"
                 .into(),
         });
-    }
-    let mut placed = functions::place_functions(schema, &names);
-    for name in &names {
-        let rel = &schema.relations[name];
-        let (mut spec, notes) = build::relation_spec(rel);
-        for f in placed.remove(name).unwrap_or_default() {
-            spec.functions
-                .insert(f.signature(), functions::function_spec(f));
-        }
-        snap.tables.push(TableSnapshot { spec, notes });
     }
     Ok(snap)
 }
 
 /// The YAML text of one spec file.
 pub fn render_table(table: &TableSnapshot, header: &Header) -> String {
-    render::render(&table.spec, &table.notes, header)
+    let name = relation_key(&table.spec.schema, &table.spec.table);
+    render::render(&table.spec, &name, &table.notes, header)
 }
 
-/// The file name for a relation: `<name>.yaml`, with characters unsafe in file names
-/// replaced by `_`.
+/// The YAML text of one schema document.
+pub fn render_schema(doc: &SchemaSnapshot, header: &Header) -> String {
+    render::render(
+        &doc.spec,
+        &format!("schema {}", doc.spec.schema),
+        &doc.notes,
+        header,
+    )
+}
+
+/// The file name for a relation: `<name>.yaml` (`<schema>.<name>.yaml` outside `public`),
+/// with characters unsafe in file names replaced by `_`.
+pub fn relation_file_name(schema: &str, table: &str) -> String {
+    if schema == crate::spec::DEFAULT_SCHEMA {
+        file_name(table)
+    } else {
+        file_name(&format!("{schema}.{table}"))
+    }
+}
+
+/// The file name for a relation or schema document: `<name>.yaml`, with characters unsafe
+/// in file names replaced by `_`.
 pub fn file_name(table: &str) -> String {
     let safe: String = table
         .chars()
@@ -143,33 +218,45 @@ pub fn file_name(table: &str) -> String {
     format!("{}.yaml", safe.trim_start_matches('.'))
 }
 
-/// Every file of a snapshot: (file name, text). File names are unique.
+/// Every file of a snapshot: (file name, text). File names are unique; schema documents
+/// are named `_schema.<schema>.yaml`.
 pub fn render_files(snap: &Snapshot, header: &Header) -> Vec<(String, String)> {
     let mut seen = std::collections::BTreeSet::new();
-    snap.tables
+    let mut unique = |base: String| {
+        let mut name = base.clone();
+        let mut n = 2;
+        while !seen.insert(name.to_lowercase()) {
+            name = format!("{}_{n}.yaml", base.trim_end_matches(".yaml"));
+            n += 1;
+        }
+        name
+    };
+    let mut out: Vec<(String, String)> = snap
+        .schemas
         .iter()
-        .map(|t| {
-            let mut name = file_name(&t.spec.table);
-            let mut n = 2;
-            while !seen.insert(name.to_lowercase()) {
-                name = format!(
-                    "{}_{n}.yaml",
-                    file_name(&t.spec.table).trim_end_matches(".yaml")
-                );
-                n += 1;
-            }
-            (name, render_table(t, header))
+        .map(|d| {
+            (
+                unique(file_name(&format!("_schema.{}", d.spec.schema))),
+                render_schema(d, header),
+            )
         })
-        .collect()
+        .collect();
+    out.extend(snap.tables.iter().map(|t| {
+        (
+            unique(relation_file_name(&t.spec.schema, &t.spec.table)),
+            render_table(t, header),
+        )
+    }));
+    out
 }
 
 /// Load rendered files as a spec set, exactly as `check` would read them from `dir`.
 pub fn load_files(dir: &Path, files: &[(String, String)]) -> Result<SpecSet> {
-    let specs = files
+    let docs = files
         .iter()
-        .map(|(name, text)| load_str(&dir.join(name), text))
+        .map(|(name, text)| load_document(&dir.join(name), text))
         .collect::<Result<Vec<_>>>()?;
-    Ok(SpecSet { specs })
+    assemble(docs)
 }
 
 /// What [`round_trip`] found.
@@ -191,18 +278,33 @@ pub async fn round_trip(
     snap: &mut Snapshot,
     header: &Header,
 ) -> Result<RoundTrip> {
+    round_trip_with(shadow, actual, snap, header, &Default::default()).await
+}
+
+/// [`round_trip`], with the role variables the snapshot was written with bound.
+pub async fn round_trip_with(
+    shadow: &mut PgConnection,
+    actual: &Schema,
+    snap: &mut Snapshot,
+    header: &Header,
+    bindings: &crate::verify::AccessOptions,
+) -> Result<RoundTrip> {
     let mut report = RoundTrip::default();
     let dir = PathBuf::from("snapshot");
     loop {
         let specs = load_files(&dir, &render_files(snap, header))?;
         let shadowed = build_shadow(shadow, &specs).await?;
-        let failures: Vec<Finding> = verify(&specs, actual, &shadowed)
+        let failures: Vec<Finding> = verify_with(&specs, actual, &shadowed, bindings)
             .into_iter()
             .filter(Finding::failed)
             .collect();
         let mut changed = false;
         for f in failures.iter().filter(|f| f.code == "check.rule") {
-            let Some(t) = snap.tables.iter_mut().find(|t| t.spec.table == f.table) else {
+            let Some(t) = snap
+                .tables
+                .iter_mut()
+                .find(|t| relation_key(&t.spec.schema, &t.spec.table) == f.table)
+            else {
                 continue;
             };
             let name = f

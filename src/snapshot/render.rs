@@ -7,9 +7,8 @@
 
 use serde_json::{Map, Value};
 
-use super::yaml::{block_value, flow, prune, scalar, Context};
+use super::yaml::{block_value, flow, literal_block, prune, scalar, Context};
 use super::{Header, Notes};
-use crate::spec::TableSpec;
 
 /// Lines longer than this are written as blocks rather than one-line flow mappings.
 const WIDTH: usize = 100;
@@ -28,21 +27,23 @@ enum Layout {
 fn layout(section: &str) -> Option<Layout> {
     Some(match section {
         "columns" => Layout::Flow,
-        "unique" | "indexes" => Layout::FlowIfFits,
-        "foreign_keys" | "checks" | "triggers" | "functions" => Layout::Block,
+        "unique" | "indexes" | "extensions" | "types" | "sequences" => Layout::FlowIfFits,
+        "foreign_keys" | "checks" | "triggers" | "functions" | "policies" => Layout::Block,
+        "privileges" => Layout::FlowIfFits,
         _ => return None,
     })
 }
 
-/// The YAML text of one spec file.
-pub fn render(spec: &TableSpec, notes: &Notes, header: &Header) -> String {
+/// The YAML text of one spec file (a relation spec or a schema document), `name` being
+/// what the header calls it.
+pub fn render(spec: &impl serde::Serialize, name: &str, notes: &Notes, header: &Header) -> String {
     let mut value = serde_json::to_value(spec).expect("a spec serialises");
     prune(&mut value);
     let Value::Object(top) = value else {
         unreachable!("a spec is a mapping")
     };
     let mut out = String::new();
-    for line in header.lines(&spec.table) {
+    for line in header.lines(name) {
         push_comment(&mut out, "", &line);
     }
     for note in &notes.top {
@@ -50,7 +51,12 @@ pub fn render(spec: &TableSpec, notes: &Notes, header: &Header) -> String {
     }
     let mut first_section = true;
     for (key, v) in &top {
+        let fits = 2 + key.len() + flow(v).len() <= WIDTH;
         match (v, layout(key)) {
+            (Value::Object(_), Some(Layout::FlowIfFits)) if key == "privileges" && fits => {
+                out.push('\n');
+                out.push_str(&format!("{}: {}\n", scalar(key, Context::Block), flow(v)));
+            }
             (Value::Object(entries), Some(l)) => {
                 out.push('\n');
                 out.push_str(&format!("{}:\n", scalar(key, Context::Block)));
@@ -62,6 +68,11 @@ pub fn render(spec: &TableSpec, notes: &Notes, header: &Header) -> String {
                 }
                 out.push_str(&format!("{}: {}\n", scalar(key, Context::Block), flow(v)));
             }
+            (Value::String(s), _) if literal_block(s).is_some() => out.push_str(&format!(
+                "{}: {}\n",
+                scalar(key, Context::Block),
+                literal_block(s).unwrap_or_default()
+            )),
             _ => out.push_str(&format!(
                 "{}: {}\n",
                 scalar(key, Context::Block),
@@ -81,7 +92,11 @@ fn section(out: &mut String, name: &str, entries: &Map<String, Value>, l: Layout
         let line = flow(v);
         match l {
             Layout::Flow => Some(line),
-            Layout::FlowIfFits if 2 + keys[i].len() + 2 + line.len() <= WIDTH => Some(line),
+            Layout::FlowIfFits
+                if 2 + keys[i].chars().count() + 2 + line.chars().count() <= WIDTH =>
+            {
+                Some(line)
+            }
             _ => None,
         }
     };
@@ -94,7 +109,7 @@ fn section(out: &mut String, name: &str, entries: &Map<String, Value>, l: Layout
         .iter()
         .zip(&lines)
         .filter(|(_, l)| l.is_some())
-        .map(|(k, _)| k.len())
+        .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
     for (i, (raw_key, v)) in entries.iter().enumerate() {
@@ -109,7 +124,7 @@ fn section(out: &mut String, name: &str, entries: &Map<String, Value>, l: Layout
         let key = &keys[i];
         match &lines[i] {
             Some(line) => {
-                let pad = " ".repeat(width - key.len());
+                let pad = " ".repeat(width - key.chars().count());
                 out.push_str(&format!("  {key}:{pad} {line}\n"));
             }
             None => {

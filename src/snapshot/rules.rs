@@ -349,8 +349,7 @@ mod tests {
             name: name.into(),
             type_name: ty.into(),
             nullable: true,
-            default: None,
-            collation: None,
+            ..Default::default()
         };
         Relation {
             name: "t".into(),

@@ -76,6 +76,26 @@ fn is_plain(s: &str, ctx: Context) -> bool {
     true
 }
 
+/// A multi-line string as a literal block (`|-`, indented two spaces), when it reads back
+/// exactly: no control characters but line breaks, no line that starts or ends with white
+/// space at the first line, no trailing spaces. `None` for text that does not qualify.
+pub fn literal_block(s: &str) -> Option<String> {
+    let ok = s.contains('\n')
+        && !s.starts_with([' ', '\t', '\n'])
+        && !s.ends_with(['\n', ' '])
+        && !s.chars().any(|c| c.is_control() && c != '\n')
+        && s.lines()
+            .all(|l| !l.ends_with([' ', '\t']) && !l.is_empty());
+    ok.then(|| {
+        let mut out = String::from("|-");
+        for line in s.lines() {
+            out.push_str("\n  ");
+            out.push_str(line);
+        }
+        out
+    })
+}
+
 /// A number as the specs write it: `0`, `1.5`, `-100`.
 pub fn number(n: &serde_json::Number) -> String {
     match (n.as_i64(), n.as_f64()) {
@@ -117,28 +137,51 @@ pub fn block_value(v: &Value) -> String {
 }
 
 /// Remove what a reader would take as the default anyway: nulls, `false`, empty lists and
-/// maps, `nullable: true`, and foreign-key actions `no_action`.
+/// maps, `nullable: true`, `validated: true`, and foreign-key actions `no_action`.
+/// An entry of a named collection (a sequence, an extension, …) is kept even when all its
+/// fields are defaults: `seq: {}` still declares the sequence.
 pub fn prune(v: &mut Value) {
+    prune_in(v, false)
+}
+
+fn prune_in(v: &mut Value, named_entries: bool) {
     match v {
         Value::Object(map) => {
             map.retain(|k, v| {
-                prune(v);
-                !is_default(k, v)
+                prune_in(v, NAMED_COLLECTIONS.contains(&k.as_str()));
+                named_entries || !is_default(k, v)
             });
         }
-        Value::Array(items) => items.iter_mut().for_each(prune),
+        Value::Array(items) => items.iter_mut().for_each(|i| prune_in(i, false)),
         _ => {}
     }
 }
+
+/// Sections whose keys are object names.
+const NAMED_COLLECTIONS: &[&str] = &[
+    "columns",
+    "unique",
+    "foreign_keys",
+    "checks",
+    "indexes",
+    "triggers",
+    "functions",
+    "extensions",
+    "types",
+    "sequences",
+];
 
 /// Whether `key: value` states what an absent key means anyway.
 fn is_default(key: &str, v: &Value) -> bool {
     match v {
         Value::Null => true,
-        Value::Bool(b) if key == "nullable" => *b,
+        Value::Bool(b) if key == "nullable" || key == "validated" => *b,
+        // `row_security: { enabled: false }` states that RLS is off.
+        Value::Bool(_) if key == "enabled" => false,
         Value::Bool(b) => !b,
         Value::String(s) => matches!(key, "on_delete" | "on_update") && s == "no_action",
-        Value::Array(a) => a.is_empty(),
+        // `public: []` states that PUBLIC holds nothing (absent: PostgreSQL's default).
+        Value::Array(a) => a.is_empty() && key != "public",
         Value::Object(o) => o.is_empty(),
         Value::Number(_) => false,
     }
@@ -213,14 +256,34 @@ mod tests {
     }
 
     #[test]
+    fn literal_blocks_read_back_as_written() {
+        for s in [
+            "SELECT a,\n    b\n   FROM t",
+            "x: y\n  # not a comment\n'q' \"dq\" \\",
+        ] {
+            let block = literal_block(s).expect(s);
+            let back: serde_json::Value =
+                serde_saphyr::from_str(&format!("k: {block}\nnext: 1\n")).unwrap();
+            assert_eq!(back["k"], json!(s));
+        }
+        assert_eq!(literal_block("one line"), None);
+        assert_eq!(literal_block("trailing \nspace"), None);
+        assert_eq!(literal_block(" leading\nspace"), None);
+        assert_eq!(literal_block("blank\n\nline"), None);
+    }
+
+    #[test]
     fn defaults_are_pruned() {
         let mut v = json!({"type": "uuid", "nullable": true, "default": null,
                            "fk": {"on_delete": "no_action", "on_update": "cascade", "deferrable": false},
-                           "keys": [], "unique": false, "not_null": {"nullable": false}});
+                           "keys": [], "unique": false, "not_null": {"nullable": false},
+                           "ck": {"validated": false}, "ok": {"validated": true},
+                           "sequences": {"s": {"cycle": false}}});
         prune(&mut v);
         assert_eq!(
             v,
-            json!({"type": "uuid", "fk": {"on_update": "cascade"}, "not_null": {"nullable": false}})
+            json!({"type": "uuid", "fk": {"on_update": "cascade"}, "not_null": {"nullable": false},
+                   "ck": {"validated": false}, "sequences": {"s": {}}})
         );
     }
 }

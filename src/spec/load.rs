@@ -1,28 +1,49 @@
-//! Loading spec files: YAML → [`TableSpec`], with every error naming the file, line,
+//! Loading spec files: YAML → [`TableSpec`] (a document with `table:`) or [`SchemaSpec`]
+//! (a document with `schema:` and no `table:`), with every error naming the file, line,
 //! column and key path, then checks that the spec is coherent (rules name real columns…).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
+use serde::de::{DeserializeOwned, IgnoredAny};
+
 use super::keylines::KeyLines;
-use super::model::{RoutineKind, Rule, TableSpec, TriggerEvent};
+use super::model::{FunctionSpec, RoutineKind, Rule, TableSpec, TriggerEvent};
 use super::rule::rule_columns;
+use super::schema_doc::SchemaSpec;
 use crate::error::{Error, Result, SourceLocation};
 
-/// One loaded spec file.
+/// One loaded spec document of either kind, with where it came from.
 #[derive(Debug, Clone)]
-pub struct LoadedSpec {
+pub struct Loaded<T> {
     /// Where it came from.
     pub path: PathBuf,
     /// Its content.
-    pub spec: TableSpec,
+    pub spec: T,
     /// SHA-256 of the file, for reports.
     pub checksum: String,
     lines: KeyLines,
 }
 
-impl LoadedSpec {
-    /// The location of a key path in this file (falls back to the file alone).
+/// One loaded relation spec (a document with `table:`).
+pub type LoadedSpec = Loaded<TableSpec>;
+
+/// One loaded schema document (a document with `schema:` and no `table:`).
+pub type LoadedSchema = Loaded<SchemaSpec>;
+
+/// A spec document of either kind, as [`load_document`] found it.
+#[derive(Debug, Clone)]
+pub enum SpecDocument {
+    /// A relation spec.
+    Relation(Box<LoadedSpec>),
+    /// A schema document.
+    Schema(Box<LoadedSchema>),
+}
+
+impl<T> Loaded<T> {
+    /// The location of a key path in this file: the line of the longest prefix of the path
+    /// that the file writes, else of its `table:` or `schema:` key, else the file alone.
     pub fn location(&self, path: &[&str]) -> SourceLocation {
         let mut line = None;
         for n in (1..=path.len()).rev() {
@@ -31,6 +52,9 @@ impl LoadedSpec {
                 break;
             }
         }
+        let line = line
+            .or_else(|| self.lines.line_of(&["table"]))
+            .or_else(|| self.lines.line_of(&["schema"]));
         SourceLocation {
             file: self.path.clone(),
             line,
@@ -42,14 +66,69 @@ impl LoadedSpec {
 /// Every spec in a folder, in file-name order.
 #[derive(Debug, Clone, Default)]
 pub struct SpecSet {
-    /// The specs.
+    /// The relation specs.
     pub specs: Vec<LoadedSpec>,
+    /// The schema documents.
+    pub schemas: Vec<LoadedSchema>,
 }
 
 impl SpecSet {
-    /// The spec of a relation, if any.
+    /// A set of relation specs alone, without schema documents.
+    pub fn of_relations(specs: Vec<LoadedSpec>) -> Self {
+        SpecSet {
+            specs,
+            schemas: Vec::new(),
+        }
+    }
+
+    /// The spec of a relation by name, in whichever schema it is (the first, in file
+    /// order, when several schemas hold that name).
     pub fn table(&self, name: &str) -> Option<&LoadedSpec> {
         self.specs.iter().find(|s| s.spec.table == name)
+    }
+
+    /// The spec of the relation `schema.name`, if any.
+    pub fn relation(&self, schema: &str, name: &str) -> Option<&LoadedSpec> {
+        self.specs
+            .iter()
+            .find(|s| s.spec.table == name && s.spec.schema == schema)
+    }
+
+    /// The schema document of `schema`, if any.
+    pub fn schema_doc(&self, schema: &str) -> Option<&LoadedSchema> {
+        self.schemas.iter().find(|s| s.spec.schema == schema)
+    }
+
+    /// The schemas `check` reads: `requested` (from `--schema`), then every schema the
+    /// specs name; `public` when that makes none.
+    pub fn checked_schemas(&self, requested: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in requested.iter().cloned().chain(self.schema_names()) {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        if out.is_empty() {
+            out.push(super::model::DEFAULT_SCHEMA.to_string());
+        }
+        out
+    }
+
+    /// Every schema the specs name: those of the relation specs and of the schema
+    /// documents, in first-mention order.
+    pub fn schema_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let names = self
+            .schemas
+            .iter()
+            .map(|s| &s.spec.schema)
+            .chain(self.specs.iter().map(|s| &s.spec.schema));
+        for n in names {
+            if !out.contains(n) {
+                out.push(n.clone());
+            }
+        }
+        out
     }
 }
 
@@ -72,31 +151,76 @@ pub fn load_dir_reporting(dir: &Path) -> Result<(SpecSet, Vec<String>)> {
             hint: "pass --specs DIR, or write specs with `reims-verify spec snapshot`".into(),
         });
     }
-    let mut set = SpecSet::default();
-    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut docs = Vec::new();
     for path in paths {
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let text = utf8(&path, bytes)?;
-        let loaded = load_str(&path, &text)?;
-        if let Some(first) = seen.insert(loaded.spec.table.clone(), path.clone()) {
-            return Err(spec_error(
-                &loaded,
-                &["table"],
-                format!(
-                    "table `{}` is also specified in {}",
-                    loaded.spec.table,
-                    first.display()
-                ),
-                "keep one spec file per table",
-            ));
+        docs.push(load_document(&path, &text)?);
+    }
+    Ok((assemble(docs)?, warnings))
+}
+
+/// Put loaded documents together, refusing a relation or schema specified twice and a
+/// function listed in two places.
+pub fn assemble(docs: Vec<SpecDocument>) -> Result<SpecSet> {
+    let mut set = SpecSet::default();
+    let mut seen: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
+    let mut seen_schemas: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut functions: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
+    for doc in docs {
+        match doc {
+            SpecDocument::Relation(loaded) => {
+                let key = (loaded.spec.schema.clone(), loaded.spec.table.clone());
+                if let Some(first) = seen.insert(key, loaded.path.clone()) {
+                    return Err(spec_error(
+                        &loaded,
+                        &["table"],
+                        format!(
+                            "table `{}` is also specified in {}",
+                            qualified(&loaded.spec.schema, &loaded.spec.table),
+                            first.display()
+                        ),
+                        "keep one spec file per table",
+                    ));
+                }
+                once_per_schema(
+                    &loaded,
+                    &loaded.spec.schema,
+                    &loaded.spec.functions,
+                    &mut functions,
+                )?;
+                set.specs.push(*loaded);
+            }
+            SpecDocument::Schema(loaded) => {
+                if let Some(first) =
+                    seen_schemas.insert(loaded.spec.schema.clone(), loaded.path.clone())
+                {
+                    return Err(spec_error(
+                        &loaded,
+                        &["schema"],
+                        format!(
+                            "schema `{}` is also described in {}",
+                            loaded.spec.schema,
+                            first.display()
+                        ),
+                        "keep one schema document per schema",
+                    ));
+                }
+                once_per_schema(
+                    &loaded,
+                    &loaded.spec.schema,
+                    &loaded.spec.functions,
+                    &mut functions,
+                )?;
+                set.schemas.push(*loaded);
+            }
         }
-        set.specs.push(loaded);
     }
     let tables: Vec<&TableSpec> = set.specs.iter().map(|s| &s.spec).collect();
     if let Err((i, p)) = super::property_check::check_across(&tables) {
         return Err(property_error(&set.specs[i], p));
     }
-    Ok((set, warnings))
+    Ok(set)
 }
 
 /// The spec files of `dir`, sorted, and warnings for files that look like specs but are
@@ -217,16 +341,85 @@ fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
     })
 }
 
+/// A function may be listed in one spec only.
+fn once_per_schema<T>(
+    loaded: &Loaded<T>,
+    schema: &str,
+    listed: &IndexMap<String, FunctionSpec>,
+    seen: &mut BTreeMap<(String, String), PathBuf>,
+) -> Result<()> {
+    for sig in listed.keys() {
+        let key = (
+            schema.to_string(),
+            sig.split_whitespace().collect::<String>(),
+        );
+        if let Some(first) = seen.insert(key, loaded.path.clone()) {
+            if first != loaded.path {
+                return Err(spec_error(
+                    loaded,
+                    &["functions", sig],
+                    format!("function `{sig}` is also listed in {}", first.display()),
+                    "list each function in one spec only",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn qualified(schema: &str, name: &str) -> String {
+    if schema == super::model::DEFAULT_SCHEMA {
+        name.to_string()
+    } else {
+        format!("{schema}.{name}")
+    }
+}
+
+/// Parse one spec document of either kind. The kind is decided by its top-level keys: a
+/// `table:` key makes a relation spec, otherwise a `schema:` key makes a schema document.
+pub fn load_document(path: &Path, text: &str) -> Result<SpecDocument> {
+    // An empty document, or one that is no mapping, is left to the relation parser, whose
+    // message says what is wrong with it.
+    let top: Option<IndexMap<String, IgnoredAny>> = serde_saphyr::from_str(text)
+        .ok()
+        .filter(|t: &IndexMap<String, IgnoredAny>| !t.is_empty());
+    let has = |k: &str| top.as_ref().is_some_and(|t| t.contains_key(k));
+    if has("table") || !has("schema") {
+        if top.is_some() && !has("table") {
+            return Err(Error::Spec {
+                location: SourceLocation {
+                    file: path.to_path_buf(),
+                    line: Some(1),
+                    column: None,
+                },
+                key_path: None,
+                message: "the document has neither a `table:` nor a `schema:` key".into(),
+                hint: "start a relation spec with `table: NAME`, or a schema document with `schema: NAME`".into(),
+            });
+        }
+        return load_str(path, text).map(|l| SpecDocument::Relation(Box::new(l)));
+    }
+    let loaded: LoadedSchema = parse(path, text)?;
+    validate_schema_doc(&loaded)?;
+    Ok(SpecDocument::Schema(Box::new(loaded)))
+}
+
 /// A property problem as a spec error at its key path.
 fn property_error(spec: &LoadedSpec, p: super::property_check::PropertyProblem) -> Error {
     let path: Vec<&str> = p.path.iter().map(String::as_str).collect();
     spec_error(spec, &path, p.message, &p.hint)
 }
 
-/// Parse one spec document.
+/// Parse one relation spec (a document with `table:`).
 pub fn load_str(path: &Path, text: &str) -> Result<LoadedSpec> {
+    let loaded: LoadedSpec = parse(path, text)?;
+    validate(&loaded)?;
+    Ok(loaded)
+}
+
+fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<Loaded<T>> {
     let lines = KeyLines::index(text);
-    let spec: TableSpec = serde_saphyr::from_str(text).map_err(|e| {
+    let spec: T = serde_saphyr::from_str(text).map_err(|e| {
         let loc = e.location();
         let line = loc.map(|l| l.line() as usize).filter(|l| *l > 0);
         let column = loc.map(|l| l.column() as usize).filter(|c| *c > 0);
@@ -237,14 +430,12 @@ pub fn load_str(path: &Path, text: &str) -> Result<LoadedSpec> {
             hint: "fix the YAML at that place; the format is described by specs/schema.json (`reims-verify spec schema`)".into(),
         }
     })?;
-    let loaded = LoadedSpec {
+    Ok(Loaded {
         path: path.to_path_buf(),
         checksum: crate::migrate::checksum(text),
         spec,
         lines,
-    };
-    validate(&loaded)?;
-    Ok(loaded)
+    })
 }
 
 /// The parser's message in the user's words: serde-saphyr's user-facing text, without its
@@ -325,7 +516,7 @@ fn first_line(message: &str) -> String {
     rest.to_string()
 }
 
-fn spec_error(spec: &LoadedSpec, path: &[&str], message: String, hint: &str) -> Error {
+fn spec_error<T>(spec: &Loaded<T>, path: &[&str], message: String, hint: &str) -> Error {
     Error::Spec {
         location: spec.location(path),
         key_path: Some(path.join(".")),
@@ -362,18 +553,35 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             "list the columns",
         ));
     }
-    for (i, br) in s.requirements.iter().enumerate() {
-        let ok =
-            br.len() == 6 && br.starts_with("BR-") && br[3..].bytes().all(|b| b.is_ascii_digit());
-        if !ok {
+    if s.schema.trim().is_empty() {
+        return Err(spec_error(
+            loaded,
+            &["schema"],
+            "the schema name is empty".into(),
+            "name the schema, or leave `schema:` out for `public`",
+        ));
+    }
+    match (s.kind.is_view(), &s.definition) {
+        (true, None) => {
             return Err(spec_error(
                 loaded,
-                &["requirements"],
-                format!("requirement #{} `{br}` is not of the form BR-NNN", i + 1),
-                "write business requirements as BR-001 … BR-008",
-            ));
+                &["kind"],
+                format!("a {} needs its query under `definition`", s.kind.name()),
+                "add `definition: SELECT …`, the query the view is created with",
+            ))
         }
+        (false, Some(_)) => {
+            return Err(spec_error(
+                loaded,
+                &["definition"],
+                format!("a {} has no `definition`", s.kind.name()),
+                "set `kind: view` or `kind: materialized_view`, or drop `definition`",
+            ))
+        }
+        _ => {}
     }
+    validate_requirements(loaded, &s.requirements)?;
+    validate_relation_shape(loaded)?;
     if let Some(pk) = &s.primary_key {
         for c in &pk.columns {
             if !has(c) {
@@ -491,7 +699,150 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             ));
         }
     }
-    for (sig, f) in &s.functions {
+    validate_functions(loaded, &s.functions)?;
+    super::privileges::validate(loaded)?;
+    for (i, row) in s.samples.iter().enumerate() {
+        for c in row.keys() {
+            if !has(c) {
+                let _ = i;
+                return Err(missing_col(&["samples"], c));
+            }
+        }
+    }
+    super::property_check::check_properties(s).map_err(|p| property_error(loaded, p))?;
+    Ok(())
+}
+
+/// Fields that only some kinds of relation or column take, and fields that exclude each
+/// other.
+fn validate_relation_shape(loaded: &LoadedSpec) -> Result<()> {
+    use super::model::RelationKind;
+    let s = &loaded.spec;
+    let err =
+        |path: &[&str], message: String, hint: &str| Err(spec_error(loaded, path, message, hint));
+    let partitioned = s.kind == RelationKind::PartitionedTable;
+    if partitioned != s.partition_by.is_some() {
+        return if partitioned {
+            err(
+                &["kind"],
+                "a partitioned table needs `partition_by`".into(),
+                "add `partition_by: RANGE (column)` (or LIST, HASH)",
+            )
+        } else {
+            err(
+                &["partition_by"],
+                format!("a {} has no partition key", s.kind.name()),
+                "set `kind: partitioned_table`, or drop partition_by",
+            )
+        };
+    }
+    if s.partition_of.is_some() != s.partition_bound.is_some() {
+        let path = if s.partition_of.is_some() {
+            "partition_of"
+        } else {
+            "partition_bound"
+        };
+        return err(
+            &[path],
+            "`partition_of` and `partition_bound` go together".into(),
+            "give the parent and the bound (`FOR VALUES …` or `DEFAULT`)",
+        );
+    }
+    if s.partition_of.is_some() && s.kind.is_view() {
+        return err(
+            &["partition_of"],
+            format!("a {} cannot be a partition", s.kind.name()),
+            "drop partition_of",
+        );
+    }
+    if s.kind.is_view() {
+        let keyed = if s.primary_key.is_some() {
+            Some("primary_key")
+        } else if !s.unique.is_empty() {
+            Some("unique")
+        } else if !s.foreign_keys.is_empty() {
+            Some("foreign_keys")
+        } else if !s.checks.is_empty() {
+            Some("checks")
+        } else if s.kind == RelationKind::View && !s.indexes.is_empty() {
+            Some("indexes")
+        } else {
+            None
+        };
+        if let Some(section) = keyed {
+            return err(
+                &[section],
+                format!("a {} has no {section}", s.kind.name()),
+                "describe those on the tables the view reads",
+            );
+        }
+        if s.unlogged {
+            return err(
+                &["unlogged"],
+                format!("a {} cannot be unlogged", s.kind.name()),
+                "drop unlogged",
+            );
+        }
+    }
+    for (name, c) in &s.columns {
+        let path = |k: &'static str| ["columns", name.as_str(), k];
+        if c.generated.is_some() && (c.default.is_some() || c.identity.is_some()) {
+            return err(
+                &path("generated"),
+                format!("generated column `{name}` cannot also have a default or an identity"),
+                "keep one of generated, identity and default",
+            );
+        }
+        if c.identity.is_some() && c.default.is_some() {
+            return err(
+                &path("identity"),
+                format!("identity column `{name}` cannot also have a default"),
+                "drop the default",
+            );
+        }
+        let serial = matches!(
+            c.type_.to_ascii_lowercase().as_str(),
+            "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
+        );
+        if c.sequence.is_some() && !serial && c.identity.is_none() {
+            return err(
+                &path("sequence"),
+                format!("column `{name}` owns no sequence"),
+                "`sequence` describes the sequence of a serial or identity column",
+            );
+        }
+        if c.sequence.as_ref().is_some_and(|o| o.increment == Some(0)) {
+            return err(
+                &path("sequence"),
+                "a sequence cannot increment by 0".into(),
+                "write a non-zero increment",
+            );
+        }
+    }
+    Ok(())
+}
+
+fn validate_requirements<T>(loaded: &Loaded<T>, requirements: &[String]) -> Result<()> {
+    for (i, br) in requirements.iter().enumerate() {
+        let ok =
+            br.len() == 6 && br.starts_with("BR-") && br[3..].bytes().all(|b| b.is_ascii_digit());
+        if !ok {
+            return Err(spec_error(
+                loaded,
+                &["requirements"],
+                format!("requirement #{} `{br}` is not of the form BR-NNN", i + 1),
+                "write business requirements as BR-001 … BR-008",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_functions<T>(
+    loaded: &Loaded<T>,
+    functions: &IndexMap<String, FunctionSpec>,
+) -> Result<()> {
+    for (sig, f) in functions {
         if super::parse_signature(sig).is_none() {
             return Err(spec_error(
                 loaded,
@@ -509,15 +860,106 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             ));
         }
     }
-    for (i, row) in s.samples.iter().enumerate() {
-        for c in row.keys() {
-            if !has(c) {
-                let _ = i;
-                return Err(missing_col(&["samples"], c));
+    Ok(())
+}
+
+/// Coherence checks of a schema document.
+fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
+    let s = &loaded.spec;
+    if s.schema.trim().is_empty() {
+        return Err(spec_error(
+            loaded,
+            &["schema"],
+            "the schema name is empty".into(),
+            "name the schema, e.g. `schema: public`",
+        ));
+    }
+    validate_requirements(loaded, &s.requirements)?;
+    validate_functions(loaded, &s.functions)?;
+    super::privileges::validate_schema_doc(loaded)?;
+    for (name, t) in &s.types {
+        let path = ["types", name.as_str()];
+        let given = [
+            t.enum_labels.is_some(),
+            t.domain.is_some(),
+            t.composite.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(spec_error(
+                loaded,
+                &path,
+                format!("type `{name}` must give exactly one of `enum`, `domain` and `composite`"),
+                "write `enum: [label, …]`, `domain: base_type` or `composite: { attribute: type, … }`",
+            ));
+        }
+        let domain_only =
+            !t.nullable || t.default.is_some() || t.collation.is_some() || !t.checks.is_empty();
+        if domain_only && t.domain.is_none() {
+            return Err(spec_error(
+                loaded,
+                &path,
+                format!("type `{name}` cannot have nullable, default, collation or checks"),
+                "those belong to a domain",
+            ));
+        }
+        match (&t.enum_labels, &t.composite) {
+            (Some(labels), _) => {
+                let mut seen = std::collections::BTreeSet::new();
+                for l in labels {
+                    if !seen.insert(l) {
+                        return Err(spec_error(
+                            loaded,
+                            &["types", name, "enum"],
+                            format!("enum `{name}` lists `{l}` twice"),
+                            "list each label once",
+                        ));
+                    }
+                }
+            }
+            (None, Some(attrs)) if attrs.is_empty() => {
+                return Err(spec_error(
+                    loaded,
+                    &["types", name, "composite"],
+                    format!("composite type `{name}` has no attribute"),
+                    "list its attributes, name: type",
+                ))
+            }
+            _ => {}
+        }
+    }
+    for (name, seq) in &s.sequences {
+        if let Some(t) = &seq.type_ {
+            if !matches!(
+                t.as_str(),
+                "smallint" | "integer" | "bigint" | "int2" | "int4" | "int8"
+            ) {
+                return Err(spec_error(
+                    loaded,
+                    &["sequences", name, "type"],
+                    format!("`{t}` is not a sequence type"),
+                    "write smallint, integer or bigint",
+                ));
+            }
+        }
+        if seq.increment == Some(0) {
+            return Err(spec_error(
+                loaded,
+                &["sequences", name, "increment"],
+                "a sequence cannot increment by 0".into(),
+                "write a non-zero increment",
+            ));
+        }
+        if let Some(owner) = &seq.owned_by {
+            if owner.split('.').count() != 2 || owner.split('.').any(|p| p.trim().is_empty()) {
+                return Err(spec_error(
+                    loaded,
+                    &["sequences", name, "owned_by"],
+                    format!("`{owner}` does not name a column as table.column"),
+                    "write owned_by: table.column",
+                ));
             }
         }
     }
-    super::property_check::check_properties(s).map_err(|p| property_error(loaded, p))?;
     Ok(())
 }
 
@@ -628,6 +1070,134 @@ mod tests {
             s.spec.functions["p(integer)"].kind,
             crate::spec::RoutineKind::Procedure
         );
+    }
+
+    fn doc(text: &str) -> Result<SpecDocument> {
+        load_document(Path::new("specs/d.yaml"), text)
+    }
+
+    fn key_path_of(err: &Error) -> Option<String> {
+        match err {
+            Error::Spec { key_path, .. } => key_path.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn documents_dispatch_on_their_top_level_key() {
+        let SpecDocument::Relation(r) =
+            doc("table: t\nschema: audit\ncolumns:\n  a: { type: int }\n").unwrap()
+        else {
+            panic!("a document with `table:` is a relation spec")
+        };
+        assert_eq!(
+            (r.spec.schema.as_str(), r.spec.table.as_str()),
+            ("audit", "t")
+        );
+        let SpecDocument::Schema(s) = doc(
+            "schema: public\ncomment: the app\ntypes:\n  mood: { enum: [sad, ok] }\n  year: { domain: integer, nullable: false, checks: { year_check: { sql: VALUE > 0 } } }\nsequences:\n  s: { increment: 2, owned_by: t.a }\nextensions:\n  pgcrypto: { version: '1.3' }\n",
+        )
+        .unwrap() else {
+            panic!("a document with `schema:` alone is a schema document")
+        };
+        assert_eq!(
+            s.spec.types["mood"].enum_labels.as_deref(),
+            Some(&["sad".to_string(), "ok".to_string()][..])
+        );
+        assert!(!s.spec.types["year"].nullable);
+        assert_eq!(s.location(&["types", "year"]).line, Some(5));
+        let SpecDocument::Relation(r) = doc("table: t\ncolumns:\n  a: { type: int }\n").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(r.spec.schema, "public", "the default schema");
+    }
+
+    #[test]
+    fn schema_documents_keep_precise_errors() {
+        // A typo inside a schema document: its line and key.
+        let err =
+            doc("schema: public\ntypes:\n  mood:\n    enum: [a]\n    labls: [b]\n").unwrap_err();
+        let Error::Spec {
+            location, message, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(location.line, Some(5), "{err}");
+        assert!(message.contains("labls"), "{message}");
+        // Neither key: says what a document starts with.
+        let err = doc("columns:\n  a: { type: int }\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("neither a `table:` nor a `schema:`"),
+            "{err}"
+        );
+        // Relation-only keys in a schema document are unknown there.
+        let err = doc("schema: public\ncolumns:\n  a: { type: int }\n").unwrap_err();
+        assert!(err.to_string().contains("columns"), "{err}");
+        let cases = [
+            ("schema: public\ntypes:\n  t: { domain: int, enum: [a] }\n", "types.t"),
+            ("schema: public\ntypes:\n  t: {}\n", "types.t"),
+            ("schema: public\ntypes:\n  t: { enum: [a], default: a }\n", "types.t"),
+            ("schema: public\ntypes:\n  t:\n    enum: [a, a]\n", "types.t.enum"),
+            ("schema: public\nsequences:\n  s:\n    type: text\n", "sequences.s.type"),
+            ("schema: public\nsequences:\n  s:\n    owned_by: nocolumn\n", "sequences.s.owned_by"),
+            ("schema: public\nsequences:\n  s:\n    increment: 0\n", "sequences.s.increment"),
+            ("schema: public\nrequirements: [BR-1]\n", "requirements"),
+            ("schema: public\nfunctions:\n  nope: { returns: void, language: sql, volatility: stable }\n", "functions.nope"),
+            ("schema: ''\n", "schema"),
+            ("table: v\nkind: view\ncolumns:\n  a: { type: int }\n", "kind"),
+            ("table: t\ndefinition: SELECT 1 AS a\ncolumns:\n  a: { type: int }\n", "definition"),
+        ];
+        for (text, path) in cases {
+            let err = doc(text).unwrap_err();
+            assert_eq!(key_path_of(&err).as_deref(), Some(path), "{text}: {err}");
+            assert_eq!(err.exit_code(), crate::error::ExitCode::InvalidInput);
+        }
+    }
+
+    #[test]
+    fn a_relation_or_schema_specified_twice_is_refused() {
+        let d = |name: &str, text: &str| load_document(Path::new(name), text).unwrap();
+        let err = assemble(vec![
+            d("a.yaml", "table: t\ncolumns:\n  a: { type: int }\n"),
+            d(
+                "b.yaml",
+                "table: t\nschema: public\ncolumns:\n  a: { type: int }\n",
+            ),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("a.yaml"), "{err}");
+        // The same name in two schemas is two relations.
+        let set = assemble(vec![
+            d("a.yaml", "table: t\ncolumns:\n  a: { type: int }\n"),
+            d(
+                "b.yaml",
+                "table: t\nschema: audit\ncolumns:\n  a: { type: int }\n",
+            ),
+            d("c.yaml", "schema: audit\n"),
+        ])
+        .unwrap();
+        assert_eq!(set.schema_names(), vec!["audit", "public"]);
+        assert!(set.relation("audit", "t").is_some() && set.schema_doc("audit").is_some());
+        let err = assemble(vec![
+            d("c.yaml", "schema: audit\n"),
+            d("e.yaml", "schema: audit\n"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("c.yaml"), "{err}");
+        let f =
+            "functions:\n  f(integer): { returns: void, language: sql, volatility: volatile }\n";
+        let err = assemble(vec![
+            d(
+                "a.yaml",
+                &format!("table: t\ncolumns:\n  a: {{ type: int }}\n{f}"),
+            ),
+            d("c.yaml", &format!("schema: public\n{f}")),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("also listed in a.yaml"), "{err}");
     }
 
     #[test]

@@ -4,15 +4,22 @@ mod keylines;
 mod load;
 pub mod model;
 pub mod placeholders;
+pub mod policy;
+pub mod privileges;
 pub mod property;
 mod property_check;
 mod rule;
+pub mod schema_doc;
 
 pub use keylines::KeyLines;
-pub use load::{load_dir, load_dir_reporting, load_str, LoadedSpec, SpecSet};
+pub use load::{
+    assemble, load_dir, load_dir_reporting, load_document, load_str, Loaded, LoadedSchema,
+    LoadedSpec, SpecDocument, SpecSet,
+};
 pub use model::*;
 pub use property::PropertySpec;
 pub use rule::{number, rule_columns, rule_sql};
+pub use schema_doc::*;
 
 /// Sort order of one index key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -8,21 +8,49 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::policy::{PolicyCommand, PolicySpec, RowSecurity};
+pub use super::privileges::{ColumnPrivileges, ObjectPrivileges, RelationPrivileges};
+
 /// One spec file: a relation and everything that must be true of it.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
-    /// The relation's name in the `public` schema.
+    /// The relation's name.
     pub table: String,
-    /// Plain table (default) or materialized view.
+    /// The PostgreSQL schema that holds it (default `public`).
+    #[serde(default = "public_schema", skip_serializing_if = "is_public_schema")]
+    pub schema: String,
+    /// Table (default), view, materialized view or partitioned table.
     #[serde(default, skip_serializing_if = "RelationKind::is_table")]
     pub kind: RelationKind,
+    /// For a view or materialized view: its query, as in `CREATE VIEW … AS <definition>`.
+    /// Compared as PostgreSQL prints it (`pg_get_viewdef`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
+    /// For a partitioned table: its partition key as in `PARTITION BY …`, e.g.
+    /// `RANGE (payment_date)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_by: Option<String>,
+    /// For a partition: the partitioned table it is a partition of (a name in the same
+    /// schema, or `schema.name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_of: Option<String>,
+    /// For a partition: its bound as in `ATTACH PARTITION … <bound>`, e.g.
+    /// `FOR VALUES FROM ('2022-01-01') TO ('2022-02-01')` or `DEFAULT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_bound: Option<String>,
+    /// UNLOGGED (not crash-safe, not replicated). Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
     /// The migration file that creates it, e.g. `013_create_users.sql`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<String>,
-    /// What the relation is for, in a sentence.
+    /// What the relation is for, in a sentence. Free documentation, never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `COMMENT ON TABLE` (or VIEW …), compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// Business requirements the relation serves (`BR-001` … `BR-008`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requirements: Vec<String>,
@@ -53,6 +81,16 @@ pub struct TableSpec {
     /// Functions that belong with this relation, keyed by signature: `name(argtype, …)`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub functions: IndexMap<String, FunctionSpec>,
+    /// Owner and grants of the relation and its columns (see `spec::privileges`). Absent:
+    /// PostgreSQL's defaults, owned by the migrating role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<RelationPrivileges>,
+    /// Row-level security. Absent: disabled and not forced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_security: Option<RowSecurity>,
+    /// Row-level security policies by name. A policy not listed is drift.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub policies: IndexMap<String, PolicySpec>,
     /// Known-good rows, column → value, that behavioural probes start from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<IndexMap<String, SampleValue>>,
@@ -69,14 +107,54 @@ pub enum RelationKind {
     /// An ordinary table.
     #[default]
     Table,
+    /// A view (`CREATE VIEW`).
+    View,
     /// A materialized view.
     MaterializedView,
+    /// A partitioned table (`CREATE TABLE … PARTITION BY`).
+    PartitionedTable,
 }
 
 impl RelationKind {
     fn is_table(&self) -> bool {
         *self == RelationKind::Table
     }
+
+    /// The kind in words, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RelationKind::Table => "table",
+            RelationKind::View => "view",
+            RelationKind::MaterializedView => "materialized view",
+            RelationKind::PartitionedTable => "partitioned table",
+        }
+    }
+
+    /// Whether the relation is defined by a query (`definition`).
+    pub fn is_view(&self) -> bool {
+        matches!(self, RelationKind::View | RelationKind::MaterializedView)
+    }
+
+    /// `pg_class.relkind` of this kind.
+    pub fn relkind(&self) -> char {
+        match self {
+            RelationKind::Table => 'r',
+            RelationKind::View => 'v',
+            RelationKind::MaterializedView => 'm',
+            RelationKind::PartitionedTable => 'p',
+        }
+    }
+}
+
+/// The schema a spec means when it names none.
+pub const DEFAULT_SCHEMA: &str = "public";
+
+fn public_schema() -> String {
+    DEFAULT_SCHEMA.to_string()
+}
+
+fn is_public_schema(s: &str) -> bool {
+    s == DEFAULT_SCHEMA
 }
 
 /// Object kinds for which extra, unspecified objects are allowed.
@@ -122,13 +200,118 @@ pub struct ColumnSpec {
     /// the type's default collation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collation: Option<String>,
-    /// What the column holds.
+    /// A generated column: its expression, as in `GENERATED ALWAYS AS (<expr>) STORED`.
+    /// A generated column has no `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
+    /// An identity column: `always` (`GENERATED ALWAYS AS IDENTITY`) or `by_default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityKind>,
+    /// The options of the sequence this column owns (a `serial` or identity column), when
+    /// they are not the defaults. Absent means the defaults for the column's type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<SequenceOptions>,
+    /// `COMMENT ON COLUMN`, compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// What the column holds. Free documentation, never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The column holds secrets or personal data (password hashes, tokens, IP addresses):
+    /// the report's access-control section lists every role that can read it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+}
+
+/// How an identity column generates its values.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    /// `GENERATED ALWAYS AS IDENTITY`: an explicit value needs `OVERRIDING SYSTEM VALUE`.
+    Always,
+    /// `GENERATED BY DEFAULT AS IDENTITY`: an explicit value wins.
+    ByDefault,
+}
+
+impl IdentityKind {
+    /// `attidentity` of this kind.
+    pub fn code(&self) -> char {
+        match self {
+            IdentityKind::Always => 'a',
+            IdentityKind::ByDefault => 'd',
+        }
+    }
+
+    /// The SQL spelling.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            IdentityKind::Always => "ALWAYS",
+            IdentityKind::ByDefault => "BY DEFAULT",
+        }
+    }
+}
+
+/// Options of a sequence. Each absent option means PostgreSQL's default for the
+/// sequence's type and direction.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SequenceOptions {
+    /// START WITH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<i64>,
+    /// INCREMENT BY (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub increment: Option<i64>,
+    /// MINVALUE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// MAXVALUE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    /// CACHE (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<i64>,
+    /// CYCLE (default false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cycle: bool,
+}
+
+impl SequenceOptions {
+    /// The options as SQL (`START WITH 5 INCREMENT BY 2 …`); empty for the defaults.
+    pub fn sql(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(v) = self.increment {
+            parts.push(format!("INCREMENT BY {v}"));
+        }
+        if let Some(v) = self.min {
+            parts.push(format!("MINVALUE {v}"));
+        }
+        if let Some(v) = self.max {
+            parts.push(format!("MAXVALUE {v}"));
+        }
+        if let Some(v) = self.start {
+            parts.push(format!("START WITH {v}"));
+        }
+        if let Some(v) = self.cache {
+            parts.push(format!("CACHE {v}"));
+        }
+        if self.cycle {
+            parts.push("CYCLE".into());
+        }
+        parts.join(" ")
+    }
 }
 
 fn yes() -> bool {
     true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A primary key.
@@ -140,6 +323,9 @@ pub struct KeySpec {
     pub name: Option<String>,
     /// Key columns in order.
     pub columns: Vec<String>,
+    /// `COMMENT ON CONSTRAINT`, compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A UNIQUE constraint.
@@ -148,6 +334,9 @@ pub struct KeySpec {
 pub struct UniqueSpec {
     /// Key columns in order.
     pub columns: Vec<String>,
+    /// `COMMENT ON CONSTRAINT`, compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// What a foreign key does when the referenced row is deleted or updated.
@@ -200,12 +389,22 @@ pub struct ForeignKeySpec {
     /// INITIALLY DEFERRED (default: INITIALLY IMMEDIATE); requires `deferrable`.
     #[serde(default)]
     pub initially_deferred: bool,
+    /// Whether existing rows have been checked (default true). `false` declares a key
+    /// added `NOT VALID` that is still being rolled out; it then passes validated or not.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub validated: bool,
+    /// `COMMENT ON CONSTRAINT`, compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// The target of a foreign key.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
+    /// The referenced table's schema; absent means the referencing table's schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// Referenced table.
     pub table: String,
     /// Referenced columns, in order.
@@ -218,7 +417,14 @@ pub struct Reference {
 pub struct CheckSpec {
     /// The rule, structured so that probes can test both sides of every boundary.
     pub rule: Rule,
-    /// The requirement in words, as the seed states it.
+    /// Whether existing rows have been checked (default true). `false` declares a CHECK
+    /// added `NOT VALID` that is still being rolled out; it then passes validated or not.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub validated: bool,
+    /// `COMMENT ON CONSTRAINT`, compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The requirement in words, as the seed states it. Free documentation, never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -420,7 +626,10 @@ pub struct IndexSpec {
     /// Partial-index predicate as SQL.
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
-    /// What the index is for.
+    /// `COMMENT ON INDEX`, compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// What the index is for. Free documentation, never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -489,7 +698,14 @@ pub struct TriggerSpec {
     /// fires it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
-    /// What the trigger does.
+    /// The arguments passed to the function, as strings (`EXECUTE FUNCTION f('a', 'b')`).
+    /// Empty means none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arguments: Vec<String>,
+    /// `COMMENT ON TRIGGER`, compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// What the trigger does. Free documentation, never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -515,6 +731,8 @@ pub enum RoutineKind {
     Function,
     /// `CREATE PROCEDURE`, invoked with `CALL`.
     Procedure,
+    /// `CREATE AGGREGATE`.
+    Aggregate,
 }
 
 impl RoutineKind {
@@ -527,6 +745,7 @@ impl RoutineKind {
         match self {
             RoutineKind::Function => "function",
             RoutineKind::Procedure => "procedure",
+            RoutineKind::Aggregate => "aggregate",
         }
     }
 }
@@ -557,9 +776,87 @@ pub struct FunctionSpec {
     /// SECURITY DEFINER.
     #[serde(default)]
     pub security_definer: bool,
-    /// What the function does.
+    /// Owner and EXECUTE grants. Absent: PostgreSQL's default (PUBLIC may execute), owned
+    /// by the migrating role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<ObjectPrivileges>,
+    /// Built-in security findings that are intended here, each with the reason shown in
+    /// the report: check code → reason, e.g.
+    /// `security.definer_public_execute: login runs before authentication`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub acknowledge: IndexMap<String, String>,
+    /// `SET` options, name → value as in `SET name = value`:
+    /// `{ search_path: "public, pg_temp" }`. Empty means none.
+    #[serde(default, rename = "set", skip_serializing_if = "IndexMap::is_empty")]
+    pub config: IndexMap<String, String>,
+    /// LEAKPROOF (default false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub leakproof: bool,
+    /// PARALLEL SAFE, RESTRICTED or UNSAFE (the default).
+    #[serde(default, skip_serializing_if = "Parallel::is_unsafe")]
+    pub parallel: Parallel,
+    /// COST, the planner's estimate; compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    /// ROWS, the planner's estimate for a set-returning function; compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<f64>,
+    /// For an aggregate: its state transition function (`SFUNC`), compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_function: Option<String>,
+    /// For an aggregate: its state type (`STYPE`), compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_type: Option<String>,
+    /// For an aggregate: its final function (`FINALFUNC`); compared when `state_function`
+    /// is present (absent then means none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_function: Option<String>,
+    /// For an aggregate: its initial state (`INITCOND`); compared like `final_function`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_state: Option<String>,
+    /// `COMMENT ON FUNCTION`, compared when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// What the function does. Free documentation, never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// Whether a function may run in parallel workers.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Parallel {
+    /// PARALLEL SAFE.
+    Safe,
+    /// PARALLEL RESTRICTED.
+    Restricted,
+    /// PARALLEL UNSAFE (the default).
+    #[default]
+    Unsafe,
+}
+
+impl Parallel {
+    fn is_unsafe(&self) -> bool {
+        *self == Parallel::Unsafe
+    }
+
+    /// `proparallel` of this setting.
+    pub fn code(&self) -> char {
+        match self {
+            Parallel::Safe => 's',
+            Parallel::Restricted => 'r',
+            Parallel::Unsafe => 'u',
+        }
+    }
+
+    /// The setting in words, from `proparallel`.
+    pub fn name_of(code: char) -> &'static str {
+        match code {
+            's' => "safe",
+            'r' => "restricted",
+            _ => "unsafe",
+        }
+    }
 }
 
 /// A value in a sample row: written as YAML, sent to PostgreSQL as text and cast to the

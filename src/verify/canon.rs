@@ -77,6 +77,11 @@ impl Drop for AcrossMajors {
     }
 }
 
+/// The two majors whose printers the comparisons on this thread span, when they differ.
+pub fn spanned_majors() -> Option<(u32, u32)> {
+    ACROSS.with(|a| a.get())
+}
+
 /// Whether the comparisons on this thread span majors on both sides of `since`.
 fn spans(since: u32) -> bool {
     ACROSS

@@ -5,8 +5,8 @@ use crate::catalog::{ConstraintKind, Relation};
 
 pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
-    let t = &spec.table;
-    for name in spec.checks.keys() {
+    let t = ctx.table().to_string();
+    for (name, check) in &spec.checks {
         let object = format!("{t}.{name}");
         let path = ["checks", name.as_str()];
         let expected = ctx
@@ -35,6 +35,21 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     format!("{object} exists"),
                 ));
                 let actual = a.expression.clone().unwrap_or_default();
+                out.push(super::keys::validity(
+                    ctx,
+                    "check.validated",
+                    object.clone(),
+                    &["checks", name, "validated"],
+                    check.validated,
+                    a.validated,
+                ));
+                out.extend(ctx.comment(
+                    "check.comment",
+                    object.clone(),
+                    &["checks", name, "comment"],
+                    check.comment.as_deref(),
+                    a.comment.as_deref(),
+                ));
                 out.push(ctx.compare(
                     "check.rule",
                     object,
@@ -48,7 +63,7 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
         }
     }
     for c in &rel.constraints {
-        if c.kind == ConstraintKind::Check && !spec.checks.contains_key(&c.name) {
+        if c.kind == ConstraintKind::Check && !c.inherited && !spec.checks.contains_key(&c.name) {
             out.extend(ctx.extra(
                 "check.extra",
                 format!("{t}.{}", c.name),

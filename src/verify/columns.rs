@@ -1,12 +1,21 @@
-//! Columns: existence, type, collation, nullability, default; and columns the spec does not list.
+//! Columns: existence, type, collation, nullability, default, generation expression,
+//! identity, the options of the sequence a serial or identity column owns, comment; and
+//! columns the spec does not list.
 
-use super::{canonical, Ctx, Finding};
-use crate::catalog::Relation;
+use super::{canonical, Ctx, Finding, Shadow};
+use crate::catalog::{Relation, Schema, Sequence};
 
-pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
+pub(crate) fn verify_columns(
+    ctx: &Ctx,
+    rel: &Relation,
+    actual_schema: &Schema,
+    shadow_schema: &Shadow,
+    out: &mut Vec<Finding>,
+) {
     let spec = &ctx.loaded.spec;
+    let t = ctx.table().to_string();
     for (name, col) in &spec.columns {
-        let object = format!("{}.{name}", spec.table);
+        let object = format!("{t}.{name}");
         let path = ["columns", name.as_str()];
         let Some(actual) = rel.column(name) else {
             out.push(ctx.fail(
@@ -15,7 +24,7 @@ pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
                 &path,
                 Some("present".into()),
                 Some("missing".into()),
-                format!("column `{name}` of `{}` does not exist", spec.table),
+                format!("column `{name}` of `{t}` does not exist"),
                 "add the column in a migration, or remove it from the spec",
             ));
             continue;
@@ -72,7 +81,7 @@ pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
         out.push(
             ctx.compare(
                 "column.default",
-                object,
+                object.clone(),
                 &["columns", name, "default"],
                 expected_default
                     .map(|d| canonical(&d))
@@ -86,17 +95,113 @@ pub(crate) fn verify_columns(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
                 "set the default in a migration, or correct the spec",
             ),
         );
+        if col.generated.is_some() || actual.generated.is_some() {
+            let want = shadow
+                .and_then(|c| c.generated.clone())
+                .or_else(|| col.generated.clone());
+            let show = |g: &Option<String>| match g {
+                Some(e) => format!("GENERATED ALWAYS AS ({}) STORED", canonical(e)),
+                None => "not generated".to_string(),
+            };
+            let same = match (&want, &actual.generated) {
+                (Some(w), Some(g)) => canonical(w) == canonical(g),
+                (None, None) => true,
+                _ => false,
+            };
+            out.push(ctx.compare(
+                "column.generated",
+                object.clone(),
+                &["columns", name, "generated"],
+                show(&want),
+                show(&actual.generated),
+                same,
+                "recreate the column with the spec's generation expression, or correct the spec",
+            ));
+        }
+        let want_identity = col.identity.map(|k| k.code());
+        if want_identity.is_some() || actual.identity.is_some() {
+            out.push(ctx.compare(
+                "column.identity",
+                object.clone(),
+                &["columns", name, "identity"],
+                identity_text(want_identity),
+                identity_text(actual.identity),
+                want_identity == actual.identity,
+                "ALTER TABLE … ALTER COLUMN … ADD/SET/DROP IDENTITY as the spec says",
+            ));
+        }
+        let serial = matches!(
+            col.type_.to_ascii_lowercase().as_str(),
+            "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
+        );
+        if serial || col.identity.is_some() {
+            let key = ctx.table();
+            let want = owned_sequence(&shadow_schema.schema, key, name);
+            let got = owned_sequence(actual_schema, key, name);
+            let (want, got) = (want.map(sequence_text), got.map(sequence_text));
+            out.push(ctx.compare(
+                "column.sequence",
+                object.clone(),
+                &["columns", name, "sequence"],
+                want.clone().unwrap_or_else(|| "a sequence owned by the column".into()),
+                got.clone().unwrap_or_else(|| "no sequence owned by the column".into()),
+                want.is_some() && want == got,
+                "ALTER SEQUENCE … with the spec's options (or OWNED BY the column), or correct the spec's `sequence`",
+            ));
+        }
+        out.extend(ctx.comment(
+            "column.comment",
+            object,
+            &["columns", name, "comment"],
+            col.comment.as_deref(),
+            actual.comment.as_deref(),
+        ));
     }
     for c in &rel.columns {
         if !spec.columns.contains_key(&c.name) {
             out.extend(ctx.extra(
                 "column.extra",
-                format!("{}.{}", spec.table, c.name),
+                format!("{t}.{}", c.name),
                 "columns",
                 c.type_name.clone(),
                 spec.allow_extra.columns,
             ));
         }
+    }
+}
+
+/// The sequence owned by column `column` of the relation keyed `table`.
+pub(crate) fn owned_sequence<'a>(
+    schema: &'a Schema,
+    table: &str,
+    column: &str,
+) -> Option<&'a Sequence> {
+    schema.sequences.iter().find(|s| {
+        s.owner
+            .as_ref()
+            .is_some_and(|o| o.table == table && o.column == column)
+    })
+}
+
+/// A sequence's options as one line, for comparison and messages.
+pub(crate) fn sequence_text(s: &Sequence) -> String {
+    format!(
+        "AS {} START {} INCREMENT {} MINVALUE {} MAXVALUE {} CACHE {}{}",
+        s.type_name,
+        s.start,
+        s.increment,
+        s.min,
+        s.max,
+        s.cache,
+        if s.cycle { " CYCLE" } else { " NO CYCLE" }
+    )
+}
+
+fn identity_text(code: Option<char>) -> &'static str {
+    match code {
+        Some('a') => "GENERATED ALWAYS AS IDENTITY",
+        Some('d') => "GENERATED BY DEFAULT AS IDENTITY",
+        _ => "not an identity column",
     }
 }
 

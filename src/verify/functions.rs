@@ -1,10 +1,20 @@
-//! Functions and procedures: matched by name and argument types across all specs; kind,
-//! argument list (names and defaults), return type, language, volatility, strictness and
-//! security; and functions or procedures no spec lists.
+//! Functions, procedures and aggregates: matched by schema, name and argument types across
+//! all specs; kind, argument list (names and defaults), return type, language, volatility,
+//! strictness, security, `SET` options, LEAKPROOF, PARALLEL, cost and rows (when
+//! declared), an aggregate's state, comment; and routines no spec lists.
 
-use super::{canonical, Ctx, Finding, Shadow, Status};
-use crate::catalog::Schema;
-use crate::spec::{SpecSet, Volatility};
+use super::{canonical, Ctx, Finding, Requirements, Shadow, ShadowFunction, Status};
+use crate::catalog::{qualified_name, Function, Schema};
+use crate::spec::{FunctionSpec, Loaded, Parallel, RoutineKind, SpecSet, Volatility};
+
+/// `name(types)`, schema-qualified outside `public`.
+fn display(schema: &str, name: &str, types: &[String]) -> String {
+    format!(
+        "{}({})",
+        qualified_name(schema, name, "public"),
+        types.join(", ")
+    )
+}
 
 pub(crate) fn verify_functions(
     specs: &SpecSet,
@@ -12,32 +22,98 @@ pub(crate) fn verify_functions(
     shadow: &Shadow,
     out: &mut Vec<Finding>,
 ) {
-    let mut claimed: Vec<String> = Vec::new();
+    let mut claimed: Vec<(String, String)> = Vec::new();
     for sf in &shadow.functions {
-        let Some(loaded) = specs
+        let in_relation = specs
             .specs
             .iter()
-            .find(|l| l.spec.functions.contains_key(&sf.spec_key))
-        else {
+            .find(|l| l.spec.schema == sf.schema && l.spec.functions.contains_key(&sf.spec_key));
+        if let Some(loaded) = in_relation {
+            let ctx = Ctx::document(
+                loaded,
+                crate::catalog::relation_key(&loaded.spec.schema, &loaded.spec.table),
+            );
+            let f = &loaded.spec.functions[&sf.spec_key];
+            verify_one(&ctx, loaded, sf, f, actual, shadow, &mut claimed, out);
             continue;
-        };
-        let f = &loaded.spec.functions[&sf.spec_key];
-        let ctx = Ctx {
-            loaded,
-            expected: None,
-        };
-        let object = format!("{}({})", sf.name, sf.arg_types.join(", "));
+        }
+        let in_schema = specs
+            .schemas
+            .iter()
+            .find(|l| l.spec.schema == sf.schema && l.spec.functions.contains_key(&sf.spec_key));
+        if let Some(loaded) = in_schema {
+            let ctx = Ctx::document(loaded, format!("schema {}", loaded.spec.schema));
+            let f = &loaded.spec.functions[&sf.spec_key];
+            verify_one(&ctx, loaded, sf, f, actual, shadow, &mut claimed, out);
+        }
+    }
+    for a in &actual.functions {
+        let allowed = specs
+            .schema_doc(&a.schema)
+            .is_some_and(|d| d.spec.allow_extra.functions);
+        let key = (a.schema.clone(), a.signature());
+        if !allowed
+            && !claimed.contains(&key)
+            && !out.iter().any(|f| {
+                f.code == "function.signature"
+                    && f.actual.as_deref().is_some_and(|x| {
+                        x.split("; ")
+                            .any(|s| s == display(&a.schema, &a.name, &a.arg_types))
+                    })
+            })
+        {
+            out.push(Finding {
+                repro: None,
+                code: "function.extra",
+                table: "functions".into(),
+                object: display(&a.schema, &a.name, &a.arg_types),
+                status: Status::Fail,
+                expected: Some("absent (no spec)".into()),
+                actual: Some(match a.kind {
+                    'p' => format!("PROCEDURE {}({})", a.name, a.arguments),
+                    'a' => format!("AGGREGATE {}({})", a.name, a.arguments),
+                    _ => format!("{}({}) RETURNS {}", a.name, a.arguments, a.returns),
+                }),
+                message: format!(
+                    "{} `{}` exists but no spec lists it",
+                    a.kind_name(),
+                    display(&a.schema, &a.name, &a.arg_types)
+                ),
+                location: None,
+                requirements: vec![],
+                hint: Some(
+                    "add it under `functions` in the spec of the table it serves or in the schema document (`kind: procedure` or `kind: aggregate` when it is one), or drop it"
+                        .into(),
+                ),
+            });
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify_one<T: Requirements>(
+    ctx: &Ctx<T>,
+    _loaded: &Loaded<T>,
+    sf: &ShadowFunction,
+    f: &FunctionSpec,
+    actual: &Schema,
+    shadow: &Shadow,
+    claimed: &mut Vec<(String, String)>,
+    out: &mut Vec<Finding>,
+) {
+    {
+        let object = display(&sf.schema, &sf.name, &sf.arg_types);
         let path = ["functions", sf.spec_key.as_str()];
         let found = actual
             .functions
             .iter()
-            .find(|a| a.name == sf.name && a.arg_types == sf.arg_types);
+            .find(|a| a.schema == sf.schema && a.name == sf.name && a.arg_types == sf.arg_types);
         let Some(a) = found else {
             let others: Vec<String> = actual
                 .functions
                 .iter()
-                .filter(|a| a.name == sf.name)
-                .map(|a| a.signature())
+                .filter(|a| a.schema == sf.schema && a.name == sf.name)
+                .map(|a| display(&a.schema, &a.name, &a.arg_types))
                 .collect();
             let (code, msg) = if others.is_empty() {
                 (
@@ -67,9 +143,9 @@ pub(crate) fn verify_functions(
                 msg,
                 "create the function with these argument types in a migration, or correct the spec",
             ));
-            continue;
+            return;
         };
-        claimed.push(a.signature());
+        claimed.push((a.schema.clone(), a.signature()));
         out.push(ctx.pass(
             "function.exists",
             object.clone(),
@@ -140,49 +216,143 @@ pub(crate) fn verify_functions(
         ));
         out.push(ctx.compare(
             "function.security",
-            object,
+            object.clone(),
             &["functions", &sf.spec_key, "security_definer"],
             security(f.security_definer),
             security(a.security_definer),
             f.security_definer == a.security_definer,
             "ALTER FUNCTION … SECURITY DEFINER / INVOKER as the spec says",
         ));
+        verify_options(ctx, sf, f, a, shadow, &object, out);
     }
-    for a in &actual.functions {
-        if !claimed.contains(&a.signature())
-            && !out.iter().any(|f| {
-                f.code == "function.signature"
-                    && f.actual
-                        .as_deref()
-                        .is_some_and(|x| x.contains(&a.signature()))
-            })
-        {
-            out.push(Finding {
-                repro: None,
-                code: "function.extra",
-                table: "functions".into(),
-                object: a.signature(),
-                status: Status::Fail,
-                expected: Some("absent (no spec)".into()),
-                actual: Some(if a.kind == 'p' {
-                    format!("PROCEDURE {}({})", a.name, a.arguments)
-                } else {
-                    format!("{}({}) RETURNS {}", a.name, a.arguments, a.returns)
-                }),
-                message: format!(
-                    "{} `{}` exists but no spec lists it",
-                    a.kind_name(),
-                    a.signature()
-                ),
-                location: None,
-                requirements: vec![],
-                hint: Some(
-                    "add it under `functions` in the spec of the table it serves (`kind: procedure` for a procedure), or drop it"
-                        .into(),
-                ),
-            });
+}
+
+/// `SET` options, LEAKPROOF, PARALLEL, cost, rows, an aggregate's state, and the comment.
+fn verify_options<T: Requirements>(
+    ctx: &Ctx<T>,
+    sf: &ShadowFunction,
+    f: &FunctionSpec,
+    a: &Function,
+    shadow: &Shadow,
+    object: &str,
+    out: &mut Vec<Finding>,
+) {
+    let key = sf.spec_key.as_str();
+    let stub = shadow
+        .schema
+        .functions
+        .iter()
+        .find(|s| s.schema == sf.schema && s.name == sf.name && s.arg_types == sf.arg_types);
+    let mut want: Vec<String> = match stub {
+        Some(s) => s.config.clone(),
+        None => f.config.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+    };
+    let mut got = a.config.clone();
+    want.sort();
+    got.sort();
+    let show = |c: &[String]| {
+        if c.is_empty() {
+            "no SET options".to_string()
+        } else {
+            c.iter()
+                .map(|o| format!("SET {o}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    out.push(ctx.compare(
+        "function.config",
+        object.to_string(),
+        &["functions", key, "set"],
+        show(&want),
+        show(&got),
+        want == got,
+        "ALTER FUNCTION … SET / RESET as the spec says (`set:` in the spec)",
+    ));
+    let leak = |b: bool| if b { "LEAKPROOF" } else { "NOT LEAKPROOF" };
+    out.push(ctx.compare(
+        "function.leakproof",
+        object.to_string(),
+        &["functions", key, "leakproof"],
+        leak(f.leakproof),
+        leak(a.leakproof),
+        f.leakproof == a.leakproof,
+        "ALTER FUNCTION … [NOT] LEAKPROOF as the spec says",
+    ));
+    out.push(ctx.compare(
+        "function.parallel",
+        object.to_string(),
+        &["functions", key, "parallel"],
+        format!(
+            "PARALLEL {}",
+            Parallel::name_of(f.parallel.code()).to_uppercase()
+        ),
+        format!("PARALLEL {}", Parallel::name_of(a.parallel).to_uppercase()),
+        f.parallel.code() == a.parallel,
+        "ALTER FUNCTION … PARALLEL SAFE / RESTRICTED / UNSAFE as the spec says",
+    ));
+    if let Some(cost) = f.cost {
+        out.push(ctx.compare(
+            "function.cost",
+            object.to_string(),
+            &["functions", key, "cost"],
+            format!("COST {cost}"),
+            format!("COST {}", a.cost),
+            cost == a.cost,
+            "ALTER FUNCTION … COST n as the spec says",
+        ));
+    }
+    if let Some(rows) = f.rows {
+        out.push(ctx.compare(
+            "function.rows",
+            object.to_string(),
+            &["functions", key, "rows"],
+            format!("ROWS {rows}"),
+            format!("ROWS {}", a.rows),
+            rows == a.rows,
+            "ALTER FUNCTION … ROWS n as the spec says",
+        ));
+    }
+    if f.kind == RoutineKind::Aggregate {
+        if let (Some(state_function), Some(agg)) = (&f.state_function, &a.aggregate) {
+            let show = |sfunc: &str, stype: &str, ffunc: Option<&str>, init: Option<&str>| {
+                format!(
+                    "SFUNC = {sfunc}, STYPE = {stype}, FINALFUNC = {}, INITCOND = {}",
+                    ffunc.unwrap_or("none"),
+                    init.map(crate::sql::quote_literal)
+                        .unwrap_or_else(|| "none".into())
+                )
+            };
+            let want = show(
+                state_function,
+                f.state_type.as_deref().unwrap_or(&agg.state_type),
+                f.final_function.as_deref(),
+                f.initial_state.as_deref(),
+            );
+            let got = show(
+                &agg.state_function,
+                &agg.state_type,
+                agg.final_function.as_deref(),
+                agg.initial_state.as_deref(),
+            );
+            out.push(ctx.compare(
+                "function.aggregate",
+                object.to_string(),
+                &["functions", key, "state_function"],
+                want.clone(),
+                got.clone(),
+                want == got,
+                "recreate the aggregate with the spec's state function, type, final function and initial state",
+            ));
         }
     }
+    out.extend(ctx.comment(
+        "function.comment",
+        object.to_string(),
+        &["functions", key, "comment"],
+        f.comment.as_deref(),
+        a.comment.as_deref(),
+    ));
 }
 
 /// An argument list in canonical form, without the default mode `IN` (PostgreSQL prints

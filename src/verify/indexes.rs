@@ -25,7 +25,7 @@ fn show_orders(o: &[KeyOrder]) -> String {
 
 pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
-    let t = &spec.table;
+    let t = ctx.table().to_string();
     for (name, idx) in &spec.indexes {
         let object = format!("{t}.{name}");
         let path = ["indexes", name.as_str()];
@@ -48,6 +48,29 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             format!("{object} exists"),
         ));
         let shadow = ctx.expected.and_then(|r| r.index(name));
+        let state = index_state(a);
+        let mut f = ctx.compare(
+            "index.valid",
+            object.clone(),
+            &path,
+            "valid",
+            state.clone(),
+            state == "valid",
+            "the index exists but is not usable (a failed CREATE INDEX CONCURRENTLY leaves it so): DROP INDEX and create it again",
+        );
+        f.message = if state == "valid" {
+            format!("{object} is valid")
+        } else {
+            format!("{object} exists but is {state}")
+        };
+        out.push(f);
+        out.extend(ctx.comment(
+            "index.comment",
+            object.clone(),
+            &["indexes", name, "comment"],
+            idx.comment.as_deref(),
+            a.comment.as_deref(),
+        ));
         out.push(ctx.compare(
             "index.unique",
             object.clone(),
@@ -160,7 +183,22 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
         );
     }
     for a in &rel.indexes {
-        if a.constraint.is_none() && !spec.indexes.contains_key(&a.name) {
+        let unlisted =
+            a.constraint.is_some() || (a.inherited && !spec.indexes.contains_key(&a.name));
+        if unlisted && index_state(a) != "valid" {
+            // An index behind a PRIMARY KEY or UNIQUE constraint, or a partition's index
+            // that its parent's describes, is checked here.
+            out.push(ctx.compare(
+                "index.valid",
+                format!("{t}.{}", a.name),
+                &["indexes"],
+                "valid",
+                index_state(a),
+                false,
+                "the index behind the constraint is not usable: rebuild it (REINDEX)",
+            ));
+        }
+        if a.constraint.is_none() && !a.inherited && !spec.indexes.contains_key(&a.name) {
             out.extend(ctx.extra(
                 "index.extra",
                 format!("{t}.{}", a.name),
@@ -169,6 +207,25 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
                 spec.allow_extra.indexes,
             ));
         }
+    }
+}
+
+/// `valid`, or what is wrong: `invalid`, `not ready`, `being dropped`.
+fn index_state(a: &Index) -> String {
+    let mut wrong = Vec::new();
+    if !a.valid {
+        wrong.push("invalid (not used by queries)");
+    }
+    if !a.ready {
+        wrong.push("not ready (not maintained on writes)");
+    }
+    if !a.live {
+        wrong.push("being dropped");
+    }
+    if wrong.is_empty() {
+        "valid".into()
+    } else {
+        wrong.join(", ")
     }
 }
 

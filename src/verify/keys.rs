@@ -1,7 +1,7 @@
 //! Primary key, UNIQUE constraints and foreign keys.
 
-use super::{Ctx, Finding};
-use crate::catalog::{ConstraintKind, Relation};
+use super::{Ctx, Finding, Status};
+use crate::catalog::{qualified_name, ConstraintKind, Relation};
 use crate::spec::FkAction;
 
 fn fk_action(code: Option<char>) -> &'static str {
@@ -24,15 +24,16 @@ fn deferrability(deferrable: bool, initially_deferred: bool) -> &'static str {
 
 pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
-    let t = &spec.table;
-    // Primary key
+    let t = ctx.table().to_string();
+    let table = &spec.table;
+    // Primary key (one that a partition inherits is its parent's, described there)
     let actual_pk = rel
         .constraints
         .iter()
-        .find(|c| c.kind == ConstraintKind::PrimaryKey);
+        .find(|c| c.kind == ConstraintKind::PrimaryKey && !c.inherited);
     match (&spec.primary_key, actual_pk) {
         (Some(pk), Some(a)) => {
-            let name = pk.name.clone().unwrap_or_else(|| format!("{t}_pkey"));
+            let name = pk.name.clone().unwrap_or_else(|| format!("{table}_pkey"));
             out.push(ctx.compare(
                 "pk.name",
                 format!("{t}.{name}"),
@@ -51,12 +52,19 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                 pk.columns == a.columns,
                 "change the primary key in a migration, or correct the spec",
             ));
+            out.extend(ctx.comment(
+                "pk.comment",
+                format!("{t}.{name}"),
+                &["primary_key", "comment"],
+                pk.comment.as_deref(),
+                a.comment.as_deref(),
+            ));
         }
         (Some(pk), None) => out.push(ctx.fail(
             "pk.exists",
             format!(
                 "{t}.{}",
-                pk.name.clone().unwrap_or_else(|| format!("{t}_pkey"))
+                pk.name.clone().unwrap_or_else(|| format!("{table}_pkey"))
             ),
             &["primary_key"],
             Some(format!("PRIMARY KEY ({})", pk.columns.join(", "))),
@@ -106,6 +114,13 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     u.columns == a.columns,
                     "change the constraint in a migration, or correct the spec",
                 ));
+                out.extend(ctx.comment(
+                    "unique.comment",
+                    format!("{t}.{name}"),
+                    &["unique", name, "comment"],
+                    u.comment.as_deref(),
+                    a.comment.as_deref(),
+                ));
             }
         }
     }
@@ -147,14 +162,23 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     fk.columns == a.columns,
                     "change the foreign key in a migration, or correct the spec",
                 ));
+                let want_schema = fk
+                    .references
+                    .schema
+                    .clone()
+                    .unwrap_or_else(|| spec.schema.clone());
                 let want = format!(
                     "{}({})",
-                    fk.references.table,
+                    qualified_name(&want_schema, &fk.references.table, &spec.schema),
                     fk.references.columns.join(", ")
                 );
                 let got = format!(
                     "{}({})",
-                    a.ref_table.clone().unwrap_or_default(),
+                    qualified_name(
+                        a.ref_schema.as_deref().unwrap_or_default(),
+                        a.ref_table.as_deref().unwrap_or_default(),
+                        &spec.schema
+                    ),
                     a.ref_columns.join(", ")
                 );
                 out.push(ctx.compare(
@@ -188,17 +212,32 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                 ));
                 out.push(ctx.compare(
                     "fk.on_update",
-                    object,
+                    object.clone(),
                     &["foreign_keys", name, "on_update"],
                     fk.on_update.sql(),
                     fk_action(a.on_update),
                     fk.on_update.sql() == fk_action(a.on_update),
                     "recreate the foreign key with the right ON UPDATE action",
                 ));
+                out.push(validity(
+                    ctx,
+                    "fk.validated",
+                    object.clone(),
+                    &["foreign_keys", name, "validated"],
+                    fk.validated,
+                    a.validated,
+                ));
+                out.extend(ctx.comment(
+                    "fk.comment",
+                    object,
+                    &["foreign_keys", name, "comment"],
+                    fk.comment.as_deref(),
+                    a.comment.as_deref(),
+                ));
             }
         }
     }
-    for c in &rel.constraints {
+    for c in rel.constraints.iter().filter(|c| !c.inherited) {
         let (code, section, listed) = match c.kind {
             ConstraintKind::Unique => ("unique.extra", "unique", spec.unique.contains_key(&c.name)),
             ConstraintKind::ForeignKey => (
@@ -219,4 +258,50 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// Whether a constraint has been validated against existing rows. A spec that declares
+/// `validated: false` (a constraint being rolled out in two steps) accepts both states.
+pub(crate) fn validity(
+    ctx: &Ctx,
+    code: &'static str,
+    object: String,
+    path: &[&str],
+    want_validated: bool,
+    validated: bool,
+) -> Finding {
+    let got = if validated {
+        "validated"
+    } else {
+        "NOT VALID (existing rows were never checked)"
+    };
+    if !want_validated {
+        let mut f = ctx.pass(
+            code,
+            object.clone(),
+            path,
+            format!("{object}: {got}; the spec allows a constraint not yet validated"),
+        );
+        f.expected = Some("validated or NOT VALID".into());
+        f.actual = Some(got.into());
+        return f;
+    }
+    let mut f = ctx.compare(
+        code,
+        object.clone(),
+        path,
+        "validated",
+        got,
+        validated,
+        "run ALTER TABLE … VALIDATE CONSTRAINT in a migration, or declare `validated: false` while it is rolled out",
+    );
+    f.message = if validated {
+        format!("{object} is validated")
+    } else {
+        format!("{object} was added NOT VALID: existing rows were never checked against it")
+    };
+    if !validated {
+        f.status = Status::Fail;
+    }
+    f
 }

@@ -8,82 +8,92 @@ mod functions;
 mod indexes;
 mod keys;
 mod migrations;
+mod policies;
+pub(crate) mod privileges;
+mod relations;
+mod roles;
+mod schema_objects;
+pub mod security;
 mod shadow;
 mod shadow_cache;
+mod shadow_ddl;
+mod site;
 mod triggers;
 
 pub use canon::{across_majors, canonical, cross_major_rules, AcrossMajors, CROSS_MAJOR_RULES};
 pub use finding::{Finding, Status};
 pub use migrations::verify_migrations;
+pub use roles::{AccessOptions, HISTORY_TABLE};
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
 pub use shadow_cache::{cached_shadow, ShadowInputs, ShadowSource};
 
-use crate::catalog::{Relation, Schema};
-use crate::spec::{LoadedSpec, SpecSet};
+use crate::catalog::{relation_key, Relation, Schema};
+use crate::spec::{Loaded, LoadedSpec, SchemaSpec, SpecSet, TableSpec};
 
 /// Tables the tool itself owns and never reports as drift when no spec mentions them.
 const TOOL_TABLES: &[&str] = &[];
 
 /// Compare every spec with the database. `shadow` is the specs as PostgreSQL printed them.
+/// Role variables other than `$migrator` stay unbound (see [`verify_with`]).
 pub fn verify(specs: &SpecSet, actual: &Schema, shadow: &Shadow) -> Vec<Finding> {
+    verify_with(specs, actual, shadow, &AccessOptions::default())
+}
+
+/// [`verify`], with the specs' role variables bound as `access` says.
+pub fn verify_with(
+    specs: &SpecSet,
+    actual: &Schema,
+    shadow: &Shadow,
+    access: &AccessOptions,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for loaded in &specs.specs {
-        let ctx = Ctx {
-            loaded,
-            expected: shadow.schema.relations.get(&loaded.spec.table),
-        };
-        let Some(rel) = actual.relations.get(&loaded.spec.table) else {
+        let key = relation_key(&loaded.spec.schema, &loaded.spec.table);
+        let ctx = Ctx::relation(loaded, shadow.schema.relations.get(&key));
+        let Some(rel) = actual.relations.get(&key) else {
             out.push(ctx.fail(
                 "table.exists",
-                loaded.spec.table.clone(),
+                key.clone(),
                 &["table"],
                 Some("present".into()),
                 Some("missing".into()),
-                format!("relation `{}` does not exist", loaded.spec.table),
+                format!("relation `{key}` does not exist"),
                 "apply the migration that creates it, or remove the spec",
             ));
             continue;
         };
         out.push(ctx.pass(
             "table.exists",
-            loaded.spec.table.clone(),
+            key.clone(),
             &["table"],
-            format!("relation `{}` exists", rel.name),
+            format!("relation `{key}` exists"),
         ));
-        let want_kind = match loaded.spec.kind {
-            crate::spec::RelationKind::Table => 'r',
-            crate::spec::RelationKind::MaterializedView => 'm',
-        };
-        let kind_ok = rel.kind == want_kind || (want_kind == 'r' && rel.kind == 'p');
-        out.push(ctx.compare(
-            "table.kind",
-            rel.name.clone(),
-            &["kind"],
-            kind_name(want_kind),
-            kind_name(rel.kind),
-            kind_ok,
-            "create the relation as the spec says",
-        ));
-        columns::verify_columns(&ctx, rel, &mut out);
+        relations::verify_relation(&ctx, rel, &mut out);
+        columns::verify_columns(&ctx, rel, actual, shadow, &mut out);
         keys::verify_keys(&ctx, rel, &mut out);
         checks::verify_checks(&ctx, rel, &mut out);
         indexes::verify_indexes(&ctx, rel, &mut out);
         triggers::verify_triggers(&ctx, rel, &mut out);
     }
-    for rel in actual.relations.values() {
-        if specs.table(&rel.name).is_none() && !TOOL_TABLES.contains(&rel.name.as_str()) {
+    for (key, rel) in &actual.relations {
+        let allowed = specs
+            .schema_doc(&rel.schema)
+            .is_some_and(|d| d.spec.allow_extra.relations);
+        if specs.relation(&rel.schema, &rel.name).is_none()
+            && !TOOL_TABLES.contains(&key.as_str())
+            && !allowed
+        {
             out.push(Finding {
                 repro: None,
                 code: "table.extra",
-                table: rel.name.clone(),
-                object: rel.name.clone(),
+                table: key.clone(),
+                object: key.clone(),
                 status: Status::Fail,
                 expected: Some("absent (no spec)".into()),
                 actual: Some(kind_name(rel.kind).into()),
                 message: format!(
-                    "{} `{}` exists but no spec describes it",
+                    "{} `{key}` exists but no spec describes it",
                     kind_name(rel.kind),
-                    rel.name
                 ),
                 location: None,
                 requirements: vec![],
@@ -95,27 +105,99 @@ pub fn verify(specs: &SpecSet, actual: &Schema, shadow: &Shadow) -> Vec<Finding>
         }
     }
     functions::verify_functions(specs, actual, shadow, &mut out);
+    schema_objects::verify_schema_objects(specs, actual, shadow, &mut out);
+    let mut roles = roles::Roles::new(access, actual);
+    privileges::verify_privileges(specs, actual, shadow, &mut roles, &mut out);
+    policies::verify_policies(specs, actual, shadow, &mut roles, &mut out);
+    security::verify_security(specs, actual, shadow, &mut out);
+    roles.findings(actual, &mut out);
     out
 }
 
 fn kind_name(kind: char) -> &'static str {
     match kind {
-        'r' | 'p' => "table",
+        'r' => "table",
+        'p' => "partitioned table",
         'm' => "materialized view",
         'v' => "view",
         _ => "relation",
     }
 }
 
+/// What a spec document states about requirements, for findings.
+pub(crate) trait Requirements {
+    /// The business requirements the document serves.
+    fn requirements(&self) -> &[String];
+}
+
+impl Requirements for TableSpec {
+    fn requirements(&self) -> &[String] {
+        &self.requirements
+    }
+}
+
+impl Requirements for SchemaSpec {
+    fn requirements(&self) -> &[String] {
+        &self.requirements
+    }
+}
+
 /// The spec being checked and its shadow relation, with constructors for findings.
-pub(crate) struct Ctx<'a> {
-    loaded: &'a LoadedSpec,
+pub(crate) struct Ctx<'a, T = TableSpec> {
+    loaded: &'a Loaded<T>,
+    /// What findings name as their table: the relation key, `functions`, or `schema …`.
+    table: String,
     expected: Option<&'a Relation>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a, TableSpec> {
+    fn relation(loaded: &'a LoadedSpec, expected: Option<&'a Relation>) -> Self {
+        Ctx {
+            loaded,
+            table: relation_key(&loaded.spec.schema, &loaded.spec.table),
+            expected,
+        }
+    }
+}
+
+impl<'a, T: Requirements> Ctx<'a, T> {
+    /// A context for findings about schema-level objects of `loaded`, grouped under `table`.
+    fn document(loaded: &'a Loaded<T>, table: String) -> Self {
+        Ctx {
+            loaded,
+            table,
+            expected: None,
+        }
+    }
+
     fn table(&self) -> &str {
-        &self.loaded.spec.table
+        &self.table
+    }
+
+    /// A `*.comment` finding when the spec declares a comment; nothing otherwise.
+    fn comment(
+        &self,
+        code: &'static str,
+        object: String,
+        path: &[&str],
+        want: Option<&str>,
+        got: Option<&str>,
+    ) -> Option<Finding> {
+        let want = want?;
+        let got_text = got.unwrap_or("");
+        Some(self.compare(
+            code,
+            object,
+            path,
+            want.trim(),
+            if got.is_some() {
+                got_text.trim()
+            } else {
+                "no comment"
+            },
+            got.is_some() && want.trim() == got_text.trim(),
+            "set it with COMMENT ON in a migration, or correct the spec's comment",
+        ))
     }
 
     fn finding(
@@ -135,7 +217,7 @@ impl Ctx<'_> {
             actual: None,
             message: String::new(),
             location: Some(self.loaded.location(path)),
-            requirements: self.loaded.spec.requirements.clone(),
+            requirements: self.loaded.spec.requirements().to_vec(),
             hint: None,
         }
     }

@@ -1,28 +1,32 @@
 //! The shadow: the specs compiled to DDL in an empty scratch database, so that PostgreSQL
-//! itself normalises every type, default, CHECK expression, index key and predicate the
-//! specs contain. The verifier then compares printer output with printer output.
+//! itself normalises every type, default, CHECK expression, index key, predicate, view
+//! query and function option the specs contain. The verifier then compares printer output
+//! with printer output.
 //!
+//! Order matters and follows dependencies: schemas, extensions, types, sequences, tables,
+//! partitions, function stand-ins, keys and other objects on tables, then views (each
+//! group retried in dependency order when one statement needs another of its group).
 //! Everything happens in one transaction that is rolled back, so the scratch database can
 //! be reused and is never changed.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection, PgConnection};
 
-use crate::catalog::{read_schema, Schema};
+use super::shadow_ddl::{self as ddl, Statement, HIDDEN_SCHEMA};
+use crate::catalog::{read_schemas, relation_key, Schema};
 use crate::error::{describe_sqlx_error, Error, Result};
-use crate::spec::{
-    parse_index_key, parse_signature, rule_sql, ColumnSpec, LoadedSpec, SpecSet, TableSpec,
-    TriggerEvent, TriggerLevel, TriggerSpec, TriggerTiming,
-};
+use crate::spec::{parse_signature, Loaded, LoadedSchema, LoadedSpec, SpecSet, DEFAULT_SCHEMA};
 use crate::sql::quote_ident;
 
 /// The specs as PostgreSQL prints them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Shadow {
-    /// The schema the specs describe, read back from the scratch database.
+    /// The schemas the specs describe, read back from the scratch database. A view's
+    /// columns are those its spec declares (normalised), not those its query yields.
     pub schema: Schema,
-    /// Function signatures from the specs with argument types normalised, in spec order:
-    /// (spec signature, name, normalised argument types, normalised return type).
+    /// Function signatures from the specs with argument types normalised, in spec order.
     pub functions: Vec<ShadowFunction>,
 }
 
@@ -31,6 +35,8 @@ pub struct Shadow {
 pub struct ShadowFunction {
     /// The key as written in the spec.
     pub spec_key: String,
+    /// The schema of the spec that lists it.
+    pub schema: String,
     /// Function name.
     pub name: String,
     /// Argument types via `format_type(to_regtype(…))`.
@@ -38,6 +44,25 @@ pub struct ShadowFunction {
     /// The return type, normalised the same way (TABLE columns one by one).
     pub returns: String,
 }
+
+/// The spec document a statement comes from, for error messages.
+#[derive(Clone, Copy)]
+enum Doc<'a> {
+    Relation(&'a LoadedSpec),
+    Schema(&'a LoadedSchema),
+}
+
+impl Doc<'_> {
+    fn error(&self, st: &Statement, err: &sqlx::Error) -> Error {
+        let path: Vec<&str> = st.path.iter().map(String::as_str).collect();
+        match self {
+            Doc::Relation(l) => spec_sql_error(l, &path, st.what, &st.sql, err),
+            Doc::Schema(l) => spec_sql_error(l, &path, st.what, &st.sql, err),
+        }
+    }
+}
+
+type Item<'a> = (Doc<'a>, Statement);
 
 /// Build the shadow in `conn` (an empty database) and read it back.
 ///
@@ -52,83 +77,386 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
         .begin()
         .await
         .map_err(|e| Error::database("starting the shadow transaction", &e))?;
-    let batch = whole_batch(specs);
-    if sqlx::raw_sql(&batch).execute(&mut *tx).await.is_ok() {
-        return read_back(tx, specs).await;
+    let mut schemas = specs.schema_names();
+    if !schemas.iter().any(|s| s == DEFAULT_SCHEMA) {
+        schemas.push(DEFAULT_SCHEMA.to_string());
     }
-    let _ = tx.rollback().await;
-    let mut tx = conn
-        .begin()
-        .await
-        .map_err(|e| Error::database("starting the shadow transaction", &e))?;
-    for loaded in &specs.specs {
-        create_table(&mut tx, loaded).await?;
+    let mut setup = String::from("SET LOCAL search_path = public;\n");
+    for s in schemas.iter().filter(|s| *s != DEFAULT_SCHEMA) {
+        setup.push_str(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {};\n",
+            quote_ident(s)
+        ));
     }
-    sqlx::raw_sql(&trigger_function_sql())
+    setup.push_str(&format!(
+        "CREATE SCHEMA {HIDDEN_SCHEMA};\nCREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'",
+        ddl::SHADOW_TRIGGER_FUNCTION
+    ));
+    sqlx::raw_sql(&setup)
         .execute(&mut *tx)
         .await
-        .map_err(|e| Error::database("creating the shadow trigger function", &e))?;
-    for loaded in &specs.specs {
-        add_objects(&mut tx, loaded).await?;
-    }
-    read_back(tx, specs).await
-}
+        .map_err(|e| Error::database("preparing the shadow database", &e))?;
 
-/// Read the compiled specs back, then roll the transaction back.
-async fn read_back(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    specs: &SpecSet,
-) -> Result<Shadow> {
-    let schema = read_schema(&mut tx, "public").await?;
+    create_extensions(&mut tx, specs).await?;
+    let types: Vec<Item> = specs
+        .schemas
+        .iter()
+        .flat_map(|l| {
+            ddl::type_statements(&l.spec)
+                .into_iter()
+                .map(move |s| (Doc::Schema(l), s))
+        })
+        .collect();
+    fail_on_leftovers(create_ordered(&mut tx, types).await?)?;
+    let sequences: Vec<Item> = specs
+        .schemas
+        .iter()
+        .flat_map(|l| {
+            ddl::sequence_statements(&l.spec)
+                .into_iter()
+                .map(move |s| (Doc::Schema(l), s))
+        })
+        .collect();
+    fail_on_leftovers(create_ordered(&mut tx, sequences).await?)?;
+
+    let hidden = hidden_names(specs);
+    create_tables(&mut tx, specs, &hidden).await?;
+    let partitions: Vec<Item> = specs
+        .specs
+        .iter()
+        .filter_map(|l| ddl::attach_partition(&l.spec).map(|s| (Doc::Relation(l), s)))
+        .collect();
+    fail_on_leftovers(create_ordered(&mut tx, partitions).await?)?;
+
     let functions = normalise_functions(&mut tx, specs).await?;
+    let stubs = function_stubs(specs);
+    let waiting_stubs = create_ordered(&mut tx, stubs).await?;
+
+    // Objects of partitions before those of their parents, so that a parent's CHECK or
+    // index merges with the partition's own instead of colliding with it.
+    let mut tables: Vec<&LoadedSpec> = specs
+        .specs
+        .iter()
+        .filter(|l| !l.spec.kind.is_view())
+        .collect();
+    tables.sort_by_key(|l| std::cmp::Reverse(partition_depth(specs, l)));
+    let mut objects: Vec<Item> = Vec::new();
+    for l in tables {
+        objects.extend(
+            ddl::object_statements(&l.spec, None)
+                .into_iter()
+                .map(|s| (Doc::Relation(l), s)),
+        );
+    }
+    for l in &specs.schemas {
+        objects.extend(
+            ddl::sequence_ownership(&l.spec)
+                .into_iter()
+                .map(|s| (Doc::Schema(l), s)),
+        );
+    }
+    add_objects(&mut tx, objects).await?;
+
+    let mut views: Vec<Item> = waiting_stubs.into_iter().map(|(d, s, _)| (d, s)).collect();
+    views.extend(
+        specs
+            .specs
+            .iter()
+            .filter(|l| l.spec.kind.is_view())
+            .map(|l| (Doc::Relation(l), ddl::create_view(&l.spec))),
+    );
+    fail_on_leftovers(create_ordered(&mut tx, views).await?)?;
+    let mut view_objects: Vec<Item> = Vec::new();
+    for l in specs.specs.iter().filter(|l| l.spec.kind.is_view()) {
+        let h = hidden.get(&key_of(l)).map(String::as_str);
+        view_objects.extend(
+            ddl::object_statements(&l.spec, h)
+                .into_iter()
+                .map(|s| (Doc::Relation(l), s)),
+        );
+    }
+    add_objects(&mut tx, view_objects).await?;
+
+    let mut read = schemas.clone();
+    read.push(HIDDEN_SCHEMA.to_string());
+    let mut schema = read_schemas(&mut tx, &read).await?;
     let _ = tx.rollback().await;
+    merge_view_columns(&mut schema, &hidden);
     Ok(Shadow { schema, functions })
 }
 
-/// Every statement of the shadow, in the order the step-by-step build runs them.
-fn whole_batch(specs: &SpecSet) -> String {
-    let mut out = String::new();
-    for loaded in &specs.specs {
-        out.push_str(&create_table_sql(&loaded.spec));
-        out.push_str(";\n");
+fn key_of(l: &LoadedSpec) -> String {
+    relation_key(&l.spec.schema, &l.spec.table)
+}
+
+/// For each view spec, the name of the hidden table that holds its declared columns.
+fn hidden_names(specs: &SpecSet) -> BTreeMap<String, String> {
+    specs
+        .specs
+        .iter()
+        .filter(|l| l.spec.kind.is_view())
+        .enumerate()
+        .map(|(i, l)| (key_of(l), format!("v{i}")))
+        .collect()
+}
+
+/// Replace each view's columns by those of its hidden table, and drop the hidden objects.
+fn merge_view_columns(schema: &mut Schema, hidden: &BTreeMap<String, String>) {
+    for (key, h) in hidden {
+        let hidden_key = relation_key(HIDDEN_SCHEMA, h);
+        if let Some(cols) = schema.relations.get(&hidden_key).map(|r| r.columns.clone()) {
+            if let Some(view) = schema.relations.get_mut(key) {
+                view.columns = cols;
+            }
+        }
     }
-    out.push_str(&trigger_function_sql());
-    out.push_str(";\n");
-    for loaded in &specs.specs {
-        for (_, _, sql) in object_statements(&loaded.spec) {
-            out.push_str(&sql);
-            out.push_str(";\n");
+    schema.relations.retain(|_, r| r.schema != HIDDEN_SCHEMA);
+    schema.functions.retain(|f| f.schema != HIDDEN_SCHEMA);
+    schema.namespaces.retain(|n| n.name != HIDDEN_SCHEMA);
+    schema.other_objects.retain(|o| o.schema != HIDDEN_SCHEMA);
+}
+
+/// How many partition levels lie above a relation spec (0 for one that is no partition).
+fn partition_depth(specs: &SpecSet, l: &LoadedSpec) -> usize {
+    let mut depth = 0;
+    let mut cur = l;
+    while let Some(parent) = &cur.spec.partition_of {
+        let (s, n) = crate::catalog::parse_qualified(parent, &cur.spec.schema);
+        match specs.relation(&s, &n) {
+            Some(p) if depth < specs.specs.len() => {
+                depth += 1;
+                cur = p;
+            }
+            _ => break,
+        }
+    }
+    depth
+}
+
+async fn create_extensions(conn: &mut PgConnection, specs: &SpecSet) -> Result<()> {
+    for l in &specs.schemas {
+        for name in l.spec.extensions.keys() {
+            let sql = format!(
+                "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}",
+                quote_ident(name),
+                quote_ident(&l.spec.schema)
+            );
+            if let Err(e) = exec_in_savepoint(conn, &sql).await {
+                let at = l.location(&["extensions", name]);
+                return Err(Error::database(
+                    format!(
+                        "creating extension `{name}` ({}{}) in the shadow database; the server that holds the shadow must have it available",
+                        at.file.display(),
+                        at.line.map(|n| format!(":{n}")).unwrap_or_default()
+                    ),
+                    &e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every table in one batch; when that fails, table by table to name the culprit.
+async fn create_tables(
+    conn: &mut PgConnection,
+    specs: &SpecSet,
+    hidden: &BTreeMap<String, String>,
+) -> Result<()> {
+    let statements: Vec<(&LoadedSpec, String)> = specs
+        .specs
+        .iter()
+        .map(|l| {
+            let sql = match hidden.get(&key_of(l)) {
+                Some(h) => ddl::view_columns_table(&l.spec, h),
+                None => ddl::create_table(&l.spec),
+            };
+            (l, sql)
+        })
+        .collect();
+    let batch = statements
+        .iter()
+        .map(|(_, s)| s.as_str())
+        .collect::<Vec<_>>()
+        .join(";\n");
+    if batch.is_empty() || exec_in_savepoint(conn, &batch).await.is_ok() {
+        return Ok(());
+    }
+    for (l, sql) in &statements {
+        if exec_in_savepoint(conn, sql).await.is_err() {
+            return Err(diagnose_table(conn, l, sql).await);
+        }
+    }
+    Ok(())
+}
+
+/// Why `CREATE TABLE` failed: the column whose type or collation PostgreSQL rejects, else
+/// the table as a whole.
+async fn diagnose_table(conn: &mut PgConnection, loaded: &LoadedSpec, sql: &str) -> Error {
+    for (name, c) in &loaded.spec.columns {
+        let probe = format!(
+            "CREATE TEMP TABLE reims_verify_type_probe ({} {}); DROP TABLE reims_verify_type_probe",
+            quote_ident(name),
+            c.type_
+        );
+        if let Err(e) = exec_in_savepoint(conn, &probe).await {
+            return spec_sql_error(loaded, &["columns", name, "type"], "type", &c.type_, &e);
+        }
+        let probe = format!(
+            "CREATE TEMP TABLE reims_verify_type_probe ({}); DROP TABLE reims_verify_type_probe",
+            ddl::column_type_sql(name, c)
+        );
+        if let Err(e) = exec_in_savepoint(conn, &probe).await {
+            return spec_sql_error(
+                loaded,
+                &["columns", name, "collation"],
+                "collation",
+                c.collation.as_deref().unwrap_or_default(),
+                &e,
+            );
+        }
+        for (key, what, text) in [
+            (
+                "generated",
+                "generated column expression",
+                c.generated.as_deref(),
+            ),
+            ("identity", "identity column", c.identity.map(|k| k.sql())),
+        ] {
+            if text.is_none() {
+                continue;
+            }
+            let probe = format!(
+                "CREATE TEMP TABLE reims_verify_type_probe ({}); DROP TABLE reims_verify_type_probe",
+                ddl::column_sql(name, c)
+            );
+            // A generated expression may name other columns: probe with all of them.
+            let others: Vec<String> = loaded
+                .spec
+                .columns
+                .iter()
+                .filter(|(n, _)| *n != name)
+                .map(|(n, oc)| ddl::column_type_sql(n, oc))
+                .collect();
+            let probe_all = format!(
+                "CREATE TEMP TABLE reims_verify_type_probe ({}{}); DROP TABLE reims_verify_type_probe",
+                ddl::column_sql(name, c),
+                others.iter().map(|o| format!(", {o}")).collect::<String>()
+            );
+            let failed = exec_in_savepoint(conn, &probe_all).await.err();
+            if let Some(e) = failed {
+                let _ = probe;
+                return spec_sql_error(
+                    loaded,
+                    &["columns", name, key],
+                    what,
+                    text.unwrap_or_default(),
+                    &e,
+                );
+            }
+        }
+    }
+    let err = match exec_in_savepoint(conn, sql).await {
+        Err(e) => e,
+        Ok(()) => return Error::database("creating a shadow table", &sqlx::Error::RowNotFound),
+    };
+    let key = if loaded.spec.partition_by.is_some() {
+        "partition_by"
+    } else {
+        "table"
+    };
+    spec_sql_error(loaded, &[key], "table", &loaded.spec.table, &err)
+}
+
+/// Stand-ins for every spec function, so that views can call them.
+fn function_stubs(specs: &SpecSet) -> Vec<Item<'_>> {
+    let mut out = Vec::new();
+    let mut n = 0;
+    for l in &specs.specs {
+        for (key, f) in &l.spec.functions {
+            if let Some(s) = ddl::function_stub(&l.spec.schema, key, f, n) {
+                out.push((Doc::Relation(l), s));
+            }
+            n += 1;
+        }
+    }
+    for l in &specs.schemas {
+        for (key, f) in &l.spec.functions {
+            if let Some(s) = ddl::function_stub(&l.spec.schema, key, f, n) {
+                out.push((Doc::Schema(l), s));
+            }
+            n += 1;
         }
     }
     out
 }
 
-fn trigger_function_sql() -> String {
-    format!(
-        "CREATE FUNCTION {SHADOW_TRIGGER_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"
-    )
+/// Run statements in one batch; when that fails, one by one (each in a savepoint), so
+/// that the failing one is named.
+async fn add_objects(conn: &mut PgConnection, items: Vec<Item<'_>>) -> Result<()> {
+    let batch = items
+        .iter()
+        .map(|(_, s)| s.sql.as_str())
+        .collect::<Vec<_>>()
+        .join(";\n");
+    if batch.is_empty() || exec_in_savepoint(conn, &batch).await.is_ok() {
+        return Ok(());
+    }
+    for (doc, st) in &items {
+        if let Err(e) = exec_in_savepoint(conn, &st.sql).await {
+            return Err(doc.error(st, &e));
+        }
+    }
+    Ok(())
 }
 
-/// The function that shadow triggers call (they exist only to have their `WHEN` printed).
-const SHADOW_TRIGGER_FUNCTION: &str = "reims_verify_shadow_trigger";
-
-/// A spec collation name as SQL: quoted as a whole unless the spec quotes it already.
-fn collation_sql(name: &str) -> String {
-    if name.contains('"') {
-        name.to_string()
-    } else {
-        quote_ident(name)
+/// Run statements that may depend on each other in an unknown order: all at once when
+/// that works, else in passes, each statement in its own savepoint, until a pass makes no
+/// progress. Returns what could not be created, with its last error.
+async fn create_ordered<'a>(
+    conn: &mut PgConnection,
+    items: Vec<Item<'a>>,
+) -> Result<Vec<(Doc<'a>, Statement, sqlx::Error)>> {
+    let batch = items
+        .iter()
+        .map(|(_, s)| s.sql.as_str())
+        .collect::<Vec<_>>()
+        .join(";\n");
+    if batch.is_empty() || exec_in_savepoint(conn, &batch).await.is_ok() {
+        return Ok(Vec::new());
     }
+    let mut pending: Vec<(Doc, Statement, Option<sqlx::Error>)> =
+        items.into_iter().map(|(d, s)| (d, s, None)).collect();
+    loop {
+        let before = pending.len();
+        let mut still = Vec::new();
+        for (doc, st, _) in pending {
+            match exec_in_savepoint(conn, &st.sql).await {
+                Ok(()) => {}
+                Err(e) => {
+                    if is_server_trouble(&e) {
+                        return Err(doc.error(&st, &e));
+                    }
+                    still.push((doc, st, Some(e)));
+                }
+            }
+        }
+        pending = still;
+        if pending.is_empty() || pending.len() == before {
+            break;
+        }
+    }
+    Ok(pending
+        .into_iter()
+        .map(|(d, s, e)| (d, s, e.unwrap_or(sqlx::Error::RowNotFound)))
+        .collect())
 }
 
-/// `name type [COLLATE …]` for one spec column.
-fn column_sql(name: &str, c: &ColumnSpec) -> String {
-    let mut sql = format!("{} {}", quote_ident(name), c.type_);
-    if let Some(coll) = &c.collation {
-        sql.push_str(" COLLATE ");
-        sql.push_str(&collation_sql(coll));
+fn fail_on_leftovers(left: Vec<(Doc<'_>, Statement, sqlx::Error)>) -> Result<()> {
+    match left.into_iter().next() {
+        Some((doc, st, e)) => Err(doc.error(&st, &e)),
+        None => Ok(()),
     }
-    sql
 }
 
 async fn exec_in_savepoint(
@@ -154,29 +482,34 @@ async fn exec_in_savepoint(
     }
 }
 
-fn spec_sql_error(
-    loaded: &LoadedSpec,
+/// Resource exhaustion or a server fault is not the spec's fault (SQLSTATE classes 53,
+/// 54, 57, 58, XX).
+fn is_server_trouble(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            ["53", "54", "57", "58", "XX"]
+                .iter()
+                .any(|p| c.starts_with(p))
+        }),
+        _ => true,
+    }
+}
+
+fn spec_sql_error<T>(
+    loaded: &Loaded<T>,
     path: &[&str],
     what: &str,
     sql: &str,
     err: &sqlx::Error,
 ) -> Error {
-    // Resource exhaustion or a server fault is not the spec's fault (SQLSTATE classes 53,
-    // 54, 57, 58, XX).
-    if let sqlx::Error::Database(db) = err {
-        if db.code().is_some_and(|c| {
-            ["53", "54", "57", "58", "XX"]
-                .iter()
-                .any(|p| c.starts_with(p))
-        }) {
-            return Error::database(
-                format!(
-                    "compiling the specs into the shadow database ({what} at {})",
-                    path.join(".")
-                ),
-                err,
-            );
-        }
+    if is_server_trouble(err) {
+        return Error::database(
+            format!(
+                "compiling the specs into the shadow database ({what} at {})",
+                path.join(".")
+            ),
+            err,
+        );
     }
     Error::Spec {
         location: loaded.location(path),
@@ -185,217 +518,9 @@ fn spec_sql_error(
             "PostgreSQL rejects the {what} `{sql}`: {}",
             describe_sqlx_error(err)
         ),
-        hint: "write it as valid PostgreSQL SQL for this table".into(),
+        hint: "write it as valid PostgreSQL SQL; a name from another schema is written schema.name"
+            .into(),
     }
-}
-
-/// `CREATE TABLE name (columns)` for one spec.
-fn create_table_sql(spec: &TableSpec) -> String {
-    let cols: Vec<String> = spec
-        .columns
-        .iter()
-        .map(|(name, c)| column_sql(name, c))
-        .collect();
-    format!(
-        "CREATE TABLE {} ({})",
-        quote_ident(&spec.table),
-        cols.join(", ")
-    )
-}
-
-async fn create_table(conn: &mut PgConnection, loaded: &LoadedSpec) -> Result<()> {
-    let spec = &loaded.spec;
-    let sql = create_table_sql(spec);
-    if exec_in_savepoint(conn, &sql).await.is_ok() {
-        return Ok(());
-    }
-    // Find the column whose type PostgreSQL does not accept.
-    for (name, c) in &spec.columns {
-        let probe = format!(
-            "CREATE TEMP TABLE reims_verify_type_probe ({} {}); DROP TABLE reims_verify_type_probe",
-            quote_ident(name),
-            c.type_
-        );
-        if let Err(e) = exec_in_savepoint(conn, &probe).await {
-            return Err(spec_sql_error(
-                loaded,
-                &["columns", name, "type"],
-                "type",
-                &c.type_,
-                &e,
-            ));
-        }
-        let probe = format!(
-            "CREATE TEMP TABLE reims_verify_type_probe ({}); DROP TABLE reims_verify_type_probe",
-            column_sql(name, c)
-        );
-        if let Err(e) = exec_in_savepoint(conn, &probe).await {
-            return Err(spec_sql_error(
-                loaded,
-                &["columns", name, "collation"],
-                "collation",
-                c.collation.as_deref().unwrap_or_default(),
-                &e,
-            ));
-        }
-    }
-    let err = exec_in_savepoint(conn, &sql)
-        .await
-        .expect_err("failed above");
-    Err(spec_sql_error(
-        loaded,
-        &["table"],
-        "table",
-        &spec.table,
-        &err,
-    ))
-}
-
-/// Defaults, CHECKs and indexes, batched per table; on failure, one by one to name the
-/// offending key.
-async fn add_objects(conn: &mut PgConnection, loaded: &LoadedSpec) -> Result<()> {
-    let statements = object_statements(&loaded.spec);
-    let batch = statements
-        .iter()
-        .map(|(_, _, s)| s.as_str())
-        .collect::<Vec<_>>()
-        .join(";\n");
-    if batch.is_empty() || exec_in_savepoint(conn, &batch).await.is_ok() {
-        return Ok(());
-    }
-    for (path, what, sql) in &statements {
-        if let Err(e) = exec_in_savepoint(conn, sql).await {
-            let path: Vec<&str> = path.iter().map(String::as_str).collect();
-            return Err(spec_sql_error(loaded, &path, what, sql, &e));
-        }
-    }
-    Ok(())
-}
-
-type Statement = (Vec<String>, &'static str, String);
-
-fn object_statements(spec: &TableSpec) -> Vec<Statement> {
-    let t = quote_ident(&spec.table);
-    let mut out: Vec<Statement> = Vec::new();
-    for (name, c) in &spec.columns {
-        if let Some(d) = &c.default {
-            out.push((
-                vec!["columns".into(), name.clone(), "default".into()],
-                "default",
-                format!(
-                    "ALTER TABLE {t} ALTER COLUMN {} SET DEFAULT {d}",
-                    quote_ident(name)
-                ),
-            ));
-        }
-    }
-    for (name, check) in &spec.checks {
-        out.push((
-            vec!["checks".into(), name.clone(), "rule".into()],
-            "CHECK rule",
-            format!(
-                "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({}) NOT VALID",
-                quote_ident(name),
-                rule_sql(&check.rule, spec)
-            ),
-        ));
-    }
-    for (name, idx) in &spec.indexes {
-        let keys: Vec<String> = idx
-            .keys
-            .iter()
-            .map(|k| {
-                let key = parse_index_key(k);
-                let mut sql = if is_plain_column(&key.expr) {
-                    quote_ident(key.expr.trim_matches('"'))
-                } else {
-                    format!("({})", key.expr)
-                };
-                if let Some(c) = &key.collation {
-                    sql.push_str(&format!(" COLLATE {c}"));
-                }
-                if let Some(o) = &key.opclass {
-                    sql.push_str(&format!(" {o}"));
-                }
-                if key.order != crate::spec::KeyOrder::default() {
-                    sql.push_str(&format!(" {}", key.order));
-                }
-                sql
-            })
-            .collect();
-        let include = if idx.include.is_empty() {
-            String::new()
-        } else {
-            let cols: Vec<String> = idx.include.iter().map(|c| quote_ident(c)).collect();
-            format!(" INCLUDE ({})", cols.join(", "))
-        };
-        let pred = idx
-            .predicate
-            .as_ref()
-            .map(|p| format!(" WHERE {p}"))
-            .unwrap_or_default();
-        out.push((
-            vec!["indexes".into(), name.clone()],
-            "index",
-            format!(
-                "CREATE {}INDEX {} ON {t} USING {} ({}){include}{pred}",
-                if idx.unique { "UNIQUE " } else { "" },
-                quote_ident(name),
-                idx.method.am_name(),
-                keys.join(", ")
-            ),
-        ));
-    }
-    // Triggers only where there is a WHEN condition for PostgreSQL to print.
-    for (name, trig) in &spec.triggers {
-        let Some(when) = &trig.when else { continue };
-        out.push((
-            vec!["triggers".into(), name.clone(), "when".into()],
-            "trigger WHEN condition",
-            format!(
-                "CREATE TRIGGER {} {} {} ON {t} FOR EACH {} WHEN ({when}) EXECUTE FUNCTION {SHADOW_TRIGGER_FUNCTION}()",
-                quote_ident(name),
-                timing_sql(trig.timing),
-                events_sql(trig),
-                match trig.level {
-                    TriggerLevel::Row => "ROW",
-                    TriggerLevel::Statement => "STATEMENT",
-                },
-            ),
-        ));
-    }
-    out
-}
-
-fn timing_sql(t: TriggerTiming) -> &'static str {
-    match t {
-        TriggerTiming::Before => "BEFORE",
-        TriggerTiming::After => "AFTER",
-        TriggerTiming::InsteadOf => "INSTEAD OF",
-    }
-}
-
-/// `INSERT OR UPDATE OF a, b` for a spec trigger.
-fn events_sql(trig: &TriggerSpec) -> String {
-    trig.events
-        .iter()
-        .map(|e| match e {
-            TriggerEvent::Insert => "INSERT".to_string(),
-            TriggerEvent::Update if !trig.columns.is_empty() => {
-                let cols: Vec<String> = trig.columns.iter().map(|c| quote_ident(c)).collect();
-                format!("UPDATE OF {}", cols.join(", "))
-            }
-            TriggerEvent::Update => "UPDATE".to_string(),
-            TriggerEvent::Delete => "DELETE".to_string(),
-            TriggerEvent::Truncate => "TRUNCATE".to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" OR ")
-}
-
-fn is_plain_column(expr: &str) -> bool {
-    let e = expr.trim_matches('"');
-    !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 async fn normalise_functions(
@@ -405,13 +530,25 @@ async fn normalise_functions(
     // Collect every type name to normalise, then resolve them all in one query.
     let mut names: Vec<String> = Vec::new();
     let mut parsed = Vec::new();
-    for loaded in &specs.specs {
-        for (key, f) in &loaded.spec.functions {
-            let (name, args) = parse_signature(key).expect("validated at load");
+    let listed = specs
+        .specs
+        .iter()
+        .map(|l| (Doc::Relation(l), &l.spec.schema, &l.spec.functions))
+        .chain(
+            specs
+                .schemas
+                .iter()
+                .map(|l| (Doc::Schema(l), &l.spec.schema, &l.spec.functions)),
+        );
+    for (doc, schema, functions) in listed {
+        for (key, f) in functions {
+            let Some((name, args)) = parse_signature(key) else {
+                continue;
+            };
             names.extend(args.iter().cloned());
             let ret = ReturnShape::parse(&f.returns);
             names.extend(ret.type_names().into_iter().map(str::to_string));
-            parsed.push((loaded, key.clone(), name, args, ret));
+            parsed.push((doc, schema.clone(), key.clone(), name, args, ret));
         }
     }
     let resolved: Vec<(String, Option<String>)> =
@@ -420,13 +557,17 @@ async fn normalise_functions(
             .fetch_all(&mut *conn)
             .await
             .map_err(|e| Error::database("normalising function types", &e))?;
-    let lookup = |loaded: &LoadedSpec, key: &str, t: &str| -> Result<String> {
+    let lookup = |doc: Doc, key: &str, t: &str| -> Result<String> {
         let found = resolved
             .iter()
             .find(|(n, _)| n == t)
             .and_then(|(_, r)| r.clone());
+        let location = match doc {
+            Doc::Relation(l) => l.location(&["functions", key]),
+            Doc::Schema(l) => l.location(&["functions", key]),
+        };
         found.ok_or_else(|| Error::Spec {
-            location: loaded.location(&["functions", key]),
+            location,
             key_path: Some(format!("functions.{key}")),
             message: format!("`{t}` is not a PostgreSQL type"),
             hint:
@@ -435,14 +576,15 @@ async fn normalise_functions(
         })
     };
     let mut out = Vec::new();
-    for (loaded, key, name, args, ret) in parsed {
+    for (doc, schema, key, name, args, ret) in parsed {
         let arg_types = args
             .iter()
-            .map(|a| lookup(loaded, &key, a))
+            .map(|a| lookup(doc, &key, a))
             .collect::<Result<Vec<_>>>()?;
-        let returns = ret.render(|t| lookup(loaded, &key, t))?;
+        let returns = ret.render(|t| lookup(doc, &key, t))?;
         out.push(ShadowFunction {
             spec_key: key,
+            schema,
             name,
             arg_types,
             returns,

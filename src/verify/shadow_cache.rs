@@ -5,7 +5,7 @@
 //! everything that can change that result: the tool's version and executable, the server's
 //! full version and the session settings that shape how PostgreSQL prints types and
 //! expressions (time zone, date style, encodings, locales, search path, the roles and
-//! extensions the shadow database sees), every spec as loaded, every file in the specs
+//! extensions the shadow database sees), every spec and schema document as loaded, every file in the specs
 //! folder, and the SQL that ran on the same server before the shadow was built (the
 //! migrations, which may create roles or change settings). An entry carries its key, its
 //! length and the SHA-256 of its payload; anything that does not match exactly (a truncated,
@@ -171,6 +171,12 @@ pub fn key(server: &str, specs: &SpecSet, inputs: &ShadowInputs<'_>) -> String {
     field(&mut h, server.as_bytes());
     field(&mut h, &(specs.specs.len() as u64).to_le_bytes());
     for s in &specs.specs {
+        field(&mut h, s.path.as_os_str().as_encoded_bytes());
+        field(&mut h, s.checksum.as_bytes());
+        field(&mut h, format!("{:?}", s.spec).as_bytes());
+    }
+    field(&mut h, &(specs.schemas.len() as u64).to_le_bytes());
+    for s in &specs.schemas {
         field(&mut h, s.path.as_os_str().as_encoded_bytes());
         field(&mut h, s.checksum.as_bytes());
         field(&mut h, format!("{:?}", s.spec).as_bytes());

@@ -7,7 +7,7 @@ use crate::spec::{TriggerEvent, TriggerLevel, TriggerTiming};
 
 pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
-    let t = &spec.table;
+    let t = ctx.table().to_string();
     for (name, trig) in &spec.triggers {
         let object = format!("{t}.{name}");
         let path = ["triggers", name.as_str()];
@@ -121,16 +121,32 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
         ));
         out.push(ctx.compare(
             "trigger.function",
-            object,
+            object.clone(),
             &["triggers", name, "function"],
             trig.function.clone(),
             a.function.clone(),
             trig.function == a.function,
             "recreate the trigger with the right function",
         ));
+        out.push(ctx.compare(
+            "trigger.arguments",
+            object.clone(),
+            &["triggers", name, "arguments"],
+            arguments_text(&trig.arguments),
+            arguments_text(&a.arguments),
+            trig.arguments == a.arguments,
+            "recreate the trigger with the spec's function arguments",
+        ));
+        out.extend(ctx.comment(
+            "trigger.comment",
+            object,
+            &["triggers", name, "comment"],
+            trig.comment.as_deref(),
+            a.comment.as_deref(),
+        ));
     }
     for a in &rel.triggers {
-        if !spec.triggers.contains_key(&a.name) {
+        if !a.inherited && !spec.triggers.contains_key(&a.name) {
             out.extend(ctx.extra(
                 "trigger.extra",
                 format!("{t}.{}", a.name),
@@ -139,6 +155,17 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
                 spec.allow_extra.triggers,
             ));
         }
+    }
+}
+
+fn arguments_text(args: &[String]) -> String {
+    if args.is_empty() {
+        "no arguments".into()
+    } else {
+        args.iter()
+            .map(|a| crate::sql::quote_literal(a))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -68,6 +68,19 @@ pub fn cluster() -> &'static EphemeralCluster {
     })
 }
 
+/// Apply every migration of `dir` to database `db` of the shared cluster.
+pub async fn apply_migrations(db: &str, dir: &Path) {
+    let files = discover(dir).unwrap();
+    apply(
+        &cluster().connect_options(db),
+        &files,
+        &ApplyMode::All,
+        &ApplyOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{} applies: {e}", dir.display()));
+}
+
 /// A fresh database cloned from the migrated template; returns its name.
 pub async fn migrated_db(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -1,0 +1,514 @@
+//! Access control as the catalog holds it: owners and ACLs of the schema, its relations,
+//! columns, sequences and functions (a NULL ACL read as `acldefault`, so every object has
+//! its real entries), the cluster's roles, row-level security and policies.
+//!
+//! Three queries, whatever the number of objects: [`ACL`], [`ROLES`] and [`POLICIES`]. All
+//! of them read only what `pg_catalog` shows every role (`pg_class.relacl`,
+//! `pg_attribute.attacl`, `pg_proc.proacl`, `pg_namespace.nspacl`, `pg_roles`,
+//! `pg_policy`), so a read-only role sees the same facts as the owner.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+
+use super::model::relation_key;
+use crate::error::{Error, Result};
+
+/// How many queries [`read_access`] issues.
+pub const ACCESS_QUERIES: usize = 3;
+
+/// Access-control facts of one schema.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Access {
+    /// The checked schemas themselves, by name: owner and ACL.
+    pub schemas: BTreeMap<String, Acl>,
+    /// Relations and sequences by [`relation_key`] (the bare name in `public`,
+    /// `schema.name` elsewhere): kind (`pg_class.relkind`), owner and ACL.
+    pub relations: BTreeMap<String, Acl>,
+    /// Column-level grants: relation key → column → entries. Only columns that have any.
+    pub columns: BTreeMap<String, BTreeMap<String, Vec<AclEntry>>>,
+    /// Functions and procedures by [`function_key`].
+    pub functions: BTreeMap<String, FunctionAcl>,
+    /// Every role of the cluster, by name.
+    pub roles: BTreeMap<String, RoleInfo>,
+    /// Per ACL kind (`r` relation, `s` sequence, `f` function, `n` schema), every privilege
+    /// the server knows for it, as `aclexplode` names them (the owner's default set).
+    pub all_privileges: BTreeMap<String, Vec<String>>,
+    /// Schemas of the database (any, not only the checked one) in which PUBLIC may create
+    /// objects.
+    pub public_writable_schemas: Vec<String>,
+    /// The bootstrap superuser (the role `initdb` created, OID 10), which owns `public`
+    /// before PostgreSQL 15.
+    pub bootstrap_superuser: Option<String>,
+    /// The role the catalog was read as (`current_user`).
+    pub session_role: Option<String>,
+    /// Row-level security of the tables that enable or force it or have policies, by
+    /// relation key.
+    pub row_security: BTreeMap<String, TableSecurity>,
+}
+
+/// How [`Access::functions`] is keyed, as findings name functions: `name(type, …)` in
+/// `public`, `schema.name(type, …)` elsewhere.
+pub fn function_key(schema: &str, name: &str, arg_types: &[String]) -> String {
+    format!(
+        "{}({})",
+        super::model::qualified_name(schema, name, "public"),
+        arg_types.join(", ")
+    )
+}
+
+impl Access {
+    /// Every privilege of an ACL kind (`r`, `s`, `f`, `n`) on this server.
+    pub fn all_of(&self, kind: &str) -> &[String] {
+        self.all_privileges
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// An object's owner and ACL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Acl {
+    /// `pg_class.relkind` for relations (`r`, `p`, `v`, `m`, `f`, `S`); `n` for the schema.
+    pub kind: char,
+    /// The schema that holds the object (the schema's own name for a schema).
+    pub schema: String,
+    /// The owning role.
+    pub owner: String,
+    /// `aclexplode` of the ACL, or of `acldefault` when the ACL is NULL.
+    pub entries: Vec<AclEntry>,
+    /// For a sequence owned by a column (`serial`, identity): that column's relation, by
+    /// relation key.
+    pub owned_by: Option<String>,
+}
+
+/// One privilege held by one grantee.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AclEntry {
+    /// The role holding it; `None` for PUBLIC.
+    pub grantee: Option<String>,
+    /// `SELECT`, `EXECUTE`, `USAGE`, …
+    pub privilege: String,
+    /// WITH GRANT OPTION.
+    pub grantable: bool,
+}
+
+/// A function's owner, ACL and the facts its security depends on.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FunctionAcl {
+    /// Owner and ACL (`kind` is `f`).
+    pub acl: Acl,
+    /// SECURITY DEFINER.
+    pub security_definer: bool,
+    /// `pg_proc.proconfig`: the `SET` options, `name=value` each.
+    pub config: Vec<String>,
+}
+
+/// What the auditor's view needs to know about a role.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RoleInfo {
+    /// SUPERUSER: bypasses every privilege check.
+    pub superuser: bool,
+    /// BYPASSRLS: ignores row-level security.
+    pub bypass_rls: bool,
+    /// LOGIN.
+    pub login: bool,
+}
+
+/// Row-level security of one table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TableSecurity {
+    /// `relrowsecurity`.
+    pub enabled: bool,
+    /// `relforcerowsecurity`.
+    pub forced: bool,
+    /// Policies by name order.
+    pub policies: Vec<Policy>,
+}
+
+/// A row-level security policy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Policy {
+    /// The name.
+    pub name: String,
+    /// `pg_policy.polcmd`: `*` all, `r` select, `a` insert, `w` update, `d` delete.
+    pub command: char,
+    /// PERMISSIVE (true) or RESTRICTIVE.
+    pub permissive: bool,
+    /// Role names, sorted; `public` for PUBLIC.
+    pub roles: Vec<String>,
+    /// `USING`, as `pg_get_expr` prints it.
+    pub using: Option<String>,
+    /// `WITH CHECK`, as `pg_get_expr` prints it.
+    pub with_check: Option<String>,
+}
+
+const ACL: &str = r#"
+WITH objs AS (
+  SELECT 'r'::text AS objkind, c.relkind::text AS relkind, n.nspname::text AS nsp, c.relname::text AS name,
+         NULL::text AS sub, NULL::text[] AS arg_types, c.relowner AS owner,
+         COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl,
+         NULL::boolean AS secdef, NULL::text[] AS config,
+         (SELECT tn.nspname::text FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+                 JOIN pg_namespace tn ON tn.oid = t.relnamespace
+           WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid
+             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+           LIMIT 1) AS owned_by_schema,
+         (SELECT t.relname::text FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
+           WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid
+             AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+           LIMIT 1) AS owned_by
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v','f','S')
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                     AND d.objid = c.oid AND d.deptype = 'e')
+  UNION ALL
+  SELECT 'c', c.relkind::text, n.nspname::text, c.relname::text, a.attname::text, NULL, c.relowner, a.attacl, NULL, NULL, NULL, NULL
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v','f')
+     AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+  UNION ALL
+  SELECT 'f', p.prokind::text, n.nspname::text, p.proname::text, NULL,
+         ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i) ORDER BY i),
+         p.proowner, COALESCE(p.proacl, acldefault('f', p.proowner)), p.prosecdef, p.proconfig, NULL, NULL
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p')
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                     AND d.objid = p.oid AND d.deptype = 'e')
+  UNION ALL
+  SELECT 'n', 'n', n.nspname::text, n.nspname::text, NULL, NULL, n.nspowner,
+         COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL, NULL, NULL
+    FROM pg_namespace n WHERE n.nspname = ANY($1)
+)
+SELECT o.objkind, o.relkind, o.nsp, o.name, o.sub, o.arg_types, pg_get_userbyid(o.owner)::text AS owner,
+       o.secdef, o.config, o.owned_by_schema, o.owned_by,
+       CASE WHEN e.grantee <> 0 THEN pg_get_userbyid(e.grantee)::text END AS grantee,
+       e.privilege_type::text AS privilege, e.is_grantable AS grantable
+  FROM objs o LEFT JOIN LATERAL aclexplode(o.acl) e ON true
+ ORDER BY 1, 3, 4, 5, 6, 12 NULLS FIRST, 13, 14"#;
+
+const ROLES: &str = r#"
+SELECT 'role' AS what, r.rolname::text AS name, r.rolsuper AS superuser,
+       r.rolbypassrls AS bypass_rls, r.rolcanlogin AS login, NULL::text[] AS privileges
+  FROM pg_roles r
+UNION ALL
+SELECT 'all', k, NULL, NULL, NULL,
+       ARRAY(SELECT e.privilege_type::text FROM aclexplode(acldefault(k::"char", 10::oid)) e
+              WHERE e.grantee = 10 ORDER BY 1)
+  FROM unnest(ARRAY['r', 's', 'f', 'n']) k
+UNION ALL
+SELECT 'bootstrap', r.rolname::text, NULL, NULL, NULL, NULL FROM pg_roles r WHERE r.oid = 10
+UNION ALL
+SELECT 'session', current_user::text, NULL, NULL, NULL, NULL
+UNION ALL
+SELECT 'public_create', n.nspname::text, NULL, NULL, NULL, NULL
+  FROM pg_namespace n
+ WHERE EXISTS (SELECT 1 FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) e
+                WHERE e.grantee = 0 AND e.privilege_type = 'CREATE')
+ ORDER BY 1, 2"#;
+
+const POLICIES: &str = r#"
+SELECT n.nspname::text AS nsp, c.relname::text AS rel, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
+       p.polname::text AS name, p.polcmd::text AS command, p.polpermissive AS permissive,
+       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
+               FROM unnest(p.polroles) r ORDER BY 1) AS roles,
+       pg_get_expr(p.polqual, p.polrelid) AS using_expr,
+       pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_policy p ON p.polrelid = c.oid
+ WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p')
+   AND (c.relrowsecurity OR c.relforcerowsecurity OR p.oid IS NOT NULL)
+ ORDER BY 1, 2, 5"#;
+
+fn db_err(what: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
+    move |e| Error::database(format!("reading {what} from pg_catalog"), &e)
+}
+
+fn first_char(s: &str) -> char {
+    s.chars().next().unwrap_or(' ')
+}
+
+/// Read the access-control facts of the checked `schemas`.
+pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<Access> {
+    let mut out = Access::default();
+    let err = db_err("privileges");
+    for row in sqlx::query(ACL)
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&err)?
+    {
+        let objkind: String = row.try_get("objkind").map_err(&err)?;
+        let relkind: String = row.try_get("relkind").map_err(&err)?;
+        let nsp: String = row.try_get("nsp").map_err(&err)?;
+        let name: String = row.try_get("name").map_err(&err)?;
+        let owner: String = row.try_get("owner").map_err(&err)?;
+        let privilege: Option<String> = row.try_get("privilege").map_err(&err)?;
+        let entry = match privilege {
+            Some(privilege) => Some(AclEntry {
+                grantee: row.try_get("grantee").map_err(&err)?,
+                privilege,
+                grantable: row
+                    .try_get::<Option<bool>, _>("grantable")
+                    .map_err(&err)?
+                    .unwrap_or(false),
+            }),
+            None => None,
+        };
+        let owned_by_schema: Option<String> = row.try_get("owned_by_schema").map_err(&err)?;
+        let owned_by: Option<String> = row.try_get("owned_by").map_err(&err)?;
+        let owned_by = owned_by_schema
+            .zip(owned_by)
+            .map(|(s, t)| relation_key(&s, &t));
+        let acl = |kind: char| Acl {
+            kind,
+            schema: nsp.clone(),
+            owner: owner.clone(),
+            entries: vec![],
+            owned_by: owned_by.clone(),
+        };
+        let entries = match objkind.as_str() {
+            "r" => {
+                &mut out
+                    .relations
+                    .entry(relation_key(&nsp, &name))
+                    .or_insert_with(|| acl(first_char(&relkind)))
+                    .entries
+            }
+            "c" => {
+                let sub: String = row
+                    .try_get::<Option<String>, _>("sub")
+                    .map_err(&err)?
+                    .unwrap_or_default();
+                out.columns
+                    .entry(relation_key(&nsp, &name))
+                    .or_default()
+                    .entry(sub)
+                    .or_default()
+            }
+            "f" => {
+                let args: Vec<String> = row
+                    .try_get::<Option<Vec<String>>, _>("arg_types")
+                    .map_err(&err)?
+                    .unwrap_or_default();
+                let secdef: Option<bool> = row.try_get("secdef").map_err(&err)?;
+                let config: Option<Vec<String>> = row.try_get("config").map_err(&err)?;
+                &mut out
+                    .functions
+                    .entry(function_key(&nsp, &name, &args))
+                    .or_insert_with(|| FunctionAcl {
+                        acl: acl('f'),
+                        security_definer: secdef.unwrap_or(false),
+                        config: config.unwrap_or_default(),
+                    })
+                    .acl
+                    .entries
+            }
+            _ => &mut out.schemas.entry(name).or_insert_with(|| acl('n')).entries,
+        };
+        entries.extend(entry);
+    }
+
+    let err = db_err("roles");
+    for row in sqlx::query(ROLES)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&err)?
+    {
+        let what: String = row.try_get("what").map_err(&err)?;
+        let name: String = row.try_get("name").map_err(&err)?;
+        match what.as_str() {
+            "role" => {
+                let flag = |col: &str| -> Result<bool> {
+                    Ok(row
+                        .try_get::<Option<bool>, _>(col)
+                        .map_err(db_err("roles"))?
+                        .unwrap_or(false))
+                };
+                let info = RoleInfo {
+                    superuser: flag("superuser")?,
+                    bypass_rls: flag("bypass_rls")?,
+                    login: flag("login")?,
+                };
+                out.roles.insert(name, info);
+            }
+            "all" => {
+                let privileges: Option<Vec<String>> = row.try_get("privileges").map_err(&err)?;
+                out.all_privileges
+                    .insert(name, privileges.unwrap_or_default());
+            }
+            "bootstrap" => out.bootstrap_superuser = Some(name),
+            "session" => out.session_role = Some(name),
+            _ => out.public_writable_schemas.push(name),
+        }
+    }
+
+    let err = db_err("row-level security policies");
+    for row in sqlx::query(POLICIES)
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&err)?
+    {
+        let nsp: String = row.try_get("nsp").map_err(&err)?;
+        let rel: String = row.try_get("rel").map_err(&err)?;
+        let rel = relation_key(&nsp, &rel);
+        let sec = out
+            .row_security
+            .entry(rel)
+            .or_insert_with(|| TableSecurity {
+                enabled: false,
+                forced: false,
+                policies: vec![],
+            });
+        sec.enabled = row.try_get("enabled").map_err(&err)?;
+        sec.forced = row.try_get("forced").map_err(&err)?;
+        let name: Option<String> = row.try_get("name").map_err(&err)?;
+        if let Some(name) = name {
+            let command: String = row.try_get("command").map_err(&err)?;
+            sec.policies.push(Policy {
+                name,
+                command: first_char(&command),
+                permissive: row.try_get("permissive").map_err(&err)?,
+                roles: row.try_get("roles").map_err(&err)?,
+                using: row.try_get("using_expr").map_err(&err)?,
+                with_check: row.try_get("check_expr").map_err(&err)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Who can read one sensitive column, derived from the catalog (`has_column_privilege`
+/// over every role of the cluster), for the report's access-control section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SensitiveColumn {
+    /// The relation.
+    pub table: String,
+    /// The column.
+    pub column: String,
+    /// Row-level security is enabled on the relation: readers without BYPASSRLS (and the
+    /// owner, unless forced) see only the rows its policies allow.
+    #[serde(default)]
+    pub row_security: bool,
+    /// Every role that may SELECT the column, by name.
+    pub readers: Vec<ColumnReader>,
+}
+
+/// One role that can read a sensitive column, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnReader {
+    /// The role.
+    pub role: String,
+    /// Why it can: `superuser`, `owner`, `table grant`, `column grant`, `PUBLIC grant`,
+    /// `predefined role` (such as `pg_read_all_data`), or `role membership` (inherited
+    /// from a role it is a member of).
+    pub via: String,
+    /// It can log in (otherwise it acts only through membership or `SET ROLE`).
+    #[serde(default)]
+    pub login: bool,
+    /// It sees every row despite row-level security (superuser, BYPASSRLS, or the owner
+    /// of a table whose RLS is not forced). Always true when RLS is off.
+    #[serde(default)]
+    pub all_rows: bool,
+}
+
+const READERS: &str = r#"
+SELECT n.nspname::text AS nsp, c.relname::text AS rel, a.attname::text AS col, r.rolname::text AS role,
+       r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls, r.rolcanlogin AS login,
+       r.oid = c.relowner AS owner, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+       r.oid < 16384 AND r.rolname LIKE 'pg\_%' AS predefined,
+       EXISTS (SELECT 1 FROM aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner))) e
+                WHERE e.grantee = r.oid AND e.privilege_type = 'SELECT') AS table_grant,
+       EXISTS (SELECT 1 FROM aclexplode(a.attacl) e
+                WHERE e.grantee = r.oid AND e.privilege_type = 'SELECT') AS column_grant,
+       EXISTS (SELECT 1 FROM aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner))) e
+                WHERE e.grantee = 0 AND e.privilege_type = 'SELECT')
+         OR EXISTS (SELECT 1 FROM aclexplode(a.attacl) e
+                     WHERE e.grantee = 0 AND e.privilege_type = 'SELECT') AS public_grant
+  FROM unnest($1::text[], $2::text[], $3::text[]) s(nsp, rel, col)
+  JOIN pg_namespace n ON n.nspname = s.nsp
+  JOIN pg_class c ON c.relname = s.rel AND c.relnamespace = n.oid
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = s.col AND a.attnum > 0
+                     AND NOT a.attisdropped
+  CROSS JOIN pg_roles r
+ WHERE has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')
+ ORDER BY 1, 2, 3, 4"#;
+
+/// For each `(schema, relation, column)`, every role that can read it: one query,
+/// whatever the number of columns and roles. Columns the database lacks are left out; a
+/// relation is named by its [`relation_key`].
+pub async fn read_column_readers(
+    conn: &mut PgConnection,
+    columns: &[(String, String, String)],
+) -> Result<Vec<SensitiveColumn>> {
+    if columns.is_empty() {
+        return Ok(vec![]);
+    }
+    let err = db_err("who can read the sensitive columns");
+    let nsps: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
+    let rels: Vec<String> = columns.iter().map(|c| c.1.clone()).collect();
+    let cols: Vec<String> = columns.iter().map(|c| c.2.clone()).collect();
+    let rows = sqlx::query(READERS)
+        .bind(&nsps)
+        .bind(&rels)
+        .bind(&cols)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(&err)?;
+    let mut out: Vec<SensitiveColumn> = Vec::new();
+    for row in rows {
+        let nsp: String = row.try_get("nsp").map_err(&err)?;
+        let table: String = row.try_get("rel").map_err(&err)?;
+        let table = relation_key(&nsp, &table);
+        let column: String = row.try_get("col").map_err(&err)?;
+        let flag = |c: &str| -> Result<bool> { row.try_get(c).map_err(db_err("readers")) };
+        let (superuser, owner, rls, forced) = (
+            flag("superuser")?,
+            flag("owner")?,
+            flag("rls")?,
+            flag("forced")?,
+        );
+        let via = if superuser {
+            "superuser"
+        } else if owner {
+            "owner"
+        } else if flag("table_grant")? {
+            "table grant"
+        } else if flag("column_grant")? {
+            "column grant"
+        } else if flag("public_grant")? {
+            "PUBLIC grant"
+        } else if flag("predefined")? {
+            "predefined role"
+        } else {
+            "role membership"
+        };
+        let reader = ColumnReader {
+            role: row.try_get("role").map_err(&err)?,
+            via: via.to_string(),
+            login: flag("login")?,
+            all_rows: !rls || superuser || flag("bypass_rls")? || (owner && !forced),
+        };
+        match out.last_mut() {
+            Some(last) if last.table == table && last.column == column => last.readers.push(reader),
+            _ => out.push(SensitiveColumn {
+                table,
+                column,
+                row_security: rls,
+                readers: vec![reader],
+            }),
+        }
+    }
+    // Keep the order the specs list them in.
+    out.sort_by_key(|s| {
+        columns
+            .iter()
+            .position(|(n, t, c)| relation_key(n, t) == s.table && *c == s.column)
+            .unwrap_or(usize::MAX)
+    });
+    Ok(out)
+}

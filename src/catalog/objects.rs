@@ -1,0 +1,241 @@
+//! The schema-level catalog queries: types, sequences, extensions, and one query that
+//! reads the schemas' comments together with every object of a kind the spec format has
+//! no words for, so that such an object is reported instead of passing unseen.
+
+use sqlx::{PgConnection, Row};
+
+use super::model::*;
+use super::read::db_err;
+use crate::error::Result;
+
+fn not_member(catalog: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+}
+
+fn types_query() -> String {
+    format!(
+        "
+SELECT n.nspname::text AS schema, t.typname::text AS name, t.typtype::text AS kind,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels,
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_type,
+       NOT t.typnotnull AS nullable,
+       pg_get_expr(t.typdefaultbin, 0) AS default_expr,
+       CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation <> b.typcollation
+            THEN t.typcollation::regcollation::text END AS collation,
+       ARRAY(SELECT k.conname::text FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c' ORDER BY k.conname) AS check_names,
+       ARRAY(SELECT pg_get_expr(k.conbin, 0) FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c' ORDER BY k.conname) AS check_exprs,
+       ARRAY(SELECT k.convalidated FROM pg_constraint k WHERE k.contypid = t.oid AND k.contype = 'c' ORDER BY k.conname) AS check_validated,
+       ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS attr_names,
+       ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS attr_types,
+       obj_description(t.oid, 'pg_type') AS comment
+  FROM pg_type t
+  JOIN pg_namespace n ON n.oid = t.typnamespace
+  LEFT JOIN pg_type b ON b.oid = t.typbasetype
+  LEFT JOIN pg_class r ON r.oid = t.typrelid
+ WHERE n.nspname = ANY($1)
+   AND (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c'))
+   AND {}
+ ORDER BY 1, 2",
+        not_member("pg_type", "t.oid")
+    )
+}
+
+fn sequences_query() -> String {
+    format!(
+        "
+SELECT n.nspname::text AS schema, c.relname::text AS name, format_type(s.seqtypid, NULL) AS type_name,
+       s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min, s.seqmax AS max,
+       s.seqcycle AS cycle, s.seqcache AS cache,
+       tn.nspname::text AS owner_schema, tc.relname::text AS owner_table, a.attname::text AS owner_column,
+       d.deptype::text AS owner_kind,
+       obj_description(c.oid, 'pg_class') AS comment
+  FROM pg_sequence s
+  JOIN pg_class c ON c.oid = s.seqrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+       AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+  LEFT JOIN pg_class tc ON tc.oid = d.refobjid
+  LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+  LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+ WHERE n.nspname = ANY($1) AND {}
+ ORDER BY 1, 2",
+        not_member("pg_class", "c.oid")
+    )
+}
+
+const EXTENSIONS: &str = "
+SELECT x.extname::text AS name, x.extversion::text AS version, n.nspname::text AS schema,
+       obj_description(x.oid, 'pg_extension') AS comment
+  FROM pg_extension x
+  JOIN pg_namespace n ON n.oid = x.extnamespace
+ ORDER BY 1";
+
+/// The schemas' comments (`kind` = `schema`), then every object of a kind that specs
+/// cannot describe, each named by `pg_describe_object`.
+fn other_objects_query() -> String {
+    let member = |catalog: &str, oid: &str| not_member(catalog, oid);
+    let by_namespace = |catalog: &str, ns: &str| {
+        format!(
+            "SELECT x.{ns} AS ns, pg_describe_object('{catalog}'::regclass, x.oid, 0) AS description
+               FROM {catalog} x WHERE {}",
+            member(catalog, "x.oid")
+        )
+    };
+    let parts = [
+        by_namespace("pg_collation", "collnamespace"),
+        by_namespace("pg_conversion", "connamespace"),
+        by_namespace("pg_operator", "oprnamespace"),
+        by_namespace("pg_opclass", "opcnamespace"),
+        by_namespace("pg_opfamily", "opfnamespace"),
+        by_namespace("pg_ts_config", "cfgnamespace"),
+        by_namespace("pg_ts_dict", "dictnamespace"),
+        by_namespace("pg_ts_parser", "prsnamespace"),
+        by_namespace("pg_ts_template", "tmplnamespace"),
+        by_namespace("pg_statistic_ext", "stxnamespace"),
+        format!(
+            "SELECT c.relnamespace, pg_describe_object('pg_class'::regclass, c.oid, 0)
+               FROM pg_class c WHERE c.relkind = 'f' AND {}",
+            member("pg_class", "c.oid")
+        ),
+        format!(
+            "SELECT t.typnamespace, pg_describe_object('pg_type'::regclass, t.oid, 0)
+               FROM pg_type t WHERE t.typtype IN ('b', 'r', 'p') AND t.typelem = 0 AND {}",
+            member("pg_type", "t.oid")
+        ),
+        format!(
+            "SELECT p.pronamespace, pg_describe_object('pg_proc'::regclass, p.oid, 0)
+               FROM pg_proc p WHERE p.prokind = 'w' AND {}",
+            member("pg_proc", "p.oid")
+        ),
+        "SELECT c.relnamespace, pg_describe_object('pg_rewrite'::regclass, r.oid, 0)
+           FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.rulename <> '_RETURN'"
+            .to_string(),
+    ];
+    format!(
+        "
+SELECT 'schema' AS kind, n.nspname::text AS schema, obj_description(n.oid, 'pg_namespace') AS text
+  FROM pg_namespace n WHERE n.nspname = ANY($1)
+ UNION ALL
+SELECT 'object', n.nspname::text, o.description
+  FROM ({}) o (ns, description)
+  JOIN pg_namespace n ON n.oid = o.ns
+ WHERE n.nspname = ANY($1)
+ ORDER BY 1 DESC, 2, 3",
+        parts.join("\n UNION ALL ")
+    )
+}
+
+/// Read types, sequences, extensions, schema comments and other objects into `out`.
+pub(super) async fn read_objects(
+    conn: &mut PgConnection,
+    schemas: &[String],
+    out: &mut Schema,
+) -> Result<()> {
+    for row in sqlx::query(&types_query())
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("types"))?
+    {
+        let e = db_err("types");
+        let kind: String = row.try_get("kind").map_err(&e)?;
+        let names: Vec<String> = row.try_get("check_names").map_err(&e)?;
+        let exprs: Vec<String> = row.try_get("check_exprs").map_err(&e)?;
+        let validated: Vec<bool> = row.try_get("check_validated").map_err(&e)?;
+        let attr_names: Vec<String> = row.try_get("attr_names").map_err(&e)?;
+        let attr_types: Vec<String> = row.try_get("attr_types").map_err(&e)?;
+        out.types.push(TypeDef {
+            schema: row.try_get("schema").map_err(&e)?,
+            name: row.try_get("name").map_err(&e)?,
+            kind: kind.chars().next().unwrap_or('d'),
+            labels: row.try_get("labels").map_err(&e)?,
+            base_type: row.try_get("base_type").map_err(&e)?,
+            nullable: row.try_get("nullable").map_err(&e)?,
+            default: row.try_get("default_expr").map_err(&e)?,
+            collation: row.try_get("collation").map_err(&e)?,
+            checks: names
+                .into_iter()
+                .zip(exprs)
+                .zip(validated)
+                .map(|((name, expression), validated)| DomainCheck {
+                    name,
+                    expression,
+                    validated,
+                })
+                .collect(),
+            attributes: attr_names.into_iter().zip(attr_types).collect(),
+            comment: row.try_get("comment").map_err(&e)?,
+        });
+    }
+    for row in sqlx::query(&sequences_query())
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("sequences"))?
+    {
+        let e = db_err("sequences");
+        let owner_schema: Option<String> = row.try_get("owner_schema").map_err(&e)?;
+        let owner_table: Option<String> = row.try_get("owner_table").map_err(&e)?;
+        let owner_column: Option<String> = row.try_get("owner_column").map_err(&e)?;
+        let owner_kind: Option<String> = row.try_get("owner_kind").map_err(&e)?;
+        let owner = match (owner_schema, owner_table, owner_column) {
+            (Some(s), Some(t), Some(c)) => Some(SequenceOwner {
+                table: relation_key(&s, &t),
+                column: c,
+                identity: owner_kind.as_deref() == Some("i"),
+            }),
+            _ => None,
+        };
+        out.sequences.push(Sequence {
+            schema: row.try_get("schema").map_err(&e)?,
+            name: row.try_get("name").map_err(&e)?,
+            type_name: row.try_get("type_name").map_err(&e)?,
+            start: row.try_get("start").map_err(&e)?,
+            increment: row.try_get("increment").map_err(&e)?,
+            min: row.try_get("min").map_err(&e)?,
+            max: row.try_get("max").map_err(&e)?,
+            cycle: row.try_get("cycle").map_err(&e)?,
+            cache: row.try_get("cache").map_err(&e)?,
+            owner,
+            comment: row.try_get("comment").map_err(&e)?,
+        });
+    }
+    for row in sqlx::query(EXTENSIONS)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("extensions"))?
+    {
+        let e = db_err("extensions");
+        out.extensions.push(Extension {
+            name: row.try_get("name").map_err(&e)?,
+            version: row.try_get("version").map_err(&e)?,
+            schema: row.try_get("schema").map_err(&e)?,
+            comment: row.try_get("comment").map_err(&e)?,
+        });
+    }
+    for row in sqlx::query(&other_objects_query())
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("schemas and other objects"))?
+    {
+        let e = db_err("schemas and other objects");
+        let kind: String = row.try_get("kind").map_err(&e)?;
+        let schema: String = row.try_get("schema").map_err(&e)?;
+        let text: Option<String> = row.try_get("text").map_err(&e)?;
+        if kind == "schema" {
+            out.namespaces.push(Namespace {
+                name: schema,
+                comment: text,
+            });
+        } else {
+            out.other_objects.push(OtherObject {
+                schema,
+                description: text.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
+}

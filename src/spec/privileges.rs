@@ -1,0 +1,488 @@
+//! Access control in specs: who owns an object, what PUBLIC may do with it, and which roles
+//! hold which privileges (with or without grant option), per relation, column, function,
+//! sequence and schema.
+//!
+//! Every part is optional, and an absent part means PostgreSQL's default for the object
+//! kind, with the owner being the migrating role (`$migrator`): so an object whose spec says
+//! nothing about privileges must have exactly the ACL a fresh `CREATE` gives it, and any
+//! grant nobody declared is reported.
+//!
+//! Role names are written as PostgreSQL stores them (`reims_app`), or as a *role variable*
+//! `$name` that the command line binds (`--role name=reims_app`). `$migrator` is built in:
+//! unless bound on the command line it is the role that owns `schema_migrations`, i.e. the
+//! role that ran the migrations.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::load::{Loaded, LoadedSchema, LoadedSpec};
+use super::model::RelationKind;
+use crate::error::{Error, Result};
+
+/// The built-in role variable: the role that ran the migrations.
+pub const MIGRATOR: &str = "$migrator";
+
+/// Privileges of a table, view or materialized view, and of its columns.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RelationPrivileges {
+    /// The owning role. Absent: `$migrator`, the role that ran the migrations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// What PUBLIC (every role) may do, e.g. `[select]`. Absent: nothing, as after
+    /// `CREATE TABLE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<Vec<String>>,
+    /// Direct grants: role → privileges, e.g. `reims_app: [select, insert, update]`, or
+    /// `[select with grant option]`. A role not listed holds nothing; the owner holds every
+    /// privilege unless it is listed here with fewer.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub roles: IndexMap<String, Vec<String>>,
+    /// Column-level grants (`GRANT SELECT (col) …`): column → grants. A column not listed
+    /// has none.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub columns: IndexMap<String, ColumnPrivileges>,
+    /// Grants on the sequences this relation's columns own (`serial`, identity), by
+    /// sequence name, e.g. `entries_id_seq: { roles: { app: [usage] } }`. A sequence not
+    /// listed has PostgreSQL's default: owned by the relation's owner, nothing granted.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub sequences: IndexMap<String, ObjectPrivileges>,
+}
+
+/// Column-level grants of one column.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnPrivileges {
+    /// What PUBLIC may do with the column. Absent: nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public: Vec<String>,
+    /// Direct grants on the column: role → privileges (`select`, `insert`, `update`,
+    /// `references`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub roles: IndexMap<String, Vec<String>>,
+}
+
+/// Privileges of a function, procedure, sequence or schema.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectPrivileges {
+    /// The owning role. Absent: `$migrator`, the role that ran the migrations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// What PUBLIC may do. Absent: PostgreSQL's default, which is `[execute]` for functions
+    /// and procedures and nothing for sequences and schemas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<Vec<String>>,
+    /// Direct grants: role → privileges. A role not listed holds nothing.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub roles: IndexMap<String, Vec<String>>,
+}
+
+/// What kind of object a privilege list is about; decides which privileges exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AclKind {
+    /// Table, view, materialized view, foreign table.
+    Relation,
+    /// A column of a relation.
+    Column,
+    /// Function or procedure.
+    Function,
+    /// Sequence.
+    Sequence,
+    /// Schema.
+    Schema,
+}
+
+impl AclKind {
+    /// The privileges PostgreSQL knows for this kind, as `aclexplode` names them.
+    /// `MAINTAIN` exists from PostgreSQL 17 on; a server without it never reports it.
+    pub fn known(self) -> &'static [&'static str] {
+        match self {
+            AclKind::Relation => &[
+                "SELECT",
+                "INSERT",
+                "UPDATE",
+                "DELETE",
+                "TRUNCATE",
+                "REFERENCES",
+                "TRIGGER",
+                "MAINTAIN",
+            ],
+            AclKind::Column => &["SELECT", "INSERT", "UPDATE", "REFERENCES"],
+            AclKind::Function => &["EXECUTE"],
+            AclKind::Sequence => &["USAGE", "SELECT", "UPDATE"],
+            AclKind::Schema => &["USAGE", "CREATE"],
+        }
+    }
+
+    /// What PUBLIC holds on a fresh object of this kind (`acldefault`).
+    pub fn public_default(self) -> &'static [&'static str] {
+        match self {
+            AclKind::Function => &["EXECUTE"],
+            _ => &[],
+        }
+    }
+
+    /// The kind's name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            AclKind::Relation => "relation",
+            AclKind::Column => "column",
+            AclKind::Function => "function",
+            AclKind::Sequence => "sequence",
+            AclKind::Schema => "schema",
+        }
+    }
+}
+
+/// One privilege of a spec list, parsed: `update with grant option` → (`UPDATE`, true).
+/// `all` stands for every privilege of the kind and is expanded against the server.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SpecGrant {
+    /// Upper-case privilege name as `aclexplode` prints it, or `ALL`.
+    pub privilege: String,
+    /// WITH GRANT OPTION.
+    pub grant_option: bool,
+}
+
+/// Parse one entry of a privilege list for `kind`; the error says what is allowed.
+pub fn parse_grant(entry: &str, kind: AclKind) -> Result<SpecGrant, String> {
+    let words: Vec<String> = entry
+        .split_whitespace()
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    let (name, grant_option) = match words.as_slice() {
+        [p] => (p.clone(), false),
+        [p, w, g, o] if w == "WITH" && g == "GRANT" && o == "OPTION" => (p.clone(), true),
+        _ => {
+            return Err(format!(
+                "`{entry}` is not a privilege; write a privilege name, optionally followed by `with grant option`"
+            ))
+        }
+    };
+    if name == "ALL" || kind.known().contains(&name.as_str()) {
+        Ok(SpecGrant {
+            privilege: name,
+            grant_option,
+        })
+    } else {
+        Err(format!(
+            "`{entry}` is not a privilege of a {}; use {} or all",
+            kind.name(),
+            kind.known()
+                .iter()
+                .map(|p| p.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+/// Parse a whole list; the error names the entry.
+pub fn parse_grants(entries: &[String], kind: AclKind) -> Result<Vec<SpecGrant>, String> {
+    entries.iter().map(|e| parse_grant(e, kind)).collect()
+}
+
+/// True for a role variable (`$name`).
+pub fn is_variable(role: &str) -> bool {
+    role.starts_with('$')
+}
+
+/// Check a role name as a spec writes it; the error says why it is not one.
+pub fn check_role_name(role: &str) -> Result<(), String> {
+    if role.trim().is_empty() {
+        return Err("a role name is empty".into());
+    }
+    if role.eq_ignore_ascii_case("public") {
+        return Err("PUBLIC is not a role here; write its privileges under `public:`".into());
+    }
+    if let Some(var) = role.strip_prefix('$') {
+        let ok = !var.is_empty()
+            && var
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            return Err(format!(
+                "`{role}` is not a role variable; write `$` and letters, digits, `_` or `-` (e.g. `$app`)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The built-in security checks a function spec may acknowledge (`acknowledge:`).
+pub const ACKNOWLEDGEABLE: &[&str] = &[
+    "security.definer_search_path",
+    "security.definer_public_execute",
+];
+
+fn spec_error<T>(loaded: &Loaded<T>, path: &[&str], message: String, hint: &str) -> Error {
+    Error::Spec {
+        location: loaded.location(path),
+        key_path: Some(path.join(".")),
+        message,
+        hint: hint.to_string(),
+    }
+}
+
+/// Check a list of privileges for `kind` at `path`; PUBLIC cannot hold a grant option.
+fn check_list<T>(
+    loaded: &Loaded<T>,
+    path: &[&str],
+    entries: &[String],
+    kind: AclKind,
+    public: bool,
+) -> Result<()> {
+    let grants = parse_grants(entries, kind).map_err(|m| {
+        spec_error(
+            loaded,
+            path,
+            m,
+            "write privileges as PostgreSQL names them, in lower case",
+        )
+    })?;
+    if public && grants.iter().any(|g| g.grant_option) {
+        return Err(spec_error(
+            loaded,
+            path,
+            "PUBLIC cannot hold a grant option".into(),
+            "drop `with grant option` from the public list",
+        ));
+    }
+    Ok(())
+}
+
+fn check_roles<T>(
+    loaded: &Loaded<T>,
+    base: &[&str],
+    roles: &IndexMap<String, Vec<String>>,
+    kind: AclKind,
+) -> Result<()> {
+    for (role, list) in roles {
+        let mut path = base.to_vec();
+        path.push(role);
+        check_role_name(role).map_err(|m| {
+            spec_error(
+                loaded,
+                &path,
+                m,
+                "name a role as PostgreSQL stores it, or a `$variable` bound with --role",
+            )
+        })?;
+        check_list(loaded, &path, list, kind, false)?;
+    }
+    Ok(())
+}
+
+fn check_object<T>(
+    loaded: &Loaded<T>,
+    base: &[&str],
+    owner: Option<&String>,
+    public: Option<&Vec<String>>,
+    roles: &IndexMap<String, Vec<String>>,
+    kind: AclKind,
+) -> Result<()> {
+    if let Some(owner) = owner {
+        let mut path = base.to_vec();
+        path.push("owner");
+        check_role_name(owner).map_err(|m| {
+            spec_error(
+                loaded,
+                &path,
+                m,
+                "name the owning role, or `$migrator` for the role that ran the migrations",
+            )
+        })?;
+    }
+    if let Some(public) = public {
+        let mut path = base.to_vec();
+        path.push("public");
+        check_list(loaded, &path, public, kind, true)?;
+    }
+    let mut path = base.to_vec();
+    path.push("roles");
+    check_roles(loaded, &path, roles, kind)
+}
+
+/// Coherence of a spec's access-control parts: privilege names fit the object kind, role
+/// names are names or `$variables`, column grants name spec columns, policies are ones
+/// PostgreSQL accepts, and acknowledgements name a built-in security check with a reason.
+pub(crate) fn validate(loaded: &LoadedSpec) -> Result<()> {
+    let s = &loaded.spec;
+    if let Some(p) = &s.privileges {
+        check_object(
+            loaded,
+            &["privileges"],
+            p.owner.as_ref(),
+            p.public.as_ref(),
+            &p.roles,
+            AclKind::Relation,
+        )?;
+        for (col, grants) in &p.columns {
+            let base = ["privileges", "columns", col.as_str()];
+            if !s.columns.contains_key(col) {
+                return Err(spec_error(
+                    loaded,
+                    &base,
+                    format!("`{col}` is not a column of `{}`", s.table),
+                    "name a column listed under `columns`",
+                ));
+            }
+            let mut path = base.to_vec();
+            path.push("public");
+            check_list(loaded, &path, &grants.public, AclKind::Column, true)?;
+            let mut path = base.to_vec();
+            path.push("roles");
+            check_roles(loaded, &path, &grants.roles, AclKind::Column)?;
+        }
+    }
+    for (seq, p) in s.privileges.iter().flat_map(|p| &p.sequences) {
+        check_object(
+            loaded,
+            &["privileges", "sequences", seq],
+            p.owner.as_ref(),
+            p.public.as_ref(),
+            &p.roles,
+            AclKind::Sequence,
+        )?;
+    }
+    let rls_kind = matches!(s.kind, RelationKind::Table | RelationKind::PartitionedTable);
+    if !rls_kind && (s.row_security.is_some() || !s.policies.is_empty()) {
+        let key = if s.row_security.is_some() {
+            "row_security"
+        } else {
+            "policies"
+        };
+        return Err(spec_error(
+            loaded,
+            &[key],
+            "row-level security applies to tables and partitioned tables only".into(),
+            "remove row_security and policies from this spec",
+        ));
+    }
+    for (name, p) in &s.policies {
+        if let Some((key, message)) = super::policy::policy_problem(p) {
+            return Err(spec_error(
+                loaded,
+                &["policies", name, key],
+                message,
+                "write the policy as CREATE POLICY would accept it",
+            ));
+        }
+    }
+    validate_functions(loaded, &s.functions)
+}
+
+/// The access-control parts of a schema document: the schema's own privileges, its
+/// sequences' and its functions'.
+pub(crate) fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
+    let s = &loaded.spec;
+    if let Some(p) = &s.privileges {
+        check_object(
+            loaded,
+            &["privileges"],
+            p.owner.as_ref(),
+            p.public.as_ref(),
+            &p.roles,
+            AclKind::Schema,
+        )?;
+    }
+    for (name, seq) in &s.sequences {
+        if let Some(p) = &seq.privileges {
+            check_object(
+                loaded,
+                &["sequences", name, "privileges"],
+                p.owner.as_ref(),
+                p.public.as_ref(),
+                &p.roles,
+                AclKind::Sequence,
+            )?;
+        }
+    }
+    validate_functions(loaded, &s.functions)
+}
+
+fn validate_functions<T>(
+    loaded: &Loaded<T>,
+    functions: &IndexMap<String, super::model::FunctionSpec>,
+) -> Result<()> {
+    for (sig, f) in functions {
+        if let Some(p) = &f.privileges {
+            check_object(
+                loaded,
+                &["functions", sig, "privileges"],
+                p.owner.as_ref(),
+                p.public.as_ref(),
+                &p.roles,
+                AclKind::Function,
+            )?;
+        }
+        for (code, reason) in &f.acknowledge {
+            let path = ["functions", sig.as_str(), "acknowledge", code.as_str()];
+            if !ACKNOWLEDGEABLE.contains(&code.as_str()) {
+                return Err(spec_error(
+                    loaded,
+                    &path,
+                    format!("`{code}` is not a security check that can be acknowledged"),
+                    &format!("acknowledge one of {}", ACKNOWLEDGEABLE.join(", ")),
+                ));
+            }
+            if reason.trim().is_empty() {
+                return Err(spec_error(
+                    loaded,
+                    &path,
+                    "an acknowledgement needs a reason".into(),
+                    "say why it is intended; the reason is shown in the report",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn privileges_parse_with_grant_option_and_are_checked_against_the_kind() {
+        assert_eq!(
+            parse_grant("select", AclKind::Relation).unwrap(),
+            SpecGrant {
+                privilege: "SELECT".into(),
+                grant_option: false
+            }
+        );
+        assert_eq!(
+            parse_grant("Update  WITH grant option", AclKind::Column).unwrap(),
+            SpecGrant {
+                privilege: "UPDATE".into(),
+                grant_option: true
+            }
+        );
+        assert_eq!(
+            parse_grant("all", AclKind::Function).unwrap().privilege,
+            "ALL"
+        );
+        let err = parse_grant("execute", AclKind::Relation).unwrap_err();
+        assert!(err.contains("select, insert"), "{err}");
+        assert!(parse_grant("delete", AclKind::Column).is_err());
+        assert!(parse_grant("select with option", AclKind::Relation).is_err());
+        assert!(parse_grant("usage", AclKind::Sequence).is_ok());
+        assert!(parse_grant("create", AclKind::Schema).is_ok());
+    }
+
+    #[test]
+    fn role_names_and_variables() {
+        assert!(check_role_name("reims_app").is_ok());
+        assert!(check_role_name("$app").is_ok());
+        assert!(check_role_name("$migrator").is_ok());
+        assert!(check_role_name("PUBLIC").is_err());
+        assert!(check_role_name("$").is_err());
+        assert!(check_role_name("$a b").is_err());
+        assert!(check_role_name(" ").is_err());
+        assert!(is_variable("$x") && !is_variable("x"));
+    }
+}
