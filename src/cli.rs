@@ -235,8 +235,9 @@ pub struct CheckArgs {
     /// --database-url server they run only with this flag, inside a rolled-back transaction.
     #[arg(long, conflicts_with = "no_probe")]
     pub probe: bool,
-    /// Skip the behavioural probes (structure only).
-    #[arg(long)]
+    /// Skip the behavioural probes (structure only). `--cases` and `--seed` are refused
+    /// beside it, since nothing would use them.
+    #[arg(long, conflicts_with_all = ["cases", "seed"])]
     pub no_probe: bool,
     /// Folder for run.json, junit.xml, report.md and report.html.
     #[arg(long, value_name = "DIR", default_value = "reports")]

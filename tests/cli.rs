@@ -480,6 +480,30 @@ fn check_help_says_what_happens_on_a_handed_over_server() {
 }
 
 #[test]
+fn cases_or_seed_beside_no_probe_are_refused_before_any_server_starts() {
+    for extra in [["--cases", "8"], ["--seed", "3"]] {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "check",
+            "--no-probe",
+            "--report",
+            out.path().to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, 2, "{extra:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("cannot be used with") && stderr.contains(extra[0]),
+            "{extra:?}: {stderr}"
+        );
+        assert!(
+            !stdout.contains("PASS") && !stdout.contains("FAIL"),
+            "{extra:?}: a run happened: {stdout}"
+        );
+    }
+}
+
+#[test]
 fn an_unknown_schema_is_refused_with_the_schemas_there_are() {
     let out = tempfile::tempdir().unwrap();
     let (code, stdout, stderr) = run(&[

@@ -643,6 +643,16 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
                     "add the bound the constraint enforces",
                 ));
             }
+            for (key, bound) in [("gt", r.gt), ("gte", r.gte), ("lt", r.lt), ("lte", r.lte)] {
+                if bound.is_some_and(|b| !b.is_finite()) {
+                    return Err(spec_error(
+                        loaded,
+                        &["checks", name, "rule", key],
+                        format!("`{key}` is not a finite number"),
+                        "write the bound as a number such as 0 or 99.5 (.nan and .inf are not bounds)",
+                    ));
+                }
+            }
         }
         if let Rule::OneOf(r) = &check.rule {
             if r.values.is_empty() {
@@ -1011,6 +1021,34 @@ mod tests {
         assert_eq!(location.line, Some(6));
         assert_eq!(key_path.as_deref(), Some("checks.t_b_check.rule"));
         assert!(message.contains("`b`"), "{message}");
+    }
+
+    #[test]
+    fn a_bound_that_is_no_finite_number_is_refused_at_its_key() {
+        for (bound, text) in [
+            ("gt", ".nan"),
+            ("lte", ".inf"),
+            ("gte", "-.inf"),
+            ("lt", ".NaN"),
+        ] {
+            let err = load(&format!(
+                "table: t\ncolumns:\n  a: {{ type: int }}\nchecks:\n  t_a_check:\n    rule: {{ range: {{ column: a, {bound}: {text} }} }}\n"
+            ))
+            .unwrap_err();
+            let Error::Spec {
+                location, key_path, ..
+            } = &err
+            else {
+                panic!("{bound}: {text}: {err:?}")
+            };
+            assert_eq!(location.line, Some(6), "{err}");
+            assert_eq!(
+                key_path.as_deref(),
+                Some(format!("checks.t_a_check.rule.{bound}").as_str()),
+                "{err}"
+            );
+            assert_eq!(err.exit_code(), crate::error::ExitCode::InvalidInput);
+        }
     }
 
     #[test]
