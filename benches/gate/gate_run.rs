@@ -48,7 +48,7 @@ pub fn check_once(
     let report = tempfile::tempdir().unwrap();
     let stderr = tempfile::NamedTempFile::new().unwrap();
     let mut cmd = Command::new(bin);
-    cmd.args(["check", "--seed", "1", "--color", "never", "--migrations"])
+    cmd.args(["check", "--color", "never", "--migrations"])
         .arg(migrations)
         .arg("--specs")
         .arg(specs)
@@ -58,7 +58,9 @@ pub fn check_once(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr.reopen().unwrap());
-    if !probes {
+    if probes {
+        cmd.args(["--seed", "1"]);
+    } else {
         cmd.arg("--no-probe");
     }
     match mode {
