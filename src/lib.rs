@@ -16,6 +16,7 @@ pub mod commands;
 pub mod error;
 pub mod fuzz;
 pub mod migrate;
+pub mod parallel;
 pub mod postgres;
 pub mod probe;
 pub mod progress;

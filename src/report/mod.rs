@@ -84,25 +84,12 @@ pub fn render_all(run_json: &[u8], source: &Path) -> Result<Rendered> {
     ];
     // The kinds are independent renderings of one record: at a thousand tables each takes
     // a second or more, so they render side by side, one thread each, and keep their order.
-    let rendered: Vec<(String, Vec<u8>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ReportKind::ALL
-            .into_iter()
-            .map(|kind| {
-                let (run, digest) = (&run, &digest);
-                scope.spawn(move || {
-                    (
-                        kind.file_name().to_string(),
-                        render_kind(kind, run, digest, RUN_FILE).into_bytes(),
-                    )
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    files.extend(rendered);
+    files.extend(crate::parallel::map_in_order(&ReportKind::ALL, 1, |kind| {
+        (
+            kind.file_name().to_string(),
+            render_kind(*kind, &run, &digest, RUN_FILE).into_bytes(),
+        )
+    }));
     // Every file above is listed by construction, whatever kinds are added later.
     let manifest = manifest_text(&files).into_bytes();
     let manifest_digest = digest::sha256_hex(&manifest);

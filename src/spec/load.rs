@@ -164,25 +164,9 @@ fn load_documents(paths: &[PathBuf]) -> Result<Vec<SpecDocument>> {
         let text = utf8(path, bytes)?;
         load_document(path, &text)
     };
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(paths.len().div_ceil(64).max(1));
-    if threads <= 1 {
-        return paths.iter().map(one).collect();
-    }
-    let chunk = paths.len().div_ceil(threads);
-    let parts: Vec<Vec<Result<SpecDocument>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    parts.into_iter().flatten().collect()
+    crate::parallel::map_in_order(paths, 64, one)
+        .into_iter()
+        .collect()
 }
 
 /// Put loaded documents together, refusing a relation or schema specified twice and a
