@@ -163,7 +163,9 @@ fn lay_out(dir: &Path, data: &[u8]) {
             continue;
         }
         let path: PathBuf = dir.join(&name);
-        if path.symlink_metadata().is_ok() {
+        // An existing name, or a link to nothing (Linux refuses an empty link target),
+        // cannot be laid out; the input is tried without that entry.
+        if path.symlink_metadata().is_ok() || (kind == "link" && content.is_empty()) {
             continue;
         }
         let made = match kind {
