@@ -271,8 +271,16 @@ pub fn scrub_with(text: &str, secrets: &[String]) -> String {
 /// );
 /// ```
 pub fn connection_string(raw: &str) -> String {
-    if let Some((scheme, rest)) = raw.split_once("://") {
+    if let Some((scheme, rest)) = split_scheme(raw) {
         return format!("{scheme}://{}", url_rest(rest));
+    }
+    // libpq pairs start with a keyword and `=`; their values may hold `:`, `@` or `://`.
+    let starts_with_keyword = raw.trim_start().split_once('=').is_some_and(|(k, _)| {
+        let k = k.trim_end();
+        !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if starts_with_keyword {
+        return key_values(raw);
     }
     // `user:password@host…` without a scheme, even with a query string after it.
     let url_like = raw
@@ -288,6 +296,17 @@ pub fn connection_string(raw: &str) -> String {
         return url_rest(raw);
     }
     raw.to_string()
+}
+
+/// `raw` split at its `scheme://`, when it starts with one: a letter, then letters, digits,
+/// `+`, `-` or `.` (RFC 3986). A `://` anywhere else, such as inside a quoted libpq
+/// password (`password='a://b'`), does not make the string a URL.
+pub fn split_scheme(raw: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = raw.split_once("://")?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some((scheme, rest))
 }
 
 /// The part of a URL after `scheme://`, with the user-info password and secret query
@@ -481,6 +500,31 @@ pub fn install_panic_hook() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_real_scheme_makes_a_url() {
+        assert_eq!(split_scheme("postgres://h/db"), Some(("postgres", "h/db")));
+        assert_eq!(split_scheme("svn+ssh://h"), Some(("svn+ssh", "h")));
+        for raw in [
+            "host=h password='a://b'",
+            "password=a://b",
+            "://h",
+            "1pg://h",
+            "a b://h",
+        ] {
+            assert_eq!(split_scheme(raw), None, "{raw}");
+        }
+        assert_eq!(
+            connection_string("host=h user=u password='a://Aä' dbname=d"),
+            "host=h user=u password=*** dbname=d"
+        );
+        // Not a scheme, and no `=`: still hidden as user info up to the last `@`.
+        assert_eq!(connection_string("a b://u:pw@h/db"), "a b:***@h/db");
+        assert_eq!(
+            connection_string("password=x://y@z host=h"),
+            "password=*** host=h"
+        );
+    }
 
     #[test]
     fn masks_never_spell_a_secret() {

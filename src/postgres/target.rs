@@ -114,7 +114,7 @@ impl DatabaseUrl {
             ));
         } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
             parse_url(raw, &shown)?
-        } else if let Some((scheme, _)) = raw.split_once("://") {
+        } else if let Some((scheme, _)) = redact::split_scheme(raw) {
             return Err(usage(
                 &shown,
                 format!("`{scheme}://` is not a PostgreSQL URL"),
@@ -697,6 +697,25 @@ mod tests {
             url.to_string(),
             "host=db.example port=6543 user=aud password=*** dbname=reims sslmode=require"
         );
+    }
+
+    #[test]
+    fn a_quoted_password_holding_a_url_separator_stays_a_key_value_string() {
+        // A `://` inside a libpq value once made the whole string look like a URL with the
+        // "scheme" `host=db user=aud password='a`: refused, and shown unmasked.
+        for raw in [
+            "host=db.example user=aud password='a://Aä' dbname=reims",
+            "password=x://y@z host=db.example user=aud dbname=reims",
+        ] {
+            let url = DatabaseUrl::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            let pw = url.password().unwrap();
+            assert!(pw.contains("://"), "{raw}: {pw}");
+            let o = url.connect_options();
+            assert_eq!((o.get_host(), o.get_username()), ("db.example", "aud"));
+            let shown = format!("{url} {url:?}");
+            assert!(!shown.contains(&pw), "{raw}: {shown}");
+            assert!(shown.contains("password=***"), "{raw}: {shown}");
+        }
     }
 
     #[test]
