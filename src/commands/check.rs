@@ -42,10 +42,19 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             return Err(err);
         }
     };
+    // The run record's bytes, made once: printed, rendered into every report and handed to
+    // the CI annotations. The in-memory run is dropped before the reports render, so that
+    // at a thousand tables it and the reports are never in memory together.
+    let needs_record = args.format == OutputFormat::Json || !args.no_report || github;
+    let record = if needs_record {
+        crate::report::json::to_bytes(&run)
+    } else {
+        Vec::new()
+    };
+    let passed = run.passed();
     match args.format {
         OutputFormat::Json => {
-            let bytes = crate::report::json::to_bytes(&run);
-            print!("{}", String::from_utf8_lossy(&bytes));
+            print!("{}", String::from_utf8_lossy(&record));
         }
         OutputFormat::Table => {
             // Database text in the table must not be read as workflow commands.
@@ -64,8 +73,9 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    drop(run);
     if !args.no_report {
-        let rendered = match crate::report::write_all(&run, &args.report) {
+        let rendered = match crate::report::write_record(&record, &args.report) {
             Ok(r) => r,
             Err(err) => {
                 // Part of the set may be in place: take it all away, as for any exit 2.
@@ -92,12 +102,12 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     }
     if github {
         crate::report::github::publish(
-            &crate::report::json::to_bytes(&run),
+            &record,
             (!args.no_report).then_some(args.report.as_path()),
             args.format == OutputFormat::Json,
         );
     }
-    Ok(if run.passed() {
+    Ok(if passed {
         ExitCode::Passed
     } else {
         ExitCode::Findings

@@ -13,12 +13,16 @@ const TEMPLATE: &str = include_str!("templates/report.html.jinja");
 
 /// Render `report.html` for a run record whose bytes have SHA-256 `digest`.
 pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
+    render_view(&view::build(run, digest, run_file))
+}
+
+/// Render `report.html` from a report view built once for both compliance reports.
+pub fn render_view(view: &view::ReportView) -> String {
     let mut env = super::template_env();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("report.html", TEMPLATE)
         .expect("the HTML template parses");
-    let view = view::build(run, digest, run_file);
     env.get_template("report.html")
-        .and_then(|t| t.render(Value::from(Serde(&view))))
+        .and_then(|t| t.render(Value::from(Serde(view))))
         .expect("the HTML template renders")
 }

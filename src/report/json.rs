@@ -23,27 +23,116 @@ pub const RUN_FILE: &str = "run.json";
 /// Every string in the record goes through [`crate::redact::scrub`] first, so no secret
 /// the run met can reach the record or any report rendered from it.
 pub fn to_bytes(run: &Run) -> Vec<u8> {
-    let mut value = serde_json::to_value(run).expect("the run record serialises");
-    scrub_strings(&mut value, &crate::redact::registered());
-    let mut bytes = serde_json::to_vec_pretty(&value).expect("the run record serialises");
+    let mut bytes = scrubbed_pretty(run, &crate::redact::registered());
     bytes.push(b'\n');
+    // The buffer grew by doubling: give back what the record does not use.
+    bytes.shrink_to_fit();
     bytes
 }
 
-/// Scrub every string (keys too) of a JSON value of the given secrets.
-fn scrub_strings(value: &mut serde_json::Value, secrets: &[String]) {
-    use serde_json::Value;
-    match value {
-        Value::String(s) => *s = crate::redact::scrub_with(s, secrets),
-        Value::Array(items) => items.iter_mut().for_each(|v| scrub_strings(v, secrets)),
-        Value::Object(map) => {
-            let entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
-            for (k, mut v) in entries {
-                scrub_strings(&mut v, secrets);
-                map.insert(crate::redact::scrub_with(&k, secrets), v);
-            }
+/// `value` as pretty JSON with every string scrubbed of `secrets` (see [`Scrubbing`]).
+fn scrubbed_pretty<T: serde::Serialize + ?Sized>(value: &T, secrets: &[String]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut writer = serde_json::Serializer::with_formatter(&mut bytes, Scrubbing::new(secrets));
+    value
+        .serialize(&mut writer)
+        .expect("the run record serialises");
+    bytes
+}
+
+/// Pretty JSON whose every string, keys included, is scrubbed of `secrets` as it is
+/// written: the record is serialised straight to bytes, without first building a tree of
+/// it (at a thousand tables the tree cost more time and memory than the file).
+///
+/// serde_json hands a string to the formatter as unescaped fragments and single escapes
+/// between `begin_string` and `end_string`; they are collected, scrubbed as one decoded
+/// string, and written escaped. Everything else goes to the pretty formatter unchanged, so
+/// the bytes are those of `to_vec_pretty` of the scrubbed record.
+struct Scrubbing<'a> {
+    pretty: serde_json::ser::PrettyFormatter<'static>,
+    secrets: &'a [String],
+    string: Option<String>,
+}
+
+impl<'a> Scrubbing<'a> {
+    fn new(secrets: &'a [String]) -> Self {
+        Scrubbing {
+            pretty: serde_json::ser::PrettyFormatter::new(),
+            secrets,
+            string: None,
         }
-        _ => {}
+    }
+}
+
+/// Forward a formatter method to the pretty formatter.
+macro_rules! pretty {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $name<W: ?Sized + std::io::Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> std::io::Result<()> {
+            self.pretty.$name(w $(, $arg)*)
+        }
+    )*};
+}
+
+impl serde_json::ser::Formatter for Scrubbing<'_> {
+    pretty! {
+        begin_array();
+        end_array();
+        begin_array_value(first: bool);
+        end_array_value();
+        begin_object();
+        end_object();
+        begin_object_key(first: bool);
+        end_object_key();
+        begin_object_value();
+        end_object_value();
+    }
+
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.string = Some(String::new());
+        Ok(())
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        match &mut self.string {
+            Some(s) => {
+                s.push_str(fragment);
+                Ok(())
+            }
+            None => self.pretty.write_string_fragment(w, fragment),
+        }
+    }
+
+    fn write_char_escape<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        escape: serde_json::ser::CharEscape,
+    ) -> std::io::Result<()> {
+        use serde_json::ser::CharEscape;
+        let Some(s) = &mut self.string else {
+            return self.pretty.write_char_escape(w, escape);
+        };
+        s.push(match escape {
+            CharEscape::Quote => '"',
+            CharEscape::ReverseSolidus => '\\',
+            CharEscape::Solidus => '/',
+            CharEscape::Backspace => '\u{8}',
+            CharEscape::FormFeed => '\u{c}',
+            CharEscape::LineFeed => '\n',
+            CharEscape::CarriageReturn => '\r',
+            CharEscape::Tab => '\t',
+            CharEscape::AsciiControl(b) => char::from(b),
+        });
+        Ok(())
+    }
+
+    fn end_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        let text = self.string.take().unwrap_or_default();
+        let shown = crate::redact::scrub_with(&text, self.secrets);
+        serde_json::to_writer(w, &shown).map_err(std::io::Error::other)
     }
 }
 
@@ -293,6 +382,103 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<RunRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What `to_bytes` did before it streamed: a tree, scrubbed, then printed.
+    fn through_a_tree(value: &serde_json::Value, secrets: &[String]) -> Vec<u8> {
+        fn scrub(value: &mut serde_json::Value, secrets: &[String]) {
+            use serde_json::Value;
+            match value {
+                Value::String(s) => *s = crate::redact::scrub_with(s, secrets),
+                Value::Array(items) => items.iter_mut().for_each(|v| scrub(v, secrets)),
+                Value::Object(map) => {
+                    let entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+                    for (k, mut v) in entries {
+                        scrub(&mut v, secrets);
+                        map.insert(crate::redact::scrub_with(&k, secrets), v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut v = value.clone();
+        scrub(&mut v, secrets);
+        serde_json::to_vec_pretty(&v).unwrap()
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[a-c\"\\/\n\t\u{1}\u{8}\u{c}\r\u{1f}\u{7f}é✓ *]{0,12}")
+            .unwrap()
+    }
+
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e9f64..1e9).prop_map(Value::from),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 40, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((text(), inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Every string of a value, keys included.
+    fn strings(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    out.push(k.clone());
+                    strings(v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn streaming_scrub_writes_the_bytes_the_tree_did(
+            value in json(),
+            picks in prop::collection::vec((any::<prop::sample::Index>(), 0..4usize), 0..3),
+            random in text(),
+        ) {
+            // Secrets that occur in the value (whole strings and parts of them) and one that
+            // need not, so that scrubbing really happens.
+            let mut found = Vec::new();
+            strings(&value, &mut found);
+            let mut secrets = vec![random];
+            if !found.is_empty() {
+                for (i, skip) in picks {
+                    let s = i.get(&found);
+                    secrets.push(s.chars().skip(skip.min(s.chars().count().saturating_sub(4))).collect());
+                }
+            }
+            prop_assert_eq!(
+                String::from_utf8(scrubbed_pretty(&value, &secrets)).unwrap(),
+                String::from_utf8(through_a_tree(&value, &secrets)).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_secret_written_with_escapes_is_still_found() {
+        let secrets = vec!["p\"w\\d\n1".to_string()];
+        let value = serde_json::json!({"message": "auth p\"w\\d\n1 failed", "p\"w\\d\n1": 1});
+        let out = String::from_utf8(scrubbed_pretty(&value, &secrets)).unwrap();
+        assert_eq!(
+            out,
+            "{\n  \"message\": \"auth *** failed\",\n  \"***\": 1\n}"
+        );
+    }
 
     #[test]
     fn a_format_1_record_without_later_fields_still_reads() {

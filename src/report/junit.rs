@@ -19,16 +19,33 @@ pub const MIGRATIONS_SUITE: &str = "migrations";
 /// Name of the suite for objects no spec file owns.
 pub const SCHEMA_SUITE: &str = "schema";
 
-/// The suite a finding belongs to: its relation's spec file, the migrations, or the schema.
-pub fn suite_of<'a>(run: &'a RunRecord, f: &FindingRecord) -> &'a str {
-    if f.code.starts_with("migration.") {
-        return MIGRATIONS_SUITE;
+/// The suite each finding belongs to: its relation's spec file, the migrations, or the
+/// schema. The spec of each relation is looked up once, not once per finding.
+pub struct Suites<'a> {
+    spec_of: std::collections::HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Suites<'a> {
+    /// The suites of `run`'s spec files.
+    pub fn new(run: &'a RunRecord) -> Self {
+        let mut spec_of = std::collections::HashMap::new();
+        for s in &run.specs {
+            // The first spec of a relation owns it, as the report always read it.
+            spec_of.entry(s.table.as_str()).or_insert(s.path.as_str());
+        }
+        Suites { spec_of }
     }
-    run.specs
-        .iter()
-        .find(|s| s.table == f.table)
-        .map(|s| s.path.as_str())
-        .unwrap_or(SCHEMA_SUITE)
+
+    /// The suite of finding `f`.
+    pub fn of(&self, f: &FindingRecord) -> &'a str {
+        if f.code.starts_with("migration.") {
+            return MIGRATIONS_SUITE;
+        }
+        self.spec_of
+            .get(f.table.as_str())
+            .copied()
+            .unwrap_or(SCHEMA_SUITE)
+    }
 }
 
 fn timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
@@ -94,8 +111,9 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
         suites.entry(s.path.as_str()).or_default();
     }
     suites.insert(SCHEMA_SUITE, vec![]);
+    let suite_of = Suites::new(run);
     for f in &run.findings {
-        suites.entry(suite_of(run, f)).or_default().push(f);
+        suites.entry(suite_of.of(f)).or_default().push(f);
     }
     let started = timestamp(&run.started_at);
     let finished = timestamp(&run.finished_at);
@@ -125,13 +143,17 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
             report.set_time(d);
         }
     }
+    let mut specs_by_path = std::collections::HashMap::new();
+    for s in &run.specs {
+        specs_by_path.entry(s.path.as_str()).or_insert(s);
+    }
     for (name, findings) in suites {
         let mut suite = TestSuite::new(name);
         if let Some(t) = started {
             suite.set_timestamp(t);
         }
         suite.add_properties(common.iter().cloned());
-        if let Some(spec) = run.specs.iter().find(|s| s.path == name) {
+        if let Some(spec) = specs_by_path.get(name) {
             suite.add_property(Property::new("table", spec.table.as_str()));
             suite.add_property(Property::new("spec_sha256", spec.sha256.as_str()));
             if !spec.requirements.is_empty() {

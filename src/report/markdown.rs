@@ -47,15 +47,19 @@ fn code(value: &str) -> String {
 
 /// Render `report.md` for a run record whose bytes have SHA-256 `digest`.
 pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
+    render_view(&view::build(run, digest, run_file))
+}
+
+/// Render `report.md` from a report view built once for both compliance reports.
+pub fn render_view(view: &view::ReportView) -> String {
     let mut env = super::template_env();
     env.add_filter("text", |v: String| text(&v));
     env.add_filter("code", |v: String| code(&v));
     env.add_template("report.md", TEMPLATE)
         .expect("the Markdown template parses");
-    let view = view::build(run, digest, run_file);
     let ctx = minijinja::context! {
-        marker => markdown_marker(digest, run_file),
-        ..Value::from(Serde(&view))
+        marker => markdown_marker(&view.digest, &view.run_file),
+        ..Value::from(Serde(view))
     };
     let mut out = env
         .get_template("report.md")

@@ -51,11 +51,41 @@ pub(crate) fn template_env() -> minijinja::Environment<'static> {
 
 /// Render one kind of report for a run record whose bytes have SHA-256 `digest`.
 pub fn render_kind(kind: ReportKind, run: &RunRecord, digest: &str, run_file: &str) -> String {
-    match kind {
-        ReportKind::Junit => junit::render(run, digest, run_file),
-        ReportKind::Markdown => markdown::render(run, digest, run_file),
-        ReportKind::Html => html::render(run, digest, run_file),
-        ReportKind::Sarif => sarif::render(run, digest, run_file),
+    Renderer::new(run, digest, run_file).render(kind)
+}
+
+/// The reports of one run record. The compliance view behind the Markdown and the HTML
+/// report is built once, by whichever is rendered first, and shared: at a thousand tables
+/// it is the largest structure a rendering makes.
+struct Renderer<'a> {
+    run: &'a RunRecord,
+    digest: &'a str,
+    run_file: &'a str,
+    view: std::sync::OnceLock<view::ReportView>,
+}
+
+impl<'a> Renderer<'a> {
+    fn new(run: &'a RunRecord, digest: &'a str, run_file: &'a str) -> Self {
+        Renderer {
+            run,
+            digest,
+            run_file,
+            view: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn view(&self) -> &view::ReportView {
+        self.view
+            .get_or_init(|| view::build(self.run, self.digest, self.run_file))
+    }
+
+    fn render(&self, kind: ReportKind) -> String {
+        match kind {
+            ReportKind::Junit => junit::render(self.run, self.digest, self.run_file),
+            ReportKind::Markdown => markdown::render_view(self.view()),
+            ReportKind::Html => html::render_view(self.view()),
+            ReportKind::Sarif => sarif::render(self.run, self.digest, self.run_file),
+        }
     }
 }
 
@@ -84,10 +114,11 @@ pub fn render_all(run_json: &[u8], source: &Path) -> Result<Rendered> {
     ];
     // The kinds are independent renderings of one record: at a thousand tables each takes
     // a second or more, so they render side by side, one thread each, and keep their order.
+    let renderer = Renderer::new(&run, &digest, RUN_FILE);
     files.extend(crate::parallel::map_in_order(&ReportKind::ALL, 1, |kind| {
         (
             kind.file_name().to_string(),
-            render_kind(*kind, &run, &digest, RUN_FILE).into_bytes(),
+            renderer.render(*kind).into_bytes(),
         )
     }));
     // Every file above is listed by construction, whatever kinds are added later.
@@ -145,8 +176,12 @@ pub fn write_rendered(rendered: &Rendered, dir: &Path) -> Result<Vec<PathBuf>> {
 /// written: `run.json`, `run.json.sha256`, `junit.xml`, `report.md`, `report.html` and
 /// `SHA256SUMS`.
 pub fn write_all(run: &Run, dir: &Path) -> Result<Rendered> {
-    let bytes = json::to_bytes(run);
-    let rendered = render_all(&bytes, &dir.join(RUN_FILE))?;
+    write_record(&json::to_bytes(run), dir)
+}
+
+/// Like [`write_all`], from the run record's bytes as [`json::to_bytes`] made them.
+pub fn write_record(run_json: &[u8], dir: &Path) -> Result<Rendered> {
+    let rendered = render_all(run_json, &dir.join(RUN_FILE))?;
     write_rendered(&rendered, dir)?;
     Ok(rendered)
 }

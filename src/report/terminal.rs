@@ -38,7 +38,8 @@ fn indented(text: &str, indent: &str) -> String {
 /// Render a run for people.
 pub fn render(run: &Run, out: Output) -> String {
     let mut s = String::new();
-    let mut per_table: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    // Per group: passed, failed, skipped, and whether a finding shows it is a relation.
+    let mut per_table: BTreeMap<&str, (usize, usize, usize, bool)> = BTreeMap::new();
     for f in &run.findings {
         let e = per_table.entry(f.table.as_str()).or_default();
         match f.status {
@@ -46,11 +47,15 @@ pub fn render(run: &Run, out: Output) -> String {
             Status::Fail => e.1 += 1,
             Status::Skip => e.2 += 1,
         }
+        e.3 |= !f.code.starts_with("migration.") && !f.code.starts_with("function.");
     }
+    let specced: std::collections::HashSet<&str> =
+        run.specs.iter().map(|s| s.table.as_str()).collect();
     let mut t = out.table(&["table", "passed", "failed", "skipped"]);
-    for (table, (p, f, k)) in &per_table {
+    for (table, (p, f, k, relation_finding)) in &per_table {
+        let is_relation = *relation_finding || specced.contains(table);
         t.add_row(vec![
-            Cell::new(one_line(&row_label(run, table))),
+            Cell::new(one_line(&row_label(table, is_relation))),
             Cell::new(p),
             out.status_cell(&f.to_string(), *f == 0),
             Cell::new(k),
@@ -118,13 +123,7 @@ pub fn render(run: &Run, out: Output) -> String {
 
 /// The summary row's label: a relation's name, or, for groups of findings that are not a
 /// relation, a label that cannot be read as one.
-fn row_label(run: &Run, group: &str) -> String {
-    let is_relation = run.specs.iter().any(|s| s.table == group)
-        || run.findings.iter().any(|f| {
-            f.table == group
-                && !f.code.starts_with("migration.")
-                && !f.code.starts_with("function.")
-        });
+fn row_label(group: &str, is_relation: bool) -> String {
     match group {
         "migrations" if !is_relation => "(migration history)".to_string(),
         "functions" if !is_relation => "(functions no spec lists)".to_string(),
