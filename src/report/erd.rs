@@ -79,6 +79,14 @@ impl SchemaMap {
     /// The map of `schema`, with the requirements the specs declare.
     pub fn of(schema: &Schema, specs: &SpecSet) -> SchemaMap {
         let mut map = SchemaMap::default();
+        // The first spec of each relation, found once rather than searched per relation.
+        let mut spec_of: std::collections::HashMap<(&str, &str), &crate::spec::LoadedSpec> =
+            std::collections::HashMap::new();
+        for l in &specs.specs {
+            spec_of
+                .entry((l.spec.schema.as_str(), l.spec.table.as_str()))
+                .or_insert(l);
+        }
         for (key, rel) in &schema.relations {
             map.relations.push(MapRelation {
                 name: key.clone(),
@@ -97,8 +105,8 @@ impl SchemaMap {
                     .find(|c| c.kind == ConstraintKind::PrimaryKey)
                     .map(|c| c.columns.clone())
                     .unwrap_or_default(),
-                requirements: specs
-                    .relation(&rel.schema, &rel.name)
+                requirements: spec_of
+                    .get(&(rel.schema.as_str(), rel.name.as_str()))
                     .map(|s| s.spec.requirements.clone())
                     .unwrap_or_default(),
             });

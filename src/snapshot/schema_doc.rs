@@ -32,6 +32,7 @@ pub fn schema_spec(schema: &Schema, ns: &str, tables: &[&TableSpec]) -> (SchemaS
             others.join("; ")
         ));
     }
+    let sequence_columns = sequence_columns(tables);
     let spec = SchemaSpec {
         schema: ns.to_string(),
         description: None,
@@ -66,7 +67,7 @@ pub fn schema_spec(schema: &Schema, ns: &str, tables: &[&TableSpec]) -> (SchemaS
         sequences: schema
             .sequences
             .iter()
-            .filter(|s| s.schema == ns && !described_by_column(tables, s))
+            .filter(|s| s.schema == ns && !described_by_column(&sequence_columns, s))
             .map(|s| {
                 let opts = non_default_options(s).unwrap_or_default();
                 (
@@ -141,18 +142,30 @@ fn type_spec(t: &TypeDef) -> TypeSpec {
     spec
 }
 
-/// Whether a serial or identity column of a relation spec describes the sequence.
-fn described_by_column(tables: &[&TableSpec], s: &crate::catalog::Sequence) -> bool {
-    let Some(owner) = &s.owner else {
-        return false;
-    };
-    tables.iter().any(|t| {
-        relation_key(&t.schema, &t.table) == owner.table
-            && t.columns.get(&owner.column).is_some_and(|c| {
-                c.identity.is_some()
-                    || matches!(c.type_.as_str(), "serial" | "bigserial" | "smallserial")
-            })
-    })
+/// `(relation key, column)` of every serial or identity column of `tables`, made once
+/// rather than searched for each sequence.
+fn sequence_columns<'a>(tables: &[&'a TableSpec]) -> std::collections::HashSet<(String, &'a str)> {
+    let mut out = std::collections::HashSet::new();
+    for t in tables {
+        for (name, c) in &t.columns {
+            if c.identity.is_some()
+                || matches!(c.type_.as_str(), "serial" | "bigserial" | "smallserial")
+            {
+                out.insert((relation_key(&t.schema, &t.table), name.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// A sequence that a serial or identity column describes.
+fn described_by_column(
+    columns: &std::collections::HashSet<(String, &str)>,
+    s: &crate::catalog::Sequence,
+) -> bool {
+    s.owner
+        .as_ref()
+        .is_some_and(|o| columns.contains(&(o.table.clone(), o.column.as_str())))
 }
 
 /// Whether a schema document says anything (a document for an empty schema is not
