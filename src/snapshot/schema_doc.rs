@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 
 use super::columns::{non_default_options, short_default, short_type};
 use super::Notes;
-use crate::catalog::{relation_key, Schema, TypeDef};
+use crate::catalog::{Schema, TypeDef};
 use crate::spec::{
     DomainCheckSpec, ExtensionSpec, SchemaAllowExtra, SchemaSpec, SequenceSpec, TableSpec, TypeSpec,
 };
@@ -32,7 +32,7 @@ pub fn schema_spec(schema: &Schema, ns: &str, tables: &[&TableSpec]) -> (SchemaS
             others.join("; ")
         ));
     }
-    let sequence_columns = sequence_columns(tables);
+    let owners = crate::spec::SequenceOwners::of(tables.iter().copied());
     let spec = SchemaSpec {
         schema: ns.to_string(),
         description: None,
@@ -67,7 +67,7 @@ pub fn schema_spec(schema: &Schema, ns: &str, tables: &[&TableSpec]) -> (SchemaS
         sequences: schema
             .sequences
             .iter()
-            .filter(|s| s.schema == ns && !described_by_column(&sequence_columns, s))
+            .filter(|s| s.schema == ns && !owners.describe(s))
             .map(|s| {
                 let opts = non_default_options(s).unwrap_or_default();
                 (
@@ -140,32 +140,6 @@ fn type_spec(t: &TypeDef) -> TypeSpec {
         }
     }
     spec
-}
-
-/// `(relation key, column)` of every serial or identity column of `tables`, made once
-/// rather than searched for each sequence.
-fn sequence_columns<'a>(tables: &[&'a TableSpec]) -> std::collections::HashSet<(String, &'a str)> {
-    let mut out = std::collections::HashSet::new();
-    for t in tables {
-        for (name, c) in &t.columns {
-            if c.identity.is_some()
-                || matches!(c.type_.as_str(), "serial" | "bigserial" | "smallserial")
-            {
-                out.insert((relation_key(&t.schema, &t.table), name.as_str()));
-            }
-        }
-    }
-    out
-}
-
-/// A sequence that a serial or identity column describes.
-fn described_by_column(
-    columns: &std::collections::HashSet<(String, &str)>,
-    s: &crate::catalog::Sequence,
-) -> bool {
-    s.owner
-        .as_ref()
-        .is_some_and(|o| columns.contains(&(o.table.clone(), o.column.as_str())))
 }
 
 /// Whether a schema document says anything (a document for an empty schema is not

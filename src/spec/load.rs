@@ -819,11 +819,7 @@ fn validate_relation_shape(loaded: &LoadedSpec) -> Result<()> {
                 "drop the default",
             );
         }
-        let serial = matches!(
-            c.type_.to_ascii_lowercase().as_str(),
-            "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
-        );
-        if c.sequence.is_some() && !serial && c.identity.is_none() {
+        if c.sequence.is_some() && !c.owns_sequence() {
             return err(
                 &path("sequence"),
                 format!("column `{name}` owns no sequence"),

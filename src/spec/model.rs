@@ -223,6 +223,56 @@ pub struct ColumnSpec {
     pub sensitive: bool,
 }
 
+impl ColumnSpec {
+    /// Whether the type is one of PostgreSQL's serial shorthands, which create a sequence
+    /// the column owns.
+    pub fn is_serial(&self) -> bool {
+        matches!(
+            self.type_.to_ascii_lowercase().as_str(),
+            "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
+        )
+    }
+
+    /// Whether the column owns a sequence: a serial or an identity column.
+    pub fn owns_sequence(&self) -> bool {
+        self.is_serial() || self.identity.is_some()
+    }
+}
+
+/// The serial and identity columns of a set of relation specs, by relation key: the
+/// sequences those columns own are described by them, not by a schema document. Made once
+/// per run, so that thousands of sequences are not each searched for spec by spec.
+#[derive(Debug, Default)]
+pub struct SequenceOwners<'a> {
+    columns: std::collections::HashSet<(String, &'a str)>,
+}
+
+impl<'a> SequenceOwners<'a> {
+    /// The owning columns of `tables`.
+    pub fn of(tables: impl IntoIterator<Item = &'a TableSpec>) -> Self {
+        let mut columns = std::collections::HashSet::new();
+        for t in tables {
+            for (name, c) in &t.columns {
+                if c.owns_sequence() {
+                    columns.insert((
+                        crate::catalog::relation_key(&t.schema, &t.table),
+                        name.as_str(),
+                    ));
+                }
+            }
+        }
+        SequenceOwners { columns }
+    }
+
+    /// Whether a column of these specs owns `sequence`.
+    pub fn describe(&self, sequence: &crate::catalog::Sequence) -> bool {
+        sequence
+            .owner
+            .as_ref()
+            .is_some_and(|o| self.columns.contains(&(o.table.clone(), o.column.as_str())))
+    }
+}
+
 /// How an identity column generates its values.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -130,11 +130,7 @@ pub(crate) fn verify_columns(
                 "ALTER TABLE … ALTER COLUMN … ADD/SET/DROP IDENTITY as the spec says",
             ));
         }
-        let serial = matches!(
-            col.type_.to_ascii_lowercase().as_str(),
-            "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
-        );
-        if serial || col.identity.is_some() {
+        if col.owns_sequence() {
             let key = ctx.table();
             let want = owned_sequence(&shadow_schema.schema, key, name);
             let got = owned_sequence(actual_schema, key, name);

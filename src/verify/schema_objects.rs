@@ -4,7 +4,7 @@
 
 use super::columns::sequence_text;
 use super::{canonical, Ctx, Finding, Shadow, Status};
-use crate::catalog::{qualified_name, relation_key, Schema, TypeDef};
+use crate::catalog::{qualified_name, Schema, TypeDef};
 use crate::spec::{LoadedSchema, SpecSet};
 
 pub(crate) fn verify_schema_objects(
@@ -16,7 +16,7 @@ pub(crate) fn verify_schema_objects(
     for loaded in &specs.schemas {
         verify_document(loaded, actual, shadow, out);
     }
-    let sequence_columns = sequence_columns(specs);
+    let owners = crate::spec::SequenceOwners::of(specs.specs.iter().map(|l| &l.spec));
     for ns in &actual.namespaces {
         let doc = specs.schema_doc(&ns.name);
         let allow = doc.map(|d| d.spec.allow_extra.clone()).unwrap_or_default();
@@ -35,7 +35,7 @@ pub(crate) fn verify_schema_objects(
         }
         for s in actual.sequences.iter().filter(|s| s.schema == ns.name) {
             let declared = doc.is_some_and(|d| d.spec.sequences.contains_key(&s.name));
-            if !declared && !described_by_column(&sequence_columns, s) && !allow.sequences {
+            if !declared && !owners.describe(s) && !allow.sequences {
                 out.push(extra(
                     "sequence.extra",
                     &group,
@@ -78,35 +78,6 @@ pub(crate) fn verify_schema_objects(
             }
         }
     }
-}
-
-/// `(relation key, column)` of every serial or identity column the relation specs declare:
-/// the sequences those columns own are described by them. Made once, so that a schema of
-/// thousands of serial keys is not searched spec by spec for each of its sequences.
-fn sequence_columns(specs: &SpecSet) -> std::collections::HashSet<(String, &str)> {
-    let mut out = std::collections::HashSet::new();
-    for l in &specs.specs {
-        for (name, c) in &l.spec.columns {
-            let serial = matches!(
-                c.type_.to_ascii_lowercase().as_str(),
-                "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2"
-            );
-            if serial || c.identity.is_some() {
-                out.insert((relation_key(&l.spec.schema, &l.spec.table), name.as_str()));
-            }
-        }
-    }
-    out
-}
-
-/// A sequence that a serial or identity column of some relation spec describes.
-fn described_by_column(
-    columns: &std::collections::HashSet<(String, &str)>,
-    s: &crate::catalog::Sequence,
-) -> bool {
-    s.owner
-        .as_ref()
-        .is_some_and(|o| columns.contains(&(o.table.clone(), o.column.as_str())))
 }
 
 fn extra(
