@@ -6,15 +6,9 @@
 use minijinja::value::{Serde, Value};
 use minijinja::AutoEscape;
 
-use super::json::RunRecord;
 use super::view;
 
 const TEMPLATE: &str = include_str!("templates/report.html.jinja");
-
-/// Render `report.html` for a run record whose bytes have SHA-256 `digest`.
-pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
-    render_view(&view::build(run, digest, run_file))
-}
 
 /// Render `report.html` from a report view built once for both compliance reports.
 pub fn render_view(view: &view::ReportView) -> String {

@@ -4,7 +4,6 @@
 use minijinja::value::{Serde, Value};
 
 use super::digest::markdown_marker;
-use super::json::RunRecord;
 use super::view;
 
 const TEMPLATE: &str = include_str!("templates/report.md.jinja");
@@ -43,11 +42,6 @@ fn code(value: &str) -> String {
     } else {
         format!("{fence}{flat}{fence}")
     }
-}
-
-/// Render `report.md` for a run record whose bytes have SHA-256 `digest`.
-pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
-    render_view(&view::build(run, digest, run_file))
 }
 
 /// Render `report.md` from a report view built once for both compliance reports.

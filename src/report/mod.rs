@@ -23,7 +23,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::run::Run;
 
 use digest::{
     manifest_text, report_file_names, sidecar_text, ReportKind, FAILED_RUN_FILE, MANIFEST_FILE,
@@ -49,15 +48,10 @@ pub(crate) fn template_env() -> minijinja::Environment<'static> {
     env
 }
 
-/// Render one kind of report for a run record whose bytes have SHA-256 `digest`.
-pub fn render_kind(kind: ReportKind, run: &RunRecord, digest: &str, run_file: &str) -> String {
-    Renderer::new(run, digest, run_file).render(kind)
-}
-
 /// The reports of one run record. The compliance view behind the Markdown and the HTML
 /// report is built once, by whichever is rendered first, and shared: at a thousand tables
 /// it is the largest structure a rendering makes.
-struct Renderer<'a> {
+pub(crate) struct Renderer<'a> {
     run: &'a RunRecord,
     digest: &'a str,
     run_file: &'a str,
@@ -65,7 +59,8 @@ struct Renderer<'a> {
 }
 
 impl<'a> Renderer<'a> {
-    fn new(run: &'a RunRecord, digest: &'a str, run_file: &'a str) -> Self {
+    /// The reports of `run`, whose bytes have SHA-256 `digest`.
+    pub(crate) fn new(run: &'a RunRecord, digest: &'a str, run_file: &'a str) -> Self {
         Renderer {
             run,
             digest,
@@ -79,7 +74,8 @@ impl<'a> Renderer<'a> {
             .get_or_init(|| view::build(self.run, self.digest, self.run_file))
     }
 
-    fn render(&self, kind: ReportKind) -> String {
+    /// One kind of report.
+    pub(crate) fn render(&self, kind: ReportKind) -> String {
         match kind {
             ReportKind::Junit => junit::render(self.run, self.digest, self.run_file),
             ReportKind::Markdown => markdown::render_view(self.view()),
@@ -172,14 +168,9 @@ pub fn write_rendered(rendered: &Rendered, dir: &Path) -> Result<Vec<PathBuf>> {
     result
 }
 
-/// Write the run's report files into `dir` (created if missing) and return what was
-/// written: `run.json`, `run.json.sha256`, `junit.xml`, `report.md`, `report.html` and
-/// `SHA256SUMS`.
-pub fn write_all(run: &Run, dir: &Path) -> Result<Rendered> {
-    write_record(&json::to_bytes(run), dir)
-}
-
-/// Like [`write_all`], from the run record's bytes as [`json::to_bytes`] made them.
+/// Write a run's report files into `dir` (created if missing), from the run record's bytes
+/// as [`json::to_bytes`] made them, and return what was written: `run.json`,
+/// `run.json.sha256`, the reports and `SHA256SUMS`.
 pub fn write_record(run_json: &[u8], dir: &Path) -> Result<Rendered> {
     let rendered = render_all(run_json, &dir.join(RUN_FILE))?;
     write_rendered(&rendered, dir)?;

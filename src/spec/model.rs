@@ -244,20 +244,21 @@ impl ColumnSpec {
 /// per run, so that thousands of sequences are not each searched for spec by spec.
 #[derive(Debug, Default)]
 pub struct SequenceOwners<'a> {
-    columns: std::collections::HashSet<(String, &'a str)>,
+    columns: std::collections::HashMap<String, Vec<&'a str>>,
 }
 
 impl<'a> SequenceOwners<'a> {
     /// The owning columns of `tables`.
     pub fn of(tables: impl IntoIterator<Item = &'a TableSpec>) -> Self {
-        let mut columns = std::collections::HashSet::new();
+        let mut columns: std::collections::HashMap<String, Vec<&'a str>> =
+            std::collections::HashMap::new();
         for t in tables {
             for (name, c) in &t.columns {
                 if c.owns_sequence() {
-                    columns.insert((
-                        crate::catalog::relation_key(&t.schema, &t.table),
-                        name.as_str(),
-                    ));
+                    columns
+                        .entry(crate::catalog::relation_key(&t.schema, &t.table))
+                        .or_default()
+                        .push(name.as_str());
                 }
             }
         }
@@ -266,10 +267,11 @@ impl<'a> SequenceOwners<'a> {
 
     /// Whether a column of these specs owns `sequence`.
     pub fn describe(&self, sequence: &crate::catalog::Sequence) -> bool {
-        sequence
-            .owner
-            .as_ref()
-            .is_some_and(|o| self.columns.contains(&(o.table.clone(), o.column.as_str())))
+        sequence.owner.as_ref().is_some_and(|o| {
+            self.columns
+                .get(&o.table)
+                .is_some_and(|cols| cols.contains(&o.column.as_str()))
+        })
     }
 }
 
