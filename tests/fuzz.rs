@@ -255,3 +255,15 @@ fn the_password_check_knows_the_password() {
         fuzz::connection_string(raw.as_bytes());
     }
 }
+
+/// The test command is reproducible: `.cargo/config.toml` pins the seeds of every random
+/// test, so a failure seen in CI replays with the same inputs. Fresh inputs are drawn by
+/// `.ci/sweep`, which sets both variables itself.
+#[test]
+fn the_test_command_draws_from_fixed_seeds() {
+    for var in ["PROPTEST_RNG_SEED", "REIMS_FUZZ_SEED"] {
+        let value = std::env::var(var)
+            .unwrap_or_else(|_| panic!("{var} is not set; .cargo/config.toml pins it"));
+        assert!(value.parse::<u64>().is_ok(), "{var}={value} is not a seed");
+    }
+}

@@ -310,6 +310,17 @@ mod tests {
     }
 
     #[test]
+    fn only_ascii_white_space_separates_like_postgresql() {
+        // PostgreSQL's lexer treats every byte from 0x80 up as part of an identifier, so a
+        // file holding only U+2000 (EN QUAD) is a statement it will reject, not an empty file.
+        assert_eq!(texts("\u{2000}"), vec!["\u{2000}"]);
+        assert_eq!(texts(" \t\r\n\x0c;"), Vec::<&str>::new());
+        let s = statements("\u{3000}SELECT 1;");
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].offset, 0);
+    }
+
+    #[test]
     fn dollar_quotes_hide_everything_until_the_same_tag() {
         let sql = "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN; COMMIT; $$ not the end $$; RETURN 1; END $body$ LANGUAGE plpgsql;\nCOMMIT;";
         let s = statements(sql);
@@ -509,7 +520,9 @@ mod properties {
             for s in statements(&sql) {
                 prop_assert!(s.offset >= last);
                 prop_assert!(s.offset + s.text.len() <= sql.len());
-                prop_assert!(!s.text.trim().is_empty());
+                // PostgreSQL's white space is ASCII only; other characters, such as
+                // U+2000, are identifier characters to its lexer and make a statement.
+                prop_assert!(!s.text.trim_matches(|c: char| c.is_ascii_whitespace()).is_empty());
                 last = s.offset + s.text.len();
             }
         }
