@@ -237,8 +237,13 @@ pub struct CheckArgs {
     pub probe: bool,
     /// Skip the behavioural probes (structure only). `--cases` and `--seed` are refused
     /// beside it, since nothing would use them.
-    #[arg(long, conflicts_with_all = ["cases", "seed"])]
+    #[arg(long, conflicts_with_all = ["cases", "seed", "jobs"])]
     pub no_probe: bool,
+    /// Connections the probes share on a throw-away server, each on its own copy of the
+    /// migrated database (1 to 16; default: the number of cores, at most 4). The findings
+    /// are the same for any number. A server named by --database-url always gets one.
+    #[arg(long, short = 'j', value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
     /// Folder for run.json, junit.xml, report.md and report.html.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub report: PathBuf,
@@ -332,6 +337,17 @@ pub fn parse_cases(value: &str) -> Result<u32, String> {
         _ => Err("expected a whole number from 0 to 100000".into()),
     }
 }
+
+/// How many connections the probes share: a whole number from 1 to 16.
+pub fn parse_jobs(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {MAX_JOBS}")),
+    }
+}
+
+/// The most connections the probes may share (`--jobs`).
+pub const MAX_JOBS: usize = 16;
 
 /// A probe seed: a whole number from 0 to 18446744073709551615.
 pub fn parse_seed(value: &str) -> Result<u64, String> {

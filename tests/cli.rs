@@ -335,6 +335,13 @@ fn every_invalid_flag_value_exits_2_with_a_plain_message() {
         ),
         (vec!["check", "--apply-after", "no/such.sql"], "no/such.sql"),
         (
+            vec!["check", "--database-url", "postgres://h/db", "--jobs", "2"],
+            "--jobs applies to a throw-away server only",
+        ),
+        (vec!["check", "--jobs", "0"], "from 1 to 16"),
+        (vec!["check", "--jobs", "17"], "from 1 to 16"),
+        (vec!["check", "-j", "two"], "from 1 to 16"),
+        (
             vec!["check", "--report", "Cargo.toml"],
             "cannot write reports into Cargo.toml",
         ),
@@ -480,8 +487,8 @@ fn check_help_says_what_happens_on_a_handed_over_server() {
 }
 
 #[test]
-fn cases_or_seed_beside_no_probe_are_refused_before_any_server_starts() {
-    for extra in [["--cases", "8"], ["--seed", "3"]] {
+fn cases_seed_or_jobs_beside_no_probe_are_refused_before_any_server_starts() {
+    for extra in [["--cases", "8"], ["--seed", "3"], ["--jobs", "2"]] {
         let out = tempfile::tempdir().unwrap();
         let mut args = vec![
             "check",

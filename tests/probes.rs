@@ -180,3 +180,48 @@ async fn probes_leave_nothing_behind() {
             .unwrap();
     assert_eq!(temp_fn, 0);
 }
+
+/// Each unit of probe work on a throw-away server starts with every sequence where it stood
+/// before the probes, whatever an earlier unit drew: fresh sequences, used ones, descending
+/// ones and odd names alike.
+#[tokio::test]
+async fn a_sequence_reset_puts_every_sequence_back() {
+    use reims_verify::probe::sequences::SequenceReset;
+    async fn draw_each(conn: &mut sqlx::PgConnection) -> Vec<i64> {
+        let mut out = Vec::new();
+        for seq in ["rv_fresh", "rv_used", "rv_down", "\"Odd Schema\".\"it's\""] {
+            let sql = format!("SELECT nextval('{}')", seq.replace('\'', "''"));
+            out.push(
+                sqlx::query_scalar::<_, i64>(&sql)
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap(),
+            );
+        }
+        out
+    }
+    let db = migrated_db("seq_reset").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE SEQUENCE rv_fresh; \
+         CREATE SEQUENCE rv_used START 5; SELECT nextval('rv_used'), nextval('rv_used'); \
+         CREATE SEQUENCE rv_down INCREMENT -1 START -1 MINVALUE -100 MAXVALUE -1; \
+         SELECT nextval('rv_down'); \
+         CREATE SCHEMA \"Odd Schema\"; CREATE SEQUENCE \"Odd Schema\".\"it's\" START 40",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let reset = SequenceReset::read(&mut conn).await.unwrap();
+    let first = draw_each(&mut conn).await;
+    assert_eq!(first, vec![1, 7, -2, 40]);
+    for _ in 0..3 {
+        draw_each(&mut conn).await;
+    }
+    reset.apply(&mut conn).await.unwrap();
+    assert_eq!(
+        draw_each(&mut conn).await,
+        first,
+        "the reset did not put the sequences back"
+    );
+}

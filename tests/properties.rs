@@ -589,3 +589,65 @@ fn a_failure_and_its_reproduction_reach_every_report() {
         "report.html does not escape the repro"
     );
 }
+
+/// The probes share their work among connections, each on its own copy of the migrated
+/// database, with every sequence set back before each unit of work. How many connections
+/// there are must change nothing but the time: with the same seed, one connection and
+/// three give the same findings, failures, minimal cases and reproductions.
+#[test]
+fn the_number_of_probe_connections_changes_nothing_but_the_time() {
+    let mutations = [
+        "behaviour/01_lock_after_six_failures.sql",
+        "behaviour/12_cleanup_old_metrics_at_boundary.sql",
+        "behaviour/19_revoke_session_loses_reason.sql",
+        "drift/03_widen_check_bound.sql",
+    ];
+    let run = |jobs: &str| -> Vec<serde_json::Value> {
+        let mut args = vec!["check".to_string()];
+        for m in mutations {
+            args.push("--apply-after".into());
+            args.push(fixture(m).to_str().unwrap().to_string());
+        }
+        for a in [
+            "--seed",
+            "11",
+            "--no-report",
+            "--format",
+            "json",
+            "--jobs",
+            jobs,
+        ] {
+            args.push(a.into());
+        }
+        let out = std::process::Command::new(bin())
+            .args(&args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "--jobs {jobs}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        run["findings"].as_array().unwrap().clone()
+    };
+    let one = run("1");
+    let three = run("3");
+    let probe_failures: Vec<&serde_json::Value> = one
+        .iter()
+        .filter(|f| {
+            let code = f["code"].as_str().unwrap_or_default();
+            f["status"] == "fail" && (code == "probe.check" || code.ends_with(".property"))
+        })
+        .collect();
+    assert!(
+        probe_failures.len() >= 4,
+        "the mutations should fail at least four probes: {probe_failures:#?}"
+    );
+    assert_eq!(one.len(), three.len());
+    for (a, b) in one.iter().zip(&three) {
+        assert_eq!(a, b, "--jobs 1 and --jobs 3 disagree");
+    }
+}

@@ -114,6 +114,15 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     })
 }
 
+/// The probes' connections when `--jobs` is not given: one per core, at most 4 (beyond that,
+/// each copy of the database costs more than it saves on schemas of REIMS's size).
+fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+}
+
 /// Refuse flag combinations that would be silently ignored.
 fn refuse_conflicts(args: &CheckArgs) -> Result<()> {
     let handed_over = args.db.database_url.is_some() || std::env::var_os("PGHOST").is_some();
@@ -130,6 +139,16 @@ fn refuse_conflicts(args: &CheckArgs) -> Result<()> {
             ),
             hint: "apply the SQL yourself with `reims-verify migrate` or psql, or drop \
                    --database-url to try it on a throw-away server"
+                .into(),
+        });
+    }
+    if handed_over && args.jobs.is_some() {
+        return Err(Error::Usage {
+            message: "--jobs applies to a throw-away server only: on a server it is handed, \
+                      check probes over one connection, inside one transaction at a time"
+                .into(),
+            hint: "drop --jobs, or drop --database-url (and PGHOST) to probe on a throw-away \
+                   server"
                 .into(),
         });
     }
@@ -332,8 +351,24 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
             "running behavioural probes ({} cases per rule, seed {seed})",
             args.cases
         ));
-        findings.extend(crate::probe::run_probes(&mut conn, &specs, &actual, &config).await?);
-        if !db.is_ephemeral() {
+        if db.is_ephemeral() {
+            let jobs = args.jobs.unwrap_or_else(default_jobs);
+            let reset = crate::probe::sequences::SequenceReset::read(&mut conn).await?;
+            // A copy needs its template free of sessions: this one closes, and comes back.
+            Database::close(conn).await;
+            let copies = db.copies(jobs - 1).await?;
+            let mut workers = vec![db.connect().await?];
+            workers.extend(copies);
+            findings.extend(
+                crate::probe::run_probes_on(&mut workers, &specs, &actual, &config, Some(&reset))
+                    .await?,
+            );
+            conn = workers.swap_remove(0);
+            for w in workers {
+                Database::close(w).await;
+            }
+        } else {
+            findings.extend(crate::probe::run_probes(&mut conn, &specs, &actual, &config).await?);
             // A handed-over server must be left as it was: say whether a sequence moved.
             findings.push(crate::probe::sequence_trace(&mut conn).await?);
         }

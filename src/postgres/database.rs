@@ -138,6 +138,23 @@ impl Database {
         }
     }
 
+    /// `n` copies of the throw-away database, each with an open connection, for work that
+    /// is shared among sessions which must not see each other's rows (the probes). Every
+    /// connection to the database itself must be closed first: PostgreSQL copies only a
+    /// template nobody is connected to. A handed-over server is never copied: none.
+    pub async fn copies(&self, n: usize) -> Result<Vec<PgConnection>> {
+        let Database::Ephemeral(c) = self else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(n);
+        for i in 1..=n {
+            let name = format!("{EPHEMERAL_DB}_copy_{i}");
+            c.create_database(&name, Some(EPHEMERAL_DB)).await?;
+            out.push(c.connect(&name).await?);
+        }
+        Ok(out)
+    }
+
     /// A password-free description for output and reports.
     pub fn describe(&self) -> String {
         match self {

@@ -15,6 +15,9 @@ pub mod rows;
 pub mod sequences;
 pub mod session;
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
 use sqlx::PgConnection;
 
 use crate::catalog::Schema;
@@ -93,7 +96,26 @@ pub async fn run_probes(
     schema: &Schema,
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
-    if let Some(blocked) = session::server_blocked(conn).await? {
+    run_probes_on(std::slice::from_mut(conn), specs, schema, config, None).await
+}
+
+/// [`run_probes`] with the work shared among `conns`, which must all reach identical
+/// databases (copies of one throw-away database; a handed-over server gets one connection).
+/// Each unit of work (the constraint probes, one property) runs in its own rolled-back
+/// transaction on whichever connection is free, after `reset` (when given) has set every
+/// sequence back to where it stood. The findings come back in unit order, so with a reset
+/// they are the same whatever the number of connections.
+pub async fn run_probes_on(
+    conns: &mut [PgConnection],
+    specs: &SpecSet,
+    schema: &Schema,
+    config: &ProbeConfig,
+    reset: Option<&sequences::SequenceReset>,
+) -> Result<Vec<Finding>> {
+    let Some(first) = conns.first_mut() else {
+        return Ok(Vec::new());
+    };
+    if let Some(blocked) = session::server_blocked(first).await? {
         return Ok(vec![probe_finding(
             "probe.run",
             "probes",
@@ -102,12 +124,78 @@ pub async fn run_probes(
             blocked.0,
         )]);
     }
+    let fed = sequences::SequenceFed::load(first).await?;
+    let ctx = property::RowContext {
+        specs,
+        schema,
+        fed: &fed,
+    };
+    let units: Vec<Unit> = std::iter::once(Unit::Constraints)
+        .chain(property::units(&ctx).into_iter().map(|u| match u {
+            Ok(plan) => Unit::Property(Box::new(plan)),
+            Err(skipped) => Unit::Decided(skipped),
+        }))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let slots: Vec<Mutex<Option<Result<Vec<Finding>>>>> =
+        units.iter().map(|_| Mutex::new(None)).collect();
+    let workers = conns.iter_mut().map(|conn| async {
+        while !stop.load(Ordering::SeqCst) {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(unit) = units.get(i) else { break };
+            let outcome = run_unit(conn, unit, specs, schema, config, reset).await;
+            if outcome.is_err() {
+                stop.store(true, Ordering::SeqCst);
+            }
+            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+        }
+    });
+    futures_util::future::join_all(workers).await;
+    let mut findings = Vec::new();
+    for slot in slots {
+        // Units are taken in order and a taken unit always finishes, so every unit before
+        // the first failure has its findings: the first error in unit order is returned.
+        match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(Ok(found)) => findings.extend(found),
+            Some(Err(e)) => return Err(e),
+            None => break,
+        }
+    }
+    Ok(findings)
+}
+
+/// One unit of probe work, run in a transaction of its own.
+enum Unit<'a> {
+    /// Sample rows, then every structured CHECK.
+    Constraints,
+    /// One declared property.
+    Property(Box<property::Plan<'a>>),
+    /// A property that cannot run here: its skip findings, decided without the database.
+    Decided(Vec<Finding>),
+}
+
+async fn run_unit(
+    conn: &mut PgConnection,
+    unit: &Unit<'_>,
+    specs: &SpecSet,
+    schema: &Schema,
+    config: &ProbeConfig,
+    reset: Option<&sequences::SequenceReset>,
+) -> Result<Vec<Finding>> {
+    if let Unit::Decided(found) = unit {
+        return Ok(found.clone());
+    }
+    if let Some(reset) = reset {
+        reset.apply(conn).await?;
+    }
+    if let Unit::Property(plan) = unit {
+        return property::run_plan(conn, plan, schema, config).await;
+    }
     let mut tx = session::begin(conn).await?;
     let result = constraint_probes(&mut tx, specs, schema, config).await;
     session::finish(tx).await;
-    let mut findings = result?;
-    findings.extend(property::run_properties(conn, specs, schema, config).await?);
-    Ok(findings)
+    result
 }
 
 /// The constraint probes alone (sample rows, then every structured CHECK), on a connection

@@ -103,6 +103,54 @@ pub async fn drawn_in_session(conn: &mut PgConnection) -> Result<Vec<String>> {
     Ok(drawn)
 }
 
+/// Where every sequence stood when the probes began, so that each unit of probe work (the
+/// constraint probes, one property) can start from there on a throw-away server.
+///
+/// `nextval` is not rolled back: a function under test that inserts into a `serial` table
+/// moves a sequence for good. Without a reset, what a unit sees would depend on which units
+/// ran before it on the same database, and so on how many connections shared the work.
+/// Never used on a handed-over server, whose sequences are not the tool's to set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SequenceReset {
+    /// One statement setting every sequence back; empty when there is none.
+    sql: String,
+}
+
+impl SequenceReset {
+    /// Read every sequence's position (one query).
+    pub async fn read(conn: &mut PgConnection) -> Result<Self> {
+        let sql: Option<String> = sqlx::query_scalar(
+            "SELECT 'SELECT count(pg_catalog.setval(s::regclass, v, c)) FROM (VALUES ' \
+                    || string_agg(format('(%L, %s::bigint, %L::boolean)', \
+                                         format('%I.%I', schemaname, sequencename), \
+                                         coalesce(last_value, start_value), \
+                                         last_value IS NOT NULL), \
+                                  ', ' ORDER BY schemaname, sequencename) \
+                    || ') AS t(s, v, c)' \
+               FROM pg_catalog.pg_sequences",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| Error::database("reading where the sequences stand", &e))?;
+        Ok(SequenceReset {
+            sql: sql.unwrap_or_default(),
+        })
+    }
+
+    /// Set every sequence back to where [`SequenceReset::read`] found it. Run it outside
+    /// any transaction: `setval` takes effect at once either way.
+    pub async fn apply(&self, conn: &mut PgConnection) -> Result<()> {
+        if self.sql.is_empty() {
+            return Ok(());
+        }
+        sqlx::raw_sql(&self.sql)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| Error::database("setting the sequences back", &e))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,3 +16,4 @@ mod run;
 pub use plan::Plan;
 pub use rowgen::RowContext;
 pub use run::run_properties;
+pub(crate) use run::{run_plan, units};

@@ -22,27 +22,49 @@ pub async fn run_properties(
     schema: &Schema,
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
-    let mut out = Vec::new();
     let fed = SequenceFed::load(conn).await?;
     let ctx = RowContext {
         specs,
         schema,
         fed: &fed,
     };
-    for loaded in &specs.specs {
-        for (name, prop) in &loaded.spec.properties {
-            match Plan::compile(&ctx, loaded, name, prop) {
-                Ok(plan) => {
-                    let mut tx = session::begin(conn).await?;
-                    let result = prove::prove(&mut tx, &plan, schema, config).await;
-                    session::finish(tx).await;
-                    out.extend(result?);
-                }
-                Err(reason) => out.extend(not_compiled(loaded, name, prop, &reason)),
-            }
+    let mut out = Vec::new();
+    for unit in units(&ctx) {
+        match unit {
+            Ok(plan) => out.extend(run_plan(conn, &plan, schema, config).await?),
+            Err(skipped) => out.extend(skipped),
         }
     }
     Ok(out)
+}
+
+/// Every declared property in spec order: its compiled plan, or the skip findings that say
+/// why it cannot run on this database. Each plan is one unit of probe work.
+pub(crate) fn units<'a>(ctx: &RowContext<'a>) -> Vec<std::result::Result<Plan<'a>, Vec<Finding>>> {
+    let mut out = Vec::new();
+    let specs: &'a SpecSet = ctx.specs;
+    for loaded in &specs.specs {
+        for (name, prop) in &loaded.spec.properties {
+            out.push(
+                Plan::compile(ctx, loaded, name, prop)
+                    .map_err(|reason| not_compiled(loaded, name, prop, &reason)),
+            );
+        }
+    }
+    out
+}
+
+/// Prove one compiled property in a transaction of its own, rolled back whatever happens.
+pub(crate) async fn run_plan(
+    conn: &mut PgConnection,
+    plan: &Plan<'_>,
+    schema: &Schema,
+    config: &ProbeConfig,
+) -> Result<Vec<Finding>> {
+    let mut tx = session::begin(conn).await?;
+    let result = prove::prove(&mut tx, plan, schema, config).await;
+    session::finish(tx).await;
+    result
 }
 
 /// Skip findings for a property that could not be compiled against this database.
