@@ -46,15 +46,13 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     // the CI annotations. The in-memory run is dropped before the reports render, so that
     // at a thousand tables it and the reports are never in memory together.
     let needs_record = args.format == OutputFormat::Json || !args.no_report || github;
-    let record = if needs_record {
-        crate::report::json::to_bytes(&run)
-    } else {
-        Vec::new()
-    };
+    let record: Option<Vec<u8>> = needs_record.then(|| crate::report::json::to_bytes(&run));
     let passed = run.passed();
     match args.format {
         OutputFormat::Json => {
-            print!("{}", String::from_utf8_lossy(&record));
+            if let Some(record) = &record {
+                print!("{}", String::from_utf8_lossy(record));
+            }
         }
         OutputFormat::Table => {
             // Database text in the table must not be read as workflow commands.
@@ -74,8 +72,8 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     drop(run);
-    if !args.no_report {
-        let rendered = match crate::report::write_record(&record, &args.report) {
+    if let (false, Some(record)) = (args.no_report, record.as_deref()) {
+        let rendered = match crate::report::write_record(record, &args.report) {
             Ok(r) => r,
             Err(err) => {
                 // Part of the set may be in place: take it all away, as for any exit 2.
@@ -100,9 +98,9 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             OutputFormat::Json => eprintln!("{}", crate::redact::scrub(&line)),
         }
     }
-    if github {
+    if let (true, Some(record)) = (github, record.as_deref()) {
         crate::report::github::publish(
-            &record,
+            record,
             (!args.no_report).then_some(args.report.as_path()),
             args.format == OutputFormat::Json,
         );
