@@ -235,8 +235,8 @@ pub struct CheckArgs {
     /// --database-url server they run only with this flag, inside a rolled-back transaction.
     #[arg(long, conflicts_with = "no_probe")]
     pub probe: bool,
-    /// Skip the behavioural probes (structure only). `--cases` and `--seed` are refused
-    /// beside it, since nothing would use them.
+    /// Skip the behavioural probes (structure only). `--cases`, `--seed` and `--jobs` are
+    /// refused beside it, since nothing would use them.
     #[arg(long, conflicts_with_all = ["cases", "seed", "jobs"])]
     pub no_probe: bool,
     /// Connections the probes share on a throw-away server, each on its own copy of the

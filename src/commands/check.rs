@@ -112,8 +112,8 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     })
 }
 
-/// The probes' connections when `--jobs` is not given: one per core, at most 4 (beyond that,
-/// each copy of the database costs more than it saves on schemas of REIMS's size).
+/// The probes' connections when `--jobs` is not given: one per core, capped at 4 so that a
+/// runner with many cores does not copy the database many times over for a few properties.
 fn default_jobs() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -350,7 +350,14 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
             args.cases
         ));
         if db.is_ephemeral() {
-            let jobs = args.jobs.unwrap_or_else(default_jobs);
+            // Never more connections than units of work (the constraint probes, then one
+            // per property): a copy nobody uses would only cost time.
+            let units = 1 + specs
+                .specs
+                .iter()
+                .map(|l| l.spec.properties.len())
+                .sum::<usize>();
+            let jobs = args.jobs.unwrap_or_else(default_jobs).min(units);
             let reset = crate::probe::sequences::SequenceReset::read(&mut conn).await?;
             // A copy needs its template free of sessions: this one closes, and comes back.
             Database::close(conn).await;
