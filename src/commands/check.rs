@@ -350,14 +350,11 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
             args.cases
         ));
         if db.is_ephemeral() {
-            // Never more connections than units of work (the constraint probes, then one
-            // per property): a copy nobody uses would only cost time.
-            let units = 1 + specs
-                .specs
-                .iter()
-                .map(|l| l.spec.properties.len())
-                .sum::<usize>();
-            let jobs = args.jobs.unwrap_or_else(default_jobs).min(units);
+            // A copy nobody would use only costs time.
+            let jobs = args
+                .jobs
+                .unwrap_or_else(default_jobs)
+                .min(crate::probe::work_units(&specs));
             let reset = crate::probe::sequences::SequenceReset::read(&mut conn).await?;
             // A copy needs its template free of sessions: this one closes, and comes back.
             Database::close(conn).await;

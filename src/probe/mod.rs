@@ -136,6 +136,7 @@ pub async fn run_probes_on(
             Err(skipped) => Unit::Decided(skipped),
         }))
         .collect();
+    debug_assert_eq!(units.len(), work_units(specs));
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let slots: Vec<Mutex<Option<Result<Vec<Finding>>>>> =
@@ -163,6 +164,16 @@ pub async fn run_probes_on(
         }
     }
     Ok(findings)
+}
+
+/// How many units of probe work [`run_probes_on`] makes of `specs`: the constraint probes,
+/// then one per declared property. More connections than this would sit idle.
+pub fn work_units(specs: &SpecSet) -> usize {
+    1 + specs
+        .specs
+        .iter()
+        .map(|l| l.spec.properties.len())
+        .sum::<usize>()
 }
 
 /// One unit of probe work, run in a transaction of its own.

@@ -79,14 +79,7 @@ impl SchemaMap {
     /// The map of `schema`, with the requirements the specs declare.
     pub fn of(schema: &Schema, specs: &SpecSet) -> SchemaMap {
         let mut map = SchemaMap::default();
-        // The first spec of each relation, found once rather than searched per relation.
-        let mut spec_of: std::collections::HashMap<(&str, &str), &crate::spec::LoadedSpec> =
-            std::collections::HashMap::new();
-        for l in &specs.specs {
-            spec_of
-                .entry((l.spec.schema.as_str(), l.spec.table.as_str()))
-                .or_insert(l);
-        }
+        let spec_of = specs.relation_index();
         for (key, rel) in &schema.relations {
             map.relations.push(MapRelation {
                 name: key.clone(),

@@ -94,6 +94,19 @@ impl SpecSet {
             .find(|s| s.spec.table == name && s.spec.schema == schema)
     }
 
+    /// Every relation's spec by `(schema, name)`, the first in file order as
+    /// [`SpecSet::relation`] finds it: for callers that look up every relation of a
+    /// database, where a search of every spec each time would be quadratic.
+    pub fn relation_index(&self) -> std::collections::HashMap<(&str, &str), &LoadedSpec> {
+        let mut index = std::collections::HashMap::with_capacity(self.specs.len());
+        for l in &self.specs {
+            index
+                .entry((l.spec.schema.as_str(), l.spec.table.as_str()))
+                .or_insert(l);
+        }
+        index
+    }
+
     /// The schema document of `schema`, if any.
     pub fn schema_doc(&self, schema: &str) -> Option<&LoadedSchema> {
         self.schemas.iter().find(|s| s.spec.schema == schema)

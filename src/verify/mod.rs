@@ -75,17 +75,12 @@ pub fn verify_with(
         indexes::verify_indexes(&ctx, rel, &mut out);
         triggers::verify_triggers(&ctx, rel, &mut out);
     }
-    // Looked up once per relation of the database: a set, not a search of every spec.
-    let specified: std::collections::HashSet<(&str, &str)> = specs
-        .specs
-        .iter()
-        .map(|l| (l.spec.schema.as_str(), l.spec.table.as_str()))
-        .collect();
+    let specified = specs.relation_index();
     for (key, rel) in &actual.relations {
         let allowed = specs
             .schema_doc(&rel.schema)
             .is_some_and(|d| d.spec.allow_extra.relations);
-        if !specified.contains(&(rel.schema.as_str(), rel.name.as_str()))
+        if !specified.contains_key(&(rel.schema.as_str(), rel.name.as_str()))
             && !TOOL_TABLES.contains(&key.as_str())
             && !allowed
         {
