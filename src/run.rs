@@ -77,13 +77,42 @@ pub struct SpecFile {
     pub requirements: Vec<String>,
 }
 
-/// How long one phase took.
+/// How long one phase took, and when it started.
 #[derive(Debug, Clone, Serialize)]
 pub struct Phase {
-    /// `cluster_start`, `migrations`, `introspection`, `shadow`, `verify`.
+    /// `specs`, `cluster_start`, `migrations`, `introspection`, `shadow`, `verify`, `probes`.
     pub name: &'static str,
+    /// When the phase started, in milliseconds from the start of the run. Phases that run
+    /// side by side (the catalog read and the shadow's build) overlap, so their durations
+    /// do not add up to the run's.
+    pub started_millis: u128,
     /// Milliseconds.
     pub millis: u128,
+}
+
+/// The run's stopwatch. Each phase is recorded with its start, so that a reader of the
+/// record can tell the phases that ran in turn from the ones that ran side by side.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    start: std::time::Instant,
+}
+
+impl Clock {
+    /// A stopwatch started now, at the start of the run.
+    pub fn start() -> Self {
+        Clock {
+            start: std::time::Instant::now(),
+        }
+    }
+
+    /// The phase `name`, started at `started` and ending now.
+    pub fn phase(&self, name: &'static str, started: std::time::Instant) -> Phase {
+        Phase {
+            name,
+            started_millis: started.saturating_duration_since(self.start).as_millis(),
+            millis: started.elapsed().as_millis(),
+        }
+    }
 }
 
 /// Counts of findings by status.

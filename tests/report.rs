@@ -159,6 +159,7 @@ fn reports_of_a_failing_run_are_stable_snapshots() {
             ".command_line" => "[COMMAND]",
             ".server_version" => "[SERVER_VERSION]",
             ".phases[].millis" => "[MS]",
+            ".phases[].started_millis" => "[MS]",
             ".migrations[].applied_at" => "[APPLIED_AT]",
         });
         insta::assert_snapshot!("report_md", redact(&read(dir, "report.md"), &run, &digest));

@@ -626,6 +626,50 @@ fn an_unreadable_catalog_is_an_error_not_a_verdict() {
     );
 }
 
+/// The catalog read and the shadow's build run side by side; when both fail, the run
+/// reports the error of the step that once ran first: a catalog it may not read (exit 3)
+/// before a spec the shadow refuses (exit 2). With the catalog readable, the same spec is
+/// the error, named with its file. (Here the catalog also fails first in time, so this
+/// guards the outcome; the order itself is fixed by the code, which awaits both.)
+#[test]
+fn side_by_side_steps_report_their_errors_in_a_fixed_order() {
+    an_unreadable_catalog_is_an_error_not_a_verdict();
+    let specs = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture("access/specs")).unwrap() {
+        let entry = entry.unwrap();
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let text = text.replace("default: CURRENT_USER", "default: reims_no_such_function()");
+        std::fs::write(specs.path().join(entry.file_name()), text).unwrap();
+    }
+    assert!(std::fs::read_to_string(specs.path().join("entries.yaml"))
+        .unwrap()
+        .contains("reims_no_such_function"));
+    let specs_dir = specs.path().display().to_string();
+    for (db, want) in [("vault_hidden", 3), ("vault_tpl", 2)] {
+        let target = url_of(db, &format!("auditor:{PASSWORD}"));
+        let (code, stdout, stderr, _) = run(&[
+            "check",
+            "--database-url",
+            &target,
+            "--migrations",
+            "tests/fixtures/access/migrations",
+            "--specs",
+            &specs_dir,
+            "--role",
+            "auditor=auditor",
+            "--no-report",
+        ]);
+        assert_eq!(code, want, "{db}: {stdout}\n{stderr}");
+        if want == 3 {
+            assert!(stderr.contains("row-level security policies"), "{stderr}");
+            assert!(!stderr.contains("reims_no_such_function"), "{stderr}");
+        } else {
+            assert!(stderr.contains("entries.yaml"), "{stderr}");
+            assert!(stderr.contains("reims_no_such_function"), "{stderr}");
+        }
+    }
+}
+
 /// The REIMS schema as migrated passes through the read-only role, whose only grant is
 /// SELECT on the migration history (the check's own read, expected without being
 /// declared); anything more that role holds there is drift.

@@ -16,6 +16,10 @@ pub struct GateRun {
     pub wall: f64,
     /// `(phase, milliseconds)` from `run.json`.
     pub phases: Vec<(String, f64)>,
+    /// `(phase, start, end)` in milliseconds from the start of the run, when the record
+    /// says when each phase started (phases may overlap: the catalog read and the shadow
+    /// run side by side).
+    pub spans: Vec<(String, f64, f64)>,
     /// Peak resident memory of reims-verify itself, in MiB (`VmHWM`, polled).
     pub rss_self: f64,
     /// Peak resident memory of the largest process of the run (reims-verify or one of the
@@ -111,7 +115,7 @@ pub fn check_once(
         "check exited {code}: {}",
         std::fs::read_to_string(stderr.path()).unwrap_or_default()
     );
-    let phases = run["phases"]
+    let phases: Vec<(String, f64)> = run["phases"]
         .as_array()
         .unwrap()
         .iter()
@@ -122,8 +126,26 @@ pub fn check_once(
             )
         })
         .collect();
+    let spans = run["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| {
+            let start = p["started_millis"].as_f64()?;
+            Some((
+                p["name"].as_str().unwrap().to_string(),
+                start,
+                start + p["millis"].as_f64().unwrap(),
+            ))
+        })
+        .collect::<Vec<_>>();
     GateRun {
         wall,
+        spans: if spans.len() == phases.len() {
+            spans
+        } else {
+            Vec::new()
+        },
         phases,
         rss_self: hwm as f64 / 1024.0,
         rss_tree: usage.ru_maxrss as f64 / 1024.0,

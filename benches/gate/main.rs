@@ -270,18 +270,48 @@ pub fn phase(runs: &[GateRun], name: &str) -> Vec<f64> {
         .collect()
 }
 
-/// introspection + shadow + verify, per run.
+/// The structural part of each run: from the start of introspection and shadow (which run
+/// side by side) to the end of verify; for records without phase starts, the sum of the
+/// three.
 pub fn structural_part(runs: &[GateRun]) -> Vec<f64> {
-    let (i, s, v) = (
-        phase(runs, "introspection"),
-        phase(runs, "shadow"),
-        phase(runs, "verify"),
-    );
-    i.iter()
-        .zip(&s)
-        .zip(&v)
-        .map(|((a, b), c)| a + b + c)
+    const PARTS: [&str; 3] = ["introspection", "shadow", "verify"];
+    runs.iter()
+        .map(|r| {
+            let spans: Vec<&(String, f64, f64)> = r
+                .spans
+                .iter()
+                .filter(|(n, _, _)| PARTS.contains(&n.as_str()))
+                .collect();
+            if spans.is_empty() {
+                PARTS
+                    .iter()
+                    .map(|p| phase(std::slice::from_ref(r), p)[0])
+                    .sum()
+            } else {
+                let start = spans.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
+                let end = spans.iter().map(|s| s.2).fold(0.0, f64::max);
+                end - start
+            }
+        })
         .collect()
+}
+
+/// How much of the run the recorded phases cover, counting overlapping time once.
+pub fn covered(r: &GateRun) -> f64 {
+    if r.spans.is_empty() {
+        return r.phases.iter().map(|(_, v)| v).sum();
+    }
+    let mut spans: Vec<(f64, f64)> = r.spans.iter().map(|(_, a, b)| (*a, *b)).collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut total, mut reach) = (0.0, f64::NEG_INFINITY);
+    for (a, b) in spans {
+        let from = a.max(reach);
+        if b > from {
+            total += b - from;
+        }
+        reach = reach.max(b);
+    }
+    total
 }
 
 pub fn stats(v: &[f64]) -> Stats {

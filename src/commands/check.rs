@@ -12,7 +12,7 @@ use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
 use crate::postgres::major_of;
 use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
-use crate::run::{Phase, Run, SpecFile};
+use crate::run::{Clock, Run, SpecFile};
 use crate::spec::load_dir_reporting;
 use crate::verify::{
     across_majors, cached_shadow, cross_major_rules, verify_migrations, verify_with, AccessOptions,
@@ -189,7 +189,11 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
 async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let progress = out.progress;
     let started_at = chrono::Utc::now();
+    let clock = Clock::start();
+    let mut phases = Vec::new();
+    let t = Instant::now();
     let (specs, mut warnings) = load_dir_reporting(&args.specs)?;
+    phases.push(clock.phase("specs", t));
     for w in &warnings {
         eprintln!("{}", crate::redact::scrub(&format!("warning: {w}")));
     }
@@ -207,7 +211,6 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
                 .map_err(|e| Error::io(p, e))
         })
         .collect::<Result<_>>()?;
-    let mut phases = Vec::new();
     let t = Instant::now();
     let copts = cluster_options(&args.db);
     let spinner = progress.phase(if args.db.database_url.is_some() {
@@ -223,10 +226,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     .await?;
     let mut conn = db.connect().await?;
     drop(spinner);
-    phases.push(Phase {
-        name: "cluster_start",
-        millis: t.elapsed().as_millis(),
-    });
+    phases.push(clock.phase("cluster_start", t));
 
     let t = Instant::now();
     if db.is_ephemeral() {
@@ -249,31 +249,65 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
                 })?;
         }
     }
-    phases.push(Phase {
-        name: "migrations",
-        millis: t.elapsed().as_millis(),
-    });
+    phases.push(clock.phase("migrations", t));
 
-    let t = Instant::now();
-    let spinner = progress.phase("reading the catalog");
-    let history = read_history(&mut conn).await?.unwrap_or_default();
-    for schema in &args.schemas {
-        super::snapshot::require_schema(&mut conn, schema, &db.describe()).await?;
-    }
-    let actual = read_schemas(&mut conn, &specs.checked_schemas(&args.schemas)).await?;
-    drop(spinner);
-    phases.push(Phase {
-        name: "introspection",
-        millis: t.elapsed().as_millis(),
-    });
-
-    let t = Instant::now();
-    let spinner = progress.phase(&format!("compiling {} specs", specs.specs.len()));
+    // The catalog read (on the checked database) and the shadow's build (on a database of
+    // its own, or a server of its own) need nothing from each other: they run side by
+    // side, each on its own connection, and each phase records its own start and length.
     let target_major = crate::postgres::server_major(&mut conn).await?;
-    let (shadow_cluster, mut shadow_conn) = shadow_connection(&db, &copts, target_major).await?;
-    let shadow_server_version = shadow_cluster
-        .as_ref()
-        .map(|c| c.server_version().to_string());
+    let spinner = progress.phase(&format!(
+        "reading the catalog and compiling {} specs",
+        specs.specs.len()
+    ));
+    let read_catalog = async {
+        let t = Instant::now();
+        let history = read_history(&mut conn).await?.unwrap_or_default();
+        for schema in &args.schemas {
+            super::snapshot::require_schema(&mut conn, schema, &db.describe()).await?;
+        }
+        let actual = read_schemas(&mut conn, &specs.checked_schemas(&args.schemas)).await?;
+        Ok::<_, Error>((history, actual, clock.phase("introspection", t)))
+    };
+    let compile_specs = async {
+        let t = Instant::now();
+        let (shadow_cluster, mut shadow_conn) =
+            shadow_connection(&db, &copts, target_major).await?;
+        let shadow_server_version = shadow_cluster
+            .as_ref()
+            .map(|c| c.server_version().to_string());
+        // What ran on the shadow's server before it (the migrations, on a throw-away
+        // server) is part of the cache key: it can create roles or change settings the
+        // shadow sees.
+        let prior_sql = if db.is_ephemeral() {
+            files
+                .iter()
+                .map(|f| (f.name.clone(), f.sql.as_str()))
+                .chain(
+                    extra
+                        .iter()
+                        .map(|(p, sql)| (p.display().to_string(), sql.as_str())),
+                )
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let inputs = ShadowInputs {
+            specs_dir: Some(args.specs.as_path()),
+            prior_sql,
+        };
+        let built = cached_shadow(&mut shadow_conn, &specs, &inputs).await;
+        Database::close(shadow_conn).await;
+        drop(shadow_cluster);
+        let (shadow, _source) = built?;
+        Ok::<_, Error>((shadow, shadow_server_version, clock.phase("shadow", t)))
+    };
+    let (catalog, compiled) = tokio::join!(read_catalog, compile_specs);
+    drop(spinner);
+    // Errors in the order the steps would have run in turn: a catalog that cannot be read
+    // is told before a spec the shadow refuses.
+    let (history, actual, read_phase) = catalog?;
+    let (shadow, shadow_server_version, shadow_phase) = compiled?;
+    phases.extend([read_phase, shadow_phase]);
     let shadow_major = shadow_server_version.as_deref().and_then(major_of);
     let why = match (&args.db.backend, &args.db.pg_bindir) {
         (crate::cli::Backend::Docker, _) => "the container image runs it",
@@ -284,33 +318,6 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         eprintln!("warning: {w}");
         warnings.push(w);
     }
-    // What ran on the shadow's server before it (the migrations, on a throw-away server)
-    // is part of the cache key: it can create roles or change settings the shadow sees.
-    let prior_sql = if db.is_ephemeral() {
-        files
-            .iter()
-            .map(|f| (f.name.clone(), f.sql.as_str()))
-            .chain(
-                extra
-                    .iter()
-                    .map(|(p, sql)| (p.display().to_string(), sql.as_str())),
-            )
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let inputs = ShadowInputs {
-        specs_dir: Some(args.specs.as_path()),
-        prior_sql,
-    };
-    let (shadow, _source) = cached_shadow(&mut shadow_conn, &specs, &inputs).await?;
-    Database::close(shadow_conn).await;
-    drop(shadow_cluster);
-    drop(spinner);
-    phases.push(Phase {
-        name: "shadow",
-        millis: t.elapsed().as_millis(),
-    });
 
     let t = Instant::now();
     let migrations = status_of(&files, &history);
@@ -318,10 +325,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
     findings.extend(verify_with(&specs, &actual, &shadow, &access));
     drop(printers);
-    phases.push(Phase {
-        name: "verify",
-        millis: t.elapsed().as_millis(),
-    });
+    phases.push(clock.phase("verify", t));
 
     let sensitive: Vec<(String, String, String)> = specs
         .specs
@@ -374,10 +378,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
             // A handed-over server must be left as it was: say whether a sequence moved.
             findings.push(crate::probe::sequence_trace(&mut conn).await?);
         }
-        phases.push(Phase {
-            name: "probes",
-            millis: t.elapsed().as_millis(),
-        });
+        phases.push(clock.phase("probes", t));
     }
     Database::close(conn).await;
 

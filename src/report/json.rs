@@ -243,6 +243,9 @@ pub struct SpecRecord {
 pub struct PhaseRecord {
     /// Phase name.
     pub name: String,
+    /// Milliseconds from the start of the run; absent in records of earlier versions.
+    #[serde(default)]
+    pub started_millis: Option<u64>,
     /// Milliseconds.
     pub millis: u64,
 }

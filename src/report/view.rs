@@ -153,6 +153,8 @@ pub struct EnvView {
 pub struct PhaseView {
     /// Name.
     pub name: String,
+    /// Milliseconds from the start of the run, when the record says (phases may overlap).
+    pub started_millis: Option<u64>,
     /// Milliseconds.
     pub millis: u64,
 }
@@ -329,6 +331,7 @@ pub fn build(run: &RunRecord, digest: &str, run_file: &str) -> ReportView {
             .iter()
             .map(|p| PhaseView {
                 name: p.name.clone(),
+                started_millis: p.started_millis,
                 millis: p.millis,
             })
             .collect(),
