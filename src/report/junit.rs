@@ -9,7 +9,9 @@
 
 use chrono::{DateTime, FixedOffset};
 use indexmap::IndexMap;
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
+};
 
 use super::digest::generator;
 use super::json::{FindingRecord, Outcome, RunRecord};
@@ -76,7 +78,24 @@ fn description(f: &FindingRecord) -> String {
     lines.join("\n")
 }
 
-fn test_case(f: &FindingRecord) -> TestCase {
+/// XML strings made once and cloned. quick-junit's `XmlString::new` scans every string for
+/// ANSI escapes; at a thousand tables that scan of the same class names, spec paths and
+/// attribute names, once per finding, was a fifth of all report rendering.
+#[derive(Default)]
+struct Strings<'a> {
+    made: std::collections::HashMap<&'a str, XmlString>,
+}
+
+impl<'a> Strings<'a> {
+    fn of(&mut self, s: &'a str) -> XmlString {
+        self.made
+            .entry(s)
+            .or_insert_with(|| XmlString::new(s))
+            .clone()
+    }
+}
+
+fn test_case<'a>(f: &'a FindingRecord, strings: &mut Strings<'a>) -> TestCase {
     let status = match f.status {
         Outcome::Pass => TestCaseStatus::success(),
         Outcome::Fail => {
@@ -93,11 +112,13 @@ fn test_case(f: &FindingRecord) -> TestCase {
         }
     };
     let mut case = TestCase::new(format!("{} {}", f.code, f.object), status);
-    case.set_classname(f.table.as_str());
+    case.set_classname(strings.of(f.table.as_str()));
     if let Some(l) = &f.location {
-        case.extra.insert("file".into(), l.file.as_str().into());
+        case.extra
+            .insert(strings.of("file"), strings.of(l.file.as_str()));
         if let Some(line) = l.line {
-            case.extra.insert("line".into(), line.to_string().into());
+            case.extra
+                .insert(strings.of("line"), XmlString::new(line.to_string()));
         }
     }
     case
@@ -147,6 +168,7 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
     for s in &run.specs {
         specs_by_path.entry(s.path.as_str()).or_insert(s);
     }
+    let mut strings = Strings::default();
     for (name, findings) in suites {
         let mut suite = TestSuite::new(name);
         if let Some(t) = started {
@@ -160,7 +182,7 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
                 suite.add_property(Property::new("requirements", spec.requirements.join(", ")));
             }
         }
-        suite.add_test_cases(findings.into_iter().map(test_case));
+        suite.add_test_cases(findings.into_iter().map(|f| test_case(f, &mut strings)));
         report.add_test_suite(suite);
     }
     report

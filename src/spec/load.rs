@@ -400,6 +400,15 @@ fn qualified(schema: &str, name: &str) -> String {
 /// Parse one spec document of either kind. The kind is decided by its top-level keys: a
 /// `table:` key makes a relation spec, otherwise a `schema:` key makes a schema document.
 pub fn load_document(path: &Path, text: &str) -> Result<SpecDocument> {
+    // Nearly every document is a relation spec, so it is parsed as one first: at a thousand
+    // files, reading each twice (its top-level keys, then the whole) was a third of the
+    // loading time. A document that parses as a relation spec has a top-level `table:`
+    // (required) and no key the format lacks, so the examination below would have chosen
+    // the same parser; any other document takes the path below, errors included.
+    if let Ok(loaded) = parse::<TableSpec>(path, text) {
+        validate(&loaded)?;
+        return Ok(SpecDocument::Relation(Box::new(loaded)));
+    }
     // An empty document, or one that is no mapping, is left to the relation parser, whose
     // message says what is wrong with it.
     let top: Option<IndexMap<String, IgnoredAny>> = serde_saphyr::from_str(text)
