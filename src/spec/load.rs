@@ -409,6 +409,12 @@ pub fn load_document(path: &Path, text: &str) -> Result<SpecDocument> {
         validate(&loaded)?;
         return Ok(SpecDocument::Relation(Box::new(loaded)));
     }
+    load_document_by_keys(path, text)
+}
+
+/// [`load_document`] the long way: look at the top-level keys, then parse the document as
+/// what they say it is.
+fn load_document_by_keys(path: &Path, text: &str) -> Result<SpecDocument> {
     // An empty document, or one that is no mapping, is left to the relation parser, whose
     // message says what is wrong with it.
     let top: Option<IndexMap<String, IgnoredAny>> = serde_saphyr::from_str(text)
@@ -1012,6 +1018,62 @@ fn is_identifier(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every spec document the project has (its own specs, every fixture, every bad spec
+    /// and fuzz seed) loads to the same document or the same error by the quick path as
+    /// by looking at its top-level keys first.
+    #[test]
+    fn the_quick_path_decides_as_the_top_level_keys_do() {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.is_file() {
+                    out.push(path);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["specs", "tests/fixtures", "fuzz"] {
+            walk(&root.join(dir), &mut files);
+        }
+        let (mut documents, mut errors) = (0, 0);
+        for path in &files {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let is_spec = path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                || path.components().any(|c| c.as_os_str() == "spec_document");
+            if !is_spec {
+                continue;
+            }
+            let quick = load_document(path, &text);
+            let by_keys = load_document_by_keys(path, &text);
+            // The key-line index is a hash map, so documents are compared by what they say.
+            let same = match (&quick, &by_keys) {
+                (Ok(SpecDocument::Relation(a)), Ok(SpecDocument::Relation(b))) => {
+                    a.spec == b.spec && a.checksum == b.checksum && a.path == b.path
+                }
+                (Ok(SpecDocument::Schema(a)), Ok(SpecDocument::Schema(b))) => {
+                    a.spec == b.spec && a.checksum == b.checksum && a.path == b.path
+                }
+                (Err(a), Err(b)) => format!("{a:?}") == format!("{b:?}"),
+                _ => false,
+            };
+            assert!(same, "{}:\n{quick:?}\n---\n{by_keys:?}", path.display());
+            if quick.is_ok() {
+                documents += 1;
+            } else {
+                errors += 1;
+            }
+        }
+        assert!(
+            documents >= 30 && errors >= 20,
+            "{documents} documents, {errors} errors"
+        );
+    }
 
     fn load(text: &str) -> Result<LoadedSpec> {
         load_str(Path::new("specs/t.yaml"), text)
