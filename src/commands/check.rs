@@ -275,6 +275,17 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         let shadow_server_version = shadow_cluster
             .as_ref()
             .map(|c| c.server_version().to_string());
+        // Told before the build, so that a spec the other major refuses is read with it.
+        let why = match (&args.db.backend, &args.db.pg_bindir) {
+            (crate::cli::Backend::Docker, _) => "the container image runs it",
+            (_, Some(_)) => "--pg-bindir names its binaries",
+            _ => "no binaries of the server's major were found",
+        };
+        let shadow_major = shadow_server_version.as_deref().and_then(major_of);
+        let cross_major = shadow_warnings(target_major, shadow_major, why);
+        for w in &cross_major {
+            eprintln!("warning: {w}");
+        }
         // What ran on the shadow's server before it (the migrations, on a throw-away
         // server) is part of the cache key: it can create roles or change settings the
         // shadow sees.
@@ -299,25 +310,22 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         Database::close(shadow_conn).await;
         drop(shadow_cluster);
         let (shadow, _source) = built?;
-        Ok::<_, Error>((shadow, shadow_server_version, clock.phase("shadow", t)))
+        Ok::<_, Error>((
+            shadow,
+            shadow_server_version,
+            cross_major,
+            clock.phase("shadow", t),
+        ))
     };
     let (catalog, compiled) = tokio::join!(read_catalog, compile_specs);
     drop(spinner);
     // Errors in the order the steps would have run in turn: a catalog that cannot be read
     // is told before a spec the shadow refuses.
     let (history, actual, read_phase) = catalog?;
-    let (shadow, shadow_server_version, shadow_phase) = compiled?;
+    let (shadow, shadow_server_version, cross_major, shadow_phase) = compiled?;
     phases.extend([read_phase, shadow_phase]);
     let shadow_major = shadow_server_version.as_deref().and_then(major_of);
-    let why = match (&args.db.backend, &args.db.pg_bindir) {
-        (crate::cli::Backend::Docker, _) => "the container image runs it",
-        (_, Some(_)) => "--pg-bindir names its binaries",
-        _ => "no binaries of the server's major were found",
-    };
-    for w in shadow_warnings(target_major, shadow_major, why) {
-        eprintln!("warning: {w}");
-        warnings.push(w);
-    }
+    warnings.extend(cross_major);
 
     let t = Instant::now();
     let migrations = status_of(&files, &history);
