@@ -575,10 +575,8 @@ fn the_owner_is_the_migrating_role_on_staging_too() {
     );
 }
 
-/// A catalog the read-only role may not read is database trouble (exit 3) naming what
-/// could not be read, never a verdict: here `pg_policy`, revoked from PUBLIC.
-#[test]
-fn an_unreadable_catalog_is_an_error_not_a_verdict() {
+/// `vault_hidden`: the access fixture with `pg_policy` unreadable by PUBLIC (made once).
+fn hidden_policies_db() {
     access_templates();
     std::thread::spawn(|| {
         tokio::runtime::Builder::new_current_thread()
@@ -604,19 +602,31 @@ fn an_unreadable_catalog_is_an_error_not_a_verdict() {
     })
     .join()
     .unwrap();
-    let target = url_of("vault_hidden", &format!("auditor:{PASSWORD}"));
-    let (code, stdout, stderr, _) = run(&[
+}
+
+/// `check` of the access fixture on staging database `db` through the read-only role.
+fn check_as_auditor(db: &str, specs: &str) -> (i32, String, String, Duration) {
+    let target = url_of(db, &format!("auditor:{PASSWORD}"));
+    run(&[
         "check",
         "--database-url",
         &target,
         "--migrations",
         "tests/fixtures/access/migrations",
         "--specs",
-        "tests/fixtures/access/specs",
+        specs,
         "--role",
         "auditor=auditor",
         "--no-report",
-    ]);
+    ])
+}
+
+/// A catalog the read-only role may not read is database trouble (exit 3) naming what
+/// could not be read, never a verdict: here `pg_policy`, revoked from PUBLIC.
+#[test]
+fn an_unreadable_catalog_is_an_error_not_a_verdict() {
+    hidden_policies_db();
+    let (code, stdout, stderr, _) = check_as_auditor("vault_hidden", "tests/fixtures/access/specs");
     assert_eq!(code, 3, "{stdout}\n{stderr}");
     assert!(stderr.contains("row-level security policies"), "{stderr}");
     assert!(stderr.contains("permission denied"), "{stderr}");
@@ -633,7 +643,7 @@ fn an_unreadable_catalog_is_an_error_not_a_verdict() {
 /// guards the outcome; the order itself is fixed by the code, which awaits both.)
 #[test]
 fn side_by_side_steps_report_their_errors_in_a_fixed_order() {
-    an_unreadable_catalog_is_an_error_not_a_verdict();
+    hidden_policies_db();
     let specs = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(fixture("access/specs")).unwrap() {
         let entry = entry.unwrap();
@@ -646,19 +656,7 @@ fn side_by_side_steps_report_their_errors_in_a_fixed_order() {
         .contains("reims_no_such_function"));
     let specs_dir = specs.path().display().to_string();
     for (db, want) in [("vault_hidden", 3), ("vault_tpl", 2)] {
-        let target = url_of(db, &format!("auditor:{PASSWORD}"));
-        let (code, stdout, stderr, _) = run(&[
-            "check",
-            "--database-url",
-            &target,
-            "--migrations",
-            "tests/fixtures/access/migrations",
-            "--specs",
-            &specs_dir,
-            "--role",
-            "auditor=auditor",
-            "--no-report",
-        ]);
+        let (code, stdout, stderr, _) = check_as_auditor(db, &specs_dir);
         assert_eq!(code, want, "{db}: {stdout}\n{stderr}");
         if want == 3 {
             assert!(stderr.contains("row-level security policies"), "{stderr}");
