@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use reims_verify::catalog::{read_schema, read_schemas, CATALOG_QUERIES};
+use reims_verify::catalog::{read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES};
 use reims_verify::spec::{load_dir, SpecSet};
 use reims_verify::verify::{build_shadow, verify, Finding, Shadow, Status};
 use sqlx::{Connection, PgConnection};
@@ -327,10 +327,10 @@ where
         .count()
 }
 
-#[tokio::test]
-async fn introspection_costs_a_fixed_number_of_queries() {
-    let small = migrated_db("qc_small").await;
-    let big = empty_db("qc_big").await;
+/// A database of 200 tables over two schemas, with views, types, sequences, functions,
+/// triggers, partitions and comments among them.
+async fn two_schema_db(name: &str) -> String {
+    let big = empty_db(name).await;
     let mut conn = connect(&big).await;
     // 200 tables over two schemas, with views, types, sequences, functions, triggers,
     // partitions and comments among them.
@@ -356,6 +356,13 @@ async fn introspection_costs_a_fixed_number_of_queries() {
         }
     }
     sqlx::raw_sql(&ddl).execute(&mut conn).await.unwrap();
+    big
+}
+
+#[tokio::test]
+async fn introspection_costs_a_fixed_number_of_queries() {
+    let small = migrated_db("qc_small").await;
+    let big = two_schema_db("qc_big").await;
     let read_one = |mut c: sqlx::PgConnection| async move {
         let schema = read_schema(&mut c, "public").await.unwrap();
         assert!(!schema.relations.is_empty());
@@ -381,6 +388,64 @@ async fn introspection_costs_a_fixed_number_of_queries() {
         n_big, CATALOG_QUERIES,
         "queries for 200 tables and their companions in two schemas"
     );
+}
+
+/// The catalog read over two connections (a throw-away server's database) gives exactly
+/// what one connection reads, with the same statements plus the one that pins the second
+/// session, on REIMS and on 200 tables over two schemas.
+#[tokio::test]
+async fn two_connections_read_the_same_catalog_as_one() {
+    let log = cluster().dir().join("server.log");
+    for (db, schemas) in [
+        (migrated_db("two_small").await, vec!["public".to_string()]),
+        (
+            two_schema_db("two_big").await,
+            vec!["public".to_string(), "app".to_string()],
+        ),
+    ] {
+        let mut one = connect(&db).await;
+        let expected = read_schemas(&mut one, &schemas).await.unwrap();
+        let (mut conn, mut helper) = (connect(&db).await, connect(&db).await);
+        let mut pids = Vec::new();
+        for c in [&mut conn, &mut helper] {
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut *c)
+                .await
+                .unwrap();
+            pids.push(format!("[{pid}]"));
+            sqlx::raw_sql("SET log_statement = 'all'")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+        }
+        let before = std::fs::read_to_string(&log).unwrap_or_default().len();
+        let read = read_schemas_on_two(&mut conn, &mut helper, &schemas)
+            .await
+            .unwrap();
+        for c in [&mut conn, &mut helper] {
+            sqlx::raw_sql("SET log_statement = 'none'")
+                .execute(&mut *c)
+                .await
+                .unwrap();
+        }
+        assert!(!read.relations.is_empty());
+        assert!(
+            read == expected,
+            "{db}: two connections read another schema"
+        );
+        let text = std::fs::read_to_string(&log).unwrap();
+        let sent = |pid: &str| {
+            text[before..]
+                .lines()
+                .filter(|l| l.contains(pid))
+                .filter(|l| l.contains("LOG:  execute") || l.contains("LOG:  statement:"))
+                .filter(|l| !l.contains("log_statement"))
+                .count()
+        };
+        let (on_conn, on_helper) = (sent(&pids[0]), sent(&pids[1]));
+        assert_eq!(on_helper, 3, "{db}: the pin, the columns and the indexes");
+        assert_eq!(on_conn + on_helper, CATALOG_QUERIES + 1, "{db}");
+    }
 }
 
 const FEATURES_SPEC: &str = r#"

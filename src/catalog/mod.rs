@@ -12,5 +12,5 @@ pub use acl::{
     RoleInfo, SensitiveColumn, TableSecurity,
 };
 pub use model::*;
-pub use read::{read_schema, read_schemas, CATALOG_QUERIES};
+pub use read::{read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES};
 pub use sqltext::{split_index_elem, IndexElem};

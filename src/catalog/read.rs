@@ -2,6 +2,7 @@
 //! number of tables and schemas: each reads one kind of object for every relation of the
 //! checked schemas. Schema-level objects are read in `objects.rs`.
 
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::model::*;
@@ -168,23 +169,102 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
 /// server, whatever search path the connecting role has.
 pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result<Schema> {
     let schemas: Vec<String> = schemas.to_vec();
-    // JIT off: the catalog queries' estimates (set-returning subqueries count as 1,000 rows
-    // each) pass `jit_above_cost` at a few thousand relations, and compiling them then costs
-    // more than running them (0.7 s of a 1.2 s index query at 1,000 tables). JIT changes how
-    // fast a query runs, never what it returns.
+    pin_session(conn).await?;
+    let relations = fetch(conn, &relations_query(), &schemas, "relations").await?;
+    let columns = fetch(conn, COLUMNS, &schemas, "columns").await?;
+    let constraints = fetch(conn, CONSTRAINTS, &schemas, "constraints").await?;
+    let indexes = fetch(conn, INDEXES, &schemas, "indexes").await?;
+    let rest = fetch_the_rest(conn, &schemas).await?;
+    assemble(
+        [relations, columns, constraints, indexes],
+        rest,
+        conn,
+        &schemas,
+    )
+    .await
+}
+
+/// [`read_schemas`] over two connections to the same database, for a database nothing
+/// else changes while it is read (a throw-away server's): the column and index queries,
+/// two of the three that cost most at scale, run on `helper` while the others run on
+/// `conn`. The result is the same; the statements are the same, plus one that pins
+/// `helper`'s session.
+pub async fn read_schemas_on_two(
+    conn: &mut PgConnection,
+    helper: &mut PgConnection,
+    schemas: &[String],
+) -> Result<Schema> {
+    let schemas: Vec<String> = schemas.to_vec();
+    let on_helper = async {
+        let pinned = pin_session(helper).await;
+        let columns = fetch(helper, COLUMNS, &schemas, "columns").await;
+        let indexes = fetch(helper, INDEXES, &schemas, "indexes").await;
+        (pinned, columns, indexes)
+    };
+    let on_conn = async {
+        let pinned = pin_session(conn).await;
+        let relations = fetch(conn, &relations_query(), &schemas, "relations").await;
+        let constraints = fetch(conn, CONSTRAINTS, &schemas, "constraints").await;
+        let rest = fetch_the_rest(conn, &schemas).await;
+        (pinned, relations, constraints, rest)
+    };
+    let ((helper_pinned, columns, indexes), (pinned, relations, constraints, rest)) =
+        tokio::join!(on_helper, on_conn);
+    // The first error in the order one connection sends the queries, whichever came first.
+    pinned?;
+    helper_pinned?;
+    let rows = [relations?, columns?, constraints?, indexes?];
+    assemble(rows, rest?, conn, &schemas).await
+}
+
+/// Pin what PostgreSQL's printers depend on for this session: `search_path` to `public`,
+/// and JIT off. The catalog queries' estimates (set-returning subqueries count as 1,000
+/// rows each) pass `jit_above_cost` at a few thousand relations, and compiling them then
+/// costs more than running them (0.7 s of a 1.2 s index query at 1,000 tables). JIT
+/// changes how fast a query runs, never what it returns.
+async fn pin_session(conn: &mut PgConnection) -> Result<()> {
     sqlx::query(
         "SELECT set_config('search_path', 'public', false), set_config('jit', 'off', false)",
     )
     .execute(&mut *conn)
     .await
     .map_err(db_err("the search path"))?;
-    let mut out = Schema::default();
-    for row in sqlx::query(&relations_query())
-        .bind(&schemas)
+    Ok(())
+}
+
+/// The rows of one catalog query over `schemas`.
+async fn fetch(
+    conn: &mut PgConnection,
+    sql: &str,
+    schemas: &[String],
+    what: &'static str,
+) -> Result<Vec<PgRow>> {
+    sqlx::query(sql)
+        .bind(schemas)
         .fetch_all(&mut *conn)
         .await
-        .map_err(db_err("relations"))?
-    {
+        .map_err(db_err(what))
+}
+
+/// The triggers' and the functions' rows, the two queries after the four of
+/// [`assemble`]'s first argument.
+async fn fetch_the_rest(conn: &mut PgConnection, schemas: &[String]) -> Result<[Vec<PgRow>; 2]> {
+    let triggers = fetch(conn, TRIGGERS, schemas, "triggers").await?;
+    let functions = fetch(conn, &functions_query(), schemas, "functions").await?;
+    Ok([triggers, functions])
+}
+
+/// Build the schema from the rows of the relation, column, constraint and index queries
+/// and of the trigger and function queries, then read the schema-level objects and access
+/// control on `conn`.
+async fn assemble(
+    [relations, columns, constraints, indexes]: [Vec<PgRow>; 4],
+    [triggers, functions]: [Vec<PgRow>; 2],
+    conn: &mut PgConnection,
+    schemas: &[String],
+) -> Result<Schema> {
+    let mut out = Schema::default();
+    for row in relations {
         let e = db_err("relations");
         let schema: String = row.try_get("schema").map_err(&e)?;
         let name: String = row.try_get("name").map_err(&e)?;
@@ -212,12 +292,7 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
         let rel: String = row.try_get("rel").map_err(db_err(what))?;
         Ok(relation_key(&schema, &rel))
     };
-    for row in sqlx::query(COLUMNS)
-        .bind(&schemas)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err("columns"))?
-    {
+    for row in columns {
         let e = db_err("columns");
         let key = rel_of(&row, "columns")?;
         let generated: String = row.try_get("generated").map_err(&e)?;
@@ -241,12 +316,7 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
             });
         }
     }
-    for row in sqlx::query(CONSTRAINTS)
-        .bind(&schemas)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err("constraints"))?
-    {
+    for row in constraints {
         let e = db_err("constraints");
         let key = rel_of(&row, "constraints")?;
         let kind: String = row.try_get("kind").map_err(&e)?;
@@ -281,12 +351,7 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
             r.constraints.push(c);
         }
     }
-    for row in sqlx::query(INDEXES)
-        .bind(&schemas)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err("indexes"))?
-    {
+    for row in indexes {
         let e = db_err("indexes");
         let key = rel_of(&row, "indexes")?;
         let keys: Vec<String> = row.try_get("keys").map_err(&e)?;
@@ -315,12 +380,7 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
             r.indexes.push(idx);
         }
     }
-    for row in sqlx::query(TRIGGERS)
-        .bind(&schemas)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err("triggers"))?
-    {
+    for row in triggers {
         let e = db_err("triggers");
         let key = rel_of(&row, "triggers")?;
         let tgtype: i32 = row.try_get("tgtype").map_err(&e)?;
@@ -356,12 +416,7 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
             r.triggers.push(t);
         }
     }
-    for row in sqlx::query(&functions_query())
-        .bind(&schemas)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err("functions"))?
-    {
+    for row in functions {
         let e = db_err("functions");
         let name: Option<String> = row.try_get("name").map_err(&e)?;
         let Some(name) = name else {
@@ -411,8 +466,8 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
             comment: row.try_get("comment").map_err(&e)?,
         });
     }
-    super::objects::read_objects(conn, &schemas, &mut out).await?;
-    out.access = super::acl::read_access(conn, &schemas).await?;
+    super::objects::read_objects(conn, schemas, &mut out).await?;
+    out.access = super::acl::read_access(conn, schemas).await?;
     Ok(out)
 }
 

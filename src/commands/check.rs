@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sqlx::PgConnection;
 
-use crate::catalog::read_schemas;
+use crate::catalog::{read_schemas, read_schemas_on_two};
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
@@ -265,7 +265,17 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         for schema in &args.schemas {
             super::snapshot::require_schema(&mut conn, schema, &db.describe()).await?;
         }
-        let actual = read_schemas(&mut conn, &specs.checked_schemas(&args.schemas)).await?;
+        let schemas = specs.checked_schemas(&args.schemas);
+        // A throw-away server's database changes under nobody, so its catalog can be read
+        // over two connections; a handed-over server's is read over one, as one session.
+        let actual = if db.is_ephemeral() {
+            let mut helper = db.connect().await?;
+            let read = read_schemas_on_two(&mut conn, &mut helper, &schemas).await;
+            Database::close(helper).await;
+            read?
+        } else {
+            read_schemas(&mut conn, &schemas).await?
+        };
         Ok::<_, Error>((history, actual, clock.phase("introspection", t)))
     };
     let compile_specs = async {
