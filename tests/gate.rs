@@ -317,9 +317,14 @@ where
         .await
         .unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
+    statements_of(&text[before..], pid)
+}
+
+/// The statements backend `pid` sent, in a stretch of the server log (the `SET
+/// log_statement` that frames the stretch left out).
+fn statements_of(log: &str, pid: i32) -> usize {
     let marker = format!("[{pid}]");
-    text[before..]
-        .lines()
+    log.lines()
         .filter(|l| {
             l.contains(&marker) && (l.contains("LOG:  execute") || l.contains("LOG:  statement:"))
         })
@@ -332,8 +337,6 @@ where
 async fn two_schema_db(name: &str) -> String {
     let big = empty_db(name).await;
     let mut conn = connect(&big).await;
-    // 200 tables over two schemas, with views, types, sequences, functions, triggers,
-    // partitions and comments among them.
     let mut ddl = String::from("CREATE SCHEMA app;");
     for i in 0..200 {
         let s = if i % 2 == 0 { "public" } else { "app" };
@@ -412,7 +415,7 @@ async fn two_connections_read_the_same_catalog_as_one() {
                 .fetch_one(&mut *c)
                 .await
                 .unwrap();
-            pids.push(format!("[{pid}]"));
+            pids.push(pid);
             sqlx::raw_sql("SET log_statement = 'all'")
                 .execute(&mut *c)
                 .await
@@ -434,15 +437,10 @@ async fn two_connections_read_the_same_catalog_as_one() {
             "{db}: two connections read another schema"
         );
         let text = std::fs::read_to_string(&log).unwrap();
-        let sent = |pid: &str| {
-            text[before..]
-                .lines()
-                .filter(|l| l.contains(pid))
-                .filter(|l| l.contains("LOG:  execute") || l.contains("LOG:  statement:"))
-                .filter(|l| !l.contains("log_statement"))
-                .count()
-        };
-        let (on_conn, on_helper) = (sent(&pids[0]), sent(&pids[1]));
+        let (on_conn, on_helper) = (
+            statements_of(&text[before..], pids[0]),
+            statements_of(&text[before..], pids[1]),
+        );
         assert_eq!(on_helper, 3, "{db}: the pin, the columns and the indexes");
         assert_eq!(on_conn + on_helper, CATALOG_QUERIES + 1, "{db}");
     }
