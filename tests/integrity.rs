@@ -181,7 +181,8 @@ fn reseal(dir: &Path) {
         "report.html",
         "results.sarif",
     ] {
-        files.push((name.to_string(), std::fs::read(dir.join(name)).unwrap()));
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        files.push((name.to_string(), digest::sha256_hex(&bytes)));
     }
     std::fs::write(dir.join(MANIFEST_FILE), digest::manifest_text(&files)).unwrap();
 }
@@ -407,6 +408,84 @@ fn the_verdict_is_printed_even_when_the_reports_cannot_be_written() {
     // Nothing that could pass for this run's report is left.
     assert!(!tmp.path().join("run.json").exists());
     assert!(tmp.path().join(FAILED_RUN_FILE).exists());
+}
+
+/// Every file of `dir` with its bytes, sorted by name.
+fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Reports are written to disk as they render, so a write can fail halfway through a file
+/// (here: the largest one, or the first, past a file-size limit). `report --from` must then
+/// exit 2 naming the file, and leave the folder's earlier set exactly as it was, with no
+/// temporary file behind.
+#[test]
+fn a_write_that_fails_halfway_leaves_the_earlier_set_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    std::fs::create_dir(&out).unwrap();
+    let (code, stdout, stderr) = run_ledger(&out, false);
+    assert_eq!(code, 0, "an earlier, passing set: {stdout}{stderr}");
+    let before = contents(&out);
+    let source = failing_reports();
+    let files = contents(source);
+    let size = |name: &str| files.iter().find(|(n, _)| n == name).unwrap().1.len();
+    let (largest, report) = files.iter().map(|(n, b)| (b.len(), n)).max().unwrap();
+    assert!(
+        largest > size("run.json") + 8192,
+        "a report larger than run.json, to cut halfway once run.json is written: {report}"
+    );
+    // bash counts the limit in KiB. With none, run.json fails; with the second, run.json
+    // is written and the largest report is cut after more than run.json's size.
+    for limit_kib in [0, (largest - 1) / 1024] {
+        let run = Command::new("bash")
+            .args([
+                "-c",
+                "ulimit -f \"$1\" && trap '' XFSZ && shift && exec \"$@\"",
+                "limited",
+                &limit_kib.to_string(),
+                bin().to_str().unwrap(),
+                "report",
+                "--from",
+                source.join("run.json").to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(
+            run.status.code(),
+            Some(2),
+            "limit {limit_kib} KiB: {stderr}"
+        );
+        let failed = if limit_kib == 0 {
+            "run.json"
+        } else {
+            report.as_str()
+        };
+        assert!(
+            stderr.contains("File too large")
+                && stderr.contains(&out.join(format!(".{failed}.")).display().to_string()),
+            "the error names {failed}: {stderr}"
+        );
+        assert!(
+            contents(&out) == before,
+            "limit {limit_kib} KiB: the earlier set changed, or a temporary file stayed: {:?}",
+            contents(&out).iter().map(|(n, _)| n).collect::<Vec<_>>()
+        );
+    }
+    assert!(intact(&out));
 }
 
 #[test]

@@ -167,6 +167,63 @@ fn reports_of_a_failing_run_are_stable_snapshots() {
     });
 }
 
+/// `junit.xml` is written one suite at a time, cut from what quick-junit writes for a
+/// report holding that suite alone. It must equal, byte for byte, what quick-junit writes
+/// for the whole report built in memory: on a failing run with skips, and on the same
+/// record with text that imitates the root element's tags in every field the cut could
+/// meet (a spec path, a relation, an object, a message, a warning).
+#[test]
+fn junit_written_suite_by_suite_is_what_the_whole_report_gives() {
+    let (code, dir, out) = check_into(&[
+        "--no-probe",
+        "--migrations",
+        "tests/fixtures/report/migrations",
+        "--specs",
+        "tests/fixtures/report/specs",
+        "--apply-after",
+        "tests/fixtures/report/drift.sql",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let bytes = std::fs::read(dir.path().join("run.json")).unwrap();
+    let digest = read(dir.path(), "run.json.sha256")[..64].to_string();
+    let on_disk = read(dir.path(), "junit.xml");
+
+    let record = reims_verify::report::json::parse(&bytes, Path::new("run.json")).unwrap();
+    let whole = reims_verify::report::junit::render_whole(&record, &digest, "run.json");
+    assert_eq!(on_disk, whole, "the file check wrote");
+    let (cases, failures, _, _) = junit_counts(&whole);
+    assert!(
+        cases > 20 && failures > 0,
+        "{cases} cases, {failures} failures"
+    );
+
+    let mut hostile: Value = serde_json::from_slice(&bytes).unwrap();
+    let tags = "</testsuites>\n</testsuite><testsuites name=\"x\" tests=\"9\">";
+    hostile["warnings"] = serde_json::json!([format!("warned {tags}")]);
+    hostile["specs"][0]["path"] = Value::from(format!("specs/{tags}.yaml"));
+    for f in hostile["findings"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .step_by(3)
+    {
+        f["message"] = Value::from(format!("{tags} {}", f["message"].as_str().unwrap()));
+        f["object"] = Value::from(format!("{} {tags}", f["object"].as_str().unwrap()));
+        f["table"] = Value::from(format!(">{}", f["table"].as_str().unwrap()));
+    }
+    let hostile = serde_json::to_vec_pretty(&hostile).unwrap();
+    let record = reims_verify::report::json::parse(&hostile, Path::new("run.json")).unwrap();
+    let mut streamed = Vec::new();
+    reims_verify::report::junit::write(&record, &digest, "run.json", &mut streamed).unwrap();
+    let whole = reims_verify::report::junit::render_whole(&record, &digest, "run.json");
+    assert!(
+        whole.contains("&lt;/testsuites&gt;"),
+        "the hostile text is in the report"
+    );
+    assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+    assert_eq!(junit_counts(&whole).0, cases);
+}
+
 /// (testcases, failures, skipped) in a junit.xml, read back with quick-junit.
 fn junit_counts(xml: &str) -> (usize, usize, usize, Vec<String>) {
     let report = quick_junit::Report::deserialize_from_str(xml).expect("junit.xml parses");

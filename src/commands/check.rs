@@ -43,10 +43,11 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
         }
     };
     // The run record's bytes, made once: printed, rendered into every report and handed to
-    // the CI annotations. The in-memory run is dropped before the reports render, so that
-    // at a thousand tables it and the reports are never in memory together.
+    // the CI annotations. The in-memory run is dropped before the reports render, and the
+    // bytes once `run.json` is written, so that at thousands of tables neither is in memory
+    // beside the reports.
     let needs_record = args.format == OutputFormat::Json || !args.no_report || github;
-    let record: Option<Vec<u8>> = needs_record.then(|| crate::report::json::to_bytes(&run));
+    let mut record: Option<Vec<u8>> = needs_record.then(|| crate::report::json::to_bytes(&run));
     let passed = run.passed();
     match args.format {
         OutputFormat::Json => {
@@ -72,8 +73,14 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     drop(run);
-    if let (false, Some(record)) = (args.no_report, record.as_deref()) {
-        let rendered = match crate::report::write_record(record, &args.report) {
+    // The record as the reports were rendered from it, for the CI annotations.
+    let mut published = None;
+    if let (false, Some(record)) = (args.no_report, record.take()) {
+        let rendered = match crate::report::write_all(
+            record,
+            &args.report.join(crate::report::json::RUN_FILE),
+            &args.report,
+        ) {
             Ok(r) => r,
             Err(err) => {
                 // Part of the set may be in place: take it all away, as for any exit 2.
@@ -86,7 +93,7 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             rendered
                 .files
                 .iter()
-                .map(|(n, _)| n.as_str())
+                .map(|p| p.file_name().unwrap_or_default().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join(", "),
             args.report.display(),
@@ -97,13 +104,20 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             OutputFormat::Table => println!("{}", crate::redact::scrub(&line)),
             OutputFormat::Json => eprintln!("{}", crate::redact::scrub(&line)),
         }
+        published = github.then_some((rendered.record, rendered.digest));
     }
-    if let (true, Some(record)) = (github, record.as_deref()) {
-        crate::report::github::publish(
-            record,
-            (!args.no_report).then_some(args.report.as_path()),
-            args.format == OutputFormat::Json,
-        );
+    if github {
+        let stdout_is_json = args.format == OutputFormat::Json;
+        match (&published, record.as_deref()) {
+            (Some((run, digest)), _) => crate::report::github::publish_record(
+                run,
+                digest,
+                Some(args.report.as_path()),
+                stdout_is_json,
+            ),
+            (None, Some(record)) => crate::report::github::publish(record, None, stdout_is_json),
+            (None, None) => {}
+        }
     }
     Ok(if passed {
         ExitCode::Passed

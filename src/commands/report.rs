@@ -46,9 +46,8 @@ fn render(from: &Path, out: &Path) -> Result<ExitCode> {
             }
         }
     }
-    let rendered = crate::report::render_all(&bytes, from)?;
-    let written = crate::report::write_rendered(&rendered, out)?;
-    for path in &written {
+    let rendered = crate::report::write_all(bytes, from, out)?;
+    for path in &rendered.files {
         println!("wrote {}", path.display());
     }
     println!("run.json sha256 {}", rendered.digest);

@@ -164,12 +164,12 @@ pub fn build(run: &RunRecord) -> AccessView {
                 name: key.1.to_string(),
                 table_anchor: anchor("t", key.0),
                 owner: owner
-                    .and_then(|f| f.actual.clone())
+                    .and_then(|f| f.actual.as_deref().map(str::to_string))
                     .unwrap_or_else(|| "not checked".into()),
                 owner_ok: owner.is_none_or(|f| f.status != Outcome::Fail),
                 grants: grants
                     .iter()
-                    .find_map(|f| f.actual.clone())
+                    .find_map(|f| f.actual.as_deref().map(str::to_string))
                     .unwrap_or_default(),
                 grants_status: status_of(&grants),
                 policies: if rls.is_empty() {

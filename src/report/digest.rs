@@ -183,11 +183,11 @@ pub fn report_file_names() -> Vec<String> {
     names
 }
 
-/// The manifest's content for `(name, bytes)` files, in their order.
-pub fn manifest_text(files: &[(String, Vec<u8>)]) -> String {
+/// The manifest's content for `(name, SHA-256)` files, in their order.
+pub fn manifest_text(files: &[(String, String)]) -> String {
     files
         .iter()
-        .map(|(name, bytes)| sidecar_text(&sha256_hex(bytes), name))
+        .map(|(name, digest)| sidecar_text(digest, name))
         .collect()
 }
 

@@ -43,7 +43,7 @@ pub fn escape_property(s: &str) -> String {
 fn place<'a>(run: &'a RunRecord, f: &'a FindingRecord) -> Option<&'a LocationRecord> {
     f.location
         .as_ref()
-        .or_else(|| run.defined_at.get(&f.object))
+        .or_else(|| run.defined_at.get(f.object.as_str()))
 }
 
 /// One workflow command per failing finding and one per distinct skip reason, in the
@@ -94,7 +94,8 @@ pub fn annotations(run: &RunRecord) -> Vec<String> {
 fn skip_reasons(run: &RunRecord) -> IndexMap<(String, String), usize> {
     let mut out: IndexMap<(String, String), usize> = IndexMap::new();
     for f in run.findings.iter().filter(|f| f.status == Outcome::Skip) {
-        *out.entry((f.code.clone(), f.message.clone())).or_default() += 1;
+        *out.entry((f.code.to_string(), f.message.clone()))
+            .or_default() += 1;
     }
     out
 }
@@ -178,7 +179,18 @@ pub fn publish(run_json: &[u8], report_dir: Option<&std::path::Path>, stdout_is_
     let Ok(run) = super::json::parse(run_json, std::path::Path::new(super::json::RUN_FILE)) else {
         return;
     };
-    for line in annotations(&run) {
+    let digest = super::digest::sha256_hex(run_json);
+    publish_record(&run, &digest, report_dir, stdout_is_json);
+}
+
+/// [`publish`] for a record already parsed from bytes whose SHA-256 is `digest`.
+pub fn publish_record(
+    run: &super::json::RunRecord,
+    digest: &str,
+    report_dir: Option<&std::path::Path>,
+    stdout_is_json: bool,
+) {
+    for line in annotations(run) {
         if stdout_is_json {
             eprintln!("{line}");
         } else {
@@ -188,9 +200,8 @@ pub fn publish(run_json: &[u8], report_dir: Option<&std::path::Path>, stdout_is_
     let Some(path) = std::env::var_os(SUMMARY_ENV).filter(|p| !p.is_empty()) else {
         return;
     };
-    let digest = super::digest::sha256_hex(run_json);
     let dir = report_dir.map(|d| d.display().to_string());
-    let text = step_summary(&run, &digest, dir.as_deref());
+    let text = step_summary(run, digest, dir.as_deref());
     let appended = std::fs::OpenOptions::new()
         .append(true)
         .create(true)

@@ -10,13 +10,15 @@ use super::view;
 
 const TEMPLATE: &str = include_str!("templates/report.html.jinja");
 
-/// Render `report.html` from a report view built once for both compliance reports.
-pub fn render_view(view: &view::ReportView) -> String {
+/// Write `report.html`, from a report view built once for both compliance reports, to
+/// `out` as it renders.
+pub fn write_view(view: &view::ReportView, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut env = super::template_env();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("report.html", TEMPLATE)
         .expect("the HTML template parses");
-    env.get_template("report.html")
-        .and_then(|t| t.render(Value::from(Serde(view))))
-        .expect("the HTML template renders")
+    let template = env
+        .get_template("report.html")
+        .expect("the HTML template was added");
+    super::render_template_to(&template, Value::from(Serde(view)), out)
 }

@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use compact_str::CompactString;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -286,7 +287,7 @@ impl Outcome {
 #[derive(Debug, Clone, Deserialize)]
 pub struct LocationRecord {
     /// The spec file.
-    pub file: String,
+    pub file: CompactString,
     /// 1-based line.
     #[serde(default)]
     pub line: Option<usize>,
@@ -312,19 +313,19 @@ impl std::fmt::Display for LocationRecord {
 #[derive(Debug, Clone, Deserialize)]
 pub struct FindingRecord {
     /// The check code, e.g. `index.predicate`.
-    pub code: String,
+    pub code: CompactString,
     /// The table (or `functions`, `migrations`) it belongs to.
-    pub table: String,
+    pub table: CompactString,
     /// The object checked.
-    pub object: String,
+    pub object: CompactString,
     /// Pass, fail or skip.
     pub status: Outcome,
     /// What the spec says.
     #[serde(default)]
-    pub expected: Option<String>,
+    pub expected: Option<CompactString>,
     /// What the database has.
     #[serde(default)]
-    pub actual: Option<String>,
+    pub actual: Option<CompactString>,
     /// A sentence for people (for a skip: the reason).
     #[serde(default)]
     pub message: String,

@@ -124,68 +124,179 @@ fn test_case<'a>(f: &'a FindingRecord, strings: &mut Strings<'a>) -> TestCase {
     case
 }
 
-/// Render `junit.xml` for a run record whose bytes have SHA-256 `digest`.
-pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
-    let mut suites: IndexMap<&str, Vec<&FindingRecord>> = IndexMap::new();
-    suites.insert(MIGRATIONS_SUITE, vec![]);
-    for s in &run.specs {
-        suites.entry(s.path.as_str()).or_default();
-    }
-    suites.insert(SCHEMA_SUITE, vec![]);
-    let suite_of = Suites::new(run);
-    for f in &run.findings {
-        suites.entry(suite_of.of(f)).or_default().push(f);
-    }
-    let started = timestamp(&run.started_at);
-    let finished = timestamp(&run.finished_at);
-    let mut common = vec![
-        Property::new("reims-verify.run-file", run_file),
-        Property::new("reims-verify.run-sha256", digest),
-        Property::new("reims-verify.generator", generator()),
-        Property::new("tool_version", run.tool_version.as_str()),
-        Property::new("server_version", run.server_version.as_str()),
-        Property::new("database", run.database.as_str()),
-    ];
-    if let Some(c) = &run.git_commit {
-        common.push(Property::new("git_commit", c.as_str()));
-    }
-    for w in &run.warnings {
-        common.push(Property::new("warning", w.as_str()));
-    }
-    if let Some(seed) = run.probe_seed {
-        common.push(Property::new("probe_seed", seed.to_string()));
-    }
-    let mut report = Report::new("reims-verify");
-    if let Some(t) = started {
-        report.set_timestamp(t);
-    }
-    if let (Some(s), Some(e)) = (started, finished) {
-        if let Ok(d) = (e - s).to_std() {
-            report.set_time(d);
+/// The suites of a run in report order (the migrations, each spec file, then the schema),
+/// each with its findings, and what every suite shares.
+struct Plan<'a> {
+    run: &'a RunRecord,
+    suites: IndexMap<&'a str, Vec<&'a FindingRecord>>,
+    specs_by_path: std::collections::HashMap<&'a str, &'a super::json::SpecRecord>,
+    started: Option<DateTime<FixedOffset>>,
+    common: Vec<Property>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(run: &'a RunRecord, digest: &str, run_file: &str) -> Self {
+        let mut suites: IndexMap<&str, Vec<&FindingRecord>> = IndexMap::new();
+        suites.insert(MIGRATIONS_SUITE, vec![]);
+        for s in &run.specs {
+            suites.entry(s.path.as_str()).or_default();
+        }
+        suites.insert(SCHEMA_SUITE, vec![]);
+        let suite_of = Suites::new(run);
+        for f in &run.findings {
+            suites.entry(suite_of.of(f)).or_default().push(f);
+        }
+        let mut common = vec![
+            Property::new("reims-verify.run-file", run_file),
+            Property::new("reims-verify.run-sha256", digest),
+            Property::new("reims-verify.generator", generator()),
+            Property::new("tool_version", run.tool_version.as_str()),
+            Property::new("server_version", run.server_version.as_str()),
+            Property::new("database", run.database.as_str()),
+        ];
+        if let Some(c) = &run.git_commit {
+            common.push(Property::new("git_commit", c.as_str()));
+        }
+        for w in &run.warnings {
+            common.push(Property::new("warning", w.as_str()));
+        }
+        if let Some(seed) = run.probe_seed {
+            common.push(Property::new("probe_seed", seed.to_string()));
+        }
+        let mut specs_by_path = std::collections::HashMap::new();
+        for s in &run.specs {
+            specs_by_path.entry(s.path.as_str()).or_insert(s);
+        }
+        Plan {
+            run,
+            suites,
+            specs_by_path,
+            started: timestamp(&run.started_at),
+            common,
         }
     }
-    let mut specs_by_path = std::collections::HashMap::new();
-    for s in &run.specs {
-        specs_by_path.entry(s.path.as_str()).or_insert(s);
+
+    /// The report without its suites, with the counts all of them add up to.
+    fn report(&self) -> Report {
+        let mut report = Report::new("reims-verify");
+        if let Some(t) = self.started {
+            report.set_timestamp(t);
+        }
+        if let (Some(s), Some(e)) = (self.started, timestamp(&self.run.finished_at)) {
+            if let Ok(d) = (e - s).to_std() {
+                report.set_time(d);
+            }
+        }
+        report
     }
-    let mut strings = Strings::default();
-    for (name, findings) in suites {
+
+    /// One suite, test cases and all.
+    fn suite(
+        &self,
+        name: &'a str,
+        findings: &[&'a FindingRecord],
+        strings: &mut Strings<'a>,
+    ) -> TestSuite {
         let mut suite = TestSuite::new(name);
-        if let Some(t) = started {
+        if let Some(t) = self.started {
             suite.set_timestamp(t);
         }
-        suite.add_properties(common.iter().cloned());
-        if let Some(spec) = specs_by_path.get(name) {
+        suite.add_properties(self.common.iter().cloned());
+        if let Some(spec) = self.specs_by_path.get(name) {
             suite.add_property(Property::new("table", spec.table.as_str()));
             suite.add_property(Property::new("spec_sha256", spec.sha256.as_str()));
             if !spec.requirements.is_empty() {
                 suite.add_property(Property::new("requirements", spec.requirements.join(", ")));
             }
         }
-        suite.add_test_cases(findings.into_iter().map(|f| test_case(f, &mut strings)));
-        report.add_test_suite(suite);
+        suite.add_test_cases(findings.iter().map(|f| test_case(f, strings)));
+        suite
+    }
+}
+
+fn serialize(report: &Report) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    report
+        .serialize(&mut bytes)
+        .expect("a JUnit report of strings serialises");
+    bytes
+}
+
+/// Where the root element's start tag ends: every suite follows it, and its attribute
+/// values are escaped, so the first `>` after `<testsuites` closes it.
+fn after_root_start(xml: &[u8]) -> usize {
+    let root = xml
+        .windows(b"<testsuites".len())
+        .position(|w| w == b"<testsuites")
+        .expect("a JUnit report has a root element");
+    root + xml[root..]
+        .iter()
+        .position(|b| *b == b'>')
+        .expect("the root start tag closes")
+        + 1
+}
+
+/// Where the root element's end tag starts, with the line break before it.
+fn before_root_end(xml: &[u8]) -> usize {
+    const END: &[u8] = b"\n</testsuites>";
+    xml.windows(END.len())
+        .rposition(|w| w == END)
+        .expect("a JUnit report ends its root element")
+}
+
+/// Write `junit.xml` for a run record whose bytes have SHA-256 `digest`.
+///
+/// The file is what quick-junit writes for the whole report, but only one suite's test
+/// cases are in memory at a time: at five thousand tables the whole report, built first,
+/// was a gigabyte. quick-junit writes the root element with the report's totals, then each
+/// suite in turn; so the root start tag comes from the report with every count and no
+/// suite, and each suite's text from a report holding it alone, cut at the root's tags.
+/// `tests/report.rs` holds the result to what quick-junit writes for the whole report.
+pub fn write(
+    run: &RunRecord,
+    digest: &str,
+    run_file: &str,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let plan = Plan::new(run, digest, run_file);
+    let mut head = plan.report();
+    for f in plan.suites.values().flatten() {
+        head.tests += 1;
+        match f.status {
+            Outcome::Pass => {}
+            Outcome::Fail => head.failures += 1,
+            Outcome::Skip => head.skipped += 1,
+        }
+    }
+    let head = serialize(&head);
+    out.write_all(&head[..after_root_start(&head)])?;
+    let mut strings = Strings::default();
+    for (name, findings) in &plan.suites {
+        let mut alone = plan.report();
+        alone.add_test_suite(plan.suite(name, findings, &mut strings));
+        let xml = serialize(&alone);
+        out.write_all(&xml[after_root_start(&xml)..before_root_end(&xml)])?;
+    }
+    out.write_all(&head[before_root_end(&head)..])
+}
+
+/// `junit.xml` for a run record whose bytes have SHA-256 `digest`, as quick-junit writes
+/// the whole report built in memory: what [`write`] must equal, byte for byte.
+pub fn render_whole(run: &RunRecord, digest: &str, run_file: &str) -> String {
+    let plan = Plan::new(run, digest, run_file);
+    let mut report = plan.report();
+    let mut strings = Strings::default();
+    for (name, findings) in &plan.suites {
+        report.add_test_suite(plan.suite(name, findings, &mut strings));
     }
     report
         .to_string()
         .expect("a JUnit report of strings serialises")
+}
+
+/// `junit.xml` for a run record whose bytes have SHA-256 `digest`, as a string.
+pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
+    let mut bytes = Vec::new();
+    write(run, digest, run_file, &mut bytes).expect("writing into memory cannot fail");
+    String::from_utf8(bytes).expect("a JUnit report of strings is UTF-8")
 }

@@ -44,8 +44,9 @@ fn code(value: &str) -> String {
     }
 }
 
-/// Render `report.md` from a report view built once for both compliance reports.
-pub fn render_view(view: &view::ReportView) -> String {
+/// Write `report.md`, from a report view built once for both compliance reports, to `out`
+/// as it renders, ending with a line break.
+pub fn write_view(view: &view::ReportView, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut env = super::template_env();
     env.add_filter("text", |v: String| text(&v));
     env.add_filter("code", |v: String| code(&v));
@@ -55,14 +56,15 @@ pub fn render_view(view: &view::ReportView) -> String {
         marker => markdown_marker(&view.digest, &view.run_file),
         ..Value::from(Serde(view))
     };
-    let mut out = env
+    let template = env
         .get_template("report.md")
-        .and_then(|t| t.render(ctx))
-        .expect("the Markdown template renders");
-    if !out.ends_with('\n') {
-        out.push('\n');
+        .expect("the Markdown template was added");
+    let mut out = super::LastByte::new(out);
+    super::render_template_to(&template, ctx, &mut out)?;
+    if out.last() != Some(b'\n') {
+        std::io::Write::write_all(&mut out, b"\n")?;
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]

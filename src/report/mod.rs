@@ -48,6 +48,53 @@ pub(crate) fn template_env() -> minijinja::Environment<'static> {
     env
 }
 
+/// Render `template` with `ctx` into `out`. A failure to write is an I/O error of the file
+/// being written; any other failure is a defect of a template this crate ships, as when
+/// rendering into memory.
+pub(crate) fn render_template_to(
+    template: &minijinja::Template<'_, '_>,
+    ctx: minijinja::Value,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match template.render_captured_to(ctx, out) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == minijinja::ErrorKind::WriteFailure => Err(std::io::Error::other(e)),
+        Err(e) => panic!("the report template {} renders: {e:#}", template.name()),
+    }
+}
+
+/// A writer that remembers the last byte through it, for a file that must end with a line
+/// break whatever its template ends with.
+pub(crate) struct LastByte<'a> {
+    out: &'a mut dyn Write,
+    last: Option<u8>,
+}
+
+impl<'a> LastByte<'a> {
+    pub(crate) fn new(out: &'a mut dyn Write) -> Self {
+        LastByte { out, last: None }
+    }
+
+    /// The last byte written, if any.
+    pub(crate) fn last(&self) -> Option<u8> {
+        self.last
+    }
+}
+
+impl Write for LastByte<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        if n > 0 {
+            self.last = Some(buf[n - 1]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// The reports of one run record. The compliance view behind the Markdown and the HTML
 /// report is built once, by whichever is rendered first, and shared: at a thousand tables
 /// it is the largest structure a rendering makes.
@@ -74,107 +121,163 @@ impl<'a> Renderer<'a> {
             .get_or_init(|| view::build(self.run, self.digest, self.run_file))
     }
 
-    /// One kind of report.
-    pub(crate) fn render(&self, kind: ReportKind) -> String {
+    /// One kind of report, written to `out` as it is made: `junit.xml`, the largest, is
+    /// never whole in memory.
+    pub(crate) fn write(&self, kind: ReportKind, out: &mut dyn Write) -> std::io::Result<()> {
         match kind {
-            ReportKind::Junit => junit::render(self.run, self.digest, self.run_file),
-            ReportKind::Markdown => markdown::render_view(self.view()),
-            ReportKind::Html => html::render_view(self.view()),
-            ReportKind::Sarif => sarif::render(self.run, self.digest, self.run_file),
+            ReportKind::Junit => junit::write(self.run, self.digest, self.run_file, out),
+            ReportKind::Markdown => markdown::write_view(self.view(), out),
+            ReportKind::Html => html::write_view(self.view(), out),
+            ReportKind::Sarif => {
+                out.write_all(sarif::render(self.run, self.digest, self.run_file).as_bytes())
+            }
         }
+    }
+
+    /// One kind of report, in memory.
+    pub(crate) fn render(&self, kind: ReportKind) -> String {
+        let mut bytes = Vec::new();
+        self.write(kind, &mut bytes)
+            .expect("writing into memory cannot fail");
+        String::from_utf8(bytes).expect("every report is UTF-8")
     }
 }
 
-/// Every file of a report folder, rendered and ready to write.
+/// A report folder just written.
 #[derive(Debug, Clone)]
-pub struct Rendered {
-    /// SHA-256 of `run_json`.
+pub struct Written {
+    /// SHA-256 of `run.json`.
     pub digest: String,
     /// SHA-256 of the manifest (`SHA256SUMS`): the digest of the whole folder.
     pub manifest_digest: String,
-    /// `(file name, content)`, in writing order: `run.json`, its sidecar, the reports, then
-    /// the manifest of all of them.
-    pub files: Vec<(String, Vec<u8>)>,
+    /// Every file written, in writing order: `run.json`, its sidecar, the reports, then the
+    /// manifest of all of them.
+    pub files: Vec<PathBuf>,
+    /// The record every report was rendered from, for a caller that also publishes it (the
+    /// CI annotations), so that it need not be parsed again.
+    pub record: RunRecord,
 }
 
-/// Render every report from the bytes of a `run.json` (`source` names it in messages).
-pub fn render_all(run_json: &[u8], source: &Path) -> Result<Rendered> {
-    let run = json::parse(run_json, source)?;
-    let digest = digest::sha256_hex(run_json);
-    let mut files = vec![
-        (RUN_FILE.to_string(), run_json.to_vec()),
-        (
-            format!("{RUN_FILE}{SIDECAR_SUFFIX}"),
-            sidecar_text(&digest, RUN_FILE).into_bytes(),
-        ),
-    ];
-    // The kinds are independent renderings of one record: at a thousand tables each takes
-    // a second or more, so they render side by side, one thread each, and keep their order.
-    let renderer = Renderer::new(&run, &digest, RUN_FILE);
-    files.extend(crate::parallel::map_in_order(&ReportKind::ALL, 1, |kind| {
-        (
-            kind.file_name().to_string(),
-            renderer.render(*kind).into_bytes(),
-        )
-    }));
-    // Every file above is listed by construction, whatever kinds are added later.
-    let manifest = manifest_text(&files).into_bytes();
-    let manifest_digest = digest::sha256_hex(&manifest);
-    files.push((MANIFEST_FILE.to_string(), manifest));
-    Ok(Rendered {
-        digest,
-        manifest_digest,
-        files,
-    })
+/// A file being written under a temporary name, hashed as its bytes go by, so that no
+/// report needs to be held whole to be listed in the manifest.
+struct Staged {
+    out: std::io::BufWriter<std::fs::File>,
+    hash: sha2::Sha256,
 }
 
-/// Write rendered files into `dir` (created if missing). Each file is written to a
-/// temporary file in `dir` first, and all are renamed into place only once every one is
-/// written, so a reader never sees a half-written file and a failure leaves the old set.
-pub fn write_rendered(rendered: &Rendered, dir: &Path) -> Result<Vec<PathBuf>> {
+impl Staged {
+    fn create(tmp: &Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(tmp)?;
+        Ok(Staged {
+            out: std::io::BufWriter::with_capacity(1 << 16, file),
+            hash: sha2::Digest::new(),
+        })
+    }
+
+    /// Flush, sync to disk, and give the content's SHA-256.
+    fn finish(self) -> std::io::Result<String> {
+        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(hex::encode(sha2::Digest::finalize(self.hash)))
+    }
+}
+
+impl Write for Staged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        sha2::Digest::update(&mut self.hash, &buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Render every report from the bytes of a `run.json` (`source` names it in messages) and
+/// write the set into `dir` (created if missing).
+///
+/// Each file is written to a temporary file in `dir` first, and all are renamed into place
+/// only once every one is written and synced, so a reader never sees a half-written file
+/// and a failure leaves the old set. The reports are written to disk as they render and
+/// hashed on the way, never held whole beside each other; the record's bytes are let go
+/// once `run.json` is written, before any report renders.
+pub fn write_all(run_json: Vec<u8>, source: &Path, dir: &Path) -> Result<Written> {
+    let run = json::parse(&run_json, source)?;
+    let digest = digest::sha256_hex(&run_json);
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(rendered.files.len());
+    let tmp_of = |name: &str| dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let sidecar = format!("{RUN_FILE}{SIDECAR_SUFFIX}");
+    let mut names: Vec<String> = vec![RUN_FILE.into(), sidecar.clone()];
+    names.extend(ReportKind::ALL.iter().map(|k| k.file_name().to_string()));
+    names.push(MANIFEST_FILE.into());
     let result = (|| {
-        for (name, bytes) in &rendered.files {
-            let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)
-                .map_err(|e| Error::io(&tmp, e))?;
-            staged.push((tmp.clone(), dir.join(name)));
-            file.write_all(bytes)
-                .and_then(|_| file.sync_all())
-                .map_err(|e| Error::io(&tmp, e))?;
+        let write_one = |name: &str, bytes: &[u8]| -> Result<String> {
+            let tmp = tmp_of(name);
+            let mut staged = Staged::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            staged
+                .write_all(bytes)
+                .and_then(|_| staged.finish())
+                .map_err(|e| Error::io(&tmp, e))
+        };
+        let mut digests = vec![
+            (RUN_FILE.to_string(), write_one(RUN_FILE, &run_json)?),
+            (
+                sidecar.clone(),
+                write_one(&sidecar, sidecar_text(&digest, RUN_FILE).as_bytes())?,
+            ),
+        ];
+        drop(run_json);
+        // The kinds are independent renderings of one record: at a thousand tables each
+        // takes a second or more, so they render side by side, one thread each, and keep
+        // their order.
+        let renderer = Renderer::new(&run, &digest, RUN_FILE);
+        for rendered in crate::parallel::map_in_order(&ReportKind::ALL, 1, |kind| {
+            let name = kind.file_name();
+            let tmp = tmp_of(name);
+            let mut staged = Staged::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            renderer
+                .write(*kind, &mut staged)
+                .and_then(|_| staged.finish())
+                .map(|d| (name.to_string(), d))
+                .map_err(|e| Error::io(&tmp, e))
+        }) {
+            digests.push(rendered?);
         }
-        let mut written = Vec::with_capacity(staged.len());
-        for (tmp, path) in &staged {
-            std::fs::rename(tmp, path).map_err(|e| Error::io(path, e))?;
-            written.push(path.clone());
+        // Every file above is listed by construction, whatever kinds are added later.
+        let manifest = manifest_text(&digests);
+        write_one(MANIFEST_FILE, manifest.as_bytes())?;
+        let mut written = Vec::with_capacity(names.len());
+        for name in &names {
+            let path = dir.join(name);
+            std::fs::rename(tmp_of(name), &path).map_err(|e| Error::io(&path, e))?;
+            written.push(path);
         }
         // This run's reports are now in place: a failed run's marker no longer applies.
         let marker = dir.join(FAILED_RUN_FILE);
         if marker.exists() {
             std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
         }
-        Ok(written)
+        Ok((digest::sha256_hex(manifest.as_bytes()), written))
     })();
-    if result.is_err() {
-        for (tmp, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
+    match result {
+        Ok((manifest_digest, files)) => Ok(Written {
+            digest,
+            manifest_digest,
+            files,
+            record: run,
+        }),
+        Err(err) => {
+            for name in &names {
+                let _ = std::fs::remove_file(tmp_of(name));
+            }
+            Err(err)
         }
     }
-    result
-}
-
-/// Write a run's report files into `dir` (created if missing), from the run record's bytes
-/// as [`json::to_bytes`] made them, and return what was written: `run.json`,
-/// `run.json.sha256`, the reports and `SHA256SUMS`.
-pub fn write_record(run_json: &[u8], dir: &Path) -> Result<Rendered> {
-    let rendered = render_all(run_json, &dir.join(RUN_FILE))?;
-    write_rendered(&rendered, dir)?;
-    Ok(rendered)
 }
 
 /// Make sure reports can be written into `dir` before any work starts: create it if

@@ -40,8 +40,8 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
         .map(|(i, c)| (c.code.to_string(), i))
         .collect();
     for f in &run.findings {
-        if !index.contains_key(&f.code) {
-            index.insert(f.code.clone(), rules.len());
+        if !index.contains_key(f.code.as_str()) {
+            index.insert(f.code.to_string(), rules.len());
             rules.push(rule(
                 &f.code,
                 &format!("reims-verify check `{}`.", f.code),
@@ -54,12 +54,12 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
         .findings
         .iter()
         .filter(|f| f.status == Outcome::Fail)
-        .map(|f| result(run, f, index[&f.code], fallback.as_ref()))
+        .map(|f| result(run, f, index[f.code.as_str()], fallback.as_ref()))
         .collect();
     let mut skips: IndexMap<(String, String), usize> = IndexMap::new();
     for f in run.findings.iter().filter(|f| f.status == Outcome::Skip) {
         *skips
-            .entry((f.code.clone(), f.message.clone()))
+            .entry((f.code.to_string(), f.message.clone()))
             .or_default() += 1;
     }
     let notifications: Vec<Value> = skips
@@ -150,7 +150,7 @@ fn rule_name(code: &str) -> String {
 
 /// A file location of the run to anchor a finding that has none of its own.
 fn fallback_anchor(run: &RunRecord) -> Option<LocationRecord> {
-    let first_spec = run.specs.first().map(|s| s.path.clone());
+    let first_spec = run.specs.first().map(|s| s.path.as_str().into());
     let first_migration = run.findings.iter().find_map(|f| {
         (f.code.starts_with("migration.")).then(|| f.location.as_ref().map(|l| l.file.clone()))?
     });
@@ -167,7 +167,7 @@ fn result(
     rule_index: usize,
     fallback: Option<&LocationRecord>,
 ) -> Value {
-    let defined = run.defined_at.get(&f.object);
+    let defined = run.defined_at.get(f.object.as_str());
     let (primary, note) = match (&f.location, defined) {
         (Some(spec), _) => (Some(spec), None),
         (None, Some(mig)) => (Some(mig), Some("located in the migrations by the object's name")),

@@ -191,14 +191,14 @@ pub struct FindingView {
 impl From<&FindingRecord> for FindingView {
     fn from(f: &FindingRecord) -> Self {
         FindingView {
-            code: f.code.clone(),
-            table: f.table.clone(),
+            code: f.code.to_string(),
+            table: f.table.to_string(),
             table_anchor: anchor("t", &f.table),
-            object: f.object.clone(),
+            object: f.object.to_string(),
             status: f.status.as_str(),
             message: f.message.clone(),
-            expected: f.expected.clone(),
-            actual: f.actual.clone(),
+            expected: f.expected.as_deref().map(str::to_string),
+            actual: f.actual.as_deref().map(str::to_string),
             location: f.location.as_ref().map(|l| l.to_string()),
             requirements: f.requirements.clone(),
             hint: f.hint.clone(),
@@ -242,8 +242,8 @@ pub struct ObjectView {
 /// One check of an object.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckMark {
-    /// Check code.
-    pub code: String,
+    /// Check code (short: kept inline, never on the heap, as there is one per finding).
+    pub code: compact_str::CompactString,
     /// `pass`, `fail` or `skip`.
     pub status: &'static str,
 }
