@@ -7,6 +7,9 @@
 // the cold path is not worth boxing every construction site for.
 #![allow(clippy::result_large_err)]
 
+#[macro_use]
+mod console;
+
 pub mod anchor;
 pub mod cache_dir;
 pub mod catalog;
@@ -53,7 +56,7 @@ pub fn run_cli() -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return error::ExitCode::Database.code();
         }
     };
@@ -76,7 +79,7 @@ pub fn run_cli() -> i32 {
     match result {
         Ok(code) => code.code(),
         Err(err) => {
-            eprint!("{}", redact::scrub(&describe_error(&err)));
+            err!("{}", redact::scrub(&describe_error(&err)));
             err.exit_code().code()
         }
     }
@@ -120,6 +123,6 @@ fn print_usage_error(err: &clap::Error) -> i32 {
             }
         }
     }
-    eprint!("{}", redact::scrub(&text));
+    err!("{}", redact::scrub(&text));
     err.exit_code()
 }

@@ -490,7 +490,7 @@ pub fn install_panic_hook() {
                     .location()
                     .map(|l| format!(" at {}:{}", l.file(), l.line()))
                     .unwrap_or_default();
-                eprintln!("reims-verify panicked{location}: {}", scrub(&message));
+                errln!("reims-verify panicked{location}: {}", scrub(&message));
             }
             _ => previous(info),
         }

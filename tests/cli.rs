@@ -654,3 +654,80 @@ fn malformed_access_specs_exit_2_naming_file_line_and_key() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("NAME=ROLE"), "{stderr}");
 }
+
+/// Run the binary with stdout or stderr closed before it writes a byte (as `check | head`
+/// leaves stdout once `head` has its line); returns the exit code and the other stream.
+fn run_with_closed(args: &[&str], close_stdout: bool) -> (i32, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (closed, mut open): (Box<dyn Read>, Box<dyn Read>) = if close_stdout {
+        (
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        )
+    } else {
+        (
+            Box::new(child.stderr.take().unwrap()),
+            Box::new(child.stdout.take().unwrap()),
+        )
+    };
+    drop(closed);
+    let mut other = String::new();
+    open.read_to_string(&mut other).unwrap();
+    (child.wait().unwrap().code().unwrap_or(-1), other)
+}
+
+/// A stream that is gone loses its lines, never the run: with stdout closed, a failing
+/// check still exits 1 (not a crash, 101) and writes its reports, in either output format;
+/// with stderr closed, a bad spec folder is still exit 2.
+#[test]
+fn a_closed_stdout_or_stderr_loses_lines_not_the_verdict_or_the_reports() {
+    for format in ["table", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("reports");
+        let (code, stderr) = run_with_closed(
+            &[
+                "check",
+                "--no-probe",
+                "--format",
+                format,
+                "--migrations",
+                "tests/fixtures/report/migrations",
+                "--specs",
+                "tests/fixtures/report/specs",
+                "--apply-after",
+                "tests/fixtures/report/drift.sql",
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            true,
+        );
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        let run: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(report.join("run.json")).unwrap()).unwrap();
+        assert!(run["totals"]["failed"].as_u64().unwrap() > 0, "{format}");
+        assert!(report.join("SHA256SUMS").is_file(), "{format}");
+    }
+    let (code, stdout) = run_with_closed(
+        &[
+            "check",
+            "--no-probe",
+            "--specs",
+            "no/such/specs",
+            "--no-report",
+        ],
+        false,
+    );
+    assert_eq!(code, 2, "{stdout}");
+}

@@ -52,21 +52,21 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => {
             if let Some(record) = &record {
-                print!("{}", String::from_utf8_lossy(record));
+                out!("{}", String::from_utf8_lossy(record));
             }
         }
         OutputFormat::Table => {
             // Database text in the table must not be read as workflow commands.
             let token = github.then(|| uuid::Uuid::new_v4().simple().to_string());
             if let Some(t) = &token {
-                println!("::stop-commands::{t}");
+                outln!("::stop-commands::{t}");
             }
-            print!(
+            out!(
                 "{}",
                 crate::redact::scrub(&crate::report::terminal::render(&run, out))
             );
             if let Some(t) = &token {
-                println!("::{t}::");
+                outln!("::{t}::");
             }
         }
     }
@@ -101,8 +101,8 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             rendered.manifest_digest
         );
         match args.format {
-            OutputFormat::Table => println!("{}", crate::redact::scrub(&line)),
-            OutputFormat::Json => eprintln!("{}", crate::redact::scrub(&line)),
+            OutputFormat::Table => outln!("{}", crate::redact::scrub(&line)),
+            OutputFormat::Json => errln!("{}", crate::redact::scrub(&line)),
         }
         published = github.then_some((rendered.record, rendered.digest));
     }
@@ -172,7 +172,7 @@ fn mark_failed(dir: &std::path::Path, err: &Error) {
     let code = err.exit_code().code();
     let message = crate::redact::scrub(&crate::describe_error(err));
     match crate::report::mark_failed_run(dir, code, &message) {
-        Ok(removed) if !removed.is_empty() => eprintln!(
+        Ok(removed) if !removed.is_empty() => errln!(
             "note: removed the earlier run's reports from {} ({} files) and left {} there, \
              so they cannot be taken for this run's result",
             dir.display(),
@@ -180,7 +180,7 @@ fn mark_failed(dir: &std::path::Path, err: &Error) {
             crate::report::digest::FAILED_RUN_FILE
         ),
         Ok(_) => {}
-        Err(e) => eprintln!(
+        Err(e) => errln!(
             "warning: could not mark {} as holding no report of this run: {e}",
             dir.display()
         ),
@@ -209,7 +209,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let (specs, mut warnings) = load_dir_reporting(&args.specs)?;
     phases.push(clock.phase("specs", t));
     for w in &warnings {
-        eprintln!("{}", crate::redact::scrub(&format!("warning: {w}")));
+        errln!("{}", crate::redact::scrub(&format!("warning: {w}")));
     }
     let access = AccessOptions::parse(&args.roles).map_err(|message| Error::Usage {
         message,
@@ -308,7 +308,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         let shadow_major = shadow_server_version.as_deref().and_then(major_of);
         let cross_major = shadow_warnings(target_major, shadow_major, why);
         for w in &cross_major {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
         // What ran on the shadow's server before it (the migrations, on a throw-away
         // server) is part of the cache key: it can create roles or change settings the

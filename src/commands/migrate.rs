@@ -46,7 +46,7 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
         Database::close(conn).await;
         let rows = status_of(&files, &history);
         if args.format == OutputFormat::Json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&rows).expect("serialisable")
             );
@@ -67,11 +67,11 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
                     }),
                 ]);
             }
-            println!("{}: {} migration(s)\n{t}", db.describe(), rows.len());
+            outln!("{}: {} migration(s)\n{t}", db.describe(), rows.len());
             for r in rows.iter().filter(|r| r.status == MigrationStatus::Applied) {
                 if let Some(a) = attempts.iter().find(|a| a.migration_name == r.name) {
                     if a.outcome.as_deref() != Some("applied") {
-                        println!(
+                        outln!(
                             "note: the latest attempt to re-apply {} ({}) {}; the earlier success stands (see --history)",
                             r.name,
                             a.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -118,13 +118,13 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
                     attempts: attempts_of(name),
                 });
             }
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&entries).expect("serialisable")
             );
         } else {
             if rows.is_empty() {
-                println!(
+                outln!(
                     "{}: no migrations recorded (schema_migrations is {})",
                     db.describe(),
                     if history.is_some() { "empty" } else { "absent" }
@@ -142,7 +142,7 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
                         comfy_table::Cell::new(h.error_message.as_deref().unwrap_or("")),
                     ]);
                 }
-                println!("{t}");
+                outln!("{t}");
             }
             let unsuccessful: Vec<&Attempt> = attempts
                 .iter()
@@ -159,7 +159,7 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
                         comfy_table::Cell::new(a.error_message.as_deref().unwrap_or("")),
                     ]);
                 }
-                println!(
+                outln!(
                     "attempts that did not apply (reims_verify.migration_attempts; schema_migrations above stays the record of what is applied):\n{t}"
                 );
             }
@@ -172,10 +172,10 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
         let options = apply_options(&args.db, args.force, args.lock_wait);
         let report = apply(&db, &files, &mode, &options).await?;
         for note in &report.notes {
-            eprintln!("note: {note}");
+            errln!("note: {note}");
         }
         if args.format == OutputFormat::Json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&report).expect("serialisable")
             );
@@ -197,9 +197,9 @@ pub async fn run_migrate(args: &MigrateArgs, out: Output) -> Result<ExitCode> {
                 .iter()
                 .filter(|s| s.action != "skipped")
                 .count();
-            println!("{}: {applied} migration(s) applied\n{t}", db.describe());
+            outln!("{}: {applied} migration(s) applied\n{t}", db.describe());
             for u in &report.unknown {
-                println!(
+                outln!(
                     "note: {u} is recorded as applied but is not in {}",
                     args.migrations.display()
                 );

@@ -32,7 +32,7 @@ pub async fn run_pg(cmd: &PgCommand, out: Output) -> Result<ExitCode> {
                 } else {
                     String::new()
                 };
-                println!(
+                outln!(
                     "installed PostgreSQL {} ({}, {}) in {} ({:.1} s{fetched})",
                     done.major,
                     done.server_version,
@@ -41,7 +41,7 @@ pub async fn run_pg(cmd: &PgCommand, out: Output) -> Result<ExitCode> {
                     done.elapsed.as_secs_f64()
                 );
             } else {
-                println!(
+                outln!(
                     "PostgreSQL {} is installed already ({}, {}) in {}; --force installs it again",
                     done.major,
                     done.server_version,
@@ -112,13 +112,13 @@ fn list(out: Output) -> Result<()> {
             }),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     match find_bindir(None) {
-        Ok(d) => println!("default for the ephemeral cluster: {}", d.path.display()),
-        Err(_) => println!("default for the ephemeral cluster: none found"),
+        Ok(d) => outln!("default for the ephemeral cluster: {}", d.path.display()),
+        Err(_) => outln!("default for the ephemeral cluster: none found"),
     }
     if let Some(home) = pg_home() {
-        println!("pg install folder: {}", home.display());
+        outln!("pg install folder: {}", home.display());
     }
     let missing: Vec<String> = RELEASES
         .iter()
@@ -126,12 +126,12 @@ fn list(out: Output) -> Result<()> {
         .map(|r| r.major.to_string())
         .collect();
     if missing.is_empty() {
-        println!(
+        outln!(
             "every supported major ({}) is available",
             supported_majors()
         );
     } else {
-        println!(
+        outln!(
             "not found: PostgreSQL {}; `reims-verify pg install N` fetches one",
             missing.join(", ")
         );

@@ -48,10 +48,10 @@ fn render(from: &Path, out: &Path) -> Result<ExitCode> {
     }
     let rendered = crate::report::write_all(bytes, from, out)?;
     for path in &rendered.files {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
-    println!("run.json sha256 {}", rendered.digest);
-    println!(
+    outln!("run.json sha256 {}", rendered.digest);
+    outln!(
         "{} sha256 {} (the digest of the whole set)",
         digest::MANIFEST_FILE,
         rendered.manifest_digest
@@ -70,10 +70,10 @@ fn verify(file: &Path, out: Output) -> Result<ExitCode> {
             (false, true) => "\x1b[31mMISMATCH\x1b[0m",
             (false, false) => "MISMATCH",
         };
-        println!("{label} {}: {}", c.path.display(), c.detail);
+        outln!("{label} {}: {}", c.path.display(), c.detail);
     }
     if let Some(d) = &folder.manifest_digest {
-        println!(
+        outln!(
             "{} sha256 {d} (the digest of the whole set: compare it with the one the run \
              printed)",
             digest::MANIFEST_FILE

@@ -81,7 +81,7 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         .filter(|n| !files.iter().any(|(f, _)| f == n))
         .collect();
     if !stale.is_empty() {
-        eprintln!(
+        errln!(
             "warning: {} also holds {} that this snapshot did not write: {}",
             args.out.display(),
             if stale.len() == 1 { "a spec" } else { "specs" },
@@ -89,9 +89,9 @@ pub async fn run_snapshot(args: &SnapshotArgs) -> Result<ExitCode> {
         );
     }
     for name in &snap.skipped {
-        eprintln!("note: `{name}` was skipped: the spec format cannot describe it");
+        errln!("note: `{name}` was skipped: the spec format cannot describe it");
     }
-    println!(
+    outln!(
         "wrote {} spec file(s) to {} from {} (schema {})",
         written.len(),
         args.out.display(),
@@ -133,7 +133,7 @@ async fn self_check(
     let (cluster, mut conn) = match shadow_connection(db, copts).await {
         Ok(pair) => pair,
         Err(e) => {
-            eprintln!("note: the snapshot was not verified (no shadow database: {e})");
+            errln!("note: the snapshot was not verified (no shadow database: {e})");
             return;
         }
     };
@@ -143,7 +143,7 @@ async fn self_check(
         .and_then(|c| crate::postgres::major_of(c.server_version()));
     let printers = match (checked, shadow) {
         (Some(c), Some(s)) if c != s => {
-            eprintln!(
+            errln!(
                 "warning: the server runs PostgreSQL {c}, but no PostgreSQL {c} binaries were \
                  found, so the snapshot was verified by PostgreSQL {s} (`reims-verify pg \
                  install {c}` lets the same major print both sides)"
@@ -157,7 +157,7 @@ async fn self_check(
     match outcome {
         Ok(report) => {
             for object in &report.downgraded {
-                eprintln!("note: CHECK {object} is written as `sql:` (no structured rule matches it exactly)");
+                errln!("note: CHECK {object} is written as `sql:` (no structured rule matches it exactly)");
             }
             // Built-in security findings are stated by the database, not missing from the
             // format: a snapshot never acknowledges them, a person fixes or acknowledges.
@@ -166,25 +166,25 @@ async fn self_check(
                 .iter()
                 .partition(|f| f.code.starts_with("security."));
             if !unstated.is_empty() {
-                eprintln!(
+                errln!(
                     "warning: {} check(s) will fail on these specs; the spec format cannot state:",
                     unstated.len()
                 );
                 for f in &unstated {
-                    eprintln!("  {} {}: {}", f.code, f.object, f.message);
+                    errln!("  {} {}: {}", f.code, f.object, f.message);
                 }
             }
             if !security.is_empty() {
-                eprintln!(
+                errln!(
                     "security: {} built-in security check(s) will fail until the function is fixed, or acknowledged with a reason (`acknowledge:` in its spec):",
                     security.len()
                 );
                 for f in &security {
-                    eprintln!("  {} {}: {}", f.code, f.object, f.message);
+                    errln!("  {} {}: {}", f.code, f.object, f.message);
                 }
             }
         }
-        Err(e) => eprintln!("warning: the snapshot does not compile in a shadow database: {e}"),
+        Err(e) => errln!("warning: the snapshot does not compile in a shadow database: {e}"),
     }
     Database::close(conn).await;
     drop(cluster);

@@ -35,16 +35,16 @@ impl schemars::JsonSchema for SpecFile {
 pub async fn run_spec(cmd: &SpecCommand, _out: Output) -> Result<ExitCode> {
     match cmd {
         SpecCommand::Schema => {
-            print!("{}", spec_json_schema());
+            out!("{}", spec_json_schema());
             Ok(ExitCode::Passed)
         }
         SpecCommand::Snapshot(args) => super::run_snapshot(args).await,
         SpecCommand::Validate { specs } => {
             let (set, warnings) = load_dir_reporting(specs)?;
             for w in &warnings {
-                eprintln!("{}", crate::redact::scrub(&format!("warning: {w}")));
+                errln!("{}", crate::redact::scrub(&format!("warning: {w}")));
             }
-            println!(
+            outln!(
                 "{} spec file(s) in {} are valid",
                 set.specs.len() + set.schemas.len(),
                 specs.display()

@@ -44,7 +44,7 @@ impl AttemptLog {
             Ok(_) => Ok(Some(AttemptLog)),
             Err(e) if is_permission(&e) => {
                 let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
-                eprintln!(
+                errln!(
                     "warning: cannot create reims_verify.migration_attempts ({}): attempts are not logged, only schema_migrations is written; grant CREATE on the database to log them",
                     crate::error::describe_sqlx_error(&e)
                 );

@@ -49,7 +49,7 @@ pub struct Discovery {
 pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
     let found = scan_dir(dir)?;
     for w in &found.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(found.files)
 }

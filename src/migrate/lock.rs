@@ -120,7 +120,7 @@ pub(crate) async fn acquire(conn: &mut PgConnection, wait: Duration) -> Result<(
             .map_err(|e| Error::database("taking the migration lock", &e))?;
         if got {
             if announced.is_some() {
-                eprintln!(
+                errln!(
                     "reims-verify: got the migration lock after {:.1} s",
                     started.elapsed().as_secs_f64()
                 );
@@ -149,7 +149,7 @@ pub(crate) async fn acquire(conn: &mut PgConnection, wait: Duration) -> Result<(
         }
         let pid = who.as_ref().map(|h| h.pid).unwrap_or(-1);
         if announced != Some(pid) {
-            eprintln!(
+            errln!(
                 "reims-verify: waiting for the migration lock (up to {}, --lock-wait): held by {shown}",
                 show_duration(wait)
             );

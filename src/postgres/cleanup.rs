@@ -152,9 +152,9 @@ pub fn install_signal_handlers() {
                 done.push("stopping PostgreSQL and removing temp files".into());
             }
             if done.is_empty() {
-                eprintln!("reims-verify: interrupted");
+                errln!("reims-verify: interrupted");
             } else {
-                eprintln!("reims-verify: interrupted; {}", done.join("; "));
+                errln!("reims-verify: interrupted; {}", done.join("; "));
             }
             cleanup_all();
             std::process::exit(130);

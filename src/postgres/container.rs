@@ -477,7 +477,7 @@ mod imp {
                 .await
                 .map_err(|reason| no_daemon_error(&reason))?;
             for gone in remove_dead_runs(&docker).await {
-                eprintln!(
+                errln!(
                     "note: removed container {} left by reims-verify pid {}, which was killed",
                     &gone.id[..gone.id.len().min(12)],
                     gone.pid

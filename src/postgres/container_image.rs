@@ -62,7 +62,7 @@ pub(crate) async fn ensure_image(docker: &Docker, image: &ImageRef, limit: Durat
             })
         }
     }
-    eprintln!(
+    errln!(
         "note: the image {image} is not on the Docker daemon; pulling it (at most {} s, {PULL_TIMEOUT_ENV})",
         limit.as_secs()
     );

@@ -86,7 +86,7 @@ impl EphemeralCluster {
         let owner = server_owner(opts.os_user.as_deref())?;
         let parent = opts.parent_dir.clone().unwrap_or_else(default_parent);
         for note in reap_cluster_folders(&parent) {
-            eprintln!("note: {note}");
+            errln!("note: {note}");
         }
         let folder = ClusterFolder::create(&parent).map_err(|e| Error::Cluster {
             message: format!(
@@ -129,7 +129,7 @@ impl EphemeralCluster {
         match initdb_cache::restore(&cache_key, &cluster.data_dir(), raw_owner) {
             Restore::Restored => cluster.timings.from_cache = true,
             Restore::Miss => {}
-            Restore::Damaged(reason) => eprintln!(
+            Restore::Damaged(reason) => errln!(
                 "note: the initdb cache entry was damaged ({reason}); it was discarded and is \
                  rebuilt from a fresh initdb"
             ),
@@ -145,7 +145,7 @@ impl EphemeralCluster {
             Err(e) if cluster.timings.from_cache => {
                 // The copy matched its manifest, yet the server refused it: the entry is not
                 // to be trusted. Start over from initdb, and store a new entry.
-                eprintln!(
+                errln!(
                     "note: the server would not start from the initdb cache entry ({e}); it was \
                      discarded and is rebuilt from a fresh initdb"
                 );

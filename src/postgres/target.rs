@@ -572,7 +572,7 @@ fn pgpass_password(host: &str, port: u16, db: &str, user: &str) -> Option<String
     let path = pgpass_file()?;
     let meta = std::fs::metadata(&path).ok()?;
     if !meta.is_file() {
-        eprintln!(
+        errln!(
             "warning: password file {} is not a plain file; it is ignored",
             path.display()
         );
@@ -587,7 +587,7 @@ fn pgpass_password(host: &str, port: u16, db: &str, user: &str) -> Option<String
         }
     }
     if meta.permissions().mode() & 0o077 != 0 {
-        eprintln!(
+        errln!(
             "warning: password file {} has group or world access; it is ignored (chmod 0600 it)",
             path.display()
         );

@@ -192,9 +192,9 @@ pub fn publish_record(
 ) {
     for line in annotations(run) {
         if stdout_is_json {
-            eprintln!("{line}");
+            errln!("{line}");
         } else {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     let Some(path) = std::env::var_os(SUMMARY_ENV).filter(|p| !p.is_empty()) else {
@@ -208,7 +208,7 @@ pub fn publish_record(
         .open(&path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
     if let Err(e) = appended {
-        eprintln!(
+        errln!(
             "warning: cannot append the job summary to {}: {e}",
             std::path::Path::new(&path).display()
         );
