@@ -714,3 +714,90 @@ async fn the_checking_roles_own_read_is_expected_and_nothing_more() {
         "{other:#?}"
     );
 }
+
+/// Each statement a backend sent, as `(pid, text)`, from a server log whose lines start
+/// with the default prefix (`%m [%p] `); a statement's text runs on until the next entry.
+fn logged_statements(log: &str) -> Vec<(i32, String)> {
+    let mut out: Vec<(i32, String)> = Vec::new();
+    let mut current: Option<(i32, String)> = None;
+    for line in log.lines() {
+        let entry = line
+            .get(..4)
+            .is_some_and(|y| y.bytes().all(|b| b.is_ascii_digit()));
+        if !entry {
+            if let Some((_, text)) = &mut current {
+                text.push('\n');
+                text.push_str(line);
+            }
+            continue;
+        }
+        out.extend(current.take());
+        let pid = line
+            .split_once(" [")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .and_then(|(pid, _)| pid.parse().ok());
+        if let (Some(pid), true) = (
+            pid,
+            line.contains("LOG:  execute") || line.contains("LOG:  statement:"),
+        ) {
+            current = Some((pid, line.to_string()));
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// On a server it is handed, `check` reads the catalog as one session: the queries for the
+/// columns, the constraints and the indexes (which a throw-away server's read spreads over
+/// two connections) all come from one backend. A role of its own logs every statement it
+/// sends, so the staging server's log tells which backend sent which query.
+#[tokio::test]
+async fn a_handed_over_servers_catalog_is_read_as_one_session() {
+    let _quiet = FOOTPRINT.lock().await;
+    let mut conn = staging().connect("staging").await.unwrap();
+    sqlx::raw_sql(
+        "CREATE ROLE counted LOGIN;
+         GRANT SELECT ON schema_migrations TO counted;
+         ALTER ROLE counted SET log_statement = 'all';",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let log = staging().dir().join("server.log");
+    let before = std::fs::read_to_string(&log).unwrap().len();
+    let target = url_of("staging", "counted");
+    let (code, stdout, stderr, _) = tokio::task::spawn_blocking(move || {
+        run(&["check", "--database-url", &target, "--no-report"])
+    })
+    .await
+    .unwrap();
+    sqlx::raw_sql("DROP OWNED BY counted; DROP ROLE counted;")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(code, 1, "the staging drift is found: {stdout}{stderr}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let statements = logged_statements(&text[before..]);
+    let backends_of = |from: &str| -> Vec<i32> {
+        let mut pids: Vec<i32> = statements
+            .iter()
+            .filter(|(_, sql)| sql.contains(from))
+            .map(|(pid, _)| *pid)
+            .collect();
+        pids.sort();
+        pids.dedup();
+        pids
+    };
+    let columns = backends_of("FROM pg_attribute a\n");
+    assert_eq!(
+        columns.len(),
+        1,
+        "one backend read the columns: {columns:?}"
+    );
+    assert_eq!(
+        backends_of("FROM pg_constraint k\n"),
+        columns,
+        "constraints"
+    );
+    assert_eq!(backends_of("FROM pg_index x\n"), columns, "indexes");
+}
