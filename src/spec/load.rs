@@ -1019,9 +1019,10 @@ fn is_identifier(s: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// Every spec document the project has (its own specs, every fixture, every bad spec
-    /// and fuzz seed) loads to the same document or the same error by the quick path as
-    /// by looking at its top-level keys first.
+    /// Every spec document the project has (its own specs, every fixture and every bad
+    /// spec, and any YAML or `spec_document` input under `fuzz/`, of which there is none
+    /// today) loads to the same document or the same error by the quick path as by looking
+    /// at its top-level keys first.
     #[test]
     fn the_quick_path_decides_as_the_top_level_keys_do() {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
