@@ -567,3 +567,92 @@ fn a_run_ending_in_exit_2_or_3_leaves_no_earlier_pass_looking_current() {
         "{out}"
     );
 }
+
+/// `report --from` into `out` as a child process, with stderr kept.
+fn spawn_report(from: &Path, out: &Path) -> std::process::Child {
+    Command::new(bin())
+        .args(["report", "--from"])
+        .arg(from.join("run.json"))
+        .arg("--out")
+        .arg(out)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn stderr_of(child: std::process::Child) -> (Option<i32>, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// One writer at a time per report folder: while another holds the folder's lock, a run
+/// waits (saying so) and writes nothing; once it is released the run writes a whole set.
+/// Interrupted while it waits, a run exits 130 and leaves the folder as it was. Two runs
+/// into one folder at once leave one whole set, whichever came last.
+#[test]
+fn runs_sharing_a_report_folder_write_whole_sets_in_turn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("reports");
+    let passing = tmp.path().join("passing");
+    std::fs::create_dir_all(&out).unwrap();
+    let (code, stdout, stderr) = run_ledger(&passing, false);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let failing = failing_reports();
+
+    let held = nix::fcntl::Flock::lock(
+        std::fs::File::open(&out).unwrap(),
+        nix::fcntl::FlockArg::LockExclusive,
+    )
+    .unwrap();
+    let mut waiting = spawn_report(failing, &out);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "it waits for the lock"
+    );
+    assert!(contents(&out).is_empty(), "and writes nothing meanwhile");
+    drop(held);
+    let (code, stderr) = stderr_of(waiting);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("waiting for"),
+        "it said why it waited: {stderr}"
+    );
+    assert!(intact(&out));
+    let before = contents(&out);
+
+    let held = nix::fcntl::Flock::lock(
+        std::fs::File::open(&out).unwrap(),
+        nix::fcntl::FlockArg::LockExclusive,
+    )
+    .unwrap();
+    let waiting = spawn_report(&passing, &out);
+    std::thread::sleep(Duration::from_millis(1000));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(waiting.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let (code, stderr) = stderr_of(waiting);
+    assert_eq!(code, Some(130), "{stderr}");
+    drop(held);
+    assert!(
+        contents(&out) == before,
+        "an interrupted wait changes nothing"
+    );
+
+    for round in 0..5 {
+        let a = spawn_report(failing, &out);
+        let b = spawn_report(&passing, &out);
+        for child in [a, b] {
+            let (code, stderr) = stderr_of(child);
+            assert_eq!(code, Some(0), "round {round}: {stderr}");
+        }
+        assert!(intact(&out), "round {round}: one whole set");
+    }
+}

@@ -13,6 +13,7 @@ pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod lock;
 pub mod markdown;
 pub mod sarif;
 pub mod terminal;
@@ -210,6 +211,8 @@ pub fn write_all(run_json: Vec<u8>, source: &Path, dir: &Path) -> Result<Written
     let run = json::parse(&run_json, source)?;
     let digest = digest::sha256_hex(&run_json);
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // Held until the set is in place (or its staged files are gone).
+    let _writer = lock::lock(dir)?;
     let tmp_of = |name: &str| dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let sidecar = format!("{RUN_FILE}{SIDECAR_SUFFIX}");
     let mut names: Vec<String> = vec![RUN_FILE.into(), sidecar.clone()];
@@ -298,6 +301,7 @@ pub fn ensure_writable(dir: &Path) -> Result<()> {
 /// `dir` and leave a marker that says what happened, so that no old PASS can be taken for
 /// this run's result (`report verify` reports the marker). Returns the files removed.
 pub fn mark_failed_run(dir: &Path, exit_code: i32, error: &str) -> Result<Vec<PathBuf>> {
+    let _writer = lock::lock(dir)?;
     let mut removed = Vec::new();
     let mut names = report_file_names();
     names.push(MANIFEST_FILE.to_string());
