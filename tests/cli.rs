@@ -695,23 +695,10 @@ fn a_closed_stdout_or_stderr_loses_lines_not_the_verdict_or_the_reports() {
     for format in ["table", "json"] {
         let dir = tempfile::tempdir().unwrap();
         let report = dir.path().join("reports");
-        let (code, stderr) = run_with_closed(
-            &[
-                "check",
-                "--no-probe",
-                "--format",
-                format,
-                "--migrations",
-                "tests/fixtures/report/migrations",
-                "--specs",
-                "tests/fixtures/report/specs",
-                "--apply-after",
-                "tests/fixtures/report/drift.sql",
-                "--report",
-                report.to_str().unwrap(),
-            ],
-            true,
-        );
+        let mut args = vec!["check", "--no-probe", "--format", format];
+        args.extend(FAILING_LEDGER);
+        args.extend(["--report", report.to_str().unwrap()]);
+        let (code, stderr) = run_with_closed(&args, true);
         assert_eq!(code, 1, "{format}: {stderr}");
         assert!(!stderr.contains("panicked"), "{format}: {stderr}");
         let run: serde_json::Value =

@@ -132,15 +132,9 @@ fn filters() -> Vec<(&'static str, &'static str)> {
 
 /// The small ledger schema with its deliberate drift, checked without probes: exit 1.
 fn failing_ledger() -> tempfile::TempDir {
-    let (code, dir, out) = check_into(&[
-        "--no-probe",
-        "--migrations",
-        "tests/fixtures/report/migrations",
-        "--specs",
-        "tests/fixtures/report/specs",
-        "--apply-after",
-        "tests/fixtures/report/drift.sql",
-    ]);
+    let mut args = vec!["--no-probe"];
+    args.extend(FAILING_LEDGER);
+    let (code, dir, out) = check_into(&args);
     assert_eq!(code, 1, "{out}");
     dir
 }

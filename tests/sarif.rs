@@ -31,20 +31,9 @@ fn check(actions: bool, extra: &[&str]) -> Ran {
     let report = dir.path().join("reports");
     let mut cmd = Command::new(bin());
     cmd.current_dir(root())
-        .args([
-            "check",
-            "--no-probe",
-            "--migrations",
-            "tests/fixtures/report/migrations",
-            "--specs",
-            "tests/fixtures/report/specs",
-            "--apply-after",
-            "tests/fixtures/report/drift.sql",
-            "--apply-after",
-            DRIFT,
-            "--report",
-            report.to_str().unwrap(),
-        ])
+        .args(["check", "--no-probe"])
+        .args(FAILING_LEDGER)
+        .args(["--apply-after", DRIFT, "--report", report.to_str().unwrap()])
         .args(extra)
         .env("NO_COLOR", "1")
         .env_remove("GITHUB_ACTIONS")

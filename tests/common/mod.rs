@@ -109,6 +109,17 @@ pub async fn connect(db: &str) -> PgConnection {
     cluster().connect(db).await.unwrap()
 }
 
+/// The small ledger schema of `tests/fixtures/report/` with its deliberate drift applied:
+/// the arguments after `check` that make a short run with failures.
+pub const FAILING_LEDGER: [&str; 6] = [
+    "--migrations",
+    "tests/fixtures/report/migrations",
+    "--specs",
+    "tests/fixtures/report/specs",
+    "--apply-after",
+    "tests/fixtures/report/drift.sql",
+];
+
 /// The binary under test.
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_reims-verify"))
