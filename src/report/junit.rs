@@ -176,7 +176,7 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// The report without its suites, with the counts all of them add up to.
+    /// The report's root element: name, start and duration, no suite and no count.
     fn report(&self) -> Report {
         let mut report = Report::new("reims-verify");
         if let Some(t) = self.started {
@@ -259,15 +259,12 @@ pub fn write(
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let plan = Plan::new(run, digest, run_file);
+    // Every finding is a test case of one suite: the root's counts are the run's totals.
+    let totals = run.totals();
     let mut head = plan.report();
-    for f in plan.suites.values().flatten() {
-        head.tests += 1;
-        match f.status {
-            Outcome::Pass => {}
-            Outcome::Fail => head.failures += 1,
-            Outcome::Skip => head.skipped += 1,
-        }
-    }
+    head.tests = totals.passed + totals.failed + totals.skipped;
+    head.failures = totals.failed;
+    head.skipped = totals.skipped;
     let head = serialize(&head);
     out.write_all(&head[..after_root_start(&head)])?;
     let mut strings = Strings::default();
@@ -292,11 +289,4 @@ pub fn render_whole(run: &RunRecord, digest: &str, run_file: &str) -> String {
     report
         .to_string()
         .expect("a JUnit report of strings serialises")
-}
-
-/// `junit.xml` for a run record whose bytes have SHA-256 `digest`, as a string.
-pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
-    let mut bytes = Vec::new();
-    write(run, digest, run_file, &mut bytes).expect("writing into memory cannot fail");
-    String::from_utf8(bytes).expect("a JUnit report of strings is UTF-8")
 }

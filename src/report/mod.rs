@@ -179,6 +179,17 @@ impl Staged {
         })
     }
 
+    /// Write the file `tmp` with `write`, sync it, and give its content's SHA-256; an error
+    /// names `tmp`.
+    fn write(
+        tmp: &Path,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<String> {
+        Staged::create(tmp)
+            .and_then(|mut staged| write(&mut staged).and_then(|_| staged.finish()))
+            .map_err(|e| Error::io(tmp, e))
+    }
+
     /// Flush, sync to disk, and give the content's SHA-256.
     fn finish(self) -> std::io::Result<String> {
         let file = self.out.into_inner().map_err(|e| e.into_error())?;
@@ -220,12 +231,7 @@ pub fn write_all(run_json: Vec<u8>, source: &Path, dir: &Path) -> Result<Written
     names.push(MANIFEST_FILE.into());
     let result = (|| {
         let write_one = |name: &str, bytes: &[u8]| -> Result<String> {
-            let tmp = tmp_of(name);
-            let mut staged = Staged::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            staged
-                .write_all(bytes)
-                .and_then(|_| staged.finish())
-                .map_err(|e| Error::io(&tmp, e))
+            Staged::write(&tmp_of(name), |out| out.write_all(bytes))
         };
         let mut digests = vec![
             (RUN_FILE.to_string(), write_one(RUN_FILE, &run_json)?),
@@ -241,13 +247,8 @@ pub fn write_all(run_json: Vec<u8>, source: &Path, dir: &Path) -> Result<Written
         let renderer = Renderer::new(&run, &digest, RUN_FILE);
         for rendered in crate::parallel::map_in_order(&ReportKind::ALL, 1, |kind| {
             let name = kind.file_name();
-            let tmp = tmp_of(name);
-            let mut staged = Staged::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            renderer
-                .write(*kind, &mut staged)
-                .and_then(|_| staged.finish())
+            Staged::write(&tmp_of(name), |out| renderer.write(*kind, out))
                 .map(|d| (name.to_string(), d))
-                .map_err(|e| Error::io(&tmp, e))
         }) {
             digests.push(rendered?);
         }
