@@ -157,6 +157,25 @@ fn sysv_exists(id: i32) -> bool {
     unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) == 0 }
 }
 
+/// What a remaining segment's status says (attach count, creator, last process to attach
+/// or detach, and whether those are alive), for a failure message.
+fn sysv_describe(id: i32) -> String {
+    // SAFETY: IPC_STAT into a zeroed plain-data struct.
+    let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+    if unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) } != 0 {
+        return "gone".into();
+    }
+    let alive = |pid: i32| Path::new(&format!("/proc/{pid}")).exists();
+    format!(
+        "attached {}, created by {} (alive: {}), last used by {} (alive: {})",
+        ds.shm_nattch,
+        ds.shm_cpid,
+        alive(ds.shm_cpid),
+        ds.shm_lpid,
+        alive(ds.shm_lpid)
+    )
+}
+
 /// Wait until `ready` holds, polling; panic after 60 s.
 fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -318,7 +337,16 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
         place.folders()
     );
     for id in leaked_sysv {
-        assert!(!sysv_exists(id), "{what}: System V segment {id} remains");
+        assert!(
+            !sysv_exists(id),
+            "{what} ({}): System V segment {id} remains: {}; the next run said:\n{next_err}",
+            if whole_tree {
+                "every process"
+            } else {
+                "the run alone"
+            },
+            sysv_describe(id)
+        );
     }
     let still: Vec<&String> = leaked_segments
         .iter()

@@ -13,8 +13,13 @@
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::owner::{pid_liveness, Liveness};
+
+/// How long [`ShmProof::release`] waits for a segment whose processes are gone to show no
+/// process attached.
+const DETACH_GRACE: Duration = Duration::from_secs(3);
 
 /// `PGShmemMagic` in PostgreSQL's `pg_shmem.h` (the same in every supported major).
 const SHMEM_MAGIC: i32 = 679_834_894;
@@ -111,18 +116,38 @@ impl ShmProof {
 
     /// Remove the segment and the dynamic segments it leads to, once no process is attached
     /// and the segment still carries the captured header. Returns what was removed.
+    ///
+    /// Callers release after the processes working in the folder are gone. A process that
+    /// has left (its working directory already released) can still count as attached for a
+    /// moment: its memory is unmapped only when the last holder of its address space lets
+    /// go, and any process reading its `/proc` entry holds it meanwhile. So a segment still
+    /// attached is looked at again for up to [`DETACH_GRACE`] before it is left alone.
     pub(crate) fn release(&self) -> Vec<String> {
+        self.release_within(DETACH_GRACE)
+    }
+
+    fn release_within(&self, grace: Duration) -> Vec<String> {
         let mut removed = Vec::new();
-        let Some((now, attached)) = read_sysv_header(self.shmid) else {
-            return removed;
+        let deadline = Instant::now() + grace;
+        let now = loop {
+            let Some((now, attached)) = read_sysv_header(self.shmid) else {
+                return removed;
+            };
+            let same = now.magic == self.header.magic
+                && now.device == self.header.device
+                && now.inode == self.header.inode
+                && now.dsm_control == self.header.dsm_control;
+            if !same {
+                return removed;
+            }
+            if attached == 0 {
+                break now;
+            }
+            if Instant::now() >= deadline {
+                return removed;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         };
-        let same = now.magic == self.header.magic
-            && now.device == self.header.device
-            && now.inode == self.header.inode
-            && now.dsm_control == self.header.dsm_control;
-        if !same || attached != 0 {
-            return removed;
-        }
         if now.dsm_control != 0 {
             removed.extend(remove_dsm_segments(
                 now.dsm_control,
@@ -338,6 +363,72 @@ mod tests {
         std::fs::write(dir.path().join("PostgreSQL.7"), [0u8; 64]).unwrap();
         assert!(remove_dsm_segments(7, dir.path(), true).is_empty());
         assert!(dir.path().join("PostgreSQL.7").exists());
+    }
+
+    /// A System V segment with PostgreSQL's header naming `data`, and a `postmaster.pid` in
+    /// `data` naming the segment and a dead single-user backend.
+    fn fake_server_segment(data: &Path) -> i32 {
+        // SAFETY: a new private segment of 4 KiB; attached, written and detached here.
+        let shmid = unsafe { libc::shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o600) };
+        assert!(shmid >= 0, "shmget: {}", std::io::Error::last_os_error());
+        let meta = std::fs::metadata(data).unwrap();
+        let mut header = [0u8; HEADER_LEN];
+        header[0..4].copy_from_slice(&SHMEM_MAGIC.to_ne_bytes());
+        header[40..48].copy_from_slice(&meta.dev().to_ne_bytes());
+        header[48..56].copy_from_slice(&meta.ino().to_ne_bytes());
+        unsafe {
+            let ptr = libc::shmat(shmid, std::ptr::null(), 0);
+            assert_ne!(ptr as isize, -1);
+            std::ptr::copy_nonoverlapping(header.as_ptr(), ptr as *mut u8, HEADER_LEN);
+            libc::shmdt(ptr);
+        }
+        let dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        std::fs::write(
+            data.join("postmaster.pid"),
+            format!(
+                "-{dead}\n{}\n1700000000\n5432\n\n\n  0  {shmid}\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+        shmid
+    }
+
+    fn segment_exists(shmid: i32) -> bool {
+        // SAFETY: IPC_STAT into a zeroed plain-data struct.
+        let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
+        unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) == 0 }
+    }
+
+    #[test]
+    fn a_segment_is_released_once_its_last_process_lets_go_and_not_before() {
+        let data = tempfile::tempdir().unwrap();
+        let shmid = fake_server_segment(data.path());
+        let proof = ShmProof::capture(data.path()).expect("the header names the folder");
+        // A process that has gone can stay attached for a moment: here, a mapping that is
+        // let go 200 ms later.
+        let mapped = unsafe { libc::shmat(shmid, std::ptr::null(), libc::SHM_RDONLY) } as usize;
+        assert_ne!(mapped as isize, -1);
+        // Still attached after the grace: left alone.
+        assert!(proof.release_within(Duration::from_millis(50)).is_empty());
+        assert!(segment_exists(shmid));
+        let letting_go = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            unsafe { libc::shmdt(mapped as *const libc::c_void) };
+        });
+        let removed = proof.release();
+        letting_go.join().unwrap();
+        assert_eq!(
+            removed,
+            [format!("System V shared memory segment {shmid}")],
+            "released once detached"
+        );
+        assert!(!segment_exists(shmid));
     }
 
     #[test]
