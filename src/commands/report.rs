@@ -46,7 +46,7 @@ fn render(from: &Path, out: &Path) -> Result<ExitCode> {
             }
         }
     }
-    let rendered = crate::report::write_all(bytes, from, out)?;
+    let rendered = crate::report::write_all(crate::report::Record::Bytes(bytes), from, out)?;
     for path in &rendered.files {
         outln!("wrote {}", path.display());
     }

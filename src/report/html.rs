@@ -3,16 +3,14 @@
 //! `templates/report.html.jinja`. Everything is HTML-escaped, and the page is also
 //! well-formed XML, so any XML parser can read it.
 
-use minijinja::value::{Serde, Value};
+use minijinja::value::Value;
 use minijinja::AutoEscape;
-
-use super::view;
 
 const TEMPLATE: &str = include_str!("templates/report.html.jinja");
 
 /// Write `report.html`, from a report view built once for both compliance reports, to
 /// `out` as it renders.
-pub fn write_view(view: &view::ReportView, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_view(view: &Value, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut env = super::template_env();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("report.html", TEMPLATE)
@@ -20,5 +18,5 @@ pub fn write_view(view: &view::ReportView, out: &mut dyn std::io::Write) -> std:
     let template = env
         .get_template("report.html")
         .expect("the HTML template was added");
-    super::render_template_to(&template, Value::from(Serde(view)), out)
+    super::render_template_to(&template, view.clone(), out)
 }

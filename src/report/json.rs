@@ -24,21 +24,42 @@ pub const RUN_FILE: &str = "run.json";
 /// Every string in the record goes through [`crate::redact::scrub`] first, so no secret
 /// the run met can reach the record or any report rendered from it.
 pub fn to_bytes(run: &Run) -> Vec<u8> {
-    let mut bytes = scrubbed_pretty(run, &crate::redact::registered());
-    bytes.push(b'\n');
+    let mut bytes = Vec::new();
+    write_to(run, &mut bytes).expect("writing into memory cannot fail");
     // The buffer grew by doubling: give back what the record does not use.
     bytes.shrink_to_fit();
     bytes
 }
 
+/// Write the bytes [`to_bytes`] gives straight to `out`, so that a large run is never in
+/// memory beside its record.
+pub fn write_to(run: &Run, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    write_scrubbed_pretty(run, &crate::redact::registered(), &mut *out)?;
+    out.write_all(b"\n")
+}
+
 /// `value` as pretty JSON with every string scrubbed of `secrets` (see [`Scrubbing`]).
+#[cfg(test)]
 fn scrubbed_pretty<T: serde::Serialize + ?Sized>(value: &T, secrets: &[String]) -> Vec<u8> {
     let mut bytes = Vec::new();
-    let mut writer = serde_json::Serializer::with_formatter(&mut bytes, Scrubbing::new(secrets));
-    value
-        .serialize(&mut writer)
-        .expect("the run record serialises");
+    write_scrubbed_pretty(value, secrets, &mut bytes).expect("writing into memory cannot fail");
     bytes
+}
+
+/// Write `value` as pretty JSON with every string scrubbed of `secrets` to `out`.
+fn write_scrubbed_pretty<T: serde::Serialize + ?Sized>(
+    value: &T,
+    secrets: &[String],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut writer = serde_json::Serializer::with_formatter(out, Scrubbing::new(secrets));
+    value.serialize(&mut writer).map_err(|e| {
+        if e.is_io() {
+            std::io::Error::other(e)
+        } else {
+            panic!("the run record serialises: {e}")
+        }
+    })
 }
 
 /// Pretty JSON whose every string, keys included, is scrubbed of `secrets` as it is
@@ -353,12 +374,25 @@ impl RunRecord {
 /// Read a run record from the bytes of a `run.json` (`path` is for messages). Refuses a
 /// record from a newer format and one whose written totals disagree with its findings.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<RunRecord> {
+    checked(serde_json::from_slice(bytes), path)
+}
+
+/// [`parse`] reading from `reader` as it goes, so that a large record's bytes are never
+/// in memory beside it.
+pub fn parse_from(reader: impl std::io::Read, path: &Path) -> Result<RunRecord> {
+    checked(
+        serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, reader)),
+        path,
+    )
+}
+
+/// The record parsed from `path`, once its format and totals are checked.
+fn checked(parsed: serde_json::Result<RunRecord>, path: &Path) -> Result<RunRecord> {
     let invalid = |message: String| Error::Usage {
         message: format!("{}: {message}", path.display()),
         hint: "pass the run.json that `reims-verify check` wrote".into(),
     };
-    let record: RunRecord = serde_json::from_slice(bytes)
-        .map_err(|e| invalid(format!("not a reims-verify run record: {e}")))?;
+    let record = parsed.map_err(|e| invalid(format!("not a reims-verify run record: {e}")))?;
     if record.format_version == 0 || record.format_version > RUN_FORMAT_VERSION {
         return Err(invalid(format!(
             "run record format {} is not readable by this reims-verify (it reads 1 to {RUN_FORMAT_VERSION})",

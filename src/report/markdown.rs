@@ -1,10 +1,9 @@
 //! `report.md`: the compliance report as Markdown (GitHub-flavoured), from the template
 //! `templates/report.md.jinja`. Its first line carries the digest for `report verify`.
 
-use minijinja::value::{Serde, Value};
+use minijinja::value::Value;
 
 use super::digest::markdown_marker;
-use super::view;
 
 const TEMPLATE: &str = include_str!("templates/report.md.jinja");
 
@@ -46,15 +45,20 @@ fn code(value: &str) -> String {
 
 /// Write `report.md`, from a report view built once for both compliance reports, to `out`
 /// as it renders, ending with a line break.
-pub fn write_view(view: &view::ReportView, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_view(
+    view: &Value,
+    digest: &str,
+    run_file: &str,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut env = super::template_env();
     env.add_filter("text", |v: String| text(&v));
     env.add_filter("code", |v: String| code(&v));
     env.add_template("report.md", TEMPLATE)
         .expect("the Markdown template parses");
     let ctx = minijinja::context! {
-        marker => markdown_marker(&view.digest, &view.run_file),
-        ..Value::from(Serde(view))
+        marker => markdown_marker(digest, run_file),
+        ..view.clone()
     };
     let template = env
         .get_template("report.md")

@@ -103,7 +103,10 @@ pub(crate) struct Renderer<'a> {
     run: &'a RunRecord,
     digest: &'a str,
     run_file: &'a str,
-    view: std::sync::OnceLock<view::ReportView>,
+    /// The compliance report's content as the templates read it, made once and shared by
+    /// the Markdown and HTML renderings (each would otherwise convert the view into a tree
+    /// of template values of its own: at thousands of tables, hundreds of megabytes each).
+    view: std::sync::OnceLock<minijinja::Value>,
 }
 
 impl<'a> Renderer<'a> {
@@ -117,9 +120,11 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn view(&self) -> &view::ReportView {
-        self.view
-            .get_or_init(|| view::build(self.run, self.digest, self.run_file))
+    fn view(&self) -> &minijinja::Value {
+        self.view.get_or_init(|| {
+            let view = view::build(self.run, self.digest, self.run_file);
+            minijinja::Value::from(minijinja::value::Serde(&view))
+        })
     }
 
     /// One kind of report, written to `out` as it is made: `junit.xml`, the largest, is
@@ -127,7 +132,9 @@ impl<'a> Renderer<'a> {
     pub(crate) fn write(&self, kind: ReportKind, out: &mut dyn Write) -> std::io::Result<()> {
         match kind {
             ReportKind::Junit => junit::write(self.run, self.digest, self.run_file, out),
-            ReportKind::Markdown => markdown::write_view(self.view(), out),
+            ReportKind::Markdown => {
+                markdown::write_view(self.view(), self.digest, self.run_file, out)
+            }
             ReportKind::Html => html::write_view(self.view(), out),
             ReportKind::Sarif => {
                 out.write_all(sarif::render(self.run, self.digest, self.run_file).as_bytes())
@@ -210,17 +217,42 @@ impl Write for Staged {
     }
 }
 
-/// Render every report from the bytes of a `run.json` (`source` names it in messages) and
+/// Hand the memory freed so far back to the system. glibc keeps what a large structure
+/// freed (the run, at thousands of tables several hundred megabytes) in its arenas, and
+/// what comes next (the parsed record, the reports) does not all fit into those holes, so
+/// without this the peak is the sum of both.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system; it takes no pointer.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// What a set of reports is written from.
+pub enum Record {
+    /// The bytes of a `run.json` (`report --from`, or a `check` that also prints them).
+    Bytes(Vec<u8>),
+    /// The run itself: serialised straight into `run.json` and read back from that file,
+    /// so that at thousands of tables the run, its bytes and the parsed record are never
+    /// in memory two at a time.
+    Run(Box<crate::run::Run>),
+}
+
+/// Render every report from a run record (`source` names its `run.json` in messages) and
 /// write the set into `dir` (created if missing).
 ///
 /// Each file is written to a temporary file in `dir` first, and all are renamed into place
 /// only once every one is written and synced, so a reader never sees a half-written file
 /// and a failure leaves the old set. The reports are written to disk as they render and
-/// hashed on the way, never held whole beside each other; the record's bytes are let go
-/// once `run.json` is written, before any report renders.
-pub fn write_all(run_json: Vec<u8>, source: &Path, dir: &Path) -> Result<Written> {
-    let run = json::parse(&run_json, source)?;
-    let digest = digest::sha256_hex(&run_json);
+/// hashed on the way, never held whole beside each other; the record's bytes (or the run)
+/// are let go once `run.json` is written, before any report renders.
+pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
+    // Bytes from elsewhere are judged before anything is written.
+    let parsed = match &record {
+        Record::Bytes(bytes) => Some(json::parse(bytes, source)?),
+        Record::Run(_) => None,
+    };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // Held until the set is in place (or its staged files are gone).
     let _writer = lock::lock(dir)?;
@@ -233,14 +265,28 @@ pub fn write_all(run_json: Vec<u8>, source: &Path, dir: &Path) -> Result<Written
         let write_one = |name: &str, bytes: &[u8]| -> Result<String> {
             Staged::write(&tmp_of(name), |out| out.write_all(bytes))
         };
+        let staged_run = tmp_of(RUN_FILE);
+        let digest = match record {
+            Record::Bytes(bytes) => write_one(RUN_FILE, &bytes)?,
+            Record::Run(run) => Staged::write(&staged_run, |out| json::write_to(&run, out))?,
+        };
+        // The bytes or the run are gone: the record is what is left.
+        give_back_freed_memory();
+        let run = match parsed {
+            Some(run) => run,
+            None => {
+                let file =
+                    std::fs::File::open(&staged_run).map_err(|e| Error::io(&staged_run, e))?;
+                json::parse_from(file, source)?
+            }
+        };
         let mut digests = vec![
-            (RUN_FILE.to_string(), write_one(RUN_FILE, &run_json)?),
+            (RUN_FILE.to_string(), digest.clone()),
             (
                 sidecar.clone(),
                 write_one(&sidecar, sidecar_text(&digest, RUN_FILE).as_bytes())?,
             ),
         ];
-        drop(run_json);
         // The kinds are independent renderings of one record: at a thousand tables each
         // takes a second or more, so they render side by side, one thread each, and keep
         // their order.
@@ -252,6 +298,7 @@ pub fn write_all(run_json: Vec<u8>, source: &Path, dir: &Path) -> Result<Written
         }) {
             digests.push(rendered?);
         }
+        drop(renderer);
         // Every file above is listed by construction, whatever kinds are added later.
         let manifest = manifest_text(&digests);
         write_one(MANIFEST_FILE, manifest.as_bytes())?;
@@ -266,22 +313,19 @@ pub fn write_all(run_json: Vec<u8>, source: &Path, dir: &Path) -> Result<Written
         if marker.exists() {
             std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
         }
-        Ok((digest::sha256_hex(manifest.as_bytes()), written))
-    })();
-    match result {
-        Ok((manifest_digest, files)) => Ok(Written {
+        Ok(Written {
+            manifest_digest: digest::sha256_hex(manifest.as_bytes()),
             digest,
-            manifest_digest,
-            files,
+            files: written,
             record: run,
-        }),
-        Err(err) => {
-            for name in &names {
-                let _ = std::fs::remove_file(tmp_of(name));
-            }
-            Err(err)
+        })
+    })();
+    if result.is_err() {
+        for name in &names {
+            let _ = std::fs::remove_file(tmp_of(name));
         }
     }
+    result
 }
 
 /// Make sure reports can be written into `dir` before any work starts: create it if

@@ -235,8 +235,29 @@ pub struct ObjectView {
     pub short: String,
     /// Worst status.
     pub status: &'static str,
-    /// Its checks, in order.
-    pub checks: Vec<CheckMark>,
+    /// Its checks, in order (a [`Marks`] sequence).
+    pub checks: minijinja::Value,
+}
+
+/// An object's checks as the templates read them. Each check becomes a template value only
+/// when the template reaches it: a tree of values made at once for every check (one per
+/// finding) took hundreds of megabytes at thousands of tables.
+#[derive(Debug)]
+pub struct Marks(pub Vec<CheckMark>);
+
+impl minijinja::value::Object for Marks {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        let mark = self.0.get(key.as_usize()?)?;
+        Some(minijinja::context! { code => mark.code.as_str(), status => mark.status })
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(self.0.len())
+    }
 }
 
 /// One check of an object.
@@ -435,13 +456,15 @@ fn tables(run: &RunRecord) -> Vec<TableView> {
                         status: status_word(Totals::of_statuses(
                             findings.iter().map(|f| f.status.status()),
                         )),
-                        checks: findings
-                            .iter()
-                            .map(|f| CheckMark {
-                                code: f.code.clone(),
-                                status: f.status.as_str(),
-                            })
-                            .collect(),
+                        checks: minijinja::Value::from_object(Marks(
+                            findings
+                                .iter()
+                                .map(|f| CheckMark {
+                                    code: f.code.clone(),
+                                    status: f.status.as_str(),
+                                })
+                                .collect(),
+                        )),
                     })
                     .collect(),
             }
