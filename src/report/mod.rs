@@ -267,7 +267,7 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
         };
         let staged_run = tmp_of(RUN_FILE);
         let digest = match record {
-            Record::Bytes(bytes) => write_one(RUN_FILE, &bytes)?,
+            Record::Bytes(bytes) => Staged::write(&staged_run, |out| out.write_all(&bytes))?,
             Record::Run(run) => Staged::write(&staged_run, |out| json::write_to(&run, out))?,
         };
         // The bytes or the run are gone: the record is what is left.
@@ -298,6 +298,7 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
         }) {
             digests.push(rendered?);
         }
+        // The template values go before the manifest and the renames.
         drop(renderer);
         // Every file above is listed by construction, whatever kinds are added later.
         let manifest = manifest_text(&digests);
