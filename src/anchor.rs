@@ -28,27 +28,31 @@ pub fn migration_sources(files: &[MigrationFile]) -> Vec<SqlSource<'_>> {
 /// For each failing finding that has no spec location, the line of the last of `sources`
 /// (migrations in version order, then any SQL applied after them) that defines its object,
 /// keyed by the finding's object name.
-pub fn locate_failures(
+///
+/// The sources are read into tokens only when some failure needs them: at thousands of
+/// tables the tokens of every migration are tens of megabytes, and a passing run needs none.
+pub fn locate_failures<'f>(
     sources: &[SqlSource<'_>],
-    findings: &[Finding],
+    findings: impl IntoIterator<Item = &'f Finding>,
 ) -> BTreeMap<String, SourceLocation> {
-    let scanned: Vec<(&Path, Vec<Token>)> =
-        sources.iter().map(|(p, sql)| (*p, tokens(sql))).collect();
+    let mut scanned: Option<Vec<(&Path, Vec<Token>)>> = None;
     let mut out = BTreeMap::new();
     for f in findings {
-        if f.status != Status::Fail || f.location.is_some() || out.contains_key(&f.object) {
+        if f.status != Status::Fail || f.location.is_some() || out.contains_key(f.object.as_str()) {
             continue;
         }
         let Some(wanted) = Wanted::of(f) else {
             continue;
         };
+        let scanned = scanned
+            .get_or_insert_with(|| sources.iter().map(|(p, sql)| (*p, tokens(sql))).collect());
         let found = scanned
             .iter()
             .rev()
             .find_map(|(file, toks)| wanted.find(toks).map(|line| (file, line)));
         if let Some((file, line)) = found {
             out.insert(
-                f.object.clone(),
+                f.object.to_string(),
                 SourceLocation {
                     file: file.to_path_buf(),
                     line: Some(line),

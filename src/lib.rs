@@ -13,6 +13,7 @@ mod console;
 pub mod anchor;
 pub mod cache_dir;
 pub mod catalog;
+pub mod chunked;
 pub mod cli;
 pub mod codes;
 pub mod commands;

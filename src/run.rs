@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::chunked::Chunked;
 use crate::migrate::StatusRow;
 use crate::verify::{Finding, Status};
 
@@ -52,7 +53,7 @@ pub struct Run {
     /// Counts of `findings` by status, as written (see [`Run::totals`]).
     pub totals: Totals,
     /// Every check made.
-    pub findings: Vec<Finding>,
+    pub findings: Chunked<Finding>,
     /// Who can read each column the specs mark `sensitive`, from the catalog.
     pub sensitive_columns: Option<Vec<crate::catalog::SensitiveColumn>>,
     /// The checked schema's relations and foreign keys, for the diagram.
@@ -128,8 +129,8 @@ pub struct Totals {
 
 impl Totals {
     /// Count `findings` by status.
-    pub fn of(findings: &[Finding]) -> Totals {
-        Totals::of_statuses(findings.iter().map(|f| f.status))
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Totals {
+        Totals::of_statuses(findings.into_iter().map(|f| f.status))
     }
 
     /// Count a sequence of statuses.

@@ -74,7 +74,7 @@ fn failures(findings: &[Finding]) -> Vec<(String, String)> {
     let mut out: Vec<_> = findings
         .iter()
         .filter(|f| f.failed())
-        .map(|f| (f.code.to_string(), f.object.clone()))
+        .map(|f| (f.code.to_string(), f.object.to_string()))
         .collect();
     out.sort();
     out.dedup();
@@ -144,10 +144,7 @@ async fn every_property_holds_on_the_projects_migrations() {
             assert!(location.file.ends_with(&s.path) || s.path.ends_with(&location.file));
             assert!(location.line.is_some(), "{object} has no line");
             for o in &p.proves {
-                assert!(
-                    findings.iter().any(|f| &f.object == o),
-                    "no finding for {o}"
-                );
+                assert!(findings.iter().any(|f| f.object == o), "no finding for {o}");
             }
         }
     }

@@ -405,6 +405,14 @@ fn a_passing_project_run_writes_consistent_verifiable_reports() {
         tampered.path().join("re").to_str().unwrap(),
     ]);
     assert_eq!(code, 2, "a changed record is not re-rendered: {stderr}");
+    assert!(
+        stderr.contains("changed after it was written") && stderr.contains("run.json.sha256"),
+        "{stderr}"
+    );
+    assert!(
+        !tampered.path().join("re").exists(),
+        "nothing is written for a refused record"
+    );
 
     let edited = tempfile::tempdir().unwrap();
     copy_dir(dir, edited.path());

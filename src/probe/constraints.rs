@@ -226,7 +226,7 @@ async fn probe_one(
         } else {
             "accepted".into()
         });
-        f.actual = Some(format!("{actual} for {}", case.shown));
+        f.actual = Some(compact_str::format_compact!("{actual} for {}", case.shown));
         f.hint = Some(format!(
             "the constraint `{name}` does not enforce the spec's rule; replay with --seed {}",
             config.seed

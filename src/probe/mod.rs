@@ -73,8 +73,8 @@ pub fn probe_finding(
 ) -> Finding {
     Finding {
         code,
-        table: table.to_string(),
-        object,
+        table: table.into(),
+        object: object.into(),
         status,
         expected: None,
         actual: None,

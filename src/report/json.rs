@@ -213,7 +213,7 @@ pub struct RunRecord {
     #[serde(default)]
     pub totals: Option<Totals>,
     /// Every check made.
-    pub findings: Vec<FindingRecord>,
+    pub findings: crate::chunked::Chunked<FindingRecord>,
     /// Who can read each sensitive column (absent in records written before it existed).
     #[serde(default)]
     pub sensitive_columns: Option<Vec<crate::catalog::SensitiveColumn>>,
@@ -311,10 +311,10 @@ pub struct LocationRecord {
     pub file: CompactString,
     /// 1-based line.
     #[serde(default)]
-    pub line: Option<usize>,
+    pub line: Option<u32>,
     /// 1-based column.
     #[serde(default)]
-    pub column: Option<usize>,
+    pub column: Option<u32>,
 }
 
 impl std::fmt::Display for LocationRecord {
@@ -331,6 +331,10 @@ impl std::fmt::Display for LocationRecord {
 }
 
 /// One check of one object.
+///
+/// Read back by the hundred thousand at thousands of tables, so its texts are the smallest
+/// types that hold them: short ones inline, the rare ones (hint, repro, requirements)
+/// without spare capacity.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FindingRecord {
     /// The check code, e.g. `index.predicate`.
@@ -355,13 +359,13 @@ pub struct FindingRecord {
     pub location: Option<LocationRecord>,
     /// Business requirements the object serves.
     #[serde(default)]
-    pub requirements: Vec<String>,
+    pub requirements: Box<[String]>,
     /// What to do about a failure.
     #[serde(default)]
-    pub hint: Option<String>,
+    pub hint: Option<Box<str>>,
     /// SQL that reproduces a behavioural failure by hand.
     #[serde(default)]
-    pub repro: Option<String>,
+    pub repro: Option<Box<str>>,
 }
 
 impl RunRecord {

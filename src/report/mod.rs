@@ -237,6 +237,42 @@ pub enum Record {
     /// so that at thousands of tables the run, its bytes and the parsed record are never
     /// in memory two at a time.
     Run(Box<crate::run::Run>),
+    /// A `run.json` on disk (`report --from`), read as a stream, never whole: parsed and
+    /// hashed in one pass, then copied into the set. `sealed` is the digest its sidecar
+    /// gives, when it has one; a record that no longer matches it is refused.
+    File {
+        /// The record.
+        path: PathBuf,
+        /// The SHA-256 its `.sha256` sidecar names.
+        sealed: Option<String>,
+    },
+}
+
+/// A reader that hashes the bytes read through it, so that a record is parsed and hashed
+/// in one pass.
+struct Hashing<R> {
+    inner: R,
+    hash: sha2::Sha256,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hash, &buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Parse the record at `path` and give its SHA-256 (of every byte, trailing ones too).
+fn parse_file(path: &Path) -> Result<(RunRecord, String)> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = Hashing {
+        inner: file,
+        hash: sha2::Digest::new(),
+    };
+    let record = json::parse_from(&mut reader, path)?;
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(path, e))?;
+    Ok((record, hex::encode(sha2::Digest::finalize(reader.hash))))
 }
 
 /// Render every report from a run record (`source` names its `run.json` in messages) and
@@ -249,9 +285,26 @@ pub enum Record {
 /// are let go once `run.json` is written, before any report renders.
 pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
     // Bytes from elsewhere are judged before anything is written.
-    let parsed = match &record {
-        Record::Bytes(bytes) => Some(json::parse(bytes, source)?),
-        Record::Run(_) => None,
+    let (parsed, read_digest) = match &record {
+        Record::Bytes(bytes) => (Some(json::parse(bytes, source)?), None),
+        Record::File { path, sealed } => {
+            let (run, digest) = parse_file(path)?;
+            if let Some(sealed) = sealed.as_ref().filter(|s| **s != digest) {
+                return Err(Error::Usage {
+                    message: format!(
+                        "{} has sha256 {digest}, but {} says {sealed}: it changed after it \
+                         was written",
+                        path.display(),
+                        digest::sidecar_path(path).display()
+                    ),
+                    hint: "render the record `check` wrote; if the change is intended, remove \
+                           the .sha256 file first"
+                        .into(),
+                });
+            }
+            (Some(run), Some(digest))
+        }
+        Record::Run(_) => (None, None),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // Held until the set is in place (or its staged files are gone).
@@ -269,7 +322,21 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
         let digest = match record {
             Record::Bytes(bytes) => Staged::write(&staged_run, |out| out.write_all(&bytes))?,
             Record::Run(run) => Staged::write(&staged_run, |out| json::write_to(&run, out))?,
+            Record::File { path, .. } => {
+                let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+                Staged::write(&staged_run, |out| std::io::copy(&mut file, out).map(|_| ()))?
+            }
         };
+        // The copy must be the record the reports are rendered from.
+        if let Some(read) = read_digest.filter(|read| *read != digest) {
+            return Err(Error::Usage {
+                message: format!(
+                    "{} changed while it was read (sha256 {read}, then {digest})",
+                    source.display()
+                ),
+                hint: "render it again once nothing writes to it".into(),
+            });
+        }
         // The bytes or the run are gone: the record is what is left.
         give_back_freed_memory();
         let run = match parsed {

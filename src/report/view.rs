@@ -200,9 +200,9 @@ impl From<&FindingRecord> for FindingView {
             expected: f.expected.as_deref().map(str::to_string),
             actual: f.actual.as_deref().map(str::to_string),
             location: f.location.as_ref().map(|l| l.to_string()),
-            requirements: f.requirements.clone(),
-            hint: f.hint.clone(),
-            repro: f.repro.clone(),
+            requirements: f.requirements.to_vec(),
+            hint: f.hint.as_deref().map(str::to_string),
+            repro: f.repro.as_deref().map(str::to_string),
         }
     }
 }

@@ -313,13 +313,13 @@ pub async fn round_trip_with(
                 .unwrap_or("");
             let printed = actual
                 .relations
-                .get(&f.table)
+                .get(f.table.as_str())
                 .and_then(|r| r.constraint(name))
                 .and_then(|c| c.expression.clone());
             if let (Some(check), Some(printed)) = (t.spec.checks.get_mut(name), printed) {
                 if !matches!(check.rule, Rule::Sql(_)) {
                     check.rule = Rule::Sql(rules::sql_rule(&printed));
-                    report.downgraded.push(f.object.clone());
+                    report.downgraded.push(f.object.to_string());
                     changed = true;
                 }
             }

@@ -66,13 +66,13 @@ pub(crate) fn verify_functions(
                 repro: None,
                 code: "function.extra",
                 table: "functions".into(),
-                object: display(&a.schema, &a.name, &a.arg_types),
+                object: display(&a.schema, &a.name, &a.arg_types).into(),
                 status: Status::Fail,
                 expected: Some("absent (no spec)".into()),
                 actual: Some(match a.kind {
-                    'p' => format!("PROCEDURE {}({})", a.name, a.arguments),
-                    'a' => format!("AGGREGATE {}({})", a.name, a.arguments),
-                    _ => format!("{}({}) RETURNS {}", a.name, a.arguments, a.returns),
+                    'p' => compact_str::format_compact!("PROCEDURE {}({})", a.name, a.arguments),
+                    'a' => compact_str::format_compact!("AGGREGATE {}({})", a.name, a.arguments),
+                    _ => compact_str::format_compact!("{}({}) RETURNS {}", a.name, a.arguments, a.returns),
                 }),
                 message: format!(
                     "{} `{}` exists but no spec lists it",

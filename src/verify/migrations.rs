@@ -41,15 +41,15 @@ pub fn verify_migrations(rows: &[StatusRow], dir: &std::path::Path) -> Vec<Findi
                 repro: None,
                 code,
                 table: "migrations".into(),
-                object: r.name.clone(),
+                object: r.name.as_str().into(),
                 status,
                 expected: match r.status {
-                    MigrationStatus::Changed => r.file_checksum.clone(),
+                    MigrationStatus::Changed => r.file_checksum.as_deref().map(Into::into),
                     MigrationStatus::Unknown => Some("not recorded".into()),
                     _ => Some("applied".into()),
                 },
                 actual: match r.status {
-                    MigrationStatus::Changed => r.applied_checksum.clone(),
+                    MigrationStatus::Changed => r.applied_checksum.as_deref().map(Into::into),
                     MigrationStatus::Applied | MigrationStatus::Unknown => Some("applied".into()),
                     MigrationStatus::Pending => Some("not applied".into()),
                     MigrationStatus::Failed => Some("failed".into()),

@@ -28,6 +28,7 @@ pub use shadow::{build_shadow, Shadow, ShadowFunction};
 pub use shadow_cache::{cached_shadow, ShadowInputs, ShadowSource};
 
 use crate::catalog::{relation_key, Relation, Schema};
+use crate::chunked::Chunked;
 use crate::spec::{Loaded, LoadedSpec, SchemaSpec, SpecSet, TableSpec};
 
 /// Tables the tool itself owns and never reports as drift when no spec mentions them.
@@ -46,8 +47,23 @@ pub fn verify_with(
     shadow: &Shadow,
     access: &AccessOptions,
 ) -> Vec<Finding> {
+    let mut found = Chunked::new();
+    verify_into(specs, actual, shadow, access, &mut found);
+    found.into_iter().collect()
+}
+
+/// [`verify_with`], adding the findings to `found`. Each relation's findings are gathered
+/// in one buffer and moved into `found`, which never copies what it already holds.
+pub fn verify_into(
+    specs: &SpecSet,
+    actual: &Schema,
+    shadow: &Shadow,
+    access: &AccessOptions,
+    found: &mut Chunked<Finding>,
+) {
     let mut out = Vec::new();
     for loaded in &specs.specs {
+        found.append(&mut out);
         let key = relation_key(&loaded.spec.schema, &loaded.spec.table);
         let ctx = Ctx::relation(loaded, shadow.schema.relations.get(&key));
         let Some(rel) = actual.relations.get(&key) else {
@@ -87,8 +103,8 @@ pub fn verify_with(
             out.push(Finding {
                 repro: None,
                 code: "table.extra",
-                table: key.clone(),
-                object: key.clone(),
+                table: key.as_str().into(),
+                object: key.as_str().into(),
                 status: Status::Fail,
                 expected: Some("absent (no spec)".into()),
                 actual: Some(kind_name(rel.kind).into()),
@@ -112,7 +128,7 @@ pub fn verify_with(
     policies::verify_policies(specs, actual, shadow, &mut roles, &mut out);
     security::verify_security(specs, actual, shadow, &mut out);
     roles.findings(actual, &mut out);
-    out
+    found.append(&mut out);
 }
 
 fn kind_name(kind: char) -> &'static str {
@@ -211,8 +227,8 @@ impl<'a, T: Requirements> Ctx<'a, T> {
         Finding {
             repro: None,
             code,
-            table: self.table().to_string(),
-            object,
+            table: self.table().into(),
+            object: object.into(),
             status,
             expected: None,
             actual: None,
@@ -242,8 +258,8 @@ impl<'a, T: Requirements> Ctx<'a, T> {
         hint: &str,
     ) -> Finding {
         Finding {
-            expected,
-            actual,
+            expected: expected.map(Into::into),
+            actual: actual.map(Into::into),
             message,
             hint: Some(hint.to_string()),
             ..self.finding(code, object, path, Status::Fail)
@@ -270,8 +286,8 @@ impl<'a, T: Requirements> Ctx<'a, T> {
             format!("{object}: {what} is {actual}, spec says {expected}")
         };
         Finding {
-            expected: Some(expected),
-            actual: Some(actual),
+            expected: Some(expected.into()),
+            actual: Some(actual.into()),
             message,
             hint: (!ok).then(|| hint.to_string()),
             ..self.finding(
@@ -297,7 +313,7 @@ impl<'a, T: Requirements> Ctx<'a, T> {
         }
         Some(Finding {
             expected: Some("absent".into()),
-            actual: Some(actual),
+            actual: Some(actual.into()),
             message: format!("{object} exists but the spec does not list it under `{section}`"),
             hint: Some(format!(
                 "add it to the spec under `{section}`, drop it, or set allow_extra.{}",

@@ -90,12 +90,12 @@ fn extra(
     Finding {
         repro: None,
         code,
-        table: group.to_string(),
+        table: group.into(),
         message: format!("{object} exists but no schema document lists it under `{section}`"),
-        object,
+        object: object.into(),
         status: Status::Fail,
         expected: Some("absent (not declared)".into()),
-        actual: Some(actual),
+        actual: Some(actual.into()),
         location: None,
         requirements: vec![],
         hint: Some(format!(

@@ -424,8 +424,8 @@ fn failure_finding(
     let mut path: Vec<&str> = vec!["properties", &plan.name];
     path.extend(failure.path.iter().map(String::as_str));
     f.location = Some(plan.loaded.location(&path));
-    f.expected = Some(failure.expected.clone());
-    f.actual = Some(failure.actual.clone());
+    f.expected = Some(failure.expected.as_str().into());
+    f.actual = Some(failure.actual.as_str().into());
     f.hint = Some(format!(
         "Compare {} with what the spec's property states (from the source of truth). The SQL \
          below replays the minimal sequence by hand and ends on the check that fails; \
