@@ -217,18 +217,6 @@ impl Write for Staged {
     }
 }
 
-/// Hand the memory freed so far back to the system. glibc keeps what a large structure
-/// freed (the run, at thousands of tables several hundred megabytes) in its arenas, and
-/// what comes next (the parsed record, the reports) does not all fit into those holes, so
-/// without this the peak is the sum of both.
-fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory to the system; it takes no pointer.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// What a set of reports is written from.
 pub enum Record {
     /// The bytes of a `run.json` (`report --from`, or a `check` that also prints them).
@@ -261,6 +249,23 @@ impl<R: std::io::Read> std::io::Read for Hashing<R> {
         sha2::Digest::update(&mut self.hash, &buf[..n]);
         Ok(n)
     }
+}
+
+/// Copy the record at `path` into `staged` and give its SHA-256, refusing a copy that is
+/// not the `read` record the reports are rendered from (the file changed in between).
+fn copy_record(path: &Path, staged: &Path, read: &str) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let copied = Staged::write(staged, |out| std::io::copy(&mut file, out).map(|_| ()))?;
+    if copied != read {
+        return Err(Error::Usage {
+            message: format!(
+                "{} changed while it was read (sha256 {read}, then {copied})",
+                path.display()
+            ),
+            hint: "render it again once nothing writes to it".into(),
+        });
+    }
+    Ok(copied)
 }
 
 /// Parse the record at `path` and give its SHA-256 (of every byte, trailing ones too).
@@ -322,23 +327,14 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
         let digest = match record {
             Record::Bytes(bytes) => Staged::write(&staged_run, |out| out.write_all(&bytes))?,
             Record::Run(run) => Staged::write(&staged_run, |out| json::write_to(&run, out))?,
-            Record::File { path, .. } => {
-                let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-                Staged::write(&staged_run, |out| std::io::copy(&mut file, out).map(|_| ()))?
-            }
+            Record::File { path, .. } => copy_record(
+                &path,
+                &staged_run,
+                read_digest.as_deref().unwrap_or_default(),
+            )?,
         };
-        // The copy must be the record the reports are rendered from.
-        if let Some(read) = read_digest.filter(|read| *read != digest) {
-            return Err(Error::Usage {
-                message: format!(
-                    "{} changed while it was read (sha256 {read}, then {digest})",
-                    source.display()
-                ),
-                hint: "render it again once nothing writes to it".into(),
-            });
-        }
         // The bytes or the run are gone: the record is what is left.
-        give_back_freed_memory();
+        crate::memory::give_back_freed();
         let run = match parsed {
             Some(run) => run,
             None => {
@@ -462,4 +458,69 @@ pub fn mark_failed_run(dir: &Path, exit_code: i32, error: &str) -> Result<Vec<Pa
     let marker = dir.join(FAILED_RUN_FILE);
     std::fs::write(&marker, crate::redact::scrub(&text)).map_err(|e| Error::io(&marker, e))?;
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = r#"{"format_version":1,"tool_version":"0.1.0","started_at":"a",
+        "finished_at":"b","database":"ephemeral cluster","server_version":"15",
+        "ephemeral":true,"migrations":[],"specs":[],"probe_seed":null,"phases":[],
+        "findings":[{"code":"table.exists","table":"t","object":"t","status":"pass",
+        "message":"ok"}]}"#;
+
+    /// A record is read twice (parsed, then copied into the set): bytes that differ the
+    /// second time (the file rewritten in between) are refused.
+    #[test]
+    fn a_copy_that_is_not_the_record_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("run.json");
+        std::fs::write(&from, format!("{RECORD} ")).unwrap();
+        let staged = dir.path().join("staged");
+        let read = digest::sha256_hex(RECORD.as_bytes());
+        let err = copy_record(&from, &staged, &read).unwrap_err();
+        assert!(
+            err.to_string().contains("changed while it was read"),
+            "{err}"
+        );
+        std::fs::write(&from, RECORD).unwrap();
+        assert_eq!(copy_record(&from, &staged, &read).unwrap(), read);
+        assert_eq!(std::fs::read_to_string(&staged).unwrap(), RECORD);
+    }
+
+    #[test]
+    fn a_record_read_from_a_file_is_copied_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("run.json");
+        std::fs::write(&from, RECORD).unwrap();
+        let out = dir.path().join("out");
+        let written = write_all(
+            Record::File {
+                path: from.clone(),
+                sealed: Some(digest::sha256_hex(RECORD.as_bytes())),
+            },
+            &from,
+            &out,
+        )
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(out.join(RUN_FILE)).unwrap(), RECORD);
+        assert_eq!(written.digest, digest::sha256_hex(RECORD.as_bytes()));
+        let sealed_otherwise = write_all(
+            Record::File {
+                path: from.clone(),
+                sealed: Some(digest::sha256_hex(b"something else")),
+            },
+            &from,
+            &dir.path().join("refused"),
+        )
+        .unwrap_err();
+        assert!(
+            sealed_otherwise
+                .to_string()
+                .contains("changed after it was written"),
+            "{sealed_otherwise}"
+        );
+        assert!(!dir.path().join("refused").exists());
+    }
 }
