@@ -228,7 +228,7 @@ pub fn results(i: &Inputs<'_>) -> String {
         let _ = writeln!(md);
         let _ = write!(
             md,
-            "| peak RSS, largest process (a server backend included) | | {} | {} |",
+            "| peak RSS, largest process of the run (a server process included) | | {} | {} |",
             st(&r.cold.iter().map(|x| x.rss_tree).collect::<Vec<_>>()).count("MiB"),
             st(&r.warm.iter().map(|x| x.rss_tree).collect::<Vec<_>>()).count("MiB")
         );
@@ -436,7 +436,7 @@ pub fn results(i: &Inputs<'_>) -> String {
             .chain(&b.warm)
             .map(|x| x.rss_tree)
             .collect::<Vec<_>>());
-        let _ = writeln!(md, "| peak RSS at 5,000 tables < 512 MB | reims-verify {}; largest server process {} | {} |", rss.count("MiB"), tree.count("MiB"), verdict(rss.max < 512.0 / 1.048_576));
+        let _ = writeln!(md, "| peak RSS at 5,000 tables < 512 MB | reims-verify {}; largest process of the run {} | {} |", rss.count("MiB"), tree.count("MiB"), verdict(rss.max < 512.0 / 1.048_576));
     }
     if let Some(s) = i.side.iter().find(|s| s.name == "REIMS") {
         if let Some(t) = &s.pgtap {
