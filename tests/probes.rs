@@ -225,3 +225,139 @@ async fn a_sequence_reset_puts_every_sequence_back() {
         "the reset did not put the sequences back"
     );
 }
+
+/// The batch runs cases through one prepared statement per shape of row. Each verdict must
+/// be the one PostgreSQL gives the plain `INSERT … VALUES` of the same case, run on its own:
+/// accepted, rejected by the CHECK, a value rounded or cut by its cast, a value out of its
+/// type's range, a varied value a trigger replaced, a NULL, a row whose statement cannot
+/// even be prepared (an unknown column) and values that `EXECUTE` refuses but `VALUES`
+/// takes (subqueries); the last two fall back to plain inserts. No prepared statement
+/// outlives the batch.
+#[tokio::test]
+async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
+    use reims_verify::probe::batch::{self, CaseRow, Insert};
+    let db = empty_db("probe_prepared").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE TABLE rv_batch (\
+           id int PRIMARY KEY, code varchar(3) NOT NULL, \
+           rate numeric(5,2) CONSTRAINT rv_batch_rate_check CHECK (rate >= 0 AND rate <= 1), \
+           n int, derived int); \
+         CREATE FUNCTION rv_batch_derive() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN NEW.derived := 7; RETURN NEW; END $$; \
+         CREATE TRIGGER rv_batch_derive BEFORE INSERT ON rv_batch \
+           FOR EACH ROW EXECUTE FUNCTION rv_batch_derive();",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let row = |rate: &str, code: &str, n: &str, extra: Option<(&str, &str)>| {
+        let mut values = vec![
+            ("\"id\"".to_string(), "integer".to_string(), "1".to_string()),
+            (
+                "\"code\"".into(),
+                "character varying(3)".into(),
+                code.into(),
+            ),
+            ("\"rate\"".into(), "numeric(5,2)".into(), rate.into()),
+            ("\"n\"".into(), "integer".into(), n.into()),
+        ];
+        let mut kept = vec![2];
+        if let Some((col, expr)) = extra {
+            values.push((format!("\"{col}\""), "integer".into(), expr.into()));
+            kept.push(4);
+        }
+        CaseRow { values, kept }
+    };
+    let cases = vec![
+        row("0.5", "'ab'", "1", None),
+        row("1.5", "'ab'", "1", None),
+        row("0.004", "'ab'", "1", None),
+        row("'-0.01'", "'ab'", "1", None),
+        row("0.5", "'abcd'", "1", None),
+        row("0.5", "'ab'", "'99999999999'", None),
+        row("0.5", "'ab'", "1", Some(("derived", "3"))),
+        row("0.5", "'ab'", "1", Some(("no_such_column", "3"))),
+        row("NULL", "NULL", "1", None),
+        row("(SELECT 0.5)", "'ab'", "1", None),
+        row("(SELECT 2)", "'ab'", "1", None),
+    ];
+    let insert = Insert {
+        table: "\"rv_batch\"",
+        overriding: false,
+        rule: "\"rate\" >= 0 AND \"rate\" <= 1",
+    };
+    let mut tx = conn.begin().await.unwrap();
+    batch::install(&mut tx).await.unwrap();
+    let verdicts = batch::run(&mut tx, &insert, &cases).await.unwrap();
+    assert_eq!(verdicts.len(), cases.len());
+    // The oracle: each plain statement on its own, in a savepoint.
+    for (case, got) in cases.iter().zip(&verdicts) {
+        let sql = insert.plain(case);
+        sqlx::raw_sql("SAVEPOINT oracle")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let (state, constraint, holds) = match sqlx::query_as::<_, (Option<bool>, bool)>(&sql)
+            .fetch_one(&mut *tx)
+            .await
+        {
+            Ok((kept, holds)) => {
+                let state = if kept == Some(false) {
+                    batch::OVERRIDDEN
+                } else {
+                    batch::ACCEPTED
+                };
+                (state.to_string(), None, Some(holds))
+            }
+            Err(sqlx::Error::Database(e)) => (
+                e.code().unwrap().to_string(),
+                e.constraint().map(str::to_string),
+                None,
+            ),
+            Err(e) => panic!("{e}"),
+        };
+        sqlx::raw_sql("ROLLBACK TO SAVEPOINT oracle")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                got.state.as_str(),
+                got.constraint.as_deref(),
+                got.rule_holds
+            ),
+            (state.as_str(), constraint.as_deref(), holds),
+            "{sql}"
+        );
+    }
+    let states: Vec<&str> = verdicts.iter().map(|v| v.state.as_str()).collect();
+    assert_eq!(
+        states,
+        [
+            batch::ACCEPTED,
+            "23514",
+            batch::ACCEPTED,
+            "23514",
+            // `('abcd')::character varying(3)` is an explicit cast, which cuts the value,
+            // in the plain insert as in the prepared one.
+            batch::ACCEPTED,
+            "22003",
+            batch::OVERRIDDEN,
+            "42703",
+            "23502",
+            // `EXECUTE` takes no subquery among its values; `VALUES` does.
+            batch::ACCEPTED,
+            "23514"
+        ],
+        "the cases cover every outcome they are meant to"
+    );
+    let left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'reims_verify_case_%'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "every prepared statement is deallocated");
+    tx.rollback().await.unwrap();
+}

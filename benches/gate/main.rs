@@ -63,6 +63,8 @@ pub struct Args {
     pub reims: bool,
     /// Rounds for schemas of 5,000 tables or more (each round takes minutes).
     pub large_runs: usize,
+    /// Measure the probe throughput only, print it and write nothing (for profiling).
+    pub probes_only: bool,
 }
 
 fn args() -> Args {
@@ -74,6 +76,7 @@ fn args() -> Args {
         pgtap_max: 1000,
         reims: true,
         large_runs: 1,
+        probes_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -94,6 +97,7 @@ fn args() -> Args {
             "--large-runs" => {
                 a.large_runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
             }
+            "--probes-only" => a.probes_only = true,
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -178,6 +182,17 @@ fn load_average() -> String {
 
 fn main() {
     let a = args();
+    if a.probes_only {
+        let reims = reims_workload();
+        let p = structural::probe_throughput(&reims, a.runs);
+        for (rate, ms) in p.rates.iter().zip(&p.seconds) {
+            println!(
+                "{} cases over {} rules in {ms:.0} ms: {rate:.0} cases/s",
+                p.cases, p.rules
+            );
+        }
+        return;
+    }
     // The library side of the bench (structural check beside pgTAP) keeps its
     // normalised-spec cache in a folder of its own.
     let lib_cache = tempfile::tempdir().unwrap();
@@ -195,12 +210,7 @@ fn main() {
 
     let mut workloads = Vec::new();
     if a.reims {
-        workloads.push(Workload {
-            name: "REIMS".into(),
-            tables: None,
-            migrations: root().join("migrations"),
-            specs: root().join("specs"),
-        });
+        workloads.push(reims_workload());
     }
     for &n in &a.sizes {
         eprintln!("generating {n} tables …");
@@ -250,6 +260,16 @@ fn main() {
     write::splice(&a.out, &text);
     println!("{text}");
     eprintln!("wrote {}", a.out.display());
+}
+
+/// The REIMS schema shipped in this repository.
+fn reims_workload() -> Workload {
+    Workload {
+        name: "REIMS".into(),
+        tables: None,
+        migrations: root().join("migrations"),
+        specs: root().join("specs"),
+    }
 }
 
 /// Summaries used by several sections.

@@ -11,7 +11,7 @@ use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
 use super::batch::{self, Verdict};
-use super::rows::{decollide, insert_sql_overriding, sample_rows, Row};
+use super::rows::{decollide, sample_rows, Row};
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, missing_privileges, Needs};
 use super::{probe_finding, rng_for, ProbeConfig};
@@ -57,7 +57,12 @@ pub async fn probe_checks(
             let f = match &blocked {
                 Some(b) => check_finding(loaded, name, Status::Skip, b.0.clone()),
                 None => {
-                    let target = Target { loaded, rel, fed };
+                    let target = Target {
+                        loaded,
+                        rel,
+                        fed,
+                        constraint: name,
+                    };
                     probe_one(conn, &target, name, &check.rule, config).await?
                 }
             };
@@ -67,12 +72,14 @@ pub async fn probe_checks(
     Ok(out)
 }
 
-/// What a rule is probed on: its spec, the table as introspected, and the columns whose
-/// values must not come from a sequence.
+/// What a rule is probed on: its spec, the table as introspected, the columns whose
+/// values must not come from a sequence, and the name of the CHECK constraint that must
+/// enforce it.
 struct Target<'a> {
     loaded: &'a LoadedSpec,
     rel: &'a Relation,
     fed: &'a SequenceFed,
+    constraint: &'a str,
 }
 
 /// A `probe.check` finding for rule `name` of `loaded`.
@@ -334,45 +341,43 @@ async fn run_cases(
             row
         })
         .collect();
-    let stmts: Vec<(String, Option<String>)> = cases
+    let case_rows: Vec<batch::CaseRow> = cases
         .iter()
         .zip(&rows)
-        .map(|(c, row)| {
-            let kept: Vec<String> = c
-                .overrides
+        .map(|(c, row)| batch::CaseRow {
+            values: row
                 .iter()
                 .map(|(col, expr)| {
                     let ty = rel
                         .column(col)
                         .map(|x| x.type_name.as_str())
                         .unwrap_or("text");
-                    format!(
-                        "({}::text IS NOT DISTINCT FROM (({expr})::{ty})::text)",
-                        quote_ident(col)
-                    )
+                    (quote_ident(col), ty.to_string(), expr.clone())
                 })
-                .collect();
-            let returning = format!(
-                " RETURNING ({}), ({sql_rule}) IS NOT FALSE",
-                if kept.is_empty() {
-                    "true".to_string()
-                } else {
-                    kept.join(" AND ")
-                }
-            );
-            (
-                insert_sql_overriding(rel, row, overriding) + &returning,
-                None,
-            )
+                .collect(),
+            // Every varied column is in the row: the loop above put it there.
+            kept: c
+                .overrides
+                .iter()
+                .filter_map(|(col, _)| row.get_index_of(col))
+                .collect(),
         })
         .collect();
-    let mut verdicts = batch::run(conn, &stmts).await?;
-    // The rule's verdict on each row as sent, for the cases PostgreSQL rejected: one
-    // set-based query instead of one statement per case.
+    let table = quote_ident(&rel.name);
+    let insert = batch::Insert {
+        table: &table,
+        overriding,
+        rule: sql_rule,
+    };
+    let mut verdicts = batch::run(conn, &insert, &case_rows).await?;
+    // The rule's verdict on each row as sent, for the cases this rule's own constraint
+    // rejected: one set-based query instead of one statement per case. Any other outcome
+    // is inconclusive whatever the rule says (see `classify`), so it is not asked; those
+    // rows may not even be evaluable (a value out of its type's range).
     let rejected: Vec<usize> = verdicts
         .iter()
         .enumerate()
-        .filter(|(_, v)| !v.accepted())
+        .filter(|(_, v)| classify(v, target.constraint) == Some(false))
         .map(|(i, _)| i)
         .collect();
     if !rejected.is_empty() {
@@ -383,35 +388,6 @@ async fn run_cases(
         }
     }
     Ok(cases.iter().cloned().zip(verdicts).collect())
-}
-
-/// Run a query in a savepoint: `None` if PostgreSQL rejected it (the probe transaction
-/// stays usable).
-async fn guarded(conn: &mut PgConnection, sql: &str) -> Result<Option<Vec<Option<bool>>>> {
-    let db = |e: sqlx::Error| Error::database("evaluating a rule", &e);
-    sqlx::raw_sql("SAVEPOINT reims_verify_rule")
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    match sqlx::query_scalar::<_, Option<bool>>(sql)
-        .fetch_all(&mut *conn)
-        .await
-    {
-        Ok(v) => {
-            sqlx::raw_sql("RELEASE SAVEPOINT reims_verify_rule")
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-            Ok(Some(v))
-        }
-        Err(_) => {
-            sqlx::raw_sql("ROLLBACK TO SAVEPOINT reims_verify_rule")
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
-            Ok(None)
-        }
-    }
 }
 
 /// `rule IS NOT FALSE` for each row (only the rule's columns), in order, in one query.
@@ -447,13 +423,14 @@ async fn rule_verdicts(
             .chain(cols.iter().map(|c| quote_ident(&c.name)))
             .collect();
         let sql = format!(
-            "SELECT ({sql_rule}) IS NOT FALSE FROM (VALUES {}) AS {}({}) ORDER BY reims_verify_case",
+            "SELECT array_agg(({sql_rule}) IS NOT FALSE ORDER BY reims_verify_case) \
+               FROM (VALUES {}) AS {}({})",
             values.join(", "),
             quote_ident(&rel.name),
             names.join(", ")
         );
-        match guarded(conn, &sql).await? {
-            Some(v) => out.extend(v),
+        match batch::rule_holds(conn, &sql).await? {
+            Some(v) => out.extend(v.into_iter().map(Some)),
             None if chunk.len() == 1 => out.push(None),
             // Some value cannot even be evaluated (e.g. out of its type's range): ask row
             // by row, so that only that row is unknown.
