@@ -5,11 +5,12 @@
 //! A case that succeeds is still rolled back (by raising a private SQLSTATE), so cases
 //! never see each other's rows.
 //!
-//! Cases that insert the same columns share one prepared statement: the
-//! function prepares it once and then runs `EXECUTE name(values …)` per case, so the
-//! server parses and plans the insert once per batch instead of once per case. The values
-//! are the very expressions, with the very casts, that the plain `INSERT … VALUES` would
-//! carry, evaluated by `EXECUTE` before the insert runs. Nothing is guessed where the two
+//! Cases that insert the same columns share one prepared statement: the function prepares
+//! it once and then runs `EXECUTE name(values …)` per case, so the server parses and plans
+//! the insert once per batch instead of once per case. The values all the cases share (the
+//! sample row's) are written into the statement; the values that differ are its
+//! parameters. Either way they are the very expressions, with the very casts, that the
+//! plain `INSERT … VALUES` would carry, evaluated as the insert runs. Nothing is guessed where the two
 //! could differ: the cases of a shape whose statement cannot be prepared, and any case that
 //! `EXECUTE` refuses with a SQLSTATE of class 0A or 42 (it allows no subquery among its
 //! values), run again as plain inserts, so their verdicts are the plain statement's.
@@ -211,21 +212,32 @@ impl Insert<'_> {
         self.statement(row, |k| row.cast(k))
     }
 
-    /// `PREPARE name(types) AS` the statement of rows shaped like `row`, values as
-    /// parameters.
-    fn prepare(&self, name: &str, row: &CaseRow) -> String {
-        let types: Vec<&str> = row.values.iter().map(|(_, t, _)| t.as_str()).collect();
-        format!(
-            "PREPARE {}({}) AS {}",
-            quote_ident(name),
-            types.join(", "),
-            self.statement(row, |k| format!("${}", k + 1))
-        )
+    /// `PREPARE name(types) AS` the statement of rows shaped like `row`: the values at the
+    /// positions in `varied` become parameters, in order; the others are written inline, as
+    /// every row of the group has them.
+    fn prepare(&self, name: &str, row: &CaseRow, varied: &[usize]) -> String {
+        let types: Vec<&str> = varied.iter().map(|&k| row.values[k].1.as_str()).collect();
+        let statement = self.statement(row, |k| match varied.iter().position(|&v| v == k) {
+            Some(p) => format!("${}", p + 1),
+            None => row.cast(k),
+        });
+        if types.is_empty() {
+            format!("PREPARE {} AS {statement}", quote_ident(name))
+        } else {
+            format!(
+                "PREPARE {}({}) AS {statement}",
+                quote_ident(name),
+                types.join(", ")
+            )
+        }
     }
 
-    /// `EXECUTE name(values)` for one case.
-    fn execute(&self, name: &str, row: &CaseRow) -> String {
-        let args: Vec<String> = (0..row.values.len()).map(|k| row.cast(k)).collect();
+    /// `EXECUTE name(values)` for one case: the values at the `varied` positions.
+    fn execute(&self, name: &str, row: &CaseRow, varied: &[usize]) -> String {
+        if varied.is_empty() {
+            return format!("EXECUTE {}", quote_ident(name));
+        }
+        let args: Vec<String> = varied.iter().map(|&k| row.cast(k)).collect();
         format!("EXECUTE {}({})", quote_ident(name), args.join(", "))
     }
 }
@@ -237,7 +249,8 @@ static PREPARED: AtomicU64 = AtomicU64::new(0);
 const CHUNK: usize = 2000;
 
 /// Run the cases of one insert, in one round trip per chunk of cases. Cases with the same
-/// columns and types share one prepared statement.
+/// columns, types and varied columns share one prepared statement, whose parameters are
+/// the values that differ among them.
 pub async fn run(
     conn: &mut PgConnection,
     insert: &Insert<'_>,
@@ -245,29 +258,49 @@ pub async fn run(
 ) -> Result<Vec<Verdict>> {
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
-        let mut seen: Vec<Shape<'_>> = Vec::new();
-        let mut prepares: Vec<String> = Vec::new();
-        let mut names: Vec<String> = Vec::new();
-        let mut shapes: Vec<i32> = Vec::with_capacity(chunk.len());
-        let mut stmts: Vec<String> = Vec::with_capacity(chunk.len());
+        // Group the cases by shape, in first-seen order.
+        let mut groups: Vec<(Shape<'_>, Vec<usize>)> = Vec::new();
+        let mut group_of: Vec<usize> = Vec::with_capacity(chunk.len());
         for row in chunk {
             let shape = row.shape();
-            let j = match seen.iter().position(|s| *s == shape) {
+            let j = match groups.iter().position(|(s, _)| *s == shape) {
                 Some(j) => j,
                 None => {
-                    let name = format!(
-                        "reims_verify_case_{}",
-                        PREPARED.fetch_add(1, Ordering::Relaxed)
-                    );
-                    prepares.push(insert.prepare(&name, row));
-                    names.push(name);
-                    seen.push(shape);
-                    seen.len() - 1
+                    groups.push((shape, Vec::new()));
+                    groups.len() - 1
                 }
             };
-            stmts.push(insert.execute(&names[j], row));
-            shapes.push(j as i32 + 1);
+            groups[j].1.push(group_of.len());
+            group_of.push(j);
         }
+        // A value every case of a group shares is written into its statement; the others
+        // are the parameters.
+        let mut prepares: Vec<String> = Vec::with_capacity(groups.len());
+        let mut names: Vec<String> = Vec::with_capacity(groups.len());
+        let mut varied: Vec<Vec<usize>> = Vec::with_capacity(groups.len());
+        for (_, members) in &groups {
+            let first = &chunk[members[0]];
+            let differs: Vec<usize> = (0..first.values.len())
+                .filter(|&k| {
+                    members
+                        .iter()
+                        .any(|&i| chunk[i].values[k].2 != first.values[k].2)
+                })
+                .collect();
+            let name = format!(
+                "reims_verify_case_{}",
+                PREPARED.fetch_add(1, Ordering::Relaxed)
+            );
+            prepares.push(insert.prepare(&name, first, &differs));
+            names.push(name);
+            varied.push(differs);
+        }
+        let stmts: Vec<String> = chunk
+            .iter()
+            .zip(&group_of)
+            .map(|(row, &j)| insert.execute(&names[j], row, &varied[j]))
+            .collect();
+        let shapes: Vec<i32> = group_of.iter().map(|&j| j as i32 + 1).collect();
         let shapes: Vec<Option<i32>> = shapes.into_iter().map(Some).collect();
         let mut verdicts = call(conn, &prepares, &names, &shapes, &stmts).await?;
         // Again as plain inserts: the cases of a shape that could not be prepared, and
