@@ -19,7 +19,6 @@ pub mod codes;
 pub mod commands;
 pub mod error;
 pub mod fuzz;
-pub mod memory;
 pub mod migrate;
 pub mod parallel;
 pub mod postgres;

@@ -177,7 +177,7 @@ struct TotalsHead {
 /// execs, and the kernel charges the child with that space's peak when it does: the run
 /// records this process had parsed whole before (a 5,000-table `run.json` is 310 MB)
 /// showed as a 2.5 GiB "largest process" of runs whose processes never held a third of it.
-pub fn forget_own_peak() {
+fn forget_own_peak() {
     // SAFETY: malloc_trim only returns free memory to the system; it takes no pointer.
     unsafe {
         libc::malloc_trim(0);

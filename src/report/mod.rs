@@ -236,6 +236,26 @@ pub enum Record {
     },
 }
 
+/// A [`Record`] that has been judged fit to write: a file carries the digest it was
+/// parsed with, which its copy must match.
+enum Judged {
+    Bytes(Vec<u8>),
+    Run(Box<crate::run::Run>),
+    File { path: PathBuf, digest: String },
+}
+
+/// Hand the memory freed so far back to the system. glibc keeps what a large structure
+/// freed (the run once written into `run.json`: at thousands of tables several hundred
+/// megabytes) in its arenas, and what comes next (the parsed record, the reports) does not
+/// all fit into those holes, so without this the peak is the sum of both.
+fn give_back_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system; it takes no pointer.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A reader that hashes the bytes read through it, so that a record is parsed and hashed
 /// in one pass.
 struct Hashing<R> {
@@ -290,26 +310,26 @@ fn parse_file(path: &Path) -> Result<(RunRecord, String)> {
 /// are let go once `run.json` is written, before any report renders.
 pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
     // Bytes from elsewhere are judged before anything is written.
-    let (parsed, read_digest) = match &record {
-        Record::Bytes(bytes) => (Some(json::parse(bytes, source)?), None),
+    let (parsed, record) = match record {
+        Record::Bytes(bytes) => (Some(json::parse(&bytes, source)?), Judged::Bytes(bytes)),
         Record::File { path, sealed } => {
-            let (run, digest) = parse_file(path)?;
+            let (run, digest) = parse_file(&path)?;
             if let Some(sealed) = sealed.as_ref().filter(|s| **s != digest) {
                 return Err(Error::Usage {
                     message: format!(
                         "{} has sha256 {digest}, but {} says {sealed}: it changed after it \
                          was written",
                         path.display(),
-                        digest::sidecar_path(path).display()
+                        digest::sidecar_path(&path).display()
                     ),
                     hint: "render the record `check` wrote; if the change is intended, remove \
                            the .sha256 file first"
                         .into(),
                 });
             }
-            (Some(run), Some(digest))
+            (Some(run), Judged::File { path, digest })
         }
-        Record::Run(_) => (None, None),
+        Record::Run(run) => (None, Judged::Run(run)),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // Held until the set is in place (or its staged files are gone).
@@ -325,16 +345,12 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
         };
         let staged_run = tmp_of(RUN_FILE);
         let digest = match record {
-            Record::Bytes(bytes) => Staged::write(&staged_run, |out| out.write_all(&bytes))?,
-            Record::Run(run) => Staged::write(&staged_run, |out| json::write_to(&run, out))?,
-            Record::File { path, .. } => copy_record(
-                &path,
-                &staged_run,
-                read_digest.as_deref().unwrap_or_default(),
-            )?,
+            Judged::Bytes(bytes) => Staged::write(&staged_run, |out| out.write_all(&bytes))?,
+            Judged::Run(run) => Staged::write(&staged_run, |out| json::write_to(&run, out))?,
+            Judged::File { path, digest } => copy_record(&path, &staged_run, &digest)?,
         };
         // The bytes or the run are gone: the record is what is left.
-        crate::memory::give_back_freed();
+        give_back_freed();
         let run = match parsed {
             Some(run) => run,
             None => {

@@ -28,7 +28,6 @@ pub use shadow::{build_shadow, Shadow, ShadowFunction};
 pub use shadow_cache::{cached_shadow, ShadowInputs, ShadowSource};
 
 use crate::catalog::{relation_key, Relation, Schema};
-use crate::chunked::Chunked;
 use crate::spec::{Loaded, LoadedSpec, SchemaSpec, SpecSet, TableSpec};
 
 /// Tables the tool itself owns and never reports as drift when no spec mentions them.
@@ -47,23 +46,24 @@ pub fn verify_with(
     shadow: &Shadow,
     access: &AccessOptions,
 ) -> Vec<Finding> {
-    let mut found = Chunked::new();
+    let mut found = Vec::new();
     verify_into(specs, actual, shadow, access, &mut found);
-    found.into_iter().collect()
+    found
 }
 
 /// [`verify_with`], adding the findings to `found`. Each relation's findings are gathered
-/// in one buffer and moved into `found`, which never copies what it already holds.
+/// in one buffer and moved into `found`: `check` passes a [`crate::chunked::Chunked`]
+/// list, which never copies what it already holds.
 pub fn verify_into(
     specs: &SpecSet,
     actual: &Schema,
     shadow: &Shadow,
     access: &AccessOptions,
-    found: &mut Chunked<Finding>,
+    found: &mut impl Extend<Finding>,
 ) {
     let mut out = Vec::new();
     for loaded in &specs.specs {
-        found.append(&mut out);
+        found.extend(out.drain(..));
         let key = relation_key(&loaded.spec.schema, &loaded.spec.table);
         let ctx = Ctx::relation(loaded, shadow.schema.relations.get(&key));
         let Some(rel) = actual.relations.get(&key) else {
@@ -128,7 +128,7 @@ pub fn verify_into(
     policies::verify_policies(specs, actual, shadow, &mut roles, &mut out);
     security::verify_security(specs, actual, shadow, &mut out);
     roles.findings(actual, &mut out);
-    found.append(&mut out);
+    found.extend(out.drain(..));
 }
 
 fn kind_name(kind: char) -> &'static str {
