@@ -37,7 +37,7 @@ const INSTALL: &str = r#"
 CREATE OR REPLACE FUNCTION pg_temp.reims_verify_probe(
   prepares text[], names text[], shapes int[], stmts text[])
 RETURNS TABLE (state text, constraint_name text, rule_holds boolean)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
   i int;
   j int;

@@ -123,8 +123,7 @@ async fn probe_one(
     let sql_rule = rule_sql(rule, &loaded.spec);
     let keep: Vec<&str> = domain.columns();
 
-    // Boundary cases against every sample; keep the sample that gives the most conclusive
-    // verdicts for the random phase.
+    // Boundary cases, run against every sample (below).
     let mut boundary = domain.boundary_cases();
     // The samples' own values of the varied column(s) are known-good cases too.
     for sample in &samples {
@@ -141,33 +140,9 @@ async fn probe_one(
             boundary.push(Case { overrides, shown });
         }
     }
-    let mut best: Option<(usize, Vec<(Case, Verdict)>)> = None;
-    for (si, sample) in samples.iter().enumerate() {
-        let verdicts = run_cases(conn, target, sample, &boundary, &sql_rule, &keep).await?;
-        let conclusive = verdicts
-            .iter()
-            .filter(|(_, v)| classify(v, name).is_some())
-            .count();
-        if best.as_ref().is_none_or(|(_, b)| {
-            conclusive
-                > b.iter()
-                    .filter(|(_, v)| classify(v, name).is_some())
-                    .count()
-        }) {
-            best = Some((
-                si,
-                boundary
-                    .iter()
-                    .cloned()
-                    .zip(verdicts.into_iter().map(|(_, v)| v))
-                    .collect(),
-            ));
-        }
-    }
-    let (si, mut results) = best.expect("at least one sample");
-    let sample = &samples[si];
-
     // Random cases from proptest, kept as value trees so a disagreement can be shrunk.
+    // They depend on the seed alone, never on what PostgreSQL said, so they are drawn
+    // before any case runs.
     let mut runner = TestRunner::new_with_rng(
         Config::default(),
         rng_for(config.seed, &format!("check:{table}.{name}")),
@@ -180,7 +155,37 @@ async fn probe_one(
         }
     }
     let random: Vec<Case> = trees.iter().map(|t| t.current()).collect();
-    let random_verdicts = run_cases(conn, target, sample, &random, &sql_rule, &keep).await?;
+
+    let (sample, mut results, random_verdicts) = if let [only] = samples.as_slice() {
+        // One sample: its boundary and random cases go in one batch.
+        let mut groups =
+            run_groups(conn, target, only, &[&boundary, &random], &sql_rule, &keep).await?;
+        let random_verdicts = groups.pop().unwrap_or_default();
+        (only, groups.pop().unwrap_or_default(), random_verdicts)
+    } else {
+        // The boundary cases against every sample; the sample that gives the most
+        // conclusive verdicts is the one the random cases vary.
+        let mut best: Option<(usize, Vec<(Case, Verdict)>)> = None;
+        for (si, sample) in samples.iter().enumerate() {
+            let verdicts = run_cases(conn, target, sample, &boundary, &sql_rule, &keep).await?;
+            let conclusive = verdicts
+                .iter()
+                .filter(|(_, v)| classify(v, name).is_some())
+                .count();
+            if best.as_ref().is_none_or(|(_, b)| {
+                conclusive
+                    > b.iter()
+                        .filter(|(_, v)| classify(v, name).is_some())
+                        .count()
+            }) {
+                best = Some((si, verdicts));
+            }
+        }
+        let (si, results) = best.expect("at least one sample");
+        let sample = &samples[si];
+        let random_verdicts = run_cases(conn, target, sample, &random, &sql_rule, &keep).await?;
+        (sample, results, random_verdicts)
+    };
 
     let mut disagreement: Option<(Case, Verdict)> =
         results.iter().find(|(_, v)| disagrees(v, name)).cloned();
@@ -324,14 +329,29 @@ async fn run_cases(
     sql_rule: &str,
     keep: &[&str],
 ) -> Result<Vec<(Case, Verdict)>> {
+    let mut groups = run_groups(conn, target, sample, &[cases], sql_rule, keep).await?;
+    Ok(groups.pop().unwrap_or_default())
+}
+
+/// Several groups of cases on one sample, in one batch. Each group's cases are numbered
+/// from 0, as if the group ran alone, so a case gets the same row (and verdict) either way.
+async fn run_groups(
+    conn: &mut PgConnection,
+    target: &Target<'_>,
+    sample: &Row,
+    groups: &[&[Case]],
+    sql_rule: &str,
+    keep: &[&str],
+) -> Result<Vec<Vec<(Case, Verdict)>>> {
     let rel = target.rel;
+    let cases: Vec<&Case> = groups.iter().flat_map(|g| g.iter()).collect();
     // Each case is rolled back on its own, so cases may share explicit sequence values;
     // they stay clear of the kept sample rows' values.
     const CASE_SEQUENCE_VALUE: u32 = 1_000;
     let mut overriding = false;
-    let rows: Vec<Row> = cases
+    let rows: Vec<Row> = groups
         .iter()
-        .enumerate()
+        .flat_map(|g| g.iter().enumerate())
         .map(|(i, c)| {
             let mut row = decollide(rel, sample, i, keep);
             for (col, expr) in &c.overrides {
@@ -387,7 +407,16 @@ async fn run_cases(
             verdicts[i].rule_holds = h;
         }
     }
-    Ok(cases.iter().cloned().zip(verdicts).collect())
+    let mut verdicts = verdicts.into_iter();
+    Ok(groups
+        .iter()
+        .map(|g| {
+            g.iter()
+                .cloned()
+                .zip(verdicts.by_ref().take(g.len()))
+                .collect()
+        })
+        .collect())
 }
 
 /// `rule IS NOT FALSE` for each row (only the rule's columns), in order, in one query.
