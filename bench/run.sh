@@ -3,6 +3,8 @@
 # benches/gate (floor, whole-process check cold and warm at every size, pgTAP, probes), and
 # rewrites the measured part of bench/RESULTS.md. Extra arguments go to the bench, e.g.
 #   bash bench/run.sh --sizes 10,100,1000 --runs 7 --no-pgtap --pgtap-max 5000 --no-reims --large-runs 3
+# `--probes-only --runs N` measures the constraint-probe throughput on REIMS alone, N runs,
+# prints it and writes nothing (for profiling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
