@@ -10,10 +10,11 @@
 //! the insert once per batch instead of once per case. The values all the cases share (the
 //! sample row's) are written into the statement; the values that differ are its
 //! parameters. Either way they are the very expressions, with the very casts, that the
-//! plain `INSERT … VALUES` would carry, evaluated as the insert runs. Nothing is guessed where the two
-//! could differ: the cases of a shape whose statement cannot be prepared, and any case that
-//! `EXECUTE` refuses with a SQLSTATE of class 0A or 42 (it allows no subquery among its
-//! values), run again as plain inserts, so their verdicts are the plain statement's.
+//! plain `INSERT … VALUES` would carry, evaluated as the insert runs. Nothing is guessed
+//! where the two could differ: the cases of a shape whose statement cannot be prepared,
+//! and any case that `EXECUTE` refuses with a SQLSTATE of class 0A or 42 (it allows no
+//! subquery among its values), run again as plain inserts, so their verdicts are the plain
+//! statement's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -102,7 +103,7 @@ END
 $fn$;
 "#;
 
-/// Install the batch functions (in `pg_temp`, so it vanishes with the session and is
+/// Install the batch functions (in `pg_temp`, so they vanish with the session and are
 /// rolled back with the probe transaction).
 pub async fn install(conn: &mut PgConnection) -> Result<()> {
     sqlx::raw_sql(INSTALL)
@@ -300,8 +301,8 @@ pub async fn run(
             .zip(&group_of)
             .map(|(row, &j)| insert.execute(&names[j], row, &varied[j]))
             .collect();
-        let shapes: Vec<i32> = group_of.iter().map(|&j| j as i32 + 1).collect();
-        let shapes: Vec<Option<i32>> = shapes.into_iter().map(Some).collect();
+        // 1-based, as PL/pgSQL arrays are.
+        let shapes: Vec<Option<i32>> = group_of.iter().map(|&j| Some(j as i32 + 1)).collect();
         let mut verdicts = call(conn, &prepares, &names, &shapes, &stmts).await?;
         // Again as plain inserts: the cases of a shape that could not be prepared, and
         // any case `EXECUTE` refused for a reason of its own (it allows no subquery in its
