@@ -63,7 +63,7 @@ pub async fn probe_checks(
                         fed,
                         constraint: name,
                     };
-                    probe_one(conn, &target, name, &check.rule, config).await?
+                    probe_one(conn, &target, &check.rule, config).await?
                 }
             };
             out.push(f);
@@ -100,11 +100,10 @@ fn check_finding(loaded: &LoadedSpec, name: &str, status: Status, message: Strin
 async fn probe_one(
     conn: &mut PgConnection,
     target: &Target<'_>,
-    name: &str,
     rule: &Rule,
     config: &ProbeConfig,
 ) -> Result<Finding> {
-    let (loaded, rel) = (target.loaded, target.rel);
+    let (loaded, rel, name) = (target.loaded, target.rel, target.constraint);
     let table = &loaded.spec.table;
     let finding = |status: Status, message: String| check_finding(loaded, name, status, message);
     let Some(domain) = Domain::for_rule(conn, rule, rel).await? else {
@@ -197,7 +196,6 @@ async fn probe_one(
                 sample,
                 trees.swap_remove(idx),
                 &sql_rule,
-                name,
                 &keep,
             )
             .await?;
@@ -501,9 +499,9 @@ async fn shrink(
     sample: &Row,
     mut tree: CaseTree,
     sql_rule: &str,
-    name: &str,
     keep: &[&str],
 ) -> Result<(Case, Verdict)> {
+    let name = target.constraint;
     let mut best = eval_one(conn, target, sample, tree.current(), sql_rule, keep).await?;
     for _ in 0..200 {
         if !tree.simplify() {
