@@ -718,3 +718,48 @@ fn a_closed_stdout_or_stderr_loses_lines_not_the_verdict_or_the_reports() {
     );
     assert_eq!(code, 2, "{stdout}");
 }
+
+/// `--format json` prints the very bytes `run.json` gets. Both are serialised from the
+/// run's findings as read back from their spool, one after the other; every finding is
+/// there, passes included, and the counts agree with them.
+#[test]
+fn check_json_on_stdout_is_the_run_json_written_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("reports");
+    let mut args = vec!["check", "--no-probe", "--format", "json"];
+    args.extend(FAILING_LEDGER);
+    args.extend(["--report", report.to_str().unwrap()]);
+    let out = Command::new(bin())
+        .args(&args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let written = std::fs::read(report.join("run.json")).unwrap();
+    assert!(
+        out.stdout == written,
+        "stdout ({} bytes) differs from run.json ({} bytes)",
+        out.stdout.len(),
+        written.len()
+    );
+    let run: serde_json::Value = serde_json::from_slice(&written).unwrap();
+    let findings = run["findings"].as_array().unwrap();
+    let count = |status: &str| findings.iter().filter(|f| f["status"] == status).count();
+    assert!(count("fail") > 0 && count("pass") > 0, "{run}");
+    for status in ["pass", "fail", "skip"] {
+        let key = match status {
+            "pass" => "passed",
+            "fail" => "failed",
+            _ => "skipped",
+        };
+        assert_eq!(
+            run["totals"][key].as_u64().unwrap() as usize,
+            count(status),
+            "{status}"
+        );
+    }
+}

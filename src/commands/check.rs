@@ -6,18 +6,17 @@ use std::time::Instant;
 use sqlx::PgConnection;
 
 use crate::catalog::{read_schemas, read_schemas_on_two};
-use crate::chunked::Chunked;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
 use crate::postgres::major_of;
 use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
-use crate::run::{Clock, Run, SpecFile};
+use crate::run::{Clock, FindingSink, Run, SpecFile};
 use crate::spec::load_dir_reporting;
 use crate::verify::{
     across_majors, cached_shadow, cross_major_rules, verify_into, verify_migrations, AccessOptions,
-    Finding, ShadowInputs,
+    ShadowInputs,
 };
 
 use super::{apply_options, cluster_options, server_settings, Output};
@@ -43,18 +42,32 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             return Err(err);
         }
     };
-    // The run record's bytes, made only where they are printed or annotated from without
-    // reports. With reports, the run goes straight into `run.json`, and the reports and
-    // the CI annotations are made from the record read back from it: at thousands of
-    // tables the run, its bytes and the parsed record are never in memory two at a time.
-    let github_from_bytes = github && args.no_report;
-    let mut record: Option<Vec<u8>> = (args.format == OutputFormat::Json || github_from_bytes)
-        .then(|| crate::report::json::to_bytes(&run));
+    // The run record's bytes, made only where the CI annotations are made from them
+    // without reports. `--format json` streams them to stdout. With reports, the run
+    // goes straight into `run.json`, and the reports and the CI annotations are made from
+    // the record read back from it: at thousands of tables the run's findings, its bytes
+    // and the parsed record are never in memory two at a time.
+    let unreadable = |e| Error::io(std::env::temp_dir().as_path(), e);
+    let record: Option<Vec<u8>> = if github && args.no_report {
+        Some(crate::report::json::to_bytes(&run).map_err(unreadable)?)
+    } else {
+        None
+    };
     let passed = run.passed();
     match args.format {
         OutputFormat::Json => {
-            if let Some(record) = &record {
-                out!("{}", String::from_utf8_lossy(record));
+            // The same bytes `run.json` gets: serialisation is a function of the run.
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = match &record {
+                Some(bytes) => std::io::Write::write_all(&mut stdout, bytes),
+                None => crate::report::json::write_to(&run, &mut stdout),
+            };
+            // A closed stdout is ignored, as everywhere else; a spool that cannot be read
+            // back is not.
+            if let Err(e) = written.and_then(|()| std::io::Write::flush(&mut stdout)) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(unreadable(e));
+                }
             }
         }
         OutputFormat::Table => {
@@ -77,10 +90,7 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     // The record as the reports were rendered from it, for the CI annotations.
     let mut published = None;
     if !args.no_report {
-        let source = match record.take() {
-            Some(bytes) => crate::report::Record::Bytes(bytes),
-            None => crate::report::Record::Run(Box::new(run)),
-        };
+        let source = crate::report::Record::Run(Box::new(run));
         let rendered = match crate::report::write_all(
             source,
             &args.report.join(crate::report::json::RUN_FILE),
@@ -359,10 +369,15 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let t = Instant::now();
     let migrations = status_of(&files, &history);
     let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
-    // The migrations' few findings go first; the spec findings follow in the same list.
-    let mut findings: Chunked<Finding> = verify_migrations(&migrations, &args.migrations).into();
+    // Every finding goes to a spool on disk as it is made; only the counts and what did
+    // not pass stay in memory. The migrations' few findings go first.
+    let mut findings =
+        FindingSink::new().map_err(|e| Error::io(std::env::temp_dir().as_path(), e))?;
+    findings.extend(verify_migrations(&migrations, &args.migrations));
     verify_into(&specs, &actual, &shadow, &access, &mut findings);
     drop(printers);
+    // The probes need the catalog and the specs, never the shadow.
+    drop(shadow);
     phases.push(clock.phase("verify", t));
 
     let sensitive: Vec<(String, String, String)> = specs
@@ -419,6 +434,9 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         phases.push(clock.phase("probes", t));
     }
     Database::close(conn).await;
+    let findings = findings
+        .seal()
+        .map_err(|e| Error::io(std::env::temp_dir().as_path(), e))?;
 
     Ok(Run {
         format_version: crate::run::RUN_FORMAT_VERSION,
@@ -444,11 +462,11 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         probe_seed,
         warnings,
         phases,
-        totals: crate::run::Totals::of(&findings),
+        totals: findings.totals(),
         defined_at: {
             let mut sources = crate::anchor::migration_sources(&files);
             sources.extend(extra.iter().map(|(p, sql)| (p.as_path(), sql.as_str())));
-            crate::anchor::locate_failures(&sources, &findings)
+            crate::anchor::locate_failures(&sources, findings.notable())
         },
         findings,
         sensitive_columns: Some(sensitive_columns),

@@ -23,12 +23,14 @@ pub const RUN_FILE: &str = "run.json";
 ///
 /// Every string in the record goes through [`crate::redact::scrub`] first, so no secret
 /// the run met can reach the record or any report rendered from it.
-pub fn to_bytes(run: &Run) -> Vec<u8> {
+///
+/// Fails only when the run's findings cannot be read back from their spool.
+pub fn to_bytes(run: &Run) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    write_to(run, &mut bytes).expect("writing into memory cannot fail");
+    write_to(run, &mut bytes)?;
     // The buffer grew by doubling: give back what the record does not use.
     bytes.shrink_to_fit();
-    bytes
+    Ok(bytes)
 }
 
 /// Write the bytes [`to_bytes`] gives straight to `out`, so that a large run is never in
@@ -53,11 +55,13 @@ fn write_scrubbed_pretty<T: serde::Serialize + ?Sized>(
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let mut writer = serde_json::Serializer::with_formatter(out, Scrubbing::new(secrets));
+    // Not only a failed write: the run's findings are read back from their spool as they
+    // are written, and a path that is not UTF-8 cannot be written as JSON.
     value.serialize(&mut writer).map_err(|e| {
         if e.is_io() {
-            std::io::Error::other(e)
+            std::io::Error::from(e)
         } else {
-            panic!("the run record serialises: {e}")
+            std::io::Error::other(format!("the run record cannot be written: {e}"))
         }
     })
 }
@@ -154,7 +158,7 @@ impl serde_json::ser::Formatter for Scrubbing<'_> {
     fn end_string<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         let text = self.string.take().unwrap_or_default();
         let shown = crate::redact::scrub_with(&text, self.secrets);
-        serde_json::to_writer(w, &shown).map_err(std::io::Error::other)
+        serde_json::to_writer(w, &shown).map_err(std::io::Error::from)
     }
 }
 

@@ -38,27 +38,16 @@ fn indented(text: &str, indent: &str) -> String {
 /// Render a run for people.
 pub fn render(run: &Run, out: Output) -> String {
     let mut s = String::new();
-    // Per group: passed, failed, skipped, and whether a finding shows it is a relation.
-    let mut per_table: BTreeMap<&str, (usize, usize, usize, bool)> = BTreeMap::new();
-    for f in &run.findings {
-        let e = per_table.entry(f.table.as_str()).or_default();
-        match f.status {
-            Status::Pass => e.0 += 1,
-            Status::Fail => e.1 += 1,
-            Status::Skip => e.2 += 1,
-        }
-        e.3 |= !f.code.starts_with("migration.") && !f.code.starts_with("function.");
-    }
     let specced: std::collections::HashSet<&str> =
         run.specs.iter().map(|s| s.table.as_str()).collect();
     let mut t = out.table(&["table", "passed", "failed", "skipped"]);
-    for (table, (p, f, k, relation_finding)) in &per_table {
-        let is_relation = *relation_finding || specced.contains(table);
+    for (table, tally) in run.findings.per_table() {
+        let is_relation = tally.relation_finding || specced.contains(table.as_str());
         t.add_row(vec![
             Cell::new(one_line(&row_label(table, is_relation))),
-            Cell::new(p),
-            out.status_cell(&f.to_string(), *f == 0),
-            Cell::new(k),
+            Cell::new(tally.passed),
+            out.status_cell(&tally.failed.to_string(), tally.failed == 0),
+            Cell::new(tally.skipped),
         ]);
     }
     let _ = writeln!(
@@ -69,7 +58,7 @@ pub fn render(run: &Run, out: Output) -> String {
         one_line(&run.server_version)
     );
     let _ = writeln!(s, "{t}");
-    for f in run.findings.iter().filter(|f| f.failed()) {
+    for f in run.findings.notable().filter(|f| f.failed()) {
         let label = if out.color {
             "\x1b[31mFAIL\x1b[0m"
         } else {
@@ -135,7 +124,7 @@ fn row_label(group: &str, is_relation: bool) -> String {
 /// Reasons are the skip messages with their numbers taken out, up to the first `;`.
 pub fn skip_summary(run: &Run) -> String {
     let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for f in run.findings.iter().filter(|f| f.status == Status::Skip) {
+    for f in run.findings.notable().filter(|f| f.status == Status::Skip) {
         let reason = f.message.split(';').next().unwrap_or(&f.message).trim();
         let mut key = String::with_capacity(reason.len());
         let mut in_number = false;

@@ -5,15 +5,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunked::Chunked;
 use crate::migrate::StatusRow;
 use crate::verify::{Finding, Status};
+
+mod findings;
+pub use findings::{FindingReader, FindingSink, Findings, TableTally};
 
 /// Version of the `run.json` format; bump on any incompatible change.
 pub const RUN_FORMAT_VERSION: u32 = 1;
 
 /// One run of the gate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Run {
     /// [`RUN_FORMAT_VERSION`].
     pub format_version: u32,
@@ -52,8 +54,8 @@ pub struct Run {
     pub phases: Vec<Phase>,
     /// Counts of `findings` by status, as written (see [`Run::totals`]).
     pub totals: Totals,
-    /// Every check made.
-    pub findings: Chunked<Finding>,
+    /// Every check made, spooled to a temporary file (see [`Findings`]).
+    pub findings: Findings,
     /// Who can read each column the specs mark `sensitive`, from the catalog.
     pub sensitive_columns: Option<Vec<crate::catalog::SensitiveColumn>>,
     /// The checked schema's relations and foreign keys, for the diagram.
@@ -155,7 +157,7 @@ impl Totals {
 impl Run {
     /// Counts over all findings, recomputed (the `totals` field is what was written).
     pub fn totals(&self) -> Totals {
-        Totals::of(&self.findings)
+        self.findings.totals()
     }
 
     /// True when nothing failed.
