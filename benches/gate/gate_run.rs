@@ -20,7 +20,8 @@ pub struct GateRun {
     /// says when each phase started (phases may overlap: the catalog read and the shadow
     /// run side by side).
     pub spans: Vec<(String, f64, f64)>,
-    /// Peak resident memory of reims-verify itself, in MiB (`VmHWM`, polled).
+    /// Peak resident memory of reims-verify itself, in MiB (`VmHWM`, polled from its exec
+    /// on).
     pub rss_self: f64,
     /// Peak resident memory of the largest process of the run (reims-verify or one of the
     /// server processes it started), in MiB (`ru_maxrss` from `wait4`). A spawned child
@@ -77,8 +78,18 @@ pub fn check_once(
     let t = Instant::now();
     let child = cmd.spawn().unwrap();
     let pid = child.id() as i32;
+    let exe = std::fs::canonicalize(bin).unwrap();
     let poller = std::thread::spawn(move || {
         let mut hwm = 0u64;
+        // Until it execs, the child is the benchmark (spawned with vfork, it even shares the
+        // benchmark's memory, and its `VmHWM` is the benchmark's): count from the exec on.
+        loop {
+            match std::fs::read_link(format!("/proc/{pid}/exe")) {
+                Ok(p) if p == exe => break,
+                Ok(_) => std::thread::sleep(Duration::from_micros(200)),
+                Err(_) => return hwm,
+            }
+        }
         while let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
             // A zombie has no memory lines any more; stop at the first read without.
             let Some(kb) = s

@@ -114,8 +114,7 @@ fn test_case<'a>(f: &'a FindingRecord, strings: &mut Strings<'a>) -> TestCase {
     let mut case = TestCase::new(format!("{} {}", f.code, f.object), status);
     case.set_classname(strings.of(f.table.as_str()));
     if let Some(l) = &f.location {
-        case.extra
-            .insert(strings.of("file"), strings.of(l.file.as_str()));
+        case.extra.insert(strings.of("file"), strings.of(&l.file));
         if let Some(line) = l.line {
             case.extra
                 .insert(strings.of("line"), XmlString::new(line.to_string()));
