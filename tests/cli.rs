@@ -729,14 +729,7 @@ fn check_json_on_stdout_is_the_run_json_written_beside_it() {
     let mut args = vec!["check", "--no-probe", "--format", "json"];
     args.extend(FAILING_LEDGER);
     args.extend(["--report", report.to_str().unwrap()]);
-    let out = Command::new(bin())
-        .args(&args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .env_remove("PGHOST")
-        .output()
-        .unwrap();
+    let out = reims_command(&args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let written = std::fs::read(report.join("run.json")).unwrap();

@@ -13,14 +13,7 @@ use common::*;
 use reims_verify::report::digest::{self, FAILED_RUN_FILE, MANIFEST_FILE};
 
 fn rv(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin())
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .env_remove("PGHOST")
-        .output()
-        .unwrap();
+    let out = reims_command(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).to_string(),

@@ -12,7 +12,7 @@ use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
 use crate::postgres::major_of;
 use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
-use crate::run::{Clock, FindingSink, Run, SpecFile};
+use crate::run::{spool_error, Clock, FindingSink, Run, SpecFile};
 use crate::spec::load_dir_reporting;
 use crate::verify::{
     across_majors, cached_shadow, cross_major_rules, verify_into, verify_migrations, AccessOptions,
@@ -47,9 +47,8 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     // goes straight into `run.json`, and the reports and the CI annotations are made from
     // the record read back from it: at thousands of tables the run's findings, its bytes
     // and the parsed record are never in memory two at a time.
-    let unreadable = |e| Error::io(std::env::temp_dir().as_path(), e);
     let record: Option<Vec<u8>> = if github && args.no_report {
-        Some(crate::report::json::to_bytes(&run).map_err(unreadable)?)
+        Some(crate::report::json::to_bytes(&run).map_err(spool_error)?)
     } else {
         None
     };
@@ -62,11 +61,12 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
                 Some(bytes) => std::io::Write::write_all(&mut stdout, bytes),
                 None => crate::report::json::write_to(&run, &mut stdout),
             };
-            // A closed stdout is ignored, as everywhere else; a spool that cannot be read
-            // back is not.
+            // A closed stdout is ignored, as everywhere else. Any other failure (a full
+            // disk under a redirection, a spool that cannot be read back) would leave
+            // the record cut short: exit 2.
             if let Err(e) = written.and_then(|()| std::io::Write::flush(&mut stdout)) {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(unreadable(e));
+                    return Err(Error::io("standard output", e));
                 }
             }
         }
@@ -371,8 +371,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
     // Every finding goes to a spool on disk as it is made; only the counts and what did
     // not pass stay in memory. The migrations' few findings go first.
-    let mut findings =
-        FindingSink::new().map_err(|e| Error::io(std::env::temp_dir().as_path(), e))?;
+    let mut findings = FindingSink::new()?;
     findings.extend(verify_migrations(&migrations, &args.migrations));
     verify_into(&specs, &actual, &shadow, &access, &mut findings);
     drop(printers);
@@ -434,9 +433,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         phases.push(clock.phase("probes", t));
     }
     Database::close(conn).await;
-    let findings = findings
-        .seal()
-        .map_err(|e| Error::io(std::env::temp_dir().as_path(), e))?;
+    let findings = findings.seal()?;
 
     Ok(Run {
         format_version: crate::run::RUN_FORMAT_VERSION,

@@ -11,8 +11,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use compact_str::CompactString;
@@ -58,9 +59,9 @@ struct Kept {
 
 impl FindingSink {
     /// A sink spooling into a new anonymous file in the temporary folder.
-    pub fn new() -> io::Result<Self> {
+    pub fn new() -> crate::error::Result<Self> {
         Ok(FindingSink {
-            spool: BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+            spool: BufWriter::with_capacity(1 << 16, tempfile::tempfile().map_err(spool_error)?),
             kept: Kept::default(),
             scratch: Vec::with_capacity(512),
             error: None,
@@ -109,11 +110,14 @@ impl FindingSink {
 
     /// Every finding added, ready to be read back; the first error writing the spool, if
     /// any, is returned here.
-    pub fn seal(self) -> io::Result<Findings> {
+    pub fn seal(self) -> crate::error::Result<Findings> {
         if let Some(e) = self.error {
-            return Err(e);
+            return Err(spool_error(e));
         }
-        let spool = self.spool.into_inner().map_err(|e| e.into_error())?;
+        let spool = self
+            .spool
+            .into_inner()
+            .map_err(|e| spool_error(e.into_error()))?;
         Ok(Findings {
             spool,
             kept: self.kept,
@@ -127,6 +131,11 @@ impl Extend<Finding> for FindingSink {
             self.push(f);
         }
     }
+}
+
+/// An error of the spool, named by the folder it lives in (the file has no name).
+pub fn spool_error(e: io::Error) -> crate::error::Error {
+    crate::error::Error::io(std::env::temp_dir(), e)
 }
 
 /// Every finding of a run, in the order it was made: on disk, with the counts and the
@@ -171,22 +180,41 @@ impl Findings {
         &self.kept.tables
     }
 
-    /// Every finding, decoded one at a time from the spool, in run order.
-    pub fn read(&self) -> io::Result<FindingReader<'_>> {
-        let mut file = &self.spool;
-        file.seek(SeekFrom::Start(0))?;
-        Ok(FindingReader {
-            input: BufReader::with_capacity(1 << 16, file),
+    /// Every finding, decoded one at a time from the spool, in run order. Each reader
+    /// keeps its own place in the file, so readers never disturb one another.
+    pub fn read(&self) -> FindingReader<'_> {
+        FindingReader {
+            input: BufReader::with_capacity(
+                1 << 16,
+                ReadAt {
+                    file: &self.spool,
+                    at: 0,
+                },
+            ),
             codes: &self.kept.codes,
             left: self.len(),
             record: Vec::with_capacity(512),
-        })
+        }
+    }
+}
+
+/// A file read from a place of its own, not from the file's shared offset.
+struct ReadAt<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
 /// The findings of a [`Findings`] spool, read back in order.
 pub struct FindingReader<'a> {
-    input: BufReader<&'a File>,
+    input: BufReader<ReadAt<'a>>,
     codes: &'a [&'static str],
     left: usize,
     record: Vec<u8>,
@@ -223,7 +251,7 @@ impl FindingReader<'_> {
 impl Serialize for Findings {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.len()))?;
-        for f in self.read().map_err(S::Error::custom)? {
+        for f in self.read() {
             seq.serialize_element(&f.map_err(S::Error::custom)?)?;
         }
         seq.end()
@@ -449,9 +477,9 @@ mod tests {
             findings in proptest::collection::vec(finding(), 0..40)
         ) {
             let spooled = sealed(&findings);
-            let back: Vec<Finding> = spooled.read().unwrap().collect::<io::Result<_>>().unwrap();
+            let back: Vec<Finding> = spooled.read().collect::<io::Result<_>>().unwrap();
             prop_assert_eq!(&back, &findings);
-            let again: Vec<Finding> = spooled.read().unwrap().collect::<io::Result<_>>().unwrap();
+            let again: Vec<Finding> = spooled.read().collect::<io::Result<_>>().unwrap();
             prop_assert_eq!(&again, &findings);
             prop_assert_eq!(
                 serde_json::to_string_pretty(&spooled).unwrap(),
@@ -495,7 +523,7 @@ mod tests {
         // Cut the second record short.
         let len = spooled.spool.metadata().unwrap().len();
         spooled.spool.set_len(len - 3).unwrap();
-        let read: Vec<io::Result<Finding>> = spooled.read().unwrap().collect();
+        let read: Vec<io::Result<Finding>> = spooled.read().collect();
         assert!(read[0].is_ok());
         assert!(read[1].is_err());
         assert!(serde_json::to_string(&spooled).is_err());

@@ -9,7 +9,7 @@ use crate::migrate::StatusRow;
 use crate::verify::{Finding, Status};
 
 mod findings;
-pub use findings::{FindingReader, FindingSink, Findings, TableTally};
+pub use findings::{spool_error, FindingReader, FindingSink, Findings, TableTally};
 
 /// Version of the `run.json` format; bump on any incompatible change.
 pub const RUN_FORMAT_VERSION: u32 = 1;

@@ -125,6 +125,18 @@ pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_reims-verify"))
 }
 
+/// The binary with `args`, run from the repository's root without colour and with no
+/// server named by the environment (`DATABASE_URL`, `PGHOST`): every test's own setting.
+pub fn reims_command(args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST");
+    cmd
+}
+
 /// Say that a test is skipped, and why, where the test runner shows it: written straight to
 /// the process's stderr, which libtest does not capture (its capture takes only the print
 /// macros), so a skip is never silent.
