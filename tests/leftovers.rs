@@ -473,3 +473,64 @@ fn folders_of_live_runs_and_foreign_folders_are_never_touched() {
     std::fs::remove_dir(&other).unwrap();
     assert!(place.folders().is_empty(), "{:?}", place.folders());
 }
+
+/// Names in `dir`.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
+/// Open files of process `pid` that lie in `dir` (a file without a name shows as the
+/// folder it was made in).
+fn open_files_in(pid: u32, dir: &Path) -> usize {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    fds.flatten()
+        .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.starts_with(dir)))
+        .count()
+}
+
+/// The findings' spool (README: `TMPDIR`) has no name while the run lives, so a run killed
+/// with SIGKILL, which runs no clean-up at all, leaves nothing of it in `TMPDIR`.
+#[test]
+fn the_findings_spool_has_no_name_and_a_killed_run_leaves_nothing_of_it() {
+    let place = Place::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = place
+        .command(
+            &["check", "--no-report", "--seed", "1", "--migrations"],
+            true,
+        )
+        .arg(&place.migrations)
+        .arg("--specs")
+        .arg(specs_dir())
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // The spool is open from verify to the end of the probes (seconds on REIMS).
+    wait_for("the spool", || {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its spool was seen"
+        );
+        open_files_in(pid, tmp.path()) > 0
+    });
+    assert_eq!(
+        entries(tmp.path()),
+        Vec::<PathBuf>::new(),
+        "the spool has a name"
+    );
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    assert_eq!(entries(tmp.path()), Vec::<PathBuf>::new());
+    // The killed run's cluster is the next run's to remove, as in the tests above.
+    let next = place.next_run();
+    assert!(next.status.success(), "{next:?}");
+    assert!(place.folders().is_empty(), "{:?}", place.folders());
+}
