@@ -71,7 +71,7 @@ pub fn annotations(run: &RunRecord) -> Vec<String> {
                 text.push_str(&format!("\n{label}: {v}"));
             }
         }
-        if let Some(h) = &f.hint {
+        if let Some(h) = f.hint() {
             text.push_str(&format!("\nhint: {h}"));
         }
         out.push(format!(

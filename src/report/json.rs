@@ -339,9 +339,10 @@ impl std::fmt::Display for LocationRecord {
 /// One check of one object.
 ///
 /// Read back by the hundred thousand at thousands of tables, so its texts are the smallest
-/// types that hold them: short ones inline, the rare ones (hint, repro, requirements)
-/// without spare capacity.
+/// types that hold them: short ones inline, and the rare ones (requirements, hint, repro)
+/// behind one pointer that most findings leave empty.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "FindingWire")]
 pub struct FindingRecord {
     /// The check code, e.g. `index.predicate`.
     pub code: CompactString,
@@ -352,26 +353,88 @@ pub struct FindingRecord {
     /// Pass, fail or skip.
     pub status: Outcome,
     /// What the spec says.
-    #[serde(default)]
     pub expected: Option<CompactString>,
     /// What the database has.
-    #[serde(default)]
     pub actual: Option<CompactString>,
     /// A sentence for people (for a skip: the reason).
-    #[serde(default)]
     pub message: String,
     /// Where in the spec.
-    #[serde(default)]
     pub location: Option<LocationRecord>,
+    /// Requirements, hint and repro, when the finding has any of them.
+    rare: Option<Box<RareParts>>,
+}
+
+/// The parts of a finding that most findings lack.
+#[derive(Debug, Clone)]
+struct RareParts {
+    requirements: Box<[String]>,
+    hint: Option<Box<str>>,
+    repro: Option<Box<str>>,
+}
+
+impl FindingRecord {
     /// Business requirements the object serves.
-    #[serde(default)]
-    pub requirements: Box<[String]>,
+    pub fn requirements(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |r| &r.requirements)
+    }
+
     /// What to do about a failure.
-    #[serde(default)]
-    pub hint: Option<Box<str>>,
+    pub fn hint(&self) -> Option<&str> {
+        self.rare.as_ref().and_then(|r| r.hint.as_deref())
+    }
+
     /// SQL that reproduces a behavioural failure by hand.
+    pub fn repro(&self) -> Option<&str> {
+        self.rare.as_ref().and_then(|r| r.repro.as_deref())
+    }
+}
+
+/// A finding as `run.json` spells it; kept only while it is turned into a
+/// [`FindingRecord`].
+#[derive(Deserialize)]
+struct FindingWire {
+    code: CompactString,
+    table: CompactString,
+    object: CompactString,
+    status: Outcome,
     #[serde(default)]
-    pub repro: Option<Box<str>>,
+    expected: Option<CompactString>,
+    #[serde(default)]
+    actual: Option<CompactString>,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    location: Option<LocationRecord>,
+    #[serde(default)]
+    requirements: Box<[String]>,
+    #[serde(default)]
+    hint: Option<Box<str>>,
+    #[serde(default)]
+    repro: Option<Box<str>>,
+}
+
+impl From<FindingWire> for FindingRecord {
+    fn from(w: FindingWire) -> Self {
+        let rare =
+            (!w.requirements.is_empty() || w.hint.is_some() || w.repro.is_some()).then(|| {
+                Box::new(RareParts {
+                    requirements: w.requirements,
+                    hint: w.hint,
+                    repro: w.repro,
+                })
+            });
+        FindingRecord {
+            code: w.code,
+            table: w.table,
+            object: w.object,
+            status: w.status,
+            expected: w.expected,
+            actual: w.actual,
+            message: w.message,
+            location: w.location,
+            rare,
+        }
+    }
 }
 
 impl RunRecord {

@@ -66,13 +66,13 @@ fn description(f: &FindingRecord) -> String {
     if let Some(l) = &f.location {
         lines.push(format!("spec:     {l}"));
     }
-    if !f.requirements.is_empty() {
-        lines.push(format!("requires: {}", f.requirements.join(", ")));
+    if !f.requirements().is_empty() {
+        lines.push(format!("requires: {}", f.requirements().join(", ")));
     }
-    if let Some(h) = &f.hint {
+    if let Some(h) = f.hint() {
         lines.push(format!("hint:     {h}"));
     }
-    if let Some(r) = &f.repro {
+    if let Some(r) = f.repro() {
         lines.push(format!("repro:\n{r}"));
     }
     lines.join("\n")

@@ -219,8 +219,6 @@ impl Write for Staged {
 
 /// What a set of reports is written from.
 pub enum Record {
-    /// The bytes of a `run.json` (`report --from`, or a `check` that also prints them).
-    Bytes(Vec<u8>),
     /// The run itself: serialised straight into `run.json` and read back from that file,
     /// so that at thousands of tables the run, its bytes and the parsed record are never
     /// in memory two at a time.
@@ -239,7 +237,6 @@ pub enum Record {
 /// A [`Record`] that has been judged fit to write: a file carries the digest it was
 /// parsed with, which its copy must match.
 enum Judged {
-    Bytes(Vec<u8>),
     Run(Box<crate::run::Run>),
     File { path: PathBuf, digest: String },
 }
@@ -306,12 +303,11 @@ fn parse_file(path: &Path) -> Result<(RunRecord, String)> {
 /// Each file is written to a temporary file in `dir` first, and all are renamed into place
 /// only once every one is written and synced, so a reader never sees a half-written file
 /// and a failure leaves the old set. The reports are written to disk as they render and
-/// hashed on the way, never held whole beside each other; the record's bytes (or the run)
-/// are let go once `run.json` is written, before any report renders.
+/// hashed on the way, never held whole beside each other; the run is let go once
+/// `run.json` is written, before any report renders.
 pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
-    // Bytes from elsewhere are judged before anything is written.
+    // A record from elsewhere is judged before anything is written.
     let (parsed, record) = match record {
-        Record::Bytes(bytes) => (Some(json::parse(&bytes, source)?), Judged::Bytes(bytes)),
         Record::File { path, sealed } => {
             let (run, digest) = parse_file(&path)?;
             if let Some(sealed) = sealed.as_ref().filter(|s| **s != digest) {
@@ -345,11 +341,10 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
         };
         let staged_run = tmp_of(RUN_FILE);
         let digest = match record {
-            Judged::Bytes(bytes) => Staged::write(&staged_run, |out| out.write_all(&bytes))?,
             Judged::Run(run) => Staged::write(&staged_run, |out| json::write_to(&run, out))?,
             Judged::File { path, digest } => copy_record(&path, &staged_run, &digest)?,
         };
-        // The bytes or the run are gone: the record is what is left.
+        // The run is gone: the record is what is left.
         give_back_freed();
         let run = match parsed {
             Some(run) => run,

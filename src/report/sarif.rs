@@ -182,7 +182,7 @@ fn result(
             text.push_str(&format!("\n{label}: {v}"));
         }
     }
-    if let Some(h) = &f.hint {
+    if let Some(h) = f.hint() {
         text.push_str(&format!("\nhint: {h}"));
     }
     if let Some(n) = note {
@@ -201,7 +201,7 @@ fn result(
             "table": f.table,
             "expected": f.expected,
             "actual": f.actual,
-            "requirements": f.requirements,
+            "requirements": f.requirements(),
         },
     });
     let logical = json!([{ "fullyQualifiedName": f.object, "kind": "object" }]);

@@ -99,7 +99,7 @@ pub fn build(run: &RunRecord) -> Traceability {
         ids.extend(s.requirements.iter().cloned());
     }
     for f in &run.findings {
-        ids.extend(f.requirements.iter().cloned());
+        ids.extend(f.requirements().iter().cloned());
     }
     let mut requirements = Vec::new();
     for id in ids {
@@ -113,7 +113,7 @@ pub fn build(run: &RunRecord) -> Traceability {
         let statuses = run
             .findings
             .iter()
-            .filter(|f| f.requirements.contains(&id))
+            .filter(|f| f.requirements().contains(&id))
             .map(|f| f.status.status());
         let totals = Totals::of_statuses(statuses);
         let object_count = relations.iter().map(|r| r.objects.len()).sum();
@@ -145,7 +145,7 @@ pub fn build(run: &RunRecord) -> Traceability {
 /// Group the findings whose requirements satisfy `keep` by relation, then object.
 fn relations(run: &RunRecord, keep: impl Fn(&[String]) -> bool) -> Vec<RelationTrace> {
     let mut by_table: IndexMap<&str, IndexMap<&str, Vec<Outcome>>> = IndexMap::new();
-    for f in run.findings.iter().filter(|f| keep(&f.requirements)) {
+    for f in run.findings.iter().filter(|f| keep(f.requirements())) {
         by_table
             .entry(f.table.as_str())
             .or_default()

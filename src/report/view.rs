@@ -200,9 +200,9 @@ impl From<&FindingRecord> for FindingView {
             expected: f.expected.as_deref().map(str::to_string),
             actual: f.actual.as_deref().map(str::to_string),
             location: f.location.as_ref().map(|l| l.to_string()),
-            requirements: f.requirements.to_vec(),
-            hint: f.hint.as_deref().map(str::to_string),
-            repro: f.repro.as_deref().map(str::to_string),
+            requirements: f.requirements().to_vec(),
+            hint: f.hint().map(str::to_string),
+            repro: f.repro().map(str::to_string),
         }
     }
 }
@@ -434,7 +434,7 @@ fn tables(run: &RunRecord) -> Vec<TableView> {
             let all = objects.values().flatten();
             let totals = Totals::of_statuses(all.clone().map(|f| f.status.status()));
             let mut requirements: Vec<String> =
-                all.flat_map(|f| f.requirements.iter().cloned()).collect();
+                all.flat_map(|f| f.requirements().iter().cloned()).collect();
             requirements.sort();
             requirements.dedup();
             TableView {
