@@ -52,8 +52,8 @@ pub fn verify_with(
 }
 
 /// [`verify_with`], adding the findings to `found`. Each relation's findings are gathered
-/// in one buffer and moved into `found`: `check` passes a [`crate::chunked::Chunked`]
-/// list, which never copies what it already holds.
+/// in one buffer and moved into `found`: `check` passes a [`crate::run::FindingSink`],
+/// which writes them to its spool as they come.
 pub fn verify_into(
     specs: &SpecSet,
     actual: &Schema,
