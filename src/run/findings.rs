@@ -79,7 +79,18 @@ impl FindingSink {
                 i
             }
         };
-        let t = self.kept.tables.entry(finding.table.clone()).or_default();
+        // A relation's findings come together: its entry exists after the first one, and
+        // a table name longer than 24 bytes is not copied again for each of them.
+        if !self.kept.tables.contains_key(&finding.table) {
+            self.kept
+                .tables
+                .insert(finding.table.clone(), TableTally::default());
+        }
+        let t = self
+            .kept
+            .tables
+            .get_mut(&finding.table)
+            .expect("inserted above");
         match finding.status {
             Status::Pass => {
                 t.passed += 1;
