@@ -64,9 +64,22 @@ async fn database(mutation: Option<&str>) -> PgConnection {
 
 async fn run(conn: &mut PgConnection, specs: &SpecSet, config: &ProbeConfig) -> Vec<Finding> {
     let schema = read_schema(conn, "public").await.unwrap();
-    run_properties(conn, specs, &schema, config)
+    let findings = run_properties(conn, specs, &schema, config)
         .await
-        .expect("the properties run")
+        .expect("the properties run");
+    // The engine prepares its statements (`PREPARE`, which no rollback undoes) and must
+    // deallocate every one of them, or a long session on a handed-over server would keep
+    // them all.
+    let left: Vec<String> = sqlx::query_scalar("SELECT name FROM pg_prepared_statements")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let ours: Vec<&String> = left.iter().filter(|n| n.starts_with("rv_")).collect();
+    assert!(
+        ours.is_empty(),
+        "prepared statements left in the session: {ours:?}"
+    );
+    findings
 }
 
 /// `(code, object)` of the failed findings, without repeats.
@@ -427,6 +440,11 @@ async fn the_language_does_what_its_reference_says() {
         sql: SELECT :s.n AS n
         repeat: { int: { min: 1, max: 3 } }
         expect: [":result = :s.n AND :before.seen >= 1"]
+      twice:
+        args: { k: { int: { min: 1, max: 3 } } }
+        sql: "INSERT INTO seen VALUES (:k); INSERT INTO seen VALUES (:k + 10) RETURNING n"
+        model: "DELETE FROM seen WHERE n > 100; DO $$ BEGIN PERFORM 1; END $$"
+        expect: [":result = :k + 10 AND (SELECT count(*) FROM seen WHERE n = :k) >= 1"]
 "#,
     );
     let mut conn = database(None).await;

@@ -12,7 +12,7 @@ mod lock;
 mod plan;
 mod record;
 mod runner;
-mod scan;
+pub(crate) mod scan;
 mod session;
 
 pub use attempts::{read_attempts, Attempt};

@@ -1,7 +1,9 @@
 //! What placeholders stand for while a sequence plays, and how SQL is rendered with them.
 //!
 //! Every value has two spellings. While the sequence runs, a placeholder becomes a literal
-//! (fast: no temporary table per step). In the SQL printed to reproduce a failure by hand,
+//! (fast: no temporary table per step); a statement sent as a prepared statement's
+//! template takes its typed literals as parameters instead (see `Bindings::render_template`
+//! and `super::prepared`). In the SQL printed to reproduce a failure by hand,
 //! a value that the database produced (a default, a function's result, a picked row)
 //! becomes a subquery on what the reproduction itself created, so that running it again
 //! gives the database's new values, not stale copies.
@@ -24,6 +26,16 @@ pub struct Val {
 }
 
 impl Val {
+    /// The value as a parameter of a prepared statement, when its running spelling is a
+    /// typed literal (`'text'::type` or `NULL::type`, as [`Rows::literal`] and the
+    /// generators write them): its text (`None` for NULL) and the cast that follows it.
+    /// `$n::type` with the text bound as `text` reads the same value as the literal, so a
+    /// statement that differs only in such values is parsed and planned once. Anything else
+    /// (numbers, untyped strings, expressions) stays inline.
+    pub fn param(&self) -> Option<(Option<String>, &str)> {
+        typed_literal(&self.exec)
+    }
+
     /// A value spelled the same way in both forms.
     pub fn same(sql: String, shown: String) -> Val {
         Val {
@@ -105,6 +117,22 @@ impl Bindings {
         }
     }
 
+    /// `sql` as a prepared statement's template: each placeholder whose value is a typed
+    /// literal becomes a parameter appended to `params`, any other is inlined as in
+    /// [`Mode::Exec`]. The template with its parameters runs as the `Exec` rendering does.
+    pub fn render_template(&self, sql: &str, params: &mut Params) -> Result<String, String> {
+        let mut out = String::with_capacity(sql.len());
+        for piece in scan_cached(sql).iter() {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Placeholder { name, field } => {
+                    out.push_str(&params.value(self.value(name, field.as_deref())?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// `sql` with every placeholder replaced by its value in `mode`.
     pub fn render(&self, sql: &str, mode: Mode) -> Result<String, String> {
         let mut out = String::with_capacity(sql.len());
@@ -121,6 +149,96 @@ impl Bindings {
             }
         }
         Ok(out)
+    }
+}
+
+/// Split `'text'::type` (the quote doubled inside) or `NULL::type` into its text and its
+/// cast; `None` for any other shape.
+fn typed_literal(sql: &str) -> Option<(Option<String>, &str)> {
+    if let Some(cast) = sql.strip_prefix("NULL::") {
+        return plain_cast(cast).then_some((None, cast));
+    }
+    let (text, rest) = quoted(sql)?;
+    let cast = rest.strip_prefix("::")?;
+    plain_cast(cast).then_some((Some(text), cast))
+}
+
+/// The text of the string literal `sql` starts with (`'…'`, quotes doubled inside), and
+/// what follows it.
+fn quoted(sql: &str) -> Option<(String, &str)> {
+    let body = sql.strip_prefix('\'')?;
+    let mut text = String::with_capacity(body.len());
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\'' {
+            text.push(c);
+            continue;
+        }
+        let rest = &body[i + 1..];
+        if rest.starts_with('\'') {
+            text.push('\'');
+            chars.next();
+            continue;
+        }
+        return Some((text, rest));
+    }
+    None
+}
+
+/// A cast that is a type name and nothing more: no quote, placeholder, parameter,
+/// comment or statement end that could change what follows it.
+fn plain_cast(cast: &str) -> bool {
+    !cast.is_empty()
+        && !cast.contains(['\'', ':', '$', ';', '-', '/'])
+        && cast
+            .chars()
+            .all(|c| c.is_alphanumeric() || " _().,[]\"".contains(c))
+}
+
+/// Appends parameters of one prepared statement as a template is rendered: `$n` for the
+/// n-th, whose text is bound as `text`.
+#[derive(Debug, Default)]
+pub struct Params {
+    /// Each parameter's text (`None` for NULL), in `$n` order.
+    pub values: Vec<Option<String>>,
+}
+
+impl Params {
+    /// `$n::cast` for a new parameter holding `text`.
+    fn push(&mut self, text: Option<String>, cast: &str) -> String {
+        self.values.push(text);
+        format!("${}::{cast}", self.values.len())
+    }
+
+    /// A value as it reads in a template: a parameter when it is a typed literal, else
+    /// inline.
+    pub fn value(&mut self, v: &Val) -> String {
+        match v.param() {
+            Some((text, cast)) => self.push(text, cast),
+            None => v.exec.clone(),
+        }
+    }
+
+    /// A literal the template itself casts (`(value)::type`, as inserted rows are
+    /// written): a typed literal as in [`Params::value`], and an untyped string or NULL as
+    /// a bare parameter too, since `('text')::type` and `($n)::type` with `text` bound read
+    /// the same value. Anything else (numbers, booleans, expressions) stays inline: their
+    /// casts differ from a cast of their text.
+    pub fn cast_value(&mut self, sql: &str) -> String {
+        if let Some((text, cast)) = typed_literal(sql) {
+            return self.push(text, cast);
+        }
+        let untyped = match sql {
+            "NULL" => Some(None),
+            _ => quoted(sql).and_then(|(text, rest)| rest.is_empty().then_some(Some(text))),
+        };
+        match untyped {
+            Some(text) => {
+                self.values.push(text);
+                format!("${}", self.values.len())
+            }
+            None => sql.to_string(),
+        }
     }
 }
 
@@ -205,6 +323,22 @@ impl Rows {
 
     /// `WITH <name>(cols) AS (VALUES …)`: the rows as a table the next query can read.
     pub fn as_cte(&self, name: &str) -> String {
+        self.cte(name, &mut |lit| lit)
+    }
+
+    /// [`Rows::as_cte`] for a prepared statement's template: typed values become
+    /// parameters appended to `params`.
+    pub fn as_cte_template(&self, name: &str, params: &mut Params) -> String {
+        self.cte(name, &mut |lit| {
+            params.value(&Val {
+                exec: lit,
+                repro: String::new(),
+                shown: String::new(),
+            })
+        })
+    }
+
+    fn cte(&self, name: &str, spell: &mut dyn FnMut(String) -> String) -> String {
         use crate::sql::quote_ident;
         if self.columns.is_empty() {
             return format!("{name} AS (SELECT WHERE false)");
@@ -212,14 +346,14 @@ impl Rows {
         let cols: Vec<String> = self.columns.iter().map(|(c, _)| quote_ident(c)).collect();
         let body = if self.rows.is_empty() {
             let nulls: Vec<String> = (0..self.columns.len())
-                .map(|i| self.literal(usize::MAX, i))
+                .map(|i| spell(self.literal(usize::MAX, i)))
                 .collect();
             format!("SELECT {} WHERE false", nulls.join(", "))
         } else {
             let rows: Vec<String> = (0..self.rows.len())
                 .map(|r| {
                     let vals: Vec<String> = (0..self.columns.len())
-                        .map(|i| self.literal(r, i))
+                        .map(|i| spell(self.literal(r, i)))
                         .collect();
                     format!("({})", vals.join(", "))
                 })
@@ -302,6 +436,86 @@ mod tests {
     }
 
     #[test]
+    fn only_typed_literals_become_parameters() {
+        let param = |sql: &str| {
+            Val::same(sql.into(), String::new())
+                .param()
+                .map(|(t, c)| (t, c.to_string()))
+        };
+        assert_eq!(
+            param("'o''k'::text"),
+            Some((Some("o'k".into()), "text".into()))
+        );
+        assert_eq!(
+            param("'2026-01-01 00:00:00+00'::timestamp with time zone"),
+            Some((
+                Some("2026-01-01 00:00:00+00".into()),
+                "timestamp with time zone".into()
+            ))
+        );
+        assert_eq!(
+            param("NULL::character varying(20)"),
+            Some((None, "character varying(20)".into()))
+        );
+        assert_eq!(
+            param("'{1,2}'::integer[]"),
+            Some((Some("{1,2}".into()), "integer[]".into()))
+        );
+        for inline in [
+            "5",
+            "(-5)",
+            "true",
+            "'x'",
+            "('x')::text",
+            "'x'::text || 'y'",
+            "'x'::text -- c",
+            "'x'::int; DROP TABLE t",
+            "'x'::int/2",
+            "'x'::text::uuid",
+            "NULL",
+            "(SELECT id FROM t)",
+            "'unterminated::text",
+        ] {
+            assert_eq!(param(inline), None, "{inline}");
+        }
+    }
+
+    #[test]
+    fn a_template_numbers_its_parameters_and_keeps_the_rest_inline() {
+        let mut b = Bindings::default();
+        b.push("n", Bound::Scalar(Val::same("5".into(), "5".into())));
+        b.push(
+            "u",
+            Bound::Row(vec![
+                ("id".into(), Val::same("'1'::uuid".into(), "1".into())),
+                ("gone".into(), Val::same("NULL::date".into(), "NULL".into())),
+            ]),
+        );
+        let mut params = Params::default();
+        let t = b
+            .render_template("SELECT f(:u.id, :n, :u.gone, ':n', :u.id)", &mut params)
+            .unwrap();
+        assert_eq!(t, "SELECT f($1::uuid, 5, $2::date, ':n', $3::uuid)");
+        assert_eq!(
+            params.values,
+            vec![Some("1".into()), None, Some("1".into())]
+        );
+        assert!(b.render_template("SELECT :nothing", &mut params).is_err());
+        // In a value the template casts itself, untyped strings and NULL are parameters
+        // too; numbers and booleans are not (their casts differ from a cast of their text).
+        let mut params = Params::default();
+        let cast: Vec<String> = ["'a''b'", "NULL", "'1'::uuid", "7", "false", "now()"]
+            .iter()
+            .map(|v| params.cast_value(v))
+            .collect();
+        assert_eq!(cast, ["$1", "$2", "$3::uuid", "7", "false", "now()"]);
+        assert_eq!(
+            params.values,
+            vec![Some("a'b".into()), None, Some("1".into())]
+        );
+    }
+
+    #[test]
     fn rows_become_a_table_for_expectations() {
         let rows = Rows {
             columns: vec![("a".into(), "integer".into()), ("b".into(), "text".into())],
@@ -311,6 +525,12 @@ mod tests {
             rows.as_cte("result"),
             "result(\"a\", \"b\") AS (VALUES ('1'::integer, NULL::text))"
         );
+        let mut params = Params::default();
+        assert_eq!(
+            rows.as_cte_template("result", &mut params),
+            "result(\"a\", \"b\") AS (VALUES ($1::integer, $2::text))"
+        );
+        assert_eq!(params.values, vec![Some("1".into()), None]);
         let empty = Rows {
             rows: vec![],
             ..rows

@@ -9,6 +9,7 @@ mod bind;
 mod draw;
 mod plan;
 mod play;
+mod prepared;
 mod prove;
 mod rowgen;
 mod run;

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
-use super::bind::{Bindings, Bound, Mode, Rows, Val};
+use super::bind::{Bindings, Bound, Mode, Params, Rows, Val};
 use super::draw::{Drawn, RowDraw};
 use super::plan::{ActionPlan, Case, GenPlan, Plan};
+use super::prepared::Statements;
 use crate::catalog::{ConstraintKind, Schema};
 use crate::error::{describe_sqlx_error, Error, Result};
 use crate::probe::rows::{insert_sql_overriding, Row};
@@ -94,6 +95,8 @@ pub struct Player<'p, 'a> {
     prefetched: Vec<(usize, Rows)>,
     /// Whether the sequences' savepoint is established (or about to be, by `pending`).
     case_savepoint: bool,
+    /// The property's prepared statements (released by the caller after the rollback).
+    statements: &'p mut Statements,
 }
 
 /// Every sequence runs inside this savepoint; rolling back to it (which keeps it) ends a
@@ -139,7 +142,8 @@ fn strip(sql: &str) -> &str {
     sql.trim().trim_end_matches(';').trim_end()
 }
 
-fn first_keyword(sql: &str) -> String {
+/// The statement's first keyword, upper-cased, past comments and opening parentheses.
+pub(super) fn first_keyword(sql: &str) -> String {
     let mut s = sql.trim_start();
     loop {
         if let Some(rest) = s.strip_prefix("--") {
@@ -157,8 +161,9 @@ fn first_keyword(sql: &str) -> String {
 }
 
 impl<'p, 'a> Player<'p, 'a> {
-    /// A player for `plan` on a database with `schema`.
-    pub fn new(plan: &'p Plan<'a>, schema: &'p Schema) -> Self {
+    /// A player for `plan` on a database with `schema`, preparing its statements in
+    /// `statements`.
+    pub fn new(plan: &'p Plan<'a>, schema: &'p Schema, statements: &'p mut Statements) -> Self {
         Player {
             plan,
             schema,
@@ -170,7 +175,24 @@ impl<'p, 'a> Player<'p, 'a> {
             next_tail: Vec::new(),
             prefetched: Vec::new(),
             case_savepoint: false,
+            statements,
         }
+    }
+
+    /// What to send to run `sql` (one statement of the spec's, placeholders bound by `b`)
+    /// whose inline rendering is `exec`: `EXECUTE` of its prepared template, or `exec`.
+    fn sendable(&mut self, b: &Bindings, sql: &str, exec: String) -> String {
+        let mut params = Params::default();
+        match b.render_template(sql, &mut params) {
+            Ok(template) => self.send(template, params, exec),
+            Err(_) => exec,
+        }
+    }
+
+    /// What to send to run `template` with `params` (see [`Statements::call`]).
+    fn send(&mut self, template: String, params: Params, inline: String) -> String {
+        self.statements
+            .call(&mut self.pending, template, params, inline)
     }
 
     /// Create the model's tables (once per property, before any sequence; the property's
@@ -300,11 +322,12 @@ impl<'p, 'a> Player<'p, 'a> {
                 path: vec!["model".into(), mname.clone(), "init".into()],
                 ..setup
             };
-            let (exec, repro) = render(&b, &format!("INSERT INTO {mname} {}", strip(init)), &at)?;
+            let sql = format!("INSERT INTO {mname} {}", strip(init));
+            let (exec, repro) = render(&b, &sql, &at)?;
             played.repro.push(format!("{repro};"));
             // Sent with the set-up checks below.
-            let _ = &at;
-            self.pending.push_str(&exec);
+            let send = self.sendable(&b, &sql, exec);
+            self.pending.push_str(&send);
             self.pending.push_str(";\n");
         }
         self.tail = self.plan_prefetch(case, 0, &b);
@@ -442,8 +465,9 @@ impl<'p, 'a> Player<'p, 'a> {
         let mark = b.mark();
         if let Some(before) = &spec.before {
             let (exec, rsql) = render(b, strip(before), at)?;
+            let send = self.sendable(b, strip(before), exec.clone());
             let rows = self
-                .fetch(conn, &exec)
+                .fetch_as(conn, &send, &exec)
                 .await
                 .map_err(|e| at.db("the `before` query".into(), "rows", &e))?;
             repro.push("DROP TABLE IF EXISTS rv_before;".into());
@@ -477,7 +501,8 @@ impl<'p, 'a> Player<'p, 'a> {
         if !guarded && !action.uses_result {
             // Nothing reads the statement's rows: send it with the model update and the
             // checks, in one round trip.
-            self.pending.push_str(&exec);
+            let send = self.sendable(b, strip(sql), exec);
+            self.pending.push_str(&send);
             self.pending.push_str(";\n");
             if at.rec {
                 repro.push(format!("{rsql};"));
@@ -490,10 +515,15 @@ impl<'p, 'a> Player<'p, 'a> {
             b.reset(mark);
             return result;
         }
-        if guarded {
+        // A statement that must fail is sent as written: its error then comes from it, not
+        // from a PREPARE in front of it.
+        let send = if guarded {
             self.pending.push_str("SAVEPOINT rv_step;\n");
-        }
-        let outcome = self.fetch(conn, &exec).await;
+            exec.clone()
+        } else {
+            self.sendable(b, strip(sql), exec.clone())
+        };
+        let outcome = self.fetch_as(conn, &send, &exec).await;
         match (outcome, &expected_error) {
             (Ok(rows), Some((state, why))) => {
                 repro.push(format!(
@@ -574,6 +604,9 @@ impl<'p, 'a> Player<'p, 'a> {
         repro: &mut Vec<String>,
     ) -> Step<()> {
         let plan = self.plan;
+        // Whether statements wait in front (the step's own, undone savepoints); read
+        // before this batch queues any PREPARE there.
+        let folded = !self.pending.is_empty();
         let mut preds: Vec<(String, String, Vec<String>)> = Vec::new();
         if result.is_some() {
             let action = at.path.get(1).cloned().unwrap_or_default();
@@ -603,10 +636,10 @@ impl<'p, 'a> Player<'p, 'a> {
         if let Some(m) = model {
             let (exec, rsql) = render(b, m, at)?;
             repro.push(format!("{};", strip(&rsql)));
-            batch.push_str(strip(&exec));
+            let send = self.sendable(b, strip(m), strip(&exec).to_string());
+            batch.push_str(&send);
             batch.push_str(";\n");
         }
-        let folded = !self.pending.is_empty();
         let tail = std::mem::take(&mut self.tail);
         for (_, q) in &tail {
             batch.push_str(q);
@@ -624,12 +657,27 @@ impl<'p, 'a> Player<'p, 'a> {
             .map(|(rows, _)| format!("WITH {} ", rows.as_cte("result")))
             .unwrap_or_default();
         if !preds.is_empty() {
+            let mut params = Params::default();
+            let template_cte = result
+                .map(|(rows, _)| format!("WITH {} ", rows.as_cte_template("result", &mut params)))
+                .unwrap_or_default();
             let mut cols = Vec::new();
+            let mut template_cols = Vec::new();
             for (p, _, _) in &preds {
                 let (exec, _) = render(b, p, at)?;
                 cols.push(format!("(({exec}) IS TRUE)::text"));
+                if let Ok(t) = b.render_template(p, &mut params) {
+                    template_cols.push(format!("(({t}) IS TRUE)::text"));
+                }
             }
-            batch.push_str(&format!("{cte}SELECT {}", cols.join(", ")));
+            let inline = format!("{cte}SELECT {}", cols.join(", "));
+            let send = if template_cols.len() == cols.len() {
+                let template = format!("{template_cte}SELECT {}", template_cols.join(", "));
+                self.send(template, params, inline)
+            } else {
+                inline
+            };
+            batch.push_str(&send);
         }
         let what = match (folded, model.is_some()) {
             (true, true) => "the statement, the model update or the checks after it",
@@ -698,7 +746,7 @@ impl<'p, 'a> Player<'p, 'a> {
 
     /// The picks of step `next` that can be read ahead, with the last batch of the step
     /// before it: those before any `row` argument whose query uses only `given` values.
-    fn plan_prefetch(&self, case: &Case, next: usize, b: &Bindings) -> Vec<(usize, String)> {
+    fn plan_prefetch(&mut self, case: &Case, next: usize, b: &Bindings) -> Vec<(usize, String)> {
         let Some(step) = case.steps.get(next) else {
             return Vec::new();
         };
@@ -713,7 +761,8 @@ impl<'p, 'a> Player<'p, 'a> {
                         .all(|(n, _)| self.plan.prop.given.contains_key(n));
                     if given_only {
                         if let Ok(exec) = b.render(strip(q), Mode::Exec) {
-                            out.push((i, pick_query(&exec)));
+                            let send = self.sendable(b, &pick_query(strip(q)), pick_query(&exec));
+                            out.push((i, send));
                         }
                     }
                 }
@@ -737,41 +786,64 @@ impl<'p, 'a> Player<'p, 'a> {
             Drawn::Sql(s) => render(b, s, at)?.0,
             other => other.shown(),
         };
-        let mut exec_batch = Vec::new();
-        for c in &self.plan.prop.clock {
-            let sets: Vec<String> = c
-                .columns
-                .iter()
-                .map(|col| format!("{0} = {0} - {interval}", quote_ident(col)))
-                .collect();
-            let (wexec, wrepro) = match &c.where_ {
+        let plan = self.plan;
+        for c in &plan.prop.clock {
+            let mut params = Params::default();
+            let moved = match by {
+                Drawn::Lit { sql, .. } => params.value(&Val::same(sql.clone(), String::new())),
+                _ => interval.clone(),
+            };
+            let sets = |by: &str| {
+                c.columns
+                    .iter()
+                    .map(|col| format!("{0} = {0} - {by}", quote_ident(col)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let (wexec, wrepro, wtemplate) = match &c.where_ {
                 Some(w) => {
                     let (e, r) = render(b, w, at)?;
-                    (format!(" WHERE {e}"), format!(" WHERE {r}"))
+                    let t = b.render_template(w, &mut params).unwrap_or(e.clone());
+                    (
+                        format!(" WHERE {e}"),
+                        format!(" WHERE {r}"),
+                        format!(" WHERE {t}"),
+                    )
                 }
-                None if self.plan.prop.model.contains_key(&c.table) => {
-                    (String::new(), String::new())
+                None if plan.prop.model.contains_key(&c.table) => {
+                    (String::new(), String::new(), String::new())
                 }
                 None => {
-                    let cond = self.given_rows_of(b, &c.table);
-                    (format!(" WHERE {}", cond.0), format!(" WHERE {}", cond.1))
+                    let (e, r, t) = self.given_rows_of(b, &c.table, &mut params);
+                    (
+                        format!(" WHERE {e}"),
+                        format!(" WHERE {r}"),
+                        format!(" WHERE {t}"),
+                    )
                 }
             };
-            let stmt = format!("UPDATE {} SET {}", c.table, sets.join(", "));
-            exec_batch.push(format!("{stmt}{wexec}"));
-            repro.push(format!("{stmt}{wrepro};"));
-        }
-        // Sent with the checks that follow.
-        let _ = at;
-        for stmt in exec_batch {
-            self.pending.push_str(&stmt);
+            let update = format!("UPDATE {} SET ", c.table);
+            repro.push(format!("{update}{}{wrepro};", sets(&interval)));
+            // Sent with the checks that follow.
+            let send = self.send(
+                format!("{update}{}{wtemplate}", sets(&moved)),
+                params,
+                format!("{update}{}{wexec}", sets(&interval)),
+            );
+            self.pending.push_str(&send);
             self.pending.push_str(";\n");
         }
         Ok(())
     }
 
-    /// `pk = …` for every given row of `table`, ORed (exec and repro spellings).
-    fn given_rows_of(&self, b: &Bindings, table: &str) -> (String, String) {
+    /// `pk = …` for every given row of `table`, ORed (exec, repro and template spellings,
+    /// the template's values appended to `params`).
+    fn given_rows_of(
+        &self,
+        b: &Bindings,
+        table: &str,
+        params: &mut Params,
+    ) -> (String, String, String) {
         let pk: Vec<String> = self
             .schema
             .relations
@@ -785,6 +857,7 @@ impl<'p, 'a> Player<'p, 'a> {
             .unwrap_or_default();
         let mut exec = Vec::new();
         let mut repro = Vec::new();
+        let mut template = Vec::new();
         for (name, g) in &self.plan.given {
             let GenPlan::Row(t) = g else { continue };
             if t.tables().first().map(String::as_str) != Some(table) {
@@ -792,21 +865,24 @@ impl<'p, 'a> Player<'p, 'a> {
             }
             let mut e = Vec::new();
             let mut r = Vec::new();
+            let mut t = Vec::new();
             for col in &pk {
                 if let Ok(v) = b.value(name, Some(col)) {
                     e.push(format!("{} = {}", quote_ident(col), v.exec));
                     r.push(format!("{} = {}", quote_ident(col), v.repro));
+                    t.push(format!("{} = {}", quote_ident(col), params.value(v)));
                 }
             }
             if !e.is_empty() {
                 exec.push(format!("({})", e.join(" AND ")));
                 repro.push(format!("({})", r.join(" AND ")));
+                template.push(format!("({})", t.join(" AND ")));
             }
         }
         if exec.is_empty() {
-            return ("false".into(), "false".into());
+            return ("false".into(), "false".into(), "false".into());
         }
-        (exec.join(" OR "), repro.join(" OR "))
+        (exec.join(" OR "), repro.join(" OR "), template.join(" OR "))
     }
 
     /// Pick row `k` (modulo their number) of `query`'s rows; `None` when it has none.
@@ -825,10 +901,13 @@ impl<'p, 'a> Player<'p, 'a> {
         let (exec, rsql) = render(b, strip(query), at)?;
         let rows = match ready {
             Some(rows) => rows,
-            None => self
-                .fetch(conn, &pick_query(&exec))
-                .await
-                .map_err(|e| at.db(format!("picking {name}"), "rows", &e))?,
+            None => {
+                let inline = pick_query(&exec);
+                let send = self.sendable(b, &pick_query(strip(query)), inline.clone());
+                self.fetch_as(conn, &send, &inline)
+                    .await
+                    .map_err(|e| at.db(format!("picking {name}"), "rows", &e))?
+            }
         };
         if rows.rows.is_empty() {
             return Ok(None);
@@ -864,10 +943,9 @@ impl<'p, 'a> Player<'p, 'a> {
         let mut ends = Vec::new();
         for (name, row, _) in &rows {
             let mut rsql = Vec::new();
-            self.row_statements(b, row, at, &mut exec, &mut rsql)?;
-            if let Some(last) = exec.last_mut() {
-                last.push_str(" RETURNING *");
-            }
+            let mut inserts = Vec::new();
+            self.row_statements(b, row, at, &mut inserts, &mut rsql)?;
+            exec.extend(self.returning(inserts));
             ends.push(exec.len() - 1);
             repro.push(format!("-- given {name}"));
             repro.extend(rsql.iter().map(|s| format!("{s};")));
@@ -909,12 +987,10 @@ impl<'p, 'a> Player<'p, 'a> {
         at: &At<'_>,
         repro: &mut Vec<String>,
     ) -> Step<Bound> {
-        let mut exec = Vec::new();
+        let mut inserts = Vec::new();
         let mut rsql = Vec::new();
-        self.row_statements(b, row, at, &mut exec, &mut rsql)?;
-        if let Some(last) = exec.last_mut() {
-            last.push_str(" RETURNING *");
-        }
+        self.row_statements(b, row, at, &mut inserts, &mut rsql)?;
+        let exec = self.returning(inserts);
         repro.extend(rsql.iter().map(|s| format!("{s};")));
         let rows = self.fetch(conn, &exec.join(";\n")).await.map_err(|e| {
             at.db(
@@ -926,12 +1002,28 @@ impl<'p, 'a> Player<'p, 'a> {
         Ok(bind_row(b, row, explicit_key, &rows, at))
     }
 
+    /// What to send for a row's inserts (parents first), the last returning the row.
+    fn returning(&mut self, inserts: Vec<Insert>) -> Vec<String> {
+        let last = inserts.len().saturating_sub(1);
+        inserts
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut insert)| {
+                if i == last {
+                    insert.inline.push_str(" RETURNING *");
+                    insert.template.push_str(" RETURNING *");
+                }
+                self.send(insert.template, insert.params, insert.inline)
+            })
+            .collect()
+    }
+
     fn row_statements(
         &self,
         b: &Bindings,
         row: &RowDraw,
         at: &At<'_>,
-        exec: &mut Vec<String>,
+        exec: &mut Vec<Insert>,
         repro: &mut Vec<String>,
     ) -> Step<()> {
         for p in &row.parents {
@@ -946,11 +1038,26 @@ impl<'p, 'a> Player<'p, 'a> {
         };
         let mut e = Row::new();
         let mut r = Row::new();
+        let mut t = Row::new();
+        let mut params = Params::default();
         for (col, d) in &row.columns {
-            e.insert(col.clone(), drawn_sql(b, d, Mode::Exec, at)?);
+            let inline = drawn_sql(b, d, Mode::Exec, at)?;
+            let template = match d {
+                Drawn::Lit { sql, .. } => params.cast_value(sql),
+                Drawn::Sql(sql) => b
+                    .render_template(sql, &mut params)
+                    .unwrap_or(inline.clone()),
+                _ => inline.clone(),
+            };
+            e.insert(col.clone(), inline);
+            t.insert(col.clone(), template);
             r.insert(col.clone(), drawn_sql(b, d, Mode::Repro, at)?);
         }
-        exec.push(insert_sql_overriding(rel, &e, row.overriding));
+        exec.push(Insert {
+            inline: insert_sql_overriding(rel, &e, row.overriding),
+            template: insert_sql_overriding(rel, &t, row.overriding),
+            params,
+        });
         repro.push(insert_sql_overriding(rel, &r, row.overriding));
         Ok(())
     }
@@ -963,7 +1070,18 @@ impl<'p, 'a> Player<'p, 'a> {
     ) -> std::result::Result<(), sqlx::Error> {
         let batch = format!("{}{sql}", std::mem::take(&mut self.pending));
         self.flushes += 1;
-        sqlx::raw_sql(&batch).execute(&mut *conn).await.map(|_| ())
+        let outcome = sqlx::raw_sql(&batch).execute(&mut *conn).await.map(|_| ());
+        self.settle(outcome.is_ok());
+        outcome
+    }
+
+    /// After a batch: the `PREPARE`s it carried ran, or may not have.
+    fn settle(&mut self, ran: bool) {
+        if ran {
+            self.statements.sent();
+        } else {
+            self.statements.failed();
+        }
     }
 
     /// Whether the predicate `pred` holds now.
@@ -976,9 +1094,9 @@ impl<'p, 'a> Player<'p, 'a> {
     ) -> std::result::Result<bool, sqlx::Error> {
         let exec = b.render(pred, Mode::Exec).map_err(sqlx::Error::Protocol)?;
         let _ = at;
-        let rows = self
-            .fetch(conn, &format!("SELECT ({exec}) IS TRUE"))
-            .await?;
+        let sql = format!("SELECT ({pred}) IS TRUE");
+        let send = self.sendable(b, &sql, format!("SELECT ({exec}) IS TRUE"));
+        let rows = self.fetch(conn, &send).await?;
         Ok(rows
             .rows
             .first()
@@ -993,9 +1111,20 @@ impl<'p, 'a> Player<'p, 'a> {
         conn: &mut PgConnection,
         sql: &str,
     ) -> std::result::Result<Rows, sqlx::Error> {
-        let mut groups = self.fetch_groups(conn, sql).await?;
+        self.fetch_as(conn, sql, sql).await
+    }
+
+    /// [`Player::fetch`] of `send`, whose columns, when no row comes back, are those of the
+    /// single statement `inline` (`send` may be an `EXECUTE` of it).
+    async fn fetch_as(
+        &mut self,
+        conn: &mut PgConnection,
+        send: &str,
+        inline: &str,
+    ) -> std::result::Result<Rows, sqlx::Error> {
+        let mut groups = self.fetch_groups(conn, send).await?;
         let last = groups.pop().unwrap_or_default();
-        self.typed(conn, &last, Some(sql)).await
+        self.typed(conn, &last, Some(inline)).await
     }
 
     /// Run `sql` (after any pending statements) and return each statement's rows.
@@ -1025,6 +1154,7 @@ impl<'p, 'a> Player<'p, 'a> {
         }
         .await;
         drop(stream);
+        self.settle(outcome.is_ok());
         outcome?;
         if !current.is_empty() {
             groups.push(current);
@@ -1140,6 +1270,13 @@ fn bind_row(
         None => String::new(),
     });
     fill_repro(bound)
+}
+
+/// One insert of a drawn row, written inline and as a prepared statement's template.
+struct Insert {
+    inline: String,
+    template: String,
+    params: Params,
 }
 
 /// Whether a drawn value's SQL reads the placeholder `name`.

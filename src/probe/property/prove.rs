@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use super::draw::integral;
 use super::plan::{Case, GenPlan, Plan, Target};
 use super::play::{Failure, Outcome, Played, Player};
+use super::prepared::Statements;
 use crate::catalog::Schema;
 use crate::error::Result;
 use crate::probe::session::missing_privileges;
@@ -54,12 +55,14 @@ impl Tally {
     }
 }
 
-/// Prove `plan`, inside the caller's transaction; one finding per target.
+/// Prove `plan`, inside the caller's transaction; one finding per target. The statements it
+/// prepares are left in `statements`, for the caller to release after its rollback.
 pub async fn prove(
     conn: &mut PgConnection,
     plan: &Plan<'_>,
     schema: &Schema,
     config: &ProbeConfig,
+    statements: &mut Statements,
 ) -> Result<Vec<Finding>> {
     if let Some(blocked) = missing_privileges(conn, &plan.needs).await? {
         return Ok(skipped(plan, &blocked.0));
@@ -70,7 +73,7 @@ pub async fn prove(
         .await
         .map_err(|e| crate::error::Error::database("reading the current role", &e))?;
     let named = |m: &str| m.replacen("the role lacks", &format!("the role {role} lacks"), 1);
-    let mut player = Player::new(plan, schema);
+    let mut player = Player::new(plan, schema, statements);
     if let Err(e) = player.create_model(conn).await {
         if let crate::error::Error::Database { .. } = &e {
             return Ok(skipped(plan, &format!("not run: {e}")));

@@ -3,6 +3,7 @@
 use sqlx::PgConnection;
 
 use super::plan::Plan;
+use super::prepared::Statements;
 use super::prove;
 use super::rowgen::RowContext;
 use crate::catalog::Schema;
@@ -61,9 +62,11 @@ pub(crate) async fn run_plan(
     schema: &Schema,
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
+    let mut statements = Statements::default();
     let mut tx = session::begin(conn).await?;
-    let result = prove::prove(&mut tx, plan, schema, config).await;
+    let result = prove::prove(&mut tx, plan, schema, config, &mut statements).await;
     session::finish(tx).await;
+    statements.release(conn).await;
     result
 }
 

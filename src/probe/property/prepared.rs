@@ -1,0 +1,223 @@
+//! The property's statements as server-side prepared statements.
+//!
+//! A property plays the same statements (its actions, model updates, invariants, picks)
+//! hundreds of times with different values. Sent as text, each is parsed, analysed and
+//! planned every time, which was most of the server's work per step. Here a statement is
+//! rendered once as a template whose typed values are parameters (see
+//! [`super::bind::Params`]), prepared with `PREPARE` the first time, and run with
+//! `EXECUTE name(values)` after that. Both are plain SQL, so a step still travels in one
+//! simple-protocol batch, in one round trip, as before.
+//!
+//! `PREPARE` is not undone by a rollback and lives as long as the session, so the names are
+//! unique in the process and every statement a property prepared is deallocated once its
+//! transaction has been rolled back.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sqlx::PgConnection;
+
+use super::bind::Params;
+use crate::sql::quote_literal;
+
+/// Numbers prepared statements, so that no two in the process share a name (a statement
+/// whose `PREPARE` may or may not have run is never named again).
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// The prepared statements of one property, on one connection.
+#[derive(Debug, Default)]
+pub struct Statements {
+    /// Template → the name it is prepared under, or `None` when it is sent inline
+    /// (`PREPARE` takes one `SELECT`, `INSERT`, `UPDATE`, `DELETE` or `VALUES` only).
+    names: HashMap<String, Option<String>>,
+    /// Names whose `PREPARE` is in the batch being built or sent.
+    unconfirmed: Vec<String>,
+    /// Names whose batch failed: their `PREPARE` may not have run.
+    stray: Vec<String>,
+}
+
+impl Statements {
+    /// The SQL that runs `template` with `params`: `EXECUTE`, with the `PREPARE` appended to
+    /// `pending` (sent in front of it) the first time. A template `PREPARE` cannot take runs
+    /// as `inline`, the same statement with its values written in.
+    pub fn call(
+        &mut self,
+        pending: &mut String,
+        template: String,
+        params: Params,
+        inline: String,
+    ) -> String {
+        let name = match self.names.get(&template) {
+            Some(Some(name)) => name.clone(),
+            Some(None) => return inline,
+            None => {
+                if !preparable(&template) {
+                    self.names.insert(template, None);
+                    return inline;
+                }
+                let name = format!("rv_p{}", NEXT.fetch_add(1, Ordering::Relaxed));
+                pending.push_str("PREPARE ");
+                pending.push_str(&name);
+                if !params.values.is_empty() {
+                    let types = vec!["text"; params.values.len()];
+                    pending.push('(');
+                    pending.push_str(&types.join(", "));
+                    pending.push(')');
+                }
+                pending.push_str(" AS ");
+                pending.push_str(&template);
+                pending.push_str(";\n");
+                self.unconfirmed.push(name.clone());
+                self.names.insert(template, Some(name.clone()));
+                name
+            }
+        };
+        if params.values.is_empty() {
+            return format!("EXECUTE {name}");
+        }
+        let args: Vec<String> = params
+            .values
+            .iter()
+            .map(|v| v.as_deref().map_or_else(|| "NULL".into(), quote_literal))
+            .collect();
+        format!("EXECUTE {name}({})", args.join(", "))
+    }
+
+    /// The batch carrying the unconfirmed `PREPARE`s ran.
+    pub fn sent(&mut self) {
+        self.unconfirmed.clear();
+    }
+
+    /// The batch carrying the unconfirmed `PREPARE`s failed: each may or may not have run.
+    /// Their templates are prepared again, under new names, the next time they are needed.
+    pub fn failed(&mut self) {
+        if self.unconfirmed.is_empty() {
+            return;
+        }
+        let lost = std::mem::take(&mut self.unconfirmed);
+        self.names
+            .retain(|_, name| !name.as_ref().is_some_and(|n| lost.contains(n)));
+        self.stray.extend(lost);
+    }
+
+    /// Deallocate every statement prepared, outside the property's transaction (after its
+    /// rollback). Errors are ignored: what is left is only named in this session, which
+    /// ends with the run.
+    pub async fn release(&mut self, conn: &mut PgConnection) {
+        self.failed();
+        let mut names: Vec<String> = self.names.drain().filter_map(|(_, n)| n).collect();
+        if !self.stray.is_empty() {
+            let stray = std::mem::take(&mut self.stray);
+            if let Ok(found) = sqlx::query_scalar::<_, String>(
+                "SELECT name FROM pg_prepared_statements WHERE name = ANY($1)",
+            )
+            .bind(&stray)
+            .fetch_all(&mut *conn)
+            .await
+            {
+                names.extend(found);
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        let batch: String = names.iter().map(|n| format!("DEALLOCATE {n};\n")).collect();
+        let _ = sqlx::raw_sql(&batch).execute(&mut *conn).await;
+    }
+}
+
+/// Whether `PREPARE … AS template` prepares exactly the statement `template` is: one
+/// statement, of a kind `PREPARE` takes, and not ending in a line comment (which would
+/// swallow the `;` after it).
+fn preparable(template: &str) -> bool {
+    let statements = crate::migrate::scan::statements(template);
+    if statements.len() != 1 {
+        return false;
+    }
+    if template.lines().last().is_some_and(|l| l.contains("--")) {
+        return false;
+    }
+    matches!(
+        super::play::first_keyword(template).as_str(),
+        "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "VALUES" | "WITH" | "TABLE"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(values: &[Option<&str>]) -> Params {
+        Params {
+            values: values.iter().map(|v| v.map(str::to_string)).collect(),
+        }
+    }
+
+    #[test]
+    fn a_template_is_prepared_once_then_executed() {
+        let mut s = Statements::default();
+        let mut pending = String::new();
+        let t = "SELECT f($1::text, $2::uuid)".to_string();
+        let first = s.call(
+            &mut pending,
+            t.clone(),
+            params(&[Some("o'k"), None]),
+            "x".into(),
+        );
+        let name = &first["EXECUTE ".len()..first.find('(').unwrap()];
+        assert!(name.starts_with("rv_p"), "{first}");
+        assert_eq!(pending, format!("PREPARE {name}(text, text) AS {t};\n"));
+        assert!(first.ends_with("('o''k', NULL)"), "{first}");
+        pending.clear();
+        let again = s.call(&mut pending, t, params(&[Some("a"), Some("b")]), "x".into());
+        assert!(pending.is_empty(), "prepared again: {pending}");
+        assert_eq!(
+            again[..again.find('(').unwrap()],
+            first[..first.find('(').unwrap()]
+        );
+    }
+
+    #[test]
+    fn what_prepare_cannot_take_runs_inline() {
+        let mut s = Statements::default();
+        let mut pending = String::new();
+        for t in [
+            "UPDATE a SET x = 1; UPDATE b SET y = 2",
+            "CALL p()",
+            "SET LOCAL work_mem = '1MB'",
+            "SELECT 1 -- the end",
+            "DO $$ BEGIN END $$",
+        ] {
+            let sent = s.call(&mut pending, t.into(), params(&[]), "inline".into());
+            assert_eq!(sent, "inline", "{t}");
+        }
+        assert!(pending.is_empty(), "{pending}");
+        let sent = s.call(
+            &mut pending,
+            "(SELECT 1)".into(),
+            params(&[]),
+            "inline".into(),
+        );
+        assert!(sent.starts_with("EXECUTE rv_p"), "{sent}");
+    }
+
+    #[test]
+    fn a_failed_batch_never_reuses_a_name_it_may_not_have_made() {
+        let mut s = Statements::default();
+        let mut pending = String::new();
+        let first = s.call(&mut pending, "SELECT 1".into(), params(&[]), String::new());
+        s.failed();
+        pending.clear();
+        let second = s.call(&mut pending, "SELECT 1".into(), params(&[]), String::new());
+        assert_ne!(first, second);
+        assert!(pending.starts_with("PREPARE"), "{pending}");
+        assert_eq!(
+            s.stray,
+            vec![first.trim_start_matches("EXECUTE ").to_string()]
+        );
+        s.sent();
+        pending.clear();
+        let third = s.call(&mut pending, "SELECT 1".into(), params(&[]), String::new());
+        assert_eq!(second, third);
+    }
+}
