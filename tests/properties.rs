@@ -445,6 +445,9 @@ async fn the_language_does_what_its_reference_says() {
         sql: "INSERT INTO seen VALUES (:k); INSERT INTO seen VALUES (:k + 10) RETURNING n"
         model: "DELETE FROM seen WHERE n > 100; DO $$ BEGIN PERFORM 1; END $$"
         expect: [":result = :k + 10 AND (SELECT count(*) FROM seen WHERE n = :k) >= 1"]
+      wide:
+        sql: SELECT g AS n FROM generate_series(1, 1001) AS g
+        expect: [":result = 1 AND (SELECT count(*) FROM result) = 1001"]
 "#,
     );
     let mut conn = database(None).await;

@@ -24,6 +24,11 @@ use crate::sql::quote_literal;
 /// whose `PREPARE` may or may not have run is never named again).
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
+/// A template with more parameters than this runs inline: one this wide (a `result` of
+/// many rows) is seldom seen twice, and each prepared statement holds its parsed tree in
+/// the session until the property ends.
+const MAX_PARAMS: usize = 1_000;
+
 /// The prepared statements of one property, on one connection.
 #[derive(Debug, Default)]
 pub struct Statements {
@@ -51,7 +56,7 @@ impl Statements {
             Some(Some(name)) => name.clone(),
             Some(None) => return inline,
             None => {
-                if !preparable(&template) {
+                if params.values.len() > MAX_PARAMS || !preparable(&template) {
                     self.names.insert(template, None);
                     return inline;
                 }
