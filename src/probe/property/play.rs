@@ -84,6 +84,8 @@ pub struct Player<'p, 'a> {
     pub recording: bool,
     /// Statements to send in front of the next one (savepoints), saving round trips.
     pending: String,
+    /// How many bytes of `pending` are `PREPARE`s, which run nothing.
+    pending_prepares: usize,
     /// Batches sent so far.
     flushes: u64,
     /// Pick queries of the next step to send with this step's last batch: `(argument
@@ -170,6 +172,7 @@ impl<'p, 'a> Player<'p, 'a> {
             types: HashMap::new(),
             recording: false,
             pending: String::new(),
+            pending_prepares: 0,
             flushes: 0,
             tail: Vec::new(),
             next_tail: Vec::new(),
@@ -191,8 +194,18 @@ impl<'p, 'a> Player<'p, 'a> {
 
     /// What to send to run `template` with `params` (see [`Statements::call`]).
     fn send(&mut self, template: String, params: Params, inline: String) -> String {
-        self.statements
-            .call(&mut self.pending, template, params, inline)
+        let before = self.pending.len();
+        let send = self
+            .statements
+            .call(&mut self.pending, template, params, inline);
+        self.pending_prepares += self.pending.len() - before;
+        send
+    }
+
+    /// The statements waiting to go in front of the next batch, which is being sent.
+    fn take_pending(&mut self) -> String {
+        self.pending_prepares = 0;
+        std::mem::take(&mut self.pending)
     }
 
     /// Create the model's tables (once per property, before any sequence; the property's
@@ -604,9 +617,9 @@ impl<'p, 'a> Player<'p, 'a> {
         repro: &mut Vec<String>,
     ) -> Step<()> {
         let plan = self.plan;
-        // Whether statements wait in front (the step's own, undone savepoints); read
-        // before this batch queues any PREPARE there.
-        let folded = !self.pending.is_empty();
+        // Whether statements wait in front (the step's own, undone savepoints), not
+        // counting the PREPAREs queued there.
+        let folded = self.pending.len() > self.pending_prepares;
         let mut preds: Vec<(String, String, Vec<String>)> = Vec::new();
         if result.is_some() {
             let action = at.path.get(1).cloned().unwrap_or_default();
@@ -1068,7 +1081,7 @@ impl<'p, 'a> Player<'p, 'a> {
         conn: &mut PgConnection,
         sql: &str,
     ) -> std::result::Result<(), sqlx::Error> {
-        let batch = format!("{}{sql}", std::mem::take(&mut self.pending));
+        let batch = format!("{}{sql}", self.take_pending());
         self.flushes += 1;
         let outcome = sqlx::raw_sql(&batch).execute(&mut *conn).await.map(|_| ());
         self.settle(outcome.is_ok());
@@ -1137,7 +1150,7 @@ impl<'p, 'a> Player<'p, 'a> {
         let batch = if self.pending.is_empty() {
             sql.to_string()
         } else {
-            format!("{}{sql}", std::mem::take(&mut self.pending))
+            format!("{}{sql}", self.take_pending())
         };
         self.flushes += 1;
         let mut groups = Vec::new();
