@@ -35,9 +35,70 @@ pub fn map_in_order<T: Sync, R: Send>(
     })
 }
 
+/// `f` over every item, on up to `available_parallelism` threads (the caller's among them),
+/// each thread taking the next item not yet taken; the results come back in the items'
+/// order. For a few items of unequal cost, listed costliest first: the threads stay busy
+/// until the last item, where contiguous runs may leave one thread idle while another
+/// works through the two largest. A panic in `f` is resumed on the caller's thread.
+pub fn map_claimed<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(items.len())
+        .max(1);
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, f(item)));
+        }
+    };
+    let mut out: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut out = work();
+        for h in handles {
+            out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        out
+    });
+    out.sort_unstable_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::map_in_order;
+    use super::{map_claimed, map_in_order};
+
+    #[test]
+    fn claimed_items_come_back_in_the_input_order_each_once() {
+        let items: Vec<u64> = (0..200).collect();
+        // Unequal costs, so that threads finish out of order.
+        let out = map_claimed(&items, |x| {
+            std::thread::sleep(std::time::Duration::from_micros((200 - x) * 20));
+            x * 3
+        });
+        assert_eq!(out, items.iter().map(|x| x * 3).collect::<Vec<_>>());
+        assert!(map_claimed(&[] as &[u64], |x| *x).is_empty());
+        assert_eq!(map_claimed(&[7u64], |x| *x + 1), vec![8]);
+    }
+
+    #[test]
+    fn a_panic_in_a_claimed_item_reaches_the_caller() {
+        let caught = std::panic::catch_unwind(|| {
+            map_claimed(&[1u32, 2, 3, 4], |x| {
+                assert!(*x != 3, "item three");
+                *x
+            })
+        });
+        assert!(caught.is_err());
+    }
 
     #[test]
     fn results_keep_the_input_order_whatever_the_split() {

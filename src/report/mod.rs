@@ -297,6 +297,126 @@ fn parse_file(path: &Path) -> Result<(RunRecord, String)> {
     Ok((record, hex::encode(sha2::Digest::finalize(reader.hash))))
 }
 
+/// The report kinds in the order they are rendered: costliest first. On two cores the JUnit
+/// file, the largest, has a thread to itself while the other renders the HTML report, which
+/// builds the view the Markdown one then reuses.
+const RENDER_ORDER: [ReportKind; 4] = [
+    ReportKind::Junit,
+    ReportKind::Html,
+    ReportKind::Markdown,
+    ReportKind::Sarif,
+];
+
+/// Write `run` into `staged` as `run.json` while the bytes are parsed back as they are
+/// written, and give the file's SHA-256 and the record. At a thousand tables writing and
+/// parsing take about half a second each; side by side on two cores, about the longer of
+/// the two.
+fn write_reading_back(
+    run: crate::run::Run,
+    staged: &Path,
+    source: &Path,
+) -> Result<(String, RunRecord)> {
+    let mut file = Staged::create(staged).map_err(|e| Error::io(staged, e))?;
+    let (written, parsed) = write_parsing(
+        &mut file,
+        move |out| json::write_to(&run, out),
+        |bytes| json::parse_from(bytes, source),
+    );
+    let digest = written
+        .and_then(|()| file.finish())
+        .map_err(|e| Error::io(staged, e))?;
+    Ok((digest, parsed?))
+}
+
+/// Run `write` into `out` on a thread of its own while `parse` reads, on this thread, the
+/// bytes `out` took, as they are taken. The parse must be of exactly what was written: it
+/// is handed only the bytes `out` accepted and ends where the writing ended, so a write
+/// that fails halfway leaves it a cut-short text, and the caller reports the write's error
+/// before anything the parse said. A parse that stops early stops taking copies; the
+/// writing goes on to the end. The record is parsed on this thread, whose memory already
+/// holds what earlier steps freed; the writer is the one that starts afresh.
+fn write_parsing<T>(
+    out: &mut (dyn Write + Send),
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()> + Send,
+    parse: impl FnOnce(Arrivals) -> T,
+) -> (std::io::Result<()>, T) {
+    let (copies, arrived) = std::sync::mpsc::sync_channel::<Vec<u8>>(COPIES_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || {
+            let mut tee = std::io::BufWriter::with_capacity(
+                1 << 16,
+                Tee {
+                    out,
+                    copies: Some(copies),
+                },
+            );
+            write(&mut tee).and_then(|()| tee.flush())
+            // The copies' channel closes here, with the writer.
+        });
+        let parsed = parse(Arrivals {
+            arrived,
+            chunk: Vec::new(),
+            at: 0,
+        });
+        let written = writer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (written, parsed)
+    })
+}
+
+/// How many chunks of `run.json` may wait for the parser: a few megabytes at most.
+const COPIES_IN_FLIGHT: usize = 32;
+
+/// A writer that passes every byte to `out` and a copy of the bytes `out` took to the
+/// parser; a parser that has stopped (on an error it will report) takes no more copies.
+struct Tee<'a> {
+    out: &'a mut (dyn Write + Send),
+    copies: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        if let Some(copies) = &self.copies {
+            if n > 0 && copies.send(buf[..n].to_vec()).is_err() {
+                self.copies = None;
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The parser's side of a [`Tee`]: the chunks in the order they were written, ending where
+/// the writer ended.
+struct Arrivals {
+    arrived: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for Arrivals {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.arrived.recv() {
+                Ok(chunk) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 /// Render every report from a run record (`source` names its `run.json` in messages) and
 /// write the set into `dir` (created if missing).
 ///
@@ -340,20 +460,15 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
             Staged::write(&tmp_of(name), |out| out.write_all(bytes))
         };
         let staged_run = tmp_of(RUN_FILE);
-        let digest = match record {
-            Judged::Run(run) => Staged::write(&staged_run, |out| json::write_to(&run, out))?,
-            Judged::File { path, digest } => copy_record(&path, &staged_run, &digest)?,
+        let (digest, run) = match (record, parsed) {
+            (Judged::Run(run), _) => write_reading_back(*run, &staged_run, source)?,
+            (Judged::File { path, digest }, Some(run)) => {
+                (copy_record(&path, &staged_run, &digest)?, run)
+            }
+            (Judged::File { .. }, None) => unreachable!("a record file is parsed when judged"),
         };
         // The run is gone: the record is what is left.
         give_back_freed();
-        let run = match parsed {
-            Some(run) => run,
-            None => {
-                let file =
-                    std::fs::File::open(&staged_run).map_err(|e| Error::io(&staged_run, e))?;
-                json::parse_from(file, source)?
-            }
-        };
         let mut digests = vec![
             (RUN_FILE.to_string(), digest.clone()),
             (
@@ -362,16 +477,18 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
             ),
         ];
         // The kinds are independent renderings of one record: at a thousand tables each
-        // takes a second or more, so they render side by side, one thread each, and keep
-        // their order.
+        // takes up to half a second, so they render side by side, costliest first, each
+        // thread taking the next kind not yet taken; the manifest keeps their order.
         let renderer = Renderer::new(&run, &digest, RUN_FILE);
-        for rendered in crate::parallel::map_in_order(&ReportKind::ALL, 1, |kind| {
+        let mut rendered = crate::parallel::map_claimed(&RENDER_ORDER, |kind| {
             let name = kind.file_name();
             Staged::write(&tmp_of(name), |out| renderer.write(*kind, out))
-                .map(|d| (name.to_string(), d))
-        }) {
-            digests.push(rendered?);
-        }
+                .map(|d| (*kind, name.to_string(), d))
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+        rendered.sort_by_key(|(kind, _, _)| ReportKind::ALL.iter().position(|k| k == kind));
+        digests.extend(rendered.into_iter().map(|(_, name, d)| (name, d)));
         // The template values go before the manifest and the renames.
         drop(renderer);
         // Every file above is listed by construction, whatever kinds are added later.
@@ -480,6 +597,146 @@ mod tests {
         "ephemeral":true,"migrations":[],"specs":[],"probe_seed":null,"phases":[],
         "findings":[{"code":"table.exists","table":"t","object":"t","status":"pass",
         "message":"ok"}]}"#;
+
+    /// A JSON text of `n` findings-like objects, several megabytes for large `n`: far more
+    /// than the copies that may wait for the parser.
+    fn big_json(n: usize) -> String {
+        let items: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"code":"c{i}","message":"finding number {i} \u00e9"}}"#))
+            .collect();
+        format!("[{}]", items.join(",\n"))
+    }
+
+    /// Takes bytes until `limit`, at most `step` a call, then fails: a disk filling up.
+    struct FillsUp {
+        taken: Vec<u8>,
+        limit: usize,
+        step: usize,
+    }
+
+    impl Write for FillsUp {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let room = self.limit - self.taken.len();
+            if room == 0 {
+                return Err(std::io::Error::other("no space left"));
+            }
+            let n = buf.len().min(room).min(self.step);
+            self.taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn read_all(mut r: impl std::io::Read) -> Vec<u8> {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn what_is_parsed_while_written_is_what_was_written() {
+        let text = big_json(100_000);
+        assert!(text.len() > COPIES_IN_FLIGHT * (1 << 16), "{}", text.len());
+        let mut out = Vec::new();
+        let payload = text.clone();
+        let (written, parsed) = write_parsing(
+            &mut out,
+            move |w| {
+                // In small pieces, as a serialiser writes.
+                for piece in payload.as_bytes().chunks(7) {
+                    w.write_all(piece)?;
+                }
+                Ok(())
+            },
+            |r| serde_json::from_reader::<_, serde_json::Value>(std::io::BufReader::new(r)),
+        );
+        written.unwrap();
+        assert_eq!(out, text.as_bytes());
+        let parsed = parsed.unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_write_that_fails_halfway_is_the_error_and_the_parse_sees_only_what_was_taken() {
+        let text = big_json(50_000);
+        // Partial writes of 1,000 bytes, so a copy must be of what was taken, not of the
+        // buffer offered.
+        let mut out = FillsUp {
+            taken: Vec::new(),
+            limit: text.len() / 2,
+            step: 1000,
+        };
+        let payload = text.clone();
+        let (written, seen) =
+            write_parsing(&mut out, move |w| w.write_all(payload.as_bytes()), read_all);
+        let err = written.unwrap_err();
+        assert!(err.to_string().contains("no space left"), "{err}");
+        assert_eq!(out.taken.len(), text.len() / 2);
+        assert_eq!(
+            seen, out.taken,
+            "the parse saw exactly the bytes the file took"
+        );
+        // A parser of that cut-short text fails, and its error is not the one reported.
+        let (written, parsed) = write_parsing(
+            &mut FillsUp {
+                taken: Vec::new(),
+                limit: 4096,
+                step: 4096,
+            },
+            {
+                let payload = text.clone();
+                move |w| w.write_all(payload.as_bytes())
+            },
+            serde_json::from_reader::<_, serde_json::Value>,
+        );
+        assert!(written.is_err() && parsed.is_err());
+    }
+
+    #[test]
+    fn a_parse_that_stops_early_lets_the_writing_finish() {
+        let text = big_json(100_000);
+        let mut out = Vec::new();
+        let payload = text.clone();
+        let (written, first) = write_parsing(
+            &mut out,
+            move |w| w.write_all(payload.as_bytes()),
+            |mut r| {
+                let mut head = [0u8; 16];
+                std::io::Read::read_exact(&mut r, &mut head).unwrap();
+                head
+            },
+        );
+        written.unwrap();
+        assert_eq!(&first, &text.as_bytes()[..16]);
+        assert_eq!(out, text.as_bytes(), "the file is whole");
+    }
+
+    #[test]
+    fn a_panic_while_parsing_reaches_the_caller_and_the_writer_ends() {
+        let text = big_json(100_000);
+        let caught = std::panic::catch_unwind(|| {
+            let mut out = Vec::new();
+            write_parsing(
+                &mut out,
+                move |w| w.write_all(text.as_bytes()),
+                |_r| panic!("the parser broke"),
+            )
+        });
+        assert!(caught.is_err());
+    }
+
+    #[test]
+    fn reports_render_every_kind_once() {
+        let mut order = RENDER_ORDER.to_vec();
+        order.sort_by_key(|k| ReportKind::ALL.iter().position(|a| a == k));
+        assert_eq!(order, ReportKind::ALL.to_vec());
+    }
 
     /// A record is read twice (parsed, then copied into the set): bytes that differ the
     /// second time (the file rewritten in between) are refused.
