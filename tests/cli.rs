@@ -719,6 +719,56 @@ fn a_closed_stdout_or_stderr_loses_lines_not_the_verdict_or_the_reports() {
     assert_eq!(code, 2, "{stdout}");
 }
 
+/// `--format json` into a stream that fails for another reason than being closed (a full
+/// disk under a redirection, here `/dev/full`) cuts the record short: exit 2, naming
+/// standard output, and, like any exit 2, the report folder no longer holds the earlier
+/// run's reports but the marker that says this run made none. The table format loses
+/// its lines instead, as with a closed stream: the verdict and the reports stand.
+#[test]
+fn a_full_stdout_is_exit_2_for_json_and_leaves_no_earlier_report_looking_current() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        report_skip("this machine has no /dev/full to fill stdout with");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("reports");
+    let mut args = vec!["check", "--no-probe"];
+    args.extend(FAILING_LEDGER);
+    args.extend(["--report", report.to_str().unwrap()]);
+    let (code, _, stderr) = run(&args);
+    assert_eq!(code, 1, "an earlier run's reports: {stderr}");
+    assert!(report.join("run.json").is_file());
+
+    let table = reims_command(&args)
+        .stdout(full.try_clone().unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&table.stderr);
+    assert_eq!(table.status.code(), Some(1), "table: {stderr}");
+    assert!(report.join("run.json").is_file(), "table: {stderr}");
+
+    let mut json = args.clone();
+    json.extend(["--format", "json"]);
+    let out = reims_command(&json).stdout(full).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("standard output") && stderr.contains("No space left"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !report.join("run.json").exists() && !report.join("SHA256SUMS").exists(),
+        "the earlier run's reports are gone: {stderr}"
+    );
+    assert!(
+        report
+            .join(reims_verify::report::digest::FAILED_RUN_FILE)
+            .is_file(),
+        "{stderr}"
+    );
+}
+
 /// `--format json` prints the very bytes `run.json` gets. Both are serialised from the
 /// run's findings as read back from their spool, one after the other; every finding is
 /// there, passes included, and the counts agree with them.

@@ -64,9 +64,14 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             // A closed stdout is ignored, as everywhere else. Any other failure (a full
             // disk under a redirection, a spool that cannot be read back) would leave
             // the record cut short: exit 2.
+            // Like any exit 2, it leaves no earlier run's reports looking like this one's.
             if let Err(e) = written.and_then(|()| std::io::Write::flush(&mut stdout)) {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(Error::io("standard output", e));
+                    let err = Error::io("standard output", e);
+                    if !args.no_report {
+                        mark_failed(&args.report, &err);
+                    }
+                    return Err(err);
                 }
             }
         }
