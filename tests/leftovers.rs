@@ -1,6 +1,7 @@
 //! Nothing is left behind, whatever ends a run. Real `reims-verify` processes are killed
 //! with SIGKILL, SIGQUIT, SIGTERM and SIGINT during initdb, during a restore from the
-//! initdb cache and during migrations; then the next run starts in the same place, and no
+//! initdb cache, during migrations and during the probes; then the next run starts in the
+//! same place, and no
 //! cluster folder, no process working in one, and no shared memory of the killed run may
 //! remain.
 
@@ -57,19 +58,22 @@ impl Place {
         cmd
     }
 
-    /// A `check` that migrates `self.migrations`, started in the background.
-    fn spawn_check(&self, cache: bool) -> Child {
-        self.command(
-            &["check", "--no-report", "--no-probe", "--migrations"],
-            cache,
-        )
-        .arg(&self.migrations)
-        .arg("--specs")
-        .arg(specs_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    /// A `check` that migrates `self.migrations`, started in the background; with `probes`,
+    /// it goes on to the probes on two connections (so on a copy of the database).
+    fn spawn_check(&self, cache: bool, probes: bool) -> Child {
+        let args: &[&str] = if probes {
+            &["check", "--no-report", "--jobs", "2", "--migrations"]
+        } else {
+            &["check", "--no-report", "--no-probe", "--migrations"]
+        };
+        self.command(args, cache)
+            .arg(&self.migrations)
+            .arg("--specs")
+            .arg(specs_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     /// The next run: `migrate --list` starts a cluster in the same place.
@@ -191,6 +195,8 @@ enum Phase {
     Initdb,
     Restore,
     Migrations,
+    /// Probe batches in flight, on the database and on its copy.
+    Probes,
 }
 
 /// Wait until the run is in `phase`.
@@ -213,6 +219,18 @@ fn wait_for_phase(place: &Place, phase: Phase) {
                     .is_ok_and(|c| String::from_utf8_lossy(&c).contains("SELECT"))
             })
         }),
+        // The copy's session exists only while the probes run (a backend's title names
+        // its database).
+        Phase::Probes => {
+            wait_for("a session on the probes' copy", || {
+                processes_in(&parent).into_iter().any(|pid| {
+                    std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains("_copy_1"))
+                })
+            });
+            // Into the probe batches, not at their first statement.
+            std::thread::sleep(Duration::from_millis(300));
+        }
     }
 }
 
@@ -247,7 +265,10 @@ fn inflate_cache_entry(place: &Place) {
 /// backends, as a CI timeout or the OOM killer would.
 fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: bool) {
     let before = unmapped_segments();
-    let mut child = place.spawn_check(!matches!(phase, Phase::Initdb));
+    let mut child = place.spawn_check(
+        !matches!(phase, Phase::Initdb),
+        matches!(phase, Phase::Probes),
+    );
     wait_for_phase(place, phase);
     if matches!(phase, Phase::Initdb) && whole_tree {
         // Wait until initdb's longest step, the single-user backend, has its shared memory
@@ -425,6 +446,24 @@ fn a_run_killed_during_migrations_leaves_nothing_after_the_next_run() {
         kill_then_next_run(&place, Phase::Migrations, signal, false);
     }
     kill_then_next_run(&place, Phase::Migrations, Signal::SIGKILL, true);
+}
+
+/// The probes run on the database and on a copy of it, both with batches in flight: a
+/// run killed there stops the server through the same clean-up, and the next run finds
+/// nothing of it.
+#[test]
+fn a_run_killed_during_the_probes_leaves_nothing_after_the_next_run() {
+    let place = Place::new();
+    assert!(place.next_run().status.success(), "fill the cache");
+    for signal in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGKILL,
+    ] {
+        kill_then_next_run(&place, Phase::Probes, signal, false);
+    }
+    kill_then_next_run(&place, Phase::Probes, Signal::SIGKILL, true);
 }
 
 #[test]
