@@ -205,9 +205,14 @@ pub struct Params {
 
 impl Params {
     /// `$n::cast` for a new parameter holding `text`.
+    /// A parameter holding `text`, read as `cast` (bare when `cast` is empty).
     fn push(&mut self, text: Option<String>, cast: &str) -> String {
         self.values.push(text);
-        format!("${}::{cast}", self.values.len())
+        if cast.is_empty() {
+            format!("${}", self.values.len())
+        } else {
+            format!("${}::{cast}", self.values.len())
+        }
     }
 
     /// A value as it reads in a template: a parameter when it is a typed literal, else
@@ -233,10 +238,7 @@ impl Params {
             _ => quoted(sql).and_then(|(text, rest)| rest.is_empty().then_some(Some(text))),
         };
         match untyped {
-            Some(text) => {
-                self.values.push(text);
-                format!("${}", self.values.len())
-            }
+            Some(text) => self.push(text, ""),
             None => sql.to_string(),
         }
     }
