@@ -234,11 +234,15 @@ pub enum Record {
     },
 }
 
-/// A [`Record`] that has been judged fit to write: a file carries the digest it was
-/// parsed with, which its copy must match.
+/// A [`Record`] that has been judged fit to write: a file carries the record parsed from
+/// it and the digest it was parsed with, which its copy must match.
 enum Judged {
     Run(Box<crate::run::Run>),
-    File { path: PathBuf, digest: String },
+    File {
+        path: PathBuf,
+        digest: String,
+        parsed: Box<RunRecord>,
+    },
 }
 
 /// Hand the memory freed so far back to the system. glibc keeps what a large structure
@@ -427,7 +431,7 @@ impl std::io::Read for Arrivals {
 /// `run.json` is written, before any report renders.
 pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
     // A record from elsewhere is judged before anything is written.
-    let (parsed, record) = match record {
+    let record = match record {
         Record::File { path, sealed } => {
             let (run, digest) = parse_file(&path)?;
             if let Some(sealed) = sealed.as_ref().filter(|s| **s != digest) {
@@ -443,9 +447,13 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
                         .into(),
                 });
             }
-            (Some(run), Judged::File { path, digest })
+            Judged::File {
+                path,
+                digest,
+                parsed: Box::new(run),
+            }
         }
-        Record::Run(run) => (None, Judged::Run(run)),
+        Record::Run(run) => Judged::Run(run),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // Held until the set is in place (or its staged files are gone).
@@ -460,12 +468,13 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
             Staged::write(&tmp_of(name), |out| out.write_all(bytes))
         };
         let staged_run = tmp_of(RUN_FILE);
-        let (digest, run) = match (record, parsed) {
-            (Judged::Run(run), _) => write_reading_back(*run, &staged_run, source)?,
-            (Judged::File { path, digest }, Some(run)) => {
-                (copy_record(&path, &staged_run, &digest)?, run)
-            }
-            (Judged::File { .. }, None) => unreachable!("a record file is parsed when judged"),
+        let (digest, run) = match record {
+            Judged::Run(run) => write_reading_back(*run, &staged_run, source)?,
+            Judged::File {
+                path,
+                digest,
+                parsed,
+            } => (copy_record(&path, &staged_run, &digest)?, *parsed),
         };
         // The run is gone: the record is what is left.
         give_back_freed();
