@@ -1,6 +1,16 @@
 //! Independent work spread over the machine's cores, with results in input order, so that
 //! a parallel step gives exactly what the same step one by one would give.
 
+/// How many threads to use for `portions` independent portions of work: one per core, at
+/// most one per portion, at least one.
+fn threads_for(portions: usize) -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(portions)
+        .max(1)
+}
+
 /// `f` over every item, on up to `available_parallelism` threads (the caller's among them),
 /// each taking a contiguous run of at least `min_per_thread` items; the results come back
 /// in the items' order. A panic in `f` is resumed on the caller's thread.
@@ -9,11 +19,7 @@ pub fn map_in_order<T: Sync, R: Send>(
     min_per_thread: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(items.len().div_ceil(min_per_thread.max(1)))
-        .max(1);
+    let threads = threads_for(items.len().div_ceil(min_per_thread.max(1)));
     if threads == 1 {
         return items.iter().map(&f).collect();
     }
@@ -41,11 +47,7 @@ pub fn map_in_order<T: Sync, R: Send>(
 /// until the last item, where contiguous runs may leave one thread idle while another
 /// works through the two largest. A panic in `f` is resumed on the caller's thread.
 pub fn map_claimed<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(items.len())
-        .max(1);
+    let threads = threads_for(items.len());
     if threads == 1 {
         return items.iter().map(&f).collect();
     }

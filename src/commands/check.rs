@@ -63,8 +63,8 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             };
             // A closed stdout is ignored, as everywhere else. Any other failure (a full
             // disk under a redirection, a spool that cannot be read back) would leave
-            // the record cut short: exit 2.
-            // Like any exit 2, it leaves no earlier run's reports looking like this one's.
+            // the record cut short: exit 2, which like any exit 2 leaves no earlier run's
+            // reports looking like this one's.
             if let Err(e) = written.and_then(|()| std::io::Write::flush(&mut stdout)) {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
                     let err = Error::io("standard output", e);

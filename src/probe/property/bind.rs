@@ -204,7 +204,6 @@ pub struct Params {
 }
 
 impl Params {
-    /// `$n::cast` for a new parameter holding `text`.
     /// A parameter holding `text`, read as `cast` (bare when `cast` is empty).
     fn push(&mut self, text: Option<String>, cast: &str) -> String {
         self.values.push(text);
