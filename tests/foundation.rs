@@ -552,3 +552,71 @@ fn the_initdb_cache_is_filled_used_and_survives_damage() {
     assert!(out.status.success());
     assert_eq!(std::fs::read_dir(off.path()).unwrap().count(), 0);
 }
+
+/// The cores a process or thread may run on, as the kernel lists them (`0-1`, `3`).
+fn cores_allowed(proc_path: &str) -> String {
+    let status = std::fs::read_to_string(format!("{proc_path}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// A thread pinned by a `CorePair` puts the server process of a session it joins on its own
+/// core, and gets its own cores back when the pair is dropped; a session nobody joined keeps
+/// every core. (Runs on a machine of one core too: the core is then the only one.)
+#[tokio::test]
+async fn a_paired_session_runs_on_its_threads_core() {
+    use reims_verify::postgres::pairing::{self, CorePair, NO_PAIRING_ENV};
+    if std::env::var_os(NO_PAIRING_ENV).is_some() {
+        report_skip(&format!("{NO_PAIRING_ENV} is set, so nothing is pinned"));
+        return;
+    }
+    let db = empty_db("pairing").await;
+    let before = cores_allowed("/proc/thread-self");
+    let cores = pairing::thread_cores();
+    let core = *cores.last().unwrap();
+    let mut plain = connect(&db).await;
+    let mut joined = connect(&db).await;
+    async fn backend(conn: &mut sqlx::PgConnection) -> String {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(conn)
+            .await
+            .unwrap();
+        format!("/proc/{pid}")
+    }
+    let plain_proc = backend(&mut plain).await;
+    let joined_proc = backend(&mut joined).await;
+    {
+        let pair = CorePair::pin_to(core).expect("pinning to one of the thread's cores");
+        assert_eq!(cores_allowed("/proc/thread-self"), core.to_string());
+        pairing::join(&mut joined).await;
+        assert_eq!(
+            cores_allowed(&joined_proc),
+            pair.core().to_string(),
+            "the joined session's server process is not on the thread's core"
+        );
+        // The session still works on its new core.
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut joined)
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+    }
+    assert_eq!(cores_allowed("/proc/thread-self"), before);
+    assert_eq!(
+        cores_allowed(&plain_proc),
+        before,
+        "a session nobody joined was moved"
+    );
+    // Without a pair, joining moves nothing.
+    let mut later = connect(&db).await;
+    let later_proc = backend(&mut later).await;
+    pairing::join(&mut later).await;
+    assert_eq!(cores_allowed(&later_proc), before);
+    for c in [plain, joined, later] {
+        c.close().await.unwrap();
+    }
+}

@@ -3,7 +3,8 @@
 //! initdb cache, during migrations and during the probes; then the next run starts in the
 //! same place, and no
 //! cluster folder, no process working in one, and no shared memory of the killed run may
-//! remain.
+//! remain. The same places also show where a run's probe sessions work: on one core with
+//! their worker thread.
 
 mod common;
 
@@ -572,4 +573,80 @@ fn the_findings_spool_has_no_name_and_a_killed_run_leaves_nothing_of_it() {
     let next = place.next_run();
     assert!(next.status.success(), "{next:?}");
     assert!(place.folders().is_empty(), "{:?}", place.folders());
+}
+
+/// The cores a process may run on, as the kernel lists them (`0-1`, `3`).
+fn cores_allowed(pid: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|l| l.trim().to_string())
+}
+
+/// A run's probe workers each share a core with their server process (see
+/// `postgres::pairing`): the session on the probes' copy is seen on one core. With
+/// `REIMS_VERIFY_NO_PAIRING` set it keeps every core the run has. Either way the run passes.
+#[test]
+fn probe_sessions_share_a_core_with_their_worker_unless_told_not_to() {
+    let every = cores_allowed("thread-self").unwrap();
+    if !every.contains(['-', ',']) {
+        report_skip(&format!(
+            "this test runs on one core ({every}): a session on one core looks the same \
+             pinned or not"
+        ));
+        return;
+    }
+    for paired in [true, false] {
+        let place = Place::new();
+        let mut cmd = place.command(
+            &["check", "--no-report", "--jobs", "2", "--migrations"],
+            true,
+        );
+        cmd.arg(&place.migrations)
+            .arg("--specs")
+            .arg(specs_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if paired {
+            cmd.env_remove("REIMS_VERIFY_NO_PAIRING");
+        } else {
+            cmd.env("REIMS_VERIFY_NO_PAIRING", "1");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut seen = BTreeSet::new();
+        while child.try_wait().unwrap().is_none() {
+            for pid in processes_in(place.parent.path()) {
+                let on_copy = std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("_copy_1"));
+                if on_copy {
+                    seen.extend(cores_allowed(&pid.to_string()));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "paired {paired}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !seen.is_empty(),
+            "paired {paired}: no session on the copy was seen"
+        );
+        let one_core = |list: &String| list.parse::<usize>().is_ok();
+        if paired {
+            assert!(
+                seen.iter().any(one_core),
+                "the copy's session was never on one core: {seen:?}"
+            );
+        } else {
+            assert_eq!(
+                seen,
+                BTreeSet::from([every.clone()]),
+                "with pairing off, the copy's session was moved"
+            );
+        }
+    }
 }

@@ -361,3 +361,74 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
     assert_eq!(left, 0, "every prepared statement is deallocated");
     tx.rollback().await.unwrap();
 }
+
+/// Workers on threads of their own, each driving its own session (pinned to a core with its
+/// server process, see `postgres::pairing`), give exactly the findings that one connection
+/// gives, in the same order. A worker whose session cannot open makes the run an error
+/// naming that server: never a run with fewer findings.
+#[tokio::test]
+async fn workers_on_threads_give_the_findings_of_one_connection() {
+    use reims_verify::probe::sequences::SequenceReset;
+    use reims_verify::probe::{run_probes_on, run_probes_on_threads, WorkerSession};
+    let specs = load_dir(&specs_dir()).unwrap();
+    let config = ProbeConfig { cases: 16, seed: 5 };
+    let alone = migrated_db("threads_alone").await;
+    let mut conn = connect(&alone).await;
+    let schema = read_schema(&mut conn, "public").await.unwrap();
+    let reset = SequenceReset::read(&mut conn).await.unwrap();
+    let one = run_probes_on(
+        std::slice::from_mut(&mut conn),
+        &specs,
+        &schema,
+        &config,
+        Some(&reset),
+    )
+    .await
+    .unwrap();
+    let session = |db: &str| WorkerSession {
+        options: target(db),
+        target: format!("database {db}"),
+        local: true,
+    };
+    let sessions = [
+        session(&migrated_db("threads_a").await),
+        session(&migrated_db("threads_b").await),
+        session(&migrated_db("threads_c").await),
+    ];
+    let mut first = connect(&migrated_db("threads_first").await).await;
+    let threads = run_probes_on_threads(
+        &mut first,
+        &sessions,
+        &specs,
+        &schema,
+        &config,
+        Some(&reset),
+    )
+    .await
+    .unwrap();
+    assert!(
+        one.iter().any(|f| f.code == "probe.check")
+            && one.iter().any(|f| f.code.ends_with(".property")),
+        "the run should hold constraint and property findings"
+    );
+    assert_eq!(one.len(), threads.len());
+    for (a, b) in one.iter().zip(&threads) {
+        assert_eq!(a, b, "one connection and three threads disagree");
+    }
+
+    let missing = session("rv_no_such_database");
+    let err = run_probes_on_threads(
+        &mut first,
+        &[sessions[0].clone(), missing],
+        &specs,
+        &schema,
+        &config,
+        Some(&reset),
+    )
+    .await
+    .expect_err("a worker that cannot connect must fail the run");
+    assert!(
+        err.to_string().contains("rv_no_such_database"),
+        "the error should name the server it could not reach: {err}"
+    );
+}

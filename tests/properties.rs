@@ -611,7 +611,9 @@ fn a_failure_and_its_reproduction_reach_every_report() {
 /// The probes share their work among connections, each on its own copy of the migrated
 /// database, with every sequence set back before each unit of work. How many connections
 /// there are must change nothing but the time: with the same seed, one connection and
-/// three give the same findings, failures, minimal cases and reproductions.
+/// three give the same findings, failures, minimal cases and reproductions. Neither does
+/// where the workers run: three with no worker pinned to a core with its server process
+/// (`REIMS_VERIFY_NO_PAIRING`) give them too.
 #[test]
 fn the_number_of_probe_connections_changes_nothing_but_the_time() {
     let mutations = [
@@ -620,7 +622,7 @@ fn the_number_of_probe_connections_changes_nothing_but_the_time() {
         "behaviour/19_revoke_session_loses_reason.sql",
         "drift/03_widen_check_bound.sql",
     ];
-    let run = |jobs: &str| -> Vec<serde_json::Value> {
+    let run = |jobs: &str, paired: bool| -> Vec<serde_json::Value> {
         let mut args = vec!["check".to_string()];
         for m in mutations {
             args.push("--apply-after".into());
@@ -637,11 +639,14 @@ fn the_number_of_probe_connections_changes_nothing_but_the_time() {
         ] {
             args.push(a.into());
         }
-        let out = std::process::Command::new(bin())
-            .args(&args)
-            .current_dir(root())
-            .output()
-            .unwrap();
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args(&args).current_dir(root());
+        if paired {
+            cmd.env_remove("REIMS_VERIFY_NO_PAIRING");
+        } else {
+            cmd.env("REIMS_VERIFY_NO_PAIRING", "1");
+        }
+        let out = cmd.output().unwrap();
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -651,8 +656,9 @@ fn the_number_of_probe_connections_changes_nothing_but_the_time() {
         let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         run["findings"].as_array().unwrap().clone()
     };
-    let one = run("1");
-    let three = run("3");
+    let one = run("1", true);
+    let three = run("3", true);
+    let unpaired = run("3", false);
     let probe_failures: Vec<&serde_json::Value> = one
         .iter()
         .filter(|f| {
@@ -667,5 +673,9 @@ fn the_number_of_probe_connections_changes_nothing_but_the_time() {
     assert_eq!(one.len(), three.len());
     for (a, b) in one.iter().zip(&three) {
         assert_eq!(a, b, "--jobs 1 and --jobs 3 disagree");
+    }
+    assert_eq!(one.len(), unpaired.len());
+    for (a, b) in one.iter().zip(&unpaired) {
+        assert_eq!(a, b, "--jobs 1 and --jobs 3 unpaired disagree");
     }
 }

@@ -266,6 +266,9 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     if db.is_ephemeral() {
         let _spinner = progress.phase(&format!("applying {} migrations", files.len()));
         let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
+        // Each migration session's server process runs on this thread's core (see
+        // `pairing`): statement by statement, the two hand over to each other.
+        let _pair = crate::postgres::pairing::CorePair::pin_here();
         apply(&db, &files, &ApplyMode::All, &options).await?;
         for (path, sql) in &extra {
             sqlx::raw_sql(sql)
@@ -419,17 +422,32 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
             let reset = crate::probe::sequences::SequenceReset::read(&mut conn).await?;
             // A copy needs its template free of sessions: this one closes, and comes back.
             Database::close(conn).await;
-            let copies = db.copies(jobs - 1).await?;
-            let mut workers = vec![db.connect().await?];
-            workers.extend(copies);
+            let mut sessions: Vec<crate::probe::WorkerSession> =
+                std::iter::once(Ok(db.session_options(&[])))
+                    .chain(db.copy_options(jobs - 1).await?.into_iter().map(Ok))
+                    .map(|options: Result<_>| {
+                        options.map(|options| crate::probe::WorkerSession {
+                            options,
+                            target: db.describe(),
+                            local: db.is_local(),
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+            sessions.truncate(jobs);
+            conn = db.connect().await?;
+            // Each worker drives its own session from a thread of its own, on a core it
+            // shares with its server process (see `pairing`).
             findings.extend(
-                crate::probe::run_probes_on(&mut workers, &specs, &actual, &config, Some(&reset))
-                    .await?,
+                crate::probe::run_probes_on_threads(
+                    &mut conn,
+                    &sessions,
+                    &specs,
+                    &actual,
+                    &config,
+                    Some(&reset),
+                )
+                .await?,
             );
-            conn = workers.swap_remove(0);
-            for w in workers {
-                Database::close(w).await;
-            }
         } else {
             findings.extend(crate::probe::run_probes(&mut conn, &specs, &actual, &config).await?);
             // A handed-over server must be left as it was: say whether a sequence moved.

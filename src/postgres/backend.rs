@@ -44,7 +44,7 @@ pub trait ServerBackend: Send + Sync {
 }
 
 /// Connect, giving up after [`CONNECT_TIMEOUT`] (exit 3).
-pub(crate) async fn connect_bounded(opts: &PgConnectOptions, target: &str) -> Result<PgConnection> {
+pub async fn connect_bounded(opts: &PgConnectOptions, target: &str) -> Result<PgConnection> {
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(opts)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(Error::Connect {

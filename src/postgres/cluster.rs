@@ -41,6 +41,12 @@ impl Cluster {
         ServerBackend::connect_options(self, database)
     }
 
+    /// True when the server's processes are this machine's own (a local cluster, not a
+    /// container), so that they can be put on a core ([`super::pairing`]).
+    pub fn is_local(&self) -> bool {
+        matches!(self, Cluster::Ephemeral(_))
+    }
+
     /// Open a connection to one database of this cluster.
     pub async fn connect(&self, database: &str) -> Result<PgConnection> {
         ServerBackend::connect(self, database).await

@@ -116,9 +116,17 @@ impl Database {
     /// [`Database::connect`] with `extra` startup settings (see [`Database::session_options`]).
     pub async fn connect_with(&self, extra: &[(&str, &str)]) -> Result<PgConnection> {
         match self {
-            Database::Ephemeral(c) if extra.is_empty() => c.connect(EPHEMERAL_DB).await,
             Database::Ephemeral(c) => {
-                super::backend::connect_bounded(&self.session_options(extra), &c.describe()).await
+                let mut conn = if extra.is_empty() {
+                    c.connect(EPHEMERAL_DB).await?
+                } else {
+                    super::backend::connect_bounded(&self.session_options(extra), &c.describe())
+                        .await?
+                };
+                if c.is_local() {
+                    super::pairing::join(&mut conn).await;
+                }
+                Ok(conn)
             }
             Database::Url(url, settings) => {
                 let opts = self.session_options(extra);
@@ -138,11 +146,12 @@ impl Database {
         }
     }
 
-    /// `n` copies of the throw-away database, each with an open connection, for work that
-    /// is shared among sessions which must not see each other's rows (the probes). Every
-    /// connection to the database itself must be closed first: PostgreSQL copies only a
-    /// template nobody is connected to. A handed-over server is never copied: none.
-    pub async fn copies(&self, n: usize) -> Result<Vec<PgConnection>> {
+    /// `n` copies of the throw-away database, and how to open a session on each, for work
+    /// that is shared among sessions which must not see each other's rows (the probes, on
+    /// threads of their own). Every connection to the database itself must be closed
+    /// first: PostgreSQL copies only a template nobody is connected to. A handed-over
+    /// server is never copied: none.
+    pub async fn copy_options(&self, n: usize) -> Result<Vec<PgConnectOptions>> {
         let Database::Ephemeral(c) = self else {
             return Ok(Vec::new());
         };
@@ -150,9 +159,15 @@ impl Database {
         for i in 1..=n {
             let name = format!("{EPHEMERAL_DB}_copy_{i}");
             c.create_database(&name, Some(EPHEMERAL_DB)).await?;
-            out.push(c.connect(&name).await?);
+            out.push(c.connect_options(&name));
         }
         Ok(out)
+    }
+
+    /// True when the server's processes are this machine's own (a local throw-away
+    /// cluster): only then can they be put on a core ([`super::pairing`]).
+    pub fn is_local(&self) -> bool {
+        matches!(self, Database::Ephemeral(c) if c.is_local())
     }
 
     /// A password-free description for output and reports.

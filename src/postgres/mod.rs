@@ -15,6 +15,7 @@ mod initdb_cache;
 mod install;
 mod options;
 mod owner;
+pub mod pairing;
 mod reaper;
 mod releases;
 mod shm;
@@ -23,7 +24,7 @@ mod spawn;
 mod stale_containers;
 mod target;
 
-pub use backend::{ServerBackend, CONNECT_TIMEOUT};
+pub use backend::{connect_bounded, ServerBackend, CONNECT_TIMEOUT};
 pub use bindir::{
     candidates, find_bindir, find_bindir_of_major, major_of, parse_registered, BinDir,
     BinDirSource, Candidate, BINDIRS_ENV, BINDIR_ENV,

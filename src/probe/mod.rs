@@ -115,21 +115,128 @@ pub async fn run_probes_on(
     let Some(first) = conns.first_mut() else {
         return Ok(Vec::new());
     };
+    let fed = match prepare(first).await? {
+        Ok(fed) => fed,
+        Err(blocked) => return Ok(vec![blocked]),
+    };
+    let units = plan_units(specs, schema, &fed);
+    let shared = Shared::new(units.len());
+    let workers = conns
+        .iter_mut()
+        .map(|conn| shared.work(conn, &units, specs, schema, config, reset));
+    futures_util::future::join_all(workers).await;
+    shared.findings()
+}
+
+/// Where one worker of [`run_probes_on_threads`] works: a session of its own on one of the
+/// identical databases, and whether its server process may be put on the worker's core (only
+/// when it is a process of this machine).
+#[derive(Debug, Clone)]
+pub struct WorkerSession {
+    /// How to open the session.
+    pub options: sqlx::postgres::PgConnectOptions,
+    /// What to call the server in an error.
+    pub target: String,
+    /// The server's processes are this machine's own.
+    pub local: bool,
+}
+
+/// [`run_probes_on`] with each worker on a thread of its own, driving its own session, so
+/// that each worker and its server process can share a core ([`crate::postgres::pairing`]):
+/// when `local`, worker `i` and its server process are pinned to the `i`-th of the caller's
+/// cores (round robin). One thread driving every session was the probes' bottleneck. `first` (any session on the databases) decides whether the
+/// server can be written at all and what sequences feed, as in [`run_probes_on`]; the
+/// findings are the same as there, in unit order. Blocks the calling thread until every
+/// worker is done.
+pub async fn run_probes_on_threads(
+    first: &mut PgConnection,
+    sessions: &[WorkerSession],
+    specs: &SpecSet,
+    schema: &Schema,
+    config: &ProbeConfig,
+    reset: Option<&sequences::SequenceReset>,
+) -> Result<Vec<Finding>> {
+    let fed = match prepare(first).await? {
+        Ok(fed) => fed,
+        Err(blocked) => return Ok(vec![blocked]),
+    };
+    let shared = Shared::new(work_units(specs));
+    let fed = &fed;
+    let cores = crate::postgres::pairing::thread_cores();
+    let ended: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sessions
+            .iter()
+            .enumerate()
+            .map(|(i, session)| {
+                let core = (session.local && !cores.is_empty()).then(|| cores[i % cores.len()]);
+                let shared = &shared;
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| crate::error::Error::io("a probe worker's runtime", e))?;
+                    runtime.block_on(async {
+                        let _pair = core.and_then(crate::postgres::pairing::CorePair::pin_to);
+                        let mut conn =
+                            crate::postgres::connect_bounded(&session.options, &session.target)
+                                .await;
+                        match &mut conn {
+                            Ok(conn) => {
+                                if session.local {
+                                    crate::postgres::pairing::join(conn).await;
+                                }
+                                let units = plan_units(specs, schema, fed);
+                                shared
+                                    .work(conn, &units, specs, schema, config, reset)
+                                    .await;
+                            }
+                            Err(_) => shared.stop(),
+                        }
+                        let conn = conn?;
+                        let _ = sqlx::Connection::close(conn).await;
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let found = shared.findings();
+    // A unit's error (a lost connection mid-unit) comes first; then a worker that could not
+    // start.
+    match (found, ended.into_iter().find_map(|e| e.err())) {
+        (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+        (Ok(found), None) => Ok(found),
+    }
+}
+
+/// Whether the server can be written at all: what sequences feed, or (on a standby) the one
+/// skip that says why not.
+async fn prepare(
+    first: &mut PgConnection,
+) -> Result<std::result::Result<sequences::SequenceFed, Finding>> {
     if let Some(blocked) = session::server_blocked(first).await? {
-        return Ok(vec![probe_finding(
+        return Ok(Err(probe_finding(
             "probe.run",
             "probes",
             "probes".to_string(),
             Status::Skip,
             blocked.0,
-        )]);
+        )));
     }
-    let fed = sequences::SequenceFed::load(first).await?;
-    let ctx = property::RowContext {
-        specs,
-        schema,
-        fed: &fed,
-    };
+    Ok(Ok(sequences::SequenceFed::load(first).await?))
+}
+
+/// The units of probe work, in order: the constraint probes, then one per property.
+fn plan_units<'a>(
+    specs: &'a SpecSet,
+    schema: &'a Schema,
+    fed: &'a sequences::SequenceFed,
+) -> Vec<Unit<'a>> {
+    let ctx = property::RowContext { specs, schema, fed };
     let units: Vec<Unit> = std::iter::once(Unit::Constraints)
         .chain(property::units(&ctx).into_iter().map(|u| match u {
             Ok(plan) => Unit::Property(Box::new(plan)),
@@ -137,33 +244,68 @@ pub async fn run_probes_on(
         }))
         .collect();
     debug_assert_eq!(units.len(), work_units(specs));
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let slots: Vec<Mutex<Option<Result<Vec<Finding>>>>> =
-        units.iter().map(|_| Mutex::new(None)).collect();
-    let workers = conns.iter_mut().map(|conn| async {
-        while !stop.load(Ordering::SeqCst) {
-            let i = next.fetch_add(1, Ordering::SeqCst);
+    units
+}
+
+/// Which worker takes the next unit, and each unit's outcome in its slot. Workers on
+/// threads of their own each plan the units themselves (a plan's generators stay on the
+/// thread that made them): the same units, in the same order.
+struct Shared {
+    next: AtomicUsize,
+    stop: AtomicBool,
+    slots: Vec<Mutex<Option<Result<Vec<Finding>>>>>,
+}
+
+impl Shared {
+    fn new(units: usize) -> Self {
+        Shared {
+            next: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            slots: (0..units).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+
+    /// No worker takes another unit.
+    fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Take the next unit and run it on `conn`, until none is left or a unit failed.
+    async fn work(
+        &self,
+        conn: &mut PgConnection,
+        units: &[Unit<'_>],
+        specs: &SpecSet,
+        schema: &Schema,
+        config: &ProbeConfig,
+        reset: Option<&sequences::SequenceReset>,
+    ) {
+        while !self.stop.load(Ordering::SeqCst) {
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
             let Some(unit) = units.get(i) else { break };
             let outcome = run_unit(conn, unit, specs, schema, config, reset).await;
             if outcome.is_err() {
-                stop.store(true, Ordering::SeqCst);
+                self.stop();
             }
-            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-        }
-    });
-    futures_util::future::join_all(workers).await;
-    let mut findings = Vec::new();
-    for slot in slots {
-        // Units are taken in order and a taken unit always finishes, so every unit before
-        // the first failure has its findings: the first error in unit order is returned.
-        match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(Ok(found)) => findings.extend(found),
-            Some(Err(e)) => return Err(e),
-            None => break,
+            *self.slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
         }
     }
-    Ok(findings)
+
+    /// Every unit's findings in unit order, or the first error in unit order.
+    fn findings(self) -> Result<Vec<Finding>> {
+        let mut findings = Vec::new();
+        for slot in self.slots {
+            // Units are taken in order and a taken unit always finishes, so every unit
+            // before the first failure has its findings: the first error in unit order is
+            // returned.
+            match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                Some(Ok(found)) => findings.extend(found),
+                Some(Err(e)) => return Err(e),
+                None => break,
+            }
+        }
+        Ok(findings)
+    }
 }
 
 /// How many units of probe work [`run_probes_on`] makes of `specs`: the constraint probes,
