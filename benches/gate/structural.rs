@@ -244,7 +244,10 @@ pub fn probe_throughput(w: &Workload, runs: usize) -> ProbeThroughput {
         cases_per_rule: DEFAULT_CASES,
     };
     rt.block_on(async {
+        // As `check` runs the probes: the worker and its server process on one core.
+        let _pair = reims_verify::postgres::pairing::CorePair::pin_here();
         let mut conn = cluster.connect("probes").await.unwrap();
+        reims_verify::postgres::pairing::join(&mut conn).await;
         let schema = read_schema(&mut conn, "public").await.unwrap();
         for run in 0..runs {
             let mut tx = conn.begin().await.unwrap();

@@ -27,7 +27,9 @@ thread_local! {
 }
 
 /// The calling thread pinned to one core until dropped, when it gets its earlier set of cores
-/// back. Not `Send`: it must be dropped on the thread it pinned.
+/// back. Not `Send`: it must be dropped on the thread it pinned. A thread or process started
+/// from the thread while the pair lives inherits its one core for good: start none (a
+/// server started then would put every session of its own on that core).
 pub struct CorePair {
     core: usize,
     saved: imp::CoreSet,
