@@ -144,10 +144,10 @@ pub struct WorkerSession {
 /// [`run_probes_on`] with each worker on a thread of its own, driving its own session, so
 /// that each worker and its server process can share a core ([`crate::postgres::pairing`]):
 /// when `local`, worker `i` and its server process are pinned to the `i`-th of the caller's
-/// cores (round robin). One thread driving every session was the probes' bottleneck. `first` (any session on the databases) decides whether the
-/// server can be written at all and what sequences feed, as in [`run_probes_on`]; the
-/// findings are the same as there, in unit order. Blocks the calling thread until every
-/// worker is done.
+/// cores (round robin). One thread driving every session was the probes' bottleneck.
+/// `first` (any session on the databases) decides whether the server can be written at all
+/// and what sequences feed, as in [`run_probes_on`]; the findings are the same as there,
+/// in unit order. Blocks the calling thread until every worker is done.
 pub async fn run_probes_on_threads(
     first: &mut PgConnection,
     sessions: &[WorkerSession],
@@ -160,8 +160,14 @@ pub async fn run_probes_on_threads(
         Ok(fed) => fed,
         Err(blocked) => return Ok(vec![blocked]),
     };
-    let shared = Shared::new(work_units(specs));
-    let fed = &fed;
+    let worker = Worker {
+        shared: Shared::new(work_units(specs)),
+        specs,
+        schema,
+        fed: &fed,
+        config,
+        reset,
+    };
     let cores = crate::postgres::pairing::thread_cores();
     let ended: Vec<Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> = sessions
@@ -169,34 +175,8 @@ pub async fn run_probes_on_threads(
             .enumerate()
             .map(|(i, session)| {
                 let core = (session.local && !cores.is_empty()).then(|| cores[i % cores.len()]);
-                let shared = &shared;
-                scope.spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| crate::error::Error::io("a probe worker's runtime", e))?;
-                    runtime.block_on(async {
-                        let _pair = core.and_then(crate::postgres::pairing::CorePair::pin_to);
-                        let mut conn =
-                            crate::postgres::connect_bounded(&session.options, &session.target)
-                                .await;
-                        match &mut conn {
-                            Ok(conn) => {
-                                if session.local {
-                                    crate::postgres::pairing::join(conn).await;
-                                }
-                                let units = plan_units(specs, schema, fed);
-                                shared
-                                    .work(conn, &units, specs, schema, config, reset)
-                                    .await;
-                            }
-                            Err(_) => shared.stop(),
-                        }
-                        let conn = conn?;
-                        let _ = sqlx::Connection::close(conn).await;
-                        Ok(())
-                    })
-                })
+                let worker = &worker;
+                scope.spawn(move || worker.run(session, core))
             })
             .collect();
         handles
@@ -204,12 +184,61 @@ pub async fn run_probes_on_threads(
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    let found = shared.findings();
+    let found = worker.shared.findings();
     // A unit's error (a lost connection mid-unit) comes first; then a worker that could not
     // start.
     match (found, ended.into_iter().find_map(|e| e.err())) {
         (Err(e), _) | (Ok(_), Some(e)) => Err(e),
         (Ok(found), None) => Ok(found),
+    }
+}
+
+/// What every worker thread of [`run_probes_on_threads`] shares.
+struct Worker<'w> {
+    shared: Shared,
+    specs: &'w SpecSet,
+    schema: &'w Schema,
+    fed: &'w sequences::SequenceFed,
+    config: &'w ProbeConfig,
+    reset: Option<&'w sequences::SequenceReset>,
+}
+
+impl Worker<'_> {
+    /// One worker's life on its own thread: a runtime, a session (both on `core` when
+    /// given), then units until none is left. A session that cannot open stops the others
+    /// taking more units, and is the error.
+    fn run(&self, session: &WorkerSession, core: Option<usize>) -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| crate::error::Error::io("a probe worker's runtime", e))?;
+        runtime.block_on(async {
+            let _pair = core.and_then(crate::postgres::pairing::CorePair::pin_to);
+            let opened = crate::postgres::connect_bounded(&session.options, &session.target).await;
+            let mut conn = match opened {
+                Ok(conn) => conn,
+                Err(e) => {
+                    self.shared.stop();
+                    return Err(e);
+                }
+            };
+            if session.local {
+                crate::postgres::pairing::join(&mut conn).await;
+            }
+            let units = plan_units(self.specs, self.schema, self.fed);
+            self.shared
+                .work(
+                    &mut conn,
+                    &units,
+                    self.specs,
+                    self.schema,
+                    self.config,
+                    self.reset,
+                )
+                .await;
+            let _ = sqlx::Connection::close(conn).await;
+            Ok(())
+        })
     }
 }
 
