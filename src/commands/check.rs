@@ -263,7 +263,19 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     phases.push(clock.phase("cluster_start", t));
 
     let t = Instant::now();
-    if db.is_ephemeral() {
+    // The shadow's database on a throw-away server is made while the migrations run: a copy
+    // of template1, which they cannot change, so it is the same database it would be after
+    // them. Its outcome waits for the shadow's turn, so that errors keep their order.
+    let shadow_db = async {
+        match &db {
+            Database::Ephemeral(cluster) => Some(cluster.create_database(SHADOW_DB, None).await),
+            Database::Url(..) => None,
+        }
+    };
+    let migrate = async {
+        if !db.is_ephemeral() {
+            return Ok(());
+        }
         let _spinner = progress.phase(&format!("applying {} migrations", files.len()));
         let options = apply_options(&args.db, false, crate::migrate::DEFAULT_LOCK_WAIT);
         // Each migration session's server process runs on this thread's core (see
@@ -285,7 +297,10 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
                     input_error: false,
                 })?;
         }
-    }
+        Ok::<_, Error>(())
+    };
+    let (migrated, shadow_db) = tokio::join!(migrate, shadow_db);
+    migrated?;
     phases.push(clock.phase("migrations", t));
 
     // The catalog read (on the checked database) and the shadow's build (on a database of
@@ -318,7 +333,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     let compile_specs = async {
         let t = Instant::now();
         let (shadow_cluster, mut shadow_conn) =
-            shadow_connection(&db, &copts, target_major).await?;
+            shadow_connection(&db, &copts, target_major, shadow_db).await?;
         let shadow_server_version = shadow_cluster
             .as_ref()
             .map(|c| c.server_version().to_string());
@@ -502,11 +517,14 @@ async fn shadow_connection(
     db: &Database,
     copts: &ClusterOptions,
     major: u32,
+    created: Option<Result<()>>,
 ) -> Result<(Option<Cluster>, PgConnection)> {
-    const SHADOW_DB: &str = "reims_verify_shadow";
     match db {
         Database::Ephemeral(cluster) => {
-            cluster.create_database(SHADOW_DB, None).await?;
+            match created {
+                Some(made) => made?,
+                None => cluster.create_database(SHADOW_DB, None).await?,
+            }
             Ok((None, cluster.connect(SHADOW_DB).await?))
         }
         Database::Url(..) => {
@@ -521,6 +539,10 @@ async fn shadow_connection(
         }
     }
 }
+
+/// The database the specs are compiled in, on the run's own throw-away server (or on the
+/// shadow's own server when the checked one was handed over).
+const SHADOW_DB: &str = "reims_verify_shadow";
 
 /// What the run must say when the shadow ran on another major than the checked server.
 fn shadow_warnings(checked: u32, shadow: Option<u32>, why: &str) -> Vec<String> {
