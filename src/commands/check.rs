@@ -264,8 +264,9 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
 
     let t = Instant::now();
     // The shadow's database on a throw-away server is made while the migrations run: a copy
-    // of template1, which they cannot change, so it is the same database it would be after
-    // them. Its outcome waits for the shadow's turn, so that errors keep their order.
+    // of template1, which they run beside and never in (only a migration that opened its
+    // own connection to template1 could change it), so it is the database it would be
+    // after them. Its outcome waits for the shadow's turn, so that errors keep their order.
     let shadow_db = async {
         match &db {
             Database::Ephemeral(cluster) => Some(cluster.create_database(SHADOW_DB, None).await),
