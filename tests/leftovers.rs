@@ -77,6 +77,44 @@ impl Place {
             .unwrap()
     }
 
+    /// Where [`Place::spawn_reporting_check`] writes its reports.
+    fn reports(&self) -> PathBuf {
+        self.cache.path().join("reports")
+    }
+
+    /// The staged (half-written) report files in [`Place::reports`], of the run `pid` or
+    /// of any.
+    fn staged_reports(&self, pid: Option<u32>) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.reports()) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|name| {
+                name.starts_with('.')
+                    && match pid {
+                        Some(pid) => name.ends_with(&format!(".{pid}.tmp")),
+                        None => name.ends_with(".tmp"),
+                    }
+            })
+            .collect()
+    }
+
+    /// A `check --no-probe` that writes its reports (into [`Place::reports`]).
+    fn spawn_reporting_check(&self) -> Child {
+        self.command(&["check", "--no-probe", "--report"], true)
+            .arg(self.reports())
+            .arg("--migrations")
+            .arg(&self.migrations)
+            .arg("--specs")
+            .arg(specs_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// The next run: `migrate --list` starts a cluster in the same place.
     fn next_run(&self) -> std::process::Output {
         self.command(&["migrate", "--list", "--migrations"], true)
@@ -198,10 +236,12 @@ enum Phase {
     Migrations,
     /// Probe batches in flight, on the database and on its copy.
     Probes,
+    /// The reports being written while the server is torn down beside them.
+    Reports,
 }
 
-/// Wait until the run is in `phase`.
-fn wait_for_phase(place: &Place, phase: Phase) {
+/// Wait until the run `pid` is in `phase`.
+fn wait_for_phase(place: &Place, phase: Phase, pid: u32) {
     let parent = place.parent.path().to_path_buf();
     match phase {
         // initdb's backend works in the data folder.
@@ -232,6 +272,10 @@ fn wait_for_phase(place: &Place, phase: Phase) {
             // Into the probe batches, not at their first statement.
             std::thread::sleep(Duration::from_millis(300));
         }
+        // The run's staged report files exist only while its set is being written.
+        Phase::Reports => wait_for("a staged report file", || {
+            !place.staged_reports(Some(pid)).is_empty()
+        }),
     }
 }
 
@@ -266,11 +310,14 @@ fn inflate_cache_entry(place: &Place) {
 /// backends, as a CI timeout or the OOM killer would.
 fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: bool) {
     let before = unmapped_segments();
-    let mut child = place.spawn_check(
-        !matches!(phase, Phase::Initdb),
-        matches!(phase, Phase::Probes),
-    );
-    wait_for_phase(place, phase);
+    let mut child = match phase {
+        Phase::Reports => place.spawn_reporting_check(),
+        _ => place.spawn_check(
+            !matches!(phase, Phase::Initdb),
+            matches!(phase, Phase::Probes),
+        ),
+    };
+    wait_for_phase(place, phase, child.id());
     if matches!(phase, Phase::Initdb) && whole_tree {
         // Wait until initdb's longest step, the single-user backend, has its shared memory
         // (its lock file names the segment).
@@ -465,6 +512,55 @@ fn a_run_killed_during_the_probes_leaves_nothing_after_the_next_run() {
         kill_then_next_run(&place, Phase::Probes, signal, false);
     }
     kill_then_next_run(&place, Phase::Probes, Signal::SIGKILL, true);
+}
+
+/// The server is stopped and removed on a thread of its own while the verdict is printed
+/// and the reports are written. A run killed while the reports are written leaves nothing:
+/// no server, and no half-written report file (an interrupted run removes its own; those
+/// of a run killed outright are removed by the next run that writes reports there). A run
+/// that ends normally has waited for its server to be gone: right after it exits, with no
+/// report to write (the shortest time from verdict to exit), the place is empty.
+#[test]
+fn the_server_goes_while_the_reports_are_written_and_before_the_run_ends() {
+    let place = Place::new();
+    assert!(place.next_run().status.success(), "fill the cache");
+    for _ in 0..3 {
+        let out = place.spawn_check(true, false).wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            place.folders().is_empty(),
+            "the run exited before its server was gone: {:?}",
+            place.folders()
+        );
+        assert!(processes_in(place.parent.path()).is_empty());
+    }
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGQUIT] {
+        kill_then_next_run(&place, Phase::Reports, signal, false);
+        assert_eq!(
+            place.staged_reports(None),
+            Vec::<String>::new(),
+            "{signal:?}"
+        );
+    }
+    kill_then_next_run(&place, Phase::Reports, Signal::SIGKILL, false);
+    assert!(
+        !place.staged_reports(None).is_empty(),
+        "SIGKILL leaves the staged files (the test must have caught the writing)"
+    );
+    let out = place.spawn_reporting_check().wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(place.staged_reports(None), Vec::<String>::new());
+    assert!(place.folders().is_empty(), "{:?}", place.folders());
 }
 
 #[test]

@@ -33,8 +33,8 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
         crate::report::ensure_writable(&args.report)?;
     }
     let github = crate::report::github::active();
-    let run = match gather_with(args, out).await {
-        Ok(run) => run,
+    let (run, db) = match gather_with(args, out).await {
+        Ok(gathered) => gathered,
         Err(err) => {
             if !args.no_report && !crate::postgres::interrupted() {
                 mark_failed(&args.report, &err);
@@ -42,6 +42,9 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
             return Err(err);
         }
     };
+    // The server is not needed any more: it goes while the verdict is printed and the
+    // reports are written, and the run waits for it to be gone before it exits.
+    let _teardown = db.teardown_in_background();
     // The run record's bytes, made only where the CI annotations are made from them
     // without reports. `--format json` streams them to stdout. With reports, the run
     // goes straight into `run.json`, and the reports and the CI annotations are made from
@@ -217,10 +220,12 @@ pub async fn gather(args: &CheckArgs) -> Result<Run> {
         },
     )
     .await
+    .map(|(run, _server)| run)
 }
 
-/// [`gather`], showing progress and warnings as `out` says.
-async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
+/// [`gather`], showing progress and warnings as `out` says; also gives the server the run
+/// ran on, for the caller to let go of when it suits it.
+async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     let progress = out.progress;
     let started_at = chrono::Utc::now();
     let clock = Clock::start();
@@ -474,7 +479,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
     Database::close(conn).await;
     let findings = findings.seal()?;
 
-    Ok(Run {
+    let run = Run {
         format_version: crate::run::RUN_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -507,7 +512,8 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<Run> {
         findings,
         sensitive_columns: Some(sensitive_columns),
         schema_map: Some(schema_map),
-    })
+    };
+    Ok((run, db))
 }
 
 /// A connection to an empty database for the shadow: on the same throw-away server when

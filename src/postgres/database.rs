@@ -170,6 +170,19 @@ impl Database {
         matches!(self, Database::Ephemeral(c) if c.is_local())
     }
 
+    /// Stop a throw-away server and remove its files or container on a thread of its own,
+    /// so that the work that no longer needs it (printing the verdict, writing the reports)
+    /// goes on meanwhile; the returned [`Teardown`] waits for it when dropped, so nothing
+    /// outlives the run. A handed-over server is only let go (its connections are closed).
+    pub fn teardown_in_background(self) -> Teardown {
+        let thread = std::thread::Builder::new()
+            .name("reims-verify-teardown".into())
+            .spawn(move || drop(self));
+        // A thread that cannot start gave `self` back to be dropped here: the teardown is
+        // then done before this returns.
+        Teardown(thread.ok())
+    }
+
     /// A password-free description for output and reports.
     pub fn describe(&self) -> String {
         match self {
@@ -203,4 +216,31 @@ pub async fn server_major(conn: &mut PgConnection) -> Result<u32> {
             context: "reading server_version_num".into(),
             message: format!("unexpected value `{num}`"),
         })
+}
+
+/// A throw-away server being stopped and removed on a thread of its own
+/// ([`Database::teardown_in_background`]). Dropping it waits until that is done: the
+/// process must not exit while the server's files are half removed.
+#[must_use = "dropping it at once waits for the teardown"]
+pub struct Teardown(Option<std::thread::JoinHandle<()>>);
+
+impl Teardown {
+    /// Wait until the server is stopped and its files or container are gone.
+    pub fn wait(mut self) {
+        self.join();
+    }
+
+    fn join(&mut self) {
+        if let Some(thread) = self.0.take() {
+            // A panic on that thread was already printed; the server's clean-up hooks
+            // (signal, process exit) still hold anything it did not release.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        self.join();
+    }
 }

@@ -39,7 +39,7 @@ pub use container::{
     ContainerOptions, ImageRef, DAEMON_TIMEOUT, DEFAULT_IMAGE, FEATURE_ENABLED as DOCKER_FEATURE,
     HOST_LABEL, IMAGE_ENV, PID_LABEL, PULL_TIMEOUT_ENV, RUN_LABEL,
 };
-pub use database::{server_major, Database, ServerSettings, EPHEMERAL_DB};
+pub use database::{server_major, Database, ServerSettings, Teardown, EPHEMERAL_DB};
 pub use ephemeral::{ClusterTimings, EphemeralCluster};
 pub use install::{
     install, installed_bindir, installed_package, integrity_of, pg_home, Installed, TarballSource,

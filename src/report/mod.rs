@@ -458,11 +458,15 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // Held until the set is in place (or its staged files are gone).
     let _writer = lock::lock(dir)?;
-    let tmp_of = |name: &str| dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp_of = |name: &str| dir.join(staged_name(name, std::process::id()));
     let sidecar = format!("{RUN_FILE}{SIDECAR_SUFFIX}");
     let mut names: Vec<String> = vec![RUN_FILE.into(), sidecar.clone()];
     names.extend(ReportKind::ALL.iter().map(|k| k.file_name().to_string()));
     names.push(MANIFEST_FILE.into());
+    // Holding the lock, no other run is writing here: a staged file is a killed run's.
+    remove_staged(dir, &names, |_| true);
+    // Ctrl-C or SIGTERM while the set is written: the handler removes what was staged.
+    let _unstage = Unstage::register(dir, &names);
     let result = (|| {
         let write_one = |name: &str, bytes: &[u8]| -> Result<String> {
             Staged::write(&tmp_of(name), |out| out.write_all(bytes))
@@ -527,6 +531,60 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
         }
     }
     result
+}
+
+/// The staged (temporary) name of report file `name` for the writer with process id `pid`.
+fn staged_name(name: &str, pid: u32) -> String {
+    format!(".{name}.{pid}.tmp")
+}
+
+/// Remove the staged files of `names` in `dir` whose writer's process id passes `whose`;
+/// how many were removed.
+fn remove_staged(dir: &Path, names: &[String], whose: impl Fn(u32) -> bool) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let file = e.file_name();
+            let file = file.to_string_lossy();
+            names.iter().any(|name| {
+                file.strip_prefix(&format!(".{name}."))
+                    .and_then(|rest| rest.strip_suffix(".tmp"))
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                    .is_some_and(&whose)
+            })
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+/// While it lives, an interruption (which ends the process from the signal handler, with
+/// the set half written) first removes this process's staged report files.
+struct Unstage(u64);
+
+impl Unstage {
+    fn register(dir: &Path, names: &[String]) -> Unstage {
+        let (dir, names) = (dir.to_path_buf(), names.to_vec());
+        let ours = std::process::id();
+        Unstage(crate::postgres::register_interrupt_hook(Box::new(
+            move || match remove_staged(&dir, &names, |pid| pid == ours) {
+                0 => Vec::new(),
+                n => vec![format!(
+                    "removed {n} unfinished report file{} from {}",
+                    if n == 1 { "" } else { "s" },
+                    dir.display()
+                )],
+            },
+        )))
+    }
+}
+
+impl Drop for Unstage {
+    fn drop(&mut self) {
+        crate::postgres::unregister_interrupt_hook(self.0);
+    }
 }
 
 /// Make sure reports can be written into `dir` before any work starts: create it if
