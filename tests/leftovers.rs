@@ -62,12 +62,17 @@ impl Place {
     /// A `check` that migrates `self.migrations`, started in the background; with `probes`,
     /// it goes on to the probes on two connections (so on a copy of the database).
     fn spawn_check(&self, cache: bool, probes: bool) -> Child {
-        let args: &[&str] = if probes {
-            &["check", "--no-report", "--jobs", "2", "--migrations"]
+        if probes {
+            self.spawn_with(&["check", "--no-report", "--jobs", "2"], cache)
         } else {
-            &["check", "--no-report", "--no-probe", "--migrations"]
-        };
+            self.spawn_with(&["check", "--no-report", "--no-probe"], cache)
+        }
+    }
+
+    /// `reims-verify ARGS --migrations … --specs …`, started in the background.
+    fn spawn_with(&self, args: &[&str], cache: bool) -> Child {
         self.command(args, cache)
+            .arg("--migrations")
             .arg(&self.migrations)
             .arg("--specs")
             .arg(specs_dir())
@@ -103,16 +108,9 @@ impl Place {
 
     /// A `check --no-probe` that writes its reports (into [`Place::reports`]).
     fn spawn_reporting_check(&self) -> Child {
-        self.command(&["check", "--no-probe", "--report"], true)
-            .arg(self.reports())
-            .arg("--migrations")
-            .arg(&self.migrations)
-            .arg("--specs")
-            .arg(specs_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        let reports = self.reports();
+        let reports = reports.to_str().expect("a UTF-8 temporary folder");
+        self.spawn_with(&["check", "--no-probe", "--report", reports], true)
     }
 
     /// The next run: `migrate --list` starts a cluster in the same place.

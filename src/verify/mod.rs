@@ -51,9 +51,12 @@ pub fn verify_with(
     found
 }
 
-/// [`verify_with`], adding the findings to `found`. Each relation's findings are gathered
-/// in one buffer and moved into `found`: `check` passes a [`crate::run::FindingSink`],
-/// which writes them to its spool as they come.
+/// [`verify_with`], adding the findings to `found`, in the order of the specs. The
+/// relations are compared a block at a time, the relations of a block on every core (each
+/// relation's comparison reads only its spec, the catalog and the shadow), and each block's
+/// findings are moved into `found` in order before the next block starts: `check` passes a
+/// [`crate::run::FindingSink`], which writes them to its spool as they come, so no more
+/// than a block's findings are ever in memory.
 pub fn verify_into(
     specs: &SpecSet,
     actual: &Schema,
@@ -61,36 +64,17 @@ pub fn verify_into(
     access: &AccessOptions,
     found: &mut impl Extend<Finding>,
 ) {
-    let mut out = Vec::new();
-    for loaded in &specs.specs {
-        found.extend(out.drain(..));
-        let key = relation_key(&loaded.spec.schema, &loaded.spec.table);
-        let ctx = Ctx::relation(loaded, shadow.schema.relations.get(&key));
-        let Some(rel) = actual.relations.get(&key) else {
-            out.push(ctx.fail(
-                "table.exists",
-                key.clone(),
-                &["table"],
-                Some("present".into()),
-                Some("missing".into()),
-                format!("relation `{key}` does not exist"),
-                "apply the migration that creates it, or remove the spec",
-            ));
-            continue;
-        };
-        out.push(ctx.pass(
-            "table.exists",
-            key.clone(),
-            &["table"],
-            format!("relation `{key}` exists"),
-        ));
-        relations::verify_relation(&ctx, rel, &mut out);
-        columns::verify_columns(&ctx, rel, actual, shadow, &mut out);
-        keys::verify_keys(&ctx, rel, &mut out);
-        checks::verify_checks(&ctx, rel, &mut out);
-        indexes::verify_indexes(&ctx, rel, &mut out);
-        triggers::verify_triggers(&ctx, rel, &mut out);
+    for block in specs.specs.chunks(RELATIONS_PER_BLOCK) {
+        let parts = crate::parallel::map_in_order(block, RELATIONS_PER_THREAD, |loaded| {
+            let mut out = Vec::new();
+            verify_relation_spec(loaded, actual, shadow, &mut out);
+            out
+        });
+        for part in parts {
+            found.extend(part);
+        }
     }
+    let mut out = Vec::new();
     let specified = specs.relation_index();
     for (key, rel) in &actual.relations {
         let allowed = specs
@@ -129,6 +113,50 @@ pub fn verify_into(
     security::verify_security(specs, actual, shadow, &mut out);
     roles.findings(actual, &mut out);
     found.extend(out.drain(..));
+}
+
+/// Relations whose findings are gathered before they are moved on: a few megabytes of
+/// findings at most.
+const RELATIONS_PER_BLOCK: usize = 256;
+
+/// Relations a thread compares at least: fewer are not worth starting one (REIMS, with a
+/// few dozen, is compared on the calling thread alone).
+const RELATIONS_PER_THREAD: usize = 64;
+
+/// Every finding of one relation spec: whether the relation exists, then its kind, columns,
+/// keys, CHECKs, indexes and triggers.
+fn verify_relation_spec(
+    loaded: &LoadedSpec,
+    actual: &Schema,
+    shadow: &Shadow,
+    out: &mut Vec<Finding>,
+) {
+    let key = relation_key(&loaded.spec.schema, &loaded.spec.table);
+    let ctx = Ctx::relation(loaded, shadow.schema.relations.get(&key));
+    let Some(rel) = actual.relations.get(&key) else {
+        out.push(ctx.fail(
+            "table.exists",
+            key.clone(),
+            &["table"],
+            Some("present".into()),
+            Some("missing".into()),
+            format!("relation `{key}` does not exist"),
+            "apply the migration that creates it, or remove the spec",
+        ));
+        return;
+    };
+    out.push(ctx.pass(
+        "table.exists",
+        key.clone(),
+        &["table"],
+        format!("relation `{key}` exists"),
+    ));
+    relations::verify_relation(&ctx, rel, out);
+    columns::verify_columns(&ctx, rel, actual, shadow, out);
+    keys::verify_keys(&ctx, rel, out);
+    checks::verify_checks(&ctx, rel, out);
+    indexes::verify_indexes(&ctx, rel, out);
+    triggers::verify_triggers(&ctx, rel, out);
 }
 
 fn kind_name(kind: char) -> &'static str {
