@@ -262,38 +262,16 @@ fn chown_to(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
     }
 }
 
-/// Copy `items` from `from` to `to`, checking each file's type, size and SHA-256. The
-/// folders are made first, in order; then the files are copied on every core (reading,
-/// hashing and writing a data directory's thousand files is most of a warm cluster start),
-/// and the first failure in the manifest's order is the one reported.
+/// Copy `items` from `from` to `to`, checking each file's type, size and SHA-256.
 fn copy_checked(
     from: &Path,
     to: &Path,
     items: &[Item],
     owner: Option<(u32, u32)>,
 ) -> Result<(), CopyError> {
-    let (dirs, files): (Vec<&Item>, Vec<&Item>) =
-        items.iter().partition(|i| matches!(i, Item::Dir { .. }));
-    for dir in dirs {
-        copy_item(from, to, dir, owner)?;
-    }
-    // Each thread takes the next file not yet taken: the sizes are uneven (one WAL segment
-    // is most of the bytes).
-    crate::parallel::map_claimed(&files, |file| copy_item(from, to, file, owner))
-        .into_iter()
-        .collect()
-}
-
-/// Copy one manifest item (see [`copy_checked`]); a folder's parent must exist.
-fn copy_item(
-    from: &Path,
-    to: &Path,
-    item: &Item,
-    owner: Option<(u32, u32)>,
-) -> Result<(), CopyError> {
     let source = |path: &str, what: String| CopyError::Source(format!("{path}: {what}"));
     let dest = |path: &str, e: std::io::Error| CopyError::Destination(format!("{path}: {e}"));
-    {
+    for item in items {
         match item {
             Item::Dir { mode, path } => {
                 let dst = if path == "." {
