@@ -224,23 +224,12 @@ pub async fn server_major(conn: &mut PgConnection) -> Result<u32> {
 #[must_use = "dropping it at once waits for the teardown"]
 pub struct Teardown(Option<std::thread::JoinHandle<()>>);
 
-impl Teardown {
-    /// Wait until the server is stopped and its files or container are gone.
-    pub fn wait(mut self) {
-        self.join();
-    }
-
-    fn join(&mut self) {
+impl Drop for Teardown {
+    fn drop(&mut self) {
         if let Some(thread) = self.0.take() {
             // A panic on that thread was already printed; the server's clean-up hooks
             // (signal, process exit) still hold anything it did not release.
             let _ = thread.join();
         }
-    }
-}
-
-impl Drop for Teardown {
-    fn drop(&mut self) {
-        self.join();
     }
 }
