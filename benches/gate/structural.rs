@@ -1,14 +1,15 @@
 //! The structural check beside pgTAP on the same database, and probe throughput.
 //!
 //! One throw-away cluster holds a database per workload, migrated with `psql -1 -f`.
-//! Round by round: the structural check through the library (catalog read, shadow built
-//! in a scratch database of the same cluster, comparison), then the pgTAP script with
+//! Round by round: the structural check through the library as `check` runs it on a
+//! throw-away server (the catalog read over two connections beside the shadow's build in a
+//! scratch database of the same cluster, then the comparison), then the pgTAP script with
 //! `psql -f` on the same database.
 
 use std::process::Command;
 use std::time::Instant;
 
-use reims_verify::catalog::read_schema;
+use reims_verify::catalog::{read_schema, read_schemas_on_two};
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
 use reims_verify::probe::{constraint_probes, ProbeConfig};
 use reims_verify::spec::load_dir;
@@ -102,22 +103,35 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
             let shadow = rt.block_on(async {
                 let mut conn = cluster.connect(&db).await.unwrap();
                 let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
+                // As `check` runs it on a throw-away server: the catalog read over two
+                // connections (the second opened inside the timing, as there) beside the
+                // shadow's build, then the comparison.
                 let t0 = Instant::now();
-                let schema = read_schema(&mut conn, "public").await.unwrap();
-                let t1 = Instant::now();
-                let shadow = build_shadow(&mut scratch_conn, &specs).await.unwrap();
+                let ((schema, t_read), (shadow, t_shadow)) = tokio::join!(
+                    async {
+                        let schema = read_on_two(&cluster, &db, &mut conn).await;
+                        (schema, Instant::now())
+                    },
+                    async {
+                        let shadow = build_shadow(&mut scratch_conn, &specs).await.unwrap();
+                        (shadow, Instant::now())
+                    }
+                );
                 let t2 = Instant::now();
                 let findings = verify(&specs, &schema, &shadow);
                 let t3 = Instant::now();
-                s.introspection.push(ms(t1 - t0));
-                s.shadow.push(ms(t2 - t1));
+                s.introspection.push(ms(t_read - t0));
+                s.shadow.push(ms(t_shadow - t0));
                 s.verify.push(ms(t3 - t2));
                 s.total.push(ms(t3 - t0));
                 let w0 = Instant::now();
-                let schema = read_schema(&mut conn, "public").await.unwrap();
-                let (warm_shadow, _) = cached_shadow(&mut scratch_conn, &specs, &inputs)
-                    .await
-                    .unwrap();
+                let (schema, warm_shadow) =
+                    tokio::join!(read_on_two(&cluster, &db, &mut conn), async {
+                        cached_shadow(&mut scratch_conn, &specs, &inputs)
+                            .await
+                            .unwrap()
+                            .0
+                    });
                 let warm_findings = verify(&specs, &schema, &warm_shadow);
                 s.warm.push(ms(w0.elapsed()));
                 assert_eq!(warm_findings, findings, "the cache changed the findings");
@@ -187,6 +201,21 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
         out.push(s);
     }
     out
+}
+
+/// The `public` schema of `db`, read over `conn` and a second session opened for it, as
+/// `check` reads a throw-away server's catalog.
+async fn read_on_two(
+    cluster: &EphemeralCluster,
+    db: &str,
+    conn: &mut sqlx::PgConnection,
+) -> reims_verify::catalog::Schema {
+    let mut helper = cluster.connect(db).await.unwrap();
+    let schema = read_schemas_on_two(conn, &mut helper, &["public".to_string()])
+        .await
+        .unwrap();
+    let _ = helper.close().await;
+    schema
 }
 
 fn install_pgtap(cluster: &EphemeralCluster, db: &str) -> bool {
