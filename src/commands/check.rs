@@ -443,18 +443,17 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             let reset = crate::probe::sequences::SequenceReset::read(&mut conn).await?;
             // A copy needs its template free of sessions: this one closes, and comes back.
             Database::close(conn).await;
-            let mut sessions: Vec<crate::probe::WorkerSession> =
-                std::iter::once(Ok(db.session_options(&[])))
-                    .chain(db.copy_options(jobs - 1).await?.into_iter().map(Ok))
-                    .map(|options: Result<_>| {
-                        options.map(|options| crate::probe::WorkerSession {
-                            options,
-                            target: db.describe(),
-                            local: db.is_local(),
-                        })
-                    })
-                    .collect::<Result<_>>()?;
-            sessions.truncate(jobs);
+            // The database itself and `jobs - 1` copies of it: one session each.
+            let mut options = vec![db.session_options(&[])];
+            options.extend(db.copy_options(jobs - 1).await?);
+            let sessions: Vec<crate::probe::WorkerSession> = options
+                .into_iter()
+                .map(|options| crate::probe::WorkerSession {
+                    options,
+                    target: db.describe(),
+                    local: db.is_local(),
+                })
+                .collect();
             conn = db.connect().await?;
             // Each worker drives its own session from a thread of its own, on a core it
             // shares with its server process (see `pairing`).
