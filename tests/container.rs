@@ -486,7 +486,8 @@ fn interrupt_removes_the_container(sig: nix::sys::signal::Signal) {
     let left = containers_of(d, pid);
     assert!(
         left.is_empty(),
-        "after {sig}: containers left: {left:?} (saw {id})"
+        "after {sig}: containers left: {left:?} (saw {id}); stderr:\n{}",
+        stderr_of(&out)
     );
 }
 

@@ -658,44 +658,80 @@ mod imp {
         }
     }
 
-    /// Remove each entry's container and whatever carries its label; true when all went.
+    /// Remove each entry's container and whatever carries its label; true once none is
+    /// left. A removal the daemon reports as already under way (409, from the run's own
+    /// error path racing a signal) or a container still being created is not taken on
+    /// trust: the daemon is asked again until the label and the id are gone. The caller
+    /// bounds the whole in time.
     async fn remove_async(entries: &[RegisteredContainer]) -> bool {
         let Ok(docker) = docker_client_instance().await else {
             return false;
         };
-        let mut ok = true;
         for entry in entries {
-            let mut ids: Vec<String> = entry.id.iter().cloned().collect();
-            let filters = HashMap::from([(
-                "label".to_string(),
-                vec![format!("{RUN_LABEL}={}", entry.label)],
-            )]);
-            let list = ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filters)
-                .build();
-            match docker.list_containers(Some(list)).await {
-                Ok(found) => ids.extend(found.into_iter().filter_map(|c| c.id)),
-                Err(_) => ok = false,
-            }
-            ids.sort();
-            ids.dedup();
-            for id in ids {
-                let rm = RemoveContainerOptionsBuilder::new()
-                    .force(true)
-                    .v(true)
-                    .build();
-                match docker.remove_container(&id, Some(rm)).await {
-                    Ok(()) => {}
-                    Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
-                        status_code: 404,
-                        ..
-                    }) => {}
-                    Err(_) => ok = false,
+            loop {
+                match remove_entry_once(&docker, entry).await {
+                    Pass::Gone => break,
+                    Pass::Pending => tokio::time::sleep(Duration::from_millis(100)).await,
+                    // The daemon does not answer: the CLI fallback gets its turn.
+                    Pass::Unreachable => return false,
                 }
             }
         }
-        ok
+        true
+    }
+
+    /// What one pass of [`remove_entry_once`] found.
+    enum Pass {
+        /// Nothing carries the entry's label or id.
+        Gone,
+        /// Removals were asked for; look again.
+        Pending,
+        /// The daemon did not answer (not an error response: no response).
+        Unreachable,
+    }
+
+    /// One pass over an entry: list what carries its label (and its id), and ask for the
+    /// removal of each.
+    async fn remove_entry_once(docker: &Docker, entry: &RegisteredContainer) -> Pass {
+        use testcontainers::bollard::errors::Error as DockerError;
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{RUN_LABEL}={}", entry.label)],
+        )]);
+        let list = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let mut ids: Vec<String> = match docker.list_containers(Some(list)).await {
+            Ok(found) => found.into_iter().filter_map(|c| c.id).collect(),
+            Err(DockerError::DockerResponseServerError { .. }) => return Pass::Pending,
+            Err(_) => return Pass::Unreachable,
+        };
+        if let Some(id) = &entry.id {
+            match docker.inspect_container(id, None).await {
+                Ok(_) => ids.push(id.clone()),
+                Err(DockerError::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(DockerError::DockerResponseServerError { .. }) => return Pass::Pending,
+                Err(_) => return Pass::Unreachable,
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return Pass::Gone;
+        }
+        for id in ids {
+            let rm = RemoveContainerOptionsBuilder::new()
+                .force(true)
+                .v(true)
+                .build();
+            // Whatever the answer (gone, already being removed, refused), the next pass
+            // looks again.
+            let _ = docker.remove_container(&id, Some(rm)).await;
+        }
+        Pass::Pending
     }
 
     /// [`remove_async`] on a private runtime in its own thread (the caller may be a signal
