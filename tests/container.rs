@@ -501,6 +501,57 @@ fn ctrl_c_removes_the_container() {
     interrupt_removes_the_container(nix::sys::signal::Signal::SIGINT);
 }
 
+/// SIGTERM while something else is removing the run's container (an operator's `docker rm
+/// -f`, or the run's own error path when the container vanished under it): the daemon may
+/// answer the run's removal with 409 (removal already in progress) or 404. Either way the
+/// run exits 130 only once the container is gone. Three rounds, the outside removal started
+/// just before, with and just after the signal.
+#[test]
+fn sigterm_while_the_container_is_removed_elsewhere_leaves_none() {
+    let Some(d) = daemon() else { return };
+    let _runs = shared_runs();
+    for round in 0..3u64 {
+        let run = Spawned::start(reims_on(
+            d,
+            &["check", "--backend", "docker", "--no-report"],
+        ));
+        let id = await_container_of(d, &run);
+        let pid = run.pid();
+        let mut outside = Command::new("docker");
+        d.point(&mut outside);
+        outside
+            .args(["rm", "-f", "-v", &id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut outside = if round == 0 {
+            let child = outside.spawn().expect("docker rm");
+            std::thread::sleep(Duration::from_millis(5));
+            run.signal(nix::sys::signal::Signal::SIGTERM);
+            child
+        } else {
+            run.signal(nix::sys::signal::Signal::SIGTERM);
+            std::thread::sleep(Duration::from_millis(5 * (round - 1)));
+            outside.spawn().expect("docker rm")
+        };
+        let (out, _) = run.wait_within(RUN_LIMIT);
+        // Listed as soon as the run exited, before the outside removal is waited for: a
+        // container still being removed is listed, and counts.
+        let left = containers_of(d, pid);
+        let _ = outside.wait();
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "round {round}: stderr:\n{}",
+            stderr_of(&out)
+        );
+        assert!(
+            left.is_empty(),
+            "round {round}: containers left: {left:?} (saw {id}); stderr:\n{}",
+            stderr_of(&out)
+        );
+    }
+}
+
 /// Labels of a container, as `KEY=VALUE`.
 fn labels_of(d: &TestDocker, id: &str) -> Vec<(String, String)> {
     let json = d
