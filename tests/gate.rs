@@ -8,7 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use reims_verify::catalog::{read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES};
+use reims_verify::catalog::{
+    acl::ACCESS_QUERIES, read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES,
+};
 use reims_verify::spec::{load_dir, SpecSet};
 use reims_verify::verify::{build_shadow, verify, Finding, Shadow, Status};
 use sqlx::{Connection, PgConnection};
@@ -422,15 +424,14 @@ async fn two_connections_read_the_same_catalog_as_one() {
                 .unwrap();
         }
         let before = std::fs::read_to_string(&log).unwrap_or_default().len();
-        let read = read_schemas_on_two(&mut conn, &mut helper, &schemas)
+        // The helper session is handed over as the future that opens it; the read closes it.
+        let read = read_schemas_on_two(&mut conn, async { Ok(helper) }, &schemas)
             .await
             .unwrap();
-        for c in [&mut conn, &mut helper] {
-            sqlx::raw_sql("SET log_statement = 'none'")
-                .execute(&mut *c)
-                .await
-                .unwrap();
-        }
+        sqlx::raw_sql("SET log_statement = 'none'")
+            .execute(&mut conn)
+            .await
+            .unwrap();
         assert!(!read.relations.is_empty());
         // Roles belong to the cluster, which every test of this binary shares: another test
         // may create or drop one between the two reads. Only the roles both reads saw are
@@ -455,9 +456,29 @@ async fn two_connections_read_the_same_catalog_as_one() {
             statements_of(&text[before..], pids[0]),
             statements_of(&text[before..], pids[1]),
         );
-        assert_eq!(on_helper, 3, "{db}: the pin, the columns and the indexes");
+        assert_eq!(
+            on_helper,
+            3 + ACCESS_QUERIES,
+            "{db}: the pin, the columns, the indexes and access control"
+        );
         assert_eq!(on_conn + on_helper, CATALOG_QUERIES + 1, "{db}");
     }
+    // A helper that cannot connect fails the read with its own error, whatever `conn` read.
+    let db = migrated_db("two_small").await;
+    let mut conn = connect(&db).await;
+    let refused = async {
+        Err(reims_verify::error::Error::Usage {
+            message: "the helper could not connect".into(),
+            hint: String::new(),
+        })
+    };
+    let err = read_schemas_on_two(&mut conn, refused, &["public".to_string()])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the helper could not connect"),
+        "{err}"
+    );
 }
 
 const FEATURES_SPEC: &str = r#"

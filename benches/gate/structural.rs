@@ -210,12 +210,10 @@ async fn read_on_two(
     db: &str,
     conn: &mut sqlx::PgConnection,
 ) -> reims_verify::catalog::Schema {
-    let mut helper = cluster.connect(db).await.unwrap();
-    let schema = read_schemas_on_two(conn, &mut helper, &["public".to_string()])
+    let helper = async { Ok(cluster.connect(db).await.unwrap()) };
+    read_schemas_on_two(conn, helper, &["public".to_string()])
         .await
-        .unwrap();
-    let _ = helper.close().await;
-    schema
+        .unwrap()
 }
 
 fn install_pgtap(cluster: &EphemeralCluster, db: &str) -> bool {

@@ -2,8 +2,10 @@
 //! number of tables and schemas: each reads one kind of object for every relation of the
 //! checked schemas. Schema-level objects are read in `objects.rs`.
 
+use std::future::Future;
+
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::{Connection, PgConnection, Row};
 
 use super::model::*;
 use super::sqltext::{index_def_elements, trigger_when};
@@ -175,46 +177,64 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
     let constraints = fetch(conn, CONSTRAINTS, &schemas, "constraints").await?;
     let indexes = fetch(conn, INDEXES, &schemas, "indexes").await?;
     let rest = fetch_the_rest(conn, &schemas).await?;
-    assemble(
-        [relations, columns, constraints, indexes],
-        rest,
-        conn,
-        &schemas,
-    )
-    .await
+    let objects = read_objects(conn, &schemas).await?;
+    let mut out = assemble([relations, columns, constraints, indexes], rest, objects)?;
+    out.access = super::acl::read_access(conn, &schemas).await?;
+    Ok(out)
 }
 
 /// [`read_schemas`] over two connections to the same database, for a database nothing
 /// else changes while it is read (a throw-away server's): the column and index queries,
-/// two of the three that cost most at scale, run on `helper` while the others run on
-/// `conn`. The result is the same; the statements are the same, plus one that pins
-/// `helper`'s session.
-pub async fn read_schemas_on_two(
+/// two of the three that cost most at scale, and then the access-control queries run on
+/// the helper session while the others run on `conn`. `helper` opens that session: `conn`
+/// starts reading while it connects, and the session is closed once its part is read.
+/// The result is the same as [`read_schemas`]'s; the statements are the same, plus one
+/// that pins the helper's session.
+pub async fn read_schemas_on_two<H>(
     conn: &mut PgConnection,
-    helper: &mut PgConnection,
+    helper: H,
     schemas: &[String],
-) -> Result<Schema> {
+) -> Result<Schema>
+where
+    H: Future<Output = Result<PgConnection>>,
+{
     let schemas: Vec<String> = schemas.to_vec();
     let on_helper = async {
-        let pinned = pin_session(helper).await;
-        let columns = fetch(helper, COLUMNS, &schemas, "columns").await;
-        let indexes = fetch(helper, INDEXES, &schemas, "indexes").await;
-        (pinned, columns, indexes)
+        let mut helper = helper.await?;
+        let pinned = pin_session(&mut helper).await;
+        let columns = fetch(&mut helper, COLUMNS, &schemas, "columns").await;
+        let indexes = fetch(&mut helper, INDEXES, &schemas, "indexes").await;
+        let access = super::acl::read_access(&mut helper, &schemas).await;
+        let _ = helper.close().await;
+        Ok::<_, Error>((pinned, columns, indexes, access))
     };
     let on_conn = async {
         let pinned = pin_session(conn).await;
         let relations = fetch(conn, &relations_query(), &schemas, "relations").await;
         let constraints = fetch(conn, CONSTRAINTS, &schemas, "constraints").await;
         let rest = fetch_the_rest(conn, &schemas).await;
-        (pinned, relations, constraints, rest)
+        let objects = read_objects(conn, &schemas).await;
+        (pinned, relations, constraints, rest, objects)
     };
-    let ((helper_pinned, columns, indexes), (pinned, relations, constraints, rest)) =
+    let (on_helper, (pinned, relations, constraints, rest, objects)) =
         tokio::join!(on_helper, on_conn);
-    // The first error in the order one connection sends the queries, whichever came first.
+    // The first error in the order one connection sends the queries, whichever came first;
+    // the helper's connection before anything it read.
     pinned?;
+    let (helper_pinned, columns, indexes, access) = on_helper?;
     helper_pinned?;
     let rows = [relations?, columns?, constraints?, indexes?];
-    assemble(rows, rest?, conn, &schemas).await
+    let mut out = assemble(rows, rest?, objects?)?;
+    out.access = access?;
+    Ok(out)
+}
+
+/// The schema-level objects (types, sequences, extensions, comments, other objects) in a
+/// schema of their own, which [`assemble`] completes.
+async fn read_objects(conn: &mut PgConnection, schemas: &[String]) -> Result<Schema> {
+    let mut out = Schema::default();
+    super::objects::read_objects(conn, schemas, &mut out).await?;
+    Ok(out)
 }
 
 /// Pin what PostgreSQL's printers depend on for this session: `search_path` to `public`,
@@ -254,16 +274,14 @@ async fn fetch_the_rest(conn: &mut PgConnection, schemas: &[String]) -> Result<[
     Ok([triggers, functions])
 }
 
-/// Build the schema from the rows of the relation, column, constraint and index queries
-/// and of the trigger and function queries, then read the schema-level objects and access
-/// control on `conn`.
-async fn assemble(
+/// Complete `out` (which holds the schema-level objects) with the rows of the relation,
+/// column, constraint and index queries and of the trigger and function queries. Access
+/// control is the caller's to read.
+fn assemble(
     [relations, columns, constraints, indexes]: [Vec<PgRow>; 4],
     [triggers, functions]: [Vec<PgRow>; 2],
-    conn: &mut PgConnection,
-    schemas: &[String],
+    mut out: Schema,
 ) -> Result<Schema> {
-    let mut out = Schema::default();
     for row in relations {
         let e = db_err("relations");
         let schema: String = row.try_get("schema").map_err(&e)?;
@@ -466,8 +484,6 @@ async fn assemble(
             comment: row.try_get("comment").map_err(&e)?,
         });
     }
-    super::objects::read_objects(conn, schemas, &mut out).await?;
-    out.access = super::acl::read_access(conn, schemas).await?;
     Ok(out)
 }
 

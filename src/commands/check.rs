@@ -327,10 +327,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         // A throw-away server's database changes under nobody, so its catalog can be read
         // over two connections; a handed-over server's is read over one, as one session.
         let actual = if db.is_ephemeral() {
-            let mut helper = db.connect().await?;
-            let read = read_schemas_on_two(&mut conn, &mut helper, &schemas).await;
-            Database::close(helper).await;
-            read?
+            read_schemas_on_two(&mut conn, db.connect(), &schemas).await?
         } else {
             read_schemas(&mut conn, &schemas).await?
         };
