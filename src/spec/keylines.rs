@@ -58,6 +58,22 @@ impl KeyLines {
         self.lines.get(&path.join(".")).copied()
     }
 
+    /// The line of the longest leading part of `path` that the document has, such as
+    /// `indexes.idx_users_locked` for `["indexes", "idx_users_locked", "where"]` when the
+    /// index has no `where:` line. One joined path is built; its prefixes are looked up.
+    pub fn line_of_longest(&self, path: &[&str]) -> Option<usize> {
+        let joined = path.join(".");
+        let mut end = joined.len();
+        for part in path.iter().rev() {
+            if let Some(line) = self.lines.get(&joined[..end]) {
+                return Some(*line);
+            }
+            // Drop this part and the dot before it.
+            end = end.saturating_sub(part.len() + 1);
+        }
+        None
+    }
+
     /// The key path in force at a 1-based line.
     pub fn path_at(&self, line: usize) -> Option<&str> {
         self.paths
@@ -105,6 +121,25 @@ mod tests {
         assert_eq!(k.line_of(&["columns", "email", "type"]), Some(5));
         assert_eq!(k.line_of(&["indexes", "idx_users_email_lower"]), Some(7));
         assert_eq!(k.line_of(&["columns", "nope"]), None);
+    }
+
+    #[test]
+    fn the_longest_written_prefix_gives_the_line() {
+        let k = KeyLines::index(DOC);
+        let cases: [(&[&str], Option<usize>); 6] = [
+            (&["columns", "email", "type"], Some(5)),
+            (&["columns", "email", "default"], Some(4)),
+            (&["columns", "id", "type", "x"], Some(3)),
+            (&["indexes", "idx_users_email_lower", "where"], Some(7)),
+            (&["nope", "columns"], None),
+            (&[], None),
+        ];
+        for (path, line) in cases {
+            assert_eq!(k.line_of_longest(path), line, "{path:?}");
+            // The same as trying each prefix, longest first.
+            let by_prefix = (1..=path.len()).rev().find_map(|n| k.line_of(&path[..n]));
+            assert_eq!(by_prefix, line, "{path:?}");
+        }
     }
 
     #[test]

@@ -45,14 +45,9 @@ impl<T> Loaded<T> {
     /// The location of a key path in this file: the line of the longest prefix of the path
     /// that the file writes, else of its `table:` or `schema:` key, else the file alone.
     pub fn location(&self, path: &[&str]) -> SourceLocation {
-        let mut line = None;
-        for n in (1..=path.len()).rev() {
-            if let Some(l) = self.lines.line_of(&path[..n]) {
-                line = Some(l);
-                break;
-            }
-        }
-        let line = line
+        let line = self
+            .lines
+            .line_of_longest(path)
             .or_else(|| self.lines.line_of(&["table"]))
             .or_else(|| self.lines.line_of(&["schema"]));
         SourceLocation {

@@ -50,13 +50,15 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     check.comment.as_deref(),
                     a.comment.as_deref(),
                 ));
+                let (expected, actual) = (canonical(&expected), canonical(&actual));
+                let same = expected == actual;
                 out.push(ctx.compare(
                     "check.rule",
                     object,
                     &["checks", name, "rule"],
-                    canonical(&expected),
-                    canonical(&actual),
-                    canonical(&expected) == canonical(&actual),
+                    expected,
+                    actual,
+                    same,
                     "the constraint enforces a different rule: fix the migration, or correct the spec's rule (use `sql:` when no structured rule fits)",
                 ));
             }

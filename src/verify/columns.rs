@@ -71,30 +71,20 @@ pub(crate) fn verify_columns(
             "set the collation in a migration (ALTER COLUMN … TYPE … COLLATE …), or correct the spec",
         ));
         let expected_default = shadow
-            .and_then(|c| c.default.clone())
-            .or_else(|| col.default.clone());
-        let same = match (&expected_default, &actual.default) {
-            (None, None) => true,
-            (Some(e), Some(a)) => canonical(e) == canonical(a),
-            _ => false,
-        };
-        out.push(
-            ctx.compare(
-                "column.default",
-                object.clone(),
-                &["columns", name, "default"],
-                expected_default
-                    .map(|d| canonical(&d))
-                    .unwrap_or_else(|| "no default".into()),
-                actual
-                    .default
-                    .as_deref()
-                    .map(canonical)
-                    .unwrap_or_else(|| "no default".into()),
-                same,
-                "set the default in a migration, or correct the spec",
-            ),
-        );
+            .and_then(|c| c.default.as_deref())
+            .or(col.default.as_deref())
+            .map(canonical);
+        let actual_default = actual.default.as_deref().map(canonical);
+        let same = expected_default == actual_default;
+        out.push(ctx.compare(
+            "column.default",
+            object.clone(),
+            &["columns", name, "default"],
+            expected_default.unwrap_or_else(|| "no default".into()),
+            actual_default.unwrap_or_else(|| "no default".into()),
+            same,
+            "set the default in a migration, or correct the spec",
+        ));
         if col.generated.is_some() || actual.generated.is_some() {
             let want = shadow
                 .and_then(|c| c.generated.clone())

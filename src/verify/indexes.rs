@@ -94,17 +94,17 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             Some(s) => s.keys.clone(),
             None => spec_keys.iter().map(|k| k.expr.clone()).collect(),
         };
-        let same_keys = want_keys.len() == a.keys.len()
-            && want_keys
-                .iter()
-                .zip(&a.keys)
-                .all(|(w, g)| canonical(w) == canonical(g));
+        // Each key's canonical form once: the keys' comparison and the three findings that
+        // show them use it.
+        let want_keys = canon_each(&want_keys);
+        let got_keys = canon_each(&a.keys);
+        let same_keys = want_keys == got_keys;
         out.push(ctx.compare(
             "index.keys",
             object.clone(),
             &["indexes", name, "keys"],
-            canon_list(&want_keys),
-            canon_list(&a.keys),
+            want_keys.join(", "),
+            got_keys.join(", "),
             same_keys,
             "recreate the index with the spec's keys, or correct the spec",
         ));
@@ -120,7 +120,7 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             object.clone(),
             &["indexes", name, "keys"],
             per_key(&want_keys, &want_collations, "COLLATE "),
-            per_key(&a.keys, &a.collations, "COLLATE "),
+            per_key(&got_keys, &a.collations, "COLLATE "),
             same_per_key(&want_collations, &a.collations),
             "recreate the index with the spec's key collations (`key COLLATE \"C\"` in the spec)",
         ));
@@ -129,7 +129,7 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             object.clone(),
             &["indexes", name, "keys"],
             per_key(&want_keys, &want_opclasses, ""),
-            per_key(&a.keys, &a.opclasses, ""),
+            per_key(&got_keys, &a.opclasses, ""),
             same_per_key(&want_opclasses, &a.opclasses),
             "recreate the index with the spec's operator classes (`key opclass` in the spec)",
         ));
@@ -160,27 +160,18 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
         let want_pred = shadow
             .and_then(|s| s.predicate.clone())
             .or_else(|| idx.predicate.clone());
-        let same_pred = match (&want_pred, &a.predicate) {
-            (None, None) => true,
-            (Some(w), Some(g)) => canonical(w) == canonical(g),
-            _ => false,
-        };
-        out.push(
-            ctx.compare(
-                "index.predicate",
-                object,
-                &["indexes", name, "where"],
-                want_pred
-                    .map(|p| canonical(&p))
-                    .unwrap_or_else(|| "none (full index)".into()),
-                a.predicate
-                    .as_deref()
-                    .map(canonical)
-                    .unwrap_or_else(|| "none (full index)".into()),
-                same_pred,
-                "recreate the index with the spec's WHERE predicate",
-            ),
-        );
+        let want_pred = want_pred.map(|p| canonical(&p));
+        let got_pred = a.predicate.as_deref().map(canonical);
+        let same_pred = want_pred == got_pred;
+        out.push(ctx.compare(
+            "index.predicate",
+            object,
+            &["indexes", name, "where"],
+            want_pred.unwrap_or_else(|| "none (full index)".into()),
+            got_pred.unwrap_or_else(|| "none (full index)".into()),
+            same_pred,
+            "recreate the index with the spec's WHERE predicate",
+        ));
     }
     for a in &rel.indexes {
         let unlisted =
@@ -229,14 +220,12 @@ fn index_state(a: &Index) -> String {
     }
 }
 
-/// `labels jsonb_path_ops, id (default)`: each key with its collation or operator class.
+/// `labels jsonb_path_ops, id (default)`: each key (in canonical form) with its collation
+/// or operator class.
 fn per_key(keys: &[String], values: &[Option<String>], prefix: &str) -> String {
     (0..keys.len().max(values.len()))
         .map(|i| {
-            let key = keys
-                .get(i)
-                .map(|k| canonical(k))
-                .unwrap_or_else(|| "?".into());
+            let key = keys.get(i).map(String::as_str).unwrap_or("?");
             match values.get(i).and_then(|v| v.as_deref()) {
                 Some(v) => format!("{key} {prefix}{v}"),
                 None => format!("{key} (default)"),
@@ -261,11 +250,9 @@ fn include_text(cols: &[String]) -> String {
     }
 }
 
-fn canon_list(keys: &[String]) -> String {
-    keys.iter()
-        .map(|k| canonical(k))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The canonical form of each expression, in order.
+fn canon_each(keys: &[String]) -> Vec<String> {
+    keys.iter().map(|k| canonical(k)).collect()
 }
 
 fn yes_no(b: bool) -> &'static str {
