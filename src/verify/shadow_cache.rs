@@ -88,9 +88,18 @@ pub async fn cached_shadow(
         return Ok((build_shadow(conn, specs).await?, ShadowSource::Built));
     };
     let server = server_fingerprint(conn).await?;
-    let key = key(&server, specs, inputs);
+    let key = key(&server, specs, inputs).await;
     let path = dir.join(format!("{key}.shadow"));
-    if let Some(shadow) = load(&path, &key) {
+    // Reading and checking an entry is work for a core, not for this thread, which also
+    // drives the catalog read that runs beside the shadow.
+    let loaded = {
+        let (path, key) = (path.clone(), key.clone());
+        tokio::task::spawn_blocking(move || load(&path, &key))
+            .await
+            .ok()
+            .flatten()
+    };
+    if let Some(shadow) = loaded {
         return Ok((shadow, ShadowSource::Cached));
     }
     let shadow = build_shadow(conn, specs).await?;
@@ -162,15 +171,24 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// How many specs [`key`] hashes between two yields to the runtime.
+const SPECS_PER_YIELD: usize = 32;
+
 /// The cache key: SHA-256 over everything that can change what [`build_shadow`] returns.
-pub fn key(server: &str, specs: &SpecSet, inputs: &ShadowInputs<'_>) -> String {
+/// It yields to the runtime every [`SPECS_PER_YIELD`] specs and after reading the specs
+/// folder: the thread that computes it also drives the catalog read beside it, whose
+/// sessions would otherwise wait for it (about 20 ms at 1,000 tables).
+pub async fn key(server: &str, specs: &SpecSet, inputs: &ShadowInputs<'_>) -> String {
     let mut h = Sha256::new();
     field(&mut h, MAGIC.as_bytes());
     field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
     field(&mut h, executable_identity().as_bytes());
     field(&mut h, server.as_bytes());
     field(&mut h, &(specs.specs.len() as u64).to_le_bytes());
-    for s in &specs.specs {
+    for (i, s) in specs.specs.iter().enumerate() {
+        if i % SPECS_PER_YIELD == SPECS_PER_YIELD - 1 {
+            tokio::task::yield_now().await;
+        }
         field(&mut h, s.path.as_os_str().as_encoded_bytes());
         field(&mut h, s.checksum.as_bytes());
         field(&mut h, format!("{:?}", s.spec).as_bytes());
@@ -183,7 +201,9 @@ pub fn key(server: &str, specs: &SpecSet, inputs: &ShadowInputs<'_>) -> String {
     }
     match inputs.specs_dir {
         Some(dir) => {
+            tokio::task::yield_now().await;
             let files = files_under(dir);
+            tokio::task::yield_now().await;
             field(&mut h, &(files.len() as u64).to_le_bytes());
             for (p, bytes) in files {
                 field(&mut h, p.as_os_str().as_encoded_bytes());
@@ -343,30 +363,30 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_key_changes_with_the_server_and_the_prior_sql() {
+    #[tokio::test]
+    async fn the_key_changes_with_the_server_and_the_prior_sql() {
         let specs = SpecSet::default();
-        let base = key("PostgreSQL 15.18", &specs, &ShadowInputs::default());
+        let base = key("PostgreSQL 15.18", &specs, &ShadowInputs::default()).await;
         assert_eq!(
             base,
-            key("PostgreSQL 15.18", &specs, &ShadowInputs::default())
+            key("PostgreSQL 15.18", &specs, &ShadowInputs::default()).await
         );
         assert_ne!(
             base,
-            key("PostgreSQL 16.4", &specs, &ShadowInputs::default())
+            key("PostgreSQL 16.4", &specs, &ShadowInputs::default()).await
         );
         let with_sql = ShadowInputs {
             specs_dir: None,
             prior_sql: vec![("001.sql".into(), "CREATE ROLE x")],
         };
-        assert_ne!(base, key("PostgreSQL 15.18", &specs, &with_sql));
+        assert_ne!(base, key("PostgreSQL 15.18", &specs, &with_sql).await);
         let other_sql = ShadowInputs {
             specs_dir: None,
             prior_sql: vec![("001.sql".into(), "CREATE ROLE y")],
         };
         assert_ne!(
-            key("PostgreSQL 15.18", &specs, &with_sql),
-            key("PostgreSQL 15.18", &specs, &other_sql)
+            key("PostgreSQL 15.18", &specs, &with_sql).await,
+            key("PostgreSQL 15.18", &specs, &other_sql).await
         );
     }
 }
