@@ -101,11 +101,13 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
         });
         for round in 0..runs {
             let shadow = rt.block_on(async {
-                let mut conn = cluster.connect(&db).await.unwrap();
-                let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
                 // As `check` runs it on a throw-away server: the catalog read over two
                 // connections (the second opened inside the timing, as there) beside the
-                // shadow's build, then the comparison.
+                // shadow's build, whose connection is opened inside the timing too, then
+                // the comparison. Each measurement starts from sessions that have read no
+                // catalog yet: `check`'s first session only asked the server's version
+                // before, and was idle while the migrations ran.
+                let mut conn = first_session(&cluster, &db).await;
                 let t0 = Instant::now();
                 let ((schema, t_read), (shadow, t_shadow)) = tokio::join!(
                     async {
@@ -113,7 +115,9 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                         (schema, Instant::now())
                     },
                     async {
+                        let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
                         let shadow = build_shadow(&mut scratch_conn, &specs).await.unwrap();
+                        let _ = scratch_conn.close().await;
                         (shadow, Instant::now())
                     }
                 );
@@ -124,13 +128,18 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                 s.shadow.push(ms(t_shadow - t0));
                 s.verify.push(ms(t3 - t2));
                 s.total.push(ms(t3 - t0));
+                let _ = conn.close().await;
+                let mut conn = first_session(&cluster, &db).await;
                 let w0 = Instant::now();
                 let (schema, warm_shadow) =
                     tokio::join!(read_on_two(&cluster, &db, &mut conn), async {
-                        cached_shadow(&mut scratch_conn, &specs, &inputs)
+                        let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
+                        let shadow = cached_shadow(&mut scratch_conn, &specs, &inputs)
                             .await
                             .unwrap()
-                            .0
+                            .0;
+                        let _ = scratch_conn.close().await;
+                        shadow
                     });
                 let warm_findings = verify(&specs, &schema, &warm_shadow);
                 s.warm.push(ms(w0.elapsed()));
@@ -138,7 +147,6 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                 s.findings = findings.len();
                 s.failed = findings.iter().filter(|f| f.failed()).count();
                 let _ = conn.close().await;
-                let _ = scratch_conn.close().await;
                 shadow
             });
             if !pgtap_ok {
@@ -201,6 +209,17 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
         out.push(s);
     }
     out
+}
+
+/// A session on `db` as `check`'s first one is when the catalog read starts: it has asked
+/// the server's version, and read no catalog yet.
+async fn first_session(cluster: &EphemeralCluster, db: &str) -> sqlx::PgConnection {
+    let mut conn = cluster.connect(db).await.unwrap();
+    let _: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn
 }
 
 /// The `public` schema of `db`, read over `conn` and a second session opened for it, as
