@@ -529,3 +529,153 @@ async fn every_statement_refused_as_non_transactional_really_cannot_run_in_a_tra
         assert_eq!(code.as_deref(), Some("25001"), "{stmt}: {server}");
     }
 }
+
+/// Every session on the database but the caller's own, ended: what a migration that clears
+/// the way for a change needing strong locks does.
+const END_OTHER_SESSIONS: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database();";
+
+/// A file that ends every other session on its database also ends the runner's control
+/// session, which holds the migration lock and keeps the books. The run opens a new one,
+/// takes the lock back and goes on: every file applied and recorded, every attempt logged
+/// as applied, in a wrapped file and in an opted-out one, and no lock left behind.
+#[tokio::test]
+async fn a_file_that_ends_the_other_sessions_is_applied_and_the_run_goes_on() {
+    let db = empty_db("ends_sessions").await;
+    let opted_out =
+        format!("-- no-transaction\n{END_OTHER_SESSIONS}\nCREATE TABLE third_table (x int);");
+    let dir = folder(&[
+        ("001_first.sql", "CREATE TABLE first_table (x int);"),
+        ("002_end_sessions.sql", END_OTHER_SESSIONS),
+        ("003_end_again.sql", &opted_out),
+        ("004_last.sql", "CREATE TABLE last_table (x int);"),
+    ]);
+    let report = run(&db, dir.path()).await.unwrap();
+    assert_eq!(report.steps.len(), 4, "{report:?}");
+    let mut conn = connect(&db).await;
+    for table in ["first_table", "third_table", "last_table"] {
+        assert!(exists(&mut conn, table).await, "{table} missing");
+    }
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert_eq!(history.len(), 4, "{history:?}");
+    assert!(history.iter().all(|h| h.success), "{history:?}");
+    let attempts = read_attempts(&mut conn).await.unwrap();
+    assert_eq!(attempts.len(), 4, "{attempts:?}");
+    for a in &attempts {
+        assert_eq!(
+            a.outcome.as_deref(),
+            Some("applied"),
+            "{}: {a:?}",
+            a.migration_name
+        );
+    }
+    let locks: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(locks, 0, "the migration lock was left held");
+}
+
+/// When another session takes the migration lock in the moment between a file ending the
+/// control session and the run reconnecting, the run stops there with a database-trouble
+/// error that names the file, and applies nothing more.
+#[tokio::test]
+async fn a_run_whose_lock_was_taken_while_its_control_session_was_ended_stops() {
+    let db = empty_db("lock_taken").await;
+    let slow_end = format!("{END_OTHER_SESSIONS}\nSELECT pg_sleep(1);");
+    let dir = folder(&[
+        ("001_end_sessions.sql", slow_end.as_str()),
+        ("002_after.sql", "CREATE TABLE after_table (x int);"),
+    ]);
+    // Another runner: it waits until the run holds the lock, and once the file has ended
+    // the run's control session (and its own), it takes the lock and keeps it.
+    let taker_db = db.clone();
+    let taker = tokio::spawn(async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut seen_held = false;
+        while std::time::Instant::now() < deadline {
+            let mut c = connect(&taker_db).await;
+            loop {
+                let asked = if seen_held {
+                    sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
+                        .bind(reims_verify::migrate::ADVISORY_LOCK_KEY)
+                        .fetch_one(&mut c)
+                        .await
+                } else {
+                    sqlx::query_scalar::<_, bool>(
+                        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+                            AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+                    )
+                    .fetch_one(&mut c)
+                    .await
+                };
+                match asked {
+                    Ok(true) if seen_held => return Some(c),
+                    Ok(true) => seen_held = true,
+                    Ok(false) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+                    // Ended by the file too: connect again.
+                    Err(_) => break,
+                }
+            }
+        }
+        None
+    });
+    let err = run(&db, dir.path()).await.unwrap_err();
+    let holder = taker
+        .await
+        .unwrap()
+        .expect("the other session never got the lock");
+    let text = err.to_string();
+    assert!(
+        matches!(err, Error::Server { .. }),
+        "not a server error: {err:?}"
+    );
+    assert_eq!(err.exit_code(), ExitCode::Database, "{err:?}");
+    assert!(text.contains("001_end_sessions.sql"), "{text}");
+    let mut conn = connect(&db).await;
+    assert!(!exists(&mut conn, "after_table").await, "the run went on");
+    drop(holder);
+}
+
+/// `check` on a throw-away server, with REIMS's migrations and one more that ends every
+/// other session on the database: the gate's verdict is the schema's (PASS), not a
+/// database error from its own bookkeeping session having been ended.
+#[test]
+fn check_passes_when_a_migration_ends_the_other_sessions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    for e in std::fs::read_dir(root.join("migrations"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(e.path(), migrations.join(e.file_name())).unwrap();
+    }
+    std::fs::write(
+        migrations.join("015_end_other_sessions.sql"),
+        END_OTHER_SESSIONS,
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["check", "--no-probe", "--no-report", "--migrations"])
+        .arg(&migrations)
+        .arg("--specs")
+        .arg(root.join("specs"))
+        .env("NO_COLOR", "1")
+        .env("REIMS_VERIFY_NO_CACHE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("015_end_other_sessions.sql ended the other sessions"),
+        "{stderr}"
+    );
+}

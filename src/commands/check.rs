@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use crate::catalog::{read_schemas, read_schemas_on_two};
 use crate::cli::{CheckArgs, OutputFormat};
@@ -288,6 +288,11 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         // `pairing`): statement by statement, the two hand over to each other.
         let _pair = crate::postgres::pairing::CorePair::pin_here();
         apply(&db, &files, &ApplyMode::All, &options).await?;
+        // A migration may end the other sessions on its database (this one among them, idle
+        // while the migrations ran): the check goes on with a new one.
+        if conn.ping().await.is_err() {
+            conn = db.connect().await?;
+        }
         for (path, sql) in &extra {
             sqlx::raw_sql(sql)
                 .execute(&mut conn)

@@ -113,12 +113,7 @@ pub(crate) async fn acquire(conn: &mut PgConnection, wait: Duration) -> Result<(
     let mut announced: Option<i32> = None;
     let mut pause = Duration::from_millis(50);
     loop {
-        let got: bool = sqlx::query_scalar("SELECT pg_catalog.pg_try_advisory_lock($1)")
-            .bind(ADVISORY_LOCK_KEY)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| Error::database("taking the migration lock", &e))?;
-        if got {
+        if try_acquire(conn).await? {
             if announced.is_some() {
                 errln!(
                     "reims-verify: got the migration lock after {:.1} s",
@@ -159,6 +154,15 @@ pub(crate) async fn acquire(conn: &mut PgConnection, wait: Duration) -> Result<(
         tokio::time::sleep(pause.min(left).max(Duration::from_millis(10))).await;
         pause = (pause * 2).min(Duration::from_secs(1));
     }
+}
+
+/// Take the migration lock on `conn` if it is free now; false when another session holds it.
+pub(crate) async fn try_acquire(conn: &mut PgConnection) -> Result<bool> {
+    sqlx::query_scalar("SELECT pg_catalog.pg_try_advisory_lock($1)")
+        .bind(ADVISORY_LOCK_KEY)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| Error::database("taking the migration lock", &e))
 }
 
 /// Give the lock back (best effort: closing the session releases it too).

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use sqlx::PgConnection;
+use sqlx::{Connection, PgConnection};
 
 use super::attempts::AttemptLog;
 use super::discover::MigrationFile;
@@ -334,6 +334,7 @@ async fn run_one<S: SessionSource>(
     }
     watch.end();
     session::close(work).await;
+    reopen_control_if_ended(source, control, watch, &file.name).await?;
     let failure = match outcome {
         Ok(()) => {
             if p.mode == TransactionMode::None {
@@ -345,6 +346,48 @@ async fn run_one<S: SessionSource>(
         Err(f) => f,
     };
     Err(report_failure(control, p, failure, &options.statement_timeout, attempt).await)
+}
+
+/// A file may end other sessions on its database (`pg_terminate_backend`, to clear the way
+/// for a change that needs strong locks), the control session among them: the migration
+/// lock it held and the books it keeps would be gone. When the control session no longer
+/// answers, a new one is opened and takes the lock back at once, never waiting: if
+/// another session took the lock meanwhile, the run stops here, saying so.
+async fn reopen_control_if_ended<S: SessionSource>(
+    source: &S,
+    control: &mut PgConnection,
+    watch: &Watch,
+    file: &str,
+) -> Result<()> {
+    if control.ping().await.is_ok() {
+        return Ok(());
+    }
+    watch.lock_held(false);
+    let mut fresh = source.open(CONTROL_SETTINGS).await?;
+    let pid = session::backend_pid(&mut fresh).await?;
+    // The old session is gone; dropping it only closes its socket.
+    drop(std::mem::replace(control, fresh));
+    watch.control(pid);
+    if !lock::try_acquire(control).await? {
+        let holder = lock::holder(control)
+            .await
+            .map(|h| h.to_string())
+            .unwrap_or_else(|| "a session this role cannot see".into());
+        return Err(Error::Server {
+            context: format!("taking the migration lock back after {file}"),
+            message: format!(
+                "{file} ended this run's control session, which held the migration lock, and another session took the lock before this run could: {holder}"
+            ),
+            hint: format!(
+                "{file} ran to its end (see `reims-verify migrate --list`); let the other run finish, then run migrate again for what is left"
+            ),
+        });
+    }
+    watch.lock_held(true);
+    errln!(
+        "reims-verify: {file} ended the other sessions on the database, this run's control session among them; reconnected and took the migration lock back"
+    );
+    Ok(())
 }
 
 /// One attempt's row in the log, when there is a log.
