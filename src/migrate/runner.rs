@@ -334,9 +334,11 @@ async fn run_one<S: SessionSource>(
     }
     watch.end();
     session::close(work).await;
-    reopen_control_if_ended(source, control, watch, &file.name).await?;
     let failure = match outcome {
         Ok(()) => {
+            // A failed file keeps the session it has: if that one was ended, the failure's
+            // hint says the record could not be written, which is the truth.
+            reopen_control_if_ended(source, control, watch, &file.name).await?;
             if p.mode == TransactionMode::None {
                 super::record::record_success(control, &file.name, &file.checksum).await?;
             }
