@@ -667,9 +667,14 @@ mod imp {
         let Ok(docker) = docker_client_instance().await else {
             return false;
         };
+        remove_with(&docker, entries).await
+    }
+
+    /// [`remove_async`] through a given client (a test hands it one of its own).
+    pub(super) async fn remove_with(docker: &Docker, entries: &[RegisteredContainer]) -> bool {
         for entry in entries {
             loop {
-                match remove_entry_once(&docker, entry).await {
+                match remove_entry_once(docker, entry).await {
                     Pass::Gone => break,
                     Pass::Pending => tokio::time::sleep(Duration::from_millis(100)).await,
                     // The daemon does not answer: the CLI fallback gets its turn.
@@ -794,6 +799,148 @@ mod imp {
         pub(super) fn stop(self) {
             match self {}
         }
+    }
+}
+
+/// The clean-up's retries, against a daemon of the test's own that speaks just enough of the
+/// Docker API: the container stays listed until a removal succeeds, and the first removal
+/// is answered 409 (removal already in progress).
+#[cfg(all(test, feature = "docker"))]
+mod removal_against_a_scripted_daemon {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use testcontainers::bollard::{Docker, API_DEFAULT_VERSION};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::{imp, RegisteredContainer};
+
+    /// What the scripted daemon saw.
+    #[derive(Default)]
+    struct Seen {
+        lists: AtomicUsize,
+        removals: AtomicUsize,
+    }
+
+    /// Answer one request: `(status, reason, body)`.
+    fn answer(method: &str, path: &str, seen: &Seen) -> (u16, &'static str, String) {
+        let removed = seen.removals.load(Ordering::SeqCst) >= 2;
+        if method == "DELETE" && path.contains("/containers/abc") {
+            if seen.removals.fetch_add(1, Ordering::SeqCst) == 0 {
+                (
+                    409,
+                    "Conflict",
+                    r#"{"message":"removal of container abc is already in progress"}"#.into(),
+                )
+            } else {
+                (204, "No Content", String::new())
+            }
+        } else if method == "GET" && path.contains("/containers/json") {
+            seen.lists.fetch_add(1, Ordering::SeqCst);
+            let body = if removed { "[]" } else { r#"[{"Id":"abc"}]"# };
+            (200, "OK", body.into())
+        } else if method == "GET" && path.contains("/containers/abc/json") {
+            if removed {
+                (
+                    404,
+                    "Not Found",
+                    r#"{"message":"No such container: abc"}"#.into(),
+                )
+            } else {
+                (200, "OK", r#"{"Id":"abc"}"#.into())
+            }
+        } else {
+            (404, "Not Found", r#"{"message":"page not found"}"#.into())
+        }
+    }
+
+    /// Serve HTTP/1.1 requests (no bodies) on `listener` until the test ends.
+    async fn serve(listener: tokio::net::UnixListener, seen: Arc<Seen>) {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    buf.drain(..end);
+                    let mut first = head.lines().next().unwrap_or_default().split(' ');
+                    let (method, path) = (first.next().unwrap_or(""), first.next().unwrap_or(""));
+                    let (status, reason, body) = answer(method, path, &seen);
+                    let reply = format!(
+                        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn a_removal_already_in_progress_is_asked_about_again_until_the_container_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("docker.sock");
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let seen = Arc::new(Seen::default());
+        tokio::spawn(serve(listener, seen.clone()));
+        let docker =
+            Docker::connect_with_unix(socket.to_str().unwrap(), 5, API_DEFAULT_VERSION).unwrap();
+        let entry = RegisteredContainer {
+            label: "run-1".into(),
+            id: Some("abc".into()),
+        };
+        let gone =
+            tokio::time::timeout(Duration::from_secs(10), imp::remove_with(&docker, &[entry]))
+                .await
+                .expect("the removal never ended");
+        assert!(
+            gone,
+            "the clean-up gave up while the daemon still listed the container"
+        );
+        assert_eq!(
+            seen.removals.load(Ordering::SeqCst),
+            2,
+            "one 409, then one removal"
+        );
+        assert!(
+            seen.lists.load(Ordering::SeqCst) >= 3,
+            "it must look again after each removal it asked for"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_daemon_that_does_not_answer_hands_over_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("nobody.sock");
+        // A socket file that nothing listens on any more.
+        drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+        let docker =
+            Docker::connect_with_unix(socket.to_str().unwrap(), 5, API_DEFAULT_VERSION).unwrap();
+        let entry = RegisteredContainer {
+            label: "run-2".into(),
+            id: Some("abc".into()),
+        };
+        let started = std::time::Instant::now();
+        assert!(!imp::remove_with(&docker, &[entry]).await);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
 
