@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use reims_verify::catalog::{read_schema, read_schemas_on_two};
-use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
+use reims_verify::postgres::{server_major, ClusterOptions, EphemeralCluster};
 use reims_verify::probe::{constraint_probes, ProbeConfig};
 use reims_verify::spec::load_dir;
 use reims_verify::verify::{build_shadow, cached_shadow, verify, ShadowInputs};
@@ -215,10 +215,7 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
 /// the server's version, and read no catalog yet.
 async fn first_session(cluster: &EphemeralCluster, db: &str) -> sqlx::PgConnection {
     let mut conn = cluster.connect(db).await.unwrap();
-    let _: String = sqlx::query_scalar("SELECT current_setting('server_version_num')")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    server_major(&mut conn).await.unwrap();
     conn
 }
 

@@ -145,12 +145,10 @@ SELECT 'object', n.nspname::text, o.description
     )
 }
 
-/// Read types, sequences, extensions, schema comments and other objects into `out`.
-pub(super) async fn read_objects(
-    conn: &mut PgConnection,
-    schemas: &[String],
-    out: &mut Schema,
-) -> Result<()> {
+/// The schema-level objects (types, sequences, extensions, schema comments and other
+/// objects) of `schemas`, in a schema of their own that the catalog read completes.
+pub(super) async fn read_objects(conn: &mut PgConnection, schemas: &[String]) -> Result<Schema> {
+    let mut out = Schema::default();
     for row in sqlx::query(&types_query())
         .bind(schemas)
         .fetch_all(&mut *conn)
@@ -255,5 +253,5 @@ pub(super) async fn read_objects(
             });
         }
     }
-    Ok(())
+    Ok(out)
 }

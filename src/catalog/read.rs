@@ -177,7 +177,7 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
     let constraints = fetch(conn, CONSTRAINTS, &schemas, "constraints").await?;
     let indexes = fetch(conn, INDEXES, &schemas, "indexes").await?;
     let rest = fetch_the_rest(conn, &schemas).await?;
-    let objects = read_objects(conn, &schemas).await?;
+    let objects = super::objects::read_objects(conn, &schemas).await?;
     let mut out = assemble([relations, columns, constraints, indexes], rest, objects)?;
     out.access = super::acl::read_access(conn, &schemas).await?;
     Ok(out)
@@ -213,7 +213,7 @@ where
         let relations = fetch(conn, &relations_query(), &schemas, "relations").await;
         let constraints = fetch(conn, CONSTRAINTS, &schemas, "constraints").await;
         let rest = fetch_the_rest(conn, &schemas).await;
-        let objects = read_objects(conn, &schemas).await;
+        let objects = super::objects::read_objects(conn, &schemas).await;
         (pinned, relations, constraints, rest, objects)
     };
     let (on_helper, (pinned, relations, constraints, rest, objects)) =
@@ -226,14 +226,6 @@ where
     let rows = [relations?, columns?, constraints?, indexes?];
     let mut out = assemble(rows, rest?, objects?)?;
     out.access = access?;
-    Ok(out)
-}
-
-/// The schema-level objects (types, sequences, extensions, comments, other objects) in a
-/// schema of their own, which [`assemble`] completes.
-async fn read_objects(conn: &mut PgConnection, schemas: &[String]) -> Result<Schema> {
-    let mut out = Schema::default();
-    super::objects::read_objects(conn, schemas, &mut out).await?;
     Ok(out)
 }
 
