@@ -583,7 +583,9 @@ async fn a_file_that_ends_the_other_sessions_is_applied_and_the_run_goes_on() {
 #[tokio::test]
 async fn a_run_whose_lock_was_taken_while_its_control_session_was_ended_stops() {
     let db = empty_db("lock_taken").await;
-    let slow_end = format!("{END_OTHER_SESSIONS}\nSELECT pg_sleep(1);");
+    // Half a second before the sessions are ended, so that the other session sees the run
+    // hold the lock first; a second after, so that it can take the lock in the gap.
+    let slow_end = format!("SELECT pg_sleep(0.5);\n{END_OTHER_SESSIONS}\nSELECT pg_sleep(1);");
     let dir = folder(&[
         ("001_end_sessions.sql", slow_end.as_str()),
         ("002_after.sql", "CREATE TABLE after_table (x int);"),
