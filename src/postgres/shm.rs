@@ -1,14 +1,17 @@
 //! Shared memory that a killed PostgreSQL left behind, removed only when it provably
 //! belongs to one of our data folders.
 //!
-//! A server (or initdb's single-user backend) writes its System V segment's id into
+//! A server (or initdb's single-user backend) writes its System V segment's key and id into
 //! `postmaster.pid` (line 7). That segment's header holds PostgreSQL's magic number, the
 //! device and inode of the data folder it serves, and the handle of the dynamic
 //! shared-memory control segment (`/dev/shm/PostgreSQL.<handle>`), which in turn lists the
 //! other dynamic segments. A segment is removed only when this chain starts at our own
-//! folder's `postmaster.pid`, the header names that very folder (device and inode), no
-//! process is attached, and the process that wrote `postmaster.pid` is gone. Another
-//! PostgreSQL's segments never match.
+//! folder's `postmaster.pid`, no process is attached, the process that wrote
+//! `postmaster.pid` is gone, and the segment is that folder's: its header names that very
+//! folder (device and inode), or, for a backend killed after it recorded the segment and
+//! before it wrote the header (PostgreSQL records first), the segment carries the key the
+//! file records, was created by the process that wrote the file, and its header is blank
+//! or names nothing else. Another PostgreSQL's segments never match.
 
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -45,6 +48,8 @@ pub(crate) struct LockFile {
     pub standalone: bool,
     /// The System V shared-memory id, when the file has got that far.
     pub shmem_id: Option<i32>,
+    /// The System V key the segment was created with, written beside the id.
+    pub shmem_key: Option<i64>,
 }
 
 impl LockFile {
@@ -59,15 +64,19 @@ fn parse_lock_file(text: &str) -> Option<LockFile> {
     let lines: Vec<&str> = text.lines().collect();
     let raw: i64 = lines.first()?.trim().parse().ok()?;
     let pid = i32::try_from(raw.abs()).ok().filter(|p| *p > 0)?;
-    let shmem_id = lines
-        .get(6)
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|id| id.parse::<i32>().ok())
-        .filter(|id| *id >= 0);
+    let shmem = |nth: usize| {
+        lines
+            .get(6)
+            .and_then(|l| l.split_whitespace().nth(nth))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
     Some(LockFile {
         pid,
         standalone: raw < 0,
-        shmem_id,
+        shmem_id: shmem(1).and_then(|id| i32::try_from(id).ok()),
+        // PostgreSQL prints its (signed, 32-bit) key as an unsigned long, so a negative key
+        // comes back as its 64-bit two's complement.
+        shmem_key: shmem(0).map(|key| key as i64),
     })
 }
 
@@ -96,11 +105,15 @@ impl ShmProof {
     /// Read `postmaster.pid` of `data_dir` and the header of the segment it names; `Some`
     /// only when that header is PostgreSQL's and names `data_dir` itself.
     pub(crate) fn capture(data_dir: &Path) -> Option<ShmProof> {
-        let shmid = LockFile::read(data_dir)?.shmem_id?;
+        let lock = LockFile::read(data_dir)?;
+        let shmid = lock.shmem_id?;
         let meta = std::fs::metadata(data_dir).ok()?;
-        let (header, _) = read_sysv_header(shmid)?;
-        if header.magic != SHMEM_MAGIC || header.device != meta.dev() || header.inode != meta.ino()
-        {
+        let segment = read_sysv(shmid)?;
+        let header = segment.header;
+        let names_folder = header.magic == SHMEM_MAGIC
+            && header.device == meta.dev()
+            && header.inode == meta.ino();
+        if !names_folder && !segment.unwritten_by(&lock, meta.dev(), meta.ino()) {
             return None;
         }
         // From PostgreSQL 14, odd DSM handles name pieces of the main shared memory, not
@@ -130,7 +143,12 @@ impl ShmProof {
         let mut removed = Vec::new();
         let deadline = Instant::now() + grace;
         let now = loop {
-            let Some((now, attached)) = read_sysv_header(self.shmid) else {
+            let Some(SysvSegment {
+                header: now,
+                attached,
+                ..
+            }) = read_sysv(self.shmid)
+            else {
                 return removed;
             };
             let same = now.magic == self.header.magic
@@ -173,8 +191,36 @@ struct SysvHeader {
     inode: u64,
 }
 
-/// Read the header of System V segment `shmid`, with the number of processes attached.
-fn read_sysv_header(shmid: i32) -> Option<(SysvHeader, u64)> {
+/// What the kernel and the header say about one System V segment.
+#[derive(Debug, Clone, Copy)]
+struct SysvSegment {
+    header: SysvHeader,
+    /// Processes attached now.
+    attached: u64,
+    /// The key it was created with.
+    key: i64,
+    /// The process that created it.
+    creator: i32,
+}
+
+impl SysvSegment {
+    /// True when this is the segment `lock` records, created by the process that wrote
+    /// `lock`, and that process was killed before it wrote the header: PostgreSQL records
+    /// the key and id in `postmaster.pid` before it fills the header in, so such a segment
+    /// has a header that is blank or only partly written (every field either unset or the
+    /// value for the folder at `device`/`inode`).
+    fn unwritten_by(&self, lock: &LockFile, device: u64, inode: u64) -> bool {
+        let h = &self.header;
+        lock.shmem_key == Some(self.key)
+            && self.creator == lock.pid
+            && (h.magic == 0 || h.magic == SHMEM_MAGIC)
+            && (h.device == 0 || h.device == device)
+            && (h.inode == 0 || h.inode == inode)
+    }
+}
+
+/// Read System V segment `shmid`: its header, attach count, key and creator.
+fn read_sysv(shmid: i32) -> Option<SysvSegment> {
     // SAFETY: shmid_ds is plain data; shmctl fills it or fails.
     let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
     if unsafe { libc::shmctl(shmid, libc::IPC_STAT, &mut ds) } != 0 {
@@ -200,7 +246,12 @@ fn read_sysv_header(shmid: i32) -> Option<(SysvHeader, u64)> {
         device: u64::from_ne_bytes(bytes[40..48].try_into().ok()?),
         inode: u64::from_ne_bytes(bytes[48..56].try_into().ok()?),
     };
-    Some((header, ds.shm_nattch as u64))
+    Some(SysvSegment {
+        header,
+        attached: ds.shm_nattch as u64,
+        key: i64::from(ds.shm_perm.__key),
+        creator: ds.shm_cpid,
+    })
 }
 
 /// Remove the DSM control segment `PostgreSQL.<control>` in `dir` and the segments it
@@ -292,7 +343,8 @@ mod tests {
             Some(LockFile {
                 pid: 4242,
                 standalone: false,
-                shmem_id: Some(98360)
+                shmem_id: Some(98360),
+                shmem_key: Some(5432001)
             })
         );
         let boot = "-77\n/dev/shm/x/data\n1700000000\n5432\n\n\n  5432001    98361\n";
@@ -301,9 +353,13 @@ mod tests {
             Some(LockFile {
                 pid: 77,
                 standalone: true,
-                shmem_id: Some(98361)
+                shmem_id: Some(98361),
+                shmem_key: Some(5432001)
             })
         );
+        // A key whose 32 bits are negative, printed as an unsigned long.
+        let negative = "-77\n/d\n1\n5432\n\n\n18446744073709551611    98362\n";
+        assert_eq!(parse_lock_file(negative).unwrap().shmem_key, Some(-5));
         let early = "-77\n/dev/shm/x/data\n";
         assert_eq!(parse_lock_file(early).unwrap().shmem_id, None);
         assert_eq!(parse_lock_file("garbage"), None);
@@ -429,6 +485,109 @@ mod tests {
             "released once detached"
         );
         assert!(!segment_exists(shmid));
+    }
+
+    /// A segment created (with the data folder's inode as its key, as PostgreSQL does) by a
+    /// child process that exits at once without writing a header, as a backend killed
+    /// between recording the segment and filling it in leaves it. Returns the id, the key
+    /// and the child's pid.
+    fn segment_of_a_killed_creator(data: &Path) -> (i32, i64, i32) {
+        let key = std::fs::metadata(data).unwrap().ino() as libc::key_t;
+        let mut pipe = [0i32; 2];
+        assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+        // SAFETY: the child only makes system calls (shmget, write, _exit) before it ends.
+        let child = unsafe { libc::fork() };
+        assert!(child >= 0, "fork: {}", std::io::Error::last_os_error());
+        if child == 0 {
+            unsafe {
+                let mut id = libc::shmget(key, 56, libc::IPC_CREAT | libc::IPC_EXCL | 0o600);
+                if id < 0 {
+                    // The key is taken: any other key keeps the test's point.
+                    id = libc::shmget(libc::IPC_PRIVATE, 56, libc::IPC_CREAT | 0o600);
+                }
+                libc::write(pipe[1], (&id as *const i32).cast(), 4);
+                libc::_exit(0);
+            }
+        }
+        unsafe { libc::close(pipe[1]) };
+        let mut id = -1i32;
+        let n = unsafe { libc::read(pipe[0], (&mut id as *mut i32).cast(), 4) };
+        unsafe { libc::close(pipe[0]) };
+        let mut status = 0;
+        unsafe { libc::waitpid(child, &mut status, 0) };
+        assert_eq!(n, 4);
+        assert!(id >= 0, "shmget in the child failed");
+        let segment = read_sysv(id).expect("the segment exists");
+        assert_eq!(segment.creator, child);
+        assert_eq!(segment.header.magic, 0, "nothing was written");
+        (id, segment.key, child)
+    }
+
+    fn write_lock_file(data: &Path, pid: i32, key: i64, shmid: i32) {
+        std::fs::write(
+            data.join("postmaster.pid"),
+            format!(
+                "-{pid}\n{}\n1700000000\n5432\n\n\n{:9} {shmid:9}\n",
+                data.display(),
+                key as u64
+            ),
+        )
+        .unwrap();
+    }
+
+    fn remove_segment(shmid: i32) {
+        unsafe { libc::shmctl(shmid, libc::IPC_RMID, std::ptr::null_mut()) };
+    }
+
+    #[test]
+    fn a_segment_whose_creator_was_killed_before_the_header_is_released() {
+        let data = tempfile::tempdir().unwrap();
+        let (shmid, key, creator) = segment_of_a_killed_creator(data.path());
+        write_lock_file(data.path(), creator, key, shmid);
+        let removed = release_leftover_shm(data.path());
+        let left = segment_exists(shmid);
+        remove_segment(shmid);
+        assert_eq!(removed, [format!("System V shared memory segment {shmid}")]);
+        assert!(!left);
+    }
+
+    #[test]
+    fn a_blank_segment_is_kept_unless_key_and_creator_match_the_lock_file() {
+        let data = tempfile::tempdir().unwrap();
+        let (shmid, key, creator) = segment_of_a_killed_creator(data.path());
+        let other_dead = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id() as i32;
+            child.wait().unwrap();
+            pid
+        };
+        let cases = [
+            ("another creator", other_dead, key),
+            ("another key", creator, key.wrapping_add(1)),
+        ];
+        for (what, pid, key) in cases {
+            write_lock_file(data.path(), pid, key, shmid);
+            let removed = release_leftover_shm(data.path());
+            if !removed.is_empty() || !segment_exists(shmid) {
+                remove_segment(shmid);
+                panic!("{what}: removed {removed:?}");
+            }
+        }
+        // Written in part for another folder: not ours either.
+        let mut header = [0u8; HEADER_LEN];
+        header[0..4].copy_from_slice(&SHMEM_MAGIC.to_ne_bytes());
+        header[40..48].copy_from_slice(&1u64.to_ne_bytes());
+        unsafe {
+            let ptr = libc::shmat(shmid, std::ptr::null(), 0);
+            assert_ne!(ptr as isize, -1);
+            std::ptr::copy_nonoverlapping(header.as_ptr(), ptr as *mut u8, HEADER_LEN);
+            libc::shmdt(ptr);
+        }
+        write_lock_file(data.path(), creator, key, shmid);
+        let removed = release_leftover_shm(data.path());
+        let left = segment_exists(shmid);
+        remove_segment(shmid);
+        assert!(removed.is_empty() && left, "another folder's: {removed:?}");
     }
 
     #[test]
