@@ -18,10 +18,11 @@ struct Cache {
 impl Cache {
     fn new() -> Self {
         use std::os::unix::fs::PermissionsExt;
-        let parent = tempfile::tempdir().unwrap();
+        // Lasting: the filled cache is held in a static.
+        let parent = lasting_tempdir();
         std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         Cache {
-            dir: tempfile::tempdir().unwrap(),
+            dir: lasting_tempdir(),
             parent,
         }
     }

@@ -63,7 +63,7 @@ fn intact(dir: &Path) -> bool {
 fn failing_reports() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = lasting_tempdir();
         let (code, stdout, stderr) = run_ledger(dir.path(), true);
         assert_eq!(code, 1, "{stdout}{stderr}");
         dir

@@ -31,6 +31,33 @@ pub fn fixture(rel: &str) -> PathBuf {
     root().join("tests/fixtures").join(rel)
 }
 
+/// A temporary folder for set-up shared by a whole test binary. Such folders are held in
+/// statics, whose drops never run, so each is also removed by an exit hook: without it,
+/// every test run left its shared folders in the system's temporary folder.
+#[allow(dead_code)]
+pub fn lasting_tempdir() -> tempfile::TempDir {
+    static FOLDERS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    extern "C" fn remove_all() {
+        let folders = std::mem::take(&mut *FOLDERS.lock().unwrap_or_else(|p| p.into_inner()));
+        for folder in folders {
+            let _ = std::fs::remove_dir_all(folder);
+        }
+    }
+    HOOK.call_once(|| {
+        // SAFETY: registering a plain extern "C" function with no captured state.
+        unsafe {
+            libc::atexit(remove_all);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    FOLDERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(dir.path().to_path_buf());
+    dir
+}
+
 /// Run async set-up on a private runtime (tests run inside their own runtimes).
 fn on_own_runtime<T, F, Fut>(f: F) -> T
 where
