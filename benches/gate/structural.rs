@@ -13,7 +13,9 @@ use reims_verify::catalog::{read_schema, read_schemas_on_two};
 use reims_verify::postgres::{server_major, ClusterOptions, EphemeralCluster};
 use reims_verify::probe::{constraint_probes, ProbeConfig};
 use reims_verify::spec::load_dir;
-use reims_verify::verify::{build_shadow, cached_shadow, verify, ShadowInputs};
+use reims_verify::verify::{
+    build_shadow_on_two, cached_shadow, verify, MoreSessions, SessionFuture, ShadowInputs,
+};
 use sqlx::Connection;
 
 use crate::floor::{migration_files, psql_file, run_ok};
@@ -94,7 +96,7 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
         // Fill the normalised-spec cache (the bench's own cache folder, set in main).
         rt.block_on(async {
             let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
-            cached_shadow(&mut scratch_conn, &specs, &inputs)
+            cached_shadow(&mut scratch_conn, &specs, &inputs, None)
                 .await
                 .unwrap();
             let _ = scratch_conn.close().await;
@@ -107,6 +109,10 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                 // the comparison. Each measurement starts from sessions that have read no
                 // catalog yet: `check`'s first session only asked the server's version
                 // before, and was idle while the migrations ran.
+                // A new database for each round's shadow, made before the timing as
+                // `check` makes it while the migrations run: the build commits.
+                let round_db = format!("{scratch}_{round}");
+                cluster.create_database(&round_db, None).await.unwrap();
                 let mut conn = first_session(&cluster, &db).await;
                 let t0 = Instant::now();
                 let ((schema, t_read), (shadow, t_shadow)) = tokio::join!(
@@ -115,8 +121,11 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                         (schema, Instant::now())
                     },
                     async {
-                        let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
-                        let shadow = build_shadow(&mut scratch_conn, &specs).await.unwrap();
+                        let mut scratch_conn = cluster.connect(&round_db).await.unwrap();
+                        let more = more_sessions(&cluster, &round_db);
+                        let shadow = build_shadow_on_two(&mut scratch_conn, more, &specs)
+                            .await
+                            .unwrap();
                         let _ = scratch_conn.close().await;
                         (shadow, Instant::now())
                     }
@@ -134,7 +143,7 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                 let (schema, warm_shadow) =
                     tokio::join!(read_on_two(&cluster, &db, &mut conn), async {
                         let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
-                        let shadow = cached_shadow(&mut scratch_conn, &specs, &inputs)
+                        let shadow = cached_shadow(&mut scratch_conn, &specs, &inputs, None)
                             .await
                             .unwrap()
                             .0;
@@ -147,6 +156,7 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                 s.findings = findings.len();
                 s.failed = findings.iter().filter(|f| f.failed()).count();
                 let _ = conn.close().await;
+                drop_database(&cluster, &round_db).await;
                 shadow
             });
             if !pgtap_ok {
@@ -221,6 +231,33 @@ async fn first_session(cluster: &EphemeralCluster, db: &str) -> sqlx::PgConnecti
 
 /// The `public` schema of `db`, read over `conn` and a second session opened for it, as
 /// `check` reads a throw-away server's catalog.
+/// A second session on `db`, and a new empty database to start again in, as `check` gives
+/// the shadow's build.
+fn more_sessions<'a>(cluster: &'a EphemeralCluster, db: &'a str) -> MoreSessions<'a> {
+    let second: SessionFuture<'a> = Box::pin(cluster.connect(db));
+    MoreSessions {
+        second,
+        fresh: Box::new(move || {
+            Box::pin(async move {
+                let again = format!("{db}_again");
+                cluster.create_database(&again, None).await?;
+                cluster.connect(&again).await
+            })
+        }),
+    }
+}
+
+async fn drop_database(cluster: &EphemeralCluster, name: &str) {
+    let mut c = cluster.connect("postgres").await.unwrap();
+    for db in [name.to_string(), format!("{name}_again")] {
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{db}\""))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    let _ = c.close().await;
+}
+
 async fn read_on_two(
     cluster: &EphemeralCluster,
     db: &str,

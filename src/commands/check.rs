@@ -16,7 +16,7 @@ use crate::run::{spool_error, Clock, FindingSink, Run, SpecFile};
 use crate::spec::load_dir_reporting;
 use crate::verify::{
     across_majors, cached_shadow, cross_major_rules, verify_into, verify_migrations, AccessOptions,
-    ShadowInputs,
+    MoreSessions, ShadowInputs,
 };
 
 use super::{apply_options, cluster_options, server_settings, Output};
@@ -376,7 +376,15 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             specs_dir: Some(args.specs.as_path()),
             prior_sql,
         };
-        let built = cached_shadow(&mut shadow_conn, &specs, &inputs).await;
+        // Both shadow databases are the run's own and thrown away with their server, so
+        // the build may commit and use a second session.
+        let server = match (&db, &shadow_cluster) {
+            (Database::Ephemeral(cluster), _) => Some(cluster),
+            (_, Some(cluster)) => Some(cluster),
+            _ => None,
+        };
+        let more = server.map(more_sessions);
+        let built = cached_shadow(&mut shadow_conn, &specs, &inputs, more).await;
         Database::close(shadow_conn).await;
         drop(shadow_cluster);
         let (shadow, _source) = built?;
@@ -551,6 +559,23 @@ async fn shadow_connection(
 /// The database the specs are compiled in, on the run's own throw-away server (or on the
 /// shadow's own server when the checked one was handed over).
 const SHADOW_DB: &str = "reims_verify_shadow";
+
+/// Where the shadow is built again on one session when the build on two fails.
+const SHADOW_DB_AGAIN: &str = "reims_verify_shadow_again";
+
+/// What a shadow build on two sessions takes beside its first session: a second session on
+/// the shadow's database, and a new empty database to start again in.
+fn more_sessions(cluster: &Cluster) -> MoreSessions<'_> {
+    MoreSessions {
+        second: Box::pin(cluster.connect(SHADOW_DB)),
+        fresh: Box::new(move || {
+            Box::pin(async move {
+                cluster.create_database(SHADOW_DB_AGAIN, None).await?;
+                cluster.connect(SHADOW_DB_AGAIN).await
+            })
+        }),
+    }
+}
 
 /// What the run must say when the shadow ran on another major than the checked server.
 fn shadow_warnings(checked: u32, shadow: Option<u32>, why: &str) -> Vec<String> {

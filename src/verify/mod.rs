@@ -17,6 +17,7 @@ pub mod security;
 mod shadow;
 mod shadow_cache;
 mod shadow_ddl;
+mod shadow_lanes;
 mod site;
 mod triggers;
 
@@ -26,6 +27,7 @@ pub use migrations::verify_migrations;
 pub use roles::{AccessOptions, HISTORY_TABLE};
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
 pub use shadow_cache::{cached_shadow, ShadowInputs, ShadowSource};
+pub use shadow_lanes::{build_shadow_on_two, MoreSessions, SessionFuture};
 
 use crate::catalog::{relation_key, Relation, Schema};
 use crate::spec::{Loaded, LoadedSpec, SchemaSpec, SpecSet, TableSpec};

@@ -47,7 +47,7 @@ pub struct ShadowFunction {
 
 /// The spec document a statement comes from, for error messages.
 #[derive(Clone, Copy)]
-enum Doc<'a> {
+pub(super) enum Doc<'a> {
     Relation(&'a LoadedSpec),
     Schema(&'a LoadedSchema),
 }
@@ -62,7 +62,7 @@ impl Doc<'_> {
     }
 }
 
-type Item<'a> = (Doc<'a>, Statement);
+pub(super) type Item<'a> = (Doc<'a>, Statement);
 
 /// Build the shadow in `conn` (an empty database) and read it back.
 ///
@@ -77,6 +77,37 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
         .begin()
         .await
         .map_err(|e| Error::database("starting the shadow transaction", &e))?;
+    let schemas = prepare(&mut tx, specs).await?;
+    let hidden = hidden_names(specs);
+    create_tables(&mut tx, specs, &hidden).await?;
+    let partitions: Vec<Item> = specs
+        .specs
+        .iter()
+        .filter_map(|l| ddl::attach_partition(&l.spec).map(|s| (Doc::Relation(l), s)))
+        .collect();
+    fail_on_leftovers(create_ordered(&mut tx, partitions).await?)?;
+
+    let functions = normalise_functions(&mut tx, specs).await?;
+    let stubs = function_stubs(specs);
+    let waiting_stubs = create_ordered(&mut tx, stubs).await?;
+
+    let mut objects: Vec<Item> = table_objects(specs).into_iter().flatten().collect();
+    objects.extend(sequence_ownership(specs));
+    add_objects(&mut tx, objects).await?;
+
+    fail_on_leftovers(create_ordered(&mut tx, views(specs, waiting_stubs)).await?)?;
+    add_objects(&mut tx, view_objects(specs, &hidden)).await?;
+
+    let mut schema = read_schemas(&mut tx, &read_list(schemas)).await?;
+    let _ = tx.rollback().await;
+    merge_view_columns(&mut schema, &hidden);
+    Ok(Shadow { schema, functions })
+}
+
+/// What every later step needs: the search path, the specs' schemas and the hidden one,
+/// the trigger stub, extensions, types and sequences. Returns the specs' schemas (with
+/// `public`).
+pub(super) async fn prepare(conn: &mut PgConnection, specs: &SpecSet) -> Result<Vec<String>> {
     let mut schemas = specs.schema_names();
     if !schemas.iter().any(|s| s == DEFAULT_SCHEMA) {
         schemas.push(DEFAULT_SCHEMA.to_string());
@@ -93,11 +124,11 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
         ddl::SHADOW_TRIGGER_FUNCTION
     ));
     sqlx::raw_sql(&setup)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(|e| Error::database("preparing the shadow database", &e))?;
 
-    create_extensions(&mut tx, specs).await?;
+    create_extensions(conn, specs).await?;
     let types: Vec<Item> = specs
         .schemas
         .iter()
@@ -107,7 +138,7 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
                 .map(move |s| (Doc::Schema(l), s))
         })
         .collect();
-    fail_on_leftovers(create_ordered(&mut tx, types).await?)?;
+    fail_on_leftovers(create_ordered(conn, types).await?)?;
     let sequences: Vec<Item> = specs
         .schemas
         .iter()
@@ -117,46 +148,55 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
                 .map(move |s| (Doc::Schema(l), s))
         })
         .collect();
-    fail_on_leftovers(create_ordered(&mut tx, sequences).await?)?;
+    fail_on_leftovers(create_ordered(conn, sequences).await?)?;
+    Ok(schemas)
+}
 
-    let hidden = hidden_names(specs);
-    create_tables(&mut tx, specs, &hidden).await?;
-    let partitions: Vec<Item> = specs
-        .specs
-        .iter()
-        .filter_map(|l| ddl::attach_partition(&l.spec).map(|s| (Doc::Relation(l), s)))
-        .collect();
-    fail_on_leftovers(create_ordered(&mut tx, partitions).await?)?;
+/// The schemas the shadow is read back from: the specs' and the hidden one.
+pub(super) fn read_list(mut schemas: Vec<String>) -> Vec<String> {
+    schemas.push(HIDDEN_SCHEMA.to_string());
+    schemas
+}
 
-    let functions = normalise_functions(&mut tx, specs).await?;
-    let stubs = function_stubs(specs);
-    let waiting_stubs = create_ordered(&mut tx, stubs).await?;
-
-    // Objects of partitions before those of their parents, so that a parent's CHECK or
-    // index merges with the partition's own instead of colliding with it.
+/// The objects on each table (not views), one list per table: partitions before their
+/// parents, so that a parent's CHECK or index merges with the partition's own instead of
+/// colliding with it.
+pub(super) fn table_objects(specs: &SpecSet) -> Vec<Vec<Item<'_>>> {
     let mut tables: Vec<&LoadedSpec> = specs
         .specs
         .iter()
         .filter(|l| !l.spec.kind.is_view())
         .collect();
     tables.sort_by_key(|l| std::cmp::Reverse(partition_depth(specs, l)));
-    let mut objects: Vec<Item> = Vec::new();
-    for l in tables {
-        objects.extend(
+    tables
+        .into_iter()
+        .map(|l| {
             ddl::object_statements(&l.spec, None)
                 .into_iter()
-                .map(|s| (Doc::Relation(l), s)),
-        );
-    }
-    for l in &specs.schemas {
-        objects.extend(
+                .map(|s| (Doc::Relation(l), s))
+                .collect()
+        })
+        .collect()
+}
+
+/// Who owns each sequence the schema documents declare.
+pub(super) fn sequence_ownership(specs: &SpecSet) -> Vec<Item<'_>> {
+    specs
+        .schemas
+        .iter()
+        .flat_map(|l| {
             ddl::sequence_ownership(&l.spec)
                 .into_iter()
-                .map(|s| (Doc::Schema(l), s)),
-        );
-    }
-    add_objects(&mut tx, objects).await?;
+                .map(move |s| (Doc::Schema(l), s))
+        })
+        .collect()
+}
 
+/// The views, after the function stubs that had to wait for one.
+pub(super) fn views<'a>(
+    specs: &'a SpecSet,
+    waiting_stubs: Vec<(Doc<'a>, Statement, sqlx::Error)>,
+) -> Vec<Item<'a>> {
     let mut views: Vec<Item> = waiting_stubs.into_iter().map(|(d, s, _)| (d, s)).collect();
     views.extend(
         specs
@@ -165,24 +205,24 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
             .filter(|l| l.spec.kind.is_view())
             .map(|l| (Doc::Relation(l), ddl::create_view(&l.spec))),
     );
-    fail_on_leftovers(create_ordered(&mut tx, views).await?)?;
-    let mut view_objects: Vec<Item> = Vec::new();
+    views
+}
+
+/// The objects on views, their declared columns' defaults going to the hidden tables.
+pub(super) fn view_objects<'a>(
+    specs: &'a SpecSet,
+    hidden: &BTreeMap<String, String>,
+) -> Vec<Item<'a>> {
+    let mut out: Vec<Item> = Vec::new();
     for l in specs.specs.iter().filter(|l| l.spec.kind.is_view()) {
         let h = hidden.get(&key_of(l)).map(String::as_str);
-        view_objects.extend(
+        out.extend(
             ddl::object_statements(&l.spec, h)
                 .into_iter()
                 .map(|s| (Doc::Relation(l), s)),
         );
     }
-    add_objects(&mut tx, view_objects).await?;
-
-    let mut read = schemas.clone();
-    read.push(HIDDEN_SCHEMA.to_string());
-    let mut schema = read_schemas(&mut tx, &read).await?;
-    let _ = tx.rollback().await;
-    merge_view_columns(&mut schema, &hidden);
-    Ok(Shadow { schema, functions })
+    out
 }
 
 fn key_of(l: &LoadedSpec) -> String {
@@ -190,7 +230,7 @@ fn key_of(l: &LoadedSpec) -> String {
 }
 
 /// For each view spec, the name of the hidden table that holds its declared columns.
-fn hidden_names(specs: &SpecSet) -> BTreeMap<String, String> {
+pub(super) fn hidden_names(specs: &SpecSet) -> BTreeMap<String, String> {
     specs
         .specs
         .iter()
@@ -201,7 +241,7 @@ fn hidden_names(specs: &SpecSet) -> BTreeMap<String, String> {
 }
 
 /// Replace each view's columns by those of its hidden table, and drop the hidden objects.
-fn merge_view_columns(schema: &mut Schema, hidden: &BTreeMap<String, String>) {
+pub(super) fn merge_view_columns(schema: &mut Schema, hidden: &BTreeMap<String, String>) {
     for (key, h) in hidden {
         let hidden_key = relation_key(HIDDEN_SCHEMA, h);
         if let Some(cols) = schema.relations.get(&hidden_key).map(|r| r.columns.clone()) {
@@ -263,17 +303,7 @@ async fn create_tables(
     specs: &SpecSet,
     hidden: &BTreeMap<String, String>,
 ) -> Result<()> {
-    let statements: Vec<(&LoadedSpec, String)> = specs
-        .specs
-        .iter()
-        .map(|l| {
-            let sql = match hidden.get(&key_of(l)) {
-                Some(h) => ddl::view_columns_table(&l.spec, h),
-                None => ddl::create_table(&l.spec),
-            };
-            (l, sql)
-        })
-        .collect();
+    let statements = table_statements(specs, hidden);
     let batch = statements
         .iter()
         .map(|(_, s)| s.as_str())
@@ -288,6 +318,25 @@ async fn create_tables(
         }
     }
     Ok(())
+}
+
+/// `CREATE TABLE` for every relation spec: the table itself, or a view's hidden table of
+/// declared columns.
+pub(super) fn table_statements<'a>(
+    specs: &'a SpecSet,
+    hidden: &BTreeMap<String, String>,
+) -> Vec<(&'a LoadedSpec, String)> {
+    specs
+        .specs
+        .iter()
+        .map(|l| {
+            let sql = match hidden.get(&key_of(l)) {
+                Some(h) => ddl::view_columns_table(&l.spec, h),
+                None => ddl::create_table(&l.spec),
+            };
+            (l, sql)
+        })
+        .collect()
 }
 
 /// Why `CREATE TABLE` failed: the column whose type or collation PostgreSQL rejects, else
@@ -369,7 +418,7 @@ async fn diagnose_table(conn: &mut PgConnection, loaded: &LoadedSpec, sql: &str)
 }
 
 /// Stand-ins for every spec function, so that views can call them.
-fn function_stubs(specs: &SpecSet) -> Vec<Item<'_>> {
+pub(super) fn function_stubs(specs: &SpecSet) -> Vec<Item<'_>> {
     let mut out = Vec::new();
     let mut n = 0;
     for l in &specs.specs {
@@ -393,7 +442,7 @@ fn function_stubs(specs: &SpecSet) -> Vec<Item<'_>> {
 
 /// Run statements in one batch; when that fails, one by one (each in a savepoint), so
 /// that the failing one is named.
-async fn add_objects(conn: &mut PgConnection, items: Vec<Item<'_>>) -> Result<()> {
+pub(super) async fn add_objects(conn: &mut PgConnection, items: Vec<Item<'_>>) -> Result<()> {
     let batch = items
         .iter()
         .map(|(_, s)| s.sql.as_str())
@@ -413,7 +462,7 @@ async fn add_objects(conn: &mut PgConnection, items: Vec<Item<'_>>) -> Result<()
 /// Run statements that may depend on each other in an unknown order: all at once when
 /// that works, else in passes, each statement in its own savepoint, until a pass makes no
 /// progress. Returns what could not be created, with its last error.
-async fn create_ordered<'a>(
+pub(super) async fn create_ordered<'a>(
     conn: &mut PgConnection,
     items: Vec<Item<'a>>,
 ) -> Result<Vec<(Doc<'a>, Statement, sqlx::Error)>> {
@@ -523,7 +572,7 @@ fn spec_sql_error<T>(
     }
 }
 
-async fn normalise_functions(
+pub(super) async fn normalise_functions(
     conn: &mut PgConnection,
     specs: &SpecSet,
 ) -> Result<Vec<ShadowFunction>> {

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
 use super::shadow::{build_shadow, Shadow};
+use super::shadow_lanes::{build_shadow_on_two, MoreSessions};
 use crate::error::{Error, Result};
 use crate::spec::SpecSet;
 
@@ -79,13 +80,17 @@ pub enum ShadowSource {
 
 /// [`build_shadow`] through the cache: the stored result when an entry matches the key
 /// exactly, else a fresh build that is then stored. With the cache off, a plain build.
+///
+/// With `more` sessions (on a database the run throws away), a build runs on two sessions
+/// ([`build_shadow_on_two`]); without, on `conn` alone.
 pub async fn cached_shadow(
     conn: &mut PgConnection,
     specs: &SpecSet,
     inputs: &ShadowInputs<'_>,
+    more: Option<MoreSessions<'_>>,
 ) -> Result<(Shadow, ShadowSource)> {
     let Some(dir) = crate::cache_dir::root().map(|r| r.join("shadow")) else {
-        return Ok((build_shadow(conn, specs).await?, ShadowSource::Built));
+        return Ok((build(conn, more, specs).await?, ShadowSource::Built));
     };
     let server = server_fingerprint(conn).await?;
     let key = key(&server, specs, inputs).await;
@@ -102,9 +107,21 @@ pub async fn cached_shadow(
     if let Some(shadow) = loaded {
         return Ok((shadow, ShadowSource::Cached));
     }
-    let shadow = build_shadow(conn, specs).await?;
+    let shadow = build(conn, more, specs).await?;
     store(&dir, &path, &key, &shadow);
     Ok((shadow, ShadowSource::Built))
+}
+
+/// A build on two sessions when there are more, else on `conn` alone.
+async fn build(
+    conn: &mut PgConnection,
+    more: Option<MoreSessions<'_>>,
+    specs: &SpecSet,
+) -> Result<Shadow> {
+    match more {
+        Some(more) => build_shadow_on_two(conn, more, specs).await,
+        None => build_shadow(conn, specs).await,
+    }
 }
 
 /// The server's version, the settings that shape its output, and the roles and extensions
