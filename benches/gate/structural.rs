@@ -104,24 +104,23 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
         for round in 0..runs {
             let shadow = rt.block_on(async {
                 // As `check` runs it on a throw-away server: the catalog read over two
-                // connections (the second opened inside the timing, as there) beside the
-                // shadow's build, whose connection is opened inside the timing too, then
-                // the comparison. Each measurement starts from sessions that have read no
-                // catalog yet: `check`'s first session only asked the server's version
-                // before, and was idle while the migrations ran.
+                // connections beside the shadow's build, then the comparison. Each
+                // measurement starts from sessions that have read no catalog yet, opened
+                // before the timing as `check` opens them before or while the migrations
+                // run (see `sessions`).
                 // A new database for each round's shadow, made before the timing as
                 // `check` makes it while the migrations run: the build commits.
                 let round_db = format!("{scratch}_{round}");
                 cluster.create_database(&round_db, None).await.unwrap();
-                let mut conn = first_session(&cluster, &db).await;
+                let (mut conn, helper, mut scratch_conn) = sessions(&cluster, &db, &round_db).await;
                 let t0 = Instant::now();
                 let ((schema, t_read), (shadow, t_shadow)) = tokio::join!(
                     async {
-                        let schema = read_on_two(&cluster, &db, &mut conn).await;
+                        let schema = read_on_two(&mut conn, helper).await;
                         (schema, Instant::now())
                     },
                     async {
-                        let mut scratch_conn = cluster.connect(&round_db).await.unwrap();
+                        scratch_conn.ping().await.unwrap();
                         let more = more_sessions(&cluster, &round_db);
                         let shadow = build_shadow_on_two(&mut scratch_conn, more, &specs)
                             .await
@@ -138,18 +137,17 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                 s.verify.push(ms(t3 - t2));
                 s.total.push(ms(t3 - t0));
                 let _ = conn.close().await;
-                let mut conn = first_session(&cluster, &db).await;
+                let (mut conn, helper, mut scratch_conn) = sessions(&cluster, &db, &scratch).await;
                 let w0 = Instant::now();
-                let (schema, warm_shadow) =
-                    tokio::join!(read_on_two(&cluster, &db, &mut conn), async {
-                        let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
-                        let shadow = cached_shadow(&mut scratch_conn, &specs, &inputs, None)
-                            .await
-                            .unwrap()
-                            .0;
-                        let _ = scratch_conn.close().await;
-                        shadow
-                    });
+                let (schema, warm_shadow) = tokio::join!(read_on_two(&mut conn, helper), async {
+                    scratch_conn.ping().await.unwrap();
+                    let shadow = cached_shadow(&mut scratch_conn, &specs, &inputs, None)
+                        .await
+                        .unwrap()
+                        .0;
+                    let _ = scratch_conn.close().await;
+                    shadow
+                });
                 let warm_findings = verify(&specs, &schema, &warm_shadow);
                 s.warm.push(ms(w0.elapsed()));
                 assert_eq!(warm_findings, findings, "the cache changed the findings");
@@ -229,8 +227,6 @@ async fn first_session(cluster: &EphemeralCluster, db: &str) -> sqlx::PgConnecti
     conn
 }
 
-/// The `public` schema of `db`, read over `conn` and a second session opened for it, as
-/// `check` reads a throw-away server's catalog.
 /// A second session on `db`, and a new empty database to start again in, as `check` gives
 /// the shadow's build.
 fn more_sessions<'a>(cluster: &'a EphemeralCluster, db: &'a str) -> MoreSessions<'a> {
@@ -258,12 +254,32 @@ async fn drop_database(cluster: &EphemeralCluster, name: &str) {
     let _ = c.close().await;
 }
 
-async fn read_on_two(
+/// The sessions `check` has open when the catalog read and the shadow begin: the first
+/// session on `db`, which has only asked the server's version; the read's second session;
+/// and the shadow's session on `shadow_db`. `check` opens the last two while the
+/// migrations run, and asks each whether it is still there before it uses it.
+async fn sessions(
     cluster: &EphemeralCluster,
     db: &str,
+    shadow_db: &str,
+) -> (sqlx::PgConnection, sqlx::PgConnection, sqlx::PgConnection) {
+    let conn = first_session(cluster, db).await;
+    let helper = cluster.connect(db).await.unwrap();
+    let shadow = cluster.connect(shadow_db).await.unwrap();
+    (conn, helper, shadow)
+}
+
+/// The `public` schema of `db`, read over `conn` and the second session `helper`, as
+/// `check` reads a throw-away server's catalog.
+async fn read_on_two(
     conn: &mut sqlx::PgConnection,
+    helper: sqlx::PgConnection,
 ) -> reims_verify::catalog::Schema {
-    let helper = async { Ok(cluster.connect(db).await.unwrap()) };
+    let helper = async {
+        let mut helper = helper;
+        helper.ping().await.unwrap();
+        Ok(helper)
+    };
     read_schemas_on_two(conn, helper, &["public".to_string()])
         .await
         .unwrap()

@@ -272,11 +272,25 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     // of template1, which they run beside and never in (only a migration that opened its
     // own connection to template1 could change it), so it is the database it would be
     // after them. Its outcome waits for the shadow's turn, so that errors keep their order.
+    // The shadow's session and the catalog read's second session are opened meanwhile too
+    // (a session sees what is committed when it asks, whenever it was opened); each is
+    // asked whether it is still there before it is used, since a migration may end them.
     let shadow_db = async {
         match &db {
-            Database::Ephemeral(cluster) => Some(cluster.create_database(SHADOW_DB, None).await),
+            Database::Ephemeral(cluster) => Some(
+                async {
+                    cluster.create_database(SHADOW_DB, None).await?;
+                    cluster.connect(SHADOW_DB).await
+                }
+                .await,
+            ),
             Database::Url(..) => None,
         }
+    };
+    let read_helper = async {
+        db.is_ephemeral()
+            .then_some(db.connect().await.ok())
+            .flatten()
     };
     let migrate = async {
         if !db.is_ephemeral() {
@@ -310,7 +324,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         }
         Ok::<_, Error>(())
     };
-    let (migrated, shadow_db) = tokio::join!(migrate, shadow_db);
+    let (migrated, shadow_db, read_helper) = tokio::join!(migrate, shadow_db, read_helper);
     migrated?;
     phases.push(clock.phase("migrations", t));
 
@@ -332,7 +346,15 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         // A throw-away server's database changes under nobody, so its catalog can be read
         // over two connections; a handed-over server's is read over one, as one session.
         let actual = if db.is_ephemeral() {
-            read_schemas_on_two(&mut conn, db.connect(), &schemas).await?
+            let helper = async {
+                if let Some(mut helper) = read_helper {
+                    if helper.ping().await.is_ok() {
+                        return Ok(helper);
+                    }
+                }
+                db.connect().await
+            };
+            read_schemas_on_two(&mut conn, helper, &schemas).await?
         } else {
             read_schemas(&mut conn, &schemas).await?
         };
@@ -533,15 +555,24 @@ async fn shadow_connection(
     db: &Database,
     copts: &ClusterOptions,
     major: u32,
-    created: Option<Result<()>>,
+    opened: Option<Result<PgConnection>>,
 ) -> Result<(Option<Cluster>, PgConnection)> {
     match db {
         Database::Ephemeral(cluster) => {
-            match created {
-                Some(made) => made?,
-                None => cluster.create_database(SHADOW_DB, None).await?,
-            }
-            Ok((None, cluster.connect(SHADOW_DB).await?))
+            let conn = match opened {
+                Some(made) => {
+                    let mut conn = made?;
+                    if conn.ping().await.is_err() {
+                        conn = cluster.connect(SHADOW_DB).await?;
+                    }
+                    conn
+                }
+                None => {
+                    cluster.create_database(SHADOW_DB, None).await?;
+                    cluster.connect(SHADOW_DB).await?
+                }
+            };
+            Ok((None, conn))
         }
         Database::Url(..) => {
             let copts = ClusterOptions {
