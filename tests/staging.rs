@@ -763,6 +763,28 @@ async fn a_handed_over_servers_catalog_is_read_as_one_session() {
     .execute(&mut conn)
     .await
     .unwrap();
+    // Each on its own: ALTER SYSTEM refuses a transaction block.
+    for sql in [
+        "ALTER SYSTEM SET log_connections = on",
+        "SELECT pg_reload_conf()",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    }
+    // The server reloads its settings on its own time: wait until a new session has it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut probe = staging().connect("staging").await.unwrap();
+        let (on,): (String,) = sqlx::query_as("SHOW log_connections")
+            .fetch_one(&mut probe)
+            .await
+            .unwrap();
+        let _ = probe.close().await;
+        if on == "on" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "log_connections never took");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let log = staging().dir().join("server.log");
     let before = std::fs::read_to_string(&log).unwrap().len();
     let target = url_of("staging", "counted");
@@ -771,13 +793,40 @@ async fn a_handed_over_servers_catalog_is_read_as_one_session() {
     })
     .await
     .unwrap();
-    sqlx::raw_sql("DROP OWNED BY counted; DROP ROLE counted;")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    for sql in [
+        "DROP OWNED BY counted; DROP ROLE counted;",
+        "ALTER SYSTEM RESET log_connections",
+        "SELECT pg_reload_conf()",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    }
     assert_eq!(code, 1, "the staging drift is found: {stdout}{stderr}");
     let text = std::fs::read_to_string(&log).unwrap();
     let statements = logged_statements(&text[before..]);
+    // Every session the run opened on the server sent something: none is opened there
+    // for nothing (as one opened for a second catalog reader would be).
+    let pid_of = |line: &str| -> Option<i32> {
+        line.split_once(" [")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .and_then(|(pid, _)| pid.parse().ok())
+    };
+    let mut sessions: Vec<i32> = text[before..]
+        .lines()
+        .filter(|l| l.contains("connection authorized: user=counted "))
+        .filter_map(pid_of)
+        .collect();
+    sessions.sort();
+    let mut speaking: Vec<i32> = statements.iter().map(|(pid, _)| *pid).collect();
+    speaking.sort();
+    speaking.dedup();
+    assert!(
+        !sessions.is_empty(),
+        "the server logs the run's connections"
+    );
+    assert_eq!(
+        sessions, speaking,
+        "sessions opened, and those that sent statements"
+    );
     let backends_of = |from: &str| -> Vec<i32> {
         let mut pids: Vec<i32> = statements
             .iter()

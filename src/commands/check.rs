@@ -288,9 +288,11 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         }
     };
     let read_helper = async {
-        db.is_ephemeral()
-            .then_some(db.connect().await.ok())
-            .flatten()
+        if db.is_ephemeral() {
+            db.connect().await.ok()
+        } else {
+            None
+        }
     };
     let migrate = async {
         if !db.is_ephemeral() {
