@@ -6,8 +6,9 @@
 //! Order matters and follows dependencies: schemas, extensions, types, sequences, tables,
 //! partitions, function stand-ins, keys and other objects on tables, then views (each
 //! group retried in dependency order when one statement needs another of its group).
-//! Everything happens in one transaction that is rolled back, so the scratch database can
-//! be reused and is never changed.
+//! [`build_shadow`] does everything in one transaction that is rolled back, so the scratch
+//! database can be reused and is never changed; `shadow_lanes.rs` runs the same steps on two
+//! sessions, committing, in a database the run throws away.
 
 use std::collections::BTreeMap;
 
