@@ -1,6 +1,7 @@
 //! The shadow built on two sessions gives what the one-session build gives: the same
-//! shadow for every spec set tried (REIMS, the access-control fixture, and pagila as
-//! `spec snapshot` prints it), the same error for a spec PostgreSQL refuses (after starting
+//! shadow for every spec set tried (REIMS, the access-control and report fixtures, and
+//! pagila and the snapshot corpus of every object kind over two schemas as `spec snapshot`
+//! prints them), the same error for a spec PostgreSQL refuses (after starting
 //! again on one session in a new database), and one session only for specs with partitions.
 
 mod common;
@@ -9,7 +10,7 @@ use std::cell::Cell;
 use std::path::Path;
 
 use common::*;
-use reims_verify::catalog::read_schema;
+use reims_verify::catalog::read_schemas;
 use reims_verify::snapshot::{render_files, snapshot_schema, write_dir, Header};
 use reims_verify::spec::{load_dir, SpecSet};
 use reims_verify::verify::{build_shadow, build_shadow_on_two, MoreSessions, Shadow};
@@ -58,17 +59,18 @@ fn text(shadow: &Shadow) -> String {
     serde_json::to_string_pretty(shadow).unwrap()
 }
 
-/// Pagila's specs as `spec snapshot` writes them, its partitioned table made a plain one
-/// (and its partitions left out), so that the build splits.
-async fn pagila_without_partitions(dir: &Path) -> SpecSet {
-    let db = empty_db("lanes_pagila").await;
-    let sql = std::fs::read_to_string(fixture("pagila/pagila-schema.sql")).unwrap();
+/// The specs `spec snapshot` writes for `sql` applied to an empty database (the schemas
+/// `schemas`), partitioned tables made plain ones and partitions left out, so that the
+/// build splits.
+async fn snapshot_without_partitions(sql: &str, schemas: &[&str], dir: &Path) -> SpecSet {
+    let db = empty_db("lanes_snapshot").await;
     let mut conn = connect(&db).await;
-    sqlx::raw_sql(&sql)
+    sqlx::raw_sql(sql)
         .execute(&mut conn)
         .await
-        .expect("pagila applies");
-    let schema = read_schema(&mut conn, "public").await.unwrap();
+        .expect("the schema applies");
+    let names: Vec<String> = schemas.iter().map(|s| s.to_string()).collect();
+    let schema = read_schemas(&mut conn, &names).await.unwrap();
     let _ = conn.close().await;
     let snap = snapshot_schema(&schema).unwrap();
     let header = Header {
@@ -87,14 +89,48 @@ async fn pagila_without_partitions(dir: &Path) -> SpecSet {
     specs
 }
 
+/// The snapshot round-trip corpus (every object kind, over `public` and `app`), with
+/// `citext` replaced by `text` where the server lacks the extension (said on stderr).
+async fn corpus_sql() -> String {
+    let sql = std::fs::read_to_string(fixture("snapshot/corpus.sql")).unwrap();
+    let db = empty_db("lanes_citext").await;
+    let available: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'citext')",
+    )
+    .fetch_one(&mut connect(&db).await)
+    .await
+    .unwrap();
+    if available {
+        sql
+    } else {
+        report_skip("extension citext is not installed here; the corpus runs without it");
+        sql.replace("CREATE EXTENSION citext;", "")
+            .replace("citext", "text")
+    }
+}
+
 #[tokio::test]
 async fn two_sessions_build_what_one_session_builds() {
     let pagila_dir = tempfile::tempdir().unwrap();
+    let corpus_dir = tempfile::tempdir().unwrap();
     let sets = [
         ("REIMS", load_dir(&specs_dir()).unwrap()),
         ("access", load_dir(&fixture("access/specs")).unwrap()),
         ("report", load_dir(&fixture("report/specs")).unwrap()),
-        ("pagila", pagila_without_partitions(pagila_dir.path()).await),
+        (
+            "pagila",
+            snapshot_without_partitions(
+                &std::fs::read_to_string(fixture("pagila/pagila-schema.sql")).unwrap(),
+                &["public"],
+                pagila_dir.path(),
+            )
+            .await,
+        ),
+        (
+            "the snapshot corpus (two schemas)",
+            snapshot_without_partitions(&corpus_sql().await, &["public", "app"], corpus_dir.path())
+                .await,
+        ),
     ];
     for (name, specs) in &sets {
         let one = on_one(specs).await.expect("one session builds it");
