@@ -89,30 +89,11 @@ async fn snapshot_without_partitions(sql: &str, schemas: &[&str], dir: &Path) ->
     specs
 }
 
-/// The snapshot round-trip corpus (every object kind, over `public` and `app`), with
-/// `citext` replaced by `text` where the server lacks the extension (said on stderr).
-async fn corpus_sql() -> String {
-    let sql = std::fs::read_to_string(fixture("snapshot/corpus.sql")).unwrap();
-    let db = empty_db("lanes_citext").await;
-    let available: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'citext')",
-    )
-    .fetch_one(&mut connect(&db).await)
-    .await
-    .unwrap();
-    if available {
-        sql
-    } else {
-        report_skip("extension citext is not installed here; the corpus runs without it");
-        sql.replace("CREATE EXTENSION citext;", "")
-            .replace("citext", "text")
-    }
-}
-
 #[tokio::test]
 async fn two_sessions_build_what_one_session_builds() {
     let pagila_dir = tempfile::tempdir().unwrap();
     let corpus_dir = tempfile::tempdir().unwrap();
+    let corpus = corpus_sql(&empty_db("lanes_citext").await).await;
     let sets = [
         ("REIMS", load_dir(&specs_dir()).unwrap()),
         ("access", load_dir(&fixture("access/specs")).unwrap()),
@@ -128,8 +109,7 @@ async fn two_sessions_build_what_one_session_builds() {
         ),
         (
             "the snapshot corpus (two schemas)",
-            snapshot_without_partitions(&corpus_sql().await, &["public", "app"], corpus_dir.path())
-                .await,
+            snapshot_without_partitions(&corpus, &["public", "app"], corpus_dir.path()).await,
         ),
     ];
     for (name, specs) in &sets {

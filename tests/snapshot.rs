@@ -43,25 +43,6 @@ async fn schemas_of(db: &str, schemas: &[&str]) -> Schema {
     read_schemas(&mut conn, &names).await.unwrap()
 }
 
-/// The round-trip corpus, with `citext` replaced by `text` where the server lacks the
-/// extension (said on stderr).
-async fn corpus_sql(db: &str) -> String {
-    let sql = std::fs::read_to_string(fixture("snapshot/corpus.sql")).unwrap();
-    let available: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'citext')",
-    )
-    .fetch_one(&mut connect(db).await)
-    .await
-    .unwrap();
-    if available {
-        sql
-    } else {
-        report_skip("extension citext is not installed here; the corpus runs without an extension");
-        sql.replace("CREATE EXTENSION citext;", "")
-            .replace("citext", "text")
-    }
-}
-
 #[tokio::test]
 async fn a_corpus_of_every_object_kind_round_trips() {
     let db = empty_db("snap_corpus").await;

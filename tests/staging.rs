@@ -715,6 +715,13 @@ async fn the_checking_roles_own_read_is_expected_and_nothing_more() {
     );
 }
 
+/// The backend pid of a server log line (`... [pid] LOG: ...`).
+fn log_pid(line: &str) -> Option<i32> {
+    line.split_once(" [")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .and_then(|(pid, _)| pid.parse().ok())
+}
+
 /// Each statement a backend sent, as `(pid, text)`, from a server log whose lines start
 /// with the default prefix (`%m [%p] `); a statement's text runs on until the next entry.
 fn logged_statements(log: &str) -> Vec<(i32, String)> {
@@ -732,10 +739,7 @@ fn logged_statements(log: &str) -> Vec<(i32, String)> {
             continue;
         }
         out.extend(current.take());
-        let pid = line
-            .split_once(" [")
-            .and_then(|(_, rest)| rest.split_once(']'))
-            .and_then(|(pid, _)| pid.parse().ok());
+        let pid = log_pid(line);
         if let (Some(pid), true) = (
             pid,
             line.contains("LOG:  execute") || line.contains("LOG:  statement:"),
@@ -805,15 +809,10 @@ async fn a_handed_over_servers_catalog_is_read_as_one_session() {
     let statements = logged_statements(&text[before..]);
     // Every session the run opened on the server sent something: none is opened there
     // for nothing (as one opened for a second catalog reader would be).
-    let pid_of = |line: &str| -> Option<i32> {
-        line.split_once(" [")
-            .and_then(|(_, rest)| rest.split_once(']'))
-            .and_then(|(pid, _)| pid.parse().ok())
-    };
     let mut sessions: Vec<i32> = text[before..]
         .lines()
         .filter(|l| l.contains("connection authorized: user=counted "))
-        .filter_map(pid_of)
+        .filter_map(log_pid)
         .collect();
     sessions.sort();
     let mut speaking: Vec<i32> = statements.iter().map(|(pid, _)| *pid).collect();

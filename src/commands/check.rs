@@ -348,14 +348,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         // A throw-away server's database changes under nobody, so its catalog can be read
         // over two connections; a handed-over server's is read over one, as one session.
         let actual = if db.is_ephemeral() {
-            let helper = async {
-                if let Some(mut helper) = read_helper {
-                    if helper.ping().await.is_ok() {
-                        return Ok(helper);
-                    }
-                }
-                db.connect().await
-            };
+            let helper = still_open(read_helper, db.connect());
             read_schemas_on_two(&mut conn, helper, &schemas).await?
         } else {
             read_schemas(&mut conn, &schemas).await?
@@ -549,6 +542,20 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     Ok((run, db))
 }
 
+/// A session opened before the migrations ended, if it still answers (a migration may end
+/// the other sessions), else the one `reopen` opens.
+async fn still_open(
+    opened: Option<PgConnection>,
+    reopen: impl std::future::Future<Output = Result<PgConnection>>,
+) -> Result<PgConnection> {
+    if let Some(mut conn) = opened {
+        if conn.ping().await.is_ok() {
+            return Ok(conn);
+        }
+    }
+    reopen.await
+}
+
 /// A connection to an empty database for the shadow: on the same throw-away server when
 /// there is one, else on a private one of the chosen backend and of the checked server's
 /// major when its binaries (or image) can be found (never on a server the user handed over,
@@ -562,13 +569,7 @@ async fn shadow_connection(
     match db {
         Database::Ephemeral(cluster) => {
             let conn = match opened {
-                Some(made) => {
-                    let mut conn = made?;
-                    if conn.ping().await.is_err() {
-                        conn = cluster.connect(SHADOW_DB).await?;
-                    }
-                    conn
-                }
+                Some(made) => still_open(Some(made?), cluster.connect(SHADOW_DB)).await?,
                 None => {
                     cluster.create_database(SHADOW_DB, None).await?;
                     cluster.connect(SHADOW_DB).await?

@@ -58,6 +58,27 @@ pub fn lasting_tempdir() -> tempfile::TempDir {
     dir
 }
 
+/// The snapshot round-trip corpus (`tests/fixtures/snapshot/corpus.sql`: every object kind,
+/// over `public` and `app`), with `citext` replaced by `text` where the server of `db`
+/// lacks the extension (said on stderr).
+#[allow(dead_code)]
+pub async fn corpus_sql(db: &str) -> String {
+    let sql = std::fs::read_to_string(fixture("snapshot/corpus.sql")).unwrap();
+    let available: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'citext')",
+    )
+    .fetch_one(&mut connect(db).await)
+    .await
+    .unwrap();
+    if available {
+        sql
+    } else {
+        report_skip("extension citext is not installed here; the corpus runs without an extension");
+        sql.replace("CREATE EXTENSION citext;", "")
+            .replace("citext", "text")
+    }
+}
+
 /// Run async set-up on a private runtime (tests run inside their own runtimes).
 fn on_own_runtime<T, F, Fut>(f: F) -> T
 where
