@@ -583,21 +583,49 @@ async fn a_file_that_ends_the_other_sessions_is_applied_and_the_run_goes_on() {
 #[tokio::test]
 async fn a_run_whose_lock_was_taken_while_its_control_session_was_ended_stops() {
     let db = empty_db("lock_taken").await;
-    // Half a second before the sessions are ended, so that the other session sees the run
-    // hold the lock first; a second after, so that it can take the lock in the gap.
-    let slow_end = format!("SELECT pg_sleep(0.5);\n{END_OTHER_SESSIONS}\nSELECT pg_sleep(1);");
+    // The file waits (on the server, up to 30 s each) until the other session has seen the
+    // run hold the lock, ends the sessions, then waits until the other session holds the
+    // lock: no fixed pause to race against. Statistics are read afresh each time, since a
+    // transaction otherwise keeps its first view of pg_stat_activity.
+    let wait_for = |what: &str| {
+        format!(
+            "DO $w$ BEGIN FOR i IN 1..3000 LOOP PERFORM pg_stat_clear_snapshot(); \
+             EXIT WHEN {what}; PERFORM pg_sleep(0.01); END LOOP; END $w$;"
+        )
+    };
+    let ready = wait_for(
+        "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'lock_taker_ready')",
+    );
+    let taken = wait_for(
+        "EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'lock_taker%')",
+    );
+    let slow_end = format!("{ready}\n{END_OTHER_SESSIONS}\n{taken}");
     let dir = folder(&[
         ("001_end_sessions.sql", slow_end.as_str()),
         ("002_after.sql", "CREATE TABLE after_table (x int);"),
     ]);
-    // Another runner: it waits until the run holds the lock, and once the file has ended
-    // the run's control session (and its own), it takes the lock and keeps it.
+    // Another runner: it waits until the run holds the lock and says it is ready; once the
+    // file has ended the run's control session (and its own), it takes the lock and keeps
+    // it.
     let taker_db = db.clone();
     let taker = tokio::spawn(async move {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        // What the other session did, and when, for the failure message.
+        let started = std::time::Instant::now();
+        let mut events: Vec<String> = Vec::new();
+        let mut note =
+            |what: String| events.push(format!("{} ms {what}", started.elapsed().as_millis()));
         let mut seen_held = false;
-        while std::time::Instant::now() < deadline {
+        while started.elapsed() < std::time::Duration::from_secs(30) {
             let mut c = connect(&taker_db).await;
+            note("connected".into());
+            if sqlx::query("SET application_name = 'lock_taker'")
+                .execute(&mut c)
+                .await
+                .is_err()
+            {
+                continue;
+            }
             loop {
                 let asked = if seen_held {
                     sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
@@ -613,25 +641,44 @@ async fn a_run_whose_lock_was_taken_while_its_control_session_was_ended_stops() 
                     .await
                 };
                 match asked {
-                    Ok(true) if seen_held => return Some(c),
-                    Ok(true) => seen_held = true,
+                    Ok(true) if seen_held => {
+                        note("took the lock".into());
+                        return (Some(c), events);
+                    }
+                    Ok(true) => {
+                        note("saw the run hold the lock".into());
+                        seen_held = true;
+                        if sqlx::query("SET application_name = 'lock_taker_ready'")
+                            .execute(&mut c)
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
                     Ok(false) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
                     // Ended by the file too: connect again.
-                    Err(_) => break,
+                    Err(e) => {
+                        note(format!("session ended: {e}"));
+                        break;
+                    }
                 }
             }
         }
-        None
+        (None, events)
     });
-    let err = run(&db, dir.path()).await.unwrap_err();
-    let holder = taker
-        .await
-        .unwrap()
-        .expect("the other session never got the lock");
+    let result = run(&db, dir.path()).await;
+    let (holder, events) = taker.await.unwrap();
+    let err = match result {
+        Err(e) => e,
+        Ok(report) => panic!("the run went on: {report:?}; the other session: {events:?}"),
+    };
+    let holder =
+        holder.unwrap_or_else(|| panic!("the other session never got the lock: {events:?}"));
     let text = err.to_string();
     assert!(
         matches!(err, Error::Server { .. }),
-        "not a server error: {err:?}"
+        "not a server error: {err:?}; the other session: {events:?}"
     );
     assert_eq!(err.exit_code(), ExitCode::Database, "{err:?}");
     assert!(text.contains("001_end_sessions.sql"), "{text}");
