@@ -28,7 +28,7 @@ fn relations_query() -> String {
     format!(
         "
 SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind,
-       obj_description(c.oid, 'pg_class') AS comment,
+       ds.description AS comment,
        CASE WHEN c.relkind IN ('v','m') THEN pg_get_viewdef(c.oid, true) END AS definition,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
        pn.nspname::text AS parent_schema, pc.relname::text AS parent_name,
@@ -39,6 +39,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
   LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
   LEFT JOIN pg_class pc ON pc.oid = i.inhparent
   LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+  LEFT JOIN pg_description ds ON ds.objoid = c.oid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
  WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v')
    AND {}
  ORDER BY 1, 2",
@@ -54,12 +55,13 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> ty.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
        a.attgenerated::text AS generated, a.attidentity::text AS identity,
-       col_description(a.attrelid, a.attnum) AS comment
+       ds.description AS comment
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_type ty ON ty.oid = a.atttypid
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
  WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v')
    AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY 1, 2, a.attnum";
@@ -78,13 +80,14 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
        k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
        k.convalidated AS validated,
        (k.conparentid <> 0 OR NOT k.conislocal) AS inherited,
-       obj_description(k.oid, 'pg_constraint') AS comment
+       ds.description AS comment
   FROM pg_constraint k
   JOIN pg_class c ON c.oid = k.conrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_class r ON r.oid = k.confrelid
   LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
   LEFT JOIN pg_class i ON i.oid = k.conindid
+  LEFT JOIN pg_description ds ON ds.objoid = k.oid AND ds.classoid = 'pg_constraint'::regclass AND ds.objsubid = 0
  WHERE n.nspname = ANY($1)
  ORDER BY 1, 2, 3";
 
@@ -100,13 +103,14 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS na
        k.conname::text AS constraint_name,
        x.indisvalid AS valid, x.indisready AS ready, x.indislive AS live,
        EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid) AS inherited,
-       obj_description(x.indexrelid, 'pg_class') AS comment
+       ds.description AS comment
   FROM pg_index x
   JOIN pg_class c ON c.oid = x.indrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_class ic ON ic.oid = x.indexrelid
   JOIN pg_am am ON am.oid = ic.relam
   LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype IN ('p','u','x')
+  LEFT JOIN pg_description ds ON ds.objoid = x.indexrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = 0
  WHERE n.nspname = ANY($1)
  ORDER BY 1, 2, 3";
 
@@ -118,12 +122,13 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name
                JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
        t.tgenabled::text AS enabled, t.tgnargs::int4 AS nargs, t.tgargs AS args,
        t.tgparentid <> 0 AS inherited,
-       obj_description(t.oid, 'pg_trigger') AS comment
+       ds.description AS comment
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_proc p ON p.oid = t.tgfoid
   JOIN pg_namespace pn ON pn.oid = p.pronamespace
+  LEFT JOIN pg_description ds ON ds.objoid = t.oid AND ds.classoid = 'pg_trigger'::regclass AND ds.objsubid = 0
  WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
  ORDER BY 1, 2, 3";
 
@@ -141,11 +146,12 @@ SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS ki
        p.proparallel::text AS parallel, p.procost::float8 AS cost, p.prorows::float8 AS rows,
        ag.aggtransfn::regproc::text AS agg_sfunc, format_type(ag.aggtranstype, NULL) AS agg_stype,
        NULLIF(ag.aggfinalfn, 0)::regproc::text AS agg_finalfunc, ag.agginitval AS agg_initval,
-       obj_description(p.oid, 'pg_proc') AS comment
+       ds.description AS comment
   FROM pg_proc p
   JOIN pg_namespace n ON n.oid = p.pronamespace
   JOIN pg_language l ON l.oid = p.prolang
   LEFT JOIN pg_aggregate ag ON ag.aggfnoid = p.oid
+  LEFT JOIN pg_description ds ON ds.objoid = p.oid AND ds.classoid = 'pg_proc'::regclass AND ds.objsubid = 0
  WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p', 'a')
    AND {}
  UNION ALL
