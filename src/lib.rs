@@ -10,6 +10,7 @@
 #[macro_use]
 mod console;
 
+pub mod allocator;
 pub mod anchor;
 pub mod cache_dir;
 pub mod catalog;

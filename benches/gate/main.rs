@@ -180,7 +180,13 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
+/// The allocator `reims-verify` runs on, so that the library's figures here (the
+/// structural check beside pgTAP, the probes) are the binary's.
+#[global_allocator]
+static ALLOCATOR: reims_verify::allocator::Allocator = reims_verify::allocator::Allocator;
+
 fn main() {
+    reims_verify::allocator::tune();
     let a = args();
     if a.probes_only {
         let reims = reims_workload();
