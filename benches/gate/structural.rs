@@ -34,6 +34,9 @@ pub struct SideBySide {
     pub failed: usize,
     /// `None` when pgTAP did not run (not installed, or the schema is beyond `--pgtap-max`).
     pub pgtap: Option<PgTap>,
+    /// pgTAP asserting every comparison the structural check reports
+    /// ([`pgtap::Coverage::Full`]); run when `pgtap` is.
+    pub pgtap_full: Option<PgTap>,
     pub pgtap_skipped: Option<String>,
 }
 
@@ -81,14 +84,17 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
             findings: 0,
             failed: 0,
             pgtap: None,
+            pgtap_full: None,
             pgtap_skipped: None,
         };
-        let mut tap = PgTap {
+        let new_tap = || PgTap {
             times: vec![],
             assertions: 0,
             not_ok: 0,
         };
+        let (mut tap, mut tap_full) = (new_tap(), new_tap());
         let script_path = tempfile::NamedTempFile::new().unwrap();
+        let full_script_path = tempfile::NamedTempFile::new().unwrap();
         let inputs = ShadowInputs {
             specs_dir: Some(w.specs.as_path()),
             prior_sql: Vec::new(),
@@ -160,42 +166,25 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
             if !pgtap_ok {
                 continue;
             }
-            if round == 0 {
-                let (script, n) = pgtap::script(&specs, &shadow);
-                std::fs::write(
-                    script_path.path(),
-                    format!("SET search_path TO public, tap;\n{script}"),
-                )
-                .unwrap();
-                tap.assertions = n;
+            for (tap, path, coverage) in [
+                (&mut tap, &script_path, pgtap::Coverage::Subset),
+                (&mut tap_full, &full_script_path, pgtap::Coverage::Full),
+            ] {
+                if round == 0 {
+                    let (script, n) = pgtap::script(&specs, &shadow, coverage);
+                    std::fs::write(
+                        path.path(),
+                        format!("SET search_path TO public, tap;\n{script}"),
+                    )
+                    .unwrap();
+                    tap.assertions = n;
+                }
+                run_pgtap(&cluster, &db, path.path(), tap);
             }
-            let t = Instant::now();
-            let o = Command::new("psql")
-                .args(["-X", "-q", "-U", "postgres", "-d", &db, "-h"])
-                .arg(cluster.dir())
-                .arg("-f")
-                .arg(script_path.path())
-                .output()
-                .unwrap();
-            tap.times.push(ms(t.elapsed()));
-            let stdout = String::from_utf8_lossy(&o.stdout);
-            tap.not_ok = stdout
-                .lines()
-                .filter(|l| l.trim_start().starts_with("not ok"))
-                .count();
-            let ok = stdout
-                .lines()
-                .filter(|l| l.trim_start().starts_with("ok "))
-                .count();
-            assert_eq!(
-                ok + tap.not_ok,
-                tap.assertions,
-                "pgTAP did not run every assertion: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
         }
         if pgtap_ok {
             s.pgtap = Some(tap);
+            s.pgtap_full = Some(tap_full);
         } else {
             s.pgtap_skipped = Some(if !a.pgtap {
                 "--no-pgtap".into()
@@ -283,6 +272,34 @@ async fn read_on_two(
     read_schemas_on_two(conn, helper, &["public".to_string()])
         .await
         .unwrap()
+}
+
+/// Run one pgTAP script on `db` and add its time and its count of `not ok` to `tap`.
+fn run_pgtap(cluster: &EphemeralCluster, db: &str, script: &std::path::Path, tap: &mut PgTap) {
+    let t = Instant::now();
+    let o = Command::new("psql")
+        .args(["-X", "-q", "-U", "postgres", "-d", db, "-h"])
+        .arg(cluster.dir())
+        .arg("-f")
+        .arg(script)
+        .output()
+        .unwrap();
+    tap.times.push(ms(t.elapsed()));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    tap.not_ok = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("not ok"))
+        .count();
+    let ok = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("ok "))
+        .count();
+    assert_eq!(
+        ok + tap.not_ok,
+        tap.assertions,
+        "pgTAP did not run every assertion: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 fn install_pgtap(cluster: &EphemeralCluster, db: &str) -> bool {
