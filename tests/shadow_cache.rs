@@ -185,11 +185,19 @@ fn signed(header: &[String], payload: &[u8]) -> Vec<u8> {
 /// Re-sign `entry` with the shadow's default for alerts.severity changed to `'bogus'`.
 fn poison(entry: &Path) {
     let (header, payload) = split_entry(&std::fs::read(entry).unwrap());
-    let text = String::from_utf8(payload).unwrap();
+    let mut shadow: reims_verify::verify::Shadow =
+        postcard::from_bytes(&payload).expect("the entry's payload is a shadow");
     let from = "'warning'::character varying";
-    assert!(text.contains(from), "the entry holds no alerts default");
-    let changed = text.replacen(from, "'bogus'::character varying", 1);
-    std::fs::write(entry, signed(&header, changed.as_bytes())).unwrap();
+    let column = shadow
+        .schema
+        .relations
+        .get_mut("alerts")
+        .and_then(|r| r.columns.iter_mut().find(|c| c.name == "severity"))
+        .filter(|c| c.default.as_deref() == Some(from))
+        .expect("the entry holds no alerts default");
+    column.default = Some("'bogus'::character varying".into());
+    let changed = postcard::to_allocvec(&shadow).unwrap();
+    std::fs::write(entry, signed(&header, &changed)).unwrap();
 }
 
 /// Whether `entry` is whole: its length and digest match its header.
