@@ -289,14 +289,16 @@ fn copy_record(path: &Path, staged: &Path, read: &str) -> Result<String> {
     Ok(copied)
 }
 
-/// Parse the record at `path` and give its SHA-256 (of every byte, trailing ones too).
-fn parse_file(path: &Path) -> Result<(RunRecord, String)> {
+/// Parse the record at `path` and give its SHA-256 (of every byte, trailing ones too),
+/// whether or not it parses: a record that is not what its sidecar sealed is reported as
+/// changed, whatever its bytes now say.
+fn parse_file(path: &Path) -> Result<(Result<RunRecord>, String)> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut reader = Hashing {
         inner: file,
         hash: sha2::Digest::new(),
     };
-    let record = json::parse_from(&mut reader, path)?;
+    let record = json::parse_from(&mut reader, path);
     std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(path, e))?;
     Ok((record, hex::encode(sha2::Digest::finalize(reader.hash))))
 }
@@ -434,6 +436,8 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
     let record = match record {
         Record::File { path, sealed } => {
             let (run, digest) = parse_file(&path)?;
+            // The seal first: a record changed after it was written is reported as such,
+            // even where the change also broke its syntax.
             if let Some(sealed) = sealed.as_ref().filter(|s| **s != digest) {
                 return Err(Error::Usage {
                     message: format!(
@@ -450,7 +454,7 @@ pub fn write_all(record: Record, source: &Path, dir: &Path) -> Result<Written> {
             Judged::File {
                 path,
                 digest,
-                parsed: Box::new(run),
+                parsed: Box::new(run?),
             }
         }
         Record::Run(run) => Judged::Run(run),
@@ -857,5 +861,47 @@ mod tests {
             "{sealed_otherwise}"
         );
         assert!(!dir.path().join("refused").exists());
+    }
+
+    /// A sealed record whose change also broke its syntax is reported as changed, not as
+    /// "not a run record": which byte a change hits must not decide the diagnosis.
+    #[test]
+    fn a_sealed_record_changed_into_bad_syntax_is_reported_as_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("run.json");
+        let colon = RECORD.find(':').expect("the record has a colon");
+        let broken = format!("{}x{}", &RECORD[..colon], &RECORD[colon + 1..]);
+        std::fs::write(&from, &broken).unwrap();
+        let sealed = write_all(
+            Record::File {
+                path: from.clone(),
+                sealed: Some(digest::sha256_hex(RECORD.as_bytes())),
+            },
+            &from,
+            &dir.path().join("sealed"),
+        )
+        .unwrap_err();
+        assert!(
+            sealed.to_string().contains("changed after it was written"),
+            "{sealed}"
+        );
+        // Without a seal, the syntax is all there is to report.
+        let unsealed = write_all(
+            Record::File {
+                path: from.clone(),
+                sealed: None,
+            },
+            &from,
+            &dir.path().join("unsealed"),
+        )
+        .unwrap_err();
+        assert!(
+            unsealed
+                .to_string()
+                .contains("not a reims-verify run record"),
+            "{unsealed}"
+        );
+        assert!(!dir.path().join("sealed").exists());
+        assert!(!dir.path().join("unsealed").exists());
     }
 }
