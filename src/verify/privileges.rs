@@ -369,6 +369,14 @@ pub(crate) fn verify_privileges(
     verify_schema(specs, actual, roles, out);
     let no_roles = IndexMap::new();
     let mut owned: BTreeSet<&str> = BTreeSet::new();
+    // The sequences each relation's columns own, found once: looking them up per relation
+    // among every relation of the catalog grew with the square of the number of tables.
+    let mut sequences_of: BTreeMap<&str, Vec<(&String, &Acl)>> = BTreeMap::new();
+    for (name, seq) in &actual.access.relations {
+        if let (Some(owner), 'S') = (seq.owned_by.as_deref(), seq.kind) {
+            sequences_of.entry(owner).or_default().push((name, seq));
+        }
+    }
     for loaded in &specs.specs {
         let spec = &loaded.spec;
         let key = relation_key(&spec.schema, &spec.table);
@@ -423,10 +431,7 @@ pub(crate) fn verify_privileges(
         let table_owner = declared.owner.map(String::as_str).unwrap_or(MIGRATOR);
         let declared_seqs = p.map(|p| &p.sequences);
         let mut seen: BTreeSet<String> = BTreeSet::new();
-        for (name, seq) in &actual.access.relations {
-            if seq.kind != 'S' || seq.owned_by.as_deref() != Some(key.as_str()) {
-                continue;
-            }
+        for &(name, seq) in sequences_of.get(key.as_str()).into_iter().flatten() {
             owned.insert(name);
             let bare = bare_name(name);
             seen.insert(bare.clone());
