@@ -49,9 +49,9 @@ pub enum Coverage {
     /// The assertions pgTAP has functions for, as the benchmark measured until then (see
     /// the module's doc).
     Subset,
-    /// Every comparison the structural check reports a finding for, where the specs
-    /// declare it: the subset, plus (with pgTAP's own function where it has one, else an
-    /// `is()` on the catalog) per relation its comment, persistence, row-level security
+    /// The comparisons the structural check reports a finding for, where the specs
+    /// declare them, but for the three named last: the subset, plus (with pgTAP's own
+    /// function where it has one, else an `is()` on the catalog) per relation its comment, persistence, row-level security
     /// (enabled, forced), owner (`table_owner_is`) and the privileges of PUBLIC and of
     /// each role (`table_privs_are`); per column its collation and comment; the primary
     /// key's name; per foreign key its delete and update actions, deferrability and
@@ -62,7 +62,7 @@ pub enum Coverage {
     /// `is_definer`/`isnt_definer`, its kind, arguments, `SET` options, leak-proofness,
     /// parallel safety and comment; and `has_role` for every role the privileges name.
     /// Not asserted: the migration history (the benchmark migrates with `psql`, which
-    /// keeps none).
+    /// keeps none), a view's query, and which sequence a column owns.
     Full,
 }
 
