@@ -160,7 +160,6 @@ pub fn script(specs: &SpecSet, shadow: &Shadow, coverage: Coverage) -> (String, 
             tests.push(format!("trigger_is({t}, {}, {})", q(name), q(&tr.function)));
         }
         for (sig, f) in &s.functions {
-            let spec_f = f;
             let Some((name, _)) = parse_signature(sig) else {
                 continue;
             };
@@ -188,12 +187,12 @@ pub fn script(specs: &SpecSet, shadow: &Shadow, coverage: Coverage) -> (String, 
             };
             tests.push(format!("volatility_is({fname}, {arr}, {})", q(v)));
             if let (Coverage::Full, Some(n)) = (coverage, normal) {
-                if let Some(f) = sh
+                if let Some(compiled) = sh
                     .functions
                     .iter()
-                    .find(|f| f.name == n.name && f.arg_types == n.arg_types)
+                    .find(|c| c.name == n.name && c.arg_types == n.arg_types)
                 {
-                    full_function(&fname, &arr, spec_f, f, &mut tests);
+                    full_function(&fname, &arr, f, compiled, &mut tests);
                 }
             }
         }
