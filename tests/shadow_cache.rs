@@ -160,7 +160,7 @@ fn new_entry(cache_dir: &Path, before: &[PathBuf]) -> PathBuf {
 fn split_entry(bytes: &[u8]) -> (Vec<String>, Vec<u8>) {
     let mut rest = bytes;
     let mut header = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..5 {
         let nl = rest.iter().position(|&b| b == b'\n').expect("header line");
         header.push(String::from_utf8(rest[..nl].to_vec()).unwrap());
         rest = &rest[nl + 1..];
@@ -168,12 +168,14 @@ fn split_entry(bytes: &[u8]) -> (Vec<String>, Vec<u8>) {
     (header, rest.to_vec())
 }
 
-/// An entry with the same header layout for `payload`, signed as the tool signs it.
+/// An entry with the same header layout for `payload`, signed as the tool signs it. The
+/// header's lines are magic, key, server digest, length and payload digest.
 fn signed(header: &[String], payload: &[u8]) -> Vec<u8> {
     let mut out = format!(
-        "{}\n{}\nlength {}\nsha256 {}\n",
+        "{}\n{}\n{}\nlength {}\nsha256 {}\n",
         header[0],
         header[1],
+        header[2],
         payload.len(),
         hex::encode(Sha256::digest(payload))
     )
@@ -203,8 +205,8 @@ fn poison(entry: &Path) {
 /// Whether `entry` is whole: its length and digest match its header.
 fn whole(entry: &Path) -> bool {
     let (header, payload) = split_entry(&std::fs::read(entry).unwrap());
-    header[2] == format!("length {}", payload.len())
-        && header[3] == format!("sha256 {}", hex::encode(Sha256::digest(&payload)))
+    header[3] == format!("length {}", payload.len())
+        && header[4] == format!("sha256 {}", hex::encode(Sha256::digest(&payload)))
 }
 
 #[test]
@@ -233,6 +235,24 @@ fn a_warm_run_gives_the_cold_verdict_and_reads_its_entry() {
     let poisoned = check(&p, cache.path(), Cache::On);
     assert_eq!(poisoned.code, 1, "{poisoned:?}");
     assert!(poisoned.failed("column.default"), "{poisoned:?}");
+
+    // The entry is found by what is known before the migrations run, and used only if the
+    // server it was built on said what this run's server says after them (its version,
+    // settings, roles, extensions and schemas): the same poisoned entry, said to come from
+    // another server, is not used, and is replaced by a build on this one.
+    let (header, payload) = split_entry(&std::fs::read(&entry).unwrap());
+    assert!(header[2].starts_with("server "), "{header:?}");
+    let mut elsewhere = header.clone();
+    elsewhere[2] = format!("server {}", hex::encode(Sha256::digest(b"another server")));
+    std::fs::write(&entry, signed(&elsewhere, &payload)).unwrap();
+    assert_eq!(check(&p, cache.path(), Cache::On), cold);
+    assert_eq!(entries(cache.path()), vec![entry.clone()]);
+    assert!(whole(&entry));
+    assert_eq!(
+        split_entry(&std::fs::read(&entry).unwrap()).0[..3],
+        header[..3]
+    );
+    assert_eq!(check(&p, cache.path(), Cache::On), cold);
 
     // The cache is safe to delete.
     std::fs::remove_dir_all(cache.path().join("shadow")).unwrap();

@@ -1,6 +1,7 @@
 //! `reims-verify check`: start (or reach) a database, apply the migrations, compare with the
 //! specs, report, and exit 0 / 1.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use sqlx::{Connection, PgConnection};
@@ -15,8 +16,8 @@ use crate::probe::ProbeConfig;
 use crate::run::{spool_error, Clock, FindingSink, Run, SpecFile};
 use crate::spec::load_dir_reporting;
 use crate::verify::{
-    across_majors, cached_shadow, cross_major_rules, verify_into, verify_migrations, AccessOptions,
-    MoreSessions, ShadowInputs,
+    across_majors, cached_shadow, cross_major_rules, look_up, verify_into, verify_migrations,
+    AccessOptions, MoreSessions, ShadowInputs,
 };
 
 use super::{apply_options, cluster_options, server_settings, Output};
@@ -232,6 +233,8 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     let mut phases = Vec::new();
     let t = Instant::now();
     let (specs, mut warnings) = load_dir_reporting(&args.specs)?;
+    // Shared with the thread that looks the shadow up in the cache while the migrations run.
+    let specs = Arc::new(specs);
     phases.push(clock.phase("specs", t));
     for w in &warnings {
         errln!("{}", crate::redact::scrub(&format!("warning: {w}")));
@@ -326,7 +329,38 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         }
         Ok::<_, Error>(())
     };
-    let (migrated, shadow_db, read_helper) = tokio::join!(migrate, shadow_db, read_helper);
+    // The normalised-spec cache is looked up meanwhile too, on a thread of its own, when the
+    // shadow's server is this one: what the cache key needs (the specs, the migrations, the
+    // server's version) is known now, and whether the entry's server said what this one
+    // will say after the migrations is asked at the shadow's turn.
+    let prior_sql: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.name.clone(), f.checksum.clone()))
+        .chain(
+            extra
+                .iter()
+                .map(|(p, sql)| (p.display().to_string(), ShadowInputs::digest(sql))),
+        )
+        .collect();
+    let shadow_inputs = |server_version: &str, prior_sql: Vec<(String, String)>| ShadowInputs {
+        specs_dir: Some(args.specs.clone()),
+        server_version: server_version.to_string(),
+        prior_sql,
+    };
+    let lookup = async {
+        match &db {
+            Database::Ephemeral(cluster) => Some(
+                look_up(
+                    specs.clone(),
+                    shadow_inputs(cluster.server_version(), prior_sql),
+                )
+                .await,
+            ),
+            Database::Url(..) => None,
+        }
+    };
+    let (migrated, shadow_db, read_helper, lookup) =
+        tokio::join!(migrate, shadow_db, read_helper, lookup);
     migrated?;
     phases.push(clock.phase("migrations", t));
 
@@ -373,25 +407,18 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         for w in &cross_major {
             errln!("warning: {w}");
         }
-        // What ran on the shadow's server before it (the migrations, on a throw-away
-        // server) is part of the cache key: it can create roles or change settings the
-        // shadow sees.
-        let prior_sql = if db.is_ephemeral() {
-            files
-                .iter()
-                .map(|f| (f.name.clone(), f.sql.as_str()))
-                .chain(
-                    extra
-                        .iter()
-                        .map(|(p, sql)| (p.display().to_string(), sql.as_str())),
+        // A shadow on a server of its own (the checked one was handed over) is looked up
+        // now that its server has started; nothing ran on it before.
+        let lookup = match (lookup, &shadow_cluster) {
+            (Some(lookup), _) => lookup,
+            (None, Some(cluster)) => {
+                look_up(
+                    specs.clone(),
+                    shadow_inputs(cluster.server_version(), Vec::new()),
                 )
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let inputs = ShadowInputs {
-            specs_dir: Some(args.specs.as_path()),
-            prior_sql,
+                .await
+            }
+            (None, None) => crate::verify::Lookup::Off,
         };
         // Both shadow databases are the run's own and thrown away with their server, so
         // the build may commit and use a second session.
@@ -401,7 +428,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             _ => None,
         };
         let more = server.map(more_sessions);
-        let built = cached_shadow(&mut shadow_conn, &specs, &inputs, more).await;
+        let built = cached_shadow(&mut shadow_conn, &specs, lookup, more).await;
         Database::close(shadow_conn).await;
         drop(shadow_cluster);
         let (shadow, _source) = built?;

@@ -1,22 +1,29 @@
 //! The specs' normalised form, kept between runs: compiling a thousand specs into the
 //! shadow database costs seconds, and the result depends only on what goes in.
 //!
-//! The cache wraps [`build_shadow`] and stores whatever it returns. The key is a SHA-256 of
-//! everything that can change that result: the tool's version and executable, the server's
-//! full version and the session settings that shape how PostgreSQL prints types and
-//! expressions (time zone, date style, encodings, locales, search path, the roles and
-//! extensions the shadow database sees), every spec and schema document as loaded, every file in the specs
-//! folder, and the SQL that ran on the same server before the shadow was built (the
-//! migrations, which may create roles or change settings). An entry carries its key, its
-//! length and the SHA-256 of its payload, the shadow in postcard's binary form (parsing the
-//! JSON it used to be took about 0.25 s of 34 MB at 5,000 tables); anything that does not match exactly (a truncated,
-//! damaged or foreign entry, a payload this version cannot read) is ignored, removed and
-//! rebuilt. Entries are written under a private temporary name and renamed into place, so a
-//! concurrent run sees either a whole entry or none. Where the cache lives and how to turn
-//! it off: [`crate::cache_dir`].
+//! The cache wraps [`build_shadow`] and stores whatever it returns, checked in two parts.
+//! The key, which names the entry, is a SHA-256 of what is known before the shadow's server
+//! is asked anything: the tool's version and executable, the version the shadow's server
+//! reported at start, every spec and schema document as loaded, every file in the specs
+//! folder, and the SQL that ran on that server before the shadow was built (the migrations,
+//! by their checksums). So the entry can be found and read while the migrations run
+//! ([`look_up`]). The entry also carries the SHA-256 of what its server said about itself
+//! just before the build: its full version, the session settings that shape how PostgreSQL
+//! prints types and expressions (time zone, date style, encodings, locales, search path),
+//! and the roles, extensions and schemas the shadow database sees, which migrations may
+//! change. An entry is used only when this run's server says the same ([`cached_shadow`]).
+//!
+//! An entry carries its key, that server digest, its length and the SHA-256 of its payload,
+//! the shadow in postcard's binary form (parsing the JSON it used to be took about 0.25 s of
+//! 34 MB at 5,000 tables). Anything that does not match exactly (a truncated, damaged or
+//! foreign entry, a payload this version cannot read) is ignored, removed and rebuilt; an
+//! entry of another server state is rebuilt and replaced. Entries are written under a
+//! private temporary name and renamed into place, so a concurrent run sees either a whole
+//! entry or none. Where the cache lives and how to turn it off: [`crate::cache_dir`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -28,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::spec::SpecSet;
 
 /// First line of every entry; a new layout gets a new line.
-const MAGIC: &str = "reims-verify shadow cache 2";
+const MAGIC: &str = "reims-verify shadow cache 3";
 
 /// How many shadow entries to keep; older ones are removed when a new one is stored.
 const KEEP_ENTRIES: usize = 8;
@@ -62,13 +69,51 @@ const SETTINGS: &[&str] = &[
     "block_size",
 ];
 
-/// What a run knows about where its shadow comes from, beside the specs themselves.
+/// What a run knows, before its shadow's server is asked anything, about where its shadow
+/// comes from beside the specs themselves. It names the entry, so that the entry can be
+/// read while the migrations run.
 #[derive(Debug, Clone, Default)]
-pub struct ShadowInputs<'a> {
+pub struct ShadowInputs {
     /// The specs folder; every file in it is part of the key.
-    pub specs_dir: Option<&'a Path>,
-    /// SQL that ran on the shadow's server before it was built (name, text), in order.
-    pub prior_sql: Vec<(String, &'a str)>,
+    pub specs_dir: Option<PathBuf>,
+    /// The version the shadow's server reported when it started, so that each major keeps
+    /// its own entry (the server's full version is compared again after the migrations).
+    pub server_version: String,
+    /// What ran on the shadow's server before it was built, in order: each file's name and
+    /// the SHA-256 of its text ([`ShadowInputs::digest`]).
+    pub prior_sql: Vec<(String, String)>,
+}
+
+impl ShadowInputs {
+    /// The SHA-256 of a text, lower-case hex, as [`ShadowInputs::prior_sql`] holds it
+    /// (migrations carry theirs already).
+    pub fn digest(text: &str) -> String {
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// The cache's answer for a run, looked up before the shadow's server is asked anything
+/// ([`look_up`]): at 5,000 tables the key and the entry take about 50 ms of a core, which
+/// the migrations hide.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The cache is turned off ([`crate::cache_dir`]): the shadow is built.
+    Off,
+    /// The cache is on; `found` is the entry stored under `key`, whole, if there is one.
+    /// It is used only if it was made on a server in the state this run's server is in.
+    On {
+        dir: PathBuf,
+        key: String,
+        found: Option<Box<Entry>>,
+    },
+}
+
+/// A whole entry: the shadow, and the SHA-256 of what the server it was built on said
+/// about itself ([`server_fingerprint`]).
+#[derive(Debug)]
+pub struct Entry {
+    server: String,
+    shadow: Shadow,
 }
 
 /// Whether the shadow came from the cache.
@@ -76,41 +121,49 @@ pub struct ShadowInputs<'a> {
 pub enum ShadowSource {
     /// Built in the shadow database during this run (and stored when the cache is on).
     Built,
-    /// Read from a cache entry that matched the key exactly.
+    /// Read from a cache entry that matched the key and the server exactly.
     Cached,
 }
 
-/// [`build_shadow`] through the cache: the stored result when an entry matches the key
-/// exactly, else a fresh build that is then stored. With the cache off, a plain build.
+/// Compute the key and read the entry it names, on a thread of its own: work for a core
+/// that the run's own thread (which drives the migrations and the catalog read) does not
+/// wait for until the shadow's turn.
+pub async fn look_up(specs: Arc<SpecSet>, inputs: ShadowInputs) -> Lookup {
+    let Some(dir) = crate::cache_dir::root().map(|r| r.join("shadow")) else {
+        return Lookup::Off;
+    };
+    tokio::task::spawn_blocking(move || {
+        let key = key(&specs, &inputs);
+        let found = load(&dir.join(format!("{key}.shadow")), &key).map(Box::new);
+        Lookup::On { dir, key, found }
+    })
+    .await
+    // A lookup that died stores nothing and reads nothing: the shadow is built.
+    .unwrap_or(Lookup::Off)
+}
+
+/// [`build_shadow`] through the cache: the entry [`look_up`] found when the server it was
+/// built on said what this run's shadow server says now (its full version, the settings
+/// that shape its output, its roles, extensions and schemas, all of which migrations may
+/// change), else a fresh build that is then stored. With the cache off, a plain build.
 ///
 /// With `more` sessions (on a database the run throws away), a build runs on two sessions
 /// ([`build_shadow_on_two`]); without, on `conn` alone.
 pub async fn cached_shadow(
     conn: &mut PgConnection,
     specs: &SpecSet,
-    inputs: &ShadowInputs<'_>,
+    lookup: Lookup,
     more: Option<MoreSessions<'_>>,
 ) -> Result<(Shadow, ShadowSource)> {
-    let Some(dir) = crate::cache_dir::root().map(|r| r.join("shadow")) else {
+    let Lookup::On { dir, key, found } = lookup else {
         return Ok((build(conn, more, specs).await?, ShadowSource::Built));
     };
-    let server = server_fingerprint(conn).await?;
-    let key = key(&server, specs, inputs).await;
-    let path = dir.join(format!("{key}.shadow"));
-    // Reading and checking an entry is work for a core, not for this thread, which also
-    // drives the catalog read that runs beside the shadow.
-    let loaded = {
-        let (path, key) = (path.clone(), key.clone());
-        tokio::task::spawn_blocking(move || load(&path, &key))
-            .await
-            .ok()
-            .flatten()
-    };
-    if let Some(shadow) = loaded {
-        return Ok((shadow, ShadowSource::Cached));
+    let server = ShadowInputs::digest(&server_fingerprint(conn).await?);
+    if let Some(entry) = found.filter(|e| e.server == server) {
+        return Ok((entry.shadow, ShadowSource::Cached));
     }
     let shadow = build(conn, more, specs).await?;
-    store(&dir, &path, &key, &shadow);
+    store(&dir, &key, &server, &shadow);
     Ok((shadow, ShadowSource::Built))
 }
 
@@ -126,8 +179,8 @@ async fn build(
     }
 }
 
-/// The server's version, the settings that shape its output, and the roles and extensions
-/// the shadow database sees, as one text.
+/// The server's version, the settings that shape its output, and the roles, extensions and
+/// schemas the shadow database sees, as one text.
 async fn server_fingerprint(conn: &mut PgConnection) -> Result<String> {
     let names: Vec<String> = SETTINGS.iter().map(|s| s.to_string()).collect();
     let (text,): (String,) = sqlx::query_as(
@@ -190,28 +243,21 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// How many specs [`key`] hashes between two yields to the runtime.
-const SPECS_PER_YIELD: usize = 32;
-
-/// The cache key: SHA-256 over everything that can change what [`build_shadow`] returns.
-/// It yields to the runtime every [`SPECS_PER_YIELD`] specs and after reading the specs
-/// folder: the thread that computes it also drives the catalog read beside it, whose
-/// sessions would otherwise wait for it (about 20 ms at 1,000 tables).
-pub async fn key(server: &str, specs: &SpecSet, inputs: &ShadowInputs<'_>) -> String {
+/// The cache key, which names the entry: SHA-256 over everything that can change what
+/// [`build_shadow`] returns and is known before the shadow's server is asked anything.
+/// What the server says about itself after the migrations is compared apart, against the
+/// entry's `server` line.
+pub fn key(specs: &SpecSet, inputs: &ShadowInputs) -> String {
     let mut h = Sha256::new();
     field(&mut h, MAGIC.as_bytes());
     field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
     field(&mut h, executable_identity().as_bytes());
-    field(&mut h, server.as_bytes());
+    field(&mut h, inputs.server_version.as_bytes());
     // Each spec as loaded, in its serialised form: every field of the spec types is
-    // serialised (none is skipped), and serialising costs a fifth of `Debug` (about 50 us a
-    // spec; 0.25 s at 5,000 tables, on the thread that drives the catalog read).
+    // serialised (none is skipped), and serialising costs a fifth of `Debug`.
     let mut buf = Vec::new();
     field(&mut h, &(specs.specs.len() as u64).to_le_bytes());
-    for (i, s) in specs.specs.iter().enumerate() {
-        if i % SPECS_PER_YIELD == SPECS_PER_YIELD - 1 {
-            tokio::task::yield_now().await;
-        }
+    for s in &specs.specs {
         field(&mut h, s.path.as_os_str().as_encoded_bytes());
         field(&mut h, s.checksum.as_bytes());
         field(&mut h, as_loaded(&mut buf, &s.spec));
@@ -222,11 +268,9 @@ pub async fn key(server: &str, specs: &SpecSet, inputs: &ShadowInputs<'_>) -> St
         field(&mut h, s.checksum.as_bytes());
         field(&mut h, as_loaded(&mut buf, &s.spec));
     }
-    match inputs.specs_dir {
+    match &inputs.specs_dir {
         Some(dir) => {
-            tokio::task::yield_now().await;
             let files = files_under(dir);
-            tokio::task::yield_now().await;
             field(&mut h, &(files.len() as u64).to_le_bytes());
             for (p, bytes) in files {
                 field(&mut h, p.as_os_str().as_encoded_bytes());
@@ -236,9 +280,9 @@ pub async fn key(server: &str, specs: &SpecSet, inputs: &ShadowInputs<'_>) -> St
         None => field(&mut h, b"<no specs folder>"),
     }
     field(&mut h, &(inputs.prior_sql.len() as u64).to_le_bytes());
-    for (name, sql) in &inputs.prior_sql {
+    for (name, digest) in &inputs.prior_sql {
         field(&mut h, name.as_bytes());
-        field(&mut h, sql.as_bytes());
+        field(&mut h, digest.as_bytes());
     }
     hex::encode(h.finalize())
 }
@@ -256,23 +300,26 @@ fn as_loaded<'b, T: Serialize + std::fmt::Debug>(buf: &'b mut Vec<u8>, spec: &T)
 
 /// The entry at `path` if it is whole and made for `key`; a damaged or foreign entry is
 /// removed so that this run can store a good one.
-fn load(path: &Path, key: &str) -> Option<Shadow> {
+fn load(path: &Path, key: &str) -> Option<Entry> {
     let bytes = std::fs::read(path).ok()?;
-    let shadow = parse_entry(&bytes, key);
-    if shadow.is_none() {
+    let entry = parse_entry(&bytes, key);
+    if entry.is_none() {
         let _ = std::fs::remove_file(path);
     } else if let Ok(f) = std::fs::File::options().append(true).open(path) {
         // Mark it recently used, so pruning removes older entries first.
         let _ = f.set_modified(std::time::SystemTime::now());
     }
-    shadow
+    entry
 }
 
-/// Check the header (magic, key, length, digest) and read the payload.
-fn parse_entry(bytes: &[u8], key: &str) -> Option<Shadow> {
+/// How many lines an entry's header has: magic, key, server, length, digest.
+const HEADER_LINES: usize = 5;
+
+/// Check the header (magic, key, server, length, digest) and read the payload.
+fn parse_entry(bytes: &[u8], key: &str) -> Option<Entry> {
     let mut rest = bytes;
     let mut header = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..HEADER_LINES {
         let nl = rest.iter().position(|&b| b == b'\n')?;
         header.push(std::str::from_utf8(&rest[..nl]).ok()?);
         rest = &rest[nl + 1..];
@@ -280,19 +327,24 @@ fn parse_entry(bytes: &[u8], key: &str) -> Option<Shadow> {
     if header[0] != MAGIC || header[1] != format!("key {key}") {
         return None;
     }
-    let length: usize = header[2].strip_prefix("length ")?.parse().ok()?;
-    let digest = header[3].strip_prefix("sha256 ")?;
+    let server = header[2].strip_prefix("server ")?;
+    let length: usize = header[3].strip_prefix("length ")?.parse().ok()?;
+    let digest = header[4].strip_prefix("sha256 ")?;
     if rest.len() != length || hex::encode(Sha256::digest(rest)) != digest {
         return None;
     }
-    postcard::from_bytes(rest).ok()
+    Some(Entry {
+        server: server.to_string(),
+        shadow: postcard::from_bytes(rest).ok()?,
+    })
 }
 
-/// The bytes of an entry for `shadow` under `key`.
-fn entry_bytes(key: &str, shadow: &Shadow) -> Option<Vec<u8>> {
+/// The bytes of an entry for `shadow` under `key`, built on a server whose fingerprint has
+/// the SHA-256 `server`.
+fn entry_bytes(key: &str, server: &str, shadow: &Shadow) -> Option<Vec<u8>> {
     let payload = postcard::to_allocvec(shadow).ok()?;
     let mut out = format!(
-        "{MAGIC}\nkey {key}\nlength {}\nsha256 {}\n",
+        "{MAGIC}\nkey {key}\nserver {server}\nlength {}\nsha256 {}\n",
         payload.len(),
         hex::encode(Sha256::digest(&payload))
     )
@@ -303,8 +355,8 @@ fn entry_bytes(key: &str, shadow: &Shadow) -> Option<Vec<u8>> {
 
 /// Store an entry: write a private temporary file, then rename it into place. Failures only
 /// cost the next run a build, so they are ignored.
-fn store(dir: &Path, path: &Path, key: &str, shadow: &Shadow) {
-    let Some(bytes) = entry_bytes(key, shadow) else {
+fn store(dir: &Path, key: &str, server: &str, shadow: &Shadow) {
+    let Some(bytes) = entry_bytes(key, server, shadow) else {
         return;
     };
     if std::fs::create_dir_all(dir).is_err() {
@@ -318,7 +370,7 @@ fn store(dir: &Path, path: &Path, key: &str, shadow: &Shadow) {
     let written = std::fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
         .is_ok();
-    if !written || std::fs::rename(&tmp, path).is_err() {
+    if !written || std::fs::rename(&tmp, dir.join(format!("{key}.shadow"))).is_err() {
         let _ = std::fs::remove_file(&tmp);
         return;
     }
@@ -373,11 +425,10 @@ mod tests {
 
     #[test]
     fn an_entry_reads_back_only_under_its_own_key_and_whole() {
-        let bytes = entry_bytes("abc", &sample()).unwrap();
-        assert_eq!(
-            parse_entry(&bytes, "abc").unwrap().schema.server_version,
-            "15.18"
-        );
+        let bytes = entry_bytes("abc", "s1", &sample()).unwrap();
+        let entry = parse_entry(&bytes, "abc").unwrap();
+        assert_eq!(entry.shadow.schema.server_version, "15.18");
+        assert_eq!(entry.server, "s1");
         assert!(parse_entry(&bytes, "abd").is_none(), "foreign key accepted");
         for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
             assert!(parse_entry(&bytes[..cut], "abc").is_none(), "cut at {cut}");
@@ -395,32 +446,37 @@ mod tests {
             parse_entry(&longer, "abc").is_none(),
             "trailing byte accepted"
         );
+        let older =
+            String::from_utf8_lossy(&bytes).replacen(MAGIC, "reims-verify shadow cache 2", 1);
+        assert!(
+            parse_entry(older.as_bytes(), "abc").is_none(),
+            "older layout accepted"
+        );
     }
 
-    #[tokio::test]
-    async fn the_key_changes_with_the_server_and_the_prior_sql() {
+    #[test]
+    fn the_key_changes_with_the_server_and_the_prior_sql() {
         let specs = SpecSet::default();
-        let base = key("PostgreSQL 15.18", &specs, &ShadowInputs::default()).await;
-        assert_eq!(
-            base,
-            key("PostgreSQL 15.18", &specs, &ShadowInputs::default()).await
+        let on = |version: &str, prior: &[(&str, &str)]| ShadowInputs {
+            specs_dir: None,
+            server_version: version.into(),
+            prior_sql: prior
+                .iter()
+                .map(|(n, sql)| (n.to_string(), ShadowInputs::digest(sql)))
+                .collect(),
+        };
+        let base = key(&specs, &on("15.18", &[]));
+        assert_eq!(base, key(&specs, &on("15.18", &[])));
+        assert_ne!(base, key(&specs, &on("16.4", &[])));
+        let with_sql = key(&specs, &on("15.18", &[("001.sql", "CREATE ROLE x")]));
+        assert_ne!(base, with_sql);
+        assert_ne!(
+            with_sql,
+            key(&specs, &on("15.18", &[("001.sql", "CREATE ROLE y")]))
         );
         assert_ne!(
-            base,
-            key("PostgreSQL 16.4", &specs, &ShadowInputs::default()).await
-        );
-        let with_sql = ShadowInputs {
-            specs_dir: None,
-            prior_sql: vec![("001.sql".into(), "CREATE ROLE x")],
-        };
-        assert_ne!(base, key("PostgreSQL 15.18", &specs, &with_sql).await);
-        let other_sql = ShadowInputs {
-            specs_dir: None,
-            prior_sql: vec![("001.sql".into(), "CREATE ROLE y")],
-        };
-        assert_ne!(
-            key("PostgreSQL 15.18", &specs, &with_sql).await,
-            key("PostgreSQL 15.18", &specs, &other_sql).await
+            with_sql,
+            key(&specs, &on("15.18", &[("002.sql", "CREATE ROLE x")]))
         );
     }
 }
