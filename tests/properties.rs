@@ -501,6 +501,33 @@ async fn wrong_outcomes_are_failures_that_say_what_was_expected() {
     // Shrunk to the smallest failing value, 5.
     assert!(f.actual.as_deref().unwrap().contains("(i=5)"), "{f:#?}");
     assert!(f.message.contains("draw(i=5)"), "{}", f.message);
+    // A pick that fails is read ahead with the batch before its step (the set-up's or the
+    // step before's checks), but the failure is charged to the pick, in its own step, and
+    // the reproduction holds it.
+    let (_d4, specs) = language_specs(
+        "      ok:\n        sql: SELECT 1 AS one\n        expect: [\":result = 1\"]\n      bad:\n        args: { p: { pick: \"SELECT 1 / 0 AS n\" } }\n        sql: SELECT :p.n AS n\n",
+    );
+    let findings = run(&mut conn, &specs, &CONFIG).await;
+    let f = &findings[0];
+    assert!(f.failed(), "{f:#?}");
+    assert!(
+        f.actual.as_deref().unwrap().contains("SQLSTATE 22012"),
+        "{f:#?}"
+    );
+    assert!(
+        f.message
+            .contains("at step 1 (picking p) of the minimal sequence [1) bad(…)]"),
+        "{}",
+        f.message
+    );
+    let repro = f.repro.as_deref().unwrap();
+    assert!(
+        repro.contains("-- step 1: bad(…)\nSELECT 1 / 0 AS n;  -- picking p"),
+        "{repro}"
+    );
+    // Run by hand, the script ends on that error.
+    let by_hand = replay(&mut conn, repro).await.unwrap_or_default();
+    assert!(by_hand.contains("division by zero"), "{by_hand}: {repro}");
 }
 
 #[tokio::test]

@@ -97,6 +97,12 @@ pub struct Player<'p, 'a> {
     prefetched: Vec<(usize, Rows)>,
     /// Whether the sequences' savepoint is established (or about to be, by `pending`).
     case_savepoint: bool,
+    /// Whether picks are read ahead at all (off while a failure is played again to find
+    /// where it is; see [`Player::play`]).
+    read_ahead: bool,
+    /// Whether this sequence has read a pick ahead, and whether a batch failed since.
+    ahead_planned: bool,
+    ahead_then_failed: bool,
     /// The property's prepared statements (released by the caller after the rollback).
     statements: &'p mut Statements,
 }
@@ -178,6 +184,9 @@ impl<'p, 'a> Player<'p, 'a> {
             next_tail: Vec::new(),
             prefetched: Vec::new(),
             case_savepoint: false,
+            read_ahead: true,
+            ahead_planned: false,
+            ahead_then_failed: false,
             statements,
         }
     }
@@ -238,12 +247,36 @@ impl<'p, 'a> Player<'p, 'a> {
     /// Play `case` in a savepoint that is rolled back before the next statement the player
     /// sends (the property's transaction is rolled back at the end anyway). An `Err` is
     /// trouble with the connection itself, not an outcome of the property.
+    ///
+    /// A pick read ahead rides in the batches of the step before its own (or of the
+    /// set-up), so an error in such a batch may be the pick's: the sequence is then played
+    /// again without reading ahead, and where it fails that time is the outcome (its step,
+    /// and a reproduction that holds the pick). Were that play to hold, the first outcome
+    /// stands.
     pub async fn play(&mut self, conn: &mut PgConnection, case: &Case) -> Result<Played> {
+        let played = self.play_once(conn, case).await?;
+        if matches!(played.outcome, Outcome::Held) || !self.ahead_then_failed {
+            return Ok(played);
+        }
+        self.read_ahead = false;
+        let again = self.play_once(conn, case).await;
+        self.read_ahead = true;
+        let again = again?;
+        Ok(match again.outcome {
+            Outcome::Held => played,
+            _ => again,
+        })
+    }
+
+    /// One play of `case` (see [`Player::play`]).
+    async fn play_once(&mut self, conn: &mut PgConnection, case: &Case) -> Result<Played> {
         // The previous sequence's undo (if any) goes in front of this one's first
         // statement, saving a round trip per sequence.
         self.tail.clear();
         self.next_tail.clear();
         self.prefetched.clear();
+        self.ahead_planned = false;
+        self.ahead_then_failed = false;
         if !self.case_savepoint {
             self.pending.push_str(CASE_SAVEPOINT);
             self.pending.push_str(";\n");
@@ -376,7 +409,7 @@ impl<'p, 'a> Player<'p, 'a> {
         let mut prefetched = std::mem::take(&mut self.prefetched);
         let mut shown_args = Vec::new();
         let mut pending_repro = Vec::new();
-        {
+        let bound: Step<bool> = async {
             let at = At {
                 step: number,
                 target: action.target,
@@ -416,6 +449,21 @@ impl<'p, 'a> Player<'p, 'a> {
                 if !holds {
                     return Ok(false);
                 }
+            }
+            Ok(true)
+        }
+        .await;
+        match bound {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(stop) => {
+                // Failed while binding its arguments (a pick, a row, the precondition): the
+                // step is still named, and its reproduction ends on what failed.
+                let label = format!("{}({}…)", action.name, shown_args.join(", "));
+                played.labels.push(label.clone());
+                played.repro.push(format!("-- step {number}: {label}"));
+                played.repro.extend(pending_repro);
+                return Err(stop);
             }
         }
         if let Some(adv) = &step.advance {
@@ -760,6 +808,9 @@ impl<'p, 'a> Player<'p, 'a> {
     /// The picks of step `next` that can be read ahead, with the last batch of the step
     /// before it: those before any `row` argument whose query uses only `given` values.
     fn plan_prefetch(&mut self, case: &Case, next: usize, b: &Bindings) -> Vec<(usize, String)> {
+        if !self.read_ahead {
+            return Vec::new();
+        }
         let Some(step) = case.steps.get(next) else {
             return Vec::new();
         };
@@ -782,6 +833,7 @@ impl<'p, 'a> Player<'p, 'a> {
                 GenPlan::Scalar(_) => {}
             }
         }
+        self.ahead_planned |= !out.is_empty();
         out
     }
 
@@ -917,9 +969,13 @@ impl<'p, 'a> Player<'p, 'a> {
             None => {
                 let inline = pick_query(&exec);
                 let send = self.sendable(b, &pick_query(strip(query)), inline.clone());
-                self.fetch_as(conn, &send, &inline)
-                    .await
-                    .map_err(|e| at.db(format!("picking {name}"), "rows", &e))?
+                match self.fetch_as(conn, &send, &inline).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        repro.push(format!("{rsql};  -- picking {name}: the error is here"));
+                        return Err(at.db(format!("picking {name}"), "rows", &e));
+                    }
+                }
             }
         };
         if rows.rows.is_empty() {
@@ -1090,6 +1146,9 @@ impl<'p, 'a> Player<'p, 'a> {
 
     /// After a batch: the `PREPARE`s it carried ran, or may not have.
     fn settle(&mut self, ran: bool) {
+        if !ran && self.ahead_planned {
+            self.ahead_then_failed = true;
+        }
         if ran {
             self.statements.sent();
         } else {
