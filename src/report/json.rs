@@ -469,10 +469,10 @@ thread_local! {
 
 /// While it lives, the file names of the record being parsed are shared (see
 /// [`LocationRecord::file`]); when it ends, the table of names is emptied.
-struct SharedFiles;
+pub(super) struct SharedFiles;
 
 impl SharedFiles {
-    fn scope() -> SharedFiles {
+    pub(super) fn scope() -> SharedFiles {
         FILES.with(|f| f.borrow_mut().clear());
         SharedFiles
     }
@@ -504,7 +504,7 @@ fn shared_file<'de, D: serde::Deserializer<'de>>(
 }
 
 /// The record parsed from `path`, once its format and totals are checked.
-fn checked(parsed: serde_json::Result<RunRecord>, path: &Path) -> Result<RunRecord> {
+pub(super) fn checked(parsed: serde_json::Result<RunRecord>, path: &Path) -> Result<RunRecord> {
     let invalid = |message: String| Error::Usage {
         message: format!("{}: {message}", path.display()),
         hint: "pass the run.json that `reims-verify check` wrote".into(),

@@ -15,6 +15,7 @@ pub mod json;
 pub mod junit;
 pub mod lock;
 pub mod markdown;
+mod readback;
 pub mod sarif;
 pub mod terminal;
 pub mod traceability;
@@ -326,7 +327,7 @@ fn write_reading_back(
     let (written, parsed) = write_parsing(
         &mut file,
         move |out| json::write_to(&run, out),
-        |bytes| json::parse_from(bytes, source),
+        |bytes| readback::parse_written(bytes, source),
     );
     let digest = written
         .and_then(|()| file.finish())
