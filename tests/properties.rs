@@ -462,16 +462,25 @@ async fn the_language_does_what_its_reference_says() {
     );
 }
 
+/// The one finding of `language_specs(actions)` on `conn`, which must have failed.
+async fn the_failure(conn: &mut PgConnection, actions: &str) -> Finding {
+    let (_dir, specs) = language_specs(actions);
+    let mut findings = run(conn, &specs, &CONFIG).await;
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = findings.remove(0);
+    assert!(f.failed(), "{f:#?}");
+    f
+}
+
 #[tokio::test]
 async fn wrong_outcomes_are_failures_that_say_what_was_expected() {
     let mut conn = database(None).await;
     // A statement that succeeds where an error is expected.
-    let (_d1, specs) = language_specs(
+    let f = the_failure(
+        &mut conn,
         "      divide:\n        raises: { sqlstate: \"22012\" }\n        sql: SELECT 1 / 1\n",
-    );
-    let findings = run(&mut conn, &specs, &CONFIG).await;
-    let f = &findings[0];
-    assert!(f.failed(), "{f:#?}");
+    )
+    .await;
     assert_eq!(
         f.expected.as_deref(),
         Some("an error with SQLSTATE 22012"),
@@ -482,21 +491,17 @@ async fn wrong_outcomes_are_failures_that_say_what_was_expected() {
         "{f:#?}"
     );
     // An error where success is expected keeps its SQLSTATE.
-    let (_d2, specs) = language_specs("      divide:\n        sql: SELECT 1 / 0\n");
-    let findings = run(&mut conn, &specs, &CONFIG).await;
-    let f = &findings[0];
-    assert!(f.failed(), "{f:#?}");
+    let f = the_failure(&mut conn, "      divide:\n        sql: SELECT 1 / 0\n").await;
     assert!(
         f.actual.as_deref().unwrap().contains("SQLSTATE 22012"),
         "{f:#?}"
     );
     // An expectation that does not hold names itself and shows the statement's rows.
-    let (_d3, specs) = language_specs(
+    let f = the_failure(
+        &mut conn,
         "      draw:\n        args: { i: { int: { min: 1, max: 9 } } }\n        sql: SELECT :i AS i\n        expect: [\":result < 5\"]\n",
-    );
-    let findings = run(&mut conn, &specs, &CONFIG).await;
-    let f = &findings[0];
-    assert!(f.failed(), "{f:#?}");
+    )
+    .await;
     assert_eq!(f.expected.as_deref(), Some(":result < 5"));
     // Shrunk to the smallest failing value, 5.
     assert!(f.actual.as_deref().unwrap().contains("(i=5)"), "{f:#?}");
@@ -504,12 +509,11 @@ async fn wrong_outcomes_are_failures_that_say_what_was_expected() {
     // A pick that fails is read ahead with the batch before its step (the set-up's or the
     // step before's checks), but the failure is charged to the pick, in its own step, and
     // the reproduction holds it.
-    let (_d4, specs) = language_specs(
+    let f = the_failure(
+        &mut conn,
         "      ok:\n        sql: SELECT 1 AS one\n        expect: [\":result = 1\"]\n      bad:\n        args: { p: { pick: \"SELECT 1 / 0 AS n\" } }\n        sql: SELECT :p.n AS n\n",
-    );
-    let findings = run(&mut conn, &specs, &CONFIG).await;
-    let f = &findings[0];
-    assert!(f.failed(), "{f:#?}");
+    )
+    .await;
     assert!(
         f.actual.as_deref().unwrap().contains("SQLSTATE 22012"),
         "{f:#?}"
