@@ -68,13 +68,13 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
 
 const CONSTRAINTS: &str = "
 SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS name, k.contype::text AS kind,
-       ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i)
-               JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
+       ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = u.n)
+               FROM unnest(k.conkey) WITH ORDINALITY u(n, i) ORDER BY u.i) AS columns,
        pg_get_constraintdef(k.oid, true) AS definition,
        CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) END AS expression,
        rn.nspname::text AS ref_schema, r.relname::text AS ref_table,
-       ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(n, i)
-               JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) AS ref_columns,
+       ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = k.confrelid AND a.attnum = u.n)
+               FROM unnest(k.confkey) WITH ORDINALITY u(n, i) ORDER BY u.i) AS ref_columns,
        NULLIF(k.confdeltype::text, ' ') AS on_delete, NULLIF(k.confupdtype::text, ' ') AS on_update,
        CASE WHEN k.contype IN ('p','u','x') THEN i.relname::text END AS index_name,
        k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
@@ -118,8 +118,8 @@ const TRIGGERS: &str = "
 SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name, t.tgtype::int4 AS tgtype,
        p.proname::text AS function, pn.nspname::text AS function_schema,
        pg_get_triggerdef(t.oid, true) AS definition,
-       ARRAY(SELECT a.attname::text FROM unnest(t.tgattr::int2[]) WITH ORDINALITY u(n, i)
-               JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = u.n ORDER BY u.i) AS columns,
+       ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = t.tgrelid AND a.attnum = u.n)
+               FROM unnest(t.tgattr::int2[]) WITH ORDINALITY u(n, i) ORDER BY u.i) AS columns,
        t.tgenabled::text AS enabled, t.tgnargs::int4 AS nargs, t.tgargs AS args,
        t.tgparentid <> 0 AS inherited,
        ds.description AS comment
