@@ -893,15 +893,11 @@ mod tests {
         .unwrap();
         assert_eq!(std::fs::read_to_string(out.join(RUN_FILE)).unwrap(), RECORD);
         assert_eq!(written.digest, digest::sha256_hex(RECORD.as_bytes()));
-        let sealed_otherwise = write_all(
-            Record::File {
-                path: from.clone(),
-                sealed: Some(digest::sha256_hex(b"something else")),
-            },
+        let sealed_otherwise = refused(
             &from,
+            Some(digest::sha256_hex(b"something else")),
             &dir.path().join("refused"),
-        )
-        .unwrap_err();
+        );
         assert!(
             sealed_otherwise
                 .to_string()
@@ -909,6 +905,19 @@ mod tests {
             "{sealed_otherwise}"
         );
         assert!(!dir.path().join("refused").exists());
+    }
+
+    /// The error of rendering the record at `from`, sealed as `sealed` says, into `out`.
+    fn refused(from: &Path, sealed: Option<String>, out: &Path) -> Error {
+        write_all(
+            Record::File {
+                path: from.to_path_buf(),
+                sealed,
+            },
+            from,
+            out,
+        )
+        .unwrap_err()
     }
 
     /// A sealed record whose change also broke its syntax is reported as changed, not as
@@ -920,29 +929,17 @@ mod tests {
         let colon = RECORD.find(':').expect("the record has a colon");
         let broken = format!("{}x{}", &RECORD[..colon], &RECORD[colon + 1..]);
         std::fs::write(&from, &broken).unwrap();
-        let sealed = write_all(
-            Record::File {
-                path: from.clone(),
-                sealed: Some(digest::sha256_hex(RECORD.as_bytes())),
-            },
+        let sealed = refused(
             &from,
+            Some(digest::sha256_hex(RECORD.as_bytes())),
             &dir.path().join("sealed"),
-        )
-        .unwrap_err();
+        );
         assert!(
             sealed.to_string().contains("changed after it was written"),
             "{sealed}"
         );
         // Without a seal, the syntax is all there is to report.
-        let unsealed = write_all(
-            Record::File {
-                path: from.clone(),
-                sealed: None,
-            },
-            &from,
-            &dir.path().join("unsealed"),
-        )
-        .unwrap_err();
+        let unsealed = refused(&from, None, &dir.path().join("unsealed"));
         assert!(
             unsealed
                 .to_string()
