@@ -232,6 +232,8 @@ enum Phase {
     Initdb,
     Restore,
     Migrations,
+    /// The shadow's own server started beside the run's, while a migration hangs.
+    ShadowAhead,
     /// Probe batches in flight, on the database and on its copy.
     Probes,
     /// The reports being written while the server is torn down beside them.
@@ -258,6 +260,8 @@ fn wait_for_phase(place: &Place, phase: Phase, pid: u32) {
                     .is_ok_and(|c| String::from_utf8_lossy(&c).contains("SELECT"))
             })
         }),
+        // The second cluster folder is the shadow's own server (the run's is first).
+        Phase::ShadowAhead => wait_for("the shadow's own server", || place.folders().len() >= 2),
         // The copy's session exists only while the probes run (a backend's title names
         // its database).
         Phase::Probes => {
@@ -494,6 +498,47 @@ fn a_run_killed_during_migrations_leaves_nothing_after_the_next_run() {
     kill_then_next_run(&place, Phase::Migrations, Signal::SIGKILL, true);
 }
 
+/// Without a cache entry, the shadow is built on a server of its own while the migrations
+/// run: a run killed then leaves neither server behind.
+#[test]
+fn a_run_killed_while_the_shadow_is_built_ahead_leaves_nothing_after_the_next_run() {
+    if std::thread::available_parallelism().is_ok_and(|n| n.get() < 2) {
+        report_skip("the shadow is built ahead only on a machine of two cores or more");
+        return;
+    }
+    let mut place = Place::new();
+    let slow = slow_migrations();
+    place.migrations = slow.path().to_path_buf();
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGQUIT,
+        Signal::SIGKILL,
+    ] {
+        kill_then_next_run(&place, Phase::ShadowAhead, signal, false);
+    }
+    kill_then_next_run(&place, Phase::ShadowAhead, Signal::SIGKILL, true);
+}
+
+/// A migration that fails while the shadow is built ahead ends the run with the
+/// migration's error, and the shadow's server is gone when the run has ended.
+#[test]
+fn a_failed_migration_stops_the_build_ahead_and_leaves_nothing() {
+    let mut place = Place::new();
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(migrations_dir()).unwrap().flatten() {
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    std::fs::write(dir.path().join("015_broken.sql"), "SELECT 1 / 0;\n").unwrap();
+    place.migrations = dir.path().to_path_buf();
+    let out = place.spawn_check(false, false).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("015_broken.sql"), "{stderr}");
+    assert!(place.folders().is_empty(), "left {:?}", place.folders());
+    assert!(processes_in(place.parent.path()).is_empty());
+}
+
 /// The probes run on the database and on a copy of it, both with batches in flight: a
 /// run killed there stops the server through the same clean-up, and the next run finds
 /// nothing of it.
@@ -585,6 +630,11 @@ fn folders_of_live_runs_and_foreign_folders_are_never_touched() {
             std::fs::read(format!("/proc/{pid}/cmdline"))
                 .is_ok_and(|c| String::from_utf8_lossy(&c).contains("SELECT"))
         })
+    });
+    // The shadow built ahead (no cache entry yet) has its own server, which goes when the
+    // shadow is built: the live run's folder is the one that stays.
+    wait_for("the shadow's own server to be gone", || {
+        place.folders().len() == 1
     });
     let live_folders = place.folders();
     let foreign = parent.join("reims-verify-notours");

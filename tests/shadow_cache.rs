@@ -3,6 +3,11 @@
 //! entry, and several runners sharing one cache. In every case the verdict of a run that may
 //! read the cache equals the verdict of a run without it. The cache is proven to be read at
 //! all by a deliberately re-signed entry, which a warm run must then follow.
+//!
+//! The shadow built ahead, on a server of its own while the migrations run, is held to the
+//! same rule: its verdict is that of the shadow built after them, on a passing and a failing
+//! project; a migration that changes how the server prints makes the run build it again; a
+//! spec PostgreSQL refuses is reported as without it.
 
 mod common;
 
@@ -462,4 +467,240 @@ fn another_server_major_never_reads_this_majors_entry() {
     let v = on_other(Cache::On);
     assert_eq!(v, expected, "the other major read this major's entry");
     new_entry(cache.path(), std::slice::from_ref(&entry));
+}
+
+/// The variable that makes a run build its shadow after the migrations, on its own server.
+const NO_AHEAD: &str = "REIMS_VERIFY_NO_SHADOW_AHEAD";
+
+/// True when the machine has the second core the build ahead needs.
+fn two_cores() -> bool {
+    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+}
+
+/// Whether a run (`--format json`) built its shadow beside its migrations: its `shadow`
+/// phase began before its `migrations` phase ended. A shadow built after the migrations,
+/// or read from the cache, begins after them.
+fn built_beside(out: &std::process::Output) -> bool {
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON run record ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let phase = |name: &str| {
+        let p = run["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} phase in {}", run["phases"]));
+        (
+            p["started_millis"].as_u64().unwrap(),
+            p["millis"].as_u64().unwrap(),
+        )
+    };
+    let (migrations_start, migrations) = phase("migrations");
+    let (shadow_start, _) = phase("shadow");
+    shadow_start < migrations_start + migrations
+}
+
+/// Without a cache entry, the shadow is built on a server of its own while the migrations
+/// run, and gives the verdict of the shadow built after them on the run's own server: on the
+/// project as it is, and with a spec that must fail.
+#[test]
+fn a_shadow_built_beside_the_migrations_gives_the_verdict_of_one_built_after_them() {
+    if !two_cores() {
+        report_skip("the shadow is built ahead only on a machine of two cores or more");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    for (p, code) in [(project(), 0), (project_with_wrong_default(), 1)] {
+        let beside = command(&p, cache.path(), Cache::Off, None)
+            .output()
+            .unwrap();
+        let after = command(&p, cache.path(), Cache::Off, None)
+            .env(NO_AHEAD, "1")
+            .output()
+            .unwrap();
+        assert!(built_beside(&beside), "the shadow was not built ahead");
+        assert!(!built_beside(&after), "{NO_AHEAD} did not turn it off");
+        let (beside, after) = (verdict_of(beside), verdict_of(after));
+        assert_eq!(beside.code, code, "{beside:?}");
+        if code == 1 {
+            assert!(beside.failed("column.default"), "{beside:?}");
+        }
+        assert_eq!(beside, after);
+    }
+}
+
+/// A project whose second migration makes the server print intervals in ISO 8601
+/// (`ALTER SYSTEM` and a reload): the specs, made by `spec snapshot`, say `'P1D'::interval`,
+/// which a server printing intervals its default way compiles to `'1 day'::interval`.
+fn interval_style_project() -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir_all(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("001_waits.sql"),
+        "CREATE TABLE waits (id bigint PRIMARY KEY, wait interval NOT NULL DEFAULT '1 day');\n",
+    )
+    .unwrap();
+    // The sleep gives the server time to pass the reload on to every session.
+    std::fs::write(
+        migrations.join("002_interval_style.sql"),
+        "-- no-transaction\nALTER SYSTEM SET IntervalStyle = 'iso_8601';\n\
+         SELECT pg_reload_conf();\nSELECT pg_sleep(0.3);\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["spec", "snapshot", "--out"])
+        .arg(&specs)
+        .arg("--migrations")
+        .arg(&migrations)
+        .env("REIMS_VERIFY_NO_CACHE", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "spec snapshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spec = std::fs::read_to_string(specs.join("waits.yaml")).unwrap();
+    assert!(
+        spec.contains("P1D"),
+        "the snapshot did not print ISO 8601:\n{spec}"
+    );
+    Project {
+        _dir: dir,
+        migrations,
+        specs,
+    }
+}
+
+/// A migration that changes how the server prints what the specs say leaves the shadow
+/// built ahead, on a server that prints the default way, unused: the shadow is built again
+/// after the migrations, and the run passes, with and without the cache.
+#[test]
+fn a_migration_that_changes_how_the_server_prints_gets_the_shadow_built_after_it() {
+    if !two_cores() {
+        report_skip("the shadow is built ahead only on a machine of two cores or more");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let p = interval_style_project();
+    let out = command(&p, cache.path(), Cache::Off, None)
+        .output()
+        .unwrap();
+    let beside = built_beside(&out);
+    let cold = verdict_of(out);
+    assert_eq!(cold.code, 0, "{cold:?}");
+    assert!(!beside, "the shadow built ahead was used");
+    let after = verdict_of(
+        command(&p, cache.path(), Cache::Off, None)
+            .env(NO_AHEAD, "1")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(after, cold);
+    // Stored, and read back, under what the run's own server said.
+    assert_eq!(check(&p, cache.path(), Cache::On), cold);
+    assert_eq!(entries(cache.path()).len(), 1);
+    assert_eq!(check(&p, cache.path(), Cache::On), cold);
+}
+
+/// A spec PostgreSQL refuses fails the build ahead too; the run then reports it as the
+/// build after the migrations does: the same exit code and the same message.
+#[test]
+fn a_spec_the_server_refuses_is_reported_as_without_the_build_ahead() {
+    let cache = tempfile::tempdir().unwrap();
+    let p = project();
+    edit_alerts_default(&p.specs, "'warning'", "'warning'::no_such_type");
+    let beside = command(&p, cache.path(), Cache::Off, None)
+        .output()
+        .unwrap();
+    let after = command(&p, cache.path(), Cache::Off, None)
+        .env(NO_AHEAD, "1")
+        .output()
+        .unwrap();
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(beside.status.code(), Some(2), "{}", stderr(&beside));
+    assert!(
+        stderr(&beside).contains("alerts.yaml"),
+        "{}",
+        stderr(&beside)
+    );
+    assert!(
+        stderr(&beside).contains("no_such_type"),
+        "{}",
+        stderr(&beside)
+    );
+    assert_eq!(beside.status.code(), after.status.code());
+    assert_eq!(stderr(&beside), stderr(&after));
+}
+
+/// A file system of `megabytes` mounted for the test, unmounted when dropped; `None`
+/// (with the reason) where this process may not mount one.
+struct SmallTmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallTmpfs {
+    fn mount(megabytes: u32) -> Result<SmallTmpfs, String> {
+        if !nix::unistd::geteuid().is_root() {
+            return Err("mounting a small tmpfs needs root".into());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=755")])
+            .arg("tmpfs")
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount refused a tmpfs: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(SmallTmpfs { dir })
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Where the cluster folders go has too little room for a second server (a container's
+/// `/dev/shm` is 64 MB by default): the shadow is not built ahead, and the run's own server
+/// has the room to itself. The 160 MB here would hold both servers of a REIMS run.
+#[test]
+fn a_cluster_folder_without_room_for_a_second_server_gets_no_build_ahead() {
+    if !two_cores() {
+        report_skip("the shadow is built ahead only on a machine of two cores or more");
+        return;
+    }
+    let small = match SmallTmpfs::mount(160) {
+        Ok(m) => m,
+        Err(why) => {
+            report_skip(&why);
+            return;
+        }
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let p = project();
+    let out = command(&p, cache.path(), Cache::Off, None)
+        .env("REIMS_VERIFY_TMPDIR", small.dir.path())
+        .output()
+        .unwrap();
+    let beside = built_beside(&out);
+    assert_eq!(verdict_of(out).code, 0);
+    assert!(!beside, "a second server was started in 160 MB");
+    // Nothing of either run is left in it.
+    let left: Vec<_> = std::fs::read_dir(small.dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }

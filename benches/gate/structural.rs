@@ -104,7 +104,7 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
         rt.block_on(async {
             let mut scratch_conn = cluster.connect(&scratch).await.unwrap();
             let lookup = look_up(specs.clone(), inputs.clone()).await;
-            cached_shadow(&mut scratch_conn, &specs, lookup, None)
+            cached_shadow(&mut scratch_conn, &specs, lookup, None, None)
                 .await
                 .unwrap();
             let _ = scratch_conn.close().await;
@@ -152,7 +152,7 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
                     // The lookup too, inside the timing: `check` hides it behind the
                     // migrations, which this measurement leaves out.
                     let lookup = look_up(specs.clone(), inputs.clone()).await;
-                    let shadow = cached_shadow(&mut scratch_conn, &specs, lookup, None)
+                    let shadow = cached_shadow(&mut scratch_conn, &specs, lookup, None, None)
                         .await
                         .unwrap()
                         .0;

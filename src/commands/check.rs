@@ -17,9 +17,10 @@ use crate::run::{spool_error, Clock, FindingSink, Run, SpecFile};
 use crate::spec::load_dir_reporting;
 use crate::verify::{
     across_majors, cached_shadow, cross_major_rules, look_up, verify_into, verify_migrations,
-    AccessOptions, MoreSessions, ShadowInputs,
+    AccessOptions, ShadowInputs, ShadowSource,
 };
 
+use super::shadow_server::{more_sessions, Ahead, SHADOW_DB};
 use super::{apply_options, cluster_options, server_settings, Output};
 
 /// Run `check`; returns the exit code.
@@ -253,8 +254,34 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
                 .map_err(|e| Error::io(p, e))
         })
         .collect::<Result<_>>()?;
+    // What the normalised-spec cache's key needs (the specs, the migrations, the server's
+    // version) is known before any server starts; whether the entry's server said what the
+    // run's will say after the migrations is asked at the shadow's turn.
+    let prior_sql: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.name.clone(), f.checksum.clone()))
+        .chain(
+            extra
+                .iter()
+                .map(|(p, sql)| (p.display().to_string(), ShadowInputs::digest(sql))),
+        )
+        .collect();
+    let shadow_inputs = |server_version: &str, prior_sql: Vec<(String, String)>| ShadowInputs {
+        specs_dir: Some(args.specs.clone()),
+        server_version: server_version.to_string(),
+        prior_sql,
+    };
     let t = Instant::now();
     let copts = cluster_options(&args.db);
+    // On a throw-away server, the cache is looked up on a thread of its own while the server
+    // starts, and on a miss the shadow is built there, on a server of its own, while the
+    // migrations run (`shadow_server`). Started before the migrations pin this thread.
+    let handed_over = args.db.database_url.is_some() || std::env::var_os("PGHOST").is_some();
+    let mut ahead = if handed_over {
+        None
+    } else {
+        Ahead::start(specs.clone(), shadow_inputs("", prior_sql.clone()), &copts)
+    };
     let spinner = progress.phase(if args.db.database_url.is_some() {
         "connecting to the server"
     } else {
@@ -329,34 +356,18 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         }
         Ok::<_, Error>(())
     };
-    // The normalised-spec cache is looked up meanwhile too, on a thread of its own, when the
-    // shadow's server is this one: what the cache key needs (the specs, the migrations, the
-    // server's version) is known now, and whether the entry's server said what this one
-    // will say after the migrations is asked at the shadow's turn.
-    let prior_sql: Vec<(String, String)> = files
-        .iter()
-        .map(|f| (f.name.clone(), f.checksum.clone()))
-        .chain(
-            extra
-                .iter()
-                .map(|(p, sql)| (p.display().to_string(), ShadowInputs::digest(sql))),
-        )
-        .collect();
-    let shadow_inputs = |server_version: &str, prior_sql: Vec<(String, String)>| ShadowInputs {
-        specs_dir: Some(args.specs.clone()),
-        server_version: server_version.to_string(),
-        prior_sql,
-    };
+    // Without a thread for the lookup, the cache is looked up meanwhile, when the shadow's
+    // server is this one.
     let lookup = async {
-        match &db {
-            Database::Ephemeral(cluster) => Some(
+        match (&db, &ahead) {
+            (Database::Ephemeral(cluster), None) => Some(
                 look_up(
                     specs.clone(),
-                    shadow_inputs(cluster.server_version(), prior_sql),
+                    shadow_inputs(cluster.server_version(), prior_sql.clone()),
                 )
                 .await,
             ),
-            Database::Url(..) => None,
+            _ => None,
         }
     };
     let (migrated, shadow_db, read_helper, lookup) =
@@ -407,18 +418,39 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         for w in &cross_major {
             errln!("warning: {w}");
         }
-        // A shadow on a server of its own (the checked one was handed over) is looked up
-        // now that its server has started; nothing ran on it before.
-        let lookup = match (lookup, &shadow_cluster) {
-            (Some(lookup), _) => lookup,
-            (None, Some(cluster)) => {
+        // The thread's answer holds for a run server of the version it keyed the lookup on.
+        let answer = match ahead.as_mut() {
+            Some(ahead) => ahead.answer().await,
+            None => None,
+        }
+        .filter(|a| matches!(&db, Database::Ephemeral(c) if c.server_version() == a.version));
+        let (lookup, prebuilt) = match (answer, lookup, &shadow_cluster, &db) {
+            (Some(answer), _, _, _) => (answer.lookup, answer.prebuilt),
+            (None, Some(lookup), _, _) => (lookup, None),
+            // A shadow on a server of its own (the checked one was handed over) is looked
+            // up now that its server has started; nothing ran on it before.
+            (None, None, Some(cluster), _) => (
                 look_up(
                     specs.clone(),
                     shadow_inputs(cluster.server_version(), Vec::new()),
                 )
-                .await
-            }
-            (None, None) => crate::verify::Lookup::Off,
+                .await,
+                None,
+            ),
+            // The thread had no answer for this server.
+            (None, None, None, Database::Ephemeral(cluster)) => (
+                look_up(
+                    specs.clone(),
+                    shadow_inputs(cluster.server_version(), prior_sql.clone()),
+                )
+                .await,
+                None,
+            ),
+            (None, None, None, Database::Url(..)) => (crate::verify::Lookup::Off, None),
+        };
+        let (prebuilt, ahead_span) = match prebuilt {
+            Some((prebuilt, started, done)) => (Some(prebuilt), Some((started, done))),
+            None => (None, None),
         };
         // Both shadow databases are the run's own and thrown away with their server, so
         // the build may commit and use a second session.
@@ -428,16 +460,18 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             _ => None,
         };
         let more = server.map(more_sessions);
-        let built = cached_shadow(&mut shadow_conn, &specs, lookup, more).await;
+        let built = cached_shadow(&mut shadow_conn, &specs, lookup, more, prebuilt).await;
         Database::close(shadow_conn).await;
         drop(shadow_cluster);
-        let (shadow, _source) = built?;
-        Ok::<_, Error>((
-            shadow,
-            shadow_server_version,
-            cross_major,
-            clock.phase("shadow", t),
-        ))
+        let (shadow, source) = built?;
+        // A shadow built ahead is recorded as the build it was, beside the migrations.
+        let phase = match (source, ahead_span) {
+            (ShadowSource::BuiltAhead, Some((started, done))) => {
+                clock.span("shadow", started, done)
+            }
+            _ => clock.phase("shadow", t),
+        };
+        Ok::<_, Error>((shadow, shadow_server_version, cross_major, phase))
     };
     let (catalog, compiled) = tokio::join!(read_catalog, compile_specs);
     drop(spinner);
@@ -614,27 +648,6 @@ async fn shadow_connection(
             let conn = cluster.connect(SHADOW_DB).await?;
             Ok((Some(cluster), conn))
         }
-    }
-}
-
-/// The database the specs are compiled in, on the run's own throw-away server (or on the
-/// shadow's own server when the checked one was handed over).
-const SHADOW_DB: &str = "reims_verify_shadow";
-
-/// Where the shadow is built again on one session when the build on two fails.
-const SHADOW_DB_AGAIN: &str = "reims_verify_shadow_again";
-
-/// What a shadow build on two sessions takes beside its first session: a second session on
-/// the shadow's database, and a new empty database to start again in.
-fn more_sessions(cluster: &Cluster) -> MoreSessions<'_> {
-    MoreSessions {
-        second: Box::pin(cluster.connect(SHADOW_DB)),
-        fresh: Box::new(move || {
-            Box::pin(async move {
-                cluster.create_database(SHADOW_DB_AGAIN, None).await?;
-                cluster.connect(SHADOW_DB_AGAIN).await
-            })
-        }),
     }
 }
 

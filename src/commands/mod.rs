@@ -5,6 +5,7 @@ mod migrate;
 mod output;
 mod pg;
 mod report;
+mod shadow_server;
 mod snapshot;
 mod spec;
 

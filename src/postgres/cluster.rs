@@ -36,6 +36,25 @@ impl Cluster {
         }
     }
 
+    /// The version line of the local binaries a cluster of `opts` would run, known before
+    /// any server starts; `None` for the container backend, whose version only its server
+    /// can tell.
+    pub fn binaries_version(opts: &ClusterOptions) -> Result<Option<String>> {
+        match &opts.backend {
+            ClusterBackend::Ephemeral => EphemeralCluster::binaries_version(opts).map(Some),
+            ClusterBackend::Docker(_) => Ok(None),
+        }
+    }
+
+    /// Bytes free in the file system where a local cluster of `opts` would have its
+    /// folder; `None` for the container backend, or when it cannot be told.
+    pub fn free_space_for(opts: &ClusterOptions) -> Option<u64> {
+        match &opts.backend {
+            ClusterBackend::Ephemeral => EphemeralCluster::free_space_for(opts),
+            ClusterBackend::Docker(_) => None,
+        }
+    }
+
     /// Connection options for one database of this cluster.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
         ServerBackend::connect_options(self, database)

@@ -67,21 +67,26 @@ fn initdb_args(major: Option<u32>) -> Vec<&'static str> {
 
 const PORT: u16 = 5432;
 
+/// The binaries a cluster of `opts` runs: named ones as named; otherwise those of the
+/// wanted major, when found; otherwise the first found.
+fn chosen_bindir(opts: &ClusterOptions) -> Result<BinDir> {
+    let explicit = opts.bindir.as_deref();
+    match (explicit, opts.major) {
+        (None, Some(m)) => match find_bindir_of_major(None, m)? {
+            Some(b) => Ok(b),
+            None => find_bindir(None),
+        },
+        _ => find_bindir(explicit),
+    }
+}
+
 type OsOwner = Option<(nix::unistd::Uid, nix::unistd::Gid)>;
 
 impl EphemeralCluster {
     /// Create and start a cluster. Folders, cache entries and shared memory that killed
     /// runs left in the same places are removed first.
     pub async fn start(opts: &ClusterOptions) -> Result<Self> {
-        // Named binaries are used as named; otherwise those of the wanted major, when found.
-        let explicit = opts.bindir.as_deref();
-        let bindir = match (explicit, opts.major) {
-            (None, Some(m)) => match find_bindir_of_major(None, m)? {
-                Some(b) => b,
-                None => find_bindir(None)?,
-            },
-            _ => find_bindir(explicit)?,
-        };
+        let bindir = chosen_bindir(opts)?;
         let version = bindir.version()?;
         let owner = server_owner(opts.os_user.as_deref())?;
         let parent = opts.parent_dir.clone().unwrap_or_else(default_parent);
@@ -161,6 +166,21 @@ impl EphemeralCluster {
         }
         cluster.timings.start_ms = t.elapsed().as_millis();
         Ok(cluster)
+    }
+
+    /// The version line (`postgres (PostgreSQL) N.M`) of the binaries [`EphemeralCluster::start`]
+    /// would run with `opts`, without starting anything: what a run needs to know about its
+    /// server before the server is there.
+    pub fn binaries_version(opts: &ClusterOptions) -> Result<String> {
+        chosen_bindir(opts)?.version()
+    }
+
+    /// Bytes free, to an unprivileged user, in the file system where a cluster of `opts`
+    /// would have its folder; `None` when it cannot be told.
+    pub fn free_space_for(opts: &ClusterOptions) -> Option<u64> {
+        let parent = opts.parent_dir.clone().unwrap_or_else(default_parent);
+        let fs = nix::sys::statvfs::statvfs(&parent).ok()?;
+        Some((fs.blocks_available() as u64).saturating_mul(fs.fragment_size() as u64))
     }
 
     async fn start_server(&mut self, owner: OsOwner) -> Result<()> {

@@ -116,6 +116,21 @@ impl Clock {
             millis: started.elapsed().as_millis(),
         }
     }
+
+    /// A phase that ran from `started` to `ended`, recorded after it ended (work done on
+    /// another thread, handed over later).
+    pub fn span(
+        &self,
+        name: &'static str,
+        started: std::time::Instant,
+        ended: std::time::Instant,
+    ) -> Phase {
+        Phase {
+            name,
+            started_millis: started.saturating_duration_since(self.start).as_millis(),
+            millis: ended.saturating_duration_since(started).as_millis(),
+        }
+    }
 }
 
 /// Counts of findings by status.

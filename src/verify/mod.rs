@@ -26,7 +26,10 @@ pub use finding::{Finding, Status};
 pub use migrations::verify_migrations;
 pub use roles::{AccessOptions, HISTORY_TABLE};
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
-pub use shadow_cache::{cached_shadow, look_up, Entry, Lookup, ShadowInputs, ShadowSource};
+pub use shadow_cache::{
+    cached_shadow, look_up, look_up_now, prebuild, Entry, Lookup, Prebuilt, ServerState,
+    ShadowInputs, ShadowSource,
+};
 pub use shadow_lanes::{build_shadow_on_two, MoreSessions, SessionFuture};
 
 use crate::catalog::{relation_key, Relation, Schema};

@@ -109,18 +109,22 @@ pub enum Lookup {
 }
 
 /// A whole entry: the shadow, and the SHA-256 of what the server it was built on said
-/// about itself ([`server_fingerprint`]).
+/// about itself ([`ServerState`]).
 #[derive(Debug)]
 pub struct Entry {
     server: String,
     shadow: Shadow,
 }
 
-/// Whether the shadow came from the cache.
+/// Where the shadow came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShadowSource {
     /// Built in the shadow database during this run (and stored when the cache is on).
     Built,
+    /// Built on a server of its own while the migrations ran ([`prebuild`]), and used
+    /// because this run's shadow server says what that server said (and stored when the
+    /// cache is on).
+    BuiltAhead,
     /// Read from a cache entry that matched the key and the server exactly.
     Cached,
 }
@@ -129,23 +133,57 @@ pub enum ShadowSource {
 /// that the run's own thread (which drives the migrations and the catalog read) does not
 /// wait for until the shadow's turn.
 pub async fn look_up(specs: Arc<SpecSet>, inputs: ShadowInputs) -> Lookup {
+    tokio::task::spawn_blocking(move || look_up_now(&specs, &inputs))
+        .await
+        // A lookup that died stores nothing and reads nothing: the shadow is built.
+        .unwrap_or(Lookup::Off)
+}
+
+/// [`look_up`] on the calling thread.
+pub fn look_up_now(specs: &SpecSet, inputs: &ShadowInputs) -> Lookup {
     let Some(dir) = crate::cache_dir::root().map(|r| r.join("shadow")) else {
         return Lookup::Off;
     };
-    tokio::task::spawn_blocking(move || {
-        let key = key(&specs, &inputs);
-        let found = load(&dir.join(format!("{key}.shadow")), &key).map(Box::new);
-        Lookup::On { dir, key, found }
-    })
-    .await
-    // A lookup that died stores nothing and reads nothing: the shadow is built.
-    .unwrap_or(Lookup::Off)
+    let key = key(specs, inputs);
+    let found = load(&dir.join(format!("{key}.shadow")), &key).map(Box::new);
+    Lookup::On { dir, key, found }
+}
+
+impl Lookup {
+    /// True when there is no usable entry to read: the shadow will be built.
+    pub fn misses(&self) -> bool {
+        matches!(self, Lookup::Off | Lookup::On { found: None, .. })
+    }
+}
+
+/// A shadow built on a server of its own, with what that server said about itself just
+/// before the build. It stands for the shadow of any server that says the same
+/// ([`ServerState::stands_for`]).
+#[derive(Debug)]
+pub struct Prebuilt {
+    state: ServerState,
+    shadow: Shadow,
+}
+
+/// Build the shadow in `conn` (an empty database on a server nothing else uses) and keep
+/// the server's state beside it, for [`cached_shadow`] to use in place of a build when the
+/// run's own shadow server turns out to be in the same state.
+pub async fn prebuild(
+    conn: &mut PgConnection,
+    more: Option<MoreSessions<'_>>,
+    specs: &SpecSet,
+) -> Result<Prebuilt> {
+    let state = server_state(conn).await?;
+    let shadow = build(conn, more, specs).await?;
+    Ok(Prebuilt { state, shadow })
 }
 
 /// [`build_shadow`] through the cache: the entry [`look_up`] found when the server it was
 /// built on said what this run's shadow server says now (its full version, the settings
 /// that shape its output, its roles, extensions and schemas, all of which migrations may
-/// change), else a fresh build that is then stored. With the cache off, a plain build.
+/// change); else the `prebuilt` shadow when its server said the same; else a fresh build.
+/// A shadow that was not read from the cache is then stored. With the cache off, the
+/// `prebuilt` shadow under the same condition, or a plain build.
 ///
 /// With `more` sessions (on a database the run throws away), a build runs on two sessions
 /// ([`build_shadow_on_two`]); without, on `conn` alone.
@@ -154,17 +192,27 @@ pub async fn cached_shadow(
     specs: &SpecSet,
     lookup: Lookup,
     more: Option<MoreSessions<'_>>,
+    prebuilt: Option<Prebuilt>,
 ) -> Result<(Shadow, ShadowSource)> {
-    let Lookup::On { dir, key, found } = lookup else {
-        return Ok((build(conn, more, specs).await?, ShadowSource::Built));
+    let state = server_state(conn).await?;
+    let server = state.digest();
+    let (dir, key) = match lookup {
+        Lookup::Off => (None, None),
+        Lookup::On { dir, key, found } => {
+            if let Some(entry) = found.filter(|e| e.server == server) {
+                return Ok((entry.shadow, ShadowSource::Cached));
+            }
+            (Some(dir), Some(key))
+        }
     };
-    let server = ShadowInputs::digest(&server_fingerprint(conn).await?);
-    if let Some(entry) = found.filter(|e| e.server == server) {
-        return Ok((entry.shadow, ShadowSource::Cached));
+    let (shadow, source) = match prebuilt.filter(|p| state.stands_for(&p.state)) {
+        Some(p) => (p.shadow, ShadowSource::BuiltAhead),
+        None => (build(conn, more, specs).await?, ShadowSource::Built),
+    };
+    if let (Some(dir), Some(key)) = (dir, key) {
+        store(&dir, &key, &server, &shadow);
     }
-    let shadow = build(conn, more, specs).await?;
-    store(&dir, &key, &server, &shadow);
-    Ok((shadow, ShadowSource::Built))
+    Ok((shadow, source))
 }
 
 /// A build on two sessions when there are more, else on `conn` alone.
@@ -179,23 +227,60 @@ async fn build(
     }
 }
 
-/// The server's version, the settings that shape its output, and the roles, extensions and
-/// schemas the shadow database sees, as one text.
-async fn server_fingerprint(conn: &mut PgConnection) -> Result<String> {
+/// What a server says about itself that can change the shadow built on it: its version,
+/// the user, the settings that shape its output, its roles, and the extensions and schemas
+/// of the shadow database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerState {
+    /// The full version, the current user and each setting of [`SETTINGS`], a line each.
+    head: String,
+    /// Every role as `name:superuser`, in name order.
+    roles: Vec<String>,
+    /// The shadow database's extensions with their versions, then its schemas.
+    tail: String,
+}
+
+impl ServerState {
+    /// The SHA-256 a cache entry carries as its `server` line.
+    fn digest(&self) -> String {
+        ShadowInputs::digest(&format!(
+            "{}\n{}\n{}",
+            self.head,
+            self.roles.join(","),
+            self.tail
+        ))
+    }
+
+    /// True when a shadow built on a server in state `built_on` is the shadow this server
+    /// would build: the same version, user, settings, extensions and schemas, and every
+    /// role of that server here too, with the same superuser flag. This server may have
+    /// more roles: the shadow's DDL names no role, and a spec that makes PostgreSQL resolve
+    /// one (a `'name'::regrole` constant) fails on a server without it, so a build that
+    /// succeeded there resolved only roles both servers have.
+    pub fn stands_for(&self, built_on: &ServerState) -> bool {
+        self.head == built_on.head
+            && self.tail == built_on.tail
+            && built_on.roles.iter().all(|r| self.roles.contains(r))
+    }
+}
+
+/// Ask the server for its [`ServerState`].
+async fn server_state(conn: &mut PgConnection) -> Result<ServerState> {
     let names: Vec<String> = SETTINGS.iter().map(|s| s.to_string()).collect();
-    let (text,): (String,) = sqlx::query_as(
+    let (head, roles, tail): (String, Vec<String>, String) = sqlx::query_as(
         "SELECT concat_ws(E'\\n', version(), current_user, \
            (SELECT string_agg(n || '=' || coalesce(current_setting(n, true), '<unset>'), E'\\n' ORDER BY ord) \
-              FROM unnest($1::text[]) WITH ORDINALITY AS s(n, ord)), \
-           (SELECT string_agg(rolname || ':' || rolsuper::text, ',' ORDER BY rolname) FROM pg_roles), \
-           (SELECT string_agg(extname || ':' || extversion, ',' ORDER BY extname) FROM pg_extension), \
-           (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace))",
+              FROM unnest($1::text[]) WITH ORDINALITY AS s(n, ord))), \
+           ARRAY(SELECT rolname || ':' || rolsuper::text FROM pg_roles ORDER BY rolname), \
+           concat_ws(E'\\n', \
+             (SELECT string_agg(extname || ':' || extversion, ',' ORDER BY extname) FROM pg_extension), \
+             (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace))",
     )
     .bind(&names)
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| Error::database("reading the shadow server's settings", &e))?;
-    Ok(text)
+    Ok(ServerState { head, roles, tail })
 }
 
 /// The identity of the running executable (path, size, modification time), so that a

@@ -1,0 +1,194 @@
+//! Where `check` compiles the specs: the shadow's databases on a throw-away server, and the
+//! shadow built ahead, on a throw-away server of its own, while the migrations run.
+//!
+//! Without an entry in the normalised-spec cache (the first run, or any run whose specs
+//! changed), compiling the specs is about as much work for PostgreSQL as applying the
+//! migrations, and it needs nothing from them. So on a local throw-away server, on a machine
+//! of two cores or more, [`Ahead::start`] looks the cache up on a thread of its own while
+//! the run's server starts; on a miss it starts a second server from the same binaries and
+//! options and builds the shadow there ([`prebuild`]) while the migrations run on the first.
+//!
+//! The shadow built ahead is used only when the run's own shadow database, asked after the
+//! migrations, says what the second server said before the build ([`ServerState`]): the
+//! same version, user, settings, extensions and schemas, and its roles among the run's. A
+//! migration that changed any of these (`ALTER SYSTEM` and a reload, say), a build that
+//! failed (a spec PostgreSQL refuses, a role the specs name that only the migrations
+//! create), or anything else amiss drops it, and the shadow is built after the migrations
+//! on the run's own server, as without it: it changes when the shadow is ready, never what
+//! it is. It does not run when the file system of the cluster folders has less than 1 GiB
+//! free, and `REIMS_VERIFY_NO_SHADOW_AHEAD=1` turns it off.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::postgres::{Cluster, ClusterBackend, ClusterOptions, Database};
+use crate::spec::SpecSet;
+use crate::verify::{look_up_now, prebuild, Lookup, MoreSessions, Prebuilt, ShadowInputs};
+
+/// The database the specs are compiled in, on the run's own throw-away server (or on the
+/// shadow's own server when the checked one was handed over, or when it is built ahead).
+pub(super) const SHADOW_DB: &str = "reims_verify_shadow";
+
+/// Where the shadow is built again on one session when the build on two fails.
+const SHADOW_DB_AGAIN: &str = "reims_verify_shadow_again";
+
+/// The variable that turns the build ahead off.
+pub const NO_SHADOW_AHEAD_ENV: &str = "REIMS_VERIFY_NO_SHADOW_AHEAD";
+
+/// What a shadow build on two sessions takes beside its first session: a second session on
+/// the shadow's database, and a new empty database to start again in.
+pub(super) fn more_sessions(cluster: &Cluster) -> MoreSessions<'_> {
+    MoreSessions {
+        second: Box::pin(cluster.connect(SHADOW_DB)),
+        fresh: Box::new(move || {
+            Box::pin(async move {
+                cluster.create_database(SHADOW_DB_AGAIN, None).await?;
+                cluster.connect(SHADOW_DB_AGAIN).await
+            })
+        }),
+    }
+}
+
+/// The lookup and the build ahead, running on a thread of their own. Dropping it stops the
+/// build (its server is stopped and removed) and waits for the thread.
+pub(super) struct Ahead {
+    thread: Option<std::thread::JoinHandle<()>>,
+    stop: Arc<tokio::sync::Notify>,
+    answer: Option<tokio::sync::oneshot::Receiver<Answer>>,
+}
+
+/// What the thread found.
+pub(super) struct Answer {
+    /// The version line of the binaries the lookup was keyed on; the answer holds only for
+    /// a run server that reports the same.
+    pub version: String,
+    /// The cache's answer.
+    pub lookup: Lookup,
+    /// The shadow built ahead, with when its build started and when it was done.
+    pub prebuilt: Option<(Prebuilt, Instant, Instant)>,
+}
+
+impl Ahead {
+    /// Start the thread, for a run whose server will be a local throw-away one of `copts`,
+    /// where the shadow is built on that server. `inputs` is the cache key's input, without
+    /// the server version, which the thread reads from the binaries. `None` for another
+    /// backend, or when the thread cannot start: the run then looks the cache up itself.
+    ///
+    /// Call it before anything pins the calling thread to a core ([`crate::postgres::pairing`]):
+    /// the thread would inherit that one core.
+    pub fn start(
+        specs: Arc<SpecSet>,
+        inputs: ShadowInputs,
+        copts: &ClusterOptions,
+    ) -> Option<Ahead> {
+        if !matches!(copts.backend, ClusterBackend::Ephemeral) {
+            return None;
+        }
+        let copts = copts.clone();
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("reims-verify-shadow-ahead".into())
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                runtime.block_on(look_up_and_build(specs, inputs, copts, stopped, tx));
+            })
+            .ok()?;
+        Some(Ahead {
+            thread: Some(thread),
+            stop,
+            answer: Some(rx),
+        })
+    }
+
+    /// The thread's answer, once it has one; `None` when it has none to give (the binaries'
+    /// version could not be read, the thread ended early, or this was asked before).
+    pub async fn answer(&mut self) -> Option<Answer> {
+        self.answer.take()?.await.ok()
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        self.stop.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// How much room the file system of the cluster folders must have free for a second
+/// server: its folder (about 40 MB after initdb) and the shadow in it must never take the
+/// room the run's own server needs (a container's `/dev/shm` is 64 MB by default).
+const ROOM_FOR_AHEAD: u64 = 1 << 30;
+
+/// True when the build ahead may run: not turned off, a second core to run it on, and room
+/// for a second server beside the run's.
+fn ahead_wanted(copts: &ClusterOptions) -> bool {
+    std::env::var_os(NO_SHADOW_AHEAD_ENV).is_none()
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+        && Cluster::free_space_for(copts).is_some_and(|free| free >= ROOM_FOR_AHEAD)
+}
+
+/// The thread's work: the lookup, then on a miss the build on a server of its own. The
+/// answer goes back before that server is stopped, which then happens on this thread.
+async fn look_up_and_build(
+    specs: Arc<SpecSet>,
+    inputs: ShadowInputs,
+    copts: ClusterOptions,
+    stop: Arc<tokio::sync::Notify>,
+    answer: tokio::sync::oneshot::Sender<Answer>,
+) {
+    let Ok(Some(version)) = Cluster::binaries_version(&copts) else {
+        return;
+    };
+    let inputs = ShadowInputs {
+        server_version: version.clone(),
+        ..inputs
+    };
+    let lookup = look_up_now(&specs, &inputs);
+    if !(lookup.misses() && ahead_wanted(&copts)) {
+        let _ = answer.send(Answer {
+            version,
+            lookup,
+            prebuilt: None,
+        });
+        return;
+    }
+    let started = Instant::now();
+    let built = tokio::select! {
+        biased;
+        _ = stop.notified() => None,
+        built = build_on_own_server(&copts, &specs) => built,
+    };
+    let (prebuilt, server) = match built {
+        Some((prebuilt, server)) => (Some((prebuilt, started, Instant::now())), Some(server)),
+        None => (None, None),
+    };
+    let _ = answer.send(Answer {
+        version,
+        lookup,
+        prebuilt,
+    });
+    drop(server);
+}
+
+/// Start a server of `copts`, build the shadow in an empty database of it on two sessions,
+/// and give back both; `None` when anything failed (the server, if it started, is gone).
+async fn build_on_own_server(
+    copts: &ClusterOptions,
+    specs: &SpecSet,
+) -> Option<(Prebuilt, Cluster)> {
+    let server = Cluster::start(copts).await.ok()?;
+    server.create_database(SHADOW_DB, None).await.ok()?;
+    let mut conn = server.connect(SHADOW_DB).await.ok()?;
+    let built = prebuild(&mut conn, Some(more_sessions(&server)), specs).await;
+    Database::close(conn).await;
+    Some((built.ok()?, server))
+}
