@@ -296,9 +296,10 @@ pub fn phase(runs: &[GateRun], name: &str) -> Vec<f64> {
         .collect()
 }
 
-/// The structural part of each run: from the start of introspection and shadow (which run
-/// side by side) to the end of verify; for records without phase starts, the sum of the
-/// three.
+/// The structural part of each run: from the end of the migrations (where the catalog read
+/// begins) to the end of the last of introspection, shadow and verify, which is what the
+/// run waits for beyond its migrations (a shadow built ahead runs beside the migrations);
+/// for records without phase starts, the sum of the three.
 pub fn structural_part(runs: &[GateRun]) -> Vec<f64> {
     const PARTS: [&str; 3] = ["introspection", "shadow", "verify"];
     runs.iter()
@@ -308,15 +309,20 @@ pub fn structural_part(runs: &[GateRun]) -> Vec<f64> {
                 .iter()
                 .filter(|(n, _, _)| PARTS.contains(&n.as_str()))
                 .collect();
-            if spans.is_empty() {
-                PARTS
+            let migrated = r
+                .spans
+                .iter()
+                .find(|(n, _, _)| n == "migrations")
+                .map(|s| s.2);
+            match migrated {
+                Some(migrated) if !spans.is_empty() => {
+                    let end = spans.iter().map(|s| s.2).fold(0.0, f64::max);
+                    end - migrated
+                }
+                _ => PARTS
                     .iter()
                     .map(|p| phase(std::slice::from_ref(r), p)[0])
-                    .sum()
-            } else {
-                let start = spans.iter().map(|s| s.1).fold(f64::INFINITY, f64::min);
-                let end = spans.iter().map(|s| s.2).fold(0.0, f64::max);
-                end - start
+                    .sum(),
             }
         })
         .collect()

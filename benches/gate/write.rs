@@ -134,7 +134,7 @@ pub fn results(i: &Inputs<'_>) -> String {
     let _ = writeln!(md, "## 2. Where the time goes, phase by phase\n");
     let _ = writeln!(
         md,
-        "Phases as the run record gives them; *rest* is the wall time minus the time the phases cover (writing the reports, stopping the server, process start and exit). Introspection and shadow run side by side, so the *structural part* is the time from their start to the end of verify, not their sum. Floor steps for comparison.\n"
+        "Phases as the run record gives them; *rest* is the wall time minus the time the phases cover (writing the reports, stopping the server, process start and exit). The catalog read (*introspection*) begins when the migrations end. The *shadow* is recorded as the build that gave the run its shadow: cold, on a machine of two cores, that is the build ahead, on a throw-away server of its own started beside the run's, from that server's start (its initdb, cold) while the cluster starts and the migrations run; warm, the read of the cache entry beside the catalog read. So the *structural part* is the time from the end of the migrations to the end of verify: what the run waits for beyond its migrations, not the sum of the phases. Floor steps for comparison.\n"
     );
     for (w, r) in i.workloads.iter().zip(i.rounds) {
         let _ = writeln!(md, "### {}\n", w.name);
