@@ -472,14 +472,20 @@ fn another_server_major_never_reads_this_majors_entry() {
 /// The variable that makes a run build its shadow after the migrations, on its own server.
 const NO_AHEAD: &str = "REIMS_VERIFY_NO_SHADOW_AHEAD";
 
-/// True when the machine has the second core the build ahead needs.
-fn two_cores() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+/// True, with the test reported skipped, when the machine lacks the second core the build
+/// ahead needs.
+fn lacks_two_cores() -> bool {
+    let lacks = !std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    if lacks {
+        report_skip("the shadow is built ahead only on a machine of two cores or more");
+    }
+    lacks
 }
 
-/// Whether a run (`--format json`) built its shadow beside its migrations: its `shadow`
-/// phase began before its `migrations` phase ended. A shadow built after the migrations,
-/// or read from the cache, begins after them.
+/// Whether a run (`--format json`) used a shadow built ahead: its record has the phase of
+/// the shadow's own server (`shadow_server`), and its `shadow` phase began before its
+/// `migrations` phase ended. A shadow built after the migrations, or read from the cache,
+/// has neither.
 fn built_beside(out: &std::process::Output) -> bool {
     let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -488,20 +494,36 @@ fn built_beside(out: &std::process::Output) -> bool {
         )
     });
     let phase = |name: &str| {
-        let p = run["phases"]
+        run["phases"]
             .as_array()
             .unwrap()
             .iter()
             .find(|p| p["name"] == name)
-            .unwrap_or_else(|| panic!("no {name} phase in {}", run["phases"]));
-        (
-            p["started_millis"].as_u64().unwrap(),
-            p["millis"].as_u64().unwrap(),
-        )
+            .map(|p| {
+                (
+                    p["started_millis"].as_u64().unwrap(),
+                    p["millis"].as_u64().unwrap(),
+                )
+            })
     };
-    let (migrations_start, migrations) = phase("migrations");
-    let (shadow_start, _) = phase("shadow");
-    shadow_start < migrations_start + migrations
+    let (migrations_start, migrations) = phase("migrations").expect("a migrations phase");
+    let (shadow_start, _) = phase("shadow").expect("a shadow phase");
+    let server = phase("shadow_server");
+    let beside = server.is_some_and(|(start, _)| start < migrations_start + migrations);
+    assert_eq!(
+        beside,
+        server.is_some(),
+        "a shadow server that started after the migrations: {}",
+        run["phases"]
+    );
+    if !beside {
+        assert!(
+            shadow_start >= migrations_start + migrations,
+            "a shadow built after the migrations began before they ended: {}",
+            run["phases"]
+        );
+    }
+    beside
 }
 
 /// Without a cache entry, the shadow is built on a server of its own while the migrations
@@ -509,8 +531,7 @@ fn built_beside(out: &std::process::Output) -> bool {
 /// project as it is, and with a spec that must fail.
 #[test]
 fn a_shadow_built_beside_the_migrations_gives_the_verdict_of_one_built_after_them() {
-    if !two_cores() {
-        report_skip("the shadow is built ahead only on a machine of two cores or more");
+    if lacks_two_cores() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
@@ -585,8 +606,7 @@ fn interval_style_project() -> Project {
 /// after the migrations, and the run passes, with and without the cache.
 #[test]
 fn a_migration_that_changes_how_the_server_prints_gets_the_shadow_built_after_it() {
-    if !two_cores() {
-        report_skip("the shadow is built ahead only on a machine of two cores or more");
+    if lacks_two_cores() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
@@ -680,8 +700,7 @@ impl Drop for SmallTmpfs {
 /// has the room to itself. The 160 MB here would hold both servers of a REIMS run.
 #[test]
 fn a_cluster_folder_without_room_for_a_second_server_gets_no_build_ahead() {
-    if !two_cores() {
-        report_skip("the shadow is built ahead only on a machine of two cores or more");
+    if lacks_two_cores() {
         return;
     }
     let small = match SmallTmpfs::mount(160) {

@@ -425,7 +425,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         }
         .filter(|a| matches!(&db, Database::Ephemeral(c) if c.server_version() == a.version));
         let (lookup, prebuilt) = match (answer, lookup, &shadow_cluster, &db) {
-            (Some(answer), _, _, _) => (answer.lookup, answer.prebuilt),
+            (Some(answer), _, _, _) => (answer.lookup, answer.built),
             (None, Some(lookup), _, _) => (lookup, None),
             // A shadow on a server of its own (the checked one was handed over) is looked
             // up now that its server has started; nothing ran on it before.
@@ -448,8 +448,11 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             ),
             (None, None, None, Database::Url(..)) => (crate::verify::Lookup::Off, None),
         };
-        let (prebuilt, ahead_span) = match prebuilt {
-            Some((prebuilt, started, done)) => (Some(prebuilt), Some((started, done))),
+        let (prebuilt, ahead) = match prebuilt {
+            Some(built) => (
+                Some(built.prebuilt),
+                Some((built.server_started, built.build_started, built.done)),
+            ),
             None => (None, None),
         };
         // Both shadow databases are the run's own and thrown away with their server, so
@@ -464,22 +467,25 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         Database::close(shadow_conn).await;
         drop(shadow_cluster);
         let (shadow, source) = built?;
-        // A shadow built ahead is recorded as the build it was, beside the migrations.
-        let phase = match (source, ahead_span) {
-            (ShadowSource::BuiltAhead, Some((started, done))) => {
-                clock.span("shadow", started, done)
-            }
-            _ => clock.phase("shadow", t),
+        // A shadow built ahead is recorded as the build it was, beside the migrations,
+        // after its server's start.
+        let phases = match (source, ahead) {
+            (ShadowSource::BuiltAhead, Some((server, build, done))) => vec![
+                clock.span("shadow_server", server, build),
+                clock.span("shadow", build, done),
+            ],
+            _ => vec![clock.phase("shadow", t)],
         };
-        Ok::<_, Error>((shadow, shadow_server_version, cross_major, phase))
+        Ok::<_, Error>((shadow, shadow_server_version, cross_major, phases))
     };
     let (catalog, compiled) = tokio::join!(read_catalog, compile_specs);
     drop(spinner);
     // Errors in the order the steps would have run in turn: a catalog that cannot be read
     // is told before a spec the shadow refuses.
     let (history, actual, read_phase) = catalog?;
-    let (shadow, shadow_server_version, cross_major, shadow_phase) = compiled?;
-    phases.extend([read_phase, shadow_phase]);
+    let (shadow, shadow_server_version, cross_major, shadow_phases) = compiled?;
+    phases.push(read_phase);
+    phases.extend(shadow_phases);
     let shadow_major = shadow_server_version.as_deref().and_then(major_of);
     warnings.extend(cross_major);
 

@@ -64,8 +64,21 @@ pub(super) struct Answer {
     pub version: String,
     /// The cache's answer.
     pub lookup: Lookup,
-    /// The shadow built ahead, with when its build started and when it was done.
-    pub prebuilt: Option<(Prebuilt, Instant, Instant)>,
+    /// The shadow built ahead, if it was.
+    pub built: Option<BuiltAhead>,
+}
+
+/// A shadow built ahead, with when its server started and when its build began and ended,
+/// for the run's phases.
+pub(super) struct BuiltAhead {
+    /// The shadow, with its server's state.
+    pub prebuilt: Prebuilt,
+    /// When the second server began to start (from initdb, or a copy from the initdb cache).
+    pub server_started: Instant,
+    /// When the build began, its server up and its database made.
+    pub build_started: Instant,
+    /// When the shadow was built and read back.
+    pub done: Instant,
 }
 
 impl Ahead {
@@ -157,24 +170,23 @@ async fn look_up_and_build(
         let _ = answer.send(Answer {
             version,
             lookup,
-            prebuilt: None,
+            built: None,
         });
         return;
     }
-    let started = Instant::now();
     let built = tokio::select! {
         biased;
         _ = stop.notified() => None,
         built = build_on_own_server(&copts, &specs) => built,
     };
-    let (prebuilt, server) = match built {
-        Some((prebuilt, server)) => (Some((prebuilt, started, Instant::now())), Some(server)),
+    let (built, server) = match built {
+        Some((built, server)) => (Some(built), Some(server)),
         None => (None, None),
     };
     let _ = answer.send(Answer {
         version,
         lookup,
-        prebuilt,
+        built,
     });
     drop(server);
 }
@@ -184,11 +196,19 @@ async fn look_up_and_build(
 async fn build_on_own_server(
     copts: &ClusterOptions,
     specs: &SpecSet,
-) -> Option<(Prebuilt, Cluster)> {
+) -> Option<(BuiltAhead, Cluster)> {
+    let server_started = Instant::now();
     let server = Cluster::start(copts).await.ok()?;
     server.create_database(SHADOW_DB, None).await.ok()?;
     let mut conn = server.connect(SHADOW_DB).await.ok()?;
+    let build_started = Instant::now();
     let built = prebuild(&mut conn, Some(more_sessions(&server)), specs).await;
     Database::close(conn).await;
-    Some((built.ok()?, server))
+    let built = BuiltAhead {
+        prebuilt: built.ok()?,
+        server_started,
+        build_started,
+        done: Instant::now(),
+    };
+    Some((built, server))
 }

@@ -83,11 +83,13 @@ pub struct SpecFile {
 /// How long one phase took, and when it started.
 #[derive(Debug, Clone, Serialize)]
 pub struct Phase {
-    /// `specs`, `cluster_start`, `migrations`, `introspection`, `shadow`, `verify`, `probes`.
+    /// `specs`, `cluster_start`, `migrations`, `introspection`, `shadow`, `verify`, `probes`,
+    /// and `shadow_server` (the start of the server a shadow built ahead had to itself).
     pub name: &'static str,
     /// When the phase started, in milliseconds from the start of the run. Phases that run
-    /// side by side (the catalog read and the shadow's build) overlap, so their durations
-    /// do not add up to the run's.
+    /// side by side (the catalog read and the shadow's build; a shadow built ahead, with
+    /// the cluster's start and the migrations) overlap, so their durations do not add up
+    /// to the run's.
     pub started_millis: u128,
     /// Milliseconds.
     pub millis: u128,
