@@ -305,6 +305,10 @@ pub fn results(i: &Inputs<'_>) -> String {
         rows.push(("cold: rest".into(), Box::new(|r: &Rounds| rest(&r.cold))));
         rows.push(("warm: rest".into(), Box::new(|r: &Rounds| rest(&r.warm))));
         for (label, f) in &rows {
+            // A phase no run of the row had (a warm run starts no shadow server).
+            if scaled.iter().all(|(_, r)| f(r).iter().all(|v| *v == 0.0)) {
+                continue;
+            }
             let _ = write!(md, "| {label} |");
             let mut meds = Vec::new();
             for (n, r) in &scaled {
