@@ -160,9 +160,15 @@ fn default_jobs() -> usize {
         .clamp(1, 4)
 }
 
+/// True when the run checks a server it is handed (`--database-url`, `DATABASE_URL` or
+/// `PGHOST`), not a throw-away one.
+fn handed_over(args: &CheckArgs) -> bool {
+    args.db.database_url.is_some() || std::env::var_os("PGHOST").is_some()
+}
+
 /// Refuse flag combinations that would be silently ignored.
 fn refuse_conflicts(args: &CheckArgs) -> Result<()> {
-    let handed_over = args.db.database_url.is_some() || std::env::var_os("PGHOST").is_some();
+    let handed_over = handed_over(args);
     if handed_over && !args.apply_after.is_empty() {
         let source = if args.db.database_url.is_some() {
             "--database-url (or DATABASE_URL)"
@@ -276,8 +282,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     // On a throw-away server, the cache is looked up on a thread of its own while the server
     // starts, and on a miss the shadow is built there, on a server of its own, while the
     // migrations run (`shadow_server`). Started before the migrations pin this thread.
-    let handed_over = args.db.database_url.is_some() || std::env::var_os("PGHOST").is_some();
-    let mut ahead = if handed_over {
+    let mut ahead = if handed_over(args) {
         None
     } else {
         Ahead::start(specs.clone(), shadow_inputs("", prior_sql.clone()), &copts)
