@@ -188,8 +188,10 @@ fn check_passes_in_a_container_and_leaves_none_behind() {
     let Some(d) = daemon() else { return };
     let _runs = shared_runs();
     let mut cmd = reims_on(d, &["check", "--no-report", "--format", "json"]);
-    // The backend chosen by environment, as CI would set it.
-    cmd.env("REIMS_VERIFY_BACKEND", "docker");
+    // The backend chosen by environment, as CI would set it; no cache entry, so that a
+    // local run would build its shadow ahead.
+    cmd.env("REIMS_VERIFY_BACKEND", "docker")
+        .env("REIMS_VERIFY_NO_CACHE", "1");
     let run = Spawned::start(cmd);
     let pid = run.pid();
     let (out, _) = run.wait_within(RUN_LIMIT);
@@ -208,6 +210,17 @@ fn check_passes_in_a_container_and_leaves_none_behind() {
         run["totals"]["passed"].as_u64().unwrap() > 1000,
         "{}",
         run["totals"]
+    );
+    // The shadow is never built ahead on the container backend: no second server's phase.
+    let phases: Vec<&str> = run["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(
+        phases.contains(&"shadow") && !phases.contains(&"shadow_server"),
+        "{phases:?}"
     );
     let left = containers_of(d, pid);
     assert!(left.is_empty(), "containers left behind: {left:?}");

@@ -723,3 +723,37 @@ fn a_cluster_folder_without_room_for_a_second_server_gets_no_build_ahead() {
     let left: Vec<_> = std::fs::read_dir(small.dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A handed-over server gets no build ahead: the shadow runs on a server of its own,
+/// started at the shadow's turn, even without a cache entry.
+#[tokio::test]
+async fn a_handed_over_server_gets_no_build_ahead() {
+    let db = migrated_db("handed_over").await;
+    let url = format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "check",
+            "--database-url",
+            &url,
+            "--no-report",
+            "--format",
+            "json",
+        ])
+        .current_dir(root())
+        .env("REIMS_VERIFY_CACHE_DIR", cache.path())
+        .env("REIMS_VERIFY_NO_CACHE", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("PGHOST")
+        .output()
+        .unwrap();
+    let beside = built_beside(&out);
+    assert_eq!(verdict_of(out).code, 0);
+    assert!(
+        !beside,
+        "a shadow was built ahead beside a handed-over server"
+    );
+}
