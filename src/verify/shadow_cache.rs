@@ -564,4 +564,54 @@ mod tests {
             key(&specs, &on("15.18", &[("002.sql", "CREATE ROLE x")]))
         );
     }
+
+    #[test]
+    fn a_shadow_built_elsewhere_stands_only_for_a_server_in_its_state() {
+        let state = |head: &str, roles: &[&str], tail: &str| ServerState {
+            head: head.into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            tail: tail.into(),
+        };
+        let built_on = state(
+            "15.18\npostgres\nIntervalStyle=postgres",
+            &["postgres:true"],
+            "plpgsql:1.0\npublic",
+        );
+        // The run's server after migrations that created roles: the same shadow.
+        let with_roles = state(
+            "15.18\npostgres\nIntervalStyle=postgres",
+            &["app:false", "postgres:true", "reader:false"],
+            "plpgsql:1.0\npublic",
+        );
+        assert!(with_roles.stands_for(&built_on));
+        assert!(built_on.stands_for(&built_on));
+        // A setting, the superuser flag of a role both have, a missing role, another
+        // extension or schema: not the same.
+        let printing = state(
+            "15.18\npostgres\nIntervalStyle=iso_8601",
+            &["postgres:true"],
+            "plpgsql:1.0\npublic",
+        );
+        let demoted = state(
+            "15.18\npostgres\nIntervalStyle=postgres",
+            &["postgres:false"],
+            "plpgsql:1.0\npublic",
+        );
+        let without = state(
+            "15.18\npostgres\nIntervalStyle=postgres",
+            &["app:false"],
+            "plpgsql:1.0\npublic",
+        );
+        let extended = state(
+            "15.18\npostgres\nIntervalStyle=postgres",
+            &["postgres:true"],
+            "plpgsql:1.0,citext:1.6\npublic",
+        );
+        for other in [&printing, &demoted, &without, &extended] {
+            assert!(!other.stands_for(&built_on), "{other:?}");
+        }
+        // The cache's digest covers every part, roles included.
+        assert_ne!(with_roles.digest(), built_on.digest());
+        assert_eq!(built_on.digest(), built_on.clone().digest());
+    }
 }
