@@ -526,6 +526,16 @@ fn built_beside(out: &std::process::Output) -> bool {
     beside
 }
 
+/// Two cold runs of `p`: one that may build its shadow ahead, one that may not.
+fn cold_both_ways(p: &Project, cache_dir: &Path) -> (std::process::Output, std::process::Output) {
+    let ahead = command(p, cache_dir, Cache::Off, None).output().unwrap();
+    let after = command(p, cache_dir, Cache::Off, None)
+        .env(NO_AHEAD, "1")
+        .output()
+        .unwrap();
+    (ahead, after)
+}
+
 /// Without a cache entry, the shadow is built on a server of its own while the migrations
 /// run, and gives the verdict of the shadow built after them on the run's own server: on the
 /// project as it is, and with a spec that must fail.
@@ -536,13 +546,7 @@ fn a_shadow_built_beside_the_migrations_gives_the_verdict_of_one_built_after_the
     }
     let cache = tempfile::tempdir().unwrap();
     for (p, code) in [(project(), 0), (project_with_wrong_default(), 1)] {
-        let beside = command(&p, cache.path(), Cache::Off, None)
-            .output()
-            .unwrap();
-        let after = command(&p, cache.path(), Cache::Off, None)
-            .env(NO_AHEAD, "1")
-            .output()
-            .unwrap();
+        let (beside, after) = cold_both_ways(&p, cache.path());
         assert!(built_beside(&beside), "the shadow was not built ahead");
         assert!(!built_beside(&after), "{NO_AHEAD} did not turn it off");
         let (beside, after) = (verdict_of(beside), verdict_of(after));
@@ -638,13 +642,7 @@ fn a_spec_the_server_refuses_is_reported_as_without_the_build_ahead() {
     let cache = tempfile::tempdir().unwrap();
     let p = project();
     edit_alerts_default(&p.specs, "'warning'", "'warning'::no_such_type");
-    let beside = command(&p, cache.path(), Cache::Off, None)
-        .output()
-        .unwrap();
-    let after = command(&p, cache.path(), Cache::Off, None)
-        .env(NO_AHEAD, "1")
-        .output()
-        .unwrap();
+    let (beside, after) = cold_both_ways(&p, cache.path());
     let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(beside.status.code(), Some(2), "{}", stderr(&beside));
     assert!(
