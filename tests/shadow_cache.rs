@@ -755,3 +755,32 @@ async fn a_handed_over_server_gets_no_build_ahead() {
         "a shadow was built ahead beside a handed-over server"
     );
 }
+
+/// On one core the shadow is not built ahead: a second server would only take turns with
+/// the migrations. The run is confined to one core with `taskset`, as a CI runner of one
+/// core would be.
+#[test]
+fn a_run_on_one_core_gets_no_build_ahead() {
+    if Command::new("taskset").arg("--version").output().is_err() {
+        report_skip("taskset (util-linux) is not installed");
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let p = project();
+    let run = command(&p, cache.path(), Cache::Off, None);
+    let mut on_one = Command::new("taskset");
+    on_one
+        .args(["-c", "0"])
+        .arg(run.get_program())
+        .args(run.get_args());
+    for (name, value) in run.get_envs() {
+        match value {
+            Some(v) => on_one.env(name, v),
+            None => on_one.env_remove(name),
+        };
+    }
+    let out = on_one.stdin(Stdio::null()).output().unwrap();
+    let beside = built_beside(&out);
+    assert_eq!(verdict_of(out).code, 0);
+    assert!(!beside, "a second server was started for a run on one core");
+}
