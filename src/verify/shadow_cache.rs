@@ -194,6 +194,10 @@ pub async fn cached_shadow(
     more: Option<MoreSessions<'_>>,
     prebuilt: Option<Prebuilt>,
 ) -> Result<(Shadow, ShadowSource)> {
+    // Nothing to compare the server with: a plain build, as without a cache.
+    if matches!(lookup, Lookup::Off) && prebuilt.is_none() {
+        return Ok((build(conn, more, specs).await?, ShadowSource::Built));
+    }
     let state = server_state(conn).await?;
     let server = state.digest();
     let (dir, key) = match lookup {
