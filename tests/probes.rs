@@ -432,3 +432,218 @@ async fn workers_on_threads_give_the_findings_of_one_connection() {
         "the error should name the server it could not reach: {err}"
     );
 }
+
+/// Writes one spec per `(file stem, YAML)` into a new folder and loads them.
+fn specs_of(docs: &[(String, String)]) -> (tempfile::TempDir, SpecSet) {
+    let dir = tempfile::tempdir().unwrap();
+    for (stem, yaml) in docs {
+        std::fs::write(dir.path().join(format!("{stem}.yaml")), yaml).unwrap();
+    }
+    let specs = load_dir(dir.path()).unwrap();
+    (dir, specs)
+}
+
+/// The probes of the CHECKs of a table that others reference, whose sample row (with a
+/// whole-number key and no default) stays in it while the rules run.
+async fn kept_key_probes(db: &str, specs: &SpecSet, role: Option<&str>) -> Vec<Finding> {
+    let mut conn = connect(db).await;
+    let schema = read_schema(&mut conn, "public").await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    if let Some(role) = role {
+        sqlx::raw_sql(&format!("SET LOCAL ROLE {role}"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let findings = constraint_probes(
+        &mut tx,
+        specs,
+        &schema,
+        &ProbeConfig {
+            cases: 24,
+            seed: 11,
+        },
+    )
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    findings
+}
+
+#[tokio::test]
+async fn a_drifted_check_on_a_table_whose_sample_row_is_kept_is_caught() {
+    let db = empty_db("probe_kept_keys").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE TABLE rv_order (id integer PRIMARY KEY, \
+           qty integer NOT NULL CONSTRAINT rv_order_qty_check CHECK (qty >= 1 AND qty <= 10)); \
+         CREATE TABLE rv_line (order_id integer REFERENCES rv_order (id), line_no integer, \
+           amount integer CONSTRAINT rv_line_amount_check CHECK (amount >= 0), \
+           PRIMARY KEY (order_id, line_no)); \
+         CREATE TABLE rv_note (id integer PRIMARY KEY, order_id integer, line_no integer, \
+           FOREIGN KEY (order_id, line_no) REFERENCES rv_line); \
+         DO $$ BEGIN CREATE ROLE rv_fresh_inserter; \
+           EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+         GRANT USAGE ON SCHEMA public TO rv_fresh_inserter; \
+         GRANT INSERT ON rv_order, rv_line, rv_note TO rv_fresh_inserter;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let (_dir, specs) = specs_of(&[
+        (
+            "rv_order".into(),
+            "table: rv_order\ncolumns:\n  id: { type: integer }\n  qty: { type: integer }\n\
+             checks:\n  rv_order_qty_check:\n    rule: { range: { column: qty, gte: 1, lte: 10 } }\n\
+             samples:\n  - { id: 1, qty: 5 }\n"
+                .into(),
+        ),
+        (
+            "rv_line".into(),
+            "table: rv_line\ncolumns:\n  order_id: { type: integer }\n  line_no: { type: integer }\n  amount: { type: integer }\n\
+             checks:\n  rv_line_amount_check:\n    rule: { range: { column: amount, gte: 0 } }\n\
+             samples:\n  - { order_id: 1, line_no: 1, amount: 3 }\n"
+                .into(),
+        ),
+        (
+            "rv_note".into(),
+            "table: rv_note\ncolumns:\n  id: { type: integer }\n  order_id: { type: integer }\n  line_no: { type: integer }\n\
+             samples:\n  - { id: 1, order_id: 1, line_no: 1 }\n"
+                .into(),
+        ),
+    ]);
+    let status_of = |findings: &[Finding], object: &str| {
+        let f = findings
+            .iter()
+            .find(|f| f.object == object)
+            .unwrap_or_else(|| panic!("no finding for {object}: {findings:#?}"));
+        (f.status, f.message.clone())
+    };
+
+    // The rows the rules allow must be accepted, not refused by the kept sample's key: the
+    // order's key is given a fresh value, and of the line's key only the part that is not
+    // a foreign key (line_no), so the order the line references still exists.
+    let findings = kept_key_probes(&db, &specs, None).await;
+    for object in [
+        "rv_order.rv_order_qty_check",
+        "rv_line.rv_line_amount_check",
+    ] {
+        let (status, message) = status_of(&findings, object);
+        assert_eq!(status, Status::Pass, "{object}: {message}");
+    }
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f.code == "probe.sample")
+            .all(|f| f.status == Status::Pass),
+        "{findings:#?}"
+    );
+
+    // A role that may insert but not read the tables: the highest keys cannot be read
+    // (nor can a case's insert return its row), and that refusal must not end the
+    // transaction the probes share: every rule is still reported, as a skip that says why.
+    let findings = kept_key_probes(&db, &specs, Some("rv_fresh_inserter")).await;
+    let checks: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.code == "probe.check")
+        .collect();
+    assert_eq!(checks.len(), 2, "{findings:#?}");
+    for f in checks {
+        assert_eq!(f.status, Status::Skip, "{}", f.message);
+        assert!(f.message.contains("42501"), "{}", f.message);
+    }
+
+    // The drift a kept sample row used to hide: the CHECK allows 11, the rule does not.
+    sqlx::raw_sql(
+        "ALTER TABLE rv_order DROP CONSTRAINT rv_order_qty_check, \
+           ADD CONSTRAINT rv_order_qty_check CHECK (qty >= 1 AND qty <= 11)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let findings = kept_key_probes(&db, &specs, None).await;
+    let (status, message) = status_of(&findings, "rv_order.rv_order_qty_check");
+    assert_eq!(status, Status::Fail, "{message}");
+    assert!(message.contains("qty = 11 accepted"), "{message}");
+}
+
+#[tokio::test]
+async fn constraint_probes_cut_into_parts_on_two_threads_give_the_findings_of_one_part() {
+    use reims_verify::probe::{constraint_parts, run_probes_on_threads, WorkerSession};
+    // Enough CHECKs (on tables with samples) for the constraint probes to be cut; a chain
+    // of foreign keys, so every sample row but the last table's stays while rules run.
+    const TABLES: usize = 420;
+    let db = empty_db("probe_parts").await;
+    let mut conn = connect(&db).await;
+    let mut ddl = String::new();
+    let mut docs = Vec::new();
+    for i in 0..TABLES {
+        let parent = if i == 0 {
+            String::new()
+        } else {
+            format!(", parent integer REFERENCES rv_p{} (id)", i - 1)
+        };
+        ddl.push_str(&format!(
+            "CREATE TABLE rv_p{i} (id integer PRIMARY KEY{parent}, \
+               n integer CONSTRAINT rv_p{i}_n_check CHECK (n BETWEEN 0 AND 10));\n"
+        ));
+        docs.push((
+            format!("rv_p{i}"),
+            format!(
+                "table: rv_p{i}\ncolumns:\n  id: {{ type: integer }}\n  n: {{ type: integer }}\n{}\
+                 checks:\n  rv_p{i}_n_check:\n    rule: {{ range: {{ column: n, gte: 0, lte: 10 }} }}\n\
+                 samples:\n  - {{ id: 1, n: 5{} }}\n",
+                if i == 0 { "" } else { "  parent: { type: integer }\n" },
+                if i == 0 { "" } else { ", parent: 1" }
+            ),
+        ));
+    }
+    sqlx::raw_sql(&ddl).execute(&mut conn).await.unwrap();
+    let (_dir, specs) = specs_of(&docs);
+    let parts = constraint_parts(&specs);
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert_eq!(parts[0].specs.start, 0);
+    assert_eq!(parts[0].specs.end, parts[1].specs.start);
+    assert_eq!(parts[1].specs.end, TABLES);
+    assert!(parts[0].first && !parts[1].first);
+
+    let config = ProbeConfig { cases: 8, seed: 3 };
+    let schema = read_schema(&mut conn, "public").await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    let whole = constraint_probes(&mut tx, &specs, &schema, &config)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(
+        whole
+            .iter()
+            .filter(|f| f.code == "probe.check" && f.status == Status::Pass)
+            .count(),
+        TABLES,
+        "{:#?}",
+        whole.iter().find(|f| f.status != Status::Pass)
+    );
+
+    let copy = |tag: &'static str| {
+        let db = db.clone();
+        async move {
+            let name = format!("{db}_{tag}");
+            cluster().create_database(&name, Some(&db)).await.unwrap();
+            WorkerSession {
+                options: target(&name),
+                target: format!("database {name}"),
+                local: true,
+            }
+        }
+    };
+    let sessions = [copy("a").await, copy("b").await];
+    let mut first = connect(&db).await;
+    let threads = run_probes_on_threads(&mut first, &sessions, &specs, &schema, &config, None)
+        .await
+        .unwrap();
+    assert_eq!(whole.len(), threads.len());
+    for (a, b) in whole.iter().zip(&threads) {
+        assert_eq!(a, b, "one part and two parts on two threads disagree");
+    }
+}

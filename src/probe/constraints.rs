@@ -11,7 +11,7 @@ use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
 use super::batch::{self, Verdict};
-use super::rows::{decollide, sample_rows, Row};
+use super::rows::{decollide, fresh_keys, referenced_tables, sample_rows, Row};
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, missing_privileges, Needs};
 use super::{probe_finding, rng_for, ProbeConfig};
@@ -33,17 +33,20 @@ struct Case {
 /// current value into a case.
 type CaseTree = Box<dyn ValueTree<Value = Case>>;
 
-/// Probe every structured CHECK rule of every spec. A table the role may not insert into
-/// has its rules skipped with the reason, before any case runs.
+/// Probe every structured CHECK rule of the specs in `part` (indexes into `specs.specs`;
+/// see [`super::ConstraintPart`]). A table the role may not insert into has its rules
+/// skipped with the reason, before any case runs.
 pub async fn probe_checks(
     conn: &mut PgConnection,
     specs: &SpecSet,
+    part: std::ops::Range<usize>,
     schema: &Schema,
     config: &ProbeConfig,
     fed: &SequenceFed,
 ) -> Result<Vec<Finding>> {
     let mut out = Vec::new();
-    for loaded in &specs.specs {
+    let kept = referenced_tables(schema);
+    for loaded in specs.specs.get(part).unwrap_or_default() {
         let Some(rel) = schema.relations.get(&loaded.spec.table) else {
             continue;
         };
@@ -53,6 +56,13 @@ pub async fn probe_checks(
         let mut needs = Needs::default();
         needs.table("INSERT", &loaded.spec.table);
         let blocked = missing_privileges(conn, &needs).await?;
+        // The sample rows of a table others reference are in it while its rules run.
+        let fresh = if blocked.is_none() && kept.contains(&rel.name) {
+            let samples = sample_rows(&loaded_specs_for(loaded), &rel.name);
+            fresh_keys(conn, rel, &samples, fed).await?
+        } else {
+            Row::new()
+        };
         for (name, check) in &loaded.spec.checks {
             let f = match &blocked {
                 Some(b) => check_finding(loaded, name, Status::Skip, b.0.clone()),
@@ -61,6 +71,7 @@ pub async fn probe_checks(
                         loaded,
                         rel,
                         fed,
+                        fresh: &fresh,
                         constraint: name,
                     };
                     probe_one(conn, &target, &check.rule, config).await?
@@ -73,12 +84,14 @@ pub async fn probe_checks(
 }
 
 /// What a rule is probed on: its spec, the table as introspected, the columns whose
-/// values must not come from a sequence, and the name of the CHECK constraint that must
-/// enforce it.
+/// values must not come from a sequence, the key values that keep a case clear of the
+/// table's kept sample rows ([`fresh_keys`]), and the name of the CHECK constraint that
+/// must enforce it.
 struct Target<'a> {
     loaded: &'a LoadedSpec,
     rel: &'a Relation,
     fed: &'a SequenceFed,
+    fresh: &'a Row,
     constraint: &'a str,
 }
 
@@ -352,6 +365,11 @@ async fn run_groups(
         .flat_map(|g| g.iter().enumerate())
         .map(|(i, c)| {
             let mut row = decollide(rel, sample, i, keep);
+            for (col, value) in target.fresh {
+                if !keep.contains(&col.as_str()) && row.contains_key(col) {
+                    row.insert(col.clone(), value.clone());
+                }
+            }
             for (col, expr) in &c.overrides {
                 row.insert(col.clone(), expr.clone());
             }

@@ -266,7 +266,9 @@ fn plan_units<'a>(
     fed: &'a sequences::SequenceFed,
 ) -> Vec<Unit<'a>> {
     let ctx = property::RowContext { specs, schema, fed };
-    let units: Vec<Unit> = std::iter::once(Unit::Constraints)
+    let units: Vec<Unit> = constraint_parts(specs)
+        .into_iter()
+        .map(Unit::Constraints)
         .chain(property::units(&ctx).into_iter().map(|u| match u {
             Ok(plan) => Unit::Property(Box::new(plan)),
             Err(skipped) => Unit::Decided(skipped),
@@ -337,20 +339,85 @@ impl Shared {
     }
 }
 
-/// How many units of probe work [`run_probes_on`] makes of `specs`: the constraint probes,
-/// then one per declared property. More connections than this would sit idle.
+/// How many units of probe work [`run_probes_on`] makes of `specs`: the parts of the
+/// constraint probes, then one per declared property. More connections than this would sit
+/// idle.
 pub fn work_units(specs: &SpecSet) -> usize {
-    1 + specs
+    constraint_parts(specs).len()
+        + specs
+            .specs
+            .iter()
+            .map(|l| l.spec.properties.len())
+            .sum::<usize>()
+}
+
+/// The CHECKs (of specs with sample rows, the only ones whose cases run) a part of the
+/// constraint probes holds at least: below this, a second part would cost more in sample
+/// rows inserted again than it saves.
+const CHECKS_PER_PART: usize = 200;
+
+/// At most this many parts: the most connections `check` opens by default.
+const MOST_PARTS: usize = 4;
+
+/// One part of the constraint probes: every spec's sample rows, then the CHECKs of the
+/// specs in `specs` (indexes into the spec set), in a transaction of its own.
+///
+/// On a large schema the constraint probes are most of the probes' work, and as one unit
+/// they kept one connection (and one core) busy while the others had nothing to do. Each
+/// part inserts every sample row, as the whole did, so each CHECK is probed on the same
+/// rows as before; only the first part reports the `probe.sample` findings. The cases of
+/// one CHECK are rolled back one by one and never see another CHECK's, and each unit
+/// starts with the sequences put back (on a throw-away server), so the findings are those
+/// of one part, in the same order. How the specs are cut depends on the specs alone, never
+/// on the number of connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstraintPart {
+    /// The specs whose CHECKs this part probes.
+    pub specs: std::ops::Range<usize>,
+    /// The first part, which reports the sample rows.
+    pub first: bool,
+}
+
+/// The parts of the constraint probes of `specs`: one per [`CHECKS_PER_PART`] CHECKs, at
+/// most [`MOST_PARTS`], each with about as many CHECKs, a spec's CHECKs staying together.
+pub fn constraint_parts(specs: &SpecSet) -> Vec<ConstraintPart> {
+    let weights: Vec<usize> = specs
         .specs
         .iter()
-        .map(|l| l.spec.properties.len())
-        .sum::<usize>()
+        .map(|l| {
+            if l.spec.samples.is_empty() {
+                0
+            } else {
+                l.spec.checks.len()
+            }
+        })
+        .collect();
+    let total: usize = weights.iter().sum();
+    let parts = (total / CHECKS_PER_PART).clamp(1, MOST_PARTS);
+    let mut out = Vec::with_capacity(parts);
+    let (mut start, mut seen) = (0, 0);
+    for (i, w) in weights.iter().enumerate() {
+        seen += w;
+        // Close a part once it holds its share of the CHECKs (the last takes the rest).
+        if out.len() + 1 < parts && seen * parts >= total * (out.len() + 1) {
+            out.push(start..i + 1);
+            start = i + 1;
+        }
+    }
+    out.push(start..specs.specs.len());
+    out.into_iter()
+        .enumerate()
+        .map(|(i, specs)| ConstraintPart {
+            specs,
+            first: i == 0,
+        })
+        .collect()
 }
 
 /// One unit of probe work, run in a transaction of its own.
 enum Unit<'a> {
-    /// Sample rows, then every structured CHECK.
-    Constraints,
+    /// Sample rows, then the structured CHECKs of a part of the specs.
+    Constraints(ConstraintPart),
     /// One declared property.
     Property(Box<property::Plan<'a>>),
     /// A property that cannot run here: its skip findings, decided without the database.
@@ -371,13 +438,16 @@ async fn run_unit(
     if let Some(reset) = reset {
         reset.apply(conn).await?;
     }
-    if let Unit::Property(plan) = unit {
-        return property::run_plan(conn, plan, schema, config).await;
+    match unit {
+        Unit::Property(plan) => property::run_plan(conn, plan, schema, config).await,
+        Unit::Constraints(part) => {
+            let mut tx = session::begin(conn).await?;
+            let result = constraint_part(&mut tx, specs, part, schema, config).await;
+            session::finish(tx).await;
+            result
+        }
+        Unit::Decided(found) => Ok(found.clone()),
     }
-    let mut tx = session::begin(conn).await?;
-    let result = constraint_probes(&mut tx, specs, schema, config).await;
-    session::finish(tx).await;
-    result
 }
 
 /// The constraint probes alone (sample rows, then every structured CHECK), on a connection
@@ -388,10 +458,29 @@ pub async fn constraint_probes(
     schema: &Schema,
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
+    let whole = ConstraintPart {
+        specs: 0..specs.specs.len(),
+        first: true,
+    };
+    constraint_part(conn, specs, &whole, schema, config).await
+}
+
+/// One part of the constraint probes (see [`ConstraintPart`]), on a connection that is
+/// already inside a transaction the caller rolls back.
+pub async fn constraint_part(
+    conn: &mut PgConnection,
+    specs: &SpecSet,
+    part: &ConstraintPart,
+    schema: &Schema,
+    config: &ProbeConfig,
+) -> Result<Vec<Finding>> {
     batch::install(conn).await?;
     let fed = sequences::SequenceFed::load(conn).await?;
-    let mut findings = rows::insert_samples(conn, specs, schema, &fed).await?;
-    findings.extend(constraints::probe_checks(conn, specs, schema, config, &fed).await?);
+    let samples = rows::insert_samples(conn, specs, schema, &fed).await?;
+    let mut findings = if part.first { samples } else { Vec::new() };
+    findings.extend(
+        constraints::probe_checks(conn, specs, part.specs.clone(), schema, config, &fed).await?,
+    );
     Ok(findings)
 }
 

@@ -169,6 +169,94 @@ pub fn decollide(rel: &Relation, row: &Row, case: usize, keep: &[&str]) -> Row {
     out
 }
 
+/// Fresh values for the whole-number key columns of a table whose sample rows stay in it
+/// while its rules are probed (see [`insert_samples`]).
+///
+/// A case is the sample row with the rule's columns replaced, and [`decollide`] can make
+/// only a text key or a key with a default unique. Any other key of the sample is
+/// repeated, so every case the rule itself accepts would be refused with 23505 by the
+/// kept sample row: the rule's boundary would go unobserved, and a CHECK that drifted
+/// would pass as a skip. A whole-number key column (`smallint`, `integer`, `bigint`,
+/// `numeric`) that is in no foreign key of its own, has no default and no sequence
+/// behind it gets one past the highest value the table holds. The cases run one at a
+/// time, each rolled back, so they may all share it. A key that is also a foreign key
+/// keeps the sample's value: another value would be refused by that foreign key instead.
+///
+/// The values are read in a savepoint; a table the role may not read, or any other error,
+/// gives no fresh values (the cases are then inconclusive, as before).
+pub async fn fresh_keys(
+    conn: &mut PgConnection,
+    rel: &Relation,
+    samples: &[Row],
+    fed: &SequenceFed,
+) -> Result<Row> {
+    let in_foreign_keys: BTreeSet<&str> = rel
+        .constraints
+        .iter()
+        .filter(|c| c.kind == ConstraintKind::ForeignKey)
+        .flat_map(|c| c.columns.iter().map(String::as_str))
+        .collect();
+    let fed_columns: BTreeSet<&str> = fed
+        .columns(&rel.name)
+        .iter()
+        .map(|f| f.column.as_str())
+        .collect();
+    let columns: Vec<&str> = unique_columns(rel)
+        .into_iter()
+        .filter_map(|name| rel.column(&name))
+        .filter(|c| {
+            c.default.is_none()
+                && whole_number(&c.type_name)
+                && !in_foreign_keys.contains(c.name.as_str())
+                && !fed_columns.contains(c.name.as_str())
+                && samples.iter().any(|s| s.contains_key(&c.name))
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    if columns.is_empty() {
+        return Ok(Row::new());
+    }
+    let select = format!(
+        "SELECT {} FROM {}",
+        columns
+            .iter()
+            .map(|c| format!("(coalesce(max({0}), 0)::numeric + 1)::text", quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        quote_ident(&rel.name)
+    );
+    let _ = sqlx::raw_sql("SAVEPOINT fresh_keys")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| crate::error::Error::database("reading a table's highest keys", &e))?;
+    let read = sqlx::query(&select).fetch_one(&mut *conn).await;
+    let end = if read.is_ok() {
+        "RELEASE SAVEPOINT fresh_keys"
+    } else {
+        "ROLLBACK TO SAVEPOINT fresh_keys; RELEASE SAVEPOINT fresh_keys"
+    };
+    sqlx::raw_sql(end)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| crate::error::Error::database("reading a table's highest keys", &e))?;
+    let Ok(row) = read else {
+        return Ok(Row::new());
+    };
+    use sqlx::Row as _;
+    let mut out = Row::new();
+    for (i, c) in columns.iter().enumerate() {
+        if let Ok(value) = row.try_get::<String, _>(i) {
+            out.insert(c.to_string(), quote_literal(&value));
+        }
+    }
+    Ok(out)
+}
+
+/// Whole-number types, as `format_type` prints them.
+fn whole_number(type_name: &str) -> bool {
+    matches!(type_name, "smallint" | "integer" | "bigint") || type_name.starts_with("numeric")
+}
+
 /// Tables in an order where every table comes after the tables it references.
 pub fn fk_order(schema: &Schema) -> Vec<String> {
     let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -211,8 +299,9 @@ pub fn fk_order(schema: &Schema) -> Vec<String> {
     order
 }
 
-/// Tables that some foreign key references.
-fn referenced_tables(schema: &Schema) -> BTreeSet<String> {
+/// Tables that some foreign key references: their sample rows stay in the table while the
+/// probes run (see [`insert_samples`]).
+pub fn referenced_tables(schema: &Schema) -> BTreeSet<String> {
     schema
         .relations
         .values()
