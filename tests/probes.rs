@@ -647,3 +647,50 @@ async fn constraint_probes_cut_into_parts_on_two_threads_give_the_findings_of_on
         assert_eq!(a, b, "one part and two parts on two threads disagree");
     }
 }
+
+#[tokio::test]
+async fn a_read_of_the_highest_keys_that_outlasts_its_timeout_gives_none_and_ends_nothing() {
+    use reims_verify::probe::rows::{fresh_keys_within, Row};
+    use reims_verify::probe::sequences::SequenceFed;
+    let db = empty_db("probe_fresh_timeout").await;
+    let mut conn = connect(&db).await;
+    // A key column that leads no index: its highest value is read by a scan of the table.
+    sqlx::raw_sql(
+        "CREATE TABLE rv_big (a integer, b integer, PRIMARY KEY (a, b)); \
+         INSERT INTO rv_big SELECT 1, g FROM generate_series(1, 300000) g;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let schema = read_schema(&mut conn, "public").await.unwrap();
+    let rel = schema.relations.get("rv_big").unwrap();
+    let sample: Row = [("a".to_string(), "1".to_string()), ("b".into(), "1".into())]
+        .into_iter()
+        .collect();
+    let fed = SequenceFed::default();
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::raw_sql("SET LOCAL statement_timeout = '45s'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let read = fresh_keys_within(&mut tx, rel, std::slice::from_ref(&sample), &fed, "30s")
+        .await
+        .unwrap();
+    assert_eq!(read.get("a").map(String::as_str), Some("'2'"), "{read:?}");
+    assert_eq!(
+        read.get("b").map(String::as_str),
+        Some("'300001'"),
+        "{read:?}"
+    );
+    let cut = fresh_keys_within(&mut tx, rel, std::slice::from_ref(&sample), &fed, "1ms")
+        .await
+        .unwrap();
+    assert!(cut.is_empty(), "{cut:?}");
+    // The transaction goes on, with its own timeout back.
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(timeout, "45s");
+    tx.rollback().await.unwrap();
+}

@@ -182,13 +182,30 @@ pub fn decollide(rel: &Relation, row: &Row, case: usize, keep: &[&str]) -> Row {
 /// time, each rolled back, so they may all share it. A key that is also a foreign key
 /// keeps the sample's value: another value would be refused by that foreign key instead.
 ///
-/// The values are read in a savepoint; a table the role may not read, or any other error,
-/// gives no fresh values (the cases are then inconclusive, as before).
+/// The values are read in a savepoint that is always rolled back, with a statement timeout
+/// of [`FRESH_KEYS_TIMEOUT`] inside it: a large table of a handed-over server whose key
+/// column leads no index would otherwise be read whole. A table the role may not read, a
+/// read that outlasts the timeout, or any other error gives no fresh values (the cases are
+/// then inconclusive, as before).
 pub async fn fresh_keys(
     conn: &mut PgConnection,
     rel: &Relation,
     samples: &[Row],
     fed: &SequenceFed,
+) -> Result<Row> {
+    fresh_keys_within(conn, rel, samples, fed, FRESH_KEYS_TIMEOUT).await
+}
+
+/// How long [`fresh_keys`] may read a table's highest keys.
+pub const FRESH_KEYS_TIMEOUT: &str = "1s";
+
+/// [`fresh_keys`] with the read bounded by `timeout` (a PostgreSQL duration).
+pub async fn fresh_keys_within(
+    conn: &mut PgConnection,
+    rel: &Relation,
+    samples: &[Row],
+    fed: &SequenceFed,
+    timeout: &str,
 ) -> Result<Row> {
     let in_foreign_keys: BTreeSet<&str> = rel
         .constraints
@@ -225,20 +242,21 @@ pub async fn fresh_keys(
             .join(", "),
         quote_ident(&rel.name)
     );
-    let _ = sqlx::raw_sql("SAVEPOINT fresh_keys")
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| crate::error::Error::database("reading a table's highest keys", &e))?;
+    let failed =
+        |e: sqlx::Error| crate::error::Error::database("reading a table's highest keys", &e);
+    // `SET LOCAL` inside the savepoint is undone with it.
+    sqlx::raw_sql(&format!(
+        "SAVEPOINT fresh_keys; SET LOCAL statement_timeout = {}",
+        quote_literal(timeout)
+    ))
+    .execute(&mut *conn)
+    .await
+    .map_err(failed)?;
     let read = sqlx::query(&select).fetch_one(&mut *conn).await;
-    let end = if read.is_ok() {
-        "RELEASE SAVEPOINT fresh_keys"
-    } else {
-        "ROLLBACK TO SAVEPOINT fresh_keys; RELEASE SAVEPOINT fresh_keys"
-    };
-    sqlx::raw_sql(end)
+    sqlx::raw_sql("ROLLBACK TO SAVEPOINT fresh_keys; RELEASE SAVEPOINT fresh_keys")
         .execute(&mut *conn)
         .await
-        .map_err(|e| crate::error::Error::database("reading a table's highest keys", &e))?;
+        .map_err(failed)?;
     let Ok(row) = read else {
         return Ok(Row::new());
     };
