@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 
 use super::probe_finding;
 use super::sequences::SequenceFed;
-use super::session::{blocked_by, missing_privileges, sqlstate, Blocked, Needs};
+use super::session::{blocked_by, sqlstate, tables_lacking, Blocked};
 use crate::catalog::{ConstraintKind, Relation, Schema};
 use crate::error::Result;
 use crate::spec::{SampleValue, SpecSet};
@@ -344,6 +344,13 @@ pub async fn insert_samples(
     fed: &SequenceFed,
 ) -> Result<Vec<Finding>> {
     let parents = referenced_tables(schema);
+    let with_samples: Vec<&str> = specs
+        .specs
+        .iter()
+        .filter(|l| !l.spec.samples.is_empty())
+        .map(|l| l.spec.table.as_str())
+        .collect();
+    let lacking = tables_lacking(conn, "INSERT", &with_samples).await?;
     let mut out = Vec::new();
     let mut n = 0u32;
     // Tables whose samples could not be inserted, and why: a child's missing-parent error
@@ -374,11 +381,9 @@ pub async fn insert_samples(
             }
             f
         };
-        let mut needs = Needs::default();
-        needs.table("INSERT", &table);
-        if let Some(blocked) = missing_privileges(conn, &needs).await? {
+        if let Some(blocked) = lacking.get(&table) {
             out.push(finding(Status::Skip, blocked.0.clone()));
-            unavailable.insert(table.clone(), blocked);
+            unavailable.insert(table.clone(), blocked.clone());
             continue;
         }
         let blocked_parent = rel
