@@ -4,6 +4,7 @@
 //! Every table has 20 columns (two with defaults), a primary key, 4 indexes (an expression,
 //! a partial, a DESC and a GIN one), 3 CHECKs, 1 foreign key to the previous table and 1
 //! trigger. The migrations hold 100 tables a file, after one file for the trigger function.
+//! Each spec gets one sample row ([`add_samples`]) for the runs with probes.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -98,4 +99,20 @@ pub fn snapshot_specs(bin: &Path, dir: &Path, migrations: &Path) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     specs
+}
+
+/// Give every table's spec one sample row, so that `check` with probes has rows to vary:
+/// each table's row references the previous table's (the first references itself), so
+/// every sample row stays while the CHECKs are probed, as in a schema whose tables all
+/// hang together.
+pub fn add_samples(specs: &Path, n: usize) {
+    for i in 0..n {
+        let path = specs.join(format!("t{i:05}.yaml"));
+        let mut yaml = std::fs::read_to_string(&path).unwrap();
+        let _ = write!(
+            yaml,
+            "\nsamples:\n  - {{ id: 1, parent_id: 1, status: open, c1: 5, c3: abc }}\n"
+        );
+        std::fs::write(&path, yaml).unwrap();
+    }
 }
