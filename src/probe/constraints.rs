@@ -11,7 +11,7 @@ use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
 use super::batch::{self, Verdict};
-use super::rows::{decollide, fresh_keys, referenced_tables, sample_rows, Row};
+use super::rows::{decollide, fresh_keys, referenced_tables, samples_of, Row};
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, tables_lacking};
 use super::{probe_finding, rng_for, ProbeConfig};
@@ -63,7 +63,7 @@ pub async fn probe_checks(
         let blocked = lacking.get(&loaded.spec.table);
         // The sample rows of a table others reference are in it while its rules run.
         let fresh = if blocked.is_none() && kept.contains(&rel.name) {
-            let samples = sample_rows(&loaded_specs_for(loaded), &rel.name);
+            let samples = samples_of(loaded);
             fresh_keys(conn, rel, &samples, fed).await?
         } else {
             Row::new()
@@ -130,7 +130,7 @@ async fn probe_one(
             "no value generator for this rule kind (implies / sql); its behaviour is covered by the function properties and the structural check".into(),
         ));
     };
-    let samples = sample_rows(&loaded_specs_for(loaded), table);
+    let samples = samples_of(loaded);
     if samples.is_empty() {
         return Ok(finding(
             Status::Skip,
@@ -300,11 +300,6 @@ async fn probe_one(
             "{total} cases agree with the rule ({accepted} accepted, {rejected} rejected by {name}, {inconclusive} inconclusive)"
         ),
     ))
-}
-
-/// The `SpecSet` view of one loaded spec, for the sample helpers.
-fn loaded_specs_for(loaded: &LoadedSpec) -> SpecSet {
-    SpecSet::of_relations(vec![loaded.clone()])
 }
 
 /// Why a case was inconclusive, for skip messages.

@@ -107,16 +107,17 @@ pub fn rule_sql_for_row(rel: &Relation, row: &Row, rule_sql: &str, columns: &[&s
 
 /// The spec's sample rows for a table, as SQL.
 pub fn sample_rows(specs: &SpecSet, table: &str) -> Vec<Row> {
-    specs
-        .table(table)
-        .map(|s| {
-            s.spec
-                .samples
-                .iter()
-                .map(|r| r.iter().map(|(k, v)| (k.clone(), sample_sql(v))).collect())
-                .collect()
-        })
-        .unwrap_or_default()
+    specs.table(table).map(samples_of).unwrap_or_default()
+}
+
+/// One spec's sample rows, as SQL.
+pub fn samples_of(loaded: &crate::spec::LoadedSpec) -> Vec<Row> {
+    loaded
+        .spec
+        .samples
+        .iter()
+        .map(|r| r.iter().map(|(k, v)| (k.clone(), sample_sql(v))).collect())
+        .collect()
 }
 
 /// Columns covered by a primary key, UNIQUE constraint or unique index.
