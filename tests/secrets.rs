@@ -86,7 +86,8 @@ struct Case {
     code: i32,
 }
 
-fn corpus(port: u16) -> Vec<Case> {
+/// The cases, with the pgpass file written into `dir`, which the caller holds and removes.
+fn corpus(port: u16, dir: &Path) -> Vec<Case> {
     let c = |name, conn: String, password, code| Case {
         name,
         conn,
@@ -94,13 +95,7 @@ fn corpus(port: u16) -> Vec<Case> {
         env: vec![],
         code,
     };
-    let pgpass = std::env::temp_dir().join(format!("rv-pgpass-{}", std::process::id()));
-    std::fs::write(
-        &pgpass,
-        format!("127.0.0.1:{port}:db:auditor:Pgpass-Pw-61\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let pgpass = pgpass_file(dir, &format!("127.0.0.1:{port}:db:auditor:Pgpass-Pw-61"));
     vec![
         c(
             "plain URL",
@@ -212,7 +207,7 @@ fn corpus(port: u16) -> Vec<Case> {
             name: "pgpass file",
             conn: format!("postgres://auditor@127.0.0.1:{port}/db"),
             password: "Pgpass-Pw-61",
-            env: vec![("PGPASSFILE", pgpass.display().to_string())],
+            env: vec![("PGPASSFILE", pgpass)],
             code: 3,
         },
     ]
@@ -221,7 +216,8 @@ fn corpus(port: u16) -> Vec<Case> {
 #[test]
 fn every_form_of_connection_string_keeps_its_password_hidden() {
     let port = closed_port();
-    for case in corpus(port) {
+    let dir = tempfile::tempdir().unwrap();
+    for case in corpus(port, dir.path()) {
         // The redaction function, on the string as given.
         assert_hidden(
             case.name,
