@@ -226,6 +226,40 @@ async fn a_sequence_reset_puts_every_sequence_back() {
     );
 }
 
+/// What PostgreSQL says of one plain insert (`Insert::plain`) on its own, in a savepoint
+/// that is rolled back: the verdict the batch must give its case.
+async fn alone(conn: &mut sqlx::PgConnection, sql: &str) -> (String, Option<String>, Option<bool>) {
+    use reims_verify::probe::batch;
+    sqlx::raw_sql("SAVEPOINT oracle")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let said = match sqlx::query_as::<_, (Option<bool>, bool)>(sql)
+        .fetch_one(&mut *conn)
+        .await
+    {
+        Ok((kept, holds)) => {
+            let state = if kept == Some(false) {
+                batch::OVERRIDDEN
+            } else {
+                batch::ACCEPTED
+            };
+            (state.to_string(), None, Some(holds))
+        }
+        Err(sqlx::Error::Database(e)) => (
+            e.code().unwrap().to_string(),
+            e.constraint().map(str::to_string),
+            None,
+        ),
+        Err(e) => panic!("{e}"),
+    };
+    sqlx::raw_sql("ROLLBACK TO SAVEPOINT oracle")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    said
+}
+
 /// The batch runs cases through one prepared statement per shape of row. Each verdict must
 /// be the one PostgreSQL gives the plain `INSERT … VALUES` of the same case, run on its own:
 /// accepted, rejected by the CHECK, a value rounded or cut by its cast, a value out of its
@@ -267,7 +301,11 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
             values.push((format!("\"{col}\""), "integer".into(), expr.into()));
             kept.push(4);
         }
-        CaseRow { values, kept }
+        CaseRow {
+            values,
+            kept,
+            group: 0,
+        }
     };
     let cases = vec![
         row("0.5", "'ab'", "1", None),
@@ -286,6 +324,7 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
         table: "\"rv_batch\"",
         overriding: false,
         rule: "\"rate\" >= 0 AND \"rate\" <= 1",
+        together: None,
     };
     let mut tx = conn.begin().await.unwrap();
     batch::install(&mut tx).await.unwrap();
@@ -294,33 +333,7 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
     // The oracle: each plain statement on its own, in a savepoint.
     for (case, got) in cases.iter().zip(&verdicts) {
         let sql = insert.plain(case);
-        sqlx::raw_sql("SAVEPOINT oracle")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let (state, constraint, holds) = match sqlx::query_as::<_, (Option<bool>, bool)>(&sql)
-            .fetch_one(&mut *tx)
-            .await
-        {
-            Ok((kept, holds)) => {
-                let state = if kept == Some(false) {
-                    batch::OVERRIDDEN
-                } else {
-                    batch::ACCEPTED
-                };
-                (state.to_string(), None, Some(holds))
-            }
-            Err(sqlx::Error::Database(e)) => (
-                e.code().unwrap().to_string(),
-                e.constraint().map(str::to_string),
-                None,
-            ),
-            Err(e) => panic!("{e}"),
-        };
-        sqlx::raw_sql("ROLLBACK TO SAVEPOINT oracle")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let (state, constraint, holds) = alone(&mut tx, &sql).await;
         assert_eq!(
             (
                 got.state.as_str(),
@@ -359,6 +372,167 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
     .await
     .unwrap();
     assert_eq!(left, 0, "every prepared statement is deallocated");
+    tx.rollback().await.unwrap();
+}
+
+/// Cases a table takes together get exactly the verdicts PostgreSQL gives each of them
+/// alone, and a table where the rows of one insert could vouch for each other never takes
+/// them together. Four tables: a plain one (a foreign key to another table, a unique
+/// column, an UPDATE trigger), whose accepted cases go together, except a group with a
+/// repeated unique value, which is refused together and runs alone; one whose rows may be
+/// each other's parents (a foreign key to itself); one whose AFTER INSERT trigger wants
+/// company; one whose CHECK calls a function that reads the table. Inserted together,
+/// the last three would accept every case; alone, PostgreSQL refuses them.
+#[tokio::test]
+async fn cases_inserted_together_get_the_verdicts_they_get_alone() {
+    use reims_verify::probe::batch::{self, CaseRow, Insert, Together};
+    let db = empty_db("probe_together").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE TABLE rv_owner (id int PRIMARY KEY); \
+         INSERT INTO rv_owner VALUES (1); \
+         CREATE TABLE rv_plain (id int PRIMARY KEY, owner int NOT NULL REFERENCES rv_owner, \
+           code text UNIQUE, qty int CONSTRAINT rv_plain_qty CHECK (qty BETWEEN 0 AND 10)); \
+         CREATE FUNCTION rv_touch() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN RETURN NEW; END $$; \
+         CREATE TRIGGER rv_plain_touch BEFORE UPDATE ON rv_plain \
+           FOR EACH ROW EXECUTE FUNCTION rv_touch(); \
+         CREATE TABLE rv_tree (id int PRIMARY KEY, parent int REFERENCES rv_tree, \
+           qty int CONSTRAINT rv_tree_qty CHECK (qty BETWEEN 0 AND 10)); \
+         CREATE TABLE rv_crowd (id int PRIMARY KEY, \
+           qty int CONSTRAINT rv_crowd_qty CHECK (qty BETWEEN 0 AND 10)); \
+         CREATE FUNCTION rv_crowd_check() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN IF (SELECT count(*) FROM rv_crowd) < 2 THEN \
+                RAISE EXCEPTION 'alone' USING ERRCODE = 'P0001'; END IF; RETURN NULL; END $$; \
+         CREATE TRIGGER rv_crowd_check AFTER INSERT ON rv_crowd \
+           FOR EACH ROW EXECUTE FUNCTION rv_crowd_check(); \
+         CREATE TABLE rv_counted (id int PRIMARY KEY, \
+           qty int CONSTRAINT rv_counted_qty CHECK (qty BETWEEN 0 AND 10)); \
+         CREATE FUNCTION rv_counted_ok(k int) RETURNS boolean LANGUAGE sql AS \
+           $$ SELECT k = 2 OR EXISTS (SELECT FROM rv_counted WHERE id = 2) $$; \
+         ALTER TABLE rv_counted ADD CONSTRAINT rv_counted_ok CHECK (rv_counted_ok(id));",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let int = |col: &str, v: i64| (format!("\"{col}\""), "integer".to_string(), v.to_string());
+    // (id, qty) with the table's other columns; the varied column is qty.
+    let case = |group: usize, cols: Vec<(String, String, String)>| {
+        let kept = vec![cols.iter().position(|(c, _, _)| c == "\"qty\"").unwrap()];
+        CaseRow {
+            values: cols,
+            kept,
+            group,
+        }
+    };
+    let qtys = [-1, 0, 5, 10, 11, 3, 7, 12];
+    let plain: Vec<CaseRow> = qtys
+        .iter()
+        .enumerate()
+        .map(|(i, &q)| {
+            let code = ("\"code\"".into(), "text".into(), format!("'c{i}'"));
+            case(
+                0,
+                vec![
+                    int("id", 10 + i as i64),
+                    int("owner", 1),
+                    code,
+                    int("qty", q),
+                ],
+            )
+        })
+        .chain((0..5).map(|i| {
+            // Two of this group share a code: together they clash, alone neither does.
+            let code = ("\"code\"".into(), "text".into(), format!("'d{}'", i.min(3)));
+            case(
+                1,
+                vec![int("id", 30 + i), int("owner", 1), code, int("qty", 4)],
+            )
+        }))
+        .collect();
+    let tree: Vec<CaseRow> = [(2, 3), (3, 2), (4, 2), (5, 3)]
+        .iter()
+        .map(|&(id, parent)| case(0, vec![int("id", id), int("parent", parent), int("qty", 5)]))
+        .collect();
+    let lone: Vec<CaseRow> = (2..7)
+        .map(|id| case(0, vec![int("id", id), int("qty", 5)]))
+        .collect();
+    let mut tx = conn.begin().await.unwrap();
+    batch::install(&mut tx).await.unwrap();
+    let tables = ["rv_plain", "rv_tree", "rv_crowd", "rv_counted"];
+    let eligible = batch::together_tables(&mut tx, &tables).await.unwrap();
+    for (table, cases) in [
+        ("rv_plain", &plain),
+        ("rv_tree", &tree),
+        ("rv_crowd", &lone),
+        ("rv_counted", &lone),
+    ] {
+        let quoted = format!("\"{table}\"");
+        let together = eligible.get(table).map(|left_out| Together {
+            rule_columns: vec!["\"qty\"".into()],
+            left_out: left_out.iter().map(|c| format!("\"{c}\"")).collect(),
+        });
+        let insert = Insert {
+            table: &quoted,
+            overriding: false,
+            rule: "\"qty\" BETWEEN 0 AND 10",
+            together: together.as_ref(),
+        };
+        let verdicts = batch::run(&mut tx, &insert, cases).await.unwrap();
+        assert_eq!(verdicts.len(), cases.len(), "{table}");
+        for (case, got) in cases.iter().zip(&verdicts) {
+            let sql = insert.plain(case);
+            let (state, constraint, holds) = alone(&mut tx, &sql).await;
+            assert_eq!(
+                (
+                    got.state.as_str(),
+                    got.constraint.as_deref(),
+                    got.rule_holds
+                ),
+                (state.as_str(), constraint.as_deref(), holds),
+                "{table}: {sql} (together: {})",
+                got.together
+            );
+        }
+        let together: Vec<bool> = verdicts.iter().map(|v| v.together).collect();
+        if table == "rv_plain" {
+            let states: Vec<&str> = verdicts.iter().map(|v| v.state.as_str()).collect();
+            assert_eq!(
+                &states[..qtys.len()],
+                [
+                    "23514",
+                    batch::ACCEPTED,
+                    batch::ACCEPTED,
+                    batch::ACCEPTED,
+                    "23514",
+                    batch::ACCEPTED,
+                    batch::ACCEPTED,
+                    "23514"
+                ]
+            );
+            // The accepted cases of the first group went together; the clashing group ran
+            // alone, every case accepted there.
+            assert_eq!(
+                together,
+                [
+                    false, true, true, true, false, true, true, false, false, false, false, false,
+                    false
+                ],
+                "{table}"
+            );
+            assert!(states[qtys.len()..].iter().all(|s| *s == batch::ACCEPTED));
+        } else {
+            assert!(together.iter().all(|t| !t), "{table}: {together:?}");
+        }
+    }
+    assert_eq!(
+        eligible.iter().collect::<Vec<_>>(),
+        [
+            (&"rv_plain".to_string(), &Vec::<String>::new()),
+            (&"rv_tree".to_string(), &vec!["parent".to_string()]),
+        ],
+        "only the plain table and the tree (leaving its parent out) take cases together"
+    );
     tx.rollback().await.unwrap();
 }
 

@@ -5,6 +5,12 @@
 //! A case that succeeds is still rolled back (by raising a private SQLSTATE), so cases
 //! never see each other's rows.
 //!
+//! Cases a table may take together (see [`together_tables`]) and that the rule accepts are
+//! first inserted in one multi-row statement, rolled back like the rest. When PostgreSQL
+//! accepts it whole, each of those cases is accepted, as it would be alone; when it refuses
+//! it, they run one by one like every other case. Most of a single-row insert's cost is
+//! starting the statement, so this is most of the accepted cases' cost saved.
+//!
 //! Cases that insert the same columns share one prepared statement: the function prepares
 //! it once and then runs `EXECUTE name(values …)` per case, so the server parses and plans
 //! the insert once per batch instead of once per case. The values all the cases share (the
@@ -36,8 +42,8 @@ const NOT_PREPARED: &str = "RV002";
 
 const INSTALL: &str = r#"
 CREATE OR REPLACE FUNCTION pg_temp.reims_verify_probe(
-  prepares text[], names text[], shapes int[], stmts text[])
-RETURNS TABLE (state text, constraint_name text, rule_holds boolean)
+  prepares text[], names text[], shapes int[], stmts text[], together_sql text[])
+RETURNS TABLE (state text, constraint_name text, rule_holds boolean, together boolean)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
   i int;
@@ -46,7 +52,30 @@ DECLARE
   kept boolean;
   holds_stored boolean;
   cname text;
+  joined int[];
+  inserted int;
+  all_hold boolean;
+  accepted boolean[];
 BEGIN
+  -- Each statement inserts the cases the rule accepts, together, and gives their numbers,
+  -- how many rows it inserted and whether the rule holds on every stored row. Accepted
+  -- whole, those cases are accepted; refused, they run one by one below.
+  FOR j IN 1 .. coalesce(array_length(together_sql, 1), 0) LOOP
+    joined := NULL;
+    inserted := NULL;
+    all_hold := NULL;
+    BEGIN
+      EXECUTE together_sql[j] INTO joined, inserted, all_hold;
+      RAISE EXCEPTION 'accepted' USING ERRCODE = 'RV000';
+    EXCEPTION WHEN OTHERS THEN
+      IF SQLSTATE = 'RV000' AND inserted = coalesce(cardinality(joined), 0)
+         AND (inserted = 0 OR all_hold) THEN
+        FOR i IN 1 .. coalesce(cardinality(joined), 0) LOOP
+          accepted[joined[i]] := true;
+        END LOOP;
+      END IF;
+    END;
+  END LOOP;
   FOR j IN 1 .. coalesce(array_length(prepares, 1), 0) LOOP
     BEGIN
       EXECUTE prepares[j];
@@ -56,6 +85,14 @@ BEGIN
     END;
   END LOOP;
   FOR i IN 1 .. coalesce(array_length(stmts, 1), 0) LOOP
+    together := coalesce(accepted[i], false);
+    IF together THEN
+      state := 'RV000';
+      constraint_name := NULL;
+      rule_holds := true;
+      RETURN NEXT;
+      CONTINUE;
+    END IF;
     IF shapes[i] IS NOT NULL AND NOT prepared[shapes[i]] THEN
       state := 'RV002';
       constraint_name := NULL;
@@ -122,6 +159,8 @@ pub struct Verdict {
     pub constraint: Option<String>,
     /// The rule's own verdict on the case (`SELECT rule IS NOT FALSE`), when one was given.
     pub rule_holds: Option<bool>,
+    /// Accepted in one insert with other cases (see [`together_tables`]), not on its own.
+    pub together: bool,
 }
 
 impl Verdict {
@@ -139,6 +178,10 @@ pub struct CaseRow {
     pub values: Vec<(String, String, String)>,
     /// Indexes into `values` of the varied columns, in the order they are compared.
     pub kept: Vec<usize>,
+    /// Cases are inserted together only with cases of the same group: within a group their
+    /// unique values differ ([`super::rows::decollide`] numbers the cases of each group
+    /// from 0).
+    pub group: usize,
 }
 
 /// Columns with their types, and the varied ones: what cases sharing a statement share.
@@ -170,6 +213,20 @@ pub struct Insert<'a> {
     pub overriding: bool,
     /// The rule, as SQL over the table's columns; `RETURNING` asks it of the stored row.
     pub rule: &'a str,
+    /// How cases may be inserted together, when the table may take them (see
+    /// [`together_tables`]); `None` runs every case on its own.
+    pub together: Option<&'a Together>,
+}
+
+/// What cases inserted together must have: the rule's columns, and none of the columns of
+/// the table's foreign keys to itself (left out, they are NULL: see [`together_tables`]).
+/// Columns are quoted.
+#[derive(Debug, Clone, Default)]
+pub struct Together {
+    /// The columns the rule reads; each case must give them all.
+    pub rule_columns: Vec<String>,
+    /// The columns no case may give.
+    pub left_out: Vec<String>,
 }
 
 impl Insert<'_> {
@@ -231,6 +288,64 @@ impl Insert<'_> {
                 types.join(", ")
             )
         }
+    }
+
+    /// One statement that inserts, together, the cases of `rows` (numbered by their first
+    /// element) on which the rule holds, and gives their numbers, how many rows it inserted
+    /// and whether the rule holds on every stored row. The rows share their columns; a
+    /// value they all share is written once. The rule is asked of the values as sent, each
+    /// with the cast it is inserted with, as `rule_holds` asks it of a rejected case.
+    fn together(&self, rows: &[(usize, &CaseRow)]) -> String {
+        let first = rows[0].1;
+        let columns: Vec<&str> = first.values.iter().map(|(c, _, _)| c.as_str()).collect();
+        let differs: Vec<usize> = (0..first.values.len())
+            .filter(|&k| rows.iter().any(|(_, r)| r.values[k].2 != first.values[k].2))
+            .collect();
+        let values: Vec<String> = rows
+            .iter()
+            .map(|(number, row)| {
+                let mut v = vec![number.to_string()];
+                v.extend(differs.iter().map(|&k| row.cast(k)));
+                format!("({})", v.join(", "))
+            })
+            .collect();
+        let named: Vec<&str> = std::iter::once("reims_verify_case")
+            .chain(differs.iter().map(|&k| columns[k]))
+            .collect();
+        let selected: Vec<String> = std::iter::once("reims_verify_case".to_string())
+            .chain((0..columns.len()).map(|k| {
+                if differs.contains(&k) {
+                    columns[k].to_string()
+                } else {
+                    format!("{} AS {}", first.cast(k), columns[k])
+                }
+            }))
+            .collect();
+        format!(
+            "WITH reims_verify_rows AS MATERIALIZED (\
+               SELECT * FROM (SELECT {selected} \
+                                FROM (VALUES {values}) AS reims_verify_values({named})) \
+                 AS {table} \
+                WHERE ({rule}) IS NOT FALSE), \
+             reims_verify_inserted AS (\
+               INSERT INTO {table} ({columns}){overriding} \
+               SELECT {columns} FROM reims_verify_rows \
+               RETURNING ({rule}) IS NOT FALSE AS holds) \
+             SELECT (SELECT array_agg(reims_verify_case) FROM reims_verify_rows), \
+                    (SELECT count(*)::int FROM reims_verify_inserted), \
+                    (SELECT bool_and(holds) FROM reims_verify_inserted)",
+            selected = selected.join(", "),
+            values = values.join(", "),
+            named = named.join(", "),
+            table = self.table,
+            columns = columns.join(", "),
+            rule = self.rule,
+            overriding = if self.overriding {
+                " OVERRIDING SYSTEM VALUE"
+            } else {
+                ""
+            },
+        )
     }
 
     /// `EXECUTE name(values)` for one case: the values at the `varied` positions.
@@ -303,7 +418,8 @@ pub async fn run(
             .collect();
         // 1-based, as PL/pgSQL arrays are.
         let shapes: Vec<Option<i32>> = group_of.iter().map(|&j| Some(j as i32 + 1)).collect();
-        let mut verdicts = call(conn, &prepares, &names, &shapes, &stmts).await?;
+        let together = together_statements(insert, chunk, &groups);
+        let mut verdicts = call(conn, &prepares, &names, &shapes, &stmts, &together).await?;
         // Again as plain inserts: the cases of a shape that could not be prepared, and
         // any case `EXECUTE` refused for a reason of its own (it allows no subquery in its
         // values, where `VALUES` does: SQLSTATE 0A000; its other limits are in class 42).
@@ -318,7 +434,7 @@ pub async fn run(
         if !again.is_empty() {
             let plain: Vec<String> = again.iter().map(|i| insert.plain(&chunk[*i])).collect();
             let none = vec![None; plain.len()];
-            let redone = call(conn, &[], &[], &none, &plain).await?;
+            let redone = call(conn, &[], &[], &none, &plain, &[]).await?;
             for (i, v) in again.into_iter().zip(redone) {
                 verdicts[i] = v;
             }
@@ -328,6 +444,101 @@ pub async fn run(
     Ok(out)
 }
 
+/// Fewer cases than this are not worth a statement of their own: refused, they would run
+/// one by one after it.
+const TOGETHER_AT_LEAST: usize = 4;
+
+/// The statements that insert cases of `chunk` together (see [`Insert::together`]): one per
+/// shape and group of cases, when the table may take them and the rule's columns are all
+/// in the rows. Each case is numbered by its place in the chunk, from 1.
+fn together_statements(
+    insert: &Insert<'_>,
+    chunk: &[CaseRow],
+    shapes: &[(Shape<'_>, Vec<usize>)],
+) -> Vec<String> {
+    let Some(together) = insert.together else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (_, members) in shapes {
+        let first = &chunk[members[0]];
+        let gives = |c: &String| first.values.iter().any(|(column, _, _)| column == c);
+        if !together.rule_columns.iter().all(gives) || together.left_out.iter().any(gives) {
+            continue;
+        }
+        let mut by_group: Vec<(usize, Vec<(usize, &CaseRow)>)> = Vec::new();
+        for &i in members {
+            let row = &chunk[i];
+            match by_group.iter_mut().find(|(g, _)| *g == row.group) {
+                Some((_, rows)) => rows.push((i + 1, row)),
+                None => by_group.push((row.group, vec![(i + 1, row)])),
+            }
+        }
+        out.extend(
+            by_group
+                .iter()
+                .filter(|(_, rows)| rows.len() >= TOGETHER_AT_LEAST)
+                .map(|(_, rows)| insert.together(rows)),
+        );
+    }
+    out
+}
+
+/// The tables among `tables` (unquoted names) that may take cases together, each with the
+/// columns of its foreign keys to itself (unquoted), which cases inserted together must
+/// leave out. An insert of several rows at once accepts a row exactly when an insert of
+/// that row alone would, because nothing a row is judged by can see the others. That holds
+/// for a plain table (neither partitioned nor a partition) with no trigger that fires on
+/// INSERT other than the foreign keys' own, no rule, no row-level security, no column of a
+/// domain type, and no CHECK, default or generated column that calls a function or
+/// operator of its own (which could read the table). A foreign key to the table itself
+/// could find a row's parent among the others: its columns have no default, and the cases
+/// inserted together leave them out, so they are NULL and nothing is looked up. A row
+/// that clashes with another on a unique key is refused together and so runs alone.
+pub async fn together_tables(
+    conn: &mut PgConnection,
+    tables: &[&str],
+) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+    let rows: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "SELECT t, coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) \
+                               FROM pg_constraint k \
+                               JOIN pg_attribute a ON a.attrelid = c.oid \
+                                                  AND a.attnum = ANY (k.conkey) \
+                              WHERE k.conrelid = c.oid AND k.contype = 'f' \
+                                AND k.confrelid = c.oid), '{}') \
+           FROM unnest($1::text[]) AS t \
+           JOIN pg_class c ON c.oid = to_regclass(quote_ident(t)) \
+          WHERE c.relkind = 'r' AND NOT c.relispartition \
+            AND NOT c.relhasrules AND NOT c.relrowsecurity \
+            AND NOT EXISTS (SELECT FROM pg_trigger g \
+                             WHERE g.tgrelid = c.oid AND g.tgtype::int & 4 <> 0 \
+                               AND NOT (g.tgisinternal AND EXISTS ( \
+                                 SELECT FROM pg_constraint f \
+                                  WHERE f.oid = g.tgconstraint AND f.contype = 'f'))) \
+            AND NOT EXISTS (SELECT FROM pg_constraint k \
+                             JOIN pg_attrdef d ON d.adrelid = c.oid \
+                                              AND d.adnum = ANY (k.conkey) \
+                             WHERE k.conrelid = c.oid AND k.contype = 'f' \
+                               AND k.confrelid = c.oid) \
+            AND NOT EXISTS (SELECT FROM pg_attribute a JOIN pg_type y ON y.oid = a.atttypid \
+                             WHERE a.attrelid = c.oid AND a.attnum > 0 \
+                               AND NOT a.attisdropped AND y.typtype = 'd') \
+            AND NOT EXISTS (SELECT FROM pg_depend d \
+                             WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass) \
+                               AND ((d.classid = 'pg_constraint'::regclass \
+                                     AND d.objid IN (SELECT oid FROM pg_constraint \
+                                                      WHERE conrelid = c.oid)) \
+                                 OR (d.classid = 'pg_attrdef'::regclass \
+                                     AND d.objid IN (SELECT oid FROM pg_attrdef \
+                                                      WHERE adrelid = c.oid))))",
+    )
+    .bind(tables)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::database("asking which tables may take probe cases together", &e))?;
+    Ok(rows.into_iter().collect())
+}
+
 /// One call of the batch function.
 async fn call(
     conn: &mut PgConnection,
@@ -335,24 +546,27 @@ async fn call(
     names: &[String],
     shapes: &[Option<i32>],
     stmts: &[String],
+    together: &[String],
 ) -> Result<Vec<Verdict>> {
-    let rows: Vec<(String, Option<String>, Option<bool>)> = sqlx::query_as(
-        "SELECT state, constraint_name, rule_holds \
-           FROM pg_temp.reims_verify_probe($1, $2, $3, $4)",
+    let rows: Vec<(String, Option<String>, Option<bool>, bool)> = sqlx::query_as(
+        "SELECT state, constraint_name, rule_holds, together \
+           FROM pg_temp.reims_verify_probe($1, $2, $3, $4, $5)",
     )
     .bind(prepares)
     .bind(names)
     .bind(shapes)
     .bind(stmts)
+    .bind(together)
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| Error::database("running a probe batch", &e))?;
     Ok(rows
         .into_iter()
-        .map(|(state, constraint, rule_holds)| Verdict {
+        .map(|(state, constraint, rule_holds, together)| Verdict {
             state,
             constraint,
             rule_holds,
+            together,
         })
         .collect())
 }

@@ -53,6 +53,7 @@ pub async fn probe_checks(
         .map(|l| l.spec.table.as_str())
         .collect();
     let lacking = tables_lacking(conn, "INSERT", &with_checks).await?;
+    let together = batch::together_tables(conn, &with_checks).await?;
     for loaded in specs_here {
         let Some(rel) = schema.relations.get(&loaded.spec.table) else {
             continue;
@@ -77,6 +78,7 @@ pub async fn probe_checks(
                         rel,
                         fed,
                         fresh: &fresh,
+                        together: together.get(&rel.name),
                         constraint: name,
                     };
                     probe_one(conn, &target, &check.rule, config).await?
@@ -90,13 +92,15 @@ pub async fn probe_checks(
 
 /// What a rule is probed on: its spec, the table as introspected, the columns whose
 /// values must not come from a sequence, the key values that keep a case clear of the
-/// table's kept sample rows ([`fresh_keys`]), and the name of the CHECK constraint that
-/// must enforce it.
+/// table's kept sample rows ([`fresh_keys`]), whether the table may take cases together
+/// and which columns those must leave out ([`batch::together_tables`]), and the name of the
+/// CHECK constraint that must enforce it.
 struct Target<'a> {
     loaded: &'a LoadedSpec,
     rel: &'a Relation,
     fed: &'a SequenceFed,
     fresh: &'a Row,
+    together: Option<&'a Vec<String>>,
     constraint: &'a str,
 }
 
@@ -355,32 +359,37 @@ async fn run_groups(
     keep: &[&str],
 ) -> Result<Vec<Vec<(Case, Verdict)>>> {
     let rel = target.rel;
-    let cases: Vec<&Case> = groups.iter().flat_map(|g| g.iter()).collect();
-    // Each case is rolled back on its own, so cases may share explicit sequence values;
-    // they stay clear of the kept sample rows' values.
+    // Explicit sequence values stay clear of the kept sample rows' values. Each case of a
+    // group gets its own, and its own fresh key (one past the table's highest, plus its
+    // number), so that the cases of a group may be inserted together.
     const CASE_SEQUENCE_VALUE: u32 = 1_000;
     let mut overriding = false;
-    let rows: Vec<Row> = groups
+    let numbered: Vec<(usize, usize, &Case)> = groups
         .iter()
-        .flat_map(|g| g.iter().enumerate())
-        .map(|(i, c)| {
+        .enumerate()
+        .flat_map(|(g, cases)| cases.iter().enumerate().map(move |(i, c)| (g, i, c)))
+        .collect();
+    let rows: Vec<Row> = numbered
+        .iter()
+        .map(|&(_, i, c)| {
             let mut row = decollide(rel, sample, i, keep);
             for (col, value) in target.fresh {
                 if !keep.contains(&col.as_str()) && row.contains_key(col) {
-                    row.insert(col.clone(), value.clone());
+                    row.insert(col.clone(), format!("{value}::numeric + {i}"));
                 }
             }
             for (col, expr) in &c.overrides {
                 row.insert(col.clone(), expr.clone());
             }
-            overriding |= target.fed.fill(&rel.name, &mut row, CASE_SEQUENCE_VALUE);
+            let sequence_value = CASE_SEQUENCE_VALUE.saturating_add(i as u32);
+            overriding |= target.fed.fill(&rel.name, &mut row, sequence_value);
             row
         })
         .collect();
-    let case_rows: Vec<batch::CaseRow> = cases
+    let case_rows: Vec<batch::CaseRow> = numbered
         .iter()
         .zip(&rows)
-        .map(|(c, row)| batch::CaseRow {
+        .map(|(&(group, _, c), row)| batch::CaseRow {
             values: row
                 .iter()
                 .map(|(col, expr)| {
@@ -397,13 +406,19 @@ async fn run_groups(
                 .iter()
                 .filter_map(|(col, _)| row.get_index_of(col))
                 .collect(),
+            group,
         })
         .collect();
     let table = quote_ident(&rel.name);
+    let together = target.together.map(|left_out| batch::Together {
+        rule_columns: keep.iter().map(|c| quote_ident(c)).collect(),
+        left_out: left_out.iter().map(|c| quote_ident(c)).collect(),
+    });
     let insert = batch::Insert {
         table: &table,
         overriding,
         rule: sql_rule,
+        together: together.as_ref(),
     };
     let mut verdicts = batch::run(conn, &insert, &case_rows).await?;
     // The rule's verdict on each row as sent, for the cases this rule's own constraint
@@ -1068,6 +1083,7 @@ mod tests {
             state: s.into(),
             constraint: c.map(Into::into),
             rule_holds: Some(true),
+            together: false,
         };
         assert_eq!(classify(&v(batch::ACCEPTED, None), "c"), Some(true));
         assert_eq!(classify(&v("23514", Some("c")), "c"), Some(false));

@@ -179,8 +179,9 @@ pub fn decollide(rel: &Relation, row: &Row, case: usize, keep: &[&str]) -> Row {
 /// kept sample row: the rule's boundary would go unobserved, and a CHECK that drifted
 /// would pass as a skip. A whole-number key column (`smallint`, `integer`, `bigint`,
 /// `numeric`) that is in no foreign key of its own, has no default and no sequence
-/// behind it gets one past the highest value the table holds. The cases run one at a
-/// time, each rolled back, so they may all share it. A key that is also a foreign key
+/// behind it gets one past the highest value the table holds; each case of a rule adds
+/// its number to it, so that cases inserted together do not clash on it (see
+/// `probe::batch`). A key that is also a foreign key
 /// keeps the sample's value: another value would be refused by that foreign key instead.
 ///
 /// The values are read in a savepoint that is always rolled back, with a statement timeout
