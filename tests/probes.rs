@@ -260,6 +260,30 @@ async fn alone(conn: &mut sqlx::PgConnection, sql: &str) -> (String, Option<Stri
     said
 }
 
+/// Each verdict of the batch is what PostgreSQL says of its case's plain insert alone.
+async fn assert_as_alone(
+    conn: &mut sqlx::PgConnection,
+    insert: &reims_verify::probe::batch::Insert<'_>,
+    cases: &[reims_verify::probe::batch::CaseRow],
+    verdicts: &[reims_verify::probe::batch::Verdict],
+    label: &str,
+) {
+    for (case, got) in cases.iter().zip(verdicts) {
+        let sql = insert.plain(case);
+        let (state, constraint, holds) = alone(conn, &sql).await;
+        assert_eq!(
+            (
+                got.state.as_str(),
+                got.constraint.as_deref(),
+                got.rule_holds
+            ),
+            (state.as_str(), constraint.as_deref(), holds),
+            "{label}: {sql} (together: {})",
+            got.together
+        );
+    }
+}
+
 /// The batch runs cases through one prepared statement per shape of row. Each verdict must
 /// be the one PostgreSQL gives the plain `INSERT … VALUES` of the same case, run on its own:
 /// accepted, rejected by the CHECK, a value rounded or cut by its cast, a value out of its
@@ -330,20 +354,7 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
     batch::install(&mut tx).await.unwrap();
     let verdicts = batch::run(&mut tx, &insert, &cases).await.unwrap();
     assert_eq!(verdicts.len(), cases.len());
-    // The oracle: each plain statement on its own, in a savepoint.
-    for (case, got) in cases.iter().zip(&verdicts) {
-        let sql = insert.plain(case);
-        let (state, constraint, holds) = alone(&mut tx, &sql).await;
-        assert_eq!(
-            (
-                got.state.as_str(),
-                got.constraint.as_deref(),
-                got.rule_holds
-            ),
-            (state.as_str(), constraint.as_deref(), holds),
-            "{sql}"
-        );
-    }
+    assert_as_alone(&mut tx, &insert, &cases, &verdicts, "rv_batch").await;
     let states: Vec<&str> = verdicts.iter().map(|v| v.state.as_str()).collect();
     assert_eq!(
         states,
@@ -480,20 +491,7 @@ async fn cases_inserted_together_get_the_verdicts_they_get_alone() {
         };
         let verdicts = batch::run(&mut tx, &insert, cases).await.unwrap();
         assert_eq!(verdicts.len(), cases.len(), "{table}");
-        for (case, got) in cases.iter().zip(&verdicts) {
-            let sql = insert.plain(case);
-            let (state, constraint, holds) = alone(&mut tx, &sql).await;
-            assert_eq!(
-                (
-                    got.state.as_str(),
-                    got.constraint.as_deref(),
-                    got.rule_holds
-                ),
-                (state.as_str(), constraint.as_deref(), holds),
-                "{table}: {sql} (together: {})",
-                got.together
-            );
-        }
+        assert_as_alone(&mut tx, &insert, cases, &verdicts, table).await;
         let together: Vec<bool> = verdicts.iter().map(|v| v.together).collect();
         if table == "rv_plain" {
             let states: Vec<&str> = verdicts.iter().map(|v| v.state.as_str()).collect();
