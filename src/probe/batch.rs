@@ -221,7 +221,7 @@ pub struct Insert<'a> {
 /// What cases inserted together must have: the rule's columns, and none of the columns of
 /// the table's foreign keys to itself (left out, they are NULL: see [`together_tables`]).
 /// Columns are quoted.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct Together {
     /// The columns the rule reads; each case must give them all.
     pub rule_columns: Vec<String>,

@@ -78,7 +78,7 @@ pub async fn probe_checks(
                         rel,
                         fed,
                         fresh: &fresh,
-                        together: together.get(&rel.name),
+                        together: together.get(&rel.name).map(Vec::as_slice),
                         constraint: name,
                     };
                     probe_one(conn, &target, &check.rule, config).await?
@@ -100,7 +100,7 @@ struct Target<'a> {
     rel: &'a Relation,
     fed: &'a SequenceFed,
     fresh: &'a Row,
-    together: Option<&'a Vec<String>>,
+    together: Option<&'a [String]>,
     constraint: &'a str,
 }
 

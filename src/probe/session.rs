@@ -189,7 +189,8 @@ pub async fn tables_lacking(
         .collect())
 }
 
-async fn current_role(conn: &mut PgConnection) -> Result<String> {
+/// The role the session acts as, for skip messages that name it.
+pub(crate) async fn current_role(conn: &mut PgConnection) -> Result<String> {
     sqlx::query_scalar("SELECT current_user::text")
         .fetch_one(&mut *conn)
         .await

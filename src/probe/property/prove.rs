@@ -68,10 +68,7 @@ pub async fn prove(
         return Ok(skipped(plan, &blocked.0));
     }
     // A privilege missed up front and refused while running: the skip names the role.
-    let role: String = sqlx::query_scalar("SELECT current_user::text")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| crate::error::Error::database("reading the current role", &e))?;
+    let role = crate::probe::session::current_role(conn).await?;
     let named = |m: &str| m.replacen("the role lacks", &format!("the role {role} lacks"), 1);
     let mut player = Player::new(plan, schema, statements);
     if let Err(e) = player.create_model(conn).await {
