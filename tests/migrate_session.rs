@@ -606,8 +606,10 @@ async fn a_run_whose_lock_was_taken_while_its_control_session_was_ended_stops() 
         ("002_after.sql", "CREATE TABLE after_table (x int);"),
     ]);
     // Another runner: it waits until the run holds the lock and says it is ready; once the
-    // file has ended the run's control session (and its own), it takes the lock and keeps
-    // it.
+    // file has ended the run's control session (and its own), it takes the lock on a new
+    // session and keeps it. The session that said it is ready never asks for the lock:
+    // the file's ending of sessions is asynchronous, so a lock taken there could be taken
+    // just before that session dies, and go with it.
     let taker_db = db.clone();
     let taker = tokio::spawn(async move {
         // What the other session did, and when, for the failure message.
@@ -619,6 +621,8 @@ async fn a_run_whose_lock_was_taken_while_its_control_session_was_ended_stops() 
         while started.elapsed() < std::time::Duration::from_secs(30) {
             let mut c = connect(&taker_db).await;
             note("connected".into());
+            // Whether this session is the one that said it is ready, and is to be ended.
+            let mut ready_here = false;
             if sqlx::query("SET application_name = 'lock_taker'")
                 .execute(&mut c)
                 .await
@@ -627,7 +631,12 @@ async fn a_run_whose_lock_was_taken_while_its_control_session_was_ended_stops() 
                 continue;
             }
             loop {
-                let asked = if seen_held {
+                let asked = if ready_here {
+                    // Wait until the file ends this session.
+                    sqlx::query_scalar::<_, bool>("SELECT false")
+                        .fetch_one(&mut c)
+                        .await
+                } else if seen_held {
                     sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)")
                         .bind(reims_verify::migrate::ADVISORY_LOCK_KEY)
                         .fetch_one(&mut c)
@@ -648,6 +657,7 @@ async fn a_run_whose_lock_was_taken_while_its_control_session_was_ended_stops() 
                     Ok(true) => {
                         note("saw the run hold the lock".into());
                         seen_held = true;
+                        ready_here = true;
                         if sqlx::query("SET application_name = 'lock_taker_ready'")
                             .execute(&mut c)
                             .await
