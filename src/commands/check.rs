@@ -266,16 +266,21 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     let prior_sql: Vec<(String, String)> = files
         .iter()
         .map(|f| (f.name.clone(), f.checksum.clone()))
-        .chain(
-            extra
-                .iter()
-                .map(|(p, sql)| (p.display().to_string(), ShadowInputs::digest(sql))),
-        )
+        .chain(extra.iter().map(|(p, sql)| {
+            (
+                p.display().to_string(),
+                crate::report::digest::sha256_hex(sql.as_bytes()),
+            )
+        }))
         .collect();
     let shadow_inputs = |server_version: &str, prior_sql: Vec<(String, String)>| ShadowInputs {
         specs_dir: Some(args.specs.clone()),
         server_version: server_version.to_string(),
         prior_sql,
+    };
+    // The cache entry of the specs for a shadow on a server of `version` after `prior_sql`.
+    let look_up_for = |version: &str, prior_sql: Vec<(String, String)>| {
+        look_up(specs.clone(), shadow_inputs(version, prior_sql))
     };
     let t = Instant::now();
     let copts = cluster_options(&args.db);
@@ -365,13 +370,9 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     // server is this one.
     let lookup = async {
         match (&db, &ahead) {
-            (Database::Ephemeral(cluster), None) => Some(
-                look_up(
-                    specs.clone(),
-                    shadow_inputs(cluster.server_version(), prior_sql.clone()),
-                )
-                .await,
-            ),
+            (Database::Ephemeral(cluster), None) => {
+                Some(look_up_for(cluster.server_version(), prior_sql.clone()).await)
+            }
             _ => None,
         }
     };
@@ -435,20 +436,12 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             // A shadow on a server of its own (the checked one was handed over) is looked
             // up now that its server has started; nothing ran on it before.
             (None, None, Some(cluster), _) => (
-                look_up(
-                    specs.clone(),
-                    shadow_inputs(cluster.server_version(), Vec::new()),
-                )
-                .await,
+                look_up_for(cluster.server_version(), Vec::new()).await,
                 None,
             ),
             // The thread had no answer for this server.
             (None, None, None, Database::Ephemeral(cluster)) => (
-                look_up(
-                    specs.clone(),
-                    shadow_inputs(cluster.server_version(), prior_sql.clone()),
-                )
-                .await,
+                look_up_for(cluster.server_version(), prior_sql.clone()).await,
                 None,
             ),
             (None, None, None, Database::Url(..)) => (crate::verify::Lookup::Off, None),

@@ -32,6 +32,7 @@ use sqlx::PgConnection;
 use super::shadow::{build_shadow, Shadow};
 use super::shadow_lanes::{build_shadow_on_two, MoreSessions};
 use crate::error::{Error, Result};
+use crate::report::digest::sha256_hex;
 use crate::spec::SpecSet;
 
 /// First line of every entry; a new layout gets a new line.
@@ -80,16 +81,9 @@ pub struct ShadowInputs {
     /// its own entry (the server's full version is compared again after the migrations).
     pub server_version: String,
     /// What ran on the shadow's server before it was built, in order: each file's name and
-    /// the SHA-256 of its text ([`ShadowInputs::digest`]).
+    /// the SHA-256 of its text ([`crate::report::digest::sha256_hex`]; migrations carry
+    /// theirs already).
     pub prior_sql: Vec<(String, String)>,
-}
-
-impl ShadowInputs {
-    /// The SHA-256 of a text, lower-case hex, as [`ShadowInputs::prior_sql`] holds it
-    /// (migrations carry theirs already).
-    pub fn digest(text: &str) -> String {
-        hex::encode(Sha256::digest(text.as_bytes()))
-    }
 }
 
 /// The cache's answer for a run, looked up before the shadow's server is asked anything
@@ -247,12 +241,7 @@ pub struct ServerState {
 impl ServerState {
     /// The SHA-256 a cache entry carries as its `server` line.
     fn digest(&self) -> String {
-        ShadowInputs::digest(&format!(
-            "{}\n{}\n{}",
-            self.head,
-            self.roles.join(","),
-            self.tail
-        ))
+        sha256_hex(format!("{}\n{}\n{}", self.head, self.roles.join(","), self.tail).as_bytes())
     }
 
     /// True when a shadow built on a server in state `built_on` is the shadow this server
@@ -419,7 +408,7 @@ fn parse_entry(bytes: &[u8], key: &str) -> Option<Entry> {
     let server = header[2].strip_prefix("server ")?;
     let length: usize = header[3].strip_prefix("length ")?.parse().ok()?;
     let digest = header[4].strip_prefix("sha256 ")?;
-    if rest.len() != length || hex::encode(Sha256::digest(rest)) != digest {
+    if rest.len() != length || sha256_hex(rest) != digest {
         return None;
     }
     Some(Entry {
@@ -435,7 +424,7 @@ fn entry_bytes(key: &str, server: &str, shadow: &Shadow) -> Option<Vec<u8>> {
     let mut out = format!(
         "{MAGIC}\nkey {key}\nserver {server}\nlength {}\nsha256 {}\n",
         payload.len(),
-        hex::encode(Sha256::digest(&payload))
+        sha256_hex(&payload)
     )
     .into_bytes();
     out.extend_from_slice(&payload);
@@ -551,7 +540,7 @@ mod tests {
             server_version: version.into(),
             prior_sql: prior
                 .iter()
-                .map(|(n, sql)| (n.to_string(), ShadowInputs::digest(sql)))
+                .map(|(n, sql)| (n.to_string(), sha256_hex(sql.as_bytes())))
                 .collect(),
         };
         let base = key(&specs, &on("15.18", &[]));
@@ -614,8 +603,16 @@ mod tests {
         for other in [&printing, &demoted, &without, &extended] {
             assert!(!other.stands_for(&built_on), "{other:?}");
         }
-        // The cache's digest covers every part, roles included.
-        assert_ne!(with_roles.digest(), built_on.digest());
-        assert_eq!(built_on.digest(), built_on.clone().digest());
+        // The cache's digest covers every part, roles included: a state that differs in
+        // any of them has another digest, and one made afresh of the same parts the same.
+        for other in [&with_roles, &printing, &demoted, &without, &extended] {
+            assert_ne!(other.digest(), built_on.digest(), "{other:?}");
+        }
+        let again = state(
+            "15.18\npostgres\nIntervalStyle=postgres",
+            &["postgres:true"],
+            "plpgsql:1.0\npublic",
+        );
+        assert_eq!(again.digest(), built_on.digest());
     }
 }
