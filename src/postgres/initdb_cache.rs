@@ -325,9 +325,9 @@ fn copy_checked(
 }
 
 /// Copy one file of the manifest, checking its type, size and SHA-256 on the way. The file
-/// goes through a buffer on the stack, a piece at a time, never whole on the heap: a
-/// thread's heap outlives its work in the allocator, and an earlier restore on both cores
-/// that read each file whole raised the peak memory of a 5,000-table run by about 55 MiB.
+/// goes through a buffer on the stack, a piece at a time, never whole on the heap: an
+/// earlier restore on both cores that read each file whole raised the benchmark's peak
+/// memory at 5,000 tables by about 55 MiB, for a cause never found.
 /// A file whose bytes do not match is found after it was written; the caller removes the
 /// whole data directory then.
 fn copy_file(
