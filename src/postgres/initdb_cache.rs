@@ -302,17 +302,31 @@ fn copy_checked(
                 .map_err(|e| dest(path, e))?;
         }
     }
-    let mut files: Vec<(usize, &Item)> = items
+    // Each file with its place in the manifest, the largest first.
+    let mut files: Vec<(usize, FileLine)> = items
         .iter()
         .enumerate()
-        .filter(|(_, item)| matches!(item, Item::File { .. }))
+        .filter_map(|(at, item)| match item {
+            Item::File {
+                mode,
+                size,
+                sha256,
+                path,
+            } => Some((
+                at,
+                FileLine {
+                    path,
+                    mode: *mode,
+                    size: *size,
+                    sha256,
+                },
+            )),
+            Item::Dir { .. } => None,
+        })
         .collect();
-    files.sort_by_key(|(_, item)| match item {
-        Item::File { size, .. } => std::cmp::Reverse(*size),
-        Item::Dir { .. } => std::cmp::Reverse(0),
-    });
+    files.sort_by_key(|(_, file)| std::cmp::Reverse(file.size));
     let outcomes =
-        crate::parallel::map_claimed(&files, |(_, item)| copy_file(from, to, item, owner));
+        crate::parallel::map_claimed(&files, |(_, file)| copy_file(from, to, file, owner));
     match files
         .iter()
         .zip(outcomes)
@@ -324,6 +338,14 @@ fn copy_checked(
     }
 }
 
+/// A file's line of the manifest, borrowed.
+struct FileLine<'a> {
+    path: &'a str,
+    mode: u32,
+    size: u64,
+    sha256: &'a str,
+}
+
 /// Copy one file of the manifest, checking its type, size and SHA-256 on the way. The file
 /// goes through a buffer on the stack, a piece at a time, never whole on the heap: an
 /// earlier restore on both cores that read each file whole raised the benchmark's peak
@@ -333,18 +355,15 @@ fn copy_checked(
 fn copy_file(
     from: &Path,
     to: &Path,
-    item: &Item,
+    file: &FileLine,
     owner: Option<(u32, u32)>,
 ) -> Result<(), CopyError> {
-    let Item::File {
+    let FileLine {
+        path,
         mode,
         size,
         sha256,
-        path,
-    } = item
-    else {
-        return Ok(());
-    };
+    } = file;
     let source = |what: String| CopyError::Source(format!("{path}: {what}"));
     let dest = |e: std::io::Error| CopyError::Destination(format!("{path}: {e}"));
     let mut input = open_regular(&from.join(path), *size).map_err(|e| source(e.to_string()))?;
