@@ -12,6 +12,7 @@ pub mod batch;
 pub mod constraints;
 pub mod property;
 pub mod rows;
+pub mod sample_batch;
 pub mod sequences;
 pub mod session;
 
@@ -475,6 +476,7 @@ pub async fn constraint_part(
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
     batch::install(conn).await?;
+    sample_batch::install(conn).await?;
     let fed = sequences::SequenceFed::load(conn).await?;
     let samples = rows::insert_samples(conn, specs, schema, &fed).await?;
     let mut findings = if part.first { samples } else { Vec::new() };

@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use sqlx::PgConnection;
 
 use super::probe_finding;
+use super::sample_batch::{self, Attempt, Tried};
 use super::sequences::SequenceFed;
 use super::session::{blocked_by, sqlstate, tables_lacking, Blocked};
 use crate::catalog::{ConstraintKind, Relation, Schema};
@@ -353,11 +354,10 @@ pub async fn insert_samples(
         .map(|l| l.spec.table.as_str())
         .collect();
     let lacking = tables_lacking(conn, "INSERT", &with_samples).await?;
-    let mut out = Vec::new();
+    // Every table with rows to try, parents first, and each row's insert in that order.
+    let mut tables: Vec<(&Relation, String, Vec<Row>)> = Vec::new();
+    let mut attempts = Vec::new();
     let mut n = 0u32;
-    // Tables whose samples could not be inserted, and why: a child's missing-parent error
-    // (23503) is then that same reason, not a bad sample.
-    let mut unavailable: BTreeMap<String, Blocked> = BTreeMap::new();
     for table in fk_order(schema) {
         let Some(rel) = schema.relations.get(&table) else {
             continue;
@@ -369,6 +369,28 @@ pub async fn insert_samples(
         if rows.is_empty() {
             continue;
         }
+        if !lacking.contains_key(&table) {
+            for row in &rows {
+                let mut row = row.clone();
+                let overriding = fed.fill(&table, &mut row, n);
+                n += 1;
+                attempts.push(Attempt {
+                    sql: insert_sql_overriding(rel, &row, overriding),
+                    keep: parents.contains(&table),
+                });
+            }
+        }
+        tables.push((rel, table, rows));
+    }
+    let mut tried = sample_batch::try_in_order(conn, &attempts)
+        .await?
+        .tried
+        .into_iter();
+    let mut out = Vec::new();
+    // Tables whose samples could not be inserted, and why: a child's missing-parent error
+    // (23503) is then that same reason, not a bad sample.
+    let mut unavailable: BTreeMap<String, Blocked> = BTreeMap::new();
+    for (rel, table, rows) in tables {
         let finding = |status: Status, message: String| {
             let mut f = probe_finding(
                 "probe.sample",
@@ -396,40 +418,40 @@ pub async fn insert_samples(
             .find_map(|p| unavailable.get(p).map(|b| (p.to_string(), b.clone())));
         let mut failures = Vec::new();
         let mut blocked: Option<Blocked> = None;
-        for (i, row) in rows.iter().enumerate() {
-            let mut row = row.clone();
-            let overriding = fed.fill(&table, &mut row, n);
-            n += 1;
-            let sql = insert_sql_overriding(rel, &row, overriding);
-            let release = if parents.contains(&table) {
-                "RELEASE SAVEPOINT sample"
-            } else {
-                "ROLLBACK TO SAVEPOINT sample"
-            };
-            let attempt = format!("SAVEPOINT sample; {sql}; {release};");
-            if let Err(e) = sqlx::raw_sql(&attempt).execute(&mut *conn).await {
-                let _ = sqlx::raw_sql("ROLLBACK TO SAVEPOINT sample")
-                    .execute(&mut *conn)
-                    .await;
-                if let Some(b) = blocked_by(&e) {
+        for i in 0..rows.len() {
+            let e = match tried.next() {
+                Some(Tried::Accepted) => continue,
+                Some(Tried::Blocked(b)) => {
                     blocked.get_or_insert(b);
                     continue;
                 }
-                if let (Some("23503"), Some((parent, why))) =
-                    (sqlstate(&e).as_deref(), &blocked_parent)
-                {
-                    blocked.get_or_insert(Blocked(format!(
-                        "not run: the rows need rows of {parent}, whose samples could not be \
-                         inserted ({why})"
-                    )));
-                    continue;
+                Some(Tried::Refused(e)) => e,
+                // `try_in_order` gives one outcome per row; were one missing, the row
+                // would have no verdict, so the run stops rather than pass it.
+                None => {
+                    return Err(crate::error::Error::Database {
+                        context: "trying the sample rows".into(),
+                        message: "fewer outcomes than rows tried".into(),
+                    })
                 }
-                failures.push(format!(
-                    "sample #{}: {}",
-                    i + 1,
-                    crate::error::describe_sqlx_error(&e)
-                ));
+            };
+            if let Some(b) = blocked_by(&e) {
+                blocked.get_or_insert(b);
+                continue;
             }
+            if let (Some("23503"), Some((parent, why))) = (sqlstate(&e).as_deref(), &blocked_parent)
+            {
+                blocked.get_or_insert(Blocked(format!(
+                    "not run: the rows need rows of {parent}, whose samples could not be \
+                     inserted ({why})"
+                )));
+                continue;
+            }
+            failures.push(format!(
+                "sample #{}: {}",
+                i + 1,
+                crate::error::describe_sqlx_error(&e)
+            ));
         }
         let f = if !failures.is_empty() {
             let mut f = finding(Status::Fail, failures.join("; "));

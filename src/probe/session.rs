@@ -60,11 +60,15 @@ pub fn blocked_by(err: &sqlx::Error) -> Option<Blocked> {
     let sqlx::Error::Database(db) = err else {
         return None;
     };
-    let state = db.code()?;
-    let why = blocking_state(&state)?;
+    blocked_by_state(&db.code()?, db.message())
+}
+
+/// [`blocked_by`] for an error known only by its SQLSTATE and message (as a PL/pgSQL
+/// handler sees it).
+pub fn blocked_by_state(state: &str, message: &str) -> Option<Blocked> {
+    let why = blocking_state(state)?;
     Some(Blocked(format!(
-        "not run: {why}: {} (SQLSTATE {state})",
-        db.message()
+        "not run: {why}: {message} (SQLSTATE {state})"
     )))
 }
 
