@@ -605,41 +605,19 @@ async fn workers_on_threads_give_the_findings_of_one_connection() {
     );
 }
 
-/// Writes one spec per `(file stem, YAML)` into a new folder and loads them.
-fn specs_of(docs: &[(String, String)]) -> (tempfile::TempDir, SpecSet) {
-    let dir = tempfile::tempdir().unwrap();
-    for (stem, yaml) in docs {
-        std::fs::write(dir.path().join(format!("{stem}.yaml")), yaml).unwrap();
-    }
-    let specs = load_dir(dir.path()).unwrap();
-    (dir, specs)
-}
-
 /// The probes of the CHECKs of a table that others reference, whose sample row (with a
 /// whole-number key and no default) stays in it while the rules run.
 async fn kept_key_probes(db: &str, specs: &SpecSet, role: Option<&str>) -> Vec<Finding> {
-    let mut conn = connect(db).await;
-    let schema = read_schema(&mut conn, "public").await.unwrap();
-    let mut tx = conn.begin().await.unwrap();
-    if let Some(role) = role {
-        sqlx::raw_sql(&format!("SET LOCAL ROLE {role}"))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
-    let findings = constraint_probes(
-        &mut tx,
+    constraint_probes_as(
+        db,
         specs,
-        &schema,
+        role,
         &ProbeConfig {
             cases: 24,
             seed: 11,
         },
     )
     .await
-    .unwrap();
-    tx.rollback().await.unwrap();
-    findings
 }
 
 #[tokio::test]
@@ -664,24 +642,21 @@ async fn a_drifted_check_on_a_table_whose_sample_row_is_kept_is_caught() {
     .unwrap();
     let (_dir, specs) = specs_of(&[
         (
-            "rv_order".into(),
+            "rv_order",
             "table: rv_order\ncolumns:\n  id: { type: integer }\n  qty: { type: integer }\n\
              checks:\n  rv_order_qty_check:\n    rule: { range: { column: qty, gte: 1, lte: 10 } }\n\
-             samples:\n  - { id: 1, qty: 5 }\n"
-                .into(),
+             samples:\n  - { id: 1, qty: 5 }\n",
         ),
         (
-            "rv_line".into(),
+            "rv_line",
             "table: rv_line\ncolumns:\n  order_id: { type: integer }\n  line_no: { type: integer }\n  amount: { type: integer }\n\
              checks:\n  rv_line_amount_check:\n    rule: { range: { column: amount, gte: 0 } }\n\
-             samples:\n  - { order_id: 1, line_no: 1, amount: 3 }\n"
-                .into(),
+             samples:\n  - { order_id: 1, line_no: 1, amount: 3 }\n",
         ),
         (
-            "rv_note".into(),
+            "rv_note",
             "table: rv_note\ncolumns:\n  id: { type: integer }\n  order_id: { type: integer }\n  line_no: { type: integer }\n\
-             samples:\n  - { id: 1, order_id: 1, line_no: 1 }\n"
-                .into(),
+             samples:\n  - { id: 1, order_id: 1, line_no: 1 }\n",
         ),
     ]);
     let status_of = |findings: &[Finding], object: &str| {

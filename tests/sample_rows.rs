@@ -6,12 +6,11 @@
 mod common;
 
 use common::*;
-use reims_verify::catalog::read_schema;
 use reims_verify::error::describe_sqlx_error;
 use reims_verify::probe::sample_batch::{self, Attempt, Tried};
 use reims_verify::probe::session::blocked_by;
-use reims_verify::probe::{constraint_probes, ProbeConfig};
-use reims_verify::spec::{load_dir, SpecSet};
+use reims_verify::probe::ProbeConfig;
+use reims_verify::spec::SpecSet;
 use reims_verify::verify::{Finding, Status};
 use sqlx::{Connection, PgConnection};
 
@@ -135,7 +134,7 @@ async fn sample_rows_tried_together_get_the_outcomes_they_get_one_by_one() {
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            sample_batch::install(&mut tx).await.unwrap();
+            reims_verify::probe::batch::install(&mut tx).await.unwrap();
             let (tried, by_function) = if together {
                 let o = sample_batch::try_in_order(&mut tx, &attempts)
                     .await
@@ -229,31 +228,9 @@ impl CloneAll for Vec<Attempt> {
     }
 }
 
-/// Writes one spec per `(file stem, YAML)` into a new folder and loads them.
-fn specs_of(docs: &[(&str, &str)]) -> (tempfile::TempDir, SpecSet) {
-    let dir = tempfile::tempdir().unwrap();
-    for (stem, yaml) in docs {
-        std::fs::write(dir.path().join(format!("{stem}.yaml")), yaml).unwrap();
-    }
-    let specs = load_dir(dir.path()).unwrap();
-    (dir, specs)
-}
-
 async fn sample_findings(db: &str, specs: &SpecSet, role: Option<&str>) -> Vec<Finding> {
-    let mut conn = connect(db).await;
-    let schema = read_schema(&mut conn, "public").await.unwrap();
-    let mut tx = conn.begin().await.unwrap();
-    if let Some(role) = role {
-        sqlx::raw_sql(&format!("SET LOCAL ROLE {role}"))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-    }
-    let findings = constraint_probes(&mut tx, specs, &schema, &ProbeConfig { cases: 4, seed: 3 })
+    constraint_probes_as(db, specs, role, &ProbeConfig { cases: 4, seed: 3 })
         .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    findings
         .into_iter()
         .filter(|f| f.code == "probe.sample")
         .collect()

@@ -143,7 +143,7 @@ $fn$;
 /// Install the batch functions (in `pg_temp`, so they vanish with the session and are
 /// rolled back with the probe transaction).
 pub async fn install(conn: &mut PgConnection) -> Result<()> {
-    sqlx::raw_sql(INSTALL)
+    sqlx::raw_sql(&[INSTALL, super::sample_batch::INSTALL].concat())
         .execute(&mut *conn)
         .await
         .map_err(|e| Error::database("installing the probe batch function", &e))?;

@@ -476,7 +476,6 @@ pub async fn constraint_part(
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
     batch::install(conn).await?;
-    sample_batch::install(conn).await?;
     let fed = sequences::SequenceFed::load(conn).await?;
     let samples = rows::insert_samples(conn, specs, schema, &fed).await?;
     let mut findings = if part.first { samples } else { Vec::new() };

@@ -26,10 +26,11 @@ use sqlx::PgConnection;
 use super::session::{blocked_by_state, Blocked};
 use crate::error::{Error, Result};
 
-/// Installs `pg_temp.reims_verify_samples(stmts, keep)`. It returns one row: how many of the
+/// Installs `pg_temp.reims_verify_samples(stmts, keep)`, with the probes' other functions
+/// (`super::batch::install`). It returns one row: how many of the
 /// statements ran without error and, when it stopped at one that did not, its SQLSTATE and
 /// message.
-const INSTALL: &str = r#"
+pub(super) const INSTALL: &str = r#"
 CREATE OR REPLACE FUNCTION pg_temp.reims_verify_samples(stmts text[], keep boolean[])
 RETURNS TABLE (done int, state text, message text)
 LANGUAGE plpgsql AS $fn$
@@ -57,15 +58,6 @@ BEGIN
 END
 $fn$;
 "#;
-
-/// Install the function (once per transaction that tries samples).
-pub async fn install(conn: &mut PgConnection) -> Result<()> {
-    sqlx::raw_sql(INSTALL)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| Error::database("installing the sample-row function", &e))?;
-    Ok(())
-}
 
 /// One sample row's insert, in the order the rows are tried.
 pub struct Attempt {

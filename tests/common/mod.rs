@@ -192,3 +192,46 @@ pub fn report_skip(reason: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
 }
+
+/// Writes one spec per `(file stem, YAML)` into a new folder and loads them.
+pub fn specs_of<S: AsRef<str>, Y: AsRef<str>>(
+    docs: &[(S, Y)],
+) -> (tempfile::TempDir, reims_verify::spec::SpecSet) {
+    let dir = tempfile::tempdir().unwrap();
+    for (stem, yaml) in docs {
+        std::fs::write(
+            dir.path().join(format!("{}.yaml", stem.as_ref())),
+            yaml.as_ref(),
+        )
+        .unwrap();
+    }
+    let specs = reims_verify::spec::load_dir(dir.path()).unwrap();
+    (dir, specs)
+}
+
+/// The constraint probes of `specs` on `db`, as `role` when given, in a transaction that
+/// is rolled back.
+pub async fn constraint_probes_as(
+    db: &str,
+    specs: &reims_verify::spec::SpecSet,
+    role: Option<&str>,
+    config: &reims_verify::probe::ProbeConfig,
+) -> Vec<reims_verify::verify::Finding> {
+    use sqlx::Connection;
+    let mut conn = connect(db).await;
+    let schema = reims_verify::catalog::read_schema(&mut conn, "public")
+        .await
+        .unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    if let Some(role) = role {
+        sqlx::raw_sql(&format!("SET LOCAL ROLE {role}"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let findings = reims_verify::probe::constraint_probes(&mut tx, specs, &schema, config)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    findings
+}
