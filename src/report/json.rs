@@ -77,7 +77,8 @@ fn write_scrubbed_pretty<T: serde::Serialize + ?Sized>(
 ///
 /// When no secret is long enough to be scrubbed (a throw-away server has no password),
 /// strings go straight to the pretty formatter: collecting, copying and escaping each one
-/// again cost about a tenth of `run.json`'s writing at a thousand tables.
+/// again cost about a third of `run.json`'s writing at a thousand tables (by hand, 287-303
+/// ms without against 460-531 ms with).
 struct Scrubbing<'a> {
     pretty: serde_json::ser::PrettyFormatter<'static>,
     secrets: &'a [String],
