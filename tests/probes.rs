@@ -659,14 +659,6 @@ async fn a_drifted_check_on_a_table_whose_sample_row_is_kept_is_caught() {
              samples:\n  - { id: 1, order_id: 1, line_no: 1 }\n",
         ),
     ]);
-    let status_of = |findings: &[Finding], object: &str| {
-        let f = findings
-            .iter()
-            .find(|f| f.object == object)
-            .unwrap_or_else(|| panic!("no finding for {object}: {findings:#?}"));
-        (f.status, f.message.clone())
-    };
-
     // The rows the rules allow must be accepted, not refused by the kept sample's key: the
     // order's key is given a fresh value, and of the line's key only the part that is not
     // a foreign key (line_no), so the order the line references still exists.

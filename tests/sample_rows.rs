@@ -8,25 +8,17 @@ mod common;
 use common::*;
 use reims_verify::error::describe_sqlx_error;
 use reims_verify::probe::sample_batch::{self, Attempt, Tried};
-use reims_verify::probe::session::blocked_by;
 use reims_verify::probe::ProbeConfig;
 use reims_verify::spec::SpecSet;
 use reims_verify::verify::{Finding, Status};
 use sqlx::{Connection, PgConnection};
 
-/// An outcome as the findings read it: accepted; not run, with the reason (a refusal that
-/// says the row could not run here reads the same whether the function or the plain
-/// statement met it); or refused, with every field of the error.
+/// An outcome as the findings read it: accepted; not run, with the reason; or refused,
+/// with every field of the error.
 fn shown(t: &Tried) -> String {
     match t {
         Tried::Accepted => "accepted".into(),
         Tried::Blocked(b) => format!("blocked: {b}"),
-        Tried::Refused(e) if blocked_by(e).is_some() => {
-            format!(
-                "blocked: {}",
-                blocked_by(e).unwrap_or_else(|| unreachable!())
-            )
-        }
         Tried::Refused(e) => {
             let pg = e
                 .as_database_error()
@@ -279,19 +271,11 @@ async fn a_refused_sample_row_is_named_and_a_child_of_an_untried_parent_says_why
             "table: rv_f_other\ncolumns:\n  id: { type: integer }\nsamples:\n  - { id: 1 }\n",
         ),
     ]);
-    let by_object = |findings: &[Finding], object: &str| -> (Status, String) {
-        let f = findings
-            .iter()
-            .find(|f| f.object == object)
-            .unwrap_or_else(|| panic!("no finding for {object}: {findings:#?}"));
-        (f.status, f.message.clone())
-    };
-
     // The parent's second and third rows break its CHECK: one failure naming both rows,
     // while its first row is kept, so the child and grandchild find their parents.
     let findings = sample_findings(&db, &specs, None).await;
     assert_eq!(findings.len(), 4, "{findings:#?}");
-    let (status, message) = by_object(&findings, "rv_f_parent.samples");
+    let (status, message) = status_of(&findings, "rv_f_parent.samples");
     assert_eq!(status, Status::Fail, "{message}");
     assert!(
         message.contains("sample #2:")
@@ -305,7 +289,7 @@ async fn a_refused_sample_row_is_named_and_a_child_of_an_untried_parent_says_why
         "rv_f_grandchild.samples",
         "rv_f_other.samples",
     ] {
-        let (status, message) = by_object(&findings, object);
+        let (status, message) = status_of(&findings, object);
         assert_eq!(status, Status::Pass, "{object}: {message}");
     }
 
@@ -313,18 +297,18 @@ async fn a_refused_sample_row_is_named_and_a_child_of_an_untried_parent_says_why
     // privilege, the child's refusal (23503) is that same reason and not a bad sample, and
     // so is the grandchild's; a table that needs none of them still passes.
     let findings = sample_findings(&db, &specs, Some("rv_f_child_writer")).await;
-    let (status, message) = by_object(&findings, "rv_f_parent.samples");
+    let (status, message) = status_of(&findings, "rv_f_parent.samples");
     assert_eq!(status, Status::Skip, "{message}");
     assert!(message.contains("INSERT"), "{message}");
-    let (status, message) = by_object(&findings, "rv_f_child.samples");
+    let (status, message) = status_of(&findings, "rv_f_child.samples");
     assert_eq!(status, Status::Skip, "{message}");
     assert!(
         message.contains("need rows of rv_f_parent, whose samples could not be inserted"),
         "{message}"
     );
-    let (status, message) = by_object(&findings, "rv_f_grandchild.samples");
+    let (status, message) = status_of(&findings, "rv_f_grandchild.samples");
     assert_eq!(status, Status::Skip, "{message}");
     assert!(message.contains("need rows of rv_f_child"), "{message}");
-    let (status, message) = by_object(&findings, "rv_f_other.samples");
+    let (status, message) = status_of(&findings, "rv_f_other.samples");
     assert_eq!(status, Status::Pass, "{message}");
 }

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use super::probe_finding;
 use super::sample_batch::{self, Attempt, Tried};
 use super::sequences::SequenceFed;
-use super::session::{blocked_by, sqlstate, tables_lacking, Blocked};
+use super::session::{sqlstate, tables_lacking, Blocked};
 use crate::catalog::{ConstraintKind, Relation, Schema};
 use crate::error::Result;
 use crate::spec::{SampleValue, SpecSet};
@@ -435,10 +435,6 @@ pub async fn insert_samples(
                     })
                 }
             };
-            if let Some(b) = blocked_by(&e) {
-                blocked.get_or_insert(b);
-                continue;
-            }
             if let (Some("23503"), Some((parent, why))) = (sqlstate(&e).as_deref(), &blocked_parent)
             {
                 blocked.get_or_insert(Blocked(format!(

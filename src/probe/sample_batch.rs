@@ -24,7 +24,7 @@
 
 use sqlx::PgConnection;
 
-use super::session::{blocked_by_state, Blocked};
+use super::session::{blocked_by, blocked_by_state, Blocked};
 use crate::error::{Error, Result};
 
 /// Installs `pg_temp.reims_verify_samples(stmts, keep)`, with the probes' other functions
@@ -73,9 +73,12 @@ pub struct Attempt {
 pub enum Tried {
     /// PostgreSQL accepted the row.
     Accepted,
-    /// The insert could not run here; the reason as [`super::session::blocked_by`] gives it.
+    /// The insert could not run here (no privilege, a lock not granted, …): the reason as
+    /// [`super::session::blocked_by`] gives it, whether the function or the plain statement
+    /// met the refusal.
     Blocked(Blocked),
-    /// PostgreSQL refused the row, with the error the plain statement gets.
+    /// PostgreSQL refused the row for any other reason, with the error the plain statement
+    /// gets.
     Refused(sqlx::Error),
 }
 
@@ -188,7 +191,10 @@ async fn alone(conn: &mut PgConnection, a: &Attempt) -> Tried {
             let _ = sqlx::raw_sql("ROLLBACK TO SAVEPOINT sample")
                 .execute(&mut *conn)
                 .await;
-            Tried::Refused(e)
+            match blocked_by(&e) {
+                Some(blocked) => Tried::Blocked(blocked),
+                None => Tried::Refused(e),
+            }
         }
     }
 }

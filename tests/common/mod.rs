@@ -235,3 +235,16 @@ pub async fn constraint_probes_as(
     tx.rollback().await.unwrap();
     findings
 }
+
+/// The status and message of the finding about `object`; panics, listing the findings,
+/// when there is none.
+pub fn status_of(
+    findings: &[reims_verify::verify::Finding],
+    object: &str,
+) -> (reims_verify::verify::Status, String) {
+    let f = findings
+        .iter()
+        .find(|f| f.object == object)
+        .unwrap_or_else(|| panic!("no finding for {object}: {findings:#?}"));
+    (f.status, f.message.clone())
+}
