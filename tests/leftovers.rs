@@ -24,6 +24,8 @@ struct Place {
     parent: tempfile::TempDir,
     cache: tempfile::TempDir,
     migrations: PathBuf,
+    /// The server binaries' folder, when not the default one.
+    bindir: Option<PathBuf>,
 }
 
 impl Place {
@@ -40,6 +42,7 @@ impl Place {
             parent,
             cache,
             migrations: migrations_dir(),
+            bindir: None,
         }
     }
 
@@ -51,6 +54,9 @@ impl Place {
             .env("REIMS_VERIFY_CACHE_DIR", self.cache.path())
             .env_remove("DATABASE_URL")
             .env_remove("PGHOST");
+        if let Some(bindir) = &self.bindir {
+            cmd.env("REIMS_VERIFY_PG_BINDIR", bindir);
+        }
         if cache {
             cmd.env_remove("REIMS_VERIFY_NO_CACHE");
         } else {
@@ -161,29 +167,62 @@ fn processes_mentioning(needle: &str) -> Vec<i32> {
     found
 }
 
-/// `PostgreSQL.*` segments in /dev/shm that no process has mapped: leaked ones.
-fn unmapped_segments() -> BTreeSet<String> {
-    let all: BTreeSet<String> = std::fs::read_dir("/dev/shm")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with("PostgreSQL."))
-        .collect();
-    let mut mapped = BTreeSet::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(maps) = std::fs::read_to_string(entry.path().join("maps")) {
-            for line in maps.lines() {
-                if let Some(i) = line.find("/dev/shm/PostgreSQL.") {
-                    mapped.insert(
-                        line[i + "/dev/shm/".len()..]
-                            .trim_end_matches(" (deleted)")
-                            .to_string(),
-                    );
-                }
+/// The `PostgreSQL.*` files in /dev/shm that PostgreSQL System V segment `id` leads to:
+/// the dynamic shared-memory control segment its header names and the in-use segments that
+/// control segment lists (the chain the clean-up follows). Empty when `id` is gone or not
+/// PostgreSQL's. A run's servers keep their dynamic segments in their data folder
+/// (`dynamic_shared_memory_type=mmap`); initdb's backend keeps them here.
+fn dynamic_segments_of(id: i32) -> BTreeSet<String> {
+    /// `PGShmemMagic`, and the control segment's magic.
+    const SHMEM_MAGIC: u32 = 679_834_894;
+    const DSM_CONTROL_MAGIC: u32 = 0x9a50_3d32;
+    let word = |b: &[u8], at: usize| -> Option<u32> {
+        Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    let mut found = BTreeSet::new();
+    // SAFETY: attach read-only, copy the header's first 28 bytes out, detach.
+    let header = unsafe {
+        let ptr = libc::shmat(id, std::ptr::null(), libc::SHM_RDONLY);
+        if ptr as isize == -1 {
+            return found;
+        }
+        let mut buf = [0u8; 28];
+        std::ptr::copy_nonoverlapping(ptr as *const u8, buf.as_mut_ptr(), buf.len());
+        libc::shmdt(ptr);
+        buf
+    };
+    if word(&header, 0) != Some(SHMEM_MAGIC) {
+        return found;
+    }
+    // The control segment's handle is at offset 24 of the header.
+    let Some(control) = word(&header, 24).filter(|c| *c != 0) else {
+        return found;
+    };
+    let name = format!("PostgreSQL.{control}");
+    let Ok(bytes) = std::fs::read(Path::new("/dev/shm").join(&name)) else {
+        return found;
+    };
+    found.insert(name);
+    // Items (handle, reference count, ...) follow three u32 fields, aligned to 8.
+    let (Some(DSM_CONTROL_MAGIC), Some(nitems), Some(maxitems)) =
+        (word(&bytes, 0), word(&bytes, 4), word(&bytes, 8))
+    else {
+        return found;
+    };
+    let body = bytes.len().saturating_sub(16);
+    if maxitems == 0 || body % maxitems as usize != 0 {
+        return found;
+    }
+    let item_len = body / maxitems as usize;
+    for i in 0..nitems.min(maxitems) as usize {
+        let at = 16 + i * item_len;
+        if let (Some(handle), Some(refs)) = (word(&bytes, at), word(&bytes, at + 4)) {
+            if handle != 0 && refs > 0 {
+                found.insert(format!("PostgreSQL.{handle}"));
             }
         }
     }
-    all.difference(&mapped).cloned().collect()
+    found
 }
 
 /// The System V segment id that a data folder's `postmaster.pid` names (line 7).
@@ -234,6 +273,8 @@ enum Phase {
     Migrations,
     /// The shadow's own server started beside the run's, while a migration hangs.
     ShadowAhead,
+    /// A server starting from the initdb cache entry, held back by [`SlowStart`].
+    ServerStart,
     /// Probe batches in flight, on the database and on its copy.
     Probes,
     /// The reports being written while the server is torn down beside them.
@@ -262,6 +303,9 @@ fn wait_for_phase(place: &Place, phase: Phase, pid: u32) {
         }),
         // The second cluster folder is the shadow's own server (the run's is first).
         Phase::ShadowAhead => wait_for("the shadow's own server", || place.folders().len() >= 2),
+        Phase::ServerStart => wait_for("a server held back before it starts", || {
+            !processes_mentioning(SlowStart::PAUSE).is_empty()
+        }),
         // The copy's session exists only while the probes run (a backend's title names
         // its database).
         Phase::Probes => {
@@ -285,16 +329,7 @@ fn wait_for_phase(place: &Place, phase: Phase, pid: u32) {
 /// interrupted: a 256 MiB file listed in the manifest (the entry stays valid).
 fn inflate_cache_entry(place: &Place) {
     use sha2::{Digest, Sha256};
-    let entry = std::fs::read_dir(place.cache.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("initdb-")
-        })
-        .expect("a cache entry");
+    let (entry, _) = initdb_entry(place);
     let big = vec![0u8; 256 << 20];
     std::fs::write(entry.join("data/zz_padding"), &big).unwrap();
     let manifest = std::fs::read_to_string(entry.join("MANIFEST")).unwrap();
@@ -311,7 +346,6 @@ fn inflate_cache_entry(place: &Place) {
 /// nothing of the killed run remains. With `whole_tree`, SIGKILL also hits initdb and the
 /// backends, as a CI timeout or the OOM killer would.
 fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: bool) {
-    let before = unmapped_segments();
     let mut child = match phase {
         Phase::Reports => place.spawn_reporting_check(),
         _ => place.spawn_check(
@@ -322,7 +356,8 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
     wait_for_phase(place, phase, child.id());
     if matches!(phase, Phase::Initdb) && whole_tree {
         // Wait until initdb's longest step, the single-user backend, has its shared memory
-        // (its lock file names the segment).
+        // (its lock file names the segment) and its dynamic segments (the segment's header
+        // names their control segment).
         let parent = place.parent.path().to_path_buf();
         wait_for("the single-user backend's shared memory", || {
             let single = processes_in(&parent).into_iter().any(|pid| {
@@ -330,10 +365,9 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
                     .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--single"))
             });
             single
-                && place
-                    .folders()
-                    .iter()
-                    .any(|f| sysv_id(&f.join("data")).is_some())
+                && place.folders().iter().any(|f| {
+                    sysv_id(&f.join("data")).is_some_and(|id| !dynamic_segments_of(id).is_empty())
+                })
         });
     }
     let parent = place.parent.path().to_path_buf();
@@ -369,6 +403,8 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
             !stderr.to_lowercase().contains("no such file"),
             "{what}: stderr:\n{stderr}"
         );
+        // The server went because the run stopped it: nothing is blamed on a cache entry.
+        assert!(!stderr.contains("discarded"), "{what}: stderr:\n{stderr}");
     }
     // What the killed run left, to be checked after the next run.
     let leaked_sysv: Vec<i32> = place
@@ -377,14 +413,19 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
         .filter_map(|f| sysv_id(&f.join("data")))
         .filter(|id| sysv_exists(*id))
         .collect();
+    // Its dynamic segments in /dev/shm, where those System V segments' headers lead (the
+    // segments of tests running beside this one are not its own).
+    let leaked_segments: BTreeSet<String> = leaked_sysv
+        .iter()
+        .flat_map(|id| dynamic_segments_of(*id))
+        .collect();
     if whole_tree && matches!(phase, Phase::Initdb) {
         assert!(
-            !leaked_sysv.is_empty(),
-            "{what}: the killed backend should have left its segment"
+            !leaked_sysv.is_empty() && !leaked_segments.is_empty(),
+            "{what}: the killed backend should have left its segments: {leaked_sysv:?}, \
+             {leaked_segments:?}"
         );
     }
-    let leaked_segments: BTreeSet<String> =
-        unmapped_segments().difference(&before).cloned().collect();
 
     let next = place.next_run();
     let next_err = String::from_utf8_lossy(&next.stderr);
@@ -424,6 +465,75 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
         .filter(|s| Path::new("/dev/shm").join(s).exists())
         .collect();
     assert!(still.is_empty(), "{what}: segments remain: {still:?}");
+}
+
+/// A folder of the default server binaries whose `postgres` pauses before it starts a
+/// server while [`SlowStart::hold`] is on (`--version` and initdb's runs of it never
+/// pause), so that a run can be caught while its server starts.
+struct SlowStart {
+    dir: tempfile::TempDir,
+}
+
+impl SlowStart {
+    /// The pause, as its `sleep` process's command line shows it.
+    const PAUSE: &'static str = "1.5173";
+
+    fn new() -> Self {
+        let real = reims_verify::postgres::find_bindir(None)
+            .expect("the default PostgreSQL binaries")
+            .path;
+        let dir = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for entry in std::fs::read_dir(&real).unwrap().flatten() {
+            if entry.file_name() != "postgres" {
+                std::os::unix::fs::symlink(entry.path(), dir.path().join(entry.file_name()))
+                    .unwrap();
+            }
+        }
+        let server = real.join("postgres");
+        let script = format!(
+            "#!/bin/sh\n\
+             case \"$1\" in --version|-V|--boot|--single|-C|--describe-config) \
+             exec {server} \"$@\";; esac\n\
+             [ -e {hold} ] && sleep {pause}\n\
+             exec {server} \"$@\"\n",
+            server = server.display(),
+            hold = dir.path().join("hold").display(),
+            pause = Self::PAUSE,
+        );
+        let wrapper = dir.path().join("postgres");
+        std::fs::write(&wrapper, script).unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        SlowStart { dir }
+    }
+
+    fn hold(&self, on: bool) {
+        let hold = self.dir.path().join("hold");
+        if on {
+            std::fs::write(hold, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(hold);
+        }
+    }
+}
+
+/// The initdb cache entry of `place` (there is one) and its inode.
+fn initdb_entry(place: &Place) -> (PathBuf, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let entry = std::fs::read_dir(place.cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("initdb-")
+        })
+        .expect("a cache entry");
+    let inode = std::fs::metadata(&entry).unwrap().ino();
+    (entry, inode)
 }
 
 /// Migrations with one that sleeps, so that a run can be caught applying it.
@@ -518,6 +628,27 @@ fn a_run_killed_while_the_shadow_is_built_ahead_leaves_nothing_after_the_next_ru
         kill_then_next_run(&place, Phase::ShadowAhead, signal, false);
     }
     kill_then_next_run(&place, Phase::ShadowAhead, Signal::SIGKILL, true);
+}
+
+/// A run interrupted while its server starts from the initdb cache entry stops the server
+/// itself, so the start fails: that failure says nothing about the entry, which stays.
+#[test]
+fn a_run_interrupted_while_its_server_starts_keeps_the_cache_entry() {
+    let slow = SlowStart::new();
+    let mut place = Place::new();
+    place.bindir = Some(slow.dir.path().to_path_buf());
+    assert!(place.next_run().status.success(), "fill the cache");
+    let (entry, inode) = initdb_entry(&place);
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGQUIT] {
+        slow.hold(true);
+        kill_then_next_run(&place, Phase::ServerStart, signal, false);
+        slow.hold(false);
+        assert_eq!(
+            initdb_entry(&place),
+            (entry.clone(), inode),
+            "{signal:?}: the entry was discarded"
+        );
+    }
 }
 
 /// A migration that fails while the shadow is built ahead ends the run with the
