@@ -304,9 +304,20 @@ pub fn results(i: &Inputs<'_>) -> String {
         }
         rows.push(("cold: rest".into(), Box::new(|r: &Rounds| rest(&r.cold))));
         rows.push(("warm: rest".into(), Box::new(|r: &Rounds| rest(&r.warm))));
+        rows.push((
+            "warm, with probes: wall".into(),
+            Box::new(|r: &Rounds| walls(&r.probes)),
+        ));
+        rows.push((
+            "warm, with probes: probes".into(),
+            Box::new(|r: &Rounds| phase(&r.probes, "probes")),
+        ));
         for (label, f) in &rows {
-            // A phase no run of the row had (a warm run starts no shadow server).
-            if scaled.iter().all(|(_, r)| f(r).iter().all(|v| *v == 0.0)) {
+            // A phase no run of the row had (a warm run starts no shadow server), or a
+            // size whose rounds did not run it (no probes beyond PROBES_UP_TO).
+            if scaled.iter().all(|(_, r)| f(r).iter().all(|v| *v == 0.0))
+                || scaled.iter().any(|(_, r)| f(r).is_empty())
+            {
                 continue;
             }
             let _ = write!(md, "| {label} |");
@@ -434,6 +445,12 @@ pub fn results(i: &Inputs<'_>) -> String {
         for (label, va, vb) in [
             ("cold wall", walls(&a.cold), walls(&b.cold)),
             ("warm wall", walls(&a.warm), walls(&b.warm)),
+            ("wall with probes", walls(&a.probes), walls(&b.probes)),
+            (
+                "probes",
+                phase(&a.probes, "probes"),
+                phase(&b.probes, "probes"),
+            ),
         ]
         .into_iter()
         .chain(
@@ -453,6 +470,9 @@ pub fn results(i: &Inputs<'_>) -> String {
                 ]
             }),
         ) {
+            if va.is_empty() || vb.is_empty() {
+                continue;
+            }
             let g = st(&vb).median / st(&va).median.max(0.5);
             if g > worst.1 {
                 worst = (label.to_string(), g);
@@ -463,12 +483,14 @@ pub fn results(i: &Inputs<'_>) -> String {
             .cold
             .iter()
             .chain(&b.warm)
+            .chain(&b.probes)
             .map(|x| x.rss_self)
             .collect::<Vec<_>>());
         let tree = st(&b
             .cold
             .iter()
             .chain(&b.warm)
+            .chain(&b.probes)
             .map(|x| x.rss_tree)
             .collect::<Vec<_>>());
         let _ = writeln!(md, "| peak RSS at 5,000 tables < 512 MB | reims-verify {}; largest process of the run {} | {} |", rss.count("MiB"), tree.count("MiB"), verdict(rss.max < 512.0 / 1.048_576));
