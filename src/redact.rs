@@ -25,6 +25,11 @@ pub const MASK: &str = "***";
 /// searched for in other text.
 pub const MIN_SCRUB_LEN: usize = 4;
 
+/// Whether `secret` is searched for in text and hidden there ([`MIN_SCRUB_LEN`]).
+pub fn is_scrubbed(secret: &str) -> bool {
+    secret.chars().count() >= MIN_SCRUB_LEN
+}
+
 /// Connection parameters whose values are secrets, in URLs and `key=value` strings.
 pub const SECRET_KEYS: [&str; 2] = ["password", "sslpassword"];
 
@@ -234,7 +239,7 @@ pub fn scrub_with(text: &str, secrets: &[String]) -> String {
     let mut long: Vec<&str> = secrets
         .iter()
         .map(String::as_str)
-        .filter(|s| s.chars().count() >= MIN_SCRUB_LEN)
+        .filter(|s| is_scrubbed(s))
         .collect();
     if long.is_empty() {
         return text.to_string();

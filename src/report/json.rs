@@ -82,7 +82,7 @@ fn write_scrubbed_pretty<T: serde::Serialize + ?Sized>(
 struct Scrubbing<'a> {
     pretty: serde_json::ser::PrettyFormatter<'static>,
     secrets: &'a [String],
-    /// Whether any of `secrets` is scrubbed at all (see [`crate::redact::MIN_SCRUB_LEN`]).
+    /// Whether any of `secrets` is scrubbed at all (see [`crate::redact::is_scrubbed`]).
     scrubs: bool,
     string: Option<String>,
 }
@@ -92,9 +92,7 @@ impl<'a> Scrubbing<'a> {
         Scrubbing {
             pretty: serde_json::ser::PrettyFormatter::new(),
             secrets,
-            scrubs: secrets
-                .iter()
-                .any(|s| s.chars().count() >= crate::redact::MIN_SCRUB_LEN),
+            scrubs: secrets.iter().any(|s| crate::redact::is_scrubbed(s)),
             string: None,
         }
     }
