@@ -419,11 +419,13 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
         .iter()
         .flat_map(|id| dynamic_segments_of(*id))
         .collect();
+    // Only the System V segment is sure to be there: initdb runs its single-user backends
+    // one after another, and the one killed may be a newer one than the wait saw, not yet
+    // with its dynamic segments.
     if whole_tree && matches!(phase, Phase::Initdb) {
         assert!(
-            !leaked_sysv.is_empty() && !leaked_segments.is_empty(),
-            "{what}: the killed backend should have left its segments: {leaked_sysv:?}, \
-             {leaked_segments:?}"
+            !leaked_sysv.is_empty(),
+            "{what}: the killed backend should have left its segment"
         );
     }
 
