@@ -565,3 +565,100 @@ async fn the_printer_differences_between_13_and_later_majors_are_the_known_ones(
         }
     }
 }
+
+/// The catalog read asks PostgreSQL's printers for less than it reports: a validated,
+/// inheritable CHECK's definition is its expression in `CHECK (…)`, and an index key or
+/// INCLUDE column that is a plain column is its name as `quote_ident` writes it. On every
+/// major, on names that need quoting, on CHECKs that are `NO INHERIT`, `NOT VALID` or (18)
+/// `NOT ENFORCED`, on inherited ones and on expression keys, each must be what the
+/// printer itself prints for that object.
+#[tokio::test]
+async fn the_catalog_reads_shortcuts_print_what_the_printers_print_on_every_major() {
+    for major in found_majors() {
+        let c = cluster(major);
+        let db = format!("shortcuts{major}");
+        c.create_database(&db, None).await.unwrap();
+        let mut conn = c.connect(&db).await.unwrap();
+        let mut ddl = String::from(
+            r#"CREATE TABLE "Odd Table" (id int PRIMARY KEY, "Mixed Case" int, "select" text,
+                 "a""b" int, plain int, "naïve" int,
+                 CONSTRAINT c_plain CHECK (plain > 0),
+                 CONSTRAINT "Odd Check" CHECK ("Mixed Case" <> 0 AND "select" <> 'x)'),
+                 CONSTRAINT c_noinherit CHECK (plain < 100) NO INHERIT);
+               ALTER TABLE "Odd Table" ADD CONSTRAINT c_notvalid CHECK ("a""b" > 0) NOT VALID;
+               CREATE INDEX i_keys ON "Odd Table" ("Mixed Case" DESC, "select", lower("select"), "a""b", "naïve") INCLUDE (plain, "select");
+               CREATE UNIQUE INDEX "Odd Index" ON "Odd Table" ("a""b") WHERE plain > 0;
+               CREATE INDEX i_expr ON "Odd Table" ((plain + 1), "select" text_pattern_ops);
+               CREATE TABLE child (extra int) INHERITS ("Odd Table");
+               CREATE TABLE ref (id int PRIMARY KEY, odd int REFERENCES "Odd Table" (id) ON DELETE CASCADE);"#,
+        );
+        if major >= 18 {
+            ddl.push_str(
+                r#"ALTER TABLE "Odd Table" ADD CONSTRAINT c_unenforced CHECK (plain <> 7) NOT ENFORCED;"#,
+            );
+        }
+        sqlx::raw_sql(&ddl)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL {major}: {e}"));
+        let schema = read_schema(&mut conn, "public").await.unwrap();
+        let (mut checks, mut keys) = (0, 0);
+        for rel in schema.relations.values() {
+            let regclass = format!("{}.{}", quoted(&rel.schema), quoted(&rel.name));
+            for k in &rel.constraints {
+                let printed: String = sqlx::query_scalar(
+                    "SELECT pg_get_constraintdef(oid, false) FROM pg_constraint
+                      WHERE conrelid = $1::regclass AND conname = $2",
+                )
+                .bind(&regclass)
+                .bind(&k.name)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+                assert_eq!(
+                    k.definition, printed,
+                    "PostgreSQL {major}: {regclass} {}",
+                    k.name
+                );
+                if k.expression.is_some() {
+                    checks += 1;
+                }
+            }
+            for i in &rel.indexes {
+                let n = i.keys.len();
+                for (at, key) in i.keys.iter().chain(&i.include).enumerate() {
+                    let printed: String = sqlx::query_scalar(
+                        "SELECT pg_get_indexdef(c.oid, $2, false) FROM pg_class c
+                          WHERE c.oid = $1::regclass",
+                    )
+                    .bind(format!("{}.{}", quoted(&rel.schema), quoted(&i.name)))
+                    .bind(at as i32 + 1)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                    assert_eq!(
+                        key, &printed,
+                        "PostgreSQL {major}: {} element {at} (of {n} keys)",
+                        i.name
+                    );
+                    keys += 1;
+                }
+            }
+        }
+        // Both tables' CHECKs (the child inherits all but the NO INHERIT one), and every
+        // element of the five indexes and the two keys.
+        let want_checks = if major >= 18 { 9 } else { 7 };
+        assert_eq!(checks, want_checks, "PostgreSQL {major}: CHECKs compared");
+        assert_eq!(
+            keys,
+            7 + 1 + 2 + 1 + 1,
+            "PostgreSQL {major}: index elements compared"
+        );
+        conn.close().await.unwrap();
+    }
+}
+
+/// `name` as a double-quoted identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

@@ -208,7 +208,7 @@ pub struct Constraint {
     pub kind: ConstraintKind,
     /// Constrained columns, in key order.
     pub columns: Vec<String>,
-    /// `pg_get_constraintdef`, e.g. `CHECK ((occupancy_rate >= (0)::numeric))`.
+    /// `pg_get_constraintdef(oid, false)`, e.g. `CHECK ((occupancy_rate >= (0)::numeric))`.
     pub definition: String,
     /// For CHECK: the expression alone, `pg_get_expr(conbin, conrelid)`.
     pub expression: Option<String>,
@@ -246,7 +246,9 @@ pub struct Index {
     pub unique: bool,
     /// Access method (`btree`, `gin`, …).
     pub method: String,
-    /// Key columns or expressions, each printed by `pg_get_indexdef(oid, n, true)`.
+    /// Key columns or expressions, each as `pg_get_indexdef(oid, n, false)` prints it: a
+    /// column's name as `quote_ident` writes it (the printer's own quoting), read from
+    /// `pg_attribute` without the printer; an expression printed by the printer.
     pub keys: Vec<String>,
     /// DESC per key (from `indoption`).
     pub desc: Vec<bool>,
@@ -258,7 +260,8 @@ pub struct Index {
     /// Per key, its operator class when PostgreSQL's printer shows one (it is not the
     /// default for the key's type and access method), e.g. `jsonb_path_ops`.
     pub opclasses: Vec<Option<String>>,
-    /// INCLUDE (non-key) columns, each printed by `pg_get_indexdef(oid, n, false)`.
+    /// INCLUDE (non-key) columns, each as `pg_get_indexdef(oid, n, false)` prints it: the
+    /// column's name as `quote_ident` writes it.
     pub include: Vec<String>,
     /// Partial-index predicate, `pg_get_expr(indpred, indrelid)`.
     pub predicate: Option<String>,

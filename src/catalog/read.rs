@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Connection, PgConnection, Row};
 
@@ -70,7 +71,8 @@ const CONSTRAINTS: &str = "
 SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS name, k.contype::text AS kind,
        ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = u.n)
                FROM unnest(k.conkey) WITH ORDINALITY u(n, i) ORDER BY u.i) AS columns,
-       pg_get_constraintdef(k.oid, true) AS definition,
+       CASE WHEN k.contype <> 'c' OR k.connoinherit OR NOT k.convalidated
+            THEN pg_get_constraintdef(k.oid, false) END AS definition,
        CASE WHEN k.contype = 'c' THEN pg_get_expr(k.conbin, k.conrelid) END AS expression,
        rn.nspname::text AS ref_schema, r.relname::text AS ref_table,
        ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = k.confrelid AND a.attnum = u.n)
@@ -94,10 +96,13 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
 const INDEXES: &str = "
 SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS name, x.indisunique AS is_unique,
        am.amname::text AS method,
-       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, false) FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS keys,
+       ARRAY(SELECT CASE WHEN x.indkey[k - 1] <> 0 THEN (SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[k - 1])
+                         ELSE pg_get_indexdef(x.indexrelid, k, false) END
+               FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS keys,
        ARRAY(SELECT (x.indoption[k - 1] & 1) <> 0 FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS descs,
        ARRAY(SELECT (x.indoption[k - 1] & 2) <> 0 FROM generate_series(1, x.indnkeyatts) k ORDER BY k) AS nulls_firsts,
-       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, false) FROM generate_series(x.indnkeyatts + 1, x.indnatts) k ORDER BY k) AS include,
+       ARRAY(SELECT (SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[k - 1])
+               FROM generate_series(x.indnkeyatts + 1, x.indnatts) k ORDER BY k) AS include,
        pg_get_expr(x.indpred, x.indrelid) AS predicate,
        pg_get_indexdef(x.indexrelid) AS definition,
        k.conname::text AS constraint_name,
@@ -178,24 +183,35 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
 pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result<Schema> {
     let schemas: Vec<String> = schemas.to_vec();
     pin_session(conn).await?;
-    let relations = fetch(conn, &relations_query(), &schemas, "relations").await?;
-    let columns = fetch(conn, COLUMNS, &schemas, "columns").await?;
-    let constraints = fetch(conn, CONSTRAINTS, &schemas, "constraints").await?;
-    let indexes = fetch(conn, INDEXES, &schemas, "indexes").await?;
-    let rest = fetch_the_rest(conn, &schemas).await?;
+    let relations = read_relations(conn, &schemas).await?;
+    let columns = read_columns(conn, &schemas).await?;
+    let constraints = read_constraints(conn, &schemas).await?;
+    let indexes = read_indexes(conn, &schemas).await?;
+    let (triggers, functions) = read_the_rest(conn, &schemas).await?;
     let objects = super::objects::read_objects(conn, &schemas).await?;
-    let mut out = assemble([relations, columns, constraints, indexes], rest, objects)?;
-    out.access = super::acl::read_access(conn, &schemas).await?;
-    Ok(out)
+    let access = super::acl::read_access(conn, &schemas).await?;
+    Ok(assemble(
+        relations,
+        PerRelation {
+            columns,
+            constraints,
+            indexes,
+            triggers,
+        },
+        functions,
+        objects,
+        access,
+    ))
 }
 
 /// [`read_schemas`] over two connections to the same database, for a database nothing
 /// else changes while it is read (a throw-away server's): the column and index queries,
-/// two of the three that cost most at scale, and then the access-control queries run on
-/// the helper session while the others run on `conn`. `helper` opens that session: `conn`
-/// starts reading while it connects, and the session is closed once its part is read.
-/// The result is the same as [`read_schemas`]'s; the statements are the same, plus one
-/// that pins the helper's session.
+/// two of the three that cost most at scale, run on the helper session while the others,
+/// the access-control queries last, run on `conn`. Each side turns its rows into the
+/// model as soon as they arrive, while the other side's server still works. `helper`
+/// opens that session: `conn` starts reading while it connects, and the session is closed
+/// once its part is read. The result is the same as [`read_schemas`]'s; the statements
+/// are the same, plus one that pins the helper's session.
 pub async fn read_schemas_on_two<H>(
     conn: &mut PgConnection,
     helper: H,
@@ -208,31 +224,45 @@ where
     let on_helper = async {
         let mut helper = helper.await?;
         let pinned = pin_session(&mut helper).await;
-        let columns = fetch(&mut helper, COLUMNS, &schemas, "columns").await;
-        let indexes = fetch(&mut helper, INDEXES, &schemas, "indexes").await;
-        let access = super::acl::read_access(&mut helper, &schemas).await;
+        let columns = read_columns(&mut helper, &schemas).await;
+        let indexes = read_indexes(&mut helper, &schemas).await;
         let _ = helper.close().await;
-        Ok::<_, Error>((pinned, columns, indexes, access))
+        Ok::<_, Error>((pinned, columns, indexes))
     };
     let on_conn = async {
         let pinned = pin_session(conn).await;
-        let relations = fetch(conn, &relations_query(), &schemas, "relations").await;
-        let constraints = fetch(conn, CONSTRAINTS, &schemas, "constraints").await;
-        let rest = fetch_the_rest(conn, &schemas).await;
+        let relations = read_relations(conn, &schemas).await;
+        let constraints = read_constraints(conn, &schemas).await;
+        let rest = read_the_rest(conn, &schemas).await;
         let objects = super::objects::read_objects(conn, &schemas).await;
-        (pinned, relations, constraints, rest, objects)
+        let access = super::acl::read_access(conn, &schemas).await;
+        (pinned, relations, constraints, rest, objects, access)
     };
-    let (on_helper, (pinned, relations, constraints, rest, objects)) =
+    let (on_helper, (pinned, relations, constraints, rest, objects, access)) =
         tokio::join!(on_helper, on_conn);
     // The first error in the order one connection sends the queries, whichever came first;
     // the helper's connection before anything it read.
     pinned?;
-    let (helper_pinned, columns, indexes, access) = on_helper?;
+    let (helper_pinned, columns, indexes) = on_helper?;
     helper_pinned?;
-    let rows = [relations?, columns?, constraints?, indexes?];
-    let mut out = assemble(rows, rest?, objects?)?;
-    out.access = access?;
-    Ok(out)
+    let relations = relations?;
+    let columns = columns?;
+    let constraints = constraints?;
+    let indexes = indexes?;
+    let (triggers, functions) = rest?;
+    let (objects, access) = (objects?, access?);
+    Ok(assemble(
+        relations,
+        PerRelation {
+            columns,
+            constraints,
+            indexes,
+            triggers,
+        },
+        functions,
+        objects,
+        access,
+    ))
 }
 
 /// Pin what PostgreSQL's printers depend on for this session: `search_path` to `public`,
@@ -250,97 +280,133 @@ async fn pin_session(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
-/// The rows of one catalog query over `schemas`.
-async fn fetch(
+/// Objects that belong to a relation, grouped by [`relation_key`] in the order the query
+/// returns them (a query orders its rows by schema and relation, so each relation is
+/// usually one group).
+type Grouped<T> = Vec<(String, Vec<T>)>;
+
+/// The per-relation objects, each read by its own query.
+struct PerRelation {
+    columns: Grouped<Column>,
+    constraints: Grouped<Constraint>,
+    indexes: Grouped<Index>,
+    triggers: Grouped<Trigger>,
+}
+
+/// Hand each row of one catalog query over `schemas` to `each` as it arrives: the rows
+/// become the model while the server still sends the rest, and are never all held at
+/// once (at 5,000 tables the column query alone returns 100,000 rows).
+async fn for_each_row(
     conn: &mut PgConnection,
     sql: &str,
     schemas: &[String],
     what: &'static str,
-) -> Result<Vec<PgRow>> {
-    sqlx::query(sql)
-        .bind(schemas)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err(what))
+    mut each: impl FnMut(&PgRow) -> Result<()>,
+) -> Result<()> {
+    let mut rows = sqlx::query(sql).bind(schemas).fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await.map_err(db_err(what))? {
+        each(&row)?;
+    }
+    Ok(())
 }
 
-/// The triggers' and the functions' rows, the two queries after the four of
-/// [`assemble`]'s first argument.
-async fn fetch_the_rest(conn: &mut PgConnection, schemas: &[String]) -> Result<[Vec<PgRow>; 2]> {
-    let triggers = fetch(conn, TRIGGERS, schemas, "triggers").await?;
-    let functions = fetch(conn, &functions_query(), schemas, "functions").await?;
-    Ok([triggers, functions])
+/// The rows of one catalog query, decoded one by one with `decode` and grouped by the
+/// relation each names in its `schema` and `rel` columns. The key is built once per run
+/// of rows of one relation.
+async fn grouped<T>(
+    conn: &mut PgConnection,
+    sql: &str,
+    schemas: &[String],
+    what: &'static str,
+    decode: impl Fn(&PgRow) -> Result<T>,
+) -> Result<Grouped<T>> {
+    let mut out: Grouped<T> = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for_each_row(conn, sql, schemas, what, |row| {
+        let schema: &str = row.try_get("schema").map_err(db_err(what))?;
+        let rel: &str = row.try_get("rel").map_err(db_err(what))?;
+        let item = decode(row)?;
+        match (&current, out.last_mut()) {
+            (Some((s, r)), Some((_, items))) if s == schema && r == rel => items.push(item),
+            _ => {
+                current = Some((schema.to_string(), rel.to_string()));
+                out.push((relation_key(schema, rel), vec![item]));
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(out)
 }
 
-/// Complete `out` (which holds the schema-level objects) with the rows of the relation,
-/// column, constraint and index queries and of the trigger and function queries. Access
-/// control is the caller's to read.
-fn assemble(
-    [relations, columns, constraints, indexes]: [Vec<PgRow>; 4],
-    [triggers, functions]: [Vec<PgRow>; 2],
-    mut out: Schema,
-) -> Result<Schema> {
-    for row in relations {
-        let e = db_err("relations");
-        let schema: String = row.try_get("schema").map_err(&e)?;
-        let name: String = row.try_get("name").map_err(&e)?;
-        let kind: String = row.try_get("kind").map_err(&e)?;
+async fn read_relations(conn: &mut PgConnection, schemas: &[String]) -> Result<Vec<Relation>> {
+    let e = db_err("relations");
+    let mut out = Vec::new();
+    for_each_row(conn, &relations_query(), schemas, "relations", |row| {
         let parent_schema: Option<String> = row.try_get("parent_schema").map_err(&e)?;
         let parent_name: Option<String> = row.try_get("parent_name").map_err(&e)?;
-        out.relations.insert(
-            relation_key(&schema, &name),
-            Relation {
-                kind: kind.chars().next().unwrap_or('r'),
-                comment: row.try_get("comment").map_err(&e)?,
-                definition: row.try_get("definition").map_err(&e)?,
-                partition_key: row.try_get("partition_key").map_err(&e)?,
-                partition_of: parent_schema.zip(parent_name),
-                partition_bound: row.try_get("partition_bound").map_err(&e)?,
-                unlogged: row.try_get("unlogged").map_err(&e)?,
-                schema,
-                name,
-                ..Default::default()
-            },
-        );
-    }
-    let rel_of = |row: &sqlx::postgres::PgRow, what: &'static str| -> Result<String> {
-        let schema: String = row.try_get("schema").map_err(db_err(what))?;
-        let rel: String = row.try_get("rel").map_err(db_err(what))?;
-        Ok(relation_key(&schema, &rel))
-    };
-    for row in columns {
-        let e = db_err("columns");
-        let key = rel_of(&row, "columns")?;
-        let generated: String = row.try_get("generated").map_err(&e)?;
-        let identity: String = row.try_get("identity").map_err(&e)?;
+        let kind: String = row.try_get("kind").map_err(&e)?;
+        out.push(Relation {
+            kind: kind.chars().next().unwrap_or('r'),
+            comment: row.try_get("comment").map_err(&e)?,
+            definition: row.try_get("definition").map_err(&e)?,
+            partition_key: row.try_get("partition_key").map_err(&e)?,
+            partition_of: parent_schema.zip(parent_name),
+            partition_bound: row.try_get("partition_bound").map_err(&e)?,
+            unlogged: row.try_get("unlogged").map_err(&e)?,
+            schema: row.try_get("schema").map_err(&e)?,
+            name: row.try_get("name").map_err(&e)?,
+            ..Default::default()
+        });
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Grouped<Column>> {
+    let e = db_err("columns");
+    grouped(conn, COLUMNS, schemas, "columns", |row| {
+        let generated: &str = row.try_get("generated").map_err(&e)?;
+        let identity: &str = row.try_get("identity").map_err(&e)?;
         let expr: Option<String> = row.try_get("default_expr").map_err(&e)?;
         let (default, generated) = if generated.is_empty() {
             (expr, None)
         } else {
             (None, expr)
         };
-        if let Some(r) = out.relations.get_mut(&key) {
-            r.columns.push(Column {
-                name: row.try_get("name").map_err(&e)?,
-                type_name: row.try_get("type_name").map_err(&e)?,
-                nullable: row.try_get("nullable").map_err(&e)?,
-                default,
-                collation: row.try_get("collation").map_err(&e)?,
-                generated,
-                identity: identity.chars().next(),
-                comment: row.try_get("comment").map_err(&e)?,
-            });
-        }
-    }
-    for row in constraints {
-        let e = db_err("constraints");
-        let key = rel_of(&row, "constraints")?;
-        let kind: String = row.try_get("kind").map_err(&e)?;
-        let on_delete: Option<String> = row.try_get("on_delete").map_err(&e)?;
-        let on_update: Option<String> = row.try_get("on_update").map_err(&e)?;
-        let c = Constraint {
+        Ok(Column {
             name: row.try_get("name").map_err(&e)?,
-            kind: match kind.as_str() {
+            type_name: row.try_get("type_name").map_err(&e)?,
+            nullable: row.try_get("nullable").map_err(&e)?,
+            default,
+            collation: row.try_get("collation").map_err(&e)?,
+            generated,
+            identity: identity.chars().next(),
+            comment: row.try_get("comment").map_err(&e)?,
+        })
+    })
+    .await
+}
+
+async fn read_constraints(
+    conn: &mut PgConnection,
+    schemas: &[String],
+) -> Result<Grouped<Constraint>> {
+    let e = db_err("constraints");
+    grouped(conn, CONSTRAINTS, schemas, "constraints", |row| {
+        let kind: &str = row.try_get("kind").map_err(&e)?;
+        let on_delete: Option<&str> = row.try_get("on_delete").map_err(&e)?;
+        let on_update: Option<&str> = row.try_get("on_update").map_err(&e)?;
+        let expression: Option<String> = row.try_get("expression").map_err(&e)?;
+        let definition: Option<String> = row.try_get("definition").map_err(&e)?;
+        // The query leaves out what pg_get_constraintdef would print from the expression
+        // alone: a validated CHECK that children inherit.
+        let definition = definition
+            .unwrap_or_else(|| check_definition(expression.as_deref().unwrap_or_default()));
+        Ok(Constraint {
+            name: row.try_get("name").map_err(&e)?,
+            kind: match kind {
                 "p" => ConstraintKind::PrimaryKey,
                 "u" => ConstraintKind::Unique,
                 "f" => ConstraintKind::ForeignKey,
@@ -349,8 +415,8 @@ fn assemble(
                 _ => ConstraintKind::Other,
             },
             columns: row.try_get("columns").map_err(&e)?,
-            definition: row.try_get("definition").map_err(&e)?,
-            expression: row.try_get("expression").map_err(&e)?,
+            definition,
+            expression,
             ref_schema: row.try_get("ref_schema").map_err(&e)?,
             ref_table: row.try_get("ref_table").map_err(&e)?,
             ref_columns: row.try_get("ref_columns").map_err(&e)?,
@@ -362,18 +428,18 @@ fn assemble(
             validated: row.try_get("validated").map_err(&e)?,
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
-        };
-        if let Some(r) = out.relations.get_mut(&key) {
-            r.constraints.push(c);
-        }
-    }
-    for row in indexes {
-        let e = db_err("indexes");
-        let key = rel_of(&row, "indexes")?;
+        })
+    })
+    .await
+}
+
+async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Grouped<Index>> {
+    let e = db_err("indexes");
+    grouped(conn, INDEXES, schemas, "indexes", |row| {
         let keys: Vec<String> = row.try_get("keys").map_err(&e)?;
         let definition: String = row.try_get("definition").map_err(&e)?;
         let (collations, opclasses) = key_decorations(&definition, keys.len());
-        let idx = Index {
+        Ok(Index {
             name: row.try_get("name").map_err(&e)?,
             unique: row.try_get("is_unique").map_err(&e)?,
             method: row.try_get("method").map_err(&e)?,
@@ -391,30 +457,41 @@ fn assemble(
             live: row.try_get("live").map_err(&e)?,
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
-        };
-        if let Some(r) = out.relations.get_mut(&key) {
-            r.indexes.push(idx);
-        }
-    }
-    for row in triggers {
-        let e = db_err("triggers");
-        let key = rel_of(&row, "triggers")?;
+        })
+    })
+    .await
+}
+
+/// The triggers and the functions, the two queries after the column, constraint and
+/// index queries, and the server version that the functions' trailing row carries.
+async fn read_the_rest(
+    conn: &mut PgConnection,
+    schemas: &[String],
+) -> Result<(Grouped<Trigger>, Functions)> {
+    let triggers = read_triggers(conn, schemas).await?;
+    let functions = read_functions(conn, schemas).await?;
+    Ok((triggers, functions))
+}
+
+async fn read_triggers(conn: &mut PgConnection, schemas: &[String]) -> Result<Grouped<Trigger>> {
+    let e = db_err("triggers");
+    grouped(conn, TRIGGERS, schemas, "triggers", |row| {
         let tgtype: i32 = row.try_get("tgtype").map_err(&e)?;
         let definition: String = row.try_get("definition").map_err(&e)?;
-        let enabled: String = row.try_get("enabled").map_err(&e)?;
+        let enabled: &str = row.try_get("enabled").map_err(&e)?;
         let nargs: i32 = row.try_get("nargs").map_err(&e)?;
-        let args: Vec<u8> = row.try_get("args").map_err(&e)?;
-        let table_schema: String = row.try_get("schema").map_err(&e)?;
-        let function_schema: String = row.try_get("function_schema").map_err(&e)?;
+        let args: &[u8] = row.try_get("args").map_err(&e)?;
+        let table_schema: &str = row.try_get("schema").map_err(&e)?;
+        let function_schema: &str = row.try_get("function_schema").map_err(&e)?;
         let function: String = row.try_get("function").map_err(&e)?;
         // Named as a spec in the table's schema writes it: bare when the function lives
         // there or in pg_catalog.
         let function = if function_schema == "pg_catalog" {
             function
         } else {
-            qualified_name(&function_schema, &function, &table_schema)
+            qualified_name(function_schema, &function, table_schema)
         };
-        let t = Trigger {
+        Ok(Trigger {
             name: row.try_get("name").map_err(&e)?,
             timing: trigger_timing(tgtype).into(),
             events: trigger_events(tgtype),
@@ -424,21 +501,32 @@ fn assemble(
             columns: row.try_get("columns").map_err(&e)?,
             enabled: enabled.chars().next().unwrap_or('O'),
             definition,
-            arguments: trigger_arguments(&args, nargs),
+            arguments: trigger_arguments(args, nargs),
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
-        };
-        if let Some(r) = out.relations.get_mut(&key) {
-            r.triggers.push(t);
-        }
-    }
-    for row in functions {
-        let e = db_err("functions");
+        })
+    })
+    .await
+}
+
+/// The functions of the checked schemas, and the server version.
+struct Functions {
+    functions: Vec<Function>,
+    server_version: String,
+}
+
+async fn read_functions(conn: &mut PgConnection, schemas: &[String]) -> Result<Functions> {
+    let e = db_err("functions");
+    let mut out = Functions {
+        functions: Vec::new(),
+        server_version: String::new(),
+    };
+    for_each_row(conn, &functions_query(), schemas, "functions", |row| {
         let name: Option<String> = row.try_get("name").map_err(&e)?;
         let Some(name) = name else {
             // The trailing row carries the server version, saving a round trip.
             out.server_version = row.try_get("server_version").map_err(&e)?;
-            continue;
+            return Ok(());
         };
         let volatility: String = row.try_get("volatility").map_err(&e)?;
         let kind: String = row.try_get("kind").map_err(&e)?;
@@ -481,8 +569,57 @@ fn assemble(
             aggregate,
             comment: row.try_get("comment").map_err(&e)?,
         });
-    }
+        Ok(())
+    })
+    .await?;
     Ok(out)
+}
+
+/// Complete `out` (which holds the schema-level objects) with the relations, the objects
+/// that belong to them, the functions and the access-control facts. An object whose
+/// relation is not among `relations` (an index of a kind of relation the relation query
+/// leaves out) is dropped, as the relation would be.
+fn assemble(
+    relations: Vec<Relation>,
+    per: PerRelation,
+    functions: Functions,
+    mut out: Schema,
+    access: super::acl::Access,
+) -> Schema {
+    for r in relations {
+        out.relations.insert(relation_key(&r.schema, &r.name), r);
+    }
+    let PerRelation {
+        columns,
+        constraints,
+        indexes,
+        triggers,
+    } = per;
+    attach(&mut out, columns, |r| &mut r.columns);
+    attach(&mut out, constraints, |r| &mut r.constraints);
+    attach(&mut out, indexes, |r| &mut r.indexes);
+    attach(&mut out, triggers, |r| &mut r.triggers);
+    out.functions = functions.functions;
+    out.server_version = functions.server_version;
+    out.access = access;
+    out
+}
+
+/// Append each group to the list `field` picks of its relation.
+fn attach<T>(out: &mut Schema, groups: Grouped<T>, field: impl Fn(&mut Relation) -> &mut Vec<T>) {
+    for (key, items) in groups {
+        if let Some(r) = out.relations.get_mut(&key) {
+            field(r).extend(items);
+        }
+    }
+}
+
+/// `pg_get_constraintdef(oid, false)` of a validated CHECK without `NO INHERIT`, from
+/// `pg_get_expr(conbin, conrelid)`: PostgreSQL prints both with the same deparser and
+/// flags, and the definition is the expression in `CHECK (…)`. The catalog query asks
+/// the server only for the other constraints' definitions, so each CHECK is deparsed once.
+pub fn check_definition(expression: &str) -> String {
+    format!("CHECK ({expression})")
 }
 
 /// The arguments of a trigger function call, from `tgargs` (each ends with a NUL byte).
