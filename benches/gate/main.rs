@@ -4,9 +4,10 @@
 //!
 //! - REIMS and synthetic schemas of 10 … 5,000 tables, each applied as migrations with specs
 //!   made by `spec snapshot`: the floor, then whole-process `check` cold (no cache) and warm
-//!   (caches filled), interleaved round by round, with the phases of each run and its peak
-//!   memory; on REIMS and up to 1,000 synthetic tables (one sample row per table), also the
-//!   default `check`, with probes, warm.
+//!   (caches filled), interleaved round by round, every workload's round `i` before any
+//!   round `i + 1`, with the phases of each run and its peak memory; on REIMS and up to
+//!   `PROBES_UP_TO` synthetic tables (one sample row per table), also the default `check`,
+//!   with probes, warm.
 //! - The structural check beside pgTAP asserting the same things on the same database.
 //! - Constraint-probe throughput on REIMS.
 //!
@@ -127,57 +128,87 @@ pub struct Rounds {
 /// measured as every other phase's are (each such round takes about 45 s).
 const PROBES_UP_TO: usize = 5000;
 
-/// Floor, cold check, warm check (and, when asked, warm check with probes), round by round,
-/// so that a burst of load on the machine hits every side alike.
-fn rounds(w: &Workload, runs: usize, with_probes: bool) -> Rounds {
-    let cache = tempfile::tempdir().unwrap();
+/// One workload's side of the interleaved rounds: its normalised-spec cache (filled
+/// before the first round), how many rounds it runs, and what they measured.
+struct Schedule<'a> {
+    workload: &'a Workload,
+    cache: tempfile::TempDir,
+    runs: usize,
+    with_probes: bool,
+    rounds: Rounds,
+}
+
+/// Floor, cold check, warm check (and, when asked, warm check with probes) of every
+/// workload, round by round: round `i` runs every workload's `i`-th round, in the order
+/// given, before round `i + 1` begins. A burst of load on the machine then hits every side
+/// of a workload alike, and the sizes run back to back too, so that a size's growth over
+/// the previous one can be taken round by round, as every other ratio is.
+fn interleaved_rounds(plan: Vec<(&Workload, usize, bool)>) -> Vec<Rounds> {
     let pg = bindir();
-    // Fill the caches.
-    check_once(
-        &bin(),
-        &w.migrations,
-        &w.specs,
-        cache.path(),
-        Mode::Warm,
-        false,
-    );
-    let mut r = Rounds {
-        floors: vec![],
-        cold: vec![],
-        warm: vec![],
-        probes: vec![],
-    };
-    for i in 0..runs {
-        eprintln!("  {} round {}/{runs}", w.name, i + 1);
-        r.floors.push(floor::floor_once(&pg, &w.migrations));
-        r.cold.push(check_once(
-            &bin(),
-            &w.migrations,
-            &w.specs,
-            cache.path(),
-            Mode::Cold,
-            false,
-        ));
-        r.warm.push(check_once(
-            &bin(),
-            &w.migrations,
-            &w.specs,
-            cache.path(),
-            Mode::Warm,
-            false,
-        ));
-        if with_probes {
-            r.probes.push(check_once(
+    let mut schedules: Vec<Schedule<'_>> = plan
+        .into_iter()
+        .map(|(workload, runs, with_probes)| {
+            let cache = tempfile::tempdir().unwrap();
+            eprintln!("gate: {} (filling its caches)", workload.name);
+            check_once(
+                &bin(),
+                &workload.migrations,
+                &workload.specs,
+                cache.path(),
+                Mode::Warm,
+                false,
+            );
+            Schedule {
+                workload,
+                cache,
+                runs,
+                with_probes,
+                rounds: Rounds {
+                    floors: vec![],
+                    cold: vec![],
+                    warm: vec![],
+                    probes: vec![],
+                },
+            }
+        })
+        .collect();
+    let most = schedules.iter().map(|s| s.runs).max().unwrap_or(0);
+    for i in 0..most {
+        for s in schedules.iter_mut().filter(|s| i < s.runs) {
+            let w = s.workload;
+            eprintln!("  {} round {}/{}", w.name, i + 1, s.runs);
+            let cache = s.cache.path();
+            let r = &mut s.rounds;
+            r.floors.push(floor::floor_once(&pg, &w.migrations));
+            r.cold.push(check_once(
                 &bin(),
                 &w.migrations,
                 &w.specs,
-                cache.path(),
-                Mode::Warm,
-                true,
+                cache,
+                Mode::Cold,
+                false,
             ));
+            r.warm.push(check_once(
+                &bin(),
+                &w.migrations,
+                &w.specs,
+                cache,
+                Mode::Warm,
+                false,
+            ));
+            if s.with_probes {
+                r.probes.push(check_once(
+                    &bin(),
+                    &w.migrations,
+                    &w.specs,
+                    cache,
+                    Mode::Warm,
+                    true,
+                ));
+            }
         }
     }
-    r
+    schedules.into_iter().map(|s| s.rounds).collect()
 }
 
 fn load_average() -> String {
@@ -238,18 +269,19 @@ fn main() {
         });
     }
 
-    let mut measured = Vec::new();
-    for w in &workloads {
-        eprintln!("gate: {}", w.name);
-        let runs = if w.tables.is_some_and(|n| n >= 5000) {
-            a.runs.min(a.large_runs)
-        } else {
-            a.runs
-        };
-        // With probes too, up to PROBES_UP_TO tables.
-        let r = rounds(w, runs, w.tables.is_none_or(|n| n <= PROBES_UP_TO));
-        measured.push(r);
-    }
+    let plan = workloads
+        .iter()
+        .map(|w| {
+            let runs = if w.tables.is_some_and(|n| n >= 5000) {
+                a.runs.min(a.large_runs)
+            } else {
+                a.runs
+            };
+            // With probes too, up to PROBES_UP_TO tables.
+            (w, runs, w.tables.is_none_or(|n| n <= PROBES_UP_TO))
+        })
+        .collect();
+    let measured = interleaved_rounds(plan);
 
     eprintln!("structural check beside pgTAP …");
     let side = structural::side_by_side(&workloads, &a, a.runs);
