@@ -187,18 +187,15 @@ pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result
     let columns = read_columns(conn, &schemas).await?;
     let constraints = read_constraints(conn, &schemas).await?;
     let indexes = read_indexes(conn, &schemas).await?;
-    let (triggers, functions) = read_the_rest(conn, &schemas).await?;
+    let rest = read_the_rest(conn, &schemas).await?;
     let objects = super::objects::read_objects(conn, &schemas).await?;
     let access = super::acl::read_access(conn, &schemas).await?;
     Ok(assemble(
         relations,
-        PerRelation {
-            columns,
-            constraints,
-            indexes,
-            triggers,
-        },
-        functions,
+        columns,
+        constraints,
+        indexes,
+        rest,
         objects,
         access,
     ))
@@ -245,23 +242,14 @@ where
     pinned?;
     let (helper_pinned, columns, indexes) = on_helper?;
     helper_pinned?;
-    let relations = relations?;
-    let columns = columns?;
-    let constraints = constraints?;
-    let indexes = indexes?;
-    let (triggers, functions) = rest?;
-    let (objects, access) = (objects?, access?);
     Ok(assemble(
-        relations,
-        PerRelation {
-            columns,
-            constraints,
-            indexes,
-            triggers,
-        },
-        functions,
-        objects,
-        access,
+        relations?,
+        columns?,
+        constraints?,
+        indexes?,
+        rest?,
+        objects?,
+        access?,
     ))
 }
 
@@ -284,14 +272,6 @@ async fn pin_session(conn: &mut PgConnection) -> Result<()> {
 /// returns them (a query orders its rows by schema and relation, so each relation is
 /// usually one group).
 type Grouped<T> = Vec<(String, Vec<T>)>;
-
-/// The per-relation objects, each read by its own query.
-struct PerRelation {
-    columns: Grouped<Column>,
-    constraints: Grouped<Constraint>,
-    indexes: Grouped<Index>,
-    triggers: Grouped<Trigger>,
-}
 
 /// Hand each row of one catalog query over `schemas` to `each` as it arrives: the rows
 /// become the model while the server still sends the rest, and are never all held at
@@ -581,20 +561,16 @@ async fn read_functions(conn: &mut PgConnection, schemas: &[String]) -> Result<F
 /// leaves out) is dropped, as the relation would be.
 fn assemble(
     relations: Vec<Relation>,
-    per: PerRelation,
-    functions: Functions,
+    columns: Grouped<Column>,
+    constraints: Grouped<Constraint>,
+    indexes: Grouped<Index>,
+    (triggers, functions): (Grouped<Trigger>, Functions),
     mut out: Schema,
     access: super::acl::Access,
 ) -> Schema {
     for r in relations {
         out.relations.insert(relation_key(&r.schema, &r.name), r);
     }
-    let PerRelation {
-        columns,
-        constraints,
-        indexes,
-        triggers,
-    } = per;
     attach(&mut out, columns, |r| &mut r.columns);
     attach(&mut out, constraints, |r| &mut r.constraints);
     attach(&mut out, indexes, |r| &mut r.indexes);
