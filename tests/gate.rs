@@ -395,7 +395,7 @@ async fn introspection_costs_a_fixed_number_of_queries() {
 
 /// The catalog read over two connections (a throw-away server's database) gives exactly
 /// what one connection reads, with the same statements plus the one that pins the second
-/// session, on REIMS and on 200 tables over two schemas.
+/// session, shared between the two sessions, on REIMS and on 200 tables over two schemas.
 #[tokio::test]
 async fn two_connections_read_the_same_catalog_as_one() {
     let log = cluster().dir().join("server.log");
@@ -454,7 +454,11 @@ async fn two_connections_read_the_same_catalog_as_one() {
             statements_of(&text[before..], pids[0]),
             statements_of(&text[before..], pids[1]),
         );
-        assert_eq!(on_helper, 3, "{db}: the pin, the columns and the indexes");
+        // The sessions share the queries: each sent its pin and took some of them.
+        assert!(
+            on_helper >= 2 && on_conn >= 2,
+            "{db}: one session did all the work: {on_conn} and {on_helper} statements"
+        );
         assert_eq!(on_conn + on_helper, CATALOG_QUERIES + 1, "{db}");
     }
     // A helper that cannot connect fails the read with its own error, whatever `conn` read.

@@ -2,6 +2,7 @@
 //! number of tables and schemas: each reads one kind of object for every relation of the
 //! checked schemas. Schema-level objects are read in `objects.rs`.
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 
 use futures_util::TryStreamExt;
@@ -183,32 +184,22 @@ pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema
 pub async fn read_schemas(conn: &mut PgConnection, schemas: &[String]) -> Result<Schema> {
     let schemas: Vec<String> = schemas.to_vec();
     pin_session(conn).await?;
-    let relations = read_relations(conn, &schemas).await?;
-    let columns = read_columns(conn, &schemas).await?;
-    let constraints = read_constraints(conn, &schemas).await?;
-    let indexes = read_indexes(conn, &schemas).await?;
-    let rest = read_the_rest(conn, &schemas).await?;
-    let objects = super::objects::read_objects(conn, &schemas).await?;
-    let access = super::acl::read_access(conn, &schemas).await?;
-    Ok(assemble(
-        relations,
-        columns,
-        constraints,
-        indexes,
-        rest,
-        objects,
-        access,
-    ))
+    let mut parts = Parts::default();
+    for query in SENT {
+        parts.put(read_part(conn, query, &schemas).await?);
+    }
+    parts.assemble()
 }
 
 /// [`read_schemas`] over two connections to the same database, for a database nothing
-/// else changes while it is read (a throw-away server's): the column and index queries,
-/// two of the three that cost most at scale, run on the helper session while the others,
-/// the access-control queries last, run on `conn`. Each side turns its rows into the
-/// model as soon as they arrive, while the other side's server still works. `helper`
-/// opens that session: `conn` starts reading while it connects, and the session is closed
-/// once its part is read. The result is the same as [`read_schemas`]'s; the statements
-/// are the same, plus one that pins the helper's session.
+/// else changes while it is read (a throw-away server's). The two sessions share the
+/// queries: each takes the next one not yet taken as soon as it is free, costliest first
+/// ([`CLAIMED`]), so that both stay busy to the end whatever the schema's proportions,
+/// and turns its rows into the model as they arrive, while the other session's server
+/// still works. `helper` opens the second session: `conn` starts reading while it
+/// connects, and the session is closed once nothing is left to take. The result is the
+/// same as [`read_schemas`]'s; the statements are the same, plus one that pins the
+/// helper's session. A helper that cannot connect fails the read with its own error.
 pub async fn read_schemas_on_two<H>(
     conn: &mut PgConnection,
     helper: H,
@@ -218,39 +209,186 @@ where
     H: Future<Output = Result<PgConnection>>,
 {
     let schemas: Vec<String> = schemas.to_vec();
+    let next = Cell::new(0);
+    let got = RefCell::new(Vec::new());
     let on_helper = async {
         let mut helper = helper.await?;
         let pinned = pin_session(&mut helper).await;
-        let columns = read_columns(&mut helper, &schemas).await;
-        let indexes = read_indexes(&mut helper, &schemas).await;
+        if pinned.is_ok() {
+            take_queries(&mut helper, &next, &schemas, &got).await;
+        }
         let _ = helper.close().await;
-        Ok::<_, Error>((pinned, columns, indexes))
+        Ok::<_, Error>(pinned)
     };
     let on_conn = async {
         let pinned = pin_session(conn).await;
-        let relations = read_relations(conn, &schemas).await;
-        let constraints = read_constraints(conn, &schemas).await;
-        let rest = read_the_rest(conn, &schemas).await;
-        let objects = super::objects::read_objects(conn, &schemas).await;
-        let access = super::acl::read_access(conn, &schemas).await;
-        (pinned, relations, constraints, rest, objects, access)
+        if pinned.is_ok() {
+            take_queries(conn, &next, &schemas, &got).await;
+        }
+        pinned
     };
-    let (on_helper, (pinned, relations, constraints, rest, objects, access)) =
-        tokio::join!(on_helper, on_conn);
+    let (helper_pinned, pinned) = tokio::join!(on_helper, on_conn);
     // The first error in the order one connection sends the queries, whichever came first;
     // the helper's connection before anything it read.
     pinned?;
-    let (helper_pinned, columns, indexes) = on_helper?;
-    helper_pinned?;
-    Ok(assemble(
-        relations?,
-        columns?,
-        constraints?,
-        indexes?,
-        rest?,
-        objects?,
-        access?,
-    ))
+    helper_pinned??;
+    let mut got = got.into_inner();
+    got.sort_by_key(|(query, _)| SENT.iter().position(|q| q == query));
+    let mut parts = Parts::default();
+    for (_, part) in got {
+        parts.put(part?);
+    }
+    parts.assemble()
+}
+
+/// The catalog queries, one per kind of object (the schema-level objects and access
+/// control are a few statements each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Query {
+    Relations,
+    Columns,
+    Constraints,
+    Indexes,
+    Triggers,
+    Functions,
+    Objects,
+    Access,
+}
+
+/// The order one session sends the queries in, and in which their errors are reported.
+const SENT: [Query; 8] = [
+    Query::Relations,
+    Query::Columns,
+    Query::Constraints,
+    Query::Indexes,
+    Query::Triggers,
+    Query::Functions,
+    Query::Objects,
+    Query::Access,
+];
+
+/// The order two sessions take the queries in: the costliest at scale first (at 5,000
+/// tables the index query alone is about half of the read), so that the cheap ones fill
+/// in at the end on whichever session is free.
+const CLAIMED: [Query; 8] = [
+    Query::Indexes,
+    Query::Constraints,
+    Query::Columns,
+    Query::Access,
+    Query::Relations,
+    Query::Triggers,
+    Query::Objects,
+    Query::Functions,
+];
+
+/// Take the next query of [`CLAIMED`] not yet taken, run it on `conn`, and so on until
+/// none is left; each result goes to `got`. A session whose query failed takes no more
+/// (its connection may be in any state); the other goes on.
+async fn take_queries(
+    conn: &mut PgConnection,
+    next: &Cell<usize>,
+    schemas: &[String],
+    got: &RefCell<Vec<(Query, Result<Part>)>>,
+) {
+    loop {
+        let at = next.get();
+        let Some(&query) = CLAIMED.get(at) else {
+            return;
+        };
+        next.set(at + 1);
+        let part = read_part(conn, query, schemas).await;
+        let failed = part.is_err();
+        got.borrow_mut().push((query, part));
+        if failed {
+            return;
+        }
+    }
+}
+
+/// One query's rows, turned into the model.
+enum Part {
+    Relations(Vec<Relation>),
+    Columns(Grouped<Column>),
+    Constraints(Grouped<Constraint>),
+    Indexes(Grouped<Index>),
+    Triggers(Grouped<Trigger>),
+    Functions(Functions),
+    Objects(Schema),
+    Access(super::acl::Access),
+}
+
+async fn read_part(conn: &mut PgConnection, query: Query, schemas: &[String]) -> Result<Part> {
+    Ok(match query {
+        Query::Relations => Part::Relations(read_relations(conn, schemas).await?),
+        Query::Columns => Part::Columns(read_columns(conn, schemas).await?),
+        Query::Constraints => Part::Constraints(read_constraints(conn, schemas).await?),
+        Query::Indexes => Part::Indexes(read_indexes(conn, schemas).await?),
+        Query::Triggers => Part::Triggers(read_triggers(conn, schemas).await?),
+        Query::Functions => Part::Functions(read_functions(conn, schemas).await?),
+        Query::Objects => Part::Objects(super::objects::read_objects(conn, schemas).await?),
+        Query::Access => Part::Access(super::acl::read_access(conn, schemas).await?),
+    })
+}
+
+/// The parts read so far, one slot per query.
+#[derive(Default)]
+struct Parts {
+    relations: Option<Vec<Relation>>,
+    columns: Option<Grouped<Column>>,
+    constraints: Option<Grouped<Constraint>>,
+    indexes: Option<Grouped<Index>>,
+    triggers: Option<Grouped<Trigger>>,
+    functions: Option<Functions>,
+    objects: Option<Schema>,
+    access: Option<super::acl::Access>,
+}
+
+impl Parts {
+    fn put(&mut self, part: Part) {
+        match part {
+            Part::Relations(p) => self.relations = Some(p),
+            Part::Columns(p) => self.columns = Some(p),
+            Part::Constraints(p) => self.constraints = Some(p),
+            Part::Indexes(p) => self.indexes = Some(p),
+            Part::Triggers(p) => self.triggers = Some(p),
+            Part::Functions(p) => self.functions = Some(p),
+            Part::Objects(p) => self.objects = Some(p),
+            Part::Access(p) => self.access = Some(p),
+        }
+    }
+
+    /// The schema-level objects completed with the relations, the objects that belong to
+    /// them, the functions and the access-control facts. An object whose relation is not
+    /// among the relations read (an index of a kind of relation the relation query leaves
+    /// out) is dropped, as the relation would be. Every part must have been read.
+    fn assemble(self) -> Result<Schema> {
+        // Only when a session stopped on an error, which is reported before this.
+        let missing = || Error::Database {
+            context: "reading the catalog".into(),
+            message: "a catalog query was never answered".into(),
+        };
+        let mut out = self.objects.ok_or_else(missing)?;
+        for r in self.relations.ok_or_else(missing)? {
+            out.relations.insert(relation_key(&r.schema, &r.name), r);
+        }
+        attach(&mut out, self.columns.ok_or_else(missing)?, |r| {
+            &mut r.columns
+        });
+        attach(&mut out, self.constraints.ok_or_else(missing)?, |r| {
+            &mut r.constraints
+        });
+        attach(&mut out, self.indexes.ok_or_else(missing)?, |r| {
+            &mut r.indexes
+        });
+        attach(&mut out, self.triggers.ok_or_else(missing)?, |r| {
+            &mut r.triggers
+        });
+        let functions = self.functions.ok_or_else(missing)?;
+        out.functions = functions.functions;
+        out.server_version = functions.server_version;
+        out.access = self.access.ok_or_else(missing)?;
+        Ok(out)
+    }
 }
 
 /// Pin what PostgreSQL's printers depend on for this session: `search_path` to `public`,
@@ -442,17 +580,6 @@ async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
     .await
 }
 
-/// The triggers and the functions, the two queries after the column, constraint and
-/// index queries, and the server version that the functions' trailing row carries.
-async fn read_the_rest(
-    conn: &mut PgConnection,
-    schemas: &[String],
-) -> Result<(Grouped<Trigger>, Functions)> {
-    let triggers = read_triggers(conn, schemas).await?;
-    let functions = read_functions(conn, schemas).await?;
-    Ok((triggers, functions))
-}
-
 async fn read_triggers(conn: &mut PgConnection, schemas: &[String]) -> Result<Grouped<Trigger>> {
     let e = db_err("triggers");
     grouped(conn, TRIGGERS, schemas, "triggers", |row| {
@@ -553,32 +680,6 @@ async fn read_functions(conn: &mut PgConnection, schemas: &[String]) -> Result<F
     })
     .await?;
     Ok(out)
-}
-
-/// Complete `out` (which holds the schema-level objects) with the relations, the objects
-/// that belong to them, the functions and the access-control facts. An object whose
-/// relation is not among `relations` (an index of a kind of relation the relation query
-/// leaves out) is dropped, as the relation would be.
-fn assemble(
-    relations: Vec<Relation>,
-    columns: Grouped<Column>,
-    constraints: Grouped<Constraint>,
-    indexes: Grouped<Index>,
-    (triggers, functions): (Grouped<Trigger>, Functions),
-    mut out: Schema,
-    access: super::acl::Access,
-) -> Schema {
-    for r in relations {
-        out.relations.insert(relation_key(&r.schema, &r.name), r);
-    }
-    attach(&mut out, columns, |r| &mut r.columns);
-    attach(&mut out, constraints, |r| &mut r.constraints);
-    attach(&mut out, indexes, |r| &mut r.indexes);
-    attach(&mut out, triggers, |r| &mut r.triggers);
-    out.functions = functions.functions;
-    out.server_version = functions.server_version;
-    out.access = access;
-    out
 }
 
 /// Append each group to the list `field` picks of its relation.
