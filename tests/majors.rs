@@ -21,6 +21,7 @@ use reims_verify::catalog::read_schema;
 use reims_verify::migrate::{apply, discover, ApplyMode, ApplyOptions};
 use reims_verify::postgres::{find_bindir_of_major, ClusterOptions, EphemeralCluster};
 use reims_verify::spec::load_dir;
+use reims_verify::sql::quote_ident;
 use reims_verify::verify::{across_majors, build_shadow, canonical, verify};
 use sqlx::Connection;
 
@@ -604,7 +605,7 @@ async fn the_catalog_reads_shortcuts_print_what_the_printers_print_on_every_majo
         let schema = read_schema(&mut conn, "public").await.unwrap();
         let (mut checks, mut keys) = (0, 0);
         for rel in schema.relations.values() {
-            let regclass = format!("{}.{}", quoted(&rel.schema), quoted(&rel.name));
+            let regclass = format!("{}.{}", quote_ident(&rel.schema), quote_ident(&rel.name));
             for k in &rel.constraints {
                 let printed: String = sqlx::query_scalar(
                     "SELECT pg_get_constraintdef(oid, false) FROM pg_constraint
@@ -631,7 +632,11 @@ async fn the_catalog_reads_shortcuts_print_what_the_printers_print_on_every_majo
                         "SELECT pg_get_indexdef(c.oid, $2, false) FROM pg_class c
                           WHERE c.oid = $1::regclass",
                     )
-                    .bind(format!("{}.{}", quoted(&rel.schema), quoted(&i.name)))
+                    .bind(format!(
+                        "{}.{}",
+                        quote_ident(&rel.schema),
+                        quote_ident(&i.name)
+                    ))
                     .bind(at as i32 + 1)
                     .fetch_one(&mut conn)
                     .await
@@ -656,9 +661,4 @@ async fn the_catalog_reads_shortcuts_print_what_the_printers_print_on_every_majo
         );
         conn.close().await.unwrap();
     }
-}
-
-/// `name` as a double-quoted identifier.
-fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -76,15 +76,8 @@ fn growth_rows() -> Vec<(String, Measure)> {
             Box::new(|r: &Rounds| walls(&r.warm)),
         ),
     ];
-    for p in [
-        "specs",
-        "cluster_start",
-        "migrations",
-        "introspection",
-        "shadow_server",
-        "shadow",
-        "verify",
-    ] {
+    // The probes have rows of their own below, for the rounds that run them.
+    for &p in PHASES.iter().filter(|p| **p != "probes") {
         rows.push((
             format!("cold: {p}"),
             Box::new(move |r: &Rounds| phase(&r.cold, p)),
