@@ -31,7 +31,7 @@ const ALLOW_THP: sys::mi_option_t = 43;
 /// How long freed memory is kept for reuse before it goes back to the system. At 0, every
 /// report's rendering gave back and faulted in again the same memory many times over
 /// (about 10,000 page faults at a thousand tables, against about 1,500 at 100 ms); at
-/// mimalloc's default of a second, the peak at 5,000 tables was about 10 MB higher.
+/// mimalloc's default of a second, the peak at 5,000 tables was 8-10 MiB higher.
 const PURGE_DELAY_MS: std::os::raw::c_long = 100;
 
 /// Keep freed memory only briefly, commit arena memory only as it is used, and use no
