@@ -11,7 +11,7 @@
 //! arenas, and where the system grants them on request (`madvise`, the common setting),
 //! each first touch of a 2 MiB page zeroes the whole page and may compact memory first; at
 //! a thousand tables that was about a fifth of writing the reports, and the pages held
-//! memory the run no longer used (README, "Memory").
+//! memory the run no longer used (README, "Speed", the allocator).
 
 use libmimalloc_sys as sys;
 
@@ -71,7 +71,8 @@ mod tests {
     use super::*;
 
     /// The numbers name the options meant: each reads back its documented default until
-    /// [`tune`] sets it (no other option of mimalloc 3 defaults to 1,000).
+    /// [`tune`] sets it (no other option of mimalloc 3 defaults to 1,000). And the huge
+    /// pages are off for this process and for a process it starts, as the README says.
     #[test]
     fn the_option_numbers_are_mimalloc_3s() {
         assert!(is_mimalloc_3(), "mimalloc {}", unsafe { sys::mi_version() });
