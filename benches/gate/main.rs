@@ -178,33 +178,15 @@ fn interleaved_rounds(plan: Vec<(&Workload, usize, bool)>) -> Vec<Rounds> {
             let w = s.workload;
             eprintln!("  {} round {}/{}", w.name, i + 1, s.runs);
             let cache = s.cache.path();
+            // `check` on this workload with its cache, in `mode`, with or without probes.
+            let check =
+                |mode, probes| check_once(&bin(), &w.migrations, &w.specs, cache, mode, probes);
             let r = &mut s.rounds;
             r.floors.push(floor::floor_once(&pg, &w.migrations));
-            r.cold.push(check_once(
-                &bin(),
-                &w.migrations,
-                &w.specs,
-                cache,
-                Mode::Cold,
-                false,
-            ));
-            r.warm.push(check_once(
-                &bin(),
-                &w.migrations,
-                &w.specs,
-                cache,
-                Mode::Warm,
-                false,
-            ));
+            r.cold.push(check(Mode::Cold, false));
+            r.warm.push(check(Mode::Warm, false));
             if s.with_probes {
-                r.probes.push(check_once(
-                    &bin(),
-                    &w.migrations,
-                    &w.specs,
-                    cache,
-                    Mode::Warm,
-                    true,
-                ));
+                r.probes.push(check(Mode::Warm, true));
             }
         }
     }
