@@ -12,6 +12,12 @@ pub fn root() -> Option<PathBuf> {
     if std::env::var_os("REIMS_VERIFY_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
         return None;
     }
+    home()
+}
+
+/// The cache folder whether or not caching is on: installed PostgreSQL binaries live under
+/// it too, and `REIMS_VERIFY_NO_CACHE` does not turn those off.
+pub fn home() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("REIMS_VERIFY_CACHE_DIR").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }

@@ -198,30 +198,18 @@ fn a_dead_runs_half_written_entry_is_removed() {
     cache.entry();
 }
 
+/// `n` runs of [`Cache::run`] at once.
+fn together(cache: &Cache, n: usize) -> Vec<Output> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n).map(|_| s.spawn(|| cache.run())).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn processes_filling_and_repairing_the_cache_at_once_all_succeed() {
     let cache = Cache::new();
-    let together = |n: usize| -> Vec<Output> {
-        let handles: Vec<_> = (0..n)
-            .map(|_| {
-                let dir = cache.dir.path().to_path_buf();
-                let parent = cache.parent.path().to_path_buf();
-                std::thread::spawn(move || {
-                    Command::new(bin())
-                        .args(["migrate", "--list", "--migrations"])
-                        .arg(migrations_dir())
-                        .env("REIMS_VERIFY_CACHE_DIR", dir)
-                        .env("REIMS_VERIFY_TMPDIR", parent)
-                        .env_remove("REIMS_VERIFY_NO_CACHE")
-                        .env_remove("DATABASE_URL")
-                        .env_remove("PGHOST")
-                        .output()
-                        .unwrap()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    };
+    let together = |n| together(&cache, n);
     // A cold cache filled by four runs at once: one entry, no temporary folder left.
     for out in together(4) {
         assert!(out.status.success(), "{}", stderr(&out));
@@ -244,4 +232,97 @@ fn processes_filling_and_repairing_the_cache_at_once_all_succeed() {
         );
     }
     assert_eq!(std::fs::read_dir(cache.parent.path()).unwrap().count(), 0);
+}
+
+/// Stand-ins for entries of other servers: folders named as entries, each with a manifest
+/// last modified at `when(i)`.
+fn other_entries(cache: &Cache, n: usize, when: impl Fn(u64) -> std::time::SystemTime) {
+    for i in 0..n as u64 {
+        let e = cache.dir.path().join(format!("initdb-{:024x}", i + 1));
+        std::fs::create_dir_all(e.join("data")).unwrap();
+        let f = std::fs::File::create(e.join("MANIFEST")).unwrap();
+        f.set_modified(when(i)).unwrap();
+    }
+}
+
+fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn the_cache_keeps_the_eight_most_recently_used_entries() {
+    use std::time::{Duration, SystemTime};
+    let cache = Cache::new();
+    copy_tree(filled().dir.path(), cache.dir.path());
+    let ours = cache.entry();
+    // Our entry last used two days ago, eight others between one and eight hours ago.
+    let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .append(true)
+        .open(ours.join("MANIFEST"))
+        .unwrap()
+        .set_modified(two_days_ago)
+        .unwrap();
+    other_entries(&cache, 8, |i| {
+        SystemTime::now() - Duration::from_secs(3600 * (i + 1))
+    });
+    std::fs::create_dir(cache.dir.path().join("shadow")).unwrap();
+    let out = cache.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("initdb cache entry"),
+        "{}",
+        stderr(&out)
+    );
+    // Restored from, so used just now; the one used longest ago (eight hours) is gone.
+    assert!(modified(&ours.join("MANIFEST")) > SystemTime::now() - Duration::from_secs(600));
+    let names = cache.names();
+    let ours_name = ours.file_name().unwrap().to_string_lossy().to_string();
+    assert_eq!(
+        names.len(),
+        9,
+        "eight entries and the shadow folder: {names:?}"
+    );
+    assert!(names.contains(&ours_name), "{names:?}");
+    assert!(names.contains(&"shadow".to_string()), "{names:?}");
+    assert!(!names.contains(&format!("initdb-{:024x}", 8)), "{names:?}");
+    // A run that stores a new entry prunes as well: ours gone, the newest seven others
+    // and the new one kept.
+    std::fs::remove_dir_all(&ours).unwrap();
+    other_entries(&cache, 8, |i| {
+        SystemTime::now() - Duration::from_secs(3600 * (i + 1))
+    });
+    let out = cache.run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names = cache.names();
+    assert_eq!(names.len(), 9, "{names:?}");
+    assert!(names.contains(&ours_name), "stored again: {names:?}");
+    assert!(!names.contains(&format!("initdb-{:024x}", 8)), "{names:?}");
+    assert_eq!(std::fs::read_dir(cache.parent.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn an_entry_pruned_while_other_runs_restore_from_it_is_not_called_damaged() {
+    use std::time::{Duration, SystemTime};
+    // Eight entries used "in an hour": every run's own entry is the least recently used,
+    // so each run that restores or stores prunes it while the others may be copying it.
+    for round in 0..3 {
+        let cache = Cache::new();
+        copy_tree(filled().dir.path(), cache.dir.path());
+        other_entries(&cache, 8, |_| SystemTime::now() + Duration::from_secs(3600));
+        for out in together(&cache, 4) {
+            let err = stderr(&out);
+            assert!(out.status.success(), "round {round}: {err}");
+            assert!(!err.contains("damaged"), "round {round}: {err}");
+        }
+        assert_eq!(std::fs::read_dir(cache.parent.path()).unwrap().count(), 0);
+        let names = cache.names();
+        assert_eq!(names.len(), 8, "round {round}: {names:?}");
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.starts_with(".tmp-") && !n.starts_with(".trash-")),
+            "round {round}: {names:?}"
+        );
+    }
 }

@@ -9,6 +9,10 @@
 //! file, a copy that fails) discards the entry and falls back to a real initdb, whose
 //! result is stored again, so a damaged entry repairs itself.
 //!
+//! The newest [`KEEP_ENTRIES`] entries by last use (a restore marks its entry used) are
+//! kept and older ones discarded, so the folder does not grow with every server build and
+//! binaries folder the machine has run.
+//!
 //! Entries are written under a temporary name and renamed into place, so concurrent runs
 //! never see a partial entry; a run killed while writing one leaves a temporary folder
 //! carrying its owner marker, which the next run removes. `REIMS_VERIFY_NO_CACHE=1` turns
@@ -36,27 +40,12 @@ const TMP_PREFIX: &str = ".tmp-";
 const TRASH_PREFIX: &str = ".trash-";
 /// The largest manifest we read (a fresh data directory lists about 1,000 paths).
 const MANIFEST_LIMIT: u64 = 4 << 20;
-
-/// The user's cache folder for reims-verify (`REIMS_VERIFY_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/reims-verify`, else `~/.cache/reims-verify`), whether or not the
-/// initdb cache is on.
-pub(crate) fn cache_home() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("REIMS_VERIFY_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(xdg).join("reims-verify"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/reims-verify"))
-}
-
-/// Where cached data directories live, or `None` when the cache is off or has no home.
-fn root() -> Option<PathBuf> {
-    if std::env::var_os("REIMS_VERIFY_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0") {
-        return None;
-    }
-    cache_home()
-}
+/// How many entries to keep, the most recently used: one per server build and way of
+/// running initdb that a user switches between, each about 40 MB, so the folder stays
+/// near 320 MB however many servers and builds it has seen.
+const KEEP_ENTRIES: usize = 8;
+/// How an entry's folder is named: this prefix, then the 24 hex digits of its key.
+const ENTRY_PREFIX: &str = "initdb-";
 
 /// The cache key for one way of running initdb.
 pub(crate) fn key(version: &str, bindir: &Path, args: &[&str], owner: Option<u32>) -> String {
@@ -74,7 +63,7 @@ pub(crate) fn key(version: &str, bindir: &Path, args: &[&str], owner: Option<u32
 }
 
 fn entry(root: &Path, key: &str) -> PathBuf {
-    root.join(format!("initdb-{key}"))
+    root.join(format!("{ENTRY_PREFIX}{key}"))
 }
 
 /// The outcome of a restore.
@@ -106,7 +95,7 @@ enum Item {
 /// Copy the cached data directory for `key` to `data_dir` (which must not exist), checking
 /// every file against the manifest, and give it to `owner` when running as root.
 pub(crate) fn restore(key: &str, data_dir: &Path, owner: Option<(u32, u32)>) -> Restore {
-    let Some(root) = root() else {
+    let Some(root) = crate::cache_dir::root() else {
         return Restore::Miss;
     };
     reap_plain_folders(&root, TMP_PREFIX);
@@ -119,7 +108,11 @@ pub(crate) fn restore(key: &str, data_dir: &Path, owner: Option<(u32, u32)>) -> 
         .map_err(CopyError::Source)
         .and_then(|items| copy_checked(&e.join("data"), data_dir, &items, owner));
     match outcome {
-        Ok(()) => Restore::Restored,
+        Ok(()) => {
+            mark_used(&e);
+            prune(&root);
+            Restore::Restored
+        }
         // Our own folder failed (full, or removed because a signal is ending the run):
         // the entry is not at fault.
         Err(CopyError::Destination(_)) => {
@@ -127,6 +120,12 @@ pub(crate) fn restore(key: &str, data_dir: &Path, owner: Option<(u32, u32)>) -> 
             Restore::Miss
         }
         Err(CopyError::Source(_)) if cleanup::interrupted() => Restore::Miss,
+        // Another run pruned or discarded the entry while this one copied it: nothing was
+        // wrong with it, and the fresh initdb stores it again.
+        Err(CopyError::Source(_)) if std::fs::symlink_metadata(&e).is_err() => {
+            let _ = std::fs::remove_dir_all(data_dir);
+            Restore::Miss
+        }
         Err(CopyError::Source(reason)) => {
             let _ = std::fs::remove_dir_all(data_dir);
             discard(&root, &e);
@@ -144,7 +143,7 @@ enum CopyError {
 
 /// Discard the entry for `key` (e.g. when a server would not start from it).
 pub(crate) fn invalidate(key: &str) {
-    if let Some(root) = root() {
+    if let Some(root) = crate::cache_dir::root() {
         discard(&root, &entry(&root, key));
     }
 }
@@ -477,14 +476,20 @@ impl Leftover for PartialEntry {
 /// Keep a copy of a fresh data directory for next time. Failures only cost the next run an
 /// initdb, so they are ignored.
 pub(crate) fn store(key: &str, data_dir: &Path) {
-    let Some(root) = root() else { return };
-    let e = entry(&root, key);
-    if std::fs::symlink_metadata(&e).is_ok() || std::fs::create_dir_all(&root).is_err() {
+    if let Some(root) = crate::cache_dir::root() {
+        store_in(&root, key, data_dir);
+    }
+}
+
+/// [`store`] into the cache folder `root`.
+fn store_in(root: &Path, key: &str, data_dir: &Path) {
+    let e = entry(root, key);
+    if std::fs::symlink_metadata(&e).is_ok() || std::fs::create_dir_all(root).is_err() {
         return;
     }
     let Ok(tmp) = tempfile::Builder::new()
         .prefix(&owned_prefix(TMP_PREFIX))
-        .tempdir_in(&root)
+        .tempdir_in(root)
         .map(|t| t.keep())
     else {
         return;
@@ -502,6 +507,53 @@ pub(crate) fn store(key: &str, data_dir: &Path) {
         let _ = std::fs::remove_dir_all(&tmp);
     }
     cleanup::unregister(guard);
+    if done {
+        prune(root);
+    }
+}
+
+/// Record that the entry at `e` was just used: its manifest's modification time is its last
+/// use, which [`prune`] goes by. A cache folder this user may not write keeps the old time.
+fn mark_used(e: &Path) {
+    if let Ok(f) = std::fs::File::options().append(true).open(e.join(MANIFEST)) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Keep the [`KEEP_ENTRIES`] most recently used entries and discard the rest, so the cache
+/// does not grow with every server build and binaries folder a machine has run. Only
+/// folders named as entries are touched; an entry a concurrent run is restoring from when
+/// it goes makes that run fall back to initdb ([`restore`]), never fail.
+fn prune(root: &Path) {
+    let Ok(read) = std::fs::read_dir(root) else {
+        return;
+    };
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = read
+        .flatten()
+        .filter(|d| is_entry_name(&d.file_name().to_string_lossy()))
+        .map(|d| (last_used(&d.path()), d.path()))
+        .collect();
+    if entries.len() <= KEEP_ENTRIES {
+        return;
+    }
+    entries.sort_by_key(|(used, _)| std::cmp::Reverse(*used));
+    for (_, e) in entries.into_iter().skip(KEEP_ENTRIES) {
+        discard(root, &e);
+    }
+}
+
+/// Whether `name` is an entry's folder name (`initdb-` and 24 hex digits).
+fn is_entry_name(name: &str) -> bool {
+    name.strip_prefix(ENTRY_PREFIX)
+        .is_some_and(|k| k.len() == 24 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// When the entry at `e` was last used: its manifest's modification time. An entry without
+/// a manifest is damaged and counts as the oldest.
+fn last_used(e: &Path) -> std::time::SystemTime {
+    std::fs::metadata(e.join(MANIFEST))
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH)
 }
 
 fn write_entry(key: &str, data_dir: &Path, tmp: &Path) -> Option<()> {
@@ -785,5 +837,69 @@ mod tests {
                 "{what} went unnoticed: {result:?}"
             );
         }
+    }
+
+    /// A folder named as an entry, with a manifest last modified `age_secs` ago.
+    fn aged_entry(root: &Path, key: &str, age_secs: u64) -> PathBuf {
+        let e = entry(root, key);
+        std::fs::create_dir_all(e.join("data")).unwrap();
+        let f = std::fs::File::create(e.join(MANIFEST)).unwrap();
+        let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs);
+        f.set_modified(when).unwrap();
+        e
+    }
+
+    fn entry_names(root: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn pruning_keeps_the_most_recently_used_entries_and_nothing_else_is_touched() {
+        let root = tempfile::tempdir().unwrap();
+        // Twelve entries, the one with key ...00 the oldest; one of them without a manifest.
+        for i in 0..12u64 {
+            aged_entry(root.path(), &format!("{:024x}", 100 - i), 1000 * (12 - i));
+        }
+        std::fs::remove_file(entry(root.path(), &format!("{:024x}", 89)).join(MANIFEST)).unwrap();
+        // What is not an entry stays, however old.
+        for other in ["shadow", "pg", "initdb-notakey", "initdb-0123"] {
+            std::fs::create_dir(root.path().join(other)).unwrap();
+        }
+        // Used just now: the oldest by its age so far.
+        mark_used(&entry(root.path(), &format!("{:024x}", 100)));
+        prune(root.path());
+        let mut expected: Vec<String> = [100u64, 96, 95, 94, 93, 92, 91, 90]
+            .iter()
+            .map(|k| format!("{ENTRY_PREFIX}{k:024x}"))
+            .chain(["shadow", "pg", "initdb-notakey", "initdb-0123"].map(String::from))
+            .collect();
+        expected.sort();
+        assert_eq!(entry_names(root.path()), expected);
+        // At or under the limit nothing goes.
+        prune(root.path());
+        assert_eq!(entry_names(root.path()), expected);
+    }
+
+    #[test]
+    fn a_stored_entry_prunes_the_least_recently_used() {
+        let root = tempfile::tempdir().unwrap();
+        for i in 0..KEEP_ENTRIES as u64 {
+            aged_entry(root.path(), &format!("{:024x}", i), 3600 + i);
+        }
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(data.path().join("PG_VERSION"), "15\n").unwrap();
+        let key = format!("{:024x}", 999);
+        store_in(root.path(), &key, data.path());
+        let names = entry_names(root.path());
+        assert_eq!(names.len(), KEEP_ENTRIES, "{names:?}");
+        assert!(names.contains(&format!("{ENTRY_PREFIX}{key}")), "{names:?}");
+        // The oldest (key ...07, one hour and seven seconds) went.
+        let oldest = format!("{ENTRY_PREFIX}{:024x}", KEEP_ENTRIES - 1);
+        assert!(!names.contains(&oldest), "{names:?}");
     }
 }

@@ -15,7 +15,6 @@ use sha2::{Digest, Sha512};
 
 use super::bindir::{major_of, BinDir};
 use super::cleanup::{self, Leftover};
-use super::initdb_cache::cache_home;
 use super::owner::Owner;
 use super::reaper::{owned_prefix, reap_plain_folders};
 use super::releases::{
@@ -46,7 +45,7 @@ pub fn pg_home() -> Option<PathBuf> {
     if nix::unistd::geteuid().is_root() {
         return Some(PathBuf::from(ROOT_PG_HOME));
     }
-    cache_home().map(|c| c.join("pg"))
+    crate::cache_dir::home().map(|c| c.join("pg"))
 }
 
 /// The installed binaries of one major, when they are there.
