@@ -600,7 +600,7 @@ fn the_committed_json_schema_is_current() {
 }
 
 /// Access-control parts that PostgreSQL would refuse, or that name nothing, are invalid
-/// input: exit 2 with the file, line and key path, before any database starts.
+/// input: exit 2 with the file, line and key path, before anything the migrations did.
 #[test]
 fn malformed_access_specs_exit_2_naming_file_line_and_key() {
     let cases = [

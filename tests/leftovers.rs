@@ -927,3 +927,69 @@ fn probe_sessions_share_a_core_with_their_worker_unless_told_not_to() {
         }
     }
 }
+
+/// The specs folder with one file that does not load (a YAML syntax error on line 3).
+fn specs_with_a_broken_file() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(specs_dir()).unwrap().flatten() {
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("zz_broken.yaml"),
+        "table: zz_broken\nschema: public\ncolumns: [\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// On a throw-away server the specs load beside the server's start and the migrations. A
+/// spec that does not load still decides the outcome: exit 2 naming the file, told before
+/// anything the migrations did, without waiting for a migration that hangs, and with
+/// nothing left behind; with and without the caches.
+#[test]
+fn a_spec_that_does_not_load_ends_the_run_while_a_migration_hangs() {
+    let specs = specs_with_a_broken_file();
+    let slow = slow_migrations();
+    let failing = tempfile::tempdir().unwrap();
+    std::fs::write(failing.path().join("001_fails.sql"), "CREATE TABLE (;\n").unwrap();
+    let place = Place::new();
+    for cache in [false, true] {
+        for migrations in [slow.path(), failing.path()] {
+            let started = Instant::now();
+            let out = place
+                .command(
+                    &[
+                        "check",
+                        "--no-report",
+                        "--no-probe",
+                        "--statement-timeout",
+                        "0",
+                    ],
+                    cache,
+                )
+                .arg("--migrations")
+                .arg(migrations)
+                .arg("--specs")
+                .arg(specs.path())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let case = format!("cache {cache}, {}", migrations.display());
+            assert_eq!(out.status.code(), Some(2), "{case}: {stderr}");
+            assert!(stderr.contains("zz_broken.yaml"), "{case}: {stderr}");
+            assert!(!stderr.contains("001_fails.sql"), "{case}: {stderr}");
+            // The hanging migration sleeps 60 s (no statement timeout cuts it short); the
+            // run must not wait for it.
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{case}: waited {:?} for the migration",
+                started.elapsed()
+            );
+            assert!(place.folders().is_empty(), "{case}: {:?}", place.folders());
+            assert!(
+                processes_in(place.parent.path()).is_empty(),
+                "{case}: a server is left"
+            );
+        }
+    }
+}

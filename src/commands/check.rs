@@ -1,10 +1,12 @@
 //! `reims-verify check`: start (or reach) a database, apply the migrations, compare with the
 //! specs, report, and exit 0 / 1.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
 use sqlx::{Connection, PgConnection};
+use tokio::sync::oneshot::Receiver;
 
 use crate::catalog::{read_schemas, read_schemas_on_two};
 use crate::cli::{CheckArgs, OutputFormat};
@@ -13,14 +15,14 @@ use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
 use crate::postgres::major_of;
 use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
-use crate::run::{spool_error, Clock, FindingSink, Run, SpecFile};
-use crate::spec::load_dir_reporting;
+use crate::run::{spool_error, Clock, FindingSink, Phase, Run, SpecFile};
+use crate::spec::{load_dir_reporting, SpecSet};
 use crate::verify::{
     across_majors, cached_shadow, cross_major_rules, look_up, verify_into, verify_migrations,
     AccessOptions, ShadowInputs, ShadowSource,
 };
 
-use super::shadow_server::{more_sessions, Ahead, SHADOW_DB};
+use super::shadow_server::{more_sessions, Ahead, LoadedSpecs, SHADOW_DB};
 use super::{apply_options, cluster_options, server_settings, Output};
 
 /// Run `check`; returns the exit code.
@@ -238,28 +240,27 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     let started_at = chrono::Utc::now();
     let clock = Clock::start();
     let mut phases = Vec::new();
-    let t = Instant::now();
-    let (specs, mut warnings) = load_dir_reporting(&args.specs)?;
-    // Shared with the thread that looks the shadow up in the cache while the migrations run.
-    let specs = Arc::new(specs);
-    phases.push(clock.phase("specs", t));
-    for w in &warnings {
-        errln!("{}", crate::redact::scrub(&format!("warning: {w}")));
-    }
-    let access = AccessOptions::parse(&args.roles).map_err(|message| Error::Usage {
-        message,
-        hint: "write --role NAME=ROLE, e.g. --role app=reims_app".into(),
-    })?;
-    let files = discover(&args.migrations)?;
-    let extra: Vec<(std::path::PathBuf, String)> = args
-        .apply_after
-        .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .map(|s| (p.clone(), s))
-                .map_err(|e| Error::io(p, e))
-        })
-        .collect::<Result<_>>()?;
+    // Every other error waits for the specs: a spec that does not load is told first, as
+    // when the specs were loaded before anything else.
+    let access = after_specs(
+        args,
+        AccessOptions::parse(&args.roles).map_err(|message| Error::Usage {
+            message,
+            hint: "write --role NAME=ROLE, e.g. --role app=reims_app".into(),
+        }),
+    )?;
+    let files = after_specs(args, discover(&args.migrations))?;
+    let extra: Vec<(std::path::PathBuf, String)> = after_specs(
+        args,
+        args.apply_after
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .map(|s| (p.clone(), s))
+                    .map_err(|e| Error::io(p, e))
+            })
+            .collect::<Result<_>>(),
+    )?;
     // What the normalised-spec cache's key needs (the specs, the migrations, the server's
     // version) is known before any server starts; whether the entry's server said what the
     // run's will say after the migrations is asked at the shadow's turn.
@@ -278,34 +279,52 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         server_version: server_version.to_string(),
         prior_sql,
     };
-    // The cache entry of the specs for a shadow on a server of `version` after `prior_sql`.
-    let look_up_for = |version: &str, prior_sql: Vec<(String, String)>| {
-        look_up(specs.clone(), shadow_inputs(version, prior_sql))
-    };
     let t = Instant::now();
     let copts = cluster_options(&args.db);
-    // On a throw-away server, the cache is looked up on a thread of its own while the server
-    // starts, and on a miss the shadow is built there, on a server of its own, while the
-    // migrations run (`shadow_server`). Started before the migrations pin this thread.
-    let mut ahead = if handed_over(args) {
+    // On a throw-away server, the specs are loaded and the cache is looked up on a thread of
+    // its own while the server starts and the migrations run, and on a miss the shadow is
+    // built there, on a server of its own (`shadow_server`). Started before the migrations
+    // pin this thread. Elsewhere the specs are loaded first, before the server is reached.
+    let started_ahead = if handed_over(args) {
         None
     } else {
-        Ahead::start(specs.clone(), shadow_inputs("", prior_sql.clone()), &copts)
+        Ahead::start(
+            args.specs.clone(),
+            shadow_inputs("", prior_sql.clone()),
+            &copts,
+        )
     };
+    let (mut ahead, mut pending) = match started_ahead {
+        Some((ahead, pending)) => (Some(ahead), Some(pending)),
+        None => (None, None),
+    };
+    let loaded_first = match pending {
+        Some(_) => None,
+        None => Some(load_specs_now(&clock, &args.specs)?),
+    };
+    let first_specs = loaded_first.as_ref().map(|(specs, ..)| specs.clone());
     let spinner = progress.phase(if args.db.database_url.is_some() {
         "connecting to the server"
     } else {
         "starting a throw-away PostgreSQL"
     });
-    let db = Database::open(
-        args.db.database_url.as_deref(),
-        &copts,
-        &server_settings(&args.db, true),
-    )
-    .await?;
-    let mut conn = db.connect().await?;
+    let opened = async {
+        let db = Database::open(
+            args.db.database_url.as_deref(),
+            &copts,
+            &server_settings(&args.db, true),
+        )
+        .await?;
+        let conn = db.connect().await?;
+        Ok::<_, Error>((db, conn))
+    }
+    .await;
+    let (db, mut conn) = match opened {
+        Ok(opened) => opened,
+        Err(e) => return Err(specs_first(pending.take(), e).await),
+    };
     drop(spinner);
-    phases.push(clock.phase("cluster_start", t));
+    let cluster_phase = clock.phase("cluster_start", t);
 
     let t = Instant::now();
     // The shadow's database on a throw-away server is made while the migrations run: a copy
@@ -367,19 +386,43 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         Ok::<_, Error>(())
     };
     // Without a thread for the lookup, the cache is looked up meanwhile, when the shadow's
-    // server is this one.
+    // server is this one (the specs were loaded first then).
     let lookup = async {
-        match (&db, &ahead) {
-            (Database::Ephemeral(cluster), None) => {
-                Some(look_up_for(cluster.server_version(), prior_sql.clone()).await)
-            }
+        match (&db, &ahead, &first_specs) {
+            (Database::Ephemeral(cluster), None, Some(specs)) => Some(
+                look_up(
+                    specs.clone(),
+                    shadow_inputs(cluster.server_version(), prior_sql.clone()),
+                )
+                .await,
+            ),
             _ => None,
         }
     };
-    let (migrated, shadow_db, read_helper, lookup) =
-        tokio::join!(migrate, shadow_db, read_helper, lookup);
+    // The specs loading on the thread are awaited beside the migrations; a spec that does
+    // not load ends the run at once (the migrations are dropped with the throw-away server)
+    // and is told before anything the migrations did.
+    let specs_loaded = async {
+        match (loaded_first, pending.take()) {
+            (Some(loaded), _) => Ok(loaded),
+            (None, Some(pending)) => awaited_specs(&clock, pending, &args.specs).await,
+            (None, None) => load_specs_now(&clock, &args.specs),
+        }
+    };
+    let steps = async { Ok::<_, Error>(tokio::join!(migrate, shadow_db, read_helper, lookup)) };
+    let ((specs, mut warnings, spec_phase), (migrated, shadow_db, read_helper, lookup)) =
+        tokio::try_join!(specs_loaded, steps)?;
+    phases.push(spec_phase);
+    phases.push(cluster_phase);
+    for w in &warnings {
+        errln!("{}", crate::redact::scrub(&format!("warning: {w}")));
+    }
     migrated?;
     phases.push(clock.phase("migrations", t));
+    // The cache entry of the specs for a shadow on a server of `version` after `prior_sql`.
+    let look_up_for = |version: &str, prior_sql: Vec<(String, String)>| {
+        look_up(specs.clone(), shadow_inputs(version, prior_sql))
+    };
 
     // The catalog read (on the checked database) and the shadow's build (on a database of
     // its own, or a server of its own) need nothing from each other: they run side by
@@ -605,6 +648,50 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         schema_map: Some(schema_map),
     };
     Ok((run, db))
+}
+
+/// The specs, the warnings their load gave, and the load's phase.
+type LoadedSpecSet = (Arc<SpecSet>, Vec<String>, Phase);
+
+/// Load the specs on this thread.
+fn load_specs_now(clock: &Clock, dir: &Path) -> Result<LoadedSpecSet> {
+    let t = Instant::now();
+    let (set, warnings) = load_dir_reporting(dir)?;
+    Ok((Arc::new(set), warnings, clock.phase("specs", t)))
+}
+
+/// The specs the thread of the build ahead loaded; loaded here if it ended without them.
+async fn awaited_specs(
+    clock: &Clock,
+    pending: Receiver<LoadedSpecs>,
+    dir: &Path,
+) -> Result<LoadedSpecSet> {
+    match pending.await {
+        Ok(Ok((set, warnings, start, end))) => Ok((set, warnings, clock.span("specs", start, end))),
+        Ok(Err(e)) => Err(e),
+        Err(_) => load_specs_now(clock, dir),
+    }
+}
+
+/// `result`, unless the specs do not load: their error is told first, as when the specs
+/// were loaded before anything else.
+fn after_specs<T>(args: &CheckArgs, result: Result<T>) -> Result<T> {
+    result.map_err(|e| match load_dir_reporting(&args.specs) {
+        Err(spec_error) => spec_error,
+        Ok(_) => e,
+    })
+}
+
+/// `e`, unless the specs loading on the thread of the build ahead do not load: their error
+/// is told first.
+async fn specs_first(pending: Option<Receiver<LoadedSpecs>>, e: Error) -> Error {
+    match pending {
+        Some(pending) => match pending.await {
+            Ok(Err(spec_error)) => spec_error,
+            _ => e,
+        },
+        None => e,
+    }
 }
 
 /// A session opened before the migrations ended, if it still answers (a migration may end

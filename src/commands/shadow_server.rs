@@ -4,8 +4,9 @@
 //! Without an entry in the normalised-spec cache (the first run, or any run whose specs
 //! changed), compiling the specs is about as much work for PostgreSQL as applying the
 //! migrations, and it needs nothing from them. So on a local throw-away server, on a machine
-//! of two cores or more, [`Ahead::start`] looks the cache up on a thread of its own while
-//! the run's server starts; on a miss it starts a second server from the same binaries and
+//! of two cores or more, [`Ahead::start`] loads the specs and looks the cache up on a thread
+//! of its own while the run's server starts and its migrations run (the migrations need
+//! nothing from the specs); on a miss it starts a second server from the same binaries and
 //! options and builds the shadow there ([`prebuild`]) while the migrations run on the first.
 //!
 //! The shadow built ahead is used only when the run's own shadow database, asked after the
@@ -18,11 +19,13 @@
 //! it is. It does not run when the file system of the cluster folders has less than 1 GiB
 //! free, and `REIMS_VERIFY_NO_SHADOW_AHEAD=1` turns it off.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::error::Result;
 use crate::postgres::{Cluster, ClusterBackend, ClusterOptions, Database};
-use crate::spec::SpecSet;
+use crate::spec::{load_dir_reporting, SpecSet};
 use crate::verify::{look_up_now, prebuild, Lookup, MoreSessions, Prebuilt, ShadowInputs};
 
 /// The database the specs are compiled in, on the run's own throw-away server (or on the
@@ -49,8 +52,13 @@ pub(super) fn more_sessions(cluster: &Cluster) -> MoreSessions<'_> {
     }
 }
 
-/// The lookup and the build ahead, running on a thread of their own. Dropping it stops the
-/// build (its server is stopped and removed) and waits for the thread.
+/// The specs as the thread loaded them: the set, the warnings the load gave, and when the
+/// load began and ended (for the run's `specs` phase).
+pub(super) type LoadedSpecs = Result<(Arc<SpecSet>, Vec<String>, Instant, Instant)>;
+
+/// The loading of the specs, the lookup and the build ahead, running on a thread of their
+/// own. Dropping it stops the build (its server is stopped and removed) and waits for the
+/// thread.
 pub(super) struct Ahead {
     thread: Option<std::thread::JoinHandle<()>>,
     stop: Arc<tokio::sync::Notify>,
@@ -83,27 +91,37 @@ pub(super) struct BuiltAhead {
 
 impl Ahead {
     /// Start the thread, for a run whose server will be a local throw-away one of `copts`,
-    /// where the shadow is built on that server. `inputs` is the cache key's input, without
-    /// the server version, which the thread reads from the binaries. `None` for another
-    /// backend, or when the thread cannot start: the run then looks the cache up itself.
+    /// where the shadow is built on that server. The thread first loads the specs in
+    /// `specs_dir` and sends them back on the receiver it returns, so the run's server starts
+    /// and its migrations run meanwhile; then it looks the cache up and may build ahead.
+    /// `inputs` is the cache key's input, without the server version, which the thread reads
+    /// from the binaries. `None` for another backend, or when the thread cannot start: the
+    /// run then loads the specs and looks the cache up itself.
     ///
     /// Call it before anything pins the calling thread to a core ([`crate::postgres::pairing`]):
     /// the thread would inherit that one core.
     pub fn start(
-        specs: Arc<SpecSet>,
+        specs_dir: PathBuf,
         inputs: ShadowInputs,
         copts: &ClusterOptions,
-    ) -> Option<Ahead> {
+    ) -> Option<(Ahead, tokio::sync::oneshot::Receiver<LoadedSpecs>)> {
         if !matches!(copts.backend, ClusterBackend::Ephemeral) {
             return None;
         }
         let copts = copts.clone();
         let stop = Arc::new(tokio::sync::Notify::new());
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let (specs_tx, specs_rx) = tokio::sync::oneshot::channel();
         let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("reims-verify-shadow-ahead".into())
             .spawn(move || {
+                let started = Instant::now();
+                let loaded = load_dir_reporting(&specs_dir)
+                    .map(|(set, warnings)| (Arc::new(set), warnings, started, Instant::now()));
+                let specs = loaded.as_ref().ok().map(|(set, ..)| set.clone());
+                let _ = specs_tx.send(loaded);
+                let Some(specs) = specs else { return };
                 let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -113,11 +131,14 @@ impl Ahead {
                 runtime.block_on(look_up_and_build(specs, inputs, copts, stopped, tx));
             })
             .ok()?;
-        Some(Ahead {
-            thread: Some(thread),
-            stop,
-            answer: Some(rx),
-        })
+        Some((
+            Ahead {
+                thread: Some(thread),
+                stop,
+                answer: Some(rx),
+            },
+            specs_rx,
+        ))
     }
 
     /// The thread's answer, once it has one; `None` when it has none to give (the binaries'
