@@ -409,16 +409,22 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             (None, None) => load_specs_now(&clock, &args.specs),
         }
     };
-    let steps = async { Ok::<_, Error>(tokio::join!(migrate, shadow_db, read_helper, lookup)) };
-    let ((specs, mut warnings, spec_phase), (migrated, shadow_db, read_helper, lookup)) =
-        tokio::try_join!(specs_loaded, steps)?;
+    // The phase `migrations` ends with these steps, not with the wait for the specs.
+    let steps = async {
+        let done = tokio::join!(migrate, shadow_db, read_helper, lookup);
+        Ok::<_, Error>((done, Instant::now()))
+    };
+    let (
+        (specs, mut warnings, spec_phase),
+        ((migrated, shadow_db, read_helper, lookup), migrations_end),
+    ) = tokio::try_join!(specs_loaded, steps)?;
     phases.push(spec_phase);
     phases.push(cluster_phase);
     for w in &warnings {
         errln!("{}", crate::redact::scrub(&format!("warning: {w}")));
     }
     migrated?;
-    phases.push(clock.phase("migrations", t));
+    phases.push(clock.span("migrations", t, migrations_end));
     // The cache entry of the specs for a shadow on a server of `version` after `prior_sql`.
     let look_up_for = |version: &str, prior_sql: Vec<(String, String)>| {
         look_up(specs.clone(), shadow_inputs(version, prior_sql))
