@@ -175,7 +175,7 @@ pub fn candidates(explicit: Option<&Path>) -> Result<Vec<Candidate>> {
         source: BinDirSource::Registered,
         declared: Some(m),
     }));
-    if let Some(home) = super::install::pg_home() {
+    if let Some(home) = super::pg_home::pg_home() {
         let mut installed = versioned_dirs(&home);
         installed.sort_by_key(|(m, _)| std::cmp::Reverse(*m));
         out.extend(installed.into_iter().map(|(m, path)| Candidate {

@@ -2,7 +2,7 @@
 //! (`--backend docker`), started with testcontainers, for machines that have a Docker daemon
 //! and no local PostgreSQL server binaries.
 //!
-//! The image is pinned ([`DEFAULT_IMAGE`], or [`IMAGE_ENV`]) and pulled, within a time
+//! The image is pinned ([`DEFAULT_IMAGE`](super::image_ref::DEFAULT_IMAGE), or [`IMAGE_ENV`]) and pulled, within a time
 //! limit, only when the daemon lacks it (`container_image.rs`); the server runs with fsync
 //! off on a tmpfs data directory; the container is removed on drop, panic, Ctrl-C and process
 //! exit (through a [`Leftover`] registered in `cleanup.rs`, which finds it by a
@@ -23,31 +23,12 @@ use sqlx::PgConnection;
 
 use super::backend::{connect_bounded, create_database_on, ServerBackend};
 use super::cleanup::Leftover;
+use super::container_labels::RUN_LABEL;
+use super::image_ref::{ImageRef, IMAGE_ENV};
 use crate::error::{Error, Result};
-
-/// The image used when none is named: a pinned tag, so that every run checks against the
-/// same PostgreSQL major version.
-pub const DEFAULT_IMAGE: &str = "postgres:15-alpine";
-
-/// Environment variable naming another image, as `NAME:TAG`.
-pub const IMAGE_ENV: &str = "REIMS_VERIFY_DOCKER_IMAGE";
 
 /// How long the Docker daemon has to answer before the run gives up (exit 3).
 pub const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Label carried by every container this tool starts; its value is unique per container,
-/// so that cleanup finds a container even before its id is known.
-pub const RUN_LABEL: &str = "org.reims-verify.run";
-
-/// Label holding the process id of the reims-verify that started the container.
-pub const PID_LABEL: &str = "org.reims-verify.pid";
-
-/// Label naming where that process ran (hostname, boot id and pid namespace), so that a
-/// later run removes a killed run's container only when the pid is its own kind of pid.
-pub const HOST_LABEL: &str = "org.reims-verify.host";
-
-/// Environment variable: how many seconds pulling a missing image may take (default 300).
-pub const PULL_TIMEOUT_ENV: &str = "REIMS_VERIFY_DOCKER_PULL_TIMEOUT";
 
 /// True when this build has the container backend (cargo feature `docker`).
 pub const FEATURE_ENABLED: bool = cfg!(feature = "docker");
@@ -63,86 +44,17 @@ const NO_DAEMON_HINT: &str = "start Docker (or point DOCKER_HOST at a running da
 /// How to start a container cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerOptions {
-    /// The image as `NAME:TAG`; when `None`, [`IMAGE_ENV`], else [`DEFAULT_IMAGE`].
+    /// The image as `NAME:TAG`; when `None`, [`IMAGE_ENV`], else [`DEFAULT_IMAGE`](super::image_ref::DEFAULT_IMAGE).
     pub image: Option<String>,
 }
 
 impl ContainerOptions {
-    /// The image to run: the explicit option, else [`IMAGE_ENV`], else [`DEFAULT_IMAGE`].
+    /// The image to run: the explicit option, else [`IMAGE_ENV`], else [`DEFAULT_IMAGE`](super::image_ref::DEFAULT_IMAGE).
     pub fn image(&self) -> Result<ImageRef> {
         ImageRef::select(
             self.image.as_deref(),
             std::env::var(IMAGE_ENV).ok().as_deref(),
         )
-    }
-}
-
-/// A container image reference split as testcontainers wants it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    /// Repository, with any registry host: `postgres`, `registry.local:5000/pg/postgres`.
-    pub name: String,
-    /// The tag: `15-alpine`.
-    pub tag: String,
-}
-
-impl std::fmt::Display for ImageRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.name, self.tag)
-    }
-}
-
-impl ImageRef {
-    /// Pick the image: `explicit` first, then the value of [`IMAGE_ENV`] (`from_env`), then
-    /// [`DEFAULT_IMAGE`]. Empty values count as unset.
-    pub fn select(explicit: Option<&str>, from_env: Option<&str>) -> Result<Self> {
-        fn given(v: Option<&str>) -> Option<&str> {
-            v.map(str::trim).filter(|v| !v.is_empty())
-        }
-        match (given(explicit), given(from_env)) {
-            (Some(raw), _) => Self::parse_from(raw, "the image option"),
-            (None, Some(raw)) => Self::parse_from(raw, IMAGE_ENV),
-            (None, None) => Self::parse(DEFAULT_IMAGE),
-        }
-    }
-
-    /// Parse `NAME:TAG`. The tag is required: an unpinned image would make runs
-    /// unrepeatable.
-    pub fn parse(raw: &str) -> Result<Self> {
-        Self::parse_from(raw, "the image")
-    }
-
-    fn parse_from(raw: &str, source: &str) -> Result<Self> {
-        let bad = |why: &str| Error::Usage {
-            message: format!("invalid container image `{raw}` (from {source}): {why}"),
-            hint: format!(
-                "name the image as NAME:TAG, e.g. {DEFAULT_IMAGE} (set {IMAGE_ENV}, or unset it \
-                 for the default)"
-            ),
-        };
-        if raw.is_empty() || raw.chars().any(char::is_whitespace) {
-            return Err(bad("it is empty or contains spaces"));
-        }
-        if raw.contains('@') {
-            return Err(bad("digests are not supported; name a tag"));
-        }
-        let last_slash = raw.rfind('/').map_or(0, |i| i + 1);
-        match raw[last_slash..].rfind(':') {
-            Some(i) => {
-                let (name, tag) = (&raw[..last_slash + i], &raw[last_slash + i + 1..]);
-                if name.is_empty() || name.ends_with('/') {
-                    return Err(bad("the image name is empty"));
-                }
-                if tag.is_empty() {
-                    return Err(bad("the tag is empty"));
-                }
-                Ok(ImageRef {
-                    name: name.to_string(),
-                    tag: tag.to_string(),
-                })
-            }
-            None => Err(bad("it has no tag; pin one")),
-        }
     }
 }
 
@@ -400,11 +312,13 @@ mod imp {
 
     use super::{
         docker_host_description, no_daemon_error, ContainerLeftover, ContainerOptions, ImageRef,
-        RegisteredContainer, DAEMON_TIMEOUT, HOST_LABEL, PID_LABEL, PULL_TIMEOUT_ENV, RUN_LABEL,
+        RegisteredContainer, DAEMON_TIMEOUT, RUN_LABEL,
     };
     use crate::error::{Error, Result};
     use crate::postgres::cleanup;
     use crate::postgres::container_image::{ensure_image, pull_timeout};
+    use crate::postgres::container_labels::{HOST_LABEL, PID_LABEL};
+    use crate::postgres::image_ref::PULL_TIMEOUT_ENV;
     use crate::postgres::stale_containers::{host_identity, remove_dead_runs};
 
     const SUPERUSER: &str = "postgres";
@@ -950,51 +864,6 @@ mod tests {
     use crate::error::ExitCode;
 
     #[test]
-    fn default_image_is_pinned_postgres_15_alpine() {
-        let img = ImageRef::select(None, None).unwrap();
-        assert_eq!(img.name, "postgres");
-        assert_eq!(img.tag, "15-alpine");
-        assert_eq!(img.to_string(), DEFAULT_IMAGE);
-    }
-
-    #[test]
-    fn env_overrides_default_and_option_overrides_env() {
-        let from_env = ImageRef::select(None, Some("postgres:16-alpine")).unwrap();
-        assert_eq!(from_env.to_string(), "postgres:16-alpine");
-        let explicit = ImageRef::select(Some("postgres:14"), Some("postgres:16-alpine")).unwrap();
-        assert_eq!(explicit.to_string(), "postgres:14");
-        // Empty or blank values count as unset.
-        let blank = ImageRef::select(Some(" "), Some("")).unwrap();
-        assert_eq!(blank.to_string(), DEFAULT_IMAGE);
-    }
-
-    #[test]
-    fn registry_hosts_with_ports_keep_their_colon() {
-        let img = ImageRef::parse("registry.local:5000/pg/postgres:15.6-alpine").unwrap();
-        assert_eq!(img.name, "registry.local:5000/pg/postgres");
-        assert_eq!(img.tag, "15.6-alpine");
-    }
-
-    #[test]
-    fn unpinned_or_malformed_images_are_usage_errors() {
-        for raw in [
-            "postgres",
-            "registry.local:5000/postgres",
-            "postgres:",
-            ":15",
-            "postgres@sha256:abc",
-            "post gres:15",
-        ] {
-            let err = ImageRef::parse(raw).unwrap_err();
-            assert_eq!(err.exit_code(), ExitCode::InvalidInput, "{raw}");
-            assert!(err.to_string().contains(raw), "{err}");
-        }
-        let err = ImageRef::select(None, Some("postgres")).unwrap_err();
-        assert!(err.to_string().contains(IMAGE_ENV), "{err}");
-        assert!(err.hint().unwrap().contains(DEFAULT_IMAGE));
-    }
-
-    #[test]
     fn feature_missing_is_exit_2_and_says_so() {
         let err = feature_missing_error();
         assert_eq!(err.exit_code(), ExitCode::InvalidInput);
@@ -1032,7 +901,10 @@ mod tests {
         let e = testcontainers::TestcontainersError::Client(ClientError::Init(
             testcontainers::bollard::errors::Error::SocketNotFoundError("/nowhere.sock".into()),
         ));
-        let err = imp::start_error(&ImageRef::parse(DEFAULT_IMAGE).unwrap(), &e);
+        let err = imp::start_error(
+            &ImageRef::parse(crate::postgres::DEFAULT_IMAGE).unwrap(),
+            &e,
+        );
         assert_eq!(err.exit_code(), ExitCode::Database);
         assert!(err.to_string().contains("no Docker daemon"), "{err}");
         assert!(err.to_string().contains("/nowhere.sock"), "{err}");

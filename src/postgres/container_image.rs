@@ -10,7 +10,7 @@ use testcontainers::bollard::errors::Error as DockerError;
 use testcontainers::bollard::query_parameters::CreateImageOptionsBuilder;
 use testcontainers::bollard::Docker;
 
-use super::container::{ImageRef, IMAGE_ENV, PULL_TIMEOUT_ENV};
+use super::image_ref::{ImageRef, IMAGE_ENV, PULL_TIMEOUT_ENV};
 use crate::error::{Error, Result};
 
 /// How long pulling a missing image may take when [`PULL_TIMEOUT_ENV`] is unset.

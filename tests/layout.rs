@@ -1,0 +1,103 @@
+//! The layout of the source: the modules of `src/postgres` (the cluster, its container and
+//! installed binaries, the caches, clean-up) use one another without a cycle, so each can be
+//! read, tested and changed starting from the ones it builds on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Each module of `src/<folder>` and the modules of the same folder it names in code
+/// (`super::m` or `crate::<folder>::m`), leaving out comments and its `mod tests`.
+fn uses_within(folder: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(folder);
+    let modules: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|n| n.strip_suffix(".rs").map(str::to_string))
+        .filter(|m| m != "mod")
+        .collect();
+    let crate_path = format!("crate::{folder}::");
+    modules
+        .iter()
+        .map(|m| {
+            let text = std::fs::read_to_string(dir.join(format!("{m}.rs"))).unwrap();
+            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+            let mut named = BTreeSet::new();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for prefix in ["super::", crate_path.as_str()] {
+                    for (at, _) in line.match_indices(prefix) {
+                        let rest = &line[at + prefix.len()..];
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect();
+                        if name != *m && modules.contains(&name) {
+                            named.insert(name);
+                        }
+                    }
+                }
+            }
+            (m.clone(), named)
+        })
+        .collect()
+}
+
+/// A cycle among `uses`, as the modules along it, if there is one.
+fn a_cycle(uses: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        m: &str,
+        uses: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == m) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(m.to_string());
+            return Some(cycle);
+        }
+        if done.contains(m) {
+            return None;
+        }
+        path.push(m.to_string());
+        for next in &uses[m] {
+            if let Some(cycle) = visit(next, uses, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(m.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    uses.keys()
+        .find_map(|m| visit(m, uses, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_postgres_modules_use_one_another_without_a_cycle() {
+    let uses = uses_within("postgres");
+    assert!(uses.len() > 10, "the folder was read: {uses:?}");
+    // The reader sees what a module names: the cluster names the initdb cache.
+    assert!(uses["ephemeral"].contains("initdb_cache"), "{uses:?}");
+    if let Some(cycle) = a_cycle(&uses) {
+        panic!("src/postgres has an import cycle: {}", cycle.join(" -> "));
+    }
+}
+
+#[test]
+fn a_cycle_is_found_and_named() {
+    let uses: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec![]),
+    ]
+    .into_iter()
+    .map(|(m, to)| (m.to_string(), to.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(a_cycle(&uses).unwrap(), ["a", "b", "c", "a"]);
+    let mut acyclic = uses.clone();
+    acyclic.get_mut("c").unwrap().clear();
+    assert_eq!(a_cycle(&acyclic), None);
+}
