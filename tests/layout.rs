@@ -1,6 +1,6 @@
-//! The layout of the source: the modules of `src/postgres` (the cluster, its container and
-//! installed binaries, the caches, clean-up) use one another without a cycle, so each can be
-//! read, tested and changed starting from the ones it builds on.
+//! The layout of the source: within each folder listed here, the modules use one another
+//! without a cycle, so each can be read, tested and changed starting from the ones it
+//! builds on. `src/probe`, `src/report` and `src/spec` still have cycles and are not listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -74,15 +74,28 @@ fn a_cycle(uses: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
         .find_map(|m| visit(m, uses, &mut Vec::new(), &mut done))
 }
 
+/// The folders whose modules must use one another without a cycle.
+const ACYCLIC: &[&str] = &[
+    "catalog", "commands", "migrate", "postgres", "run", "snapshot", "verify",
+];
+
 #[test]
-fn the_postgres_modules_use_one_another_without_a_cycle() {
-    let uses = uses_within("postgres");
-    assert!(uses.len() > 10, "the folder was read: {uses:?}");
+fn the_modules_of_each_folder_use_one_another_without_a_cycle() {
+    let postgres = uses_within("postgres");
+    assert!(postgres.len() > 10, "the folder was read: {postgres:?}");
     // The reader sees what a module names: the cluster names the initdb cache.
-    assert!(uses["ephemeral"].contains("initdb_cache"), "{uses:?}");
-    if let Some(cycle) = a_cycle(&uses) {
-        panic!("src/postgres has an import cycle: {}", cycle.join(" -> "));
-    }
+    assert!(
+        postgres["ephemeral"].contains("initdb_cache"),
+        "{postgres:?}"
+    );
+    let cycles: Vec<String> = ACYCLIC
+        .iter()
+        .filter_map(|folder| {
+            a_cycle(&uses_within(folder))
+                .map(|cycle| format!("src/{folder}: {}", cycle.join(" -> ")))
+        })
+        .collect();
+    assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
 }
 
 #[test]

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 
-use super::model::relation_key;
-use crate::error::{Error, Result};
+use super::db_err;
+use super::names::relation_key;
+use crate::error::Result;
 
 /// How many queries [`read_access`] issues.
 pub const ACCESS_QUERIES: usize = 3;
@@ -53,7 +54,7 @@ pub struct Access {
 pub fn function_key(schema: &str, name: &str, arg_types: &[String]) -> String {
     format!(
         "{}({})",
-        super::model::qualified_name(schema, name, "public"),
+        super::names::qualified_name(schema, name, "public"),
         arg_types.join(", ")
     )
 }
@@ -222,10 +223,6 @@ SELECT n.nspname::text AS nsp, c.relname::text AS rel, c.relrowsecurity AS enabl
  WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p')
    AND (c.relrowsecurity OR c.relforcerowsecurity OR p.oid IS NOT NULL)
  ORDER BY 1, 2, 5"#;
-
-fn db_err(what: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
-    move |e| Error::database(format!("reading {what} from pg_catalog"), &e)
-}
 
 fn first_char(s: &str) -> char {
     s.chars().next().unwrap_or(' ')

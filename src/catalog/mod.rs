@@ -3,6 +3,7 @@
 
 pub mod acl;
 mod model;
+mod names;
 mod objects;
 mod read;
 pub mod sqltext;
@@ -14,3 +15,8 @@ pub use acl::{
 pub use model::*;
 pub use read::{read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES};
 pub use sqltext::{split_index_elem, IndexElem};
+
+/// The error for a catalog query that failed: which part of `pg_catalog` was being read.
+fn db_err(what: &str) -> impl Fn(sqlx::Error) -> crate::error::Error + '_ {
+    move |e| crate::error::Error::database(format!("reading {what} from pg_catalog"), &e)
+}

@@ -4,8 +4,8 @@
 
 use sqlx::{PgConnection, Row};
 
+use super::db_err;
 use super::model::*;
-use super::read::db_err;
 use crate::error::Result;
 
 fn not_member(catalog: &str, oid: &str) -> String {

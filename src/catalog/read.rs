@@ -9,6 +9,7 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Connection, PgConnection, Row};
 
+use super::db_err;
 use super::model::*;
 use super::sqltext::{index_def_elements, trigger_when};
 use crate::error::{Error, Result};
@@ -166,10 +167,6 @@ SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_setti
  ORDER BY 1 NULLS LAST, 2, 4",
         not_member("pg_proc", "p.oid")
     )
-}
-
-pub(super) fn db_err(what: &str) -> impl Fn(sqlx::Error) -> Error + '_ {
-    move |e| Error::database(format!("reading {what} from pg_catalog"), &e)
 }
 
 /// Read one schema (usually `public`) of the connected database.
