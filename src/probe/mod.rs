@@ -26,6 +26,10 @@ use crate::error::Result;
 use crate::spec::SpecSet;
 use crate::verify::{Finding, Status};
 
+/// A row as column → SQL expression (already quoted), without casts: what the sample rows,
+/// the cases and the sequences' values are built as.
+pub type Row = indexmap::IndexMap<String, String>;
+
 /// The check code of a property's own finding (its objects use `function.property` and
 /// `trigger.property`).
 pub const PROPERTY_CODE: &str = "probe.property";

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use indexmap::IndexMap;
 use sqlx::PgConnection;
 
 use super::probe_finding;
@@ -16,8 +15,7 @@ use crate::spec::{SampleValue, SpecSet};
 use crate::sql::{quote_ident, quote_literal};
 use crate::verify::{Finding, Status};
 
-/// A row as column → SQL expression (already quoted), without casts.
-pub type Row = IndexMap<String, String>;
+pub use super::Row;
 
 /// One sample value as an SQL expression; arrays become PostgreSQL array literals, maps
 /// JSON text, null NULL.

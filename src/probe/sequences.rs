@@ -63,7 +63,7 @@ impl SequenceFed {
     /// Give every sequence-fed column of `table` that `row` leaves out an explicit value
     /// the sequence never hands out: `-(n + 1)`, so distinct `n` give distinct keys.
     /// Returns whether the insert needs `OVERRIDING SYSTEM VALUE`.
-    pub fn fill(&self, table: &str, row: &mut super::rows::Row, n: u32) -> bool {
+    pub fn fill(&self, table: &str, row: &mut super::Row, n: u32) -> bool {
         let mut overriding = false;
         for fed in self.columns(table) {
             if !row.contains_key(&fed.column) {
@@ -166,11 +166,11 @@ mod tests {
                 }],
             )]),
         };
-        let mut row = super::super::rows::Row::new();
+        let mut row = super::super::Row::new();
         row.insert("name".into(), "'x'".into());
         assert!(fed.fill("t", &mut row, 0));
         assert_eq!(row.get("id").map(String::as_str), Some("-1"));
-        let mut given = super::super::rows::Row::new();
+        let mut given = super::super::Row::new();
         given.insert("id".into(), "7".into());
         fed.fill("t", &mut given, 3);
         assert_eq!(given.get("id").map(String::as_str), Some("7"));
