@@ -1,6 +1,6 @@
 //! The layout of the source: within each folder listed here, the modules use one another
 //! without a cycle, so each can be read, tested and changed starting from the ones it
-//! builds on. `src/report` and `src/spec` still have cycles and are not listed.
+//! builds on. `src/spec` still has cycles and is not listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -76,7 +76,7 @@ fn a_cycle(uses: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
 
 /// The folders whose modules must use one another without a cycle.
 const ACYCLIC: &[&str] = &[
-    "catalog", "commands", "migrate", "postgres", "probe", "run", "snapshot", "verify",
+    "catalog", "commands", "migrate", "postgres", "probe", "report", "run", "snapshot", "verify",
 ];
 
 #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::json::{FindingRecord, Outcome, RunRecord};
-use super::view::{anchor, FindingView};
+use super::view_parts::{anchor, FindingView};
 
 /// Everything the access-control section shows.
 #[derive(Debug, Clone, Serialize)]

@@ -12,7 +12,7 @@
 use indexmap::IndexMap;
 
 use super::json::{FindingRecord, LocationRecord, Outcome, RunRecord};
-use super::view::status_word;
+use super::view_parts::status_word;
 
 /// The environment variable GitHub Actions sets to `true` in every step.
 pub const ACTIONS_ENV: &str = "GITHUB_ACTIONS";

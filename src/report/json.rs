@@ -236,7 +236,7 @@ pub struct RunRecord {
     pub sensitive_columns: Option<Vec<crate::catalog::SensitiveColumn>>,
     /// Relations and foreign keys of the checked schema (absent in older records).
     #[serde(default)]
-    pub schema_map: Option<super::erd::SchemaMap>,
+    pub schema_map: Option<super::schema_map::SchemaMap>,
     /// Where in the migrations the objects of located-by-name failures are defined.
     #[serde(default)]
     pub defined_at: std::collections::BTreeMap<String, LocationRecord>,

@@ -17,9 +17,11 @@ pub mod lock;
 pub mod markdown;
 mod readback;
 pub mod sarif;
+mod schema_map;
 pub mod terminal;
 pub mod traceability;
 pub mod view;
+mod view_parts;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

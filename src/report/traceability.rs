@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::json::{Outcome, RunRecord};
-use super::view::{anchor, short_name, status_word, TotalsView};
+use super::view_parts::{anchor, short_name, status_word, TotalsView};
 use crate::run::Totals;
 
 /// The requirements every report lists, whether or not anything traces to them.
