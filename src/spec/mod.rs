@@ -1,7 +1,9 @@
 //! The YAML spec format, its loader, and the SQL each structured rule stands for.
 
+mod access_check;
 mod keylines;
 mod load;
+mod loaded;
 pub mod model;
 pub mod placeholders;
 pub mod policy;
@@ -9,6 +11,7 @@ pub mod privileges;
 pub mod property;
 mod property_check;
 mod rule;
+mod sample_value;
 pub mod schema_doc;
 
 pub use keylines::KeyLines;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::policy::{PolicyCommand, PolicySpec, RowSecurity};
 pub use super::privileges::{ColumnPrivileges, ObjectPrivileges, RelationPrivileges};
+pub use super::sample_value::SampleValue;
 
 /// One spec file: a relation and everything that must be true of it.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -910,9 +911,3 @@ impl Parallel {
         }
     }
 }
-
-/// A value in a sample row: written as YAML, sent to PostgreSQL as text and cast to the
-/// column's type.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(transparent)]
-pub struct SampleValue(pub serde_json::Value);

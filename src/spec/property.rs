@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::model::SampleValue;
+use super::sample_value::SampleValue;
 
 /// One property: a model, set-up values, actions and what must hold.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]

@@ -3,6 +3,7 @@
 
 use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
+use proptest::test_runner::TestRunner;
 
 use crate::spec::property::{Gen, IntervalUnit};
 use crate::spec::SampleValue;
@@ -181,6 +182,19 @@ pub fn int_lit(n: i64) -> Drawn {
 fn push_unique<T: PartialEq>(out: &mut Vec<T>, v: T) {
     if !out.contains(&v) {
         out.push(v);
+    }
+}
+
+/// The `k`-th edge of `gen` (cycling), or a draw when it has none.
+pub fn edge_or_draw(gen: &Gen, k: usize, runner: &mut TestRunner) -> Drawn {
+    let e = edges(gen);
+    if e.is_empty() {
+        strategy(gen)
+            .new_tree(runner)
+            .map(|t| t.current())
+            .unwrap_or(Drawn::Sql("NULL".into()))
+    } else {
+        e[k % e.len()].clone()
     }
 }
 

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union};
 use proptest::test_runner::TestRunner;
 
-use super::draw::{self, as_count, edges, example_value, Drawn};
+use super::draw::{self, as_count, edge_or_draw, edges, example_value, Drawn};
 use super::rowgen::{RowContext, RowTemplate};
 use crate::probe::session::Needs;
 use crate::spec::placeholders::{mentions_identifier, placeholders};
@@ -58,19 +58,6 @@ impl GenPlan {
             GenPlan::Scalar(g) => edges(g).len(),
             GenPlan::Row(_) => 1,
         }
-    }
-}
-
-/// The `k`-th edge of `gen` (cycling), or a draw when it has none.
-pub fn edge_or_draw(gen: &Gen, k: usize, runner: &mut TestRunner) -> Drawn {
-    let e = edges(gen);
-    if e.is_empty() {
-        draw::strategy(gen)
-            .new_tree(runner)
-            .map(|t| t.current())
-            .unwrap_or(Drawn::Sql("NULL".into()))
-    } else {
-        e[k % e.len()].clone()
     }
 }
 

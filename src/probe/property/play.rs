@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use super::bind::{Bindings, Bound, Mode, Params, Rows, Val};
 use super::draw::{Drawn, RowDraw};
 use super::plan::{ActionPlan, Case, GenPlan, Plan};
-use super::prepared::Statements;
+use super::prepared::{first_keyword, Statements};
 use crate::catalog::{ConstraintKind, Schema};
 use crate::error::{describe_sqlx_error, Error, Result};
 use crate::probe::rows::{insert_sql_overriding, Row};
@@ -148,24 +148,6 @@ impl At<'_> {
 
 fn strip(sql: &str) -> &str {
     sql.trim().trim_end_matches(';').trim_end()
-}
-
-/// The statement's first keyword, upper-cased, past comments and opening parentheses.
-pub(super) fn first_keyword(sql: &str) -> String {
-    let mut s = sql.trim_start();
-    loop {
-        if let Some(rest) = s.strip_prefix("--") {
-            s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
-        } else if let Some(rest) = s.strip_prefix('(') {
-            s = rest.trim_start();
-        } else {
-            break;
-        }
-    }
-    s.split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase()
 }
 
 impl<'p, 'a> Player<'p, 'a> {

@@ -143,9 +143,27 @@ fn preparable(template: &str) -> bool {
         return false;
     }
     matches!(
-        super::play::first_keyword(template).as_str(),
+        first_keyword(template).as_str(),
         "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "VALUES" | "WITH" | "TABLE"
     )
+}
+
+/// The statement's first keyword, upper-cased, past comments and opening parentheses.
+pub(super) fn first_keyword(sql: &str) -> String {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("--") {
+            s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(rest) = s.strip_prefix('(') {
+            s = rest.trim_start();
+        } else {
+            break;
+        }
+    }
+    s.split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase()
 }
 
 #[cfg(test)]

@@ -362,7 +362,7 @@ impl RowTemplate {
             .columns
             .iter()
             .map(|(_, s)| match s {
-                Source::Set(g) => super::plan::edge_or_draw(g, k, runner),
+                Source::Set(g) => draw::edge_or_draw(g, k, runner),
                 Source::Built(_, Some(e)) => e.clone(),
                 Source::Built(st, None) => st
                     .new_tree(runner)
