@@ -395,7 +395,8 @@ async fn introspection_costs_a_fixed_number_of_queries() {
 
 /// The catalog read over two connections (a throw-away server's database) gives exactly
 /// what one connection reads, with the same statements plus the one that pins the second
-/// session, shared between the two sessions, on REIMS and on 200 tables over two schemas.
+/// session, shared between the two sessions, on REIMS and on 200 tables over two schemas;
+/// the two sessions ask for no parallel workers, the one session for what the server says.
 #[tokio::test]
 async fn two_connections_read_the_same_catalog_as_one() {
     let log = cluster().dir().join("server.log");
@@ -431,6 +432,16 @@ async fn two_connections_read_the_same_catalog_as_one() {
             .await
             .unwrap();
         assert!(!read.relations.is_empty());
+        // The two sessions share the cores: they ask for no parallel workers. One session,
+        // as on a handed-over server, keeps what the server says.
+        for (c, expected) in [(&mut conn, "0"), (&mut one, "2")] {
+            let workers: String =
+                sqlx::query_scalar("SELECT current_setting('max_parallel_workers_per_gather')")
+                    .fetch_one(&mut *c)
+                    .await
+                    .unwrap();
+            assert_eq!(workers, expected, "{db}: parallel workers per gather");
+        }
         // Roles belong to the cluster, which every test of this binary shares: another test
         // may create or drop one between the two reads. Only the roles both reads saw are
         // compared; everything else must be equal as read.
