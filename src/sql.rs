@@ -19,6 +19,37 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// `text` cut at each `sep` outside double quotes, the quotes taken away and a doubled
+/// quote inside them read as one: how PostgreSQL reads a qualified name (`sep` `.`) or a
+/// list setting such as `search_path` (`sep` `,`). With `skip_leading_space`, whitespace
+/// outside quotes at the start of each part is dropped.
+///
+/// ```
+/// use reims_verify::sql::split_outside_quotes;
+/// assert_eq!(split_outside_quotes(r#""a.b"."c""d""#, '.', false), ["a.b", "c\"d"]);
+/// assert_eq!(split_outside_quotes(r#"a, "b, c""#, ',', true), ["a", "b, c"]);
+/// ```
+pub fn split_outside_quotes(text: &str, sep: char, skip_leading_space: bool) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            c if c == sep && !quoted => parts.push(std::mem::take(&mut cur)),
+            c if skip_leading_space && c.is_whitespace() && !quoted && cur.is_empty() => {}
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,23 +38,7 @@ pub fn parse_qualified(text: &str, home: &str) -> (String, String) {
 }
 
 fn split_qualified(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
-        }
-    }
-    parts.push(cur);
-    parts
+    crate::sql::split_outside_quotes(text, '.', false)
 }
 
 fn unquote_part(text: &str) -> String {

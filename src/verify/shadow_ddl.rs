@@ -502,23 +502,7 @@ fn setting_value(name: &str, value: &str) -> String {
     if !LISTS.contains(&name.to_ascii_lowercase().as_str()) {
         return quote_literal(value);
     }
-    let mut items = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => items.push(std::mem::take(&mut cur)),
-            c if c.is_whitespace() && !quoted && cur.is_empty() => {}
-            c => cur.push(c),
-        }
-    }
-    items.push(cur);
+    let items = crate::sql::split_outside_quotes(value, ',', true);
     items
         .iter()
         .map(|i| quote_literal(i.trim_end()))
