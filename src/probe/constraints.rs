@@ -5,13 +5,15 @@
 //! 23514 naming it). Rejections for other reasons (another constraint, a type's range) are
 //! inconclusive and counted, never guessed at.
 
+use std::collections::BTreeSet;
+
 use proptest::prop_oneof;
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
 use super::batch::{self, Verdict};
-use super::rows::{decollide, fresh_keys, referenced_tables, samples_of, Row};
+use super::rows::{decollide, fresh_keys, referenced_tables, samples_of, unique_columns, Row};
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, tables_lacking};
 use super::{probe_finding, rng_for, ProbeConfig};
@@ -69,6 +71,7 @@ pub async fn probe_checks(
         } else {
             Row::new()
         };
+        let unique = unique_columns(rel);
         for (name, check) in &loaded.spec.checks {
             let f = match &blocked {
                 Some(b) => check_finding(loaded, name, Status::Skip, b.0.clone()),
@@ -78,6 +81,7 @@ pub async fn probe_checks(
                         rel,
                         fed,
                         fresh: &fresh,
+                        unique: &unique,
                         together: together.get(&rel.name).map(Vec::as_slice),
                         constraint: name,
                     };
@@ -92,7 +96,8 @@ pub async fn probe_checks(
 
 /// What a rule is probed on: its spec, the table as introspected, the columns whose
 /// values must not come from a sequence, the key values that keep a case clear of the
-/// table's kept sample rows ([`fresh_keys`]), whether the table may take cases together
+/// table's kept sample rows ([`fresh_keys`]), the table's unique columns
+/// ([`unique_columns`], for [`decollide`]), whether the table may take cases together
 /// and which columns those must leave out ([`batch::together_tables`]), and the name of the
 /// CHECK constraint that must enforce it.
 struct Target<'a> {
@@ -100,6 +105,7 @@ struct Target<'a> {
     rel: &'a Relation,
     fed: &'a SequenceFed,
     fresh: &'a Row,
+    unique: &'a BTreeSet<String>,
     together: Option<&'a [String]>,
     constraint: &'a str,
 }
@@ -168,9 +174,12 @@ async fn probe_one(
         Config::default(),
         rng_for(config.seed, &format!("check:{table}.{name}")),
     );
+    // One strategy for all the draws: building it (a regex rule compiles its pattern)
+    // draws nothing, so the cases are the same as with one per draw.
+    let strategy = domain.strategy();
     let mut trees: Vec<CaseTree> = Vec::new();
     for _ in 0..config.cases {
-        match domain.strategy().new_tree(&mut runner) {
+        match strategy.new_tree(&mut runner) {
             Ok(t) => trees.push(t),
             Err(_) => break,
         }
@@ -267,7 +276,7 @@ async fn probe_one(
     }
     if accepted == 0 || rejected == 0 {
         // Without both an accepted and a rejected value the boundary was not observed.
-        let blockers: std::collections::BTreeSet<String> = results
+        let blockers: BTreeSet<String> = results
             .iter()
             .filter(|(_, v)| classify(v, name).is_none())
             .map(|(_, v)| blocker(v))
@@ -372,7 +381,7 @@ async fn run_groups(
     let rows: Vec<Row> = numbered
         .iter()
         .map(|&(_, i, c)| {
-            let mut row = decollide(rel, sample, i, keep);
+            let mut row = decollide(rel, target.unique, sample, i, keep);
             for (col, value) in target.fresh {
                 if !keep.contains(&col.as_str()) && row.contains_key(col) {
                     row.insert(col.clone(), format!("{value}::numeric + {i}"));

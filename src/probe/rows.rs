@@ -144,9 +144,15 @@ fn mentions(expr: &str, col: &str) -> bool {
 
 /// A copy of `row` that will not collide with rows already inserted: unique columns with a
 /// default are left to their default, unique text columns get a per-case prefix. `keep`
-/// (the columns under test) are left alone.
-pub fn decollide(rel: &Relation, row: &Row, case: usize, keep: &[&str]) -> Row {
-    let unique = unique_columns(rel);
+/// (the columns under test) are left alone. `unique` is [`unique_columns`] of `rel`, which
+/// the caller works out once per table rather than once per case.
+pub fn decollide(
+    rel: &Relation,
+    unique: &BTreeSet<String>,
+    row: &Row,
+    case: usize,
+    keep: &[&str],
+) -> Row {
     let mut out = Row::new();
     for (col, expr) in row {
         if !unique.contains(col) || keep.contains(&col.as_str()) {
