@@ -422,10 +422,9 @@ async fn pin_session(conn: &mut PgConnection, workers: Workers) -> Result<()> {
              set_config('max_parallel_workers_per_gather', '0', false)"
         }
     };
-    sqlx::query(sql)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err("the search path"))?;
+    sqlx::query(sql).execute(&mut *conn).await.map_err(db_err(
+        "the session's settings (search path, JIT, parallel workers)",
+    ))?;
     Ok(())
 }
 

@@ -9,7 +9,9 @@ use indexmap::IndexMap;
 
 use super::loaded::{spec_error, Loaded, LoadedSchema, LoadedSpec};
 use super::model::RelationKind;
-use super::privileges::{check_role_name, parse_grants, AclKind, ACKNOWLEDGEABLE};
+use super::privileges::{
+    check_role_name, parse_grants, AclKind, ObjectPrivileges, ACKNOWLEDGEABLE,
+};
 use crate::error::Result;
 
 /// Check a list of privileges for `kind` at `path`; PUBLIC cannot hold a grant option.
@@ -91,6 +93,23 @@ fn check_object<T>(
     check_roles(loaded, &path, roles, kind)
 }
 
+/// [`check_object`] of the privileges of a schema, sequence or function.
+fn check_privileges<T>(
+    loaded: &Loaded<T>,
+    base: &[&str],
+    p: &ObjectPrivileges,
+    kind: AclKind,
+) -> Result<()> {
+    check_object(
+        loaded,
+        base,
+        p.owner.as_ref(),
+        p.public.as_ref(),
+        &p.roles,
+        kind,
+    )
+}
+
 /// Coherence of a spec's access-control parts: privilege names fit the object kind, role
 /// names are names or `$variables`, column grants name spec columns, policies are ones
 /// PostgreSQL accepts, and acknowledgements name a built-in security check with a reason.
@@ -124,12 +143,10 @@ pub(crate) fn validate(loaded: &LoadedSpec) -> Result<()> {
         }
     }
     for (seq, p) in s.privileges.iter().flat_map(|p| &p.sequences) {
-        check_object(
+        check_privileges(
             loaded,
             &["privileges", "sequences", seq],
-            p.owner.as_ref(),
-            p.public.as_ref(),
-            &p.roles,
+            p,
             AclKind::Sequence,
         )?;
     }
@@ -165,23 +182,14 @@ pub(crate) fn validate(loaded: &LoadedSpec) -> Result<()> {
 pub(crate) fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
     let s = &loaded.spec;
     if let Some(p) = &s.privileges {
-        check_object(
-            loaded,
-            &["privileges"],
-            p.owner.as_ref(),
-            p.public.as_ref(),
-            &p.roles,
-            AclKind::Schema,
-        )?;
+        check_privileges(loaded, &["privileges"], p, AclKind::Schema)?;
     }
     for (name, seq) in &s.sequences {
         if let Some(p) = &seq.privileges {
-            check_object(
+            check_privileges(
                 loaded,
                 &["sequences", name, "privileges"],
-                p.owner.as_ref(),
-                p.public.as_ref(),
-                &p.roles,
+                p,
                 AclKind::Sequence,
             )?;
         }
@@ -195,12 +203,10 @@ fn validate_functions<T>(
 ) -> Result<()> {
     for (sig, f) in functions {
         if let Some(p) = &f.privileges {
-            check_object(
+            check_privileges(
                 loaded,
                 &["functions", sig, "privileges"],
-                p.owner.as_ref(),
-                p.public.as_ref(),
-                &p.roles,
+                p,
                 AclKind::Function,
             )?;
         }
