@@ -21,15 +21,15 @@ pub fn quote_literal(value: &str) -> String {
 
 /// `text` cut at each `sep` outside double quotes, the quotes taken away and a doubled
 /// quote inside them read as one: how PostgreSQL reads a qualified name (`sep` `.`) or a
-/// list setting such as `search_path` (`sep` `,`). With `skip_leading_space`, whitespace
-/// outside quotes at the start of each part is dropped.
+/// list setting such as `search_path` (`sep` `,`). With `drop_unquoted_space`, whitespace
+/// outside quotes is dropped (a list's items are names, and a quoted one keeps its spaces).
 ///
 /// ```
 /// use reims_verify::sql::split_outside_quotes;
 /// assert_eq!(split_outside_quotes(r#""a.b"."c""d""#, '.', false), ["a.b", "c\"d"]);
-/// assert_eq!(split_outside_quotes(r#"a, "b, c""#, ',', true), ["a", "b, c"]);
+/// assert_eq!(split_outside_quotes(r#"a, "b, c" ,d"#, ',', true), ["a", "b, c", "d"]);
 /// ```
-pub fn split_outside_quotes(text: &str, sep: char, skip_leading_space: bool) -> Vec<String> {
+pub fn split_outside_quotes(text: &str, sep: char, drop_unquoted_space: bool) -> Vec<String> {
     let mut parts = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -42,7 +42,7 @@ pub fn split_outside_quotes(text: &str, sep: char, skip_leading_space: bool) -> 
             }
             '"' => quoted = !quoted,
             c if c == sep && !quoted => parts.push(std::mem::take(&mut cur)),
-            c if skip_leading_space && c.is_whitespace() && !quoted && cur.is_empty() => {}
+            c if drop_unquoted_space && c.is_whitespace() && !quoted => {}
             c => cur.push(c),
         }
     }

@@ -27,42 +27,9 @@ use crate::spec::{FunctionSpec, SpecSet};
 /// Split a `search_path` setting as stored in `proconfig` into schema names (quotes
 /// removed; unquoted names are already folded to lower case by PostgreSQL).
 pub fn search_path_entries(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => {
-                quoted = !quoted;
-                was_quoted = true;
-            }
-            ',' if !quoted => {
-                let t = if was_quoted {
-                    cur.clone()
-                } else {
-                    cur.trim().to_string()
-                };
-                if !t.is_empty() || was_quoted {
-                    out.push(t);
-                }
-                cur.clear();
-                was_quoted = false;
-            }
-            c if !quoted && c.is_whitespace() => {}
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() || was_quoted {
-        out.push(cur);
-    }
-    out.retain(|s| !s.is_empty());
-    out
+    let mut entries = crate::sql::split_outside_quotes(value, ',', true);
+    entries.retain(|e| !e.is_empty());
+    entries
 }
 
 /// Why a SECURITY DEFINER function's `search_path` is not pinned, or `None` when it is.

@@ -505,7 +505,7 @@ fn setting_value(name: &str, value: &str) -> String {
     let items = crate::sql::split_outside_quotes(value, ',', true);
     items
         .iter()
-        .map(|i| quote_literal(i.trim_end()))
+        .map(|i| quote_literal(i))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -559,6 +559,11 @@ mod tests {
         assert_eq!(
             setting_value("search_path", "\"$user\", public"),
             "'$user', 'public'"
+        );
+        // A quoted schema name keeps its spaces; the spaces between items go.
+        assert_eq!(
+            setting_value("search_path", "\"a \" , public"),
+            "'a ', 'public'"
         );
         assert_eq!(setting_value("work_mem", "8MB"), "'8MB'");
         let f: FunctionSpec = serde_saphyr::from_str(
