@@ -706,17 +706,24 @@ async fn a_drifted_check_on_a_table_whose_sample_row_is_kept_is_caught() {
     assert!(message.contains("qty = 11 accepted"), "{message}");
 }
 
-#[tokio::test]
-async fn constraint_probes_cut_into_parts_on_two_threads_give_the_findings_of_one_part() {
-    use reims_verify::probe::{constraint_parts, run_probes_on_threads, WorkerSession};
-    // Enough CHECKs (on tables with samples) for the constraint probes to be cut; a chain
-    // of foreign keys, so every sample row but the last table's stays while rules run.
-    const TABLES: usize = 420;
-    let db = empty_db("probe_parts").await;
-    let mut conn = connect(&db).await;
+/// A copy of `db` (made from it as a template) and a probe worker's session on it.
+async fn worker_copy(db: &str, tag: &str) -> reims_verify::probe::WorkerSession {
+    let name = format!("{db}_{tag}");
+    cluster().create_database(&name, Some(db)).await.unwrap();
+    reims_verify::probe::WorkerSession {
+        options: target(&name),
+        target: format!("database {name}"),
+        local: true,
+    }
+}
+
+/// A chain of `tables` tables, each with a CHECK on `n` (0 to 10) and a foreign key to the
+/// one before, so the constraint probes are cut into parts and every sample row but the last
+/// table's stays while rules run. Returns the DDL and the specs' (name, YAML) pairs.
+fn chain_of_checked_tables(tables: usize) -> (String, Vec<(String, String)>) {
     let mut ddl = String::new();
     let mut docs = Vec::new();
-    for i in 0..TABLES {
+    for i in 0..tables {
         let parent = if i == 0 {
             String::new()
         } else {
@@ -737,6 +744,17 @@ async fn constraint_probes_cut_into_parts_on_two_threads_give_the_findings_of_on
             ),
         ));
     }
+    (ddl, docs)
+}
+
+#[tokio::test]
+async fn constraint_probes_cut_into_parts_on_two_threads_give_the_findings_of_one_part() {
+    use reims_verify::probe::{constraint_parts, run_probes_on_threads};
+    // Enough CHECKs (on tables with samples) for the constraint probes to be cut.
+    const TABLES: usize = 420;
+    let db = empty_db("probe_parts").await;
+    let mut conn = connect(&db).await;
+    let (ddl, docs) = chain_of_checked_tables(TABLES);
     sqlx::raw_sql(&ddl).execute(&mut conn).await.unwrap();
     let (_dir, specs) = specs_of(&docs);
     let parts = constraint_parts(&specs);
@@ -764,19 +782,7 @@ async fn constraint_probes_cut_into_parts_on_two_threads_give_the_findings_of_on
         whole.iter().find(|f| f.status != Status::Pass)
     );
 
-    let copy = |tag: &'static str| {
-        let db = db.clone();
-        async move {
-            let name = format!("{db}_{tag}");
-            cluster().create_database(&name, Some(&db)).await.unwrap();
-            WorkerSession {
-                options: target(&name),
-                target: format!("database {name}"),
-                local: true,
-            }
-        }
-    };
-    let sessions = [copy("a").await, copy("b").await];
+    let sessions = [worker_copy(&db, "a").await, worker_copy(&db, "b").await];
     let mut first = connect(&db).await;
     let threads = run_probes_on_threads(&mut first, &sessions, &specs, &schema, &config, None)
         .await
@@ -784,6 +790,88 @@ async fn constraint_probes_cut_into_parts_on_two_threads_give_the_findings_of_on
     assert_eq!(whole.len(), threads.len());
     for (a, b) in whole.iter().zip(&threads) {
         assert_eq!(a, b, "one part and two parts on two threads disagree");
+    }
+}
+
+#[tokio::test]
+async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_their_own_find() {
+    use reims_verify::probe::run_probes_on_threads;
+    use reims_verify::probe::sequences::SequenceReset;
+    use reims_verify::probe::{constraint_part, constraint_parts, session};
+    // Both parts on one connection run in one transaction, the sample rows inserted once.
+    // What a part finds must not depend on that: here every insert draws from a sequence
+    // (a trigger), and a case whose draw is a multiple of 7 has 100 added to `n`, so the
+    // CHECK refuses it although the rule allows it. Which cases those are depends on where
+    // the sequence stands when a part begins, which must be where it stood after the sample
+    // rows, as in a part of its own, not after the cases of the part before.
+    const TABLES: usize = 420;
+    let db = empty_db("probe_parts_shared").await;
+    let mut conn = connect(&db).await;
+    let (mut ddl, docs) = chain_of_checked_tables(TABLES);
+    ddl.push_str(
+        "CREATE SEQUENCE rv_tick;\n\
+         CREATE FUNCTION rv_tick_bump() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+         DECLARE t bigint := nextval('rv_tick');\n\
+         BEGIN\n\
+           IF NEW.n <> 5 AND t % 7 = 0 THEN NEW.n := NEW.n + 100; END IF;\n\
+           RETURN NEW;\n\
+         END $$;\n",
+    );
+    for i in 0..TABLES {
+        ddl.push_str(&format!(
+            "CREATE TRIGGER rv_tick_bump BEFORE INSERT ON rv_p{i} \
+               FOR EACH ROW EXECUTE FUNCTION rv_tick_bump();\n"
+        ));
+    }
+    sqlx::raw_sql(&ddl).execute(&mut conn).await.unwrap();
+    let (_dir, specs) = specs_of(&docs);
+    let parts = constraint_parts(&specs);
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    let config = ProbeConfig { cases: 8, seed: 5 };
+    let schema = read_schema(&mut conn, "public").await.unwrap();
+    let reset = SequenceReset::read(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+
+    let one = [worker_copy(&db, "one").await];
+    let two = [worker_copy(&db, "a").await, worker_copy(&db, "b").await];
+
+    // Each part on its own: the sequences set back, a transaction, the sample rows, the
+    // part's CHECKs, rolled back.
+    let mut conn = connect(&db).await;
+    let mut own = Vec::new();
+    for part in &parts {
+        reset.apply(&mut conn).await.unwrap();
+        let mut tx = session::begin(&mut conn).await.unwrap();
+        own.extend(
+            constraint_part(&mut tx, &specs, part, &schema, &config)
+                .await
+                .unwrap(),
+        );
+        session::finish(tx).await;
+    }
+    let bumped = own
+        .iter()
+        .filter(|f| f.code == "probe.check" && f.status == Status::Fail)
+        .count();
+    assert!(
+        bumped > 0 && bumped < TABLES,
+        "the trigger should make some rules, not all, disagree: {bumped}"
+    );
+
+    for sessions in [&one[..], &two[..]] {
+        let found =
+            run_probes_on_threads(&mut conn, sessions, &specs, &schema, &config, Some(&reset))
+                .await
+                .unwrap();
+        assert_eq!(own.len(), found.len());
+        for (a, b) in own.iter().zip(&found) {
+            assert_eq!(
+                a,
+                b,
+                "parts of their own and parts on {} connection(s) disagree",
+                sessions.len()
+            );
+        }
     }
 }
 

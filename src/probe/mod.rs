@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod constraints;
+pub mod parts;
 pub mod property;
 pub mod rows;
 pub mod sample_batch;
@@ -25,6 +26,8 @@ use crate::catalog::Schema;
 use crate::error::Result;
 use crate::spec::SpecSet;
 use crate::verify::{Finding, Status};
+
+pub use parts::{constraint_part, constraint_parts, constraint_probes, ConstraintPart};
 
 /// A row as column → SQL expression (already quoted), without casts: what the sample rows,
 /// the cases and the sequences' values are built as.
@@ -306,6 +309,23 @@ impl Shared {
         self.stop.store(true, Ordering::SeqCst);
     }
 
+    /// The index of the next unit to run, or `None` when none is left or a unit failed.
+    fn take(&self) -> Option<usize> {
+        if self.stop.load(Ordering::SeqCst) {
+            return None;
+        }
+        let i = self.next.fetch_add(1, Ordering::SeqCst);
+        (i < self.slots.len()).then_some(i)
+    }
+
+    /// Keep unit `i`'s outcome; a failed unit stops every worker taking more.
+    fn put(&self, i: usize, outcome: Result<Vec<Finding>>) {
+        if outcome.is_err() {
+            self.stop();
+        }
+        *self.slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+    }
+
     /// Take the next unit and run it on `conn`, until none is left or a unit failed.
     async fn work(
         &self,
@@ -316,15 +336,86 @@ impl Shared {
         config: &ProbeConfig,
         reset: Option<&sequences::SequenceReset>,
     ) {
-        while !self.stop.load(Ordering::SeqCst) {
-            let i = self.next.fetch_add(1, Ordering::SeqCst);
-            let Some(unit) = units.get(i) else { break };
-            let outcome = run_unit(conn, unit, specs, schema, config, reset).await;
-            if outcome.is_err() {
-                self.stop();
-            }
-            *self.slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+        let mut taken = self.take();
+        while let Some(i) = taken {
+            taken = match &units[i] {
+                Unit::Constraints(_) => {
+                    self.constraint_run(conn, i, units, specs, schema, config, reset)
+                        .await
+                }
+                Unit::Property(plan) => {
+                    self.put(i, run_property(conn, plan, schema, config, reset).await);
+                    self.take()
+                }
+                Unit::Decided(found) => {
+                    self.put(i, Ok(found.clone()));
+                    self.take()
+                }
+            };
         }
+    }
+
+    /// Run constraint part `first`, and every constraint part this worker takes right after
+    /// it, in one probe transaction: the sample rows are inserted once and each further part
+    /// starts back at the point right after them (see [`parts::SamplesIn`]). Returns the
+    /// next unit taken that is not a constraint part, if any.
+    #[allow(clippy::too_many_arguments)]
+    async fn constraint_run(
+        &self,
+        conn: &mut PgConnection,
+        first: usize,
+        units: &[Unit<'_>],
+        specs: &SpecSet,
+        schema: &Schema,
+        config: &ProbeConfig,
+        reset: Option<&sequences::SequenceReset>,
+    ) -> Option<usize> {
+        if let Some(reset) = reset {
+            if let Err(e) = reset.apply(conn).await {
+                self.put(first, Err(e));
+                return None;
+            }
+        }
+        let mut tx = match session::begin(conn).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                self.put(first, Err(e));
+                return None;
+            }
+        };
+        let mut samples: Option<parts::SamplesIn> = None;
+        let mut i = first;
+        let next = loop {
+            let Some(Unit::Constraints(part)) = units.get(i) else {
+                break Some(i);
+            };
+            let outcome = async {
+                match &samples {
+                    Some(done) => done.rewind(&mut tx).await?,
+                    None => {
+                        let restore = reset.is_some();
+                        samples =
+                            Some(parts::SamplesIn::insert(&mut tx, specs, schema, restore).await?)
+                    }
+                }
+                match &samples {
+                    Some(done) => done.probe(&mut tx, specs, part, schema, config).await,
+                    None => Ok(Vec::new()),
+                }
+            }
+            .await;
+            let failed = outcome.is_err();
+            self.put(i, outcome);
+            if failed {
+                break None;
+            }
+            match self.take() {
+                Some(j) => i = j,
+                None => break None,
+            }
+        };
+        session::finish(tx).await;
+        next
     }
 
     /// Every unit's findings in unit order, or the first error in unit order.
@@ -356,72 +447,10 @@ pub fn work_units(specs: &SpecSet) -> usize {
             .sum::<usize>()
 }
 
-/// The CHECKs (of specs with sample rows, the only ones whose cases run) a part of the
-/// constraint probes holds at least: below this, a second part would cost more in sample
-/// rows inserted again than it saves.
-const CHECKS_PER_PART: usize = 200;
-
-/// At most this many parts: the most connections `check` opens by default.
-const MOST_PARTS: usize = 4;
-
-/// One part of the constraint probes: every spec's sample rows, then the CHECKs of the
-/// specs in `specs` (indexes into the spec set), in a transaction of its own.
-///
-/// On a large schema the constraint probes are most of the probes' work, and as one unit
-/// they kept one connection (and one core) busy while the others had nothing to do. Each
-/// part inserts every sample row, as the whole did, so each CHECK is probed on the same
-/// rows as before; only the first part reports the `probe.sample` findings. The cases of
-/// one CHECK are rolled back one by one and never see another CHECK's, and each unit
-/// starts with the sequences put back (on a throw-away server), so the findings are those
-/// of one part, in the same order. How the specs are cut depends on the specs alone, never
-/// on the number of connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConstraintPart {
-    /// The specs whose CHECKs this part probes.
-    pub specs: std::ops::Range<usize>,
-    /// The first part, which reports the sample rows.
-    pub first: bool,
-}
-
-/// The parts of the constraint probes of `specs`: one per [`CHECKS_PER_PART`] CHECKs, at
-/// most [`MOST_PARTS`], each with about as many CHECKs, a spec's CHECKs staying together.
-pub fn constraint_parts(specs: &SpecSet) -> Vec<ConstraintPart> {
-    let weights: Vec<usize> = specs
-        .specs
-        .iter()
-        .map(|l| {
-            if l.spec.samples.is_empty() {
-                0
-            } else {
-                l.spec.checks.len()
-            }
-        })
-        .collect();
-    let total: usize = weights.iter().sum();
-    let parts = (total / CHECKS_PER_PART).clamp(1, MOST_PARTS);
-    let mut out = Vec::with_capacity(parts);
-    let (mut start, mut seen) = (0, 0);
-    for (i, w) in weights.iter().enumerate() {
-        seen += w;
-        // Close a part once it holds its share of the CHECKs (the last takes the rest).
-        if out.len() + 1 < parts && seen * parts >= total * (out.len() + 1) {
-            out.push(start..i + 1);
-            start = i + 1;
-        }
-    }
-    out.push(start..specs.specs.len());
-    out.into_iter()
-        .enumerate()
-        .map(|(i, specs)| ConstraintPart {
-            specs,
-            first: i == 0,
-        })
-        .collect()
-}
-
-/// One unit of probe work, run in a transaction of its own.
+/// One unit of probe work, run in a transaction of its own (parts of the constraint probes
+/// that one connection takes one after another share one, see [`parts`]).
 enum Unit<'a> {
-    /// Sample rows, then the structured CHECKs of a part of the specs.
+    /// The structured CHECKs of a part of the specs, with every sample row in place.
     Constraints(ConstraintPart),
     /// One declared property.
     Property(Box<property::Plan<'a>>),
@@ -429,64 +458,18 @@ enum Unit<'a> {
     Decided(Vec<Finding>),
 }
 
-async fn run_unit(
+/// Run one property in a transaction of its own, after `reset` has set the sequences back.
+async fn run_property(
     conn: &mut PgConnection,
-    unit: &Unit<'_>,
-    specs: &SpecSet,
+    plan: &property::Plan<'_>,
     schema: &Schema,
     config: &ProbeConfig,
     reset: Option<&sequences::SequenceReset>,
 ) -> Result<Vec<Finding>> {
-    if let Unit::Decided(found) = unit {
-        return Ok(found.clone());
-    }
     if let Some(reset) = reset {
         reset.apply(conn).await?;
     }
-    match unit {
-        Unit::Property(plan) => property::run_plan(conn, plan, schema, config).await,
-        Unit::Constraints(part) => {
-            let mut tx = session::begin(conn).await?;
-            let result = constraint_part(&mut tx, specs, part, schema, config).await;
-            session::finish(tx).await;
-            result
-        }
-        Unit::Decided(found) => Ok(found.clone()),
-    }
-}
-
-/// The constraint probes alone (sample rows, then every structured CHECK), on a connection
-/// that is already inside a transaction the caller rolls back.
-pub async fn constraint_probes(
-    conn: &mut PgConnection,
-    specs: &SpecSet,
-    schema: &Schema,
-    config: &ProbeConfig,
-) -> Result<Vec<Finding>> {
-    let whole = ConstraintPart {
-        specs: 0..specs.specs.len(),
-        first: true,
-    };
-    constraint_part(conn, specs, &whole, schema, config).await
-}
-
-/// One part of the constraint probes (see [`ConstraintPart`]), on a connection that is
-/// already inside a transaction the caller rolls back.
-pub async fn constraint_part(
-    conn: &mut PgConnection,
-    specs: &SpecSet,
-    part: &ConstraintPart,
-    schema: &Schema,
-    config: &ProbeConfig,
-) -> Result<Vec<Finding>> {
-    batch::install(conn).await?;
-    let fed = sequences::SequenceFed::load(conn).await?;
-    let samples = rows::insert_samples(conn, specs, schema, &fed).await?;
-    let mut findings = if part.first { samples } else { Vec::new() };
-    findings.extend(
-        constraints::probe_checks(conn, specs, part.specs.clone(), schema, config, &fed).await?,
-    );
-    Ok(findings)
+    property::run_plan(conn, plan, schema, config).await
 }
 
 /// After probing a server that was handed over: did this session draw from any sequence?

@@ -1,7 +1,7 @@
 //! The specs' sample rows tried in a few round trips instead of one per row.
 //!
-//! Every constraint part inserts every sample row (see `ConstraintPart`): at a thousand
-//! tables that was a thousand round trips per part, each `SAVEPOINT; INSERT; RELEASE` (or
+//! Every connection that runs constraint parts inserts every sample row (see
+//! `super::parts`): at a thousand tables that was a thousand round trips, each `SAVEPOINT; INSERT; RELEASE` (or
 //! `ROLLBACK TO`). Here a temporary PL/pgSQL function takes the inserts in order and runs
 //! each in a subtransaction of its own, kept when the row's table is referenced and rolled
 //! back otherwise, as the savepoints did; it stops at the first insert PostgreSQL refuses.
