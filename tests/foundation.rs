@@ -79,6 +79,73 @@ async fn cluster_starts_serves_and_leaves_nothing_on_drop() {
     assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
 }
 
+/// How many checkpoints the server has done because one was asked for.
+async fn checkpoints_asked(conn: &mut sqlx::PgConnection, version_num: i32) -> i64 {
+    let sql = if version_num >= 170_000 {
+        "SELECT num_requested FROM pg_stat_checkpointer"
+    } else {
+        "SELECT checkpoints_req FROM pg_stat_bgwriter"
+    };
+    sqlx::query_scalar(sql).fetch_one(conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_copy_of_a_template_is_made_file_by_file() {
+    // The probes' copies of the migrated database: PostgreSQL 15's default (WAL_LOG) reads
+    // and logs every block; a FILE_COPY asks for a checkpoint first, which the server counts.
+    // A cluster of its own, so that no other test's copy is counted.
+    let parent = cluster_parent();
+    let opts = ClusterOptions {
+        parent_dir: Some(parent.path().to_path_buf()),
+        ..Default::default()
+    };
+    let cluster = EphemeralCluster::start(&opts).await.unwrap();
+    cluster.create_database("rv_tpl", None).await.unwrap();
+    let mut tpl = cluster.connect("rv_tpl").await.unwrap();
+    sqlx::raw_sql("CREATE TABLE rv_kept (id integer PRIMARY KEY); INSERT INTO rv_kept VALUES (7)")
+        .execute(&mut tpl)
+        .await
+        .unwrap();
+    tpl.close().await.unwrap();
+    let mut conn = cluster.connect("postgres").await.unwrap();
+    let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    if version < 150_000 {
+        report_skip(&format!(
+            "a_copy_of_a_template_is_made_file_by_file: server {version} has no STRATEGY (before 15, every copy is a file copy)"
+        ));
+        return;
+    }
+    let before = checkpoints_asked(&mut conn, version).await;
+    cluster
+        .create_database("rv_tpl_copy", Some("rv_tpl"))
+        .await
+        .unwrap();
+    // CREATE DATABASE waits for the checkpoint; the counter may be published a moment later.
+    let mut after = before;
+    for _ in 0..100 {
+        after = checkpoints_asked(&mut conn, version).await;
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        after > before,
+        "no checkpoint was asked for ({before} before, {after} after): the copy was not a FILE_COPY"
+    );
+    conn.close().await.unwrap();
+    let mut copy = cluster.connect("rv_tpl_copy").await.unwrap();
+    let kept: i32 = sqlx::query_scalar("SELECT id FROM rv_kept")
+        .fetch_one(&mut copy)
+        .await
+        .unwrap();
+    assert_eq!(kept, 7);
+    copy.close().await.unwrap();
+}
+
 #[tokio::test]
 async fn cluster_is_cleaned_up_when_its_owner_panics() {
     let parent = cluster_parent();

@@ -58,7 +58,8 @@ pub async fn connect_bounded(opts: &PgConnectOptions, target: &str) -> Result<Pg
     }
 }
 
-/// `CREATE DATABASE name [TEMPLATE template]` on an open connection.
+/// `CREATE DATABASE name [TEMPLATE template]` on an open connection. A copy of a template
+/// is made file by file ([`copy_strategy`]).
 pub(crate) async fn create_database_on(
     conn: &mut PgConnection,
     name: &str,
@@ -66,9 +67,10 @@ pub(crate) async fn create_database_on(
 ) -> Result<()> {
     let sql = match template {
         Some(t) => format!(
-            "CREATE DATABASE {} TEMPLATE {}",
+            "CREATE DATABASE {} TEMPLATE {}{}",
             quote_ident(name),
-            quote_ident(t)
+            quote_ident(t),
+            copy_strategy(conn.server_version_num())
         ),
         None => format!("CREATE DATABASE {}", quote_ident(name)),
     };
@@ -77,4 +79,33 @@ pub(crate) async fn create_database_on(
         .await
         .map_err(|e| Error::database(format!("creating database {name}"), &e))?;
     Ok(())
+}
+
+/// How a copy of a template is made, for a server of `version_num` (`server_version_num`).
+/// PostgreSQL 15 made `WAL_LOG` the default, which reads every block of the template
+/// through shared buffers and writes it to the WAL; `FILE_COPY`, the only way before 15,
+/// copies the files after a checkpoint. The copies are the same; the probes' copy of a
+/// migrated database of 1,000 synthetic tables (85 MB) took 0.57-0.73 s as `WAL_LOG` and
+/// 0.35-0.48 s as `FILE_COPY`, and REIMS's 40-70 ms against 30-60 ms (by `psql`, three
+/// and four alternated rounds). Servers before 15 know no `STRATEGY`; an unknown version
+/// gets none either.
+fn copy_strategy(version_num: Option<u32>) -> &'static str {
+    match version_num {
+        Some(v) if v >= 150_000 => " STRATEGY = FILE_COPY",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_strategy;
+
+    #[test]
+    fn only_servers_from_15_on_are_asked_for_a_file_copy() {
+        assert_eq!(copy_strategy(Some(130_016)), "");
+        assert_eq!(copy_strategy(Some(140_013)), "");
+        assert_eq!(copy_strategy(Some(150_000)), " STRATEGY = FILE_COPY");
+        assert_eq!(copy_strategy(Some(180_001)), " STRATEGY = FILE_COPY");
+        assert_eq!(copy_strategy(None), "");
+    }
 }
