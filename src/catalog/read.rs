@@ -413,16 +413,15 @@ enum Workers {
 /// costs more than running them (0.7 s of a 1.2 s index query at 1,000 tables). JIT and
 /// parallel workers (`workers`) change how fast a query runs, never what it returns.
 async fn pin_session(conn: &mut PgConnection, workers: Workers) -> Result<()> {
+    const PINNED: &str =
+        "SELECT set_config('search_path', 'public', false), set_config('jit', 'off', false)";
     let sql = match workers {
-        Workers::AsServerSays => {
-            "SELECT set_config('search_path', 'public', false), set_config('jit', 'off', false)"
-        }
+        Workers::AsServerSays => PINNED.to_string(),
         Workers::None => {
-            "SELECT set_config('search_path', 'public', false), set_config('jit', 'off', false), \
-             set_config('max_parallel_workers_per_gather', '0', false)"
+            format!("{PINNED}, set_config('max_parallel_workers_per_gather', '0', false)")
         }
     };
-    sqlx::query(sql).execute(&mut *conn).await.map_err(db_err(
+    sqlx::query(&sql).execute(&mut *conn).await.map_err(db_err(
         "the session's settings (search path, JIT, parallel workers)",
     ))?;
     Ok(())
