@@ -800,7 +800,7 @@ async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_
     use reims_verify::probe::{constraint_part, constraint_parts, session};
     // Both parts on one connection run in one transaction, the sample rows inserted once.
     // What a part finds must not depend on that: here every insert draws from a sequence
-    // (a trigger), and a case whose draw is a multiple of 7 has 100 added to `n`, so the
+    // (a trigger), and a case whose draw is a multiple of 11 has 100 added to `n`, so the
     // CHECK refuses it although the rule allows it. Which cases those are depends on where
     // the sequence stands when a part begins, which must be where it stood after the sample
     // rows, as in a part of its own, not after the cases of the part before.
@@ -813,7 +813,7 @@ async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_
          CREATE FUNCTION rv_tick_bump() RETURNS trigger LANGUAGE plpgsql AS $$\n\
          DECLARE t bigint := nextval('rv_tick');\n\
          BEGIN\n\
-           IF NEW.n <> 5 AND t % 7 = 0 THEN NEW.n := NEW.n + 100; END IF;\n\
+           IF NEW.n <> 5 AND t % 11 = 0 THEN NEW.n := NEW.n + 100; END IF;\n\
            RETURN NEW;\n\
          END $$;\n",
     );
@@ -857,6 +857,21 @@ async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_
         bumped > 0 && bumped < TABLES,
         "the trigger should make some rules, not all, disagree: {bumped}"
     );
+    // Every disagreement shown is one that happened: the trigger only ever adds 100, so a
+    // value the rule allows was refused. A shrink that ran the case again and kept it
+    // when the second run agreed showed `n = 2 accepted; … so it must be rejected`.
+    for f in own
+        .iter()
+        .filter(|f| f.code == "probe.check" && f.status == Status::Fail)
+    {
+        assert_eq!(f.expected.as_deref(), Some("accepted"), "{f:#?}");
+        assert!(
+            f.actual
+                .as_deref()
+                .is_some_and(|a| a.starts_with("rejected")),
+            "{f:#?}"
+        );
+    }
 
     for sessions in [&one[..], &two[..]] {
         let found =
@@ -872,6 +887,34 @@ async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_
                 sessions.len()
             );
         }
+    }
+
+    // A handed-over server (no reset) keeps a transaction and sample rows per part, as
+    // before: one connection must find what the parts find one after another, each in a
+    // transaction of its own with its own sample rows, from the same sequence position and
+    // with no reset between them. (Sharing would leave out the second insert of the 420
+    // sample rows, 420 draws: not a multiple of 11, so the cases the trigger bumps differ.)
+    reset.apply(&mut conn).await.unwrap();
+    let mut apart = Vec::new();
+    for part in &parts {
+        let mut tx = session::begin(&mut conn).await.unwrap();
+        apart.extend(
+            constraint_part(&mut tx, &specs, part, &schema, &config)
+                .await
+                .unwrap(),
+        );
+        session::finish(tx).await;
+    }
+    reset.apply(&mut conn).await.unwrap();
+    let handed_over = run_probes(&mut conn, &specs, &schema, &config)
+        .await
+        .unwrap();
+    assert_eq!(apart.len(), handed_over.len());
+    for (a, b) in apart.iter().zip(&handed_over) {
+        assert_eq!(
+            a, b,
+            "on a handed-over server the parts shared a transaction"
+        );
     }
 }
 

@@ -221,10 +221,12 @@ async fn probe_one(
         results.iter().find(|(_, v)| disagrees(v, name)).cloned();
     if disagreement.is_none() {
         if let Some(idx) = random_verdicts.iter().position(|(_, v)| disagrees(v, name)) {
+            let found = random_verdicts[idx].clone();
             let shrunk = shrink(
                 conn,
                 target,
                 sample,
+                found,
                 trees.swap_remove(idx),
                 &sql_rule,
                 &keep,
@@ -534,17 +536,23 @@ async fn eval_one(
     Ok(r.remove(0))
 }
 
-/// Shrink a disagreeing random case to a minimal one (one round trip per step).
+/// Shrink a disagreeing random case, `found` as it was run from `tree`, to a minimal one
+/// (one round trip per step); each simpler case replaces it only when it disagrees too.
 async fn shrink(
     conn: &mut PgConnection,
     target: &Target<'_>,
     sample: &Row,
+    found: (Case, Verdict),
     mut tree: CaseTree,
     sql_rule: &str,
     keep: &[&str],
 ) -> Result<(Case, Verdict)> {
     let name = target.constraint;
-    let mut best = eval_one(conn, target, sample, tree.current(), sql_rule, keep).await?;
+    // Start from the disagreement as it was seen, not from the case run again: where the
+    // verdict depends on more than the row (a trigger that draws from a sequence, a
+    // volatile function), the second run may agree with the rule, and the finding must
+    // show a case that disagreed.
+    let mut best = found;
     for _ in 0..200 {
         if !tree.simplify() {
             break;

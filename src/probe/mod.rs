@@ -355,10 +355,11 @@ impl Shared {
         }
     }
 
-    /// Run constraint part `first`, and every constraint part this worker takes right after
-    /// it, in one probe transaction: the sample rows are inserted once and each further part
-    /// starts back at the point right after them (see [`parts::SamplesIn`]). Returns the
-    /// next unit taken that is not a constraint part, if any.
+    /// Run constraint part `first`, and on a throw-away server (`reset` given) every
+    /// constraint part this worker takes right after it, in one probe transaction: the
+    /// sample rows are inserted once and each further part starts back at the point right
+    /// after them (see [`parts::SamplesIn`]). Returns the next unit taken and not run here,
+    /// if any.
     #[allow(clippy::too_many_arguments)]
     async fn constraint_run(
         &self,
@@ -390,18 +391,18 @@ impl Shared {
                 break Some(i);
             };
             let outcome = async {
-                match &samples {
-                    Some(done) => done.rewind(&mut tx).await?,
-                    None => {
-                        let restore = reset.is_some();
-                        samples =
-                            Some(parts::SamplesIn::insert(&mut tx, specs, schema, restore).await?)
+                let done = match samples.take() {
+                    Some(done) => {
+                        done.rewind(&mut tx).await?;
+                        done
                     }
-                }
-                match &samples {
-                    Some(done) => done.probe(&mut tx, specs, part, schema, config).await,
-                    None => Ok(Vec::new()),
-                }
+                    None => {
+                        parts::SamplesIn::insert(&mut tx, specs, schema, reset.is_some()).await?
+                    }
+                };
+                let found = done.probe(&mut tx, specs, part, schema, config).await;
+                samples = Some(done);
+                found
             }
             .await;
             let failed = outcome.is_err();
@@ -409,9 +410,12 @@ impl Shared {
             if failed {
                 break None;
             }
+            // On a handed-over server (no reset) each part keeps a transaction of its own,
+            // as short as before: its sample rows hold locks an application's writer may
+            // wait for.
             match self.take() {
-                Some(j) => i = j,
-                None => break None,
+                Some(j) if reset.is_some() => i = j,
+                other => break other,
             }
         };
         session::finish(tx).await;

@@ -4,12 +4,14 @@
 //! On a large schema the constraint probes are most of the probes' work; cut into parts they
 //! keep every connection busy. Every part needs every sample row in place (a case's foreign
 //! keys reach rows of tables in other parts), and inserting them is a large share of a
-//! part's time at a thousand tables. So a connection that takes several parts in a row runs
-//! them in one transaction: it inserts the sample rows once, marks that point with a
-//! savepoint, and goes back to it before each further part ([`SamplesIn::rewind`]), the
-//! sequences included when the server is a throw-away one. Each part then starts from the
-//! state a part of its own would have reached after its sample rows, so the findings do not
-//! depend on how the parts fell to the connections.
+//! part's time at a thousand tables. So on a throw-away server a connection that takes
+//! several parts in a row runs them in one transaction: it inserts the sample rows once,
+//! marks that point with a savepoint, and goes back to it before each further part
+//! ([`SamplesIn::rewind`]), the sequences included. Each part then starts from the state a
+//! part of its own would have reached after its sample rows, so the findings do not depend
+//! on how the parts fell to the connections. On a handed-over server each part keeps a
+//! transaction of its own: the kept sample rows hold locks that an application's writer
+//! may wait for, and a transaction per part holds them for a part's time, not for all.
 
 use sqlx::PgConnection;
 
