@@ -95,9 +95,9 @@ pub fn probe_finding(
 }
 
 /// Run every probe on `conn`, each group in its own transaction that is rolled back
-/// whatever happens (see [`session`]): the constraint probes in one, each declared property
-/// in its own. `schema` is the database's introspected schema (for column types
-/// and keys). On a standby, where nothing can write, one skip says so.
+/// whatever happens (see [`session`]): each part of the constraint probes in one, each
+/// declared property in its own. `schema` is the database's introspected schema (for
+/// column types and keys). On a standby, where nothing can write, one skip says so.
 pub async fn run_probes(
     conn: &mut PgConnection,
     specs: &SpecSet,
@@ -109,10 +109,12 @@ pub async fn run_probes(
 
 /// [`run_probes`] with the work shared among `conns`, which must all reach identical
 /// databases (copies of one throw-away database; a handed-over server gets one connection).
-/// Each unit of work (the constraint probes, one property) runs in its own rolled-back
-/// transaction on whichever connection is free, after `reset` (when given) has set every
-/// sequence back to where it stood. The findings come back in unit order, so with a reset
-/// they are the same whatever the number of connections.
+/// Each unit of work (a part of the constraint probes, one property) runs in its own
+/// rolled-back transaction on whichever connection is free, after `reset` (when given) has
+/// set every sequence back to where it stood; with a reset, the constraint parts one
+/// connection takes in a row share one transaction and their sample rows (see [`parts`]).
+/// The findings come back in unit order, so with a reset they are the same whatever the
+/// number of connections.
 pub async fn run_probes_on(
     conns: &mut [PgConnection],
     specs: &SpecSet,
