@@ -793,11 +793,39 @@ async fn constraint_probes_cut_into_parts_on_two_threads_give_the_findings_of_on
     }
 }
 
+/// Each of `parts` on `conn` in a transaction of its own with its own sample rows, one
+/// after another, the sequences set back before each when `reset` is given: what the
+/// parts find when none shares a transaction.
+async fn parts_one_by_one(
+    conn: &mut sqlx::PgConnection,
+    parts: &[reims_verify::probe::ConstraintPart],
+    specs: &SpecSet,
+    schema: &reims_verify::catalog::Schema,
+    config: &ProbeConfig,
+    reset: Option<&reims_verify::probe::sequences::SequenceReset>,
+) -> Vec<Finding> {
+    use reims_verify::probe::{constraint_part, session};
+    let mut found = Vec::new();
+    for part in parts {
+        if let Some(reset) = reset {
+            reset.apply(conn).await.unwrap();
+        }
+        let mut tx = session::begin(conn).await.unwrap();
+        found.extend(
+            constraint_part(&mut tx, specs, part, schema, config)
+                .await
+                .unwrap(),
+        );
+        session::finish(tx).await;
+    }
+    found
+}
+
 #[tokio::test]
 async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_their_own_find() {
+    use reims_verify::probe::constraint_parts;
     use reims_verify::probe::run_probes_on_threads;
     use reims_verify::probe::sequences::SequenceReset;
-    use reims_verify::probe::{constraint_part, constraint_parts, session};
     // Both parts on one connection run in one transaction, the sample rows inserted once.
     // What a part finds must not depend on that: here every insert draws from a sequence
     // (a trigger), and a case whose draw is a multiple of 11 has 100 added to `n`, so the
@@ -838,17 +866,7 @@ async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_
     // Each part on its own: the sequences set back, a transaction, the sample rows, the
     // part's CHECKs, rolled back.
     let mut conn = connect(&db).await;
-    let mut own = Vec::new();
-    for part in &parts {
-        reset.apply(&mut conn).await.unwrap();
-        let mut tx = session::begin(&mut conn).await.unwrap();
-        own.extend(
-            constraint_part(&mut tx, &specs, part, &schema, &config)
-                .await
-                .unwrap(),
-        );
-        session::finish(tx).await;
-    }
+    let own = parts_one_by_one(&mut conn, &parts, &specs, &schema, &config, Some(&reset)).await;
     let bumped = own
         .iter()
         .filter(|f| f.code == "probe.check" && f.status == Status::Fail)
@@ -895,16 +913,7 @@ async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_
     // with no reset between them. (Sharing would leave out the second insert of the 420
     // sample rows, 420 draws: not a multiple of 11, so the cases the trigger bumps differ.)
     reset.apply(&mut conn).await.unwrap();
-    let mut apart = Vec::new();
-    for part in &parts {
-        let mut tx = session::begin(&mut conn).await.unwrap();
-        apart.extend(
-            constraint_part(&mut tx, &specs, part, &schema, &config)
-                .await
-                .unwrap(),
-        );
-        session::finish(tx).await;
-    }
+    let apart = parts_one_by_one(&mut conn, &parts, &specs, &schema, &config, None).await;
     reset.apply(&mut conn).await.unwrap();
     let handed_over = run_probes(&mut conn, &specs, &schema, &config)
         .await
