@@ -129,11 +129,18 @@ pub async fn run_probes_on(
         Ok(fed) => fed,
         Err(blocked) => return Ok(vec![blocked]),
     };
-    let units = plan_units(specs, schema, &fed);
+    let probing = Probing {
+        specs,
+        schema,
+        fed: &fed,
+        config,
+        reset,
+    };
+    let units = plan_units(&probing);
     let shared = Shared::new(units.len());
     let workers = conns
         .iter_mut()
-        .map(|conn| shared.work(conn, &units, specs, schema, config, reset));
+        .map(|conn| shared.work(conn, &units, &probing));
     futures_util::future::join_all(workers).await;
     shared.findings()
 }
@@ -172,11 +179,13 @@ pub async fn run_probes_on_threads(
     };
     let worker = Worker {
         shared: Shared::new(work_units(specs)),
-        specs,
-        schema,
-        fed: &fed,
-        config,
-        reset,
+        probing: Probing {
+            specs,
+            schema,
+            fed: &fed,
+            config,
+            reset,
+        },
     };
     let cores = crate::postgres::pairing::thread_cores();
     let ended: Vec<Result<()>> = std::thread::scope(|scope| {
@@ -203,14 +212,21 @@ pub async fn run_probes_on_threads(
     }
 }
 
+/// What every unit of probe work is run with: the specs, the database's schema, its
+/// sequence-fed columns (read once, before any unit), the run's settings and, on a
+/// throw-away server, the sequences' positions to set back before each unit.
+struct Probing<'p> {
+    specs: &'p SpecSet,
+    schema: &'p Schema,
+    fed: &'p sequences::SequenceFed,
+    config: &'p ProbeConfig,
+    reset: Option<&'p sequences::SequenceReset>,
+}
+
 /// What every worker thread of [`run_probes_on_threads`] shares.
 struct Worker<'w> {
     shared: Shared,
-    specs: &'w SpecSet,
-    schema: &'w Schema,
-    fed: &'w sequences::SequenceFed,
-    config: &'w ProbeConfig,
-    reset: Option<&'w sequences::SequenceReset>,
+    probing: Probing<'w>,
 }
 
 impl Worker<'_> {
@@ -235,17 +251,8 @@ impl Worker<'_> {
             if session.local {
                 crate::postgres::pairing::join(&mut conn).await;
             }
-            let units = plan_units(self.specs, self.schema, self.fed);
-            self.shared
-                .work(
-                    &mut conn,
-                    &units,
-                    self.specs,
-                    self.schema,
-                    self.config,
-                    self.reset,
-                )
-                .await;
+            let units = plan_units(&self.probing);
+            self.shared.work(&mut conn, &units, &self.probing).await;
             let _ = sqlx::Connection::close(conn).await;
             Ok(())
         })
@@ -270,11 +277,8 @@ async fn prepare(
 }
 
 /// The units of probe work, in order: the constraint probes, then one per property.
-fn plan_units<'a>(
-    specs: &'a SpecSet,
-    schema: &'a Schema,
-    fed: &'a sequences::SequenceFed,
-) -> Vec<Unit<'a>> {
+fn plan_units<'a>(probing: &Probing<'a>) -> Vec<Unit<'a>> {
+    let (specs, schema, fed) = (probing.specs, probing.schema, probing.fed);
     let ctx = property::RowContext { specs, schema, fed };
     let units: Vec<Unit> = constraint_parts(specs)
         .into_iter()
@@ -329,24 +333,13 @@ impl Shared {
     }
 
     /// Take the next unit and run it on `conn`, until none is left or a unit failed.
-    async fn work(
-        &self,
-        conn: &mut PgConnection,
-        units: &[Unit<'_>],
-        specs: &SpecSet,
-        schema: &Schema,
-        config: &ProbeConfig,
-        reset: Option<&sequences::SequenceReset>,
-    ) {
+    async fn work(&self, conn: &mut PgConnection, units: &[Unit<'_>], probing: &Probing<'_>) {
         let mut taken = self.take();
         while let Some(i) = taken {
             taken = match &units[i] {
-                Unit::Constraints(_) => {
-                    self.constraint_run(conn, i, units, specs, schema, config, reset)
-                        .await
-                }
+                Unit::Constraints(_) => self.constraint_run(conn, i, units, probing).await,
                 Unit::Property(plan) => {
-                    self.put(i, run_property(conn, plan, schema, config, reset).await);
+                    self.put(i, run_property(conn, plan, probing).await);
                     self.take()
                 }
                 Unit::Decided(found) => {
@@ -362,17 +355,20 @@ impl Shared {
     /// sample rows are inserted once and each further part starts back at the point right
     /// after them (see [`parts::SamplesIn`]). Returns the next unit taken and not run here,
     /// if any.
-    #[allow(clippy::too_many_arguments)]
     async fn constraint_run(
         &self,
         conn: &mut PgConnection,
         first: usize,
         units: &[Unit<'_>],
-        specs: &SpecSet,
-        schema: &Schema,
-        config: &ProbeConfig,
-        reset: Option<&sequences::SequenceReset>,
+        probing: &Probing<'_>,
     ) -> Option<usize> {
+        let Probing {
+            specs,
+            schema,
+            fed,
+            config,
+            reset,
+        } = *probing;
         if let Some(reset) = reset {
             if let Err(e) = reset.apply(conn).await {
                 self.put(first, Err(e));
@@ -399,7 +395,8 @@ impl Shared {
                         done
                     }
                     None => {
-                        parts::SamplesIn::insert(&mut tx, specs, schema, reset.is_some()).await?
+                        parts::SamplesIn::insert(&mut tx, specs, schema, fed, reset.is_some())
+                            .await?
                     }
                 };
                 let found = done.probe(&mut tx, specs, part, schema, config).await;
@@ -468,14 +465,12 @@ enum Unit<'a> {
 async fn run_property(
     conn: &mut PgConnection,
     plan: &property::Plan<'_>,
-    schema: &Schema,
-    config: &ProbeConfig,
-    reset: Option<&sequences::SequenceReset>,
+    probing: &Probing<'_>,
 ) -> Result<Vec<Finding>> {
-    if let Some(reset) = reset {
+    if let Some(reset) = probing.reset {
         reset.apply(conn).await?;
     }
-    property::run_plan(conn, plan, schema, config).await
+    property::run_plan(conn, plan, probing.schema, probing.config).await
 }
 
 /// After probing a server that was handed over: did this session draw from any sequence?

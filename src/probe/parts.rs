@@ -91,26 +91,28 @@ pub fn constraint_parts(specs: &SpecSet) -> Vec<ConstraintPart> {
 /// Every sample row in place in a probe transaction, for the parts that connection runs in
 /// it: what the rows were tried against, what trying them found, and where the sequences
 /// stood after them.
-pub struct SamplesIn {
-    fed: SequenceFed,
+pub struct SamplesIn<'f> {
+    fed: &'f SequenceFed,
     findings: Vec<Finding>,
     after: Option<SequenceReset>,
 }
 
-impl SamplesIn {
+impl<'f> SamplesIn<'f> {
     /// Install the probes' functions, try every sample row (keeping those of referenced
     /// tables) and mark the point with a savepoint, on a connection already inside the
-    /// probe transaction. With `restore` (a throw-away server, whose sequences the probes
-    /// set back anyway), also read where every sequence stands, for [`SamplesIn::rewind`].
+    /// probe transaction. `fed` is the database's sequence-fed columns
+    /// ([`SequenceFed::load`]), read once for every connection. With `restore` (a
+    /// throw-away server, whose sequences the probes set back anyway), also read where
+    /// every sequence stands, for [`SamplesIn::rewind`].
     pub async fn insert(
         conn: &mut PgConnection,
         specs: &SpecSet,
         schema: &Schema,
+        fed: &'f SequenceFed,
         restore: bool,
     ) -> Result<Self> {
         batch::install(conn).await?;
-        let fed = SequenceFed::load(conn).await?;
-        let findings = rows::insert_samples(conn, specs, schema, &fed).await?;
+        let findings = rows::insert_samples(conn, specs, schema, fed).await?;
         sqlx::raw_sql(&format!("SAVEPOINT {AFTER_SAMPLES}"))
             .execute(&mut *conn)
             .await
@@ -157,7 +159,7 @@ impl SamplesIn {
             Vec::new()
         };
         findings.extend(
-            constraints::probe_checks(conn, specs, part.specs.clone(), schema, config, &self.fed)
+            constraints::probe_checks(conn, specs, part.specs.clone(), schema, config, self.fed)
                 .await?,
         );
         Ok(findings)
@@ -188,6 +190,7 @@ pub async fn constraint_part(
     schema: &Schema,
     config: &ProbeConfig,
 ) -> Result<Vec<Finding>> {
-    let samples = SamplesIn::insert(conn, specs, schema, false).await?;
+    let fed = SequenceFed::load(conn).await?;
+    let samples = SamplesIn::insert(conn, specs, schema, &fed, false).await?;
     samples.probe(conn, specs, part, schema, config).await
 }
