@@ -11,6 +11,7 @@ use reims_verify::spec::{load_dir, SpecSet};
 use reims_verify::verify::{Finding, Status};
 use sqlx::Connection;
 use sqlx::Row;
+use std::sync::Arc;
 
 async fn probe(db: &str, config: ProbeConfig) -> Vec<Finding> {
     let specs = load_dir(&specs_dir()).unwrap();
@@ -311,7 +312,7 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
     .unwrap();
     let row = |rate: &str, code: &str, n: &str, extra: Option<(&str, &str)>| {
         let mut values = vec![
-            ("\"id\"".to_string(), "integer".to_string(), "1".to_string()),
+            ("\"id\"".into(), "integer".into(), "1".to_string()),
             (
                 "\"code\"".into(),
                 "character varying(3)".into(),
@@ -322,7 +323,7 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
         ];
         let mut kept = vec![2];
         if let Some((col, expr)) = extra {
-            values.push((format!("\"{col}\""), "integer".into(), expr.into()));
+            values.push((format!("\"{col}\"").into(), "integer".into(), expr.into()));
             kept.push(4);
         }
         CaseRow {
@@ -426,10 +427,12 @@ async fn cases_inserted_together_get_the_verdicts_they_get_alone() {
     .execute(&mut conn)
     .await
     .unwrap();
-    let int = |col: &str, v: i64| (format!("\"{col}\""), "integer".to_string(), v.to_string());
+    let int = |col: &str, v: i64| -> (Arc<str>, Arc<str>, String) {
+        (format!("\"{col}\"").into(), "integer".into(), v.to_string())
+    };
     // (id, qty) with the table's other columns; the varied column is qty.
-    let case = |group: usize, cols: Vec<(String, String, String)>| {
-        let kept = vec![cols.iter().position(|(c, _, _)| c == "\"qty\"").unwrap()];
+    let case = |group: usize, cols: Vec<(Arc<str>, Arc<str>, String)>| {
+        let kept = vec![cols.iter().position(|(c, _, _)| &**c == "\"qty\"").unwrap()];
         CaseRow {
             values: cols,
             kept,

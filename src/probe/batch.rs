@@ -22,7 +22,9 @@
 //! subquery among its values), run again as plain inserts, so their verdicts are the plain
 //! statement's.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use sqlx::PgConnection;
 
@@ -174,14 +176,46 @@ impl Verdict {
 /// varied values (whose stored value must equal the value sent).
 pub struct CaseRow {
     /// `(quoted column, type, expression)`, in the order the insert lists them; each is
-    /// sent as `(expression)::type`.
-    pub values: Vec<(String, String, String)>,
+    /// sent as `(expression)::type`. The column and type are shared by every case of a
+    /// table (see [`TypedColumns`]); only the expression is the case's own.
+    pub values: Vec<(Arc<str>, Arc<str>, String)>,
     /// Indexes into `values` of the varied columns, in the order they are compared.
     pub kept: Vec<usize>,
     /// Cases are inserted together only with cases of the same group: within a group their
     /// unique values differ ([`super::rows::decollide`] numbers the cases of each group
     /// from 0).
     pub group: usize,
+}
+
+/// Every column of a table quoted, with its type, made once for all the table's cases:
+/// quoting and copying them again for every column of every case was a third of the
+/// client's work in the constraint probes.
+pub struct TypedColumns {
+    by_name: HashMap<String, (Arc<str>, Arc<str>)>,
+}
+
+impl TypedColumns {
+    /// The columns of `rel`.
+    pub fn of(rel: &crate::catalog::Relation) -> Self {
+        let by_name = rel
+            .columns
+            .iter()
+            .map(|c| {
+                let quoted: Arc<str> = quote_ident(&c.name).into();
+                (c.name.clone(), (quoted, Arc::from(c.type_name.as_str())))
+            })
+            .collect();
+        TypedColumns { by_name }
+    }
+
+    /// Column `name` (unquoted) quoted, with its type; a column the table lacks is sent as
+    /// `text`, and the server then names it in its refusal.
+    pub fn get(&self, name: &str) -> (Arc<str>, Arc<str>) {
+        match self.by_name.get(name) {
+            Some((quoted, ty)) => (Arc::clone(quoted), Arc::clone(ty)),
+            None => (quote_ident(name).into(), Arc::from("text")),
+        }
+    }
 }
 
 /// Columns with their types, and the varied ones: what cases sharing a statement share.
@@ -196,10 +230,7 @@ impl CaseRow {
     /// What cases must share to share a prepared statement: columns, types, varied ones.
     fn shape(&self) -> Shape<'_> {
         (
-            self.values
-                .iter()
-                .map(|(c, t, _)| (c.as_str(), t.as_str()))
-                .collect(),
+            self.values.iter().map(|(c, t, _)| (&**c, &**t)).collect(),
             &self.kept,
         )
     }
@@ -233,7 +264,7 @@ impl Insert<'_> {
     /// `INSERT INTO t (columns) VALUES (values) RETURNING (kept), (rule) IS NOT FALSE`,
     /// where `sent(k)` is the SQL of the row's `k`-th value.
     fn statement(&self, row: &CaseRow, sent: impl Fn(usize) -> String) -> String {
-        let columns: Vec<&str> = row.values.iter().map(|(c, _, _)| c.as_str()).collect();
+        let columns: Vec<&str> = row.values.iter().map(|(c, _, _)| &**c).collect();
         let values: Vec<String> = (0..row.values.len()).map(&sent).collect();
         let kept: Vec<String> = row
             .kept
@@ -274,7 +305,7 @@ impl Insert<'_> {
     /// positions in `varied` become parameters, in order; the others are written inline, as
     /// every row of the group has them.
     fn prepare(&self, name: &str, row: &CaseRow, varied: &[usize]) -> String {
-        let types: Vec<&str> = varied.iter().map(|&k| row.values[k].1.as_str()).collect();
+        let types: Vec<&str> = varied.iter().map(|&k| &*row.values[k].1).collect();
         let statement = self.statement(row, |k| match varied.iter().position(|&v| v == k) {
             Some(p) => format!("${}", p + 1),
             None => row.cast(k),
@@ -297,7 +328,7 @@ impl Insert<'_> {
     /// with the cast it is inserted with, as `rule_holds` asks it of a rejected case.
     fn together(&self, rows: &[(usize, &CaseRow)]) -> String {
         let first = rows[0].1;
-        let columns: Vec<&str> = first.values.iter().map(|(c, _, _)| c.as_str()).collect();
+        let columns: Vec<&str> = first.values.iter().map(|(c, _, _)| &**c).collect();
         let differs: Vec<usize> = (0..first.values.len())
             .filter(|&k| rows.iter().any(|(_, r)| r.values[k].2 != first.values[k].2))
             .collect();
@@ -462,7 +493,7 @@ fn together_statements(
     let mut out = Vec::new();
     for (_, members) in shapes {
         let first = &chunk[members[0]];
-        let gives = |c: &String| first.values.iter().any(|(column, _, _)| column == c);
+        let gives = |c: &String| first.values.iter().any(|(column, _, _)| **column == **c);
         if !together.rule_columns.iter().all(gives) || together.left_out.iter().any(gives) {
             continue;
         }

@@ -13,7 +13,7 @@ use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
 use super::batch::{self, Verdict};
-use super::rows::{decollide, fresh_keys, referenced_tables, samples_of, unique_columns, Row};
+use super::rows::{fresh_keys, referenced_tables, samples_of, unique_columns, Decollider, Row};
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, tables_lacking};
 use super::{probe_finding, rng_for, ProbeConfig};
@@ -72,6 +72,7 @@ pub async fn probe_checks(
             Row::new()
         };
         let unique = unique_columns(rel);
+        let typed = batch::TypedColumns::of(rel);
         for (name, check) in &loaded.spec.checks {
             let f = match &blocked {
                 Some(b) => check_finding(loaded, name, Status::Skip, b.0.clone()),
@@ -82,6 +83,7 @@ pub async fn probe_checks(
                         fed,
                         fresh: &fresh,
                         unique: &unique,
+                        typed: &typed,
                         together: together.get(&rel.name).map(Vec::as_slice),
                         constraint: name,
                     };
@@ -97,15 +99,16 @@ pub async fn probe_checks(
 /// What a rule is probed on: its spec, the table as introspected, the columns whose
 /// values must not come from a sequence, the key values that keep a case clear of the
 /// table's kept sample rows ([`fresh_keys`]), the table's unique columns
-/// ([`unique_columns`], for [`decollide`]), whether the table may take cases together
-/// and which columns those must leave out ([`batch::together_tables`]), and the name of the
-/// CHECK constraint that must enforce it.
+/// ([`unique_columns`], for [`Decollider`]), its columns quoted and typed, whether the
+/// table may take cases together and which columns those must leave out
+/// ([`batch::together_tables`]), and the name of the CHECK constraint that must enforce it.
 struct Target<'a> {
     loaded: &'a LoadedSpec,
     rel: &'a Relation,
     fed: &'a SequenceFed,
     fresh: &'a Row,
     unique: &'a BTreeSet<String>,
+    typed: &'a batch::TypedColumns,
     together: Option<&'a [String]>,
     constraint: &'a str,
 }
@@ -380,10 +383,13 @@ async fn run_groups(
         .enumerate()
         .flat_map(|(g, cases)| cases.iter().enumerate().map(move |(i, c)| (g, i, c)))
         .collect();
+    let decollider = Decollider::new(rel, target.unique, sample, keep);
+    // Room for the columns a case may add: its varied ones, fresh keys, sequence values.
+    let room = keep.len() + target.fresh.len() + target.fed.columns(&rel.name).len();
     let rows: Vec<Row> = numbered
         .iter()
         .map(|&(_, i, c)| {
-            let mut row = decollide(rel, target.unique, sample, i, keep);
+            let mut row = decollider.row_with_room(i, room);
             for (col, value) in target.fresh {
                 if !keep.contains(&col.as_str()) && row.contains_key(col) {
                     row.insert(col.clone(), format!("{value}::numeric + {i}"));
@@ -404,11 +410,8 @@ async fn run_groups(
             values: row
                 .iter()
                 .map(|(col, expr)| {
-                    let ty = rel
-                        .column(col)
-                        .map(|x| x.type_name.as_str())
-                        .unwrap_or("text");
-                    (quote_ident(col), ty.to_string(), expr.clone())
+                    let (quoted, ty) = target.typed.get(col);
+                    (quoted, ty, expr.clone())
                 })
                 .collect(),
             // Every varied column is in the row: the loop above put it there.

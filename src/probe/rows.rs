@@ -153,26 +153,55 @@ pub fn decollide(
     case: usize,
     keep: &[&str],
 ) -> Row {
-    let mut out = Row::new();
-    for (col, expr) in row {
-        if !unique.contains(col) || keep.contains(&col.as_str()) {
-            out.insert(col.clone(), expr.clone());
-            continue;
+    Decollider::new(rel, unique, row, keep).row(case)
+}
+
+/// [`decollide`]'s decisions for one sample row, made once for every case varied from it:
+/// which columns stay as they are, which are left to their default (absent), and which
+/// get the case's prefix.
+pub struct Decollider<'r> {
+    columns: Vec<(&'r str, &'r str, bool)>,
+}
+
+impl<'r> Decollider<'r> {
+    /// The decisions for `row` (see [`decollide`]).
+    pub fn new(rel: &Relation, unique: &BTreeSet<String>, row: &'r Row, keep: &[&str]) -> Self {
+        let mut columns = Vec::with_capacity(row.len());
+        for (col, expr) in row {
+            if !unique.contains(col) || keep.contains(&col.as_str()) {
+                columns.push((col.as_str(), expr.as_str(), false));
+                continue;
+            }
+            let Some(c) = rel.column(col) else { continue };
+            if c.default.is_some() {
+                continue;
+            }
+            let texty = c.type_name.starts_with("character")
+                || c.type_name == "text"
+                || c.type_name.starts_with("varchar");
+            columns.push((col.as_str(), expr.as_str(), texty));
         }
-        let Some(c) = rel.column(col) else { continue };
-        if c.default.is_some() {
-            continue;
-        }
-        let texty = c.type_name.starts_with("character")
-            || c.type_name == "text"
-            || c.type_name.starts_with("varchar");
-        if texty {
-            out.insert(col.clone(), format!("'p{case}x' || {expr}"));
-        } else {
-            out.insert(col.clone(), expr.clone());
-        }
+        Decollider { columns }
     }
-    out
+
+    /// The row of case number `case`, with room for `extra` more columns.
+    pub fn row_with_room(&self, case: usize, extra: usize) -> Row {
+        let mut out = Row::with_capacity(self.columns.len() + extra);
+        for &(col, expr, prefixed) in &self.columns {
+            let value = if prefixed {
+                format!("'p{case}x' || {expr}")
+            } else {
+                expr.to_string()
+            };
+            out.insert(col.to_string(), value);
+        }
+        out
+    }
+
+    /// The row of case number `case`.
+    pub fn row(&self, case: usize) -> Row {
+        self.row_with_room(case, 0)
+    }
 }
 
 /// Fresh values for the whole-number key columns of a table whose sample rows stay in it
