@@ -226,6 +226,60 @@ fn junit_written_suite_by_suite_is_what_the_whole_report_gives() {
     assert_eq!(junit_counts(&whole).0, cases);
 }
 
+/// Every test case of `junit.xml` carries its finding's spec file and line (annotating CI
+/// actions read them to point at the spec line), lines that many findings share included:
+/// the set of (name, file, line) of the test cases is that of the findings.
+#[test]
+fn every_junit_test_case_points_at_its_findings_spec_line() {
+    let dir = failing_ledger();
+    let run = run_record(dir.path());
+    let mut expected: Vec<(String, Option<String>, Option<String>)> = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let loc = &f["location"];
+            (
+                format!(
+                    "{} {}",
+                    f["code"].as_str().unwrap(),
+                    f["object"].as_str().unwrap()
+                ),
+                loc["file"].as_str().map(str::to_string),
+                loc["line"].as_u64().map(|l| l.to_string()),
+            )
+        })
+        .collect();
+    let lines: std::collections::BTreeSet<&str> =
+        expected.iter().filter_map(|e| e.2.as_deref()).collect();
+    assert!(
+        expected.iter().filter(|e| e.2.is_some()).count() > lines.len() && lines.len() > 3,
+        "findings share lines and have several: {lines:?}"
+    );
+    let report = quick_junit::Report::deserialize_from_str(&read(dir.path(), "junit.xml")).unwrap();
+    let attr = |c: &quick_junit::TestCase, key: &str| {
+        c.extra
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v.as_str().to_string())
+    };
+    let mut got: Vec<(String, Option<String>, Option<String>)> = report
+        .test_suites
+        .iter()
+        .flat_map(|s| s.test_cases.iter())
+        .map(|c| {
+            (
+                c.name.as_str().to_string(),
+                attr(c, "file"),
+                attr(c, "line"),
+            )
+        })
+        .collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+}
+
 /// (testcases, failures, skipped) in a junit.xml, read back with quick-junit.
 fn junit_counts(xml: &str) -> (usize, usize, usize, Vec<String>) {
     let report = quick_junit::Report::deserialize_from_str(xml).expect("junit.xml parses");
