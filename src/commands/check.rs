@@ -153,6 +153,17 @@ pub async fn run_check(args: &CheckArgs, out: Output) -> Result<ExitCode> {
     })
 }
 
+/// Make `n` copies of a throw-away server's database for the probes' workers, on the
+/// calling thread, which has no runtime of its own: `check` makes them on a thread that
+/// runs beside verify.
+fn copy_for_workers(db: &Database, n: usize) -> Result<Vec<sqlx::postgres::PgConnectOptions>> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("the thread that copies the database", e))?
+        .block_on(db.copy_options(n))
+}
+
 /// The probes' connections when `--jobs` is not given: one per core, capped at 4 so that a
 /// runner with many cores does not copy the database many times over for a few properties.
 fn default_jobs() -> usize {
@@ -536,19 +547,6 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     let shadow_major = shadow_server_version.as_deref().and_then(major_of);
     warnings.extend(cross_major);
 
-    let t = Instant::now();
-    let migrations = status_of(&files, &history);
-    let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
-    // Every finding goes to a spool on disk as it is made; only the counts and what did
-    // not pass stay in memory. The migrations' few findings go first.
-    let mut findings = FindingSink::new()?;
-    findings.extend(verify_migrations(&migrations, &args.migrations));
-    verify_into(&specs, &actual, &shadow, &access, &mut findings);
-    drop(printers);
-    // The probes need the catalog and the specs, never the shadow.
-    drop(shadow);
-    phases.push(clock.phase("verify", t));
-
     let sensitive: Vec<(String, String, String)> = specs
         .specs
         .iter()
@@ -561,12 +559,61 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         })
         .collect();
     let sensitive_columns = crate::catalog::read_column_readers(&mut conn, &sensitive).await?;
-    let schema_map = crate::report::erd::SchemaMap::of(&actual, &specs);
-
     let run_probes = !args.no_probe && (db.is_ephemeral() || args.probe);
     let probe_seed = run_probes.then(|| args.seed.unwrap_or_else(ProbeConfig::fresh_seed));
+    // On a throw-away server the probes' workers each get a copy of the database. Copying
+    // is the server's work on one core while verify is mostly this process's, so the
+    // copies are made beside verify, not after it: what sequences stand at is read first,
+    // and this session closes, since a copy needs its template free of sessions.
+    let copying = match probe_seed {
+        Some(_) if db.is_ephemeral() => {
+            // A copy nobody would use only costs time.
+            let jobs = args
+                .jobs
+                .unwrap_or_else(default_jobs)
+                .min(crate::probe::work_units(&specs));
+            let reset = crate::probe::sequences::SequenceReset::read(&mut conn).await?;
+            Some((jobs - 1, reset))
+        }
+        _ => None,
+    };
+
+    let t = Instant::now();
+    let migrations = status_of(&files, &history);
+    let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
+    // Every finding goes to a spool on disk as it is made; only the counts and what did
+    // not pass stay in memory. The migrations' few findings go first.
+    let mut findings = FindingSink::new()?;
+    findings.extend(verify_migrations(&migrations, &args.migrations));
+    // Verify, and the copies (when `copy` says how many) on a thread of their own beside
+    // it; the probes' time begins where verify's ends, a copy still being made being theirs.
+    let mut verify_beside = |copy: Option<usize>| {
+        std::thread::scope(|scope| {
+            let db = &db;
+            let copies = copy.map(|n| scope.spawn(move || copy_for_workers(db, n)));
+            verify_into(&specs, &actual, &shadow, &access, &mut findings);
+            phases.push(clock.phase("verify", t));
+            let probes_began = Instant::now();
+            let copies = copies.map(|c| c.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            (copies, probes_began)
+        })
+    };
+    let (copies, probes_began) = match &copying {
+        Some((n, _)) if *n > 0 => {
+            Database::close(conn).await;
+            let done = verify_beside(Some(*n));
+            conn = db.connect().await?;
+            done
+        }
+        _ => verify_beside(None),
+    };
+    drop(printers);
+    // The probes need the catalog and the specs, never the shadow.
+    drop(shadow);
+    let schema_map = crate::report::erd::SchemaMap::of(&actual, &specs);
+
     if let Some(seed) = probe_seed {
-        let t = Instant::now();
+        let t = probes_began;
         let config = ProbeConfig {
             cases: args.cases,
             seed,
@@ -575,18 +622,10 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             "running behavioural probes ({} cases per rule, seed {seed})",
             args.cases
         ));
-        if db.is_ephemeral() {
-            // A copy nobody would use only costs time.
-            let jobs = args
-                .jobs
-                .unwrap_or_else(default_jobs)
-                .min(crate::probe::work_units(&specs));
-            let reset = crate::probe::sequences::SequenceReset::read(&mut conn).await?;
-            // A copy needs its template free of sessions: this one closes, and comes back.
-            Database::close(conn).await;
+        if let Some((_, reset)) = &copying {
             // The database itself and `jobs - 1` copies of it: one session each.
             let mut options = vec![db.session_options(&[])];
-            options.extend(db.copy_options(jobs - 1).await?);
+            options.extend(copies.unwrap_or_else(|| Ok(Vec::new()))?);
             let sessions: Vec<crate::probe::WorkerSession> = options
                 .into_iter()
                 .map(|options| crate::probe::WorkerSession {
@@ -595,7 +634,6 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
                     local: db.is_local(),
                 })
                 .collect();
-            conn = db.connect().await?;
             // Each worker drives its own session from a thread of its own, on a core it
             // shares with its server process (see `pairing`).
             findings.extend(
@@ -605,7 +643,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
                     &specs,
                     &actual,
                     &config,
-                    Some(&reset),
+                    Some(reset),
                 )
                 .await?,
             );
