@@ -573,7 +573,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
                 .unwrap_or_else(default_jobs)
                 .min(crate::probe::work_units(&specs));
             let reset = crate::probe::sequences::SequenceReset::read(&mut conn).await?;
-            Some((jobs - 1, reset))
+            Some((jobs.saturating_sub(1), reset))
         }
         _ => None,
     };
