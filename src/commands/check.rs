@@ -164,6 +164,26 @@ fn copy_for_workers(db: &Database, n: usize) -> Result<Vec<sqlx::postgres::PgCon
         .block_on(db.copy_options(n))
 }
 
+/// Run `verify`, and meanwhile make `copies` copies of the database (when some are wanted)
+/// on a thread of their own. Returns the copies and the instant verify ended: the probes'
+/// time begins there, so a copy still being made counts as theirs.
+fn beside_copies(
+    db: &Database,
+    copies: Option<usize>,
+    verify: impl FnOnce(),
+) -> (
+    Option<Result<Vec<sqlx::postgres::PgConnectOptions>>>,
+    Instant,
+) {
+    std::thread::scope(|scope| {
+        let copying = copies.map(|n| scope.spawn(move || copy_for_workers(db, n)));
+        verify();
+        let ended = Instant::now();
+        let made = copying.map(|c| c.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (made, ended)
+    })
+}
+
 /// The probes' connections when `--jobs` is not given: one per core, capped at 4 so that a
 /// runner with many cores does not copy the database many times over for a few properties.
 fn default_jobs() -> usize {
@@ -585,27 +605,19 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     // not pass stay in memory. The migrations' few findings go first.
     let mut findings = FindingSink::new()?;
     findings.extend(verify_migrations(&migrations, &args.migrations));
-    // Verify, and the copies (when `copy` says how many) on a thread of their own beside
-    // it; the probes' time begins where verify's ends, a copy still being made being theirs.
-    let mut verify_beside = |copy: Option<usize>| {
-        std::thread::scope(|scope| {
-            let db = &db;
-            let copies = copy.map(|n| scope.spawn(move || copy_for_workers(db, n)));
-            verify_into(&specs, &actual, &shadow, &access, &mut findings);
-            phases.push(clock.phase("verify", t));
-            let probes_began = Instant::now();
-            let copies = copies.map(|c| c.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-            (copies, probes_began)
-        })
+    // The copies are made beside verify, with this session closed meanwhile.
+    let verify = || {
+        verify_into(&specs, &actual, &shadow, &access, &mut findings);
+        phases.push(clock.phase("verify", t));
     };
-    let (copies, probes_began) = match &copying {
-        Some((n, _)) if *n > 0 => {
+    let (copies, probes_began) = match copying.as_ref().map(|(n, _)| *n) {
+        Some(n) if n > 0 => {
             Database::close(conn).await;
-            let done = verify_beside(Some(*n));
+            let done = beside_copies(&db, Some(n), verify);
             conn = db.connect().await?;
             done
         }
-        _ => verify_beside(None),
+        _ => beside_copies(&db, None, verify),
     };
     drop(printers);
     // The probes need the catalog and the specs, never the shadow.

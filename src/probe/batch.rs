@@ -22,7 +22,6 @@
 //! subquery among its values), run again as plain inserts, so their verdicts are the plain
 //! statement's.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -177,45 +176,14 @@ impl Verdict {
 pub struct CaseRow {
     /// `(quoted column, type, expression)`, in the order the insert lists them; each is
     /// sent as `(expression)::type`. The column and type are shared by every case of a
-    /// table (see [`TypedColumns`]); only the expression is the case's own.
+    /// table (see [`super::rows::TypedColumns`]); only the expression is the case's own.
     pub values: Vec<(Arc<str>, Arc<str>, String)>,
     /// Indexes into `values` of the varied columns, in the order they are compared.
     pub kept: Vec<usize>,
     /// Cases are inserted together only with cases of the same group: within a group their
-    /// unique values differ ([`super::rows::decollide`] numbers the cases of each group
+    /// unique values differ ([`super::rows::Decollider`] numbers the cases of each group
     /// from 0).
     pub group: usize,
-}
-
-/// Every column of a table quoted, with its type, made once for all the table's cases:
-/// quoting and copying them again for every column of every case was a third of the
-/// client's work in the constraint probes.
-pub struct TypedColumns {
-    by_name: HashMap<String, (Arc<str>, Arc<str>)>,
-}
-
-impl TypedColumns {
-    /// The columns of `rel`.
-    pub fn of(rel: &crate::catalog::Relation) -> Self {
-        let by_name = rel
-            .columns
-            .iter()
-            .map(|c| {
-                let quoted: Arc<str> = quote_ident(&c.name).into();
-                (c.name.clone(), (quoted, Arc::from(c.type_name.as_str())))
-            })
-            .collect();
-        TypedColumns { by_name }
-    }
-
-    /// Column `name` (unquoted) quoted, with its type; a column the table lacks is sent as
-    /// `text`, and the server then names it in its refusal.
-    pub fn get(&self, name: &str) -> (Arc<str>, Arc<str>) {
-        match self.by_name.get(name) {
-            Some((quoted, ty)) => (Arc::clone(quoted), Arc::clone(ty)),
-            None => (quote_ident(name).into(), Arc::from("text")),
-        }
-    }
 }
 
 /// Columns with their types, and the varied ones: what cases sharing a statement share.

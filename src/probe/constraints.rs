@@ -13,7 +13,9 @@ use proptest::test_runner::{Config, TestRunner};
 use sqlx::PgConnection;
 
 use super::batch::{self, Verdict};
-use super::rows::{fresh_keys, referenced_tables, samples_of, unique_columns, Decollider, Row};
+use super::rows::{
+    fresh_keys, referenced_tables, samples_of, unique_columns, Decollider, Row, TypedColumns,
+};
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, tables_lacking};
 use super::{probe_finding, rng_for, ProbeConfig};
@@ -63,34 +65,37 @@ pub async fn probe_checks(
         if rel.kind != 'r' && rel.kind != 'p' || loaded.spec.checks.is_empty() {
             continue;
         }
-        let blocked = lacking.get(&loaded.spec.table);
+        if let Some(blocked) = lacking.get(&loaded.spec.table) {
+            out.extend(
+                loaded
+                    .spec
+                    .checks
+                    .keys()
+                    .map(|name| check_finding(loaded, name, Status::Skip, blocked.0.clone())),
+            );
+            continue;
+        }
         // The sample rows of a table others reference are in it while its rules run.
-        let fresh = if blocked.is_none() && kept.contains(&rel.name) {
+        let fresh = if kept.contains(&rel.name) {
             let samples = samples_of(loaded);
             fresh_keys(conn, rel, &samples, fed).await?
         } else {
             Row::new()
         };
         let unique = unique_columns(rel);
-        let typed = batch::TypedColumns::of(rel);
+        let typed = TypedColumns::of(rel);
         for (name, check) in &loaded.spec.checks {
-            let f = match &blocked {
-                Some(b) => check_finding(loaded, name, Status::Skip, b.0.clone()),
-                None => {
-                    let target = Target {
-                        loaded,
-                        rel,
-                        fed,
-                        fresh: &fresh,
-                        unique: &unique,
-                        typed: &typed,
-                        together: together.get(&rel.name).map(Vec::as_slice),
-                        constraint: name,
-                    };
-                    probe_one(conn, &target, &check.rule, config).await?
-                }
+            let target = Target {
+                loaded,
+                rel,
+                fed,
+                fresh: &fresh,
+                unique: &unique,
+                typed: &typed,
+                together: together.get(&rel.name).map(Vec::as_slice),
+                constraint: name,
             };
-            out.push(f);
+            out.push(probe_one(conn, &target, &check.rule, config).await?);
         }
     }
     Ok(out)
@@ -108,7 +113,7 @@ struct Target<'a> {
     fed: &'a SequenceFed,
     fresh: &'a Row,
     unique: &'a BTreeSet<String>,
-    typed: &'a batch::TypedColumns,
+    typed: &'a TypedColumns,
     together: Option<&'a [String]>,
     constraint: &'a str,
 }

@@ -1,7 +1,8 @@
 //! Rows for probes: the specs' sample rows as SQL, inserted in foreign-key order so that
 //! every table's parents exist, and turned into base rows that vary one thing at a time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use sqlx::PgConnection;
 
@@ -142,29 +143,17 @@ fn mentions(expr: &str, col: &str) -> bool {
         .any(|w| w == col)
 }
 
-/// A copy of `row` that will not collide with rows already inserted: unique columns with a
-/// default are left to their default, unique text columns get a per-case prefix. `keep`
-/// (the columns under test) are left alone. `unique` is [`unique_columns`] of `rel`, which
-/// the caller works out once per table rather than once per case.
-pub fn decollide(
-    rel: &Relation,
-    unique: &BTreeSet<String>,
-    row: &Row,
-    case: usize,
-    keep: &[&str],
-) -> Row {
-    Decollider::new(rel, unique, row, keep).row(case)
-}
-
-/// [`decollide`]'s decisions for one sample row, made once for every case varied from it:
-/// which columns stay as they are, which are left to their default (absent), and which
-/// get the case's prefix.
+/// Copies of a sample row that will not collide with rows already inserted, one per case:
+/// unique columns with a default are left to their default (absent), unique text columns
+/// get a per-case prefix, and the rest, with the columns under test, stay as they are. The
+/// decisions are made once per sample row, not again for every case varied from it.
 pub struct Decollider<'r> {
     columns: Vec<(&'r str, &'r str, bool)>,
 }
 
 impl<'r> Decollider<'r> {
-    /// The decisions for `row` (see [`decollide`]).
+    /// The decisions for `row`, leaving `keep` (the columns under test) alone. `unique` is
+    /// [`unique_columns`] of `rel`, which the caller works out once per table.
     pub fn new(rel: &Relation, unique: &BTreeSet<String>, row: &'r Row, keep: &[&str]) -> Self {
         let mut columns = Vec::with_capacity(row.len());
         for (col, expr) in row {
@@ -197,17 +186,44 @@ impl<'r> Decollider<'r> {
         }
         out
     }
+}
 
-    /// The row of case number `case`.
-    pub fn row(&self, case: usize) -> Row {
-        self.row_with_room(case, 0)
+/// Every column of a table quoted, with its type, made once for all the table's cases:
+/// quoting and copying them again for every column of every case was a third of the
+/// client's work in the constraint probes. Cases share the strings (see
+/// [`super::batch::CaseRow`]).
+pub struct TypedColumns {
+    by_name: HashMap<String, (Arc<str>, Arc<str>)>,
+}
+
+impl TypedColumns {
+    /// The columns of `rel`.
+    pub fn of(rel: &Relation) -> Self {
+        let by_name = rel
+            .columns
+            .iter()
+            .map(|c| {
+                let quoted: Arc<str> = quote_ident(&c.name).into();
+                (c.name.clone(), (quoted, Arc::from(c.type_name.as_str())))
+            })
+            .collect();
+        TypedColumns { by_name }
+    }
+
+    /// Column `name` (unquoted) quoted, with its type; a column the table lacks is sent as
+    /// `text`, and the server then names it in its refusal.
+    pub fn get(&self, name: &str) -> (Arc<str>, Arc<str>) {
+        match self.by_name.get(name) {
+            Some((quoted, ty)) => (Arc::clone(quoted), Arc::clone(ty)),
+            None => (quote_ident(name).into(), Arc::from("text")),
+        }
     }
 }
 
 /// Fresh values for the whole-number key columns of a table whose sample rows stay in it
 /// while its rules are probed (see [`insert_samples`]).
 ///
-/// A case is the sample row with the rule's columns replaced, and [`decollide`] can make
+/// A case is the sample row with the rule's columns replaced, and [`Decollider`] can make
 /// only a text key or a key with a default unique. Any other key of the sample is
 /// repeated, so every case the rule itself accepts would be refused with 23505 by the
 /// kept sample row: the rule's boundary would go unobserved, and a CHECK that drifted

@@ -29,7 +29,7 @@ pub type LoadedSpec = Loaded<TableSpec>;
 /// One loaded schema document (a document with `schema:` and no `table:`).
 pub type LoadedSchema = Loaded<SchemaSpec>;
 
-/// A spec document of either kind, as [`load_document`] found it.
+/// A spec document of either kind, as [`super::load::load_document`] found it.
 #[derive(Debug, Clone)]
 pub enum SpecDocument {
     /// A relation spec.
