@@ -932,7 +932,7 @@ async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_
 
 #[tokio::test]
 async fn a_read_of_the_highest_keys_that_outlasts_its_timeout_gives_none_and_ends_nothing() {
-    use reims_verify::probe::rows::{fresh_keys_within, Row};
+    use reims_verify::probe::rows::{fresh_keys_within, unique_columns, Row};
     use reims_verify::probe::sequences::SequenceFed;
     let db = empty_db("probe_fresh_timeout").await;
     let mut conn = connect(&db).await;
@@ -946,6 +946,7 @@ async fn a_read_of_the_highest_keys_that_outlasts_its_timeout_gives_none_and_end
     .unwrap();
     let schema = read_schema(&mut conn, "public").await.unwrap();
     let rel = schema.relations.get("rv_big").unwrap();
+    let unique = unique_columns(rel);
     let sample: Row = [("a".to_string(), "1".to_string()), ("b".into(), "1".into())]
         .into_iter()
         .collect();
@@ -955,18 +956,32 @@ async fn a_read_of_the_highest_keys_that_outlasts_its_timeout_gives_none_and_end
         .execute(&mut *tx)
         .await
         .unwrap();
-    let read = fresh_keys_within(&mut tx, rel, std::slice::from_ref(&sample), &fed, "30s")
-        .await
-        .unwrap();
+    let read = fresh_keys_within(
+        &mut tx,
+        rel,
+        &unique,
+        std::slice::from_ref(&sample),
+        &fed,
+        "30s",
+    )
+    .await
+    .unwrap();
     assert_eq!(read.get("a").map(String::as_str), Some("'2'"), "{read:?}");
     assert_eq!(
         read.get("b").map(String::as_str),
         Some("'300001'"),
         "{read:?}"
     );
-    let cut = fresh_keys_within(&mut tx, rel, std::slice::from_ref(&sample), &fed, "1ms")
-        .await
-        .unwrap();
+    let cut = fresh_keys_within(
+        &mut tx,
+        rel,
+        &unique,
+        std::slice::from_ref(&sample),
+        &fed,
+        "1ms",
+    )
+    .await
+    .unwrap();
     assert!(cut.is_empty(), "{cut:?}");
     // The transaction goes on, with its own timeout back.
     let timeout: String = sqlx::query_scalar("SHOW statement_timeout")

@@ -75,14 +75,14 @@ pub async fn probe_checks(
             );
             continue;
         }
+        let unique = unique_columns(rel);
         // The sample rows of a table others reference are in it while its rules run.
         let fresh = if kept.contains(&rel.name) {
             let samples = samples_of(loaded);
-            fresh_keys(conn, rel, &samples, fed).await?
+            fresh_keys(conn, rel, &unique, &samples, fed).await?
         } else {
             Row::new()
         };
-        let unique = unique_columns(rel);
         let typed = TypedColumns::of(rel);
         for (name, check) in &loaded.spec.checks {
             let target = Target {

@@ -238,14 +238,16 @@ impl TypedColumns {
 /// of [`FRESH_KEYS_TIMEOUT`] inside it: a large table of a handed-over server whose key
 /// column leads no index would otherwise be read whole. A table the role may not read, a
 /// read that outlasts the timeout, or any other error gives no fresh values (the cases are
-/// then inconclusive, as before).
+/// then inconclusive, as before). `unique` is [`unique_columns`] of `rel`, which the caller
+/// has worked out for the table's cases too.
 pub async fn fresh_keys(
     conn: &mut PgConnection,
     rel: &Relation,
+    unique: &BTreeSet<String>,
     samples: &[Row],
     fed: &SequenceFed,
 ) -> Result<Row> {
-    fresh_keys_within(conn, rel, samples, fed, FRESH_KEYS_TIMEOUT).await
+    fresh_keys_within(conn, rel, unique, samples, fed, FRESH_KEYS_TIMEOUT).await
 }
 
 /// How long [`fresh_keys`] may read a table's highest keys.
@@ -255,6 +257,7 @@ pub const FRESH_KEYS_TIMEOUT: &str = "1s";
 pub async fn fresh_keys_within(
     conn: &mut PgConnection,
     rel: &Relation,
+    unique: &BTreeSet<String>,
     samples: &[Row],
     fed: &SequenceFed,
     timeout: &str,
@@ -270,9 +273,9 @@ pub async fn fresh_keys_within(
         .iter()
         .map(|f| f.column.as_str())
         .collect();
-    let columns: Vec<&str> = unique_columns(rel)
-        .into_iter()
-        .filter_map(|name| rel.column(&name))
+    let columns: Vec<&str> = unique
+        .iter()
+        .filter_map(|name| rel.column(name))
         .filter(|c| {
             c.default.is_none()
                 && whole_number(&c.type_name)
