@@ -3,9 +3,12 @@
 //! A property plays the same statements (its actions, model updates, invariants, picks)
 //! hundreds of times with different values. Sent as text, each is parsed, analysed and
 //! planned every time, which was most of the server's work per step. Here a statement is
-//! rendered once as a template whose typed values are parameters (see
-//! [`super::bind::Params`]), prepared with `PREPARE` the first time, and run with
-//! `EXECUTE name(values)` after that. Both are plain SQL, so a step still travels in one
+//! rendered as a template whose typed values are parameters (see
+//! [`super::bind::Params`]). The first time a template is met it runs inline, as the
+//! statement itself; the second time it is prepared with `PREPARE`, and from then on it
+//! runs as `EXECUTE name(values)`. Many templates are met once only (a row whose untyped
+//! strings are unique to it), and preparing those cost the server a `PREPARE` and an
+//! `EXECUTE` for one run. Both are plain SQL, so a step still travels in one
 //! simple-protocol batch, in one round trip, as before.
 //!
 //! `PREPARE` is not undone by a rollback and lives as long as the session, so the names are
@@ -29,12 +32,23 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 /// the session until the property ends.
 const MAX_PARAMS: usize = 1_000;
 
+/// What is known of a template met before.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    /// Run once, inline; prepared the next time it is met.
+    Once,
+    /// Prepared under this name.
+    Prepared(String),
+    /// Always sent inline (`PREPARE` takes one `SELECT`, `INSERT`, `UPDATE`, `DELETE` or
+    /// `VALUES` only, and the template is too wide to be worth keeping).
+    Inline,
+}
+
 /// The prepared statements of one property, on one connection.
 #[derive(Debug, Default)]
 pub struct Statements {
-    /// Template → the name it is prepared under, or `None` when it is sent inline
-    /// (`PREPARE` takes one `SELECT`, `INSERT`, `UPDATE`, `DELETE` or `VALUES` only).
-    names: HashMap<String, Option<String>>,
+    /// Template → what is known of it.
+    names: HashMap<String, Seen>,
     /// Names whose `PREPARE` is in the batch being built or sent.
     unconfirmed: Vec<String>,
     /// Names whose batch failed: their `PREPARE` may not have run.
@@ -42,9 +56,10 @@ pub struct Statements {
 }
 
 impl Statements {
-    /// The SQL that runs `template` with `params`: `EXECUTE`, with the `PREPARE` appended to
-    /// `pending` (sent in front of it) the first time. A template `PREPARE` cannot take runs
-    /// as `inline`, the same statement with its values written in.
+    /// The SQL that runs `template` with `params`: `inline` (the same statement with its
+    /// values written in) the first time the template is met; `EXECUTE`, with the `PREPARE`
+    /// appended to `pending` (sent in front of it), the second time; `EXECUTE` alone after
+    /// that. A template `PREPARE` cannot take always runs as `inline`.
     pub fn call(
         &mut self,
         pending: &mut String,
@@ -53,13 +68,18 @@ impl Statements {
         inline: String,
     ) -> String {
         let name = match self.names.get(&template) {
-            Some(Some(name)) => name.clone(),
-            Some(None) => return inline,
+            Some(Seen::Prepared(name)) => name.clone(),
+            Some(Seen::Inline) => return inline,
             None => {
-                if params.values.len() > MAX_PARAMS || !preparable(&template) {
-                    self.names.insert(template, None);
-                    return inline;
-                }
+                let seen = if params.values.len() > MAX_PARAMS || !preparable(&template) {
+                    Seen::Inline
+                } else {
+                    Seen::Once
+                };
+                self.names.insert(template, seen);
+                return inline;
+            }
+            Some(Seen::Once) => {
                 let name = format!("rv_p{}", NEXT.fetch_add(1, Ordering::Relaxed));
                 pending.push_str("PREPARE ");
                 pending.push_str(&name);
@@ -73,7 +93,7 @@ impl Statements {
                 pending.push_str(&template);
                 pending.push_str(";\n");
                 self.unconfirmed.push(name.clone());
-                self.names.insert(template, Some(name.clone()));
+                self.names.insert(template, Seen::Prepared(name.clone()));
                 name
             }
         };
@@ -94,14 +114,15 @@ impl Statements {
     }
 
     /// The batch carrying the unconfirmed `PREPARE`s failed: each may or may not have run.
-    /// Their templates are prepared again, under new names, the next time they are needed.
+    /// Their templates are forgotten: met again, each runs inline once and is then prepared
+    /// under a new name.
     pub fn failed(&mut self) {
         if self.unconfirmed.is_empty() {
             return;
         }
         let lost = std::mem::take(&mut self.unconfirmed);
         self.names
-            .retain(|_, name| !name.as_ref().is_some_and(|n| lost.contains(n)));
+            .retain(|_, seen| !matches!(seen, Seen::Prepared(n) if lost.contains(n)));
         self.stray.extend(lost);
     }
 
@@ -110,7 +131,14 @@ impl Statements {
     /// ends with the run.
     pub async fn release(&mut self, conn: &mut PgConnection) {
         self.failed();
-        let mut names: Vec<String> = self.names.drain().filter_map(|(_, n)| n).collect();
+        let mut names: Vec<String> = self
+            .names
+            .drain()
+            .filter_map(|(_, seen)| match seen {
+                Seen::Prepared(name) => Some(name),
+                Seen::Once | Seen::Inline => None,
+            })
+            .collect();
         if !self.stray.is_empty() {
             let stray = std::mem::take(&mut self.stray);
             if let Ok(found) = sqlx::query_scalar::<_, String>(
@@ -177,7 +205,7 @@ mod tests {
     }
 
     #[test]
-    fn a_template_is_prepared_once_then_executed() {
+    fn a_template_runs_inline_once_then_is_prepared_once_then_executed() {
         let mut s = Statements::default();
         let mut pending = String::new();
         let t = "SELECT f($1::text, $2::uuid)".to_string();
@@ -185,18 +213,26 @@ mod tests {
             &mut pending,
             t.clone(),
             params(&[Some("o'k"), None]),
-            "x".into(),
+            "inline".into(),
         );
-        let name = &first["EXECUTE ".len()..first.find('(').unwrap()];
-        assert!(name.starts_with("rv_p"), "{first}");
+        assert_eq!(first, "inline");
+        assert!(pending.is_empty(), "prepared at first sight: {pending}");
+        let second = s.call(
+            &mut pending,
+            t.clone(),
+            params(&[Some("o'k"), None]),
+            "inline".into(),
+        );
+        let name = &second["EXECUTE ".len()..second.find('(').unwrap()];
+        assert!(name.starts_with("rv_p"), "{second}");
         assert_eq!(pending, format!("PREPARE {name}(text, text) AS {t};\n"));
-        assert!(first.ends_with("('o''k', NULL)"), "{first}");
+        assert!(second.ends_with("('o''k', NULL)"), "{second}");
         pending.clear();
-        let again = s.call(&mut pending, t, params(&[Some("a"), Some("b")]), "x".into());
+        let third = s.call(&mut pending, t, params(&[Some("a"), Some("b")]), "x".into());
         assert!(pending.is_empty(), "prepared again: {pending}");
         assert_eq!(
-            again[..again.find('(').unwrap()],
-            first[..first.find('(').unwrap()]
+            third[..third.find('(').unwrap()],
+            second[..second.find('(').unwrap()]
         );
     }
 
@@ -211,27 +247,45 @@ mod tests {
             "SELECT 1 -- the end",
             "DO $$ BEGIN END $$",
         ] {
-            let sent = s.call(&mut pending, t.into(), params(&[]), "inline".into());
-            assert_eq!(sent, "inline", "{t}");
+            for _ in 0..3 {
+                let sent = s.call(&mut pending, t.into(), params(&[]), "inline".into());
+                assert_eq!(sent, "inline", "{t}");
+            }
         }
         assert!(pending.is_empty(), "{pending}");
-        let sent = s.call(
-            &mut pending,
-            "(SELECT 1)".into(),
-            params(&[]),
-            "inline".into(),
-        );
-        assert!(sent.starts_with("EXECUTE rv_p"), "{sent}");
+        let wide = || params(&vec![Some("v"); MAX_PARAMS + 1]);
+        for _ in 0..3 {
+            let sent = s.call(&mut pending, "SELECT $1".into(), wide(), "inline".into());
+            assert_eq!(sent, "inline");
+        }
+        assert!(pending.is_empty(), "{pending}");
+        for expected in ["inline", "EXECUTE rv_p"] {
+            let sent = s.call(
+                &mut pending,
+                "(SELECT 1)".into(),
+                params(&[]),
+                "inline".into(),
+            );
+            assert!(sent.starts_with(expected), "{sent}");
+        }
     }
 
     #[test]
     fn a_failed_batch_never_reuses_a_name_it_may_not_have_made() {
         let mut s = Statements::default();
         let mut pending = String::new();
-        let first = s.call(&mut pending, "SELECT 1".into(), params(&[]), String::new());
+        let call = |s: &mut Statements, pending: &mut String| {
+            s.call(pending, "SELECT 1".into(), params(&[]), "inline".into())
+        };
+        assert_eq!(call(&mut s, &mut pending), "inline");
+        let first = call(&mut s, &mut pending);
+        assert!(first.starts_with("EXECUTE rv_p"), "{first}");
         s.failed();
         pending.clear();
-        let second = s.call(&mut pending, "SELECT 1".into(), params(&[]), String::new());
+        // Forgotten: inline again, then prepared under a new name.
+        assert_eq!(call(&mut s, &mut pending), "inline");
+        assert!(pending.is_empty(), "{pending}");
+        let second = call(&mut s, &mut pending);
         assert_ne!(first, second);
         assert!(pending.starts_with("PREPARE"), "{pending}");
         assert_eq!(
@@ -240,7 +294,8 @@ mod tests {
         );
         s.sent();
         pending.clear();
-        let third = s.call(&mut pending, "SELECT 1".into(), params(&[]), String::new());
+        let third = call(&mut s, &mut pending);
         assert_eq!(second, third);
+        assert!(pending.is_empty(), "{pending}");
     }
 }
