@@ -743,3 +743,164 @@ fn check_passes_when_a_migration_ends_the_other_sessions() {
         );
     }
 }
+
+/// `check` with `migrations` on a throw-away server: exit code and stderr. `one_by_one` sets
+/// `REIMS_VERIFY_ONE_BY_ONE`, so every statement is its own round trip.
+fn check_migrations(migrations: &Path, specs: &Path, one_by_one: bool) -> (Option<i32>, String) {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.args([
+        "check",
+        "--no-probe",
+        "--no-report",
+        "--statement-timeout",
+        "1s",
+    ])
+    .arg("--migrations")
+    .arg(migrations)
+    .arg("--specs")
+    .arg(specs)
+    .env("NO_COLOR", "1")
+    .env("REIMS_VERIFY_NO_CACHE", "1")
+    .env_remove("REIMS_VERIFY_ONE_BY_ONE");
+    if one_by_one {
+        cmd.env("REIMS_VERIFY_ONE_BY_ONE", "1");
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn statements_sent_together_fail_where_one_at_a_time_they_would() {
+    // On a throw-away server a file in a transaction goes in runs of statements, one round
+    // trip each. Whatever fails must be reported as one statement at a time reports it:
+    // the same file, line, column, message and exit code, and nothing else on stderr.
+    let base = "CREATE TABLE t (id int PRIMARY KEY, q int CHECK (q >= 0));\nCREATE SEQUENCE s;\n";
+    let many: String = (1..=150)
+        .map(|i| {
+            let q = if i == 100 { -1 } else { i };
+            format!("INSERT INTO t VALUES ({i}, {q});\n")
+        })
+        .collect();
+    let cases: Vec<(&str, String, &str)> = vec![
+        // A failure after some statements of the run completed.
+        (
+            "late",
+            "INSERT INTO t VALUES (1, 1);\nINSERT INTO t VALUES (2, 2);\n-- between\nINSERT INTO t VALUES (3, -3);\nINSERT INTO t VALUES (4, 4);\n".into(),
+            "002_x.sql:4: new row for relation \"t\" violates check constraint \"t_q_check\" (SQLSTATE 23514)",
+        ),
+        // PostgreSQL parses a query string before it runs any of it: sent together, the
+        // syntax error of line 5 comes first; one at a time, line 2 fails first.
+        (
+            "parse_first",
+            "INSERT INTO t VALUES (1, 1);\nINSERT INTO t VALUES (2, -2);\nINSERT INTO t VALUES (3, 3);\nINSERT INTO t VALUES (4, 4);\nSELEC 1;\n".into(),
+            "002_x.sql:2: new row for relation \"t\" violates check constraint \"t_q_check\" (SQLSTATE 23514)",
+        ),
+        // The first statement fails, with no position to say so.
+        (
+            "first",
+            "INSERT INTO t VALUES (1, -1);\nINSERT INTO t VALUES (2, 2);\n".into(),
+            "002_x.sql:1: new row for relation \"t\" violates check constraint \"t_q_check\" (SQLSTATE 23514)",
+        ),
+        // A syntax error in the second statement: the first one runs first, one at a time.
+        (
+            "syntax",
+            "INSERT INTO t VALUES (1, 1);\nINSERT INTO t VALUES (2, 2)) ;\nINSERT INTO t VALUES (3, 3);\n".into(),
+            "002_x.sql:2:28: syntax error at or near \")\" (SQLSTATE 42601)",
+        ),
+        // A statement timeout is each statement's own.
+        (
+            "timeout",
+            "INSERT INTO t VALUES (1, 1);\nINSERT INTO t VALUES (2, 2);\nSELECT pg_sleep(0.6);\nSELECT pg_sleep(0.6);\nSELECT pg_sleep(3);\nINSERT INTO t VALUES (3, 3);\n".into(),
+            "002_x.sql:5: canceling statement due to statement timeout (SQLSTATE 57014)",
+        ),
+        // An error with a position, in the first statement of a run.
+        (
+            "position",
+            "SELECT * FROM\n  missing_table;\nINSERT INTO t VALUES (2, 2);\n".into(),
+            "002_x.sql:2:3: relation \"missing_table\" does not exist (SQLSTATE 42P01)",
+        ),
+        // More statements than one run takes: the failure is in the second run.
+        (
+            "second_run",
+            many,
+            "002_x.sql:100: new row for relation \"t\" violates check constraint \"t_q_check\" (SQLSTATE 23514)",
+        ),
+    ];
+    let specs = tempfile::tempdir().unwrap();
+    std::fs::write(
+        specs.path().join("t.yaml"),
+        "table: t\nmigration: 001_base.sql\ncolumns:\n  id: { type: integer, nullable: false }\n  q: { type: integer }\n",
+    )
+    .unwrap();
+    for (name, sql, expected) in &cases {
+        let dir = folder(&[("001_base.sql", base), ("002_x.sql", sql)]);
+        let together = check_migrations(dir.path(), specs.path(), false);
+        let one_by_one = check_migrations(dir.path(), specs.path(), true);
+        assert_eq!(together, one_by_one, "{name}");
+        assert_eq!(together.0, Some(3), "{name}: {}", together.1);
+        assert!(
+            together.1.contains(expected),
+            "{name}: expected {expected}\n{}",
+            together.1
+        );
+        assert!(
+            together.1.contains("rolled back completely"),
+            "{name}: {}",
+            together.1
+        );
+    }
+
+    // A file whose first try fails and whose second does not: sent together, the first
+    // statement's error comes with no position, so the file runs again one statement at a
+    // time to learn which statement it was; this time it does not fail. The failure of the
+    // first try stands, and says that the outcome changes; the file is not applied.
+    let dir = folder(&[
+        ("001_base.sql", base),
+        (
+            "002_x.sql",
+            "SELECT 1 / (nextval('s') - 1);\nINSERT INTO t VALUES (2, 2);\n",
+        ),
+    ]);
+    let (code, stderr) = check_migrations(dir.path(), specs.path(), false);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("002_x.sql:1: division by zero (SQLSTATE 22012)")
+            && stderr.contains("its outcome changes from run to run"),
+        "{stderr}"
+    );
+    let (code, stderr) = check_migrations(dir.path(), specs.path(), true);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(!stderr.contains("outcome changes"), "{stderr}");
+
+    // A COMMIT the scanner cannot see (standard_conforming_strings off, see
+    // the_server_catches_a_commit_the_scanner_cannot_see): the server counts statements
+    // the scanner does not, and the run is still judged as one statement at a time judges it.
+    for tail in [
+        "SELECT '';",
+        "SELECT no_such_column FROM before_commit;\nSELECT '';",
+    ] {
+        let dir = folder(&[
+            ("001_base.sql", base),
+            (
+                "002_old_strings.sql",
+                "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET standard_conforming_strings = off', current_database()); END $$;",
+            ),
+            (
+                "003_hidden_commit.sql",
+                &format!("CREATE TABLE before_commit (x int);\nSELECT '\\'';\nCOMMIT;\nCREATE TABLE after_commit (x int);\n{tail}"),
+            ),
+        ]);
+        let together = check_migrations(dir.path(), specs.path(), false);
+        let one_by_one = check_migrations(dir.path(), specs.path(), true);
+        assert_eq!(together, one_by_one, "{tail}");
+        assert_eq!(together.0, Some(3), "{}", together.1);
+        assert!(
+            together.1.contains("did not run all-or-nothing"),
+            "{}",
+            together.1
+        );
+    }
+}

@@ -8,7 +8,7 @@ use sqlx::{Connection, PgConnection};
 use super::discover::MigrationFile;
 use super::failure::{describe, StatementError};
 use super::interrupt::Watch;
-use super::scan::statements;
+use super::scan::{statements, Statement};
 use crate::error::SourceLocation;
 
 /// What of a failed file stays in the database.
@@ -122,6 +122,132 @@ async fn still_ours(control: &mut PgConnection, pid: i32, name: &str, xid: i64) 
     }
 }
 
+/// How the statements of a file in a transaction reach the server.
+#[derive(Debug)]
+pub(crate) enum Sending {
+    /// One statement per round trip, as `psql -1 -f` sends them.
+    OneByOne,
+    /// Runs of consecutive statements in one round trip each (see [`together`]); used on a
+    /// throw-away server of PostgreSQL 13 or later only.
+    Together,
+    /// One by one, after a run sent together failed where the failing statement could not
+    /// be told (see [`Wrapped::Unsure`]). The file is never committed: if it runs to its
+    /// end this time, the failure of the first try stands, saying so.
+    Replay(Box<FileFailure>),
+}
+
+/// What became of a file run in a transaction.
+#[derive(Debug)]
+pub(crate) enum Wrapped {
+    /// Committed.
+    Applied,
+    /// Failed, at the statement the failure names.
+    Failed(FileFailure),
+    /// A run of statements sent together failed before any of them completed, with an error
+    /// that does not say which statement raised it: the first one's execution, or the
+    /// parsing of a later one, which PostgreSQL parses before running the first. The
+    /// transaction was rolled back; the caller runs the file again one statement at a time,
+    /// on a fresh session, to learn what `psql -1 -f` would have reported.
+    Unsure(FileFailure),
+}
+
+/// At most this many statements go in one round trip.
+const TOGETHER_STATEMENTS: usize = 64;
+
+/// At most this much of the file goes in one round trip (a longer statement goes alone):
+/// PostgreSQL parses a query string whole before it runs any of it, and keeps every
+/// statement's parse tree until the string is done.
+const TOGETHER_BYTES: usize = 64 * 1024;
+
+/// Runs of consecutive statements to send in one round trip each: at most
+/// [`TOGETHER_STATEMENTS`], spanning at most [`TOGETHER_BYTES`] of the file.
+pub(crate) fn together<'s, 'a>(stmts: &'s [Statement<'a>]) -> Vec<&'s [Statement<'a>]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..=stmts.len() {
+        let end_of = |j: usize| stmts[j].offset + stmts[j].text.len();
+        let full = i == stmts.len()
+            || i - start == TOGETHER_STATEMENTS
+            || end_of(i) - stmts[start].offset > TOGETHER_BYTES;
+        if full {
+            runs.push(&stmts[start..i]);
+            start = i;
+        }
+    }
+    runs
+}
+
+/// The file's text from the first statement of `run` to the end of its last: what is sent.
+/// Comments and empty statements between them go too; PostgreSQL passes over them.
+fn run_text<'a>(sql: &'a str, run: &[Statement<'a>]) -> &'a str {
+    let (first, last) = (&run[0], &run[run.len() - 1]);
+    &sql[first.offset..last.offset + last.text.len()]
+}
+
+/// Which statement of `run` (sent as [`run_text`]) a 1-based character `position` in that
+/// text falls in.
+fn statement_at(sql: &str, run: &[Statement<'_>], position: usize) -> Option<usize> {
+    let base = run[0].offset;
+    run.iter().position(|s| {
+        let start = sql[base..s.offset].chars().count();
+        let end = start + s.text.chars().count();
+        position > start && position <= end
+    })
+}
+
+/// The statement of `run` that raised `e` after `completed` of them had completed, when
+/// that can be told for certain.
+///
+/// PostgreSQL parses a whole query string before it runs any of it, then analyses and runs
+/// its statements in order, answering for each as it completes. So once one completed,
+/// every statement parsed and the next one failed. Before any completed, the error is
+/// either the first statement's, or a later one's that did not parse; the error's position,
+/// when it has one, tells which. A statement timeout or a lost session is the first
+/// statement's: parsing a run of at most [`TOGETHER_BYTES`] takes no measurable time.
+fn failing_statement(
+    sql: &str,
+    run: &[Statement<'_>],
+    completed: usize,
+    e: &sqlx::Error,
+) -> Option<usize> {
+    let position = match e {
+        sqlx::Error::Database(db) => match db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .and_then(|pg| pg.position())
+        {
+            Some(sqlx::postgres::PgErrorPosition::Original(p)) => Some(p),
+            _ => None,
+        },
+        _ => None,
+    };
+    let by_position = position.map(|p| statement_at(sql, run, p));
+    if completed > 0 {
+        let failed = completed.min(run.len() - 1);
+        // A position elsewhere would mean the server counted statements differently.
+        return match by_position {
+            Some(at) if at != Some(failed) => None,
+            _ => Some(failed),
+        };
+    }
+    if run.len() == 1 {
+        return Some(0);
+    }
+    match by_position {
+        Some(Some(0)) => Some(0),
+        Some(_) => None,
+        None => {
+            let timeout_or_gone = match e {
+                sqlx::Error::Database(db) => matches!(
+                    db.code().as_deref(),
+                    Some("57014" | "57P01" | "57P02" | "57P03")
+                ),
+                _ => true,
+            };
+            timeout_or_gone.then_some(0)
+        }
+    }
+}
+
 /// Run `file` inside one transaction that also writes its record; commit only when the
 /// server confirms that the file left that transaction open and intact.
 pub(crate) async fn run_wrapped(
@@ -129,15 +255,15 @@ pub(crate) async fn run_wrapped(
     control: &mut PgConnection,
     pid: i32,
     file: &MigrationFile,
-) -> Result<(), FileFailure> {
+    sending: Sending,
+) -> Wrapped {
     let fail = |e: &sqlx::Error, stayed: Stayed| FileFailure {
         error: describe(file, e, 0, None),
         stayed,
     };
-    sqlx::raw_sql("BEGIN")
-        .execute(&mut *work)
-        .await
-        .map_err(|e| fail(&e, Stayed::Nothing))?;
+    if let Err(e) = sqlx::raw_sql("BEGIN").execute(&mut *work).await {
+        return Wrapped::Failed(fail(&e, Stayed::Nothing));
+    }
     let xid = match super::record::record_success_in_transaction(work, &file.name, &file.checksum)
         .await
     {
@@ -149,53 +275,98 @@ pub(crate) async fn run_wrapped(
                 "recording it in schema_migrations failed: {}",
                 f.error.message
             );
-            return Err(f);
+            return Wrapped::Failed(f);
         }
     };
-    // Statement by statement, as `psql -1 -f` sends them: a failure or a timeout names its
-    // own line, and nothing new starts once the run is interrupted.
-    for stmt in statements(&file.sql) {
+    // Statement by statement, as `psql -1 -f` sends them, or in runs sent together whose
+    // failures name the same statement: a failure or a timeout names its own line, and
+    // nothing new starts once the run is interrupted.
+    let stmts = statements(&file.sql);
+    let runs: Vec<&[Statement<'_>]> = match sending {
+        Sending::Together => together(&stmts),
+        Sending::OneByOne | Sending::Replay(_) => stmts.chunks(1).collect(),
+    };
+    for run in runs {
         if super::interrupt::stop_if_interrupted().is_err() {
-            return Err(FileFailure::plain(
+            return Wrapped::Failed(FileFailure::plain(
                 file,
-                Some(stmt.line),
+                Some(run[0].line),
                 "interrupted".into(),
                 Stayed::Nothing,
             ));
         }
-        if let Err(e) = sqlx::raw_sql(stmt.text).execute(&mut *work).await {
-            let error = describe(file, &e, stmt.offset, Some(stmt.line));
-            settle(work).await;
-            let stayed = if error.connection_lost
-                || still_ours(control, pid, &file.name, xid).await != Some(false)
-            {
-                Stayed::Nothing
-            } else {
-                Stayed::EndedByFile
-            };
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
-            return Err(FileFailure { error, stayed });
+        let mut completed = 0usize;
+        let mut failure = None;
+        {
+            use futures_util::TryStreamExt;
+            let mut results = sqlx::raw_sql(run_text(&file.sql, run)).execute_many(&mut *work);
+            loop {
+                match results.try_next().await {
+                    Ok(Some(_)) => completed += 1,
+                    Ok(None) => break,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
         }
+        let Some(e) = failure else { continue };
+        let at = failing_statement(&file.sql, run, completed, &e);
+        let stmt = &run[at.unwrap_or(0)];
+        let error = describe(file, &e, run[0].offset, Some(stmt.line));
+        settle(work).await;
+        if at.is_none() {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+            return Wrapped::Unsure(FileFailure {
+                error,
+                stayed: Stayed::Nothing,
+            });
+        }
+        let stayed = if error.connection_lost
+            || still_ours(control, pid, &file.name, xid).await != Some(false)
+        {
+            Stayed::Nothing
+        } else {
+            Stayed::EndedByFile
+        };
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+        return Wrapped::Failed(FileFailure { error, stayed });
     }
     // The scanner refuses transaction control up front; the server has the last word. A
     // session this role cannot see leaves the scanner's word standing.
     if still_ours(control, pid, &file.name, xid).await == Some(false) {
         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
-        return Err(FileFailure::plain(
+        return Wrapped::Failed(FileFailure::plain(
             file,
             None,
             "the file ended the transaction reims-verify wrapped it in (a COMMIT or ROLLBACK of its own)".into(),
             Stayed::EndedByFile,
         ));
     }
+    if let Sending::Replay(first) = sending {
+        // Sent one by one, it ran to its end: the failure sent together stands, since the
+        // file did fail in this run, and it is not committed.
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+        let mut first = *first;
+        first.error.message = format!(
+            "{} (raised when the file's statements were sent together, at or after line {}; \
+             run again one statement at a time the file did not fail: its outcome changes \
+             from run to run)",
+            first.error.message,
+            first.error.location.line.unwrap_or(1)
+        );
+        first.error.location.column = None;
+        return Wrapped::Failed(first);
+    }
     match sqlx::raw_sql("COMMIT").execute(&mut *work).await {
-        Ok(_) => Ok(()),
+        Ok(_) => Wrapped::Applied,
         Err(e @ sqlx::Error::Database(_)) => {
             let mut f = fail(&e, Stayed::Nothing);
             f.error.message = format!("COMMIT failed: {}", f.error.message);
-            Err(f)
+            Wrapped::Failed(f)
         }
-        Err(e) => Err(fail(&e, Stayed::Unknown)),
+        Err(e) => Wrapped::Failed(fail(&e, Stayed::Unknown)),
     }
 }
 
@@ -277,4 +448,45 @@ pub(crate) async fn run_autocommit(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_hold_at_most_their_count_and_bytes_and_cover_every_statement_once() {
+        let mut sql = String::new();
+        for i in 0..150 {
+            sql.push_str(&format!("SELECT {i};\n"));
+        }
+        sql.push_str(&format!("SELECT '{}';\n", "x".repeat(TOGETHER_BYTES)));
+        sql.push_str("SELECT 'after';\n");
+        let stmts = statements(&sql);
+        let runs = together(&stmts);
+        let sizes: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+        // 64, 64, then the 22 left before the long statement, which goes alone.
+        assert_eq!(sizes, vec![64, 64, 22, 1, 1]);
+        let sent: Vec<&str> = runs.iter().map(|r| run_text(&sql, r)).collect();
+        assert_eq!(sent.concat().replace('\n', ""), sql.replace('\n', ""));
+        assert!(sent[0].starts_with("SELECT 0;") && sent[0].ends_with("SELECT 63;"));
+    }
+
+    #[test]
+    fn a_position_in_a_run_names_its_statement() {
+        let sql = "SELECT 1;\n-- é comment\nSELECT\n  2;\nSELECT 3;";
+        let stmts = statements(sql);
+        let text = run_text(sql, &stmts);
+        // 1-based characters: the first statement is 1..=9, the é counts once.
+        assert_eq!(statement_at(sql, &stmts, 1), Some(0));
+        assert_eq!(statement_at(sql, &stmts, 9), Some(0));
+        assert_eq!(
+            statement_at(sql, &stmts, 12),
+            None,
+            "the comment is no statement"
+        );
+        let second = text[..text.find("SELECT\n").unwrap()].chars().count() + 1;
+        assert_eq!(statement_at(sql, &stmts, second), Some(1));
+        assert_eq!(statement_at(sql, &stmts, text.chars().count()), Some(2));
+    }
 }

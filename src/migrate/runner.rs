@@ -9,7 +9,7 @@ use sqlx::{Connection, PgConnection};
 
 use super::attempts::AttemptLog;
 use super::discover::MigrationFile;
-use super::execute::{run_autocommit, run_wrapped, FileFailure, Stayed};
+use super::execute::{run_autocommit, run_wrapped, FileFailure, Sending, Stayed, Wrapped};
 use super::history::{
     prepare_table, read_history, status_of, AppliedMigration, MigrationStatus, TableSetup,
 };
@@ -314,7 +314,7 @@ async fn run_one<S: SessionSource>(
         )
         .await?;
     }
-    watch.begin(Work {
+    let work_of = |pid: i32| Work {
         pid,
         file: file.name.clone(),
         checksum: file.checksum.clone(),
@@ -323,9 +323,20 @@ async fn run_one<S: SessionSource>(
         applied_before,
         row_before: p.before.clone(),
         committed: 0,
-    })?;
+    };
+    watch.begin(work_of(pid))?;
     let outcome = match p.mode {
-        TransactionMode::Wrapped => run_wrapped(&mut work, control, pid, file).await,
+        TransactionMode::Wrapped => {
+            let ctx = Replay {
+                source,
+                settings: &settings,
+                watch,
+                log,
+                attempt: attempt.id,
+                work_of: &work_of,
+            };
+            run_in_transaction(&ctx, &mut work, control, pid, file).await?
+        }
         TransactionMode::None => run_autocommit(&mut work, control, pid, watch, file).await,
     };
     if crate::postgres::interrupted() {
@@ -348,6 +359,61 @@ async fn run_one<S: SessionSource>(
         Err(f) => f,
     };
     Err(report_failure(control, p, failure, &options.statement_timeout, attempt).await)
+}
+
+/// What running a file again on a fresh session needs from [`run_one`].
+struct Replay<'r, S> {
+    source: &'r S,
+    settings: &'r [(&'r str, &'r str)],
+    watch: &'r Watch,
+    log: Option<AttemptLog>,
+    attempt: Option<i64>,
+    work_of: &'r dyn Fn(i32) -> Work,
+}
+
+/// Run `file` in one transaction on `work`. On a throw-away server of PostgreSQL 13 or
+/// later its statements go in runs, one round trip each; when a run fails in a way that
+/// does not say which statement raised the error, the file runs again one statement at a
+/// time on a fresh session, so that the failure reported is the one `psql -1 -f` would
+/// report.
+async fn run_in_transaction<S: SessionSource>(
+    ctx: &Replay<'_, S>,
+    work: &mut PgConnection,
+    control: &mut PgConnection,
+    pid: i32,
+    file: &MigrationFile,
+) -> Result<std::result::Result<(), FileFailure>> {
+    let sending =
+        if ctx.source.sends_together() && work.server_version_num().is_some_and(|v| v >= 130_000) {
+            Sending::Together
+        } else {
+            Sending::OneByOne
+        };
+    let first = match run_wrapped(work, control, pid, file, sending).await {
+        Wrapped::Applied => return Ok(Ok(())),
+        Wrapped::Failed(f) => return Ok(Err(f)),
+        Wrapped::Unsure(first) => first,
+    };
+    // A fresh session, as the file's first try had. Without one, the first try's failure
+    // is what there is to say.
+    ctx.watch.end();
+    let Ok(fresh) = ctx.source.open(ctx.settings).await else {
+        return Ok(Err(first));
+    };
+    session::close(std::mem::replace(work, fresh)).await;
+    let Ok(pid) = session::backend_pid(work).await else {
+        return Ok(Err(first));
+    };
+    if let (Some(l), Some(id)) = (ctx.log, ctx.attempt) {
+        l.set_backend(control, id, pid).await?;
+    }
+    ctx.watch.begin((ctx.work_of)(pid))?;
+    Ok(
+        match run_wrapped(work, control, pid, file, Sending::Replay(Box::new(first))).await {
+            Wrapped::Applied => Ok(()),
+            Wrapped::Failed(f) | Wrapped::Unsure(f) => Err(f),
+        },
+    )
 }
 
 /// A file may end other sessions on its database (`pg_terminate_backend`, to clear the way

@@ -20,6 +20,13 @@ pub trait SessionSource {
     /// release the lock when the run is interrupted. `None` for a throw-away server, which
     /// is stopped anyway.
     fn rescue_options(&self) -> Option<PgConnectOptions>;
+
+    /// Whether a file in a transaction may send runs of its statements together, one
+    /// round trip each (see [`super::execute::Sending::Together`]): only on a throw-away
+    /// server, which nothing but this run sees, unless `REIMS_VERIFY_ONE_BY_ONE` is set.
+    fn sends_together(&self) -> bool {
+        false
+    }
 }
 
 impl SessionSource for Database {
@@ -32,6 +39,11 @@ impl SessionSource for Database {
             Database::Url(..) => Some(self.session_options(&[])),
             Database::Ephemeral(_) => None,
         }
+    }
+
+    fn sends_together(&self) -> bool {
+        matches!(self, Database::Ephemeral(_))
+            && std::env::var_os("REIMS_VERIFY_ONE_BY_ONE").is_none()
     }
 }
 
