@@ -1,7 +1,10 @@
 //! Running one migration file in its own session, statement by statement as `psql` sends
 //! them: inside one transaction together with its record in `schema_migrations` (as
-//! `psql -1 -f`), or (`-- no-transaction`) each in autocommit (as `psql -f`). Whether the file left the transaction it was given is asked of
-//! the server, through the control session, never guessed.
+//! `psql -1 -f`), or (`-- no-transaction`) each in autocommit (as `psql -f`). On a
+//! throw-away server a file in a transaction may send runs of statements in one round
+//! trip each ([`Sending::Together`]), reporting a failure as one at a time would. Whether
+//! the file left the transaction it was given is asked of the server, through the control
+//! session, never guessed.
 
 use sqlx::{Connection, PgConnection};
 
