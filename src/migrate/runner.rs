@@ -327,7 +327,7 @@ async fn run_one<S: SessionSource>(
     watch.begin(work_of(pid))?;
     let outcome = match p.mode {
         TransactionMode::Wrapped => {
-            let ctx = Replay {
+            let ctx = Rerun {
                 source,
                 settings: &settings,
                 watch,
@@ -362,7 +362,7 @@ async fn run_one<S: SessionSource>(
 }
 
 /// What running a file again on a fresh session needs from [`run_one`].
-struct Replay<'r, S> {
+struct Rerun<'r, S> {
     source: &'r S,
     settings: &'r [(&'r str, &'r str)],
     watch: &'r Watch,
@@ -377,7 +377,7 @@ struct Replay<'r, S> {
 /// time on a fresh session, so that the failure reported is the one `psql -1 -f` would
 /// report.
 async fn run_in_transaction<S: SessionSource>(
-    ctx: &Replay<'_, S>,
+    ctx: &Rerun<'_, S>,
     work: &mut PgConnection,
     control: &mut PgConnection,
     pid: i32,
