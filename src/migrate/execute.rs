@@ -9,7 +9,7 @@
 use sqlx::{Connection, PgConnection};
 
 use super::discover::MigrationFile;
-use super::failure::{describe, StatementError};
+use super::failure::{describe, ends_session, original_position, StatementError};
 use super::interrupt::Watch;
 use super::scan::{statements, Statement};
 use crate::error::SourceLocation;
@@ -213,16 +213,7 @@ fn failing_statement(
     completed: usize,
     e: &sqlx::Error,
 ) -> Option<usize> {
-    let position = match e {
-        sqlx::Error::Database(db) => match db
-            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-            .and_then(|pg| pg.position())
-        {
-            Some(sqlx::postgres::PgErrorPosition::Original(p)) => Some(p),
-            _ => None,
-        },
-        _ => None,
-    };
+    let position = original_position(e);
     let by_position = position.map(|p| statement_at(sql, run, p));
     if completed > 0 {
         let failed = completed.min(run.len() - 1);
@@ -240,10 +231,9 @@ fn failing_statement(
         Some(_) => None,
         None => {
             let timeout_or_gone = match e {
-                sqlx::Error::Database(db) => matches!(
-                    db.code().as_deref(),
-                    Some("57014" | "57P01" | "57P02" | "57P03")
-                ),
+                sqlx::Error::Database(db) => {
+                    db.code().is_some_and(|c| c == "57014" || ends_session(&c))
+                }
                 _ => true,
             };
             timeout_or_gone.then_some(0)

@@ -41,23 +41,18 @@ pub(crate) fn describe(
     let mut connection_lost = !matches!(err, sqlx::Error::Database(_));
     if let sqlx::Error::Database(db) = err {
         sqlstate = db.code().map(|c| c.to_string());
-        // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now: the
-        // session is being ended by the server.
-        if matches!(sqlstate.as_deref(), Some("57P01" | "57P02" | "57P03")) {
+        if sqlstate.as_deref().is_some_and(ends_session) {
             connection_lost = true;
         }
+        if let Some(pos) = original_position(err) {
+            let before = file.sql.get(..offset).map_or(0, |s| s.chars().count());
+            let (l, c) = line_col(&file.sql, before + pos);
+            location.line = Some(l);
+            location.column = Some(c);
+        }
         if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
-            match pg.position() {
-                Some(PgErrorPosition::Original(pos)) => {
-                    let before = file.sql.get(..offset).map_or(0, |s| s.chars().count());
-                    let (l, c) = line_col(&file.sql, before + pos);
-                    location.line = Some(l);
-                    location.column = Some(c);
-                }
-                Some(PgErrorPosition::Internal { position, query }) => {
-                    message.push_str(&format!(" (in internal query `{query}` at {position})"));
-                }
-                None => {}
+            if let Some(PgErrorPosition::Internal { position, query }) = pg.position() {
+                message.push_str(&format!(" (in internal query `{query}` at {position})"));
             }
             if let Some(detail) = pg.detail() {
                 message.push_str(&format!("; {detail}"));
@@ -80,6 +75,24 @@ pub(crate) fn describe(
         server_hint,
         sqlstate,
         connection_lost,
+    }
+}
+
+/// Whether SQLSTATE `code` means the server is ending the session: 57P01 admin_shutdown,
+/// 57P02 crash_shutdown, 57P03 cannot_connect_now.
+pub(crate) fn ends_session(code: &str) -> bool {
+    matches!(code, "57P01" | "57P02" | "57P03")
+}
+
+/// Where in the text sent PostgreSQL places `err` (a 1-based character position), when it
+/// does.
+pub(crate) fn original_position(err: &sqlx::Error) -> Option<usize> {
+    match err {
+        sqlx::Error::Database(db) => match db.try_downcast_ref::<PgDatabaseError>()?.position() {
+            Some(PgErrorPosition::Original(p)) => Some(p),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
