@@ -904,3 +904,87 @@ fn statements_sent_together_fail_where_one_at_a_time_they_would() {
         );
     }
 }
+
+#[test]
+fn statements_sent_together_are_read_as_one_at_a_time_reads_them() {
+    // PostgreSQL converts a query string from the client's encoding and parses it whole
+    // before it runs any of it. A statement that changes standard_conforming_strings,
+    // backslash_quote or client_encoding changes how the statements after it are read when
+    // each is sent alone, as psql sends them, but not those sent in the same string. Such a
+    // statement goes alone, so what the migrations build, and the verdict, are the same.
+    let base = "CREATE TABLE notes (id int PRIMARY KEY, body text);\n";
+    // One at a time, 'x\\y' and 'a\\b' are read with standard_conforming_strings off.
+    let spec = "table: notes\nmigration: 001_base.sql\ncomment: 'x\\y'\ncolumns:\n  id: { type: integer, nullable: false }\n  body: { type: text, default: \"'a\\\\b'\" }\nprimary_key: { columns: [id] }\nprivileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n";
+    let body = "ALTER TABLE notes ALTER COLUMN body SET DEFAULT 'a\\\\b';\nCOMMENT ON TABLE notes IS 'x\\\\y';\nINSERT INTO notes VALUES (1, 'one');\n";
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "set",
+            format!("INSERT INTO notes VALUES (0, 'zero');\nSET standard_conforming_strings = off;\n{body}"),
+        ),
+        (
+            "set_config",
+            format!("INSERT INTO notes VALUES (0, 'zero');\nSELECT pg_catalog.set_config('standard_conforming_strings', 'off', false);\n{body}"),
+        ),
+        (
+            "do",
+            format!("INSERT INTO notes VALUES (0, 'zero');\nDO $$ BEGIN EXECUTE 'SET standard_conforming_strings TO off'; END $$;\n{body}"),
+        ),
+    ];
+    let specs = tempfile::tempdir().unwrap();
+    std::fs::write(specs.path().join("notes.yaml"), spec).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(
+        root.join("specs/schema_migrations.yaml"),
+        specs.path().join("schema_migrations.yaml"),
+    )
+    .unwrap();
+    for (name, sql) in &cases {
+        let dir = folder(&[("001_base.sql", base), ("002_x.sql", sql)]);
+        let one_by_one = check_migrations(dir.path(), specs.path(), true);
+        assert_eq!(one_by_one.0, Some(0), "{name}: {}", one_by_one.1);
+        let together = check_migrations(dir.path(), specs.path(), false);
+        assert_eq!(together, one_by_one, "{name}");
+    }
+
+    // backslash_quote off refuses \' in a string: one at a time the COMMENT after it fails.
+    let dir = folder(&[
+        ("001_base.sql", base),
+        (
+            "002_x.sql",
+            "INSERT INTO notes VALUES (0, 'zero');\nSET backslash_quote = off;\nCOMMENT ON TABLE notes IS E'x\\'y';\nINSERT INTO notes VALUES (1, 'one');\n",
+        ),
+    ]);
+    let one_by_one = check_migrations(dir.path(), specs.path(), true);
+    assert_eq!(one_by_one.0, Some(3), "{}", one_by_one.1);
+    assert!(one_by_one.1.contains("002_x.sql:3"), "{}", one_by_one.1);
+    assert_eq!(
+        check_migrations(dir.path(), specs.path(), false),
+        one_by_one
+    );
+
+    // A function the file calls changes the setting without naming it: nothing in the text
+    // tells, so the setting is asked after every run, and a change fails the file, saying
+    // how to send one statement at a time, rather than apply what was read the old way.
+    let dir = folder(&[
+        ("001_base.sql", base),
+        (
+            "002_legacy.sql",
+            "CREATE FUNCTION legacy_strings() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_catalog.set_config('standard_conforming_' || 'strings', 'off', false); END $$;\n",
+        ),
+        (
+            "003_x.sql",
+            &format!("INSERT INTO notes VALUES (0, 'zero');\nSELECT legacy_strings();\n{body}DROP FUNCTION legacy_strings();\n"),
+        ),
+    ]);
+    let (code, stderr) = check_migrations(dir.path(), specs.path(), true);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, stderr) = check_migrations(dir.path(), specs.path(), false);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("003_x.sql:1")
+            && stderr.contains("standard_conforming_strings")
+            && stderr.contains("REIMS_VERIFY_ONE_BY_ONE=1")
+            && stderr.contains("rolled back completely"),
+        "{stderr}"
+    );
+}

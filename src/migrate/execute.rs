@@ -162,16 +162,101 @@ const TOGETHER_STATEMENTS: usize = 64;
 /// statement's parse tree until the string is done.
 const TOGETHER_BYTES: usize = 64 * 1024;
 
+/// The settings that act on a whole query string before any of its statements runs:
+/// PostgreSQL converts the string from the client's encoding and parses it whole under
+/// these. A statement that changes one changes how each statement after it is read when it
+/// is sent alone, as `psql` sends it, but not the statements sent in the same string.
+const READING_SETTINGS: [&str; 3] = [
+    "standard_conforming_strings",
+    "backslash_quote",
+    "client_encoding",
+];
+
+/// True when `stmt` may change a setting of [`READING_SETTINGS`] as its text shows: it
+/// sets, resets or discards settings, or names one of them or `set_config`. Such a
+/// statement goes alone, so that the statements after it are sent once it has run. A
+/// change the text does not show (a function that sets one) is caught after the run (see
+/// [`reading_settings`]).
+fn may_change_reading(stmt: &Statement<'_>) -> bool {
+    if matches!(
+        stmt.words.first().map(String::as_str),
+        Some("SET" | "RESET" | "DISCARD")
+    ) {
+        return true;
+    }
+    let text = stmt.text.to_ascii_lowercase();
+    READING_SETTINGS
+        .iter()
+        .chain(&["set_config"])
+        .any(|name| text.contains(name))
+}
+
+/// The values of [`READING_SETTINGS`] in the work session, as one line.
+async fn reading_settings(work: &mut PgConnection) -> Result<String, sqlx::Error> {
+    use sqlx::Row;
+    let row = sqlx::raw_sql(
+        "SELECT pg_catalog.concat_ws(', ', \
+           'standard_conforming_strings ' || pg_catalog.current_setting('standard_conforming_strings'), \
+           'backslash_quote ' || pg_catalog.current_setting('backslash_quote'), \
+           'client_encoding ' || pg_catalog.current_setting('client_encoding'))",
+    )
+    .fetch_one(&mut *work)
+    .await?;
+    row.try_get(0)
+}
+
+/// The session's [`READING_SETTINGS`] after `run` completed, which found them `before`; an
+/// error message when a run of several statements changed them (one of them did so without
+/// the text showing it, and the statements after it in the run were read the old way) or
+/// they could not be read.
+async fn changed_reading(
+    work: &mut PgConnection,
+    run: &[Statement<'_>],
+    before: String,
+) -> Result<String, String> {
+    let lines = || {
+        format!(
+            "the statements from line {} to line {}",
+            run[0].line,
+            run[run.len() - 1].line
+        )
+    };
+    let now = reading_settings(work).await.map_err(|e| {
+        format!(
+            "reading the session's {} after {} failed: {}",
+            READING_SETTINGS.join(", "),
+            lines(),
+            crate::error::describe_sqlx_error(&e)
+        )
+    })?;
+    if run.len() > 1 && now != before {
+        return Err(format!(
+            "{}, sent together in one query, changed how PostgreSQL reads the statements \
+             after the one that made the change (from `{before}` to `{now}`), through a \
+             function, say, as their text does not show; the statements sent with it were \
+             read as before, where one at a time they would have been read after the change. \
+             Nothing of the file is applied: set REIMS_VERIFY_ONE_BY_ONE=1 to send one \
+             statement at a time",
+            lines()
+        ));
+    }
+    Ok(now)
+}
+
 /// Runs of consecutive statements to send in one round trip each: at most
-/// [`TOGETHER_STATEMENTS`], spanning at most [`TOGETHER_BYTES`] of the file.
+/// [`TOGETHER_STATEMENTS`], spanning at most [`TOGETHER_BYTES`] of the file; a statement
+/// that may change how the ones after it are read ([`may_change_reading`]) goes alone.
 pub(crate) fn together<'s, 'a>(stmts: &'s [Statement<'a>]) -> Vec<&'s [Statement<'a>]> {
+    let alone: Vec<bool> = stmts.iter().map(may_change_reading).collect();
     let mut runs = Vec::new();
     let mut start = 0;
     for i in 1..=stmts.len() {
         let end_of = |j: usize| stmts[j].offset + stmts[j].text.len();
         let full = i == stmts.len()
             || i - start == TOGETHER_STATEMENTS
-            || end_of(i) - stmts[start].offset > TOGETHER_BYTES;
+            || end_of(i) - stmts[start].offset > TOGETHER_BYTES
+            || alone[i - 1]
+            || alone[i];
         if full {
             runs.push(&stmts[start..i]);
             start = i;
@@ -279,6 +364,25 @@ pub(crate) async fn run_wrapped(
         Sending::Together => together(&stmts),
         Sending::OneByOne | Sending::Replay(_) => stmts.chunks(1).collect(),
     };
+    // Sent together, how the server reads statements is asked before the first run and
+    // after each one; a run of several statements must leave it as it found it.
+    let mut reading = None;
+    if matches!(sending, Sending::Together) {
+        match reading_settings(work).await {
+            Ok(now) => reading = Some(now),
+            Err(e) => {
+                settle(work).await;
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+                let mut f = fail(&e, Stayed::Nothing);
+                f.error.message = format!(
+                    "reading the session's {} failed: {}",
+                    READING_SETTINGS.join(", "),
+                    f.error.message
+                );
+                return Wrapped::Failed(f);
+            }
+        }
+    }
     for run in runs {
         if super::interrupt::stop_if_interrupted().is_err() {
             return Wrapped::Failed(FileFailure::plain(
@@ -304,7 +408,24 @@ pub(crate) async fn run_wrapped(
                 }
             }
         }
-        let Some(e) = failure else { continue };
+        let Some(e) = failure else {
+            if let Some(before) = reading.take() {
+                match changed_reading(work, run, before).await {
+                    Ok(now) => reading = Some(now),
+                    Err(message) => {
+                        settle(work).await;
+                        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+                        return Wrapped::Failed(FileFailure::plain(
+                            file,
+                            Some(run[0].line),
+                            message,
+                            Stayed::Nothing,
+                        ));
+                    }
+                }
+            }
+            continue;
+        };
         let at = failing_statement(&file.sql, run, completed, &e);
         let stmt = &run[at.unwrap_or(0)];
         let error = describe(file, &e, run[0].offset, Some(stmt.line));
@@ -463,6 +584,26 @@ mod tests {
         let sent: Vec<&str> = runs.iter().map(|r| run_text(&sql, r)).collect();
         assert_eq!(sent.concat().replace('\n', ""), sql.replace('\n', ""));
         assert!(sent[0].starts_with("SELECT 0;") && sent[0].ends_with("SELECT 63;"));
+    }
+
+    #[test]
+    fn a_statement_that_may_change_how_the_next_are_read_goes_alone() {
+        let sql = "CREATE TABLE a (x text);\nINSERT INTO a VALUES ('1');\n\
+                   SET standard_conforming_strings = off;\nINSERT INTO a VALUES ('2');\n\
+                   COMMENT ON TABLE a IS 'c';\nSELECT pg_catalog.SET_CONFIG('search_path', '', false);\n\
+                   reset all;\nINSERT INTO a VALUES ('3');\nDISCARD ALL;\n\
+                   DO $$ BEGIN EXECUTE 'SET backslash_quote = off'; END $$;\n\
+                   ALTER TABLE a ALTER COLUMN x SET DEFAULT 'd';\nUPDATE a SET x = 'e';\n\
+                   SELECT 'client_encoding';\nINSERT INTO a VALUES ('4');\n";
+        let stmts = statements(sql);
+        let sizes: Vec<usize> = together(&stmts).iter().map(|r| r.len()).collect();
+        // SET, set_config, RESET, DISCARD, a DO block naming a setting and a string naming
+        // one go alone; ALTER … SET DEFAULT and UPDATE … SET are none of these.
+        assert_eq!(sizes, vec![2, 1, 2, 1, 1, 1, 1, 1, 2, 1, 1]);
+        assert_eq!(
+            together(&stmts).iter().map(|r| r.len()).sum::<usize>(),
+            stmts.len()
+        );
     }
 
     #[test]
