@@ -10,13 +10,23 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Quote a string literal: `o'k` → `'o''k'`.
+/// Quote a string literal: `o'k` → `'o''k'`. A value with a backslash is written as an
+/// escape string with the backslashes doubled, `C:\t` → `E'C:\\t'`, as PostgreSQL's own
+/// `quote_literal` writes it: a plain `'C:\t'` reads as a tab in a session with
+/// `standard_conforming_strings` off (a database or server set so), and the escape string
+/// reads as the value in every session.
 ///
 /// ```
 /// assert_eq!(reims_verify::sql::quote_literal("o'k"), "'o''k'");
+/// assert_eq!(reims_verify::sql::quote_literal(r"C:\t"), r"E'C:\\t'");
 /// ```
 pub fn quote_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
+    let quoted = value.replace('\'', "''");
+    if quoted.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
 }
 
 /// `text` cut at each `sep` outside double quotes, the quotes taken away and a doubled

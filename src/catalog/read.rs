@@ -408,13 +408,14 @@ enum Workers {
 }
 
 /// Pin what PostgreSQL's printers depend on for this session: `search_path` to `public`,
-/// and JIT off. The catalog queries' estimates (set-returning subqueries count as 1,000
+/// `standard_conforming_strings` on (a string with a backslash is printed `'a\b'` as the
+/// shadow prints it, not `E'a\\b'`, on a database or server set otherwise), and JIT off. The catalog queries' estimates (set-returning subqueries count as 1,000
 /// rows each) pass `jit_above_cost` at a few thousand relations, and compiling them then
 /// costs more than running them (0.7 s of a 1.2 s index query at 1,000 tables). JIT and
 /// parallel workers (`workers`) change how fast a query runs, never what it returns.
 async fn pin_session(conn: &mut PgConnection, workers: Workers) -> Result<()> {
-    const PINNED: &str =
-        "SELECT set_config('search_path', 'public', false), set_config('jit', 'off', false)";
+    const PINNED: &str = "SELECT set_config('search_path', 'public', false), \
+         set_config('standard_conforming_strings', 'on', false), set_config('jit', 'off', false)";
     let sql = match workers {
         Workers::AsServerSays => PINNED.to_string(),
         Workers::None => {
@@ -422,7 +423,7 @@ async fn pin_session(conn: &mut PgConnection, workers: Workers) -> Result<()> {
         }
     };
     sqlx::query(&sql).execute(&mut *conn).await.map_err(db_err(
-        "the session's settings (search path, JIT, parallel workers)",
+        "the session's settings (search path, string literals, JIT, parallel workers)",
     ))?;
     Ok(())
 }

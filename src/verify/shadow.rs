@@ -113,7 +113,10 @@ pub(super) async fn prepare(conn: &mut PgConnection, specs: &SpecSet) -> Result<
     if !schemas.iter().any(|s| s == DEFAULT_SCHEMA) {
         schemas.push(DEFAULT_SCHEMA.to_string());
     }
-    let mut setup = String::from("SET LOCAL search_path = public;\n");
+    // Spec SQL is read as PostgreSQL reads it by default, backslashes as written.
+    let mut setup = String::from(
+        "SET LOCAL search_path = public;\nSET LOCAL standard_conforming_strings = on;\n",
+    );
     for s in schemas.iter().filter(|s| *s != DEFAULT_SCHEMA) {
         setup.push_str(&format!(
             "CREATE SCHEMA IF NOT EXISTS {};\n",

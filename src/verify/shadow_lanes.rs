@@ -29,6 +29,10 @@ use crate::catalog::read_schemas_on_two;
 use crate::error::Result;
 use crate::spec::SpecSet;
 
+/// What both sessions of the split build read spec SQL under: the search path, and
+/// backslashes in strings as written (PostgreSQL's default), whatever the server says.
+const SESSION_SETTINGS: &str = "SET search_path = public; SET standard_conforming_strings = on";
+
 /// A session being opened.
 pub type SessionFuture<'a> = Pin<Box<dyn Future<Output = Result<PgConnection>> + 'a>>;
 
@@ -76,7 +80,7 @@ async fn on_two(
     specs: &SpecSet,
 ) -> Option<Shadow> {
     let first_steps = async {
-        sqlx::raw_sql("SET search_path = public")
+        sqlx::raw_sql(SESSION_SETTINGS)
             .execute(&mut *a)
             .await
             .ok()?;
@@ -87,10 +91,7 @@ async fn on_two(
     };
     let opened = async {
         let mut b = second.await.ok()?;
-        match sqlx::raw_sql("SET search_path = public")
-            .execute(&mut b)
-            .await
-        {
+        match sqlx::raw_sql(SESSION_SETTINGS).execute(&mut b).await {
             Ok(_) => Some(b),
             Err(_) => {
                 let _ = b.close().await;
