@@ -194,14 +194,12 @@ fn may_change_reading(stmt: &Statement<'_>) -> bool {
 /// The values of [`READING_SETTINGS`] in the work session, as one line.
 async fn reading_settings(work: &mut PgConnection) -> Result<String, sqlx::Error> {
     use sqlx::Row;
-    let row = sqlx::raw_sql(
-        "SELECT pg_catalog.concat_ws(', ', \
-           'standard_conforming_strings ' || pg_catalog.current_setting('standard_conforming_strings'), \
-           'backslash_quote ' || pg_catalog.current_setting('backslash_quote'), \
-           'client_encoding ' || pg_catalog.current_setting('client_encoding'))",
-    )
-    .fetch_one(&mut *work)
-    .await?;
+    let each: Vec<String> = READING_SETTINGS
+        .iter()
+        .map(|name| format!("'{name} ' || pg_catalog.current_setting('{name}')"))
+        .collect();
+    let sql = format!("SELECT pg_catalog.concat_ws(', ', {})", each.join(", "));
+    let row = sqlx::raw_sql(&sql).fetch_one(&mut *work).await?;
     row.try_get(0)
 }
 
