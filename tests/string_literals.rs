@@ -108,3 +108,42 @@ fn backslashes_mean_the_same_on_a_database_that_reads_them_the_old_way() {
         assert!(out.contains("PASS"), "{out}");
     }
 }
+
+#[test]
+fn a_tab_and_a_backslash_t_are_told_apart_in_a_failure() {
+    // The database holds a tab where the spec writes a backslash and a t. The terminal shows
+    // both as \t; the failure must still say which is which.
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(
+        migrations.join("001_paths.sql"),
+        "CREATE TABLE paths (id int PRIMARY KEY, win_path text NOT NULL DEFAULT E'C:\\temp');\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("paths.yaml"),
+        "table: paths\ncolumns:\n  id: { type: integer, nullable: false }\n  win_path: { type: text, nullable: false, default: \"'C:\\\\temp'\" }\nprimary_key: { columns: [id] }\nprivileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        specs_dir().join("schema_migrations.yaml"),
+        specs.join("schema_migrations.yaml"),
+    )
+    .unwrap();
+    let out = reims_command(&["check", "--no-probe", "--no-report", "--migrations"])
+        .arg(&migrations)
+        .arg("--specs")
+        .arg(&specs)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL column.default  paths.win_path")
+            && stdout.contains(r#"escaped, expected "'C:\\temp'", actual "'C:\temp'""#),
+        "{stdout}"
+    );
+}

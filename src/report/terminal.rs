@@ -35,6 +35,17 @@ fn indented(text: &str, indent: &str) -> String {
         .join(&format!("\n{indent}"))
 }
 
+/// For an expected and an actual value that differ only where the lines above show them
+/// alike (a tab and a backslash followed by `t` are both `\t` there): both as escaped
+/// strings, which tell them apart. `None` when the lines above already do.
+fn told_apart(expected: &str, actual: &str, indent: &str) -> Option<String> {
+    (expected != actual && indented(expected, indent) == indented(actual, indent)).then(|| {
+        format!(
+            "differs:  where the two lines above look alike; escaped, expected {expected:?}, actual {actual:?}"
+        )
+    })
+}
+
 /// Render a run for people.
 pub fn render(run: &Run, out: Output) -> String {
     let mut s = String::new();
@@ -72,6 +83,11 @@ pub fn render(run: &Run, out: Output) -> String {
         }
         if let Some(a) = &f.actual {
             let _ = writeln!(s, "  actual:   {}", indented(a, INDENT));
+        }
+        if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+            if let Some(apart) = told_apart(e, a, INDENT) {
+                let _ = writeln!(s, "  {apart}");
+            }
         }
         if let Some(l) = &f.location {
             let _ = writeln!(s, "  spec:     {}", one_line(&l.to_string()));
@@ -172,5 +188,20 @@ mod tests {
             "{shown}"
         );
         assert_eq!(one_line("plain ü"), "plain ü");
+    }
+
+    #[test]
+    fn values_shown_alike_are_told_apart() {
+        // A backslash and a t in the spec, a tab in the database: both show as \t.
+        let apart = told_apart("'C:\\temp'", "'C:\temp'", "  ").unwrap();
+        assert!(
+            apart.contains(r#"expected "'C:\\temp'""#) && apart.contains(r#"actual "'C:\temp'""#),
+            "{apart}"
+        );
+        assert!(!apart.contains('\t'), "{apart}");
+        // Values the lines already tell apart get no such line.
+        assert_eq!(told_apart("a", "b", "  "), None);
+        assert_eq!(told_apart("a\nb", "a\\nb", "  "), None);
+        assert_eq!(told_apart("same", "same", "  "), None);
     }
 }
