@@ -39,37 +39,34 @@ const PARTITIONED: &str =
 
 const PARTITIONED_SPEC: &str = "table: events\nmigration: 001_paths.sql\nkind: partitioned_table\npartition_by: RANGE (at)\ncolumns:\n  id: { type: integer, nullable: false }\n  at: { type: date, nullable: false }\nprivileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n";
 
-/// `check --seed 7` with probes, with `legacy` as a second migration and, if `partitioned`,
-/// a partitioned table beside: exit code, stdout and stderr. The shadow is built after the
-/// migrations, on the run's server.
-fn check(legacy: Option<&str>, partitioned: bool) -> (Option<i32>, String) {
+/// A project folder with `migrations` and `specs` (file name, text), REIMS's spec of
+/// `schema_migrations` among the specs; `check` with `args`, then `--migrations` and
+/// `--specs` of that folder, without a cache: exit code, then stdout and stderr.
+fn check_project(
+    args: &[&str],
+    migrations: &[(&str, String)],
+    specs: &[(&str, &str)],
+) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    let specs = dir.path().join("specs");
-    std::fs::create_dir(&migrations).unwrap();
-    std::fs::create_dir(&specs).unwrap();
-    let first = if partitioned {
-        format!("{TABLE}{PARTITIONED}")
-    } else {
-        TABLE.to_string()
-    };
-    std::fs::write(migrations.join("001_paths.sql"), first).unwrap();
-    if partitioned {
-        std::fs::write(specs.join("events.yaml"), PARTITIONED_SPEC).unwrap();
+    let (migration_folder, spec_folder) = (dir.path().join("migrations"), dir.path().join("specs"));
+    std::fs::create_dir(&migration_folder).unwrap();
+    std::fs::create_dir(&spec_folder).unwrap();
+    for (name, sql) in migrations {
+        std::fs::write(migration_folder.join(name), sql).unwrap();
     }
-    if let Some(legacy) = legacy {
-        std::fs::write(migrations.join("002_legacy_strings.sql"), legacy).unwrap();
+    for (name, yaml) in specs {
+        std::fs::write(spec_folder.join(name), yaml).unwrap();
     }
-    std::fs::write(specs.join("paths.yaml"), SPEC).unwrap();
     std::fs::copy(
         specs_dir().join("schema_migrations.yaml"),
-        specs.join("schema_migrations.yaml"),
+        spec_folder.join("schema_migrations.yaml"),
     )
     .unwrap();
-    let out = reims_command(&["check", "--seed", "7", "--no-report", "--migrations"])
-        .arg(&migrations)
+    let out = reims_command(args)
+        .arg("--migrations")
+        .arg(&migration_folder)
         .arg("--specs")
-        .arg(&specs)
+        .arg(&spec_folder)
         .env("REIMS_VERIFY_NO_CACHE", "1")
         .env("REIMS_VERIFY_NO_SHADOW_AHEAD", "1")
         .output()
@@ -81,6 +78,32 @@ fn check(legacy: Option<&str>, partitioned: bool) -> (Option<i32>, String) {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ),
+    )
+}
+
+/// `check --seed 7` with probes, with `legacy` as a second migration and, if `partitioned`,
+/// a partitioned table beside. The shadow is built after the migrations, on the run's
+/// server.
+fn check(legacy: Option<&str>, partitioned: bool) -> (Option<i32>, String) {
+    let mut migrations = vec![(
+        "001_paths.sql",
+        if partitioned {
+            format!("{TABLE}{PARTITIONED}")
+        } else {
+            TABLE.to_string()
+        },
+    )];
+    if let Some(legacy) = legacy {
+        migrations.push(("002_legacy_strings.sql", legacy.to_string()));
+    }
+    let mut specs = vec![("paths.yaml", SPEC)];
+    if partitioned {
+        specs.push(("events.yaml", PARTITIONED_SPEC));
+    }
+    check_project(
+        &["check", "--seed", "7", "--no-report"],
+        &migrations,
+        &specs,
     )
 }
 
@@ -113,37 +136,21 @@ fn backslashes_mean_the_same_on_a_database_that_reads_them_the_old_way() {
 fn a_tab_and_a_backslash_t_are_told_apart_in_a_failure() {
     // The database holds a tab where the spec writes a backslash and a t. The terminal shows
     // both as \t; the failure must still say which is which.
-    let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    let specs = dir.path().join("specs");
-    std::fs::create_dir(&migrations).unwrap();
-    std::fs::create_dir(&specs).unwrap();
-    std::fs::write(
-        migrations.join("001_paths.sql"),
-        "CREATE TABLE paths (id int PRIMARY KEY, win_path text NOT NULL DEFAULT E'C:\\temp');\n",
-    )
-    .unwrap();
-    std::fs::write(
-        specs.join("paths.yaml"),
-        "table: paths\ncolumns:\n  id: { type: integer, nullable: false }\n  win_path: { type: text, nullable: false, default: \"'C:\\\\temp'\" }\nprimary_key: { columns: [id] }\nprivileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n",
-    )
-    .unwrap();
-    std::fs::copy(
-        specs_dir().join("schema_migrations.yaml"),
-        specs.join("schema_migrations.yaml"),
-    )
-    .unwrap();
-    let out = reims_command(&["check", "--no-probe", "--no-report", "--migrations"])
-        .arg(&migrations)
-        .arg("--specs")
-        .arg(&specs)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, out) = check_project(
+        &["check", "--no-probe", "--no-report"],
+        &[(
+            "001_paths.sql",
+            "CREATE TABLE paths (id int PRIMARY KEY, win_path text NOT NULL DEFAULT E'C:\\temp');\n".into(),
+        )],
+        &[(
+            "paths.yaml",
+            "table: paths\ncolumns:\n  id: { type: integer, nullable: false }\n  win_path: { type: text, nullable: false, default: \"'C:\\\\temp'\" }\nprimary_key: { columns: [id] }\nprivileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n",
+        )],
+    );
+    assert_eq!(code, Some(1), "{out}");
     assert!(
-        stdout.contains("FAIL column.default  paths.win_path")
-            && stdout.contains(r#"escaped, expected "'C:\\temp'", actual "'C:\temp'""#),
-        "{stdout}"
+        out.contains("FAIL column.default  paths.win_path")
+            && out.contains(r#"escaped, expected "'C:\\temp'", actual "'C:\temp'""#),
+        "{out}"
     );
 }
