@@ -662,3 +662,72 @@ async fn the_catalog_reads_shortcuts_print_what_the_printers_print_on_every_majo
         conn.close().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_database_that_prints_values_its_own_way_gets_the_same_verdict_on_every_major() {
+    // `tests/printed_values.rs` on PostgreSQL 15, here on each major: specs by `spec
+    // snapshot` of a database at PostgreSQL's defaults, then `check` of one with every
+    // setting of `PRINTING_SETTINGS` given to the database.
+    let migrations = fixture("printed/migrations");
+    let files = discover(&migrations).unwrap();
+    for major in found_majors() {
+        let c = cluster(major);
+        let (plain, styled) = ("printed_plain", "printed_styled");
+        for db in [plain, styled] {
+            c.create_database(db, None).await.unwrap();
+            apply(
+                &c.connect_options(db),
+                &files,
+                &ApplyMode::All,
+                &ApplyOptions::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL {major}: {e}"));
+        }
+        let mut conn = c.connect(styled).await.unwrap();
+        for (name, value) in PRINTING_SETTINGS {
+            sqlx::raw_sql(&format!("ALTER DATABASE {styled} SET {name} = '{value}'"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        conn.close().await.unwrap();
+        let specs = tempfile::tempdir().unwrap();
+        let snap = reims(&[
+            "spec",
+            "snapshot",
+            "-q",
+            "--database-url",
+            &url(major, plain),
+        ])
+        .arg("--out")
+        .arg(specs.path())
+        .output()
+        .unwrap();
+        assert_eq!(
+            snap.status.code(),
+            Some(0),
+            "PostgreSQL {major}: {}",
+            text(&snap)
+        );
+        let check = reims(&[
+            "check",
+            "--no-report",
+            "--no-probe",
+            "--database-url",
+            &url(major, styled),
+        ])
+        .arg("--migrations")
+        .arg(&migrations)
+        .arg("--specs")
+        .arg(specs.path())
+        .output()
+        .unwrap();
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "PostgreSQL {major}: {}",
+            text(&check)
+        );
+    }
+}

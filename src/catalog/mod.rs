@@ -13,7 +13,9 @@ pub use acl::{
     RoleInfo, SensitiveColumn, TableSecurity,
 };
 pub use model::*;
-pub use read::{read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES};
+pub use read::{
+    printing_statements, read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES, PRINTING,
+};
 pub use sqltext::{split_index_elem, IndexElem};
 
 /// The error for a catalog query that failed: which part of `pg_catalog` was being read.

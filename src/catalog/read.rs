@@ -407,24 +407,67 @@ enum Workers {
     None,
 }
 
-/// Pin what PostgreSQL's printers depend on for this session: `search_path` to `public`,
-/// `standard_conforming_strings` on (a string with a backslash is printed `'a\b'` as the
-/// shadow prints it, not `E'a\\b'`, on a database or server set otherwise), and JIT off. The catalog queries' estimates (set-returning subqueries count as 1,000
-/// rows each) pass `jit_above_cost` at a few thousand relations, and compiling them then
-/// costs more than running them (0.7 s of a 1.2 s index query at 1,000 tables). JIT and
-/// parallel workers (`workers`) change how fast a query runs, never what it returns.
+/// The settings that decide how PostgreSQL reads and prints SQL text, at PostgreSQL's
+/// defaults, for every session that reads a catalog ([`read_schemas`]) or builds the
+/// shadow. Both sides of a comparison must print alike, and a database or role may set
+/// these otherwise: on a database with `IntervalStyle = iso_8601` a default of one day is
+/// printed `'P1D'::interval`, with `bytea_output = escape` a `'\x01'::bytea` is printed
+/// `'\001'::bytea`, with `quote_all_identifiers` on a column of type `text` is `"text"`,
+/// and with `standard_conforming_strings` off a string with a backslash is `E'a\\b'`. The
+/// search path is `public`, so that names print as the specs write them. `TimeZone`,
+/// `DateStyle`, `extra_float_digits` and `client_encoding` need no pin here: every session
+/// sends them in its start-up packet (sqlx does), which outranks a database's or a role's
+/// setting.
+pub const PRINTING: [(&str, &str); 5] = [
+    ("search_path", "public"),
+    ("standard_conforming_strings", "on"),
+    ("IntervalStyle", "postgres"),
+    ("bytea_output", "hex"),
+    ("quote_all_identifiers", "off"),
+];
+
+/// [`PRINTING`] as `SET` statements (`SET LOCAL` when `local`), one per line, each ending
+/// in a semicolon: for a session, or a transaction, that sends SQL as text.
+pub fn printing_statements(local: bool) -> String {
+    PRINTING
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "SET {}{name} = {};\n",
+                if local { "LOCAL " } else { "" },
+                crate::sql::quote_literal(value)
+            )
+        })
+        .collect()
+}
+
+/// Pin what PostgreSQL's printers depend on for this session ([`PRINTING`]), and JIT off.
+/// The catalog queries' estimates (set-returning subqueries count as 1,000 rows each) pass
+/// `jit_above_cost` at a few thousand relations, and compiling them then costs more than
+/// running them (0.7 s of a 1.2 s index query at 1,000 tables). JIT and parallel workers
+/// (`workers`) change how fast a query runs, never what it returns.
 async fn pin_session(conn: &mut PgConnection, workers: Workers) -> Result<()> {
-    const PINNED: &str = "SELECT set_config('search_path', 'public', false), \
-         set_config('standard_conforming_strings', 'on', false), set_config('jit', 'off', false)";
-    let sql = match workers {
-        Workers::AsServerSays => PINNED.to_string(),
-        Workers::None => {
-            format!("{PINNED}, set_config('max_parallel_workers_per_gather', '0', false)")
-        }
-    };
-    sqlx::query(&sql).execute(&mut *conn).await.map_err(db_err(
-        "the session's settings (search path, string literals, JIT, parallel workers)",
-    ))?;
+    let mut pins: Vec<(&str, &str)> = PRINTING.to_vec();
+    pins.push(("jit", "off"));
+    if workers == Workers::None {
+        pins.push(("max_parallel_workers_per_gather", "0"));
+    }
+    let calls: Vec<String> = pins
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "set_config({}, {}, false)",
+                crate::sql::quote_literal(name),
+                crate::sql::quote_literal(value)
+            )
+        })
+        .collect();
+    sqlx::query(&format!("SELECT {}", calls.join(", ")))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err(
+            "the session's settings (how values print, JIT, parallel workers)",
+        ))?;
     Ok(())
 }
 

@@ -113,10 +113,9 @@ pub(super) async fn prepare(conn: &mut PgConnection, specs: &SpecSet) -> Result<
     if !schemas.iter().any(|s| s == DEFAULT_SCHEMA) {
         schemas.push(DEFAULT_SCHEMA.to_string());
     }
-    // Spec SQL is read as PostgreSQL reads it by default, backslashes as written.
-    let mut setup = String::from(
-        "SET LOCAL search_path = public;\nSET LOCAL standard_conforming_strings = on;\n",
-    );
+    // Spec SQL is read, and the shadow printed, as PostgreSQL does by default, whatever the
+    // database or role says (backslashes as written, intervals in its own style…).
+    let mut setup = crate::catalog::printing_statements(true);
     for s in schemas.iter().filter(|s| *s != DEFAULT_SCHEMA) {
         setup.push_str(&format!(
             "CREATE SCHEMA IF NOT EXISTS {};\n",

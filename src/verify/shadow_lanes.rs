@@ -29,10 +29,6 @@ use crate::catalog::read_schemas_on_two;
 use crate::error::Result;
 use crate::spec::SpecSet;
 
-/// What both sessions of the split build read spec SQL under: the search path, and
-/// backslashes in strings as written (PostgreSQL's default), whatever the server says.
-const SESSION_SETTINGS: &str = "SET search_path = public; SET standard_conforming_strings = on";
-
 /// A session being opened.
 pub type SessionFuture<'a> = Pin<Box<dyn Future<Output = Result<PgConnection>> + 'a>>;
 
@@ -79,8 +75,11 @@ async fn on_two(
     second: SessionFuture<'_>,
     specs: &SpecSet,
 ) -> Option<Shadow> {
+    // Both sessions read spec SQL, and print, as PostgreSQL does by default, whatever the
+    // server says; the batches commit on their own, so the session is set, not a transaction.
+    let session_settings = crate::catalog::printing_statements(false);
     let first_steps = async {
-        sqlx::raw_sql(SESSION_SETTINGS)
+        sqlx::raw_sql(&session_settings)
             .execute(&mut *a)
             .await
             .ok()?;
@@ -91,7 +90,7 @@ async fn on_two(
     };
     let opened = async {
         let mut b = second.await.ok()?;
-        match sqlx::raw_sql(SESSION_SETTINGS).execute(&mut b).await {
+        match sqlx::raw_sql(&session_settings).execute(&mut b).await {
             Ok(_) => Some(b),
             Err(_) => {
                 let _ = b.close().await;

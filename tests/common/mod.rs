@@ -14,6 +14,19 @@ use sqlx::PgConnection;
 
 pub const TEMPLATE: &str = "reims_template";
 
+/// Settings a database, a role or a server may give, each away from PostgreSQL's default
+/// in a way that changes how `tests/fixtures/printed` prints: one day as `P1D`, `'\x01'`
+/// as `'\001'`, `"bytea"` for `bytea`, `31/01/2024`, the time in UTC+05:30 (a POSIX zone:
+/// no time zone files needed), `0.3` for `0.30000000000000004`.
+pub const PRINTING_SETTINGS: [(&str, &str); 6] = [
+    ("IntervalStyle", "iso_8601"),
+    ("bytea_output", "escape"),
+    ("quote_all_identifiers", "on"),
+    ("DateStyle", "SQL, DMY"),
+    ("TimeZone", "<+0530>-05:30"),
+    ("extra_float_digits", "0"),
+];
+
 /// The crate root, so tests find migrations/ and specs/ whatever the working directory.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,189 @@
+//! How PostgreSQL prints a value depends on settings that a database, a role or the server
+//! may change: `IntervalStyle`, `bytea_output`, `quote_all_identifiers`, `DateStyle`,
+//! `TimeZone`, `extra_float_digits`. A server set so must get the verdict a server at
+//! PostgreSQL's defaults gets, and `spec snapshot` must write the same specs there.
+
+mod common;
+
+use common::*;
+use sqlx::Connection;
+
+/// A project folder: `migrations/` with `tests/fixtures/printed` and `specs/` written by `spec snapshot`
+/// from a throw-away server at PostgreSQL's defaults.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::copy(
+        fixture("printed/migrations/001_printed.sql"),
+        migrations.join("001_printed.sql"),
+    )
+    .unwrap();
+    let (code, out) = run(reims_command(&["spec", "snapshot", "-q", "--out"])
+        .arg(dir.path().join("specs"))
+        .arg("--migrations")
+        .arg(&migrations));
+    assert_eq!(code, Some(0), "{out}");
+    dir
+}
+
+/// Exit code, then stdout and stderr together.
+fn run(cmd: &mut std::process::Command) -> (Option<i32>, String) {
+    let out = cmd
+        .env("REIMS_VERIFY_NO_CACHE", "1")
+        .env("REIMS_VERIFY_NO_SHADOW_AHEAD", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// `check --no-probe` of the project in `dir` on database `db` of the shared cluster.
+fn check_on(dir: &std::path::Path, db: &str) -> (Option<i32>, String) {
+    run(reims_command(&[
+        "check",
+        "--no-probe",
+        "--no-report",
+        "--database-url",
+        &url(db),
+    ])
+    .arg("--migrations")
+    .arg(dir.join("migrations"))
+    .arg("--specs")
+    .arg(dir.join("specs")))
+}
+
+fn url(db: &str) -> String {
+    format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    )
+}
+
+/// A database of the shared cluster with the project's migrations applied, then `sql`,
+/// then every one of [`PRINTING_SETTINGS`] set for the database.
+async fn styled_db(dir: &std::path::Path, tag: &str, sql: &str) -> String {
+    let db = empty_db(tag).await;
+    apply_migrations(&db, &dir.join("migrations")).await;
+    let mut conn = connect(&db).await;
+    let mut setup = sql.to_string();
+    for (name, value) in PRINTING_SETTINGS {
+        setup.push_str(&format!("ALTER DATABASE {db} SET {name} = '{value}';\n"));
+    }
+    sqlx::raw_sql(&setup).execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    db
+}
+
+/// The YAML of every spec in `dir`, by file name, without the comment lines (the header
+/// names where and when the snapshot was taken).
+fn specs_without_comments(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                kept.join("\n"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_staging_database_that_prints_values_its_own_way_gets_the_same_verdict() {
+    let dir = project();
+    let db = styled_db(dir.path(), "printed", "").await;
+    // The settings are in force for a new session on it.
+    let mut conn = connect(&db).await;
+    let printed: String = sqlx::query_scalar(
+        "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef d JOIN pg_attribute a ON \
+         a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attname = 'span'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(printed, "'P1DT2H3M4S'::interval");
+
+    let (code, out) = check_on(dir.path(), &db);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("PASS"), "{out}");
+
+    // `spec snapshot` of that database writes the specs a default server gave.
+    let again = tempfile::tempdir().unwrap();
+    let (code, out) = run(reims_command(&[
+        "spec",
+        "snapshot",
+        "-q",
+        "--database-url",
+        &url(&db),
+        "--out",
+    ])
+    .arg(again.path()));
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        specs_without_comments(again.path()),
+        specs_without_comments(&dir.path().join("specs"))
+    );
+
+    // A real difference is still one, and told in PostgreSQL's default style.
+    let drifted = styled_db(
+        dir.path(),
+        "printed_drift",
+        "ALTER TABLE printed ALTER span SET DEFAULT '2 days';\n",
+    )
+    .await;
+    let (code, out) = check_on(dir.path(), &drifted);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL column.default  printed.span"), "{out}");
+    assert!(out.contains("actual:   '2 days'"), "{out}");
+    assert_eq!(out.matches("FAIL ").count(), 1, "{out}");
+}
+
+#[test]
+fn a_server_set_to_print_values_its_own_way_gets_the_same_verdict() {
+    // On the run's own server: a migration sets the whole server so, and the open sessions
+    // take it up. The shadow is built after the migrations, on that server: on two
+    // sessions, and (with a partitioned table among the specs) on one.
+    let dir = project();
+    let mut setup = String::from("-- no-transaction\n");
+    for (name, value) in PRINTING_SETTINGS {
+        setup.push_str(&format!("ALTER SYSTEM SET {name} = '{value}';\n"));
+    }
+    setup.push_str("SELECT pg_reload_conf();\n");
+    std::fs::write(dir.path().join("migrations/002_styles.sql"), setup).unwrap();
+    for partitioned in [false, true] {
+        if partitioned {
+            std::fs::write(
+                dir.path().join("migrations/003_events.sql"),
+                "CREATE TABLE events (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);\n",
+            )
+            .unwrap();
+            std::fs::write(
+                dir.path().join("specs/events.yaml"),
+                "table: events\nkind: partitioned_table\npartition_by: RANGE (at)\ncolumns:\n  \
+                 id: { type: integer, nullable: false }\n  at: { type: date, nullable: false }\n\
+                 privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n",
+            )
+            .unwrap();
+        }
+        let (code, out) = run(reims_command(&["check", "--no-probe", "--no-report"])
+            .arg("--migrations")
+            .arg(dir.path().join("migrations"))
+            .arg("--specs")
+            .arg(dir.path().join("specs")));
+        assert_eq!(code, Some(0), "partitioned: {partitioned}\n{out}");
+        assert!(out.contains("PASS"), "{out}");
+    }
+}
