@@ -991,3 +991,87 @@ async fn a_read_of_the_highest_keys_that_outlasts_its_timeout_gives_none_and_end
     assert_eq!(timeout, "45s");
     tx.rollback().await.unwrap();
 }
+
+#[test]
+fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
+    // The constraint probes and sample rows name tables as the default schema's. A table in
+    // another schema must get a skip that says so for its sample rows and each CHECK (it
+    // had no probe finding at all), while a table of `public` beside it is probed.
+    let dir = tempfile::tempdir().unwrap();
+    let (migrations, specs) = (dir.path().join("migrations"), dir.path().join("specs"));
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(
+        migrations.join("001_tables.sql"),
+        "CREATE SCHEMA app;\n\
+         CREATE TABLE app.t (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 100));\n\
+         CREATE TABLE p (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 100));\n",
+    )
+    .unwrap();
+    let spec = |schema: &str, table: &str| {
+        format!(
+            "table: {table}\n{schema}columns:\n  id: {{ type: integer, nullable: false }}\n  \
+             \"n\": {{ type: integer, nullable: false }}\nprimary_key: {{ columns: [id] }}\n\
+             checks:\n  {table}_n_check:\n    rule: {{ range: {{ column: \"n\", gte: 0, lte: 100 }} }}\n\
+             privileges: {{ owner: $migrator, public: [] }}\nrow_security: {{ enabled: false }}\n\
+             samples:\n  - {{ id: 1, n: 5 }}\n"
+        )
+    };
+    std::fs::write(specs.join("app.t.yaml"), spec("schema: app\n", "t")).unwrap();
+    std::fs::write(specs.join("p.yaml"), spec("", "p")).unwrap();
+    std::fs::copy(
+        specs_dir().join("schema_migrations.yaml"),
+        specs.join("schema_migrations.yaml"),
+    )
+    .unwrap();
+    let reports = dir.path().join("reports");
+    let out = reims_command(&["check", "--seed", "7", "--report"])
+        .arg(&reports)
+        .arg("--migrations")
+        .arg(&migrations)
+        .arg("--specs")
+        .arg(&specs)
+        .env("REIMS_VERIFY_NO_CACHE", "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap()).unwrap();
+    let probes: Vec<(String, String, String)> = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"].as_str().unwrap().starts_with("probe."))
+        .map(|f| {
+            (
+                f["object"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let of = |object: &str| {
+        probes
+            .iter()
+            .find(|(o, ..)| o == object)
+            .unwrap_or_else(|| panic!("no probe finding for {object}: {probes:?}"))
+    };
+    for object in ["app.t.samples", "app.t.t_n_check"] {
+        let (_, status, message) = of(object);
+        assert_eq!(status, "skip", "{object}: {message}");
+        assert!(
+            message.contains("schema public only"),
+            "{object}: {message}"
+        );
+    }
+    assert_eq!(of("p.samples").1, "pass", "{probes:?}");
+    let (_, status, message) = of("p.p_n_check");
+    assert_eq!(status, "pass", "{message}");
+    assert!(message.contains("cases agree"), "{message}");
+    assert!(text.contains("app.t.samples, app.t.t_n_check"), "{text}");
+}

@@ -18,8 +18,8 @@ use super::rows::{
 };
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, tables_lacking};
-use super::{probe_finding, rng_for, ProbeConfig};
-use crate::catalog::{Relation, Schema};
+use super::{outside_default_schema, probe_finding, rng_for, ProbeConfig, OUTSIDE_DEFAULT_SCHEMA};
+use crate::catalog::{relation_key, Relation, Schema};
 use crate::error::{Error, Result};
 
 use crate::spec::{number, rule_sql, LoadedSpec, Rule, SpecSet};
@@ -53,12 +53,18 @@ pub async fn probe_checks(
     let specs_here = specs.specs.get(part).unwrap_or_default();
     let with_checks: Vec<&str> = specs_here
         .iter()
-        .filter(|l| !l.spec.checks.is_empty())
+        .filter(|l| !l.spec.checks.is_empty() && !outside_default_schema(l))
         .map(|l| l.spec.table.as_str())
         .collect();
     let lacking = tables_lacking(conn, "INSERT", &with_checks).await?;
     let together = batch::together_tables(conn, &with_checks).await?;
     for loaded in specs_here {
+        if outside_default_schema(loaded) {
+            out.extend(loaded.spec.checks.keys().map(|name| {
+                check_finding(loaded, name, Status::Skip, OUTSIDE_DEFAULT_SCHEMA.into())
+            }));
+            continue;
+        }
         let Some(rel) = schema.relations.get(&loaded.spec.table) else {
             continue;
         };
@@ -120,7 +126,8 @@ struct Target<'a> {
 
 /// A `probe.check` finding for rule `name` of `loaded`.
 fn check_finding(loaded: &LoadedSpec, name: &str, status: Status, message: String) -> Finding {
-    let table = &loaded.spec.table;
+    // As the structural findings name it: bare in the default schema, else `schema.table`.
+    let table = &relation_key(&loaded.spec.schema, &loaded.spec.table);
     let mut f = probe_finding(
         "probe.check",
         table,

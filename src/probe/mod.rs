@@ -71,6 +71,18 @@ pub fn rng_for(seed: u64, name: &str) -> proptest::test_runner::TestRng {
     proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &bytes)
 }
 
+/// Why the constraint probes and the sample rows skip a table outside the default schema:
+/// they name tables unqualified, as the default schema's, so such a table would be probed
+/// as some other table or not at all. A skip says so, where nothing was said before.
+pub const OUTSIDE_DEFAULT_SCHEMA: &str = "not run: the constraint probes and sample rows \
+     cover the tables of schema public only (the structural checks cover every schema)";
+
+/// Whether `loaded` is a table outside the default schema, which the constraint probes and
+/// the sample rows skip ([`OUTSIDE_DEFAULT_SCHEMA`]).
+pub fn outside_default_schema(loaded: &crate::spec::LoadedSpec) -> bool {
+    loaded.spec.schema != crate::spec::model::DEFAULT_SCHEMA
+}
+
 /// Build a probe finding.
 pub fn probe_finding(
     code: &'static str,

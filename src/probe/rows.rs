@@ -402,7 +402,7 @@ pub async fn insert_samples(
     let with_samples: Vec<&str> = specs
         .specs
         .iter()
-        .filter(|l| !l.spec.samples.is_empty())
+        .filter(|l| !l.spec.samples.is_empty() && !super::outside_default_schema(l))
         .map(|l| l.spec.table.as_str())
         .collect();
     let lacking = tables_lacking(conn, "INSERT", &with_samples).await?;
@@ -438,7 +438,24 @@ pub async fn insert_samples(
         .await?
         .tried
         .into_iter();
-    let mut out = Vec::new();
+    let mut out: Vec<Finding> = specs
+        .specs
+        .iter()
+        .filter(|l| !l.spec.samples.is_empty() && super::outside_default_schema(l))
+        .map(|l| {
+            let table = crate::catalog::relation_key(&l.spec.schema, &l.spec.table);
+            let mut f = probe_finding(
+                "probe.sample",
+                &table,
+                format!("{table}.samples"),
+                Status::Skip,
+                super::OUTSIDE_DEFAULT_SCHEMA.into(),
+            );
+            f.location = Some(l.location(&["samples"]));
+            f.requirements = l.spec.requirements.clone();
+            f
+        })
+        .collect();
     // Tables whose samples could not be inserted, and why: a child's missing-parent error
     // (23503) is then that same reason, not a bad sample.
     let mut unavailable: BTreeMap<String, Blocked> = BTreeMap::new();
