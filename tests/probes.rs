@@ -996,7 +996,9 @@ async fn a_read_of_the_highest_keys_that_outlasts_its_timeout_gives_none_and_end
 fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
     // The constraint probes and sample rows name tables as the default schema's. A table in
     // another schema must get a skip that says so for its sample rows and each CHECK (it
-    // had no probe finding at all), while a table of `public` beside it is probed.
+    // had no probe finding at all), while the table of `public` of the same name is probed
+    // with its own spec's sample row (it was tried with the other's, which its CHECK
+    // refuses).
     let dir = tempfile::tempdir().unwrap();
     let (migrations, specs) = (dir.path().join("migrations"), dir.path().join("specs"));
     std::fs::create_dir(&migrations).unwrap();
@@ -1004,21 +1006,21 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
     std::fs::write(
         migrations.join("001_tables.sql"),
         "CREATE SCHEMA app;\n\
-         CREATE TABLE app.t (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 100));\n\
-         CREATE TABLE p (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 100));\n",
+         CREATE TABLE app.t (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 1000));\n\
+         CREATE TABLE t (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 100));\n",
     )
     .unwrap();
-    let spec = |schema: &str, table: &str| {
+    let spec = |schema: &str, high: u32, n: u32| {
         format!(
-            "table: {table}\n{schema}columns:\n  id: {{ type: integer, nullable: false }}\n  \
+            "table: t\n{schema}columns:\n  id: {{ type: integer, nullable: false }}\n  \
              \"n\": {{ type: integer, nullable: false }}\nprimary_key: {{ columns: [id] }}\n\
-             checks:\n  {table}_n_check:\n    rule: {{ range: {{ column: \"n\", gte: 0, lte: 100 }} }}\n\
+             checks:\n  t_n_check:\n    rule: {{ range: {{ column: \"n\", gte: 0, lte: {high} }} }}\n\
              privileges: {{ owner: $migrator, public: [] }}\nrow_security: {{ enabled: false }}\n\
-             samples:\n  - {{ id: 1, n: 5 }}\n"
+             samples:\n  - {{ id: 1, n: {n} }}\n"
         )
     };
-    std::fs::write(specs.join("app.t.yaml"), spec("schema: app\n", "t")).unwrap();
-    std::fs::write(specs.join("p.yaml"), spec("", "p")).unwrap();
+    std::fs::write(specs.join("app.t.yaml"), spec("schema: app\n", 1000, 500)).unwrap();
+    std::fs::write(specs.join("t.yaml"), spec("", 100, 5)).unwrap();
     std::fs::copy(
         specs_dir().join("schema_migrations.yaml"),
         specs.join("schema_migrations.yaml"),
@@ -1069,8 +1071,8 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
             "{object}: {message}"
         );
     }
-    assert_eq!(of("p.samples").1, "pass", "{probes:?}");
-    let (_, status, message) = of("p.p_n_check");
+    assert_eq!(of("t.samples").1, "pass", "{probes:?}");
+    let (_, status, message) = of("t.t_n_check");
     assert_eq!(status, "pass", "{message}");
     assert!(message.contains("cases agree"), "{message}");
     assert!(text.contains("app.t.samples, app.t.t_n_check"), "{text}");

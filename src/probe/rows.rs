@@ -105,9 +105,13 @@ pub fn rule_sql_for_row(rel: &Relation, row: &Row, rule_sql: &str, columns: &[&s
     )
 }
 
-/// The spec's sample rows for a table, as SQL.
+/// The sample rows of the spec of `table` in the default schema (the probes name tables as
+/// its own; a table of the same name in another schema has a spec of its own), as SQL.
 pub fn sample_rows(specs: &SpecSet, table: &str) -> Vec<Row> {
-    specs.table(table).map(samples_of).unwrap_or_default()
+    specs
+        .relation(crate::spec::model::DEFAULT_SCHEMA, table)
+        .map(samples_of)
+        .unwrap_or_default()
 }
 
 /// One spec's sample rows, as SQL.
@@ -468,7 +472,7 @@ pub async fn insert_samples(
                 status,
                 message,
             );
-            if let Some(s) = specs.table(&table) {
+            if let Some(s) = specs.relation(crate::spec::model::DEFAULT_SCHEMA, &table) {
                 f.location = Some(s.location(&["samples"]));
                 f.requirements = s.spec.requirements.clone();
             }

@@ -134,7 +134,7 @@ fn unique_strategy(
         );
     }
     if is_text(ty) {
-        let regex = specs.table(&rel.name).and_then(|s| {
+        let regex = specs.relation(&rel.schema, &rel.name).and_then(|s| {
             s.spec.checks.values().find_map(|c| match &c.rule {
                 Rule::Regex(r) if r.column == column => accepted_values(&c.rule, rel),
                 _ => None,
@@ -180,7 +180,7 @@ impl RowTemplate {
             .get(table)
             .filter(|r| r.kind == 'r' || r.kind == 'p')
             .ok_or_else(|| format!("no table {table} in the database"))?;
-        let spec = ctx.specs.table(table);
+        let spec = ctx.specs.relation(&rel.schema, &rel.name);
         let sample: IndexMap<String, String> = spec
             .and_then(|s| s.spec.samples.first())
             .map(|r| r.iter().map(|(k, v)| (k.clone(), sample_sql(v))).collect())
