@@ -1076,4 +1076,42 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
     assert_eq!(status, "pass", "{message}");
     assert!(message.contains("cases agree"), "{message}");
     assert!(text.contains("app.t.samples, app.t.t_n_check"), "{text}");
+    // The reports tell the two tables' specs apart: each spec file names its relation as the
+    // findings do, and each file's JUnit suite holds its own table's findings.
+    let named: Vec<(&str, &str)> = run["specs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["path"].as_str().unwrap(), s["table"].as_str().unwrap()))
+        .filter(|(p, _)| !p.ends_with("schema_migrations.yaml"))
+        .collect();
+    assert_eq!(
+        named
+            .iter()
+            .map(|(p, t)| (p.rsplit('/').next().unwrap(), *t))
+            .collect::<Vec<_>>(),
+        [("app.t.yaml", "app.t"), ("t.yaml", "t")]
+    );
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    let suite = |file: &str| {
+        let start = junit
+            .find(&format!(
+                "<testsuite name=\"{}\"",
+                specs.join(file).display()
+            ))
+            .unwrap_or_else(|| panic!("no suite for {file}: {junit}"));
+        let end = start + junit[start..].find("</testsuite>").unwrap();
+        junit[start..end].to_string()
+    };
+    let (app, public) = (suite("app.t.yaml"), suite("t.yaml"));
+    assert!(
+        app.contains("name=\"probe.check app.t.t_n_check\""),
+        "{app}"
+    );
+    assert!(app.contains("name=\"table.exists app.t\""), "{app}");
+    assert!(
+        public.contains("name=\"probe.check t.t_n_check\""),
+        "{public}"
+    );
+    assert!(!public.contains("app.t"), "{public}");
 }

@@ -685,7 +685,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             .iter()
             .map(|s| SpecFile {
                 path: s.path.display().to_string(),
-                table: s.spec.table.clone(),
+                table: crate::catalog::relation_key(&s.spec.schema, &s.spec.table),
                 sha256: s.checksum.clone(),
                 requirements: s.spec.requirements.clone(),
             })

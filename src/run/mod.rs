@@ -72,7 +72,8 @@ pub struct Run {
 pub struct SpecFile {
     /// Path as given.
     pub path: String,
-    /// The table it specifies.
+    /// The relation it specifies, as the findings name it: bare in the default schema,
+    /// else `schema.table` (two schemas may each hold a table of that name).
     pub table: String,
     /// SHA-256 of the file.
     pub sha256: String,
