@@ -992,6 +992,97 @@ async fn a_read_of_the_highest_keys_that_outlasts_its_timeout_gives_none_and_end
     tx.rollback().await.unwrap();
 }
 
+/// A project of one migration and `specs` (file name, YAML) beside REIMS's spec of
+/// `schema_migrations`, checked with `check --seed 7`, reports and `extra` arguments.
+struct Checked {
+    dir: tempfile::TempDir,
+    code: Option<i32>,
+    /// stdout, then stderr.
+    text: String,
+    run: serde_json::Value,
+}
+
+impl Checked {
+    fn of(migration: &str, specs: &[(&str, String)], extra: &[&str]) -> Checked {
+        let dir = tempfile::tempdir().unwrap();
+        let (migrations, spec_dir) = (dir.path().join("migrations"), dir.path().join("specs"));
+        std::fs::create_dir(&migrations).unwrap();
+        std::fs::create_dir(&spec_dir).unwrap();
+        std::fs::write(migrations.join("001_tables.sql"), migration).unwrap();
+        for (name, yaml) in specs {
+            std::fs::write(spec_dir.join(name), yaml).unwrap();
+        }
+        std::fs::copy(
+            specs_dir().join("schema_migrations.yaml"),
+            spec_dir.join("schema_migrations.yaml"),
+        )
+        .unwrap();
+        let reports = dir.path().join("reports");
+        let out = reims_command(&["check", "--seed", "7", "--report"])
+            .arg(&reports)
+            .arg("--migrations")
+            .arg(&migrations)
+            .arg("--specs")
+            .arg(&spec_dir)
+            .args(extra)
+            .env("REIMS_VERIFY_NO_CACHE", "1")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run = serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{e}: {text}"));
+        Checked {
+            dir,
+            code: out.status.code(),
+            text,
+            run,
+        }
+    }
+
+    /// Every probe finding: object, status, message.
+    fn probes(&self) -> Vec<(String, String, String)> {
+        self.run["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"].as_str().unwrap().starts_with("probe."))
+            .map(|f| {
+                (
+                    f["object"].as_str().unwrap().to_string(),
+                    f["status"].as_str().unwrap().to_string(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The status and message of the probe finding for `object`.
+    fn probe(&self, object: &str) -> (String, String) {
+        let probes = self.probes();
+        probes
+            .iter()
+            .find(|(o, ..)| o == object)
+            .map(|(_, s, m)| (s.clone(), m.clone()))
+            .unwrap_or_else(|| panic!("no probe finding for {object}: {probes:?}"))
+    }
+}
+
+/// The spec of table `table` (in the schema `schema_line` names, if any) with columns `id`
+/// and `n`, the CHECK `{check}` bounding `n` by 0 and `high`, and one sample row `n`.
+fn bounded_spec(table: &str, schema_line: &str, check: &str, high: u32, n: u32) -> String {
+    format!(
+        "table: {table}\n{schema_line}columns:\n  id: {{ type: integer, nullable: false }}\n  \
+         \"n\": {{ type: integer, nullable: false }}\nprimary_key: {{ columns: [id] }}\n\
+         checks:\n  {check}:\n    rule: {{ range: {{ column: \"n\", gte: 0, lte: {high} }} }}\n\
+         privileges: {{ owner: $migrator, public: [] }}\nrow_security: {{ enabled: false }}\n\
+         samples:\n  - {{ id: 1, n: {n} }}\n"
+    )
+}
+
 #[test]
 fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
     // The constraint probes and sample rows name tables as the default schema's. A table in
@@ -999,80 +1090,31 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
     // had no probe finding at all), while the table of `public` of the same name is probed
     // with its own spec's sample row (it was tried with the other's, which its CHECK
     // refuses).
-    let dir = tempfile::tempdir().unwrap();
-    let (migrations, specs) = (dir.path().join("migrations"), dir.path().join("specs"));
-    std::fs::create_dir(&migrations).unwrap();
-    std::fs::create_dir(&specs).unwrap();
-    std::fs::write(
-        migrations.join("001_tables.sql"),
+    let checked = Checked::of(
         "CREATE SCHEMA app;\n\
          CREATE TABLE app.t (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 1000));\n\
          CREATE TABLE t (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 100));\n",
-    )
-    .unwrap();
-    let spec = |schema: &str, high: u32, n: u32| {
-        format!(
-            "table: t\n{schema}columns:\n  id: {{ type: integer, nullable: false }}\n  \
-             \"n\": {{ type: integer, nullable: false }}\nprimary_key: {{ columns: [id] }}\n\
-             checks:\n  t_n_check:\n    rule: {{ range: {{ column: \"n\", gte: 0, lte: {high} }} }}\n\
-             privileges: {{ owner: $migrator, public: [] }}\nrow_security: {{ enabled: false }}\n\
-             samples:\n  - {{ id: 1, n: {n} }}\n"
-        )
-    };
-    std::fs::write(specs.join("app.t.yaml"), spec("schema: app\n", 1000, 500)).unwrap();
-    std::fs::write(specs.join("t.yaml"), spec("", 100, 5)).unwrap();
-    std::fs::copy(
-        specs_dir().join("schema_migrations.yaml"),
-        specs.join("schema_migrations.yaml"),
-    )
-    .unwrap();
-    let reports = dir.path().join("reports");
-    let out = reims_command(&["check", "--seed", "7", "--report"])
-        .arg(&reports)
-        .arg("--migrations")
-        .arg(&migrations)
-        .arg("--specs")
-        .arg(&specs)
-        .env("REIMS_VERIFY_NO_CACHE", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    let run: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap()).unwrap();
-    let probes: Vec<(String, String, String)> = run["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"].as_str().unwrap().starts_with("probe."))
-        .map(|f| {
+        &[
             (
-                f["object"].as_str().unwrap().to_string(),
-                f["status"].as_str().unwrap().to_string(),
-                f["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let of = |object: &str| {
-        probes
-            .iter()
-            .find(|(o, ..)| o == object)
-            .unwrap_or_else(|| panic!("no probe finding for {object}: {probes:?}"))
-    };
+                "app.t.yaml",
+                bounded_spec("t", "schema: app\n", "t_n_check", 1000, 500),
+            ),
+            ("t.yaml", bounded_spec("t", "", "t_n_check", 100, 5)),
+        ],
+        &[],
+    );
+    let (run, text) = (&checked.run, &checked.text);
+    assert_eq!(checked.code, Some(0), "{text}");
     for object in ["app.t.samples", "app.t.t_n_check"] {
-        let (_, status, message) = of(object);
+        let (status, message) = checked.probe(object);
         assert_eq!(status, "skip", "{object}: {message}");
         assert!(
             message.contains("schema public only"),
             "{object}: {message}"
         );
     }
-    assert_eq!(of("t.samples").1, "pass", "{probes:?}");
-    let (_, status, message) = of("t.t_n_check");
+    assert_eq!(checked.probe("t.samples").0, "pass");
+    let (status, message) = checked.probe("t.t_n_check");
     assert_eq!(status, "pass", "{message}");
     assert!(message.contains("cases agree"), "{message}");
     assert!(text.contains("app.t.samples, app.t.t_n_check"), "{text}");
@@ -1092,7 +1134,8 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
             .collect::<Vec<_>>(),
         [("app.t.yaml", "app.t"), ("t.yaml", "t")]
     );
-    let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    let junit = std::fs::read_to_string(checked.dir.path().join("reports/junit.xml")).unwrap();
+    let specs = checked.dir.path().join("specs");
     let suite = |file: &str| {
         let start = junit
             .find(&format!(
@@ -1114,4 +1157,39 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
         "{public}"
     );
     assert!(!public.contains("app.t"), "{public}");
+}
+
+#[test]
+fn a_table_whose_name_holds_a_dot_is_probed() {
+    // Its relation is `"odd.name"` among the catalog's, its spec's table `odd.name`: the
+    // probes looked it up by the spec's name and found nothing, and said nothing. Its
+    // sample row and CHECK must be tried, and a CHECK that drifted caught.
+    let table = "CREATE TABLE \"odd.name\" (id int PRIMARY KEY, n int NOT NULL, \
+                 CONSTRAINT odd_n_check CHECK (n >= 0 AND n <= 100));\n";
+    let specs = [(
+        "odd.name.yaml",
+        bounded_spec("odd.name", "", "odd_n_check", 100, 5),
+    )];
+    let checked = Checked::of(table, &specs, &[]);
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    assert_eq!(checked.probe("\"odd.name\".samples").0, "pass");
+    let (status, message) = checked.probe("\"odd.name\".odd_n_check");
+    assert_eq!(status, "pass", "{message}");
+    assert!(message.contains("cases agree"), "{message}");
+
+    let drift = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        drift.path(),
+        "ALTER TABLE \"odd.name\" DROP CONSTRAINT odd_n_check, \
+         ADD CONSTRAINT odd_n_check CHECK (n >= 0 AND n <= 50);\n",
+    )
+    .unwrap();
+    let drifted = Checked::of(
+        table,
+        &specs,
+        &["--apply-after", drift.path().to_str().unwrap()],
+    );
+    assert_eq!(drifted.code, Some(1), "{}", drifted.text);
+    let (status, message) = drifted.probe("\"odd.name\".odd_n_check");
+    assert_eq!(status, "fail", "{message}");
 }

@@ -65,7 +65,8 @@ pub async fn probe_checks(
             }));
             continue;
         }
-        let Some(rel) = schema.relations.get(&loaded.spec.table) else {
+        let key = relation_key(&loaded.spec.schema, &loaded.spec.table);
+        let Some(rel) = schema.relations.get(&key) else {
             continue;
         };
         if rel.kind != 'r' && rel.kind != 'p' || loaded.spec.checks.is_empty() {

@@ -415,7 +415,8 @@ pub async fn insert_samples(
     let mut attempts = Vec::new();
     let mut n = 0u32;
     for table in fk_order(schema) {
-        let Some(rel) = schema.relations.get(&table) else {
+        let key = crate::catalog::relation_key(crate::spec::model::DEFAULT_SCHEMA, &table);
+        let Some(rel) = schema.relations.get(&key) else {
             continue;
         };
         if rel.kind != 'r' && rel.kind != 'p' {
@@ -464,11 +465,13 @@ pub async fn insert_samples(
     // (23503) is then that same reason, not a bad sample.
     let mut unavailable: BTreeMap<String, Blocked> = BTreeMap::new();
     for (rel, table, rows) in tables {
+        // Named as the structural findings name it (`"odd.name"` for a name with a dot).
+        let label = crate::catalog::relation_key(crate::spec::model::DEFAULT_SCHEMA, &table);
         let finding = |status: Status, message: String| {
             let mut f = probe_finding(
                 "probe.sample",
-                &table,
-                format!("{table}.samples"),
+                &label,
+                format!("{label}.samples"),
                 status,
                 message,
             );
