@@ -187,3 +187,74 @@ fn a_server_set_to_print_values_its_own_way_gets_the_same_verdict() {
         assert!(out.contains("PASS"), "{out}");
     }
 }
+
+#[tokio::test]
+async fn probes_on_a_staging_database_run_with_its_settings() {
+    // The catalog read pins how its session prints, and on a handed-over server the probes
+    // run on that session afterwards: they must get the database's settings back, as its
+    // application's sessions have them. The CHECK holds only under those.
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("001_styled.sql"),
+        "CREATE TABLE styled (id int PRIMARY KEY, CONSTRAINT styled_settings_check CHECK (\n  \
+         current_setting('IntervalStyle') = 'iso_8601'\n  \
+         AND current_setting('bytea_output') = 'escape'\n  \
+         AND current_setting('quote_all_identifiers') = 'on'\n  \
+         AND current_setting('standard_conforming_strings') = 'off'));\n",
+    )
+    .unwrap();
+    let specs = dir.path().join("specs");
+    let (code, out) = run(reims_command(&["spec", "snapshot", "-q", "--out"])
+        .arg(&specs)
+        .arg("--migrations")
+        .arg(&migrations));
+    assert_eq!(code, Some(0), "{out}");
+    let spec = specs.join("styled.yaml");
+    let mut yaml = std::fs::read_to_string(&spec).unwrap();
+    yaml.push_str("\nsamples:\n  - { id: 1 }\n");
+    std::fs::write(&spec, yaml).unwrap();
+
+    let db = empty_db("styled").await;
+    apply_migrations(&db, &migrations).await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(&format!(
+        "ALTER DATABASE {db} SET IntervalStyle = 'iso_8601';\n\
+         ALTER DATABASE {db} SET bytea_output = 'escape';\n\
+         ALTER DATABASE {db} SET quote_all_identifiers = on;\n\
+         ALTER DATABASE {db} SET standard_conforming_strings = off;\n"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let out = reims_command(&[
+        "check",
+        "--probe",
+        "--seed",
+        "7",
+        "--no-report",
+        "--format",
+        "json",
+        "--database-url",
+        &url(&db),
+    ])
+    .arg("--migrations")
+    .arg(&migrations)
+    .arg("--specs")
+    .arg(&specs)
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let run: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let sample = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "probe.sample" && f["table"] == "styled")
+        .unwrap_or_else(|| panic!("no sample finding: {run}"));
+    assert_eq!(sample["status"], "pass", "{sample}");
+    assert_eq!(out.status.code(), Some(0), "{run}");
+}

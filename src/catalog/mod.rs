@@ -14,7 +14,8 @@ pub use acl::{
 };
 pub use model::*;
 pub use read::{
-    printing_statements, read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES, PRINTING,
+    printing_statements, read_schema, read_schemas, read_schemas_on_two, unpin_printing,
+    CATALOG_QUERIES, PRINTING,
 };
 pub use sqltext::{split_index_elem, IndexElem};
 

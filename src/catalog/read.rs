@@ -441,6 +441,26 @@ pub fn printing_statements(local: bool) -> String {
         .collect()
 }
 
+/// Give a session that read the catalog back the database's and the role's settings of
+/// [`PRINTING`], all but the search path (the probes name tables as `public`'s): the
+/// probes on a handed-over server run on that session, and the functions and CHECKs they
+/// try must run as the application's sessions run them (a CHECK may call
+/// `current_setting('IntervalStyle')`, a function may print an interval).
+pub async fn unpin_printing(conn: &mut PgConnection) -> Result<()> {
+    let resets: String = PRINTING
+        .iter()
+        .filter(|(name, _)| *name != "search_path")
+        .map(|(name, _)| format!("RESET {name};\n"))
+        .collect();
+    sqlx::raw_sql(&resets)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err(
+            "the session's settings (giving the database's back for the probes)",
+        ))?;
+    Ok(())
+}
+
 /// Pin what PostgreSQL's printers depend on for this session ([`PRINTING`]), and JIT off.
 /// The catalog queries' estimates (set-returning subqueries count as 1,000 rows each) pass
 /// `jit_above_cost` at a few thousand relations, and compiling them then costs more than

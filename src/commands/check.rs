@@ -660,6 +660,9 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
                 .await?,
             );
         } else {
+            // The catalog read pinned how this session prints; the probes run as the
+            // application's sessions do.
+            crate::catalog::unpin_printing(&mut conn).await?;
             findings.extend(crate::probe::run_probes(&mut conn, &specs, &actual, &config).await?);
             // A handed-over server must be left as it was: say whether a sequence moved.
             findings.push(crate::probe::sequence_trace(&mut conn).await?);
