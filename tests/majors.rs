@@ -140,6 +140,16 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// `out` ended with exit code 0, or the test fails showing it.
+fn succeeded(major: u32, out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "PostgreSQL {major}: {}",
+        text(out)
+    );
+}
+
 fn json_of(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
 }
@@ -669,20 +679,12 @@ async fn a_database_that_prints_values_its_own_way_gets_the_same_verdict_on_ever
     // snapshot` of a database at PostgreSQL's defaults, then `check` of one with every
     // setting of `PRINTING_SETTINGS` given to the database.
     let migrations = fixture("printed/migrations");
-    let files = discover(&migrations).unwrap();
     for major in found_majors() {
         let c = cluster(major);
         let (plain, styled) = ("printed_plain", "printed_styled");
         for db in [plain, styled] {
             c.create_database(db, None).await.unwrap();
-            apply(
-                &c.connect_options(db),
-                &files,
-                &ApplyMode::All,
-                &ApplyOptions::default(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL {major}: {e}"));
+            apply_migrations_on(c, db, &migrations).await;
         }
         let mut conn = c.connect(styled).await.unwrap();
         for (name, value) in PRINTING_SETTINGS {
@@ -704,12 +706,7 @@ async fn a_database_that_prints_values_its_own_way_gets_the_same_verdict_on_ever
         .arg(specs.path())
         .output()
         .unwrap();
-        assert_eq!(
-            snap.status.code(),
-            Some(0),
-            "PostgreSQL {major}: {}",
-            text(&snap)
-        );
+        succeeded(major, &snap);
         let check = reims(&[
             "check",
             "--no-report",
@@ -723,11 +720,6 @@ async fn a_database_that_prints_values_its_own_way_gets_the_same_verdict_on_ever
         .arg(specs.path())
         .output()
         .unwrap();
-        assert_eq!(
-            check.status.code(),
-            Some(0),
-            "PostgreSQL {major}: {}",
-            text(&check)
-        );
+        succeeded(major, &check);
     }
 }

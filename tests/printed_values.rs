@@ -19,44 +19,31 @@ fn project() -> tempfile::TempDir {
         migrations.join("001_printed.sql"),
     )
     .unwrap();
-    let (code, out) = run(reims_command(&["spec", "snapshot", "-q", "--out"])
-        .arg(dir.path().join("specs"))
-        .arg("--migrations")
-        .arg(&migrations));
+    let (code, out) = run_uncached(
+        reims_command(&["spec", "snapshot", "-q", "--out"])
+            .arg(dir.path().join("specs"))
+            .arg("--migrations")
+            .arg(&migrations),
+    );
     assert_eq!(code, Some(0), "{out}");
     dir
 }
 
-/// Exit code, then stdout and stderr together.
-fn run(cmd: &mut std::process::Command) -> (Option<i32>, String) {
-    let out = cmd
-        .env("REIMS_VERIFY_NO_CACHE", "1")
-        .env("REIMS_VERIFY_NO_SHADOW_AHEAD", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 /// `check --no-probe` of the project in `dir` on database `db` of the shared cluster.
 fn check_on(dir: &std::path::Path, db: &str) -> (Option<i32>, String) {
-    run(reims_command(&[
-        "check",
-        "--no-probe",
-        "--no-report",
-        "--database-url",
-        &url(db),
-    ])
-    .arg("--migrations")
-    .arg(dir.join("migrations"))
-    .arg("--specs")
-    .arg(dir.join("specs")))
+    run_uncached(
+        reims_command(&[
+            "check",
+            "--no-probe",
+            "--no-report",
+            "--database-url",
+            &url(db),
+        ])
+        .arg("--migrations")
+        .arg(dir.join("migrations"))
+        .arg("--specs")
+        .arg(dir.join("specs")),
+    )
 }
 
 fn url(db: &str) -> String {
@@ -122,15 +109,17 @@ async fn a_staging_database_that_prints_values_its_own_way_gets_the_same_verdict
 
     // `spec snapshot` of that database writes the specs a default server gave.
     let again = tempfile::tempdir().unwrap();
-    let (code, out) = run(reims_command(&[
-        "spec",
-        "snapshot",
-        "-q",
-        "--database-url",
-        &url(&db),
-        "--out",
-    ])
-    .arg(again.path()));
+    let (code, out) = run_uncached(
+        reims_command(&[
+            "spec",
+            "snapshot",
+            "-q",
+            "--database-url",
+            &url(&db),
+            "--out",
+        ])
+        .arg(again.path()),
+    );
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(
         specs_without_comments(again.path()),
@@ -178,11 +167,13 @@ fn a_server_set_to_print_values_its_own_way_gets_the_same_verdict() {
             )
             .unwrap();
         }
-        let (code, out) = run(reims_command(&["check", "--no-probe", "--no-report"])
-            .arg("--migrations")
-            .arg(dir.path().join("migrations"))
-            .arg("--specs")
-            .arg(dir.path().join("specs")));
+        let (code, out) = run_uncached(
+            reims_command(&["check", "--no-probe", "--no-report"])
+                .arg("--migrations")
+                .arg(dir.path().join("migrations"))
+                .arg("--specs")
+                .arg(dir.path().join("specs")),
+        );
         assert_eq!(code, Some(0), "partitioned: {partitioned}\n{out}");
         assert!(out.contains("PASS"), "{out}");
     }
@@ -206,10 +197,12 @@ async fn probes_on_a_staging_database_run_with_its_settings() {
     )
     .unwrap();
     let specs = dir.path().join("specs");
-    let (code, out) = run(reims_command(&["spec", "snapshot", "-q", "--out"])
-        .arg(&specs)
-        .arg("--migrations")
-        .arg(&migrations));
+    let (code, out) = run_uncached(
+        reims_command(&["spec", "snapshot", "-q", "--out"])
+            .arg(&specs)
+            .arg("--migrations")
+            .arg(&migrations),
+    );
     assert_eq!(code, Some(0), "{out}");
     let spec = specs.join("styled.yaml");
     let mut yaml = std::fs::read_to_string(&spec).unwrap();

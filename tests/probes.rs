@@ -1018,26 +1018,20 @@ impl Checked {
         )
         .unwrap();
         let reports = dir.path().join("reports");
-        let out = reims_command(&["check", "--seed", "7", "--report"])
-            .arg(&reports)
-            .arg("--migrations")
-            .arg(&migrations)
-            .arg("--specs")
-            .arg(&spec_dir)
-            .args(extra)
-            .env("REIMS_VERIFY_NO_CACHE", "1")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let (code, text) = run_uncached(
+            reims_command(&["check", "--seed", "7", "--report"])
+                .arg(&reports)
+                .arg("--migrations")
+                .arg(&migrations)
+                .arg("--specs")
+                .arg(&spec_dir)
+                .args(extra),
         );
         let run = serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap())
             .unwrap_or_else(|e| panic!("{e}: {text}"));
         Checked {
             dir,
-            code: out.status.code(),
+            code,
             text,
             run,
         }

@@ -62,22 +62,12 @@ fn check_project(
         spec_folder.join("schema_migrations.yaml"),
     )
     .unwrap();
-    let out = reims_command(args)
-        .arg("--migrations")
-        .arg(&migration_folder)
-        .arg("--specs")
-        .arg(&spec_folder)
-        .env("REIMS_VERIFY_NO_CACHE", "1")
-        .env("REIMS_VERIFY_NO_SHADOW_AHEAD", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
+    run_uncached(
+        reims_command(args)
+            .arg("--migrations")
+            .arg(&migration_folder)
+            .arg("--specs")
+            .arg(&spec_folder),
     )
 }
 

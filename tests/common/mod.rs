@@ -131,9 +131,14 @@ pub fn cluster() -> &'static EphemeralCluster {
 
 /// Apply every migration of `dir` to database `db` of the shared cluster.
 pub async fn apply_migrations(db: &str, dir: &Path) {
+    apply_migrations_on(cluster(), db, dir).await;
+}
+
+/// Apply every migration of `dir` to database `db` of cluster `c`.
+pub async fn apply_migrations_on(c: &EphemeralCluster, db: &str, dir: &Path) {
     let files = discover(dir).unwrap();
     apply(
-        &cluster().connect_options(db),
+        &c.connect_options(db),
         &files,
         &ApplyMode::All,
         &ApplyOptions::default(),
@@ -196,6 +201,24 @@ pub fn reims_command(args: &[&str]) -> std::process::Command {
         .env_remove("DATABASE_URL")
         .env_remove("PGHOST");
     cmd
+}
+
+/// Run `cmd` (the binary, from [`reims_command`]) with neither cache nor a shadow built
+/// ahead: its exit code, then its stdout and stderr together.
+pub fn run_uncached(cmd: &mut std::process::Command) -> (Option<i32>, String) {
+    let out = cmd
+        .env("REIMS_VERIFY_NO_CACHE", "1")
+        .env("REIMS_VERIFY_NO_SHADOW_AHEAD", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 /// Say that a test is skipped, and why, where the test runner shows it: written straight to
