@@ -558,23 +558,26 @@ fn a_shadow_built_beside_the_migrations_gives_the_verdict_of_one_built_after_the
     }
 }
 
-/// A project whose second migration makes the server print intervals in ISO 8601
-/// (`ALTER SYSTEM` and a reload): the specs, made by `spec snapshot`, say `'P1D'::interval`,
-/// which a server printing intervals its default way compiles to `'1 day'::interval`.
-fn interval_style_project() -> Project {
+/// A project whose second migration makes the server read `x = NULL` as `x IS NULL`
+/// (`transform_null_equals`, by `ALTER SYSTEM` and a reload), with a spec written so: its
+/// CHECK says `note = NULL`, which a server reading SQL its default way compiles to
+/// `note = NULL`, not to the database's `note IS NULL`. (How the server prints no longer
+/// serves here: the catalog read and the shadow pin that, `catalog::PRINTING`.)
+fn null_equals_project() -> Project {
     let dir = tempfile::tempdir().unwrap();
     let migrations = dir.path().join("migrations");
     let specs = dir.path().join("specs");
     std::fs::create_dir_all(&migrations).unwrap();
     std::fs::write(
-        migrations.join("001_waits.sql"),
-        "CREATE TABLE waits (id bigint PRIMARY KEY, wait interval NOT NULL DEFAULT '1 day');\n",
+        migrations.join("001_notes.sql"),
+        "CREATE TABLE notes (id bigint PRIMARY KEY, note text, \
+         CONSTRAINT notes_note_check CHECK (note IS NULL OR note <> ''));\n",
     )
     .unwrap();
     // The sleep gives the server time to pass the reload on to every session.
     std::fs::write(
-        migrations.join("002_interval_style.sql"),
-        "-- no-transaction\nALTER SYSTEM SET IntervalStyle = 'iso_8601';\n\
+        migrations.join("002_null_equals.sql"),
+        "-- no-transaction\nALTER SYSTEM SET transform_null_equals = on;\n\
          SELECT pg_reload_conf();\nSELECT pg_sleep(0.3);\n",
     )
     .unwrap();
@@ -593,11 +596,25 @@ fn interval_style_project() -> Project {
         "spec snapshot: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let spec = std::fs::read_to_string(specs.join("waits.yaml")).unwrap();
-    assert!(
-        spec.contains("P1D"),
-        "the snapshot did not print ISO 8601:\n{spec}"
+    // The snapshot writes the CHECK as a structured rule; the spec says it in SQL instead.
+    let path = specs.join("notes.yaml");
+    let spec = std::fs::read_to_string(&path).unwrap();
+    let written: String = spec
+        .lines()
+        .map(|line| {
+            if line.starts_with("    rule: ") {
+                "    rule: { sql: \"note = NULL OR note <> ''\" }\n".to_string()
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    assert_eq!(
+        written.matches("note = NULL").count(),
+        1,
+        "the snapshot's CHECK:\n{spec}"
     );
+    std::fs::write(&path, written).unwrap();
     Project {
         _dir: dir,
         migrations,
@@ -605,16 +622,16 @@ fn interval_style_project() -> Project {
     }
 }
 
-/// A migration that changes how the server prints what the specs say leaves the shadow
-/// built ahead, on a server that prints the default way, unused: the shadow is built again
-/// after the migrations, and the run passes, with and without the cache.
+/// A migration that changes how the server reads what the specs say leaves the shadow
+/// built ahead, on a server that reads SQL the default way, unused: the shadow is built
+/// again after the migrations, and the run passes, with and without the cache.
 #[test]
-fn a_migration_that_changes_how_the_server_prints_gets_the_shadow_built_after_it() {
+fn a_migration_that_changes_how_the_server_reads_gets_the_shadow_built_after_it() {
     if lacks_two_cores() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
-    let p = interval_style_project();
+    let p = null_equals_project();
     let out = command(&p, cache.path(), Cache::Off, None)
         .output()
         .unwrap();
