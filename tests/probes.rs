@@ -1004,19 +1004,8 @@ struct Checked {
 
 impl Checked {
     fn of(migration: &str, specs: &[(&str, String)], extra: &[&str]) -> Checked {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = project_folder(&[("001_tables.sql", migration)], specs);
         let (migrations, spec_dir) = (dir.path().join("migrations"), dir.path().join("specs"));
-        std::fs::create_dir(&migrations).unwrap();
-        std::fs::create_dir(&spec_dir).unwrap();
-        std::fs::write(migrations.join("001_tables.sql"), migration).unwrap();
-        for (name, yaml) in specs {
-            std::fs::write(spec_dir.join(name), yaml).unwrap();
-        }
-        std::fs::copy(
-            specs_dir().join("schema_migrations.yaml"),
-            spec_dir.join("schema_migrations.yaml"),
-        )
-        .unwrap();
         let reports = dir.path().join("reports");
         let (code, text) = run_uncached(
             reims_command(&["check", "--seed", "7", "--report"])

@@ -47,21 +47,8 @@ fn check_project(
     migrations: &[(&str, String)],
     specs: &[(&str, &str)],
 ) -> (Option<i32>, String) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = project_folder(migrations, specs);
     let (migration_folder, spec_folder) = (dir.path().join("migrations"), dir.path().join("specs"));
-    std::fs::create_dir(&migration_folder).unwrap();
-    std::fs::create_dir(&spec_folder).unwrap();
-    for (name, sql) in migrations {
-        std::fs::write(migration_folder.join(name), sql).unwrap();
-    }
-    for (name, yaml) in specs {
-        std::fs::write(spec_folder.join(name), yaml).unwrap();
-    }
-    std::fs::copy(
-        specs_dir().join("schema_migrations.yaml"),
-        spec_folder.join("schema_migrations.yaml"),
-    )
-    .unwrap();
     run_uncached(
         reims_command(args)
             .arg("--migrations")

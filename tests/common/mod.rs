@@ -203,6 +203,30 @@ pub fn reims_command(args: &[&str]) -> std::process::Command {
     cmd
 }
 
+/// A project folder: `migrations/` and `specs/` holding `migrations` and `specs` (file name,
+/// text), with REIMS's spec of `schema_migrations` among the specs, as `check` needs.
+pub fn project_folder<M: AsRef<str>, S: AsRef<str>>(
+    migrations: &[(&str, M)],
+    specs: &[(&str, S)],
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let (migration_folder, spec_folder) = (dir.path().join("migrations"), dir.path().join("specs"));
+    std::fs::create_dir(&migration_folder).unwrap();
+    std::fs::create_dir(&spec_folder).unwrap();
+    for (name, sql) in migrations {
+        std::fs::write(migration_folder.join(name), sql.as_ref()).unwrap();
+    }
+    for (name, yaml) in specs {
+        std::fs::write(spec_folder.join(name), yaml.as_ref()).unwrap();
+    }
+    std::fs::copy(
+        specs_dir().join("schema_migrations.yaml"),
+        spec_folder.join("schema_migrations.yaml"),
+    )
+    .unwrap();
+    dir
+}
+
 /// Run `cmd` (the binary, from [`reims_command`]) with neither cache nor a shadow built
 /// ahead: its exit code, then its stdout and stderr together.
 pub fn run_uncached(cmd: &mut std::process::Command) -> (Option<i32>, String) {
