@@ -677,17 +677,47 @@ async fn the_catalog_reads_shortcuts_print_what_the_printers_print_on_every_majo
 async fn a_database_that_prints_values_its_own_way_gets_the_same_verdict_on_every_major() {
     // `tests/printed_values.rs` on PostgreSQL 15, here on each major: specs by `spec
     // snapshot` of a database at PostgreSQL's defaults, then `check` of one with every
-    // setting of `PRINTING_SETTINGS` given to the database.
-    let migrations = fixture("printed/migrations");
+    // setting of `PRINTING_SETTINGS` given to the database, and `lc_monetary` where the
+    // machine has the locale (`.ci/run` makes it).
     for major in found_majors() {
         let c = cluster(major);
         let (plain, styled) = ("printed_plain", "printed_styled");
+        let monetary = "de_DE.UTF-8";
+        let mut conn = c.connect("postgres").await.unwrap();
+        let with_money = sqlx::raw_sql(&format!("SET lc_monetary = '{monetary}'"))
+            .execute(&mut conn)
+            .await
+            .is_ok();
+        conn.close().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            fixture("printed/migrations/001_printed.sql"),
+            dir.path().join("001_printed.sql"),
+        )
+        .unwrap();
+        if with_money {
+            std::fs::copy(
+                fixture("printed/monetary/001_monetary.sql"),
+                dir.path().join("002_monetary.sql"),
+            )
+            .unwrap();
+        } else {
+            report_skip(&format!(
+                "PostgreSQL {major}: lc_monetary not tried, the server does not take \
+                 '{monetary}' (make it with `localedef -i de_DE -f UTF-8 {monetary}`)"
+            ));
+        }
+        let migrations = dir.path();
         for db in [plain, styled] {
             c.create_database(db, None).await.unwrap();
-            apply_migrations_on(c, db, &migrations).await;
+            apply_migrations_on(c, db, migrations).await;
         }
         let mut conn = c.connect(styled).await.unwrap();
-        for (name, value) in PRINTING_SETTINGS {
+        let mut settings: Vec<(&str, &str)> = PRINTING_SETTINGS.to_vec();
+        if with_money {
+            settings.push(("lc_monetary", monetary));
+        }
+        for (name, value) in settings {
             sqlx::raw_sql(&format!("ALTER DATABASE {styled} SET {name} = '{value}'"))
                 .execute(&mut conn)
                 .await
@@ -715,7 +745,7 @@ async fn a_database_that_prints_values_its_own_way_gets_the_same_verdict_on_ever
             &url(major, styled),
         ])
         .arg("--migrations")
-        .arg(&migrations)
+        .arg(migrations)
         .arg("--specs")
         .arg(specs.path())
         .output()

@@ -251,3 +251,148 @@ async fn probes_on_a_staging_database_run_with_its_settings() {
     assert_eq!(sample["status"], "pass", "{sample}");
     assert_eq!(out.status.code(), Some(0), "{run}");
 }
+
+/// The locale the money test gives a database. The machine must have it, and `.ci/run`
+/// makes it (`localedef -i de_DE -f UTF-8 de_DE.UTF-8`) where it can.
+const MONETARY: &str = "de_DE.UTF-8";
+
+/// `check --probe` of the project in `dir` on database `db` of the shared cluster, as JSON.
+fn check_json(dir: &std::path::Path, db: &str) -> (Option<i32>, serde_json::Value) {
+    let out = reims_command(&[
+        "check",
+        "--probe",
+        "--seed",
+        "7",
+        "--no-report",
+        "--format",
+        "json",
+        "--database-url",
+        &url(db),
+    ])
+    .arg("--migrations")
+    .arg(dir.join("migrations"))
+    .arg("--specs")
+    .arg(dir.join("specs"))
+    .env("REIMS_VERIFY_NO_CACHE", "1")
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let run = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (out.status.code(), run)
+}
+
+/// A database of the shared cluster with `dir`'s migrations applied, then `sql`, then its
+/// `lc_monetary` set to [`MONETARY`].
+async fn monetary_db(dir: &std::path::Path, tag: &str, sql: &str) -> String {
+    let db = empty_db(tag).await;
+    apply_migrations(&db, &dir.join("migrations")).await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(&format!(
+        "{sql}ALTER DATABASE {db} SET lc_monetary = '{MONETARY}';\n"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    db
+}
+
+#[tokio::test]
+async fn a_staging_database_with_its_own_money_format_gets_the_same_verdict() {
+    // The server must know the locale; a machine without it says so and skips.
+    let probe_db = empty_db("monetary_locale").await;
+    let mut conn = connect(&probe_db).await;
+    let known = sqlx::raw_sql(&format!("SET lc_monetary = '{MONETARY}'"))
+        .execute(&mut conn)
+        .await;
+    conn.close().await.unwrap();
+    if let Err(e) = known {
+        report_skip(&format!(
+            "a_staging_database_with_its_own_money_format_gets_the_same_verdict: the server \
+             does not take lc_monetary = '{MONETARY}' ({e}); make the locale with \
+             `localedef -i de_DE -f UTF-8 {MONETARY}` before the tests start"
+        ));
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::copy(
+        fixture("printed/monetary/001_monetary.sql"),
+        migrations.join("001_monetary.sql"),
+    )
+    .unwrap();
+    let specs = dir.path().join("specs");
+    let (code, out) = run_uncached(
+        reims_command(&["spec", "snapshot", "-q", "--out"])
+            .arg(&specs)
+            .arg("--migrations")
+            .arg(&migrations),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let priced = std::fs::read_to_string(specs.join("priced.yaml")).unwrap();
+    assert!(priced.contains("'$12.50'::money"), "{priced}");
+    let snapshot = specs_without_comments(&specs);
+    let tilled = specs.join("tilled.yaml");
+    let mut yaml = std::fs::read_to_string(&tilled).unwrap();
+    yaml.push_str("\nsamples:\n  - { id: 1 }\n");
+    std::fs::write(&tilled, yaml).unwrap();
+
+    let db = monetary_db(dir.path(), "monetary", "").await;
+    // The setting is in force for a new session on it.
+    let mut conn = connect(&db).await;
+    let printed: String = sqlx::query_scalar(
+        "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef d JOIN pg_attribute a ON \
+         a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attname = 'price'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(printed, "'12,50 €'::money");
+
+    // Every structural check passes, and the sample row of `tilled`, which only a session
+    // with the database's lc_monetary may insert, passes too.
+    let (code, run) = check_json(dir.path(), &db);
+    let findings = run["findings"].as_array().unwrap();
+    let failed: Vec<&serde_json::Value> =
+        findings.iter().filter(|f| f["status"] == "fail").collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(code, Some(0), "{run}");
+    let sample = findings
+        .iter()
+        .find(|f| f["code"] == "probe.sample" && f["table"] == "tilled")
+        .unwrap_or_else(|| panic!("no sample finding: {run}"));
+    assert_eq!(sample["status"], "pass", "{sample}");
+
+    // `spec snapshot` of that database writes the specs a default server gave.
+    let again = tempfile::tempdir().unwrap();
+    let (code, out) = run_uncached(
+        reims_command(&[
+            "spec",
+            "snapshot",
+            "-q",
+            "--database-url",
+            &url(&db),
+            "--out",
+        ])
+        .arg(again.path()),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // (The sample row added above is not the database's to write.)
+    assert_eq!(specs_without_comments(again.path()), snapshot);
+
+    // A real difference is still one, and told in the C locale's format.
+    let drifted = monetary_db(
+        dir.path(),
+        "monetary_drift",
+        "ALTER TABLE priced ALTER price SET DEFAULT '13';\n",
+    )
+    .await;
+    let (code, out) = check_on(dir.path(), &drifted);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL column.default  priced.price"), "{out}");
+    assert!(out.contains("actual:   '$13.00'"), "{out}");
+    assert_eq!(out.matches("FAIL ").count(), 1, "{out}");
+}

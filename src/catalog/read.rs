@@ -413,17 +413,19 @@ enum Workers {
 /// these otherwise: on a database with `IntervalStyle = iso_8601` a default of one day is
 /// printed `'P1D'::interval`, with `bytea_output = escape` a `'\x01'::bytea` is printed
 /// `'\001'::bytea`, with `quote_all_identifiers` on a column of type `text` is `"text"`,
-/// and with `standard_conforming_strings` off a string with a backslash is `E'a\\b'`. The
-/// search path is `public`, so that names print as the specs write them. `TimeZone`,
-/// `DateStyle`, `extra_float_digits` and `client_encoding` need no pin here: every session
-/// sends them in its start-up packet (sqlx does), which outranks a database's or a role's
-/// setting.
-pub const PRINTING: [(&str, &str); 5] = [
+/// with `standard_conforming_strings` off a string with a backslash is `E'a\\b'`, and with
+/// `lc_monetary = 'de_DE.UTF-8'` a `'$12.50'::money` is `'12,50 €'::money` (`C` is the
+/// one locale every server has). The search path is `public`, so that names print as the
+/// specs write them. `TimeZone`, `DateStyle`, `extra_float_digits` and `client_encoding`
+/// need no pin here: every session sends them in its start-up packet (sqlx does), which
+/// outranks a database's or a role's setting.
+pub const PRINTING: [(&str, &str); 6] = [
     ("search_path", "public"),
     ("standard_conforming_strings", "on"),
     ("IntervalStyle", "postgres"),
     ("bytea_output", "hex"),
     ("quote_all_identifiers", "off"),
+    ("lc_monetary", "C"),
 ];
 
 /// [`PRINTING`] as `SET` statements (`SET LOCAL` when `local`), one per line, each ending
