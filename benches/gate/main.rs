@@ -67,6 +67,11 @@ pub struct Args {
     pub large_runs: usize,
     /// Measure the probe throughput only, print it and write nothing (for profiling).
     pub probes_only: bool,
+    /// Measure REIMS's structural check beside pgTAP only, print it and write nothing.
+    pub structural_only: bool,
+    /// Write a synthetic schema of this many tables (migrations and specs) into the
+    /// folder given, and measure nothing: for profiling by hand.
+    pub generate: Option<(usize, PathBuf)>,
 }
 
 fn args() -> Args {
@@ -79,6 +84,8 @@ fn args() -> Args {
         reims: true,
         large_runs: 1,
         probes_only: false,
+        structural_only: false,
+        generate: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -100,6 +107,11 @@ fn args() -> Args {
                 a.large_runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
             }
             "--probes-only" => a.probes_only = true,
+            "--structural-only" => a.structural_only = true,
+            "--generate" => {
+                let n = it.next().and_then(|v| v.parse().ok()).unwrap_or(1000);
+                a.generate = Some((n, PathBuf::from(it.next().unwrap_or_default())));
+            }
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
@@ -218,6 +230,23 @@ fn main() {
         }
         return;
     }
+    if let Some((n, dir)) = &a.generate {
+        std::fs::create_dir_all(dir).unwrap();
+        let migrations = synthetic::write_migrations(dir, *n);
+        let specs = synthetic::snapshot_specs(&bin(), dir, &migrations);
+        synthetic::add_samples(&specs, *n);
+        println!("{} and {}", migrations.display(), specs.display());
+        return;
+    }
+    if a.structural_only {
+        let cache = tempfile::tempdir().unwrap();
+        std::env::set_var("REIMS_VERIFY_CACHE_DIR", cache.path());
+        std::env::remove_var("REIMS_VERIFY_NO_CACHE");
+        for s in structural::side_by_side(&[reims_workload()], &a, a.runs) {
+            print_side_by_side(&s);
+        }
+        return;
+    }
     // The library side of the bench (structural check beside pgTAP) keeps its
     // normalised-spec cache in a folder of its own.
     let lib_cache = tempfile::tempdir().unwrap();
@@ -288,6 +317,26 @@ fn main() {
     write::splice(&a.out, &text);
     println!("{text}");
     eprintln!("wrote {}", a.out.display());
+}
+
+/// One workload's structural check beside pgTAP, round by round (`--structural-only`).
+fn print_side_by_side(s: &structural::SideBySide) {
+    for (i, total) in s.total.iter().enumerate() {
+        let full = s.pgtap_full.as_ref().and_then(|t| t.times.get(i));
+        let ratio =
+            |t: Option<&f64>, of: f64| t.map_or("-".to_string(), |t| format!("{:.2}x", t / of));
+        println!(
+            "{}: cold {total:.0} ms (read {:.0}, shadow {:.0}, verify {:.0}), warm {:.0} ms; pgTAP full {} ms: cold {}, warm {}",
+            s.name,
+            s.introspection[i],
+            s.shadow[i],
+            s.verify[i],
+            s.warm[i],
+            full.map_or("-".to_string(), |t| format!("{t:.0}")),
+            ratio(full, *total),
+            ratio(full, s.warm[i]),
+        );
+    }
 }
 
 /// The REIMS schema shipped in this repository.
