@@ -1143,6 +1143,58 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
 }
 
 #[test]
+fn a_table_the_database_lacks_or_has_as_a_view_is_reported_as_not_probed() {
+    // A spec's table that the database does not have, or has as a view, fails its
+    // structural checks; its CHECK and sample rows must say that they were not tried, and
+    // why (they had no probe finding at all), while a table that is there is probed.
+    let checked = Checked::of(
+        "CREATE TABLE kept (id int PRIMARY KEY, n int NOT NULL, \
+         CONSTRAINT kept_n_check CHECK (n >= 0 AND n <= 100));\n\
+         CREATE VIEW shown AS SELECT 1 AS id, 2 AS n;\n",
+        &[
+            (
+                "kept.yaml",
+                bounded_spec("kept", "", "kept_n_check", 100, 5),
+            ),
+            (
+                "gone.yaml",
+                bounded_spec("gone", "", "gone_n_check", 100, 5),
+            ),
+            (
+                "shown.yaml",
+                bounded_spec("shown", "", "shown_n_check", 100, 5),
+            ),
+        ],
+        &[],
+    );
+    let text = &checked.text;
+    assert_eq!(checked.code, Some(1), "{text}");
+    assert!(text.contains("FAIL table.exists  gone"), "{text}");
+    assert!(text.contains("FAIL table.kind  shown"), "{text}");
+    for (object, says) in [
+        ("gone.samples", "the database has no relation `gone`"),
+        ("gone.gone_n_check", "the database has no relation `gone`"),
+        (
+            "shown.samples",
+            "`shown` is a view in the database, not a table",
+        ),
+        (
+            "shown.shown_n_check",
+            "`shown` is a view in the database, not a table",
+        ),
+    ] {
+        let (status, message) = checked.probe(object);
+        assert_eq!(status, "skip", "{object}: {message}");
+        assert!(message.starts_with("not run: "), "{object}: {message}");
+        assert!(message.contains(says), "{object}: {message}");
+    }
+    assert_eq!(checked.probe("kept.samples").0, "pass");
+    let (status, message) = checked.probe("kept.kept_n_check");
+    assert_eq!(status, "pass", "{message}");
+    assert!(message.contains("cases agree"), "{message}");
+}
+
+#[test]
 fn a_table_whose_name_holds_a_dot_is_probed() {
     // Its relation is `"odd.name"` among the catalog's, its spec's table `odd.name`: the
     // probes looked it up by the spec's name and found nothing, and said nothing. Its

@@ -82,6 +82,17 @@ pub struct Relation {
     pub triggers: Vec<Trigger>,
 }
 
+/// What a `pg_class.relkind` is called in messages: `table`, `view`…
+pub fn relkind_name(kind: char) -> &'static str {
+    match kind {
+        'r' => "table",
+        'p' => "partitioned table",
+        'm' => "materialized view",
+        'v' => "view",
+        _ => "relation",
+    }
+}
+
 impl Relation {
     /// A column by name.
     pub fn column(&self, name: &str) -> Option<&Column> {

@@ -443,22 +443,29 @@ pub async fn insert_samples(
         .await?
         .tried
         .into_iter();
+    // Sample rows not tried: a table outside the default schema, or one the database does
+    // not have as a table.
     let mut out: Vec<Finding> = specs
         .specs
         .iter()
-        .filter(|l| !l.spec.samples.is_empty() && super::outside_default_schema(l))
-        .map(|l| {
+        .filter(|l| !l.spec.samples.is_empty())
+        .filter_map(|l| {
+            let reason = if super::outside_default_schema(l) {
+                super::OUTSIDE_DEFAULT_SCHEMA.to_string()
+            } else {
+                super::not_a_table_here(schema, l)?
+            };
             let table = crate::catalog::relation_key(&l.spec.schema, &l.spec.table);
             let mut f = probe_finding(
                 "probe.sample",
                 &table,
                 format!("{table}.samples"),
                 Status::Skip,
-                super::OUTSIDE_DEFAULT_SCHEMA.into(),
+                reason,
             );
             f.location = Some(l.location(&["samples"]));
             f.requirements = l.spec.requirements.clone();
-            f
+            Some(f)
         })
         .collect();
     // Tables whose samples could not be inserted, and why: a child's missing-parent error

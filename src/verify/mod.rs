@@ -96,10 +96,10 @@ pub fn verify_into(
                 object: key.as_str().into(),
                 status: Status::Fail,
                 expected: Some("absent (no spec)".into()),
-                actual: Some(kind_name(rel.kind).into()),
+                actual: Some(crate::catalog::relkind_name(rel.kind).into()),
                 message: format!(
                     "{} `{key}` exists but no spec describes it",
-                    kind_name(rel.kind),
+                    crate::catalog::relkind_name(rel.kind),
                 ),
                 location: None,
                 requirements: vec![],
@@ -162,16 +162,6 @@ fn verify_relation_spec(
     checks::verify_checks(&ctx, rel, out);
     indexes::verify_indexes(&ctx, rel, out);
     triggers::verify_triggers(&ctx, rel, out);
-}
-
-fn kind_name(kind: char) -> &'static str {
-    match kind {
-        'r' => "table",
-        'p' => "partitioned table",
-        'm' => "materialized view",
-        'v' => "view",
-        _ => "relation",
-    }
 }
 
 /// What a spec document states about requirements, for findings.

@@ -1,7 +1,7 @@
 //! The relation itself: its kind, comment, view query, partitioning and persistence.
 
-use super::{kind_name, Ctx, Finding};
-use crate::catalog::{parse_qualified, qualified_name, Relation};
+use super::{Ctx, Finding};
+use crate::catalog::{parse_qualified, qualified_name, relkind_name, Relation};
 
 pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
@@ -11,8 +11,8 @@ pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
         "table.kind",
         t.clone(),
         &["kind"],
-        kind_name(want_kind),
-        kind_name(rel.kind),
+        relkind_name(want_kind),
+        relkind_name(rel.kind),
         rel.kind == want_kind,
         "create the relation as the spec says",
     ));
