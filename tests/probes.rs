@@ -1143,6 +1143,73 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
 }
 
 #[test]
+fn a_property_of_a_table_outside_the_default_schema_is_reported_as_not_run() {
+    // A property's rows name tables as the default schema's: in the spec of `app.t`,
+    // `row: { table: t }` inserted into `public.t`, the action found no row in `app.t`, and
+    // the run failed on a trigger that does what the property says. Such a property must
+    // be a skip that says why, named as the structural findings name its table.
+    let table = "CREATE TABLE {t} (id int PRIMARY KEY, \"n\" int NOT NULL, touched timestamptz);\n";
+    let migration = format!(
+        "CREATE SCHEMA app;\n{}{}\
+         CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS \
+         $$BEGIN NEW.touched := now(); RETURN NEW; END$$;\n\
+         CREATE TRIGGER t_touch BEFORE UPDATE ON app.t FOR EACH ROW EXECUTE FUNCTION app.touch();\n",
+        table.replace("{t}", "app.t"),
+        table.replace("{t}", "t"),
+    );
+    let columns = "columns:\n  id: { type: integer, nullable: false }\n  \
+                   \"n\": { type: integer, nullable: false }\n  touched: { type: timestamptz }\n\
+                   primary_key: { columns: [id] }\n\
+                   privileges: { owner: $migrator, public: [] }\n\
+                   row_security: { enabled: false }\n";
+    let app = format!(
+        "table: t\nschema: app\n{columns}\
+         triggers:\n  t_touch: {{ timing: before, events: [update], level: row, function: touch }}\n\
+         functions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    \
+         volatility: volatile\n    privileges: {{ owner: $migrator, public: [execute] }}\n\
+         properties:\n  touched:\n    description: Every UPDATE sets touched to now().\n    \
+         proves: [t.t_touch]\n    given:\n      row: {{ row: {{ table: t }} }}\n    \
+         actions:\n      touch:\n        checks: t.t_touch\n        \
+         sql: UPDATE app.t SET \"n\" = \"n\" WHERE id = :row.id RETURNING touched\n        \
+         expect: [\"(SELECT touched FROM result) = now()\"]\n    steps: {{ min: 1, max: 2 }}\n"
+    );
+    let public = format!("table: t\n{columns}");
+    let checked = Checked::of(&migration, &[("app.t.yaml", app), ("t.yaml", public)], &[]);
+    let text = &checked.text;
+    assert_eq!(checked.code, Some(0), "{text}");
+    // The property and the trigger it proves, both skipped, both `app.t`'s.
+    let found: Vec<(&str, &str, &str, &str)> = checked.run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "probe.property" || f["code"] == "trigger.property")
+        .map(|f| {
+            (
+                f["object"].as_str().unwrap(),
+                f["table"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let named: Vec<(&str, &str, &str)> = found.iter().map(|(o, t, s, _)| (*o, *t, *s)).collect();
+    assert_eq!(
+        named,
+        [
+            ("app.t.touched", "app.t", "skip"),
+            ("t.t_touch", "app.t", "skip")
+        ],
+        "{text}"
+    );
+    for (object, _, _, message) in &found {
+        assert!(
+            message.contains("the properties cover the tables of schema public only"),
+            "{object}: {message}"
+        );
+    }
+}
+
+#[test]
 fn a_table_the_database_lacks_or_has_as_a_view_is_reported_as_not_probed() {
     // A spec's table that the database does not have, or has as a view, fails its
     // structural checks; its CHECK and sample rows must say that they were not tried, and

@@ -46,6 +46,15 @@ pub(crate) fn units<'a>(ctx: &RowContext<'a>) -> Vec<std::result::Result<Plan<'a
     let specs: &'a SpecSet = ctx.specs;
     for loaded in &specs.specs {
         for (name, prop) in &loaded.spec.properties {
+            if crate::probe::outside_default_schema(loaded) {
+                out.push(Err(not_compiled(
+                    loaded,
+                    name,
+                    prop,
+                    OUTSIDE_DEFAULT_SCHEMA,
+                )));
+                continue;
+            }
             out.push(
                 Plan::compile(ctx, loaded, name, prop)
                     .map_err(|reason| not_compiled(loaded, name, prop, &reason)),
@@ -70,6 +79,12 @@ pub(crate) async fn run_plan(
     result
 }
 
+/// Why a property of a spec outside the default schema is not run: its rows name tables
+/// as the default schema's (`row: { table: t }` is `public.t`), so it would prove the
+/// other schema's table with rows of `public`'s, and fail or pass for that reason.
+const OUTSIDE_DEFAULT_SCHEMA: &str = "the properties cover the tables of schema public \
+     only (the structural checks cover every schema)";
+
 /// Skip findings for a property that could not be compiled against this database.
 fn not_compiled(
     loaded: &crate::spec::LoadedSpec,
@@ -77,7 +92,8 @@ fn not_compiled(
     prop: &crate::spec::PropertySpec,
     reason: &str,
 ) -> Vec<Finding> {
-    let table = &loaded.spec.table;
+    // As the structural findings name it: bare in the default schema, else `schema.table`.
+    let table = &crate::catalog::relation_key(&loaded.spec.schema, &loaded.spec.table);
     let objects = std::iter::once((
         crate::probe::PROPERTY_CODE,
         table.clone(),
@@ -86,6 +102,9 @@ fn not_compiled(
     .chain(prop.proves.iter().map(|o| {
         if o.contains('(') {
             ("function.property", table.clone(), o.clone())
+        } else if crate::probe::outside_default_schema(loaded) {
+            // `t.trigger` in a spec of another schema is that schema's table's.
+            ("trigger.property", table.clone(), o.clone())
         } else {
             (
                 "trigger.property",
