@@ -1210,6 +1210,63 @@ fn a_property_of_a_table_outside_the_default_schema_is_reported_as_not_run() {
 }
 
 #[test]
+fn a_sample_row_whose_parent_is_outside_the_default_schema_waits_for_its_rows() {
+    // `items` refers to `ref.kinds`, whose spec gives the parent row as a sample. Sample
+    // rows outside `public` are not tried, so the child's row was refused for want of its
+    // parent and reported as a failure of a row the specs call valid. It must be a skip
+    // that says so; with no parent sample in the specs, a refused row still fails.
+    let migration = "CREATE SCHEMA ref;\n\
+                     CREATE TABLE ref.kinds (id int PRIMARY KEY, label text NOT NULL);\n\
+                     CREATE TABLE items (id int PRIMARY KEY, \
+                     kind_id int NOT NULL REFERENCES ref.kinds (id));\n";
+    let kinds = |samples: &str| {
+        format!(
+            "table: kinds\nschema: ref\ncolumns:\n  id: {{ type: integer, nullable: false }}\n  \
+             label: {{ type: text, nullable: false }}\nprimary_key: {{ columns: [id] }}\n\
+             privileges: {{ owner: $migrator, public: [] }}\n\
+             row_security: {{ enabled: false }}\n{samples}"
+        )
+    };
+    let items = "table: items\ncolumns:\n  id: { type: integer, nullable: false }\n  \
+                 kind_id: { type: integer, nullable: false }\nprimary_key: { columns: [id] }\n\
+                 foreign_keys:\n  items_kind_id_fkey:\n    columns: [kind_id]\n    \
+                 references: { schema: ref, table: kinds, columns: [id] }\n\
+                 privileges: { owner: $migrator, public: [] }\n\
+                 row_security: { enabled: false }\nsamples:\n  - { id: 1, kind_id: 1 }\n";
+    let with_parent = Checked::of(
+        migration,
+        &[
+            (
+                "ref.kinds.yaml",
+                kinds("samples:\n  - { id: 1, label: one }\n"),
+            ),
+            ("items.yaml", items.to_string()),
+        ],
+        &[],
+    );
+    assert_eq!(with_parent.code, Some(0), "{}", with_parent.text);
+    let (status, message) = with_parent.probe("items.samples");
+    assert_eq!(status, "skip", "{message}");
+    assert!(
+        message.contains("need rows of ref.kinds") && message.contains("schema public only"),
+        "{message}"
+    );
+
+    let without = Checked::of(
+        migration,
+        &[
+            ("ref.kinds.yaml", kinds("")),
+            ("items.yaml", items.to_string()),
+        ],
+        &[],
+    );
+    assert_eq!(without.code, Some(1), "{}", without.text);
+    let (status, message) = without.probe("items.samples");
+    assert_eq!(status, "fail", "{message}");
+    assert!(message.contains("23503"), "{message}");
+}
+
+#[test]
 fn a_table_the_database_lacks_or_has_as_a_view_is_reported_as_not_probed() {
     // A spec's table that the database does not have, or has as a view, fails its
     // structural checks; its CHECK and sample rows must say that they were not tried, and

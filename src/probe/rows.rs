@@ -468,9 +468,21 @@ pub async fn insert_samples(
             Some(f)
         })
         .collect();
-    // Tables whose samples could not be inserted, and why: a child's missing-parent error
-    // (23503) is then that same reason, not a bad sample.
-    let mut unavailable: BTreeMap<String, Blocked> = BTreeMap::new();
+    // Tables whose samples could not be inserted, and why, by relation key: a child's
+    // missing-parent error (23503) is then that same reason, not a bad sample. The sample
+    // rows of a table outside the default schema are never tried, so a child of it that
+    // needs them cannot be either.
+    let mut unavailable: BTreeMap<String, Blocked> = specs
+        .specs
+        .iter()
+        .filter(|l| !l.spec.samples.is_empty() && super::outside_default_schema(l))
+        .map(|l| {
+            (
+                crate::catalog::relation_key(&l.spec.schema, &l.spec.table),
+                Blocked(super::OUTSIDE_DEFAULT_SCHEMA.into()),
+            )
+        })
+        .collect();
     for (rel, table, rows) in tables {
         // Named as the structural findings name it (`"odd.name"` for a name with a dot).
         let label = crate::catalog::relation_key(crate::spec::model::DEFAULT_SCHEMA, &table);
@@ -490,15 +502,24 @@ pub async fn insert_samples(
         };
         if let Some(blocked) = lacking.get(&table) {
             out.push(finding(Status::Skip, blocked.0.clone()));
-            unavailable.insert(table.clone(), blocked.clone());
+            unavailable.insert(label.clone(), blocked.clone());
             continue;
         }
         let blocked_parent = rel
             .constraints
             .iter()
             .filter(|c| c.kind == ConstraintKind::ForeignKey)
-            .filter_map(|c| c.ref_table.as_deref())
-            .find_map(|p| unavailable.get(p).map(|b| (p.to_string(), b.clone())));
+            .filter_map(|c| {
+                let schema = c
+                    .ref_schema
+                    .as_deref()
+                    .unwrap_or(crate::spec::model::DEFAULT_SCHEMA);
+                Some(crate::catalog::relation_key(
+                    schema,
+                    c.ref_table.as_deref()?,
+                ))
+            })
+            .find_map(|p| unavailable.get(&p).map(|b| (p.clone(), b.clone())));
         let mut failures = Vec::new();
         let mut blocked: Option<Blocked> = None;
         for i in 0..rows.len() {
@@ -538,7 +559,7 @@ pub async fn insert_samples(
             f
         } else if let Some(b) = blocked {
             let f = finding(Status::Skip, b.0.clone());
-            unavailable.insert(table.clone(), b);
+            unavailable.insert(label.clone(), b);
             f
         } else {
             finding(
