@@ -1267,6 +1267,59 @@ fn a_sample_row_whose_parent_is_outside_the_default_schema_waits_for_its_rows() 
 }
 
 #[test]
+fn a_property_row_whose_parent_is_outside_the_default_schema_is_not_built_in_public() {
+    // `items` refers to `ref.kinds`, and `public` has a `kinds` of its own. A property's row
+    // of `items` needs a parent row: it was built in `public.kinds`, looked up by the bare
+    // name, so the row of `items` was refused by its foreign key. The property must be a
+    // skip that names the parent and its schema.
+    let migration = "CREATE SCHEMA ref;\n\
+         CREATE TABLE ref.kinds (id int PRIMARY KEY);\n\
+         CREATE TABLE kinds (id int PRIMARY KEY);\n\
+         CREATE TABLE items (id int PRIMARY KEY, kind_id int NOT NULL REFERENCES ref.kinds (id), \
+         touched timestamptz);\n\
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS \
+         $$BEGIN NEW.touched := now(); RETURN NEW; END$$;\n\
+         CREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();\n";
+    let keyed = |table: &str, schema_line: &str| {
+        format!(
+            "table: {table}\n{schema_line}columns:\n  id: {{ type: integer, nullable: false }}\n\
+             primary_key: {{ columns: [id] }}\nprivileges: {{ owner: $migrator, public: [] }}\n\
+             row_security: {{ enabled: false }}\n"
+        )
+    };
+    let items = "table: items\ncolumns:\n  id: { type: integer, nullable: false }\n  \
+         kind_id: { type: integer, nullable: false }\n  touched: { type: timestamptz }\n\
+         primary_key: { columns: [id] }\n\
+         foreign_keys:\n  items_kind_id_fkey:\n    columns: [kind_id]\n    \
+         references: { schema: ref, table: kinds, columns: [id] }\n\
+         triggers:\n  items_touch: { timing: before, events: [update], level: row, function: touch }\n\
+         functions:\n  touch():\n    returns: trigger\n    language: plpgsql\n    \
+         volatility: volatile\n    privileges: { owner: $migrator, public: [execute] }\n\
+         privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n\
+         properties:\n  touched:\n    description: Every UPDATE sets touched to now().\n    \
+         proves: [items.items_touch]\n    given:\n      row: { row: { table: items } }\n    \
+         actions:\n      touch:\n        checks: items.items_touch\n        \
+         sql: UPDATE items SET kind_id = kind_id WHERE id = :row.id RETURNING touched\n        \
+         expect: [\"(SELECT touched FROM result) = now()\"]\n    steps: { min: 1, max: 2 }\n";
+    let checked = Checked::of(
+        migration,
+        &[
+            ("ref.kinds.yaml", keyed("kinds", "schema: ref\n")),
+            ("kinds.yaml", keyed("kinds", "")),
+            ("items.yaml", items.to_string()),
+        ],
+        &[],
+    );
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    let (status, message) = checked.probe("items.touched");
+    assert_eq!(status, "skip", "{message}");
+    assert!(
+        message.contains("needs a row of ref.kinds, outside schema public"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_table_the_database_lacks_or_has_as_a_view_is_reported_as_not_probed() {
     // A spec's table that the database does not have, or has as a view, fails its
     // structural checks; its CHECK and sample rows must say that they were not tried, and

@@ -229,6 +229,22 @@ impl RowTemplate {
                 }
                 continue;
             }
+            // Rows are built for tables of the default schema, which they are named as: a
+            // parent of another schema would be looked up, and inserted, as a table of
+            // `public` of the same name.
+            if let Some(other) = fk
+                .ref_schema
+                .as_deref()
+                .filter(|s| *s != crate::spec::model::DEFAULT_SCHEMA)
+            {
+                return Err(format!(
+                    "cannot build a row of {table}: its foreign key {} needs a row of \
+                     {other}.{parent_table}, outside schema public, which the properties do \
+                     not build rows of; set {} yourself",
+                    fk.name,
+                    fk.columns.join(", ")
+                ));
+            }
             if depth >= MAX_DEPTH || parent_table == table {
                 return Err(format!(
                     "cannot build a row of {table}: its foreign key {} needs a row of {parent_table}, \
