@@ -1320,6 +1320,66 @@ fn a_property_row_whose_parent_is_outside_the_default_schema_is_not_built_in_pub
 }
 
 #[test]
+fn another_schemas_references_do_not_reorder_the_sample_rows() {
+    // `a` refers to `b` in `public`, and `app` has the same two names the other way round.
+    // The sample rows are inserted parents first, by bare name: `app`'s reference made a
+    // cycle of `a` and `b`, which were then tried in name order, `a` before its parent, and
+    // its valid row failed.
+    let migration = "CREATE SCHEMA app;\n\
+         CREATE TABLE b (id int PRIMARY KEY);\n\
+         CREATE TABLE a (id int PRIMARY KEY, b_id int NOT NULL REFERENCES b (id));\n\
+         CREATE TABLE app.a (id int PRIMARY KEY);\n\
+         CREATE TABLE app.b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES app.a (id));\n";
+    let spec = |table: &str, schema_line: &str, fk: Option<(&str, &str)>, samples: &str| {
+        let (column, references) = match fk {
+            Some((c, r)) => (
+                format!("  {c}: {{ type: integer, nullable: false }}\n"),
+                format!(
+                    "foreign_keys:\n  {table}_{c}_fkey:\n    columns: [{c}]\n    \
+                     references: {{ {r}, columns: [id] }}\n"
+                ),
+            ),
+            None => (String::new(), String::new()),
+        };
+        format!(
+            "table: {table}\n{schema_line}columns:\n  id: {{ type: integer, nullable: false }}\n\
+             {column}primary_key: {{ columns: [id] }}\n{references}\
+             privileges: {{ owner: $migrator, public: [] }}\n\
+             row_security: {{ enabled: false }}\n{samples}"
+        )
+    };
+    let checked = Checked::of(
+        migration,
+        &[
+            (
+                "a.yaml",
+                spec(
+                    "a",
+                    "",
+                    Some(("b_id", "table: b")),
+                    "samples:\n  - { id: 1, b_id: 1 }\n",
+                ),
+            ),
+            ("b.yaml", spec("b", "", None, "samples:\n  - { id: 1 }\n")),
+            ("app.a.yaml", spec("a", "schema: app\n", None, "")),
+            (
+                "app.b.yaml",
+                spec(
+                    "b",
+                    "schema: app\n",
+                    Some(("a_id", "schema: app, table: a")),
+                    "",
+                ),
+            ),
+        ],
+        &[],
+    );
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    assert_eq!(checked.probe("a.samples").0, "pass");
+    assert_eq!(checked.probe("b.samples").0, "pass");
+}
+
+#[test]
 fn a_table_the_database_lacks_or_has_as_a_view_is_reported_as_not_probed() {
     // A spec's table that the database does not have, or has as a view, fails its
     // structural checks; its CHECK and sample rows must say that they were not tried, and

@@ -334,15 +334,32 @@ fn whole_number(type_name: &str) -> bool {
     matches!(type_name, "smallint" | "integer" | "bigint") || type_name.starts_with("numeric")
 }
 
-/// Tables in an order where every table comes after the tables it references.
+/// Whether foreign key `c` references a table of the default schema, the schema whose
+/// tables the sample rows are inserted into by their bare names.
+fn refers_to_default_schema(c: &crate::catalog::Constraint) -> bool {
+    c.kind == ConstraintKind::ForeignKey
+        && c.ref_schema
+            .as_deref()
+            .unwrap_or(crate::spec::model::DEFAULT_SCHEMA)
+            == crate::spec::model::DEFAULT_SCHEMA
+}
+
+/// The tables of the default schema in an order where every table comes after the tables
+/// of that schema it references. Tables are named bare, so another schema's tables (a
+/// `b` of `app` that refers to an `a` of `app`) must not add their references to the
+/// tables of `public` of the same names, which could make a cycle that is not there.
 pub fn fk_order(schema: &Schema) -> Vec<String> {
     let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for rel in schema.relations.values() {
+    for rel in schema
+        .relations
+        .values()
+        .filter(|r| r.schema == crate::spec::model::DEFAULT_SCHEMA)
+    {
         let entry = deps.entry(rel.name.as_str()).or_default();
         for c in rel
             .constraints
             .iter()
-            .filter(|c| c.kind == ConstraintKind::ForeignKey)
+            .filter(|c| refers_to_default_schema(c))
         {
             if let Some(t) = c.ref_table.as_deref() {
                 if t != rel.name {
@@ -376,14 +393,14 @@ pub fn fk_order(schema: &Schema) -> Vec<String> {
     order
 }
 
-/// Tables that some foreign key references: their sample rows stay in the table while the
-/// probes run (see [`insert_samples`]).
+/// Tables of the default schema that some foreign key references: their sample rows stay
+/// in the table while the probes run (see [`insert_samples`]).
 pub fn referenced_tables(schema: &Schema) -> BTreeSet<String> {
     schema
         .relations
         .values()
         .flat_map(|r| r.constraints.iter())
-        .filter(|c| c.kind == ConstraintKind::ForeignKey)
+        .filter(|c| refers_to_default_schema(c))
         .filter_map(|c| c.ref_table.clone())
         .collect()
 }
