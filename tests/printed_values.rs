@@ -11,14 +11,17 @@ use sqlx::Connection;
 /// A project folder: `migrations/` with `tests/fixtures/printed` and `specs/` written by `spec snapshot`
 /// from a throw-away server at PostgreSQL's defaults.
 fn project() -> tempfile::TempDir {
+    let sql = std::fs::read_to_string(fixture("printed/migrations/001_printed.sql")).unwrap();
+    project_of("001_printed.sql", &sql)
+}
+
+/// A project folder: `migrations/` with one migration, `name` holding `sql`, and `specs/`
+/// written by `spec snapshot` from a throw-away server at PostgreSQL's defaults.
+fn project_of(name: &str, sql: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let migrations = dir.path().join("migrations");
     std::fs::create_dir(&migrations).unwrap();
-    std::fs::copy(
-        fixture("printed/migrations/001_printed.sql"),
-        migrations.join("001_printed.sql"),
-    )
-    .unwrap();
+    std::fs::write(migrations.join(name), sql).unwrap();
     let (code, out) = run_uncached(
         reims_command(&["spec", "snapshot", "-q", "--out"])
             .arg(dir.path().join("specs"))
@@ -27,6 +30,14 @@ fn project() -> tempfile::TempDir {
     );
     assert_eq!(code, Some(0), "{out}");
     dir
+}
+
+/// Give the spec of `table` in the project in `dir` one sample row, `{ id: 1 }`.
+fn add_sample(dir: &std::path::Path, table: &str) {
+    let spec = dir.join("specs").join(format!("{table}.yaml"));
+    let mut yaml = std::fs::read_to_string(&spec).unwrap();
+    yaml.push_str("\nsamples:\n  - { id: 1 }\n");
+    std::fs::write(&spec, yaml).unwrap();
 }
 
 /// `check --no-probe` of the project in `dir` on database `db` of the shared cluster.
@@ -87,27 +98,23 @@ fn specs_without_comments(dir: &std::path::Path) -> Vec<(String, String)> {
     out
 }
 
-#[tokio::test]
-async fn a_staging_database_that_prints_values_its_own_way_gets_the_same_verdict() {
-    let dir = project();
-    let db = styled_db(dir.path(), "printed", "").await;
-    // The settings are in force for a new session on it.
-    let mut conn = connect(&db).await;
+/// How database `db` prints the default of column `column`, in a new session on it.
+async fn printed_default(db: &str, column: &str) -> String {
+    let mut conn = connect(db).await;
     let printed: String = sqlx::query_scalar(
         "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef d JOIN pg_attribute a ON \
-         a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attname = 'span'",
+         a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attname = $1",
     )
+    .bind(column)
     .fetch_one(&mut conn)
     .await
     .unwrap();
     conn.close().await.unwrap();
-    assert_eq!(printed, "'P1DT2H3M4S'::interval");
+    printed
+}
 
-    let (code, out) = check_on(dir.path(), &db);
-    assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("PASS"), "{out}");
-
-    // `spec snapshot` of that database writes the specs a default server gave.
+/// The specs `spec snapshot` of database `db` writes, as [`specs_without_comments`].
+fn snapshot_of(db: &str) -> Vec<(String, String)> {
     let again = tempfile::tempdir().unwrap();
     let (code, out) = run_uncached(
         reims_command(&[
@@ -115,14 +122,42 @@ async fn a_staging_database_that_prints_values_its_own_way_gets_the_same_verdict
             "snapshot",
             "-q",
             "--database-url",
-            &url(&db),
+            &url(db),
             "--out",
         ])
         .arg(again.path()),
     );
     assert_eq!(code, Some(0), "{out}");
+    specs_without_comments(again.path())
+}
+
+/// `check` of the project in `dir` on `db` fails on the default of `object` alone, and
+/// prints its actual value as `actual`.
+fn fails_on_the_default_alone(dir: &std::path::Path, db: &str, object: &str, actual: &str) {
+    let (code, out) = check_on(dir, db);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("FAIL column.default  {object}")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("actual:   {actual}")), "{out}");
+    assert_eq!(out.matches("FAIL ").count(), 1, "{out}");
+}
+
+#[tokio::test]
+async fn a_staging_database_that_prints_values_its_own_way_gets_the_same_verdict() {
+    let dir = project();
+    let db = styled_db(dir.path(), "printed", "").await;
+    // The settings are in force for a new session on it.
+    assert_eq!(printed_default(&db, "span").await, "'P1DT2H3M4S'::interval");
+
+    let (code, out) = check_on(dir.path(), &db);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("PASS"), "{out}");
+
+    // `spec snapshot` of that database writes the specs a default server gave.
     assert_eq!(
-        specs_without_comments(again.path()),
+        snapshot_of(&db),
         specs_without_comments(&dir.path().join("specs"))
     );
 
@@ -133,11 +168,7 @@ async fn a_staging_database_that_prints_values_its_own_way_gets_the_same_verdict
         "ALTER TABLE printed ALTER span SET DEFAULT '2 days';\n",
     )
     .await;
-    let (code, out) = check_on(dir.path(), &drifted);
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("FAIL column.default  printed.span"), "{out}");
-    assert!(out.contains("actual:   '2 days'"), "{out}");
-    assert_eq!(out.matches("FAIL ").count(), 1, "{out}");
+    fails_on_the_default_alone(dir.path(), &drifted, "printed.span", "'2 days'");
 }
 
 #[test]
@@ -184,33 +215,18 @@ async fn probes_on_a_staging_database_run_with_its_settings() {
     // The catalog read pins how its session prints, and on a handed-over server the probes
     // run on that session afterwards: they must get the database's settings back, as its
     // application's sessions have them. The CHECK holds only under those.
-    let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
-    std::fs::write(
-        migrations.join("001_styled.sql"),
+    let dir = project_of(
+        "001_styled.sql",
         "CREATE TABLE styled (id int PRIMARY KEY, CONSTRAINT styled_settings_check CHECK (\n  \
          current_setting('IntervalStyle') = 'iso_8601'\n  \
          AND current_setting('bytea_output') = 'escape'\n  \
          AND current_setting('quote_all_identifiers') = 'on'\n  \
          AND current_setting('standard_conforming_strings') = 'off'));\n",
-    )
-    .unwrap();
-    let specs = dir.path().join("specs");
-    let (code, out) = run_uncached(
-        reims_command(&["spec", "snapshot", "-q", "--out"])
-            .arg(&specs)
-            .arg("--migrations")
-            .arg(&migrations),
     );
-    assert_eq!(code, Some(0), "{out}");
-    let spec = specs.join("styled.yaml");
-    let mut yaml = std::fs::read_to_string(&spec).unwrap();
-    yaml.push_str("\nsamples:\n  - { id: 1 }\n");
-    std::fs::write(&spec, yaml).unwrap();
+    add_sample(dir.path(), "styled");
 
     let db = empty_db("styled").await;
-    apply_migrations(&db, &migrations).await;
+    apply_migrations(&db, &dir.path().join("migrations")).await;
     let mut conn = connect(&db).await;
     sqlx::raw_sql(&format!(
         "ALTER DATABASE {db} SET IntervalStyle = 'iso_8601';\n\
@@ -222,34 +238,21 @@ async fn probes_on_a_staging_database_run_with_its_settings() {
     .await
     .unwrap();
     conn.close().await.unwrap();
-    let out = reims_command(&[
-        "check",
-        "--probe",
-        "--seed",
-        "7",
-        "--no-report",
-        "--format",
-        "json",
-        "--database-url",
-        &url(&db),
-    ])
-    .arg("--migrations")
-    .arg(&migrations)
-    .arg("--specs")
-    .arg(&specs)
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let run: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
-    let sample = run["findings"]
+    let (code, run) = check_json(dir.path(), &db);
+    assert_eq!(sample_status(&run, "styled"), "pass");
+    assert_eq!(code, Some(0), "{run}");
+}
+
+/// The status of table `table`'s sample-row finding in the run record `run`.
+fn sample_status<'a>(run: &'a serde_json::Value, table: &str) -> &'a str {
+    run["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["code"] == "probe.sample" && f["table"] == "styled")
-        .unwrap_or_else(|| panic!("no sample finding: {run}"));
-    assert_eq!(sample["status"], "pass", "{sample}");
-    assert_eq!(out.status.code(), Some(0), "{run}");
+        .find(|f| f["code"] == "probe.sample" && f["table"] == table)
+        .unwrap_or_else(|| panic!("no sample finding for {table}: {run}"))["status"]
+        .as_str()
+        .unwrap()
 }
 
 /// The locale the money test gives a database. The machine must have it, and `.ci/run`
@@ -315,42 +318,17 @@ async fn a_staging_database_with_its_own_money_format_gets_the_same_verdict() {
         return;
     }
 
-    let dir = tempfile::tempdir().unwrap();
-    let migrations = dir.path().join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
-    std::fs::copy(
-        fixture("printed/monetary/001_monetary.sql"),
-        migrations.join("001_monetary.sql"),
-    )
-    .unwrap();
+    let sql = std::fs::read_to_string(fixture("printed/monetary/001_monetary.sql")).unwrap();
+    let dir = project_of("001_monetary.sql", &sql);
     let specs = dir.path().join("specs");
-    let (code, out) = run_uncached(
-        reims_command(&["spec", "snapshot", "-q", "--out"])
-            .arg(&specs)
-            .arg("--migrations")
-            .arg(&migrations),
-    );
-    assert_eq!(code, Some(0), "{out}");
     let priced = std::fs::read_to_string(specs.join("priced.yaml")).unwrap();
     assert!(priced.contains("'$12.50'::money"), "{priced}");
     let snapshot = specs_without_comments(&specs);
-    let tilled = specs.join("tilled.yaml");
-    let mut yaml = std::fs::read_to_string(&tilled).unwrap();
-    yaml.push_str("\nsamples:\n  - { id: 1 }\n");
-    std::fs::write(&tilled, yaml).unwrap();
+    add_sample(dir.path(), "tilled");
 
     let db = monetary_db(dir.path(), "monetary", "").await;
     // The setting is in force for a new session on it.
-    let mut conn = connect(&db).await;
-    let printed: String = sqlx::query_scalar(
-        "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef d JOIN pg_attribute a ON \
-         a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attname = 'price'",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
-    assert_eq!(printed, "'12,50 €'::money");
+    assert_eq!(printed_default(&db, "price").await, "'12,50 €'::money");
 
     // Every structural check passes, and the sample row of `tilled`, which only a session
     // with the database's lc_monetary may insert, passes too.
@@ -360,28 +338,11 @@ async fn a_staging_database_with_its_own_money_format_gets_the_same_verdict() {
         findings.iter().filter(|f| f["status"] == "fail").collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(code, Some(0), "{run}");
-    let sample = findings
-        .iter()
-        .find(|f| f["code"] == "probe.sample" && f["table"] == "tilled")
-        .unwrap_or_else(|| panic!("no sample finding: {run}"));
-    assert_eq!(sample["status"], "pass", "{sample}");
+    assert_eq!(sample_status(&run, "tilled"), "pass");
 
-    // `spec snapshot` of that database writes the specs a default server gave.
-    let again = tempfile::tempdir().unwrap();
-    let (code, out) = run_uncached(
-        reims_command(&[
-            "spec",
-            "snapshot",
-            "-q",
-            "--database-url",
-            &url(&db),
-            "--out",
-        ])
-        .arg(again.path()),
-    );
-    assert_eq!(code, Some(0), "{out}");
-    // (The sample row added above is not the database's to write.)
-    assert_eq!(specs_without_comments(again.path()), snapshot);
+    // `spec snapshot` of that database writes the specs a default server gave (the sample
+    // row added above is not the database's to write).
+    assert_eq!(snapshot_of(&db), snapshot);
 
     // A real difference is still one, and told in the C locale's format.
     let drifted = monetary_db(
@@ -390,9 +351,5 @@ async fn a_staging_database_with_its_own_money_format_gets_the_same_verdict() {
         "ALTER TABLE priced ALTER price SET DEFAULT '13';\n",
     )
     .await;
-    let (code, out) = check_on(dir.path(), &drifted);
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("FAIL column.default  priced.price"), "{out}");
-    assert!(out.contains("actual:   '$13.00'"), "{out}");
-    assert_eq!(out.matches("FAIL ").count(), 1, "{out}");
+    fails_on_the_default_alone(dir.path(), &drifted, "priced.price", "'$13.00'");
 }
