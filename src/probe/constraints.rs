@@ -19,8 +19,7 @@ use super::rows::{
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, tables_lacking};
 use super::{
-    not_a_table_here, outside_default_schema, probe_finding, rng_for, ProbeConfig,
-    OUTSIDE_DEFAULT_SCHEMA,
+    outside_default_schema, probe_finding, rng_for, table_here, ProbeConfig, OUTSIDE_DEFAULT_SCHEMA,
 };
 use crate::catalog::{relation_key, Relation, Schema};
 use crate::error::{Error, Result};
@@ -71,19 +70,18 @@ pub async fn probe_checks(
         if loaded.spec.checks.is_empty() {
             continue;
         }
-        if let Some(reason) = not_a_table_here(schema, loaded) {
-            out.extend(
-                loaded
-                    .spec
-                    .checks
-                    .keys()
-                    .map(|name| check_finding(loaded, name, Status::Skip, reason.clone())),
-            );
-            continue;
-        }
-        let key = relation_key(&loaded.spec.schema, &loaded.spec.table);
-        let Some(rel) = schema.relations.get(&key) else {
-            continue;
+        let rel = match table_here(schema, loaded) {
+            Ok(rel) => rel,
+            Err(reason) => {
+                out.extend(
+                    loaded
+                        .spec
+                        .checks
+                        .keys()
+                        .map(|name| check_finding(loaded, name, Status::Skip, reason.clone())),
+                );
+                continue;
+            }
         };
         if let Some(blocked) = lacking.get(&loaded.spec.table) {
             out.extend(

@@ -83,22 +83,26 @@ pub fn outside_default_schema(loaded: &crate::spec::LoadedSpec) -> bool {
     loaded.spec.schema != crate::spec::model::DEFAULT_SCHEMA
 }
 
-/// Why a spec's table of the default schema takes no constraint probe or sample row: the
-/// database has no relation of that name, or one that is not a table (a view, say). The
-/// structural checks fail it either way; this says, for each rule and for the sample rows,
-/// that they were not tried, where nothing was said before. `None` for a table.
-pub fn not_a_table_here(schema: &Schema, loaded: &crate::spec::LoadedSpec) -> Option<String> {
+/// The table a spec of the default schema describes, as the database has it; or why it
+/// takes no constraint probe or sample row: the database has no relation of that name, or
+/// one that is not a table (a view, say). The structural checks fail it either way; the
+/// reason says, for each rule and for the sample rows, that they were not tried, where
+/// nothing was said before.
+pub fn table_here<'a>(
+    schema: &'a Schema,
+    loaded: &crate::spec::LoadedSpec,
+) -> std::result::Result<&'a crate::catalog::Relation, String> {
     let key = crate::catalog::relation_key(&loaded.spec.schema, &loaded.spec.table);
     match schema.relations.get(&key) {
-        None => Some(format!(
+        None => Err(format!(
             "not run: the database has no relation `{key}` (the structural checks report it)"
         )),
-        Some(rel) if rel.kind != 'r' && rel.kind != 'p' => Some(format!(
+        Some(rel) if rel.kind != 'r' && rel.kind != 'p' => Err(format!(
             "not run: `{key}` is a {} in the database, not a table (the structural checks \
              report it)",
             crate::catalog::relkind_name(rel.kind)
         )),
-        Some(_) => None,
+        Some(rel) => Ok(rel),
     }
 }
 

@@ -470,7 +470,7 @@ pub async fn insert_samples(
             let reason = if super::outside_default_schema(l) {
                 super::OUTSIDE_DEFAULT_SCHEMA.to_string()
             } else {
-                super::not_a_table_here(schema, l)?
+                super::table_here(schema, l).err()?
             };
             let table = crate::catalog::relation_key(&l.spec.schema, &l.spec.table);
             let mut f = probe_finding(
