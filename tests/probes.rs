@@ -347,6 +347,7 @@ async fn prepared_cases_get_the_verdicts_of_their_plain_inserts() {
     ];
     let insert = Insert {
         table: "\"rv_batch\"",
+        alias: "\"rv_batch\"",
         overriding: false,
         rule: "\"rate\" >= 0 AND \"rate\" <= 1",
         together: None,
@@ -473,7 +474,7 @@ async fn cases_inserted_together_get_the_verdicts_they_get_alone() {
         .collect();
     let mut tx = conn.begin().await.unwrap();
     batch::install(&mut tx).await.unwrap();
-    let tables = ["rv_plain", "rv_tree", "rv_crowd", "rv_counted"];
+    let tables = ["rv_plain", "rv_tree", "rv_crowd", "rv_counted"].map(|t| ("public", t));
     let eligible = batch::together_tables(&mut tx, &tables).await.unwrap();
     for (table, cases) in [
         ("rv_plain", &plain),
@@ -488,6 +489,7 @@ async fn cases_inserted_together_get_the_verdicts_they_get_alone() {
         });
         let insert = Insert {
             table: &quoted,
+            alias: &quoted,
             overriding: false,
             rule: "\"qty\" BETWEEN 0 AND 10",
             together: together.as_ref(),
@@ -1066,41 +1068,69 @@ fn bounded_spec(table: &str, schema_line: &str, check: &str, high: u32, n: u32) 
     )
 }
 
-#[test]
-fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
-    // The constraint probes and sample rows name tables as the default schema's. A table in
-    // another schema must get a skip that says so for its sample rows and each CHECK (it
-    // had no probe finding at all), while the table of `public` of the same name is probed
-    // with its own spec's sample row (it was tried with the other's, which its CHECK
-    // refuses).
-    let checked = Checked::of(
+/// The migration of [`a_table_outside_the_default_schema_is_probed_as_itself`]: `app.t`
+/// whose CHECK bounds `n` by `app_high`, a `t` of `public` bounded by 100, and `app.g`,
+/// whose key is an identity column `GENERATED ALWAYS`.
+fn two_schemas_migration(app_high: u32) -> String {
+    format!(
         "CREATE SCHEMA app;\n\
-         CREATE TABLE app.t (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 1000));\n\
-         CREATE TABLE t (id int PRIMARY KEY, n int NOT NULL CHECK (n >= 0 AND n <= 100));\n",
-        &[
-            (
-                "app.t.yaml",
-                bounded_spec("t", "schema: app\n", "t_n_check", 1000, 500),
-            ),
-            ("t.yaml", bounded_spec("t", "", "t_n_check", 100, 5)),
-        ],
-        &[],
-    );
+         CREATE TABLE app.t (id int PRIMARY KEY, \
+           n int NOT NULL CONSTRAINT t_n_check CHECK (n >= 0 AND n <= {app_high}));\n\
+         CREATE TABLE t (id int PRIMARY KEY, \
+           n int NOT NULL CONSTRAINT t_n_check CHECK (n >= 0 AND n <= 100));\n\
+         CREATE TABLE app.g (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+           n int NOT NULL CONSTRAINT g_n_check CHECK (n >= 0 AND n <= 50));\n"
+    )
+}
+
+/// The specs of [`two_schemas_migration`], each table's as the migration of 1,000 makes it.
+fn two_schemas_specs() -> Vec<(&'static str, String)> {
+    let g = "table: g\nschema: app\ncolumns:\n  \
+             id: { type: integer, nullable: false, identity: always }\n  \
+             \"n\": { type: integer, nullable: false }\nprimary_key: { columns: [id] }\n\
+             checks:\n  g_n_check:\n    rule: { range: { column: \"n\", gte: 0, lte: 50 } }\n\
+             privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n\
+             samples:\n  - { id: 1, \"n\": 7 }\n";
+    vec![
+        (
+            "app.t.yaml",
+            bounded_spec("t", "schema: app\n", "t_n_check", 1000, 500),
+        ),
+        ("t.yaml", bounded_spec("t", "", "t_n_check", 100, 5)),
+        ("app.g.yaml", g.to_string()),
+    ]
+}
+
+#[test]
+fn a_table_outside_the_default_schema_is_probed_as_itself() {
+    // The constraint probes and sample rows named every table bare, as the default
+    // schema's, so a table of another schema had them skipped. They must now try that
+    // table itself: `app.t`'s sample row (n = 500) and the cases its CHECK allows above
+    // 100 are refused by `public.t`, so any of them sent to `public` fails. `app.g` has an
+    // identity column `GENERATED ALWAYS`: its sample row's key needs OVERRIDING SYSTEM
+    // VALUE, which only a table whose sequence-fed columns are known gets.
+    let checked = Checked::of(&two_schemas_migration(1000), &two_schemas_specs(), &[]);
     let (run, text) = (&checked.run, &checked.text);
     assert_eq!(checked.code, Some(0), "{text}");
-    for object in ["app.t.samples", "app.t.t_n_check"] {
+    for object in [
+        "app.t.samples",
+        "app.g.samples",
+        "t.samples",
+        "app.t.t_n_check",
+        "app.g.g_n_check",
+        "t.t_n_check",
+    ] {
         let (status, message) = checked.probe(object);
-        assert_eq!(status, "skip", "{object}: {message}");
-        assert!(
-            message.contains("schema public only"),
-            "{object}: {message}"
-        );
+        assert_eq!(status, "pass", "{object}: {message}");
     }
-    assert_eq!(checked.probe("t.samples").0, "pass");
-    let (status, message) = checked.probe("t.t_n_check");
-    assert_eq!(status, "pass", "{message}");
-    assert!(message.contains("cases agree"), "{message}");
-    assert!(text.contains("app.t.samples, app.t.t_n_check"), "{text}");
+    for object in ["app.t.t_n_check", "app.g.g_n_check", "t.t_n_check"] {
+        let (_, message) = checked.probe(object);
+        assert!(message.contains("cases agree"), "{object}: {message}");
+    }
+    assert!(
+        !text.contains("schema public only"),
+        "no constraint probe or sample row is skipped for its schema: {text}"
+    );
     // The reports tell the two tables' specs apart: each spec file names its relation as the
     // findings do, and each file's JUnit suite holds its own table's findings.
     let named: Vec<(&str, &str)> = run["specs"]
@@ -1115,7 +1145,11 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
             .iter()
             .map(|(p, t)| (p.rsplit('/').next().unwrap(), *t))
             .collect::<Vec<_>>(),
-        [("app.t.yaml", "app.t"), ("t.yaml", "t")]
+        [
+            ("app.g.yaml", "app.g"),
+            ("app.t.yaml", "app.t"),
+            ("t.yaml", "t")
+        ]
     );
     let junit = std::fs::read_to_string(checked.dir.path().join("reports/junit.xml")).unwrap();
     let specs = checked.dir.path().join("specs");
@@ -1140,6 +1174,18 @@ fn a_table_outside_the_default_schema_is_reported_as_not_probed() {
         "{public}"
     );
     assert!(!public.contains("app.t"), "{public}");
+
+    // The same specs on a migration whose `app.t` allows no more than 900: the probes of
+    // `app.t` itself must find a value the rule allows refused by its CHECK.
+    let drifted = Checked::of(&two_schemas_migration(900), &two_schemas_specs(), &[]);
+    assert_eq!(drifted.code, Some(1), "{}", drifted.text);
+    let (status, message) = drifted.probe("app.t.t_n_check");
+    assert_eq!(status, "fail", "{message}");
+    assert!(
+        message.contains("rejected (SQLSTATE 23514)") && message.contains("must be accepted"),
+        "{message}"
+    );
+    assert_eq!(drifted.probe("t.t_n_check").0, "pass");
 }
 
 #[test]
@@ -1210,11 +1256,11 @@ fn a_property_of_a_table_outside_the_default_schema_is_reported_as_not_run() {
 }
 
 #[test]
-fn a_sample_row_whose_parent_is_outside_the_default_schema_waits_for_its_rows() {
-    // `items` refers to `ref.kinds`, whose spec gives the parent row as a sample. Sample
-    // rows outside `public` are not tried, so the child's row was refused for want of its
-    // parent and reported as a failure of a row the specs call valid. It must be a skip
-    // that says so; with no parent sample in the specs, a refused row still fails.
+fn a_sample_row_whose_parent_is_outside_the_default_schema_finds_it() {
+    // `items` refers to `ref.kinds`, whose spec gives the parent row as a sample. The
+    // parent's row must go into `ref.kinds` before the child's, so the child's row, which
+    // the specs call valid, is accepted; with no parent sample in the specs, a refused row
+    // still fails.
     let migration = "CREATE SCHEMA ref;\n\
                      CREATE TABLE ref.kinds (id int PRIMARY KEY, label text NOT NULL);\n\
                      CREATE TABLE items (id int PRIMARY KEY, \
@@ -1245,12 +1291,10 @@ fn a_sample_row_whose_parent_is_outside_the_default_schema_waits_for_its_rows() 
         &[],
     );
     assert_eq!(with_parent.code, Some(0), "{}", with_parent.text);
-    let (status, message) = with_parent.probe("items.samples");
-    assert_eq!(status, "skip", "{message}");
-    assert!(
-        message.contains("need rows of ref.kinds") && message.contains("schema public only"),
-        "{message}"
-    );
+    for object in ["ref.kinds.samples", "items.samples"] {
+        let (status, message) = with_parent.probe(object);
+        assert_eq!(status, "pass", "{object}: {message}");
+    }
 
     let without = Checked::of(
         migration,
@@ -1322,9 +1366,10 @@ fn a_property_row_whose_parent_is_outside_the_default_schema_is_not_built_in_pub
 #[test]
 fn another_schemas_references_do_not_reorder_the_sample_rows() {
     // `a` refers to `b` in `public`, and `app` has the same two names the other way round.
-    // The sample rows are inserted parents first, by bare name: `app`'s reference made a
+    // The sample rows are inserted parents first. By bare name, `app`'s reference made a
     // cycle of `a` and `b`, which were then tried in name order, `a` before its parent, and
-    // its valid row failed.
+    // its valid row failed. Each schema's rows must go into its own tables, each parent
+    // before its child (`app.a`'s row is refused by `public.a`, whose `b_id` is NOT NULL).
     let migration = "CREATE SCHEMA app;\n\
          CREATE TABLE b (id int PRIMARY KEY);\n\
          CREATE TABLE a (id int PRIMARY KEY, b_id int NOT NULL REFERENCES b (id));\n\
@@ -1361,22 +1406,27 @@ fn another_schemas_references_do_not_reorder_the_sample_rows() {
                 ),
             ),
             ("b.yaml", spec("b", "", None, "samples:\n  - { id: 1 }\n")),
-            ("app.a.yaml", spec("a", "schema: app\n", None, "")),
+            (
+                "app.a.yaml",
+                spec("a", "schema: app\n", None, "samples:\n  - { id: 2 }\n"),
+            ),
             (
                 "app.b.yaml",
                 spec(
                     "b",
                     "schema: app\n",
                     Some(("a_id", "schema: app, table: a")),
-                    "",
+                    "samples:\n  - { id: 3, a_id: 2 }\n",
                 ),
             ),
         ],
         &[],
     );
     assert_eq!(checked.code, Some(0), "{}", checked.text);
-    assert_eq!(checked.probe("a.samples").0, "pass");
-    assert_eq!(checked.probe("b.samples").0, "pass");
+    for object in ["a.samples", "b.samples", "app.a.samples", "app.b.samples"] {
+        let (status, message) = checked.probe(object);
+        assert_eq!(status, "pass", "{object}: {message}");
+    }
 }
 
 #[test]
@@ -1464,4 +1514,61 @@ fn a_table_whose_name_holds_a_dot_is_probed() {
     assert_eq!(drifted.code, Some(1), "{}", drifted.text);
     let (status, message) = drifted.probe("\"odd.name\".odd_n_check");
     assert_eq!(status, "fail", "{message}");
+}
+
+#[tokio::test]
+async fn a_role_without_insert_on_another_schemas_table_gets_skips_that_name_it() {
+    // The privileges were asked of each table by its bare name, so `app.t` was judged by
+    // `public.t`'s. A role that may write `public.t` but not `app.t` must have `app.t`'s
+    // sample rows and rules skipped with a reason that names `app.t`, and `public.t`'s
+    // tried.
+    let db = empty_db("probe_other_schema_privileges").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE SCHEMA app; \
+         CREATE TABLE app.t (id int PRIMARY KEY, \
+           n int NOT NULL CONSTRAINT t_n_check CHECK (n >= 0 AND n <= 1000)); \
+         CREATE TABLE t (id int PRIMARY KEY, \
+           n int NOT NULL CONSTRAINT t_n_check CHECK (n >= 0 AND n <= 100)); \
+         DO $$ BEGIN CREATE ROLE rv_public_clerk; \
+           EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+         GRANT USAGE ON SCHEMA public, app TO rv_public_clerk; \
+         GRANT SELECT, INSERT ON t TO rv_public_clerk; \
+         GRANT SELECT ON app.t TO rv_public_clerk;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let (_dir, specs) = specs_of(&[
+        (
+            "app.t",
+            bounded_spec("t", "schema: app\n", "t_n_check", 1000, 500),
+        ),
+        ("t", bounded_spec("t", "", "t_n_check", 100, 5)),
+    ]);
+    let schema = reims_verify::catalog::read_schemas(&mut conn, &["public".into(), "app".into()])
+        .await
+        .unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::raw_sql("SET LOCAL ROLE rv_public_clerk")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let config = ProbeConfig { cases: 16, seed: 5 };
+    let findings = constraint_probes(&mut tx, &specs, &schema, &config)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    for object in ["app.t.samples", "app.t.t_n_check"] {
+        let (status, message) = status_of(&findings, object);
+        assert_eq!(status, Status::Skip, "{object}: {message}");
+        assert!(
+            message.contains("INSERT on app.t") && message.contains("rv_public_clerk"),
+            "{object}: {message}"
+        );
+    }
+    for object in ["t.samples", "t.t_n_check"] {
+        let (status, message) = status_of(&findings, object);
+        assert_eq!(status, Status::Pass, "{object}: {message}");
+    }
 }

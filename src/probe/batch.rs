@@ -206,8 +206,11 @@ impl CaseRow {
 
 /// The insert every case of one batch runs: its table and clauses.
 pub struct Insert<'a> {
-    /// The table, quoted.
+    /// The table, quoted, and qualified outside the default schema ([`super::table_sql`]).
     pub table: &'a str,
+    /// The table's own name, quoted: what the rows inserted together are called, so that a
+    /// rule that names its table's columns by it reads them.
+    pub alias: &'a str,
     /// Whether the insert needs `OVERRIDING SYSTEM VALUE`.
     pub overriding: bool,
     /// The rule, as SQL over the table's columns; `RETURNING` asks it of the stored row.
@@ -324,7 +327,7 @@ impl Insert<'_> {
             "WITH reims_verify_rows AS MATERIALIZED (\
                SELECT * FROM (SELECT {selected} \
                                 FROM (VALUES {values}) AS reims_verify_values({named})) \
-                 AS {table} \
+                 AS {alias} \
                 WHERE ({rule}) IS NOT FALSE), \
              reims_verify_inserted AS (\
                INSERT INTO {table} ({columns}){overriding} \
@@ -337,6 +340,7 @@ impl Insert<'_> {
             values = values.join(", "),
             named = named.join(", "),
             table = self.table,
+            alias = self.alias,
             columns = columns.join(", "),
             rule = self.rule,
             overriding = if self.overriding {
@@ -483,7 +487,8 @@ fn together_statements(
     out
 }
 
-/// The tables among `tables` (unquoted names) that may take cases together, each with the
+/// The tables among `tables` (`(schema, name)`; the answer is keyed by relation key,
+/// [`crate::catalog::relation_key`]) that may take cases together, each with the
 /// columns of its foreign keys to itself (unquoted), which cases inserted together must
 /// leave out. An insert of several rows at once accepts a row exactly when an insert of
 /// that row alone would, because nothing a row is judged by can see the others. That holds
@@ -496,17 +501,18 @@ fn together_statements(
 /// that clashes with another on a unique key is refused together and so runs alone.
 pub async fn together_tables(
     conn: &mut PgConnection,
-    tables: &[&str],
+    tables: &[(&str, &str)],
 ) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
-    let rows: Vec<(String, Vec<String>)> = sqlx::query_as(
-        "SELECT t, coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) \
+    let (schemas, names): (Vec<&str>, Vec<&str>) = tables.iter().copied().unzip();
+    let rows: Vec<(String, String, Vec<String>)> = sqlx::query_as(
+        "SELECT s, t, coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum) \
                                FROM pg_constraint k \
                                JOIN pg_attribute a ON a.attrelid = c.oid \
                                                   AND a.attnum = ANY (k.conkey) \
                               WHERE k.conrelid = c.oid AND k.contype = 'f' \
                                 AND k.confrelid = c.oid), '{}') \
-           FROM unnest($1::text[]) AS t \
-           JOIN pg_class c ON c.oid = to_regclass(quote_ident(t)) \
+           FROM unnest($1::text[], $2::text[]) AS x(s, t) \
+           JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', s, t)) \
           WHERE c.relkind = 'r' AND NOT c.relispartition \
             AND NOT c.relhasrules AND NOT c.relrowsecurity \
             AND NOT EXISTS (SELECT FROM pg_trigger g \
@@ -531,11 +537,15 @@ pub async fn together_tables(
                                      AND d.objid IN (SELECT oid FROM pg_attrdef \
                                                       WHERE adrelid = c.oid))))",
     )
-    .bind(tables)
+    .bind(&schemas)
+    .bind(&names)
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| Error::database("asking which tables may take probe cases together", &e))?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(s, t, left_out)| (crate::catalog::relation_key(&s, &t), left_out))
+        .collect())
 }
 
 /// One call of the batch function.

@@ -18,9 +18,7 @@ use super::rows::{
 };
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, tables_lacking};
-use super::{
-    outside_default_schema, probe_finding, rng_for, table_here, ProbeConfig, OUTSIDE_DEFAULT_SCHEMA,
-};
+use super::{probe_finding, rng_for, table_here, table_sql, ProbeConfig};
 use crate::catalog::{relation_key, Relation, Schema};
 use crate::error::{Error, Result};
 
@@ -53,20 +51,14 @@ pub async fn probe_checks(
     let mut out = Vec::new();
     let kept = referenced_tables(schema);
     let specs_here = specs.specs.get(part).unwrap_or_default();
-    let with_checks: Vec<&str> = specs_here
+    let with_checks: Vec<(&str, &str)> = specs_here
         .iter()
-        .filter(|l| !l.spec.checks.is_empty() && !outside_default_schema(l))
-        .map(|l| l.spec.table.as_str())
+        .filter(|l| !l.spec.checks.is_empty())
+        .map(|l| (l.spec.schema.as_str(), l.spec.table.as_str()))
         .collect();
     let lacking = tables_lacking(conn, "INSERT", &with_checks).await?;
     let together = batch::together_tables(conn, &with_checks).await?;
     for loaded in specs_here {
-        if outside_default_schema(loaded) {
-            out.extend(loaded.spec.checks.keys().map(|name| {
-                check_finding(loaded, name, Status::Skip, OUTSIDE_DEFAULT_SCHEMA.into())
-            }));
-            continue;
-        }
         if loaded.spec.checks.is_empty() {
             continue;
         }
@@ -83,7 +75,8 @@ pub async fn probe_checks(
                 continue;
             }
         };
-        if let Some(blocked) = lacking.get(&loaded.spec.table) {
+        let key = relation_key(&rel.schema, &rel.name);
+        if let Some(blocked) = lacking.get(&key) {
             out.extend(
                 loaded
                     .spec
@@ -95,7 +88,7 @@ pub async fn probe_checks(
         }
         let unique = unique_columns(rel);
         // The sample rows of a table others reference are in it while its rules run.
-        let fresh = if kept.contains(&rel.name) {
+        let fresh = if kept.contains(&key) {
             let samples = samples_of(loaded);
             fresh_keys(conn, rel, &unique, &samples, fed).await?
         } else {
@@ -110,7 +103,7 @@ pub async fn probe_checks(
                 fresh: &fresh,
                 unique: &unique,
                 typed: &typed,
-                together: together.get(&rel.name).map(Vec::as_slice),
+                together: together.get(&key).map(Vec::as_slice),
                 constraint: name,
             };
             out.push(probe_one(conn, &target, &check.rule, config).await?);
@@ -409,7 +402,8 @@ async fn run_groups(
         .collect();
     let decollider = Decollider::new(rel, target.unique, sample, keep);
     // Room for the columns a case may add: its varied ones, fresh keys, sequence values.
-    let room = keep.len() + target.fresh.len() + target.fed.columns(&rel.name).len();
+    let key = relation_key(&rel.schema, &rel.name);
+    let room = keep.len() + target.fresh.len() + target.fed.columns(&key).len();
     let rows: Vec<Row> = numbered
         .iter()
         .map(|&(_, i, c)| {
@@ -423,7 +417,7 @@ async fn run_groups(
                 row.insert(col.clone(), expr.clone());
             }
             let sequence_value = CASE_SEQUENCE_VALUE.saturating_add(i as u32);
-            overriding |= target.fed.fill(&rel.name, &mut row, sequence_value);
+            overriding |= target.fed.fill(&key, &mut row, sequence_value);
             row
         })
         .collect();
@@ -447,13 +441,15 @@ async fn run_groups(
             group,
         })
         .collect();
-    let table = quote_ident(&rel.name);
+    let table = table_sql(&rel.schema, &rel.name);
+    let alias = quote_ident(&rel.name);
     let together = target.together.map(|left_out| batch::Together {
         rule_columns: keep.iter().map(|c| quote_ident(c)).collect(),
         left_out: left_out.iter().map(|c| quote_ident(c)).collect(),
     });
     let insert = batch::Insert {
         table: &table,
+        alias: &alias,
         overriding,
         rule: sql_rule,
         together: together.as_ref(),

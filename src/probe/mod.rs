@@ -71,19 +71,30 @@ pub fn rng_for(seed: u64, name: &str) -> proptest::test_runner::TestRng {
     proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &bytes)
 }
 
-/// Why the constraint probes and the sample rows skip a table outside the default schema:
-/// they name tables unqualified, as the default schema's, so such a table would be probed
-/// as some other table or not at all. A skip says so, where nothing was said before.
-pub const OUTSIDE_DEFAULT_SCHEMA: &str = "not run: the constraint probes and sample rows \
-     cover the tables of schema public only (the structural checks cover every schema)";
-
-/// Whether `loaded` is a table outside the default schema, which the constraint probes and
-/// the sample rows skip ([`OUTSIDE_DEFAULT_SCHEMA`]).
+/// Whether `loaded` is a table outside the default schema, which the properties skip:
+/// their rows and actions name tables as the default schema's (the constraint probes and
+/// the sample rows name every table with its schema, [`table_sql`]).
 pub fn outside_default_schema(loaded: &crate::spec::LoadedSpec) -> bool {
     loaded.spec.schema != crate::spec::model::DEFAULT_SCHEMA
 }
 
-/// The table a spec of the default schema describes, as the database has it; or why it
+/// How the constraint probes and the sample rows name table `name` of `schema` in the SQL
+/// they send, and in the statements a finding gives to replay: quoted, and qualified
+/// outside the default schema, whose tables the probes' search path finds by name (a table
+/// of another schema with the same name is another table).
+pub fn table_sql(schema: &str, name: &str) -> String {
+    if schema == crate::spec::model::DEFAULT_SCHEMA {
+        crate::sql::quote_ident(name)
+    } else {
+        format!(
+            "{}.{}",
+            crate::sql::quote_ident(schema),
+            crate::sql::quote_ident(name)
+        )
+    }
+}
+
+/// The table a spec describes, as the database has it; or why it
 /// takes no constraint probe or sample row: the database has no relation of that name, or
 /// one that is not a table (a view, say). The structural checks fail it either way; the
 /// reason says, for each rule and for the sample rows, that they were not tried, where

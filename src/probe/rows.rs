@@ -54,7 +54,8 @@ fn array_literal(items: &[serde_json::Value]) -> String {
     format!("{{{}}}", parts.join(","))
 }
 
-/// `INSERT INTO t (…) VALUES (…)` with every value cast to its column's type.
+/// `INSERT INTO t (…) VALUES (…)` with every value cast to its column's type, the table
+/// named as [`super::table_sql`] names it.
 pub fn insert_sql(rel: &Relation, row: &Row) -> String {
     insert_sql_overriding(rel, row, false)
 }
@@ -74,7 +75,7 @@ pub fn insert_sql_overriding(rel: &Relation, row: &Row, overriding: bool) -> Str
     }
     format!(
         "INSERT INTO {} ({}){} VALUES ({})",
-        quote_ident(&rel.name),
+        super::table_sql(&rel.schema, &rel.name),
         cols.join(", "),
         if overriding {
             " OVERRIDING SYSTEM VALUE"
@@ -105,11 +106,11 @@ pub fn rule_sql_for_row(rel: &Relation, row: &Row, rule_sql: &str, columns: &[&s
     )
 }
 
-/// The sample rows of the spec of `table` in the default schema (the probes name tables as
-/// its own; a table of the same name in another schema has a spec of its own), as SQL.
-pub fn sample_rows(specs: &SpecSet, table: &str) -> Vec<Row> {
+/// The sample rows of the spec of `rel` (a table of the same name in another schema has a
+/// spec of its own), as SQL.
+pub fn sample_rows(specs: &SpecSet, rel: &Relation) -> Vec<Row> {
     specs
-        .relation(crate::spec::model::DEFAULT_SCHEMA, table)
+        .relation(&rel.schema, &rel.name)
         .map(samples_of)
         .unwrap_or_default()
 }
@@ -273,7 +274,7 @@ pub async fn fresh_keys_within(
         .flat_map(|c| c.columns.iter().map(String::as_str))
         .collect();
     let fed_columns: BTreeSet<&str> = fed
-        .columns(&rel.name)
+        .columns(&crate::catalog::relation_key(&rel.schema, &rel.name))
         .iter()
         .map(|f| f.column.as_str())
         .collect();
@@ -299,7 +300,7 @@ pub async fn fresh_keys_within(
             .map(|c| format!("(coalesce(max({0}), 0)::numeric + 1)::text", quote_ident(c)))
             .collect::<Vec<_>>()
             .join(", "),
-        quote_ident(&rel.name)
+        super::table_sql(&rel.schema, &rel.name)
     );
     let failed =
         |e: sqlx::Error| crate::error::Error::database("reading a table's highest keys", &e);
@@ -334,37 +335,32 @@ fn whole_number(type_name: &str) -> bool {
     matches!(type_name, "smallint" | "integer" | "bigint") || type_name.starts_with("numeric")
 }
 
-/// Whether foreign key `c` references a table of the default schema, the schema whose
-/// tables the sample rows are inserted into by their bare names.
-fn refers_to_default_schema(c: &crate::catalog::Constraint) -> bool {
-    c.kind == ConstraintKind::ForeignKey
-        && c.ref_schema
-            .as_deref()
-            .unwrap_or(crate::spec::model::DEFAULT_SCHEMA)
-            == crate::spec::model::DEFAULT_SCHEMA
+/// The relation key of the table foreign key `c` references, if it is one.
+fn referenced_key(c: &crate::catalog::Constraint) -> Option<String> {
+    if c.kind != ConstraintKind::ForeignKey {
+        return None;
+    }
+    let schema = c
+        .ref_schema
+        .as_deref()
+        .unwrap_or(crate::spec::model::DEFAULT_SCHEMA);
+    Some(crate::catalog::relation_key(
+        schema,
+        c.ref_table.as_deref()?,
+    ))
 }
 
-/// The tables of the default schema in an order where every table comes after the tables
-/// of that schema it references. Tables are named bare, so another schema's tables (a
-/// `b` of `app` that refers to an `a` of `app`) must not add their references to the
-/// tables of `public` of the same names, which could make a cycle that is not there.
+/// The relation keys of every table, in an order where each table comes after the tables
+/// it references. Tables are told apart by schema: a `b` of `app` that refers to an `a`
+/// of `app` says nothing of the `a` and `b` of `public`, and the two together would make
+/// a cycle that is not there.
 pub fn fk_order(schema: &Schema) -> Vec<String> {
-    let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for rel in schema
-        .relations
-        .values()
-        .filter(|r| r.schema == crate::spec::model::DEFAULT_SCHEMA)
-    {
-        let entry = deps.entry(rel.name.as_str()).or_default();
-        for c in rel
-            .constraints
-            .iter()
-            .filter(|c| refers_to_default_schema(c))
-        {
-            if let Some(t) = c.ref_table.as_deref() {
-                if t != rel.name {
-                    entry.insert(t);
-                }
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (key, rel) in &schema.relations {
+        let entry = deps.entry(key.clone()).or_default();
+        for parent in rel.constraints.iter().filter_map(referenced_key) {
+            if parent != *key {
+                entry.insert(parent);
             }
         }
     }
@@ -373,19 +369,19 @@ pub fn fk_order(schema: &Schema) -> Vec<String> {
     while placed.len() < deps.len() {
         let before = placed.len();
         for (t, d) in &deps {
-            if !placed.contains(t)
+            if !placed.contains(t.as_str())
                 && d.iter()
-                    .all(|p| placed.contains(p) || !deps.contains_key(p))
+                    .all(|p| placed.contains(p.as_str()) || !deps.contains_key(p))
             {
                 placed.insert(t);
-                order.push(t.to_string());
+                order.push(t.clone());
             }
         }
         if placed.len() == before {
-            // A cycle: place the rest in name order.
+            // A cycle: place the rest in key order.
             for t in deps.keys() {
                 if placed.insert(t) {
-                    order.push(t.to_string());
+                    order.push(t.clone());
                 }
             }
         }
@@ -393,15 +389,14 @@ pub fn fk_order(schema: &Schema) -> Vec<String> {
     order
 }
 
-/// Tables of the default schema that some foreign key references: their sample rows stay
-/// in the table while the probes run (see [`insert_samples`]).
+/// The relation keys of the tables that some foreign key references: their sample rows
+/// stay in the table while the probes run (see [`insert_samples`]).
 pub fn referenced_tables(schema: &Schema) -> BTreeSet<String> {
     schema
         .relations
         .values()
         .flat_map(|r| r.constraints.iter())
-        .filter(|c| refers_to_default_schema(c))
-        .filter_map(|c| c.ref_table.clone())
+        .filter_map(referenced_key)
         .collect()
 }
 
@@ -420,58 +415,52 @@ pub async fn insert_samples(
     fed: &SequenceFed,
 ) -> Result<Vec<Finding>> {
     let parents = referenced_tables(schema);
-    let with_samples: Vec<&str> = specs
+    let with_samples: Vec<(&str, &str)> = specs
         .specs
         .iter()
-        .filter(|l| !l.spec.samples.is_empty() && !super::outside_default_schema(l))
-        .map(|l| l.spec.table.as_str())
+        .filter(|l| !l.spec.samples.is_empty())
+        .map(|l| (l.spec.schema.as_str(), l.spec.table.as_str()))
         .collect();
     let lacking = tables_lacking(conn, "INSERT", &with_samples).await?;
     // Every table with rows to try, parents first, and each row's insert in that order.
     let mut tables: Vec<(&Relation, String, Vec<Row>)> = Vec::new();
     let mut attempts = Vec::new();
     let mut n = 0u32;
-    for table in fk_order(schema) {
-        let key = crate::catalog::relation_key(crate::spec::model::DEFAULT_SCHEMA, &table);
+    for key in fk_order(schema) {
         let Some(rel) = schema.relations.get(&key) else {
             continue;
         };
         if rel.kind != 'r' && rel.kind != 'p' {
             continue;
         }
-        let rows = sample_rows(specs, &table);
+        let rows = sample_rows(specs, rel);
         if rows.is_empty() {
             continue;
         }
-        if !lacking.contains_key(&table) {
+        if !lacking.contains_key(&key) {
             for row in &rows {
                 let mut row = row.clone();
-                let overriding = fed.fill(&table, &mut row, n);
+                let overriding = fed.fill(&key, &mut row, n);
                 n += 1;
                 attempts.push(Attempt {
                     sql: insert_sql_overriding(rel, &row, overriding),
-                    keep: parents.contains(&table),
+                    keep: parents.contains(&key),
                 });
             }
         }
-        tables.push((rel, table, rows));
+        tables.push((rel, key, rows));
     }
     let mut tried = sample_batch::try_in_order(conn, &attempts)
         .await?
         .tried
         .into_iter();
-    // Sample rows not tried: a table outside the default schema, or one the database does
-    // not have as a table.
+    // Sample rows not tried: the database does not have their table as a table.
     let mut out: Vec<Finding> = specs
         .specs
         .iter()
         .filter(|l| !l.spec.samples.is_empty())
         .filter_map(|l| {
-            let reason = if super::outside_default_schema(l) {
-                super::OUTSIDE_DEFAULT_SCHEMA.to_string()
-            } else {
-                super::table_here(schema, l).err()?
-            };
+            let reason = super::table_here(schema, l).err()?;
             let table = crate::catalog::relation_key(&l.spec.schema, &l.spec.table);
             let mut f = probe_finding(
                 "probe.sample",
@@ -486,23 +475,10 @@ pub async fn insert_samples(
         })
         .collect();
     // Tables whose samples could not be inserted, and why, by relation key: a child's
-    // missing-parent error (23503) is then that same reason, not a bad sample. The sample
-    // rows of a table outside the default schema are never tried, so a child of it that
-    // needs them cannot be either.
-    let mut unavailable: BTreeMap<String, Blocked> = specs
-        .specs
-        .iter()
-        .filter(|l| !l.spec.samples.is_empty() && super::outside_default_schema(l))
-        .map(|l| {
-            (
-                crate::catalog::relation_key(&l.spec.schema, &l.spec.table),
-                Blocked(super::OUTSIDE_DEFAULT_SCHEMA.into()),
-            )
-        })
-        .collect();
-    for (rel, table, rows) in tables {
-        // Named as the structural findings name it (`"odd.name"` for a name with a dot).
-        let label = crate::catalog::relation_key(crate::spec::model::DEFAULT_SCHEMA, &table);
+    // missing-parent error (23503) is then that same reason, not a bad sample.
+    let mut unavailable: BTreeMap<String, Blocked> = BTreeMap::new();
+    for (rel, label, rows) in tables {
+        // Named as the structural findings name it (`app.t`, `"odd.name"`).
         let finding = |status: Status, message: String| {
             let mut f = probe_finding(
                 "probe.sample",
@@ -511,13 +487,13 @@ pub async fn insert_samples(
                 status,
                 message,
             );
-            if let Some(s) = specs.relation(crate::spec::model::DEFAULT_SCHEMA, &table) {
+            if let Some(s) = specs.relation(&rel.schema, &rel.name) {
                 f.location = Some(s.location(&["samples"]));
                 f.requirements = s.spec.requirements.clone();
             }
             f
         };
-        if let Some(blocked) = lacking.get(&table) {
+        if let Some(blocked) = lacking.get(&label) {
             out.push(finding(Status::Skip, blocked.0.clone()));
             unavailable.insert(label.clone(), blocked.clone());
             continue;
@@ -525,17 +501,7 @@ pub async fn insert_samples(
         let blocked_parent = rel
             .constraints
             .iter()
-            .filter(|c| c.kind == ConstraintKind::ForeignKey)
-            .filter_map(|c| {
-                let schema = c
-                    .ref_schema
-                    .as_deref()
-                    .unwrap_or(crate::spec::model::DEFAULT_SCHEMA);
-                Some(crate::catalog::relation_key(
-                    schema,
-                    c.ref_table.as_deref()?,
-                ))
-            })
+            .filter_map(referenced_key)
             .find_map(|p| unavailable.get(&p).map(|b| (p.clone(), b.clone())));
         let mut failures = Vec::new();
         let mut blocked: Option<Blocked> = None;

@@ -21,7 +21,8 @@ pub struct FedColumn {
     pub always: bool,
 }
 
-/// The sequence-fed columns of every table in the current schema.
+/// The sequence-fed columns of every table, by relation key
+/// ([`crate::catalog::relation_key`]: `t` in the default schema, `app.t` elsewhere).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SequenceFed {
     by_table: BTreeMap<String, Vec<FedColumn>>,
@@ -30,24 +31,26 @@ pub struct SequenceFed {
 impl SequenceFed {
     /// Read them from the catalog (one query).
     pub async fn load(conn: &mut PgConnection) -> Result<Self> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT c.relname::text, a.attname::text, a.attidentity::text \
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT n.nspname::text, c.relname::text, a.attname::text, a.attidentity::text \
                FROM pg_attribute a \
                JOIN pg_class c ON c.oid = a.attrelid \
                JOIN pg_namespace n ON n.oid = c.relnamespace \
                LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-              WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                AND c.relpersistence <> 't' AND c.relkind IN ('r', 'p') \
                 AND a.attnum > 0 AND NOT a.attisdropped \
                 AND (a.attidentity <> '' \
                      OR pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%') \
-              ORDER BY 1, a.attnum",
+              ORDER BY 1, 2, a.attnum",
         )
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| Error::database("listing sequence-fed columns", &e))?;
         let mut by_table: BTreeMap<String, Vec<FedColumn>> = BTreeMap::new();
-        for (table, column, identity) in rows {
-            by_table.entry(table).or_default().push(FedColumn {
+        for (schema, table, column, identity) in rows {
+            let key = crate::catalog::relation_key(&schema, &table);
+            by_table.entry(key).or_default().push(FedColumn {
                 column,
                 always: identity == "a",
             });
@@ -55,12 +58,12 @@ impl SequenceFed {
         Ok(SequenceFed { by_table })
     }
 
-    /// The sequence-fed columns of `table`.
+    /// The sequence-fed columns of the table whose relation key is `table`.
     pub fn columns(&self, table: &str) -> &[FedColumn] {
         self.by_table.get(table).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// Give every sequence-fed column of `table` that `row` leaves out an explicit value
+    /// Give every sequence-fed column of `table` (a relation key) that `row` leaves out an explicit value
     /// the sequence never hands out: `-(n + 1)`, so distinct `n` give distinct keys.
     /// Returns whether the insert needs `OVERRIDING SYSTEM VALUE`.
     pub fn fill(&self, table: &str, row: &mut super::Row, n: u32) -> bool {

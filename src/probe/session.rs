@@ -164,18 +164,22 @@ pub async fn missing_privileges(conn: &mut PgConnection, needs: &Needs) -> Resul
 /// [`missing_privileges`] for one privilege on each of many tables, in one query: the
 /// tables the role lacks it on, each with the skip reason `missing_privileges` gives for
 /// that table alone. A thousand-table schema asked table by table spent a round trip on
-/// each, in every part of the constraint probes.
+/// each, in every part of the constraint probes. `tables` are `(schema, name)`; the answer
+/// is keyed, and the reasons name the tables, by relation key
+/// ([`crate::catalog::relation_key`]: `t` in the default schema, `app.t` elsewhere).
 pub async fn tables_lacking(
     conn: &mut PgConnection,
     privilege: &'static str,
-    tables: &[&str],
+    tables: &[(&str, &str)],
 ) -> Result<std::collections::BTreeMap<String, Blocked>> {
-    let lacking_on: Vec<String> = sqlx::query_scalar(
-        "SELECT t FROM unnest($1::text[]) AS t \
-          WHERE to_regclass(quote_ident(t)) IS NOT NULL \
-            AND NOT has_table_privilege(quote_ident(t), $2)",
+    let (schemas, names): (Vec<&str>, Vec<&str>) = tables.iter().copied().unzip();
+    let lacking_on: Vec<(String, String)> = sqlx::query_as(
+        "SELECT s, t FROM unnest($1::text[], $2::text[]) AS x(s, t) \
+          WHERE to_regclass(format('%I.%I', s, t)) IS NOT NULL \
+            AND NOT has_table_privilege(format('%I.%I', s, t), $3)",
     )
-    .bind(tables)
+    .bind(&schemas)
+    .bind(&names)
     .bind(privilege)
     .fetch_all(&mut *conn)
     .await
@@ -186,9 +190,10 @@ pub async fn tables_lacking(
     let role = current_role(conn).await?;
     Ok(lacking_on
         .into_iter()
-        .map(|t| {
-            let why = lacking(&role, &[format!("{privilege} on {t}")]);
-            (t, why)
+        .map(|(s, t)| {
+            let key = crate::catalog::relation_key(&s, &t);
+            let why = lacking(&role, &[format!("{privilege} on {key}")]);
+            (key, why)
         })
         .collect())
 }

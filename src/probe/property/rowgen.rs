@@ -192,15 +192,17 @@ impl RowTemplate {
             .find(|c| c.kind == ConstraintKind::PrimaryKey)
             .map(|c| c.columns.clone())
             .unwrap_or_default();
+        // The properties build rows of the default schema's tables.
+        let fed_key = crate::catalog::relation_key(crate::spec::model::DEFAULT_SCHEMA, table);
         let fed: Vec<&str> = ctx
             .fed
-            .columns(table)
+            .columns(&fed_key)
             .iter()
             .map(|f| f.column.as_str())
             .collect();
         let overriding = ctx
             .fed
-            .columns(table)
+            .columns(&fed_key)
             .iter()
             .any(|f| f.always && !set.contains_key(&f.column));
         let mut columns: Vec<(String, Source)> = Vec::new();
