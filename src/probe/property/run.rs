@@ -83,7 +83,7 @@ pub(crate) async fn run_plan(
 /// as the default schema's (`row: { table: t }` is `public.t`), so it would prove the
 /// other schema's table with rows of `public`'s, and fail or pass for that reason.
 const OUTSIDE_DEFAULT_SCHEMA: &str = "the properties cover the tables of schema public \
-     only (the structural checks cover every schema)";
+     only (the structural checks, the CHECK cases and the sample rows cover every schema)";
 
 /// Skip findings for a property that could not be compiled against this database.
 fn not_compiled(
