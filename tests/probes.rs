@@ -1069,8 +1069,9 @@ fn bounded_spec(table: &str, schema_line: &str, check: &str, high: u32, n: u32) 
 }
 
 /// The migration of [`a_table_outside_the_default_schema_is_probed_as_itself`]: `app.t`
-/// whose CHECK bounds `n` by `app_high`, a `t` of `public` bounded by 100, and `app.g`,
-/// whose key is an identity column `GENERATED ALWAYS`.
+/// whose CHECK bounds `n` by `app_high`, a `t` of `public` bounded by 100, `app.g`, whose
+/// key is an identity column `GENERATED ALWAYS`, and `app.k`, which `app.r` refers to, so
+/// that `app.k`'s sample row stays in while its rule's cases run (`public` has no `k`).
 fn two_schemas_migration(app_high: u32) -> String {
     format!(
         "CREATE SCHEMA app;\n\
@@ -1079,7 +1080,10 @@ fn two_schemas_migration(app_high: u32) -> String {
          CREATE TABLE t (id int PRIMARY KEY, \
            n int NOT NULL CONSTRAINT t_n_check CHECK (n >= 0 AND n <= 100));\n\
          CREATE TABLE app.g (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
-           n int NOT NULL CONSTRAINT g_n_check CHECK (n >= 0 AND n <= 50));\n"
+           n int NOT NULL CONSTRAINT g_n_check CHECK (n >= 0 AND n <= 50));\n\
+         CREATE TABLE app.k (id int PRIMARY KEY, \
+           n int NOT NULL CONSTRAINT k_n_check CHECK (n >= 0 AND n <= 1000));\n\
+         CREATE TABLE app.r (id int PRIMARY KEY, k_id int REFERENCES app.k (id));\n"
     )
 }
 
@@ -1091,11 +1095,21 @@ fn two_schemas_specs() -> Vec<(&'static str, String)> {
              checks:\n  g_n_check:\n    rule: { range: { column: \"n\", gte: 0, lte: 50 } }\n\
              privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n\
              samples:\n  - { id: 1, \"n\": 7 }\n";
+    let r = "table: r\nschema: app\ncolumns:\n  id: { type: integer, nullable: false }\n  \
+             k_id: { type: integer }\nprimary_key: { columns: [id] }\n\
+             foreign_keys:\n  r_k_id_fkey:\n    columns: [k_id]\n    \
+             references: { schema: app, table: k, columns: [id] }\n\
+             privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n";
     vec![
         (
             "app.t.yaml",
             bounded_spec("t", "schema: app\n", "t_n_check", 1000, 500),
         ),
+        (
+            "app.k.yaml",
+            bounded_spec("k", "schema: app\n", "k_n_check", 1000, 500),
+        ),
+        ("app.r.yaml", r.to_string()),
         ("t.yaml", bounded_spec("t", "", "t_n_check", 100, 5)),
         ("app.g.yaml", g.to_string()),
     ]
@@ -1108,13 +1122,17 @@ fn a_table_outside_the_default_schema_is_probed_as_itself() {
     // table itself: `app.t`'s sample row (n = 500) and the cases its CHECK allows above
     // 100 are refused by `public.t`, so any of them sent to `public` fails. `app.g` has an
     // identity column `GENERATED ALWAYS`: its sample row's key needs OVERRIDING SYSTEM
-    // VALUE, which only a table whose sequence-fed columns are known gets.
+    // VALUE, which only a table whose sequence-fed columns are known gets. `app.k`'s sample
+    // row stays in while its cases run (`app.r` refers to it), so each case's key must be
+    // read past the highest of `app.k` itself, or every case collides with that row.
     let checked = Checked::of(&two_schemas_migration(1000), &two_schemas_specs(), &[]);
     let (run, text) = (&checked.run, &checked.text);
     assert_eq!(checked.code, Some(0), "{text}");
     for object in [
         "app.t.samples",
         "app.g.samples",
+        "app.k.samples",
+        "app.k.k_n_check",
         "t.samples",
         "app.t.t_n_check",
         "app.g.g_n_check",
@@ -1123,7 +1141,12 @@ fn a_table_outside_the_default_schema_is_probed_as_itself() {
         let (status, message) = checked.probe(object);
         assert_eq!(status, "pass", "{object}: {message}");
     }
-    for object in ["app.t.t_n_check", "app.g.g_n_check", "t.t_n_check"] {
+    for object in [
+        "app.t.t_n_check",
+        "app.g.g_n_check",
+        "app.k.k_n_check",
+        "t.t_n_check",
+    ] {
         let (_, message) = checked.probe(object);
         assert!(message.contains("cases agree"), "{object}: {message}");
     }
@@ -1147,6 +1170,8 @@ fn a_table_outside_the_default_schema_is_probed_as_itself() {
             .collect::<Vec<_>>(),
         [
             ("app.g.yaml", "app.g"),
+            ("app.k.yaml", "app.k"),
+            ("app.r.yaml", "app.r"),
             ("app.t.yaml", "app.t"),
             ("t.yaml", "t")
         ]
