@@ -1214,12 +1214,16 @@ fn a_table_outside_the_default_schema_is_probed_as_itself() {
 }
 
 #[test]
-fn a_property_of_a_table_outside_the_default_schema_is_reported_as_not_run() {
-    // A property's rows name tables as the default schema's: in the spec of `app.t`,
-    // `row: { table: t }` inserted into `public.t`, the action found no row in `app.t`, and
-    // the run failed on a trigger that does what the property says. Such a property must
-    // be a skip that says why, named as the structural findings name its table.
-    let table = "CREATE TABLE {t} (id int PRIMARY KEY, \"n\" int NOT NULL, touched timestamptz);\n";
+fn a_property_of_a_table_outside_the_default_schema_runs_on_its_own_tables() {
+    // In the spec of `app.t`, `row: { table: t }` and `proves: [t.t_touch]` name `app.t`'s
+    // row and trigger, as the spec's other names are its own schema's. The row went into
+    // `public.t` (the action then found no row in `app.t`, and the run failed on a trigger
+    // that does what the property says); then such a property was skipped. It must run on
+    // `app.t` and pass, its findings named as the structural findings name the table; and
+    // a trigger that stops doing what the property says must fail it. A clock entry for `t`
+    // moves `app.t`'s rows too (`aged`: the given row's `seen` must move as the model's).
+    let table = "CREATE TABLE {t} (id int PRIMARY KEY, \"n\" int NOT NULL, touched timestamptz, \
+                 seen timestamptz);\n";
     let migration = format!(
         "CREATE SCHEMA app;\n{}{}\
          CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS \
@@ -1229,7 +1233,8 @@ fn a_property_of_a_table_outside_the_default_schema_is_reported_as_not_run() {
         table.replace("{t}", "t"),
     );
     let columns = "columns:\n  id: { type: integer, nullable: false }\n  \
-                   \"n\": { type: integer, nullable: false }\n  touched: { type: timestamptz }\n\
+                   \"n\": { type: integer, nullable: false }\n  touched: { type: timestamptz }\n  \
+                   seen: { type: timestamptz }\n\
                    primary_key: { columns: [id] }\n\
                    privileges: { owner: $migrator, public: [] }\n\
                    row_security: { enabled: false }\n";
@@ -1242,13 +1247,25 @@ fn a_property_of_a_table_outside_the_default_schema_is_reported_as_not_run() {
          proves: [t.t_touch]\n    given:\n      row: {{ row: {{ table: t }} }}\n    \
          actions:\n      touch:\n        checks: t.t_touch\n        \
          sql: UPDATE app.t SET \"n\" = \"n\" WHERE id = :row.id RETURNING touched\n        \
-         expect: [\"(SELECT touched FROM result) = now()\"]\n    steps: {{ min: 1, max: 2 }}\n"
+         expect: [\"(SELECT touched FROM result) = now()\"]\n    steps: {{ min: 1, max: 2 }}\n  \
+         aged:\n    description: The clock moves the given row of t as it moves the model.\n    \
+         given:\n      row: {{ row: {{ table: t }} }}\n    \
+         model:\n      stamps:\n        columns: {{ at: timestamptz }}\n    \
+         clock:\n      - {{ table: t, columns: [seen] }}\n      - {{ table: stamps, columns: [at] }}\n    \
+         actions:\n      see:\n        \
+         sql: UPDATE app.t SET seen = now() WHERE id = :row.id RETURNING seen\n        \
+         model: INSERT INTO stamps VALUES (:result.seen)\n      \
+         wait:\n        advance: {{ interval: {{ unit: hours, min: 1, max: 10 }} }}\n    \
+         always:\n      - \"(SELECT seen FROM app.t WHERE id = :row.id) IS NOT DISTINCT FROM \
+         (SELECT max(at) FROM stamps)\"\n    steps: {{ min: 2, max: 6 }}\n    \
+         examples:\n      - [{{ see: {{}} }}, {{ wait: {{ advance: 2 }} }}]\n"
     );
     let public = format!("table: t\n{columns}");
-    let checked = Checked::of(&migration, &[("app.t.yaml", app), ("t.yaml", public)], &[]);
+    let specs = [("app.t.yaml", app), ("t.yaml", public)];
+    let checked = Checked::of(&migration, &specs, &[]);
     let text = &checked.text;
     assert_eq!(checked.code, Some(0), "{text}");
-    // The property and the trigger it proves, both skipped, both `app.t`'s.
+    // The properties and the trigger one proves, all passed, all `app.t`'s.
     let found: Vec<(&str, &str, &str, &str)> = checked.run["findings"]
         .as_array()
         .unwrap()
@@ -1267,17 +1284,29 @@ fn a_property_of_a_table_outside_the_default_schema_is_reported_as_not_run() {
     assert_eq!(
         named,
         [
-            ("app.t.touched", "app.t", "skip"),
-            ("t.t_touch", "app.t", "skip")
+            ("app.t.touched", "app.t", "pass"),
+            ("t.t_touch", "app.t", "pass"),
+            ("app.t.aged", "app.t", "pass")
         ],
         "{text}"
     );
-    for (object, _, _, message) in &found {
-        assert!(
-            message.contains("the properties cover the tables of schema public only"),
-            "{object}: {message}"
-        );
-    }
+
+    // The trigger stops setting `touched`: the property must fail `app.t`'s trigger.
+    let broken = migration.replace("NEW.touched := now(); ", "");
+    let checked = Checked::of(&broken, &specs, &[]);
+    assert_eq!(checked.code, Some(1), "{}", checked.text);
+    let trigger = checked.run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "trigger.property")
+        .unwrap_or_else(|| panic!("no trigger.property finding: {}", checked.text));
+    assert_eq!(
+        (&trigger["object"], &trigger["table"], &trigger["status"]),
+        (&"t.t_touch".into(), &"app.t".into(), &"fail".into()),
+        "{}",
+        checked.text
+    );
 }
 
 #[test]
@@ -1336,11 +1365,11 @@ fn a_sample_row_whose_parent_is_outside_the_default_schema_finds_it() {
 }
 
 #[test]
-fn a_property_row_whose_parent_is_outside_the_default_schema_is_not_built_in_public() {
+fn a_property_row_whose_parent_is_outside_the_default_schema_is_built_in_its_schema() {
     // `items` refers to `ref.kinds`, and `public` has a `kinds` of its own. A property's row
     // of `items` needs a parent row: it was built in `public.kinds`, looked up by the bare
-    // name, so the row of `items` was refused by its foreign key. The property must be a
-    // skip that names the parent and its schema.
+    // name, so the row of `items` was refused by its foreign key; then such a property was
+    // skipped. The parent row must go into `ref.kinds`, and the property pass.
     let migration = "CREATE SCHEMA ref;\n\
          CREATE TABLE ref.kinds (id int PRIMARY KEY);\n\
          CREATE TABLE kinds (id int PRIMARY KEY);\n\
@@ -1381,11 +1410,7 @@ fn a_property_row_whose_parent_is_outside_the_default_schema_is_not_built_in_pub
     );
     assert_eq!(checked.code, Some(0), "{}", checked.text);
     let (status, message) = checked.probe("items.touched");
-    assert_eq!(status, "skip", "{message}");
-    assert!(
-        message.contains("needs a row of ref.kinds, outside schema public"),
-        "{message}"
-    );
+    assert_eq!(status, "pass", "{message}");
 }
 
 #[test]

@@ -71,11 +71,16 @@ pub fn rng_for(seed: u64, name: &str) -> proptest::test_runner::TestRng {
     proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &bytes)
 }
 
-/// Whether `loaded` is a table outside the default schema, which the properties skip:
-/// their rows and actions name tables as the default schema's (the constraint probes and
-/// the sample rows name every table with its schema, [`table_sql`]).
+/// Whether `loaded` is a table outside the default schema: the tables its properties
+/// name bare (`row: { table: t }`, `proves: [t.t_touch]`) are its own schema's.
 pub fn outside_default_schema(loaded: &crate::spec::LoadedSpec) -> bool {
     loaded.spec.schema != crate::spec::model::DEFAULT_SCHEMA
+}
+
+/// [`table_sql`] of the table whose relation key is `key` (`t`, `app.t`, `"odd.name"`).
+pub fn key_sql(key: &str) -> String {
+    let (schema, name) = crate::catalog::parse_qualified(key, crate::spec::model::DEFAULT_SCHEMA);
+    table_sql(&schema, &name)
 }
 
 /// How the constraint probes and the sample rows name table `name` of `schema` in the SQL

@@ -113,7 +113,8 @@ pub async fn server_blocked(conn: &mut PgConnection) -> Result<Option<Blocked>> 
 /// Privileges a probe needs, to be checked before it starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Needs {
-    /// `(privilege, table)`: `INSERT`, `UPDATE`, `DELETE` or `SELECT` on a relation.
+    /// `(privilege, table)`: `INSERT`, `UPDATE`, `DELETE` or `SELECT` on a relation, named
+    /// by relation key ([`crate::catalog::relation_key`]: `t`, `app.t`).
     pub tables: BTreeSet<(&'static str, String)>,
     /// Functions by signature, `name(argtype, …)`, that must be executable.
     pub functions: BTreeSet<String>,
@@ -133,12 +134,13 @@ impl Needs {
 pub async fn missing_privileges(conn: &mut PgConnection, needs: &Needs) -> Result<Option<Blocked>> {
     let privileges: Vec<&str> = needs.tables.iter().map(|(p, _)| *p).collect();
     let tables: Vec<&str> = needs.tables.iter().map(|(_, t)| t.as_str()).collect();
+    let named: Vec<String> = tables.iter().map(|t| super::key_sql(t)).collect();
     let functions: Vec<&str> = needs.functions.iter().map(String::as_str).collect();
     let missing: Vec<String> = sqlx::query_scalar(
         "SELECT format('%s on %s', p, t) \
-           FROM unnest($1::text[], $2::text[]) AS x(p, t) \
-          WHERE to_regclass(quote_ident(t)) IS NOT NULL \
-            AND NOT has_table_privilege(quote_ident(t), p) \
+           FROM unnest($1::text[], $2::text[], $5::text[]) AS x(p, t, named) \
+          WHERE to_regclass(named) IS NOT NULL \
+            AND NOT has_table_privilege(named, p) \
          UNION ALL \
          SELECT format('EXECUTE on %s', f) \
            FROM unnest($3::text[]) AS f \
@@ -151,6 +153,7 @@ pub async fn missing_privileges(conn: &mut PgConnection, needs: &Needs) -> Resul
     .bind(&tables)
     .bind(&functions)
     .bind(needs.temporary)
+    .bind(&named)
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| Error::database("checking the probes' privileges", &e))?;

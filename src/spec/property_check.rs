@@ -645,8 +645,8 @@ fn check_gen(scope: &Scope, gen: &Gen, path: &[String]) -> Check {
 }
 
 /// Checks across spec files: a `row` generator names a table that has a spec, with the
-/// columns it sets; a model table does not hide a specified table. Returns the spec index
-/// and the problem.
+/// columns it sets (a table named bare is the spec's own schema's, else `schema.table`);
+/// a model table does not hide a specified table. Returns the spec index and the problem.
 pub fn check_across(specs: &[&TableSpec]) -> Result<(), (usize, PropertyProblem)> {
     let table = |name: &str| specs.iter().find(|s| s.table == name);
     for (i, spec) in specs.iter().enumerate() {
@@ -681,7 +681,9 @@ pub fn check_across(specs: &[&TableSpec]) -> Result<(), (usize, PropertyProblem)
                 let mut path: Vec<String> = vec!["properties".into(), pname.clone()];
                 path.extend(rest);
                 let refs: Vec<&str> = path.iter().map(String::as_str).collect();
-                let Some(target) = table(&r.table) else {
+                let (schema, name) = crate::catalog::parse_qualified(&r.table, &spec.schema);
+                let Some(target) = specs.iter().find(|s| s.schema == schema && s.table == name)
+                else {
                     return Err((
                         i,
                         problem(
@@ -791,5 +793,54 @@ mod tests {
         assert_eq!(key_path.as_deref(), Some("properties.p.given.x"));
         assert_eq!(location.line, Some(7));
         assert!(message.contains("`nowhere` has no spec"), "{message}");
+    }
+
+    /// The message of the error loading the folder of `files`, or `None` when it loads.
+    fn load_error(files: &[(&str, &str)]) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        crate::spec::load_dir(dir.path())
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_row_of_a_table_named_bare_is_the_specs_own_schemas() {
+        // `app.t` has a column `seen` that `public.t` lacks. A row of `t` in `app.t`'s spec
+        // is `app.t`'s and may set it; in `public.t`'s spec it is `public.t`'s and may not,
+        // unless it names `app.t`.
+        let spec = |schema: &str, columns: &str, row: &str| {
+            format!(
+                "table: t\n{schema}columns:\n  id: {{ type: integer }}\n{columns}\
+                 properties:\n  p:\n    given:\n      x: {{ row: {row} }}\n    \
+                 actions:\n      a: {{ sql: SELECT 1 }}\n"
+            )
+        };
+        let seen = "  seen: { type: timestamptz }\n";
+        let plain = "table: t\ncolumns:\n  id: { type: integer }\n";
+        let in_app = spec(
+            "schema: app\n",
+            seen,
+            "{ table: t, set: { seen: { sql: now() } } }",
+        );
+        assert_eq!(
+            load_error(&[("app.t.yaml", &in_app), ("t.yaml", plain)]),
+            None
+        );
+        let in_public = spec("", "", "{ table: t, set: { seen: { sql: now() } } }");
+        let app = format!("table: t\nschema: app\ncolumns:\n  id: {{ type: integer }}\n{seen}");
+        let message = load_error(&[("app.t.yaml", &app), ("t.yaml", &in_public)])
+            .expect("public.t has no column seen");
+        assert!(
+            message.contains("`seen` is not a column of `t`"),
+            "{message}"
+        );
+        let qualified = spec("", "", "{ table: app.t, set: { seen: { sql: now() } } }");
+        assert_eq!(
+            load_error(&[("app.t.yaml", &app), ("t.yaml", &qualified)]),
+            None
+        );
     }
 }

@@ -121,9 +121,25 @@ pub struct Plan<'a> {
     pub needs: Needs,
 }
 
-fn gen_plan(ctx: &RowContext, gen: &Gen) -> Result<GenPlan, String> {
+/// [`Plan::clock_key`]: a table named bare is the spec's own schema's, else
+/// `schema.table`.
+fn clock_key(loaded: &LoadedSpec, prop: &PropertySpec, table: &str) -> Option<String> {
+    if prop.model.contains_key(table) {
+        return None;
+    }
+    let (schema, name) = crate::catalog::parse_qualified(table, &loaded.spec.schema);
+    Some(crate::catalog::relation_key(&schema, &name))
+}
+
+/// `gen` compiled; a row's table is named as the spec of schema `home` names it: bare in
+/// `home`, `schema.table` elsewhere.
+fn gen_plan(ctx: &RowContext, home: &str, gen: &Gen) -> Result<GenPlan, String> {
     Ok(match gen {
-        Gen::Row(r) => GenPlan::Row(RowTemplate::build(ctx, &r.table, &r.set)?),
+        Gen::Row(r) => {
+            let (schema, table) = crate::catalog::parse_qualified(&r.table, home);
+            let key = crate::catalog::relation_key(&schema, &table);
+            GenPlan::Row(RowTemplate::build(ctx, &key, &r.set)?)
+        }
         other => GenPlan::Scalar(other.clone()),
     })
 }
@@ -148,7 +164,10 @@ impl<'a> Plan<'a> {
         name: &str,
         prop: &'a PropertySpec,
     ) -> Result<Plan<'a>, String> {
-        let table = &loaded.spec.table;
+        // As the structural findings name it: bare in the default schema, else
+        // `schema.table`; a trigger a property proves is named relative to the spec's schema.
+        let home = loaded.spec.schema.as_str();
+        let table = &crate::catalog::relation_key(home, &loaded.spec.table);
         let mut targets = vec![Target {
             code: crate::probe::PROPERTY_CODE,
             table: table.clone(),
@@ -165,6 +184,9 @@ impl<'a> Plan<'a> {
                 },
                 table: if function {
                     table.clone()
+                } else if crate::probe::outside_default_schema(loaded) {
+                    let on = object.split('.').next().unwrap_or(&loaded.spec.table);
+                    crate::catalog::relation_key(home, on)
                 } else {
                     object.split('.').next().unwrap_or(table).to_string()
                 },
@@ -176,7 +198,7 @@ impl<'a> Plan<'a> {
         }
         let mut given = Vec::new();
         for (n, g) in &prop.given {
-            let plan = gen_plan(ctx, g)?;
+            let plan = gen_plan(ctx, home, g)?;
             if let GenPlan::Row(t) = &plan {
                 for t in t.tables() {
                     needs.table("INSERT", &t);
@@ -188,7 +210,7 @@ impl<'a> Plan<'a> {
         for (n, a) in &prop.actions {
             let mut args = Vec::new();
             for (an, g) in &a.args {
-                let plan = gen_plan(ctx, g)?;
+                let plan = gen_plan(ctx, home, g)?;
                 if let GenPlan::Row(t) = &plan {
                     for t in t.tables() {
                         needs.table("INSERT", &t);
@@ -211,8 +233,8 @@ impl<'a> Plan<'a> {
             });
         }
         for c in &prop.clock {
-            if !prop.model.contains_key(&c.table) {
-                needs.table("UPDATE", &c.table);
+            if let Some(key) = clock_key(loaded, prop, &c.table) {
+                needs.table("UPDATE", &key);
             }
         }
         needs.temporary = !prop.model.is_empty();
@@ -227,6 +249,12 @@ impl<'a> Plan<'a> {
             steps,
             needs,
         })
+    }
+
+    /// The relation key of the table a clock entry for `table` moves, or `None` for a
+    /// model table (the property's own temporary table, named bare).
+    pub fn clock_key(&self, table: &str) -> Option<String> {
+        clock_key(self.loaded, self.prop, table)
     }
 
     /// `table.property`, for messages.

@@ -835,6 +835,7 @@ impl<'p, 'a> Player<'p, 'a> {
         };
         let plan = self.plan;
         for c in &plan.prop.clock {
+            let key = plan.clock_key(&c.table);
             let mut params = Params::default();
             let moved = match by {
                 Drawn::Lit { sql, .. } => params.value(&Val::same(sql.clone(), String::new())),
@@ -857,11 +858,11 @@ impl<'p, 'a> Player<'p, 'a> {
                         format!(" WHERE {t}"),
                     )
                 }
-                None if plan.prop.model.contains_key(&c.table) => {
-                    (String::new(), String::new(), String::new())
-                }
+                // A model table: the property's own, every row of it moves.
+                None if key.is_none() => (String::new(), String::new(), String::new()),
                 None => {
-                    let (e, r, t) = self.given_rows_of(b, &c.table, &mut params);
+                    let key = key.as_deref().unwrap_or_default();
+                    let (e, r, t) = self.given_rows_of(b, key, &mut params);
                     (
                         format!(" WHERE {e}"),
                         format!(" WHERE {r}"),
@@ -869,7 +870,11 @@ impl<'p, 'a> Player<'p, 'a> {
                     )
                 }
             };
-            let update = format!("UPDATE {} SET ", c.table);
+            let update = format!(
+                "UPDATE {} SET ",
+                key.as_deref()
+                    .map_or(c.table.clone(), crate::probe::key_sql)
+            );
             repro.push(format!("{update}{}{wrepro};", sets(&interval)));
             // Sent with the checks that follow.
             let send = self.send(
@@ -1318,7 +1323,7 @@ fn bind_row(
         None if !key.is_empty() && key.len() == explicit_key.len() => format!(
             "(SELECT {} FROM {} WHERE {})",
             quote_ident(c),
-            quote_ident(&table),
+            crate::probe::key_sql(&table),
             key.join(" AND ")
         ),
         None => String::new(),

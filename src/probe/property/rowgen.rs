@@ -158,7 +158,9 @@ fn unique_strategy(
 }
 
 impl RowTemplate {
-    /// Build the template for a row of `table`, with `set` columns from the property.
+    /// Build the template for a row of the table whose relation key is `table` (`t`,
+    /// `app.t`), with `set` columns from the property; its parents are found by the
+    /// schemas their foreign keys name.
     pub fn build(
         ctx: &RowContext,
         table: &str,
@@ -192,17 +194,15 @@ impl RowTemplate {
             .find(|c| c.kind == ConstraintKind::PrimaryKey)
             .map(|c| c.columns.clone())
             .unwrap_or_default();
-        // The properties build rows of the default schema's tables.
-        let fed_key = crate::catalog::relation_key(crate::spec::model::DEFAULT_SCHEMA, table);
         let fed: Vec<&str> = ctx
             .fed
-            .columns(&fed_key)
+            .columns(table)
             .iter()
             .map(|f| f.column.as_str())
             .collect();
         let overriding = ctx
             .fed
-            .columns(&fed_key)
+            .columns(table)
             .iter()
             .any(|f| f.always && !set.contains_key(&f.column));
         let mut columns: Vec<(String, Source)> = Vec::new();
@@ -224,28 +224,17 @@ impl RowTemplate {
                 .columns
                 .iter()
                 .any(|c| rel.column(c).is_some_and(|col| col.nullable));
-            let parent_table = fk.ref_table.clone().unwrap_or_default();
+            let parent_table = crate::catalog::relation_key(
+                fk.ref_schema
+                    .as_deref()
+                    .unwrap_or(crate::spec::model::DEFAULT_SCHEMA),
+                fk.ref_table.as_deref().unwrap_or_default(),
+            );
             if nullable {
                 for c in &fk.columns {
                     handled.insert(c.clone());
                 }
                 continue;
-            }
-            // Rows are built for tables of the default schema, which they are named as: a
-            // parent of another schema would be looked up, and inserted, as a table of
-            // `public` of the same name.
-            if let Some(other) = fk
-                .ref_schema
-                .as_deref()
-                .filter(|s| *s != crate::spec::model::DEFAULT_SCHEMA)
-            {
-                return Err(format!(
-                    "cannot build a row of {table}: its foreign key {} needs a row of \
-                     {other}.{parent_table}, outside schema public, which the properties do \
-                     not build rows of; set {} yourself",
-                    fk.name,
-                    fk.columns.join(", ")
-                ));
             }
             if depth >= MAX_DEPTH || parent_table == table {
                 return Err(format!(

@@ -46,15 +46,6 @@ pub(crate) fn units<'a>(ctx: &RowContext<'a>) -> Vec<std::result::Result<Plan<'a
     let specs: &'a SpecSet = ctx.specs;
     for loaded in &specs.specs {
         for (name, prop) in &loaded.spec.properties {
-            if crate::probe::outside_default_schema(loaded) {
-                out.push(Err(not_compiled(
-                    loaded,
-                    name,
-                    prop,
-                    OUTSIDE_DEFAULT_SCHEMA,
-                )));
-                continue;
-            }
             out.push(
                 Plan::compile(ctx, loaded, name, prop)
                     .map_err(|reason| not_compiled(loaded, name, prop, &reason)),
@@ -78,12 +69,6 @@ pub(crate) async fn run_plan(
     statements.release(conn).await;
     result
 }
-
-/// Why a property of a spec outside the default schema is not run: its rows name tables
-/// as the default schema's (`row: { table: t }` is `public.t`), so it would prove the
-/// other schema's table with rows of `public`'s, and fail or pass for that reason.
-const OUTSIDE_DEFAULT_SCHEMA: &str = "the properties cover the tables of schema public \
-     only (the structural checks, the CHECK cases and the sample rows cover every schema)";
 
 /// Skip findings for a property that could not be compiled against this database.
 fn not_compiled(
