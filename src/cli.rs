@@ -260,9 +260,8 @@ pub struct CheckArgs {
     #[arg(long = "role", value_name = "NAME=ROLE")]
     pub roles: Vec<String>,
     /// A schema to check (repeatable). The schemas the specs name are always checked; when
-    /// neither names one, `public`. The structural checks, the CHECK cases and the sample
-    /// rows cover every schema checked; the properties cover the tables of `public` only,
-    /// and another schema's properties get skips that say so.
+    /// neither names one, `public`. The structural checks and the probes (CHECK cases,
+    /// sample rows, properties) cover every schema checked.
     #[arg(long = "schema", value_name = "NAME", value_parser = parse_schema_name)]
     pub schemas: Vec<String>,
     /// Database selection.

@@ -121,6 +121,18 @@ pub struct Plan<'a> {
     pub needs: Needs,
 }
 
+/// The table whose findings a trigger `object` (`table.trigger`) that a property of
+/// `loaded` proves is filed under: its table, of the spec's own schema, named as the
+/// structural findings name it.
+pub(crate) fn trigger_table(loaded: &LoadedSpec, object: &str) -> String {
+    let on = object.split('.').next().unwrap_or(&loaded.spec.table);
+    if crate::probe::outside_default_schema(loaded) {
+        crate::catalog::relation_key(&loaded.spec.schema, on)
+    } else {
+        on.to_string()
+    }
+}
+
 /// [`Plan::clock_key`]: a table named bare is the spec's own schema's, else
 /// `schema.table`.
 fn clock_key(loaded: &LoadedSpec, prop: &PropertySpec, table: &str) -> Option<String> {
@@ -184,11 +196,8 @@ impl<'a> Plan<'a> {
                 },
                 table: if function {
                     table.clone()
-                } else if crate::probe::outside_default_schema(loaded) {
-                    let on = object.split('.').next().unwrap_or(&loaded.spec.table);
-                    crate::catalog::relation_key(home, on)
                 } else {
-                    object.split('.').next().unwrap_or(table).to_string()
+                    trigger_table(loaded, object)
                 },
                 object: object.clone(),
             });

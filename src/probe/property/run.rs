@@ -87,13 +87,10 @@ fn not_compiled(
     .chain(prop.proves.iter().map(|o| {
         if o.contains('(') {
             ("function.property", table.clone(), o.clone())
-        } else if crate::probe::outside_default_schema(loaded) {
-            // `t.trigger` in a spec of another schema is that schema's table's.
-            ("trigger.property", table.clone(), o.clone())
         } else {
             (
                 "trigger.property",
-                o.split('.').next().unwrap_or(table).to_string(),
+                super::plan::trigger_table(loaded, o),
                 o.clone(),
             )
         }
