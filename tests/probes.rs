@@ -1622,3 +1622,74 @@ async fn a_role_without_insert_on_another_schemas_table_gets_skips_that_name_it(
         assert_eq!(status, Status::Pass, "{object}: {message}");
     }
 }
+
+/// What a probe could leave behind in the tables of [`two_schemas_migration`]: each
+/// table's row count, and where `app.g`'s identity sequence stands.
+async fn two_schemas_footprint(db: &str) -> (i64, i64, i64, i64, i64, i64, bool) {
+    let mut conn = connect(db).await;
+    let footprint = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM app.t), (SELECT count(*) FROM t), \
+                (SELECT count(*) FROM app.g), (SELECT count(*) FROM app.k), \
+                (SELECT count(*) FROM app.r), last_value, is_called \
+           FROM app.g_id_seq",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    footprint
+}
+
+#[tokio::test]
+async fn a_handed_over_database_with_tables_of_two_schemas_is_probed_and_left_as_it_was() {
+    // `check --database-url --probe` on a database holding the two-schema tables: the
+    // probes of `app`'s tables run there as on a throw-away server, pass, and leave every
+    // table and `app.g`'s sequence as they were.
+    let dir = project_folder(
+        &[("001_tables.sql", two_schemas_migration(1000))],
+        &two_schemas_specs(),
+    );
+    let db = empty_db("handed_over_two_schemas").await;
+    apply_migrations(&db, &dir.path().join("migrations")).await;
+    let before = two_schemas_footprint(&db).await;
+    let url = format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    );
+    let reports = dir.path().join("reports");
+    let (code, text) = run_uncached(
+        reims_command(&["check", "--probe", "--seed", "7", "--database-url", &url])
+            .arg("--report")
+            .arg(&reports)
+            .arg("--migrations")
+            .arg(dir.path().join("migrations"))
+            .arg("--specs")
+            .arg(dir.path().join("specs")),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap()).unwrap();
+    let status = |object: &str| -> String {
+        run["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["object"] == object && f["code"].as_str().unwrap().starts_with("probe."))
+            .map(|f| format!("{} {}", f["status"], f["message"]))
+            .unwrap_or_else(|| panic!("no probe finding for {object}: {text}"))
+    };
+    for object in [
+        "app.t.samples",
+        "app.g.samples",
+        "app.k.samples",
+        "app.t.t_n_check",
+        "app.g.g_n_check",
+        "app.k.k_n_check",
+        "t.t_n_check",
+        "sequences",
+    ] {
+        let found = status(object);
+        assert!(found.starts_with("\"pass\""), "{object}: {found}");
+    }
+    assert_eq!(two_schemas_footprint(&db).await, before);
+}
