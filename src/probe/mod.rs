@@ -83,8 +83,8 @@ pub fn key_sql(key: &str) -> String {
     table_sql(&schema, &name)
 }
 
-/// How the constraint probes and the sample rows name table `name` of `schema` in the SQL
-/// they send, and in the statements a finding gives to replay: quoted, and qualified
+/// How the probes name table `name` of `schema` in the SQL they send, and in the
+/// statements a finding gives to replay: quoted, and qualified
 /// outside the default schema, whose tables the probes' search path finds by name (a table
 /// of another schema with the same name is another table).
 pub fn table_sql(schema: &str, name: &str) -> String {

@@ -200,11 +200,16 @@ fn check_property(spec: &TableSpec, pname: &str, prop: &PropertySpec) -> Check {
             given_scope.check(&refs(&at(&["model", name, "init"])), init)?;
         }
     }
-    let given_rows: Vec<&str> = prop
+    // Tables by relation key: `t` and `app.t` in the spec of `app.t` are one table.
+    let key = |table: &str| {
+        let (schema, name) = crate::catalog::parse_qualified(table, &spec.schema);
+        crate::catalog::relation_key(&schema, &name)
+    };
+    let given_rows: Vec<String> = prop
         .given
         .values()
         .filter_map(|g| match g {
-            Gen::Row(r) => Some(r.table.as_str()),
+            Gen::Row(r) => Some(key(&r.table)),
             _ => None,
         })
         .collect();
@@ -226,7 +231,7 @@ fn check_property(spec: &TableSpec, pname: &str, prop: &PropertySpec) -> Check {
                     "name a column listed under the model table's columns",
                 ));
             }
-        } else if c.where_.is_none() && !given_rows.contains(&c.table.as_str()) {
+        } else if c.where_.is_none() && !given_rows.contains(&key(&c.table)) {
             return Err(err(
                 &["clock", &idx],
                 format!(
@@ -842,5 +847,23 @@ mod tests {
             load_error(&[("app.t.yaml", &app), ("t.yaml", &qualified)]),
             None
         );
+        // A clock entry says which rows it moves by naming a given row's table, however
+        // the two spell it: `app.t` is the `t` of `app.t`'s spec, and `public.t` is not.
+        let clocked = |clock_table: &str| {
+            format!(
+                "{}    clock:\n      - {{ table: {clock_table}, columns: [seen] }}\n",
+                spec("schema: app\n", seen, "{ table: t }")
+            )
+        };
+        for same in ["t", "app.t"] {
+            assert_eq!(
+                load_error(&[("app.t.yaml", &clocked(same)), ("t.yaml", plain)]),
+                None,
+                "{same}"
+            );
+        }
+        let message = load_error(&[("app.t.yaml", &clocked("public.t")), ("t.yaml", plain)])
+            .expect("no given row of public.t");
+        assert!(message.contains("does not say which"), "{message}");
     }
 }
