@@ -1693,3 +1693,27 @@ async fn a_handed_over_database_with_tables_of_two_schemas_is_probed_and_left_as
     }
     assert_eq!(two_schemas_footprint(&db).await, before);
 }
+
+#[test]
+fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes() {
+    // A migration sets its role's search path to `app, public`, and the throw-away
+    // server's probing sessions open as that role. Named bare, `public.t`'s sample row
+    // and cases went to `app.t`, whose CHECK allows up to 1,000: `public.t`'s rule, which
+    // allows up to 100, then failed on values `app.t` accepted. Every table must be
+    // probed as itself.
+    let migration = format!(
+        "{}ALTER ROLE CURRENT_USER SET search_path = app, public;\n",
+        two_schemas_migration(1000)
+    );
+    let checked = Checked::of(&migration, &two_schemas_specs(), &[]);
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    for object in [
+        "t.samples",
+        "t.t_n_check",
+        "app.t.samples",
+        "app.t.t_n_check",
+    ] {
+        let (status, message) = checked.probe(object);
+        assert_eq!(status, "pass", "{object}: {message}");
+    }
+}

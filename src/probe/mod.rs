@@ -84,19 +84,16 @@ pub fn key_sql(key: &str) -> String {
 }
 
 /// How the probes name table `name` of `schema` in the SQL they send, and in the
-/// statements a finding gives to replay: quoted, and qualified
-/// outside the default schema, whose tables the probes' search path finds by name (a table
-/// of another schema with the same name is another table).
+/// statements a finding gives to replay: quoted and qualified, `"app"."t"`, even in the
+/// default schema. A bare name would be resolved by the probing session's search path,
+/// which a migration may have set for its role (`ALTER ROLE … SET search_path = app,
+/// public`): `public.t`'s cases would then go to an `app.t`.
 pub fn table_sql(schema: &str, name: &str) -> String {
-    if schema == crate::spec::model::DEFAULT_SCHEMA {
+    format!(
+        "{}.{}",
+        crate::sql::quote_ident(schema),
         crate::sql::quote_ident(name)
-    } else {
-        format!(
-            "{}.{}",
-            crate::sql::quote_ident(schema),
-            crate::sql::quote_ident(name)
-        )
-    }
+    )
 }
 
 /// The table a spec describes, as the database has it; or why it
