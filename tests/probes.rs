@@ -1045,6 +1045,14 @@ impl Checked {
             .collect()
     }
 
+    /// Assert that the probe finding of each of `objects` passed.
+    fn assert_passed(&self, objects: &[&str]) {
+        for object in objects {
+            let (status, message) = self.probe(object);
+            assert_eq!(status, "pass", "{object}: {message}");
+        }
+    }
+
     /// The status and message of the probe finding for `object`.
     fn probe(&self, object: &str) -> (String, String) {
         let probes = self.probes();
@@ -1128,7 +1136,7 @@ fn a_table_outside_the_default_schema_is_probed_as_itself() {
     let checked = Checked::of(&two_schemas_migration(1000), &two_schemas_specs(), &[]);
     let (run, text) = (&checked.run, &checked.text);
     assert_eq!(checked.code, Some(0), "{text}");
-    for object in [
+    checked.assert_passed(&[
         "app.t.samples",
         "app.g.samples",
         "app.k.samples",
@@ -1137,10 +1145,7 @@ fn a_table_outside_the_default_schema_is_probed_as_itself() {
         "app.t.t_n_check",
         "app.g.g_n_check",
         "t.t_n_check",
-    ] {
-        let (status, message) = checked.probe(object);
-        assert_eq!(status, "pass", "{object}: {message}");
-    }
+    ]);
     for object in [
         "app.t.t_n_check",
         "app.g.g_n_check",
@@ -1345,10 +1350,7 @@ fn a_sample_row_whose_parent_is_outside_the_default_schema_finds_it() {
         &[],
     );
     assert_eq!(with_parent.code, Some(0), "{}", with_parent.text);
-    for object in ["ref.kinds.samples", "items.samples"] {
-        let (status, message) = with_parent.probe(object);
-        assert_eq!(status, "pass", "{object}: {message}");
-    }
+    with_parent.assert_passed(&["ref.kinds.samples", "items.samples"]);
 
     let without = Checked::of(
         migration,
@@ -1473,10 +1475,7 @@ fn another_schemas_references_do_not_reorder_the_sample_rows() {
         &[],
     );
     assert_eq!(checked.code, Some(0), "{}", checked.text);
-    for object in ["a.samples", "b.samples", "app.a.samples", "app.b.samples"] {
-        let (status, message) = checked.probe(object);
-        assert_eq!(status, "pass", "{object}: {message}");
-    }
+    checked.assert_passed(&["a.samples", "b.samples", "app.a.samples", "app.b.samples"]);
 }
 
 #[test]
@@ -1707,13 +1706,10 @@ fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes() {
     );
     let checked = Checked::of(&migration, &two_schemas_specs(), &[]);
     assert_eq!(checked.code, Some(0), "{}", checked.text);
-    for object in [
+    checked.assert_passed(&[
         "t.samples",
         "t.t_n_check",
         "app.t.samples",
         "app.t.t_n_check",
-    ] {
-        let (status, message) = checked.probe(object);
-        assert_eq!(status, "pass", "{object}: {message}");
-    }
+    ]);
 }
