@@ -104,6 +104,7 @@ pub async fn probe_checks(
                 unique: &unique,
                 typed: &typed,
                 together: together.get(&key).map(Vec::as_slice),
+                key: &key,
                 constraint: name,
             };
             out.push(probe_one(conn, &target, &check.rule, config).await?);
@@ -126,6 +127,8 @@ struct Target<'a> {
     unique: &'a BTreeSet<String>,
     typed: &'a TypedColumns,
     together: Option<&'a [String]>,
+    /// The table's relation key (`app.t`), which the sequence-fed columns are kept by.
+    key: &'a str,
     constraint: &'a str,
 }
 
@@ -402,8 +405,7 @@ async fn run_groups(
         .collect();
     let decollider = Decollider::new(rel, target.unique, sample, keep);
     // Room for the columns a case may add: its varied ones, fresh keys, sequence values.
-    let key = relation_key(&rel.schema, &rel.name);
-    let room = keep.len() + target.fresh.len() + target.fed.columns(&key).len();
+    let room = keep.len() + target.fresh.len() + target.fed.columns(target.key).len();
     let rows: Vec<Row> = numbered
         .iter()
         .map(|&(_, i, c)| {
@@ -417,7 +419,7 @@ async fn run_groups(
                 row.insert(col.clone(), expr.clone());
             }
             let sequence_value = CASE_SEQUENCE_VALUE.saturating_add(i as u32);
-            overriding |= target.fed.fill(&key, &mut row, sequence_value);
+            overriding |= target.fed.fill(target.key, &mut row, sequence_value);
             row
         })
         .collect();

@@ -106,15 +106,6 @@ pub fn rule_sql_for_row(rel: &Relation, row: &Row, rule_sql: &str, columns: &[&s
     )
 }
 
-/// The sample rows of the spec of `rel` (a table of the same name in another schema has a
-/// spec of its own), as SQL.
-pub fn sample_rows(specs: &SpecSet, rel: &Relation) -> Vec<Row> {
-    specs
-        .relation(&rel.schema, &rel.name)
-        .map(samples_of)
-        .unwrap_or_default()
-}
-
 /// One spec's sample rows, as SQL.
 pub fn samples_of(loaded: &crate::spec::LoadedSpec) -> Vec<Row> {
     loaded
@@ -336,7 +327,7 @@ fn whole_number(type_name: &str) -> bool {
 }
 
 /// The relation key of the table foreign key `c` references, if it is one.
-fn referenced_key(c: &crate::catalog::Constraint) -> Option<String> {
+pub(crate) fn referenced_key(c: &crate::catalog::Constraint) -> Option<String> {
     if c.kind != ConstraintKind::ForeignKey {
         return None;
     }
@@ -423,7 +414,7 @@ pub async fn insert_samples(
         .collect();
     let lacking = tables_lacking(conn, "INSERT", &with_samples).await?;
     // Every table with rows to try, parents first, and each row's insert in that order.
-    let mut tables: Vec<(&Relation, String, Vec<Row>)> = Vec::new();
+    let mut tables: Vec<(&Relation, &crate::spec::LoadedSpec, String, Vec<Row>)> = Vec::new();
     let mut attempts = Vec::new();
     let mut n = 0u32;
     for key in fk_order(schema) {
@@ -433,7 +424,11 @@ pub async fn insert_samples(
         if rel.kind != 'r' && rel.kind != 'p' {
             continue;
         }
-        let rows = sample_rows(specs, rel);
+        // A table of the same name in another schema has a spec of its own.
+        let Some(spec) = specs.relation(&rel.schema, &rel.name) else {
+            continue;
+        };
+        let rows = samples_of(spec);
         if rows.is_empty() {
             continue;
         }
@@ -448,7 +443,7 @@ pub async fn insert_samples(
                 });
             }
         }
-        tables.push((rel, key, rows));
+        tables.push((rel, spec, key, rows));
     }
     let mut tried = sample_batch::try_in_order(conn, &attempts)
         .await?
@@ -477,7 +472,7 @@ pub async fn insert_samples(
     // Tables whose samples could not be inserted, and why, by relation key: a child's
     // missing-parent error (23503) is then that same reason, not a bad sample.
     let mut unavailable: BTreeMap<String, Blocked> = BTreeMap::new();
-    for (rel, label, rows) in tables {
+    for (rel, spec, label, rows) in tables {
         // Named as the structural findings name it (`app.t`, `"odd.name"`).
         let finding = |status: Status, message: String| {
             let mut f = probe_finding(
@@ -487,10 +482,8 @@ pub async fn insert_samples(
                 status,
                 message,
             );
-            if let Some(s) = specs.relation(&rel.schema, &rel.name) {
-                f.location = Some(s.location(&["samples"]));
-                f.requirements = s.spec.requirements.clone();
-            }
+            f.location = Some(spec.location(&["samples"]));
+            f.requirements = spec.spec.requirements.clone();
             f
         };
         if let Some(blocked) = lacking.get(&label) {

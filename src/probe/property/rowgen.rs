@@ -224,12 +224,7 @@ impl RowTemplate {
                 .columns
                 .iter()
                 .any(|c| rel.column(c).is_some_and(|col| col.nullable));
-            let parent_table = crate::catalog::relation_key(
-                fk.ref_schema
-                    .as_deref()
-                    .unwrap_or(crate::spec::model::DEFAULT_SCHEMA),
-                fk.ref_table.as_deref().unwrap_or_default(),
-            );
+            let parent_table = crate::probe::rows::referenced_key(fk).unwrap_or_default();
             if nullable {
                 for c in &fk.columns {
                     handled.insert(c.clone());
