@@ -1713,3 +1713,55 @@ fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes() {
         "app.t.t_n_check",
     ]);
 }
+
+/// The migration of [`a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes_casts`]:
+/// `public.t` whose columns have types of `public` (an enum, an array of it, a domain)
+/// named as types of `app`, which the role's search path puts first; `t_n_check` bounds
+/// `n` by `high`.
+fn shadowed_types_migration(high: u32) -> String {
+    format!(
+        "CREATE SCHEMA app;\n\
+         CREATE TYPE public.mood AS ENUM ('ok', 'sad');\n\
+         CREATE TYPE app.mood AS ENUM ('x', 'y');\n\
+         CREATE DOMAIN public.score AS integer;\n\
+         CREATE DOMAIN app.score AS integer CHECK (VALUE < 0);\n\
+         CREATE TABLE t (id int PRIMARY KEY, m mood NOT NULL, ms mood[] NOT NULL, \
+           n score NOT NULL CONSTRAINT t_n_check CHECK (n >= 0 AND n <= {high}));\n\
+         ALTER ROLE CURRENT_USER SET search_path = app, public;\n"
+    )
+}
+
+#[test]
+fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes_casts() {
+    // The same search path, with types of `app` named as those of `public`. The catalog
+    // read prints `public.mood` bare (its search path is `public`), and the probes cast
+    // every value to its column's type: a bare `::mood` meant `app.mood`, whose labels
+    // are others, so the sample row failed (22P02, `invalid input value for enum mood:
+    // "ok"`) and every case of the CHECK was refused with it, which left the rule a skip.
+    // A bare `::score` in the query that asks the spec's rule of the rejected cases met
+    // `app.score`, which refuses them all; each such case then counted as a rejection
+    // that agrees with the rule, and a CHECK stricter than its spec passed.
+    let t = "table: t\ncolumns:\n  id: { type: integer, nullable: false }\n  \
+             m: { type: mood, nullable: false }\n  ms: { type: \"mood[]\", nullable: false }\n  \
+             \"n\": { type: score, nullable: false }\nprimary_key: { columns: [id] }\n\
+             checks:\n  t_n_check:\n    rule: { range: { column: \"n\", gte: 0, lte: 100 } }\n\
+             privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n\
+             samples:\n  - { id: 1, m: ok, ms: [ok, sad], \"n\": 5 }\n";
+    let public =
+        "schema: public\ntypes:\n  mood: { enum: [ok, sad] }\n  score: { domain: integer }\n";
+    let specs = [
+        ("t.yaml", t.to_string()),
+        ("_schema.public.yaml", public.to_string()),
+    ];
+    let checked = Checked::of(&shadowed_types_migration(100), &specs, &[]);
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    checked.assert_passed(&["t.samples", "t.t_n_check"]);
+
+    // A CHECK stricter than its spec: the cases from 91 to 100 are refused by it while the
+    // rule accepts them.
+    let drifted = Checked::of(&shadowed_types_migration(90), &specs, &[]);
+    assert_eq!(drifted.code, Some(1), "{}", drifted.text);
+    let (status, message) = drifted.probe("t.t_n_check");
+    assert_eq!(status, "fail", "{message}");
+    assert!(message.contains("so it must be accepted"), "{message}");
+}

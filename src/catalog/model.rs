@@ -117,8 +117,12 @@ impl Relation {
 pub struct Column {
     /// The name.
     pub name: String,
-    /// `format_type(atttypid, atttypmod)`, e.g. `character varying(255)`.
+    /// `format_type(atttypid, atttypmod)`, e.g. `character varying(255)`, printed with the
+    /// catalog read's `search_path = public`: a type of `public` is bare (`mood`).
     pub type_name: String,
+    /// The type qualified with its schema (`"public".mood`, `"public".mood[]`), when
+    /// `type_name` leaves out a schema other than `pg_catalog`; see [`Column::type_sql`].
+    pub qualified_type: Option<String>,
     /// `NOT attnotnull`.
     pub nullable: bool,
     /// `pg_get_expr(adbin, adrelid)`, e.g. `gen_random_uuid()`.
@@ -133,6 +137,17 @@ pub struct Column {
     pub identity: Option<char>,
     /// `COMMENT ON COLUMN`.
     pub comment: Option<String>,
+}
+
+impl Column {
+    /// The column's type as the SQL the probes send spells it in a cast: qualified unless
+    /// it is `pg_catalog`'s. A bare `mood` would be resolved by the probing session's
+    /// search path, which a migration may have set for its role (`ALTER ROLE … SET
+    /// search_path = app, public`): an `app.mood` would then take the casts meant for
+    /// `public.mood`.
+    pub fn type_sql(&self) -> &str {
+        self.qualified_type.as_deref().unwrap_or(&self.type_name)
+    }
 }
 
 /// What kind of constraint (`pg_constraint.contype`).

@@ -53,6 +53,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
 const COLUMNS: &str = "
 SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS name,
        format_type(a.atttypid, a.atttypmod) AS type_name,
+       NULLIF(tn.nspname, 'pg_catalog')::text AS type_schema,
        NOT a.attnotnull AS nullable,
        pg_get_expr(d.adbin, d.adrelid) AS default_expr,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> ty.typcollation
@@ -63,6 +64,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
   JOIN pg_class c ON c.oid = a.attrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_type ty ON ty.oid = a.atttypid
+  JOIN pg_namespace tn ON tn.oid = ty.typnamespace
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
   LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
  WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v')
@@ -580,9 +582,12 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
         } else {
             (None, expr)
         };
+        let type_name: String = row.try_get("type_name").map_err(&e)?;
+        let type_schema: Option<String> = row.try_get("type_schema").map_err(&e)?;
         Ok(Column {
             name: row.try_get("name").map_err(&e)?,
-            type_name: row.try_get("type_name").map_err(&e)?,
+            qualified_type: qualified_type(&type_name, type_schema.as_deref()),
+            type_name,
             nullable: row.try_get("nullable").map_err(&e)?,
             default,
             collation: row.try_get("collation").map_err(&e)?,
@@ -592,6 +597,21 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
         })
     })
     .await
+}
+
+/// `type_name` with `schema` in front when `format_type` left it out (the type is visible
+/// on the read's search path) and the schema is not `pg_catalog`; `None` when the printed
+/// name already says which type it is. (An array type lives in its element type's schema.)
+fn qualified_type(type_name: &str, schema: Option<&str>) -> Option<String> {
+    let schema = schema?;
+    let quoted = crate::sql::quote_ident(schema);
+    // `format_type` quotes a schema only where it must: `app.mood`, `"My App".mood`.
+    let qualified = [schema, quoted.as_str()].iter().any(|s| {
+        type_name
+            .strip_prefix(s)
+            .is_some_and(|rest| rest.starts_with('.'))
+    });
+    (!qualified).then(|| format!("{quoted}.{type_name}"))
 }
 
 async fn read_constraints(
@@ -839,6 +859,34 @@ fn trigger_events(tgtype: i32) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_type_printed_without_its_schema_is_qualified() {
+        let q = |t: &str, s: Option<&str>| qualified_type(t, s);
+        assert_eq!(
+            q("mood", Some("public")).as_deref(),
+            Some("\"public\".mood")
+        );
+        assert_eq!(
+            q("mood[]", Some("public")).as_deref(),
+            Some("\"public\".mood[]")
+        );
+        assert_eq!(
+            q("\"Mood\"", Some("public")).as_deref(),
+            Some("\"public\".\"Mood\"")
+        );
+        // Already qualified by `format_type`, with or without quotes.
+        assert_eq!(q("app.mood", Some("app")), None);
+        assert_eq!(q("\"My App\".mood", Some("My App")), None);
+        assert_eq!(q("public.int4", Some("public")), None);
+        // A name that only starts like its schema is not qualified by it.
+        assert_eq!(
+            q("publicity", Some("public")).as_deref(),
+            Some("\"public\".publicity")
+        );
+        // `pg_catalog`'s types are read without a schema.
+        assert_eq!(q("integer", None), None);
+    }
 
     #[test]
     fn tgtype_bits_decode() {

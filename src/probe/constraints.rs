@@ -221,14 +221,14 @@ async fn probe_one(
         let mut best: Option<(usize, Vec<(Case, Verdict)>)> = None;
         for (si, sample) in samples.iter().enumerate() {
             let verdicts = run_cases(conn, target, sample, &boundary, &sql_rule, &keep).await?;
-            let conclusive = verdicts
+            let decided = verdicts
                 .iter()
-                .filter(|(_, v)| classify(v, name).is_some())
+                .filter(|(_, v)| conclusive(v, name).is_some())
                 .count();
             if best.as_ref().is_none_or(|(_, b)| {
-                conclusive
+                decided
                     > b.iter()
-                        .filter(|(_, v)| classify(v, name).is_some())
+                        .filter(|(_, v)| conclusive(v, name).is_some())
                         .count()
             }) {
                 best = Some((si, verdicts));
@@ -262,11 +262,11 @@ async fn probe_one(
     let total = results.len();
     let accepted = results
         .iter()
-        .filter(|(_, v)| classify(v, name) == Some(true))
+        .filter(|(_, v)| conclusive(v, name) == Some(true))
         .count();
     let rejected = results
         .iter()
-        .filter(|(_, v)| classify(v, name) == Some(false))
+        .filter(|(_, v)| conclusive(v, name) == Some(false))
         .count();
     let inconclusive = total - accepted - rejected;
 
@@ -303,8 +303,8 @@ async fn probe_one(
         // Without both an accepted and a rejected value the boundary was not observed.
         let blockers: BTreeSet<String> = results
             .iter()
-            .filter(|(_, v)| classify(v, name).is_none())
-            .map(|(_, v)| blocker(v))
+            .filter(|(_, v)| conclusive(v, name).is_none())
+            .map(|(_, v)| blocker(v, name))
             .collect();
         let missing = if accepted == 0 {
             "accepted"
@@ -341,9 +341,12 @@ async fn probe_one(
 }
 
 /// Why a case was inconclusive, for skip messages.
-fn blocker(v: &Verdict) -> String {
+fn blocker(v: &Verdict, name: &str) -> String {
     if let Some(why) = blocking_state(&v.state) {
         return format!("SQLSTATE {} ({why})", v.state);
+    }
+    if classify(v, name).is_some() {
+        return "the spec's rule could not be evaluated on the case's values".into();
     }
     match (v.state.as_str(), &v.constraint) {
         (batch::OVERRIDDEN, _) => "a trigger replaced the varied value (a derived column)".into(),
@@ -361,6 +364,14 @@ fn classify(v: &Verdict, name: &str) -> Option<bool> {
     } else {
         None
     }
+}
+
+/// [`classify`] of a case whose rule verdict is known. A case the database decided but
+/// the spec's rule could not be evaluated on (`rule_holds` unknown: the query that asks
+/// the rule failed) shows nothing about whether the two agree: it is inconclusive, and
+/// never counted as agreeing.
+fn conclusive(v: &Verdict, name: &str) -> Option<bool> {
+    v.rule_holds.and(classify(v, name))
 }
 
 fn disagrees(v: &Verdict, name: &str) -> bool {
@@ -508,8 +519,8 @@ async fn rule_verdicts(
                 let mut v = vec![i.to_string()];
                 for c in &cols {
                     match row.get(&c.name) {
-                        Some(expr) => v.push(format!("({expr})::{}", c.type_name)),
-                        None => v.push(format!("NULL::{}", c.type_name)),
+                        Some(expr) => v.push(format!("({expr})::{}", c.type_sql())),
+                        None => v.push(format!("NULL::{}", c.type_sql())),
                     }
                 }
                 format!("({})", v.join(", "))
@@ -1133,5 +1144,18 @@ mod tests {
         assert_eq!(classify(&v("22003", None), "c"), None);
         assert!(disagrees(&v("23514", Some("c")), "c"));
         assert!(!disagrees(&v(batch::ACCEPTED, None), "c"));
+        // Rejected by the constraint, but the rule's own verdict is unknown: not a
+        // rejection that agrees with the rule.
+        let unknown = Verdict {
+            rule_holds: None,
+            ..v("23514", Some("c"))
+        };
+        assert_eq!(conclusive(&unknown, "c"), None);
+        assert!(!disagrees(&unknown, "c"));
+        assert_eq!(
+            blocker(&unknown, "c"),
+            "the spec's rule could not be evaluated on the case's values"
+        );
+        assert_eq!(conclusive(&v("23514", Some("c")), "c"), Some(false));
     }
 }

@@ -66,10 +66,7 @@ pub fn insert_sql_overriding(rel: &Relation, row: &Row, overriding: bool) -> Str
     let mut cols = Vec::new();
     let mut vals = Vec::new();
     for (col, expr) in row {
-        let ty = rel
-            .column(col)
-            .map(|c| c.type_name.as_str())
-            .unwrap_or("text");
+        let ty = rel.column(col).map(|c| c.type_sql()).unwrap_or("text");
         cols.push(quote_ident(col));
         vals.push(format!("({expr})::{ty}"));
     }
@@ -95,8 +92,8 @@ pub fn rule_sql_for_row(rel: &Relation, row: &Row, rule_sql: &str, columns: &[&s
         .iter()
         .filter(|c| columns.contains(&c.name.as_str()))
         .map(|c| match row.get(&c.name) {
-            Some(expr) => format!("({expr})::{} AS {}", c.type_name, quote_ident(&c.name)),
-            None => format!("NULL::{} AS {}", c.type_name, quote_ident(&c.name)),
+            Some(expr) => format!("({expr})::{} AS {}", c.type_sql(), quote_ident(&c.name)),
+            None => format!("NULL::{} AS {}", c.type_sql(), quote_ident(&c.name)),
         })
         .collect();
     format!(
@@ -200,7 +197,7 @@ impl TypedColumns {
             .iter()
             .map(|c| {
                 let quoted: Arc<str> = quote_ident(&c.name).into();
-                (c.name.clone(), (quoted, Arc::from(c.type_name.as_str())))
+                (c.name.clone(), (quoted, Arc::from(c.type_sql())))
             })
             .collect();
         TypedColumns { by_name }
