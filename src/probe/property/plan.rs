@@ -123,14 +123,23 @@ pub struct Plan<'a> {
 
 /// The table whose findings a trigger `object` (`table.trigger`) that a property of
 /// `loaded` proves is filed under: its table, of the spec's own schema, named as the
-/// structural findings name it.
+/// structural findings name it (`t`, `app.t`, `"odd.name"`). The spec's own table is
+/// recognised whole, dots and all (`odd.name.trg`, `"odd.name".trg`); any other table is
+/// the part before the first dot.
 pub(crate) fn trigger_table(loaded: &LoadedSpec, object: &str) -> String {
-    let on = object.split('.').next().unwrap_or(&loaded.spec.table);
-    if crate::probe::outside_default_schema(loaded) {
-        crate::catalog::relation_key(&loaded.spec.schema, on)
+    let own = loaded.spec.table.as_str();
+    let quoted = crate::sql::quote_ident(own);
+    let names_own = [own, quoted.as_str()].iter().any(|t| {
+        object
+            .strip_prefix(t)
+            .is_some_and(|trigger| trigger.len() > 1 && trigger.starts_with('.'))
+    });
+    let on = if names_own {
+        own
     } else {
-        on.to_string()
-    }
+        object.split('.').next().unwrap_or(own)
+    };
+    crate::catalog::relation_key(&loaded.spec.schema, on)
 }
 
 /// [`Plan::clock_key`]: a table named bare is the spec's own schema's, else
@@ -399,4 +408,31 @@ fn step_strategy(index: usize, action: &ActionPlan) -> BoxedStrategy<StepDraw> {
             advance,
         })
         .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trigger_table;
+
+    fn spec_of(schema: &str, table: &str) -> crate::spec::LoadedSpec {
+        let yaml =
+            format!("table: {table:?}\nschema: {schema}\ncolumns:\n  id: {{ type: integer }}\n");
+        crate::spec::load_str(std::path::Path::new("t.yaml"), &yaml).unwrap()
+    }
+
+    #[test]
+    fn a_proved_trigger_is_filed_under_its_table_as_the_structural_findings_name_it() {
+        let public = spec_of("public", "t");
+        assert_eq!(trigger_table(&public, "t.t_touch"), "t");
+        assert_eq!(trigger_table(&public, "other.o_touch"), "other");
+        assert_eq!(trigger_table(&spec_of("app", "t"), "t.t_touch"), "app.t");
+        // A table whose name holds a dot: its own spec's trigger was filed under `odd`.
+        let odd = spec_of("public", "odd.name");
+        assert_eq!(trigger_table(&odd, "odd.name.trg"), "\"odd.name\"");
+        assert_eq!(trigger_table(&odd, "\"odd.name\".trg"), "\"odd.name\"");
+        assert_eq!(
+            trigger_table(&spec_of("app", "odd.name"), "odd.name.trg"),
+            "app.\"odd.name\""
+        );
+    }
 }
