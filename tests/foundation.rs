@@ -147,6 +147,64 @@ async fn a_copy_of_a_template_is_made_file_by_file() {
 }
 
 #[tokio::test]
+async fn a_copy_of_a_database_keeps_the_settings_it_has_of_its_own() {
+    // `CREATE DATABASE … TEMPLATE` copies the files, not what `ALTER DATABASE … SET` and
+    // `ALTER ROLE … IN DATABASE … SET` stored for the template. The probes' copies of a
+    // migrated database must carry them, or a copy's sessions run otherwise than the
+    // application's. A list setting holds quoted elements (`"My App"`): given back as one
+    // literal it would name one schema called `app, "My App", public`.
+    let cluster = cluster();
+    let original = empty_db("own_settings").await;
+    let copy = format!("{original}_copy");
+    let mut conn = cluster.connect("postgres").await.unwrap();
+    sqlx::raw_sql(&format!(
+        "ALTER DATABASE {original} SET search_path = app, \"My App\", public;\n\
+         ALTER DATABASE {original} SET IntervalStyle = iso_8601;\n\
+         ALTER DATABASE {original} SET app.note = 'it''s, \"quoted\"';\n\
+         ALTER ROLE CURRENT_USER IN DATABASE {original} SET app.tenant = 'acme';\n\
+         ALTER ROLE CURRENT_USER IN DATABASE {original} SET search_path = '';\n"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    cluster
+        .create_database(&copy, Some(&original))
+        .await
+        .unwrap();
+    let settings = |db: String| {
+        sqlx::query_as::<_, (String, Vec<String>)>(
+            "SELECT coalesce(r.rolname::text, ''), s.setconfig \
+               FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+               LEFT JOIN pg_roles r ON r.oid = s.setrole \
+              WHERE d.datname = $1 ORDER BY 1",
+        )
+        .bind(db)
+    };
+    let of_original = settings(original.clone())
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let of_copy = settings(copy.clone()).fetch_all(&mut conn).await.unwrap();
+    assert_eq!(of_original.len(), 2, "{of_original:?}");
+    assert_eq!(of_copy, of_original);
+    conn.close().await.unwrap();
+    // A session on the copy runs with them, the role's own over the database's.
+    let mut on_copy = cluster.connect(&copy).await.unwrap();
+    let (path, style, tenant): (String, String, String) = sqlx::query_as(
+        "SELECT current_setting('search_path'), current_setting('IntervalStyle'), \
+                current_setting('app.tenant')",
+    )
+    .fetch_one(&mut on_copy)
+    .await
+    .unwrap();
+    assert_eq!(
+        (path.as_str(), style.as_str(), tenant.as_str()),
+        ("\"\"", "iso_8601", "acme")
+    );
+    on_copy.close().await.unwrap();
+}
+
+#[tokio::test]
 async fn cluster_is_cleaned_up_when_its_owner_panics() {
     let parent = cluster_parent();
     let p = parent.path().to_path_buf();

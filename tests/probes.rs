@@ -826,6 +826,60 @@ async fn parts_one_by_one(
     found
 }
 
+#[test]
+fn the_probes_copies_of_the_database_run_with_its_settings() {
+    // `check --jobs 2` probes on the migrated database and on a copy of it, a part of the
+    // CHECKs each (150 tables of three CHECKs make two parts). A migration gives the
+    // database settings of its own (`ALTER DATABASE … SET`, `ALTER ROLE … IN DATABASE …
+    // SET`), and every table a CHECK that holds only under them. `CREATE DATABASE …
+    // TEMPLATE` leaves those settings behind, so that CHECK refused what the copy's part
+    // sent: its cases (the rules became skips, `decided by something else: constraint
+    // t4_env`) and, in other layouts, its sample rows (a false FAIL). The verdict
+    // depended on how many connections the probes had.
+    const TABLES: usize = 150;
+    let mut migration = String::new();
+    let mut specs = Vec::new();
+    for i in 0..TABLES {
+        migration.push_str(&format!(
+            "CREATE TABLE t{i} (id int PRIMARY KEY, \
+               n int NOT NULL CONSTRAINT t{i}_n_check CHECK (n >= 0 AND n <= 100), \
+               m int NOT NULL CONSTRAINT t{i}_m_check CHECK (m >= 0 AND m <= 100), \
+               CONSTRAINT t{i}_env CHECK (current_setting('IntervalStyle') = 'iso_8601' \
+                 AND current_setting('search_path') = 'app, \"My App\", public' \
+                 AND current_setting('app.tenant') = 'acme'));\n"
+        ));
+        specs.push((
+            format!("t{i}.yaml"),
+            format!(
+                "table: t{i}\ncolumns:\n  id: {{ type: integer, nullable: false }}\n  \
+                 \"n\": {{ type: integer, nullable: false }}\n  m: {{ type: integer, nullable: false }}\n\
+                 primary_key: {{ columns: [id] }}\nchecks:\n  \
+                 t{i}_n_check:\n    rule: {{ range: {{ column: \"n\", gte: 0, lte: 100 }} }}\n  \
+                 t{i}_m_check:\n    rule: {{ range: {{ column: m, gte: 0, lte: 100 }} }}\n  \
+                 t{i}_env:\n    rule: {{ sql: \"(current_setting('IntervalStyle'::text) = 'iso_8601'::text) \
+                 AND (current_setting('search_path'::text) = 'app, \\\"My App\\\", public'::text) \
+                 AND (current_setting('app.tenant'::text) = 'acme'::text)\" }}\n\
+                 privileges: {{ owner: $migrator, public: [] }}\nrow_security: {{ enabled: false }}\n\
+                 samples:\n  - {{ id: 1, \"n\": 5, m: 5 }}\n"
+            ),
+        ));
+    }
+    migration.push_str(
+        "DO $$ BEGIN\n\
+           EXECUTE format('ALTER DATABASE %I SET IntervalStyle = iso_8601', current_database());\n\
+           EXECUTE format('ALTER DATABASE %I SET search_path = app, \"My App\", public', current_database());\n\
+           EXECUTE format('ALTER ROLE CURRENT_USER IN DATABASE %I SET app.tenant = %L', current_database(), 'acme');\n\
+         END $$;\n",
+    );
+    let specs: Vec<(&str, String)> = specs.iter().map(|(n, y)| (n.as_str(), y.clone())).collect();
+    let checked = Checked::of(&migration, &specs, &["--jobs", "2"]);
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    let samples: Vec<String> = (0..TABLES).map(|i| format!("t{i}.samples")).collect();
+    let checks: Vec<String> = (0..TABLES).map(|i| format!("t{i}.t{i}_n_check")).collect();
+    let objects: Vec<&str> = samples.iter().chain(&checks).map(String::as_str).collect();
+    checked.assert_passed(&objects);
+}
+
 #[tokio::test]
 async fn parts_on_one_connection_share_their_sample_rows_and_find_what_parts_of_their_own_find() {
     use reims_verify::probe::constraint_parts;

@@ -59,7 +59,8 @@ pub async fn connect_bounded(opts: &PgConnectOptions, target: &str) -> Result<Pg
 }
 
 /// `CREATE DATABASE name [TEMPLATE template]` on an open connection. A copy of a template
-/// is made file by file ([`copy_strategy`]).
+/// is made file by file ([`copy_strategy`]), and gets the settings the template has of its
+/// own, which `CREATE DATABASE` leaves behind ([`super::copied_settings`]).
 pub(crate) async fn create_database_on(
     conn: &mut PgConnection,
     name: &str,
@@ -78,6 +79,9 @@ pub(crate) async fn create_database_on(
         .execute(&mut *conn)
         .await
         .map_err(|e| Error::database(format!("creating database {name}"), &e))?;
+    if let Some(template) = template {
+        super::copied_settings::copy_database_settings(conn, template, name).await?;
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod container;
 #[cfg(feature = "docker")]
 mod container_image;
 mod container_labels;
+mod copied_settings;
 mod database;
 mod ephemeral;
 mod folder;
