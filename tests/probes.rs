@@ -1747,6 +1747,82 @@ async fn a_handed_over_database_with_tables_of_two_schemas_is_probed_and_left_as
     assert_eq!(two_schemas_footprint(&db).await, before);
 }
 
+/// A function of `app` that names its table bare, as the database's search path
+/// (`app, public`, set by the migration) lets it, and a property that proves it.
+const DATABASE_PATH_MIGRATION: &str = "CREATE SCHEMA app;\n\
+     CREATE TABLE app.accounts (id int PRIMARY KEY, balance int NOT NULL DEFAULT 0);\n\
+     CREATE FUNCTION app.deposit(p_id int, p_amount int) RETURNS int LANGUAGE plpgsql AS $$\n\
+     BEGIN\n\
+       UPDATE accounts SET balance = balance + p_amount WHERE id = p_id;\n\
+       RETURN (SELECT balance FROM accounts WHERE id = p_id);\n\
+     END $$;\n\
+     DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = app, public', \
+       current_database()); END $$;\n";
+
+const DATABASE_PATH_SPEC: &str = "table: accounts\nschema: app\ncolumns:\n  \
+     id: { type: integer, nullable: false }\n  \
+     balance: { type: integer, nullable: false, default: \"0\" }\n\
+     primary_key: { columns: [id] }\n\
+     functions:\n  deposit(integer, integer):\n    returns: integer\n    \
+     arguments: p_id integer, p_amount integer\n    language: plpgsql\n    \
+     volatility: volatile\n    privileges: { owner: $migrator, public: [execute] }\n\
+     privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n\
+     samples:\n  - { id: 1, balance: 0 }\n\
+     properties:\n  deposits:\n    description: A deposit adds its amount to the balance.\n    \
+     proves: [\"deposit(integer, integer)\"]\n    given:\n      \
+     row: { row: { table: accounts } }\n      amount: { int: { min: 1, max: 100 } }\n    \
+     actions:\n      deposit:\n        sql: SELECT app.deposit(:row.id, :amount) AS b\n        \
+     expect: [\"(SELECT b FROM result) = (SELECT balance FROM app.accounts WHERE id = :row.id)\"]\n    \
+     steps: { min: 1, max: 3 }\n";
+
+#[tokio::test]
+async fn a_handed_over_database_is_probed_with_its_own_search_path() {
+    // The probes of a handed-over server run on the session the catalog was read on, which
+    // pins `search_path = public` for the read. That pin was kept for the probes, so a
+    // function that names a table of the schema the database's search path puts first
+    // failed there (`relation "accounts" does not exist`), while the same specs passed on
+    // a throw-away server, whose new sessions take the database's path, and the
+    // reproduction the finding gave passed in any `psql` session. Both must pass.
+    let specs = [("app.accounts.yaml", DATABASE_PATH_SPEC.to_string())];
+    let checked = Checked::of(DATABASE_PATH_MIGRATION, &specs, &[]);
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    let dir = project_folder(&[("001_app.sql", DATABASE_PATH_MIGRATION)], &specs);
+    let db = empty_db("handed_over_search_path").await;
+    apply_migrations(&db, &dir.path().join("migrations")).await;
+    let url = format!(
+        "postgres://postgres@localhost/{db}?host={}&port=5432",
+        cluster().dir().display()
+    );
+    let reports = dir.path().join("reports");
+    let (code, text) = run_uncached(
+        reims_command(&["check", "--probe", "--seed", "7", "--database-url", &url])
+            .arg("--report")
+            .arg(&reports)
+            .arg("--migrations")
+            .arg(dir.path().join("migrations"))
+            .arg("--specs")
+            .arg(dir.path().join("specs")),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap()).unwrap();
+    let proven: Vec<(&str, &str)> = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "probe.property" || f["code"] == "function.property")
+        .map(|f| (f["object"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        proven,
+        [
+            ("app.accounts.deposits", "pass"),
+            ("deposit(integer, integer)", "pass")
+        ],
+        "{text}"
+    );
+}
+
 #[test]
 fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes() {
     // A migration sets its role's search path to `app, public`, and the throw-away

@@ -446,14 +446,15 @@ pub fn printing_statements(local: bool) -> String {
 }
 
 /// Give a session that read the catalog back the database's and the role's settings of
-/// [`PRINTING`], all but the search path (the probes name tables as `public`'s): the
-/// probes on a handed-over server run on that session, and the functions and CHECKs they
-/// try must run as the application's sessions run them (a CHECK may call
-/// `current_setting('IntervalStyle')`, a function may print an interval).
+/// [`PRINTING`], the search path among them: the probes on a handed-over server run on
+/// that session, and the functions and CHECKs they try must run as the application's
+/// sessions run them (a CHECK may call `current_setting('IntervalStyle')`, a function may
+/// name a table of the schema the database's search path puts first), as they do on a
+/// throw-away server's new sessions. The probes name every table and type they write
+/// with its schema, so the search path sends none of them elsewhere.
 pub async fn unpin_printing(conn: &mut PgConnection) -> Result<()> {
     let resets: String = PRINTING
         .iter()
-        .filter(|(name, _)| *name != "search_path")
         .map(|(name, _)| format!("RESET {name};\n"))
         .collect();
     sqlx::raw_sql(&resets)

@@ -79,10 +79,12 @@ impl SequenceFed {
 }
 
 /// The sequences that this session has drawn from (`currval` is defined only after the
-/// session's own `nextval`), among those the role may read. Outside any transaction.
+/// session's own `nextval`), among those the role may read, each named with its schema
+/// (whatever the session's search path). Outside any transaction.
 pub async fn drawn_in_session(conn: &mut PgConnection) -> Result<Vec<String>> {
     let sequences: Vec<String> = sqlx::query_scalar(
-        "SELECT c.oid::regclass::text FROM pg_class c \
+        "SELECT format('%I.%I', n.nspname, c.relname) \
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
           WHERE c.relkind = 'S' \
             AND c.relnamespace <> pg_my_temp_schema() \
             AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT') END \
