@@ -36,7 +36,7 @@ pub async fn copy_database_settings(
            FROM pg_catalog.pg_db_role_setting s \
            JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase \
            LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.setrole \
-          WHERE d.datname = $1 \
+          WHERE d.datname = $1 AND (s.setrole = 0 OR r.rolname IS NOT NULL) \
           ORDER BY s.setrole",
     )
     .bind(template)
