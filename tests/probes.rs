@@ -1693,18 +1693,13 @@ async fn two_schemas_footprint(db: &str) -> (i64, i64, i64, i64, i64, i64, bool)
     footprint
 }
 
-#[tokio::test]
-async fn a_handed_over_database_with_tables_of_two_schemas_is_probed_and_left_as_it_was() {
-    // `check --database-url --probe` on a database holding the two-schema tables: the
-    // probes of `app`'s tables run there as on a throw-away server, pass, and leave every
-    // table and `app.g`'s sequence as they were.
-    let dir = project_folder(
-        &[("001_tables.sql", two_schemas_migration(1000))],
-        &two_schemas_specs(),
-    );
-    let db = empty_db("handed_over_two_schemas").await;
-    apply_migrations(&db, &dir.path().join("migrations")).await;
-    let before = two_schemas_footprint(&db).await;
+/// `check --probe --seed 7` of database `db` of the shared cluster, handed over by URL,
+/// with the migrations and specs of project `dir`: its exit code, its output and its
+/// `run.json`.
+fn handed_over_check(
+    dir: &tempfile::TempDir,
+    db: &str,
+) -> (Option<i32>, String, serde_json::Value) {
     let url = format!(
         "postgres://postgres@localhost/{db}?host={}&port=5432",
         cluster().dir().display()
@@ -1719,9 +1714,25 @@ async fn a_handed_over_database_with_tables_of_two_schemas_is_probed_and_left_as
             .arg("--specs")
             .arg(dir.path().join("specs")),
     );
+    let run = serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {text}"));
+    (code, text, run)
+}
+
+#[tokio::test]
+async fn a_handed_over_database_with_tables_of_two_schemas_is_probed_and_left_as_it_was() {
+    // `check --database-url --probe` on a database holding the two-schema tables: the
+    // probes of `app`'s tables run there as on a throw-away server, pass, and leave every
+    // table and `app.g`'s sequence as they were.
+    let dir = project_folder(
+        &[("001_tables.sql", two_schemas_migration(1000))],
+        &two_schemas_specs(),
+    );
+    let db = empty_db("handed_over_two_schemas").await;
+    apply_migrations(&db, &dir.path().join("migrations")).await;
+    let before = two_schemas_footprint(&db).await;
+    let (code, text, run) = handed_over_check(&dir, &db);
     assert_eq!(code, Some(0), "{text}");
-    let run: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap()).unwrap();
     let status = |object: &str| -> String {
         run["findings"]
             .as_array()
@@ -1789,23 +1800,8 @@ async fn a_handed_over_database_is_probed_with_its_own_search_path() {
     let dir = project_folder(&[("001_app.sql", DATABASE_PATH_MIGRATION)], &specs);
     let db = empty_db("handed_over_search_path").await;
     apply_migrations(&db, &dir.path().join("migrations")).await;
-    let url = format!(
-        "postgres://postgres@localhost/{db}?host={}&port=5432",
-        cluster().dir().display()
-    );
-    let reports = dir.path().join("reports");
-    let (code, text) = run_uncached(
-        reims_command(&["check", "--probe", "--seed", "7", "--database-url", &url])
-            .arg("--report")
-            .arg(&reports)
-            .arg("--migrations")
-            .arg(dir.path().join("migrations"))
-            .arg("--specs")
-            .arg(dir.path().join("specs")),
-    );
+    let (code, text, run) = handed_over_check(&dir, &db);
     assert_eq!(code, Some(0), "{text}");
-    let run: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(reports.join("run.json")).unwrap()).unwrap();
     let proven: Vec<(&str, &str)> = run["findings"]
         .as_array()
         .unwrap()
