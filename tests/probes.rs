@@ -1840,6 +1840,47 @@ fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes() {
     ]);
 }
 
+/// `t` whose column `m` is an enum of three labels and whose CHECK allows `allowed` of them.
+fn enum_check_migration(allowed: &str) -> String {
+    format!(
+        "CREATE TYPE mood AS ENUM ('ok', 'sad', 'meh');\n\
+         CREATE TABLE t (id int PRIMARY KEY, m mood NOT NULL CONSTRAINT t_m_check CHECK (m IN ({allowed})));\n"
+    )
+}
+
+#[test]
+fn a_list_rule_on_an_enum_column_is_probed_with_the_enums_labels() {
+    // A `one_of` rule's cases outside the list were random text and variants of the
+    // list's values. On an enum column the type's own input refuses all of them (22P02)
+    // before the CHECK is asked, so no value was ever rejected on the rule's account and
+    // the rule was a skip, whatever the CHECK allowed. The enum's other labels are the
+    // values the CHECK must refuse.
+    let t = "table: t\ncolumns:\n  id: { type: integer, nullable: false }\n  \
+             m: { type: mood, nullable: false }\nprimary_key: { columns: [id] }\n\
+             checks:\n  t_m_check:\n    rule: { one_of: { column: m, values: [ok, meh] } }\n\
+             privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n\
+             samples:\n  - { id: 1, m: ok }\n";
+    let public = "schema: public\ntypes:\n  mood: { enum: [ok, sad, meh] }\n";
+    let specs = [
+        ("t.yaml", t.to_string()),
+        ("_schema.public.yaml", public.to_string()),
+    ];
+    let checked = Checked::of(&enum_check_migration("'ok', 'meh'"), &specs, &[]);
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    checked.assert_passed(&["t.t_m_check"]);
+    let (_, message) = checked.probe("t.t_m_check");
+    assert!(
+        message.contains("rejected by t_m_check") && !message.contains(" 0 rejected"),
+        "{message}"
+    );
+    // A CHECK that lets a third label in: `sad` is accepted where the rule refuses it.
+    let drifted = Checked::of(&enum_check_migration("'ok', 'meh', 'sad'"), &specs, &[]);
+    assert_eq!(drifted.code, Some(1), "{}", drifted.text);
+    let (status, message) = drifted.probe("t.t_m_check");
+    assert_eq!(status, "fail", "{message}");
+    assert!(message.contains("sad"), "{message}");
+}
+
 /// The migration of [`a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes_casts`]:
 /// `public.t` whose columns have types of `public` (an enum, an array of it, a domain)
 /// named as types of `app`, which the role's search path puts first; `t_n_check` bounds

@@ -19,7 +19,7 @@ use super::rows::{
 use super::sequences::SequenceFed;
 use super::session::{blocking_state, tables_lacking};
 use super::{probe_finding, rng_for, table_here, table_sql, ProbeConfig};
-use crate::catalog::{relation_key, Relation, Schema};
+use crate::catalog::{relation_key, Column, Relation, Schema, TypeDef};
 use crate::error::{Error, Result};
 
 use crate::spec::{number, rule_sql, LoadedSpec, Rule, SpecSet};
@@ -106,6 +106,7 @@ pub async fn probe_checks(
                 together: together.get(&key).map(Vec::as_slice),
                 key: &key,
                 constraint: name,
+                types: &schema.types,
             };
             out.push(probe_one(conn, &target, &check.rule, config).await?);
         }
@@ -130,6 +131,8 @@ struct Target<'a> {
     /// The table's relation key (`app.t`), which the sequence-fed columns are kept by.
     key: &'a str,
     constraint: &'a str,
+    /// The enums, domains and composite types of the schemas read.
+    types: &'a [TypeDef],
 }
 
 /// A `probe.check` finding for rule `name` of `loaded`.
@@ -157,7 +160,7 @@ async fn probe_one(
     let (loaded, rel, name) = (target.loaded, target.rel, target.constraint);
     let table = &loaded.spec.table;
     let finding = |status: Status, message: String| check_finding(loaded, name, status, message);
-    let Some(domain) = Domain::for_rule(conn, rule, rel).await? else {
+    let Some(domain) = Domain::for_rule(conn, rule, rel, target.types).await? else {
         return Ok(finding(
             Status::Skip,
             "no value generator for this rule kind (implies / sql); its behaviour is covered by the function properties and the structural check".into(),
@@ -614,8 +617,15 @@ enum Domain {
         hi: i128,
         summary: String,
     },
-    /// A fixed list of strings.
-    OneOf { column: String, values: Vec<String> },
+    /// A fixed list of strings. `labels` are every label of the column's type when it is
+    /// an enum (else empty): only a label reaches the CHECK, since the enum's own input
+    /// refuses any other text first (22P02), so the labels the list leaves out are the
+    /// values the CHECK must be seen to refuse.
+    OneOf {
+        column: String,
+        values: Vec<String>,
+        labels: Vec<String>,
+    },
     /// A regular expression; the sample's value is the seed of the mutations.
     Regex { column: String, pattern: String },
     /// Not in the future (date or timestamp).
@@ -675,6 +685,7 @@ impl Domain {
         conn: &mut PgConnection,
         rule: &Rule,
         rel: &Relation,
+        types: &[TypeDef],
     ) -> Result<Option<Domain>> {
         let ty = |c: &str| {
             rel.column(c)
@@ -729,6 +740,10 @@ impl Domain {
             Rule::OneOf(r) => Domain::OneOf {
                 column: r.column.clone(),
                 values: r.values.clone(),
+                labels: rel
+                    .column(&r.column)
+                    .map(|c| enum_labels(c, types))
+                    .unwrap_or_default(),
             },
             Rule::Regex(r) => Domain::Regex {
                 column: r.column.clone(),
@@ -770,7 +785,9 @@ impl Domain {
     fn summary(&self) -> String {
         match self {
             Domain::Range { summary, .. } => summary.clone(),
-            Domain::OneOf { column, values } => format!("{column} is one of {}", values.join(", ")),
+            Domain::OneOf { column, values, .. } => {
+                format!("{column} is one of {}", values.join(", "))
+            }
             Domain::Regex {
                 column, pattern, ..
             } => format!("{column} matches /{pattern}/"),
@@ -810,7 +827,19 @@ impl Domain {
                     })
                     .collect()
             }
-            Domain::OneOf { column, values } => {
+            Domain::OneOf {
+                column,
+                values,
+                labels,
+            } if !labels.is_empty() => {
+                // Every label, and the list's values that are none (refused by the type).
+                labels
+                    .iter()
+                    .chain(values.iter().filter(|v| !labels.contains(v)))
+                    .map(|v| text_case(column, v))
+                    .collect()
+            }
+            Domain::OneOf { column, values, .. } => {
                 let mut out = Vec::new();
                 for v in values {
                     out.push(text_case(column, v));
@@ -914,7 +943,13 @@ impl Domain {
                     })
                     .boxed()
             }
-            Domain::OneOf { column, values } => {
+            Domain::OneOf { column, labels, .. } if !labels.is_empty() => {
+                let column = column.clone();
+                proptest::sample::select(labels.clone())
+                    .prop_map(move |s| text_case(&column, &s))
+                    .boxed()
+            }
+            Domain::OneOf { column, values, .. } => {
                 let column = column.clone();
                 let vals = values.clone();
                 prop_oneof![
@@ -1068,6 +1103,19 @@ fn one(column: &str, shown_value: &str, expr: String) -> Case {
         overrides: vec![(column.to_string(), expr)],
         shown: format!("{column} = {shown_value}"),
     }
+}
+
+/// The labels of `column`'s type when it is an enum of `types`, in their order; empty for
+/// any other type. The type is named as the catalog read prints it (`mood` in `public`,
+/// `app.mood` elsewhere).
+fn enum_labels(column: &Column, types: &[TypeDef]) -> Vec<String> {
+    let (schema, name) =
+        crate::catalog::parse_qualified(&column.type_name, crate::spec::model::DEFAULT_SCHEMA);
+    types
+        .iter()
+        .find(|t| t.kind == 'e' && t.schema == schema && t.name == name)
+        .map(|t| t.labels.clone())
+        .unwrap_or_default()
 }
 
 fn text_case(column: &str, s: &str) -> Case {
