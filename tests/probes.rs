@@ -1840,6 +1840,42 @@ fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes() {
     ]);
 }
 
+/// `t` whose column `a` is a domain over `numeric(12,2)` (through a second domain) and
+/// whose CHECK bounds it by `check`.
+fn domain_check_migration(check: &str) -> String {
+    format!(
+        "CREATE DOMAIN money_base AS numeric(12,2);\n\
+         CREATE DOMAIN amount AS money_base;\n\
+         CREATE TABLE t (id int PRIMARY KEY, a amount NOT NULL CONSTRAINT t_a_check CHECK ({check}));\n"
+    )
+}
+
+#[test]
+fn a_range_rule_on_a_domain_column_steps_at_its_base_types_scale() {
+    // The cases of a range rule step at the column's scale (0.01 for `numeric(12,2)`).
+    // The scale was read from the column's type name, and a domain's name says nothing,
+    // so a domain over `numeric(12,2)` was stepped by 1: a CHECK of `a > 0.5` where the
+    // spec says `a > 0` agreed on every case tried (0 refused, 1 accepted) and passed.
+    let t = "table: t\ncolumns:\n  id: { type: integer, nullable: false }\n  \
+             a: { type: amount, nullable: false }\nprimary_key: { columns: [id] }\n\
+             checks:\n  t_a_check:\n    rule: { range: { column: a, gt: 0 } }\n\
+             privileges: { owner: $migrator, public: [] }\nrow_security: { enabled: false }\n\
+             samples:\n  - { id: 1, a: 5 }\n";
+    let public = "schema: public\ntypes:\n  money_base: { domain: \"numeric(12,2)\" }\n  \
+                  amount: { domain: money_base }\n";
+    let specs = [
+        ("t.yaml", t.to_string()),
+        ("_schema.public.yaml", public.to_string()),
+    ];
+    let checked = Checked::of(&domain_check_migration("a > 0"), &specs, &[]);
+    assert_eq!(checked.code, Some(0), "{}", checked.text);
+    checked.assert_passed(&["t.t_a_check"]);
+    let drifted = Checked::of(&domain_check_migration("a > 0.5"), &specs, &[]);
+    let (status, message) = drifted.probe("t.t_a_check");
+    assert_eq!(status, "fail", "{message}");
+    assert!(message.contains("a = 0.01 rejected"), "{message}");
+}
+
 /// `t` whose column `m` is an enum of three labels and whose CHECK allows `allowed` of them.
 fn enum_check_migration(allowed: &str) -> String {
     format!(

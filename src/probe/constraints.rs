@@ -689,7 +689,7 @@ impl Domain {
     ) -> Result<Option<Domain>> {
         let ty = |c: &str| {
             rel.column(c)
-                .map(|c| c.type_name.clone())
+                .map(|c| base_type(&c.type_name, types))
                 .unwrap_or_default()
         };
         Ok(Some(match rule {
@@ -1103,6 +1103,28 @@ fn one(column: &str, shown_value: &str, expr: String) -> Case {
         overrides: vec![(column.to_string(), expr)],
         shown: format!("{column} = {shown_value}"),
     }
+}
+
+/// The type of `type_name` a case's values are drawn for: a domain of `types` stands for
+/// its base type, followed through domains of domains (`amount` over `numeric(12,2)` is
+/// `numeric(12,2)`: its cases step by 0.01, not by 1). Any other type is itself.
+fn base_type(type_name: &str, types: &[TypeDef]) -> String {
+    let mut name = type_name.to_string();
+    // A domain cannot be its own base, directly or not; the bound only keeps a damaged
+    // catalog from looping.
+    for _ in 0..types.len() {
+        let (schema, bare) =
+            crate::catalog::parse_qualified(&name, crate::spec::model::DEFAULT_SCHEMA);
+        match types
+            .iter()
+            .find(|t| t.kind == 'd' && t.schema == schema && t.name == bare)
+            .and_then(|t| t.base_type.clone())
+        {
+            Some(base) => name = base,
+            None => break,
+        }
+    }
+    name
 }
 
 /// The labels of `column`'s type when it is an enum of `types`, in their order; empty for
