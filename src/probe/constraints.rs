@@ -1127,12 +1127,12 @@ fn base_type(type_name: &str, types: &[TypeDef]) -> String {
     name
 }
 
-/// The labels of `column`'s type when it is an enum of `types`, in their order; empty for
-/// any other type. The type is named as the catalog read prints it (`mood` in `public`,
-/// `app.mood` elsewhere).
+/// The labels of `column`'s type when it is an enum of `types` (or a domain over one), in
+/// their order; empty for any other type. The type is named as the catalog read prints it
+/// (`mood` in `public`, `app.mood` elsewhere).
 fn enum_labels(column: &Column, types: &[TypeDef]) -> Vec<String> {
-    let (schema, name) =
-        crate::catalog::parse_qualified(&column.type_name, crate::spec::model::DEFAULT_SCHEMA);
+    let base = base_type(&column.type_name, types);
+    let (schema, name) = crate::catalog::parse_qualified(&base, crate::spec::model::DEFAULT_SCHEMA);
     types
         .iter()
         .find(|t| t.kind == 'e' && t.schema == schema && t.name == name)
