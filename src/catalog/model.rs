@@ -123,6 +123,10 @@ pub struct Column {
     /// The type qualified with its schema (`"public".mood`, `"public".mood[]`), when
     /// `type_name` leaves out a schema other than `pg_catalog`; see [`Column::type_sql`].
     pub qualified_type: Option<String>,
+    /// For a column of a domain read with it, the type the domain stands for, through
+    /// domains of domains (`numeric(12,2)` for an `amount` over `numeric(12,2)`), as
+    /// `format_type` prints it; see [`Column::value_type`].
+    pub domain_base: Option<String>,
     /// `NOT attnotnull`.
     pub nullable: bool,
     /// `pg_get_expr(adbin, adrelid)`, e.g. `gen_random_uuid()`.
@@ -147,6 +151,13 @@ impl Column {
     /// `public.mood`.
     pub fn type_sql(&self) -> &str {
         self.qualified_type.as_deref().unwrap_or(&self.type_name)
+    }
+
+    /// The type of the values the column holds, for the probes that draw them: a domain's
+    /// base type, else the column's own. A domain's name says nothing of its values (its
+    /// scale, whether it is a whole number, text or a date).
+    pub fn value_type(&self) -> &str {
+        self.domain_base.as_deref().unwrap_or(&self.type_name)
     }
 }
 

@@ -374,6 +374,7 @@ impl Parts {
         attach(&mut out, self.columns.ok_or_else(missing)?, |r| {
             &mut r.columns
         });
+        resolve_domain_bases(&mut out);
         attach(&mut out, self.constraints.ok_or_else(missing)?, |r| {
             &mut r.constraints
         });
@@ -389,6 +390,62 @@ impl Parts {
         out.access = self.access.ok_or_else(missing)?;
         Ok(out)
     }
+}
+
+/// Give each column of a domain among the types read its [`Column::domain_base`]. Nothing
+/// is done when no domain was read.
+fn resolve_domain_bases(schema: &mut Schema) {
+    let domains: std::collections::HashMap<(&str, &str), &str> = schema
+        .types
+        .iter()
+        .filter(|t| t.kind == 'd')
+        .filter_map(|t| {
+            Some((
+                (t.schema.as_str(), t.name.as_str()),
+                t.base_type.as_deref()?,
+            ))
+        })
+        .collect();
+    if domains.is_empty() {
+        return;
+    }
+    let bases: Vec<(String, usize, String)> = schema
+        .relations
+        .iter()
+        .flat_map(|(key, r)| {
+            r.columns.iter().enumerate().filter_map(|(i, c)| {
+                domain_base(&c.type_name, &domains).map(|b| (key.clone(), i, b))
+            })
+        })
+        .collect();
+    for (key, i, base) in bases {
+        if let Some(c) = schema
+            .relations
+            .get_mut(&key)
+            .and_then(|r| r.columns.get_mut(i))
+        {
+            c.domain_base = Some(base);
+        }
+    }
+}
+
+/// The base type of `type_name` (as the catalog read prints it: `amount` in `public`,
+/// `app.amount` elsewhere) when it is one of `domains`, through domains of domains.
+fn domain_base(
+    type_name: &str,
+    domains: &std::collections::HashMap<(&str, &str), &str>,
+) -> Option<String> {
+    let mut base: Option<String> = None;
+    // A domain cannot be its own base, directly or not; the bound only keeps a damaged
+    // catalog from looping.
+    for _ in 0..domains.len() {
+        let (schema, name) = parse_qualified(base.as_deref().unwrap_or(type_name), "public");
+        match domains.get(&(schema.as_str(), name.as_str())) {
+            Some(next) => base = Some(next.to_string()),
+            None => break,
+        }
+    }
+    base
 }
 
 /// Whether a reading session may have PostgreSQL start parallel workers for its queries.
@@ -588,6 +645,8 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
         Ok(Column {
             name: row.try_get("name").map_err(&e)?,
             qualified_type: qualified_type(&type_name, type_schema.as_deref()),
+            // Filled once the types are read too (`resolve_domain_bases`).
+            domain_base: None,
             type_name,
             nullable: row.try_get("nullable").map_err(&e)?,
             default,
@@ -860,6 +919,27 @@ fn trigger_events(tgtype: i32) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domain_stands_for_its_base_type_through_domains_of_domains() {
+        let domains: std::collections::HashMap<(&str, &str), &str> = [
+            (("public", "money_base"), "numeric(12,2)"),
+            (("public", "amount"), "money_base"),
+            (("app", "ident"), "bigint"),
+            // A damaged catalog: a domain that is its own base ends the walk.
+            (("public", "loop"), "loop"),
+        ]
+        .into_iter()
+        .collect();
+        let base = |t: &str| domain_base(t, &domains);
+        assert_eq!(base("amount").as_deref(), Some("numeric(12,2)"));
+        assert_eq!(base("money_base").as_deref(), Some("numeric(12,2)"));
+        assert_eq!(base("app.ident").as_deref(), Some("bigint"));
+        // `ident` bare is `public`'s, which has none.
+        assert_eq!(base("ident"), None);
+        assert_eq!(base("numeric(12,2)"), None);
+        assert_eq!(base("loop").as_deref(), Some("loop"));
+    }
 
     #[test]
     fn a_type_printed_without_its_schema_is_qualified() {

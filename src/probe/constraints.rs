@@ -689,7 +689,7 @@ impl Domain {
     ) -> Result<Option<Domain>> {
         let ty = |c: &str| {
             rel.column(c)
-                .map(|c| base_type(&c.type_name, types))
+                .map(|c| c.value_type().to_string())
                 .unwrap_or_default()
         };
         Ok(Some(match rule {
@@ -1105,34 +1105,12 @@ fn one(column: &str, shown_value: &str, expr: String) -> Case {
     }
 }
 
-/// The type of `type_name` a case's values are drawn for: a domain of `types` stands for
-/// its base type, followed through domains of domains (`amount` over `numeric(12,2)` is
-/// `numeric(12,2)`: its cases step by 0.01, not by 1). Any other type is itself.
-fn base_type(type_name: &str, types: &[TypeDef]) -> String {
-    let mut name = type_name.to_string();
-    // A domain cannot be its own base, directly or not; the bound only keeps a damaged
-    // catalog from looping.
-    for _ in 0..types.len() {
-        let (schema, bare) =
-            crate::catalog::parse_qualified(&name, crate::spec::model::DEFAULT_SCHEMA);
-        match types
-            .iter()
-            .find(|t| t.kind == 'd' && t.schema == schema && t.name == bare)
-            .and_then(|t| t.base_type.clone())
-        {
-            Some(base) => name = base,
-            None => break,
-        }
-    }
-    name
-}
-
 /// The labels of `column`'s type when it is an enum of `types` (or a domain over one), in
 /// their order; empty for any other type. The type is named as the catalog read prints it
 /// (`mood` in `public`, `app.mood` elsewhere).
 fn enum_labels(column: &Column, types: &[TypeDef]) -> Vec<String> {
-    let base = base_type(&column.type_name, types);
-    let (schema, name) = crate::catalog::parse_qualified(&base, crate::spec::model::DEFAULT_SCHEMA);
+    let (schema, name) =
+        crate::catalog::parse_qualified(column.value_type(), crate::spec::model::DEFAULT_SCHEMA);
     types
         .iter()
         .find(|t| t.kind == 'e' && t.schema == schema && t.name == name)

@@ -158,9 +158,8 @@ impl<'r> Decollider<'r> {
             if c.default.is_some() {
                 continue;
             }
-            let texty = c.type_name.starts_with("character")
-                || c.type_name == "text"
-                || c.type_name.starts_with("varchar");
+            let ty = c.value_type();
+            let texty = ty.starts_with("character") || ty == "text" || ty.starts_with("varchar");
             columns.push((col.as_str(), expr.as_str(), texty));
         }
         Decollider { columns }
@@ -271,7 +270,7 @@ pub async fn fresh_keys_within(
         .filter_map(|name| rel.column(name))
         .filter(|c| {
             c.default.is_none()
-                && whole_number(&c.type_name)
+                && whole_number(c.value_type())
                 && !in_foreign_keys.contains(c.name.as_str())
                 && !fed_columns.contains(c.name.as_str())
                 && samples.iter().any(|s| s.contains_key(&c.name))

@@ -275,7 +275,7 @@ impl RowTemplate {
                 }
                 continue;
             }
-            let ty = column.type_name.as_str();
+            let ty = column.value_type();
             let needs_value = pk.contains(name) || unique.contains(name) || explicit.contains(name);
             let source = if fed.contains(&name.as_str()) {
                 let max: i64 = if ty == "smallint" {
