@@ -37,6 +37,13 @@ pub fn parse_qualified(text: &str, home: &str) -> (String, String) {
     }
 }
 
+/// The relation key ([`relation_key`]) of the table a spec whose own schema is `home`
+/// names as `text` (`t`, `app.t`, `"odd.name"`).
+pub fn key_in(text: &str, home: &str) -> String {
+    let (schema, name) = parse_qualified(text, home);
+    relation_key(&schema, &name)
+}
+
 fn split_qualified(text: &str) -> Vec<String> {
     crate::sql::split_outside_quotes(text, '.', false)
 }

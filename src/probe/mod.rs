@@ -71,12 +71,6 @@ pub fn rng_for(seed: u64, name: &str) -> proptest::test_runner::TestRng {
     proptest::test_runner::TestRng::from_seed(proptest::test_runner::RngAlgorithm::ChaCha, &bytes)
 }
 
-/// Whether `loaded` is a table outside the default schema: the tables its properties
-/// name bare (`row: { table: t }`, `proves: [t.t_touch]`) are its own schema's.
-pub fn outside_default_schema(loaded: &crate::spec::LoadedSpec) -> bool {
-    loaded.spec.schema != crate::spec::model::DEFAULT_SCHEMA
-}
-
 /// [`table_sql`] of the table whose relation key is `key` (`t`, `app.t`, `"odd.name"`).
 pub fn key_sql(key: &str) -> String {
     let (schema, name) = crate::catalog::parse_qualified(key, crate::spec::model::DEFAULT_SCHEMA);

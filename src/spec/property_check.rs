@@ -201,10 +201,7 @@ fn check_property(spec: &TableSpec, pname: &str, prop: &PropertySpec) -> Check {
         }
     }
     // Tables by relation key: `t` and `app.t` in the spec of `app.t` are one table.
-    let key = |table: &str| {
-        let (schema, name) = crate::catalog::parse_qualified(table, &spec.schema);
-        crate::catalog::relation_key(&schema, &name)
-    };
+    let key = |table: &str| crate::catalog::key_in(table, &spec.schema);
     let given_rows: Vec<String> = prop
         .given
         .values()

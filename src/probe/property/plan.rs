@@ -148,19 +148,18 @@ fn clock_key(loaded: &LoadedSpec, prop: &PropertySpec, table: &str) -> Option<St
     if prop.model.contains_key(table) {
         return None;
     }
-    let (schema, name) = crate::catalog::parse_qualified(table, &loaded.spec.schema);
-    Some(crate::catalog::relation_key(&schema, &name))
+    Some(crate::catalog::key_in(table, &loaded.spec.schema))
 }
 
 /// `gen` compiled; a row's table is named as the spec of schema `home` names it: bare in
 /// `home`, `schema.table` elsewhere.
 fn gen_plan(ctx: &RowContext, home: &str, gen: &Gen) -> Result<GenPlan, String> {
     Ok(match gen {
-        Gen::Row(r) => {
-            let (schema, table) = crate::catalog::parse_qualified(&r.table, home);
-            let key = crate::catalog::relation_key(&schema, &table);
-            GenPlan::Row(RowTemplate::build(ctx, &key, &r.set)?)
-        }
+        Gen::Row(r) => GenPlan::Row(RowTemplate::build(
+            ctx,
+            &crate::catalog::key_in(&r.table, home),
+            &r.set,
+        )?),
         other => GenPlan::Scalar(other.clone()),
     })
 }

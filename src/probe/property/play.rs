@@ -848,8 +848,8 @@ impl<'p, 'a> Player<'p, 'a> {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let (wexec, wrepro, wtemplate) = match &c.where_ {
-                Some(w) => {
+            let (wexec, wrepro, wtemplate) = match (&c.where_, key.as_deref()) {
+                (Some(w), _) => {
                     let (e, r) = render(b, w, at)?;
                     let t = b.render_template(w, &mut params).unwrap_or(e.clone());
                     (
@@ -859,9 +859,8 @@ impl<'p, 'a> Player<'p, 'a> {
                     )
                 }
                 // A model table: the property's own, every row of it moves.
-                None if key.is_none() => (String::new(), String::new(), String::new()),
-                None => {
-                    let key = key.as_deref().unwrap_or_default();
+                (None, None) => (String::new(), String::new(), String::new()),
+                (None, Some(key)) => {
                     let (e, r, t) = self.given_rows_of(b, key, &mut params);
                     (
                         format!(" WHERE {e}"),
