@@ -1110,3 +1110,93 @@ async fn relations_compared_side_by_side_give_the_findings_of_one_at_a_time() {
     failed.dedup();
     assert_eq!(failed, ["t007", "t200", "t300", "t599"]);
 }
+
+/// A CHECK on an enum column and a range on a domain column are written as rules the probes
+/// try, not as `sql:` text they skip: `check` of the snapshot (with a sample row added)
+/// passes with each rule's cases counted, and a CHECK that lets one more label in, or a bound moved by a cent, fails.
+#[test]
+fn enum_and_domain_checks_are_snapshotted_as_rules_the_probes_try() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("001_t.sql"),
+        "CREATE TYPE mood AS ENUM ('ok', 'sad', 'meh');\n\
+         CREATE DOMAIN money_base AS numeric(12,2);\n\
+         CREATE DOMAIN amount AS money_base;\n\
+         CREATE TABLE t (id bigint PRIMARY KEY,\n\
+           m mood NOT NULL CHECK (m IN ('ok', 'meh')),\n\
+           a amount CHECK (a > 0 AND a < 100));\n",
+    )
+    .unwrap();
+    let specs = dir.path().join("specs");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let snap = cli(&["spec", "snapshot", "--out", "specs", "-q"]);
+    assert!(
+        snap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&snap.stderr)
+    );
+    let text = std::fs::read_to_string(specs.join("t.yaml")).unwrap();
+    assert!(
+        text.contains("rule: { one_of: { column: m, values: [ok, meh] } }")
+            && text.contains("rule: { range: { column: a, gt: 0, lt: 100 } }"),
+        "{text}"
+    );
+    // The probes vary a sample row, which only people can give.
+    std::fs::write(
+        specs.join("t.yaml"),
+        format!("{text}\nsamples:\n  - {{ id: 1, m: ok, a: 12.5 }}\n"),
+    )
+    .unwrap();
+
+    let check = |extra: &[&str]| {
+        let out = cli(&[
+            &["check", "--no-report", "--format", "json", "--seed", "7"],
+            extra,
+        ]
+        .concat());
+        let findings: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), findings)
+    };
+    let probe = |findings: &serde_json::Value, object: &str| {
+        findings["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "probe.check" && f["object"] == object)
+            .unwrap_or_else(|| panic!("no probe.check {object}"))
+            .clone()
+    };
+    let (code, findings) = check(&[]);
+    assert_eq!(code, Some(0), "{findings:#}");
+    for object in ["t.t_m_check", "t.t_a_check"] {
+        let f = probe(&findings, object);
+        assert_eq!(f["status"], "pass", "{f:#}");
+        assert!(
+            f["message"].as_str().unwrap().contains("rejected by"),
+            "{f:#}"
+        );
+    }
+
+    std::fs::write(
+        dir.path().join("drift.sql"),
+        "ALTER TABLE t DROP CONSTRAINT t_m_check,\n\
+           ADD CONSTRAINT t_m_check CHECK (m IN ('ok', 'meh', 'sad'));\n\
+         ALTER TABLE t DROP CONSTRAINT t_a_check,\n\
+           ADD CONSTRAINT t_a_check CHECK (a > 0.01 AND a < 100);\n",
+    )
+    .unwrap();
+    let (code, findings) = check(&["--apply-after", "drift.sql"]);
+    assert_eq!(code, Some(1), "{findings:#}");
+    for object in ["t.t_m_check", "t.t_a_check"] {
+        assert_eq!(probe(&findings, object)["status"], "fail", "{object}");
+    }
+}

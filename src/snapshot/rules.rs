@@ -12,8 +12,12 @@ use crate::spec::{
 };
 
 /// The rule for a CHECK expression (`pg_get_expr(conbin, conrelid)`) on `rel`.
+///
+/// A column of a domain is read as its base type (when the catalog read has it): the
+/// casts PostgreSQL prints around it are its base type's (`(amount)::numeric > 0`), and the
+/// rule the spec then states is compiled in the shadow on a column of the same domain.
 pub fn recognise(printed: &str, rel: &Relation) -> Rule {
-    let types = |c: &str| rel.column(c).map(|col| col.type_name.clone());
+    let types = |c: &str| rel.column(c).map(|col| col.value_type().to_string());
     parse(printed)
         .and_then(|e| structured(&e, &types))
         .unwrap_or_else(|| Rule::Sql(sql_rule(printed)))
@@ -85,11 +89,19 @@ fn one_of(e: &Expr, types: &Types) -> Option<Rule> {
         },
         _ => return None,
     };
+    // An enum column's labels are printed cast to the enum itself: `'ok'::mood`.
+    let own_type = types(&col)?;
     let values = items
         .iter()
-        .map(|i| match literal(i)? {
-            Expr::Str(s) | Expr::Num(s) => Some(s),
-            _ => None,
+        .map(|i| match i {
+            Expr::Cast(inner, t) if *t == own_type => match inner.as_ref() {
+                Expr::Str(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => match literal(i)? {
+                Expr::Str(s) | Expr::Num(s) => Some(s),
+                _ => None,
+            },
         })
         .collect::<Option<Vec<_>>>()?;
     (!values.is_empty()).then_some(Rule::OneOf(OneOfRule {
@@ -363,6 +375,11 @@ mod tests {
                 col("ts", "timestamp with time zone"),
                 col("title", "text"),
                 col("active", "boolean"),
+                col("mood", "feeling"),
+                Column {
+                    domain_base: Some("numeric(12,2)".into()),
+                    ..col("amount", "money_amount")
+                },
             ],
             ..Default::default()
         }
@@ -387,6 +404,9 @@ mod tests {
             ("((n IS NULL) OR (n >= m))", r#"{"compare":{"left":"n","op":">=","right":"m","or_left_null":true}}"#),
             ("(length(TRIM(BOTH FROM title)) > 0)", r#"{"not_blank":{"column":"title"}}"#),
             ("(((status)::text <> 'done'::text) OR (ts IS NOT NULL))", r#"{"implies":{"when":"status = 'done'","then":"ts IS NOT NULL"}}"#),
+            // An enum's labels are cast to the enum; a domain column to its base type.
+            ("(mood = ANY (ARRAY['ok'::feeling, 'meh'::feeling]))", r#"{"one_of":{"column":"mood","values":["ok","meh"]}}"#),
+            ("(((amount)::numeric > (0)::numeric) AND ((amount)::numeric < (100)::numeric))", r#"{"range":{"column":"amount","gt":0.0,"lt":100.0}}"#),
         ];
         for (printed, want) in cases {
             assert_eq!(yaml(printed), want, "{printed}");
@@ -404,6 +424,8 @@ mod tests {
             "(n > 12345678901234567.89)", // not exact as f64
             "((status)::text = ANY (ARRAY[lower('A'::text)]))",
             "CASE WHEN (n > 0) THEN true ELSE false END",
+            "(mood = ANY (ARRAY['ok'::other_enum]))", // labels of another type
+            "((amount)::integer > 0)",                // not its base type's cast
         ] {
             let rule = recognise(printed, &rel());
             assert!(matches!(rule, Rule::Sql(_)), "{printed}: {rule:?}");
