@@ -473,6 +473,8 @@ const SAME_MEANING: &[&str] = &[
     "NORMALIZE(a, NFC) = a",
     "a IS NFKC NORMALIZED",
     "EXTRACT(year FROM ts AT TIME ZONE 'UTC') > 2000",
+    "substring(a from 'a#\"b%#\"' for '#') IS NOT NULL OR a <> ''",
+    "XMLEXISTS('//a' PASSING xmlparse(document '<a/>')) OR a <> ''",
 ];
 const OTHER_MEANING: &[(&str, &str)] = &[
     (
@@ -489,6 +491,14 @@ const OTHER_MEANING: &[(&str, &str)] = &[
         "(ts AT TIME ZONE 'CET') > '2000-01-01'",
     ),
     ("NORMALIZE(a, NFC) = a", "NORMALIZE(a, NFD) = a"),
+    (
+        "substring(a from 'a#\"b%#\"' for '#') IS NOT NULL OR a <> ''",
+        "substring(a from 'a#\"c%#\"' for '#') IS NOT NULL OR a <> ''",
+    ),
+    (
+        "XMLEXISTS('//a' PASSING xmlparse(document '<a/>')) OR a <> ''",
+        "XMLEXISTS('//b' PASSING xmlparse(document '<a/>')) OR a <> ''",
+    ),
 ];
 
 /// `pg_get_constraintdef` of each CHECK, printed by `major`.

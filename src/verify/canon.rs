@@ -3,10 +3,12 @@
 //!
 //! Both sides are always printed by PostgreSQL first (the spec side through the shadow
 //! database), so this only has to absorb what the printer keeps from how the SQL was
-//! written: casts (`(0)::numeric`, `'a'::character varying`), numeric spelling (`0.00` vs
-//! `0`), redundant parentheses, and the order of literal lists in `= ANY (ARRAY[…])`.
-//! Dropping casts is a deliberate trade: a cast-only difference is not reported here, and the
-//! behavioural probes are what catch a semantic change of that kind.
+//! written: casts of literals (`(0)::numeric`, `'a'::character varying`) and the widening
+//! casts PostgreSQL adds itself (`(status)::text`), numeric spelling (`0.00` vs `0`),
+//! redundant parentheses, and the order of a list tested for membership (`= ANY
+//! (ARRAY[…])`, `IN (…)`). A cast that changes a value (`(starts_at)::date`), a string of
+//! digits and an array value's order are kept: each is a difference of meaning that no
+//! probe looks at in an index key, a default or a policy.
 //!
 //! Both sides are normally printed by the same PostgreSQL major. When they cannot be (the
 //! shadow of a handed-over server ran on another major because no binaries of the server's
@@ -29,6 +31,7 @@ pub const CROSS_MAJOR_RULES: &[(u32, &str, &str)] = &[
     ),
     (14, "EXTRACT(field FROM x)", "date_part('field', x)"),
     (14, "SUBSTRING(x FROM a [FOR b])", "substring(x, a[, b])"),
+    (14, "SUBSTRING(x SIMILAR p ESCAPE e)", "substring(x, p, e)"),
     (14, "POSITION(a IN b)", "position(b, a)"),
     (
         14,
@@ -39,6 +42,7 @@ pub const CROSS_MAJOR_RULES: &[(u32, &str, &str)] = &[
     (14, "COLLATION FOR (x)", "pg_collation_for(x)"),
     (14, "NORMALIZE(x[, FORM])", "normalize(x[, 'form'])"),
     (14, "x IS [FORM] NORMALIZED", "is_normalized(x[, 'form'])"),
+    (14, "XMLEXISTS(p PASSING x)", "xmlexists(p, x)"),
 ];
 
 thread_local! {
@@ -96,7 +100,6 @@ pub fn canonical(expr: &str) -> String {
         .into_iter()
         .map(|t| match t {
             Tok::Number(n) => Tok::Number(normalise_number(&n)),
-            Tok::Str(s) if numeric_string(&s) => Tok::Number(normalise_number(&s[1..s.len() - 1])),
             other => other,
         })
         .collect();
@@ -219,8 +222,14 @@ const MULTIWORD: &[&[&str]] = &[
     &["time", "without", "time", "zone"],
 ];
 
+/// Casts a printed expression carries only because of how its SQL was written: a cast of
+/// a literal (`(0)::numeric`, `'a'::character varying`, `(ARRAY['a'])::text[]`), and a cast
+/// of anything else to a type that every value it is applied to passes through whole
+/// ([`WIDENING`]: `(status)::text`, `(n)::numeric`). Any other cast changes the value it is
+/// applied to (`(starts_at)::date`, `(price)::integer`, `(code)::character varying(1)`) and
+/// stays, so that a drift of that kind is a difference.
 fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
-    let mut out = Vec::with_capacity(tokens.len());
+    let mut out: Vec<Tok> = Vec::with_capacity(tokens.len());
     let mut i = 0;
     while i < tokens.len() {
         if tokens[i] != Tok::Cast {
@@ -228,6 +237,7 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
             i += 1;
             continue;
         }
+        let cast_at = i;
         i += 1; // skip `::`
                 // the type name: one identifier or a known multi-word name
         let mut matched = 0;
@@ -239,8 +249,18 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
                 matched = words.len();
             }
         }
-        i += matched.max(1);
+        let name_end = i + matched.max(1);
+        let name: Vec<String> = tokens[i..name_end.min(tokens.len())]
+            .iter()
+            .map(|t| match t {
+                Tok::Ident(id) => id.to_ascii_lowercase(),
+                _ => String::new(),
+            })
+            .collect();
+        let name = name.join(" ");
+        i = name_end;
         // an optional type modifier `(n[, m])`
+        let mut modified = false;
         if tokens.get(i) == Some(&Tok::Open('(')) {
             let mut j = i + 1;
             while j < tokens.len() && matches!(tokens[j], Tok::Number(_) | Tok::Punct(_)) {
@@ -248,6 +268,7 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
             }
             if tokens.get(j) == Some(&Tok::Close(')')) {
                 i = j + 1;
+                modified = true;
             }
         }
         // array brackets `[]`
@@ -255,8 +276,130 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
         {
             i += 2;
         }
+        match literal_operand(&out) {
+            Some(start) => {
+                // `'-1.00'::numeric` is the number -1; a string cast to any other type
+                // stays a string (`'1.10'::text` is not `'1.1'::text`).
+                if is_numeric_type(&name) && out.len() - start == 1 {
+                    if let Some(Tok::Str(s)) = out.last() {
+                        if numeric_string(s) {
+                            let n = s[1..s.len() - 1].to_string();
+                            *out.last_mut().expect("one token") = Tok::Number(n);
+                        }
+                    }
+                }
+            }
+            None if !modified && widening(&name) => {}
+            None => out.extend(tokens[cast_at..i].iter().cloned()),
+        }
     }
     out
+}
+
+/// Types a cast to which keeps every value it is applied to as it was, for the types
+/// PostgreSQL casts to them implicitly: `varchar` to `text`, an integer to `numeric`.
+/// Between majors on both sides of 14, `double precision` too: `EXTRACT` returns it before
+/// 14 and `numeric` from 14 on, so the casts around it differ (see [`CROSS_MAJOR_RULES`]).
+const WIDENING: &[&str] = &["text", "numeric", "character varying"];
+
+fn widening(name: &str) -> bool {
+    WIDENING.contains(&name) || (name == "double precision" && spans(14))
+}
+
+fn is_numeric_type(name: &str) -> bool {
+    matches!(
+        name,
+        "numeric"
+            | "decimal"
+            | "integer"
+            | "int"
+            | "int2"
+            | "int4"
+            | "int8"
+            | "smallint"
+            | "bigint"
+            | "real"
+            | "float4"
+            | "float8"
+            | "double precision"
+    )
+}
+
+/// Where the literal that ends `out` starts, if `out` ends with one: a string or a number,
+/// a literal in parentheses (`(0)`, `(- 1)`), or an `ARRAY[…]` of literals, bare or in
+/// parentheses. The casts inside it were dealt with already.
+fn literal_operand(out: &[Tok]) -> Option<usize> {
+    let last = out.len().checked_sub(1)?;
+    match &out[last] {
+        Tok::Str(_) | Tok::Number(_) => Some(last),
+        Tok::Close(c) => {
+            let open = matching_open(out, last)?;
+            let inner = &out[open + 1..last];
+            match c {
+                ')' => {
+                    // A call's argument list is not a literal: `now()`, `lower('A')`.
+                    if let Some(Tok::Ident(id)) = open.checked_sub(1).map(|k| &out[k]) {
+                        if !is_keyword(id) {
+                            return None;
+                        }
+                    }
+                    let inner_literal = match inner {
+                        [Tok::Punct(m), Tok::Number(_)] if m == "-" => true,
+                        _ => literal_operand(inner) == Some(0),
+                    };
+                    inner_literal.then_some(open)
+                }
+                _ => {
+                    let start = open.checked_sub(1)?;
+                    let is_array =
+                        matches!(&out[start], Tok::Ident(id) if id.eq_ignore_ascii_case("ARRAY"));
+                    (is_array && literal_list(inner)).then_some(start)
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `'a', 'b'` or `1, 2`: literals separated by commas (nested arrays included).
+fn literal_list(tokens: &[Tok]) -> bool {
+    let mut items: Vec<&[Tok]> = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (k, t) in tokens.iter().enumerate() {
+        match t {
+            Tok::Open(_) => depth += 1,
+            Tok::Close(_) => depth -= 1,
+            Tok::Punct(p) if p == "," && depth == 0 => {
+                items.push(&tokens[start..k]);
+                start = k + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&tokens[start..]);
+    items.iter().all(|item| match item {
+        [Tok::Punct(m), Tok::Number(_)] if m == "-" => true,
+        [Tok::Open('['), inner @ .., Tok::Close(']')] => literal_list(inner),
+        _ => !item.is_empty() && literal_operand(item) == Some(0),
+    })
+}
+
+/// The index of the bracket that `out[close]` closes.
+fn matching_open(out: &[Tok], close: usize) -> Option<usize> {
+    let mut depth = 0;
+    for k in (0..=close).rev() {
+        match out[k] {
+            Tok::Close(_) => depth += 1,
+            Tok::Open(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `'-1.00'`: PostgreSQL prints negative numeric constants as quoted strings with a cast.
@@ -340,8 +483,10 @@ fn simplify(nodes: Vec<Node>) -> Vec<Node> {
                     };
                     inner = deeper;
                 }
-                if c == '[' {
-                    sort_literal_list(&mut inner);
+                // `= ANY (ARRAY[…])`, `<> ALL (ARRAY[…])`, `IN (…)`: a list tested for
+                // membership, whose order does not matter (an array value's does).
+                if c == '(' && membership(out.last()) {
+                    sort_membership_list(&mut inner);
                 }
                 // (atom) → atom, unless it is a call's argument list
                 if c == '('
@@ -454,6 +599,24 @@ fn rewrite_bool_compare(nodes: Vec<Node>) -> Vec<Node> {
     }
 }
 
+/// Whether a parenthesised list after `node` is tested for membership: `ANY (…)`, `ALL
+/// (…)`, `SOME (…)`, `IN (…)`.
+fn membership(node: Option<&Node>) -> bool {
+    ["ANY", "ALL", "SOME", "IN"]
+        .iter()
+        .any(|w| node.is_some_and(|n| is_word(n, w)))
+}
+
+/// The literal list of a membership test in sorted order: `IN ('b', 'a')` or
+/// `ANY (ARRAY['b', 'a'])`, the array possibly in parentheses of its own.
+fn sort_membership_list(inner: &mut Vec<Node>) {
+    match inner.as_mut_slice() {
+        [array, Node::Group('[', items)] if is_word(array, "ARRAY") => sort_literal_list(items),
+        [Node::Group('(', nested)] => sort_membership_list(nested),
+        _ => sort_literal_list(inner),
+    }
+}
+
 /// `['b', 'a']` → `['a', 'b']` when every element is a literal.
 fn sort_literal_list(items: &mut Vec<Node>) {
     let mut elems: Vec<Node> = Vec::new();
@@ -462,14 +625,14 @@ fn sort_literal_list(items: &mut Vec<Node>) {
             if *n != Node::Tok(Tok::Punct(",".into())) {
                 return;
             }
-        } else if matches!(n, Node::Tok(Tok::Str(_) | Tok::Number(_))) {
+        } else if matches!(n, Node::Tok(Tok::Str(_) | Tok::Number(_))) || is_word(n, "NULL") {
             elems.push(n.clone());
         } else {
             return;
         }
     }
     let key = |n: &Node| match n {
-        Node::Tok(Tok::Str(s)) | Node::Tok(Tok::Number(s)) => s.clone(),
+        Node::Tok(Tok::Str(s)) | Node::Tok(Tok::Number(s)) | Node::Tok(Tok::Ident(s)) => s.clone(),
         _ => String::new(),
     };
     elems.sort_by_key(key);
@@ -613,6 +776,11 @@ fn sql_call(kw: &str, inner: &[Node]) -> Option<Vec<Node>> {
             Some(call("date_part", vec![vec![quoted], x]))
         }
         "SUBSTRING" => {
+            if let Some([x, pattern, escape]) = split_at_words(inner, &["SIMILAR", "ESCAPE"])
+                .and_then(|p| <[Vec<Node>; 3]>::try_from(p).ok())
+            {
+                return Some(call("substring", vec![x, pattern, escape]));
+            }
             if let Some([x, from, count]) = split_at_words(inner, &["FROM", "FOR"])
                 .and_then(|p| <[Vec<Node>; 3]>::try_from(p).ok())
             {
@@ -634,6 +802,10 @@ fn sql_call(kw: &str, inner: &[Node]) -> Option<Vec<Node>> {
             let [x, y, from] =
                 <[Vec<Node>; 3]>::try_from(split_at_words(inner, &["PLACING", "FROM"])?).ok()?;
             Some(call("overlay", vec![x, y, from]))
+        }
+        "XMLEXISTS" => {
+            let [p, x] = <[Vec<Node>; 2]>::try_from(split_at_words(inner, &["PASSING"])?).ok()?;
+            (!p.is_empty() && !x.is_empty()).then(|| call("xmlexists", vec![p, x]))
         }
         "NORMALIZE" => match inner {
             [x @ .., c, Node::Tok(Tok::Ident(form))] if is_punct(c, ",") => {
@@ -703,6 +875,11 @@ fn is_keyword(id: &str) -> bool {
     )
 }
 
+/// A token the next one follows without a space: `.` and `::`.
+fn is_tight(n: &Node) -> bool {
+    matches!(n, Node::Tok(Tok::Cast)) || is_punct(n, ".")
+}
+
 fn render(nodes: &[Node], out: &mut String) {
     for (i, n) in nodes.iter().enumerate() {
         match n {
@@ -712,10 +889,10 @@ fn render(nodes: &[Node], out: &mut String) {
                     Tok::Cast => "::",
                     Tok::Open(_) | Tok::Close(_) => "",
                 };
-                // `old.status`: a qualified name keeps its dots tight.
-                let after_dot =
-                    i > 0 && matches!(&nodes[i - 1], Node::Tok(Tok::Punct(p)) if p == ".");
-                if i > 0 && text != "," && text != "." && !after_dot {
+                // `old.status`: a qualified name keeps its dots tight, and a cast its
+                // `::` (`starts_at::date`).
+                let after_tight = i > 0 && is_tight(&nodes[i - 1]);
+                if i > 0 && text != "," && text != "." && text != "::" && !after_tight {
                     out.push(' ');
                 }
                 out.push_str(text);
@@ -779,13 +956,92 @@ mod tests {
     }
 
     #[test]
-    fn multiword_types_are_dropped_whole() {
+    fn multiword_types_are_read_whole() {
         assert_eq!(
             canonical("(recorded_at <= (CURRENT_TIMESTAMP + '00:01:00'::interval))"),
             canonical("recorded_at <= (CURRENT_TIMESTAMP + '00:01:00'::interval)")
         );
         assert_eq!(canonical("'x'::character varying(10)"), "'x'");
-        assert_eq!(canonical("now()::timestamp without time zone"), "now()");
+        assert_eq!(
+            canonical("(now())::timestamp without time zone"),
+            "(now())::timestamp without time zone"
+        );
+        assert_eq!(canonical("(code)::character varying"), "code");
+        assert_eq!(
+            canonical("(code)::character varying(1)"),
+            "code::character varying(1)"
+        );
+    }
+
+    /// A cast of a column or an expression changes its value unless it only widens it:
+    /// one booking per room and day is not one per room and moment.
+    #[test]
+    fn a_cast_that_changes_a_value_stays() {
+        for (before, after) in [
+            ("starts_at", "((starts_at)::date)"),
+            ("(price > (0)::numeric)", "((price)::integer > 0)"),
+            ("now()", "((now())::date)"),
+            (
+                "(old.status IS DISTINCT FROM new.status)",
+                "((old.status)::character varying(1) IS DISTINCT FROM (new.status)::character varying(1))",
+            ),
+            ("(price * 2)", "((price)::integer * 2)"),
+            (
+                "(tenant_id = (current_setting('app.tenant'::text))::integer)",
+                "((tenant_id)::text = current_setting('app.tenant'::text))",
+            ),
+        ] {
+            assert_ne!(canonical(before), canonical(after), "{after}");
+        }
+        assert_eq!(canonical("((starts_at)::date)"), "starts_at::date");
+        assert_eq!(
+            canonical("((amount)::numeric(10,2) > 0.5)"),
+            "amount::numeric(10, 2) > 0.5"
+        );
+        // Widening casts, as PostgreSQL adds them, do not matter.
+        assert_eq!(canonical("((n)::numeric > 0.0)"), canonical("(n > 0)"));
+        assert_eq!(
+            canonical("((status)::text = 'a'::text)"),
+            canonical("(status = 'a')")
+        );
+    }
+
+    /// A number is a number only when it is cast to a numeric type; a string of digits is
+    /// a string (`'1.10'` is not `'1.1'`).
+    #[test]
+    fn a_string_of_digits_is_not_a_number() {
+        assert_ne!(canonical("'1.10'::text"), canonical("'1.1'::text"));
+        assert_ne!(
+            canonical("(api_version = ANY (ARRAY['1.0'::text, '1.10'::text]))"),
+            canonical("(api_version = ANY (ARRAY['1'::text, '1.1'::text]))")
+        );
+        assert_eq!(canonical("'-1.00'::numeric"), "-1");
+    }
+
+    /// The order of a list is absorbed where it does not matter (`IN`, `= ANY`, `<> ALL`),
+    /// and kept where it does (an array value).
+    #[test]
+    fn only_a_list_tested_for_membership_is_sorted() {
+        assert_ne!(
+            canonical("ARRAY['email'::text, 'sms'::text]"),
+            canonical("ARRAY['sms'::text, 'email'::text]")
+        );
+        assert_ne!(
+            canonical("(path = ARRAY['reports'::text, 'public'::text])"),
+            canonical("(path = ARRAY['public'::text, 'reports'::text])")
+        );
+        assert_eq!(
+            canonical("(c <> ALL (ARRAY['b'::text, 'a'::text]))"),
+            canonical("(c <> ALL (ARRAY['a'::text, 'b'::text]))")
+        );
+        assert_eq!(
+            canonical("FOR VALUES IN ('fr', 'de')"),
+            canonical("FOR VALUES IN ('de', 'fr')")
+        );
+        assert_ne!(
+            canonical("FOR VALUES IN ('fr', 'de')"),
+            canonical("FOR VALUES IN ('fr', 'it')")
+        );
     }
 
     #[test]
@@ -871,6 +1127,14 @@ mod tests {
         ("(\"normalize\"(a) = a)", "(NORMALIZE(a) = a)"),
         ("is_normalized(a, 'nfc'::text)", "(a IS NFC NORMALIZED)"),
         ("is_normalized(a)", "(a IS NORMALIZED)"),
+        (
+            "((substring(title, 'a#\"b%#\"'::text, '#'::text) IS NOT NULL) OR (title <> ''::text))",
+            "((SUBSTRING(title SIMILAR 'a#\"b%#\"'::text ESCAPE '#'::text) IS NOT NULL) OR (title <> ''::text))",
+        ),
+        (
+            "(xmlexists('//a'::text, XMLPARSE(DOCUMENT '<a/>'::text STRIP WHITESPACE)) OR true)",
+            "(XMLEXISTS('//a'::text PASSING (XMLPARSE(DOCUMENT '<a/>'::text STRIP WHITESPACE))) OR true)",
+        ),
     ];
 
     #[test]
