@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::names::{key_in, parse_qualified, qualified_name, relation_key};
+pub use super::names::{
+    key_in, owned_by_text, parse_owned_by, parse_qualified, qualified_name, relation_key,
+};
 
 /// Everything the verifier needs to know about the checked schemas of one database.
 /// Objects owned by extensions are left out: the extension stands for them.

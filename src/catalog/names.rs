@@ -44,6 +44,28 @@ pub fn key_in(text: &str, home: &str) -> String {
     relation_key(&schema, &name)
 }
 
+/// A sequence's owning column as a spec writes it, `table.column`, each part double-quoted
+/// when it holds a dot or a double quote (`"order.lines".n`). The table is in the
+/// sequence's own schema, as PostgreSQL requires.
+pub fn owned_by_text(table: &str, column: &str) -> String {
+    format!(
+        "{}.{}",
+        qualified_name("", table, ""),
+        qualified_name("", column, "")
+    )
+}
+
+/// Read an `owned_by` written as [`owned_by_text`] writes it: (table, column), or `None`
+/// when it is not two non-empty parts.
+pub fn parse_owned_by(text: &str) -> Option<(String, String)> {
+    match split_qualified(text.trim()).as_slice() {
+        [table, column] if !table.trim().is_empty() && !column.trim().is_empty() => {
+            Some((table.clone(), column.clone()))
+        }
+        _ => None,
+    }
+}
+
 fn split_qualified(text: &str) -> Vec<String> {
     crate::sql::split_outside_quotes(text, '.', false)
 }

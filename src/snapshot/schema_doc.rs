@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 
 use super::columns::{non_default_options, short_default, short_type};
 use super::Notes;
-use crate::catalog::{Schema, TypeDef};
+use crate::catalog::{owned_by_text, parse_qualified, Schema, TypeDef};
 use crate::spec::{
     DomainCheckSpec, ExtensionSpec, SchemaAllowExtra, SchemaSpec, SequenceSpec, TableSpec, TypeSpec,
 };
@@ -81,8 +81,7 @@ pub fn schema_spec(schema: &Schema, ns: &str, tables: &[&TableSpec]) -> (SchemaS
                         cache: opts.cache,
                         cycle: opts.cycle,
                         owned_by: s.owner.as_ref().map(|o| {
-                            let table = o.table.rsplit('.').next().unwrap_or(&o.table);
-                            format!("{table}.{}", o.column)
+                            owned_by_text(&parse_qualified(&o.table, "public").1, &o.column)
                         }),
                         comment: s.comment.clone(),
                         privileges: None,

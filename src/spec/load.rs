@@ -854,12 +854,12 @@ fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
             ));
         }
         if let Some(owner) = &seq.owned_by {
-            if owner.split('.').count() != 2 || owner.split('.').any(|p| p.trim().is_empty()) {
+            if crate::catalog::parse_owned_by(owner).is_none() {
                 return Err(spec_error(
                     loaded,
                     &["sequences", name, "owned_by"],
                     format!("`{owner}` does not name a column as table.column"),
-                    "write owned_by: table.column",
+                    "write owned_by: table.column, double-quoting a name that holds a dot (\"order.lines\".n)",
                 ));
             }
         }

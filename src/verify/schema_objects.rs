@@ -4,7 +4,9 @@
 
 use super::columns::sequence_text;
 use super::{canonical, Ctx, Finding, Shadow, Status};
-use crate::catalog::{qualified_name, Schema, TypeDef};
+use crate::catalog::{
+    owned_by_text, parse_owned_by, parse_qualified, qualified_name, Schema, TypeDef,
+};
 use crate::spec::{LoadedSchema, SpecSet};
 
 pub(crate) fn verify_schema_objects(
@@ -304,11 +306,15 @@ fn verify_document(
                 "ALTER SEQUENCE … with the spec's type and options, or correct the spec",
             ));
         }
-        let want_owner = s.owned_by.clone();
-        let got_owner = a.owner.as_ref().map(|o| {
-            let table = o.table.rsplit('.').next().unwrap_or(&o.table);
-            format!("{table}.{}", o.column)
+        // Both written as `table.column`, a part holding a dot quoted (`"order.lines".n`).
+        let want_owner = s.owned_by.as_ref().map(|o| match parse_owned_by(o) {
+            Some((table, column)) => owned_by_text(&table, &column),
+            None => o.clone(),
         });
+        let got_owner = a
+            .owner
+            .as_ref()
+            .map(|o| owned_by_text(&parse_qualified(&o.table, "public").1, &o.column));
         out.push(
             ctx.compare(
                 "sequence.owned_by",

@@ -230,15 +230,15 @@ pub fn sequence_ownership(doc: &SchemaSpec) -> Vec<Statement> {
         .iter()
         .filter_map(|(name, s)| {
             let owner = s.owned_by.as_ref()?;
-            let (table, column) = owner.split_once('.')?;
+            let (table, column) = crate::catalog::parse_owned_by(owner)?;
             Some(Statement::new(
                 &["sequences", name, "owned_by"],
                 "sequence owner",
                 format!(
                     "ALTER SEQUENCE {} OWNED BY {}.{}",
                     qualified(&doc.schema, name),
-                    qualified(&doc.schema, table),
-                    quote_ident(column)
+                    qualified(&doc.schema, &table),
+                    quote_ident(&column)
                 ),
             ))
         })
