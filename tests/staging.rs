@@ -161,6 +161,25 @@ async fn check_reports_drift_writes_nothing_and_never_shows_the_password() {
     assert_eq!(before, after, "the check changed the staging database");
 }
 
+/// libpq takes a URL whose host is left to its `host=` parameter (`postgres://u@/db?host=…`,
+/// `postgres://u@:5432/db?host=…`); so does `check`, and it reaches that server.
+#[test]
+fn a_url_that_leaves_the_host_to_its_parameters_reaches_that_server() {
+    let dir = staging().dir().display().to_string();
+    for target in [
+        format!("postgres://auditor:{PASSWORD}@/staging?host={dir}&port=5432"),
+        format!("postgresql://auditor:{PASSWORD}@:5432/staging?host={dir}"),
+    ] {
+        let (code, stdout, stderr, _) = run(&["check", "--no-report", "--database-url", &target]);
+        assert_eq!(code, 1, "{target}: the known drift\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("FAIL column.extra  tenants.nickname"),
+            "{target}\n{stdout}"
+        );
+        assert!(!format!("{stdout}{stderr}").contains(PASSWORD), "{target}");
+    }
+}
+
 #[tokio::test]
 async fn probes_on_staging_run_only_when_asked_and_roll_back() {
     let _serial = FOOTPRINT.lock().await;

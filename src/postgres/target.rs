@@ -194,6 +194,9 @@ fn register_userinfo_secret(rest: &str) {
     }
 }
 
+/// The host a URL with none is parsed with (`.invalid` is reserved: no server has it).
+const NO_HOST: &str = "no-host.invalid";
+
 fn parse_url(raw: &str, shown: &str) -> Result<Parts> {
     let rest = raw.split_once("://").map(|(_, r)| r).unwrap_or_default();
     register_userinfo_secret(rest);
@@ -226,7 +229,26 @@ fn parse_url(raw: &str, shown: &str) -> Result<Parts> {
              / as %2F",
         ));
     }
-    let url = url::Url::parse(raw).map_err(|e| usage(shown, e.to_string(), URL_HINT))?;
+    // libpq takes a user or a port with no host (`postgres://aud@/db?host=/run/pg`,
+    // `postgres://:5433/db`), the host then coming from `host=` or the default; a URL
+    // parser refuses an empty host after user info or before a port. Such a URL is parsed
+    // with a stand-in host, which is then forgotten.
+    let host_starts = url_at.map_or(0, |at| at + 1);
+    let empty_host = rest[host_starts..authority_end].is_empty()
+        || rest[host_starts..authority_end].starts_with(':');
+    let with_host;
+    let parsed = if empty_host && (url_at.is_some() || host_starts < authority_end) {
+        let (scheme, _) = raw.split_once("://").unwrap_or_default();
+        with_host = format!(
+            "{scheme}://{}{NO_HOST}{}",
+            &rest[..host_starts],
+            &rest[host_starts..]
+        );
+        &with_host
+    } else {
+        raw
+    };
+    let url = url::Url::parse(parsed).map_err(|e| usage(shown, e.to_string(), URL_HINT))?;
     if url.fragment().is_some() {
         return Err(usage(
             shown,
@@ -247,7 +269,7 @@ fn parse_url(raw: &str, shown: &str) -> Result<Parts> {
             })
     };
     let mut parts = Parts::default();
-    if let Some(host) = url.host_str().filter(|h| !h.is_empty()) {
+    if let Some(host) = url.host_str().filter(|h| !h.is_empty() && *h != NO_HOST) {
         parts.host = Some(decode("host", host)?);
     }
     parts.port = url.port();
@@ -716,6 +738,27 @@ mod tests {
             assert!(!shown.contains(&pw), "{raw}: {shown}");
             assert!(shown.contains("password=***"), "{raw}: {shown}");
         }
+    }
+
+    #[test]
+    fn a_url_may_leave_the_host_to_its_parameters_as_libpq_does() {
+        let socket =
+            |o: &sqlx::postgres::PgConnectOptions| o.get_socket().map(|p| p.display().to_string());
+        let url = DatabaseUrl::parse("postgresql://postgres@/reims?host=/tmp/pg&port=5492")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let o = url.connect_options();
+        assert_eq!(
+            (socket(&o), o.get_port(), o.get_username(), o.get_database()),
+            (Some("/tmp/pg".into()), 5492, "postgres", Some("reims"))
+        );
+        let url = DatabaseUrl::parse("postgres://aud:pw@:5433/reims?host=/tmp/pg")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let o = url.connect_options();
+        assert_eq!((socket(&o), o.get_port()), (Some("/tmp/pg".into()), 5433));
+        assert!(!format!("{url}").contains(NO_HOST), "{url}");
+        // With no host anywhere, the stand-in is never the host.
+        let url = DatabaseUrl::parse("postgres://aud@/reims").unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(url.connect_options().get_host(), NO_HOST);
     }
 
     #[test]
