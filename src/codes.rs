@@ -39,6 +39,8 @@ codes! {
         "Recreate the table with the spec's PARTITION BY, or correct the spec's `partition_by`.";
     "table.partition_of" => "A partition is attached to the declared parent.",
         "Attach the partition to the spec's parent, or correct the spec's `partition_of`.";
+    "view.options" => "A view has exactly the options the spec gives (security_barrier, security_invoker, check_option; none by default): they decide whose privileges and row security its rows are read with, and what may be written through it.",
+        "ALTER VIEW … SET (…) or RESET (…) as the spec says, or correct the spec's `options`.";
     "table.partition_bound" => "A partition holds the declared range or list of values.",
         "Re-attach the partition with the spec's bound, or correct the spec.";
     "table.persistence" => "A table is LOGGED or UNLOGGED as declared.",
@@ -79,6 +81,8 @@ codes! {
         "Add the constraint in a migration, or remove it from the spec.";
     "unique.columns" => "A UNIQUE constraint covers the declared columns, in order.",
         "Recreate the constraint in a migration, or correct the spec.";
+    "unique.nulls" => "A UNIQUE constraint treats NULL keys as the spec says: distinct (any number of rows may hold them, the default) or NOT DISTINCT (one row).",
+        "Recreate the constraint with UNIQUE NULLS [NOT] DISTINCT, or correct the spec's `nulls_not_distinct`.";
     "unique.comment" => "A UNIQUE constraint's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "unique.extra" => "Every UNIQUE constraint of the relation is declared.",
@@ -117,7 +121,7 @@ codes! {
         "Create the index in a migration, or remove it from the spec.";
     "index.valid" => "An index is valid and ready (not left behind by a failed CREATE INDEX CONCURRENTLY).",
         "Drop the invalid index and build it again (or REINDEX INDEX CONCURRENTLY).";
-    "index.unique" => "An index is UNIQUE exactly when the spec says so.",
+    "index.unique" => "An index is UNIQUE exactly when the spec says so, with NULLS NOT DISTINCT exactly when it says so.",
         "Recreate the index, or correct the spec's `unique`.";
     "index.method" => "An index uses the declared access method (btree, gin, …).",
         "Recreate the index with the right method, or correct the spec's `method`.";

@@ -386,6 +386,8 @@ CREATE FUNCTION tag_count(p_tags text[], p_min integer DEFAULT 0) RETURNS intege
     LANGUAGE sql IMMUTABLE AS 'SELECT greatest(cardinality(p_tags), p_min)';
 CREATE MATERIALIZED VIEW item_counts AS SELECT parent_id, count(*) AS n FROM items GROUP BY parent_id;
 CREATE UNIQUE INDEX idx_item_counts ON item_counts (parent_id);
+CREATE VIEW item_titles WITH (security_barrier, check_option = cascaded)
+    AS SELECT item_id, title FROM items WHERE title IS NOT NULL;
 CREATE TABLE "order.lines" (id integer PRIMARY KEY, n integer);
 CREATE SEQUENCE line_numbers OWNED BY "order.lines".n;
 "#;
@@ -557,6 +559,13 @@ async fn an_odd_schema_round_trips() {
     assert!(text("item_counts").contains("kind: materialized_view\n"));
     assert!(text("parents").contains("    kind: procedure\n"));
 
+    // A view's options are written, and compared.
+    assert!(
+        text("item_titles")
+            .contains("options: { security_barrier: true, check_option: cascaded }\n"),
+        "{}",
+        text("item_titles")
+    );
     // A sequence owned by a column of a table whose name holds a dot: written with the
     // name quoted, compiled and compared (no spelling of it passed before).
     let doc = text("_schema.public");
@@ -564,15 +573,24 @@ async fn an_odd_schema_round_trips() {
         doc.contains(r#"line_numbers: { owned_by: '"order.lines".n' }"#),
         "{doc}"
     );
-    sqlx::raw_sql(r#"ALTER SEQUENCE line_numbers OWNED BY "order.lines".id"#)
-        .execute(&mut connect(&db).await)
-        .await
-        .unwrap();
+    sqlx::raw_sql(
+        r#"ALTER SEQUENCE line_numbers OWNED BY "order.lines".id;
+           ALTER VIEW item_titles SET (security_invoker = true)"#,
+    )
+    .execute(&mut connect(&db).await)
+    .await
+    .unwrap();
     let failed = round_trip_failures(&specs, &schema_of(&db).await).await;
     assert!(
         failed
             .iter()
             .any(|f| f.starts_with("sequence.owned_by line_numbers")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with("view.options item_titles")),
         "{failed:#?}"
     );
 }

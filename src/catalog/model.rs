@@ -74,6 +74,10 @@ pub struct Relation {
     pub partition_bound: Option<String>,
     /// UNLOGGED (`relpersistence = 'u'`).
     pub unlogged: bool,
+    /// A view's options (`security_barrier`, `security_invoker`, `check_option`) as
+    /// `name=value`, sorted, a false boolean left out; empty for other kinds.
+    #[serde(default)]
+    pub view_options: Vec<String>,
     /// Columns in attribute order.
     pub columns: Vec<Column>,
     /// Constraints (PRIMARY KEY, UNIQUE, FOREIGN KEY, CHECK, EXCLUDE).
@@ -257,6 +261,10 @@ pub struct Index {
     pub ready: bool,
     /// `indislive`: the index is not being dropped.
     pub live: bool,
+    /// `NULLS NOT DISTINCT` (PostgreSQL 15 on): a UNIQUE index that lets one row only with
+    /// NULL keys, where by default any number may have them.
+    #[serde(default)]
+    pub nulls_not_distinct: bool,
     /// A partition's index attached to an index of the parent.
     pub inherited: bool,
     /// `COMMENT ON INDEX`.

@@ -36,7 +36,8 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
        pn.nspname::text AS parent_schema, pc.relname::text AS parent_name,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
-       c.relpersistence = 'u' AS unlogged
+       c.relpersistence = 'u' AS unlogged,
+       CASE WHEN c.relkind = 'v' THEN coalesce(c.reloptions, '{{}}') END::text[] AS view_options
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -111,6 +112,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS na
        pg_get_indexdef(x.indexrelid) AS definition,
        k.conname::text AS constraint_name,
        x.indisvalid AS valid, x.indisready AS ready, x.indislive AS live,
+       {nulls_not_distinct} AS nulls_not_distinct,
        EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid) AS inherited,
        ds.description AS comment
   FROM pg_index x
@@ -578,6 +580,24 @@ async fn for_each_row(
 /// The rows of one catalog query, decoded one by one with `decode` and grouped by the
 /// relation each names in its `schema` and `rel` columns. The key is built once per run
 /// of rows of one relation.
+/// A view's `reloptions` in one spelling: sorted, a boolean as `true` (PostgreSQL keeps
+/// `on`, `yes` or `1` as written), and one that is false left out, as absent means.
+fn view_options(reloptions: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = reloptions
+        .iter()
+        .filter_map(|o| {
+            let (name, value) = o.split_once('=').unwrap_or((o, "true"));
+            match value.to_ascii_lowercase().as_str() {
+                "true" | "on" | "yes" | "1" | "t" | "y" => Some(format!("{name}=true")),
+                "false" | "off" | "no" | "0" | "f" | "n" => None,
+                _ => Some(format!("{name}={value}")),
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 async fn grouped<T>(
     conn: &mut PgConnection,
     sql: &str,
@@ -619,6 +639,11 @@ async fn read_relations(conn: &mut PgConnection, schemas: &[String]) -> Result<V
             partition_of: parent_schema.zip(parent_name),
             partition_bound: row.try_get("partition_bound").map_err(&e)?,
             unlogged: row.try_get("unlogged").map_err(&e)?,
+            view_options: row
+                .try_get::<Option<Vec<String>>, _>("view_options")
+                .map_err(&e)?
+                .map(|o| view_options(&o))
+                .unwrap_or_default(),
             schema: row.try_get("schema").map_err(&e)?,
             name: row.try_get("name").map_err(&e)?,
             ..Default::default()
@@ -720,7 +745,13 @@ async fn read_constraints(
 
 async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Grouped<Index>> {
     let e = db_err("indexes");
-    grouped(conn, INDEXES, schemas, "indexes", |row| {
+    // `NULLS NOT DISTINCT` exists from PostgreSQL 15 on; before, NULLs are always distinct.
+    let nulls_not_distinct = match conn.server_version_num() {
+        Some(v) if v >= 150_000 => "x.indnullsnotdistinct",
+        _ => "false",
+    };
+    let sql = INDEXES.replace("{nulls_not_distinct}", nulls_not_distinct);
+    grouped(conn, &sql, schemas, "indexes", |row| {
         let keys: Vec<String> = row.try_get("keys").map_err(&e)?;
         let definition: String = row.try_get("definition").map_err(&e)?;
         let (collations, opclasses) = key_decorations(&definition, keys.len());
@@ -740,6 +771,7 @@ async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
             valid: row.try_get("valid").map_err(&e)?,
             ready: row.try_get("ready").map_err(&e)?,
             live: row.try_get("live").map_err(&e)?,
+            nulls_not_distinct: row.try_get("nulls_not_distinct").map_err(&e)?,
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
         })

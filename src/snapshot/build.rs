@@ -34,6 +34,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
             .map(|(s, n)| qualified_name(s, n, &rel.schema)),
         partition_bound: rel.partition_bound.clone(),
         unlogged: rel.unlogged,
+        options: crate::spec::ViewOptions::from_reloptions(&rel.view_options),
         migration: None,
         description: None,
         comment: rel.comment.clone(),
@@ -72,6 +73,11 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                     c.name.clone(),
                     UniqueSpec {
                         columns: c.columns.clone(),
+                        nulls_not_distinct: rel
+                            .indexes
+                            .iter()
+                            .find(|i| i.constraint.as_deref() == Some(c.name.as_str()))
+                            .is_some_and(|i| i.nulls_not_distinct),
                         comment: c.comment.clone(),
                     },
                 );
@@ -220,6 +226,7 @@ fn index_spec(rel: &Relation, idx: &Index) -> Option<IndexSpec> {
         keys,
         include: idx.include.iter().map(|c| unquote(c)).collect(),
         unique: idx.unique,
+        nulls_not_distinct: idx.nulls_not_distinct,
         method: method(&idx.method)?,
         predicate: idx
             .predicate

@@ -478,6 +478,14 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
         }
         _ => {}
     }
+    if !s.options.is_none() && s.kind != crate::spec::RelationKind::View {
+        return Err(spec_error(
+            loaded,
+            &["options"],
+            format!("a {} has no view `options`", s.kind.name()),
+            "set `kind: view`, or drop `options`",
+        ));
+    }
     validate_requirements(loaded, &s.requirements)?;
     validate_relation_shape(loaded)?;
     if let Some(pk) = &s.primary_key {

@@ -43,6 +43,9 @@ pub struct TableSpec {
     /// UNLOGGED (not crash-safe, not replicated). Default false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unlogged: bool,
+    /// For a view: its options, none by default.
+    #[serde(default, skip_serializing_if = "ViewOptions::is_none")]
+    pub options: ViewOptions,
     /// The migration file that creates it, e.g. `013_create_users.sql`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<String>,
@@ -363,6 +366,92 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+/// A view's options (`CREATE VIEW … WITH (…)`), which decide whose privileges and row
+/// security its rows are read with, and what it lets through.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ViewOptions {
+    /// `security_barrier`: the view's own conditions run before any the caller adds, so a
+    /// leaky function of the caller's cannot see the rows they hide.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub security_barrier: bool,
+    /// `security_invoker` (PostgreSQL 15 on): the tables are read with the caller's
+    /// privileges and row security, not the view owner's.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub security_invoker: bool,
+    /// `WITH [LOCAL | CASCADED] CHECK OPTION`: a row written through the view must satisfy
+    /// its condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_option: Option<CheckOption>,
+}
+
+impl ViewOptions {
+    /// No option set: how a spec that gives none reads.
+    pub fn is_none(&self) -> bool {
+        *self == ViewOptions::default()
+    }
+
+    /// The options of a view's `reloptions` as the catalog read gives them (an unknown
+    /// one is left out; [`Self::as_reloptions`] then differs from them).
+    pub fn from_reloptions(reloptions: &[String]) -> ViewOptions {
+        let mut out = ViewOptions::default();
+        for o in reloptions {
+            match o.split_once('=') {
+                Some(("security_barrier", "true")) => out.security_barrier = true,
+                Some(("security_invoker", "true")) => out.security_invoker = true,
+                Some(("check_option", c)) => out.check_option = CheckOption::parse(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The options as the catalog read gives a view's: `name=value`, sorted, the false
+    /// booleans left out.
+    pub fn as_reloptions(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(c) = self.check_option {
+            out.push(format!("check_option={}", c.sql()));
+        }
+        if self.security_barrier {
+            out.push("security_barrier=true".into());
+        }
+        if self.security_invoker {
+            out.push("security_invoker=true".into());
+        }
+        out
+    }
+}
+
+/// Which views' conditions a view's CHECK OPTION applies.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOption {
+    /// `LOCAL`: this view's condition only.
+    Local,
+    /// `CASCADED`: this view's and those of the views it is built on.
+    Cascaded,
+}
+
+impl CheckOption {
+    /// The value as `reloptions` stores it.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            CheckOption::Local => "local",
+            CheckOption::Cascaded => "cascaded",
+        }
+    }
+
+    /// Read a stored value.
+    pub fn parse(text: &str) -> Option<CheckOption> {
+        match text {
+            "local" => Some(CheckOption::Local),
+            "cascaded" => Some(CheckOption::Cascaded),
+            _ => None,
+        }
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -387,6 +476,10 @@ pub struct KeySpec {
 pub struct UniqueSpec {
     /// Key columns in order.
     pub columns: Vec<String>,
+    /// `NULLS NOT DISTINCT` (PostgreSQL 15 on): rows whose keys are NULL count as equal,
+    /// so only one may exist. Absent or false: NULLs are distinct, the default.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nulls_not_distinct: bool,
     /// `COMMENT ON CONSTRAINT`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -673,6 +766,10 @@ pub struct IndexSpec {
     /// Whether the index is UNIQUE.
     #[serde(default)]
     pub unique: bool,
+    /// `NULLS NOT DISTINCT` for a UNIQUE index (PostgreSQL 15 on): rows whose keys are
+    /// NULL count as equal. Absent or false: NULLs are distinct, the default.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub nulls_not_distinct: bool,
     /// Access method.
     #[serde(default, skip_serializing_if = "is_btree")]
     pub method: IndexMethod,

@@ -71,14 +71,19 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             idx.comment.as_deref(),
             a.comment.as_deref(),
         ));
+        // NULLS NOT DISTINCT is part of what UNIQUE means: one row with NULL keys, or any.
+        let uniqueness = |unique: bool, not_distinct: bool| match (unique, not_distinct) {
+            (true, true) => "unique, NULLS NOT DISTINCT",
+            (u, _) => yes_no(u),
+        };
         out.push(ctx.compare(
             "index.unique",
             object.clone(),
             &["indexes", name, "unique"],
-            yes_no(idx.unique),
-            yes_no(a.unique),
-            idx.unique == a.unique,
-            "recreate the index with the right uniqueness",
+            uniqueness(idx.unique, idx.nulls_not_distinct),
+            uniqueness(a.unique, a.nulls_not_distinct),
+            idx.unique == a.unique && idx.nulls_not_distinct == a.nulls_not_distinct,
+            "recreate the index with the right uniqueness (and NULLS [NOT] DISTINCT)",
         ));
         out.push(ctx.compare(
             "index.method",

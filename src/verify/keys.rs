@@ -114,6 +114,29 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     u.columns == a.columns,
                     "change the constraint in a migration, or correct the spec",
                 ));
+                // Read from the index that backs the constraint.
+                let not_distinct = rel
+                    .indexes
+                    .iter()
+                    .find(|i| i.constraint.as_deref() == Some(name.as_str()))
+                    .is_some_and(|i| i.nulls_not_distinct);
+                let nulls = |not_distinct: bool| {
+                    if not_distinct {
+                        "NULLS NOT DISTINCT"
+                    } else {
+                        "NULLS DISTINCT"
+                    }
+                };
+                out.push(ctx.compare(
+                    "unique.nulls",
+                    format!("{t}.{name}"),
+                    &["unique", name, "nulls_not_distinct"],
+                    nulls(u.nulls_not_distinct),
+                    nulls(not_distinct),
+                    u.nulls_not_distinct == not_distinct,
+                    "recreate the constraint with UNIQUE NULLS [NOT] DISTINCT as the spec says, \
+                     or correct the spec",
+                ));
                 out.extend(ctx.comment(
                     "unique.comment",
                     format!("{t}.{name}"),

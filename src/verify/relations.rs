@@ -73,6 +73,26 @@ pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             "the table is partitioned differently: recreate it, or correct the spec",
         ));
     }
+    if spec.kind == crate::spec::RelationKind::View && rel.kind == 'v' {
+        // Whose privileges and row security the view reads with, and what it lets through.
+        let show = |o: &[String]| {
+            if o.is_empty() {
+                "none".to_string()
+            } else {
+                o.join(", ")
+            }
+        };
+        let want = spec.options.as_reloptions();
+        out.push(ctx.compare(
+            "view.options",
+            t.clone(),
+            &["options"],
+            show(&want),
+            show(&rel.view_options),
+            want == rel.view_options,
+            "ALTER VIEW … SET (…) / RESET (…) as the spec's `options` say, or correct the spec",
+        ));
+    }
     let want_parent = spec
         .partition_of
         .as_ref()

@@ -224,6 +224,16 @@ pub fn sequence_statements(doc: &SchemaSpec) -> Vec<Statement> {
         .collect()
 }
 
+/// ` NULLS NOT DISTINCT` when a unique key says so: PostgreSQL then refuses it where it
+/// cannot be (before 15, or on an index that is not UNIQUE), as a spec error.
+fn nulls_clause(not_distinct: bool) -> &'static str {
+    if not_distinct {
+        " NULLS NOT DISTINCT"
+    } else {
+        ""
+    }
+}
+
 /// `ALTER SEQUENCE … OWNED BY table.column` for the sequences that declare an owner.
 pub fn sequence_ownership(doc: &SchemaSpec) -> Vec<Statement> {
     doc.sequences
@@ -331,8 +341,9 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             &["unique", name],
             "UNIQUE constraint",
             format!(
-                "ALTER TABLE {t} ADD CONSTRAINT {} UNIQUE ({})",
+                "ALTER TABLE {t} ADD CONSTRAINT {} UNIQUE{} ({})",
                 quote_ident(name),
+                nulls_clause(u.nulls_not_distinct),
                 cols(&u.columns)
             ),
         ));
@@ -404,11 +415,12 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             &["indexes", name],
             "index",
             format!(
-                "CREATE {}INDEX {} ON {t} USING {} ({}){include}{pred}",
+                "CREATE {}INDEX {} ON {t} USING {} ({}){include}{}{pred}",
                 if idx.unique { "UNIQUE " } else { "" },
                 quote_ident(name),
                 idx.method.am_name(),
-                keys.join(", ")
+                keys.join(", "),
+                nulls_clause(idx.nulls_not_distinct)
             ),
         ));
     }
