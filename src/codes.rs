@@ -101,12 +101,16 @@ codes! {
         "Alter the constraint's deferrability, or correct the spec.";
     "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`.",
         "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "fk.enforced" => "A foreign key's internal triggers, on the referencing and the referenced table and their partitions, all fire (none DISABLEd or replica-only).",
+        "ALTER TABLE … ENABLE TRIGGER ALL on the tables named (or ENABLE TRIGGER of the trigger named): while they do not fire, rows that break the key are accepted.";
     "fk.comment" => "A foreign key's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "fk.extra" => "Every foreign key of the relation is declared.",
         "Declare it under `foreign_keys`, drop it, or set `allow_extra.constraints`.";
     "constraint.extra" => "The relation has no EXCLUDE constraint that its spec cannot state.",
         "Drop the constraint, or set `allow_extra.constraints` and describe it in the spec's comments.";
+    "constraint.enforced" => "A deferrable PRIMARY KEY, UNIQUE or EXCLUDE constraint's internal recheck triggers all fire.",
+        "ALTER TABLE … ENABLE TRIGGER ALL on the table named: while the recheck trigger does not fire, duplicates are accepted.";
     "check.exists" => "A declared CHECK constraint exists.",
         "Add the CHECK in a migration, or remove it from the spec.";
     "check.rule" => "A CHECK constraint's expression equals the spec's rule, as PostgreSQL prints both.",
@@ -153,8 +157,8 @@ codes! {
         "Recreate the trigger, or correct the spec's `level`.";
     "trigger.when" => "A trigger has the declared WHEN condition.",
         "Recreate the trigger with the spec's condition, or correct the spec's `when`.";
-    "trigger.enabled" => "A declared trigger is enabled.",
-        "Enable the trigger (`ALTER TABLE … ENABLE TRIGGER`), or find out who disabled it.";
+    "trigger.enabled" => "A declared trigger is enabled, and so are its copies on the partitions of a partitioned table.",
+        "Enable the trigger (`ALTER TABLE … ENABLE TRIGGER`, on the partition named when it is a partition's copy), or find out who disabled it.";
     "trigger.function" => "A trigger calls the declared function.",
         "Recreate the trigger, or correct the spec's `function`.";
     "trigger.arguments" => "A trigger passes the declared arguments to its function.",

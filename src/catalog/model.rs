@@ -221,6 +221,22 @@ pub struct Constraint {
     pub inherited: bool,
     /// `COMMENT ON CONSTRAINT`.
     pub comment: Option<String>,
+    /// The triggers that enforce the constraint (a foreign key's, on the referencing and
+    /// the referenced table; a deferrable key's or EXCLUDE's) that do not fire in a normal
+    /// session, this constraint's and its partitions' copies': empty when all fire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub off_triggers: Vec<OffTrigger>,
+}
+
+/// A trigger that does not fire in a normal session (`tgenabled` `D` or `R`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OffTrigger {
+    /// The table it is on, as `regclass` prints it (schema-qualified outside `public`).
+    pub relation: String,
+    /// The trigger's name.
+    pub name: String,
+    /// `pg_trigger.tgenabled`: `D` disabled, `R` replica only.
+    pub enabled: char,
 }
 
 /// An index.
@@ -300,6 +316,10 @@ pub struct Trigger {
     pub inherited: bool,
     /// `COMMENT ON TRIGGER`.
     pub comment: Option<String>,
+    /// The copies of this trigger on partitions (at any depth) that do not fire in a
+    /// normal session: empty when all fire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub off_copies: Vec<OffTrigger>,
 }
 
 /// A function, procedure or aggregate.

@@ -72,7 +72,26 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
    AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY 1, 2, a.attnum";
 
+/// The constraints, each with the triggers enforcing it that do not fire (`off_*`): a
+/// foreign key's (on both tables) or a deferrable key's internal triggers
+/// (`tgconstraint`), its own and its partitions' copies' (`conparentid`, walked up from
+/// each such trigger; they are few, so the walk starts from them). `DISABLE TRIGGER ALL`
+/// switches such a constraint off while `convalidated` stays true.
 const CONSTRAINTS: &str = "
+WITH RECURSIVE up(top, relation, name, enabled) AS (
+  SELECT t.tgconstraint, t.tgrelid::regclass::text, t.tgname::text, t.tgenabled::text
+    FROM pg_trigger t
+   WHERE t.tgconstraint <> 0 AND t.tgenabled NOT IN ('O', 'A')
+  UNION ALL
+  SELECT p.conparentid, up.relation, up.name, up.enabled
+    FROM up JOIN pg_constraint p ON p.oid = up.top
+   WHERE p.conparentid <> 0
+), off AS (
+  SELECT top, array_agg(relation ORDER BY relation, name) AS relations,
+         array_agg(name ORDER BY relation, name) AS names,
+         array_agg(enabled ORDER BY relation, name) AS states
+    FROM up GROUP BY top
+)
 SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS name, k.contype::text AS kind,
        ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = u.n)
                FROM unnest(k.conkey) WITH ORDINALITY u(n, i) ORDER BY u.i) AS columns,
@@ -87,7 +106,8 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
        k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
        k.convalidated AS validated,
        (k.conparentid <> 0 OR NOT k.conislocal) AS inherited,
-       ds.description AS comment
+       ds.description AS comment,
+       off.relations AS off_relations, off.names AS off_names, off.states AS off_states
   FROM pg_constraint k
   JOIN pg_class c ON c.oid = k.conrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -95,6 +115,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
   LEFT JOIN pg_namespace rn ON rn.oid = r.relnamespace
   LEFT JOIN pg_class i ON i.oid = k.conindid
   LEFT JOIN pg_description ds ON ds.objoid = k.oid AND ds.classoid = 'pg_constraint'::regclass AND ds.objsubid = 0
+  LEFT JOIN off ON off.top = k.oid
  WHERE n.nspname = ANY($1)
  ORDER BY 1, 2, 3";
 
@@ -125,7 +146,24 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS na
  WHERE n.nspname = ANY($1)
  ORDER BY 1, 2, 3";
 
+/// The triggers, each with its copies on partitions that do not fire (`off_*`, walked up
+/// `tgparentid` from each such copy: a partition's copy is disabled on its own by
+/// `ALTER TABLE partition DISABLE TRIGGER`, the parent's staying enabled).
 const TRIGGERS: &str = "
+WITH RECURSIVE up(top, relation, name, enabled) AS (
+  SELECT t.tgparentid, t.tgrelid::regclass::text, t.tgname::text, t.tgenabled::text
+    FROM pg_trigger t
+   WHERE t.tgparentid <> 0 AND t.tgenabled NOT IN ('O', 'A')
+  UNION ALL
+  SELECT p.tgparentid, up.relation, up.name, up.enabled
+    FROM up JOIN pg_trigger p ON p.oid = up.top
+   WHERE p.tgparentid <> 0
+), off AS (
+  SELECT top, array_agg(relation ORDER BY relation, name) AS relations,
+         array_agg(name ORDER BY relation, name) AS names,
+         array_agg(enabled ORDER BY relation, name) AS states
+    FROM up GROUP BY top
+)
 SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name, t.tgtype::int4 AS tgtype,
        p.proname::text AS function, pn.nspname::text AS function_schema,
        pg_get_triggerdef(t.oid, true) AS definition,
@@ -133,13 +171,15 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name
                FROM unnest(t.tgattr::int2[]) WITH ORDINALITY u(n, i) ORDER BY u.i) AS columns,
        t.tgenabled::text AS enabled, t.tgnargs::int4 AS nargs, t.tgargs AS args,
        t.tgparentid <> 0 AS inherited,
-       ds.description AS comment
+       ds.description AS comment,
+       off.relations AS off_relations, off.names AS off_names, off.states AS off_states
   FROM pg_trigger t
   JOIN pg_class c ON c.oid = t.tgrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_proc p ON p.oid = t.tgfoid
   JOIN pg_namespace pn ON pn.oid = p.pronamespace
   LEFT JOIN pg_description ds ON ds.objoid = t.oid AND ds.classoid = 'pg_trigger'::regclass AND ds.objsubid = 0
+  LEFT JOIN off ON off.top = t.oid
  WHERE n.nspname = ANY($1) AND NOT t.tgisinternal
  ORDER BY 1, 2, 3";
 
@@ -738,9 +778,28 @@ async fn read_constraints(
             validated: row.try_get("validated").map_err(&e)?,
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
+            off_triggers: off_triggers(row).map_err(&e)?,
         })
     })
     .await
+}
+
+/// The `off_relations`, `off_names` and `off_states` columns of a row, together.
+fn off_triggers(row: &PgRow) -> std::result::Result<Vec<OffTrigger>, sqlx::Error> {
+    let relations: Option<Vec<String>> = row.try_get("off_relations")?;
+    let names: Option<Vec<String>> = row.try_get("off_names")?;
+    let states: Option<Vec<String>> = row.try_get("off_states")?;
+    Ok(relations
+        .unwrap_or_default()
+        .into_iter()
+        .zip(names.unwrap_or_default())
+        .zip(states.unwrap_or_default())
+        .map(|((relation, name), state)| OffTrigger {
+            relation,
+            name,
+            enabled: state.chars().next().unwrap_or('D'),
+        })
+        .collect())
 }
 
 async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Grouped<Index>> {
@@ -810,6 +869,7 @@ async fn read_triggers(conn: &mut PgConnection, schemas: &[String]) -> Result<Gr
             arguments: trigger_arguments(args, nargs),
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
+            off_copies: off_triggers(row).map_err(&e)?,
         })
     })
     .await

@@ -1,7 +1,7 @@
 //! Primary key, UNIQUE constraints and foreign keys.
 
 use super::{Ctx, Finding, Status};
-use crate::catalog::{qualified_name, ConstraintKind, Relation};
+use crate::catalog::{qualified_name, ConstraintKind, OffTrigger, Relation};
 use crate::spec::FkAction;
 
 fn fk_action(code: Option<char>) -> &'static str {
@@ -250,6 +250,13 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     fk.validated,
                     a.validated,
                 ));
+                out.push(enforced(
+                    ctx,
+                    "fk.enforced",
+                    object.clone(),
+                    &["foreign_keys", name],
+                    &a.off_triggers,
+                ));
                 out.extend(ctx.comment(
                     "fk.comment",
                     object,
@@ -259,6 +266,30 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                 ));
             }
         }
+    }
+    // A deferrable PRIMARY KEY, UNIQUE or EXCLUDE constraint is rechecked by an internal
+    // trigger: disabled, duplicates get in. (A CHECK has no trigger; a foreign key's are
+    // `fk.enforced` above.)
+    for c in rel.constraints.iter().filter(|c| {
+        !c.inherited
+            && !c.off_triggers.is_empty()
+            && matches!(
+                c.kind,
+                ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion
+            )
+    }) {
+        let section = match c.kind {
+            ConstraintKind::PrimaryKey => "primary_key",
+            ConstraintKind::Unique => "unique",
+            _ => "checks",
+        };
+        out.push(enforced(
+            ctx,
+            "constraint.enforced",
+            format!("{t}.{}", c.name),
+            &[section],
+            &c.off_triggers,
+        ));
     }
     for c in rel.constraints.iter().filter(|c| !c.inherited) {
         let (code, section, listed) = match c.kind {
@@ -327,4 +358,64 @@ pub(crate) fn validity(
         f.status = Status::Fail;
     }
     f
+}
+
+/// Whether every trigger that enforces a constraint fires in a normal session (`off` are
+/// those that do not: `ALTER TABLE … DISABLE TRIGGER ALL`, or of the internal trigger by
+/// name, or `ENABLE REPLICA TRIGGER`, switches the constraint off while the catalog still
+/// calls it validated).
+pub(crate) fn enforced(
+    ctx: &Ctx,
+    code: &'static str,
+    object: String,
+    path: &[&str],
+    off: &[OffTrigger],
+) -> Finding {
+    if off.is_empty() {
+        let mut f = ctx.pass(
+            code,
+            object.clone(),
+            path,
+            format!("{object} is enforced: its triggers fire"),
+        );
+        f.expected = Some("enforced".into());
+        f.actual = Some("enforced".into());
+        return f;
+    }
+    let off_text: Vec<String> = off
+        .iter()
+        .map(|o| {
+            format!(
+                "{} on {} is {}",
+                o.name,
+                o.relation,
+                if o.enabled == 'R' {
+                    "replica only"
+                } else {
+                    "disabled"
+                }
+            )
+        })
+        .collect();
+    let mut tables: Vec<&str> = off.iter().map(|o| o.relation.as_str()).collect();
+    tables.dedup();
+    let fixes: Vec<String> = tables
+        .iter()
+        .map(|t| format!("ALTER TABLE {t} ENABLE TRIGGER ALL"))
+        .collect();
+    ctx.fail(
+        code,
+        object.clone(),
+        path,
+        Some("enforced (its triggers fire)".into()),
+        Some(format!("not enforced: {}", off_text.join("; "))),
+        format!(
+            "{object} is not enforced: {} (rows that break it are accepted)",
+            off_text.join("; ")
+        ),
+        &format!(
+            "{} (or ENABLE TRIGGER of the trigger named): a constraint's internal triggers must fire",
+            fixes.join("; ")
+        ),
+    )
 }

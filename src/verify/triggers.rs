@@ -2,7 +2,7 @@
 //! function, and whether they are enabled.
 
 use super::{canonical, Ctx, Finding};
-use crate::catalog::Relation;
+use crate::catalog::{Relation, Trigger};
 use crate::spec::{TriggerEvent, TriggerLevel, TriggerTiming};
 
 pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
@@ -110,15 +110,7 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             same_when,
             "recreate the trigger with the spec's WHEN condition",
         ));
-        out.push(ctx.compare(
-            "trigger.enabled",
-            object.clone(),
-            &["triggers", name],
-            "enabled",
-            enabled_text(a.enabled),
-            matches!(a.enabled, 'O' | 'A'),
-            "ALTER TABLE … ENABLE TRIGGER …: every trigger a spec lists must fire",
-        ));
+        out.push(enabled(ctx, &object, name, a));
         out.push(ctx.compare(
             "trigger.function",
             object.clone(),
@@ -156,6 +148,57 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             ));
         }
     }
+}
+
+/// `trigger.enabled`: the trigger fires in a normal session, here and on every partition
+/// (a partition's copy is disabled on its own by `ALTER TABLE partition DISABLE TRIGGER`,
+/// the parent's staying enabled).
+fn enabled(ctx: &Ctx, object: &str, name: &str, a: &Trigger) -> Finding {
+    let fires = matches!(a.enabled, 'O' | 'A');
+    if !fires || a.off_copies.is_empty() {
+        return ctx.compare(
+            "trigger.enabled",
+            object.to_string(),
+            &["triggers", name],
+            "enabled",
+            enabled_text(a.enabled),
+            fires,
+            "ALTER TABLE … ENABLE TRIGGER …: every trigger a spec lists must fire",
+        );
+    }
+    let copies: Vec<String> = a
+        .off_copies
+        .iter()
+        .map(|c| format!("{} on partition {}", enabled_text(c.enabled), c.relation))
+        .collect();
+    let fixes: Vec<String> = a
+        .off_copies
+        .iter()
+        .map(|c| {
+            format!(
+                "ALTER TABLE {} ENABLE TRIGGER {}",
+                c.relation,
+                crate::sql::quote_ident(&c.name)
+            )
+        })
+        .collect();
+    let mut f = ctx.compare(
+        "trigger.enabled",
+        object.to_string(),
+        &["triggers", name],
+        "enabled, on every partition too",
+        format!("{}, but {}", enabled_text(a.enabled), copies.join("; ")),
+        false,
+        &format!(
+            "{}: the partition's copy of a listed trigger must fire too",
+            fixes.join("; ")
+        ),
+    );
+    f.message = format!(
+        "{object} does not fire on every partition: {}",
+        copies.join("; ")
+    );
+    f
 }
 
 fn arguments_text(args: &[String]) -> String {
