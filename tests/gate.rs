@@ -8,7 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use reims_verify::catalog::{read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES};
+use reims_verify::catalog::{
+    read_schema, read_schemas, read_schemas_on_two, Schema, CATALOG_QUERIES,
+};
 use reims_verify::spec::{load_dir, SpecSet};
 use reims_verify::verify::{build_shadow, verify, Finding, Shadow, Status};
 use sqlx::{Connection, PgConnection};
@@ -1079,6 +1081,114 @@ async fn role_bindings_decide_what_the_specs_mean() {
     let owners = owner_checks().filter(|x| x.failed()).count();
     let checked = owner_checks().count();
     assert!(checked >= 5 && owners == checked, "{owners} of {checked}");
+}
+
+/// A fixture of `tests/fixtures/` migrated into a fresh database, `mutation` applied, read;
+/// with its specs and their shadow.
+async fn fixture_after(name: &str, mutation: Option<&str>) -> (SpecSet, Shadow, Schema) {
+    let specs = load_dir(&fixture(&format!("{name}/specs"))).expect("the specs load");
+    let shadow = shadow_for(&specs).await;
+    let db = empty_db(name).await;
+    apply_migrations(&db, &fixture(&format!("{name}/migrations"))).await;
+    let mut conn = connect(&db).await;
+    if let Some(sql) = mutation {
+        apply_drift(&mut conn, sql, name).await;
+    }
+    let actual = read_schema(&mut conn, "public").await.unwrap();
+    (specs, shadow, actual)
+}
+
+/// An aggregate's owner and grants are compared with its spec as a function's are (they
+/// were never read, so any drift of them passed), and `spec snapshot` writes them alike;
+/// a listed routine whose privileges cannot be compared is a skip, not nothing.
+#[tokio::test]
+async fn an_aggregates_owner_and_grants_are_checked() {
+    const AGG: &str = "total_qty(integer)";
+    let (specs, shadow, actual) = fixture_after("access_aggregate", None).await;
+    let findings = verify(&specs, &actual, &shadow);
+    assert!(
+        failures_of(&findings).is_empty(),
+        "{:#?}",
+        failures_of(&findings)
+    );
+    for code in ["privilege.owner", "privilege.missing", "privilege.extra"] {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.code == code && f.object == AGG && f.status == Status::Pass),
+            "no passing {code} for the aggregate"
+        );
+    }
+    // The snapshot states the aggregate's privileges as it does the plain function's.
+    let privileges_of = |actual: &Schema| {
+        let snap = reims_verify::snapshot::snapshot_schema(actual).unwrap();
+        let doc = snap
+            .schemas
+            .iter()
+            .find(|d| d.spec.schema == "public")
+            .unwrap();
+        doc.spec.functions[AGG].privileges.clone()
+    };
+    let written = privileges_of(&actual).expect("the aggregate's privileges are written");
+    assert_eq!(
+        (written.owner, written.public, written.roles.len()),
+        (None, Some(vec!["execute".to_string()]), 0)
+    );
+
+    for (sql, code) in [
+        (
+            "ALTER AGGREGATE total_qty(integer) OWNER TO acl_agg_role;",
+            "privilege.owner",
+        ),
+        (
+            "REVOKE EXECUTE ON FUNCTION total_qty(integer) FROM PUBLIC;",
+            "privilege.missing",
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION total_qty(integer) TO acl_agg_role WITH GRANT OPTION;",
+            "privilege.extra",
+        ),
+    ] {
+        let (_, _, drifted) = fixture_after("access_aggregate", Some(sql)).await;
+        let findings = verify(&specs, &drifted, &shadow);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.failed() && f.code == code && f.object == AGG),
+            "{sql}: no {code} {AGG}; failures were {:#?}",
+            failures_of(&findings)
+        );
+    }
+    let (_, _, drifted) = fixture_after(
+        "access_aggregate",
+        Some(
+            "ALTER AGGREGATE total_qty(integer) OWNER TO acl_agg_role;
+             REVOKE EXECUTE ON FUNCTION total_qty(integer) FROM PUBLIC;",
+        ),
+    )
+    .await;
+    let written = privileges_of(&drifted).expect("written after drift too");
+    assert_eq!(
+        (written.owner.as_deref(), written.public),
+        (Some("acl_agg_role"), Some(vec![]))
+    );
+
+    // Gone: function.exists fails, and its privileges are a skip that says why.
+    let (_, _, dropped) = fixture_after(
+        "access_aggregate",
+        Some("DROP AGGREGATE total_qty(integer);"),
+    )
+    .await;
+    let findings = verify(&specs, &dropped, &shadow);
+    assert!(findings
+        .iter()
+        .any(|f| f.failed() && f.code == "function.exists" && f.object == AGG));
+    let skip = findings
+        .iter()
+        .find(|f| f.code == "privilege.owner" && f.object == AGG)
+        .expect("a privilege finding for the missing aggregate");
+    assert_eq!(skip.status, Status::Skip, "{skip:#?}");
+    assert!(skip.message.contains("does not exist"), "{}", skip.message);
 }
 
 /// Who can read a sensitive column, from the catalog: superusers, the owner, table and
