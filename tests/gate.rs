@@ -1191,6 +1191,129 @@ async fn an_aggregates_owner_and_grants_are_checked() {
     assert!(skip.message.contains("does not exist"), "{}", skip.message);
 }
 
+/// A grant to the role an unbound `$app` may stand for is not judged (no false
+/// `privilege.extra` on the table, its column, its sequence, a function or the schema),
+/// and the `role.unbound` skip lists it; what can still be judged is: the owner, PUBLIC,
+/// a bound role's exact privileges, and a privilege no variable is declared with.
+#[tokio::test]
+async fn an_unbound_role_variable_excuses_only_what_it_may_stand_for() {
+    use reims_verify::verify::{verify_with, AccessOptions};
+    const NAME: &str = "access_unbound";
+    let (specs, shadow, actual) = fixture_after(NAME, None).await;
+    let findings = verify(&specs, &actual, &shadow);
+    assert!(
+        failures_of(&findings).is_empty(),
+        "unbound $app failed checks:\n{}",
+        failures_of(&findings).join("\n")
+    );
+    let unbound: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == "role.unbound")
+        .collect();
+    assert_eq!(unbound.len(), 1, "{unbound:#?}");
+    assert_eq!(
+        (unbound[0].object.as_str(), unbound[0].status),
+        ("$app", Status::Skip)
+    );
+    let message = &unbound[0].message;
+    assert!(
+        message.contains("5 privilege check(s)")
+            && message.contains("5 grant(s) it may stand for were not judged"),
+        "{message}"
+    );
+    for grant in [
+        "acl_var_app holds INSERT, SELECT on items",
+        "acl_var_app holds UPDATE on items.name",
+        "acl_var_app holds USAGE on items_id_seq",
+        "acl_var_app holds EXECUTE on item_count()",
+        "acl_var_app holds USAGE on schema public",
+    ] {
+        assert!(message.contains(grant), "`{grant}` not listed: {message}");
+    }
+    for object in [
+        "items",
+        "items.name",
+        "items_id_seq",
+        "item_count()",
+        "schema public",
+    ] {
+        assert!(
+            findings.iter().any(|f| f.code == "privilege.extra"
+                && f.object == object
+                && f.status == Status::Pass),
+            "no privilege.extra check of {object}"
+        );
+    }
+    assert!(findings
+        .iter()
+        .any(|f| f.code == "privilege.owner" && f.object == "items" && f.status == Status::Pass));
+
+    // Bound, the same database passes with every check made.
+    let bound = AccessOptions::parse(&["app=acl_var_app".to_string()]).unwrap();
+    let f = verify_with(&specs, &actual, &shadow, &bound);
+    assert!(failures_of(&f).is_empty(), "{:#?}", failures_of(&f));
+    assert!(!f.iter().any(|x| x.code == "role.unbound"));
+
+    // Unbound still, each of these fails.
+    for (sql, code, object) in [
+        (
+            "ALTER TABLE items OWNER TO acl_var_reader;",
+            "privilege.owner",
+            "items",
+        ),
+        (
+            "GRANT SELECT ON items TO PUBLIC;",
+            "privilege.extra",
+            "items",
+        ),
+        (
+            "GRANT INSERT ON items TO acl_var_reader;",
+            "privilege.extra",
+            "items",
+        ),
+        (
+            "REVOKE SELECT ON items FROM acl_var_reader;",
+            "privilege.missing",
+            "items",
+        ),
+        (
+            "GRANT DELETE ON items TO acl_var_app;",
+            "privilege.extra",
+            "items",
+        ),
+        (
+            "GRANT INSERT (name) ON items TO acl_var_app;",
+            "privilege.extra",
+            "items.name",
+        ),
+        (
+            "GRANT SELECT ON SEQUENCE items_id_seq TO PUBLIC;",
+            "privilege.extra",
+            "items_id_seq",
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION item_count() TO PUBLIC;",
+            "privilege.extra",
+            "item_count()",
+        ),
+        (
+            "GRANT CREATE ON SCHEMA public TO acl_var_app;",
+            "privilege.extra",
+            "schema public",
+        ),
+    ] {
+        let (_, _, drifted) = fixture_after(NAME, Some(sql)).await;
+        let findings = verify(&specs, &drifted, &shadow);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.failed() && f.code == code && f.object == object),
+            "{sql}: no {code} {object}; failures were {:#?}",
+            failures_of(&findings)
+        );
+    }
+}
+
 /// Who can read a sensitive column, from the catalog: superusers, the owner, table and
 /// column grants, predefined roles and members of a role that can; and whether row-level
 /// security limits the rows they see.
