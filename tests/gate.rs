@@ -8,7 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use reims_verify::catalog::{read_schema, read_schemas, read_schemas_on_two, CATALOG_QUERIES};
+use reims_verify::catalog::{
+    read_schema, read_schemas, read_schemas_on_two, Schema, CATALOG_QUERIES,
+};
 use reims_verify::spec::{load_dir, SpecSet};
 use reims_verify::verify::{build_shadow, verify, Finding, Shadow, Status};
 use sqlx::{Connection, PgConnection};
@@ -1079,6 +1081,237 @@ async fn role_bindings_decide_what_the_specs_mean() {
     let owners = owner_checks().filter(|x| x.failed()).count();
     let checked = owner_checks().count();
     assert!(checked >= 5 && owners == checked, "{owners} of {checked}");
+}
+
+/// A fixture of `tests/fixtures/` migrated into a fresh database, `mutation` applied, read;
+/// with its specs and their shadow.
+async fn fixture_after(name: &str, mutation: Option<&str>) -> (SpecSet, Shadow, Schema) {
+    let specs = load_dir(&fixture(&format!("{name}/specs"))).expect("the specs load");
+    let shadow = shadow_for(&specs).await;
+    let db = empty_db(name).await;
+    apply_migrations(&db, &fixture(&format!("{name}/migrations"))).await;
+    let mut conn = connect(&db).await;
+    if let Some(sql) = mutation {
+        apply_drift(&mut conn, sql, name).await;
+    }
+    let actual = read_schema(&mut conn, "public").await.unwrap();
+    (specs, shadow, actual)
+}
+
+/// An aggregate's owner and grants are compared with its spec as a function's are (they
+/// were never read, so any drift of them passed), and `spec snapshot` writes them alike;
+/// a listed routine whose privileges cannot be compared is a skip, not nothing.
+#[tokio::test]
+async fn an_aggregates_owner_and_grants_are_checked() {
+    const AGG: &str = "total_qty(integer)";
+    let (specs, shadow, actual) = fixture_after("access_aggregate", None).await;
+    let findings = verify(&specs, &actual, &shadow);
+    assert!(
+        failures_of(&findings).is_empty(),
+        "{:#?}",
+        failures_of(&findings)
+    );
+    for code in ["privilege.owner", "privilege.missing", "privilege.extra"] {
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.code == code && f.object == AGG && f.status == Status::Pass),
+            "no passing {code} for the aggregate"
+        );
+    }
+    // The snapshot states the aggregate's privileges as it does the plain function's.
+    let privileges_of = |actual: &Schema| {
+        let snap = reims_verify::snapshot::snapshot_schema(actual).unwrap();
+        let doc = snap
+            .schemas
+            .iter()
+            .find(|d| d.spec.schema == "public")
+            .unwrap();
+        doc.spec.functions[AGG].privileges.clone()
+    };
+    let written = privileges_of(&actual).expect("the aggregate's privileges are written");
+    assert_eq!(
+        (written.owner, written.public, written.roles.len()),
+        (None, Some(vec!["execute".to_string()]), 0)
+    );
+
+    for (sql, code) in [
+        (
+            "ALTER AGGREGATE total_qty(integer) OWNER TO acl_agg_role;",
+            "privilege.owner",
+        ),
+        (
+            "REVOKE EXECUTE ON FUNCTION total_qty(integer) FROM PUBLIC;",
+            "privilege.missing",
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION total_qty(integer) TO acl_agg_role WITH GRANT OPTION;",
+            "privilege.extra",
+        ),
+    ] {
+        let (_, _, drifted) = fixture_after("access_aggregate", Some(sql)).await;
+        let findings = verify(&specs, &drifted, &shadow);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.failed() && f.code == code && f.object == AGG),
+            "{sql}: no {code} {AGG}; failures were {:#?}",
+            failures_of(&findings)
+        );
+    }
+    let (_, _, drifted) = fixture_after(
+        "access_aggregate",
+        Some(
+            "ALTER AGGREGATE total_qty(integer) OWNER TO acl_agg_role;
+             REVOKE EXECUTE ON FUNCTION total_qty(integer) FROM PUBLIC;",
+        ),
+    )
+    .await;
+    let written = privileges_of(&drifted).expect("written after drift too");
+    assert_eq!(
+        (written.owner.as_deref(), written.public),
+        (Some("acl_agg_role"), Some(vec![]))
+    );
+
+    // Gone: function.exists fails, and its privileges are a skip that says why.
+    let (_, _, dropped) = fixture_after(
+        "access_aggregate",
+        Some("DROP AGGREGATE total_qty(integer);"),
+    )
+    .await;
+    let findings = verify(&specs, &dropped, &shadow);
+    assert!(findings
+        .iter()
+        .any(|f| f.failed() && f.code == "function.exists" && f.object == AGG));
+    let skip = findings
+        .iter()
+        .find(|f| f.code == "privilege.owner" && f.object == AGG)
+        .expect("a privilege finding for the missing aggregate");
+    assert_eq!(skip.status, Status::Skip, "{skip:#?}");
+    assert!(skip.message.contains("does not exist"), "{}", skip.message);
+}
+
+/// A grant to the role an unbound `$app` may stand for is not judged (no false
+/// `privilege.extra` on the table, its column, its sequence, a function or the schema),
+/// and the `role.unbound` skip lists it; what can still be judged is: the owner, PUBLIC,
+/// a bound role's exact privileges, and a privilege no variable is declared with.
+#[tokio::test]
+async fn an_unbound_role_variable_excuses_only_what_it_may_stand_for() {
+    use reims_verify::verify::{verify_with, AccessOptions};
+    const NAME: &str = "access_unbound";
+    let (specs, shadow, actual) = fixture_after(NAME, None).await;
+    let findings = verify(&specs, &actual, &shadow);
+    assert!(
+        failures_of(&findings).is_empty(),
+        "unbound $app failed checks:\n{}",
+        failures_of(&findings).join("\n")
+    );
+    let unbound: Vec<_> = findings
+        .iter()
+        .filter(|f| f.code == "role.unbound")
+        .collect();
+    assert_eq!(unbound.len(), 1, "{unbound:#?}");
+    assert_eq!(
+        (unbound[0].object.as_str(), unbound[0].status),
+        ("$app", Status::Skip)
+    );
+    let message = &unbound[0].message;
+    assert!(
+        message.contains("5 privilege check(s)")
+            && message.contains("5 grant(s) it may stand for were not judged"),
+        "{message}"
+    );
+    for grant in [
+        "acl_var_app holds INSERT, SELECT on items",
+        "acl_var_app holds UPDATE on items.name",
+        "acl_var_app holds USAGE on items_id_seq",
+        "acl_var_app holds EXECUTE on item_count()",
+        "acl_var_app holds USAGE on schema public",
+    ] {
+        assert!(message.contains(grant), "`{grant}` not listed: {message}");
+    }
+    for object in [
+        "items",
+        "items.name",
+        "items_id_seq",
+        "item_count()",
+        "schema public",
+    ] {
+        assert!(
+            findings.iter().any(|f| f.code == "privilege.extra"
+                && f.object == object
+                && f.status == Status::Pass),
+            "no privilege.extra check of {object}"
+        );
+    }
+    assert!(findings
+        .iter()
+        .any(|f| f.code == "privilege.owner" && f.object == "items" && f.status == Status::Pass));
+
+    // Bound, the same database passes with every check made.
+    let bound = AccessOptions::parse(&["app=acl_var_app".to_string()]).unwrap();
+    let f = verify_with(&specs, &actual, &shadow, &bound);
+    assert!(failures_of(&f).is_empty(), "{:#?}", failures_of(&f));
+    assert!(!f.iter().any(|x| x.code == "role.unbound"));
+
+    // Unbound still, each of these fails.
+    for (sql, code, object) in [
+        (
+            "ALTER TABLE items OWNER TO acl_var_reader;",
+            "privilege.owner",
+            "items",
+        ),
+        (
+            "GRANT SELECT ON items TO PUBLIC;",
+            "privilege.extra",
+            "items",
+        ),
+        (
+            "GRANT INSERT ON items TO acl_var_reader;",
+            "privilege.extra",
+            "items",
+        ),
+        (
+            "REVOKE SELECT ON items FROM acl_var_reader;",
+            "privilege.missing",
+            "items",
+        ),
+        (
+            "GRANT DELETE ON items TO acl_var_app;",
+            "privilege.extra",
+            "items",
+        ),
+        (
+            "GRANT INSERT (name) ON items TO acl_var_app;",
+            "privilege.extra",
+            "items.name",
+        ),
+        (
+            "GRANT SELECT ON SEQUENCE items_id_seq TO PUBLIC;",
+            "privilege.extra",
+            "items_id_seq",
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION item_count() TO PUBLIC;",
+            "privilege.extra",
+            "item_count()",
+        ),
+        (
+            "GRANT CREATE ON SCHEMA public TO acl_var_app;",
+            "privilege.extra",
+            "schema public",
+        ),
+    ] {
+        let (_, _, drifted) = fixture_after(NAME, Some(sql)).await;
+        let findings = verify(&specs, &drifted, &shadow);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.failed() && f.code == code && f.object == object),
+            "{sql}: no {code} {object}; failures were {:#?}",
+            failures_of(&findings)
+        );
+    }
 }
 
 /// Who can read a sensitive column, from the catalog: superusers, the owner, table and

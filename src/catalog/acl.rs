@@ -1,6 +1,8 @@
 //! Access control as the catalog holds it: owners and ACLs of the schema, its relations,
 //! columns, sequences and functions (a NULL ACL read as `acldefault`, so every object has
-//! its real entries), the cluster's roles, row-level security and policies.
+//! its real entries), the cluster's roles, row-level security and policies. Functions are
+//! read as the functions read has them: functions, procedures and aggregates (the kinds a
+//! spec can list; window functions are reported as objects no spec describes).
 //!
 //! Three queries, whatever the number of objects: [`ACL`], [`ROLES`] and [`POLICIES`]. All
 //! of them read only what `pg_catalog` shows every role (`pg_class.relacl`,
@@ -29,7 +31,7 @@ pub struct Access {
     pub relations: BTreeMap<String, Acl>,
     /// Column-level grants: relation key → column → entries. Only columns that have any.
     pub columns: BTreeMap<String, BTreeMap<String, Vec<AclEntry>>>,
-    /// Functions and procedures by [`function_key`].
+    /// Functions, procedures and aggregates by [`function_key`].
     pub functions: BTreeMap<String, FunctionAcl>,
     /// Every role of the cluster, by name.
     pub roles: BTreeMap<String, RoleInfo>,
@@ -176,7 +178,7 @@ WITH objs AS (
          ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i) ORDER BY i),
          p.proowner, COALESCE(p.proacl, acldefault('f', p.proowner)), p.prosecdef, p.proconfig, NULL, NULL
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-   WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p')
+   WHERE n.nspname = ANY($1) AND p.prokind IN ('f', 'p', 'a')
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                      AND d.objid = p.oid AND d.deptype = 'e')
   UNION ALL

@@ -8,6 +8,13 @@
 //! Per object: `privilege.owner`, `privilege.missing` (a declared privilege not held),
 //! `privilege.grant_option` (held, but with the grant option differing) and
 //! `privilege.extra` (held but not declared).
+//!
+//! A grantee named by a role variable that nothing binds cannot be found among the actual
+//! grantees: a grant that no bound entry accounts for may be that variable's, so it is
+//! neither extra nor missing but listed in the variable's `role.unbound` skip. Only a
+//! privilege that no unbound variable of the object is declared with is still extra, since
+//! whichever role the variable stands for, nothing grants it. The owner, PUBLIC and bound
+//! roles are checked as ever.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,6 +43,9 @@ pub(crate) struct ExpectedAcl {
     pub public: GrantSet,
     /// Other grantees (and the owner, when listed with fewer than all privileges).
     pub roles: BTreeMap<String, GrantSet>,
+    /// Grantees named by a role variable that nothing binds, by the spec's name
+    /// (`$app`): what the spec grants each.
+    pub unbound: BTreeMap<String, GrantSet>,
 }
 
 /// The spec's view of an object's privileges before resolution.
@@ -121,13 +131,15 @@ pub(crate) fn expected_acl(
             .collect(),
     };
     let mut by_role = BTreeMap::new();
+    let mut unbound = BTreeMap::new();
     for (name, list) in declared.roles {
-        if let Some(role) = roles.resolve(name, at("roles")) {
-            let set = grant_set(list, kind, actual);
-            let e: &mut GrantSet = by_role.entry(role).or_default();
-            for (p, g) in set {
-                *e.entry(p).or_insert(false) |= g;
-            }
+        let set = grant_set(list, kind, actual);
+        let e: &mut GrantSet = match roles.resolve(name, at("roles")) {
+            Some(role) => by_role.entry(role).or_default(),
+            None => unbound.entry(name.clone()).or_default(),
+        };
+        for (p, g) in set {
+            *e.entry(p).or_insert(false) |= g;
         }
     }
     ExpectedAcl {
@@ -137,6 +149,7 @@ pub(crate) fn expected_acl(
         has_owner,
         public,
         roles: by_role,
+        unbound,
     }
 }
 
@@ -210,7 +223,8 @@ fn render_acl(
 }
 
 /// Compare an expectation with an object's ACL (`acl`: owner and entries; for a column,
-/// `owner` is empty and the entries are the column's own grants).
+/// `owner` is empty and the entries are the column's own grants). Grants that may be an
+/// unbound variable's are recorded in `roles` instead of judged.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn compare_acl(
     site: &Site,
@@ -220,6 +234,7 @@ pub(crate) fn compare_acl(
     expected: &ExpectedAcl,
     acl: &Acl,
     actual_schema: &Schema,
+    roles: &mut Roles,
     out: &mut Vec<Finding>,
 ) {
     let all = all_privileges(kind, actual_schema);
@@ -275,8 +290,53 @@ pub(crate) fn compare_acl(
         want_rest.insert(Some(role.clone()), set.clone());
     }
     let owner_name = expected.has_owner.then_some(acl.owner.as_str());
-    let expected_text = render_acl(owner_name, owner_want.as_ref(), &want_rest, &all);
+    let mut shown_want = want_rest.clone();
+    for (var, set) in &expected.unbound {
+        shown_want.insert(Some(var.clone()), set.clone());
+    }
+    let expected_text = render_acl(owner_name, owner_want.as_ref(), &shown_want, &all);
     let actual_text = render_acl(owner_name, owner_got.as_ref(), &got, &all);
+
+    // While a variable is unbound, a grantee no bound entry names may be the one it stands
+    // for: what the unbound variables are declared with is not judged for it (nor for an
+    // owner the spec lists with fewer privileges only through a variable); the rest it
+    // holds is extra whoever the variable is.
+    let maybe_unbound: GrantSet = expected
+        .unbound
+        .values()
+        .flat_map(|set| set.keys())
+        .map(|p| (p.clone(), false))
+        .collect();
+    let mut owner_want = owner_want;
+    let mut unjudged: Vec<(String, GrantSet)> = Vec::new();
+    if !maybe_unbound.is_empty() {
+        let mut set_aside = |who: String, have: &mut GrantSet| {
+            let aside: GrantSet = have
+                .iter()
+                .filter(|(p, _)| maybe_unbound.contains_key(*p))
+                .map(|(p, g)| (p.clone(), *g))
+                .collect();
+            have.retain(|p, _| !maybe_unbound.contains_key(p));
+            if !aside.is_empty() {
+                unjudged.push((who, aside));
+            }
+        };
+        for (g, have) in got.iter_mut() {
+            if let (Some(role), false) = (g, want_rest.contains_key(g)) {
+                set_aside(role.clone(), have);
+            }
+        }
+        if let (Some(want), Some(have)) = (&mut owner_want, &owner_got) {
+            let listed = expected.roles.contains_key(&acl.owner);
+            if !listed
+                && !want.keys().eq(have.keys())
+                && have.keys().all(|p| maybe_unbound.contains_key(p))
+            {
+                unjudged.push((format!("owner {}", acl.owner), have.clone()));
+                *want = have.clone();
+            }
+        }
+    }
 
     let mut missing = Vec::new();
     let mut option = Vec::new();
@@ -349,12 +409,35 @@ pub(crate) fn compare_acl(
         "grant options are as declared",
         "GRANT … WITH GRANT OPTION or REVOKE GRANT OPTION FOR … as the spec says, or correct the spec",
     ));
-    out.push(finding(
+    let vars = expected
+        .unbound
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut extra_finding = finding(
         "privilege.extra",
         &extra,
         "no undeclared privilege is held",
         "REVOKE it, or declare it under `privileges` in the spec (`reims-verify spec snapshot` writes the privileges a database has)",
-    ));
+    );
+    let mut not_judged = Vec::new();
+    for (who, set) in &unjudged {
+        let grant = format!("{who} holds {}", render_set(set, &all));
+        for (var, declared) in &expected.unbound {
+            if set.keys().any(|p| declared.contains_key(p)) {
+                roles.not_judged(var, format!("{grant} on {object}"));
+            }
+        }
+        not_judged.push(grant);
+    }
+    if !not_judged.is_empty() {
+        extra_finding.message.push_str(&format!(
+            " (not judged, since {vars} is not bound and may stand for the role: {})",
+            not_judged.join("; ")
+        ));
+    }
+    out.push(extra_finding);
 }
 
 /// The checked schema, relations with their columns and sequences, standalone sequences,
@@ -415,6 +498,7 @@ pub(crate) fn verify_privileges(
             &expected,
             &acl,
             actual,
+            roles,
             out,
         );
         if let Some(me) = own_read {
@@ -460,6 +544,7 @@ pub(crate) fn verify_privileges(
                 &expected,
                 seq,
                 actual,
+                roles,
                 out,
             );
         }
@@ -572,6 +657,7 @@ fn verify_columns(
             &expected,
             &col_acl,
             actual,
+            roles,
             out,
         );
     }
@@ -627,6 +713,7 @@ fn verify_schema(specs: &SpecSet, actual: &Schema, roles: &mut Roles, out: &mut 
             &expected,
             acl,
             actual,
+            roles,
             out,
         );
     }
@@ -711,6 +798,7 @@ fn verify_standalone_sequences(
             &expected,
             seq,
             actual,
+            roles,
             out,
         );
     }
@@ -753,7 +841,25 @@ fn verify_functions(
             continue;
         };
         let signature = function_key(&sf.schema, &sf.name, &sf.arg_types);
+        let path = ["functions", key.as_str(), "privileges"];
         let Some(facl) = actual.access.functions.get(&signature) else {
+            // Never passed over in silence: a routine the specs list whose owner and grants
+            // were not read is a skip that says so.
+            let exists = actual
+                .functions
+                .iter()
+                .any(|a| a.schema == sf.schema && a.name == sf.name && a.arg_types == sf.arg_types);
+            let why = if exists {
+                "they were not read from the catalog"
+            } else {
+                "it does not exist (function.exists says so)"
+            };
+            out.push(site.skip(
+                "privilege.owner",
+                &signature,
+                &path,
+                format!("{signature}: owner and privileges not checked: {why}"),
+            ));
             continue;
         };
         let p = f.privileges.as_ref();
@@ -762,7 +868,6 @@ fn verify_functions(
             public: p.and_then(|p| p.public.as_ref()),
             roles: p.map(|p| &p.roles).unwrap_or(&no_roles),
         };
-        let path = ["functions", key.as_str(), "privileges"];
         let expected = expected_acl(
             &declared,
             AclKind::Function,
@@ -780,6 +885,7 @@ fn verify_functions(
             &expected,
             &facl.acl,
             actual,
+            roles,
             out,
         );
     }
@@ -796,6 +902,83 @@ mod tests {
             privilege: privilege.into(),
             grantable: false,
         }
+    }
+
+    /// A grantee no bound entry names may be an unbound variable's role: what the variable
+    /// is declared with is not judged for it (and is listed in the variable's skip), what
+    /// no variable is declared with is extra; PUBLIC and bound roles are judged exactly.
+    #[test]
+    fn an_unbound_variable_excuses_only_what_it_may_stand_for() {
+        let set = |ps: &[&str]| -> GrantSet { ps.iter().map(|p| (p.to_string(), false)).collect() };
+        let expected = ExpectedAcl {
+            owner: Some("owner".into()),
+            owner_variable: None,
+            has_owner: true,
+            public: GrantSet::new(),
+            roles: [("reader".to_string(), set(&["SELECT"]))].into(),
+            unbound: [("$app".to_string(), set(&["INSERT", "SELECT"]))].into(),
+        };
+        let check = |entries: &[(Option<&str>, &str)]| {
+            let mut all = vec![];
+            for p in AclKind::Relation.known() {
+                if *p != "MAINTAIN" {
+                    all.push(entry(Some("owner"), p));
+                }
+            }
+            all.extend(entries.iter().map(|(g, p)| entry(*g, p)));
+            let acl = Acl {
+                kind: 'r',
+                schema: "public".into(),
+                owner: "owner".into(),
+                entries: all,
+                owned_by: None,
+            };
+            let schema = Schema::default();
+            let opts = super::super::AccessOptions::default();
+            let mut roles = Roles::new(&opts, &schema);
+            roles.resolve("$app", None);
+            let mut out = vec![];
+            let site = Site::unlisted("t");
+            compare_acl(
+                &site,
+                "t",
+                &[],
+                AclKind::Relation,
+                &expected,
+                &acl,
+                &schema,
+                &mut roles,
+                &mut out,
+            );
+            let failed: Vec<&str> = out.iter().filter(|f| f.failed()).map(|f| f.code).collect();
+            let mut skip = vec![];
+            roles.findings(&schema, &mut skip);
+            let skip = skip.into_iter().find(|f| f.code == "role.unbound").unwrap();
+            (failed, skip.message)
+        };
+        let base = [
+            (Some("reader"), "SELECT"),
+            (Some("app_role"), "INSERT"),
+            (Some("app_role"), "SELECT"),
+        ];
+        let (failed, message) = check(&base);
+        assert!(failed.is_empty(), "{failed:?}");
+        assert!(
+            message.contains("app_role holds INSERT, SELECT on t"),
+            "{message}"
+        );
+        // What no variable is declared with, PUBLIC, and a bound role's surplus still fail.
+        for more in [
+            (Some("app_role"), "DELETE"),
+            (None, "SELECT"),
+            (Some("reader"), "INSERT"),
+        ] {
+            let mut entries = base.to_vec();
+            entries.push(more);
+            assert_eq!(check(&entries).0, ["privilege.extra"], "{more:?}");
+        }
+        let (failed, _) = check(&base[1..]);
+        assert_eq!(failed, ["privilege.missing"]);
     }
 
     /// Without a schema document, `public` is expected as initdb leaves it: from

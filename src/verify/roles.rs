@@ -64,6 +64,9 @@ pub(crate) struct Roles<'a> {
     named: BTreeMap<String, Option<SourceLocation>>,
     /// Unbound variable → (checks not made, first place).
     unbound: BTreeMap<String, (usize, Option<SourceLocation>)>,
+    /// Unbound variable → the grants held on objects whose spec names it that no other
+    /// entry accounts for: any of them may be the variable's, so none was judged.
+    not_judged: BTreeMap<String, Vec<String>>,
 }
 
 impl<'a> Roles<'a> {
@@ -82,7 +85,17 @@ impl<'a> Roles<'a> {
             source,
             named: BTreeMap::new(),
             unbound: BTreeMap::new(),
+            not_judged: BTreeMap::new(),
         }
+    }
+
+    /// Record that `grant` (who holds what on which object) was not judged because it may
+    /// be what unbound variable `var` stands for; its `role.unbound` skip lists it.
+    pub fn not_judged(&mut self, var: &str, grant: String) {
+        self.not_judged
+            .entry(var.to_string())
+            .or_default()
+            .push(grant);
     }
 
     /// The server role a spec name stands for; `None` (and one more check not made) for an
@@ -150,6 +163,21 @@ impl<'a> Roles<'a> {
             } else {
                 format!("no --role {name}=ROLE was given")
             };
+            let grants = self.not_judged.get(var).map(Vec::as_slice).unwrap_or(&[]);
+            let judged = if grants.is_empty() {
+                String::new()
+            } else {
+                const SHOWN: usize = 5;
+                let mut list = grants.iter().take(SHOWN).cloned().collect::<Vec<_>>();
+                if grants.len() > SHOWN {
+                    list.push(format!("{} more", grants.len() - SHOWN));
+                }
+                format!(
+                    "; {} grant(s) it may stand for were not judged undeclared or not ({})",
+                    grants.len(),
+                    list.join("; ")
+                )
+            };
             out.push(Finding {
                 repro: None,
                 code: "role.unbound",
@@ -159,7 +187,7 @@ impl<'a> Roles<'a> {
                 expected: None,
                 actual: None,
                 message: format!(
-                    "role variable `{var}` is not bound ({why}): {n} privilege check(s) naming it were not made"
+                    "role variable `{var}` is not bound ({why}): {n} privilege check(s) naming it were not made{judged}"
                 ),
                 location: at.clone(),
                 requirements: vec![],

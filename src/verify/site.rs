@@ -42,6 +42,29 @@ impl<'a> Site<'a> {
         self.locate.as_ref().map(|f| f(path))
     }
 
+    /// A check that was not made, and why.
+    pub fn skip(
+        &self,
+        code: &'static str,
+        object: &str,
+        path: &[&str],
+        message: String,
+    ) -> Finding {
+        Finding {
+            repro: None,
+            code,
+            table: self.table.as_str().into(),
+            object: object.into(),
+            status: Status::Skip,
+            expected: None,
+            actual: None,
+            message,
+            location: self.location(path),
+            requirements: self.requirements.clone(),
+            hint: None,
+        }
+    }
+
     /// A finding that passes when `ok`, with expected and actual either way.
     #[allow(clippy::too_many_arguments)]
     pub fn compare(
