@@ -97,6 +97,8 @@ codes! {
         "Recreate the foreign key with the right action, or correct the spec's `on_delete`.";
     "fk.on_update" => "A foreign key has the declared ON UPDATE action.",
         "Recreate the foreign key with the right action, or correct the spec's `on_update`.";
+    "fk.match" => "A foreign key of several columns is MATCH FULL or MATCH SIMPLE as declared: whether a row whose key is partly NULL is refused or left unchecked.",
+        "Recreate the foreign key with the declared MATCH, or correct the spec's `match`.";
     "fk.deferrable" => "A foreign key is DEFERRABLE / INITIALLY DEFERRED as declared.",
         "Alter the constraint's deferrability, or correct the spec.";
     "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`.",

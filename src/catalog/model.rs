@@ -210,6 +210,10 @@ pub struct Constraint {
     pub on_update: Option<char>,
     /// For PRIMARY KEY / UNIQUE / EXCLUDE: the backing index.
     pub index_name: Option<String>,
+    /// A foreign key declared `MATCH FULL` (`confmatchtype = 'f'`): a referencing row with
+    /// some NULL key columns and others not is refused, where `MATCH SIMPLE` skips it.
+    #[serde(default)]
+    pub match_full: bool,
     /// DEFERRABLE (`condeferrable`).
     pub deferrable: bool,
     /// INITIALLY DEFERRED (`condeferred`).

@@ -102,6 +102,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
        ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = k.confrelid AND a.attnum = u.n)
                FROM unnest(k.confkey) WITH ORDINALITY u(n, i) ORDER BY u.i) AS ref_columns,
        NULLIF(k.confdeltype::text, ' ') AS on_delete, NULLIF(k.confupdtype::text, ' ') AS on_update,
+       k.contype = 'f' AND k.confmatchtype = 'f' AS match_full,
        CASE WHEN k.contype IN ('p','u','x') THEN i.relname::text END AS index_name,
        k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
        k.convalidated AS validated,
@@ -770,6 +771,7 @@ async fn read_constraints(
             ref_schema: row.try_get("ref_schema").map_err(&e)?,
             ref_table: row.try_get("ref_table").map_err(&e)?,
             ref_columns: row.try_get("ref_columns").map_err(&e)?,
+            match_full: row.try_get("match_full").map_err(&e)?,
             on_delete: on_delete.and_then(|s| s.chars().next()),
             on_update: on_update.and_then(|s| s.chars().next()),
             index_name: row.try_get("index_name").map_err(&e)?,

@@ -96,6 +96,11 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                         on_update: fk_action(c.on_update),
                         deferrable: c.deferrable,
                         initially_deferred: c.initially_deferred,
+                        match_type: if c.match_full {
+                            crate::spec::FkMatch::Full
+                        } else {
+                            crate::spec::FkMatch::Simple
+                        },
                         validated: c.validated,
                         comment: c.comment.clone(),
                     },

@@ -535,6 +535,11 @@ pub struct ForeignKeySpec {
     /// INITIALLY DEFERRED (default: INITIALLY IMMEDIATE); requires `deferrable`.
     #[serde(default)]
     pub initially_deferred: bool,
+    /// `MATCH FULL` (default: `MATCH SIMPLE`): a row whose key columns are some NULL and
+    /// some not is refused instead of left unchecked. For a key of one column the two are
+    /// the same.
+    #[serde(default, rename = "match", skip_serializing_if = "FkMatch::is_simple")]
+    pub match_type: FkMatch,
     /// Whether existing rows have been checked (default true). `false` declares a key
     /// added `NOT VALID` that is still being rolled out; it then passes validated or not.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
@@ -542,6 +547,32 @@ pub struct ForeignKeySpec {
     /// `COMMENT ON CONSTRAINT`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+}
+
+/// How a foreign key treats a referencing row whose key columns are partly NULL.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FkMatch {
+    /// `MATCH SIMPLE` (the default): such a row is not checked.
+    #[default]
+    Simple,
+    /// `MATCH FULL`: such a row is refused.
+    Full,
+}
+
+impl FkMatch {
+    /// The default, which a spec leaves out.
+    pub fn is_simple(&self) -> bool {
+        *self == FkMatch::Simple
+    }
+
+    /// The SQL spelling, for messages.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            FkMatch::Simple => "MATCH SIMPLE",
+            FkMatch::Full => "MATCH FULL",
+        }
+    }
 }
 
 /// The target of a foreign key.

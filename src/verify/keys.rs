@@ -2,7 +2,7 @@
 
 use super::{Ctx, Finding, Status};
 use crate::catalog::{qualified_name, ConstraintKind, OffTrigger, Relation};
-use crate::spec::FkAction;
+use crate::spec::{FkAction, FkMatch};
 
 fn fk_action(code: Option<char>) -> &'static str {
     match code {
@@ -242,6 +242,25 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     fk.on_update.sql() == fk_action(a.on_update),
                     "recreate the foreign key with the right ON UPDATE action",
                 ));
+                // With one column, MATCH FULL and MATCH SIMPLE refuse the same rows: only
+                // a key of several columns can differ.
+                if a.columns.len() > 1 || fk.columns.len() > 1 {
+                    let got = if a.match_full {
+                        FkMatch::Full
+                    } else {
+                        FkMatch::Simple
+                    };
+                    out.push(ctx.compare(
+                        "fk.match",
+                        object.clone(),
+                        &["foreign_keys", name, "match"],
+                        fk.match_type.sql(),
+                        got.sql(),
+                        fk.match_type == got,
+                        "recreate the foreign key with the spec's MATCH FULL or MATCH SIMPLE, \
+                         or correct the spec's `match`",
+                    ));
+                }
                 out.push(validity(
                     ctx,
                     "fk.validated",
