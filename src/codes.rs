@@ -55,8 +55,8 @@ codes! {
         "Add or drop NOT NULL in a migration, or correct the spec's `nullable`.";
     "column.default" => "A column's default expression matches the spec.",
         "Set or drop the default in a migration, or correct the spec's `default`.";
-    "column.generated" => "A generated column has the declared generation expression.",
-        "Recreate the column with the spec's GENERATED ALWAYS AS expression, or correct the spec.";
+    "column.generated" => "A generated column has the declared generation expression and kind (STORED, or VIRTUAL with `generated_kind: virtual`).",
+        "Recreate the column with the spec's GENERATED ALWAYS AS expression and kind, or correct the spec.";
     "column.identity" => "A column is an identity column (ALWAYS or BY DEFAULT) as declared.",
         "ALTER COLUMN … ADD/SET/DROP IDENTITY as the spec says, or correct the spec's `identity`.";
     "column.sequence" => "A serial or identity column owns a sequence with the declared options.",

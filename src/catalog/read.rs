@@ -635,6 +635,7 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
         let generated: &str = row.try_get("generated").map_err(&e)?;
         let identity: &str = row.try_get("identity").map_err(&e)?;
         let expr: Option<String> = row.try_get("default_expr").map_err(&e)?;
+        let generated_kind = generated.chars().next();
         let (default, generated) = if generated.is_empty() {
             (expr, None)
         } else {
@@ -652,6 +653,7 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
             default,
             collation: row.try_get("collation").map_err(&e)?,
             generated,
+            generated_kind,
             identity: identity.chars().next(),
             comment: row.try_get("comment").map_err(&e)?,
         })

@@ -89,23 +89,36 @@ pub(crate) fn verify_columns(
             let want = shadow
                 .and_then(|c| c.generated.clone())
                 .or_else(|| col.generated.clone());
-            let show = |g: &Option<String>| match g {
-                Some(e) => format!("GENERATED ALWAYS AS ({}) STORED", canonical(e)),
+            // The kind is the spec's own: the shadow builds a virtual column STORED where
+            // its server has none (before PostgreSQL 18).
+            let want_kind = col.generated_kind.unwrap_or_default().code();
+            let got_kind = actual.generated_kind.unwrap_or('s');
+            let show = |g: &Option<String>, kind: char| match g {
+                Some(e) => format!(
+                    "GENERATED ALWAYS AS ({}) {}",
+                    canonical(e),
+                    generated_kind_text(kind)
+                ),
                 None => "not generated".to_string(),
             };
             let same = match (&want, &actual.generated) {
-                (Some(w), Some(g)) => canonical(w) == canonical(g),
+                (Some(w), Some(g)) => canonical(w) == canonical(g) && want_kind == got_kind,
                 (None, None) => true,
                 _ => false,
+            };
+            let hint = if want_kind == 'v' && actual.generated.is_some() && got_kind != 'v' {
+                "recreate the column GENERATED ALWAYS AS (…) VIRTUAL (PostgreSQL 18 and later), or correct the spec's `generated_kind`"
+            } else {
+                "recreate the column with the spec's generation expression and kind (STORED unless `generated_kind: virtual`), or correct the spec"
             };
             out.push(ctx.compare(
                 "column.generated",
                 object.clone(),
                 &["columns", name, "generated"],
-                show(&want),
-                show(&actual.generated),
+                show(&want, want_kind),
+                show(&actual.generated, got_kind),
                 same,
-                "recreate the column with the spec's generation expression, or correct the spec",
+                hint,
             ));
         }
         let want_identity = col.identity.map(|k| k.code());
@@ -181,6 +194,13 @@ pub(crate) fn sequence_text(s: &Sequence) -> String {
         s.cache,
         if s.cycle { " CYCLE" } else { " NO CYCLE" }
     )
+}
+
+fn generated_kind_text(code: char) -> &'static str {
+    match code {
+        'v' => "VIRTUAL",
+        _ => "STORED",
+    }
 }
 
 fn identity_text(code: Option<char>) -> &'static str {
