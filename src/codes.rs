@@ -51,8 +51,8 @@ codes! {
         "Change the column's type in a migration, or correct the spec.";
     "column.collation" => "A column has the declared collation.",
         "Set the collation in a migration, or correct the spec's `collation`.";
-    "column.nullable" => "A column's NOT NULL matches the spec.",
-        "Add or drop NOT NULL in a migration, or correct the spec's `nullable`.";
+    "column.nullable" => "A column's NOT NULL matches the spec, and a NOT NULL column's constraint is validated (PostgreSQL 18 can add it NOT VALID).",
+        "Add or drop NOT NULL in a migration, or correct the spec's `nullable`; for NOT NULL NOT VALID, fix the NULL rows and VALIDATE CONSTRAINT.";
     "column.default" => "A column's default expression matches the spec.",
         "Set or drop the default in a migration, or correct the spec's `default`.";
     "column.generated" => "A generated column has the declared generation expression and kind (STORED, or VIRTUAL with `generated_kind: virtual`).",

@@ -1,5 +1,5 @@
 //! What PostgreSQL 18 added to the catalog that a schema can hide behind: VIRTUAL generated
-//! columns. Each is checked on a real PostgreSQL 18 with the mutation that hides it (it
+//! columns, and NOT NULL constraints added `NOT VALID`. Each is checked on a real PostgreSQL 18 with the mutation that hides it (it
 //! must fail) and without (it must pass), and the same projects pass on 15 (the default
 //! major) and on 13, where the catalog read must still work without the columns 18 added.
 //! A major whose binaries are not found is reported as `SKIPPED: …` (as `tests/majors.rs`
@@ -295,5 +295,66 @@ fn a_stored_generated_column_passes_and_a_virtual_spec_fails_before_18() {
             "items.total",
         );
         assert!(f["hint"].as_str().unwrap().contains("PostgreSQL 18"), "{f}");
+    }
+}
+
+const ACCOUNTS: &str = "CREATE TABLE accounts (
+  id integer PRIMARY KEY,
+  email text NOT NULL
+);";
+
+const ACCOUNTS_SPEC: &str = "table: accounts
+columns:
+  id:    { type: integer, nullable: false }
+  email: { type: text, nullable: false }
+primary_key: { columns: [id] }
+privileges: { owner: $migrator, public: [] }
+row_security: { enabled: false }
+";
+
+#[test]
+fn a_not_null_constraint_added_not_valid_fails_column_nullable_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let p = project(ACCOUNTS, &[("accounts", ACCOUNTS_SPEC)]);
+    assert_passes(18, "NOT NULL", &check(p.path(), &dir, None));
+    let drift = "ALTER TABLE accounts ALTER COLUMN email DROP NOT NULL;
+INSERT INTO accounts VALUES (1, NULL);
+ALTER TABLE accounts ADD CONSTRAINT accounts_email_not_null NOT NULL email NOT VALID;";
+    let run = check(p.path(), &dir, Some(drift));
+    let f = assert_fails_only(
+        18,
+        "NOT NULL NOT VALID",
+        &run,
+        "column.nullable",
+        "accounts.email",
+    );
+    assert_eq!(
+        f["actual"],
+        "NOT NULL NOT VALID (existing rows were never checked)"
+    );
+    assert!(
+        f["hint"]
+            .as_str()
+            .unwrap()
+            .contains("VALIDATE CONSTRAINT \"accounts_email_not_null\""),
+        "{f}"
+    );
+    // Added NOT VALID and validated since: it holds.
+    let validated = "ALTER TABLE accounts ALTER COLUMN email DROP NOT NULL;
+ALTER TABLE accounts ADD CONSTRAINT accounts_email_not_null NOT NULL email NOT VALID;
+ALTER TABLE accounts VALIDATE CONSTRAINT accounts_email_not_null;";
+    assert_passes(
+        18,
+        "NOT NULL NOT VALID, then validated",
+        &check(p.path(), &dir, Some(validated)),
+    );
+}
+
+#[test]
+fn a_not_null_column_passes_before_18() {
+    for major in [13, 15] {
+        let Some(dir) = bindir(major) else { continue };
+        let p = project(ACCOUNTS, &[("accounts", ACCOUNTS_SPEC)]);
+        assert_passes(major, "NOT NULL", &check(p.path(), &dir, None));
     }
 }

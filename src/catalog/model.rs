@@ -129,6 +129,11 @@ pub struct Column {
     pub domain_base: Option<String>,
     /// `NOT attnotnull`.
     pub nullable: bool,
+    /// The name of the column's NOT NULL constraint when it was added `NOT VALID` and not
+    /// validated since (PostgreSQL 18 and later): `attnotnull` is then true, yet rows
+    /// already there may hold NULL.
+    #[serde(default)]
+    pub not_null_not_valid: Option<String>,
     /// `pg_get_expr(adbin, adrelid)`, e.g. `gen_random_uuid()`.
     pub default: Option<String>,
     /// The collation when it is not the type's default (`attcollation::regcollation`,

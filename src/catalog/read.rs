@@ -59,6 +59,10 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> ty.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
        a.attgenerated::text AS generated, a.attidentity::text AS identity,
+       (SELECT nn.conname::text FROM pg_constraint nn
+         WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
+           AND NOT nn.convalidated
+         LIMIT 1) AS not_null_not_valid,
        ds.description AS comment
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
@@ -650,6 +654,7 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
             domain_base: None,
             type_name,
             nullable: row.try_get("nullable").map_err(&e)?,
+            not_null_not_valid: row.try_get("not_null_not_valid").map_err(&e)?,
             default,
             collation: row.try_get("collation").map_err(&e)?,
             generated,

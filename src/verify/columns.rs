@@ -48,15 +48,7 @@ pub(crate) fn verify_columns(
             expected_type == actual.type_name,
             "change the column type in a migration, or correct the spec",
         ));
-        out.push(ctx.compare(
-            "column.nullable",
-            object.clone(),
-            &["columns", name, "nullable"],
-            nullability(col.nullable),
-            nullability(actual.nullable),
-            col.nullable == actual.nullable,
-            "add or drop NOT NULL in a migration, or correct the spec",
-        ));
+        out.push(nullable_finding(ctx, &object, name, col.nullable, actual));
         let expected_collation = match shadow {
             Some(c) => c.collation.clone(),
             None => col.collation.clone(),
@@ -200,6 +192,44 @@ fn generated_kind_text(code: char) -> &'static str {
     match code {
         'v' => "VIRTUAL",
         _ => "STORED",
+    }
+}
+
+/// `column.nullable`: the spec's nullability against `attnotnull`, and on PostgreSQL 18 a
+/// NOT NULL constraint added `NOT VALID` fails as not holding: the rows already there were
+/// never checked, and may hold NULL.
+fn nullable_finding(
+    ctx: &Ctx,
+    object: &str,
+    name: &str,
+    want_nullable: bool,
+    actual: &crate::catalog::Column,
+) -> Finding {
+    let path = ["columns", name, "nullable"];
+    match (&actual.not_null_not_valid, want_nullable) {
+        (Some(constraint), false) => ctx.fail(
+            "column.nullable",
+            object.to_string(),
+            &path,
+            Some("NOT NULL".into()),
+            Some("NOT NULL NOT VALID (existing rows were never checked)".into()),
+            format!(
+                "{object}: its NOT NULL constraint {constraint} was added NOT VALID: existing rows were never checked and may hold NULL"
+            ),
+            &format!(
+                "fix the rows that hold NULL, then ALTER TABLE … VALIDATE CONSTRAINT {} in a migration",
+                crate::sql::quote_ident(constraint)
+            ),
+        ),
+        _ => ctx.compare(
+            "column.nullable",
+            object.to_string(),
+            &path,
+            nullability(want_nullable),
+            nullability(actual.nullable),
+            want_nullable == actual.nullable,
+            "add or drop NOT NULL in a migration, or correct the spec",
+        ),
     }
 }
 
