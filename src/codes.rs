@@ -95,8 +95,8 @@ codes! {
         "Recreate the foreign key with the right action, or correct the spec's `on_update`.";
     "fk.deferrable" => "A foreign key is DEFERRABLE / INITIALLY DEFERRED as declared.",
         "Alter the constraint's deferrability, or correct the spec.";
-    "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`.",
-        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`, and is never NOT ENFORCED.",
+        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout; a NOT ENFORCED one: ALTER CONSTRAINT … ENFORCED.";
     "fk.comment" => "A foreign key's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "fk.extra" => "Every foreign key of the relation is declared.",
@@ -107,8 +107,8 @@ codes! {
         "Add the CHECK in a migration, or remove it from the spec.";
     "check.rule" => "A CHECK constraint's expression equals the spec's rule, as PostgreSQL prints both.",
         "Recreate the CHECK with the spec's rule, or correct the rule.";
-    "check.validated" => "A CHECK constraint is validated (not left NOT VALID) unless the spec says `validated: false`.",
-        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "check.validated" => "A CHECK constraint is validated (not left NOT VALID) unless the spec says `validated: false`, and is never NOT ENFORCED.",
+        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout; a NOT ENFORCED one: drop it and add it again enforced.";
     "check.comment" => "A CHECK constraint's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "check.extra" => "Every CHECK constraint of the relation is declared.",

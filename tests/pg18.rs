@@ -1,5 +1,6 @@
 //! What PostgreSQL 18 added to the catalog that a schema can hide behind: VIRTUAL generated
-//! columns, and NOT NULL constraints added `NOT VALID`. Each is checked on a real PostgreSQL 18 with the mutation that hides it (it
+//! columns, NOT NULL constraints added `NOT VALID`, and CHECKs and foreign keys made `NOT
+//! ENFORCED`. Each is checked on a real PostgreSQL 18 with the mutation that hides it (it
 //! must fail) and without (it must pass), and the same projects pass on 15 (the default
 //! major) and on 13, where the catalog read must still work without the columns 18 added.
 //! A major whose binaries are not found is reported as `SKIPPED: …` (as `tests/majors.rs`
@@ -356,5 +357,118 @@ fn a_not_null_column_passes_before_18() {
         let Some(dir) = bindir(major) else { continue };
         let p = project(ACCOUNTS, &[("accounts", ACCOUNTS_SPEC)]);
         assert_passes(major, "NOT NULL", &check(p.path(), &dir, None));
+    }
+}
+
+const PARENT_CHILD: &str = "CREATE TABLE parent (id integer PRIMARY KEY);
+CREATE TABLE child (id integer PRIMARY KEY, parent_id integer, qty integer);
+ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent(id);
+ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0);";
+
+const PARENT_SPEC: &str = "table: parent
+columns:
+  id: { type: integer, nullable: false }
+primary_key: { columns: [id] }
+privileges: { owner: $migrator, public: [] }
+row_security: { enabled: false }
+";
+
+/// `child`, its constraints with `validated` as given (`""` for the default, true).
+fn child_spec(validated: &str) -> String {
+    format!(
+        "table: child
+columns:
+  id:        {{ type: integer, nullable: false }}
+  parent_id: {{ type: integer }}
+  qty:       {{ type: integer }}
+primary_key: {{ columns: [id] }}
+foreign_keys:
+  child_parent_fk:
+    columns: [parent_id]
+    references: {{ table: parent, columns: [id] }}
+    {validated}
+checks:
+  child_qty_check:
+    rule: {{ range: {{ column: qty, gt: 0 }} }}
+    {validated}
+privileges: {{ owner: $migrator, public: [] }}
+row_security: {{ enabled: false }}
+"
+    )
+}
+
+const FK_NOT_ENFORCED: &str = "ALTER TABLE child ALTER CONSTRAINT child_parent_fk NOT ENFORCED;";
+const CHECK_NOT_ENFORCED: &str = "ALTER TABLE child DROP CONSTRAINT child_qty_check;
+ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0) NOT ENFORCED;";
+
+#[test]
+fn a_not_enforced_constraint_fails_whatever_validated_says_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    for validated in ["", "validated: false"] {
+        let p = project(
+            PARENT_CHILD,
+            &[("parent", PARENT_SPEC), ("child", &child_spec(validated))],
+        );
+        let what = |w: &str| format!("{w}, spec `{validated}`");
+        assert_passes(18, &what("enforced"), &check(p.path(), &dir, None));
+        // NOT VALID is what `validated: false` allows, and what the default refuses.
+        let not_valid = "ALTER TABLE child DROP CONSTRAINT child_qty_check;
+ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0) NOT VALID;";
+        let run = check(p.path(), &dir, Some(not_valid));
+        if validated.is_empty() {
+            let f = assert_fails_only(
+                18,
+                &what("NOT VALID"),
+                &run,
+                "check.validated",
+                "child.child_qty_check",
+            );
+            assert!(
+                f["actual"].as_str().unwrap().starts_with("NOT VALID"),
+                "{f}"
+            );
+        } else {
+            assert_passes(18, &what("NOT VALID"), &run);
+        }
+        for (drift, code, object, hint) in [
+            (
+                FK_NOT_ENFORCED,
+                "fk.validated",
+                "child.child_parent_fk",
+                "ALTER CONSTRAINT … ENFORCED",
+            ),
+            (
+                CHECK_NOT_ENFORCED,
+                "check.validated",
+                "child.child_qty_check",
+                "without NOT ENFORCED",
+            ),
+        ] {
+            let run = check(p.path(), &dir, Some(drift));
+            let f = assert_fails_only(18, &what(drift), &run, code, object);
+            assert!(
+                f["actual"].as_str().unwrap().starts_with("NOT ENFORCED"),
+                "{f}"
+            );
+            let h = f["hint"].as_str().unwrap();
+            assert!(
+                h.contains(hint) && !h.starts_with("run ALTER TABLE … VALIDATE"),
+                "{f}"
+            );
+        }
+    }
+}
+
+#[test]
+fn enforced_constraints_pass_before_18() {
+    for major in [13, 15] {
+        let Some(dir) = bindir(major) else { continue };
+        for validated in ["", "validated: false"] {
+            let p = project(
+                PARENT_CHILD,
+                &[("parent", PARENT_SPEC), ("child", &child_spec(validated))],
+            );
+            assert_passes(major, validated, &check(p.path(), &dir, None));
+        }
     }
 }

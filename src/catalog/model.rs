@@ -187,6 +187,10 @@ pub enum ConstraintKind {
     Other,
 }
 
+fn enforced_by_default() -> bool {
+    true
+}
+
 /// A constraint.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Constraint {
@@ -218,6 +222,10 @@ pub struct Constraint {
     pub initially_deferred: bool,
     /// `convalidated`: false for a constraint added `NOT VALID` and not validated since.
     pub validated: bool,
+    /// `conenforced` (PostgreSQL 18; always true before): false for a CHECK or FOREIGN
+    /// KEY made `NOT ENFORCED`, which PostgreSQL keeps but never checks.
+    #[serde(default = "enforced_by_default")]
+    pub enforced: bool,
     /// Created by the parent of a partition or inheritance child, not by this table
     /// (`conparentid`, or an inherited CHECK that is not also local).
     pub inherited: bool,

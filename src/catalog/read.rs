@@ -89,6 +89,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
        CASE WHEN k.contype IN ('p','u','x') THEN i.relname::text END AS index_name,
        k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
        k.convalidated AS validated,
+       COALESCE((to_jsonb(k) ->> 'conenforced')::boolean, true) AS enforced,
        (k.conparentid <> 0 OR NOT k.conislocal) AS inherited,
        ds.description AS comment
   FROM pg_constraint k
@@ -718,6 +719,7 @@ async fn read_constraints(
             deferrable: row.try_get("deferrable").map_err(&e)?,
             initially_deferred: row.try_get("initially_deferred").map_err(&e)?,
             validated: row.try_get("validated").map_err(&e)?,
+            enforced: row.try_get("enforced").map_err(&e)?,
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
         })
