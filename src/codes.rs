@@ -53,12 +53,12 @@ codes! {
         "Change the column's type in a migration, or correct the spec.";
     "column.collation" => "A column has the declared collation.",
         "Set the collation in a migration, or correct the spec's `collation`.";
-    "column.nullable" => "A column's NOT NULL matches the spec.",
-        "Add or drop NOT NULL in a migration, or correct the spec's `nullable`.";
+    "column.nullable" => "A column's NOT NULL matches the spec, and a NOT NULL column's constraint is validated (PostgreSQL 18 can add it NOT VALID).",
+        "Add or drop NOT NULL in a migration, or correct the spec's `nullable`; for NOT NULL NOT VALID, fix the NULL rows and VALIDATE CONSTRAINT.";
     "column.default" => "A column's default expression matches the spec.",
         "Set or drop the default in a migration, or correct the spec's `default`.";
-    "column.generated" => "A generated column has the declared generation expression.",
-        "Recreate the column with the spec's GENERATED ALWAYS AS expression, or correct the spec.";
+    "column.generated" => "A generated column has the declared generation expression and kind (STORED, or VIRTUAL with `generated_kind: virtual`).",
+        "Recreate the column with the spec's GENERATED ALWAYS AS expression and kind, or correct the spec.";
     "column.identity" => "A column is an identity column (ALWAYS or BY DEFAULT) as declared.",
         "ALTER COLUMN … ADD/SET/DROP IDENTITY as the spec says, or correct the spec's `identity`.";
     "column.sequence" => "A serial or identity column owns a sequence with the declared options.",
@@ -101,8 +101,8 @@ codes! {
         "Recreate the foreign key with the declared MATCH, or correct the spec's `match`.";
     "fk.deferrable" => "A foreign key is DEFERRABLE / INITIALLY DEFERRED as declared.",
         "Alter the constraint's deferrability, or correct the spec.";
-    "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`.",
-        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`, and is never NOT ENFORCED.",
+        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout; a NOT ENFORCED one: ALTER CONSTRAINT … ENFORCED.";
     "fk.enforced" => "A foreign key's internal triggers, on the referencing and the referenced table and their partitions, all fire (none DISABLEd or replica-only).",
         "ALTER TABLE … ENABLE TRIGGER ALL on the tables named (or ENABLE TRIGGER of the trigger named): while they do not fire, rows that break the key are accepted.";
     "fk.comment" => "A foreign key's comment equals the spec's, when declared.",
@@ -117,8 +117,8 @@ codes! {
         "Add the CHECK in a migration, or remove it from the spec.";
     "check.rule" => "A CHECK constraint's expression equals the spec's rule, as PostgreSQL prints both.",
         "Recreate the CHECK with the spec's rule, or correct the rule.";
-    "check.validated" => "A CHECK constraint is validated (not left NOT VALID) unless the spec says `validated: false`.",
-        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "check.validated" => "A CHECK constraint is validated (not left NOT VALID) unless the spec says `validated: false`, and is never NOT ENFORCED.",
+        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout; a NOT ENFORCED one: drop it and add it again enforced.";
     "check.comment" => "A CHECK constraint's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "check.extra" => "Every CHECK constraint of the relation is declared.",

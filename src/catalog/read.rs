@@ -60,6 +60,10 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> ty.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
        a.attgenerated::text AS generated, a.attidentity::text AS identity,
+       (SELECT nn.conname::text FROM pg_constraint nn
+         WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
+           AND NOT nn.convalidated
+         LIMIT 1) AS not_null_not_valid,
        ds.description AS comment
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
@@ -106,6 +110,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
        CASE WHEN k.contype IN ('p','u','x') THEN i.relname::text END AS index_name,
        k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
        k.convalidated AS validated,
+       COALESCE((to_jsonb(k) ->> 'conenforced')::boolean, true) AS enforced,
        (k.conparentid <> 0 OR NOT k.conislocal) AS inherited,
        ds.description AS comment,
        off.relations AS off_relations, off.names AS off_names, off.states AS off_states
@@ -701,6 +706,7 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
         let generated: &str = row.try_get("generated").map_err(&e)?;
         let identity: &str = row.try_get("identity").map_err(&e)?;
         let expr: Option<String> = row.try_get("default_expr").map_err(&e)?;
+        let generated_kind = generated.chars().next();
         let (default, generated) = if generated.is_empty() {
             (expr, None)
         } else {
@@ -715,9 +721,11 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
             domain_base: None,
             type_name,
             nullable: row.try_get("nullable").map_err(&e)?,
+            not_null_not_valid: row.try_get("not_null_not_valid").map_err(&e)?,
             default,
             collation: row.try_get("collation").map_err(&e)?,
             generated,
+            generated_kind,
             identity: identity.chars().next(),
             comment: row.try_get("comment").map_err(&e)?,
         })
@@ -778,6 +786,7 @@ async fn read_constraints(
             deferrable: row.try_get("deferrable").map_err(&e)?,
             initially_deferred: row.try_get("initially_deferred").map_err(&e)?,
             validated: row.try_get("validated").map_err(&e)?,
+            enforced: row.try_get("enforced").map_err(&e)?,
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
             off_triggers: off_triggers(row).map_err(&e)?,

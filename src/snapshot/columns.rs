@@ -5,7 +5,7 @@
 use super::expr::{parse, Expr};
 use super::pretty::{family, is_number, one_line, pretty, Family};
 use crate::catalog::{relation_key, Column, Relation, Schema, Sequence};
-use crate::spec::{ColumnSpec, IdentityKind, SequenceOptions};
+use crate::spec::{ColumnSpec, GeneratedKind, IdentityKind, SequenceOptions};
 
 /// The spec of one column. `schema` tells which sequence the column owns.
 pub fn column_spec(schema: &Schema, rel: &Relation, c: &Column) -> ColumnSpec {
@@ -40,6 +40,11 @@ pub fn column_spec(schema: &Schema, rel: &Relation, c: &Column) -> ColumnSpec {
             .generated
             .as_deref()
             .map(|g| pretty(g, &types).unwrap_or_else(|| one_line(g))),
+        // STORED is what a spec means when it says nothing.
+        generated_kind: match c.generated_kind {
+            Some('v') if c.generated.is_some() => Some(GeneratedKind::Virtual),
+            _ => None,
+        },
         identity: match c.identity {
             Some('a') => Some(IdentityKind::Always),
             Some('d') => Some(IdentityKind::ByDefault),

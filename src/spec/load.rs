@@ -709,6 +709,13 @@ fn validate_relation_shape(loaded: &LoadedSpec) -> Result<()> {
                 "keep one of generated, identity and default",
             );
         }
+        if c.generated_kind.is_some() && c.generated.is_none() {
+            return err(
+                &path("generated_kind"),
+                format!("column `{name}` has a generated_kind but no generated expression"),
+                "add `generated: <expression>`, or drop generated_kind",
+            );
+        }
         if c.identity.is_some() && c.default.is_some() {
             return err(
                 &path("identity"),

@@ -208,6 +208,10 @@ pub struct ColumnSpec {
     /// A generated column has no `default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated: Option<String>,
+    /// For a generated column, whether it is `stored` (the default: computed on write and
+    /// kept in the table) or `virtual` (computed on read, PostgreSQL 18 and later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_kind: Option<GeneratedKind>,
     /// An identity column: `always` (`GENERATED ALWAYS AS IDENTITY`) or `by_default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityKind>,
@@ -276,6 +280,35 @@ impl<'a> SequenceOwners<'a> {
                 .get(&o.table)
                 .is_some_and(|cols| cols.contains(&o.column.as_str()))
         })
+    }
+}
+
+/// How a generated column keeps its values (`attgenerated`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GeneratedKind {
+    /// `GENERATED ALWAYS AS (…) STORED`: computed when a row is written, and stored.
+    #[default]
+    Stored,
+    /// `GENERATED ALWAYS AS (…) VIRTUAL`: computed when read (PostgreSQL 18 and later).
+    Virtual,
+}
+
+impl GeneratedKind {
+    /// `attgenerated` of this kind.
+    pub fn code(&self) -> char {
+        match self {
+            GeneratedKind::Stored => 's',
+            GeneratedKind::Virtual => 'v',
+        }
+    }
+
+    /// The SQL keyword.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            GeneratedKind::Stored => "STORED",
+            GeneratedKind::Virtual => "VIRTUAL",
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     object.clone(),
                     &["checks", name, "validated"],
                     check.validated,
-                    a.validated,
+                    a,
                 ));
                 out.extend(ctx.comment(
                     "check.comment",

@@ -48,15 +48,7 @@ pub(crate) fn verify_columns(
             expected_type == actual.type_name,
             "change the column type in a migration, or correct the spec",
         ));
-        out.push(ctx.compare(
-            "column.nullable",
-            object.clone(),
-            &["columns", name, "nullable"],
-            nullability(col.nullable),
-            nullability(actual.nullable),
-            col.nullable == actual.nullable,
-            "add or drop NOT NULL in a migration, or correct the spec",
-        ));
+        out.push(nullable_finding(ctx, &object, name, col.nullable, actual));
         let expected_collation = match shadow {
             Some(c) => c.collation.clone(),
             None => col.collation.clone(),
@@ -89,23 +81,36 @@ pub(crate) fn verify_columns(
             let want = shadow
                 .and_then(|c| c.generated.clone())
                 .or_else(|| col.generated.clone());
-            let show = |g: &Option<String>| match g {
-                Some(e) => format!("GENERATED ALWAYS AS ({}) STORED", canonical(e)),
+            // The kind is the spec's own: the shadow builds a virtual column STORED where
+            // its server has none (before PostgreSQL 18).
+            let want_kind = col.generated_kind.unwrap_or_default().code();
+            let got_kind = actual.generated_kind.unwrap_or('s');
+            let show = |g: &Option<String>, kind: char| match g {
+                Some(e) => format!(
+                    "GENERATED ALWAYS AS ({}) {}",
+                    canonical(e),
+                    generated_kind_text(kind)
+                ),
                 None => "not generated".to_string(),
             };
             let same = match (&want, &actual.generated) {
-                (Some(w), Some(g)) => canonical(w) == canonical(g),
+                (Some(w), Some(g)) => canonical(w) == canonical(g) && want_kind == got_kind,
                 (None, None) => true,
                 _ => false,
+            };
+            let hint = if want_kind == 'v' && actual.generated.is_some() && got_kind != 'v' {
+                "recreate the column GENERATED ALWAYS AS (…) VIRTUAL (PostgreSQL 18 and later), or correct the spec's `generated_kind`"
+            } else {
+                "recreate the column with the spec's generation expression and kind (STORED unless `generated_kind: virtual`), or correct the spec"
             };
             out.push(ctx.compare(
                 "column.generated",
                 object.clone(),
                 &["columns", name, "generated"],
-                show(&want),
-                show(&actual.generated),
+                show(&want, want_kind),
+                show(&actual.generated, got_kind),
                 same,
-                "recreate the column with the spec's generation expression, or correct the spec",
+                hint,
             ));
         }
         let want_identity = col.identity.map(|k| k.code());
@@ -181,6 +186,51 @@ pub(crate) fn sequence_text(s: &Sequence) -> String {
         s.cache,
         if s.cycle { " CYCLE" } else { " NO CYCLE" }
     )
+}
+
+fn generated_kind_text(code: char) -> &'static str {
+    match code {
+        'v' => "VIRTUAL",
+        _ => "STORED",
+    }
+}
+
+/// `column.nullable`: the spec's nullability against `attnotnull`, and on PostgreSQL 18 a
+/// NOT NULL constraint added `NOT VALID` fails as not holding: the rows already there were
+/// never checked, and may hold NULL.
+fn nullable_finding(
+    ctx: &Ctx,
+    object: &str,
+    name: &str,
+    want_nullable: bool,
+    actual: &crate::catalog::Column,
+) -> Finding {
+    let path = ["columns", name, "nullable"];
+    match (&actual.not_null_not_valid, want_nullable) {
+        (Some(constraint), false) => ctx.fail(
+            "column.nullable",
+            object.to_string(),
+            &path,
+            Some("NOT NULL".into()),
+            Some("NOT NULL NOT VALID (existing rows were never checked)".into()),
+            format!(
+                "{object}: its NOT NULL constraint {constraint} was added NOT VALID: existing rows were never checked and may hold NULL"
+            ),
+            &format!(
+                "fix the rows that hold NULL, then ALTER TABLE … VALIDATE CONSTRAINT {} in a migration",
+                crate::sql::quote_ident(constraint)
+            ),
+        ),
+        _ => ctx.compare(
+            "column.nullable",
+            object.to_string(),
+            &path,
+            nullability(want_nullable),
+            nullability(actual.nullable),
+            want_nullable == actual.nullable,
+            "add or drop NOT NULL in a migration, or correct the spec",
+        ),
+    }
 }
 
 fn identity_text(code: Option<char>) -> &'static str {

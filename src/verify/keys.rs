@@ -267,7 +267,7 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     object.clone(),
                     &["foreign_keys", name, "validated"],
                     fk.validated,
-                    a.validated,
+                    a,
                 ));
                 out.push(enforced(
                     ctx,
@@ -335,14 +335,37 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
 
 /// Whether a constraint has been validated against existing rows. A spec that declares
 /// `validated: false` (a constraint being rolled out in two steps) accepts both states.
+/// A constraint made `NOT ENFORCED` (PostgreSQL 18) fails whatever the spec says: it is
+/// checked neither against the rows there nor against new ones, and specs cannot ask for it.
 pub(crate) fn validity(
     ctx: &Ctx,
     code: &'static str,
     object: String,
     path: &[&str],
     want_validated: bool,
-    validated: bool,
+    actual: &crate::catalog::Constraint,
 ) -> Finding {
+    let validated = actual.validated;
+    if !actual.enforced {
+        let expected = if want_validated {
+            "validated"
+        } else {
+            "validated or NOT VALID"
+        };
+        return ctx.fail(
+            code,
+            object.clone(),
+            path,
+            Some(expected.into()),
+            Some("NOT ENFORCED (PostgreSQL never checks it, on existing rows or new ones)".into()),
+            format!("{object} is NOT ENFORCED: PostgreSQL does not check it at all"),
+            if code.starts_with("fk.") {
+                "run ALTER TABLE … ALTER CONSTRAINT … ENFORCED in a migration (it checks the existing rows); VALIDATE CONSTRAINT is refused on a NOT ENFORCED constraint"
+            } else {
+                "drop the CHECK and add it again without NOT ENFORCED in a migration (PostgreSQL 18 cannot alter a CHECK's enforceability, and refuses VALIDATE CONSTRAINT on it)"
+            },
+        );
+    }
     let got = if validated {
         "validated"
     } else {

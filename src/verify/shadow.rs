@@ -306,7 +306,7 @@ async fn create_tables(
     specs: &SpecSet,
     hidden: &BTreeMap<String, String>,
 ) -> Result<()> {
-    let statements = table_statements(specs, hidden);
+    let statements = table_statements(specs, hidden, has_virtual_columns(conn));
     let batch = statements
         .iter()
         .map(|(_, s)| s.as_str())
@@ -323,11 +323,17 @@ async fn create_tables(
     Ok(())
 }
 
+/// Whether the shadow's server has VIRTUAL generated columns (PostgreSQL 18 and later).
+pub(super) fn has_virtual_columns(conn: &PgConnection) -> bool {
+    conn.server_version_num().is_some_and(|v| v >= 180000)
+}
+
 /// `CREATE TABLE` for every relation spec: the table itself, or a view's hidden table of
-/// declared columns.
+/// declared columns; `virtual_columns` as for [`ddl::column_sql`].
 pub(super) fn table_statements<'a>(
     specs: &'a SpecSet,
     hidden: &BTreeMap<String, String>,
+    virtual_columns: bool,
 ) -> Vec<(&'a LoadedSpec, String)> {
     specs
         .specs
@@ -335,7 +341,7 @@ pub(super) fn table_statements<'a>(
         .map(|l| {
             let sql = match hidden.get(&key_of(l)) {
                 Some(h) => ddl::view_columns_table(&l.spec, h),
-                None => ddl::create_table(&l.spec),
+                None => ddl::create_table(&l.spec, virtual_columns),
             };
             (l, sql)
         })
@@ -345,6 +351,7 @@ pub(super) fn table_statements<'a>(
 /// Why `CREATE TABLE` failed: the column whose type or collation PostgreSQL rejects, else
 /// the table as a whole.
 async fn diagnose_table(conn: &mut PgConnection, loaded: &LoadedSpec, sql: &str) -> Error {
+    let virtual_columns = has_virtual_columns(conn);
     for (name, c) in &loaded.spec.columns {
         let probe = format!(
             "CREATE TEMP TABLE reims_verify_type_probe ({} {}); DROP TABLE reims_verify_type_probe",
@@ -380,7 +387,7 @@ async fn diagnose_table(conn: &mut PgConnection, loaded: &LoadedSpec, sql: &str)
             }
             let probe = format!(
                 "CREATE TEMP TABLE reims_verify_type_probe ({}); DROP TABLE reims_verify_type_probe",
-                ddl::column_sql(name, c)
+                ddl::column_sql(name, c, virtual_columns)
             );
             // A generated expression may name other columns: probe with all of them.
             let others: Vec<String> = loaded
@@ -392,7 +399,7 @@ async fn diagnose_table(conn: &mut PgConnection, loaded: &LoadedSpec, sql: &str)
                 .collect();
             let probe_all = format!(
                 "CREATE TEMP TABLE reims_verify_type_probe ({}{}); DROP TABLE reims_verify_type_probe",
-                ddl::column_sql(name, c),
+                ddl::column_sql(name, c, virtual_columns),
                 others.iter().map(|o| format!(", {o}")).collect::<String>()
             );
             let failed = exec_in_savepoint(conn, &probe_all).await.err();

@@ -2,8 +2,9 @@
 //! tables, function stubs, views, and the objects on tables. Pure text; `shadow.rs` runs it.
 
 use crate::spec::{
-    parse_index_key, parse_signature, rule_sql, ColumnSpec, FunctionSpec, RoutineKind, SchemaSpec,
-    TableSpec, TriggerEvent, TriggerLevel, TriggerSpec, TriggerTiming, TypeSpec,
+    parse_index_key, parse_signature, rule_sql, ColumnSpec, FunctionSpec, GeneratedKind,
+    RoutineKind, SchemaSpec, TableSpec, TriggerEvent, TriggerLevel, TriggerSpec, TriggerTiming,
+    TypeSpec,
 };
 use crate::sql::{quote_ident, quote_literal};
 
@@ -50,7 +51,10 @@ fn collation_sql(name: &str) -> String {
 }
 
 /// `name type [COLLATE …] [NOT NULL] [GENERATED …]` for one spec column of a table.
-pub fn column_sql(name: &str, c: &ColumnSpec) -> String {
+/// `virtual_columns`: the server has VIRTUAL generated columns (PostgreSQL 18 and later);
+/// without them a column the spec declares virtual is built STORED, and the comparison of
+/// its kind says what the server cannot hold.
+pub fn column_sql(name: &str, c: &ColumnSpec, virtual_columns: bool) -> String {
     let mut sql = format!("{} {}", quote_ident(name), c.type_);
     if let Some(coll) = &c.collation {
         sql.push_str(" COLLATE ");
@@ -61,7 +65,12 @@ pub fn column_sql(name: &str, c: &ColumnSpec) -> String {
         sql.push_str(" NOT NULL");
     }
     if let Some(expr) = &c.generated {
-        sql.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+        // Always the keyword: on PostgreSQL 18 a bare GENERATED ALWAYS AS is VIRTUAL.
+        let kind = match c.generated_kind.unwrap_or_default() {
+            GeneratedKind::Virtual if virtual_columns => GeneratedKind::Virtual,
+            _ => GeneratedKind::Stored,
+        };
+        sql.push_str(&format!(" GENERATED ALWAYS AS ({expr}) {}", kind.sql()));
     }
     if let Some(kind) = c.identity {
         sql.push_str(&format!(" GENERATED {} AS IDENTITY", kind.sql()));
@@ -88,12 +97,12 @@ pub fn column_type_sql(name: &str, c: &ColumnSpec) -> String {
 }
 
 /// `CREATE TABLE` for a table spec (views get a hidden table instead, see
-/// [`view_columns_table`]).
-pub fn create_table(spec: &TableSpec) -> String {
+/// [`view_columns_table`]); `virtual_columns` as for [`column_sql`].
+pub fn create_table(spec: &TableSpec, virtual_columns: bool) -> String {
     let cols: Vec<String> = spec
         .columns
         .iter()
-        .map(|(name, c)| column_sql(name, c))
+        .map(|(name, c)| column_sql(name, c, virtual_columns))
         .collect();
     let partition = spec
         .partition_by

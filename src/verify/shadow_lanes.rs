@@ -21,9 +21,9 @@ use std::pin::Pin;
 use sqlx::{Connection, PgConnection};
 
 use super::shadow::{
-    add_objects, build_shadow, create_ordered, function_stubs, hidden_names, merge_view_columns,
-    normalise_functions, prepare, read_list, sequence_ownership, table_objects, table_statements,
-    view_objects, views, Item, Shadow,
+    add_objects, build_shadow, create_ordered, function_stubs, has_virtual_columns, hidden_names,
+    merge_view_columns, normalise_functions, prepare, read_list, sequence_ownership, table_objects,
+    table_statements, view_objects, views, Item, Shadow,
 };
 use crate::catalog::read_schemas_on_two;
 use crate::error::Result;
@@ -126,7 +126,7 @@ async fn split_steps(
     std::collections::BTreeMap<String, String>,
 )> {
     let hidden = hidden_names(specs);
-    let tables: Vec<String> = table_statements(specs, &hidden)
+    let tables: Vec<String> = table_statements(specs, &hidden, has_virtual_columns(a))
         .into_iter()
         .map(|(_, sql)| sql)
         .collect();

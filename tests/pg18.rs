@@ -1,0 +1,474 @@
+//! What PostgreSQL 18 added to the catalog that a schema can hide behind: VIRTUAL generated
+//! columns, NOT NULL constraints added `NOT VALID`, and CHECKs and foreign keys made `NOT
+//! ENFORCED`. Each is checked on a real PostgreSQL 18 with the mutation that hides it (it
+//! must fail) and without (it must pass), and the same projects pass on 15 (the default
+//! major) and on 13, where the catalog read must still work without the columns 18 added.
+//! A major whose binaries are not found is reported as `SKIPPED: …` (as `tests/majors.rs`
+//! does), never passed silently.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use reims_verify::postgres::find_bindir_of_major;
+use serde_json::Value;
+
+/// The binaries of `major`, or a `SKIPPED` line saying why the caller goes without.
+fn bindir(major: u32) -> Option<PathBuf> {
+    match find_bindir_of_major(None, major) {
+        Ok(Some(dir)) => Some(dir.path),
+        _ => {
+            report_skip(&format!(
+                "PostgreSQL {major} binaries not found (run reims-verify pg install {major})"
+            ));
+            None
+        }
+    }
+}
+
+const SCHEMA_MIGRATIONS: &str = r#"table: schema_migrations
+comment: "Migration history: one row per migration file; success = true means it is applied. reims-verify logs every attempt in reims_verify.migration_attempts."
+columns:
+  id:             { type: serial, nullable: false }
+  migration_name: { type: varchar(255), nullable: false }
+  applied_at:     { type: timestamp, default: CURRENT_TIMESTAMP }
+  success:        { type: boolean, default: "true" }
+  error_message:  { type: text }
+  checksum:       { type: text, comment: "SHA-256 (hex) of the migration file as applied, BOM and CRLF normalised; NULL when unknown (rows written by another runner)." }
+primary_key: { columns: [id] }
+unique:
+  schema_migrations_migration_name_key: { columns: [migration_name] }
+privileges: { owner: $migrator, public: [] }
+row_security: { enabled: false }
+"#;
+
+/// A project folder: `migrations/001_t.sql` and `specs/` with the given specs (and the
+/// migration history's).
+fn project(migration: &str, specs: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    std::fs::create_dir(dir.path().join("specs")).unwrap();
+    std::fs::write(dir.path().join("migrations/001_t.sql"), migration).unwrap();
+    std::fs::write(
+        dir.path().join("specs/schema_migrations.yaml"),
+        SCHEMA_MIGRATIONS,
+    )
+    .unwrap();
+    for (stem, yaml) in specs {
+        std::fs::write(dir.path().join(format!("specs/{stem}.yaml")), yaml).unwrap();
+    }
+    dir
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `check --no-probe` of `project` on the throw-away server of `bindir`, with `drift` (SQL)
+/// applied after the migrations when given. Returns the exit code and the JSON record.
+fn check(project: &Path, bindir: &Path, drift: Option<&str>) -> (Option<i32>, Value) {
+    let mut cmd = reims_command(&["check", "--no-report", "--no-probe", "--format", "json"]);
+    cmd.arg("--pg-bindir")
+        .arg(bindir)
+        .arg("--migrations")
+        .arg(project.join("migrations"))
+        .arg("--specs")
+        .arg(project.join("specs"))
+        .env_remove("REIMS_VERIFY_PG_BINDIR");
+    let drift_file = project.join("drift.sql");
+    if let Some(sql) = drift {
+        std::fs::write(&drift_file, sql).unwrap();
+        cmd.arg("--apply-after").arg(&drift_file);
+    }
+    let out = cmd.output().unwrap();
+    let _ = std::fs::remove_file(&drift_file);
+    let run: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    (out.status.code(), run)
+}
+
+/// The failed findings of a run, as `code object` lines.
+fn failed(run: &Value) -> Vec<String> {
+    run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["code"].as_str().unwrap(),
+                f["object"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The one finding of `code` on `object`.
+fn finding<'a>(run: &'a Value, code: &str, object: &str) -> &'a Value {
+    run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code && f["object"] == object)
+        .unwrap_or_else(|| panic!("no {code} on {object}: {run}"))
+}
+
+/// The run passed, every check of it.
+fn assert_passes(major: u32, what: &str, (code, run): &(Option<i32>, Value)) {
+    assert_eq!(
+        *code,
+        Some(0),
+        "PostgreSQL {major}, {what}: failed {:?}\n{run}",
+        failed(run)
+    );
+}
+
+/// The run failed with exactly `code` on `object` failing, and returns that finding.
+fn assert_fails_only<'a>(
+    major: u32,
+    what: &str,
+    (exit, run): &'a (Option<i32>, Value),
+    code: &str,
+    object: &str,
+) -> &'a Value {
+    assert_eq!(*exit, Some(1), "PostgreSQL {major}, {what}: {run}");
+    assert_eq!(
+        failed(run),
+        vec![format!("{code} {object}")],
+        "PostgreSQL {major}, {what}"
+    );
+    finding(run, code, object)
+}
+
+const ITEMS_STORED: &str = "CREATE TABLE items (
+  id integer PRIMARY KEY,
+  price numeric(10,2) NOT NULL,
+  qty integer NOT NULL,
+  total numeric GENERATED ALWAYS AS (price * qty) STORED
+);";
+
+fn items_spec(kind: &str) -> String {
+    format!(
+        "table: items
+columns:
+  id:    {{ type: integer, nullable: false }}
+  price: {{ type: \"numeric(10,2)\", nullable: false }}
+  qty:   {{ type: integer, nullable: false }}
+  total: {{ type: numeric, generated: price * qty::numeric{kind} }}
+primary_key: {{ columns: [id] }}
+privileges: {{ owner: $migrator, public: [] }}
+row_security: {{ enabled: false }}
+"
+    )
+}
+
+/// The column made VIRTUAL again after the migrations; `keyword` is empty for the bare
+/// form, which PostgreSQL 18 makes VIRTUAL.
+fn to_virtual(keyword: &str) -> String {
+    format!(
+        "ALTER TABLE items DROP COLUMN total;
+ALTER TABLE items ADD COLUMN total numeric GENERATED ALWAYS AS (price * qty) {keyword};"
+    )
+}
+
+#[test]
+fn a_virtual_generated_column_is_told_from_a_stored_one_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let stored = project(ITEMS_STORED, &[("items", &items_spec(""))]);
+    assert_passes(
+        18,
+        "STORED, spec says nothing",
+        &check(stored.path(), &dir, None),
+    );
+    for keyword in ["VIRTUAL", ""] {
+        let run = check(stored.path(), &dir, Some(&to_virtual(keyword)));
+        let f = assert_fails_only(
+            18,
+            &format!("`{keyword}` column, spec says nothing (STORED)"),
+            &run,
+            "column.generated",
+            "items.total",
+        );
+        assert!(f["expected"].as_str().unwrap().ends_with(") STORED"), "{f}");
+        assert!(f["actual"].as_str().unwrap().ends_with(") VIRTUAL"), "{f}");
+    }
+
+    let explicit_stored = project(
+        ITEMS_STORED,
+        &[("items", &items_spec(", generated_kind: stored"))],
+    );
+    assert_passes(
+        18,
+        "STORED, spec says stored",
+        &check(explicit_stored.path(), &dir, None),
+    );
+
+    let virtual_spec = project(
+        ITEMS_STORED,
+        &[("items", &items_spec(", generated_kind: virtual"))],
+    );
+    let run = check(virtual_spec.path(), &dir, Some(&to_virtual("VIRTUAL")));
+    assert_passes(18, "VIRTUAL, spec says virtual", &run);
+    let f = finding(&run.1, "column.generated", "items.total");
+    assert!(f["actual"].as_str().unwrap().ends_with(") VIRTUAL"), "{f}");
+    let run = check(virtual_spec.path(), &dir, None);
+    let f = assert_fails_only(
+        18,
+        "STORED, spec says virtual",
+        &run,
+        "column.generated",
+        "items.total",
+    );
+    assert!(f["hint"].as_str().unwrap().contains("VIRTUAL"), "{f}");
+}
+
+#[test]
+fn spec_snapshot_writes_a_virtual_columns_kind_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let virtual_items = ITEMS_STORED.replace(") STORED", ") VIRTUAL");
+    for (migration, want) in [
+        (ITEMS_STORED, None),
+        (virtual_items.as_str(), Some("virtual")),
+    ] {
+        let p = project(migration, &[]);
+        let out_dir = tempfile::tempdir().unwrap();
+        let snap = reims_command(&["spec", "snapshot", "--out"])
+            .arg(out_dir.path())
+            .arg("--pg-bindir")
+            .arg(&dir)
+            .arg("--migrations")
+            .arg(p.path().join("migrations"))
+            .env_remove("REIMS_VERIFY_PG_BINDIR")
+            .output()
+            .unwrap();
+        assert_eq!(snap.status.code(), Some(0), "{}", text(&snap));
+        let items = std::fs::read_to_string(out_dir.path().join("items.yaml")).unwrap();
+        let total = items
+            .lines()
+            .find(|l| l.trim_start().starts_with("total:"))
+            .unwrap_or_else(|| panic!("{items}"));
+        match want {
+            Some(kind) => assert!(
+                total.contains(&format!("generated_kind: {kind}")),
+                "{items}"
+            ),
+            None => assert!(!total.contains("generated_kind"), "{items}"),
+        }
+        // The snapshot passes its own check.
+        std::fs::write(p.path().join("specs/items.yaml"), &items).unwrap();
+        assert_passes(
+            18,
+            &format!("snapshot {want:?}"),
+            &check(p.path(), &dir, None),
+        );
+    }
+}
+
+#[test]
+fn a_stored_generated_column_passes_and_a_virtual_spec_fails_before_18() {
+    for major in [13, 15] {
+        let Some(dir) = bindir(major) else { continue };
+        let stored = project(ITEMS_STORED, &[("items", &items_spec(""))]);
+        assert_passes(
+            major,
+            "STORED, spec says nothing",
+            &check(stored.path(), &dir, None),
+        );
+        // A spec asking for VIRTUAL where the server has none is a finding, not an error.
+        let virtual_spec = project(
+            ITEMS_STORED,
+            &[("items", &items_spec(", generated_kind: virtual"))],
+        );
+        let run = check(virtual_spec.path(), &dir, None);
+        let f = assert_fails_only(
+            major,
+            "spec says virtual",
+            &run,
+            "column.generated",
+            "items.total",
+        );
+        assert!(f["hint"].as_str().unwrap().contains("PostgreSQL 18"), "{f}");
+    }
+}
+
+const ACCOUNTS: &str = "CREATE TABLE accounts (
+  id integer PRIMARY KEY,
+  email text NOT NULL
+);";
+
+const ACCOUNTS_SPEC: &str = "table: accounts
+columns:
+  id:    { type: integer, nullable: false }
+  email: { type: text, nullable: false }
+primary_key: { columns: [id] }
+privileges: { owner: $migrator, public: [] }
+row_security: { enabled: false }
+";
+
+#[test]
+fn a_not_null_constraint_added_not_valid_fails_column_nullable_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let p = project(ACCOUNTS, &[("accounts", ACCOUNTS_SPEC)]);
+    assert_passes(18, "NOT NULL", &check(p.path(), &dir, None));
+    let drift = "ALTER TABLE accounts ALTER COLUMN email DROP NOT NULL;
+INSERT INTO accounts VALUES (1, NULL);
+ALTER TABLE accounts ADD CONSTRAINT accounts_email_not_null NOT NULL email NOT VALID;";
+    let run = check(p.path(), &dir, Some(drift));
+    let f = assert_fails_only(
+        18,
+        "NOT NULL NOT VALID",
+        &run,
+        "column.nullable",
+        "accounts.email",
+    );
+    assert_eq!(
+        f["actual"],
+        "NOT NULL NOT VALID (existing rows were never checked)"
+    );
+    assert!(
+        f["hint"]
+            .as_str()
+            .unwrap()
+            .contains("VALIDATE CONSTRAINT \"accounts_email_not_null\""),
+        "{f}"
+    );
+    // Added NOT VALID and validated since: it holds.
+    let validated = "ALTER TABLE accounts ALTER COLUMN email DROP NOT NULL;
+ALTER TABLE accounts ADD CONSTRAINT accounts_email_not_null NOT NULL email NOT VALID;
+ALTER TABLE accounts VALIDATE CONSTRAINT accounts_email_not_null;";
+    assert_passes(
+        18,
+        "NOT NULL NOT VALID, then validated",
+        &check(p.path(), &dir, Some(validated)),
+    );
+}
+
+#[test]
+fn a_not_null_column_passes_before_18() {
+    for major in [13, 15] {
+        let Some(dir) = bindir(major) else { continue };
+        let p = project(ACCOUNTS, &[("accounts", ACCOUNTS_SPEC)]);
+        assert_passes(major, "NOT NULL", &check(p.path(), &dir, None));
+    }
+}
+
+const PARENT_CHILD: &str = "CREATE TABLE parent (id integer PRIMARY KEY);
+CREATE TABLE child (id integer PRIMARY KEY, parent_id integer, qty integer);
+ALTER TABLE child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES parent(id);
+ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0);";
+
+const PARENT_SPEC: &str = "table: parent
+columns:
+  id: { type: integer, nullable: false }
+primary_key: { columns: [id] }
+privileges: { owner: $migrator, public: [] }
+row_security: { enabled: false }
+";
+
+/// `child`, its constraints with `validated` as given (`""` for the default, true).
+fn child_spec(validated: &str) -> String {
+    format!(
+        "table: child
+columns:
+  id:        {{ type: integer, nullable: false }}
+  parent_id: {{ type: integer }}
+  qty:       {{ type: integer }}
+primary_key: {{ columns: [id] }}
+foreign_keys:
+  child_parent_fk:
+    columns: [parent_id]
+    references: {{ table: parent, columns: [id] }}
+    {validated}
+checks:
+  child_qty_check:
+    rule: {{ range: {{ column: qty, gt: 0 }} }}
+    {validated}
+privileges: {{ owner: $migrator, public: [] }}
+row_security: {{ enabled: false }}
+"
+    )
+}
+
+const FK_NOT_ENFORCED: &str = "ALTER TABLE child ALTER CONSTRAINT child_parent_fk NOT ENFORCED;";
+const CHECK_NOT_ENFORCED: &str = "ALTER TABLE child DROP CONSTRAINT child_qty_check;
+ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0) NOT ENFORCED;";
+
+#[test]
+fn a_not_enforced_constraint_fails_whatever_validated_says_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    for validated in ["", "validated: false"] {
+        let p = project(
+            PARENT_CHILD,
+            &[("parent", PARENT_SPEC), ("child", &child_spec(validated))],
+        );
+        let what = |w: &str| format!("{w}, spec `{validated}`");
+        assert_passes(18, &what("enforced"), &check(p.path(), &dir, None));
+        // NOT VALID is what `validated: false` allows, and what the default refuses.
+        let not_valid = "ALTER TABLE child DROP CONSTRAINT child_qty_check;
+ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0) NOT VALID;";
+        let run = check(p.path(), &dir, Some(not_valid));
+        if validated.is_empty() {
+            let f = assert_fails_only(
+                18,
+                &what("NOT VALID"),
+                &run,
+                "check.validated",
+                "child.child_qty_check",
+            );
+            assert!(
+                f["actual"].as_str().unwrap().starts_with("NOT VALID"),
+                "{f}"
+            );
+        } else {
+            assert_passes(18, &what("NOT VALID"), &run);
+        }
+        for (drift, code, object, hint) in [
+            (
+                FK_NOT_ENFORCED,
+                "fk.validated",
+                "child.child_parent_fk",
+                "ALTER CONSTRAINT … ENFORCED",
+            ),
+            (
+                CHECK_NOT_ENFORCED,
+                "check.validated",
+                "child.child_qty_check",
+                "without NOT ENFORCED",
+            ),
+        ] {
+            let run = check(p.path(), &dir, Some(drift));
+            let f = assert_fails_only(18, &what(drift), &run, code, object);
+            assert!(
+                f["actual"].as_str().unwrap().starts_with("NOT ENFORCED"),
+                "{f}"
+            );
+            let h = f["hint"].as_str().unwrap();
+            assert!(
+                h.contains(hint) && !h.starts_with("run ALTER TABLE … VALIDATE"),
+                "{f}"
+            );
+        }
+    }
+}
+
+#[test]
+fn enforced_constraints_pass_before_18() {
+    for major in [13, 15] {
+        let Some(dir) = bindir(major) else { continue };
+        for validated in ["", "validated: false"] {
+            let p = project(
+                PARENT_CHILD,
+                &[("parent", PARENT_SPEC), ("child", &child_spec(validated))],
+            );
+            assert_passes(major, validated, &check(p.path(), &dir, None));
+        }
+    }
+}
