@@ -244,7 +244,9 @@ pub struct Constraint {
     /// The triggers that enforce the constraint (a foreign key's, on the referencing and
     /// the referenced table; a deferrable key's or EXCLUDE's) that do not fire in a normal
     /// session, this constraint's and its partitions' copies': empty when all fire.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // Always written: the shadow cache stores the schema in postcard's form, which has
+    // no field names, so a field left out shifts every one after it.
+    #[serde(default)]
     pub off_triggers: Vec<OffTrigger>,
 }
 
@@ -338,7 +340,9 @@ pub struct Trigger {
     pub comment: Option<String>,
     /// The copies of this trigger on partitions (at any depth) that do not fire in a
     /// normal session: empty when all fire.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // Always written: the shadow cache stores the schema in postcard's form, which has
+    // no field names, so a field left out shifts every one after it.
+    #[serde(default)]
     pub off_copies: Vec<OffTrigger>,
 }
 

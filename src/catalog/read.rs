@@ -110,7 +110,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
        CASE WHEN k.contype IN ('p','u','x') THEN i.relname::text END AS index_name,
        k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
        k.convalidated AS validated,
-       COALESCE((to_jsonb(k) ->> 'conenforced')::boolean, true) AS enforced,
+       {enforced} AS enforced,
        (k.conparentid <> 0 OR NOT k.conislocal) AS inherited,
        ds.description AS comment,
        off.relations AS off_relations, off.names AS off_names, off.states AS off_states
@@ -753,7 +753,15 @@ async fn read_constraints(
     schemas: &[String],
 ) -> Result<Grouped<Constraint>> {
     let e = db_err("constraints");
-    grouped(conn, CONSTRAINTS, schemas, "constraints", |row| {
+    // `NOT ENFORCED` exists from PostgreSQL 18 on; before, every constraint is enforced.
+    // (The column is named only where it exists: `to_jsonb` of the row would serialise
+    // every CHECK's expression tree to find it.)
+    let enforced = match conn.server_version_num() {
+        Some(v) if v >= 180_000 => "k.conenforced",
+        _ => "true",
+    };
+    let sql = CONSTRAINTS.replace("{enforced}", enforced);
+    grouped(conn, &sql, schemas, "constraints", |row| {
         let kind: &str = row.try_get("kind").map_err(&e)?;
         let on_delete: Option<&str> = row.try_get("on_delete").map_err(&e)?;
         let on_update: Option<&str> = row.try_get("on_update").map_err(&e)?;
