@@ -131,15 +131,6 @@ fn reims(args: &[&str]) -> Command {
     cmd
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// `out` ended with exit code 0, or the test fails showing it.
 fn succeeded(major: u32, out: &Output) {
     assert_eq!(

@@ -9,7 +9,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::*;
 use reims_verify::postgres::find_bindir_of_major;
@@ -60,15 +59,6 @@ fn project(migration: &str, specs: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(dir.path().join(format!("specs/{stem}.yaml")), yaml).unwrap();
     }
     dir
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `check --no-probe` of `project` on the throw-away server of `bindir`, with `drift` (SQL)

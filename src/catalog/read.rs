@@ -76,26 +76,37 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
    AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY 1, 2, a.attnum";
 
+/// The triggers that do not fire in a normal session (`tgenabled` neither `O` nor `A`)
+/// whose `link` (`tgconstraint`, `tgparentid`) is set, each walked up `catalog`'s
+/// `parent` column (`pg_constraint.conparentid`, `pg_trigger.tgparentid`) to the object at
+/// the top, and gathered per top object as `off(top, relations, names, states)`. They are
+/// few, so the walk starts from them.
+fn off_walk(link: &str, catalog: &str, parent: &str) -> String {
+    format!(
+        "WITH RECURSIVE up(top, relation, name, enabled) AS (
+  SELECT t.{link}, t.tgrelid::regclass::text, t.tgname::text, t.tgenabled::text
+    FROM pg_trigger t
+   WHERE t.{link} <> 0 AND t.tgenabled NOT IN ('O', 'A')
+  UNION ALL
+  SELECT p.{parent}, up.relation, up.name, up.enabled
+    FROM up JOIN {catalog} p ON p.oid = up.top
+   WHERE p.{parent} <> 0
+), off AS (
+  SELECT top, array_agg(relation ORDER BY relation, name) AS relations,
+         array_agg(name ORDER BY relation, name) AS names,
+         array_agg(enabled ORDER BY relation, name) AS states
+    FROM up GROUP BY top
+)"
+    )
+}
+
 /// The constraints, each with the triggers enforcing it that do not fire (`off_*`): a
 /// foreign key's (on both tables) or a deferrable key's internal triggers
 /// (`tgconstraint`), its own and its partitions' copies' (`conparentid`, walked up from
 /// each such trigger; they are few, so the walk starts from them). `DISABLE TRIGGER ALL`
 /// switches such a constraint off while `convalidated` stays true.
 const CONSTRAINTS: &str = "
-WITH RECURSIVE up(top, relation, name, enabled) AS (
-  SELECT t.tgconstraint, t.tgrelid::regclass::text, t.tgname::text, t.tgenabled::text
-    FROM pg_trigger t
-   WHERE t.tgconstraint <> 0 AND t.tgenabled NOT IN ('O', 'A')
-  UNION ALL
-  SELECT p.conparentid, up.relation, up.name, up.enabled
-    FROM up JOIN pg_constraint p ON p.oid = up.top
-   WHERE p.conparentid <> 0
-), off AS (
-  SELECT top, array_agg(relation ORDER BY relation, name) AS relations,
-         array_agg(name ORDER BY relation, name) AS names,
-         array_agg(enabled ORDER BY relation, name) AS states
-    FROM up GROUP BY top
-)
+{off_walk}
 SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS name, k.contype::text AS kind,
        ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = u.n)
                FROM unnest(k.conkey) WITH ORDINALITY u(n, i) ORDER BY u.i) AS columns,
@@ -156,20 +167,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS na
 /// `tgparentid` from each such copy: a partition's copy is disabled on its own by
 /// `ALTER TABLE partition DISABLE TRIGGER`, the parent's staying enabled).
 const TRIGGERS: &str = "
-WITH RECURSIVE up(top, relation, name, enabled) AS (
-  SELECT t.tgparentid, t.tgrelid::regclass::text, t.tgname::text, t.tgenabled::text
-    FROM pg_trigger t
-   WHERE t.tgparentid <> 0 AND t.tgenabled NOT IN ('O', 'A')
-  UNION ALL
-  SELECT p.tgparentid, up.relation, up.name, up.enabled
-    FROM up JOIN pg_trigger p ON p.oid = up.top
-   WHERE p.tgparentid <> 0
-), off AS (
-  SELECT top, array_agg(relation ORDER BY relation, name) AS relations,
-         array_agg(name ORDER BY relation, name) AS names,
-         array_agg(enabled ORDER BY relation, name) AS states
-    FROM up GROUP BY top
-)
+{off_walk}
 SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name, t.tgtype::int4 AS tgtype,
        p.proname::text AS function, pn.nspname::text AS function_schema,
        pg_get_triggerdef(t.oid, true) AS definition,
@@ -760,7 +758,10 @@ async fn read_constraints(
         Some(v) if v >= 180_000 => "k.conenforced",
         _ => "true",
     };
-    let sql = CONSTRAINTS.replace("{enforced}", enforced);
+    let sql = CONSTRAINTS.replace("{enforced}", enforced).replace(
+        "{off_walk}",
+        &off_walk("tgconstraint", "pg_constraint", "conparentid"),
+    );
     grouped(conn, &sql, schemas, "constraints", |row| {
         let kind: &str = row.try_get("kind").map_err(&e)?;
         let on_delete: Option<&str> = row.try_get("on_delete").map_err(&e)?;
@@ -859,7 +860,11 @@ async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
 
 async fn read_triggers(conn: &mut PgConnection, schemas: &[String]) -> Result<Grouped<Trigger>> {
     let e = db_err("triggers");
-    grouped(conn, TRIGGERS, schemas, "triggers", |row| {
+    let sql = TRIGGERS.replace(
+        "{off_walk}",
+        &off_walk("tgparentid", "pg_trigger", "tgparentid"),
+    );
+    grouped(conn, &sql, schemas, "triggers", |row| {
         let tgtype: i32 = row.try_get("tgtype").map_err(&e)?;
         let definition: String = row.try_get("definition").map_err(&e)?;
         let enabled: &str = row.try_get("enabled").map_err(&e)?;

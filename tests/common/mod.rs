@@ -308,3 +308,13 @@ pub fn status_of(
         .unwrap_or_else(|| panic!("no finding for {object}: {findings:#?}"));
     (f.status, f.message.clone())
 }
+
+/// A finished command's exit code, stdout and stderr, for an assertion's message.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
