@@ -60,10 +60,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> ty.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
        a.attgenerated::text AS generated, a.attidentity::text AS identity,
-       (SELECT nn.conname::text FROM pg_constraint nn
-         WHERE nn.conrelid = a.attrelid AND nn.contype = 'n' AND nn.conkey[1] = a.attnum
-           AND NOT nn.convalidated
-         LIMIT 1) AS not_null_not_valid,
+       nn.name AS not_null_not_valid,
        ds.description AS comment
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
@@ -72,6 +69,12 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
   JOIN pg_namespace tn ON tn.oid = ty.typnamespace
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
   LEFT JOIN pg_description ds ON ds.objoid = a.attrelid AND ds.classoid = 'pg_class'::regclass AND ds.objsubid = a.attnum
+  -- A NOT NULL constraint added NOT VALID (PostgreSQL 18 on; none before): the few there
+  -- are, joined once, not looked up per column.
+  LEFT JOIN (SELECT k.conrelid, k.conkey[1] AS attnum, min(k.conname::text) AS name
+               FROM pg_constraint k
+              WHERE k.contype = 'n' AND NOT k.convalidated
+              GROUP BY 1, 2) nn ON nn.conrelid = a.attrelid AND nn.attnum = a.attnum
  WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','m','v')
    AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY 1, 2, a.attnum";
