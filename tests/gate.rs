@@ -1379,3 +1379,41 @@ async fn who_can_read_sensitive_columns() {
             .row_security
     );
 }
+
+/// A list partition's values in another order are the same partition: `IN ('fr', 'de')`
+/// passes a spec of `IN ('de', 'fr')` (it failed `table.partition_bound`), and another
+/// value does not.
+#[test]
+fn a_list_partitions_values_in_another_order_are_the_same_partition() {
+    let specs = [
+        (
+            "sales.yaml",
+            "table: sales\nkind: partitioned_table\npartition_by: LIST (region)\n\
+             columns:\n  id: { type: integer }\n  region: { type: text }\n",
+        ),
+        (
+            "sales_eu.yaml",
+            "table: sales_eu\npartition_of: sales\npartition_bound: FOR VALUES IN ('de', 'fr')\n\
+             columns:\n  id: { type: integer }\n  region: { type: text }\n",
+        ),
+    ];
+    let run = |values: &str| {
+        let migration = format!(
+            "CREATE TABLE sales (id int, region text) PARTITION BY LIST (region);\n\
+             CREATE TABLE sales_eu PARTITION OF sales FOR VALUES IN ({values});\n"
+        );
+        let dir = project_folder(&[("001_sales.sql", migration)], &specs);
+        let (code, out) = run_uncached(
+            reims_command(&["check", "--no-probe", "--no-report"]).current_dir(dir.path()),
+        );
+        (code, out)
+    };
+    let (code, out) = run("'fr', 'de'");
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run("'fr', 'it'");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL table.partition_bound  sales_eu"),
+        "{out}"
+    );
+}
