@@ -116,6 +116,14 @@ impl Relation {
     pub fn trigger(&self, name: &str) -> Option<&Trigger> {
         self.triggers.iter().find(|c| c.name == name)
     }
+    /// Whether the UNIQUE constraint `name` treats NULL keys as equal, read from the index
+    /// that backs it (`NULLS NOT DISTINCT` is the index's, not the constraint's).
+    pub fn unique_nulls_not_distinct(&self, name: &str) -> bool {
+        self.constraint(name)
+            .and_then(|c| c.index_name.as_deref())
+            .and_then(|i| self.index(i))
+            .is_some_and(|i| i.nulls_not_distinct)
+    }
 }
 
 /// A column.

@@ -73,11 +73,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                     c.name.clone(),
                     UniqueSpec {
                         columns: c.columns.clone(),
-                        nulls_not_distinct: rel
-                            .indexes
-                            .iter()
-                            .find(|i| i.constraint.as_deref() == Some(c.name.as_str()))
-                            .is_some_and(|i| i.nulls_not_distinct),
+                        nulls_not_distinct: rel.unique_nulls_not_distinct(&c.name),
                         comment: c.comment.clone(),
                     },
                 );
@@ -96,11 +92,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                         on_update: fk_action(c.on_update),
                         deferrable: c.deferrable,
                         initially_deferred: c.initially_deferred,
-                        match_type: if c.match_full {
-                            crate::spec::FkMatch::Full
-                        } else {
-                            crate::spec::FkMatch::Simple
-                        },
+                        match_type: crate::spec::FkMatch::of(c.match_full),
                         validated: c.validated,
                         comment: c.comment.clone(),
                     },

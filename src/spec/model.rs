@@ -594,6 +594,15 @@ pub enum FkMatch {
 }
 
 impl FkMatch {
+    /// The match a foreign key of the catalog read has (`match_full`: `MATCH FULL`).
+    pub fn of(match_full: bool) -> FkMatch {
+        if match_full {
+            FkMatch::Full
+        } else {
+            FkMatch::Simple
+        }
+    }
+
     /// The default, which a spec leaves out.
     pub fn is_simple(&self) -> bool {
         *self == FkMatch::Simple

@@ -114,12 +114,7 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     u.columns == a.columns,
                     "change the constraint in a migration, or correct the spec",
                 ));
-                // Read from the index that backs the constraint.
-                let not_distinct = rel
-                    .indexes
-                    .iter()
-                    .find(|i| i.constraint.as_deref() == Some(name.as_str()))
-                    .is_some_and(|i| i.nulls_not_distinct);
+                let not_distinct = rel.unique_nulls_not_distinct(name);
                 let nulls = |not_distinct: bool| {
                     if not_distinct {
                         "NULLS NOT DISTINCT"
@@ -245,11 +240,7 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                 // With one column, MATCH FULL and MATCH SIMPLE refuse the same rows: only
                 // a key of several columns can differ.
                 if a.columns.len() > 1 || fk.columns.len() > 1 {
-                    let got = if a.match_full {
-                        FkMatch::Full
-                    } else {
-                        FkMatch::Simple
-                    };
+                    let got = FkMatch::of(a.match_full);
                     out.push(ctx.compare(
                         "fk.match",
                         object.clone(),
