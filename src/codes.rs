@@ -267,6 +267,8 @@ codes! {
         "Create the role, bind the spec's role variable with --role NAME=ROLE, or correct the spec.";
     "role.unbound" => "Every role variable the specs use is bound (a skip otherwise: those privilege checks were not made).",
         "Bind the variable with --role NAME=ROLE so that its privilege checks run.";
+    "role.replica_sessions" => "No role's sessions, and no session of the database, start with session_replication_role = replica unless a schema document declares it (replica mode skips ordinary triggers and foreign keys).",
+        "ALTER ROLE … RESET session_replication_role (or ALTER DATABASE …), or declare it with a reason under replica_sessions: in a schema document.";
     "rls.enabled" => "Row-level security is enabled or disabled on a table as declared.",
         "ALTER TABLE … ENABLE / DISABLE ROW LEVEL SECURITY, or correct the spec.";
     "rls.forced" => "Row-level security is forced on the table owner as declared.",

@@ -1026,6 +1026,7 @@ fn every_access_check_code_has_a_drift_fixture() {
         "policy.extra",
         "security.definer_search_path",
         "security.definer_public_execute",
+        "role.replica_sessions",
     ] {
         assert!(codes.contains(code), "no drift fixture expects {code}");
     }
@@ -1416,4 +1417,92 @@ fn a_list_partitions_values_in_another_order_are_the_same_partition() {
         out.contains("FAIL table.partition_bound  sales_eu"),
         "{out}"
     );
+}
+
+/// `role.replica_sessions`: a role whose sessions start with `session_replication_role =
+/// replica` skips every ordinary trigger and foreign key, while each still reads as enabled.
+/// The fixture declares one such role (`rv_loader`) with its reason and passes; every
+/// difference from the declaration fails: the setting taken away, another role's, every
+/// role's. Declared through a variable, the setting is judged once the variable is bound
+/// and is a skip until then.
+#[tokio::test]
+async fn sessions_in_replica_mode_are_a_finding_unless_declared() {
+    use reims_verify::verify::{verify_with, AccessOptions};
+    const NAME: &str = "replica_sessions";
+    const CODE: &str = "role.replica_sessions";
+    let of = |findings: &[Finding], object: &str| -> Vec<(Status, String)> {
+        findings
+            .iter()
+            .filter(|f| f.code == CODE && f.object == object)
+            .map(|f| (f.status, f.message.clone()))
+            .collect()
+    };
+    let (specs, shadow, actual) = fixture_after(NAME, None).await;
+    let findings = verify(&specs, &actual, &shadow);
+    assert!(
+        failures_of(&findings).is_empty(),
+        "{:#?}",
+        failures_of(&findings)
+    );
+    let declared = of(&findings, "role rv_loader");
+    assert_eq!(declared.len(), 1, "{declared:#?}");
+    assert_eq!(declared[0].0, Status::Pass);
+    assert!(
+        declared[0].1.contains("nightly loads from the warehouse"),
+        "{}",
+        declared[0].1
+    );
+
+    for (sql, object) in [
+        (
+            "DO $$ BEGIN EXECUTE format('ALTER ROLE rv_loader IN DATABASE %I RESET session_replication_role', current_database()); END $$;",
+            "role rv_loader",
+        ),
+        (
+            "DO $$ BEGIN EXECUTE format('ALTER ROLE rv_app IN DATABASE %I SET session_replication_role = replica', current_database()); END $$;",
+            "role rv_app",
+        ),
+        (
+            "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET session_replication_role = replica', current_database()); END $$;",
+            "every role",
+        ),
+    ] {
+        let (_, _, drifted) = fixture_after(NAME, Some(sql)).await;
+        let findings = verify(&specs, &drifted, &shadow);
+        let found = of(&findings, object);
+        assert!(
+            found.iter().any(|(s, _)| *s == Status::Fail),
+            "{sql}: no failing {CODE} {object}; failures were {:#?}",
+            failures_of(&findings)
+        );
+        // Nothing else of the run changes: each setting is one finding.
+        assert_eq!(failures_of(&findings).len(), 1, "{:#?}", failures_of(&findings));
+    }
+
+    // Declared through `$loader`: unbound, the setting may be its role's and is a skip;
+    // bound to the role, it passes; bound to another, both it and the entry fail.
+    let mut by_variable = specs.clone();
+    let doc = &mut by_variable.schemas[0].spec;
+    let reason = doc.replica_sessions.shift_remove("rv_loader").unwrap();
+    doc.replica_sessions.insert("$loader".into(), reason);
+    let unbound = verify(&by_variable, &actual, &shadow);
+    assert!(
+        failures_of(&unbound).is_empty(),
+        "{:#?}",
+        failures_of(&unbound)
+    );
+    assert_eq!(of(&unbound, "role rv_loader")[0].0, Status::Skip);
+    let bind = |role: &str| AccessOptions::parse(&[format!("loader={role}")]).unwrap();
+    let bound = verify_with(&by_variable, &actual, &shadow, &bind("rv_loader"));
+    assert!(failures_of(&bound).is_empty(), "{:#?}", failures_of(&bound));
+    assert_eq!(of(&bound, "role rv_loader")[0].0, Status::Pass);
+    let wrong = verify_with(&by_variable, &actual, &shadow, &bind("rv_app"));
+    assert_eq!(of(&wrong, "role rv_loader")[0].0, Status::Fail);
+    assert_eq!(of(&wrong, "role rv_app")[0].0, Status::Fail);
+
+    // Without the declaration, the fixture's own setting fails.
+    let mut undeclared = specs.clone();
+    undeclared.schemas[0].spec.replica_sessions.clear();
+    let findings = verify(&undeclared, &actual, &shadow);
+    assert_eq!(of(&findings, "role rv_loader")[0].0, Status::Fail);
 }

@@ -1250,3 +1250,69 @@ fn enum_and_domain_checks_are_snapshotted_as_rules_the_probes_try() {
         assert_eq!(probe(&findings, object)["status"], "fail", "{object}");
     }
 }
+
+/// A role whose sessions start in replica mode is not declared by `spec snapshot` (the
+/// reason is for people to give): the schema document is written with a comment that says
+/// so, even where it would say nothing else, and `check` of the snapshot fails on it until
+/// a declaration with a reason is added.
+#[test]
+fn sessions_in_replica_mode_are_left_to_people_with_a_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replica_sessions");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .current_dir(dir.path())
+            .args(args)
+            .arg("--migrations")
+            .arg(fixture.join("migrations"))
+            .output()
+            .unwrap()
+    };
+    let snap = cli(&["spec", "snapshot", "--out", "specs", "-q"]);
+    assert!(
+        snap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&snap.stderr)
+    );
+    let doc_path = dir.path().join("specs/_schema.public.yaml");
+    let doc = std::fs::read_to_string(&doc_path).unwrap();
+    assert!(
+        doc.contains("# Sessions of rv_loader start in replica mode")
+            && !doc.contains("replica_sessions:\n"),
+        "{doc}"
+    );
+    let check = |extra: &str| {
+        std::fs::write(&doc_path, format!("{doc}{extra}")).unwrap();
+        let out = cli(&[
+            "check",
+            "--no-probe",
+            "--no-report",
+            "--format",
+            "json",
+            "--specs",
+            "specs",
+        ]);
+        let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        let failed: Vec<String> = run["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .map(|f| format!("{} {}", f["code"], f["object"]))
+            .collect();
+        (out.status.code(), failed)
+    };
+    assert_eq!(
+        check(""),
+        (
+            Some(1),
+            vec![r#""role.replica_sessions" "role rv_loader""#.to_string()]
+        )
+    );
+    assert_eq!(
+        check("replica_sessions:\n  rv_loader: the nightly load\n"),
+        (Some(0), vec![])
+    );
+}

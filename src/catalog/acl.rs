@@ -49,6 +49,75 @@ pub struct Access {
     /// Row-level security of the tables that enable or force it or have policies, by
     /// relation key.
     pub row_security: BTreeMap<String, TableSecurity>,
+    /// Where sessions on this database start with `session_replication_role = replica`,
+    /// in which ordinary triggers, foreign keys among them, do not fire.
+    pub replica_sessions: Vec<ReplicaSessions>,
+}
+
+/// A setting that starts sessions on the checked database in replica mode
+/// (`session_replication_role = replica`): triggers enabled for origin sessions, which
+/// every trigger and foreign key is unless altered, do not fire in them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaSessions {
+    /// The role whose sessions it starts; `None`: every role's.
+    pub role: Option<String>,
+    /// Where it is set.
+    pub scope: ReplicaScope,
+}
+
+/// Where a replica-mode setting is made, which is also how it is undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaScope {
+    /// The server's configuration (`postgresql.conf`, `ALTER SYSTEM`, the command line).
+    Server,
+    /// `ALTER ROLE … SET`, for every database.
+    EveryDatabase,
+    /// `ALTER DATABASE … SET` or `ALTER ROLE … IN DATABASE … SET`, for this database.
+    ThisDatabase,
+}
+
+impl ReplicaSessions {
+    /// The statement that made the setting, as a reader would recognise it.
+    pub fn made_by(&self) -> String {
+        match (&self.role, self.scope) {
+            (_, ReplicaScope::Server) => {
+                "session_replication_role = replica in the server's configuration".into()
+            }
+            (Some(r), ReplicaScope::EveryDatabase) => {
+                format!("ALTER ROLE {r} SET session_replication_role = replica")
+            }
+            (Some(r), ReplicaScope::ThisDatabase) => {
+                format!("ALTER ROLE {r} IN DATABASE … SET session_replication_role = replica")
+            }
+            (None, ReplicaScope::ThisDatabase) => {
+                "ALTER DATABASE … SET session_replication_role = replica".into()
+            }
+            (None, ReplicaScope::EveryDatabase) => {
+                "ALTER ROLE ALL SET session_replication_role = replica".into()
+            }
+        }
+    }
+
+    /// How to take it away.
+    pub fn undo(&self) -> String {
+        match (&self.role, self.scope) {
+            (_, ReplicaScope::Server) => {
+                "remove session_replication_role from the server's configuration (ALTER SYSTEM RESET session_replication_role, or postgresql.conf)".into()
+            }
+            (Some(r), ReplicaScope::EveryDatabase) => {
+                format!("ALTER ROLE {r} RESET session_replication_role")
+            }
+            (Some(r), ReplicaScope::ThisDatabase) => {
+                format!("ALTER ROLE {r} IN DATABASE … RESET session_replication_role")
+            }
+            (None, ReplicaScope::ThisDatabase) => {
+                "ALTER DATABASE … RESET session_replication_role".into()
+            }
+            (None, ReplicaScope::EveryDatabase) => {
+                "ALTER ROLE ALL RESET session_replication_role".into()
+            }
+        }
+    }
 }
 
 /// How [`Access::functions`] is keyed, as findings name functions: `name(type, …)` in
@@ -211,6 +280,19 @@ SELECT 'public_create', n.nspname::text, NULL, NULL, NULL, NULL
   FROM pg_namespace n
  WHERE EXISTS (SELECT 1 FROM aclexplode(COALESCE(n.nspacl, acldefault('n', n.nspowner))) e
                 WHERE e.grantee = 0 AND e.privilege_type = 'CREATE')
+UNION ALL
+SELECT 'replica', CASE WHEN s.setrole = 0 THEN '' ELSE pg_get_userbyid(s.setrole)::text END,
+       NULL, NULL, NULL,
+       ARRAY[CASE WHEN s.setdatabase = 0 THEN 'cluster' ELSE 'database' END]
+  FROM pg_db_role_setting s
+ WHERE s.setdatabase IN (0, (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()))
+   AND EXISTS (SELECT 1 FROM unnest(s.setconfig) c
+                WHERE lower(replace(c, ' ', '')) = 'session_replication_role=replica')
+UNION ALL
+SELECT 'replica', '', NULL, NULL, NULL, ARRAY['server']
+  FROM pg_settings g
+ WHERE g.name = 'session_replication_role' AND g.setting = 'replica'
+   AND g.source IN ('configuration file', 'command line', 'environment variable', 'global', 'override')
  ORDER BY 1, 2"#;
 
 const POLICIES: &str = r#"
@@ -338,6 +420,21 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                 let privileges: Option<Vec<String>> = row.try_get("privileges").map_err(&err)?;
                 out.all_privileges
                     .insert(name, privileges.unwrap_or_default());
+            }
+            "replica" => {
+                let scope = row
+                    .try_get::<Option<Vec<String>>, _>("privileges")
+                    .map_err(db_err("roles"))?
+                    .unwrap_or_default();
+                let scope = match scope.first().map(String::as_str) {
+                    Some("server") => ReplicaScope::Server,
+                    Some("cluster") => ReplicaScope::EveryDatabase,
+                    _ => ReplicaScope::ThisDatabase,
+                };
+                out.replica_sessions.push(ReplicaSessions {
+                    role: (!name.is_empty()).then_some(name),
+                    scope,
+                });
             }
             "bootstrap" => out.bootstrap_superuser = Some(name),
             "session" => out.session_role = Some(name),

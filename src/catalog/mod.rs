@@ -10,7 +10,7 @@ pub mod sqltext;
 
 pub use acl::{
     function_key, read_column_readers, Access, Acl, AclEntry, ColumnReader, FunctionAcl, Policy,
-    RoleInfo, SensitiveColumn, TableSecurity,
+    ReplicaScope, ReplicaSessions, RoleInfo, SensitiveColumn, TableSecurity,
 };
 pub use model::*;
 pub use read::{

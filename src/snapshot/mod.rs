@@ -162,7 +162,9 @@ pub fn snapshot_schema_with(schema: &Schema, roles: &access::RoleNames) -> Resul
                 doc.functions.insert(f.signature(), fspec);
             }
         }
-        if !schema_doc::is_empty(&doc) {
+        // A note (sessions in replica mode) is written even where the document says
+        // nothing else: it is what people must decide.
+        if !schema_doc::is_empty(&doc) || !notes.top.is_empty() {
             snap.schemas.push(SchemaSnapshot { spec: doc, notes });
         }
     }

@@ -32,6 +32,15 @@ pub fn schema_spec(schema: &Schema, ns: &str, tables: &[&TableSpec]) -> (SchemaS
             others.join("; ")
         ));
     }
+    // Like an acknowledgement, a replica-mode role needs a reason only people know.
+    for setting in &schema.access.replica_sessions {
+        notes.top.push(format!(
+            "Sessions of {} start in replica mode ({}), which skips triggers and foreign keys: \
+             declare it under `replica_sessions:` with the reason, or `check` fails.",
+            setting.role.as_deref().unwrap_or("every role"),
+            setting.made_by()
+        ));
+    }
     let owners = crate::spec::SequenceOwners::of(tables.iter().copied());
     let spec = SchemaSpec {
         schema: ns.to_string(),
@@ -91,6 +100,7 @@ pub fn schema_spec(schema: &Schema, ns: &str, tables: &[&TableSpec]) -> (SchemaS
             })
             .collect(),
         functions: IndexMap::new(),
+        replica_sessions: IndexMap::new(),
     };
     (spec, notes)
 }

@@ -184,6 +184,27 @@ pub(crate) fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
     if let Some(p) = &s.privileges {
         check_privileges(loaded, &["privileges"], p, AclKind::Schema)?;
     }
+    for (role, reason) in &s.replica_sessions {
+        let path = ["replica_sessions", role.as_str()];
+        if role != "public" {
+            check_role_name(role).map_err(|m| {
+                spec_error(
+                    loaded,
+                    &path,
+                    m,
+                    "name a role as PostgreSQL stores it, a `$variable` bound with --role, or `public` for every role",
+                )
+            })?;
+        }
+        if reason.trim().is_empty() {
+            return Err(spec_error(
+                loaded,
+                &path,
+                "a role's replica-mode sessions need a reason".into(),
+                "say why its sessions skip triggers and foreign keys; the reason is shown in the report",
+            ));
+        }
+    }
     for (name, seq) in &s.sequences {
         if let Some(p) = &seq.privileges {
             check_privileges(

@@ -47,6 +47,13 @@ pub struct SchemaSpec {
     /// `name(argtype, …)`. A function may equally be listed in a relation spec.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub functions: IndexMap<String, FunctionSpec>,
+    /// Roles whose sessions on the database are meant to start with
+    /// `session_replication_role = replica`, in which ordinary triggers and foreign keys do
+    /// not fire (a replication or bulk-load role), each with the reason. `public` stands
+    /// for a setting of every role's sessions (`ALTER DATABASE … SET`, the server's
+    /// configuration). Absent: no session starts in replica mode.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub replica_sessions: IndexMap<String, String>,
 }
 
 /// Schema-level object kinds for which extra, unspecified objects are allowed.

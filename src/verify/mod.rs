@@ -11,6 +11,7 @@ mod migrations;
 mod policies;
 pub(crate) mod privileges;
 mod relations;
+mod replica;
 mod roles;
 mod schema_objects;
 pub mod security;
@@ -116,6 +117,7 @@ pub fn verify_into(
     privileges::verify_privileges(specs, actual, shadow, &mut roles, &mut out);
     policies::verify_policies(specs, actual, shadow, &mut roles, &mut out);
     security::verify_security(specs, actual, shadow, &mut out);
+    replica::verify_replica_sessions(specs, actual, &mut roles, &mut out);
     roles.findings(actual, &mut out);
     found.extend(out.drain(..));
 }
