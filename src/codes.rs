@@ -73,6 +73,8 @@ codes! {
         "Rename the constraint in a migration, or correct the spec's `primary_key.name`.";
     "pk.columns" => "The primary key covers the declared columns, in order.",
         "Recreate the primary key in a migration, or correct the spec.";
+    "pk.deferrable" => "The primary key is DEFERRABLE, and INITIALLY DEFERRED, as declared (a deferrable key is checked late and ON CONFLICT cannot use it).",
+        "Drop and add the primary key again with [NOT] DEFERRABLE [INITIALLY …] in a migration, or correct the spec.";
     "pk.comment" => "The primary key constraint's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "pk.extra" => "The relation has no primary key that its spec does not declare.",
@@ -81,6 +83,8 @@ codes! {
         "Add the constraint in a migration, or remove it from the spec.";
     "unique.columns" => "A UNIQUE constraint covers the declared columns, in order.",
         "Recreate the constraint in a migration, or correct the spec.";
+    "unique.deferrable" => "The UNIQUE constraint is DEFERRABLE, and INITIALLY DEFERRED, as declared (a deferrable constraint is checked late and ON CONFLICT cannot use it).",
+        "Drop and add the constraint again with [NOT] DEFERRABLE [INITIALLY …] in a migration, or correct the spec.";
     "unique.nulls" => "A UNIQUE constraint treats NULL keys as the spec says: distinct (any number of rows may hold them, the default) or NOT DISTINCT (one row).",
         "Recreate the constraint with UNIQUE NULLS [NOT] DISTINCT, or correct the spec's `nulls_not_distinct`.";
     "unique.comment" => "A UNIQUE constraint's comment equals the spec's, when declared.",

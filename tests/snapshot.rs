@@ -349,7 +349,7 @@ CREATE TABLE items (
     "timestamp" timestamp(3) without time zone,
     CONSTRAINT items_parent_fkey FOREIGN KEY (parent_id, parent_region)
         REFERENCES parents (id, region) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL DEFERRABLE,
-    CONSTRAINT items_code_key UNIQUE (code),
+    CONSTRAINT items_code_key UNIQUE (code) DEFERRABLE INITIALLY DEFERRED,
     CONSTRAINT items_score_check CHECK (score > 0 AND score < 100.5),
     CONSTRAINT items_priority_check CHECK (priority IN (1, 2, 3) OR priority = -1),
     CONSTRAINT items_dates_check CHECK (ends IS NULL OR ends > starts),
@@ -388,7 +388,7 @@ CREATE MATERIALIZED VIEW item_counts AS SELECT parent_id, count(*) AS n FROM ite
 CREATE UNIQUE INDEX idx_item_counts ON item_counts (parent_id);
 CREATE VIEW item_titles WITH (security_barrier, check_option = cascaded)
     AS SELECT item_id, title FROM items WHERE title IS NOT NULL;
-CREATE TABLE "order.lines" (id integer PRIMARY KEY, n integer);
+CREATE TABLE "order.lines" (id integer PRIMARY KEY DEFERRABLE, n integer);
 CREATE SEQUENCE line_numbers OWNED BY "order.lines".n;
 "#;
 
@@ -559,6 +559,14 @@ async fn an_odd_schema_round_trips() {
     assert!(text("item_counts").contains("kind: materialized_view\n"));
     assert!(text("parents").contains("    kind: procedure\n"));
 
+    // Deferrable keys are written as such.
+    assert!(
+        text("items").contains(
+            "items_code_key: { columns: [code], deferrable: true, initially_deferred: true }"
+        ),
+        "{}",
+        text("items")
+    );
     // A view's options are written, and compared.
     assert!(
         text("item_titles")
@@ -576,6 +584,8 @@ async fn an_odd_schema_round_trips() {
     sqlx::raw_sql(
         r#"ALTER SEQUENCE line_numbers OWNED BY "order.lines".id;
            ALTER VIEW item_titles SET (security_invoker = true);
+           ALTER TABLE "order.lines" DROP CONSTRAINT "order.lines_pkey",
+             ADD CONSTRAINT "order.lines_pkey" PRIMARY KEY (id);
            ALTER TABLE items DROP CONSTRAINT items_parent_fkey,
              ADD CONSTRAINT items_parent_fkey FOREIGN KEY (parent_id, parent_region)
              REFERENCES parents (id, region) ON UPDATE CASCADE ON DELETE SET NULL DEFERRABLE"#,
@@ -594,6 +604,13 @@ async fn an_odd_schema_round_trips() {
         failed
             .iter()
             .any(|f| f.starts_with("view.options item_titles")),
+        "{failed:#?}"
+    );
+    // A primary key no longer deferrable, where the snapshot wrote that it was.
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with(r#"pk.deferrable "order.lines".order.lines_pkey:"#)),
         "{failed:#?}"
     );
     // MATCH SIMPLE where the spec says FULL: a row with a NULL region is no longer refused.

@@ -65,6 +65,8 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                 spec.primary_key = Some(KeySpec {
                     name: (c.name != format!("{}_pkey", rel.name)).then(|| c.name.clone()),
                     columns: c.columns.clone(),
+                    deferrable: c.deferrable,
+                    initially_deferred: c.initially_deferred,
                     comment: c.comment.clone(),
                 })
             }
@@ -74,6 +76,8 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                     UniqueSpec {
                         columns: c.columns.clone(),
                         nulls_not_distinct: rel.unique_nulls_not_distinct(&c.name),
+                        deferrable: c.deferrable,
+                        initially_deferred: c.initially_deferred,
                         comment: c.comment.clone(),
                     },
                 );

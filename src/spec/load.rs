@@ -502,19 +502,41 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
             }
         }
     }
+    // Every kind of key that may be deferred: only a deferrable one may start deferred.
+    let deferred_keys = s
+        .primary_key
+        .iter()
+        .map(|k| (vec!["primary_key"], k.deferrable, k.initially_deferred))
+        .chain(s.unique.iter().map(|(name, u)| {
+            (
+                vec!["unique", name.as_str()],
+                u.deferrable,
+                u.initially_deferred,
+            )
+        }))
+        .chain(s.foreign_keys.iter().map(|(name, fk)| {
+            (
+                vec!["foreign_keys", name.as_str()],
+                fk.deferrable,
+                fk.initially_deferred,
+            )
+        }));
+    for (mut path, deferrable, initially_deferred) in deferred_keys {
+        if initially_deferred && !deferrable {
+            path.push("initially_deferred");
+            return Err(spec_error(
+                loaded,
+                &path,
+                "initially_deferred needs deferrable: true".into(),
+                "set deferrable: true, or drop initially_deferred",
+            ));
+        }
+    }
     for (name, fk) in &s.foreign_keys {
         for c in &fk.columns {
             if !has(c) {
                 return Err(missing_col(&["foreign_keys", name], c));
             }
-        }
-        if fk.initially_deferred && !fk.deferrable {
-            return Err(spec_error(
-                loaded,
-                &["foreign_keys", name, "initially_deferred"],
-                "initially_deferred needs deferrable: true".into(),
-                "set deferrable: true, or drop initially_deferred",
-            ));
         }
         if fk.columns.len() != fk.references.columns.len() {
             return Err(spec_error(
@@ -1030,6 +1052,14 @@ mod tests {
             (
                 "table: t\ncolumns:\n  a: { type: int }\nforeign_keys:\n  t_a_fkey:\n    columns: [a]\n    references: { table: t, columns: [a] }\n    initially_deferred: true\n",
                 "foreign_keys.t_a_fkey.initially_deferred",
+            ),
+            (
+                "table: t\ncolumns:\n  a: { type: int }\nunique:\n  t_a_key: { columns: [a], initially_deferred: true }\n",
+                "unique.t_a_key.initially_deferred",
+            ),
+            (
+                "table: t\ncolumns:\n  a: { type: int }\nprimary_key: { columns: [a], initially_deferred: true }\n",
+                "primary_key.initially_deferred",
             ),
             (
                 "table: t\ncolumns:\n  a: { type: int }\nindexes:\n  idx_a: { keys: [a], include: [b] }\n",

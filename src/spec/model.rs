@@ -498,6 +498,14 @@ pub struct KeySpec {
     pub name: Option<String>,
     /// Key columns in order.
     pub columns: Vec<String>,
+    /// DEFERRABLE (default: NOT DEFERRABLE). A deferrable key is checked at the end of
+    /// the statement or transaction instead of row by row, and `INSERT … ON CONFLICT`
+    /// cannot use it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deferrable: bool,
+    /// INITIALLY DEFERRED (default: INITIALLY IMMEDIATE); requires `deferrable`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub initially_deferred: bool,
     /// `COMMENT ON CONSTRAINT`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -513,6 +521,14 @@ pub struct UniqueSpec {
     /// so only one may exist. Absent or false: NULLs are distinct, the default.
     #[serde(default, skip_serializing_if = "is_false")]
     pub nulls_not_distinct: bool,
+    /// DEFERRABLE (default: NOT DEFERRABLE). A deferrable constraint is checked at the end
+    /// of the statement or transaction instead of row by row, and `INSERT … ON CONFLICT`
+    /// cannot use it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deferrable: bool,
+    /// INITIALLY DEFERRED (default: INITIALLY IMMEDIATE); requires `deferrable`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub initially_deferred: bool,
     /// `COMMENT ON CONSTRAINT`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

@@ -52,6 +52,14 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                 pk.columns == a.columns,
                 "change the primary key in a migration, or correct the spec",
             ));
+            out.push(key_deferrability(
+                ctx,
+                "pk.deferrable",
+                format!("{t}.{name}"),
+                &["primary_key", "deferrable"],
+                (pk.deferrable, pk.initially_deferred),
+                a,
+            ));
             out.extend(ctx.comment(
                 "pk.comment",
                 format!("{t}.{name}"),
@@ -107,12 +115,20 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                 ));
                 out.push(ctx.compare(
                     "unique.columns",
-                    object,
+                    object.clone(),
                     &["unique", name, "columns"],
                     u.columns.join(", "),
                     a.columns.join(", "),
                     u.columns == a.columns,
                     "change the constraint in a migration, or correct the spec",
+                ));
+                out.push(key_deferrability(
+                    ctx,
+                    "unique.deferrable",
+                    object,
+                    &["unique", name, "deferrable"],
+                    (u.deferrable, u.initially_deferred),
+                    a,
                 ));
                 let not_distinct = rel.unique_nulls_not_distinct(name);
                 let nulls = |not_distinct: bool| {
@@ -322,6 +338,31 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// Whether a primary key or UNIQUE constraint is deferrable as its spec says. PostgreSQL
+/// cannot alter that for these kinds (ALTER CONSTRAINT takes foreign keys only), so the
+/// hint says to re-create it.
+fn key_deferrability(
+    ctx: &Ctx,
+    code: &'static str,
+    object: String,
+    path: &[&str],
+    (deferrable, initially_deferred): (bool, bool),
+    actual: &crate::catalog::Constraint,
+) -> Finding {
+    let want = deferrability(deferrable, initially_deferred);
+    let got = deferrability(actual.deferrable, actual.initially_deferred);
+    ctx.compare(
+        code,
+        object,
+        path,
+        want,
+        got,
+        want == got,
+        "drop and add the constraint again with [NOT] DEFERRABLE [INITIALLY …] as the spec says \
+         (ALTER CONSTRAINT changes foreign keys only), or correct the spec",
+    )
 }
 
 /// Whether a constraint has been validated against existing rows. A spec that declares
