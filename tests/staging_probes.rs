@@ -590,3 +590,155 @@ async fn probes_under_a_write_load_pass_and_never_hold_up_the_application() {
         loaded.max_ms
     );
 }
+
+/// What the probes leave behind is told truthfully whatever the probing role may do. A
+/// column whose default draws from a sequence through a function is not given a value of
+/// the probes' own, so their rolled-back inserts advance it for good: `probe.trace` must
+/// fail for a role that holds only USAGE on the sequence (the usual application grant;
+/// `currval` takes USAGE as well as SELECT), where it used to pass. And a role without
+/// TEMPORARY on the database, where the probes' functions live, gets skips that say so
+/// and the structural verdict, not exit 3.
+#[tokio::test]
+async fn the_probes_traces_and_their_temporary_functions_are_told_for_any_role() {
+    let _one = SERIAL.lock().await;
+    let cluster = &staging().cluster;
+    cluster.create_database("traces", None).await.unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let migrations = project.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("001_refs.sql"),
+        "CREATE SEQUENCE ref_seq;
+         CREATE FUNCTION next_ref() RETURNS bigint LANGUAGE sql AS 'SELECT nextval(''public.ref_seq'')';
+         CREATE TABLE refs (id integer PRIMARY KEY, ref bigint NOT NULL DEFAULT next_ref(), note text);",
+    )
+    .unwrap();
+    let target = cluster.connect_options("traces");
+    apply(
+        &target,
+        &discover(&migrations).unwrap(),
+        &ApplyMode::All,
+        &ApplyOptions::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())
+    .unwrap();
+    let mut conn = cluster.connect("traces").await.unwrap();
+    sqlx::raw_sql(
+        "CREATE ROLE tracer LOGIN;
+         GRANT SELECT, INSERT, UPDATE, DELETE ON refs TO tracer;
+         GRANT USAGE ON SEQUENCE ref_seq TO tracer;
+         GRANT SELECT ON schema_migrations TO tracer;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let specs = project.path().join("specs");
+    let url = |role: &str| {
+        format!(
+            "postgres://{role}@localhost/traces?host={}&port=5432",
+            cluster.dir().display()
+        )
+    };
+    let snap = Command::new(bin())
+        .args([
+            "spec",
+            "snapshot",
+            "-q",
+            "--database-url",
+            &url("postgres"),
+            "--out",
+        ])
+        .arg(&specs)
+        .output()
+        .unwrap();
+    assert!(
+        snap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&snap.stderr)
+    );
+    let mut refs = std::fs::read_to_string(specs.join("refs.yaml")).unwrap();
+    refs.push_str("\nsamples:\n  - { id: 1, note: hello }\n");
+    std::fs::write(specs.join("refs.yaml"), refs).unwrap();
+    let run = |role: &str| {
+        let out = Command::new(bin())
+            .args([
+                "check",
+                "--probe",
+                "--no-report",
+                "--format",
+                "json",
+                "--database-url",
+            ])
+            .arg(url(role))
+            .arg("--migrations")
+            .arg(&migrations)
+            .arg("--specs")
+            .arg(&specs)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        let record: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not a run record ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code(), record)
+    };
+    let before = last_value(&mut conn).await;
+    let (code, record) = run("tracer");
+    let trace: Vec<&Value> = findings(&record)
+        .into_iter()
+        .filter(|f| f["code"] == "probe.trace")
+        .collect();
+    assert_eq!(trace.len(), 1, "{trace:#?}");
+    assert_eq!(trace[0]["status"], "fail", "{}", show(trace[0]));
+    assert!(
+        trace[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("public.ref_seq"),
+        "{}",
+        show(trace[0])
+    );
+    assert_eq!(code, Some(1));
+    assert_ne!(
+        last_value(&mut conn).await,
+        before,
+        "the premise: the probes drew"
+    );
+
+    // Without TEMPORARY: skips naming it, the verdict of everything else, never exit 3.
+    sqlx::raw_sql("REVOKE TEMPORARY ON DATABASE traces FROM PUBLIC")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (code, record) = run("tracer");
+    let samples: Vec<&Value> = findings(&record)
+        .into_iter()
+        .filter(|f| f["code"] == "probe.sample" || f["code"] == "probe.check")
+        .collect();
+    assert!(!samples.is_empty(), "no constraint probe findings");
+    for f in &samples {
+        assert_eq!(f["status"], "skip", "{}", show(f));
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("TEMPORARY on database traces"),
+            "{}",
+            show(f)
+        );
+    }
+    assert_eq!(code, Some(0), "nothing else differs: {}", record["totals"]);
+    conn.close().await.unwrap();
+}
+
+/// Where `ref_seq` of the database on `conn` stands (NULL before its first draw).
+async fn last_value(conn: &mut sqlx::PgConnection) -> Option<i64> {
+    sqlx::query_scalar("SELECT last_value FROM pg_sequences WHERE sequencename = 'ref_seq'")
+        .fetch_one(conn)
+        .await
+        .unwrap()
+}

@@ -521,18 +521,8 @@ async fn run_property(
 /// sequence moved, fail naming those that did. Run it outside any transaction, after
 /// [`run_probes`], on the same connection.
 pub async fn sequence_trace(conn: &mut PgConnection) -> Result<Finding> {
-    let drawn = sequences::drawn_in_session(conn).await?;
-    Ok(if drawn.is_empty() {
-        probe_finding(
-            "probe.trace",
-            "probes",
-            "sequences".to_string(),
-            Status::Pass,
-            "the probes drew from no sequence (currval is undefined for every sequence in \
-             this session), so they left nothing behind"
-                .to_string(),
-        )
-    } else {
+    let draws = sequences::drawn_in_session(conn).await?;
+    if !draws.drawn.is_empty() {
         let mut f = probe_finding(
             "probe.trace",
             "probes",
@@ -541,7 +531,7 @@ pub async fn sequence_trace(conn: &mut PgConnection) -> Result<Finding> {
             format!(
                 "the probes advanced {} (nextval is not transactional, so the rollback did \
                  not undo it)",
-                drawn.join(", ")
+                draws.drawn.join(", ")
             ),
         );
         f.hint = Some(
@@ -549,6 +539,45 @@ pub async fn sequence_trace(conn: &mut PgConnection) -> Result<Finding> {
              only where that is acceptable, or probe that function on a throw-away database"
                 .to_string(),
         );
-        f
-    })
+        return Ok(f);
+    }
+    if !draws.unasked.is_empty() {
+        const SHOWN: usize = 5;
+        let mut names: Vec<String> = draws.unasked.iter().take(SHOWN).cloned().collect();
+        if draws.unasked.len() > SHOWN {
+            names.push(format!("{} more", draws.unasked.len() - SHOWN));
+        }
+        let mut f = probe_finding(
+            "probe.trace",
+            "probes",
+            "sequences".to_string(),
+            Status::Skip,
+            format!(
+                "the probes drew from no sequence this role may read, but it has neither \
+                 SELECT nor USAGE on {} ({}), which currval needs: whether they advanced \
+                 cannot be told",
+                if draws.unasked.len() == 1 {
+                    "one sequence".to_string()
+                } else {
+                    format!("{} sequences", draws.unasked.len())
+                },
+                names.join(", ")
+            ),
+        );
+        f.hint = Some(
+            "grant the checking role SELECT on those sequences (it reads, never draws), or \
+             probe on a throw-away database"
+                .to_string(),
+        );
+        return Ok(f);
+    }
+    Ok(probe_finding(
+        "probe.trace",
+        "probes",
+        "sequences".to_string(),
+        Status::Pass,
+        "the probes drew from no sequence (currval is undefined for every sequence in \
+         this session), so they left nothing behind"
+            .to_string(),
+    ))
 }

@@ -111,7 +111,11 @@ impl<'f> SamplesIn<'f> {
         fed: &'f SequenceFed,
         restore: bool,
     ) -> Result<Self> {
-        batch::install(conn).await?;
+        // Without TEMPORARY nothing is installed, and every table is one the probes cannot
+        // insert into (`session::tables_lacking`): their skips say why.
+        if super::session::may_create_temporary(conn).await? {
+            batch::install(conn).await?;
+        }
         let findings = rows::insert_samples(conn, specs, schema, fed).await?;
         sqlx::raw_sql(&format!("SAVEPOINT {AFTER_SAMPLES}"))
             .execute(&mut *conn)

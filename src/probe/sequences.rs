@@ -78,23 +78,48 @@ impl SequenceFed {
     }
 }
 
-/// The sequences that this session has drawn from (`currval` is defined only after the
-/// session's own `nextval`), among those the role may read, each named with its schema
-/// (whatever the session's search path). Outside any transaction.
-pub async fn drawn_in_session(conn: &mut PgConnection) -> Result<Vec<String>> {
-    let sequences: Vec<String> = sqlx::query_scalar(
-        "SELECT format('%I.%I', n.nspname, c.relname) \
+/// What this session can tell of its own draws: the sequences it drew from (`currval` is
+/// defined only after the session's own `nextval`), and those it could not ask about,
+/// each named with its schema (whatever the session's search path).
+#[derive(Debug, Default)]
+pub struct Draws {
+    /// Sequences whose `currval` is defined: drawn from in this session.
+    pub drawn: Vec<String>,
+    /// Sequences on which the role has neither SELECT nor USAGE, which `currval` needs,
+    /// but which it could still draw from (with UPDATE, or through a SECURITY DEFINER
+    /// function it may execute): whether the session did cannot be told.
+    pub unasked: Vec<String>,
+}
+
+/// The sequences this session has drawn from, and those it cannot ask about. Outside any
+/// transaction.
+pub async fn drawn_in_session(conn: &mut PgConnection) -> Result<Draws> {
+    // A role without USAGE or UPDATE cannot call nextval itself; only a function that runs
+    // as its owner could draw for it.
+    let sequences: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT format('%I.%I', n.nspname, c.relname), \
+                has_sequence_privilege(c.oid, 'SELECT') OR has_sequence_privilege(c.oid, 'USAGE'), \
+                has_sequence_privilege(c.oid, 'UPDATE') OR EXISTS ( \
+                  SELECT 1 FROM pg_proc p \
+                   WHERE p.prosecdef \
+                     AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace) \
+                     AND has_function_privilege(p.oid, 'EXECUTE')) \
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
           WHERE c.relkind = 'S' \
             AND c.relnamespace <> pg_my_temp_schema() \
-            AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT') END \
           ORDER BY 1",
     )
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| Error::database("listing sequences", &e))?;
-    let mut drawn = Vec::new();
-    for seq in sequences {
+    let mut draws = Draws::default();
+    for (seq, askable, drawable) in sequences {
+        if !askable {
+            if drawable {
+                draws.unasked.push(seq);
+            }
+            continue;
+        }
         // 55000 "currval is not yet defined in this session" means untouched.
         if sqlx::query("SELECT currval($1::regclass)")
             .bind(&seq)
@@ -102,10 +127,10 @@ pub async fn drawn_in_session(conn: &mut PgConnection) -> Result<Vec<String>> {
             .await
             .is_ok()
         {
-            drawn.push(seq);
+            draws.drawn.push(seq);
         }
     }
-    Ok(drawn)
+    Ok(draws)
 }
 
 /// Where every sequence stood when the probes began, so that each unit of probe work (the

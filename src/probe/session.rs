@@ -170,16 +170,24 @@ pub async fn missing_privileges(conn: &mut PgConnection, needs: &Needs) -> Resul
 /// each, in every part of the constraint probes. `tables` are `(schema, name)`; the answer
 /// is keyed, and the reasons name the tables, by relation key
 /// ([`crate::catalog::relation_key`]: `t` in the default schema, `app.t` elsewhere).
+///
+/// The probes insert through functions of their own in the session's temporary schema, so
+/// without TEMPORARY on the database every table is lacking, whatever its privileges, and
+/// its reason says so.
 pub async fn tables_lacking(
     conn: &mut PgConnection,
     privilege: &'static str,
     tables: &[(&str, &str)],
 ) -> Result<std::collections::BTreeMap<String, Blocked>> {
     let (schemas, names): (Vec<&str>, Vec<&str>) = tables.iter().copied().unzip();
-    let lacking_on: Vec<(String, String)> = sqlx::query_as(
-        "SELECT s, t FROM unnest($1::text[], $2::text[]) AS x(s, t) \
+    let lacking_on: Vec<(String, String, bool, bool, String)> = sqlx::query_as(
+        "SELECT s, t, NOT has_table_privilege(format('%I.%I', s, t), $3), \
+                NOT has_database_privilege(current_database(), 'TEMPORARY'), \
+                current_database()::text \
+           FROM unnest($1::text[], $2::text[]) AS x(s, t) \
           WHERE to_regclass(format('%I.%I', s, t)) IS NOT NULL \
-            AND NOT has_table_privilege(format('%I.%I', s, t), $3)",
+            AND (NOT has_table_privilege(format('%I.%I', s, t), $3) \
+                 OR NOT has_database_privilege(current_database(), 'TEMPORARY'))",
     )
     .bind(&schemas)
     .bind(&names)
@@ -193,12 +201,29 @@ pub async fn tables_lacking(
     let role = current_role(conn).await?;
     Ok(lacking_on
         .into_iter()
-        .map(|(s, t)| {
+        .map(|(s, t, no_table, no_temporary, database)| {
             let key = crate::catalog::relation_key(&s, &t);
-            let why = lacking(&role, &[format!("{privilege} on {key}")]);
-            (key, why)
+            let mut missing = Vec::new();
+            if no_table {
+                missing.push(format!("{privilege} on {key}"));
+            }
+            if no_temporary {
+                missing.push(format!(
+                    "TEMPORARY on database {database} (the probes' functions are temporary)"
+                ));
+            }
+            (key, lacking(&role, &missing))
         })
         .collect())
+}
+
+/// Whether the role may create objects in its temporary schema, which the probes' batch
+/// functions live in.
+pub async fn may_create_temporary(conn: &mut PgConnection) -> Result<bool> {
+    sqlx::query_scalar("SELECT has_database_privilege(current_database(), 'TEMPORARY')")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| Error::database("checking the probes' privileges", &e))
 }
 
 /// The role the session acts as, for skip messages that name it.
