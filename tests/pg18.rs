@@ -4,7 +4,9 @@
 //! must fail) and without (it must pass), and the same projects pass on 15 (the default
 //! major) and on 13, where the catalog read must still work without the columns 18 added.
 //! A spec may declare a CHECK or foreign key `enforced: false` (informational): that
-//! passes NOT ENFORCED and fails enforced on 18, and fails before 18, saying why.
+//! passes NOT ENFORCED and fails enforced on 18, and fails before 18, saying why. A
+//! domain's NOT NULL cannot be added `NOT VALID` on 18; one not validated (made in the
+//! catalog by hand) fails `type.nullable`.
 //! A major whose binaries are not found is reported as `SKIPPED: …` (as `tests/majors.rs`
 //! does), never passed silently.
 
@@ -676,5 +678,121 @@ fn a_spec_declaring_not_enforced_fails_before_18_saying_why() {
                 "{f}"
             );
         }
+    }
+}
+
+const CODES: &str = "CREATE DOMAIN code AS text NOT NULL;
+CREATE TABLE codes (id integer PRIMARY KEY, c code);";
+
+const CODES_SCHEMA: &str = "schema: public
+types:
+  code: { domain: text, nullable: false }
+";
+
+const CODES_SPEC: &str = "table: codes
+columns:
+  id: { type: integer, nullable: false }
+  c:  { type: code }
+primary_key: { columns: [id] }
+privileges: { owner: $migrator, public: [] }
+row_security: { enabled: false }
+";
+
+/// PostgreSQL 18 refuses a domain's NOT NULL added `NOT VALID` in every spelling, so a
+/// domain's NOT NULL always holds for the values stored: a `nullable: false` domain passes
+/// there, and one whose NOT NULL is dropped fails `type.nullable`. Should a later major
+/// accept the form, this test fails on its refusal and says so.
+#[test]
+fn a_domains_not_null_cannot_be_added_not_valid_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let p = project(
+        CODES,
+        &[("_schema.public", CODES_SCHEMA), ("codes", CODES_SPEC)],
+    );
+    assert_passes(18, "domain NOT NULL", &check(p.path(), &dir, None));
+    let dropped = "ALTER DOMAIN code DROP NOT NULL;";
+    assert_fails_only(
+        18,
+        "domain NOT NULL dropped",
+        &check(p.path(), &dir, Some(dropped)),
+        "type.nullable",
+        "code",
+    );
+    for not_valid in [
+        "ALTER DOMAIN code DROP NOT NULL;
+INSERT INTO codes VALUES (1, NULL);
+ALTER DOMAIN code ADD CONSTRAINT code_nn NOT NULL NOT VALID;",
+        "ALTER DOMAIN code DROP NOT NULL;
+ALTER DOMAIN code ADD NOT NULL NOT VALID;",
+    ] {
+        // The drift file is refused: the run ends in an error (exit 3), no verdict.
+        let out = check_output(p.path(), &dir, Some(not_valid), &["--no-probe"]);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "PostgreSQL 18 took `{not_valid}`: {}",
+            text(&out)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("NOT NULL constraints cannot be marked NOT VALID"),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
+/// A domain's NOT NULL that is not validated, which no PostgreSQL up to 18 lets DDL make,
+/// put in the catalog by hand on 18 (where a domain's NOT NULL has a `pg_constraint` row):
+/// `type.nullable` fails it, as `column.nullable` fails a column's, and names the
+/// constraint to validate.
+#[test]
+fn a_domains_not_null_left_not_valid_fails_type_nullable_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let p = project(
+        CODES,
+        &[("_schema.public", CODES_SCHEMA), ("codes", CODES_SPEC)],
+    );
+    let unvalidated = "ALTER DOMAIN code DROP NOT NULL;
+ALTER DOMAIN code ADD CONSTRAINT code_nn NOT NULL;
+UPDATE pg_constraint SET convalidated = false
+ WHERE contypid = 'code'::regtype AND contype = 'n';";
+    let run = check(p.path(), &dir, Some(unvalidated));
+    let f = assert_fails_only(
+        18,
+        "domain NOT NULL not validated",
+        &run,
+        "type.nullable",
+        "code",
+    );
+    assert_eq!(
+        f["actual"],
+        "NOT NULL NOT VALID (existing values were never checked)"
+    );
+    assert!(
+        f["hint"]
+            .as_str()
+            .unwrap()
+            .contains("ALTER DOMAIN … VALIDATE CONSTRAINT \"code_nn\""),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_not_null_domain_passes_before_18() {
+    for major in [13, 15] {
+        let Some(dir) = bindir(major) else { continue };
+        let p = project(
+            CODES,
+            &[("_schema.public", CODES_SCHEMA), ("codes", CODES_SPEC)],
+        );
+        assert_passes(major, "domain NOT NULL", &check(p.path(), &dir, None));
+        assert_fails_only(
+            major,
+            "domain NOT NULL dropped",
+            &check(p.path(), &dir, Some("ALTER DOMAIN code DROP NOT NULL;")),
+            "type.nullable",
+            "code",
+        );
     }
 }
