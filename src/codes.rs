@@ -105,8 +105,10 @@ codes! {
         "Recreate the foreign key with the declared MATCH, or correct the spec's `match`.";
     "fk.deferrable" => "A foreign key is DEFERRABLE / INITIALLY DEFERRED as declared.",
         "Alter the constraint's deferrability, or correct the spec.";
-    "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`, and is never NOT ENFORCED.",
-        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout; a NOT ENFORCED one: ALTER CONSTRAINT … ENFORCED.";
+    "fk.validated" => "A foreign key is validated (not left NOT VALID) unless the spec says `validated: false`; a NOT ENFORCED one is skipped (it checks no row; see fk.enforcement).",
+        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "fk.enforcement" => "A foreign key is ENFORCED, or NOT ENFORCED (PostgreSQL 18) where the spec says `enforced: false`; before 18 every key is enforced, so `enforced: false` fails there.",
+        "ALTER TABLE … ALTER CONSTRAINT … ENFORCED (or NOT ENFORCED) as the spec says, or correct the spec's `enforced`.";
     "fk.enforced" => "A foreign key's internal triggers, on the referencing and the referenced table and their partitions, all fire (none DISABLEd or replica-only).",
         "ALTER TABLE … ENABLE TRIGGER ALL on the tables named (or ENABLE TRIGGER of the trigger named): while they do not fire, rows that break the key are accepted.";
     "fk.comment" => "A foreign key's comment equals the spec's, when declared.",
@@ -121,8 +123,10 @@ codes! {
         "Add the CHECK in a migration, or remove it from the spec.";
     "check.rule" => "A CHECK constraint's expression equals the spec's rule, as PostgreSQL prints both.",
         "Recreate the CHECK with the spec's rule, or correct the rule.";
-    "check.validated" => "A CHECK constraint is validated (not left NOT VALID) unless the spec says `validated: false`, and is never NOT ENFORCED.",
-        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout; a NOT ENFORCED one: drop it and add it again enforced.";
+    "check.validated" => "A CHECK constraint is validated (not left NOT VALID) unless the spec says `validated: false`; a NOT ENFORCED one is skipped (it checks no row; see check.enforcement).",
+        "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
+    "check.enforcement" => "A CHECK constraint is ENFORCED, or NOT ENFORCED (PostgreSQL 18) where the spec says `enforced: false`; before 18 every CHECK is enforced, so `enforced: false` fails there.",
+        "Drop the CHECK and add it again [NOT] ENFORCED as the spec says (PostgreSQL 18 cannot alter a CHECK's enforceability), or correct the spec's `enforced`.";
     "check.comment" => "A CHECK constraint's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "check.extra" => "Every CHECK constraint of the relation is declared.",

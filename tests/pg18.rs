@@ -3,6 +3,10 @@
 //! ENFORCED`. Each is checked on a real PostgreSQL 18 with the mutation that hides it (it
 //! must fail) and without (it must pass), and the same projects pass on 15 (the default
 //! major) and on 13, where the catalog read must still work without the columns 18 added.
+//! A spec may declare a CHECK or foreign key `enforced: false` (informational): that
+//! passes NOT ENFORCED and fails enforced on 18, and fails before 18, saying why. A
+//! domain's NOT NULL cannot be added `NOT VALID` on 18; one not validated (made in the
+//! catalog by hand) fails `type.nullable`.
 //! A major whose binaries are not found is reported as `SKIPPED: …` (as `tests/majors.rs`
 //! does), never passed silently.
 
@@ -64,7 +68,31 @@ fn project(migration: &str, specs: &[(&str, &str)]) -> tempfile::TempDir {
 /// `check --no-probe` of `project` on the throw-away server of `bindir`, with `drift` (SQL)
 /// applied after the migrations when given. Returns the exit code and the JSON record.
 fn check(project: &Path, bindir: &Path, drift: Option<&str>) -> (Option<i32>, Value) {
-    let mut cmd = reims_command(&["check", "--no-report", "--no-probe", "--format", "json"]);
+    check_with(project, bindir, drift, &["--no-probe"])
+}
+
+/// [`check`] with `flags` in place of `--no-probe` (none: the probes run).
+fn check_with(
+    project: &Path,
+    bindir: &Path,
+    drift: Option<&str>,
+    flags: &[&str],
+) -> (Option<i32>, Value) {
+    let out = check_output(project, bindir, drift, flags);
+    let run: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    (out.status.code(), run)
+}
+
+/// The process output of [`check_with`], for a run that may end in an error.
+fn check_output(
+    project: &Path,
+    bindir: &Path,
+    drift: Option<&str>,
+    flags: &[&str],
+) -> std::process::Output {
+    let mut cmd = reims_command(&["check", "--no-report", "--format", "json"]);
+    cmd.args(flags);
     cmd.arg("--pg-bindir")
         .arg(bindir)
         .arg("--migrations")
@@ -79,9 +107,7 @@ fn check(project: &Path, bindir: &Path, drift: Option<&str>) -> (Option<i32>, Va
     }
     let out = cmd.output().unwrap();
     let _ = std::fs::remove_file(&drift_file);
-    let run: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
-    (out.status.code(), run)
+    out
 }
 
 /// The failed findings of a run, as `code object` lines.
@@ -119,6 +145,17 @@ fn assert_passes(major: u32, what: &str, (code, run): &(Option<i32>, Value)) {
         "PostgreSQL {major}, {what}: failed {:?}\n{run}",
         failed(run)
     );
+}
+
+/// The run failed with exactly the `failing` (`code object`, in the run's order).
+fn assert_fails_exactly(
+    major: u32,
+    what: &str,
+    (exit, run): &(Option<i32>, Value),
+    failing: &[&str],
+) {
+    assert_eq!(*exit, Some(1), "PostgreSQL {major}, {what}: {run}");
+    assert_eq!(failed(run), failing, "PostgreSQL {major}, {what}");
 }
 
 /// The run failed with exactly `code` on `object` failing, and returns that finding.
@@ -420,15 +457,17 @@ ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0) NOT VALID;";
         } else {
             assert_passes(18, &what("NOT VALID"), &run);
         }
-        for (drift, code, object, hint) in [
+        for (drift, code, validity, object, hint) in [
             (
                 FK_NOT_ENFORCED,
+                "fk.enforcement",
                 "fk.validated",
                 "child.child_parent_fk",
                 "ALTER CONSTRAINT … ENFORCED",
             ),
             (
                 CHECK_NOT_ENFORCED,
+                "check.enforcement",
                 "check.validated",
                 "child.child_qty_check",
                 "without NOT ENFORCED",
@@ -445,8 +484,146 @@ ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0) NOT VALID;";
                 h.contains(hint) && !h.starts_with("run ALTER TABLE … VALIDATE"),
                 "{f}"
             );
+            // Whether a constraint that checks no row was validated does not apply: a
+            // skip that says so, not a second failure.
+            let v = finding(&run.1, validity, object);
+            assert_eq!(v["status"], "skip", "{v}");
+            assert!(v["message"].as_str().unwrap().contains(code), "{v}");
         }
     }
+}
+
+/// Both constraints of `child` made NOT ENFORCED after the migrations.
+const BOTH_NOT_ENFORCED: &str = "ALTER TABLE child ALTER CONSTRAINT child_parent_fk NOT ENFORCED;
+ALTER TABLE child DROP CONSTRAINT child_qty_check;
+ALTER TABLE child ADD CONSTRAINT child_qty_check CHECK (qty > 0) NOT ENFORCED;";
+
+#[test]
+fn a_constraint_declared_not_enforced_passes_not_enforced_and_fails_enforced_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let p = project(
+        PARENT_CHILD,
+        &[
+            ("parent", PARENT_SPEC),
+            ("child", &child_spec("enforced: false")),
+        ],
+    );
+    // Declared NOT ENFORCED and NOT ENFORCED: it passes, though PostgreSQL marks both
+    // constraints not validated.
+    let run = check(p.path(), &dir, Some(BOTH_NOT_ENFORCED));
+    assert_passes(18, "declared NOT ENFORCED, NOT ENFORCED", &run);
+    for (code, object) in [
+        ("fk.enforcement", "child.child_parent_fk"),
+        ("check.enforcement", "child.child_qty_check"),
+    ] {
+        let f = finding(&run.1, code, object);
+        assert_eq!(f["status"], "pass", "{f}");
+        assert_eq!(f["expected"], "NOT ENFORCED", "{f}");
+        assert_eq!(f["actual"], "NOT ENFORCED", "{f}");
+    }
+    // Declared NOT ENFORCED, and the migrations left them enforced: a difference.
+    let run = check(p.path(), &dir, None);
+    assert_fails_exactly(
+        18,
+        "declared NOT ENFORCED, enforced",
+        &run,
+        &[
+            "fk.enforcement child.child_parent_fk",
+            "check.enforcement child.child_qty_check",
+        ],
+    );
+    for (code, object, hint) in [
+        (
+            "fk.enforcement",
+            "child.child_parent_fk",
+            "ALTER CONSTRAINT … NOT ENFORCED",
+        ),
+        (
+            "check.enforcement",
+            "child.child_qty_check",
+            "add it again NOT ENFORCED",
+        ),
+    ] {
+        let f = finding(&run.1, code, object);
+        assert_eq!(f["expected"], "NOT ENFORCED", "{f}");
+        assert_eq!(f["actual"], "ENFORCED", "{f}");
+        assert!(
+            f["message"].as_str().unwrap().contains("is enforced"),
+            "{f}"
+        );
+        let h = f["hint"].as_str().unwrap();
+        assert!(h.contains(hint) && h.contains("enforced: false"), "{f}");
+    }
+    // Only one of the two made NOT ENFORCED: the other fails alone.
+    let run = check(p.path(), &dir, Some(FK_NOT_ENFORCED));
+    assert_fails_exactly(
+        18,
+        "declared NOT ENFORCED, the key NOT ENFORCED, the CHECK enforced",
+        &run,
+        &["check.enforcement child.child_qty_check"],
+    );
+}
+
+#[test]
+fn a_check_declared_not_enforced_is_not_probed_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    // With sample rows, the probes try values on both sides of `qty > 0`; a NOT ENFORCED
+    // CHECK accepts them all, and a spec that says so must not fail for it.
+    let spec = format!(
+        "{}samples:\n  - {{ id: 1, qty: 5 }}\n",
+        child_spec("enforced: false")
+    );
+    let p = project(PARENT_CHILD, &[("parent", PARENT_SPEC), ("child", &spec)]);
+    let run = check_with(p.path(), &dir, Some(BOTH_NOT_ENFORCED), &[]);
+    assert_passes(18, "declared NOT ENFORCED, probed", &run);
+    let f = finding(&run.1, "probe.check", "child.child_qty_check");
+    assert_eq!(f["status"], "skip", "{f}");
+    assert!(
+        f["message"].as_str().unwrap().contains("NOT ENFORCED"),
+        "{f}"
+    );
+    // The same CHECK enforced, and declared so, is probed and passes.
+    let enforced = format!("{}samples:\n  - {{ id: 1, qty: 5 }}\n", child_spec(""));
+    let p = project(
+        PARENT_CHILD,
+        &[("parent", PARENT_SPEC), ("child", &enforced)],
+    );
+    let run = check_with(p.path(), &dir, None, &[]);
+    assert_passes(18, "enforced, probed", &run);
+    let f = finding(&run.1, "probe.check", "child.child_qty_check");
+    assert_eq!(f["status"], "pass", "{f}");
+}
+
+#[test]
+fn spec_snapshot_writes_enforced_false_and_round_trips_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let migration = format!("{PARENT_CHILD}\n{BOTH_NOT_ENFORCED}");
+    let p = project(&migration, &[]);
+    let out_dir = tempfile::tempdir().unwrap();
+    let snap = reims_command(&["spec", "snapshot", "--out"])
+        .arg(out_dir.path())
+        .arg("--pg-bindir")
+        .arg(&dir)
+        .arg("--migrations")
+        .arg(p.path().join("migrations"))
+        .env_remove("REIMS_VERIFY_PG_BINDIR")
+        .output()
+        .unwrap();
+    assert_eq!(snap.status.code(), Some(0), "{}", text(&snap));
+    let child = std::fs::read_to_string(out_dir.path().join("child.yaml")).unwrap();
+    assert_eq!(child.matches("enforced: false").count(), 2, "{child}");
+    // PostgreSQL marks a NOT ENFORCED constraint not validated; the snapshot does not
+    // write that, `enforced: false` says it.
+    assert!(!child.contains("validated"), "{child}");
+    for stem in ["parent", "child"] {
+        let yaml = std::fs::read_to_string(out_dir.path().join(format!("{stem}.yaml"))).unwrap();
+        std::fs::write(p.path().join(format!("specs/{stem}.yaml")), yaml).unwrap();
+    }
+    assert_passes(
+        18,
+        "the snapshot of NOT ENFORCED constraints",
+        &check(p.path(), &dir, None),
+    );
 }
 
 #[test]
@@ -460,5 +637,162 @@ fn enforced_constraints_pass_before_18() {
             );
             assert_passes(major, validated, &check(p.path(), &dir, None));
         }
+    }
+}
+
+#[test]
+fn a_spec_declaring_not_enforced_fails_before_18_saying_why() {
+    for major in [13, 15] {
+        let Some(dir) = bindir(major) else { continue };
+        // The spec compiles in the shadow of this major (an error would be exit 2), and
+        // the verdict is a finding: the server enforces what the spec calls informational.
+        let p = project(
+            PARENT_CHILD,
+            &[
+                ("parent", PARENT_SPEC),
+                ("child", &child_spec("enforced: false")),
+            ],
+        );
+        let run = check(p.path(), &dir, None);
+        assert_fails_exactly(
+            major,
+            "declared NOT ENFORCED",
+            &run,
+            &[
+                "fk.enforcement child.child_parent_fk",
+                "check.enforcement child.child_qty_check",
+            ],
+        );
+        for (code, object) in [
+            ("fk.enforcement", "child.child_parent_fk"),
+            ("check.enforcement", "child.child_qty_check"),
+        ] {
+            let f = finding(&run.1, code, object);
+            let message = f["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("PostgreSQL {major} cannot make")),
+                "{f}"
+            );
+            assert!(
+                f["actual"].as_str().unwrap().contains("PostgreSQL 18"),
+                "{f}"
+            );
+        }
+    }
+}
+
+const CODES: &str = "CREATE DOMAIN code AS text NOT NULL;
+CREATE TABLE codes (id integer PRIMARY KEY, c code);";
+
+const CODES_SCHEMA: &str = "schema: public
+types:
+  code: { domain: text, nullable: false }
+";
+
+const CODES_SPEC: &str = "table: codes
+columns:
+  id: { type: integer, nullable: false }
+  c:  { type: code }
+primary_key: { columns: [id] }
+privileges: { owner: $migrator, public: [] }
+row_security: { enabled: false }
+";
+
+/// PostgreSQL 18 refuses a domain's NOT NULL added `NOT VALID` in every spelling, so a
+/// domain's NOT NULL always holds for the values stored: a `nullable: false` domain passes
+/// there, and one whose NOT NULL is dropped fails `type.nullable`. Should a later major
+/// accept the form, this test fails on its refusal and says so.
+#[test]
+fn a_domains_not_null_cannot_be_added_not_valid_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let p = project(
+        CODES,
+        &[("_schema.public", CODES_SCHEMA), ("codes", CODES_SPEC)],
+    );
+    assert_passes(18, "domain NOT NULL", &check(p.path(), &dir, None));
+    let dropped = "ALTER DOMAIN code DROP NOT NULL;";
+    assert_fails_only(
+        18,
+        "domain NOT NULL dropped",
+        &check(p.path(), &dir, Some(dropped)),
+        "type.nullable",
+        "code",
+    );
+    for not_valid in [
+        "ALTER DOMAIN code DROP NOT NULL;
+INSERT INTO codes VALUES (1, NULL);
+ALTER DOMAIN code ADD CONSTRAINT code_nn NOT NULL NOT VALID;",
+        "ALTER DOMAIN code DROP NOT NULL;
+ALTER DOMAIN code ADD NOT NULL NOT VALID;",
+    ] {
+        // The drift file is refused: the run ends in an error (exit 3), no verdict.
+        let out = check_output(p.path(), &dir, Some(not_valid), &["--no-probe"]);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "PostgreSQL 18 took `{not_valid}`: {}",
+            text(&out)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("NOT NULL constraints cannot be marked NOT VALID"),
+            "{}",
+            text(&out)
+        );
+    }
+}
+
+/// A domain's NOT NULL that is not validated, which no PostgreSQL up to 18 lets DDL make,
+/// put in the catalog by hand on 18 (where a domain's NOT NULL has a `pg_constraint` row):
+/// `type.nullable` fails it, as `column.nullable` fails a column's, and names the
+/// constraint to validate.
+#[test]
+fn a_domains_not_null_left_not_valid_fails_type_nullable_on_18() {
+    let Some(dir) = bindir(18) else { return };
+    let p = project(
+        CODES,
+        &[("_schema.public", CODES_SCHEMA), ("codes", CODES_SPEC)],
+    );
+    let unvalidated = "ALTER DOMAIN code DROP NOT NULL;
+ALTER DOMAIN code ADD CONSTRAINT code_nn NOT NULL;
+UPDATE pg_constraint SET convalidated = false
+ WHERE contypid = 'code'::regtype AND contype = 'n';";
+    let run = check(p.path(), &dir, Some(unvalidated));
+    let f = assert_fails_only(
+        18,
+        "domain NOT NULL not validated",
+        &run,
+        "type.nullable",
+        "code",
+    );
+    assert_eq!(
+        f["actual"],
+        "NOT NULL NOT VALID (existing values were never checked)"
+    );
+    assert!(
+        f["hint"]
+            .as_str()
+            .unwrap()
+            .contains("ALTER DOMAIN … VALIDATE CONSTRAINT \"code_nn\""),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_not_null_domain_passes_before_18() {
+    for major in [13, 15] {
+        let Some(dir) = bindir(major) else { continue };
+        let p = project(
+            CODES,
+            &[("_schema.public", CODES_SCHEMA), ("codes", CODES_SPEC)],
+        );
+        assert_passes(major, "domain NOT NULL", &check(p.path(), &dir, None));
+        assert_fails_only(
+            major,
+            "domain NOT NULL dropped",
+            &check(p.path(), &dir, Some("ALTER DOMAIN code DROP NOT NULL;")),
+            "type.nullable",
+            "code",
+        );
     }
 }

@@ -441,6 +441,15 @@ pub struct TypeDef {
     pub base_type: Option<String>,
     /// A domain's nullability (`NOT typnotnull`).
     pub nullable: bool,
+    /// The name of a domain's NOT NULL constraint (`contype = 'n'` on the domain, which
+    /// PostgreSQL 17 and later record) when it is not validated: the values already stored
+    /// in columns of the domain were never checked. No PostgreSQL up to 18 accepts `ALTER
+    /// DOMAIN … ADD … NOT NULL NOT VALID`, so this is read for a later one (or a catalog
+    /// changed by hand) and is `None` on every server up to 18 otherwise.
+    // Always serialised, never skipped: the shadow cache stores the schema in postcard's
+    // form, which has no field names.
+    #[serde(default)]
+    pub not_null_not_valid: Option<String>,
     /// A domain's default, `pg_get_expr(typdefaultbin, 0)`.
     pub default: Option<String>,
     /// A domain's collation when it is not its base type's.

@@ -21,6 +21,10 @@ SELECT n.nspname::text AS schema, t.typname::text AS name, t.typtype::text AS ki
        ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels,
        CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_type,
        NOT t.typnotnull AS nullable,
+       -- contype and convalidated are on every major; a domain's NOT NULL has a row of its
+       -- own from PostgreSQL 17 on (none before, so NULL there).
+       (SELECT min(k.conname::text) FROM pg_constraint k
+         WHERE k.contypid = t.oid AND k.contype = 'n' AND NOT k.convalidated) AS not_null_not_valid,
        pg_get_expr(t.typdefaultbin, 0) AS default_expr,
        CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation <> b.typcollation
             THEN t.typcollation::regcollation::text END AS collation,
@@ -169,6 +173,7 @@ pub(super) async fn read_objects(conn: &mut PgConnection, schemas: &[String]) ->
             labels: row.try_get("labels").map_err(&e)?,
             base_type: row.try_get("base_type").map_err(&e)?,
             nullable: row.try_get("nullable").map_err(&e)?,
+            not_null_not_valid: row.try_get("not_null_not_valid").map_err(&e)?,
             default: row.try_get("default_expr").map_err(&e)?,
             collation: row.try_get("collation").map_err(&e)?,
             checks: names

@@ -96,6 +96,17 @@ pub async fn probe_checks(
         };
         let typed = TypedColumns::of(rel);
         for (name, check) in &loaded.spec.checks {
+            if !check.enforced {
+                // Declared NOT ENFORCED: PostgreSQL refuses no row by it, so there is no
+                // behaviour to probe (`check.enforcement` compares the declaration).
+                out.push(check_finding(
+                    loaded,
+                    name,
+                    Status::Skip,
+                    "the spec declares the CHECK NOT ENFORCED (`enforced: false`): PostgreSQL refuses no row by it, so its rule is not probed".into(),
+                ));
+                continue;
+            }
             let target = Target {
                 loaded,
                 rel,

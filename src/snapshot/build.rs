@@ -97,7 +97,10 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                         deferrable: c.deferrable,
                         initially_deferred: c.initially_deferred,
                         match_type: crate::spec::FkMatch::of(c.match_full),
-                        validated: c.validated,
+                        // PostgreSQL marks a NOT ENFORCED key not validated; `enforced:
+                        // false` says all there is to say (validity is not compared then).
+                        validated: c.validated || !c.enforced,
+                        enforced: c.enforced,
                         comment: c.comment.clone(),
                     },
                 );
@@ -108,7 +111,8 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                     c.name.clone(),
                     CheckSpec {
                         rule,
-                        validated: c.validated,
+                        validated: c.validated || !c.enforced,
+                        enforced: c.enforced,
                         comment: c.comment.clone(),
                         description: None,
                     },

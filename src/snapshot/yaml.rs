@@ -137,7 +137,7 @@ pub fn block_value(v: &Value) -> String {
 }
 
 /// Remove what a reader would take as the default anyway: nulls, `false`, empty lists and
-/// maps, `nullable: true`, `validated: true`, and foreign-key actions `no_action`.
+/// maps, `nullable: true`, `validated: true`, `enforced: true`, and foreign-key actions `no_action`.
 /// An entry of a named collection (a sequence, an extension, …) is kept even when all its
 /// fields are defaults: `seq: {}` still declares the sequence.
 pub fn prune(v: &mut Value) {
@@ -175,7 +175,7 @@ const NAMED_COLLECTIONS: &[&str] = &[
 fn is_default(key: &str, v: &Value) -> bool {
     match v {
         Value::Null => true,
-        Value::Bool(b) if key == "nullable" || key == "validated" => *b,
+        Value::Bool(b) if matches!(key, "nullable" | "validated" | "enforced") => *b,
         // `row_security: { enabled: false }` states that RLS is off.
         Value::Bool(_) if key == "enabled" => false,
         Value::Bool(b) => !b,
@@ -278,12 +278,14 @@ mod tests {
                            "fk": {"on_delete": "no_action", "on_update": "cascade", "deferrable": false},
                            "keys": [], "unique": false, "not_null": {"nullable": false},
                            "ck": {"validated": false}, "ok": {"validated": true},
+                           "info": {"enforced": false}, "on": {"enforced": true},
                            "sequences": {"s": {"cycle": false}}});
         prune(&mut v);
         assert_eq!(
             v,
             json!({"type": "uuid", "fk": {"on_update": "cascade"}, "not_null": {"nullable": false},
-                   "ck": {"validated": false}, "sequences": {"s": {}}})
+                   "ck": {"validated": false}, "info": {"enforced": false},
+                   "sequences": {"s": {}}})
         );
     }
 }

@@ -593,6 +593,14 @@ pub struct ForeignKeySpec {
     /// added `NOT VALID` that is still being rolled out; it then passes validated or not.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub validated: bool,
+    /// Whether PostgreSQL enforces the key (default true). `false` declares a key made
+    /// `NOT ENFORCED` (PostgreSQL 18 and later): informational, checked against no row, old
+    /// or new. Compared as `fk.enforcement`; before PostgreSQL 18 every key is enforced, so
+    /// `false` fails there.
+    // Always serialised, never skipped (`spec snapshot` leaves the default out when it
+    // prunes what it writes).
+    #[serde(default = "yes")]
+    pub enforced: bool,
     /// `COMMENT ON CONSTRAINT`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -656,6 +664,14 @@ pub struct CheckSpec {
     /// added `NOT VALID` that is still being rolled out; it then passes validated or not.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub validated: bool,
+    /// Whether PostgreSQL enforces the CHECK (default true). `false` declares a CHECK made
+    /// `NOT ENFORCED` (PostgreSQL 18 and later): informational, checked against no row, old
+    /// or new; it is then not probed. Compared as `check.enforcement`; before PostgreSQL 18
+    /// every CHECK is enforced, so `false` fails there.
+    // Always serialised, never skipped (`spec snapshot` leaves the default out when it
+    // prunes what it writes).
+    #[serde(default = "yes")]
+    pub enforced: bool,
     /// `COMMENT ON CONSTRAINT`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

@@ -3,7 +3,8 @@
 use super::{canonical, Ctx, Finding};
 use crate::catalog::{ConstraintKind, Relation};
 
-pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
+/// `major`: the checked server's major version (0 when unknown), for `check.enforcement`.
+pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, major: u32, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
     let t = ctx.table().to_string();
     for (name, check) in &spec.checks {
@@ -42,6 +43,15 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     &["checks", name, "validated"],
                     check.validated,
                     a,
+                ));
+                out.push(super::keys::enforcement(
+                    ctx,
+                    "check.enforcement",
+                    object.clone(),
+                    &["checks", name, "enforced"],
+                    check.enforced,
+                    a,
+                    major,
                 ));
                 out.extend(ctx.comment(
                     "check.comment",

@@ -22,7 +22,8 @@ fn deferrability(deferrable: bool, initially_deferred: bool) -> &'static str {
     }
 }
 
-pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
+/// `major`: the checked server's major version (0 when unknown), for `fk.enforcement`.
+pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, major: u32, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
     let t = ctx.table().to_string();
     let table = &spec.table;
@@ -276,6 +277,15 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
                     fk.validated,
                     a,
                 ));
+                out.push(enforcement(
+                    ctx,
+                    "fk.enforcement",
+                    object.clone(),
+                    &["foreign_keys", name, "enforced"],
+                    fk.enforced,
+                    a,
+                    major,
+                ));
                 out.push(enforced(
                     ctx,
                     "fk.enforced",
@@ -367,8 +377,9 @@ fn key_deferrability(
 
 /// Whether a constraint has been validated against existing rows. A spec that declares
 /// `validated: false` (a constraint being rolled out in two steps) accepts both states.
-/// A constraint made `NOT ENFORCED` (PostgreSQL 18) fails whatever the spec says: it is
-/// checked neither against the rows there nor against new ones, and specs cannot ask for it.
+/// A constraint made `NOT ENFORCED` (PostgreSQL 18) is checked against no row, and
+/// PostgreSQL marks it not validated: validity does not apply to it, so the finding is a
+/// skip that says so, and whether it may be NOT ENFORCED is [`enforcement`]'s finding.
 pub(crate) fn validity(
     ctx: &Ctx,
     code: &'static str,
@@ -379,24 +390,21 @@ pub(crate) fn validity(
 ) -> Finding {
     let validated = actual.validated;
     if !actual.enforced {
-        let expected = if want_validated {
-            "validated"
-        } else {
-            "validated or NOT VALID"
-        };
-        return ctx.fail(
-            code,
-            object.clone(),
-            path,
-            Some(expected.into()),
-            Some("NOT ENFORCED (PostgreSQL never checks it, on existing rows or new ones)".into()),
-            format!("{object} is NOT ENFORCED: PostgreSQL does not check it at all"),
-            if code.starts_with("fk.") {
-                "run ALTER TABLE … ALTER CONSTRAINT … ENFORCED in a migration (it checks the existing rows); VALIDATE CONSTRAINT is refused on a NOT ENFORCED constraint"
+        let mut f = ctx.finding(code, object.clone(), path, Status::Skip);
+        f.expected = Some(
+            if want_validated {
+                "validated"
             } else {
-                "drop the CHECK and add it again without NOT ENFORCED in a migration (PostgreSQL 18 cannot alter a CHECK's enforceability, and refuses VALIDATE CONSTRAINT on it)"
-            },
+                "validated or NOT VALID"
+            }
+            .into(),
         );
+        f.actual = Some("NOT ENFORCED".into());
+        f.message = format!(
+            "{object} is NOT ENFORCED: PostgreSQL checks no row against it, so whether it was validated does not apply (its enforcement is `{}`)",
+            enforcement_code(code)
+        );
+        return f;
     }
     let got = if validated {
         "validated"
@@ -432,6 +440,95 @@ pub(crate) fn validity(
         f.status = Status::Fail;
     }
     f
+}
+
+/// The enforcement code that goes with a validity code (`fk.validated` → `fk.enforcement`).
+fn enforcement_code(validity_code: &str) -> &'static str {
+    if validity_code.starts_with("fk.") {
+        "fk.enforcement"
+    } else {
+        "check.enforcement"
+    }
+}
+
+/// Whether a CHECK or foreign key is `ENFORCED` or `NOT ENFORCED` (PostgreSQL 18,
+/// `conenforced`) as the spec's `enforced` says (default: enforced). `major` is the checked
+/// server's major (0 when unknown): before 18 every constraint is enforced, and a spec that
+/// declares one NOT ENFORCED fails with a message that says the server cannot have it.
+/// (Not `fk.enforced`, which is about a key's internal triggers firing.)
+pub(crate) fn enforcement(
+    ctx: &Ctx,
+    code: &'static str,
+    object: String,
+    path: &[&str],
+    want_enforced: bool,
+    actual: &crate::catalog::Constraint,
+    major: u32,
+) -> Finding {
+    let fk = code.starts_with("fk.");
+    let show = |enforced: bool| if enforced { "ENFORCED" } else { "NOT ENFORCED" };
+    if want_enforced == actual.enforced {
+        let mut f = ctx.pass(
+            code,
+            object.clone(),
+            path,
+            if actual.enforced {
+                format!("{object} is enforced")
+            } else {
+                format!(
+                    "{object} is NOT ENFORCED, as the spec declares: informational, PostgreSQL checks no row against it"
+                )
+            },
+        );
+        f.expected = Some(show(want_enforced).into());
+        f.actual = Some(show(actual.enforced).into());
+        return f;
+    }
+    if want_enforced {
+        return ctx.fail(
+            code,
+            object.clone(),
+            path,
+            Some("ENFORCED".into()),
+            Some("NOT ENFORCED (PostgreSQL never checks it, on existing rows or new ones)".into()),
+            format!("{object} is NOT ENFORCED: PostgreSQL does not check it at all"),
+            if fk {
+                "run ALTER TABLE … ALTER CONSTRAINT … ENFORCED in a migration (it checks the existing rows; VALIDATE CONSTRAINT is refused on a NOT ENFORCED constraint), or declare `enforced: false` if the key is meant to be informational"
+            } else {
+                "drop the CHECK and add it again without NOT ENFORCED in a migration (PostgreSQL 18 cannot alter a CHECK's enforceability, and refuses VALIDATE CONSTRAINT on it), or declare `enforced: false` if it is meant to be informational"
+            },
+        );
+    }
+    if (1..18).contains(&major) {
+        return ctx.fail(
+            code,
+            object.clone(),
+            path,
+            Some("NOT ENFORCED".into()),
+            Some(format!(
+                "ENFORCED (PostgreSQL {major} enforces every constraint: NOT ENFORCED came with PostgreSQL 18)"
+            )),
+            format!(
+                "{object}: the spec declares it NOT ENFORCED, which PostgreSQL {major} cannot make: the server enforces it, and rows that break it are refused"
+            ),
+            "remove `enforced: false` from the spec while the database runs on a PostgreSQL before 18, or check it on PostgreSQL 18 or later",
+        );
+    }
+    ctx.fail(
+        code,
+        object.clone(),
+        path,
+        Some("NOT ENFORCED".into()),
+        Some("ENFORCED".into()),
+        format!(
+            "{object} is enforced, where the spec declares it NOT ENFORCED (informational): PostgreSQL refuses rows that break it"
+        ),
+        if fk {
+            "run ALTER TABLE … ALTER CONSTRAINT … NOT ENFORCED in a migration, or remove `enforced: false` from the spec"
+        } else {
+            "drop the CHECK and add it again NOT ENFORCED in a migration (PostgreSQL 18 cannot alter a CHECK's enforceability), or remove `enforced: false` from the spec"
+        },
+    )
 }
 
 /// Whether every trigger that enforces a constraint fires in a normal session (`off` are

@@ -160,8 +160,9 @@ fn verify_relation_spec(
     ));
     relations::verify_relation(&ctx, rel, out);
     columns::verify_columns(&ctx, rel, actual, shadow, out);
-    keys::verify_keys(&ctx, rel, out);
-    checks::verify_checks(&ctx, rel, out);
+    let major = privileges::major(&actual.server_version);
+    keys::verify_keys(&ctx, rel, major, out);
+    checks::verify_checks(&ctx, rel, major, out);
     indexes::verify_indexes(&ctx, rel, out);
     triggers::verify_triggers(&ctx, rel, out);
 }

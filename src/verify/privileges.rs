@@ -664,7 +664,7 @@ fn verify_columns(
 }
 
 /// The major version of a `server_version` such as `15.10 (Debian 15.10-1)`.
-fn major(server_version: &str) -> u32 {
+pub(super) fn major(server_version: &str) -> u32 {
     server_version
         .chars()
         .take_while(|c| c.is_ascii_digit())

@@ -361,15 +361,37 @@ fn verify_domain(
         "recreate the domain over the spec's base type",
     ));
     let null = |n: bool| if n { "NULL" } else { "NOT NULL" };
-    out.push(ctx.compare(
-        "type.nullable",
-        object.to_string(),
-        &["types", name, "nullable"],
-        null(t.nullable),
-        null(a.nullable),
-        t.nullable == a.nullable,
-        "ALTER DOMAIN … SET / DROP NOT NULL as the spec says",
-    ));
+    match &a.not_null_not_valid {
+        // A NOT NULL left NOT VALID holds for new values only: the values already stored in
+        // columns of the domain were never checked, and may be NULL.
+        Some(constraint) => out.push(ctx.fail(
+            "type.nullable",
+            object.to_string(),
+            &["types", name, "nullable"],
+            Some(null(t.nullable).into()),
+            Some("NOT NULL NOT VALID (existing values were never checked)".into()),
+            format!(
+                "{object}: its NOT NULL constraint {constraint} is not validated: values already stored in columns of the domain were never checked and may be NULL"
+            ),
+            &if t.nullable {
+                "ALTER DOMAIN … DROP NOT NULL as the spec says, or correct the spec".to_string()
+            } else {
+                format!(
+                    "fix the stored NULLs, then ALTER DOMAIN … VALIDATE CONSTRAINT {} in a migration",
+                    crate::sql::quote_ident(constraint)
+                )
+            },
+        )),
+        None => out.push(ctx.compare(
+            "type.nullable",
+            object.to_string(),
+            &["types", name, "nullable"],
+            null(t.nullable),
+            null(a.nullable),
+            t.nullable == a.nullable,
+            "ALTER DOMAIN … SET / DROP NOT NULL as the spec says",
+        )),
+    }
     let show = |d: &Option<String>| {
         d.as_deref()
             .map(canonical)
