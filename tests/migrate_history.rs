@@ -300,8 +300,41 @@ fn a_database_migrated_by_the_seed_runner_is_adopted_in_place() {
         &u,
     ]);
     assert_eq!(out.matches("(recorded: unknown)").count(), 5, "{out}");
-    let (code, out, err) = cli(&["check", "--no-probe", "--no-report", "--database-url", &u]);
+    let (code, out, err) = cli(&[
+        "check",
+        "--no-probe",
+        "--no-report",
+        "--format",
+        "json",
+        "--database-url",
+        &u,
+    ]);
     assert_eq!(code, 0, "{out}\n{err}");
+    // The seed runner's rows are applied, and nothing says they are unchanged: whether
+    // their files changed since cannot be told, a skip each.
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let of = |code: &str, status: &str| -> Vec<String> {
+        run["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code && f["status"] == status)
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let unknown = of("migration.checksum", "skip");
+    assert_eq!(unknown.len(), 5, "{unknown:#?}");
+    assert!(
+        unknown.iter().all(|m| m.contains("cannot be told")),
+        "{unknown:#?}"
+    );
+    let applied = of("migration.applied", "pass");
+    assert_eq!(applied.len(), 14, "{applied:#?}");
+    assert_eq!(
+        applied.iter().filter(|m| m.ends_with("unchanged")).count(),
+        9,
+        "{applied:#?}"
+    );
 }
 
 #[tokio::test]

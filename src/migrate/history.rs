@@ -198,12 +198,16 @@ pub struct StatusRow {
 }
 
 /// Compare the folder with the history: one row per file in version order, then one per
-/// recorded migration that has no file.
+/// recorded migration that has no file. `history` is in the order it was written (see
+/// [`read_history`]): where a name is recorded more than once (a table without the
+/// runner's UNIQUE constraint), its latest row says where it stands. A file no longer in the
+/// folder is listed when some row of it is applied; failed attempts alone applied nothing.
 pub fn status_of(files: &[MigrationFile], history: &[AppliedMigration]) -> Vec<StatusRow> {
+    let latest = |name: &str| history.iter().rev().find(|h| h.migration_name == name);
     let mut rows: Vec<StatusRow> = files
         .iter()
         .map(|f| {
-            let rec = history.iter().find(|h| h.migration_name == f.name);
+            let rec = latest(&f.name);
             let status = match rec {
                 None => MigrationStatus::Pending,
                 Some(r) if !r.success => MigrationStatus::Failed,
@@ -222,8 +226,19 @@ pub fn status_of(files: &[MigrationFile], history: &[AppliedMigration]) -> Vec<S
             }
         })
         .collect();
+    let mut listed = std::collections::HashSet::new();
     for h in history {
-        if !files.iter().any(|f| f.name == h.migration_name) {
+        if files.iter().any(|f| f.name == h.migration_name)
+            || !listed.insert(h.migration_name.as_str())
+        {
+            continue;
+        }
+        // Applied once, its changes are there, whatever was attempted after.
+        let applied = history
+            .iter()
+            .rev()
+            .find(|r| r.migration_name == h.migration_name && r.success);
+        if let Some(h) = applied {
             rows.push(StatusRow {
                 name: h.migration_name.clone(),
                 status: MigrationStatus::Unknown,
@@ -292,6 +307,42 @@ mod tests {
                 ("004_d.sql".into(), Applied),
                 ("005_e.sql".into(), Pending),
                 ("099_gone.sql".into(), Unknown),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_latest_row_of_a_name_decides_and_a_removed_file_never_applied_is_not_listed() {
+        let files = vec![file("001_a.sql", "a"), file("002_b.sql", "b")];
+        let a = Some(super::super::checksum("a"));
+        let b = Some(super::super::checksum("b"));
+        let history = vec![
+            // 001: failed, then applied.
+            rec("001_a.sql", false, None),
+            rec("001_a.sql", true, a.clone()),
+            // 002: applied as it is now, then again from another version of the file.
+            rec("002_b.sql", true, b),
+            rec("002_b.sql", true, Some(super::super::checksum("b-later"))),
+            // 098: a removed file that was applied, then failed: its changes are there.
+            rec("098_gone.sql", true, None),
+            rec("098_gone.sql", false, None),
+            // 099: failed and removed; 097: applied twice and removed, listed once.
+            rec("099_broken.sql", false, None),
+            rec("097_old.sql", true, None),
+            rec("097_old.sql", true, None),
+        ];
+        let got: Vec<(String, MigrationStatus)> = status_of(&files, &history)
+            .into_iter()
+            .map(|r| (r.name, r.status))
+            .collect();
+        use MigrationStatus::*;
+        assert_eq!(
+            got,
+            vec![
+                ("001_a.sql".into(), Applied),
+                ("002_b.sql".into(), Changed),
+                ("098_gone.sql".into(), Unknown),
+                ("097_old.sql".into(), Unknown),
             ]
         );
     }

@@ -5,11 +5,15 @@ use super::{Finding, Status};
 use crate::error::SourceLocation;
 use crate::migrate::{MigrationStatus, StatusRow};
 
-/// One finding per migration (file or history row).
+/// One finding per migration (file or history row), and a `migration.checksum` skip for
+/// an applied file whose row has no checksum (written by another runner): that it is
+/// applied holds, whether it changed since cannot be told.
 pub fn verify_migrations(rows: &[StatusRow], dir: &std::path::Path) -> Vec<Finding> {
-    rows.iter()
+    let mut out: Vec<Finding> = rows
+        .iter()
         .map(|r| {
             let (code, status, message, hint) = match r.status {
+                MigrationStatus::Applied if r.applied_checksum.is_none() => ("migration.applied", Status::Pass, format!("{} is applied", r.name), None),
                 MigrationStatus::Applied => ("migration.applied", Status::Pass, format!("{} is applied and unchanged", r.name), None),
                 MigrationStatus::Pending => (
                     "migration.pending",
@@ -60,5 +64,34 @@ pub fn verify_migrations(rows: &[StatusRow], dir: &std::path::Path) -> Vec<Findi
                 hint: hint.map(str::to_string),
             }
         })
-        .collect()
+        .collect();
+    for r in rows
+        .iter()
+        .filter(|r| r.status == MigrationStatus::Applied && r.applied_checksum.is_none())
+    {
+        out.push(Finding {
+            repro: None,
+            code: "migration.checksum",
+            table: "migrations".into(),
+            object: r.name.as_str().into(),
+            status: Status::Skip,
+            expected: r.file_checksum.as_deref().map(Into::into),
+            actual: Some("no checksum recorded".into()),
+            message: format!(
+                "{} is recorded without a checksum (a row another runner wrote): whether the file changed since it was applied cannot be told",
+                r.name
+            ),
+            location: Some(SourceLocation {
+                file: dir.join(&r.name),
+                line: None,
+                column: None,
+            }),
+            requirements: vec![],
+            hint: Some(
+                "`reims-verify migrate` records checksums for the files it applies; a row adopted from another runner keeps none"
+                    .into(),
+            ),
+        });
+    }
+    out
 }
