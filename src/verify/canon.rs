@@ -277,18 +277,39 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
             i += 2;
         }
         match literal_operand(&out) {
-            Some(start) => {
-                // `'-1.00'::numeric` is the number -1; a string cast to any other type
-                // stays a string (`'1.10'::text` is not `'1.1'::text`).
-                if is_numeric_type(&name) && out.len() - start == 1 {
-                    if let Some(Tok::Str(s)) = out.last() {
-                        if numeric_string(s) {
+            Some(start) => match literal_cast(&name) {
+                // The literal's type decides which operator or function PostgreSQL picks
+                // (`total / 2` divides integers, `total / 2.0` does not): a cast to any
+                // type but a string's or an integer's stays with it.
+                LiteralCast::Keep => out.extend(tokens[cast_at..i].iter().cloned()),
+                LiteralCast::Integer => {
+                    if matches!(&out[start..], [Tok::Number(n)] if n.contains('.')) {
+                        // `(2.5)::integer` is 3.
+                        out.extend(tokens[cast_at..i].iter().cloned());
+                    } else if let [Tok::Str(s)] = &out[start..] {
+                        // `'-1'::integer` is the integer -1.
+                        if numeric_string(s) && !s.contains('.') {
                             let n = s[1..s.len() - 1].to_string();
-                            *out.last_mut().expect("one token") = Tok::Number(n);
+                            out[start] = Tok::Number(n);
                         }
                     }
                 }
-            }
+                LiteralCast::String => {}
+                LiteralCast::Numeric => {
+                    // `'-1.00'::numeric` is the number -1, `(0)::numeric` the numeric 0,
+                    // written as `0.0` is; a string cast to any other type stays a
+                    // string (`'1.10'::text` is not `'1.1'::text`).
+                    if out.len() - start == 1 {
+                        if let Some(Tok::Str(s)) = out.last() {
+                            if numeric_string(s) {
+                                let n = s[1..s.len() - 1].to_string();
+                                *out.last_mut().expect("one token") = Tok::Number(n);
+                            }
+                        }
+                    }
+                    mark_numeric(&mut out[start..]);
+                }
+            },
             None if !modified && widening(&name) => {}
             None => out.extend(tokens[cast_at..i].iter().cloned()),
         }
@@ -297,32 +318,52 @@ fn drop_casts(tokens: Vec<Tok>) -> Vec<Tok> {
 }
 
 /// Types a cast to which keeps every value it is applied to as it was, for the types
-/// PostgreSQL casts to them implicitly: `varchar` to `text`, an integer to `numeric`.
-/// Between majors on both sides of 14, `double precision` too: `EXTRACT` returns it before
-/// 14 and `numeric` from 14 on, so the casts around it differ (see [`CROSS_MAJOR_RULES`]).
-const WIDENING: &[&str] = &["text", "numeric", "character varying"];
+/// PostgreSQL casts to them implicitly: `varchar` to `text`. Between majors on both sides
+/// of 14, `double precision` too: `EXTRACT` returns it before 14 and `numeric` from 14 on,
+/// so the casts around it differ (see [`CROSS_MAJOR_RULES`]). Not `numeric`: an integer
+/// cast to it is divided, rounded and raised to powers as a numeric, not as an integer.
+const WIDENING: &[&str] = &["text", "character varying"];
 
-fn widening(name: &str) -> bool {
-    WIDENING.contains(&name) || (name == "double precision" && spans(14))
+/// What a cast of a literal says about it.
+enum LiteralCast {
+    /// A string type's: the literal is what it was written as.
+    String,
+    /// An integer type's: the literal is an integer, as written without the cast.
+    Integer,
+    /// `numeric`'s (and, across 14, a float's): the literal is a numeric, as `2.0` is.
+    Numeric,
+    /// Any other type's (`interval`, `date`, `jsonb`, a float's): it stays.
+    Keep,
 }
 
-fn is_numeric_type(name: &str) -> bool {
-    matches!(
-        name,
-        "numeric"
-            | "decimal"
-            | "integer"
-            | "int"
-            | "int2"
-            | "int4"
-            | "int8"
-            | "smallint"
-            | "bigint"
-            | "real"
-            | "float4"
-            | "float8"
-            | "double precision"
-    )
+fn literal_cast(name: &str) -> LiteralCast {
+    let base = name.trim_end_matches("[]");
+    match base {
+        "text" | "character varying" | "varchar" | "character" | "char" | "bpchar" | "name"
+        | "unknown" => LiteralCast::String,
+        "integer" | "int" | "int2" | "int4" | "int8" | "smallint" | "bigint" => {
+            LiteralCast::Integer
+        }
+        "numeric" | "decimal" => LiteralCast::Numeric,
+        "double precision" | "real" | "float4" | "float8" if spans(14) => LiteralCast::Numeric,
+        _ => LiteralCast::Keep,
+    }
+}
+
+/// Write every number of a literal as a numeric: with a decimal point, as `2.0` is printed
+/// (`(2)::numeric` and `2.0` are one value of one type; `2` is an integer).
+fn mark_numeric(literal: &mut [Tok]) {
+    for t in literal {
+        if let Tok::Number(n) = t {
+            if !n.contains('.') {
+                n.push('.');
+            }
+        }
+    }
+}
+
+fn widening(name: &str) -> bool {
+    WIDENING.contains(&name) || (matches!(name, "double precision" | "numeric") && spans(14))
 }
 
 /// Where the literal that ends `out` starts, if `out` ends with one: a string or a number,
@@ -417,16 +458,18 @@ fn numeric_string(s: &str) -> bool {
 fn normalise_number(n: &str) -> String {
     if let Some(pos) = n.strip_prefix('-') {
         let p = normalise_number(pos);
-        return if p == "0" { p } else { format!("-{p}") };
+        return if p == "0" || p == "0." {
+            p
+        } else {
+            format!("-{p}")
+        };
     }
+    // A numeric keeps its point (`2.0` is `2.`, `2.50` is `2.5`), so that it stays apart
+    // from the integer `2`.
     if let Some((int, frac)) = n.split_once('.') {
         let frac = frac.trim_end_matches('0');
         let int = if int.is_empty() { "0" } else { int };
-        if frac.is_empty() {
-            int.to_string()
-        } else {
-            format!("{int}.{frac}")
-        }
+        format!("{int}.{frac}")
     } else {
         n.to_string()
     }
@@ -998,12 +1041,38 @@ mod tests {
             canonical("((amount)::numeric(10,2) > 0.5)"),
             "amount::numeric(10, 2) > 0.5"
         );
-        // Widening casts, as PostgreSQL adds them, do not matter.
-        assert_eq!(canonical("((n)::numeric > 0.0)"), canonical("(n > 0)"));
+        // A varchar widened to text, as PostgreSQL casts it, does not matter.
         assert_eq!(
             canonical("((status)::text = 'a'::text)"),
             canonical("(status = 'a')")
         );
+        // The type of a literal, or of a column cast to numeric, picks the operator: an
+        // integer divided by 2 is not one divided by 2.0, and an interval compared as text
+        // is not compared as an interval.
+        for (before, after) in [
+            (
+                "(((new.total)::numeric / 2.0) > (1)::numeric)",
+                "((new.total / 2) > 1)",
+            ),
+            (
+                "(((a)::numeric / (b)::numeric) > 0.5)",
+                "(((a / b))::numeric > 0.5)",
+            ),
+            ("((n)::numeric > 0.0)", "(n > 0)"),
+            (
+                "(new.waited <= '1 day'::interval)",
+                "((new.waited)::text <= '1 day'::text)",
+            ),
+            (
+                "(VALUE <= '1 day'::interval)",
+                "((VALUE)::text <= '1 day'::text)",
+            ),
+        ] {
+            assert_ne!(canonical(before), canonical(after), "{after}");
+        }
+        // The same literal written either way is one value of one type.
+        assert_eq!(canonical("(x / 2.0)"), canonical("(x / (2)::numeric)"));
+        assert_eq!(canonical("(x / 2)"), canonical("(x / (2)::integer)"));
     }
 
     /// A number is a number only when it is cast to a numeric type; a string of digits is
@@ -1015,7 +1084,7 @@ mod tests {
             canonical("(api_version = ANY (ARRAY['1.0'::text, '1.10'::text]))"),
             canonical("(api_version = ANY (ARRAY['1'::text, '1.1'::text]))")
         );
-        assert_eq!(canonical("'-1.00'::numeric"), "-1");
+        assert_eq!(canonical("'-1.00'::numeric"), "-1.");
     }
 
     /// The order of a list is absorbed where it does not matter (`IN`, `= ANY`, `<> ALL`),
