@@ -1333,3 +1333,65 @@ fn sessions_in_replica_mode_are_left_to_people_with_a_comment() {
         (Some(0), vec![])
     );
 }
+
+/// Quoted type names keep their case: a function that returned `"Level"` and now returns
+/// `"LEVEL"` (another enum) fails `function.returns`; it passed while the return types were
+/// compared ignoring case. The snapshot of the first round-trips.
+#[test]
+fn a_return_type_differing_only_in_case_is_another_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("001_levels.sql"),
+        "CREATE TYPE \"Level\" AS ENUM ('low', 'high');\n\
+         CREATE TYPE \"LEVEL\" AS ENUM ('high', 'low');\n\
+         CREATE FUNCTION lvl() RETURNS \"Level\" LANGUAGE sql IMMUTABLE AS $$SELECT 'low'::\"Level\"$$;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("drift.sql"),
+        "DROP FUNCTION lvl();\n\
+         CREATE FUNCTION lvl() RETURNS \"LEVEL\" LANGUAGE sql IMMUTABLE AS $$SELECT 'low'::\"LEVEL\"$$;\n",
+    )
+    .unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let snap = cli(&["spec", "snapshot", "--out", "specs", "-q"]);
+    assert!(
+        snap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&snap.stderr)
+    );
+    let failed = |extra: &[&str]| {
+        let mut args = vec!["check", "--no-probe", "--no-report", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = cli(&args);
+        let run: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let failed: Vec<String> = run["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["code"].as_str().unwrap(),
+                    f["object"].as_str().unwrap()
+                )
+            })
+            .collect();
+        (out.status.code(), failed)
+    };
+    assert_eq!(failed(&[]), (Some(0), vec![]));
+    assert_eq!(
+        failed(&["--apply-after", "drift.sql"]),
+        (Some(1), vec!["function.returns lvl()".to_string()])
+    );
+}

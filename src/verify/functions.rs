@@ -179,7 +179,7 @@ fn verify_one<T: Requirements>(
             &["functions", &sf.spec_key, "returns"],
             sf.returns.clone(),
             a.returns.clone(),
-            sf.returns.eq_ignore_ascii_case(&a.returns),
+            same_type_text(&sf.returns, &a.returns),
             "recreate the function with the spec's return type",
         ));
         out.push(ctx.compare(
@@ -386,5 +386,34 @@ fn security(b: bool) -> &'static str {
         "SECURITY DEFINER"
     } else {
         "SECURITY INVOKER"
+    }
+}
+
+/// Whether two printed type texts name the same types: keywords and unquoted names in any
+/// case (`SETOF integer`, `setof INTEGER`), quoted names exactly (`"Level"` is not
+/// `"LEVEL"`).
+fn same_type_text(a: &str, b: &str) -> bool {
+    fn folded(s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut quoted = false;
+        for c in s.chars() {
+            if c == '"' {
+                quoted = !quoted;
+            }
+            out.push(if quoted { c } else { c.to_ascii_lowercase() });
+        }
+        out
+    }
+    folded(a) == folded(b)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_quoted_type_name_keeps_its_case() {
+        assert!(super::same_type_text("SETOF integer", "setof INTEGER"));
+        assert!(super::same_type_text("\"Level\"", "\"Level\""));
+        assert!(!super::same_type_text("\"Level\"", "\"LEVEL\""));
+        assert!(!super::same_type_text("SETOF \"Level\"", "SETOF \"LEVEL\""));
     }
 }
