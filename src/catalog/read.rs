@@ -173,6 +173,9 @@ const TRIGGERS: &str = "
 {off_walk}
 SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name, t.tgtype::int4 AS tgtype,
        p.proname::text AS function, pn.nspname::text AS function_schema,
+       EXISTS (SELECT 1 FROM pg_proc q
+                WHERE q.pronamespace = 'pg_catalog'::regnamespace AND q.proname = p.proname
+                  AND q.prorettype = 'trigger'::regtype) AS catalog_namesake,
        pg_get_triggerdef(t.oid, true) AS definition,
        ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = t.tgrelid AND a.attnum = u.n)
                FROM unnest(t.tgattr::int2[]) WITH ORDINALITY u(n, i) ORDER BY u.i) AS columns,
@@ -877,9 +880,15 @@ async fn read_triggers(conn: &mut PgConnection, schemas: &[String]) -> Result<Gr
         let function_schema: &str = row.try_get("function_schema").map_err(&e)?;
         let function: String = row.try_get("function").map_err(&e)?;
         // Named as a spec in the table's schema writes it: bare when the function lives
-        // there or in pg_catalog.
+        // there or in pg_catalog. A bare name finds pg_catalog's function first, so one of
+        // the same name elsewhere, even in the table's schema, is always written with its
+        // schema: `suppress_redundant_updates_trigger` is the built-in one, never a
+        // namesake in `public`.
+        let catalog_namesake: bool = row.try_get("catalog_namesake").map_err(&e)?;
         let function = if function_schema == "pg_catalog" {
             function
+        } else if catalog_namesake {
+            qualified_name(function_schema, &function, "")
         } else {
             qualified_name(function_schema, &function, table_schema)
         };
