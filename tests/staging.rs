@@ -868,3 +868,80 @@ async fn a_handed_over_servers_catalog_is_read_as_one_session() {
     );
     assert_eq!(backends_of("FROM pg_index x\n"), columns, "indexes");
 }
+
+/// Another runner's `schema_migrations` (golang-migrate's `(version, dirty)`, or the
+/// runner's own with `id` made bigint) is a verdict, not database trouble: its columns fail
+/// against the spec, and the migrations are one skip saying which are applied cannot be
+/// told. Both used to end the run with exit 3 on the history's read.
+#[tokio::test]
+async fn a_history_table_of_another_shape_is_a_verdict_not_an_error() {
+    access_templates();
+    for (db, sql, failing) in [
+        (
+            "history_golang",
+            "DROP TABLE schema_migrations;
+             CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
+             INSERT INTO schema_migrations VALUES (14, false);",
+            "column.exists schema_migrations.migration_name",
+        ),
+        (
+            "history_bigint",
+            "ALTER TABLE schema_migrations ALTER COLUMN id TYPE bigint;",
+            "column.type schema_migrations.id",
+        ),
+    ] {
+        let mut conn = staging().connect("postgres").await.unwrap();
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db} TEMPLATE reims_tpl"),
+        ] {
+            sqlx::raw_sql(&statement).execute(&mut conn).await.unwrap();
+        }
+        let mut conn = staging().connect(db).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        let target = url_of(db, "postgres");
+        let (code, stdout, stderr, _) = run(&[
+            "check",
+            "--no-probe",
+            "--no-report",
+            "--format",
+            "json",
+            "--database-url",
+            &target,
+        ]);
+        assert_eq!(code, 1, "{db}: {stderr}");
+        let run: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let findings = run["findings"].as_array().unwrap();
+        let shown = |f: &serde_json::Value| {
+            format!(
+                "{} {}",
+                f["code"].as_str().unwrap(),
+                f["object"].as_str().unwrap()
+            )
+        };
+        let failed: Vec<String> = findings
+            .iter()
+            .filter(|f| f["status"] == "fail")
+            .map(shown)
+            .collect();
+        assert!(failed.contains(&failing.to_string()), "{db}: {failed:#?}");
+        assert!(
+            !failed.iter().any(|f| f.starts_with("migration.")),
+            "{db}: {failed:#?}"
+        );
+        let skip: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|f| f["code"] == "migration.applied" && f["status"] == "skip")
+            .collect();
+        assert_eq!(skip.len(), 1, "{db}: {skip:#?}");
+        assert!(
+            skip[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("cannot be told"),
+            "{db}: {}",
+            skip[0]
+        );
+    }
+}

@@ -11,7 +11,7 @@ use tokio::sync::oneshot::Receiver;
 use crate::catalog::{read_schemas, read_schemas_on_two};
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
-use crate::migrate::{apply, discover, read_history, status_of, ApplyMode};
+use crate::migrate::{apply, discover, history_shape_problem, read_history, status_of, ApplyMode};
 use crate::postgres::major_of;
 use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
@@ -471,7 +471,12 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     ));
     let read_catalog = async {
         let t = Instant::now();
-        let history = read_history(&mut conn).await?.unwrap_or_default();
+        // Another runner's table of the same name is a verdict's matter (its columns are
+        // compared with the spec), not a read that fails.
+        let history = match history_shape_problem(&mut conn).await? {
+            Some(why) => Err(why),
+            None => Ok(read_history(&mut conn).await?.unwrap_or_default()),
+        };
         for schema in &args.schemas {
             super::snapshot::require_schema(&mut conn, schema, &db.describe()).await?;
         }
@@ -599,12 +604,22 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     };
 
     let t = Instant::now();
-    let migrations = status_of(&files, &history);
+    let (migrations, migration_findings) = match &history {
+        Ok(history) => {
+            let migrations = status_of(&files, history);
+            let found = verify_migrations(&migrations, &args.migrations);
+            (migrations, found)
+        }
+        Err(why) => (
+            Vec::new(),
+            vec![crate::verify::unreadable_history(why, files.len())],
+        ),
+    };
     let printers = across_majors(target_major, shadow_major.unwrap_or(target_major));
     // Every finding goes to a spool on disk as it is made; only the counts and what did
     // not pass stay in memory. The migrations' few findings go first.
     let mut findings = FindingSink::new()?;
-    findings.extend(verify_migrations(&migrations, &args.migrations));
+    findings.extend(migration_findings);
     // The copies are made beside verify, with this session closed meanwhile.
     let verify = || {
         verify_into(&specs, &actual, &shadow, &access, &mut findings);

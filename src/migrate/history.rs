@@ -116,6 +116,55 @@ pub struct AppliedMigration {
     pub checksum: Option<String>,
 }
 
+/// The columns of `schema_migrations` that [`read_history`] reads, and the types each may
+/// have: another runner's table of the same name may be of another shape.
+const HISTORY_COLUMNS: &[(&str, &[&str])] = &[
+    ("id", &["smallint", "integer"]),
+    (
+        "migration_name",
+        &["text", "character varying", "character"],
+    ),
+    (
+        "applied_at",
+        &["timestamp without time zone", "timestamp with time zone"],
+    ),
+    ("success", &["boolean"]),
+    ("error_message", &["text", "character varying", "character"]),
+    ("checksum", &["text", "character varying", "character"]),
+];
+
+/// Why `schema_migrations` is not in the shape [`read_history`] reads (a column missing or
+/// of another type, as golang-migrate's `(version, dirty)` is), or `None` when it is, or
+/// is absent. `check` then says which migrations are applied cannot be told, instead of
+/// failing on the read.
+pub async fn history_shape_problem(conn: &mut PgConnection) -> Result<Option<String>> {
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.attname::pg_catalog.text, pg_catalog.format_type(a.atttypid, NULL)
+           FROM pg_catalog.pg_attribute a
+          WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('public.schema_migrations')
+            AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| Error::database("looking for schema_migrations", &e))?;
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let mut problems = Vec::new();
+    for (name, types) in HISTORY_COLUMNS {
+        match columns.iter().find(|(c, _)| c == name) {
+            // A table without checksums is another runner's, and is read as such.
+            None if *name == "checksum" => {}
+            None => problems.push(format!("no column {name}")),
+            Some((_, ty)) if !types.contains(&ty.as_str()) => {
+                problems.push(format!("{name} is {ty}, not {}", types.join(" or ")))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok((!problems.is_empty()).then(|| problems.join("; ")))
+}
+
 /// Read `schema_migrations`, oldest first; `None` when the table does not exist.
 pub async fn read_history(conn: &mut PgConnection) -> Result<Option<Vec<AppliedMigration>>> {
     let Some(has_checksum) = table_shape(conn).await? else {

@@ -18,7 +18,8 @@ mod session;
 pub use attempts::{read_attempts, Attempt};
 pub use discover::{checksum, discover, scan_dir, Discovery, MigrationFile};
 pub use history::{
-    read_history, status_of, AppliedMigration, MigrationStatus, StatusRow, TableSetup, SEED_TABLE,
+    history_shape_problem, read_history, status_of, AppliedMigration, MigrationStatus, StatusRow,
+    TableSetup, SEED_TABLE,
 };
 pub use lock::{parse_duration, show_duration, ADVISORY_LOCK_KEY, DEFAULT_LOCK_WAIT};
 pub use plan::{opts_out, plan, TransactionMode, NO_TRANSACTION_MARKER};

@@ -95,3 +95,27 @@ pub fn verify_migrations(rows: &[StatusRow], dir: &std::path::Path) -> Vec<Findi
     }
     out
 }
+
+/// The one finding for a history table of another shape than the runner keeps: which of
+/// the `files` migrations are applied cannot be told, so none is judged (the table's own
+/// columns are compared with its spec like any table's).
+pub fn unreadable_history(why: &str, files: usize) -> Finding {
+    Finding {
+        repro: None,
+        code: "migration.applied",
+        table: "migrations".into(),
+        object: "schema_migrations".into(),
+        status: Status::Skip,
+        expected: Some("the runner's history table".into()),
+        actual: Some(why.into()),
+        message: format!(
+            "schema_migrations is not in the shape reims-verify keeps ({why}): which of the {files} migration(s) are applied cannot be told"
+        ),
+        location: None,
+        requirements: vec![],
+        hint: Some(
+            "check a database migrated by reims-verify (or by the seed runner, whose table it adopts); another runner's history is not read"
+                .into(),
+        ),
+    }
+}

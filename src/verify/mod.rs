@@ -24,7 +24,7 @@ mod triggers;
 
 pub use canon::{across_majors, canonical, cross_major_rules, AcrossMajors, CROSS_MAJOR_RULES};
 pub use finding::{Finding, Status};
-pub use migrations::verify_migrations;
+pub use migrations::{unreadable_history, verify_migrations};
 pub use roles::{AccessOptions, HISTORY_TABLE};
 pub use shadow::{build_shadow, Shadow, ShadowFunction};
 pub use shadow_cache::{
