@@ -307,6 +307,11 @@ fn edits_to_verdicts_and_attributes_are_caught() {
             again.path().to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "{o}{e}");
+        // ... and then it says that nothing shows the record is the run's.
+        assert!(
+            e.contains("warning:") && e.contains("run.json.sha256"),
+            "{e}"
+        );
         copy_dir(again.path(), d);
     });
     assert_eq!(code, 0, "a full re-render is locally consistent: {out}");

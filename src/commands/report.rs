@@ -26,10 +26,20 @@ pub async fn run_report(args: &ReportArgs, out: Output) -> Result<ExitCode> {
 /// Re-render all reports from `from` into `out`, copying the run record byte for byte.
 fn render(from: &Path, out: &Path) -> Result<ExitCode> {
     // A record whose own digest no longer matches is not re-blessed with a fresh one.
-    let sealed = std::fs::read_to_string(sidecar_path(from))
+    let sidecar = sidecar_path(from);
+    let sealed = std::fs::read_to_string(&sidecar)
         .ok()
         .and_then(|text| digest::parse_sidecar(&text))
         .map(|(expected, _)| expected);
+    // Nothing then shows that the record is the one `check` wrote: say so where the
+    // person re-rendering it reads, before the fresh set is sealed.
+    if sealed.is_none() {
+        errln!(
+            "warning: {} has no readable {} beside it, so nothing shows it is the record              `check` wrote; the reports are rendered from it as it stands (compare its              sha256 below with the one the run printed)",
+            from.display(),
+            sidecar.display()
+        );
+    }
     // Read as a stream: at thousands of tables the record's bytes are hundreds of megabytes.
     let record = crate::report::Record::File {
         path: from.to_path_buf(),
