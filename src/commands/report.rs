@@ -31,21 +31,27 @@ fn render(from: &Path, out: &Path) -> Result<ExitCode> {
         .ok()
         .and_then(|text| digest::parse_sidecar(&text))
         .map(|(expected, _)| expected);
-    // Nothing then shows that the record is the one `check` wrote: say so where the
-    // person re-rendering it reads, before the fresh set is sealed.
-    if sealed.is_none() {
-        errln!(
-            "warning: {} has no readable {} beside it, so nothing shows it is the record              `check` wrote; the reports are rendered from it as it stands (compare its              sha256 below with the one the run printed)",
-            from.display(),
-            sidecar.display()
-        );
-    }
+    let unsealed = sealed.is_none();
     // Read as a stream: at thousands of tables the record's bytes are hundreds of megabytes.
     let record = crate::report::Record::File {
         path: from.to_path_buf(),
         sealed,
     };
     let rendered = crate::report::write_all(record, from, out)?;
+    // Nothing then shows that the record is the one `check` wrote: say so where the person
+    // re-rendering it reads.
+    if unsealed {
+        errln!(
+            "{}",
+            crate::redact::scrub(&format!(
+                "warning: {} has no readable {} beside it, so nothing shows it is the record \
+                 `check` wrote; the reports were rendered from it as it stands (compare its \
+                 sha256 below with the one the run printed)",
+                from.display(),
+                sidecar.display()
+            ))
+        );
+    }
     for path in &rendered.files {
         outln!("wrote {}", path.display());
     }
