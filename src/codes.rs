@@ -173,6 +173,10 @@ codes! {
         "Recreate the trigger, or correct the spec's `function`.";
     "trigger.arguments" => "A trigger passes the declared arguments to its function.",
         "Recreate the trigger with the spec's arguments, or correct the spec.";
+    "trigger.transition" => "A trigger has the declared transition tables (REFERENCING OLD/NEW TABLE AS …), which its function reads by name.",
+        "Recreate the trigger with the spec's REFERENCING clause, or correct the spec.";
+    "trigger.constraint" => "A trigger is a constraint trigger, DEFERRABLE and INITIALLY DEFERRED, as declared (a constraint trigger fires at the end of the statement or at commit, not after each row).",
+        "Recreate it with CREATE [CONSTRAINT] TRIGGER … [DEFERRABLE [INITIALLY …]] as the spec says, or correct the spec.";
     "trigger.comment" => "A trigger's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON TRIGGER), or correct the spec.";
     "trigger.extra" => "Every trigger of the relation is declared.",

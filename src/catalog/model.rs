@@ -352,6 +352,15 @@ pub struct Trigger {
     // no field names, so a field left out shifts every one after it.
     #[serde(default)]
     pub off_copies: Vec<OffTrigger>,
+    /// `REFERENCING OLD TABLE AS …` (`tgoldtable`): the transition table of the rows before.
+    #[serde(default)]
+    pub old_table: Option<String>,
+    /// `REFERENCING NEW TABLE AS …` (`tgnewtable`): the transition table of the rows after.
+    #[serde(default)]
+    pub new_table: Option<String>,
+    /// `CREATE CONSTRAINT TRIGGER`: `Some((deferrable, initially_deferred))`.
+    #[serde(default)]
+    pub constraint: Option<(bool, bool)>,
 }
 
 /// A function, procedure or aggregate.

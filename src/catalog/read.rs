@@ -177,6 +177,9 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name
                 WHERE q.pronamespace = 'pg_catalog'::regnamespace AND q.proname = p.proname
                   AND q.prorettype = 'trigger'::regtype) AS catalog_namesake,
        pg_get_triggerdef(t.oid, true) AS definition,
+       t.tgoldtable::text AS old_table, t.tgnewtable::text AS new_table,
+       t.tgconstraint <> 0 AS is_constraint, t.tgdeferrable AS deferrable,
+       t.tginitdeferred AS initially_deferred,
        ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = t.tgrelid AND a.attnum = u.n)
                FROM unnest(t.tgattr::int2[]) WITH ORDINALITY u(n, i) ORDER BY u.i) AS columns,
        t.tgenabled::text AS enabled, t.tgnargs::int4 AS nargs, t.tgargs AS args,
@@ -903,6 +906,16 @@ async fn read_triggers(conn: &mut PgConnection, schemas: &[String]) -> Result<Gr
             enabled: enabled.chars().next().unwrap_or('O'),
             definition,
             arguments: trigger_arguments(args, nargs),
+            old_table: row.try_get("old_table").map_err(&e)?,
+            new_table: row.try_get("new_table").map_err(&e)?,
+            constraint: if row.try_get::<bool, _>("is_constraint").map_err(&e)? {
+                Some((
+                    row.try_get("deferrable").map_err(&e)?,
+                    row.try_get("initially_deferred").map_err(&e)?,
+                ))
+            } else {
+                None
+            },
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
             off_copies: off_triggers(row).map_err(&e)?,

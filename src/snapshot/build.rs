@@ -277,6 +277,11 @@ fn trigger_spec(t: &Trigger) -> TriggerSpec {
             TriggerLevel::Row
         },
         function: t.function.clone(),
+        old_table: t.old_table.clone(),
+        new_table: t.new_table.clone(),
+        constraint: t.constraint.is_some(),
+        deferrable: t.constraint.is_some_and(|(d, _)| d),
+        initially_deferred: t.constraint.is_some_and(|(_, i)| i),
         when: t.when.clone(),
         columns: t.columns.clone(),
         arguments: t.arguments.clone(),

@@ -521,6 +521,28 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
                 fk.initially_deferred,
             )
         }));
+    for (name, trig) in &s.triggers {
+        if (trig.deferrable || trig.initially_deferred) && !trig.constraint {
+            let key = if trig.deferrable {
+                "deferrable"
+            } else {
+                "initially_deferred"
+            };
+            return Err(spec_error(
+                loaded,
+                &["triggers", name, key],
+                "only a constraint trigger may be deferred".into(),
+                "set constraint: true, or drop the deferral",
+            ));
+        }
+    }
+    let deferred_keys = deferred_keys.chain(s.triggers.iter().map(|(name, t)| {
+        (
+            vec!["triggers", name.as_str()],
+            t.deferrable,
+            t.initially_deferred,
+        )
+    }));
     for (mut path, deferrable, initially_deferred) in deferred_keys {
         if initially_deferred && !deferrable {
             path.push("initially_deferred");
@@ -1060,6 +1082,10 @@ mod tests {
             (
                 "table: t\ncolumns:\n  a: { type: int }\nprimary_key: { columns: [a], initially_deferred: true }\n",
                 "primary_key.initially_deferred",
+            ),
+            (
+                "table: t\ncolumns:\n  a: { type: int }\ntriggers:\n  t_tr: { timing: after, events: [update], function: f, deferrable: true }\n",
+                "triggers.t_tr.deferrable",
             ),
             (
                 "table: t\ncolumns:\n  a: { type: int }\nindexes:\n  idx_a: { keys: [a], include: [b] }\n",

@@ -957,6 +957,24 @@ pub struct TriggerSpec {
     /// Empty means none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arguments: Vec<String>,
+    /// `REFERENCING OLD TABLE AS name`: the transition table an AFTER trigger's function
+    /// reads the rows before from. Absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_table: Option<String>,
+    /// `REFERENCING NEW TABLE AS name`: the transition table of the rows after. Absent:
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_table: Option<String>,
+    /// `CREATE CONSTRAINT TRIGGER`: fired at the end of the statement, or (deferred) at
+    /// commit, instead of right after each row. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub constraint: bool,
+    /// A constraint trigger's DEFERRABLE (default: NOT DEFERRABLE).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deferrable: bool,
+    /// A constraint trigger's INITIALLY DEFERRED; requires `deferrable`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub initially_deferred: bool,
     /// `COMMENT ON TRIGGER`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

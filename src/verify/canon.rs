@@ -458,17 +458,18 @@ fn numeric_string(s: &str) -> bool {
 fn normalise_number(n: &str) -> String {
     if let Some(pos) = n.strip_prefix('-') {
         let p = normalise_number(pos);
-        return if p == "0" || p == "0." {
+        return if p == "0" || p == "0.0" {
             p
         } else {
             format!("-{p}")
         };
     }
-    // A numeric keeps its point (`2.0` is `2.`, `2.50` is `2.5`), so that it stays apart
-    // from the integer `2`.
+    // A numeric keeps its point (`2.00` is `2.0`, `2.50` is `2.5`), so that it stays
+    // apart from the integer `2`.
     if let Some((int, frac)) = n.split_once('.') {
         let frac = frac.trim_end_matches('0');
         let int = if int.is_empty() { "0" } else { int };
+        let frac = if frac.is_empty() { "0" } else { frac };
         format!("{int}.{frac}")
     } else {
         n.to_string()
@@ -1084,7 +1085,7 @@ mod tests {
             canonical("(api_version = ANY (ARRAY['1.0'::text, '1.10'::text]))"),
             canonical("(api_version = ANY (ARRAY['1'::text, '1.1'::text]))")
         );
-        assert_eq!(canonical("'-1.00'::numeric"), "-1.");
+        assert_eq!(canonical("'-1.00'::numeric"), "-1.0");
     }
 
     /// The order of a list is absorbed where it does not matter (`IN`, `= ANY`, `<> ALL`),

@@ -129,6 +129,31 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             trig.arguments == a.arguments,
             "recreate the trigger with the spec's function arguments",
         ));
+        let want = transition_text(trig.old_table.as_deref(), trig.new_table.as_deref());
+        let got = transition_text(a.old_table.as_deref(), a.new_table.as_deref());
+        out.push(ctx.compare(
+            "trigger.transition",
+            object.clone(),
+            &["triggers", name, "new_table"],
+            want.clone(),
+            got.clone(),
+            want == got,
+            "recreate the trigger with the spec's REFERENCING OLD/NEW TABLE (its function reads them by name)",
+        ));
+        let want = constraint_text(
+            trig.constraint
+                .then_some((trig.deferrable, trig.initially_deferred)),
+        );
+        let got = constraint_text(a.constraint);
+        out.push(ctx.compare(
+            "trigger.constraint",
+            object.clone(),
+            &["triggers", name, "constraint"],
+            want,
+            got,
+            want == got,
+            "recreate it as CREATE [CONSTRAINT] TRIGGER … [DEFERRABLE [INITIALLY …]] as the spec says",
+        ));
         out.extend(ctx.comment(
             "trigger.comment",
             object,
@@ -232,5 +257,30 @@ fn enabled_text(c: char) -> &'static str {
         'R' => "replica only (does not fire normally)",
         'D' => "disabled",
         _ => "unknown",
+    }
+}
+
+/// A trigger's transition tables as `REFERENCING` writes them, or `none`.
+fn transition_text(old: Option<&str>, new: Option<&str>) -> String {
+    let parts: Vec<String> = [("OLD", old), ("NEW", new)]
+        .into_iter()
+        .filter_map(|(which, name)| name.map(|n| format!("{which} TABLE AS {n}")))
+        .collect();
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        format!("REFERENCING {}", parts.join(" "))
+    }
+}
+
+/// Whether a trigger is a constraint trigger, and when it fires: an ordinary trigger right
+/// after each row, a constraint trigger at the end of the statement or, deferred, at
+/// commit.
+fn constraint_text(constraint: Option<(bool, bool)>) -> &'static str {
+    match constraint {
+        None => "ordinary trigger",
+        Some((false, _)) => "CONSTRAINT TRIGGER NOT DEFERRABLE",
+        Some((true, false)) => "CONSTRAINT TRIGGER DEFERRABLE INITIALLY IMMEDIATE",
+        Some((true, true)) => "CONSTRAINT TRIGGER DEFERRABLE INITIALLY DEFERRED",
     }
 }
