@@ -1204,12 +1204,7 @@ fn enum_and_domain_checks_are_snapshotted_as_rules_the_probes_try() {
             .output()
             .unwrap()
     };
-    let snap = cli(&["spec", "snapshot", "--out", "specs", "-q"]);
-    assert!(
-        snap.status.success(),
-        "{}",
-        String::from_utf8_lossy(&snap.stderr)
-    );
+    snapshot_in(dir.path(), &[]);
     let text = std::fs::read_to_string(specs.join("t.yaml")).unwrap();
     assert!(
         text.contains("rule: { one_of: { column: m, values: [ok, meh] } }")
@@ -1275,22 +1270,10 @@ fn enum_and_domain_checks_are_snapshotted_as_rules_the_probes_try() {
 #[test]
 fn sessions_in_replica_mode_are_left_to_people_with_a_comment() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replica_sessions");
-    let cli = |args: &[&str]| {
-        std::process::Command::new(bin())
-            .current_dir(dir.path())
-            .args(args)
-            .arg("--migrations")
-            .arg(fixture.join("migrations"))
-            .output()
-            .unwrap()
-    };
-    let snap = cli(&["spec", "snapshot", "--out", "specs", "-q"]);
-    assert!(
-        snap.status.success(),
-        "{}",
-        String::from_utf8_lossy(&snap.stderr)
-    );
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replica_sessions/migrations");
+    let migrations = fixture.to_str().unwrap();
+    snapshot_in(dir.path(), &["--migrations", migrations]);
     let doc_path = dir.path().join("specs/_schema.public.yaml");
     let doc = std::fs::read_to_string(&doc_path).unwrap();
     assert!(
@@ -1300,32 +1283,13 @@ fn sessions_in_replica_mode_are_left_to_people_with_a_comment() {
     );
     let check = |extra: &str| {
         std::fs::write(&doc_path, format!("{doc}{extra}")).unwrap();
-        let out = cli(&[
-            "check",
-            "--no-probe",
-            "--no-report",
-            "--format",
-            "json",
-            "--specs",
-            "specs",
-        ]);
-        let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
-        });
-        let failed: Vec<String> = run["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["status"] == "fail")
-            .map(|f| format!("{} {}", f["code"], f["object"]))
-            .collect();
-        (out.status.code(), failed)
+        failing_in(dir.path(), &["--migrations", migrations])
     };
     assert_eq!(
         check(""),
         (
             Some(1),
-            vec![r#""role.replica_sessions" "role rv_loader""#.to_string()]
+            vec!["role.replica_sessions role rv_loader".to_string()]
         )
     );
     assert_eq!(
@@ -1355,43 +1319,55 @@ fn a_return_type_differing_only_in_case_is_another_type() {
          CREATE FUNCTION lvl() RETURNS \"LEVEL\" LANGUAGE sql IMMUTABLE AS $$SELECT 'low'::\"LEVEL\"$$;\n",
     )
     .unwrap();
-    let cli = |args: &[&str]| {
-        std::process::Command::new(bin())
-            .current_dir(dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let snap = cli(&["spec", "snapshot", "--out", "specs", "-q"]);
-    assert!(
-        snap.status.success(),
-        "{}",
-        String::from_utf8_lossy(&snap.stderr)
-    );
-    let failed = |extra: &[&str]| {
-        let mut args = vec!["check", "--no-probe", "--no-report", "--format", "json"];
-        args.extend_from_slice(extra);
-        let out = cli(&args);
-        let run: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        let failed: Vec<String> = run["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["status"] == "fail")
-            .map(|f| {
-                format!(
-                    "{} {}",
-                    f["code"].as_str().unwrap(),
-                    f["object"].as_str().unwrap()
-                )
-            })
-            .collect();
-        (out.status.code(), failed)
-    };
-    assert_eq!(failed(&[]), (Some(0), vec![]));
+    snapshot_in(dir.path(), &[]);
+    assert_eq!(failing_in(dir.path(), &[]), (Some(0), vec![]));
     assert_eq!(
-        failed(&["--apply-after", "drift.sql"]),
+        failing_in(dir.path(), &["--apply-after", "drift.sql"]),
         (Some(1), vec!["function.returns lvl()".to_string()])
     );
+}
+
+/// `spec snapshot --out specs` run in `dir` (a project folder) with `extra` arguments;
+/// panics with its stderr when it fails.
+fn snapshot_in(dir: &Path, extra: &[&str]) {
+    let mut args = vec!["spec", "snapshot", "--out", "specs", "-q"];
+    args.extend_from_slice(extra);
+    let out = std::process::Command::new(bin())
+        .current_dir(dir)
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `check --no-probe` of the project in `dir` with `extra` arguments: its exit code and
+/// each failing finding as `code object`.
+fn failing_in(dir: &Path, extra: &[&str]) -> (Option<i32>, Vec<String>) {
+    let mut args = vec!["check", "--no-probe", "--no-report", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = std::process::Command::new(bin())
+        .current_dir(dir)
+        .args(&args)
+        .output()
+        .unwrap();
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let failed = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["code"].as_str().unwrap(),
+                f["object"].as_str().unwrap()
+            )
+        })
+        .collect();
+    (out.status.code(), failed)
 }
