@@ -267,15 +267,7 @@ fn spec_snapshot_writes_a_virtual_columns_kind_on_18() {
     ] {
         let p = project(migration, &[]);
         let out_dir = tempfile::tempdir().unwrap();
-        let snap = reims_command(&["spec", "snapshot", "--out"])
-            .arg(out_dir.path())
-            .arg("--pg-bindir")
-            .arg(&dir)
-            .arg("--migrations")
-            .arg(p.path().join("migrations"))
-            .env_remove("REIMS_VERIFY_PG_BINDIR")
-            .output()
-            .unwrap();
+        let snap = snapshot(p.path(), &dir, out_dir.path());
         assert_eq!(snap.status.code(), Some(0), "{}", text(&snap));
         let items = std::fs::read_to_string(out_dir.path().join("items.yaml")).unwrap();
         let total = items
@@ -600,15 +592,7 @@ fn spec_snapshot_writes_enforced_false_and_round_trips_on_18() {
     let migration = format!("{PARENT_CHILD}\n{BOTH_NOT_ENFORCED}");
     let p = project(&migration, &[]);
     let out_dir = tempfile::tempdir().unwrap();
-    let snap = reims_command(&["spec", "snapshot", "--out"])
-        .arg(out_dir.path())
-        .arg("--pg-bindir")
-        .arg(&dir)
-        .arg("--migrations")
-        .arg(p.path().join("migrations"))
-        .env_remove("REIMS_VERIFY_PG_BINDIR")
-        .output()
-        .unwrap();
+    let snap = snapshot(p.path(), &dir, out_dir.path());
     assert_eq!(snap.status.code(), Some(0), "{}", text(&snap));
     let child = std::fs::read_to_string(out_dir.path().join("child.yaml")).unwrap();
     assert_eq!(child.matches("enforced: false").count(), 2, "{child}");
@@ -795,4 +779,18 @@ fn a_not_null_domain_passes_before_18() {
             "code",
         );
     }
+}
+
+/// `spec snapshot` of `project`'s migrations on the throw-away server of `bindir`, into
+/// `out`.
+fn snapshot(project: &Path, bindir: &Path, out: &Path) -> std::process::Output {
+    reims_command(&["spec", "snapshot", "--out"])
+        .arg(out)
+        .arg("--pg-bindir")
+        .arg(bindir)
+        .arg("--migrations")
+        .arg(project.join("migrations"))
+        .env_remove("REIMS_VERIFY_PG_BINDIR")
+        .output()
+        .unwrap()
 }
