@@ -528,6 +528,7 @@ triggers:
     columns: [status, name]
     when: OLD.status IS DISTINCT FROM NEW.status AND NEW.status <> 'archived'
     function: things_touch
+    always: true
 functions:
   things_touch():
     returns: trigger
@@ -638,12 +639,12 @@ async fn spec_fields_for_collation_opclass_include_when_deferrable_and_procedure
             "things.idx_things_name_pattern",
         ),
         (
-            "DROP TRIGGER things_touch ON things; CREATE TRIGGER things_touch BEFORE UPDATE OF name, status ON things FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION things_touch()",
+            "DROP TRIGGER things_touch ON things; CREATE TRIGGER things_touch BEFORE UPDATE OF name, status ON things FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status) EXECUTE FUNCTION things_touch(); ALTER TABLE things ENABLE ALWAYS TRIGGER things_touch",
             "trigger.when",
             "things.things_touch",
         ),
         (
-            "DROP TRIGGER things_touch ON things; CREATE TRIGGER things_touch BEFORE UPDATE OF status ON things FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status AND new.status <> 'archived') EXECUTE FUNCTION things_touch()",
+            "DROP TRIGGER things_touch ON things; CREATE TRIGGER things_touch BEFORE UPDATE OF status ON things FOR EACH ROW WHEN (old.status IS DISTINCT FROM new.status AND new.status <> 'archived') EXECUTE FUNCTION things_touch(); ALTER TABLE things ENABLE ALWAYS TRIGGER things_touch",
             "trigger.columns",
             "things.things_touch",
         ),

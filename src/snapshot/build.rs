@@ -277,6 +277,7 @@ fn trigger_spec(t: &Trigger) -> TriggerSpec {
             TriggerLevel::Row
         },
         function: t.function.clone(),
+        always: t.enabled == 'A',
         old_table: t.old_table.clone(),
         new_table: t.new_table.clone(),
         constraint: t.constraint.is_some(),

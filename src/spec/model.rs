@@ -965,6 +965,11 @@ pub struct TriggerSpec {
     /// none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_table: Option<String>,
+    /// `ENABLE ALWAYS`: the trigger fires in replica-mode sessions too (logical
+    /// replication's apply, a role set to `session_replication_role = replica`). Default
+    /// false: it fires in ordinary sessions only, as `CREATE TRIGGER` leaves it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub always: bool,
     /// `CREATE CONSTRAINT TRIGGER`: fired at the end of the statement, or (deferred) at
     /// commit, instead of right after each row. Default false.
     #[serde(default, skip_serializing_if = "is_false")]

@@ -110,7 +110,7 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             same_when,
             "recreate the trigger with the spec's WHEN condition",
         ));
-        out.push(enabled(ctx, &object, name, a));
+        out.push(enabled(ctx, &object, name, trig.always, a));
         out.push(ctx.compare(
             "trigger.function",
             object.clone(),
@@ -178,17 +178,24 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
 /// `trigger.enabled`: the trigger fires in a normal session, here and on every partition
 /// (a partition's copy is disabled on its own by `ALTER TABLE partition DISABLE TRIGGER`,
 /// the parent's staying enabled).
-fn enabled(ctx: &Ctx, object: &str, name: &str, a: &Trigger) -> Finding {
-    let fires = matches!(a.enabled, 'O' | 'A');
+/// Whether a listed trigger fires as its spec says: in ordinary sessions (`O`), or, with
+/// `always`, in replica-mode sessions too (`A`); and on every partition.
+fn enabled(ctx: &Ctx, object: &str, name: &str, always: bool, a: &Trigger) -> Finding {
+    let want = if always { 'A' } else { 'O' };
+    let fires = a.enabled == want;
     if !fires || a.off_copies.is_empty() {
         return ctx.compare(
             "trigger.enabled",
             object.to_string(),
             &["triggers", name],
-            "enabled",
+            enabled_text(want),
             enabled_text(a.enabled),
             fires,
-            "ALTER TABLE … ENABLE TRIGGER …: every trigger a spec lists must fire",
+            if always {
+                "ALTER TABLE … ENABLE ALWAYS TRIGGER …, or correct the spec"
+            } else {
+                "ALTER TABLE … ENABLE TRIGGER … (a listed trigger must fire, and only in ordinary sessions unless the spec says always: true)"
+            },
         );
     }
     let copies: Vec<String> = a
