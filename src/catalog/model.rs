@@ -361,6 +361,10 @@ pub struct Trigger {
     /// `CREATE CONSTRAINT TRIGGER`: `Some((deferrable, initially_deferred))`.
     #[serde(default)]
     pub constraint: Option<(bool, bool)>,
+    /// The schema the trigger function lives in, which [`Trigger::function`] leaves out
+    /// when it is the table's or `pg_catalog`.
+    #[serde(default)]
+    pub function_schema: String,
 }
 
 /// A function, procedure or aggregate.

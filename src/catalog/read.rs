@@ -906,6 +906,7 @@ async fn read_triggers(conn: &mut PgConnection, schemas: &[String]) -> Result<Gr
             enabled: enabled.chars().next().unwrap_or('O'),
             definition,
             arguments: trigger_arguments(args, nargs),
+            function_schema: function_schema.to_string(),
             old_table: row.try_get("old_table").map_err(&e)?,
             new_table: row.try_get("new_table").map_err(&e)?,
             constraint: if row.try_get::<bool, _>("is_constraint").map_err(&e)? {

@@ -117,7 +117,7 @@ pub(crate) fn verify_triggers(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             &["triggers", name, "function"],
             trig.function.clone(),
             a.function.clone(),
-            trig.function == a.function,
+            same_function(&trig.function, a),
             "recreate the trigger with the right function",
         ));
         out.push(ctx.compare(
@@ -290,4 +290,17 @@ fn constraint_text(constraint: Option<(bool, bool)>) -> &'static str {
         Some((true, false)) => "CONSTRAINT TRIGGER DEFERRABLE INITIALLY IMMEDIATE",
         Some((true, true)) => "CONSTRAINT TRIGGER DEFERRABLE INITIALLY DEFERRED",
     }
+}
+
+/// Whether the spec's `function` names the trigger's function: as it is read (bare in the
+/// table's schema or `pg_catalog`, qualified elsewhere), or qualified with the very schema
+/// it lives in (`app.touch` for a bare `touch` of a table in `app`).
+fn same_function(spec: &str, a: &Trigger) -> bool {
+    if spec == a.function {
+        return true;
+    }
+    let (schema, name) = crate::catalog::parse_qualified(spec, "");
+    !schema.is_empty()
+        && schema == a.function_schema
+        && crate::catalog::parse_qualified(&a.function, &a.function_schema) == (schema, name)
 }
