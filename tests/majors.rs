@@ -754,3 +754,78 @@ async fn a_database_that_prints_values_its_own_way_gets_the_same_verdict_on_ever
         succeeded(major, &check);
     }
 }
+
+/// A function's `arguments` are compared as PostgreSQL prints the spec's list on the
+/// shadow's stand-in, so on every major a spec that writes a default in SQL syntax
+/// (`EXTRACT`, which 13 prints as `date_part`) or a type by another name (`int`) passes,
+/// and a changed default still fails. On 13 the first failed, and `int` failed everywhere.
+#[test]
+fn argument_defaults_are_compared_as_the_server_prints_them_on_every_major() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(
+        migrations.join("001_fa.sql"),
+        "CREATE FUNCTION fa(p integer DEFAULT EXTRACT(year FROM now())::integer, q int DEFAULT 2)\n\
+         RETURNS integer LANGUAGE sql STABLE AS 'SELECT p + q';\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("drift.sql"),
+        "CREATE OR REPLACE FUNCTION fa(p integer DEFAULT EXTRACT(month FROM now())::integer, q int DEFAULT 2)\n\
+         RETURNS integer LANGUAGE sql STABLE AS 'SELECT p + q';\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("_schema.public.yaml"),
+        "schema: public\nfunctions:\n  fa(integer, integer):\n    returns: integer\n    \
+         arguments: p int DEFAULT (EXTRACT(year FROM now()))::integer, q int DEFAULT 2\n    \
+         language: sql\n    volatility: stable\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        specs_dir().join("schema_migrations.yaml"),
+        specs.join("schema_migrations.yaml"),
+    )
+    .unwrap();
+    for major in found_majors() {
+        let bindir = bindirs()[&major].display().to_string();
+        let run = |extra: &[&str]| {
+            let out = reims(&["check", "--no-probe", "--no-report", "--format", "json"])
+                .args(["--pg-bindir", &bindir])
+                .arg("--migrations")
+                .arg(&migrations)
+                .arg("--specs")
+                .arg(&specs)
+                .args(extra)
+                .output()
+                .unwrap();
+            let failed: Vec<String> = json_of(&out)["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["status"] == "fail")
+                .map(|f| {
+                    format!(
+                        "{} {}",
+                        f["code"].as_str().unwrap(),
+                        f["object"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            (out.status.code(), failed)
+        };
+        assert_eq!(run(&[]), (Some(0), vec![]), "PostgreSQL {major}");
+        let drift = dir.path().join("drift.sql");
+        assert_eq!(
+            run(&["--apply-after", drift.to_str().unwrap()]),
+            (
+                Some(1),
+                vec!["function.arguments fa(integer, integer)".to_string()]
+            ),
+            "PostgreSQL {major}"
+        );
+    }
+}

@@ -162,7 +162,16 @@ fn verify_one<T: Requirements>(
             "recreate it as the spec says (CREATE FUNCTION / CREATE PROCEDURE)",
         ));
         if let Some(want) = &f.arguments {
-            let (want, got) = (arguments(want), arguments(&a.arguments));
+            // As PostgreSQL printed the spec's list on the shadow's stand-in, where there is
+            // one: `a int` is `a integer`, and on 13 `EXTRACT(…)` in a default is
+            // `date_part(…)` there as on the checked server.
+            let printed = shadow
+                .schema
+                .functions
+                .iter()
+                .find(|s| s.schema == sf.schema && s.name == sf.name && s.arg_types == sf.arg_types)
+                .map(|stub| stub.arguments.as_str());
+            let (want, got) = (arguments(printed.unwrap_or(want)), arguments(&a.arguments));
             out.push(ctx.compare(
                 "function.arguments",
                 object.clone(),
