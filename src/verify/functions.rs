@@ -334,7 +334,7 @@ fn verify_options<T: Requirements>(
             };
             let want = show(
                 state_function,
-                f.state_type.as_deref().unwrap_or(&agg.state_type),
+                sf.state_type.as_deref().unwrap_or(&agg.state_type),
                 f.final_function.as_deref(),
                 f.initial_state.as_deref(),
             );

@@ -44,6 +44,8 @@ pub struct ShadowFunction {
     pub arg_types: Vec<String>,
     /// The return type, normalised the same way (TABLE columns one by one).
     pub returns: String,
+    /// An aggregate's `state_type`, normalised the same way (`int4` is `integer`).
+    pub state_type: Option<String>,
 }
 
 /// The spec document a statement comes from, for error messages.
@@ -607,7 +609,16 @@ pub(super) async fn normalise_functions(
             names.extend(args.iter().cloned());
             let ret = ReturnShape::parse(&f.returns);
             names.extend(ret.type_names().into_iter().map(str::to_string));
-            parsed.push((doc, schema.clone(), key.clone(), name, args, ret));
+            names.extend(f.state_type.iter().cloned());
+            parsed.push((
+                doc,
+                schema.clone(),
+                key.clone(),
+                name,
+                args,
+                ret,
+                f.state_type.clone(),
+            ));
         }
     }
     let resolved: Vec<(String, Option<String>)> =
@@ -635,18 +646,20 @@ pub(super) async fn normalise_functions(
         })
     };
     let mut out = Vec::new();
-    for (doc, schema, key, name, args, ret) in parsed {
+    for (doc, schema, key, name, args, ret, state_type) in parsed {
         let arg_types = args
             .iter()
             .map(|a| lookup(doc, &key, a))
             .collect::<Result<Vec<_>>>()?;
         let returns = ret.render(|t| lookup(doc, &key, t))?;
+        let state_type = state_type.map(|t| lookup(doc, &key, &t)).transpose()?;
         out.push(ShadowFunction {
             spec_key: key,
             schema,
             name,
             arg_types,
             returns,
+            state_type,
         });
     }
     Ok(out)
