@@ -802,20 +802,7 @@ fn argument_defaults_are_compared_as_the_server_prints_them_on_every_major() {
                 .args(extra)
                 .output()
                 .unwrap();
-            let failed: Vec<String> = json_of(&out)["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|f| f["status"] == "fail")
-                .map(|f| {
-                    format!(
-                        "{} {}",
-                        f["code"].as_str().unwrap(),
-                        f["object"].as_str().unwrap()
-                    )
-                })
-                .collect();
-            (out.status.code(), failed)
+            (out.status.code(), failed_findings(&json_of(&out)))
         };
         assert_eq!(run(&[]), (Some(0), vec![]), "PostgreSQL {major}");
         let drift = dir.path().join("drift.sql");

@@ -110,23 +110,6 @@ fn check_output(
     out
 }
 
-/// The failed findings of a run, as `code object` lines.
-fn failed(run: &Value) -> Vec<String> {
-    run["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["status"] == "fail")
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["code"].as_str().unwrap(),
-                f["object"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
 /// The one finding of `code` on `object`.
 fn finding<'a>(run: &'a Value, code: &str, object: &str) -> &'a Value {
     run["findings"]
@@ -143,7 +126,7 @@ fn assert_passes(major: u32, what: &str, (code, run): &(Option<i32>, Value)) {
         *code,
         Some(0),
         "PostgreSQL {major}, {what}: failed {:?}\n{run}",
-        failed(run)
+        failed_findings(run)
     );
 }
 
@@ -155,7 +138,7 @@ fn assert_fails_exactly(
     failing: &[&str],
 ) {
     assert_eq!(*exit, Some(1), "PostgreSQL {major}, {what}: {run}");
-    assert_eq!(failed(run), failing, "PostgreSQL {major}, {what}");
+    assert_eq!(failed_findings(run), failing, "PostgreSQL {major}, {what}");
 }
 
 /// The run failed with exactly `code` on `object` failing, and returns that finding.
@@ -168,7 +151,7 @@ fn assert_fails_only<'a>(
 ) -> &'a Value {
     assert_eq!(*exit, Some(1), "PostgreSQL {major}, {what}: {run}");
     assert_eq!(
-        failed(run),
+        failed_findings(run),
         vec![format!("{code} {object}")],
         "PostgreSQL {major}, {what}"
     );

@@ -1356,18 +1356,5 @@ fn failing_in(dir: &Path, extra: &[&str]) -> (Option<i32>, Vec<String>) {
         .unwrap();
     let run: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let failed = run["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["status"] == "fail")
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["code"].as_str().unwrap(),
-                f["object"].as_str().unwrap()
-            )
-        })
-        .collect();
-    (out.status.code(), failed)
+    (out.status.code(), failed_findings(&run))
 }
