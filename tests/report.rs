@@ -229,6 +229,63 @@ fn junit_written_suite_by_suite_is_what_the_whole_report_gives() {
     assert_eq!(junit_counts(&whole).0, cases);
 }
 
+/// A suite of passing findings has its test cases written by reims-verify, not by
+/// quick-junit (whose cleaning of every string was half the report's time at a thousand
+/// tables). They must still be, byte for byte, what quick-junit writes: here on a record
+/// whose findings all pass, with text quick-junit cleans or escapes in every attribute a
+/// passing test case has (ANSI escapes, control characters, C1 controls, quotes,
+/// ampersands, the root's tags, a line break, a tab, DEL, text beyond ASCII).
+#[test]
+fn junit_of_passing_findings_with_odd_text_is_what_quick_junit_writes() {
+    let dir = failing_ledger();
+    let bytes = std::fs::read(dir.path().join("run.json")).unwrap();
+    let digest = read(dir.path(), "run.json.sha256")[..64].to_string();
+    let mut passing: Value = serde_json::from_slice(&bytes).unwrap();
+    passing.as_object_mut().unwrap().remove("totals");
+    let odd = [
+        "\u{1b}[31mred\u{1b}[0m",
+        "bell\u{7}and\u{0}nul",
+        "c1\u{9b}31m csi",
+        "quote\"s and 'apostrophes' & <tags>",
+        "</testsuite>\n</testsuites>",
+        "tab\there",
+        "del\u{7f}",
+        "caf\u{e9} \u{1f600} \u{85}",
+        "plain_name",
+    ];
+    let findings = passing["findings"].as_array_mut().unwrap();
+    assert!(findings.len() > 20, "{} findings", findings.len());
+    for (i, f) in findings.iter_mut().enumerate() {
+        f["status"] = Value::from("pass");
+        let text = odd[i % odd.len()];
+        match i % 4 {
+            0 => f["object"] = Value::from(format!("{} {text}", f["object"].as_str().unwrap())),
+            1 => f["table"] = Value::from(format!("{text}{}", f["table"].as_str().unwrap())),
+            2 => f["code"] = Value::from(format!("{}{text}", f["code"].as_str().unwrap())),
+            _ => {
+                if f["location"].is_object() {
+                    f["location"]["file"] = Value::from(format!("specs/{text}.yaml"));
+                }
+            }
+        }
+    }
+    let passing = serde_json::to_vec_pretty(&passing).unwrap();
+    let record = reims_verify::report::json::parse(&passing, Path::new("run.json")).unwrap();
+    let mut streamed = Vec::new();
+    reims_verify::report::junit::write(&record, &digest, "run.json", &mut streamed).unwrap();
+    let whole = reims_verify::report::junit::render_whole(&record, &digest, "run.json");
+    let (cases, failures, skipped, _) = junit_counts(&whole);
+    assert!(
+        cases > 20 && failures == 0 && skipped == 0,
+        "{cases} {failures} {skipped}"
+    );
+    assert!(
+        whole.contains("&apos;apostrophes&apos; &amp; &lt;tags&gt;"),
+        "escaped text"
+    );
+    assert_eq!(String::from_utf8(streamed).unwrap(), whole);
+}
+
 /// Every test case of `junit.xml` carries its finding's spec file and line (annotating CI
 /// actions read them to point at the spec line), lines that many findings share included:
 /// the set of (name, file, line) of the test cases is that of the findings.
