@@ -229,6 +229,93 @@ fn junit_written_suite_by_suite_is_what_the_whole_report_gives() {
     assert_eq!(junit_counts(&whole).0, cases);
 }
 
+/// The reports' title and the requirements they always list are the project's words, from
+/// a report document among its specs, never the engine's. Without one (the ledger's own
+/// specs, in the snapshots) the title is the default and only declared requirements are
+/// listed; with one, its title heads both reports, a requirement it lists that nothing
+/// traces to is flagged, each requirement shows what it is about, and `run.json` records
+/// the document so that `report --from` renders the same.
+#[test]
+fn the_report_document_gives_the_title_and_the_requirements_always_listed() {
+    let specs = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir("tests/fixtures/report/specs").unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, specs.path().join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(
+        specs.path().join("_report.yaml"),
+        "report:\n  title: Ledger <compliance> report\n  requirements:\n    BR-003: Balances add up\n    BR-009: Nightly export\n    BR-010: ~\n",
+    )
+    .unwrap();
+    let specs_arg = specs.path().to_str().unwrap();
+    let (code, dir, out) = check_into(&[
+        "--no-probe",
+        "--migrations",
+        "tests/fixtures/report/migrations",
+        "--specs",
+        specs_arg,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let dir = dir.path();
+    let md = read(dir, "report.md");
+    let html = read(dir, "report.html");
+    // Markdown would take `<compliance>` for a tag: it is written as text.
+    assert!(
+        md.contains("# Ledger &lt;compliance> report\n"),
+        "{}",
+        &md[..600]
+    );
+    assert!(
+        html.contains("<title>Ledger &lt;compliance&gt; report"),
+        "{}",
+        &html[..900]
+    );
+    assert!(!md.contains("Schema compliance report"));
+    for listed in ["BR-003", "BR-009", "BR-010", "BR-002", "BR-007"] {
+        assert!(
+            md.contains(&format!("[{listed}](#br-{listed})")),
+            "{listed} missing"
+        );
+    }
+    assert!(
+        md.contains("### BR-003: Balances add up"),
+        "the title of a requirement"
+    );
+    assert!(md.contains("### BR-009: Nightly export"));
+    assert!(
+        md.contains("### BR-010\n"),
+        "a requirement listed without a title"
+    );
+    assert!(
+        md.contains("| 5 listed, 2 with no objects |"),
+        "{}",
+        &md[..1200]
+    );
+    assert!(
+        !md.contains("BR-001"),
+        "a requirement nothing lists or declares"
+    );
+    let run = run_record(dir);
+    assert_eq!(run["report"]["title"], "Ledger <compliance> report");
+    assert_eq!(run["report"]["requirements"]["BR-009"], "Nightly export");
+    assert!(run["report"]["requirements"]["BR-010"].is_null());
+
+    let again = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = rv(&[
+        "report",
+        "--from",
+        dir.join("run.json").to_str().unwrap(),
+        "--out",
+        again.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        read(again.path(), "report.md"),
+        md,
+        "rendered from the record alone"
+    );
+}
+
 /// A suite of passing findings has its test cases written by reims-verify, not by
 /// quick-junit (whose cleaning of every string was half the report's time at a thousand
 /// tables). They must still be, byte for byte, what quick-junit writes: here on a record

@@ -708,6 +708,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
                 requirements: s.spec.requirements.clone(),
             })
             .collect(),
+        report: specs.report.as_ref().map(|r| r.spec.report.clone()),
         probe_seed,
         warnings,
         phases,

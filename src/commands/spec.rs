@@ -2,6 +2,7 @@
 
 use crate::cli::SpecCommand;
 use crate::error::{ExitCode, Result};
+use crate::spec::report_doc::ReportDocument;
 use crate::spec::{load_dir_reporting, SchemaSpec, TableSpec};
 
 use super::Output;
@@ -12,8 +13,9 @@ pub fn spec_json_schema() -> String {
     serde_json::to_string_pretty(&schema).expect("serialisable") + "\n"
 }
 
-/// One spec file for the JSON Schema: a relation spec or a schema document. (Loading
-/// dispatches on the `table:` key instead; this type only describes the two shapes.)
+/// One spec file for the JSON Schema: a relation spec, a schema document or the report
+/// document. (Loading dispatches on the top-level keys instead; this type only describes
+/// the three shapes.)
 struct SpecFile;
 
 impl schemars::JsonSchema for SpecFile {
@@ -24,9 +26,10 @@ impl schemars::JsonSchema for SpecFile {
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let relation = generator.subschema_for::<TableSpec>();
         let schema = generator.subschema_for::<SchemaSpec>();
+        let report = generator.subschema_for::<ReportDocument>();
         schemars::json_schema!({
-            "description": "One spec file: a relation spec (top-level key `table:`) or a schema document (top-level key `schema:` and no `table:`).",
-            "oneOf": [relation, schema]
+            "description": "One spec file: a relation spec (top-level key `table:`), a schema document (top-level key `schema:` and no `table:`) or the report document (top-level key `report:` alone).",
+            "oneOf": [relation, schema, report]
         })
     }
 }
@@ -46,7 +49,7 @@ pub async fn run_spec(cmd: &SpecCommand, _out: Output) -> Result<ExitCode> {
             }
             outln!(
                 "{} spec file(s) in {} are valid",
-                set.specs.len() + set.schemas.len(),
+                set.specs.len() + set.schemas.len() + usize::from(set.report.is_some()),
                 specs.display()
             );
             Ok(ExitCode::Passed)

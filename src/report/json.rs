@@ -217,6 +217,10 @@ pub struct RunRecord {
     /// The spec inventory.
     #[serde(default)]
     pub specs: Vec<SpecRecord>,
+    /// The reports' title and the requirements they always list (the specs' report
+    /// document), when the run had one.
+    #[serde(default)]
+    pub report: Option<ReportRecord>,
     /// The probes' seed, when probes ran.
     #[serde(default)]
     pub probe_seed: Option<u64>,
@@ -261,6 +265,19 @@ pub struct MigrationRecord {
     /// The error of a failed attempt.
     #[serde(default)]
     pub error_message: Option<String>,
+}
+
+/// The report document as `run.json` records it: what the reports call themselves, and
+/// the requirements they list whether or not anything traces to them, each with what it is
+/// about when the document says.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReportRecord {
+    /// The reports' title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Requirement → what it is about.
+    #[serde(default)]
+    pub requirements: indexmap::IndexMap<String, Option<String>>,
 }
 
 /// One spec file of the inventory.

@@ -1,7 +1,9 @@
 //! Traceability: from each business requirement to the objects and checks that serve it.
 //!
-//! The requirements listed are every one a spec declares or a finding carries, plus BR-001 …
-//! BR-008 always: an auditor must see a requirement that nothing traces to, not miss it.
+//! The requirements listed are every one a spec declares or a finding carries, plus every
+//! one the specs' report document lists: an auditor must see a requirement that nothing
+//! traces to, not miss it. What each is about comes from that document too; the engine
+//! knows no project's requirements.
 
 use std::collections::BTreeSet;
 
@@ -12,30 +14,13 @@ use super::json::{Outcome, RunRecord};
 use super::view_parts::{anchor, short_name, status_word, TotalsView};
 use crate::run::Totals;
 
-/// The requirements every report lists, whether or not anything traces to them.
-pub const KNOWN_REQUIREMENTS: [&str; 8] = [
-    "BR-001", "BR-002", "BR-003", "BR-004", "BR-005", "BR-006", "BR-007", "BR-008",
-];
-
-/// What the REIMS seed (`migrations-README.md`) says each requirement is about, where it
-/// says anything: it names BR-001, BR-004, BR-007 and BR-008 only.
-pub fn title(id: &str) -> Option<&'static str> {
-    Some(match id {
-        "BR-001" => "Document upload (the seed's audit-log example)",
-        "BR-004" => "Exit strategy intelligence",
-        "BR-007" => "Complete audit trail for compliance",
-        "BR-008" => "Anomaly detection engine; security and access control",
-        _ => return None,
-    })
-}
-
 /// One requirement and what serves it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RequirementView {
     /// `BR-008`.
     pub id: String,
-    /// What it is about, when known.
-    pub title: Option<&'static str>,
+    /// What it is about, when the report document says.
+    pub title: Option<String>,
     /// HTML anchor.
     pub anchor: String,
     /// `pass`, `fail`, `skip`, or `none` when no object traces to it.
@@ -94,7 +79,10 @@ pub struct Traceability {
 
 /// Build the matrix from a run record.
 pub fn build(run: &RunRecord) -> Traceability {
-    let mut ids: BTreeSet<String> = KNOWN_REQUIREMENTS.iter().map(|s| s.to_string()).collect();
+    let listed = run.report.as_ref().map(|r| &r.requirements);
+    let mut ids: BTreeSet<String> = listed
+        .map(|l| l.keys().cloned().collect())
+        .unwrap_or_default();
     for s in &run.specs {
         ids.extend(s.requirements.iter().cloned());
     }
@@ -119,7 +107,7 @@ pub fn build(run: &RunRecord) -> Traceability {
         let object_count = relations.iter().map(|r| r.objects.len()).sum();
         let no_objects = object_count == 0;
         requirements.push(RequirementView {
-            title: title(&id),
+            title: listed.and_then(|l| l.get(&id).cloned().flatten()),
             anchor: anchor("br", &id),
             status: if no_objects {
                 "none"

@@ -10,14 +10,12 @@ use super::traceability::{self, Traceability};
 pub use super::view_parts::{anchor, short_name, status_word, FindingView, TotalsView};
 use crate::run::Totals;
 
-/// Title of the compliance report.
-pub const TITLE: &str = "REIMS schema compliance report";
-
 /// Everything the report templates show.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {
-    /// [`TITLE`].
-    pub title: &'static str,
+    /// The report document's title, else
+    /// [`DEFAULT_TITLE`](crate::spec::report_doc::DEFAULT_TITLE).
+    pub title: String,
     /// `PASS` or `FAIL`.
     pub verdict: &'static str,
     /// True when nothing failed.
@@ -274,7 +272,11 @@ pub fn build(run: &RunRecord, digest: &str, run_file: &str) -> ReportView {
         })
         .collect();
     ReportView {
-        title: TITLE,
+        title: run
+            .report
+            .as_ref()
+            .and_then(|r| r.title.clone())
+            .unwrap_or_else(|| crate::spec::report_doc::DEFAULT_TITLE.to_string()),
         verdict: if totals.failed == 0 { "PASS" } else { "FAIL" },
         passed: totals.failed == 0,
         totals: totals.into(),

@@ -43,6 +43,10 @@ pub struct Run {
     pub migrations: Vec<StatusRow>,
     /// Spec inventory with checksums.
     pub specs: Vec<SpecFile>,
+    /// The reports' title and the requirements they always list, from the specs' report
+    /// document; absent when the specs have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<crate::spec::report_doc::ReportSpec>,
     /// The probes' random seed (`--seed` replays it); absent when probes did not run.
     pub probe_seed: Option<u64>,
     /// Files that looked like specs but were not read, specs compiled by another

@@ -10,7 +10,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::keylines::KeyLines;
 use super::loaded::spec_error;
-pub use super::loaded::{Loaded, LoadedSchema, LoadedSpec, SpecDocument, SpecSet};
+pub use super::loaded::{Loaded, LoadedReport, LoadedSchema, LoadedSpec, SpecDocument, SpecSet};
 use super::model::{FunctionSpec, RoutineKind, Rule, TableSpec, TriggerEvent};
 use super::rule::rule_columns;
 use crate::error::{Error, Result, SourceLocation};
@@ -105,6 +105,17 @@ pub fn assemble(docs: Vec<SpecDocument>) -> Result<SpecSet> {
                     &mut functions,
                 )?;
                 set.schemas.push(*loaded);
+            }
+            SpecDocument::Report(loaded) => {
+                if let Some(first) = &set.report {
+                    return Err(spec_error(
+                        &loaded,
+                        &["report"],
+                        format!("the report is also described in {}", first.path.display()),
+                        "keep one report document in the specs folder",
+                    ));
+                }
+                set.report = Some(*loaded);
             }
         }
     }
@@ -291,6 +302,11 @@ fn load_document_by_keys(path: &Path, text: &str) -> Result<SpecDocument> {
         .ok()
         .filter(|t: &IndexMap<String, IgnoredAny>| !t.is_empty());
     let has = |k: &str| top.as_ref().is_some_and(|t| t.contains_key(k));
+    if has("report") && !has("table") && !has("schema") {
+        let loaded: LoadedReport = parse(path, text)?;
+        validate_report_doc(&loaded)?;
+        return Ok(SpecDocument::Report(Box::new(loaded)));
+    }
     if has("table") || !has("schema") {
         if top.is_some() && !has("table") {
             return Err(Error::Spec {
@@ -300,8 +316,8 @@ fn load_document_by_keys(path: &Path, text: &str) -> Result<SpecDocument> {
                     column: None,
                 },
                 key_path: None,
-                message: "the document has neither a `table:` nor a `schema:` key".into(),
-                hint: "start a relation spec with `table: NAME`, or a schema document with `schema: NAME`".into(),
+                message: "the document has none of the keys `table:`, `schema:` and `report:`".into(),
+                hint: "start a relation spec with `table: NAME`, a schema document with `schema: NAME`, or the report document with `report:`".into(),
             });
         }
         return load_str(path, text).map(|l| SpecDocument::Relation(Box::new(l)));
@@ -787,14 +803,12 @@ fn validate_relation_shape(loaded: &LoadedSpec) -> Result<()> {
 
 fn validate_requirements<T>(loaded: &Loaded<T>, requirements: &[String]) -> Result<()> {
     for (i, br) in requirements.iter().enumerate() {
-        let ok =
-            br.len() == 6 && br.starts_with("BR-") && br[3..].bytes().all(|b| b.is_ascii_digit());
-        if !ok {
+        if !super::requirement_id(br) {
             return Err(spec_error(
                 loaded,
                 &["requirements"],
                 format!("requirement #{} `{br}` is not of the form BR-NNN", i + 1),
-                "write business requirements as BR-001 … BR-008",
+                "write business requirements as BR-NNN: BR-001, BR-002, …",
             ));
         }
     }
@@ -827,6 +841,31 @@ fn validate_functions<T>(
 }
 
 /// Coherence checks of a schema document.
+/// A report document's requirements are of the form every spec's are, and its title, when
+/// given, says something.
+fn validate_report_doc(loaded: &LoadedReport) -> Result<()> {
+    let report = &loaded.spec.report;
+    if report.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(spec_error(
+            loaded,
+            &["report", "title"],
+            "the report's title is empty".into(),
+            "write a title, or drop `title` for the default",
+        ));
+    }
+    for id in report.requirements.keys() {
+        if !super::requirement_id(id) {
+            return Err(spec_error(
+                loaded,
+                &["report", "requirements", id],
+                format!("requirement `{id}` is not of the form BR-NNN"),
+                "write business requirements as BR-NNN: BR-001, BR-002, …",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
     let s = &loaded.spec;
     if s.schema.trim().is_empty() {
@@ -978,6 +1017,9 @@ mod tests {
                     a.spec == b.spec && a.checksum == b.checksum && a.path == b.path
                 }
                 (Ok(SpecDocument::Schema(a)), Ok(SpecDocument::Schema(b))) => {
+                    a.spec == b.spec && a.checksum == b.checksum && a.path == b.path
+                }
+                (Ok(SpecDocument::Report(a)), Ok(SpecDocument::Report(b))) => {
                     a.spec == b.spec && a.checksum == b.checksum && a.path == b.path
                 }
                 (Err(a), Err(b)) => format!("{a:?}") == format!("{b:?}"),
@@ -1144,6 +1186,47 @@ mod tests {
     }
 
     #[test]
+    fn the_report_document_loads_once_and_its_mistakes_name_their_key() {
+        let SpecDocument::Report(r) = doc(
+            "report:\n  title: Billing report\n  requirements:\n    BR-001: Invoices\n    BR-002: ~\n",
+        )
+        .unwrap() else {
+            panic!("a document with `report:` alone is the report document")
+        };
+        assert_eq!(r.spec.report.title.as_deref(), Some("Billing report"));
+        assert_eq!(
+            r.spec.report.requirements["BR-001"].as_deref(),
+            Some("Invoices")
+        );
+        assert_eq!(r.spec.report.requirements["BR-002"], None);
+
+        let bad =
+            doc("report:\n  requirements:\n    BR-001: ok\n    SOX-404: audit\n").unwrap_err();
+        assert_eq!(
+            key_path_of(&bad).as_deref(),
+            Some("report.requirements.SOX-404")
+        );
+        let Error::Spec { location, .. } = &bad else {
+            unreachable!()
+        };
+        assert_eq!(location.line, Some(4), "{bad}");
+        let empty = doc("report:\n  title: '  '\n").unwrap_err();
+        assert_eq!(key_path_of(&empty).as_deref(), Some("report.title"));
+        let typo = doc("report:\n  titel: x\n").unwrap_err();
+        assert!(typo.to_string().contains("titel"), "{typo}");
+
+        let twice = assemble(vec![
+            doc("report:\n  title: a\n").unwrap(),
+            load_document(Path::new("specs/e.yaml"), "report:\n  title: b\n").unwrap(),
+        ])
+        .unwrap_err();
+        assert!(
+            twice.to_string().contains("also described in specs/d.yaml"),
+            "{twice}"
+        );
+    }
+
+    #[test]
     fn documents_dispatch_on_their_top_level_key() {
         let SpecDocument::Relation(r) =
             doc("table: t\nschema: audit\ncolumns:\n  a: { type: int }\n").unwrap()
@@ -1186,11 +1269,11 @@ mod tests {
         };
         assert_eq!(location.line, Some(5), "{err}");
         assert!(message.contains("labls"), "{message}");
-        // Neither key: says what a document starts with.
+        // None of the keys: says what a document starts with.
         let err = doc("columns:\n  a: { type: int }\n").unwrap_err();
         assert!(
             err.to_string()
-                .contains("neither a `table:` nor a `schema:`"),
+                .contains("none of the keys `table:`, `schema:` and `report:`"),
             "{err}"
         );
         // Relation-only keys in a schema document are unknown there.

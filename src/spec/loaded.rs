@@ -29,6 +29,9 @@ pub type LoadedSpec = Loaded<TableSpec>;
 /// One loaded schema document (a document with `schema:` and no `table:`).
 pub type LoadedSchema = Loaded<SchemaSpec>;
 
+/// The loaded report document (a document with `report:` alone).
+pub type LoadedReport = Loaded<super::report_doc::ReportDocument>;
+
 /// A spec document of either kind, as [`super::load::load_document`] found it.
 #[derive(Debug, Clone)]
 pub enum SpecDocument {
@@ -36,6 +39,8 @@ pub enum SpecDocument {
     Relation(Box<LoadedSpec>),
     /// A schema document.
     Schema(Box<LoadedSchema>),
+    /// The report document.
+    Report(Box<LoadedReport>),
 }
 
 impl<T> Loaded<T> {
@@ -46,7 +51,8 @@ impl<T> Loaded<T> {
             .lines
             .line_of_longest(path)
             .or_else(|| self.lines.line_of(&["table"]))
-            .or_else(|| self.lines.line_of(&["schema"]));
+            .or_else(|| self.lines.line_of(&["schema"]))
+            .or_else(|| self.lines.line_of(&["report"]));
         SourceLocation {
             file: self.path.clone(),
             line,
@@ -62,6 +68,8 @@ pub struct SpecSet {
     pub specs: Vec<LoadedSpec>,
     /// The schema documents.
     pub schemas: Vec<LoadedSchema>,
+    /// The report document, when the folder has one.
+    pub report: Option<LoadedReport>,
 }
 
 impl SpecSet {
@@ -70,6 +78,7 @@ impl SpecSet {
         SpecSet {
             specs,
             schemas: Vec::new(),
+            report: None,
         }
     }
 

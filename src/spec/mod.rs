@@ -10,11 +10,13 @@ pub mod policy;
 pub mod privileges;
 pub mod property;
 mod property_check;
+pub mod report_doc;
 mod rule;
 mod sample_value;
 pub mod schema_doc;
 
 pub use keylines::KeyLines;
+pub use load::LoadedReport;
 pub use load::{
     assemble, load_dir, load_dir_reporting, load_document, load_str, Loaded, LoadedSchema,
     LoadedSpec, SpecDocument, SpecSet,
@@ -23,6 +25,11 @@ pub use model::*;
 pub use property::PropertySpec;
 pub use rule::{number, rule_columns, rule_sql};
 pub use schema_doc::*;
+
+/// Whether `id` names a business requirement as specs write them: `BR-` and three digits.
+pub fn requirement_id(id: &str) -> bool {
+    id.len() == 6 && id.starts_with("BR-") && id[3..].bytes().all(|b| b.is_ascii_digit())
+}
 
 /// Sort order of one index key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -55,7 +55,7 @@ pub struct TableSpec {
     /// `COMMENT ON TABLE` (or VIEW …), compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// Business requirements the relation serves (`BR-001` … `BR-008`).
+    /// Business requirements the relation serves (`BR-NNN`, e.g. `BR-001`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requirements: Vec<String>,
     /// Object kinds in which objects absent from this spec are tolerated instead of

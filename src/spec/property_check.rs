@@ -143,13 +143,11 @@ fn check_property(spec: &TableSpec, pname: &str, prop: &PropertySpec) -> Check {
         ));
     }
     for br in &prop.requirements {
-        let ok =
-            br.len() == 6 && br.starts_with("BR-") && br[3..].bytes().all(|b| b.is_ascii_digit());
-        if !ok {
+        if !super::requirement_id(br) {
             return Err(err(
                 &["requirements"],
                 format!("`{br}` is not of the form BR-NNN"),
-                "write business requirements as BR-001 … BR-008",
+                "write business requirements as BR-NNN: BR-001, BR-002, …",
             ));
         }
     }

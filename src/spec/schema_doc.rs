@@ -17,7 +17,7 @@ pub struct SchemaSpec {
     /// What the schema is for, in a sentence. Free documentation, never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Business requirements the schema-level objects serve (`BR-001` … `BR-008`).
+    /// Business requirements the schema-level objects serve (`BR-NNN`, e.g. `BR-001`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requirements: Vec<String>,
     /// `COMMENT ON SCHEMA`, compared when present.
