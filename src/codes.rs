@@ -275,6 +275,8 @@ codes! {
         "GRANT … WITH GRANT OPTION or REVOKE GRANT OPTION FOR as the spec says, or correct the spec.";
     "privilege.extra" => "No privilege is granted that the spec does not declare (PostgreSQL's defaults count as declared).",
         "REVOKE the privilege in a migration, or declare it in the spec's `privileges`.";
+    "privilege.defaults" => "No ALTER DEFAULT PRIVILEGES grants what objects created later get, in the checked schemas or the whole database (a skip when one does: the specs cannot state them).",
+        "ALTER DEFAULT PRIVILEGES … REVOKE what it grants, or know that objects created later by that role get those grants.";
     "role.missing" => "Every role the specs name exists on the server.",
         "Create the role, bind the spec's role variable with --role NAME=ROLE, or correct the spec.";
     "role.unbound" => "Every role variable the specs use is bound (a skip otherwise: those privilege checks were not made).",

@@ -1,6 +1,7 @@
 //! Access control as the catalog holds it: owners and ACLs of the schema, its relations,
 //! columns, sequences and functions (a NULL ACL read as `acldefault`, so every object has
-//! its real entries), the cluster's roles, row-level security and policies. Functions are
+//! its real entries), the default privileges of the schemas and of the database, the
+//! cluster's roles, row-level security and policies. Functions are
 //! read as the functions read has them: functions, procedures and aggregates (the kinds a
 //! spec can list; window functions are reported as objects no spec describes).
 //!
@@ -52,6 +53,61 @@ pub struct Access {
     /// Where sessions on this database start with `session_replication_role = replica`,
     /// in which ordinary triggers, foreign keys among them, do not fire.
     pub replica_sessions: Vec<ReplicaSessions>,
+    /// `ALTER DEFAULT PRIVILEGES` of the checked schemas and of the whole database: grants
+    /// that objects created later will get, which no object's ACL shows yet.
+    #[serde(default)]
+    pub default_acls: Vec<DefaultAcl>,
+}
+
+/// One `pg_default_acl` row: what objects of one kind, created by one role (in one schema,
+/// or anywhere), are granted when they are made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultAcl {
+    /// The creating role (`FOR ROLE`).
+    pub role: String,
+    /// The schema (`IN SCHEMA`); `None`: every schema, in place of PostgreSQL's default.
+    pub schema: Option<String>,
+    /// `defaclobjtype`: `r` tables, `S` sequences, `f` functions, `T` types, `n` schemas.
+    pub kind: char,
+    /// `aclexplode` of the stored ACL.
+    pub entries: Vec<AclEntry>,
+}
+
+impl DefaultAcl {
+    /// The kind of object, as `ALTER DEFAULT PRIVILEGES … ON` names it.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            'r' => "tables",
+            'S' => "sequences",
+            'f' => "functions",
+            'T' => "types",
+            'n' => "schemas",
+            _ => "objects",
+        }
+    }
+
+    /// The statement that made it, as a reader would recognise it.
+    pub fn made_by(&self) -> String {
+        let mut s = format!("ALTER DEFAULT PRIVILEGES FOR ROLE {}", ident(&self.role));
+        if let Some(schema) = &self.schema {
+            s.push_str(&format!(" IN SCHEMA {}", ident(schema)));
+        }
+        s
+    }
+}
+
+/// A name as a statement writes it: bare when it is a plain lower-case identifier,
+/// double-quoted otherwise.
+fn ident(name: &str) -> String {
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        crate::sql::quote_ident(name)
+    }
 }
 
 /// A setting that starts sessions on the checked database in replica mode
@@ -251,6 +307,11 @@ WITH objs AS (
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                      AND d.objid = p.oid AND d.deptype = 'e')
   UNION ALL
+  SELECT 'd', d.defaclobjtype::text, COALESCE(n.nspname::text, ''), pg_get_userbyid(d.defaclrole)::text,
+         NULL, NULL, d.defaclrole, d.defaclacl, NULL, NULL, NULL, NULL
+    FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+   WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1)
+  UNION ALL
   SELECT 'n', 'n', n.nspname::text, n.nspname::text, NULL, NULL, n.nspowner,
          COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL, NULL, NULL
     FROM pg_namespace n WHERE n.nspname = ANY($1)
@@ -260,7 +321,7 @@ SELECT o.objkind, o.relkind, o.nsp, o.name, o.sub, o.arg_types, pg_get_userbyid(
        CASE WHEN e.grantee <> 0 THEN pg_get_userbyid(e.grantee)::text END AS grantee,
        e.privilege_type::text AS privilege, e.is_grantable AS grantable
   FROM objs o LEFT JOIN LATERAL aclexplode(o.acl) e ON true
- ORDER BY 1, 3, 4, 5, 6, 12 NULLS FIRST, 13, 14"#;
+ ORDER BY 1, 3, 4, 2, 5, 6, 12 NULLS FIRST, 13, 14"#;
 
 const ROLES: &str = r#"
 SELECT 'role' AS what, r.rolname::text AS name, r.rolsuper AS superuser,
@@ -387,6 +448,20 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                     })
                     .acl
                     .entries
+            }
+            "d" => {
+                let kind = first_char(&relkind);
+                let schema = (!nsp.is_empty()).then(|| nsp.clone());
+                let same = |d: &DefaultAcl| d.role == name && d.schema == schema && d.kind == kind;
+                if !out.default_acls.last().is_some_and(same) {
+                    out.default_acls.push(DefaultAcl {
+                        role: name.clone(),
+                        schema,
+                        kind,
+                        entries: vec![],
+                    });
+                }
+                &mut out.default_acls.last_mut().expect("pushed above").entries
             }
             _ => &mut out.schemas.entry(name).or_insert_with(|| acl('n')).entries,
         };
