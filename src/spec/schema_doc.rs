@@ -172,6 +172,10 @@ pub struct SequenceSpec {
     /// CYCLE (default false).
     #[serde(default, skip_serializing_if = "is_false")]
     pub cycle: bool,
+    /// UNLOGGED (PostgreSQL 15 on; default false): not written to the WAL, and after a
+    /// crash it starts again from START.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
     /// `OWNED BY table.column`: the column whose drop drops the sequence. Absent means
     /// owned by no column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
