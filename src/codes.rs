@@ -267,7 +267,7 @@ codes! {
         "Declare it in the schema document, drop it, or set `allow_extra.sequences`.";
     "object.extra" => "The checked schemas hold no object that the spec format cannot describe.",
         "Drop the object, or set `allow_extra.other` in the schema document and describe it in comments.";
-    "privilege.owner" => "An object (schema, relation, sequence, function) is owned by the declared role.",
+    "privilege.owner" => "An object (schema, relation, sequence, function, type) is owned by the declared role.",
         "ALTER … OWNER TO the spec's role, or correct the spec's `privileges.owner`.";
     "privilege.missing" => "Every declared privilege is granted.",
         "GRANT the privilege in a migration, or remove it from the spec's `privileges`.";

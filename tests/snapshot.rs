@@ -391,6 +391,8 @@ CREATE VIEW item_titles WITH (security_barrier, check_option = cascaded)
 CREATE TABLE "order.lines" (id integer PRIMARY KEY DEFERRABLE, n integer);
 CREATE SEQUENCE line_numbers OWNED BY "order.lines".n;
 CREATE UNLOGGED SEQUENCE tickets;
+CREATE TYPE tier AS ENUM ('low', 'high');
+REVOKE USAGE ON TYPE tier FROM PUBLIC;
 "#;
 
 #[tokio::test]
@@ -589,8 +591,16 @@ async fn an_odd_schema_round_trips() {
             .any(|l| l.trim_start().starts_with("tickets:") && l.contains("{ unlogged: true,")),
         "{doc}"
     );
+    // A type's privileges are written when they are not PostgreSQL's default (PUBLIC may
+    // use it), and a grant made since fails against them.
+    assert!(
+        doc.lines()
+            .any(|l| l.trim_start().starts_with("tier:") && l.contains("public: []")),
+        "{doc}"
+    );
     sqlx::raw_sql(
         r#"ALTER SEQUENCE tickets SET LOGGED;
+           GRANT USAGE ON TYPE tier TO PUBLIC;
            ALTER SEQUENCE line_numbers OWNED BY "order.lines".id;
            ALTER VIEW item_titles SET (security_invoker = true);
            ALTER TABLE "order.lines" DROP CONSTRAINT "order.lines_pkey",
@@ -619,6 +629,10 @@ async fn an_odd_schema_round_trips() {
         failed
             .iter()
             .any(|f| f.starts_with("sequence.options tickets")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed.iter().any(|f| f.starts_with("privilege.extra tier")),
         "{failed:#?}"
     );
     // A primary key no longer deferrable, where the snapshot wrote that it was.

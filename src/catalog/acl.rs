@@ -1,6 +1,6 @@
 //! Access control as the catalog holds it: owners and ACLs of the schema, its relations,
 //! columns, sequences and functions (a NULL ACL read as `acldefault`, so every object has
-//! its real entries), the default privileges of the schemas and of the database, the
+//! its real entries), enums, domains and composite types, the default privileges of the schemas and of the database, the
 //! cluster's roles, row-level security and policies. Functions are
 //! read as the functions read has them: functions, procedures and aggregates (the kinds a
 //! spec can list; window functions are reported as objects no spec describes).
@@ -32,11 +32,15 @@ pub struct Access {
     pub relations: BTreeMap<String, Acl>,
     /// Column-level grants: relation key → column → entries. Only columns that have any.
     pub columns: BTreeMap<String, BTreeMap<String, Vec<AclEntry>>>,
+    /// Enums, domains and composite types by [`relation_key`]: owner and ACL (`kind` is
+    /// `T`).
+    #[serde(default)]
+    pub types: BTreeMap<String, Acl>,
     /// Functions, procedures and aggregates by [`function_key`].
     pub functions: BTreeMap<String, FunctionAcl>,
     /// Every role of the cluster, by name.
     pub roles: BTreeMap<String, RoleInfo>,
-    /// Per ACL kind (`r` relation, `s` sequence, `f` function, `n` schema), every privilege
+    /// Per ACL kind (`r` relation, `s` sequence, `f` function, `n` schema, `T` type), every privilege
     /// the server knows for it, as `aclexplode` names them (the owner's default set).
     pub all_privileges: BTreeMap<String, Vec<String>>,
     /// Schemas of the database (any, not only the checked one) in which PUBLIC may create
@@ -307,6 +311,15 @@ WITH objs AS (
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                      AND d.objid = p.oid AND d.deptype = 'e')
   UNION ALL
+  SELECT 'T', t.typtype::text, n.nspname::text, t.typname::text, NULL, NULL, t.typowner,
+         COALESCE(t.typacl, acldefault('T', t.typowner)), NULL, NULL, NULL, NULL
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    LEFT JOIN pg_class r ON r.oid = t.typrelid
+   WHERE n.nspname = ANY($1)
+     AND (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c'))
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                     AND d.objid = t.oid AND d.deptype = 'e')
+  UNION ALL
   SELECT 'd', d.defaclobjtype::text, COALESCE(n.nspname::text, ''), pg_get_userbyid(d.defaclrole)::text,
          NULL, NULL, d.defaclrole, d.defaclacl, NULL, NULL, NULL, NULL
     FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
@@ -331,7 +344,7 @@ UNION ALL
 SELECT 'all', k, NULL, NULL, NULL,
        ARRAY(SELECT e.privilege_type::text FROM aclexplode(acldefault(k::"char", 10::oid)) e
               WHERE e.grantee = 10 ORDER BY 1)
-  FROM unnest(ARRAY['r', 's', 'f', 'n']) k
+  FROM unnest(ARRAY['r', 's', 'f', 'n', 'T']) k
 UNION ALL
 SELECT 'bootstrap', r.rolname::text, NULL, NULL, NULL, NULL FROM pg_roles r WHERE r.oid = 10
 UNION ALL
@@ -447,6 +460,13 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                         config: config.unwrap_or_default(),
                     })
                     .acl
+                    .entries
+            }
+            "T" => {
+                &mut out
+                    .types
+                    .entry(relation_key(&nsp, &name))
+                    .or_insert_with(|| acl('T'))
                     .entries
             }
             "d" => {
