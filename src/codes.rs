@@ -279,6 +279,8 @@ codes! {
         "ALTER DEFAULT PRIVILEGES … REVOKE what it grants, or know that objects created later by that role get those grants.";
     "role.missing" => "Every role the specs name exists on the server.",
         "Create the role, bind the spec's role variable with --role NAME=ROLE, or correct the spec.";
+    "role.attributes" => "Every role the specs name (but the owner) holds only its direct grants: no SUPERUSER or BYPASSRLS, a member of no role (a skip when it is: the specs cannot state role attributes or memberships).",
+        "ALTER ROLE … NOSUPERUSER NOBYPASSRLS or REVOKE the membership, or know that the role reaches further than its grants.";
     "role.unbound" => "Every role variable the specs use is bound (a skip otherwise: those privilege checks were not made).",
         "Bind the variable with --role NAME=ROLE so that its privilege checks run.";
     "role.replica_sessions" => "No role's sessions, and no session of the database, start with session_replication_role = replica unless a schema document declares it (replica mode skips ordinary triggers and foreign keys).",

@@ -1558,3 +1558,69 @@ async fn default_privileges_are_a_skip_that_says_what_they_grant() {
         );
     }
 }
+
+/// A role the specs name reaches further than its direct grants when it is SUPERUSER or
+/// BYPASSRLS (row-level security does not limit it) or a member of another role: the specs
+/// cannot state that, so it is a `role.attributes` skip naming what it has, never a pass;
+/// a role with none of it passes. Roles of their own, since roles belong to the cluster.
+#[tokio::test]
+async fn a_named_role_with_more_than_its_grants_is_a_skip_that_says_what() {
+    const SPEC: &str = r#"
+table: ledger
+columns:
+  id: { type: integer }
+privileges:
+  roles:
+    attr_plain: [select]
+    attr_bypass: [select]
+    attr_member: [select]
+row_security: { enabled: true }
+"#;
+    let loaded = reims_verify::spec::load_str(Path::new("ledger.yaml"), SPEC).unwrap();
+    let specs = SpecSet::of_relations(vec![loaded]);
+    let shadow = shadow_for(&specs).await;
+    let db = empty_db("role_attributes").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "DO $$ DECLARE r text; BEGIN
+           FOREACH r IN ARRAY ARRAY['attr_plain', 'attr_bypass', 'attr_member'] LOOP
+             BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+           END LOOP;
+         END $$;
+         ALTER ROLE attr_bypass BYPASSRLS;
+         GRANT pg_read_all_data TO attr_member WITH ADMIN OPTION;
+         CREATE TABLE ledger (id integer);
+         ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
+         GRANT SELECT ON ledger TO attr_plain, attr_bypass, attr_member;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let actual = read_schema(&mut conn, "public").await.unwrap();
+    let findings = verify(&specs, &actual, &shadow);
+    let of = |role: &str| {
+        findings
+            .iter()
+            .find(|f| f.code == "role.attributes" && f.object == format!("role {role}"))
+            .unwrap_or_else(|| panic!("no role.attributes finding for {role}: {findings:#?}"))
+    };
+    assert_eq!(of("attr_plain").status, Status::Pass);
+    let bypass = of("attr_bypass");
+    assert_eq!(bypass.status, Status::Skip);
+    assert!(bypass.message.contains("BYPASSRLS"), "{}", bypass.message);
+    let member = of("attr_member");
+    assert_eq!(member.status, Status::Skip);
+    assert!(
+        member
+            .actual
+            .as_deref()
+            .is_some_and(|a| a.starts_with("member of pg_read_all_data (ADMIN")),
+        "{member:#?}"
+    );
+    assert!(
+        member.message.contains("cannot state role attributes"),
+        "{}",
+        member.message
+    );
+}

@@ -247,6 +247,19 @@ pub struct RoleInfo {
     pub bypass_rls: bool,
     /// LOGIN.
     pub login: bool,
+    /// The roles it is a member of (`pg_auth_members`), whose privileges it may use.
+    #[serde(default)]
+    pub member_of: Vec<Membership>,
+}
+
+/// One membership of a role in another (`GRANT role TO member`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Membership {
+    /// The role granted.
+    pub role: String,
+    /// The options the grant was made with: `ADMIN`, and from PostgreSQL 16 on `INHERIT`
+    /// and `SET` (before 16 inheritance is the member's own attribute).
+    pub options: Vec<String>,
 }
 
 /// Row-level security of one table.
@@ -346,6 +359,13 @@ SELECT 'all', k, NULL, NULL, NULL,
               WHERE e.grantee = 10 ORDER BY 1)
   FROM unnest(ARRAY['r', 's', 'f', 'n', 'T']) k
 UNION ALL
+SELECT 'member', pg_get_userbyid(m.member)::text, NULL, NULL, NULL,
+       ARRAY[pg_get_userbyid(m.roleid)::text,
+             CASE WHEN m.admin_option THEN 'ADMIN' ELSE '' END,
+             CASE WHEN to_jsonb(m)->>'inherit_option' = 'true' THEN 'INHERIT' ELSE '' END,
+             CASE WHEN to_jsonb(m)->>'set_option' = 'true' THEN 'SET' ELSE '' END]
+  FROM pg_auth_members m
+UNION ALL
 SELECT 'bootstrap', r.rolname::text, NULL, NULL, NULL, NULL FROM pg_roles r WHERE r.oid = 10
 UNION ALL
 SELECT 'session', current_user::text, NULL, NULL, NULL, NULL
@@ -367,7 +387,7 @@ SELECT 'replica', '', NULL, NULL, NULL, ARRAY['server']
   FROM pg_settings g
  WHERE g.name = 'session_replication_role' AND g.setting = 'replica'
    AND g.source IN ('configuration file', 'command line', 'environment variable', 'global', 'override')
- ORDER BY 1, 2"#;
+ ORDER BY 1, 2, 6"#;
 
 const POLICIES: &str = r#"
 SELECT n.nspname::text AS nsp, c.relname::text AS rel, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
@@ -504,12 +524,10 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                         .map_err(db_err("roles"))?
                         .unwrap_or(false))
                 };
-                let info = RoleInfo {
-                    superuser: flag("superuser")?,
-                    bypass_rls: flag("bypass_rls")?,
-                    login: flag("login")?,
-                };
-                out.roles.insert(name, info);
+                let info = out.roles.entry(name).or_default();
+                info.superuser = flag("superuser")?;
+                info.bypass_rls = flag("bypass_rls")?;
+                info.login = flag("login")?;
             }
             "all" => {
                 let privileges: Option<Vec<String>> = row.try_get("privileges").map_err(&err)?;
@@ -530,6 +548,22 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                     role: (!name.is_empty()).then_some(name),
                     scope,
                 });
+            }
+            "member" => {
+                let parts = row
+                    .try_get::<Option<Vec<String>>, _>("privileges")
+                    .map_err(db_err("roles"))?
+                    .unwrap_or_default();
+                if let Some((role, options)) = parts.split_first() {
+                    out.roles
+                        .entry(name)
+                        .or_default()
+                        .member_of
+                        .push(Membership {
+                            role: role.clone(),
+                            options: options.iter().filter(|o| !o.is_empty()).cloned().collect(),
+                        });
+                }
             }
             "bootstrap" => out.bootstrap_superuser = Some(name),
             "session" => out.session_role = Some(name),
