@@ -267,7 +267,7 @@ codes! {
         "Declare it in the schema document, drop it, or set `allow_extra.sequences`.";
     "object.extra" => "The checked schemas hold no object that the spec format cannot describe.",
         "Drop the object, or set `allow_extra.other` in the schema document and describe it in comments.";
-    "privilege.owner" => "An object (schema, relation, sequence, function) is owned by the declared role.",
+    "privilege.owner" => "An object (schema, relation, sequence, function, type) is owned by the declared role.",
         "ALTER … OWNER TO the spec's role, or correct the spec's `privileges.owner`.";
     "privilege.missing" => "Every declared privilege is granted.",
         "GRANT the privilege in a migration, or remove it from the spec's `privileges`.";
@@ -275,8 +275,12 @@ codes! {
         "GRANT … WITH GRANT OPTION or REVOKE GRANT OPTION FOR as the spec says, or correct the spec.";
     "privilege.extra" => "No privilege is granted that the spec does not declare (PostgreSQL's defaults count as declared).",
         "REVOKE the privilege in a migration, or declare it in the spec's `privileges`.";
+    "privilege.defaults" => "No ALTER DEFAULT PRIVILEGES grants what objects created later get, in the checked schemas or the whole database (a skip when one does: the specs cannot state them).",
+        "ALTER DEFAULT PRIVILEGES … REVOKE what it grants, or know that objects created later by that role get those grants.";
     "role.missing" => "Every role the specs name exists on the server.",
         "Create the role, bind the spec's role variable with --role NAME=ROLE, or correct the spec.";
+    "role.attributes" => "Every role the specs name (but the owner) holds only its direct grants: no SUPERUSER or BYPASSRLS, a member of no role (a skip when it is: the specs cannot state role attributes or memberships).",
+        "ALTER ROLE … NOSUPERUSER NOBYPASSRLS or REVOKE the membership, or know that the role reaches further than its grants.";
     "role.unbound" => "Every role variable the specs use is bound (a skip otherwise: those privilege checks were not made).",
         "Bind the variable with --role NAME=ROLE so that its privilege checks run.";
     "role.replica_sessions" => "No role's sessions, and no session of the database, start with session_replication_role = replica unless a schema document declares it (replica mode skips ordinary triggers and foreign keys).",

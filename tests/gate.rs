@@ -158,14 +158,14 @@ async fn the_projects_specs_pass_on_the_projects_migrations() {
     assert!(findings.len() > 2000, "only {} checks", findings.len());
     // Every spec item produced findings, and each carries its spec location (the schema's
     // own privileges are checked against a fresh database's when no schema document
-    // states them, and no session in replica mode against no declaration, so they have
-    // none).
+    // states them, no session in replica mode against no declaration, and no default
+    // privileges against PostgreSQL's, which no spec states, so they have none).
     assert!(findings.iter().all(|f| f.status == Status::Pass));
     let unplaced: Vec<_> = findings
         .iter()
         .filter(|f| f.table != "functions" && f.location.is_none())
         .filter(|f| !(f.table == "schema public" && f.code.starts_with("privilege.")))
-        .filter(|f| f.code != "role.replica_sessions")
+        .filter(|f| f.code != "role.replica_sessions" && f.code != "privilege.defaults")
         .collect();
     assert!(unplaced.is_empty(), "{unplaced:#?}");
 }
@@ -1508,4 +1508,119 @@ async fn sessions_in_replica_mode_are_a_finding_unless_declared() {
     undeclared.schemas[0].spec.replica_sessions.clear();
     let findings = verify(&undeclared, &actual, &shadow);
     assert_eq!(of(&findings, "role rv_loader")[0].0, Status::Fail);
+}
+
+/// `ALTER DEFAULT PRIVILEGES` grants what objects created later get, which no object's ACL
+/// shows yet and the specs cannot state: each one, in the checked schema or for the whole
+/// database, is a `privilege.defaults` skip naming the statement and what it grants, never
+/// a pass; with none, one finding passes.
+#[tokio::test]
+async fn default_privileges_are_a_skip_that_says_what_they_grant() {
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let defaults = |findings: &[Finding]| -> Vec<Finding> {
+        findings
+            .iter()
+            .filter(|f| f.code == "privilege.defaults")
+            .cloned()
+            .collect()
+    };
+    let none = defaults(&verify(&specs, &access_fixture_after(None).await, &shadow));
+    assert_eq!(none.len(), 1, "{none:#?}");
+    assert_eq!(none[0].status, Status::Pass);
+    for (mutation, object, grants) in [
+        (
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public on tables",
+            "PUBLIC: SELECT",
+        ),
+        (
+            "ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO vault_reader WITH GRANT OPTION",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres on sequences",
+            "postgres: SELECT, UPDATE, USAGE; vault_reader: USAGE (with grant option)",
+        ),
+        (
+            "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres on functions",
+            "postgres: EXECUTE",
+        ),
+    ] {
+        let actual = access_fixture_after(Some(mutation)).await;
+        let found = defaults(&verify(&specs, &actual, &shadow));
+        assert_eq!(found.len(), 1, "{mutation}: {found:#?}");
+        let f = &found[0];
+        assert_eq!(f.status, Status::Skip, "{mutation}: {f:#?}");
+        assert_eq!(f.object.to_string(), object, "{mutation}");
+        assert_eq!(f.actual.as_deref(), Some(grants), "{mutation}");
+        assert!(
+            f.message.contains("cannot state default privileges"),
+            "{mutation}: {}",
+            f.message
+        );
+    }
+}
+
+/// A role the specs name reaches further than its direct grants when it is SUPERUSER or
+/// BYPASSRLS (row-level security does not limit it) or a member of another role: the specs
+/// cannot state that, so it is a `role.attributes` skip naming what it has, never a pass;
+/// a role with none of it passes. Roles of their own, since roles belong to the cluster.
+#[tokio::test]
+async fn a_named_role_with_more_than_its_grants_is_a_skip_that_says_what() {
+    const SPEC: &str = r#"
+table: ledger
+columns:
+  id: { type: integer }
+privileges:
+  roles:
+    attr_plain: [select]
+    attr_bypass: [select]
+    attr_member: [select]
+row_security: { enabled: true }
+"#;
+    let loaded = reims_verify::spec::load_str(Path::new("ledger.yaml"), SPEC).unwrap();
+    let specs = SpecSet::of_relations(vec![loaded]);
+    let shadow = shadow_for(&specs).await;
+    let db = empty_db("role_attributes").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "DO $$ DECLARE r text; BEGIN
+           FOREACH r IN ARRAY ARRAY['attr_plain', 'attr_bypass', 'attr_member'] LOOP
+             BEGIN EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+           END LOOP;
+         END $$;
+         ALTER ROLE attr_bypass BYPASSRLS;
+         GRANT pg_read_all_data TO attr_member WITH ADMIN OPTION;
+         CREATE TABLE ledger (id integer);
+         ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
+         GRANT SELECT ON ledger TO attr_plain, attr_bypass, attr_member;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let actual = read_schema(&mut conn, "public").await.unwrap();
+    let findings = verify(&specs, &actual, &shadow);
+    let of = |role: &str| {
+        findings
+            .iter()
+            .find(|f| f.code == "role.attributes" && f.object == format!("role {role}"))
+            .unwrap_or_else(|| panic!("no role.attributes finding for {role}: {findings:#?}"))
+    };
+    assert_eq!(of("attr_plain").status, Status::Pass);
+    let bypass = of("attr_bypass");
+    assert_eq!(bypass.status, Status::Skip);
+    assert!(bypass.message.contains("BYPASSRLS"), "{}", bypass.message);
+    let member = of("attr_member");
+    assert_eq!(member.status, Status::Skip);
+    assert!(
+        member
+            .actual
+            .as_deref()
+            .is_some_and(|a| a.starts_with("member of pg_read_all_data (ADMIN")),
+        "{member:#?}"
+    );
+    assert!(
+        member.message.contains("cannot state role attributes"),
+        "{}",
+        member.message
+    );
 }

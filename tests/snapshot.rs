@@ -390,6 +390,9 @@ CREATE VIEW item_titles WITH (security_barrier, check_option = cascaded)
     AS SELECT item_id, title FROM items WHERE title IS NOT NULL;
 CREATE TABLE "order.lines" (id integer PRIMARY KEY DEFERRABLE, n integer);
 CREATE SEQUENCE line_numbers OWNED BY "order.lines".n;
+CREATE UNLOGGED SEQUENCE tickets;
+CREATE TYPE tier AS ENUM ('low', 'high');
+REVOKE USAGE ON TYPE tier FROM PUBLIC;
 "#;
 
 #[tokio::test]
@@ -581,8 +584,24 @@ async fn an_odd_schema_round_trips() {
         doc.contains(r#"line_numbers: { owned_by: '"order.lines".n' }"#),
         "{doc}"
     );
+    // An UNLOGGED sequence is written so (its round trip passed above), and one made
+    // logged again fails against it.
+    assert!(
+        doc.lines()
+            .any(|l| l.trim_start().starts_with("tickets:") && l.contains("{ unlogged: true,")),
+        "{doc}"
+    );
+    // A type's privileges are written when they are not PostgreSQL's default (PUBLIC may
+    // use it), and a grant made since fails against them.
+    assert!(
+        doc.lines()
+            .any(|l| l.trim_start().starts_with("tier:") && l.contains("public: []")),
+        "{doc}"
+    );
     sqlx::raw_sql(
-        r#"ALTER SEQUENCE line_numbers OWNED BY "order.lines".id;
+        r#"ALTER SEQUENCE tickets SET LOGGED;
+           GRANT USAGE ON TYPE tier TO PUBLIC;
+           ALTER SEQUENCE line_numbers OWNED BY "order.lines".id;
            ALTER VIEW item_titles SET (security_invoker = true);
            ALTER TABLE "order.lines" DROP CONSTRAINT "order.lines_pkey",
              ADD CONSTRAINT "order.lines_pkey" PRIMARY KEY (id);
@@ -604,6 +623,16 @@ async fn an_odd_schema_round_trips() {
         failed
             .iter()
             .any(|f| f.starts_with("view.options item_titles")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with("sequence.options tickets")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed.iter().any(|f| f.starts_with("privilege.extra tier")),
         "{failed:#?}"
     );
     // A primary key no longer deferrable, where the snapshot wrote that it was.

@@ -1,6 +1,7 @@
 //! Access control as the catalog holds it: owners and ACLs of the schema, its relations,
 //! columns, sequences and functions (a NULL ACL read as `acldefault`, so every object has
-//! its real entries), the cluster's roles, row-level security and policies. Functions are
+//! its real entries), enums, domains and composite types, the default privileges of the schemas and of the database, the
+//! cluster's roles, row-level security and policies. Functions are
 //! read as the functions read has them: functions, procedures and aggregates (the kinds a
 //! spec can list; window functions are reported as objects no spec describes).
 //!
@@ -31,11 +32,15 @@ pub struct Access {
     pub relations: BTreeMap<String, Acl>,
     /// Column-level grants: relation key → column → entries. Only columns that have any.
     pub columns: BTreeMap<String, BTreeMap<String, Vec<AclEntry>>>,
+    /// Enums, domains and composite types by [`relation_key`]: owner and ACL (`kind` is
+    /// `T`).
+    #[serde(default)]
+    pub types: BTreeMap<String, Acl>,
     /// Functions, procedures and aggregates by [`function_key`].
     pub functions: BTreeMap<String, FunctionAcl>,
     /// Every role of the cluster, by name.
     pub roles: BTreeMap<String, RoleInfo>,
-    /// Per ACL kind (`r` relation, `s` sequence, `f` function, `n` schema), every privilege
+    /// Per ACL kind (`r` relation, `s` sequence, `f` function, `n` schema, `T` type), every privilege
     /// the server knows for it, as `aclexplode` names them (the owner's default set).
     pub all_privileges: BTreeMap<String, Vec<String>>,
     /// Schemas of the database (any, not only the checked one) in which PUBLIC may create
@@ -52,6 +57,61 @@ pub struct Access {
     /// Where sessions on this database start with `session_replication_role = replica`,
     /// in which ordinary triggers, foreign keys among them, do not fire.
     pub replica_sessions: Vec<ReplicaSessions>,
+    /// `ALTER DEFAULT PRIVILEGES` of the checked schemas and of the whole database: grants
+    /// that objects created later will get, which no object's ACL shows yet.
+    #[serde(default)]
+    pub default_acls: Vec<DefaultAcl>,
+}
+
+/// One `pg_default_acl` row: what objects of one kind, created by one role (in one schema,
+/// or anywhere), are granted when they are made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultAcl {
+    /// The creating role (`FOR ROLE`).
+    pub role: String,
+    /// The schema (`IN SCHEMA`); `None`: every schema, in place of PostgreSQL's default.
+    pub schema: Option<String>,
+    /// `defaclobjtype`: `r` tables, `S` sequences, `f` functions, `T` types, `n` schemas.
+    pub kind: char,
+    /// `aclexplode` of the stored ACL.
+    pub entries: Vec<AclEntry>,
+}
+
+impl DefaultAcl {
+    /// The kind of object, as `ALTER DEFAULT PRIVILEGES … ON` names it.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            'r' => "tables",
+            'S' => "sequences",
+            'f' => "functions",
+            'T' => "types",
+            'n' => "schemas",
+            _ => "objects",
+        }
+    }
+
+    /// The statement that made it, as a reader would recognise it.
+    pub fn made_by(&self) -> String {
+        let mut s = format!("ALTER DEFAULT PRIVILEGES FOR ROLE {}", ident(&self.role));
+        if let Some(schema) = &self.schema {
+            s.push_str(&format!(" IN SCHEMA {}", ident(schema)));
+        }
+        s
+    }
+}
+
+/// A name as a statement writes it: bare when it is a plain lower-case identifier,
+/// double-quoted otherwise.
+fn ident(name: &str) -> String {
+    let plain = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        name.to_string()
+    } else {
+        crate::sql::quote_ident(name)
+    }
 }
 
 /// A setting that starts sessions on the checked database in replica mode
@@ -187,6 +247,19 @@ pub struct RoleInfo {
     pub bypass_rls: bool,
     /// LOGIN.
     pub login: bool,
+    /// The roles it is a member of (`pg_auth_members`), whose privileges it may use.
+    #[serde(default)]
+    pub member_of: Vec<Membership>,
+}
+
+/// One membership of a role in another (`GRANT role TO member`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Membership {
+    /// The role granted.
+    pub role: String,
+    /// The options the grant was made with: `ADMIN`, and from PostgreSQL 16 on `INHERIT`
+    /// and `SET` (before 16 inheritance is the member's own attribute).
+    pub options: Vec<String>,
 }
 
 /// Row-level security of one table.
@@ -251,6 +324,20 @@ WITH objs AS (
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                      AND d.objid = p.oid AND d.deptype = 'e')
   UNION ALL
+  SELECT 'T', t.typtype::text, n.nspname::text, t.typname::text, NULL, NULL, t.typowner,
+         COALESCE(t.typacl, acldefault('T', t.typowner)), NULL, NULL, NULL, NULL
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    LEFT JOIN pg_class r ON r.oid = t.typrelid
+   WHERE n.nspname = ANY($1)
+     AND (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c'))
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                     AND d.objid = t.oid AND d.deptype = 'e')
+  UNION ALL
+  SELECT 'd', d.defaclobjtype::text, COALESCE(n.nspname::text, ''), pg_get_userbyid(d.defaclrole)::text,
+         NULL, NULL, d.defaclrole, d.defaclacl, NULL, NULL, NULL, NULL
+    FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+   WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1)
+  UNION ALL
   SELECT 'n', 'n', n.nspname::text, n.nspname::text, NULL, NULL, n.nspowner,
          COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL, NULL, NULL
     FROM pg_namespace n WHERE n.nspname = ANY($1)
@@ -260,7 +347,7 @@ SELECT o.objkind, o.relkind, o.nsp, o.name, o.sub, o.arg_types, pg_get_userbyid(
        CASE WHEN e.grantee <> 0 THEN pg_get_userbyid(e.grantee)::text END AS grantee,
        e.privilege_type::text AS privilege, e.is_grantable AS grantable
   FROM objs o LEFT JOIN LATERAL aclexplode(o.acl) e ON true
- ORDER BY 1, 3, 4, 5, 6, 12 NULLS FIRST, 13, 14"#;
+ ORDER BY 1, 3, 4, 2, 5, 6, 12 NULLS FIRST, 13, 14"#;
 
 const ROLES: &str = r#"
 SELECT 'role' AS what, r.rolname::text AS name, r.rolsuper AS superuser,
@@ -270,7 +357,14 @@ UNION ALL
 SELECT 'all', k, NULL, NULL, NULL,
        ARRAY(SELECT e.privilege_type::text FROM aclexplode(acldefault(k::"char", 10::oid)) e
               WHERE e.grantee = 10 ORDER BY 1)
-  FROM unnest(ARRAY['r', 's', 'f', 'n']) k
+  FROM unnest(ARRAY['r', 's', 'f', 'n', 'T']) k
+UNION ALL
+SELECT 'member', pg_get_userbyid(m.member)::text, NULL, NULL, NULL,
+       ARRAY[pg_get_userbyid(m.roleid)::text,
+             CASE WHEN m.admin_option THEN 'ADMIN' ELSE '' END,
+             CASE WHEN to_jsonb(m)->>'inherit_option' = 'true' THEN 'INHERIT' ELSE '' END,
+             CASE WHEN to_jsonb(m)->>'set_option' = 'true' THEN 'SET' ELSE '' END]
+  FROM pg_auth_members m
 UNION ALL
 SELECT 'bootstrap', r.rolname::text, NULL, NULL, NULL, NULL FROM pg_roles r WHERE r.oid = 10
 UNION ALL
@@ -293,7 +387,7 @@ SELECT 'replica', '', NULL, NULL, NULL, ARRAY['server']
   FROM pg_settings g
  WHERE g.name = 'session_replication_role' AND g.setting = 'replica'
    AND g.source IN ('configuration file', 'command line', 'environment variable', 'global', 'override')
- ORDER BY 1, 2"#;
+ ORDER BY 1, 2, 6"#;
 
 const POLICIES: &str = r#"
 SELECT n.nspname::text AS nsp, c.relname::text AS rel, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
@@ -388,6 +482,27 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                     .acl
                     .entries
             }
+            "T" => {
+                &mut out
+                    .types
+                    .entry(relation_key(&nsp, &name))
+                    .or_insert_with(|| acl('T'))
+                    .entries
+            }
+            "d" => {
+                let kind = first_char(&relkind);
+                let schema = (!nsp.is_empty()).then(|| nsp.clone());
+                let same = |d: &DefaultAcl| d.role == name && d.schema == schema && d.kind == kind;
+                if !out.default_acls.last().is_some_and(same) {
+                    out.default_acls.push(DefaultAcl {
+                        role: name.clone(),
+                        schema,
+                        kind,
+                        entries: vec![],
+                    });
+                }
+                &mut out.default_acls.last_mut().expect("pushed above").entries
+            }
             _ => &mut out.schemas.entry(name).or_insert_with(|| acl('n')).entries,
         };
         entries.extend(entry);
@@ -409,12 +524,10 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                         .map_err(db_err("roles"))?
                         .unwrap_or(false))
                 };
-                let info = RoleInfo {
-                    superuser: flag("superuser")?,
-                    bypass_rls: flag("bypass_rls")?,
-                    login: flag("login")?,
-                };
-                out.roles.insert(name, info);
+                let info = out.roles.entry(name).or_default();
+                info.superuser = flag("superuser")?;
+                info.bypass_rls = flag("bypass_rls")?;
+                info.login = flag("login")?;
             }
             "all" => {
                 let privileges: Option<Vec<String>> = row.try_get("privileges").map_err(&err)?;
@@ -435,6 +548,22 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                     role: (!name.is_empty()).then_some(name),
                     scope,
                 });
+            }
+            "member" => {
+                let parts = row
+                    .try_get::<Option<Vec<String>>, _>("privileges")
+                    .map_err(db_err("roles"))?
+                    .unwrap_or_default();
+                if let Some((role, options)) = parts.split_first() {
+                    out.roles
+                        .entry(name)
+                        .or_default()
+                        .member_of
+                        .push(Membership {
+                            role: role.clone(),
+                            options: options.iter().filter(|o| !o.is_empty()).cloned().collect(),
+                        });
+                }
             }
             "bootstrap" => out.bootstrap_superuser = Some(name),
             "session" => out.session_role = Some(name),

@@ -9,8 +9,8 @@ mod read;
 pub mod sqltext;
 
 pub use acl::{
-    function_key, read_column_readers, Access, Acl, AclEntry, ColumnReader, FunctionAcl, Policy,
-    ReplicaScope, ReplicaSessions, RoleInfo, SensitiveColumn, TableSecurity,
+    function_key, read_column_readers, Access, Acl, AclEntry, ColumnReader, DefaultAcl,
+    FunctionAcl, Policy, ReplicaScope, ReplicaSessions, RoleInfo, SensitiveColumn, TableSecurity,
 };
 pub use model::*;
 pub use read::{

@@ -507,6 +507,10 @@ pub struct Sequence {
     pub cycle: bool,
     /// CACHE.
     pub cache: i64,
+    /// UNLOGGED (`relpersistence = 'u'`, PostgreSQL 15 on): after a crash it starts again
+    /// from its START, and hands out values already used.
+    #[serde(default)]
+    pub unlogged: bool,
     /// The column that owns it, if any.
     pub owner: Option<SequenceOwner>,
     /// `COMMENT ON SEQUENCE`.

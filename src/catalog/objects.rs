@@ -51,7 +51,7 @@ fn sequences_query() -> String {
         "
 SELECT n.nspname::text AS schema, c.relname::text AS name, format_type(s.seqtypid, NULL) AS type_name,
        s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min, s.seqmax AS max,
-       s.seqcycle AS cycle, s.seqcache AS cache,
+       s.seqcycle AS cycle, s.seqcache AS cache, c.relpersistence = 'u' AS unlogged,
        tn.nspname::text AS owner_schema, tc.relname::text AS owner_table, a.attname::text AS owner_column,
        d.deptype::text AS owner_kind,
        obj_description(c.oid, 'pg_class') AS comment
@@ -219,6 +219,7 @@ pub(super) async fn read_objects(conn: &mut PgConnection, schemas: &[String]) ->
             max: row.try_get("max").map_err(&e)?,
             cycle: row.try_get("cycle").map_err(&e)?,
             cache: row.try_get("cache").map_err(&e)?,
+            unlogged: row.try_get("unlogged").map_err(&e)?,
             owner,
             comment: row.try_get("comment").map_err(&e)?,
         });

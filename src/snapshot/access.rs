@@ -110,6 +110,7 @@ fn all_of(kind: AclKind, schema: &Schema) -> Vec<String> {
         AclKind::Sequence => "s",
         AclKind::Function => "f",
         AclKind::Schema => "n",
+        AclKind::Type => "T",
         AclKind::Column => {
             return kind.known().iter().map(|s| s.to_string()).collect();
         }
@@ -324,6 +325,20 @@ pub fn schema_doc_privileges(doc: &mut SchemaSpec, schema: &Schema, names: &Role
             doc.privileges = Some(ObjectPrivileges {
                 owner: (owner != default_owner).then_some(owner),
                 public: Some(public),
+                roles,
+            });
+        }
+    }
+    for (name, ty) in doc.types.iter_mut() {
+        let Some(acl) = schema.access.types.get(&relation_key(&doc.schema, name)) else {
+            continue;
+        };
+        let (owner, public, roles) = object(acl, AclKind::Type, schema, names);
+        let default_public = public == ["usage"];
+        if owner != MIGRATOR || !default_public || !roles.is_empty() {
+            ty.privileges = Some(ObjectPrivileges {
+                owner: (owner != MIGRATOR).then_some(owner),
+                public: (!default_public).then_some(public),
                 roles,
             });
         }

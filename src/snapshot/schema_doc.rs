@@ -89,6 +89,7 @@ pub fn schema_spec(schema: &Schema, ns: &str, tables: &[&TableSpec]) -> (SchemaS
                         max: opts.max,
                         cache: opts.cache,
                         cycle: opts.cycle,
+                        unlogged: s.unlogged,
                         owned_by: s.owner.as_ref().map(|o| {
                             owned_by_text(&parse_qualified(&o.table, "public").1, &o.column)
                         }),

@@ -205,6 +205,11 @@ pub(crate) fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
             ));
         }
     }
+    for (name, ty) in &s.types {
+        if let Some(p) = &ty.privileges {
+            check_privileges(loaded, &["types", name, "privileges"], p, AclKind::Type)?;
+        }
+    }
     for (name, seq) in &s.sequences {
         if let Some(p) = &seq.privileges {
             check_privileges(

@@ -1,6 +1,6 @@
 //! Access control in specs: who owns an object, what PUBLIC may do with it, and which roles
 //! hold which privileges (with or without grant option), per relation, column, function,
-//! sequence and schema.
+//! sequence, schema and type.
 //!
 //! Every part is optional, and an absent part means PostgreSQL's default for the object
 //! kind, with the owner being the migrating role (`$migrator`): so an object whose spec says
@@ -59,7 +59,7 @@ pub struct ColumnPrivileges {
     pub roles: IndexMap<String, Vec<String>>,
 }
 
-/// Privileges of a function, procedure, sequence or schema.
+/// Privileges of a function, procedure, sequence, schema or type.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectPrivileges {
@@ -67,7 +67,7 @@ pub struct ObjectPrivileges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// What PUBLIC may do. Absent: PostgreSQL's default, which is `[execute]` for functions
-    /// and procedures and nothing for sequences and schemas.
+    /// and procedures, `[usage]` for types and nothing for sequences and schemas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public: Option<Vec<String>>,
     /// Direct grants: role → privileges. A role not listed holds nothing.
@@ -89,6 +89,8 @@ pub enum AclKind {
     Sequence,
     /// Schema.
     Schema,
+    /// Enum, domain or composite type.
+    Type,
 }
 
 impl AclKind {
@@ -110,6 +112,7 @@ impl AclKind {
             AclKind::Function => &["EXECUTE"],
             AclKind::Sequence => &["USAGE", "SELECT", "UPDATE"],
             AclKind::Schema => &["USAGE", "CREATE"],
+            AclKind::Type => &["USAGE"],
         }
     }
 
@@ -117,6 +120,7 @@ impl AclKind {
     pub fn public_default(self) -> &'static [&'static str] {
         match self {
             AclKind::Function => &["EXECUTE"],
+            AclKind::Type => &["USAGE"],
             _ => &[],
         }
     }
@@ -129,6 +133,7 @@ impl AclKind {
             AclKind::Function => "function",
             AclKind::Sequence => "sequence",
             AclKind::Schema => "schema",
+            AclKind::Type => "type",
         }
     }
 }

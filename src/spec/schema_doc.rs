@@ -127,6 +127,10 @@ pub struct TypeSpec {
     /// constraints PostgreSQL attaches to every domain are listed; none is implied.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub checks: IndexMap<String, DomainCheckSpec>,
+    /// Owner and grants (`usage`). Absent: PostgreSQL's default: owned by `$migrator`, and
+    /// PUBLIC may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<super::privileges::ObjectPrivileges>,
     /// `COMMENT ON TYPE` / `COMMENT ON DOMAIN`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -172,6 +176,10 @@ pub struct SequenceSpec {
     /// CYCLE (default false).
     #[serde(default, skip_serializing_if = "is_false")]
     pub cycle: bool,
+    /// UNLOGGED (PostgreSQL 15 on; default false): not written to the WAL, and after a
+    /// crash it starts again from START.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlogged: bool,
     /// `OWNED BY table.column`: the column whose drop drops the sequence. Absent means
     /// owned by no column.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -174,10 +174,12 @@ pub(crate) fn owned_sequence<'a>(
     })
 }
 
-/// A sequence's options as one line, for comparison and messages.
+/// A sequence's options as one line, for comparison and messages; `UNLOGGED` first for
+/// an unlogged one.
 pub(crate) fn sequence_text(s: &Sequence) -> String {
     format!(
-        "AS {} START {} INCREMENT {} MINVALUE {} MAXVALUE {} CACHE {}{}",
+        "{}AS {} START {} INCREMENT {} MINVALUE {} MAXVALUE {} CACHE {}{}",
+        if s.unlogged { "UNLOGGED " } else { "" },
         s.type_name,
         s.start,
         s.increment,

@@ -3,6 +3,7 @@
 mod canon;
 mod checks;
 mod columns;
+mod default_privileges;
 mod finding;
 mod functions;
 mod indexes;
@@ -118,6 +119,7 @@ pub fn verify_into(
     policies::verify_policies(specs, actual, shadow, &mut roles, &mut out);
     security::verify_security(specs, actual, shadow, &mut out);
     replica::verify_replica_sessions(specs, actual, &mut roles, &mut out);
+    default_privileges::verify_default_privileges(actual, &mut out);
     roles.findings(actual, &mut out);
     found.extend(out.drain(..));
 }

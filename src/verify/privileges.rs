@@ -1,9 +1,9 @@
-//! Owners and grants: every relation, column and function a spec describes is compared with
-//! its ACL in the catalog (direct grants only; role membership is not followed here).
+//! Owners and grants: every relation, column, sequence, type and function a spec describes
+//! is compared with its ACL in the catalog (direct grants only; role membership is not followed here).
 //!
 //! What a spec leaves out means PostgreSQL's default for the object kind: owned by the
-//! migrating role, which holds every privilege; PUBLIC holds EXECUTE on functions and
-//! nothing else; no other role holds anything. So an undeclared grant is always reported.
+//! migrating role, which holds every privilege; PUBLIC holds EXECUTE on functions, USAGE
+//! on types and nothing else; no other role holds anything. So an undeclared grant is always reported.
 //!
 //! Per object: `privilege.owner`, `privilege.missing` (a declared privilege not held),
 //! `privilege.grant_option` (held, but with the grant option differing) and
@@ -80,6 +80,7 @@ pub(crate) fn all_privileges(kind: AclKind, actual: &Schema) -> Vec<String> {
         AclKind::Sequence => "s",
         AclKind::Function => "f",
         AclKind::Schema => "n",
+        AclKind::Type => "T",
         AclKind::Column => {
             return AclKind::Column
                 .known()
@@ -566,6 +567,7 @@ pub(crate) fn verify_privileges(
         }
     }
     verify_standalone_sequences(specs, actual, roles, &owned, out);
+    verify_types(specs, actual, roles, out);
     verify_functions(specs, actual, shadow, roles, out);
 }
 
@@ -797,6 +799,50 @@ fn verify_standalone_sequences(
             AclKind::Sequence,
             &expected,
             seq,
+            actual,
+            roles,
+            out,
+        );
+    }
+}
+
+/// Enums, domains and composite types: as a schema document lists them, else PostgreSQL's
+/// defaults (owned by the migrating role, PUBLIC may use them). An owner may alter the
+/// type (add an enum label, drop a domain's CHECK), and without USAGE a role can neither
+/// write nor cast to it.
+fn verify_types(specs: &SpecSet, actual: &Schema, roles: &mut Roles, out: &mut Vec<Finding>) {
+    let no_roles = IndexMap::new();
+    for (name, acl) in &actual.access.types {
+        let doc = specs.schema_doc(&acl.schema);
+        let bare = bare_name(name);
+        let listed = doc.and_then(|d| d.spec.types.get(&bare).map(|t| (d, t)));
+        let site = match listed {
+            Some((d, _)) => Site::of(d, "types", &d.spec.requirements),
+            None => Site::unlisted("types"),
+        };
+        let dp = listed.and_then(|(_, t)| t.privileges.as_ref());
+        let declared = DeclaredAcl {
+            owner: dp.and_then(|p| p.owner.as_ref()),
+            public: dp.and_then(|p| p.public.as_ref()),
+            roles: dp.map(|p| &p.roles).unwrap_or(&no_roles),
+        };
+        let path = ["types", bare.as_str(), "privileges"];
+        let expected = expected_acl(
+            &declared,
+            AclKind::Type,
+            actual,
+            roles,
+            &site,
+            &path,
+            MIGRATOR,
+        );
+        compare_acl(
+            &site,
+            name,
+            &path,
+            AclKind::Type,
+            &expected,
+            acl,
             actual,
             roles,
             out,

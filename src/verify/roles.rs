@@ -155,6 +155,15 @@ impl<'a> Roles<'a> {
                 }),
             });
         }
+        for (role, at) in &self.named {
+            if self.migrator.as_deref() == Some(role.as_str()) {
+                // The owner holds every privilege on what it owns already.
+                continue;
+            }
+            if let Some(info) = actual.access.roles.get(role) {
+                out.push(attributes_finding(role, info, at.clone()));
+            }
+        }
         for (var, (n, at)) in &self.unbound {
             let name = var.trim_start_matches('$');
             let why = if name == "migrator" {
@@ -194,6 +203,54 @@ impl<'a> Roles<'a> {
                 hint: Some(format!("pass --role {name}=ROLE to check them")),
             });
         }
+    }
+}
+
+/// `role.attributes` for a role the specs name: a pass when its privileges are the direct
+/// grants the specs compare (no SUPERUSER, no BYPASSRLS, a member of no role); else a skip
+/// saying what more it has, since the specs cannot state role attributes or memberships.
+fn attributes_finding(
+    role: &str,
+    info: &crate::catalog::RoleInfo,
+    at: Option<SourceLocation>,
+) -> Finding {
+    let mut more = Vec::new();
+    if info.superuser {
+        more.push("SUPERUSER (every privilege, every row)".to_string());
+    }
+    if info.bypass_rls {
+        more.push("BYPASSRLS (row-level security does not limit it)".to_string());
+    }
+    for m in &info.member_of {
+        let options = if m.options.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.options.join(", "))
+        };
+        more.push(format!("member of {}{options}", m.role));
+    }
+    let plain = more.is_empty();
+    Finding {
+        repro: None,
+        code: "role.attributes",
+        table: "roles".into(),
+        object: compact_str::format_compact!("role {role}"),
+        status: if plain { Status::Pass } else { Status::Skip },
+        expected: Some("no SUPERUSER or BYPASSRLS, a member of no role".into()),
+        actual: Some(if plain { "none".into() } else { more.join("; ").into() }),
+        message: if plain {
+            format!("role `{role}` holds only its direct grants: no SUPERUSER or BYPASSRLS, a member of no role")
+        } else {
+            format!(
+                "role `{role}` holds more than the grants the specs compare: {}; the specs cannot state role attributes or memberships, so this was not judged",
+                more.join("; ")
+            )
+        },
+        location: at,
+        requirements: vec![],
+        hint: (!plain).then(|| {
+            "ALTER ROLE … NOSUPERUSER NOBYPASSRLS or REVOKE the membership, or know that this role reaches further than its grants".to_string()
+        }),
     }
 }
 

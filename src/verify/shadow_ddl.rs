@@ -223,7 +223,8 @@ pub fn sequence_statements(doc: &SchemaSpec) -> Vec<Statement> {
                 &["sequences", name],
                 "sequence",
                 format!(
-                    "CREATE SEQUENCE {} AS {} {}",
+                    "CREATE {}SEQUENCE {} AS {} {}",
+                    if s.unlogged { "UNLOGGED " } else { "" },
                     qualified(&doc.schema, name),
                     s.type_.as_deref().unwrap_or("bigint"),
                     s.options().sql()
