@@ -190,3 +190,43 @@ fn reference_for<'a>(
     }
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ext(version: &str, schema: &str) -> Extension {
+        Extension {
+            name: "pgcrypto".into(),
+            version: version.into(),
+            schema: schema.into(),
+            ..Extension::default()
+        }
+    }
+
+    fn on(server_version: &str, extensions: Vec<Extension>) -> Schema {
+        Schema {
+            server_version: server_version.into(),
+            extensions,
+            ..Schema::default()
+        }
+    }
+
+    /// Only an install of the same extension, version and schema on the same major stands
+    /// for the database's; anything else is a reason to skip, never a pass.
+    #[test]
+    fn a_fresh_install_stands_for_the_same_extension_only() {
+        let actual = on("15.8", vec![ext("1.3", "public")]);
+        let x = &actual.extensions[0];
+        let shadow = |server: &str, e: Vec<Extension>| Shadow {
+            schema: on(server, e),
+            ..Shadow::default()
+        };
+        assert!(reference_for(x, &actual, &shadow("15.2", vec![ext("1.3", "public")])).is_ok());
+        let why = |s: Shadow| reference_for(x, &actual, &s).unwrap_err();
+        assert!(why(shadow("15.2", vec![])).contains("no schema document declares it"));
+        assert!(why(shadow("15.2", vec![ext("1.2", "public")])).contains("version 1.2"));
+        assert!(why(shadow("15.2", vec![ext("1.3", "app")])).contains("schema app"));
+        assert!(why(shadow("16.1", vec![ext("1.3", "public")])).contains("PostgreSQL 16"));
+    }
+}
