@@ -229,6 +229,10 @@ codes! {
         "ALTER EXTENSION … SET SCHEMA, or correct the document.";
     "extension.version" => "An extension is at the declared version, when declared.",
         "ALTER EXTENSION … UPDATE TO the spec's version, or correct the document.";
+    "extension.member" => "An extension's members are those a fresh CREATE EXTENSION of the same version creates, no more and no fewer (a member escapes every other check). A skip when no fresh install of that version could be made to compare with.",
+        "ALTER EXTENSION … DROP the object a migration added to it (or ADD back what was taken out); to compare, declare the extension with the database's version.";
+    "extension.member_security" => "Each member of an extension has the owner, privileges, SECURITY DEFINER, SET options and row-level security a fresh CREATE EXTENSION of the same version gives it.",
+        "Undo the ALTER / GRANT / REVOKE on the extension's object in a migration.";
     "extension.extra" => "Every extension in the checked schemas is declared.",
         "Declare it in the schema document's `extensions`, drop it, or set `allow_extra.extensions`.";
     "type.exists" => "A declared enum, domain or composite type exists.",

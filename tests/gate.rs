@@ -166,6 +166,9 @@ async fn the_projects_specs_pass_on_the_projects_migrations() {
         .filter(|f| f.table != "functions" && f.location.is_none())
         .filter(|f| !(f.table == "schema public" && f.code.starts_with("privilege.")))
         .filter(|f| f.code != "role.replica_sessions" && f.code != "privilege.defaults")
+        // plpgsql, which no spec declares, has its members compared with the shadow's
+        // install of it all the same; there is no spec line to point at.
+        .filter(|f| !(f.object == "plpgsql" && f.code.starts_with("extension.member")))
         .collect();
     assert!(unplaced.is_empty(), "{unplaced:#?}");
 }

@@ -816,3 +816,143 @@ fn argument_defaults_are_compared_as_the_server_prints_them_on_every_major() {
         );
     }
 }
+
+/// Write a project of one migration, a schema document and the history table's spec, with
+/// `drifts` beside it; returns the folder.
+fn small_project(migration: &str, schema_doc: &str, drifts: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    let specs = dir.path().join("specs");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::create_dir(&specs).unwrap();
+    std::fs::write(migrations.join("001_start.sql"), migration).unwrap();
+    std::fs::write(specs.join("_schema.public.yaml"), schema_doc).unwrap();
+    std::fs::copy(
+        specs_dir().join("schema_migrations.yaml"),
+        specs.join("schema_migrations.yaml"),
+    )
+    .unwrap();
+    for (name, sql) in drifts {
+        std::fs::write(dir.path().join(name), sql).unwrap();
+    }
+    dir
+}
+
+/// `check` of a [`small_project`] on `major`, with `drift` applied after the migrations:
+/// the exit code and the failing findings. A skip fails the test: every check here has
+/// what it needs.
+fn check_small(dir: &Path, major: u32, drift: Option<&str>) -> (Option<i32>, Vec<String>) {
+    let bindir = bindirs()[&major].display().to_string();
+    let mut cmd = reims(&["check", "--no-probe", "--no-report", "--format", "json"]);
+    cmd.args(["--pg-bindir", &bindir])
+        .arg("--migrations")
+        .arg(dir.join("migrations"))
+        .arg("--specs")
+        .arg(dir.join("specs"));
+    if let Some(d) = drift {
+        cmd.arg("--apply-after").arg(dir.join(d));
+    }
+    let out = cmd.output().unwrap();
+    let run = json_of(&out);
+    let skipped: Vec<&serde_json::Value> = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "skip")
+        .collect();
+    assert!(skipped.is_empty(), "PostgreSQL {major}: {skipped:#?}");
+    (out.status.code(), failed_findings(&run))
+}
+
+/// PostgreSQL stores a function's `SET` options as written, so `work_mem = '65536kB'`
+/// against a spec's `64MB`, and `statement_timeout = '1min'` against `60s` or `60000`,
+/// failed `function.config` though the values are equal. They are compared in the
+/// setting's unit, as the server converts them; another value still fails.
+#[test]
+fn set_options_with_units_are_compared_by_value_on_every_major() {
+    let migration = "CREATE FUNCTION tuned() RETURNS integer LANGUAGE sql STABLE \
+                     SET work_mem = '65536kB' SET statement_timeout = '1min' AS 'SELECT 1';\n\
+                     CREATE FUNCTION tuned_ms() RETURNS integer LANGUAGE sql STABLE \
+                     SET statement_timeout = '60000' AS 'SELECT 1';\n";
+    let doc = "schema: public\nfunctions:\n  \
+               tuned(): { returns: integer, language: sql, volatility: stable, set: { work_mem: 64MB, statement_timeout: 60s } }\n  \
+               tuned_ms(): { returns: integer, language: sql, volatility: stable, set: { statement_timeout: 1min } }\n";
+    let dir = small_project(
+        migration,
+        doc,
+        &[
+            (
+                "more_memory.sql",
+                "ALTER FUNCTION tuned() SET work_mem = '65537kB';\n",
+            ),
+            (
+                "longer.sql",
+                "ALTER FUNCTION tuned_ms() SET statement_timeout = '61s';\n",
+            ),
+        ],
+    );
+    for major in found_majors() {
+        assert_eq!(
+            check_small(dir.path(), major, None),
+            (Some(0), vec![]),
+            "PostgreSQL {major}"
+        );
+        assert_eq!(
+            check_small(dir.path(), major, Some("more_memory.sql")),
+            (Some(1), vec!["function.config tuned()".to_string()]),
+            "PostgreSQL {major}"
+        );
+        assert_eq!(
+            check_small(dir.path(), major, Some("longer.sql")),
+            (Some(1), vec!["function.config tuned_ms()".to_string()]),
+            "PostgreSQL {major}"
+        );
+    }
+}
+
+/// An extension's members were left out of every check: an object a migration added to
+/// the extension, and a member made SECURITY DEFINER, re-owned or re-granted, passed. They
+/// are compared with the shadow's fresh install of the extension, on every major.
+#[test]
+fn extension_members_are_compared_with_a_fresh_install_on_every_major() {
+    let dir = small_project(
+        "CREATE EXTENSION pgcrypto;\n",
+        "schema: public\nextensions:\n  pgcrypto: {}\n",
+        &[
+            (
+                "added.sql",
+                "CREATE FUNCTION app_secret() RETURNS text LANGUAGE sql SECURITY DEFINER AS 'SELECT ''s''';\n\
+                 ALTER EXTENSION pgcrypto ADD FUNCTION app_secret();\n",
+            ),
+            ("definer.sql", "ALTER FUNCTION public.gen_random_bytes(integer) SECURITY DEFINER;\n"),
+            ("revoked.sql", "REVOKE EXECUTE ON FUNCTION public.gen_random_bytes(integer) FROM PUBLIC;\n"),
+        ],
+    );
+    for major in found_majors() {
+        assert_eq!(
+            check_small(dir.path(), major, None),
+            (Some(0), vec![]),
+            "PostgreSQL {major}"
+        );
+        assert_eq!(
+            check_small(dir.path(), major, Some("added.sql")),
+            (
+                Some(1),
+                vec!["extension.member function app_secret()".to_string()]
+            ),
+            "PostgreSQL {major}"
+        );
+        for drift in ["definer.sql", "revoked.sql"] {
+            assert_eq!(
+                check_small(dir.path(), major, Some(drift)),
+                (
+                    Some(1),
+                    vec![
+                        "extension.member_security function gen_random_bytes(integer)".to_string()
+                    ]
+                ),
+                "PostgreSQL {major}, {drift}"
+            );
+        }
+    }
+}

@@ -6,6 +6,7 @@ mod model;
 mod names;
 mod objects;
 mod read;
+mod settings;
 pub mod sqltext;
 
 pub use acl::{

@@ -396,6 +396,11 @@ pub struct Function {
     pub source: String,
     /// `SET` options (`proconfig`), each `name=value` as stored: `search_path=public, pg_temp`.
     pub config: Vec<String>,
+    /// The same options in the order of `config`, with a value in a unit written in its
+    /// setting's unit (`work_mem=65536kB` for `work_mem=64MB`), as the server that was read
+    /// converts it: what `function.config` compares.
+    #[serde(default)]
+    pub config_values: Vec<String>,
     /// LEAKPROOF.
     pub leakproof: bool,
     /// `proparallel`: `s` safe, `r` restricted, `u` unsafe.
@@ -539,6 +544,21 @@ pub struct Extension {
     pub schema: String,
     /// `COMMENT ON EXTENSION`.
     pub comment: Option<String>,
+    /// Its members, by name. The other queries leave them out, so these are what the
+    /// comparison with a fresh install of the extension sees of them.
+    #[serde(default)]
+    pub members: Vec<ExtensionMember>,
+}
+
+/// An object that belongs to an extension (`pg_depend.deptype = 'e'`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ExtensionMember {
+    /// What it is, as `pg_describe_object` prints it: `function gen_random_uuid()`.
+    pub object: String,
+    /// Its owner, privileges and (routines) SECURITY DEFINER and `SET` options or
+    /// (relations) column privileges and row-level security, as one text; empty for a kind
+    /// that has none of these.
+    pub security: String,
 }
 
 /// An object of a kind the spec format cannot describe, so that it is at least reported.

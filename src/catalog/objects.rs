@@ -69,12 +69,93 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, format_type(s.seqtypi
     )
 }
 
-const EXTENSIONS: &str = "
+/// Every extension, with its members (`pg_depend` rows of `deptype = 'e'`), each named by
+/// `pg_describe_object` and, for the kinds that carry them, with what decides who may use
+/// it and with whose rights it runs: [`member_security`].
+fn extensions_query() -> String {
+    format!(
+        "
 SELECT x.extname::text AS name, x.extversion::text AS version, n.nspname::text AS schema,
-       obj_description(x.oid, 'pg_extension') AS comment
+       obj_description(x.oid, 'pg_extension') AS comment,
+       coalesce(m.objects, '{{}}') AS member_objects, coalesce(m.security, '{{}}') AS member_security
   FROM pg_extension x
   JOIN pg_namespace n ON n.oid = x.extnamespace
- ORDER BY 1";
+  LEFT JOIN LATERAL (
+       SELECT array_agg(o.object ORDER BY o.object) AS objects,
+              array_agg(coalesce(o.security, '') ORDER BY o.object) AS security
+         FROM (SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object, {} AS security
+                 FROM pg_depend d
+                WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = x.oid
+                  AND d.deptype = 'e') o) m ON true
+ ORDER BY 1",
+        member_security()
+    )
+}
+
+/// SQL, over `d` (the member's `pg_depend` row) and `x` (its extension), for what a member
+/// of a kind with an owner and privileges has: the owner, the privileges granted (the
+/// default ones when the ACL is NULL), and for a routine SECURITY DEFINER and its `SET`
+/// options, for a relation its column privileges and row-level security. The owner, and
+/// a grantee that is the owner, are written `as installed` when the role is the
+/// extension's owner or the bootstrap superuser (OID 10), who owns what a trusted
+/// extension creates, so that the text does not depend on who ran `CREATE EXTENSION`;
+/// other roles are named. NULL for other kinds.
+fn member_security() -> String {
+    let role = |r: &str| {
+        format!(
+            "CASE WHEN {r} = 0 THEN 'PUBLIC' WHEN {r} IN (x.extowner, 10) THEN 'as installed' \
+             ELSE pg_get_userbyid({r})::text END"
+        )
+    };
+    let acl = |acl: &str, kind: &str, owner: &str| {
+        format!(
+            "(SELECT coalesce(string_agg(g.t, ', ' ORDER BY g.t), 'none')
+                FROM (SELECT {} || ' ' || lower(a.privilege_type)
+                             || CASE WHEN a.is_grantable THEN ' with grant option' ELSE '' END AS t
+                        FROM aclexplode(coalesce({acl}, acldefault('{kind}', {owner}))) a) g)",
+            role("a.grantee")
+        )
+    };
+    let owner = |o: &str| format!("'owner ' || {}", role(o));
+    let rel_acl = format!(
+        "CASE WHEN c.relkind = 'S' THEN {} ELSE {} END",
+        acl("c.relacl", "s", "c.relowner"),
+        acl("c.relacl", "r", "c.relowner")
+    );
+    format!(
+        "CASE d.classid
+           WHEN 'pg_proc'::regclass THEN (SELECT concat_ws('; ', {proc_owner},
+                    CASE WHEN p.prosecdef THEN 'SECURITY DEFINER' ELSE 'SECURITY INVOKER' END,
+                    'SET ' || coalesce(array_to_string(p.proconfig, ', '), 'nothing'),
+                    'privileges ' || {proc_acl})
+                FROM pg_proc p WHERE p.oid = d.objid)
+           WHEN 'pg_class'::regclass THEN (SELECT concat_ws('; ', {rel_owner},
+                    'privileges ' || {rel_acl},
+                    'column privileges ' || coalesce((SELECT string_agg(a.attname || ': ' || {col_acl}, ', ' ORDER BY a.attname)
+                         FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL AND NOT a.attisdropped), 'none'),
+                    'row security ' || CASE WHEN c.relforcerowsecurity THEN 'forced'
+                                            WHEN c.relrowsecurity THEN 'enabled' ELSE 'disabled' END)
+                FROM pg_class c WHERE c.oid = d.objid)
+           WHEN 'pg_type'::regclass THEN (SELECT concat_ws('; ', {type_owner}, 'privileges ' || {type_acl})
+                FROM pg_type t WHERE t.oid = d.objid)
+           WHEN 'pg_namespace'::regclass THEN (SELECT concat_ws('; ', {ns_owner}, 'privileges ' || {ns_acl})
+                FROM pg_namespace s WHERE s.oid = d.objid)
+           WHEN 'pg_language'::regclass THEN (SELECT concat_ws('; ', {lan_owner}, 'privileges ' || {lan_acl})
+                FROM pg_language l WHERE l.oid = d.objid)
+         END",
+        proc_owner = owner("p.proowner"),
+        proc_acl = acl("p.proacl", "f", "p.proowner"),
+        rel_owner = owner("c.relowner"),
+        rel_acl = rel_acl,
+        col_acl = acl("a.attacl", "c", "c.relowner"),
+        type_owner = owner("t.typowner"),
+        type_acl = acl("t.typacl", "T", "t.typowner"),
+        ns_owner = owner("s.nspowner"),
+        ns_acl = acl("s.nspacl", "n", "s.nspowner"),
+        lan_owner = owner("l.lanowner"),
+        lan_acl = acl("l.lanacl", "l", "l.lanowner"),
+    )
+}
 
 /// The schemas' comments (`kind` = `schema`), then every object of a kind that specs
 /// cannot describe, each named by `pg_describe_object`.
@@ -224,7 +305,7 @@ pub(super) async fn read_objects(conn: &mut PgConnection, schemas: &[String]) ->
             comment: row.try_get("comment").map_err(&e)?,
         });
     }
-    for row in sqlx::query(EXTENSIONS)
+    for row in sqlx::query(&extensions_query())
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err("extensions"))?
@@ -235,6 +316,15 @@ pub(super) async fn read_objects(conn: &mut PgConnection, schemas: &[String]) ->
             version: row.try_get("version").map_err(&e)?,
             schema: row.try_get("schema").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
+            members: {
+                let objects: Vec<String> = row.try_get("member_objects").map_err(&e)?;
+                let security: Vec<String> = row.try_get("member_security").map_err(&e)?;
+                objects
+                    .into_iter()
+                    .zip(security)
+                    .map(|(object, security)| ExtensionMember { object, security })
+                    .collect()
+            },
         });
     }
     for row in sqlx::query(&other_objects_query())

@@ -199,6 +199,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, t.tgname::text AS name
 fn functions_query() -> String {
     format!(
         "
+WITH {}
 SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS kind,
        ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, i) ORDER BY i) AS arg_types,
        pg_get_function_arguments(p.oid) AS arguments,
@@ -206,7 +207,8 @@ SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS ki
        l.lanname::text AS language, p.provolatile::text AS volatility,
        p.proisstrict AS strict, p.prosecdef AS security_definer,
        current_setting('server_version') AS server_version, p.prosrc AS source,
-       COALESCE(p.proconfig, '{{}}')::text[] AS config, p.proleakproof AS leakproof,
+       COALESCE(p.proconfig, '{{}}')::text[] AS config, {} AS config_values,
+       p.proleakproof AS leakproof,
        p.proparallel::text AS parallel, p.procost::float8 AS cost, p.prorows::float8 AS rows,
        ag.aggtransfn::regproc::text AS agg_sfunc, format_type(ag.aggtranstype, NULL) AS agg_stype,
        NULLIF(ag.aggfinalfn, 0)::regproc::text AS agg_finalfunc, ag.agginitval AS agg_initval,
@@ -220,8 +222,10 @@ SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS ki
    AND {}
  UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_setting('server_version'), NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
  ORDER BY 1 NULLS LAST, 2, 4",
+        super::settings::SETTING_UNITS,
+        super::settings::config_values("p.proconfig"),
         not_member("pg_proc", "p.oid")
     )
 }
@@ -978,6 +982,10 @@ async fn read_functions(conn: &mut PgConnection, schemas: &[String]) -> Result<F
                 .map_err(&e)?
                 .unwrap_or_default(),
             config: row.try_get("config").map_err(&e)?,
+            config_values: row
+                .try_get::<Option<Vec<String>>, _>("config_values")
+                .map_err(&e)?
+                .unwrap_or_default(),
             leakproof: row.try_get("leakproof").map_err(&e)?,
             parallel: parallel.chars().next().unwrap_or('u'),
             cost: row.try_get("cost").map_err(&e)?,

@@ -4,6 +4,7 @@ mod canon;
 mod checks;
 mod columns;
 mod default_privileges;
+mod extension_members;
 mod finding;
 mod functions;
 mod indexes;
@@ -114,6 +115,7 @@ pub fn verify_into(
     }
     functions::verify_functions(specs, actual, shadow, &mut out);
     schema_objects::verify_schema_objects(specs, actual, shadow, &mut out);
+    extension_members::verify_extension_members(specs, actual, shadow, &mut out);
     let mut roles = roles::Roles::new(access, actual);
     privileges::verify_privileges(specs, actual, shadow, &mut roles, &mut out);
     policies::verify_policies(specs, actual, shadow, &mut roles, &mut out);

@@ -280,12 +280,21 @@ fn partition_depth(specs: &SpecSet, l: &LoadedSpec) -> usize {
 
 async fn create_extensions(conn: &mut PgConnection, specs: &SpecSet) -> Result<()> {
     for l in &specs.schemas {
-        for name in l.spec.extensions.keys() {
+        for (name, x) in &l.spec.extensions {
             let sql = format!(
                 "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}",
                 quote_ident(name),
                 quote_ident(&l.spec.schema)
             );
+            // The declared version when the server can install it: the shadow's install is
+            // what the extension's members are compared with, and a member set belongs to
+            // a version. When it cannot, the default version, and that comparison is a skip.
+            if let Some(v) = &x.version {
+                let versioned = format!("{sql} VERSION {}", crate::sql::quote_literal(v));
+                if exec_in_savepoint(conn, &versioned).await.is_ok() {
+                    continue;
+                }
+            }
             if let Err(e) = exec_in_savepoint(conn, &sql).await {
                 let at = l.location(&["extensions", name]);
                 return Err(Error::database(
