@@ -72,6 +72,12 @@ async fn cluster_starts_serves_and_leaves_nothing_on_drop() {
         .await
         .unwrap();
     assert_eq!(fsync, "off");
+    // A CREATE INDEX does not size its table to plan parallel workers (README, Speed).
+    let workers: String = sqlx::query_scalar("SHOW max_parallel_maintenance_workers")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(workers, "0");
     conn.close().await.unwrap();
     drop(cluster);
     assert!(!process_alive(pid), "server {pid} still running after drop");

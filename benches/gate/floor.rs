@@ -1,7 +1,8 @@
 //! The floor: what PostgreSQL itself needs for a schema. `initdb`, server start
 //! (`pg_ctl -w start`), `psql -1 -f` of every migration file in order, `pg_ctl -w stop`.
 //! The server runs with the settings the ephemeral cluster uses (fsync, synchronous commit
-//! and full-page writes off, 1,024 locks per transaction), so neither side gains from them.
+//! and full-page writes off, no parallel index builds, 1,024 locks per transaction), so
+//! neither side gains from them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -112,7 +113,7 @@ pub fn floor_once(bindir: &Path, migrations: &Path) -> Floor {
             .arg(&data)
             .arg("-o")
             .arg(format!(
-                "-k {} -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_locks_per_transaction=1024",
+                "-k {} -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_parallel_maintenance_workers=0 -c max_locks_per_transaction=1024",
                 dir.path().display()
             ))
             .arg("-l")

@@ -335,7 +335,7 @@ mod imp {
     const READY_TIMEOUT: Duration = Duration::from_secs(60);
     /// The same server settings as the ephemeral cluster (the image's entrypoint runs
     /// `postgres` with these arguments).
-    const SERVER_ARGS: [&str; 12] = [
+    const SERVER_ARGS: [&str; 14] = [
         "-c",
         "fsync=off",
         "-c",
@@ -344,6 +344,8 @@ mod imp {
         "full_page_writes=off",
         "-c",
         "max_connections=50",
+        "-c",
+        "max_parallel_maintenance_workers=0",
         "-c",
         "max_locks_per_transaction=1024",
         "-c",
