@@ -757,7 +757,6 @@ fn verify_standalone_sequences(
     owned: &BTreeSet<&str>,
     out: &mut Vec<Finding>,
 ) {
-    let no_roles = IndexMap::new();
     for (name, seq) in &actual.access.relations {
         if seq.kind != 'S' || owned.contains(name.as_str()) {
             continue;
@@ -776,34 +775,63 @@ fn verify_standalone_sequences(
             Some((d, _)) => Site::of(d, "sequences", &d.spec.requirements),
             None => Site::unlisted("sequences"),
         };
-        let dp = listed.and_then(|(_, s)| s.privileges.as_ref());
-        let declared = DeclaredAcl {
-            owner: dp.and_then(|p| p.owner.as_ref()),
-            public: dp.and_then(|p| p.public.as_ref()),
-            roles: dp.map(|p| &p.roles).unwrap_or(&no_roles),
-        };
+        let declared = listed.and_then(|(_, s)| s.privileges.as_ref());
         let path = ["sequences", bare.as_str(), "privileges"];
-        let expected = expected_acl(
-            &declared,
-            AclKind::Sequence,
-            actual,
-            roles,
-            &site,
-            &path,
-            MIGRATOR,
-        );
-        compare_acl(
-            &site,
+        let listing = Listing {
+            site: &site,
             name,
-            &path,
-            AclKind::Sequence,
-            &expected,
-            seq,
-            actual,
-            roles,
-            out,
-        );
+            path: &path,
+            kind: AclKind::Sequence,
+        };
+        compare_listed(&listing, declared, seq, actual, roles, out);
     }
+}
+
+/// Where a schema document's object (a standalone sequence, a type) is, and what its ACL
+/// is compared as.
+struct Listing<'l> {
+    site: &'l Site<'l>,
+    name: &'l str,
+    path: &'l [&'l str],
+    kind: AclKind,
+}
+
+/// Compare the ACL of a schema document's object with the privileges its listing declares,
+/// else PostgreSQL's defaults (owned by the migrating role, PUBLIC's default grants).
+fn compare_listed(
+    listing: &Listing,
+    declared: Option<&crate::spec::privileges::ObjectPrivileges>,
+    acl: &Acl,
+    actual: &Schema,
+    roles: &mut Roles,
+    out: &mut Vec<Finding>,
+) {
+    let no_roles = IndexMap::new();
+    let declared = DeclaredAcl {
+        owner: declared.and_then(|p| p.owner.as_ref()),
+        public: declared.and_then(|p| p.public.as_ref()),
+        roles: declared.map(|p| &p.roles).unwrap_or(&no_roles),
+    };
+    let expected = expected_acl(
+        &declared,
+        listing.kind,
+        actual,
+        roles,
+        listing.site,
+        listing.path,
+        MIGRATOR,
+    );
+    compare_acl(
+        listing.site,
+        listing.name,
+        listing.path,
+        listing.kind,
+        &expected,
+        acl,
+        actual,
+        roles,
+        out,
+    );
 }
 
 /// Enums, domains and composite types: as a schema document lists them, else PostgreSQL's
@@ -811,7 +839,6 @@ fn verify_standalone_sequences(
 /// type (add an enum label, drop a domain's CHECK), and without USAGE a role can neither
 /// write nor cast to it.
 fn verify_types(specs: &SpecSet, actual: &Schema, roles: &mut Roles, out: &mut Vec<Finding>) {
-    let no_roles = IndexMap::new();
     for (name, acl) in &actual.access.types {
         let doc = specs.schema_doc(&acl.schema);
         let bare = bare_name(name);
@@ -820,33 +847,15 @@ fn verify_types(specs: &SpecSet, actual: &Schema, roles: &mut Roles, out: &mut V
             Some((d, _)) => Site::of(d, "types", &d.spec.requirements),
             None => Site::unlisted("types"),
         };
-        let dp = listed.and_then(|(_, t)| t.privileges.as_ref());
-        let declared = DeclaredAcl {
-            owner: dp.and_then(|p| p.owner.as_ref()),
-            public: dp.and_then(|p| p.public.as_ref()),
-            roles: dp.map(|p| &p.roles).unwrap_or(&no_roles),
-        };
+        let declared = listed.and_then(|(_, t)| t.privileges.as_ref());
         let path = ["types", bare.as_str(), "privileges"];
-        let expected = expected_acl(
-            &declared,
-            AclKind::Type,
-            actual,
-            roles,
-            &site,
-            &path,
-            MIGRATOR,
-        );
-        compare_acl(
-            &site,
+        let listing = Listing {
+            site: &site,
             name,
-            &path,
-            AclKind::Type,
-            &expected,
-            acl,
-            actual,
-            roles,
-            out,
-        );
+            path: &path,
+            kind: AclKind::Type,
+        };
+        compare_listed(&listing, declared, acl, actual, roles, out);
     }
 }
 
