@@ -287,6 +287,8 @@ codes! {
         "ALTER ROLE … NOSUPERUSER NOBYPASSRLS or REVOKE the membership, or know that the role reaches further than its grants.";
     "role.unbound" => "Every role variable the specs use is bound (a skip otherwise: those privilege checks were not made).",
         "Bind the variable with --role NAME=ROLE so that its privilege checks run.";
+    "builtin.altered" => "PostgreSQL's own objects (pg_catalog's functions, tables, views and columns) have the owners, privileges, SECURITY DEFINER and SET options of a fresh database of the same server (a skip on a handed-over server, which has no such reference).",
+        "Undo the GRANT, REVOKE or ALTER FUNCTION on the built-in object, or give the role what it needs through objects of your own schema.";
     "role.replica_sessions" => "No role's sessions, and no session of the database, start with session_replication_role = replica unless a schema document declares it (replica mode skips ordinary triggers and foreign keys).",
         "ALTER ROLE … RESET session_replication_role (or ALTER DATABASE …), or declare it with a reason under replica_sessions: in a schema document.";
     "rls.enabled" => "Row-level security is enabled or disabled on a table as declared.",

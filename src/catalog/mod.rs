@@ -2,6 +2,7 @@
 //! objects there are, every expression printed by PostgreSQL's own functions.
 
 pub mod acl;
+pub mod builtin;
 mod model;
 mod names;
 mod objects;

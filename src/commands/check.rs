@@ -17,6 +17,7 @@ use crate::postgres::{Cluster, ClusterOptions, Database};
 use crate::probe::ProbeConfig;
 use crate::run::{spool_error, Clock, FindingSink, Phase, Run, SpecFile};
 use crate::spec::{load_dir_reporting, SpecSet};
+use crate::verify::builtin::BuiltinReference;
 use crate::verify::{
     across_majors, cached_shadow, cross_major_rules, look_up, verify_into, verify_migrations,
     AccessOptions, ShadowInputs, ShadowSource,
@@ -24,6 +25,11 @@ use crate::verify::{
 
 use super::shadow_server::{more_sessions, Ahead, LoadedSpecs, SHADOW_DB};
 use super::{apply_options, cluster_options, server_settings, Output};
+
+/// A database of the throw-away server that no migration runs in: initdb makes it, and the
+/// checked database is another (`reims`). What PostgreSQL's own objects are before any
+/// migration, for `builtin.altered`.
+const FRESH_DB: &str = "postgres";
 
 /// Run `check`; returns the exit code.
 ///
@@ -561,7 +567,26 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         };
         Ok::<_, Error>((shadow, shadow_server_version, cross_major, phases))
     };
-    let (catalog, compiled) = tokio::join!(read_catalog, compile_specs);
+    // PostgreSQL's own objects, here and in a database of the same server no migration ran
+    // in, on sessions of their own beside the catalog read.
+    let read_builtin = async {
+        match &db {
+            Database::Ephemeral(cluster) => {
+                let mut here = db.connect().await?;
+                let mut fresh = cluster.connect(FRESH_DB).await?;
+                let (here_state, fresh_state) = tokio::join!(
+                    crate::catalog::builtin::read_builtin_state(&mut here),
+                    crate::catalog::builtin::read_builtin_state(&mut fresh)
+                );
+                Database::close(here).await;
+                Database::close(fresh).await;
+                Ok::<_, Error>(Some((here_state?, fresh_state?)))
+            }
+            Database::Url(..) => Ok(None),
+        }
+    };
+    let (catalog, compiled, builtin) = tokio::join!(read_catalog, compile_specs, read_builtin);
+    let builtin = builtin?;
     drop(spinner);
     // Errors in the order the steps would have run in turn: a catalog that cannot be read
     // is told before a spec the shadow refuses.
@@ -621,6 +646,16 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     let mut findings = FindingSink::new()?;
     findings.extend(migration_findings);
     // The copies are made beside verify, with this session closed meanwhile.
+    findings.extend(vec![crate::verify::builtin::verify_builtin(
+        match &builtin {
+            Some((here, fresh)) => BuiltinReference::Read(here, fresh),
+            None => BuiltinReference::Unavailable(
+                "on a handed-over server there is no database the migrations never touched to \
+             compare with, and managed services change pg_catalog's privileges themselves; \
+             they are compared on a throw-away server (check without --database-url)",
+            ),
+        },
+    )]);
     let verify = || {
         verify_into(&specs, &actual, &shadow, &access, &mut findings);
         phases.push(clock.phase("verify", t));

@@ -1,5 +1,6 @@
 //! spec × catalog → findings. One module per object kind; the verifier never prints.
 
+pub mod builtin;
 mod canon;
 mod checks;
 mod columns;

@@ -1,0 +1,94 @@
+//! The state of PostgreSQL's own objects (`pg_catalog`'s functions, relations and their
+//! columns) where it differs from what the server gives them: an owner other than the
+//! bootstrap superuser, SECURITY DEFINER or `SET` options on a built-in function, or
+//! privileges other than the built-in default. A superuser's migration can make any of
+//! these (`GRANT SELECT ON pg_authid TO app`, `GRANT EXECUTE ON FUNCTION pg_read_file(text)
+//! TO app`), and none of them is in a schema the specs describe.
+//!
+//! The catalog is per database, so the same query on another database of a fresh server
+//! gives the reference: what a database has before any migration touched it.
+
+use sqlx::{PgConnection, Row};
+
+use crate::error::Result;
+
+/// What one built-in object has beyond the server's defaults, as one line of text (so that
+/// the two databases' answers compare as sets of lines).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BuiltinState {
+    /// `function pg_read_file(text)`, `table pg_authid`, `column pg_authid.rolpassword`.
+    pub object: String,
+    /// What it has: owner, SECURITY DEFINER, `SET` options and privileges, in words.
+    pub state: String,
+}
+
+/// The grantee of an `aclexplode` entry: PUBLIC, the bootstrap superuser (named apart,
+/// since its name is whatever initdb was given), or the role's name.
+const BUILTIN: &str = r#"
+WITH fns AS (
+  SELECT 'function ' || p.oid::regprocedure::text AS object, p.proowner AS owner,
+         p.prosecdef AS secdef, p.proconfig AS config,
+         COALESCE(p.proacl, acldefault('f', p.proowner)) AS acl,
+         acldefault('f', p.proowner) AS default_acl
+    FROM pg_proc p
+   WHERE p.pronamespace = 'pg_catalog'::regnamespace
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                     AND d.objid = p.oid AND d.deptype = 'e')
+), rels AS (
+  SELECT CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'S' THEN 'sequence ' ELSE 'table ' END
+           || c.relname AS object, c.relowner AS owner, false AS secdef, NULL::text[] AS config,
+         COALESCE(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char",
+                                       c.relowner)) AS acl,
+         acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)
+           AS default_acl
+    FROM pg_class c
+   WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
+), cols AS (
+  SELECT 'column ' || c.relname || '.' || a.attname AS object, 10::oid AS owner,
+         false AS secdef, NULL::text[] AS config, a.attacl AS acl, NULL::aclitem[] AS default_acl
+    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+   WHERE c.relnamespace = 'pg_catalog'::regnamespace AND a.attacl IS NOT NULL
+     AND a.attnum > 0 AND NOT a.attisdropped
+), objs AS (
+  -- Most objects have no ACL of their own: compared as arrays first, only the others are
+  -- exploded into grants.
+  SELECT * FROM (SELECT * FROM fns UNION ALL SELECT * FROM rels UNION ALL SELECT * FROM cols) o
+   WHERE o.owner <> 10 OR o.secdef OR o.config IS NOT NULL OR o.acl IS DISTINCT FROM o.default_acl
+), described AS (
+  SELECT o.object, o.owner, o.secdef, o.config,
+         ARRAY(SELECT CASE e.grantee WHEN 0 THEN 'PUBLIC' WHEN 10 THEN '(bootstrap superuser)'
+                        ELSE pg_get_userbyid(e.grantee)::text END
+                      || ' ' || e.privilege_type || CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
+                 FROM aclexplode(o.acl) e ORDER BY 1) AS grants,
+         ARRAY(SELECT CASE e.grantee WHEN 0 THEN 'PUBLIC' WHEN 10 THEN '(bootstrap superuser)'
+                        ELSE pg_get_userbyid(e.grantee)::text END
+                      || ' ' || e.privilege_type || CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
+                 FROM aclexplode(o.default_acl) e ORDER BY 1) AS default_grants
+    FROM objs o
+)
+SELECT object,
+       concat_ws('; ',
+         CASE WHEN owner <> 10 THEN 'owned by ' || pg_get_userbyid(owner) END,
+         CASE WHEN secdef THEN 'SECURITY DEFINER' END,
+         CASE WHEN config IS NOT NULL THEN 'SET ' || array_to_string(config, ', ') END,
+         CASE WHEN grants IS DISTINCT FROM default_grants
+              THEN 'privileges ' || COALESCE(NULLIF(array_to_string(grants, ', '), ''), 'none') END
+       ) AS state
+  FROM described
+ WHERE owner <> 10 OR secdef OR config IS NOT NULL OR grants IS DISTINCT FROM default_grants
+ ORDER BY 1"#;
+
+/// Every built-in object of the connected database whose state differs from the server's
+/// default, in object order. One statement.
+pub async fn read_builtin_state(conn: &mut PgConnection) -> Result<Vec<BuiltinState>> {
+    let err = super::db_err("reading the state of pg_catalog's objects");
+    let rows = sqlx::query(BUILTIN).fetch_all(conn).await.map_err(&err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(BuiltinState {
+                object: row.try_get("object").map_err(&err)?,
+                state: row.try_get("state").map_err(&err)?,
+            })
+        })
+        .collect()
+}

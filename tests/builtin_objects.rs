@@ -1,0 +1,86 @@
+//! `builtin.altered`: a migration that changes PostgreSQL's own objects (pg_catalog) fails
+//! the run, each change named, though no spec describes pg_catalog; an untouched database
+//! passes. The reference is a database of the same throw-away server that no migration
+//! ran in.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// `check --no-probe --no-report --format json` of the ledger, with `after` applied after
+/// its migrations: the exit code and the `builtin.altered` finding.
+fn ledger_with(after: Option<&str>) -> (Option<i32>, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "check",
+        "--no-probe",
+        "--no-report",
+        "--format",
+        "json",
+        "--migrations",
+        "tests/fixtures/report/migrations",
+        "--specs",
+        "tests/fixtures/report/specs",
+    ];
+    let path = dir.path().join("after.sql");
+    if let Some(sql) = after {
+        std::fs::write(&path, sql).unwrap();
+        args.extend(["--apply-after", path.to_str().unwrap()]);
+    }
+    let out = reims_command(&args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let run: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let found: Vec<&Value> = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "builtin.altered")
+        .collect();
+    assert_eq!(found.len(), 1, "one finding per run: {found:?}");
+    (out.status.code(), found[0].clone(), stderr)
+}
+
+#[test]
+fn an_untouched_pg_catalog_passes() {
+    let (code, finding, stderr) = ledger_with(None);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(finding["status"], "pass", "{finding}");
+}
+
+/// Each change below passed every check before: none is in a schema the specs describe.
+#[test]
+fn changes_to_pg_catalog_fail_and_each_is_named() {
+    let (code, finding, stderr) = ledger_with(Some(
+        "CREATE ROLE rv_builtin_reader;\n\
+         GRANT SELECT ON pg_authid TO PUBLIC;\n\
+         GRANT SELECT (rolpassword) ON pg_authid TO rv_builtin_reader;\n\
+         GRANT EXECUTE ON FUNCTION pg_read_file(text) TO rv_builtin_reader;\n\
+         ALTER FUNCTION lower(text) SECURITY DEFINER;\n\
+         ALTER FUNCTION now() SET search_path = public;\n\
+         REVOKE EXECUTE ON FUNCTION upper(text) FROM PUBLIC;\n\
+         ALTER FUNCTION initcap(text) OWNER TO rv_builtin_reader;\n\
+         -- Granting what PUBLIC has already changes nothing.\n\
+         GRANT EXECUTE ON FUNCTION length(text) TO PUBLIC;\n",
+    ));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(finding["status"], "fail", "{finding}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("7 of PostgreSQL's own objects"),
+        "{message}"
+    );
+    for named in [
+        "`table pg_authid`: privileges",
+        "`column pg_authid.rolpassword`: privileges rv_builtin_reader SELECT",
+        "`function pg_read_file(text)`",
+        "`function lower(text)`: SECURITY DEFINER",
+        "`function now()`: SET search_path=public",
+        "`function upper(text)`",
+        "`function initcap(text)`: owned by rv_builtin_reader",
+    ] {
+        assert!(message.contains(named), "{named} missing: {message}");
+    }
+    assert!(!message.contains("length(text)"), "{message}");
+}
