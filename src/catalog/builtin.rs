@@ -6,7 +6,9 @@
 //! TO app`), and none of them is in a schema the specs describe.
 //!
 //! The catalog is per database, so the same query on another database of a fresh server
-//! gives the reference: what a database has before any migration touched it.
+//! gives the reference: what a database has before any migration touched it. An
+//! extension's members are left out (an extension may be installed into pg_catalog):
+//! `extension.member_security` compares them with a fresh install.
 
 use sqlx::{PgConnection, Row};
 
@@ -43,12 +45,16 @@ WITH fns AS (
            AS default_acl
     FROM pg_class c
    WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                     AND d.objid = c.oid AND d.deptype = 'e')
 ), cols AS (
   SELECT 'column ' || c.relname || '.' || a.attname AS object, 10::oid AS owner,
          false AS secdef, NULL::text[] AS config, a.attacl AS acl, NULL::aclitem[] AS default_acl
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
    WHERE c.relnamespace = 'pg_catalog'::regnamespace AND a.attacl IS NOT NULL
      AND a.attnum > 0 AND NOT a.attisdropped
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                     AND d.objid = c.oid AND d.deptype = 'e')
 ), objs AS (
   -- Most objects have no ACL of their own: compared as arrays first, only the others are
   -- exploded into grants.

@@ -58,14 +58,14 @@ pub fn verify_builtin(reference: BuiltinReference) -> Finding {
             Some(was) if was == state => {}
             Some(was) => changes.push(format!("`{object}`: {state} (a fresh database: {was})")),
             None => changes.push(format!(
-                "`{object}`: {state} (a fresh database: the server's default)"
+                "`{object}`: {state} (a fresh database: PostgreSQL's default, or no such object)"
             )),
         }
     }
     for (object, was) in &fresh {
         if !checked.contains_key(object) {
             changes.push(format!(
-                "`{object}`: the server's default (a fresh database: {was})"
+                "`{object}`: PostgreSQL's default, or no such object (a fresh database: {was})"
             ));
         }
     }
@@ -135,7 +135,13 @@ mod tests {
         let f = verify_builtin(BuiltinReference::Read(&granted, &fresh));
         assert_eq!(f.status, Status::Fail);
         assert!(f.message.starts_with("2 of"), "{}", f.message);
-        assert!(f.message.contains("`table pg_authid`: privileges PUBLIC SELECT (a fresh database: the server's default)"), "{}", f.message);
+        assert!(
+            f.message.contains(
+                "`table pg_authid`: privileges PUBLIC SELECT (a fresh database: PostgreSQL's default"
+            ),
+            "{}",
+            f.message
+        );
         assert!(
             f.message
                 .contains("u EXECUTE (a fresh database: privileges A)"),
@@ -147,7 +153,7 @@ mod tests {
         assert_eq!(reset.status, Status::Fail, "a built-in restriction lifted");
         assert!(reset
             .message
-            .contains("the server's default (a fresh database: privileges A)"));
+            .contains("no such object (a fresh database: privileges A)"));
 
         let skip = verify_builtin(BuiltinReference::Unavailable("a handed-over server"));
         assert_eq!(skip.status, Status::Skip);
