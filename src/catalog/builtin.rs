@@ -5,6 +5,10 @@
 //! these (`GRANT SELECT ON pg_authid TO app`, `GRANT EXECUTE ON FUNCTION pg_read_file(text)
 //! TO app`), and none of them is in a schema the specs describe.
 //!
+//! One more line counts pg_catalog's functions and relations and digests their names, so
+//! that one a migration adds (`CREATE FUNCTION pg_catalog.f()`, found before any function
+//! of the same name in every schema of every search path) or drops differs too.
+//!
 //! The catalog is per database, so the same query on another database of a fresh server
 //! gives the reference: what a database has before any migration touched it. An
 //! extension's members are left out (an extension may be installed into pg_catalog):
@@ -72,6 +76,11 @@ WITH fns AS (
                  FROM aclexplode(o.default_acl) e ORDER BY 1) AS default_grants
     FROM objs o
 )
+SELECT 'functions and relations' AS object,
+       count(*) || ', digest of their names ' || left(md5(string_agg(f.object, ',' ORDER BY f.object)), 16)
+         AS state
+  FROM (SELECT object FROM fns UNION ALL SELECT object FROM rels) f
+UNION ALL
 SELECT object,
        concat_ws('; ',
          CASE WHEN owner <> 10 THEN 'owned by ' || pg_get_userbyid(owner) END,

@@ -72,13 +72,10 @@ pub fn verify_builtin(reference: BuiltinReference) -> Finding {
     if changes.is_empty() {
         return finding(
             Status::Pass,
-            format!(
-                "PostgreSQL's own objects (pg_catalog's functions, tables, views and columns) \
-                 have the owners, privileges and settings of a fresh database of this server; \
-                 the {} whose privileges or settings are not PostgreSQL's defaults are the \
-                 same in both",
-                fresh.len()
-            ),
+            "PostgreSQL's own objects (pg_catalog's functions, tables, views and columns) are \
+             those of a fresh database of this server, no more and no fewer, with the same \
+             owners, privileges and settings"
+                .to_string(),
         );
     }
     let count = changes.len();
