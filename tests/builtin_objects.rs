@@ -13,11 +13,6 @@ use serde_json::Value;
 fn ledger_with(after: Option<&str>) -> (Option<i32>, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec![
-        "check",
-        "--no-probe",
-        "--no-report",
-        "--format",
-        "json",
         "--migrations",
         "tests/fixtures/report/migrations",
         "--specs",
@@ -28,10 +23,7 @@ fn ledger_with(after: Option<&str>) -> (Option<i32>, Value, String) {
         std::fs::write(&path, sql).unwrap();
         args.extend(["--apply-after", path.to_str().unwrap()]);
     }
-    let out = reims_command(&args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let run: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let (code, run, stderr) = check_json(&args);
     let found: Vec<&Value> = run["findings"]
         .as_array()
         .unwrap()
@@ -39,7 +31,7 @@ fn ledger_with(after: Option<&str>) -> (Option<i32>, Value, String) {
         .filter(|f| f["code"] == "builtin.altered")
         .collect();
     assert_eq!(found.len(), 1, "one finding per run: {found:?}");
-    (out.status.code(), found[0].clone(), stderr)
+    (code, found[0].clone(), stderr)
 }
 
 #[test]

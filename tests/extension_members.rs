@@ -20,22 +20,12 @@ fn members_with(schema_doc: &str) -> (Option<i32>, Vec<Value>, String) {
     );
     let migrations = project.path().join("migrations");
     let specs = project.path().join("specs");
-    let out = reims_command(&[
-        "check",
-        "--no-probe",
-        "--no-report",
-        "--format",
-        "json",
+    let (code, run, stderr) = check_json(&[
         "--migrations",
         migrations.to_str().unwrap(),
         "--specs",
         specs.to_str().unwrap(),
-    ])
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let run: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    ]);
     let members = run["findings"]
         .as_array()
         .unwrap()
@@ -46,7 +36,7 @@ fn members_with(schema_doc: &str) -> (Option<i32>, Vec<Value>, String) {
         })
         .cloned()
         .collect();
-    (out.status.code(), members, stderr)
+    (code, members, stderr)
 }
 
 #[test]

@@ -203,6 +203,17 @@ pub fn reims_command(args: &[&str]) -> std::process::Command {
     cmd
 }
 
+/// `check --no-probe --no-report --format json` with `args` after it: the exit code, the run
+/// record it printed, and its stderr.
+pub fn check_json(args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut all = vec!["check", "--no-probe", "--no-report", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = reims_command(&all).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let run = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (out.status.code(), run, stderr)
+}
+
 /// A project folder: `migrations/` and `specs/` holding `migrations` and `specs` (file name,
 /// text), with REIMS's spec of `schema_migrations` among the specs, as `check` needs.
 pub fn project_folder<M: AsRef<str>, S: AsRef<str>>(
