@@ -1,9 +1,10 @@
 //! `SET` options with units, as the server compares them. PostgreSQL stores a function's
 //! `proconfig` as written, so `work_mem=64MB` and `work_mem=65536kB` are different texts
 //! for one value. The catalog read therefore also prints each option whose setting has a
-//! unit (`pg_settings.unit`) in that unit, converted and rounded as the server does when it
-//! applies the option, on the server that is read: both sides of a comparison go through
-//! the same SQL, on the same major.
+//! unit (`pg_settings.unit`) in that unit, converted and rounded to a whole unit (half away
+//! from zero; the server rounds half to even, so only a value exactly half a unit off can
+//! differ), on the server that is read: both sides of a comparison go through the same
+//! SQL, on the same major.
 
 /// The common table expression [`config_values`] reads: the settings that have a unit,
 /// read once per query rather than once per option.
@@ -34,7 +35,7 @@ fn unit_kind(u: &str) -> String {
 /// without a unit of the same kind, written as a number of the setting's unit (`64MB` and
 /// `65536kB` are both `work_mem=65536kB`, `1min`, `60s` and `60000` all
 /// `statement_timeout=60000ms`); an integer setting's value rounded to a whole number of
-/// its unit, as the server rounds it. Any other option is kept as written.
+/// its unit, half away from zero. Any other option is kept as written.
 pub(super) fn config_values(config: &str) -> String {
     let given = "nullif(v.m[2], '')";
     format!(
