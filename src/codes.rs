@@ -281,6 +281,8 @@ codes! {
         "REVOKE the privilege in a migration, or declare it in the spec's `privileges`.";
     "privilege.defaults" => "No ALTER DEFAULT PRIVILEGES grants what objects created later get, in the checked schemas or the whole database (a skip when one does: the specs cannot state them).",
         "ALTER DEFAULT PRIVILEGES … REVOKE what it grants, or know that objects created later by that role get those grants.";
+    "database.settings" => "No ALTER DATABASE … SET changes the settings every session of the checked database starts with (a skip naming each one: the specs cannot state them).",
+        "ALTER DATABASE … RESET the option, or know that every session starts with it.";
     "role.missing" => "Every role the specs name exists on the server.",
         "Create the role, bind the spec's role variable with --role NAME=ROLE, or correct the spec.";
     "role.attributes" => "Every role the specs name (but the owner) holds only its direct grants: no SUPERUSER or BYPASSRLS, a member of no role (a skip when it is: the specs cannot state role attributes or memberships).",

@@ -75,9 +75,34 @@ fn changes_to_pg_catalog_fail_and_each_is_named() {
         "`function now()`: SET search_path=public",
         "`function upper(text)`",
         "`function initcap(text)`: owned by rv_builtin_reader",
-        "`functions and relations`: ",
+        "`functions, relations and languages`: ",
     ] {
         assert!(message.contains(named), "{named} missing: {message}");
     }
     assert!(!message.contains("length(text)"), "{message}");
+}
+
+/// The database's languages are PostgreSQL's own objects too, and belong to no schema:
+/// USAGE revoked from PUBLIC on `sql`, and a language a migration creates with the
+/// defaults (found by the count and digest), each fail. `plpgsql` is an extension's member
+/// and is compared as one (`extension.member_security`).
+#[test]
+fn changes_to_the_languages_fail_and_are_named() {
+    let (code, finding, stderr) = ledger_with(Some(
+        "REVOKE USAGE ON LANGUAGE sql FROM PUBLIC;\n\
+         CREATE LANGUAGE rv_lang HANDLER plpgsql_call_handler;\n",
+    ));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(finding["status"], "fail", "{finding}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("2 of PostgreSQL's own objects"),
+        "{message}"
+    );
+    for named in [
+        "`language sql`: privileges",
+        "`functions, relations and languages`: ",
+    ] {
+        assert!(message.contains(named), "{named} missing: {message}");
+    }
 }

@@ -166,6 +166,9 @@ async fn the_projects_specs_pass_on_the_projects_migrations() {
         .filter(|f| f.table != "functions" && f.location.is_none())
         .filter(|f| !(f.table == "schema public" && f.code.starts_with("privilege.")))
         .filter(|f| f.code != "role.replica_sessions" && f.code != "privilege.defaults")
+        // Nor do the database's own privileges and settings when no database document
+        // states them.
+        .filter(|f| f.table != "database")
         // plpgsql, which no spec declares, has its members compared with the shadow's
         // install of it all the same; there is no spec line to point at.
         .filter(|f| !(f.object == "plpgsql" && f.code.starts_with("extension.member")))
@@ -1559,6 +1562,112 @@ async fn default_privileges_are_a_skip_that_says_what_they_grant() {
             "{mutation}: {}",
             f.message
         );
+    }
+}
+
+/// The database's own privileges, which belong to no schema: as a database document
+/// declares them (the owner only when it names one), else PostgreSQL's default; on a
+/// handed-over server without a document, a difference is a skip that names it, never a
+/// pass. Each `ALTER DATABASE … SET` is a skip naming the option; none is a pass.
+#[tokio::test]
+async fn the_databases_privileges_are_as_declared_and_its_settings_are_skips() {
+    use reims_verify::spec::{load_document, SpecDocument};
+    use reims_verify::verify::{verify_with, AccessOptions};
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let database = |found: Vec<Finding>| -> Vec<Finding> {
+        found
+            .into_iter()
+            .filter(|f| f.table == "database")
+            .collect()
+    };
+    let status_of = |found: &[Finding], code: &str| -> Vec<Status> {
+        found
+            .iter()
+            .filter(|f| f.code == code)
+            .map(|f| f.status)
+            .collect()
+    };
+    let with_doc = |text: &str| {
+        let SpecDocument::Database(doc) =
+            load_document(Path::new("specs/_database.yaml"), text).expect("the document loads")
+        else {
+            panic!("a document with `database:` alone is the database document")
+        };
+        let mut specs = specs.clone();
+        specs.database = Some(*doc);
+        specs
+    };
+    let handed_over = AccessOptions {
+        handed_over: true,
+        ..Default::default()
+    };
+
+    let untouched = access_fixture_after(None).await;
+    let found = database(verify(&specs, &untouched, &shadow));
+    assert!(found.iter().all(|f| f.status == Status::Pass), "{found:#?}");
+    assert_eq!(status_of(&found, "database.settings"), [Status::Pass]);
+    assert!(
+        status_of(&found, "privilege.owner").is_empty(),
+        "{found:#?}"
+    );
+
+    let actual = access_fixture_after(Some(
+        "DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %1$I FROM PUBLIC; \
+           GRANT CONNECT ON DATABASE %1$I TO vault_reader WITH GRANT OPTION; \
+           ALTER DATABASE %1$I SET work_mem = ''64MB''', current_database()); END $$",
+    ))
+    .await;
+    // No document, a throw-away server: PostgreSQL's default is what the specs mean.
+    let found = database(verify(&specs, &actual, &shadow));
+    assert_eq!(status_of(&found, "privilege.missing"), [Status::Fail]);
+    assert_eq!(status_of(&found, "privilege.extra"), [Status::Fail]);
+    let missing = found
+        .iter()
+        .find(|f| f.code == "privilege.missing")
+        .unwrap();
+    assert!(
+        missing.message.contains("PUBLIC lacks TEMPORARY"),
+        "{missing:#?}"
+    );
+    let settings: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.code == "database.settings")
+        .collect();
+    assert_eq!(settings.len(), 1, "{settings:#?}");
+    assert_eq!(settings[0].status, Status::Skip);
+    assert_eq!(settings[0].actual.as_deref(), Some("work_mem=64MB"));
+    // No document, a handed-over server: not judged, and said so.
+    let found = database(verify_with(&specs, &actual, &shadow, &handed_over));
+    for code in ["privilege.missing", "privilege.extra"] {
+        let f = found.iter().find(|f| f.code == code).unwrap();
+        assert_eq!(f.status, Status::Skip, "{f:#?}");
+        assert!(f.message.contains("not judged"), "{f:#?}");
+    }
+    // A document that states them: they pass on both kinds of server.
+    let declared = with_doc(
+        "database:\n  privileges:\n    public: [connect]\n    roles: { vault_reader: [connect with grant option] }\n",
+    );
+    for access in [AccessOptions::default(), handed_over.clone()] {
+        let found = database(verify_with(&declared, &actual, &shadow, &access));
+        let privileges: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.code.starts_with("privilege."))
+            .collect();
+        assert_eq!(privileges.len(), 3, "{privileges:#?}");
+        assert!(
+            privileges.iter().all(|f| f.status == Status::Pass),
+            "{privileges:#?}"
+        );
+        assert!(privileges.iter().all(|f| f.location.is_some()));
+    }
+    // A document that says otherwise fails on both, the owner included once it is named.
+    let wrong = with_doc(
+        "database:\n  privileges:\n    owner: vault_reader\n    public: [connect]\n    roles: { vault_reader: [connect] }\n",
+    );
+    for access in [AccessOptions::default(), handed_over.clone()] {
+        let found = database(verify_with(&wrong, &actual, &shadow, &access));
+        assert_eq!(status_of(&found, "privilege.owner"), [Status::Fail]);
+        assert_eq!(status_of(&found, "privilege.grant_option"), [Status::Fail]);
     }
 }
 

@@ -1387,3 +1387,55 @@ fn failing_in(dir: &Path, extra: &[&str]) -> (Option<i32>, Vec<String>) {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code(), failed_findings(&run))
 }
+
+/// A database whose own grants are not PostgreSQL's default gets a database document that
+/// states them, and it round-trips: the snapshot passes on the database it was taken from;
+/// with the default, no document is written.
+#[tokio::test]
+async fn the_databases_grants_round_trip_through_a_database_document() {
+    let plain = migrated_db("snap_db_plain").await;
+    let snap = snapshot_schema(&schema_of(&plain).await).unwrap();
+    assert_eq!(
+        snap.database, None,
+        "PostgreSQL's default needs no document"
+    );
+
+    let db = migrated_db("snap_db").await;
+    sqlx::raw_sql(
+        "DO $$ BEGIN
+           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'snap_db_reader') THEN
+             CREATE ROLE snap_db_reader;
+           END IF;
+           EXECUTE format('REVOKE TEMPORARY ON DATABASE %1$I FROM PUBLIC; \
+                           GRANT CONNECT ON DATABASE %1$I TO snap_db_reader WITH GRANT OPTION',
+                          current_database());
+         END $$",
+    )
+    .execute(&mut connect(&db).await)
+    .await
+    .expect("the grants apply");
+    let actual = schema_of(&db).await;
+    let snap = snapshot_schema(&actual).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let specs = write_and_load(&snap, dir.path());
+    let text = std::fs::read_to_string(dir.path().join("_database.yaml")).unwrap();
+    assert!(
+        text.contains("public: [connect]")
+            && text.contains("snap_db_reader: [connect with grant option]"),
+        "{text}"
+    );
+    assert!(specs.database.is_some());
+    let failed = round_trip_failures(&specs, &actual).await;
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    // Without the document the same database fails: the document is what passes it.
+    let mut without = specs.clone();
+    without.database = None;
+    let shadow = shadow_of(&without).await;
+    let failed = failures(&verify(&without, &actual, &shadow));
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with("privilege.extra database")),
+        "{failed:?}"
+    );
+}

@@ -61,6 +61,23 @@ pub struct Access {
     /// that objects created later will get, which no object's ACL shows yet.
     #[serde(default)]
     pub default_acls: Vec<DefaultAcl>,
+    /// The checked database itself: its name, owner and ACL (`CONNECT`, `CREATE`,
+    /// `TEMPORARY`), which belong to no schema.
+    #[serde(default)]
+    pub database: Option<DatabaseAccess>,
+    /// `ALTER DATABASE … SET` options of the checked database, for every role, as
+    /// `pg_db_role_setting` stores them (`search_path=app, public`).
+    #[serde(default)]
+    pub database_settings: Vec<String>,
+}
+
+/// The checked database's name, owner and privileges.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DatabaseAccess {
+    /// `current_database()`.
+    pub name: String,
+    /// Owner and ACL (`kind` is `d`; `schema` is empty).
+    pub acl: Acl,
 }
 
 /// One `pg_default_acl` row: what objects of one kind, created by one role (in one schema,
@@ -191,7 +208,7 @@ pub fn function_key(schema: &str, name: &str, arg_types: &[String]) -> String {
 }
 
 impl Access {
-    /// Every privilege of an ACL kind (`r`, `s`, `f`, `n`) on this server.
+    /// Every privilege of an ACL kind (`r`, `s`, `f`, `n`, `T`, `d`) on this server.
     pub fn all_of(&self, kind: &str) -> &[String] {
         self.all_privileges
             .get(kind)
@@ -338,6 +355,10 @@ WITH objs AS (
     FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
    WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1)
   UNION ALL
+  SELECT 'D', 'D', '', d.datname::text, NULL, NULL, d.datdba,
+         COALESCE(d.datacl, acldefault('d', d.datdba)), NULL, NULL, NULL, NULL
+    FROM pg_database d WHERE d.datname = current_database()
+  UNION ALL
   SELECT 'n', 'n', n.nspname::text, n.nspname::text, NULL, NULL, n.nspowner,
          COALESCE(n.nspacl, acldefault('n', n.nspowner)), NULL, NULL, NULL, NULL
     FROM pg_namespace n WHERE n.nspname = ANY($1)
@@ -357,7 +378,7 @@ UNION ALL
 SELECT 'all', k, NULL, NULL, NULL,
        ARRAY(SELECT e.privilege_type::text FROM aclexplode(acldefault(k::"char", 10::oid)) e
               WHERE e.grantee = 10 ORDER BY 1)
-  FROM unnest(ARRAY['r', 's', 'f', 'n', 'T']) k
+  FROM unnest(ARRAY['r', 's', 'f', 'n', 'T', 'd']) k
 UNION ALL
 SELECT 'member', pg_get_userbyid(m.member)::text, NULL, NULL, NULL,
        ARRAY[pg_get_userbyid(m.roleid)::text,
@@ -382,6 +403,11 @@ SELECT 'replica', CASE WHEN s.setrole = 0 THEN '' ELSE pg_get_userbyid(s.setrole
  WHERE s.setdatabase IN (0, (SELECT d.oid FROM pg_database d WHERE d.datname = current_database()))
    AND EXISTS (SELECT 1 FROM unnest(s.setconfig) c
                 WHERE lower(replace(c, ' ', '')) = 'session_replication_role=replica')
+UNION ALL
+SELECT 'dbsetting', c, NULL, NULL, NULL, NULL
+  FROM pg_db_role_setting s, unnest(s.setconfig) c
+ WHERE s.setrole = 0
+   AND s.setdatabase = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
 UNION ALL
 SELECT 'replica', '', NULL, NULL, NULL, ARRAY['server']
   FROM pg_settings g
@@ -503,6 +529,16 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                 }
                 &mut out.default_acls.last_mut().expect("pushed above").entries
             }
+            "D" => {
+                &mut out
+                    .database
+                    .get_or_insert_with(|| DatabaseAccess {
+                        name: name.clone(),
+                        acl: acl('d'),
+                    })
+                    .acl
+                    .entries
+            }
             _ => &mut out.schemas.entry(name).or_insert_with(|| acl('n')).entries,
         };
         entries.extend(entry);
@@ -529,6 +565,7 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                 info.bypass_rls = flag("bypass_rls")?;
                 info.login = flag("login")?;
             }
+            "dbsetting" => out.database_settings.push(name),
             "all" => {
                 let privileges: Option<Vec<String>> = row.try_get("privileges").map_err(&err)?;
                 out.all_privileges

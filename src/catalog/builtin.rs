@@ -1,12 +1,13 @@
 //! The state of PostgreSQL's own objects (`pg_catalog`'s functions, relations and their
-//! columns) where it differs from what the server gives them: an owner other than the
-//! bootstrap superuser, SECURITY DEFINER or `SET` options on a built-in function, or
-//! privileges other than the built-in default. A superuser's migration can make any of
+//! columns, and the database's procedural languages) where it differs from what the server
+//! gives them: an owner other than the bootstrap superuser, SECURITY DEFINER or `SET`
+//! options on a built-in function, or privileges other than the built-in default
+//! (`REVOKE USAGE ON LANGUAGE sql FROM PUBLIC`). A superuser's migration can make any of
 //! these (`GRANT SELECT ON pg_authid TO app`, `GRANT EXECUTE ON FUNCTION pg_read_file(text)
 //! TO app`), and none of them is in a schema the specs describe.
 //!
-//! One more line counts pg_catalog's functions and relations and digests their names, so
-//! that one a migration adds (`CREATE FUNCTION pg_catalog.f()`, found before any function
+//! One more line counts pg_catalog's functions and relations and the languages, and
+//! digests their names, so that one a migration adds (a language among them) (`CREATE FUNCTION pg_catalog.f()`, found before any function
 //! of the same name in every schema of every search path) or drops differs too.
 //!
 //! The catalog is per database, so the same query on another database of a fresh server
@@ -22,7 +23,8 @@ use crate::error::Result;
 /// the two databases' answers compare as sets of lines).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BuiltinState {
-    /// `function pg_read_file(text)`, `table pg_authid`, `column pg_authid.rolpassword`.
+    /// `function pg_read_file(text)`, `table pg_authid`, `column pg_authid.rolpassword`,
+    /// `language sql`.
     pub object: String,
     /// What it has: owner, SECURITY DEFINER, `SET` options and privileges, in words.
     pub state: String,
@@ -59,10 +61,18 @@ WITH fns AS (
      AND a.attnum > 0 AND NOT a.attisdropped
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                      AND d.objid = c.oid AND d.deptype = 'e')
+), langs AS (
+  SELECT 'language ' || l.lanname AS object, l.lanowner AS owner, false AS secdef,
+         NULL::text[] AS config, COALESCE(l.lanacl, acldefault('l', l.lanowner)) AS acl,
+         acldefault('l', l.lanowner) AS default_acl
+    FROM pg_language l
+   WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_language'::regclass
+                     AND d.objid = l.oid AND d.deptype = 'e')
 ), objs AS (
   -- Most objects have no ACL of their own: compared as arrays first, only the others are
   -- exploded into grants.
-  SELECT * FROM (SELECT * FROM fns UNION ALL SELECT * FROM rels UNION ALL SELECT * FROM cols) o
+  SELECT * FROM (SELECT * FROM fns UNION ALL SELECT * FROM rels UNION ALL SELECT * FROM cols
+                 UNION ALL SELECT * FROM langs) o
    WHERE o.owner <> 10 OR o.secdef OR o.config IS NOT NULL OR o.acl IS DISTINCT FROM o.default_acl
 ), described AS (
   SELECT o.object, o.owner, o.secdef, o.config,
@@ -76,10 +86,10 @@ WITH fns AS (
                  FROM aclexplode(o.default_acl) e ORDER BY 1) AS default_grants
     FROM objs o
 )
-SELECT 'functions and relations' AS object,
+SELECT 'functions, relations and languages' AS object,
        count(*) || ', digest of their names ' || left(md5(string_agg(f.object, ',' ORDER BY f.object)), 16)
          AS state
-  FROM (SELECT object FROM fns UNION ALL SELECT object FROM rels) f
+  FROM (SELECT object FROM fns UNION ALL SELECT object FROM rels UNION ALL SELECT object FROM langs) f
 UNION ALL
 SELECT object,
        concat_ws('; ',

@@ -11,8 +11,9 @@ mod settings;
 pub mod sqltext;
 
 pub use acl::{
-    function_key, read_column_readers, Access, Acl, AclEntry, ColumnReader, DefaultAcl,
-    FunctionAcl, Policy, ReplicaScope, ReplicaSessions, RoleInfo, SensitiveColumn, TableSecurity,
+    function_key, read_column_readers, Access, Acl, AclEntry, ColumnReader, DatabaseAccess,
+    DefaultAcl, FunctionAcl, Policy, ReplicaScope, ReplicaSessions, RoleInfo, SensitiveColumn,
+    TableSecurity,
 };
 pub use model::*;
 pub use read::{

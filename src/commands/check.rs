@@ -279,13 +279,14 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     let mut phases = Vec::new();
     // Every other error waits for the specs: a spec that does not load is told first, as
     // when the specs were loaded before anything else.
-    let access = after_specs(
+    let mut access = after_specs(
         args,
         AccessOptions::parse(&args.roles).map_err(|message| Error::Usage {
             message,
             hint: "write --role NAME=ROLE, e.g. --role app=reims_app".into(),
         }),
     )?;
+    access.handed_over = handed_over(args);
     let files = after_specs(args, discover(&args.migrations))?;
     let extra: Vec<(std::path::PathBuf, String)> = after_specs(
         args,

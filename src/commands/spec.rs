@@ -2,6 +2,7 @@
 
 use crate::cli::SpecCommand;
 use crate::error::{ExitCode, Result};
+use crate::spec::database_doc::DatabaseDocument;
 use crate::spec::report_doc::ReportDocument;
 use crate::spec::{load_dir_reporting, SchemaSpec, TableSpec};
 
@@ -13,9 +14,9 @@ pub fn spec_json_schema() -> String {
     serde_json::to_string_pretty(&schema).expect("serialisable") + "\n"
 }
 
-/// One spec file for the JSON Schema: a relation spec, a schema document or the report
-/// document. (Loading dispatches on the top-level keys instead; this type only describes
-/// the three shapes.)
+/// One spec file for the JSON Schema: a relation spec, a schema document, the report
+/// document or the database document. (Loading dispatches on the top-level keys instead;
+/// this type only describes the four shapes.)
 struct SpecFile;
 
 impl schemars::JsonSchema for SpecFile {
@@ -27,9 +28,10 @@ impl schemars::JsonSchema for SpecFile {
         let relation = generator.subschema_for::<TableSpec>();
         let schema = generator.subschema_for::<SchemaSpec>();
         let report = generator.subschema_for::<ReportDocument>();
+        let database = generator.subschema_for::<DatabaseDocument>();
         schemars::json_schema!({
-            "description": "One spec file: a relation spec (top-level key `table:`), a schema document (top-level key `schema:` and no `table:`) or the report document (top-level key `report:` alone).",
-            "oneOf": [relation, schema, report]
+            "description": "One spec file: a relation spec (top-level key `table:`), a schema document (top-level key `schema:` and no `table:`), the report document (top-level key `report:` alone) or the database document (top-level key `database:` alone).",
+            "oneOf": [relation, schema, report, database]
         })
     }
 }
@@ -49,7 +51,10 @@ pub async fn run_spec(cmd: &SpecCommand, _out: Output) -> Result<ExitCode> {
             }
             outln!(
                 "{} spec file(s) in {} are valid",
-                set.specs.len() + set.schemas.len() + usize::from(set.report.is_some()),
+                set.specs.len()
+                    + set.schemas.len()
+                    + usize::from(set.report.is_some())
+                    + usize::from(set.database.is_some()),
                 specs.display()
             );
             Ok(ExitCode::Passed)

@@ -15,6 +15,7 @@ use super::pretty::{one_line, pretty};
 use crate::catalog::{
     function_key, parse_qualified, relation_key, Acl, AclEntry, Function, Relation, Schema,
 };
+use crate::spec::database_doc::{DatabaseDocument, DatabaseSpec};
 use crate::spec::privileges::{AclKind, MIGRATOR};
 use crate::spec::{
     ColumnPrivileges, ObjectPrivileges, PolicyCommand, PolicySpec, RelationPrivileges, RowSecurity,
@@ -105,17 +106,10 @@ fn list(held: &Held, all: &[String]) -> Vec<String> {
 }
 
 fn all_of(kind: AclKind, schema: &Schema) -> Vec<String> {
-    let letter = match kind {
-        AclKind::Relation => "r",
-        AclKind::Sequence => "s",
-        AclKind::Function => "f",
-        AclKind::Schema => "n",
-        AclKind::Type => "T",
-        AclKind::Column => {
-            return kind.known().iter().map(|s| s.to_string()).collect();
-        }
-    };
-    schema.access.all_of(letter).to_vec()
+    match kind.acl_letter() {
+        Some(letter) => schema.access.all_of(letter).to_vec(),
+        None => kind.known().iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 /// Owner, PUBLIC and role grants of an ACL, as a spec states them.
@@ -305,6 +299,27 @@ pub fn security_notes(f: &Function, schema: &Schema) -> Vec<String> {
         out.push("SECURITY DEFINER and executable by PUBLIC: `check` reports security.definer_public_execute until EXECUTE is revoked from PUBLIC, or until you acknowledge it here with a reason (`acknowledge:`).".to_string());
     }
     out
+}
+
+/// The database document, when the database's grants differ from PostgreSQL's default
+/// (PUBLIC may connect and make temporary tables, nobody else holds anything). Its owner
+/// is left out: the database document compares an owner only when it names one.
+pub fn database_document(schema: &Schema, names: &RoleNames) -> Option<DatabaseDocument> {
+    let db = schema.access.database.as_ref()?;
+    let (_, mut public, roles) = object(&db.acl, AclKind::Database, schema, names);
+    public.sort();
+    if public == ["connect", "temporary"] && roles.is_empty() {
+        return None;
+    }
+    Some(DatabaseDocument {
+        database: DatabaseSpec {
+            privileges: Some(ObjectPrivileges {
+                owner: None,
+                public: Some(public),
+                roles,
+            }),
+        },
+    })
 }
 
 /// The schema document's `privileges:` when the schema's owner or grants differ from what a

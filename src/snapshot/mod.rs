@@ -75,6 +75,9 @@ pub struct Snapshot {
     pub tables: Vec<TableSnapshot>,
     /// The schema documents of the schemas that hold more than relations.
     pub schemas: Vec<SchemaSnapshot>,
+    /// The database document, when the database's own privileges are not PostgreSQL's
+    /// default.
+    pub database: Option<crate::spec::database_doc::DatabaseDocument>,
     /// Relations the spec format cannot describe, skipped (none today; kept for kinds to
     /// come).
     pub skipped: Vec<String>,
@@ -168,6 +171,7 @@ pub fn snapshot_schema_with(schema: &Schema, roles: &access::RoleNames) -> Resul
             snap.schemas.push(SchemaSnapshot { spec: doc, notes });
         }
     }
+    snap.database = access::database_document(schema, roles);
     if snap.tables.is_empty() && snap.schemas.is_empty() {
         return Err(Error::Usage {
             message: "the schema holds nothing to snapshot (no relation, type, sequence, extension or function)".into(),
@@ -221,7 +225,7 @@ pub fn file_name(table: &str) -> String {
 }
 
 /// Every file of a snapshot: (file name, text). File names are unique; schema documents
-/// are named `_schema.<schema>.yaml`.
+/// are named `_schema.<schema>.yaml`, the database document `_database.yaml`.
 pub fn render_files(snap: &Snapshot, header: &Header) -> Vec<(String, String)> {
     let mut seen = std::collections::BTreeSet::new();
     let mut unique = |base: String| {
@@ -243,6 +247,12 @@ pub fn render_files(snap: &Snapshot, header: &Header) -> Vec<(String, String)> {
             )
         })
         .collect();
+    if let Some(doc) = &snap.database {
+        out.push((
+            unique("_database.yaml".into()),
+            render::render(doc, "the database", &Notes::default(), header),
+        ));
+    }
     out.extend(snap.tables.iter().map(|t| {
         (
             unique(relation_file_name(&t.spec.schema, &t.spec.table)),

@@ -7,7 +7,7 @@
 
 use indexmap::IndexMap;
 
-use super::loaded::{spec_error, Loaded, LoadedSchema, LoadedSpec};
+use super::loaded::{spec_error, Loaded, LoadedDatabase, LoadedSchema, LoadedSpec};
 use super::model::RelationKind;
 use super::privileges::{
     check_role_name, parse_grants, AclKind, ObjectPrivileges, ACKNOWLEDGEABLE,
@@ -179,6 +179,14 @@ pub(crate) fn validate(loaded: &LoadedSpec) -> Result<()> {
 
 /// The access-control parts of a schema document: the schema's own privileges, its
 /// sequences' and its functions'.
+/// The database document's privileges fit a database: `connect`, `create`, `temporary`.
+pub(crate) fn validate_database_doc(loaded: &LoadedDatabase) -> Result<()> {
+    match &loaded.spec.database.privileges {
+        Some(p) => check_privileges(loaded, &["database", "privileges"], p, AclKind::Database),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn validate_schema_doc(loaded: &LoadedSchema) -> Result<()> {
     let s = &loaded.spec;
     if let Some(p) = &s.privileges {

@@ -10,7 +10,9 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 use super::keylines::KeyLines;
 use super::loaded::spec_error;
-pub use super::loaded::{Loaded, LoadedReport, LoadedSchema, LoadedSpec, SpecDocument, SpecSet};
+pub use super::loaded::{
+    Loaded, LoadedDatabase, LoadedReport, LoadedSchema, LoadedSpec, SpecDocument, SpecSet,
+};
 use super::model::{FunctionSpec, RoutineKind, Rule, TableSpec, TriggerEvent};
 use super::rule::rule_columns;
 use crate::error::{Error, Result, SourceLocation};
@@ -116,6 +118,17 @@ pub fn assemble(docs: Vec<SpecDocument>) -> Result<SpecSet> {
                     ));
                 }
                 set.report = Some(*loaded);
+            }
+            SpecDocument::Database(loaded) => {
+                if let Some(first) = &set.database {
+                    return Err(spec_error(
+                        &loaded,
+                        &["database"],
+                        format!("the database is also described in {}", first.path.display()),
+                        "keep one database document in the specs folder",
+                    ));
+                }
+                set.database = Some(*loaded);
             }
         }
     }
@@ -307,6 +320,11 @@ fn load_document_by_keys(path: &Path, text: &str) -> Result<SpecDocument> {
         validate_report_doc(&loaded)?;
         return Ok(SpecDocument::Report(Box::new(loaded)));
     }
+    if has("database") && !has("table") && !has("schema") && !has("report") {
+        let loaded: LoadedDatabase = parse(path, text)?;
+        super::access_check::validate_database_doc(&loaded)?;
+        return Ok(SpecDocument::Database(Box::new(loaded)));
+    }
     if has("table") || !has("schema") {
         if top.is_some() && !has("table") {
             return Err(Error::Spec {
@@ -316,8 +334,8 @@ fn load_document_by_keys(path: &Path, text: &str) -> Result<SpecDocument> {
                     column: None,
                 },
                 key_path: None,
-                message: "the document has none of the keys `table:`, `schema:` and `report:`".into(),
-                hint: "start a relation spec with `table: NAME`, a schema document with `schema: NAME`, or the report document with `report:`".into(),
+                message: "the document has none of the keys `table:`, `schema:`, `report:` and `database:`".into(),
+                hint: "start a relation spec with `table: NAME`, a schema document with `schema: NAME`, the report document with `report:`, or the database document with `database:`".into(),
             });
         }
         return load_str(path, text).map(|l| SpecDocument::Relation(Box::new(l)));
@@ -1022,6 +1040,9 @@ mod tests {
                 (Ok(SpecDocument::Report(a)), Ok(SpecDocument::Report(b))) => {
                     a.spec == b.spec && a.checksum == b.checksum && a.path == b.path
                 }
+                (Ok(SpecDocument::Database(a)), Ok(SpecDocument::Database(b))) => {
+                    a.spec == b.spec && a.checksum == b.checksum && a.path == b.path
+                }
                 (Err(a), Err(b)) => format!("{a:?}") == format!("{b:?}"),
                 _ => false,
             };
@@ -1186,6 +1207,49 @@ mod tests {
     }
 
     #[test]
+    fn the_database_document_loads_once_and_its_mistakes_name_their_key() {
+        let SpecDocument::Database(d) = doc(
+            "database:\n  privileges:\n    public: [connect]\n    roles: { app: [connect, temporary with grant option] }\n",
+        )
+        .unwrap() else {
+            panic!("a document with `database:` alone is the database document")
+        };
+        let p = d.spec.database.privileges.as_ref().unwrap();
+        assert_eq!(p.public.as_deref(), Some(&["connect".to_string()][..]));
+        assert_eq!(p.owner, None);
+
+        let usage =
+            doc("database:\n  privileges:\n    public: [connect]\n    roles: { app: [usage] }\n")
+                .unwrap_err();
+        assert_eq!(
+            key_path_of(&usage).as_deref(),
+            Some("database.privileges.roles.app")
+        );
+        assert!(
+            usage.to_string().contains("create, connect, temporary"),
+            "{usage}"
+        );
+        let option =
+            doc("database:\n  privileges:\n    public: [connect with grant option]\n").unwrap_err();
+        assert_eq!(
+            key_path_of(&option).as_deref(),
+            Some("database.privileges.public")
+        );
+        let typo = doc("database:\n  privilege: {}\n").unwrap_err();
+        assert!(typo.to_string().contains("privilege"), "{typo}");
+
+        let twice = assemble(vec![
+            doc("database: {}\n").unwrap(),
+            load_document(Path::new("specs/e.yaml"), "database: {}\n").unwrap(),
+        ])
+        .unwrap_err();
+        assert!(
+            twice.to_string().contains("also described in specs/d.yaml"),
+            "{twice}"
+        );
+    }
+
+    #[test]
     fn the_report_document_loads_once_and_its_mistakes_name_their_key() {
         let SpecDocument::Report(r) = doc(
             "report:\n  title: Billing report\n  requirements:\n    BR-001: Invoices\n    BR-002: ~\n",
@@ -1273,7 +1337,7 @@ mod tests {
         let err = doc("columns:\n  a: { type: int }\n").unwrap_err();
         assert!(
             err.to_string()
-                .contains("none of the keys `table:`, `schema:` and `report:`"),
+                .contains("none of the keys `table:`, `schema:`, `report:` and `database:`"),
             "{err}"
         );
         // Relation-only keys in a schema document are unknown there.

@@ -32,6 +32,9 @@ pub type LoadedSchema = Loaded<SchemaSpec>;
 /// The loaded report document (a document with `report:` alone).
 pub type LoadedReport = Loaded<super::report_doc::ReportDocument>;
 
+/// The loaded database document (a document with `database:` alone).
+pub type LoadedDatabase = Loaded<super::database_doc::DatabaseDocument>;
+
 /// A spec document of either kind, as [`super::load::load_document`] found it.
 #[derive(Debug, Clone)]
 pub enum SpecDocument {
@@ -41,6 +44,8 @@ pub enum SpecDocument {
     Schema(Box<LoadedSchema>),
     /// The report document.
     Report(Box<LoadedReport>),
+    /// The database document.
+    Database(Box<LoadedDatabase>),
 }
 
 impl<T> Loaded<T> {
@@ -52,7 +57,8 @@ impl<T> Loaded<T> {
             .line_of_longest(path)
             .or_else(|| self.lines.line_of(&["table"]))
             .or_else(|| self.lines.line_of(&["schema"]))
-            .or_else(|| self.lines.line_of(&["report"]));
+            .or_else(|| self.lines.line_of(&["report"]))
+            .or_else(|| self.lines.line_of(&["database"]));
         SourceLocation {
             file: self.path.clone(),
             line,
@@ -70,6 +76,8 @@ pub struct SpecSet {
     pub schemas: Vec<LoadedSchema>,
     /// The report document, when the folder has one.
     pub report: Option<LoadedReport>,
+    /// The database document, when the folder has one.
+    pub database: Option<LoadedDatabase>,
 }
 
 impl SpecSet {
@@ -79,6 +87,7 @@ impl SpecSet {
             specs,
             schemas: Vec::new(),
             report: None,
+            database: None,
         }
     }
 

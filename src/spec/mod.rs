@@ -1,6 +1,7 @@
 //! The YAML spec format, its loader, and the SQL each structured rule stands for.
 
 mod access_check;
+pub mod database_doc;
 mod keylines;
 mod load;
 mod loaded;
@@ -16,11 +17,11 @@ mod sample_value;
 pub mod schema_doc;
 
 pub use keylines::KeyLines;
-pub use load::LoadedReport;
 pub use load::{
     assemble, load_dir, load_dir_reporting, load_document, load_str, Loaded, LoadedSchema,
     LoadedSpec, SpecDocument, SpecSet,
 };
+pub use load::{LoadedDatabase, LoadedReport};
 pub use model::*;
 pub use property::PropertySpec;
 pub use rule::{number, rule_columns, rule_sql};

@@ -91,6 +91,8 @@ pub enum AclKind {
     Schema,
     /// Enum, domain or composite type.
     Type,
+    /// The database itself (`GRANT CREATE ON DATABASE …`).
+    Database,
 }
 
 impl AclKind {
@@ -113,6 +115,7 @@ impl AclKind {
             AclKind::Sequence => &["USAGE", "SELECT", "UPDATE"],
             AclKind::Schema => &["USAGE", "CREATE"],
             AclKind::Type => &["USAGE"],
+            AclKind::Database => &["CREATE", "CONNECT", "TEMPORARY"],
         }
     }
 
@@ -121,7 +124,22 @@ impl AclKind {
         match self {
             AclKind::Function => &["EXECUTE"],
             AclKind::Type => &["USAGE"],
+            AclKind::Database => &["CONNECT", "TEMPORARY"],
             _ => &[],
+        }
+    }
+
+    /// The kind's letter for `acldefault` (`r`, `s`, `f`, `n`, `T`, `d`); a column has none
+    /// (its grants are a subset of its relation's, with no default of their own).
+    pub fn acl_letter(self) -> Option<&'static str> {
+        match self {
+            AclKind::Relation => Some("r"),
+            AclKind::Sequence => Some("s"),
+            AclKind::Function => Some("f"),
+            AclKind::Schema => Some("n"),
+            AclKind::Type => Some("T"),
+            AclKind::Database => Some("d"),
+            AclKind::Column => None,
         }
     }
 
@@ -134,6 +152,7 @@ impl AclKind {
             AclKind::Sequence => "sequence",
             AclKind::Schema => "schema",
             AclKind::Type => "type",
+            AclKind::Database => "database",
         }
     }
 }
@@ -249,6 +268,8 @@ mod tests {
         assert!(parse_grant("select with option", AclKind::Relation).is_err());
         assert!(parse_grant("usage", AclKind::Sequence).is_ok());
         assert!(parse_grant("create", AclKind::Schema).is_ok());
+        assert!(parse_grant("temporary", AclKind::Database).is_ok());
+        assert!(parse_grant("usage", AclKind::Database).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod builtin;
 mod canon;
 mod checks;
 mod columns;
+mod database;
 mod default_privileges;
 mod extension_members;
 mod finding;
@@ -123,6 +124,7 @@ pub fn verify_into(
     security::verify_security(specs, actual, shadow, &mut out);
     replica::verify_replica_sessions(specs, actual, &mut roles, &mut out);
     default_privileges::verify_default_privileges(actual, &mut out);
+    database::verify_database(specs, actual, &mut roles, access.handed_over, &mut out);
     roles.findings(actual, &mut out);
     found.extend(out.drain(..));
 }

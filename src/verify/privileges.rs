@@ -75,19 +75,8 @@ pub(crate) fn grant_set(list: &[String], kind: AclKind, actual: &Schema) -> Gran
 
 /// Every privilege of `kind` that this server knows.
 pub(crate) fn all_privileges(kind: AclKind, actual: &Schema) -> Vec<String> {
-    let letter = match kind {
-        AclKind::Relation => "r",
-        AclKind::Sequence => "s",
-        AclKind::Function => "f",
-        AclKind::Schema => "n",
-        AclKind::Type => "T",
-        AclKind::Column => {
-            return AclKind::Column
-                .known()
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        }
+    let Some(letter) = kind.acl_letter() else {
+        return kind.known().iter().map(|s| s.to_string()).collect();
     };
     let from_server = actual.access.all_of(letter);
     if from_server.is_empty() {

@@ -18,6 +18,10 @@ pub const HISTORY_TABLE: &str = "schema_migrations";
 pub struct AccessOptions {
     /// Role variables bound on the command line: variable name (without `$`) → role.
     pub roles: BTreeMap<String, String>,
+    /// The checked database was handed over (`--database-url`), not made by a throw-away
+    /// server: what belongs to the database rather than the migrations (its own
+    /// privileges) is then judged only where the specs declare it.
+    pub handed_over: bool,
 }
 
 impl AccessOptions {
@@ -43,7 +47,10 @@ impl AccessOptions {
                 return Err(format!("--role binds `{name}` twice"));
             }
         }
-        Ok(AccessOptions { roles })
+        Ok(AccessOptions {
+            roles,
+            handed_over: false,
+        })
     }
 }
 

@@ -1,0 +1,31 @@
+//! The database document: a spec file whose top-level key is `database:`. It states what
+//! belongs to the database rather than to any schema: who may connect to it, create
+//! schemas in it and make temporary tables (`GRANT CONNECT, CREATE, TEMPORARY ON DATABASE
+//! …`). Without one, a database a throw-away server made is expected to keep PostgreSQL's
+//! default, and on a server you hand over, privileges other than the default are a skip
+//! that names them.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::privileges::ObjectPrivileges;
+
+/// One database document.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseDocument {
+    /// What the specs say of the database the migrations run in.
+    pub database: DatabaseSpec,
+}
+
+/// The database's own privileges.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSpec {
+    /// Owner and grants (`connect`, `create`, `temporary`). Absent: PostgreSQL's default,
+    /// `{ public: [connect, temporary] }`, no other role holding anything. The owner is
+    /// compared only when `owner:` names it, since whoever creates the database is no
+    /// migration's choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileges: Option<ObjectPrivileges>,
+}

@@ -1,0 +1,134 @@
+//! The checked database's own privileges and settings, which belong to no schema: `GRANT
+//! CREATE ON DATABASE … TO PUBLIC` lets every role make schemas (and in them, objects that
+//! shadow the application's on a search path), and `ALTER DATABASE … SET` changes every
+//! session's settings.
+//!
+//! Privileges are compared as the database document (`database:`) declares them, else
+//! with PostgreSQL's default (PUBLIC may connect and make temporary tables, the owner holds
+//! everything, nobody else anything), through the same comparison as every other ACL. The
+//! owner is compared only when the document names it: whoever creates the database is no
+//! migration's choice. On a server you hand over, the database was made outside the
+//! migrations, so without a document a difference from the default is a skip that names
+//! it, never a failure.
+//!
+//! Settings the specs cannot state: each is a skip that names it, and none is a pass.
+
+use indexmap::IndexMap;
+
+use super::privileges::{compare_acl, expected_acl, DeclaredAcl};
+use super::roles::Roles;
+use super::site::Site;
+use super::{Finding, Status};
+use crate::catalog::Schema;
+use crate::spec::privileges::{AclKind, MIGRATOR};
+use crate::spec::SpecSet;
+
+/// The report group, and the object every finding names.
+const GROUP: &str = "database";
+
+/// `privilege.*` findings for the database's ACL, and `database.settings`.
+pub(crate) fn verify_database(
+    specs: &SpecSet,
+    actual: &Schema,
+    roles: &mut Roles,
+    handed_over: bool,
+    out: &mut Vec<Finding>,
+) {
+    let Some(db) = &actual.access.database else {
+        return;
+    };
+    let doc = specs.database.as_ref();
+    let site = match doc {
+        Some(d) => Site::of(d, GROUP, &[]),
+        None => Site::unlisted(GROUP),
+    };
+    let declared_p = doc.and_then(|d| d.spec.database.privileges.as_ref());
+    let no_roles = IndexMap::new();
+    let declared = DeclaredAcl {
+        owner: declared_p.and_then(|p| p.owner.as_ref()),
+        public: declared_p.and_then(|p| p.public.as_ref()),
+        roles: declared_p.map(|p| &p.roles).unwrap_or(&no_roles),
+    };
+    let path = ["database", "privileges"];
+    let mut expected = expected_acl(
+        &declared,
+        AclKind::Database,
+        actual,
+        roles,
+        &site,
+        &path,
+        MIGRATOR,
+    );
+    if declared.owner.is_none() {
+        expected.owner = None;
+    }
+    let object = format!("database {}", db.name);
+    let mut found = Vec::new();
+    compare_acl(
+        &site,
+        &object,
+        &path,
+        AclKind::Database,
+        &expected,
+        &db.acl,
+        actual,
+        roles,
+        &mut found,
+    );
+    if handed_over && doc.is_none() {
+        for f in &mut found {
+            if f.status == Status::Fail {
+                f.status = Status::Skip;
+                f.message.push_str(
+                    " (not judged: no `database:` document declares the database's privileges, and on a server you hand over the database was made outside the migrations)",
+                );
+                f.hint = Some(
+                    "declare them in a spec file whose top-level key is `database:` (`database: { privileges: { public: [connect, temporary] } }`) to have them compared".into(),
+                );
+            }
+        }
+    }
+    for f in &mut found {
+        f.object = GROUP.into();
+    }
+    out.extend(found);
+    verify_settings(&actual.access.database_settings, &db.name, out);
+}
+
+/// One `database.settings` skip per `ALTER DATABASE … SET`, or one pass when there is none.
+fn verify_settings(settings: &[String], name: &str, out: &mut Vec<Finding>) {
+    let finding = |status, actual: String, message: String| Finding {
+        repro: None,
+        code: "database.settings",
+        table: GROUP.into(),
+        object: GROUP.into(),
+        status,
+        expected: Some("no ALTER DATABASE … SET".into()),
+        actual: Some(actual.into()),
+        message,
+        location: None,
+        requirements: vec![],
+        hint: None,
+    };
+    if settings.is_empty() {
+        out.push(finding(
+            Status::Pass,
+            "none".into(),
+            format!("database {name}: no ALTER DATABASE … SET option"),
+        ));
+    }
+    for s in settings {
+        let (option, value) = s.split_once('=').unwrap_or((s.as_str(), ""));
+        let mut f = finding(
+            Status::Skip,
+            s.clone(),
+            format!(
+                "database {name}: every session starts with {option} = {value} (ALTER DATABASE … SET); the specs cannot state database settings, so this was not judged"
+            ),
+        );
+        f.hint = Some(format!(
+            "ALTER DATABASE … RESET {option} if no session should start with it"
+        ));
+        out.push(f);
+    }
+}
