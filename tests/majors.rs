@@ -865,18 +865,23 @@ fn check_small(dir: &Path, major: u32, drift: Option<&str>) -> (Option<i32>, Vec
 }
 
 /// PostgreSQL stores a function's `SET` options as written, so `work_mem = '65536kB'`
-/// against a spec's `64MB`, and `statement_timeout = '1min'` against `60s` or `60000`,
-/// failed `function.config` though the values are equal. They are compared in the
-/// setting's unit, as the server converts them; another value still fails.
+/// against a spec's `64MB`, `statement_timeout = '1min'` against `60s` or `60000`, and
+/// `enable_seqscan = false` against `off`, failed `function.config` though the values are
+/// equal. They are compared in the setting's unit, rounded half to even as the server
+/// rounds (`2.5ms` is `2ms`; it was `3ms`), and booleans as `on` or `off`; another value
+/// still fails.
 #[test]
 fn set_options_with_units_are_compared_by_value_on_every_major() {
     let migration = "CREATE FUNCTION tuned() RETURNS integer LANGUAGE sql STABLE \
                      SET work_mem = '65536kB' SET statement_timeout = '1min' AS 'SELECT 1';\n\
                      CREATE FUNCTION tuned_ms() RETURNS integer LANGUAGE sql STABLE \
-                     SET statement_timeout = '60000' AS 'SELECT 1';\n";
+                     SET statement_timeout = '60000' AS 'SELECT 1';\n\
+                     CREATE FUNCTION tuned_half() RETURNS integer LANGUAGE sql STABLE \
+                     SET statement_timeout = '2.5ms' SET enable_seqscan = false AS 'SELECT 1';\n";
     let doc = "schema: public\nfunctions:\n  \
                tuned(): { returns: integer, language: sql, volatility: stable, set: { work_mem: 64MB, statement_timeout: 60s } }\n  \
-               tuned_ms(): { returns: integer, language: sql, volatility: stable, set: { statement_timeout: 1min } }\n";
+               tuned_ms(): { returns: integer, language: sql, volatility: stable, set: { statement_timeout: 1min } }\n  \
+               tuned_half(): { returns: integer, language: sql, volatility: stable, set: { statement_timeout: 2ms, enable_seqscan: 'off' } }\n";
     let dir = small_project(
         migration,
         doc,
@@ -888,6 +893,14 @@ fn set_options_with_units_are_compared_by_value_on_every_major() {
             (
                 "longer.sql",
                 "ALTER FUNCTION tuned_ms() SET statement_timeout = '61s';\n",
+            ),
+            (
+                "half_up.sql",
+                "ALTER FUNCTION tuned_half() SET statement_timeout = '3.5ms';\n",
+            ),
+            (
+                "seqscan_on.sql",
+                "ALTER FUNCTION tuned_half() SET enable_seqscan = 'yes';\n",
             ),
         ],
     );
@@ -907,6 +920,13 @@ fn set_options_with_units_are_compared_by_value_on_every_major() {
             (Some(1), vec!["function.config tuned_ms()".to_string()]),
             "PostgreSQL {major}"
         );
+        for drift in ["half_up.sql", "seqscan_on.sql"] {
+            assert_eq!(
+                check_small(dir.path(), major, Some(drift)),
+                (Some(1), vec!["function.config tuned_half()".to_string()]),
+                "PostgreSQL {major}, {drift}"
+            );
+        }
     }
 }
 
