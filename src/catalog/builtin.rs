@@ -75,16 +75,22 @@ WITH fns AS (
                  UNION ALL SELECT * FROM langs) o
    WHERE o.owner <> 10 OR o.secdef OR o.config IS NOT NULL OR o.acl IS DISTINCT FROM o.default_acl
 ), described AS (
+  -- Each grant in words, of the ACL (`a`) and of the default one (`d`), each grantee named
+  -- once here for both.
   SELECT o.object, o.owner, o.secdef, o.config,
-         ARRAY(SELECT CASE e.grantee WHEN 0 THEN 'PUBLIC' WHEN 10 THEN '(bootstrap superuser)'
-                        ELSE pg_get_userbyid(e.grantee)::text END
-                      || ' ' || e.privilege_type || CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
-                 FROM aclexplode(o.acl) e ORDER BY 1) AS grants,
-         ARRAY(SELECT CASE e.grantee WHEN 0 THEN 'PUBLIC' WHEN 10 THEN '(bootstrap superuser)'
-                        ELSE pg_get_userbyid(e.grantee)::text END
-                      || ' ' || e.privilege_type || CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
-                 FROM aclexplode(o.default_acl) e ORDER BY 1) AS default_grants
+         coalesce(g.grants, '{}') AS grants, coalesce(g.default_grants, '{}') AS default_grants
     FROM objs o
+   CROSS JOIN LATERAL (
+     SELECT array_agg(x.grant_text ORDER BY x.grant_text) FILTER (WHERE x.side = 'a') AS grants,
+            array_agg(x.grant_text ORDER BY x.grant_text) FILTER (WHERE x.side = 'd') AS default_grants
+       FROM (SELECT e.side,
+                    CASE e.grantee WHEN 0 THEN 'PUBLIC' WHEN 10 THEN '(bootstrap superuser)'
+                      ELSE pg_get_userbyid(e.grantee)::text END
+                    || ' ' || e.privilege_type
+                    || CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS grant_text
+               FROM (SELECT 'a' AS side, a.* FROM aclexplode(o.acl) a
+                     UNION ALL
+                     SELECT 'd', d.* FROM aclexplode(o.default_acl) d) e) x) g
 )
 SELECT 'functions, relations and languages' AS object,
        count(*) || ', digest of their names ' || left(md5(string_agg(f.object, ',' ORDER BY f.object)), 16)
