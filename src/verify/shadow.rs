@@ -104,6 +104,7 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     let mut schema = read_schemas(&mut tx, &read_list(schemas)).await?;
     let _ = tx.rollback().await;
     merge_view_columns(&mut schema, &hidden);
+    forget_database(&mut schema);
     Ok(Shadow { schema, functions })
 }
 
@@ -243,6 +244,14 @@ pub(super) fn hidden_names(specs: &SpecSet) -> BTreeMap<String, String> {
         .enumerate()
         .map(|(i, l)| (key_of(l), format!("v{i}")))
         .collect()
+}
+
+/// The shadow database's own name, grants and settings stand for nothing the specs say
+/// (the database's are compared with the database document, not with the shadow), and
+/// its name differs from build to build: they are left out of the shadow.
+pub(super) fn forget_database(schema: &mut crate::catalog::Schema) {
+    schema.access.database = None;
+    schema.access.database_settings.clear();
 }
 
 /// Replace each view's columns by those of its hidden table, and drop the hidden objects.

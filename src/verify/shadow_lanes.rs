@@ -112,6 +112,7 @@ async fn on_two(
         .await
         .ok()?;
     merge_view_columns(&mut schema, &hidden);
+    super::shadow::forget_database(&mut schema);
     Some(Shadow { schema, functions })
 }
 
