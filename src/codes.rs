@@ -283,6 +283,8 @@ codes! {
         "ALTER DEFAULT PRIVILEGES … REVOKE what it grants, or know that objects created later by that role get those grants.";
     "database.settings" => "No ALTER DATABASE … SET changes the settings every session of the checked database starts with (a skip naming each one: the specs cannot state them).",
         "ALTER DATABASE … RESET the option, or know that every session starts with it.";
+    "database.objects" => "The database holds no event trigger, publication, subscription, cast, foreign-data wrapper, server, user mapping, transform or access method beyond PostgreSQL's own and its extensions' (a skip when the database document accepts them, or on a handed-over server without one).",
+        "Drop it in a migration, or accept such objects with `allow_extra: true` in the database document.";
     "role.missing" => "Every role the specs name exists on the server.",
         "Create the role, bind the spec's role variable with --role NAME=ROLE, or correct the spec.";
     "role.attributes" => "Every role the specs name (but the owner) holds only its direct grants: no SUPERUSER or BYPASSRLS, a member of no role (a skip when it is: the specs cannot state role attributes or memberships).",

@@ -1671,6 +1671,112 @@ async fn the_databases_privileges_are_as_declared_and_its_settings_are_skips() {
     }
 }
 
+/// Objects of the database that belong to no schema (an event trigger, a subscription, a
+/// foreign server and a user mapping here) each fail on a throw-away server; a database
+/// document that accepts them, or a handed-over server without one, makes each a skip
+/// that names it; none is one pass. The passwords in the subscription's connection string
+/// and in the user mapping's options are never read.
+#[tokio::test]
+async fn objects_of_no_schema_fail_unless_accepted_and_their_secrets_stay_unread() {
+    use reims_verify::spec::{load_document, SpecDocument};
+    use reims_verify::verify::{verify_with, AccessOptions};
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let objects = |found: Vec<Finding>| -> Vec<Finding> {
+        found
+            .into_iter()
+            .filter(|f| f.code == "database.objects")
+            .collect()
+    };
+    let untouched = objects(verify(&specs, &access_fixture_after(None).await, &shadow));
+    assert_eq!(untouched.len(), 1, "{untouched:#?}");
+    assert_eq!(untouched[0].status, Status::Pass);
+
+    let actual = access_fixture_after(Some(
+        "CREATE FUNCTION rv_on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+         CREATE EVENT TRIGGER rv_after_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+           EXECUTE FUNCTION rv_on_ddl();
+         CREATE SUBSCRIPTION rv_inbound CONNECTION 'host=/nonexistent dbname=x password=rv_s3cret'
+           PUBLICATION elsewhere
+           WITH (connect = false, enabled = false, create_slot = false, slot_name = NONE);
+         CREATE FOREIGN DATA WRAPPER rv_wrapper;
+         CREATE SERVER rv_remote FOREIGN DATA WRAPPER rv_wrapper;
+         CREATE USER MAPPING FOR postgres SERVER rv_remote OPTIONS (password 'rv_s3cret');",
+    ))
+    .await;
+    let everything = |found: &[Finding]| format!("{found:?}");
+    let found = objects(verify(&specs, &actual, &shadow));
+    let named: Vec<(String, Status)> = found
+        .iter()
+        .map(|f| (f.object.to_string(), f.status))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("event trigger rv_after_ddl".to_string(), Status::Fail),
+            ("foreign-data wrapper rv_wrapper".to_string(), Status::Fail),
+            ("server rv_remote".to_string(), Status::Fail),
+            ("subscription rv_inbound".to_string(), Status::Fail),
+            (
+                "user mapping for postgres on server rv_remote".to_string(),
+                Status::Fail
+            ),
+        ],
+        "{found:#?}"
+    );
+    let trigger = &found[0];
+    assert!(
+        trigger
+            .message
+            .contains("ON ddl_command_end EXECUTE FUNCTION rv_on_ddl() WHEN TAG IN (CREATE TABLE)"),
+        "{trigger:#?}"
+    );
+    let whole = everything(&verify(&specs, &actual, &shadow));
+    assert!(!whole.contains("rv_s3cret"), "a password was read");
+
+    let accepting = {
+        let SpecDocument::Database(doc) = load_document(
+            Path::new("specs/_database.yaml"),
+            "database:\n  allow_extra: true\n",
+        )
+        .unwrap() else {
+            panic!("the database document")
+        };
+        let mut specs = specs.clone();
+        specs.database = Some(*doc);
+        specs
+    };
+    let handed_over = AccessOptions {
+        handed_over: true,
+        ..Default::default()
+    };
+    for (how, found) in [
+        ("accepted", objects(verify(&accepting, &actual, &shadow))),
+        (
+            "handed over",
+            objects(verify_with(&specs, &actual, &shadow, &handed_over)),
+        ),
+    ] {
+        assert_eq!(found.len(), 5, "{how}: {found:#?}");
+        for f in &found {
+            assert_eq!(f.status, Status::Skip, "{how}: {f:#?}");
+            assert!(f.message.contains("not judged"), "{how}: {f:#?}");
+        }
+    }
+    // A document that does not accept them fails them on a handed-over server too.
+    let stated = {
+        let SpecDocument::Database(doc) =
+            load_document(Path::new("specs/_database.yaml"), "database: {}\n").unwrap()
+        else {
+            panic!("the database document")
+        };
+        let mut specs = specs.clone();
+        specs.database = Some(*doc);
+        specs
+    };
+    let found = objects(verify_with(&stated, &actual, &shadow, &handed_over));
+    assert!(found.iter().all(|f| f.status == Status::Fail), "{found:#?}");
+}
+
 /// A role the specs name reaches further than its direct grants when it is SUPERUSER or
 /// BYPASSRLS (row-level security does not limit it) or a member of another role: the specs
 /// cannot state that, so it is a `role.attributes` skip naming what it has, never a pass;

@@ -1388,9 +1388,10 @@ fn failing_in(dir: &Path, extra: &[&str]) -> (Option<i32>, Vec<String>) {
     (out.status.code(), failed_findings(&run))
 }
 
-/// A database whose own grants are not PostgreSQL's default gets a database document that
-/// states them, and it round-trips: the snapshot passes on the database it was taken from;
-/// with the default, no document is written.
+/// A database whose own grants are not PostgreSQL's default, or that holds an object of no
+/// schema (a publication), gets a database document that states the grants and accepts
+/// such objects, naming them; it round-trips: the snapshot passes on the database it was
+/// taken from. With the default and no such object, no document is written.
 #[tokio::test]
 async fn the_databases_grants_round_trip_through_a_database_document() {
     let plain = migrated_db("snap_db_plain").await;
@@ -1409,7 +1410,8 @@ async fn the_databases_grants_round_trip_through_a_database_document() {
            EXECUTE format('REVOKE TEMPORARY ON DATABASE %1$I FROM PUBLIC; \
                            GRANT CONNECT ON DATABASE %1$I TO snap_db_reader WITH GRANT OPTION',
                           current_database());
-         END $$",
+         END $$;
+         CREATE PUBLICATION snap_pub FOR ALL TABLES",
     )
     .execute(&mut connect(&db).await)
     .await
@@ -1421,7 +1423,9 @@ async fn the_databases_grants_round_trip_through_a_database_document() {
     let text = std::fs::read_to_string(dir.path().join("_database.yaml")).unwrap();
     assert!(
         text.contains("public: [connect]")
-            && text.contains("snap_db_reader: [connect with grant option]"),
+            && text.contains("snap_db_reader: [connect with grant option]")
+            && text.contains("allow_extra: true")
+            && text.contains("publication snap_pub (FOR ALL TABLES"),
         "{text}"
     );
     assert!(specs.database.is_some());
@@ -1432,10 +1436,13 @@ async fn the_databases_grants_round_trip_through_a_database_document() {
     without.database = None;
     let shadow = shadow_of(&without).await;
     let failed = failures(&verify(&without, &actual, &shadow));
-    assert!(
-        failed
-            .iter()
-            .any(|f| f.starts_with("privilege.extra database")),
-        "{failed:?}"
-    );
+    for expected in [
+        "privilege.extra database",
+        "database.objects publication snap_pub",
+    ] {
+        assert!(
+            failed.iter().any(|f| f.starts_with(expected)),
+            "{expected}: {failed:?}"
+        );
+    }
 }

@@ -28,6 +28,10 @@ pub struct Schema {
     pub extensions: Vec<Extension>,
     /// Objects of kinds that specs cannot describe (rules, operators, collations, …).
     pub other_objects: Vec<OtherObject>,
+    /// Objects of the database that belong to no schema and that neither PostgreSQL nor
+    /// an extension made (event triggers, publications, casts, …).
+    #[serde(default)]
+    pub database_objects: Vec<DatabaseObject>,
     /// Owners, ACLs, roles and row-level security (see `catalog::acl`).
     pub access: super::acl::Access,
 }
@@ -569,4 +573,16 @@ pub struct OtherObject {
     /// What it is, as `pg_describe_object` prints it: `rule r on table t`,
     /// `operator ===(integer,integer)`.
     pub description: String,
+}
+
+/// An object of the database that belongs to no schema and that neither PostgreSQL nor an
+/// extension made (an event trigger, publication, subscription, cast, foreign-data
+/// wrapper, server, user mapping, transform or access method).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseObject {
+    /// What it is, as `pg_describe_object` prints it: `event trigger audit_ddl`,
+    /// `cast from text to integer`.
+    pub description: String,
+    /// What it does: `ON ddl_command_end EXECUTE FUNCTION audit()`, `FOR ALL TABLES, …`.
+    pub detail: String,
 }

@@ -219,15 +219,100 @@ fn other_objects_query() -> String {
     ];
     format!(
         "
-SELECT 'schema' AS kind, n.nspname::text AS schema, obj_description(n.oid, 'pg_namespace') AS text
+SELECT 'schema' AS kind, n.nspname::text AS schema, obj_description(n.oid, 'pg_namespace') AS text,
+       NULL::text AS detail
   FROM pg_namespace n WHERE n.nspname = ANY($1)
  UNION ALL
-SELECT 'object', n.nspname::text, o.description
+SELECT 'object', n.nspname::text, o.description, NULL
   FROM ({}) o (ns, description)
   JOIN pg_namespace n ON n.oid = o.ns
+ UNION ALL
+SELECT 'database', '', d.description, d.detail
+  FROM ({}) d (description, detail)
  ORDER BY 1 DESC, 2, 3",
-        parts.join("\n UNION ALL ")
+        parts.join("\n UNION ALL "),
+        database_objects_query(),
     )
+}
+
+/// The objects of the database that belong to no schema and that neither PostgreSQL nor
+/// an extension made: event triggers (a function run on every DDL statement of every
+/// role), publications and subscriptions (rows sent to or taken from another server),
+/// casts (which change how every expression of their types resolves), foreign-data
+/// wrappers, servers and user mappings, transforms and access methods; each described by
+/// `pg_describe_object` and with what it does. A user mapping's options (a password) and a
+/// subscription's connection string are never read. The catalogs are readable by every
+/// role; `pg_subscription` only in the columns read here.
+fn database_objects_query() -> String {
+    let describe =
+        |catalog: &str, oid: &str| format!("pg_describe_object('{catalog}'::regclass, {oid}, 0)");
+    let parts = [
+        format!(
+            "SELECT {}, 'ON ' || x.evtevent || ' EXECUTE FUNCTION ' || x.evtfoid::regprocedure::text
+                    || CASE x.evtenabled WHEN 'D' THEN ', disabled' WHEN 'R' THEN ', ENABLE REPLICA'
+                                         WHEN 'A' THEN ', ENABLE ALWAYS' ELSE '' END
+                    || coalesce(' WHEN TAG IN (' || array_to_string(x.evttags, ', ') || ')', '')
+               FROM pg_event_trigger x WHERE {}",
+            describe("pg_event_trigger", "x.oid"),
+            not_member("pg_event_trigger", "x.oid")
+        ),
+        format!(
+            "SELECT {}, CASE WHEN x.puballtables THEN 'FOR ALL TABLES'
+                             ELSE 'FOR ' || (SELECT count(*) FROM pg_publication_tables t
+                                              WHERE t.pubname = x.pubname) || ' table(s)' END
+                    || ', publishing ' || concat_ws(', ', CASE WHEN x.pubinsert THEN 'insert' END,
+                         CASE WHEN x.pubupdate THEN 'update' END, CASE WHEN x.pubdelete THEN 'delete' END,
+                         CASE WHEN x.pubtruncate THEN 'truncate' END)
+               FROM pg_publication x WHERE {}",
+            describe("pg_publication", "x.oid"),
+            not_member("pg_publication", "x.oid")
+        ),
+        format!(
+            "SELECT {}, 'of publication(s) ' || array_to_string(x.subpublications, ', ')
+                    || CASE WHEN x.subenabled THEN '' ELSE ', disabled' END
+               FROM pg_subscription x
+              WHERE x.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            describe("pg_subscription", "x.oid")
+        ),
+        format!(
+            "SELECT {}, CASE x.castmethod WHEN 'f' THEN 'WITH FUNCTION ' || x.castfunc::regprocedure::text
+                                          WHEN 'i' THEN 'WITH INOUT' ELSE 'WITHOUT FUNCTION' END
+                    || CASE x.castcontext WHEN 'i' THEN ' AS IMPLICIT' WHEN 'a' THEN ' AS ASSIGNMENT' ELSE '' END
+               FROM pg_cast x WHERE x.oid >= 16384 AND {}",
+            describe("pg_cast", "x.oid"),
+            not_member("pg_cast", "x.oid")
+        ),
+        format!(
+            "SELECT {}, 'handler ' || coalesce(x.fdwhandler::regproc::text, 'none')
+               FROM pg_foreign_data_wrapper x WHERE {}",
+            describe("pg_foreign_data_wrapper", "x.oid"),
+            not_member("pg_foreign_data_wrapper", "x.oid")
+        ),
+        format!(
+            "SELECT {}, 'of foreign-data wrapper ' || w.fdwname
+               FROM pg_foreign_server x JOIN pg_foreign_data_wrapper w ON w.oid = x.srvfdw WHERE {}",
+            describe("pg_foreign_server", "x.oid"),
+            not_member("pg_foreign_server", "x.oid")
+        ),
+        format!(
+            "SELECT {}, 'options not read' FROM pg_user_mappings x",
+            describe("pg_user_mapping", "x.umid")
+        ),
+        format!(
+            "SELECT {}, 'FROM SQL ' || coalesce(x.trffromsql::regprocedure::text, 'none')
+                    || ', TO SQL ' || coalesce(x.trftosql::regprocedure::text, 'none')
+               FROM pg_transform x WHERE {}",
+            describe("pg_transform", "x.oid"),
+            not_member("pg_transform", "x.oid")
+        ),
+        format!(
+            "SELECT {}, 'handler ' || x.amhandler::regproc::text
+               FROM pg_am x WHERE x.oid >= 16384 AND {}",
+            describe("pg_am", "x.oid"),
+            not_member("pg_am", "x.oid")
+        ),
+    ];
+    parts.join("\n UNION ALL ")
 }
 
 /// The schema-level objects (types, sequences, extensions, schema comments and other
@@ -341,6 +426,14 @@ pub(super) async fn read_objects(conn: &mut PgConnection, schemas: &[String]) ->
             out.namespaces.push(Namespace {
                 name: schema,
                 comment: text,
+            });
+        } else if kind == "database" {
+            out.database_objects.push(DatabaseObject {
+                description: text.unwrap_or_default(),
+                detail: row
+                    .try_get::<Option<String>, _>("detail")
+                    .map_err(&e)?
+                    .unwrap_or_default(),
             });
         } else {
             out.other_objects.push(OtherObject {

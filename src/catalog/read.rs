@@ -372,8 +372,8 @@ enum Part {
     Indexes(Grouped<Index>),
     Triggers(Grouped<Trigger>),
     Functions(Functions),
-    Objects(Schema),
-    Access(super::acl::Access),
+    Objects(Box<Schema>),
+    Access(Box<super::acl::Access>),
 }
 
 async fn read_part(conn: &mut PgConnection, query: Query, schemas: &[String]) -> Result<Part> {
@@ -384,8 +384,10 @@ async fn read_part(conn: &mut PgConnection, query: Query, schemas: &[String]) ->
         Query::Indexes => Part::Indexes(read_indexes(conn, schemas).await?),
         Query::Triggers => Part::Triggers(read_triggers(conn, schemas).await?),
         Query::Functions => Part::Functions(read_functions(conn, schemas).await?),
-        Query::Objects => Part::Objects(super::objects::read_objects(conn, schemas).await?),
-        Query::Access => Part::Access(super::acl::read_access(conn, schemas).await?),
+        Query::Objects => {
+            Part::Objects(Box::new(super::objects::read_objects(conn, schemas).await?))
+        }
+        Query::Access => Part::Access(Box::new(super::acl::read_access(conn, schemas).await?)),
     })
 }
 
@@ -411,8 +413,8 @@ impl Parts {
             Part::Indexes(p) => self.indexes = Some(p),
             Part::Triggers(p) => self.triggers = Some(p),
             Part::Functions(p) => self.functions = Some(p),
-            Part::Objects(p) => self.objects = Some(p),
-            Part::Access(p) => self.access = Some(p),
+            Part::Objects(p) => self.objects = Some(*p),
+            Part::Access(p) => self.access = Some(*p),
         }
     }
 

@@ -301,25 +301,51 @@ pub fn security_notes(f: &Function, schema: &Schema) -> Vec<String> {
     out
 }
 
-/// The database document, when the database's grants differ from PostgreSQL's default
-/// (PUBLIC may connect and make temporary tables, nobody else holds anything). Its owner
-/// is left out: the database document compares an owner only when it names one.
-pub fn database_document(schema: &Schema, names: &RoleNames) -> Option<DatabaseDocument> {
-    let db = schema.access.database.as_ref()?;
-    let (_, mut public, roles) = object(&db.acl, AclKind::Database, schema, names);
-    public.sort();
-    if public == ["connect", "temporary"] && roles.is_empty() {
-        return None;
-    }
-    Some(DatabaseDocument {
-        database: DatabaseSpec {
-            privileges: Some(ObjectPrivileges {
+/// The database document, with its comments, when the database's grants differ from
+/// PostgreSQL's default (PUBLIC may connect and make temporary tables, nobody else holds
+/// anything) or it holds objects of no schema (event triggers, publications, casts, …),
+/// which the document then accepts, naming them in a comment. The owner is left out: the
+/// database document compares an owner only when it names one.
+pub fn database_document(
+    schema: &Schema,
+    names: &RoleNames,
+) -> Option<(DatabaseDocument, super::Notes)> {
+    let mut notes = super::Notes::default();
+    let mut privileges = None;
+    if let Some(db) = schema.access.database.as_ref() {
+        let (_, mut public, roles) = object(&db.acl, AclKind::Database, schema, names);
+        public.sort();
+        if public != ["connect", "temporary"] || !roles.is_empty() {
+            privileges = Some(ObjectPrivileges {
                 owner: None,
                 public: Some(public),
                 roles,
-            }),
+            });
+        }
+    }
+    let objects = &schema.database_objects;
+    if !objects.is_empty() {
+        notes.top.push(format!(
+            "The spec format cannot describe these objects of the database, so such objects are accepted: {}.",
+            objects
+                .iter()
+                .map(|o| format!("{} ({})", o.description, o.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if privileges.is_none() && objects.is_empty() {
+        return None;
+    }
+    Some((
+        DatabaseDocument {
+            database: DatabaseSpec {
+                privileges,
+                allow_extra: !objects.is_empty(),
+            },
         },
-    })
+        notes,
+    ))
 }
 
 /// The schema document's `privileges:` when the schema's owner or grants differ from what a

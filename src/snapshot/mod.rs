@@ -75,9 +75,9 @@ pub struct Snapshot {
     pub tables: Vec<TableSnapshot>,
     /// The schema documents of the schemas that hold more than relations.
     pub schemas: Vec<SchemaSnapshot>,
-    /// The database document, when the database's own privileges are not PostgreSQL's
-    /// default.
-    pub database: Option<crate::spec::database_doc::DatabaseDocument>,
+    /// The database document and its comments, when the database's own privileges are not
+    /// PostgreSQL's default or it holds objects of no schema.
+    pub database: Option<(crate::spec::database_doc::DatabaseDocument, Notes)>,
     /// Relations the spec format cannot describe, skipped (none today; kept for kinds to
     /// come).
     pub skipped: Vec<String>,
@@ -247,10 +247,10 @@ pub fn render_files(snap: &Snapshot, header: &Header) -> Vec<(String, String)> {
             )
         })
         .collect();
-    if let Some(doc) = &snap.database {
+    if let Some((doc, notes)) = &snap.database {
         out.push((
             unique("_database.yaml".into()),
-            render::render(doc, "the database", &Notes::default(), header),
+            render::render(doc, "the database", notes, header),
         ));
     }
     out.extend(snap.tables.iter().map(|t| {

@@ -1,7 +1,8 @@
 //! The database document: a spec file whose top-level key is `database:`. It states what
 //! belongs to the database rather than to any schema: who may connect to it, create
 //! schemas in it and make temporary tables (`GRANT CONNECT, CREATE, TEMPORARY ON DATABASE
-//! …`). Without one, a database a throw-away server made is expected to keep PostgreSQL's
+//! …`), and whether objects of no schema (event triggers, publications, casts) are
+//! accepted. Without one, a database a throw-away server made is expected to keep PostgreSQL's
 //! default, and on a server you hand over, privileges other than the default are a skip
 //! that names them.
 
@@ -18,7 +19,7 @@ pub struct DatabaseDocument {
     pub database: DatabaseSpec,
 }
 
-/// The database's own privileges.
+/// The database's own privileges, and the objects of no schema it accepts.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSpec {
@@ -28,4 +29,10 @@ pub struct DatabaseSpec {
     /// migration's choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileges: Option<ObjectPrivileges>,
+    /// Accept the objects of the database that belong to no schema and that the format
+    /// cannot describe (event triggers, publications, subscriptions, casts, foreign-data
+    /// wrappers, servers, user mappings, transforms, access methods): each is then a skip
+    /// that names it instead of a failure. Absent: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_extra: bool,
 }

@@ -12,6 +12,12 @@
 //! it, never a failure.
 //!
 //! Settings the specs cannot state: each is a skip that names it, and none is a pass.
+//!
+//! Objects of no schema that neither PostgreSQL nor an extension made (event triggers,
+//! publications, subscriptions, casts, foreign-data wrappers, servers, user mappings,
+//! transforms, access methods) cannot be described either: each fails, as an object of a
+//! checked schema the format cannot describe does, unless the database document accepts
+//! them; on a server you hand over without a document, each is a skip naming it.
 
 use indexmap::IndexMap;
 
@@ -19,7 +25,7 @@ use super::privileges::{compare_acl, expected_acl, DeclaredAcl};
 use super::roles::Roles;
 use super::site::Site;
 use super::{Finding, Status};
-use crate::catalog::Schema;
+use crate::catalog::{DatabaseObject, Schema};
 use crate::spec::privileges::{AclKind, MIGRATOR};
 use crate::spec::SpecSet;
 
@@ -92,40 +98,91 @@ pub(crate) fn verify_database(
         f.object = GROUP.into();
     }
     out.extend(found);
-    verify_settings(&actual.access.database_settings, &db.name, out);
+    verify_settings(&actual.access.database_settings, &db.name, &site, out);
+    let allowed = doc.is_some_and(|d| d.spec.database.allow_extra);
+    verify_objects(
+        &actual.database_objects,
+        &site,
+        allowed,
+        handed_over && doc.is_none(),
+        out,
+    );
+}
+
+/// One `database.objects` finding per object of no schema that neither PostgreSQL nor an
+/// extension made, or one pass when there is none. Each fails, unless the database
+/// document accepts such objects (`allow_extra: true`) or the server was handed over with
+/// no document: then it is a skip that names it.
+fn verify_objects(
+    objects: &[DatabaseObject],
+    site: &Site,
+    allowed: bool,
+    unstated: bool,
+    out: &mut Vec<Finding>,
+) {
+    if objects.is_empty() {
+        out.push(site.compare(
+            "database.objects",
+            GROUP,
+            &["database", "allow_extra"],
+            "none".into(),
+            "none".into(),
+            true,
+            "no event trigger, publication, subscription, cast, foreign-data wrapper, server, user mapping, transform or access method beyond PostgreSQL's own and its extensions'".into(),
+            "",
+        ));
+    }
+    for o in objects {
+        let what = format!("{} ({})", o.description, o.detail);
+        let mut f = site.compare(
+            "database.objects",
+            &o.description,
+            &["database", "allow_extra"],
+            "absent (the spec format cannot describe it)".into(),
+            what.clone(),
+            false,
+            format!("{what} exists in the database, and no spec can describe it"),
+            "drop it in a migration, or accept such objects with `allow_extra: true` in the database document (`database:`)",
+        );
+        if allowed || unstated {
+            f.status = Status::Skip;
+            f.message.push_str(if allowed {
+                "; the database document accepts such objects, so it was not judged"
+            } else {
+                "; not judged: no `database:` document says whether such objects are accepted, and on a server you hand over they may be the deployment's"
+            });
+        }
+        out.push(f);
+    }
 }
 
 /// One `database.settings` skip per `ALTER DATABASE … SET`, or one pass when there is none.
-fn verify_settings(settings: &[String], name: &str, out: &mut Vec<Finding>) {
-    let finding = |status, actual: String, message: String| Finding {
-        repro: None,
-        code: "database.settings",
-        table: GROUP.into(),
-        object: GROUP.into(),
-        status,
-        expected: Some("no ALTER DATABASE … SET".into()),
-        actual: Some(actual.into()),
-        message,
-        location: None,
-        requirements: vec![],
-        hint: None,
-    };
+fn verify_settings(settings: &[String], name: &str, site: &Site, out: &mut Vec<Finding>) {
+    let expected = "no ALTER DATABASE … SET";
     if settings.is_empty() {
-        out.push(finding(
-            Status::Pass,
+        out.push(site.compare(
+            "database.settings",
+            GROUP,
+            &["database"],
+            expected.into(),
             "none".into(),
+            true,
             format!("database {name}: no ALTER DATABASE … SET option"),
+            "",
         ));
     }
     for s in settings {
         let (option, value) = s.split_once('=').unwrap_or((s.as_str(), ""));
-        let mut f = finding(
-            Status::Skip,
-            s.clone(),
+        let mut f = site.skip(
+            "database.settings",
+            GROUP,
+            &["database"],
             format!(
                 "database {name}: every session starts with {option} = {value} (ALTER DATABASE … SET); the specs cannot state database settings, so this was not judged"
             ),
         );
+        f.expected = Some(expected.into());
+        f.actual = Some(s.as_str().into());
         f.hint = Some(format!(
             "ALTER DATABASE … RESET {option} if no session should start with it"
         ));
