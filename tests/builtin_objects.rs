@@ -106,3 +106,30 @@ fn changes_to_the_languages_fail_and_are_named() {
         assert!(message.contains(named), "{named} missing: {message}");
     }
 }
+
+/// `information_schema` and the catalog's own schemas are PostgreSQL's own objects too:
+/// CREATE on `pg_catalog` granted to PUBLIC (every role may then put a function there,
+/// found before any other of its name), a grant on an `information_schema` table and a
+/// function of it made SECURITY DEFINER each fail and are named.
+#[test]
+fn changes_to_information_schema_and_the_catalog_schemas_fail_and_are_named() {
+    let (code, finding, stderr) = ledger_with(Some(
+        "GRANT CREATE ON SCHEMA pg_catalog TO PUBLIC;\n\
+         GRANT INSERT ON information_schema.sql_features TO PUBLIC;\n\
+         ALTER FUNCTION information_schema._pg_char_max_length(oid, integer) SECURITY DEFINER;\n",
+    ));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(finding["status"], "fail", "{finding}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("3 of PostgreSQL's own objects"),
+        "{message}"
+    );
+    for named in [
+        "`schema pg_catalog`: privileges",
+        "`table information_schema.sql_features`: privileges",
+        "`function information_schema._pg_char_max_length(oid,integer)`: SECURITY DEFINER",
+    ] {
+        assert!(message.contains(named), "{named} missing: {message}");
+    }
+}

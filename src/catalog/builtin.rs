@@ -1,13 +1,13 @@
-//! The state of PostgreSQL's own objects (`pg_catalog`'s functions, relations and their
-//! columns, and the database's procedural languages) where it differs from what the server
-//! gives them: an owner other than the bootstrap superuser, SECURITY DEFINER or `SET`
+//! The state of PostgreSQL's own objects (the functions, relations and columns of
+//! `pg_catalog` and `information_schema`, those schemas themselves and `pg_toast`, and the
+//! database's procedural languages) where it differs from what the server gives them: an owner other than the bootstrap superuser, SECURITY DEFINER or `SET`
 //! options on a built-in function, or privileges other than the built-in default
 //! (`REVOKE USAGE ON LANGUAGE sql FROM PUBLIC`). A superuser's migration can make any of
 //! these (`GRANT SELECT ON pg_authid TO app`, `GRANT EXECUTE ON FUNCTION pg_read_file(text)
 //! TO app`), and none of them is in a schema the specs describe.
 //!
-//! One more line counts pg_catalog's functions and relations and the languages, and
-//! digests their names, so that one a migration adds (a language among them) (`CREATE FUNCTION pg_catalog.f()`, found before any function
+//! One more line counts those functions and relations and the languages, and digests
+//! their names, so that one a migration adds (a language among them) (`CREATE FUNCTION pg_catalog.f()`, found before any function
 //! of the same name in every schema of every search path) or drops differs too.
 //!
 //! The catalog is per database, so the same query on another database of a fresh server
@@ -39,25 +39,31 @@ WITH fns AS (
          COALESCE(p.proacl, acldefault('f', p.proowner)) AS acl,
          acldefault('f', p.proowner) AS default_acl
     FROM pg_proc p
-   WHERE p.pronamespace = 'pg_catalog'::regnamespace
+   WHERE p.pronamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                      AND d.objid = p.oid AND d.deptype = 'e')
 ), rels AS (
   SELECT CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'S' THEN 'sequence ' ELSE 'table ' END
+           || CASE WHEN c.relnamespace = 'information_schema'::regnamespace
+                   THEN 'information_schema.' ELSE '' END
            || c.relname AS object, c.relowner AS owner, false AS secdef, NULL::text[] AS config,
          COALESCE(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char",
                                        c.relowner)) AS acl,
          acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)
            AS default_acl
     FROM pg_class c
-   WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
+   WHERE c.relnamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+     AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                      AND d.objid = c.oid AND d.deptype = 'e')
 ), cols AS (
-  SELECT 'column ' || c.relname || '.' || a.attname AS object, 10::oid AS owner,
+  SELECT 'column ' || CASE WHEN c.relnamespace = 'information_schema'::regnamespace
+                           THEN 'information_schema.' ELSE '' END
+           || c.relname || '.' || a.attname AS object, 10::oid AS owner,
          false AS secdef, NULL::text[] AS config, a.attacl AS acl, NULL::aclitem[] AS default_acl
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-   WHERE c.relnamespace = 'pg_catalog'::regnamespace AND a.attacl IS NOT NULL
+   WHERE c.relnamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+     AND a.attacl IS NOT NULL
      AND a.attnum > 0 AND NOT a.attisdropped
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                      AND d.objid = c.oid AND d.deptype = 'e')
@@ -68,11 +74,19 @@ WITH fns AS (
     FROM pg_language l
    WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_language'::regclass
                      AND d.objid = l.oid AND d.deptype = 'e')
+), nsps AS (
+  -- The catalog's own schemas: CREATE on pg_catalog lets a role put a function there,
+  -- found before any other of its name whatever the search path.
+  SELECT 'schema ' || n.nspname AS object, n.nspowner AS owner, false AS secdef,
+         NULL::text[] AS config, COALESCE(n.nspacl, acldefault('n', n.nspowner)) AS acl,
+         acldefault('n', n.nspowner) AS default_acl
+    FROM pg_namespace n
+   WHERE n.nspname IN ('pg_catalog', 'information_schema', 'pg_toast')
 ), objs AS (
   -- Most objects have no ACL of their own: compared as arrays first, only the others are
   -- exploded into grants.
   SELECT * FROM (SELECT * FROM fns UNION ALL SELECT * FROM rels UNION ALL SELECT * FROM cols
-                 UNION ALL SELECT * FROM langs) o
+                 UNION ALL SELECT * FROM langs UNION ALL SELECT * FROM nsps) o
    WHERE o.owner <> 10 OR o.secdef OR o.config IS NOT NULL OR o.acl IS DISTINCT FROM o.default_acl
 ), described AS (
   -- Each grant in words, of the ACL (`a`) and of the default one (`d`), each grantee named
