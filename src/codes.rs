@@ -63,6 +63,10 @@ codes! {
         "ALTER COLUMN … ADD/SET/DROP IDENTITY as the spec says, or correct the spec's `identity`.";
     "column.sequence" => "A serial or identity column owns a sequence with the declared options.",
         "ALTER SEQUENCE with the spec's options (or OWNED BY the column), or correct the spec's `sequence`.";
+    "column.storage" => "A column's storage (PLAIN, EXTERNAL, EXTENDED, MAIN) is the declared one, or its type's default when none is declared; reported when declared or when it differs.",
+        "ALTER TABLE … ALTER COLUMN … SET STORAGE in a migration, or declare the spec's `storage`.";
+    "column.compression" => "A column's compression method (PostgreSQL 14 on) is the declared one, or none of its own when none is declared; reported when declared or when it differs.",
+        "ALTER TABLE … ALTER COLUMN … SET COMPRESSION in a migration (default for none), or declare the spec's `compression`.";
     "column.comment" => "A column's COMMENT ON text equals the spec's `comment`, when declared.",
         "Set the comment in a migration (COMMENT ON COLUMN), or correct the spec's `comment`.";
     "column.extra" => "Every column of the relation is listed in its spec.",

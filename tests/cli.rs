@@ -115,6 +115,7 @@ fn malformed_specs_exit_2_naming_file_line_and_key() {
         ("wrong_type", "t.yaml:3"),
         ("missing_column", "t.yaml:7"),
         ("bad_type", "t.yaml:4"),
+        ("bad_storage", "t.yaml:4"),
         ("duplicate_table", "b.yaml:1"),
         ("bad_requirement", "t.yaml:2"),
     ];

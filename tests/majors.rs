@@ -976,3 +976,104 @@ fn extension_members_are_compared_with_a_fresh_install_on_every_major() {
         }
     }
 }
+
+/// A column's storage and compression were not read: `SET STORAGE EXTERNAL` or `SET
+/// COMPRESSION pglz` in a migration passed. They are compared on every major, storage
+/// from 13 and compression from 14 (13 has no `attcompression`, and the catalog read must
+/// not ask for it there); a declared `compression` is a spec error at its key on 13.
+#[test]
+fn column_storage_and_compression_are_compared_on_every_major() {
+    let migration = "CREATE DOMAIN note_text AS text;\n\
+                     CREATE TABLE notes (id integer NOT NULL, body text, tags text[], \
+                     kept text, title note_text);\n\
+                     ALTER TABLE notes ALTER COLUMN kept SET STORAGE MAIN;\n";
+    let doc = "schema: public\ntypes:\n  note_text: { domain: text }\n";
+    let notes = "table: notes\ncolumns:\n  \
+                 id: { type: integer, nullable: false }\n  \
+                 body: { type: text }\n  \
+                 tags: { type: \"text[]\" }\n  \
+                 kept: { type: text, storage: main }\n  \
+                 title: { type: note_text }\n";
+    let dir = small_project(
+        migration,
+        doc,
+        &[
+            (
+                "external.sql",
+                "ALTER TABLE notes ALTER COLUMN body SET STORAGE EXTERNAL;\n",
+            ),
+            (
+                "domain_main.sql",
+                "ALTER TABLE notes ALTER COLUMN title SET STORAGE MAIN;\n",
+            ),
+            (
+                "kept_default.sql",
+                "ALTER TABLE notes ALTER COLUMN kept SET STORAGE EXTENDED;\n",
+            ),
+            (
+                "compressed.sql",
+                "ALTER TABLE notes ALTER COLUMN tags SET COMPRESSION pglz;\n",
+            ),
+        ],
+    );
+    std::fs::write(dir.path().join("specs/notes.yaml"), notes).unwrap();
+    // The same table with a compression declared, and a migration that sets it.
+    let declared = small_project(
+        "CREATE TABLE notes (body text);\n\
+         DO $$BEGIN IF current_setting('server_version_num')::int >= 140000 THEN \
+         EXECUTE 'ALTER TABLE notes ALTER COLUMN body SET COMPRESSION pglz'; END IF; END$$;\n",
+        "schema: public\n",
+        &[],
+    );
+    std::fs::write(
+        declared.path().join("specs/notes.yaml"),
+        "table: notes\ncolumns:\n  body: { type: text, compression: pglz }\n",
+    )
+    .unwrap();
+    for major in found_majors() {
+        assert_eq!(
+            check_small(dir.path(), major, None),
+            (Some(0), vec![]),
+            "PostgreSQL {major}"
+        );
+        for (drift, column) in [
+            ("external.sql", "body"),
+            ("domain_main.sql", "title"),
+            ("kept_default.sql", "kept"),
+        ] {
+            assert_eq!(
+                check_small(dir.path(), major, Some(drift)),
+                (Some(1), vec![format!("column.storage notes.{column}")]),
+                "PostgreSQL {major}, {drift}"
+            );
+        }
+        if major >= 14 {
+            assert_eq!(
+                check_small(dir.path(), major, Some("compressed.sql")),
+                (Some(1), vec!["column.compression notes.tags".to_string()]),
+                "PostgreSQL {major}"
+            );
+            assert_eq!(
+                check_small(declared.path(), major, None),
+                (Some(0), vec![]),
+                "PostgreSQL {major}, compression declared"
+            );
+        } else {
+            let bindir = bindirs()[&major].display().to_string();
+            let out = reims(&["check", "--no-probe", "--no-report", "--format", "json"])
+                .args(["--pg-bindir", &bindir])
+                .arg("--migrations")
+                .arg(declared.path().join("migrations"))
+                .arg("--specs")
+                .arg(declared.path().join("specs"))
+                .output()
+                .unwrap();
+            let said = text(&out);
+            assert_eq!(out.status.code(), Some(2), "PostgreSQL {major}: {said}");
+            assert!(
+                said.contains("columns.body.compression") && said.contains("PostgreSQL 14"),
+                "PostgreSQL {major}: {said}"
+            );
+        }
+    }
+}

@@ -14,7 +14,10 @@ use reims_verify::catalog::{read_schema, read_schemas, relation_key, Schema};
 use reims_verify::snapshot::{
     load_files, render_files, round_trip, snapshot_schema, write_dir, Header, Snapshot,
 };
-use reims_verify::spec::{load_dir, parse_index_key, FunctionSpec, Rule, SpecSet, TableSpec};
+use reims_verify::spec::{
+    load_dir, parse_index_key, ColumnCompression, ColumnStorage, FunctionSpec, Rule, SpecSet,
+    TableSpec,
+};
 use reims_verify::verify::{build_shadow, canonical, verify, Finding, Shadow};
 
 fn header() -> Header {
@@ -393,6 +396,10 @@ CREATE SEQUENCE line_numbers OWNED BY "order.lines".n;
 CREATE UNLOGGED SEQUENCE tickets;
 CREATE TYPE tier AS ENUM ('low', 'high');
 REVOKE USAGE ON TYPE tier FROM PUBLIC;
+ALTER TABLE items ALTER COLUMN doc SET STORAGE EXTERNAL, ALTER COLUMN tags SET COMPRESSION pglz;
+CREATE MATERIALIZED VIEW item_codes AS SELECT code, title FROM items;
+ALTER MATERIALIZED VIEW item_codes ALTER COLUMN title SET STORAGE MAIN,
+    ALTER COLUMN code SET COMPRESSION pglz;
 "#;
 
 #[tokio::test]
@@ -473,6 +480,25 @@ async fn an_odd_schema_round_trips() {
     assert_eq!(items.columns["priority"].default.as_deref(), Some("-1"));
     assert_eq!(items.columns["title"].collation.as_deref(), Some("C"));
     assert_eq!(items.columns["timestamp"].type_, "timestamp(3)");
+    // A storage or compression other than the default is written; the defaults are not.
+    assert_eq!(items.columns["doc"].storage, Some(ColumnStorage::External));
+    assert_eq!(
+        items.columns["tags"].compression,
+        Some(ColumnCompression::Pglz)
+    );
+    assert_eq!(items.columns["title"].storage, None);
+    assert_eq!(items.columns["doc"].compression, None);
+    // A materialized view's too (the shadow sets them on the table that stands for its
+    // declared columns).
+    let codes_view = spec("item_codes");
+    assert_eq!(
+        codes_view.columns["title"].storage,
+        Some(ColumnStorage::Main)
+    );
+    assert_eq!(
+        codes_view.columns["code"].compression,
+        Some(ColumnCompression::Pglz)
+    );
     assert_eq!(
         items.indexes["idx_items_created"].keys,
         ["created DESC NULLS LAST"]
@@ -607,7 +633,10 @@ async fn an_odd_schema_round_trips() {
              ADD CONSTRAINT "order.lines_pkey" PRIMARY KEY (id);
            ALTER TABLE items DROP CONSTRAINT items_parent_fkey,
              ADD CONSTRAINT items_parent_fkey FOREIGN KEY (parent_id, parent_region)
-             REFERENCES parents (id, region) ON UPDATE CASCADE ON DELETE SET NULL DEFERRABLE"#,
+             REFERENCES parents (id, region) ON UPDATE CASCADE ON DELETE SET NULL DEFERRABLE;
+           ALTER TABLE items ALTER COLUMN doc SET STORAGE EXTENDED,
+             ALTER COLUMN tags SET COMPRESSION default;
+           ALTER TABLE parents ALTER COLUMN name SET STORAGE MAIN"#,
     )
     .execute(&mut connect(&db).await)
     .await
@@ -635,6 +664,18 @@ async fn an_odd_schema_round_trips() {
         failed.iter().any(|f| f.starts_with("privilege.extra tier")),
         "{failed:#?}"
     );
+    // A declared storage and compression put back to the defaults, and a storage set
+    // where the spec says nothing.
+    for column in [
+        "column.storage items.doc",
+        "column.compression items.tags",
+        "column.storage parents.name",
+    ] {
+        assert!(
+            failed.iter().any(|f| f.starts_with(column)),
+            "{column}: {failed:#?}"
+        );
+    }
     // A primary key no longer deferrable, where the snapshot wrote that it was.
     assert!(
         failed

@@ -60,6 +60,8 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> ty.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
        a.attgenerated::text AS generated, a.attidentity::text AS identity,
+       a.attstorage::text AS storage, ty.typstorage::text AS type_storage,
+       {compression} AS compression,
        nn.name AS not_null_not_valid,
        ds.description AS comment
   FROM pg_attribute a
@@ -715,7 +717,14 @@ async fn read_relations(conn: &mut PgConnection, schemas: &[String]) -> Result<V
 
 async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Grouped<Column>> {
     let e = db_err("columns");
-    grouped(conn, COLUMNS, schemas, "columns", |row| {
+    // `attcompression` exists from PostgreSQL 14 on (`''` when none is set); before, no
+    // column has a compression of its own.
+    let compression = match conn.server_version_num() {
+        Some(v) if v >= 140_000 => "NULLIF(a.attcompression, '')::text",
+        _ => "NULL::text",
+    };
+    let sql = COLUMNS.replace("{compression}", compression);
+    grouped(conn, &sql, schemas, "columns", |row| {
         let generated: &str = row.try_get("generated").map_err(&e)?;
         let identity: &str = row.try_get("identity").map_err(&e)?;
         let expr: Option<String> = row.try_get("default_expr").map_err(&e)?;
@@ -740,10 +749,21 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
             generated,
             generated_kind,
             identity: identity.chars().next(),
+            storage: first_char(row.try_get("storage").map_err(&e)?),
+            type_storage: first_char(row.try_get("type_storage").map_err(&e)?),
+            compression: row
+                .try_get::<Option<String>, _>("compression")
+                .map_err(&e)?
+                .and_then(|c| c.chars().next()),
             comment: row.try_get("comment").map_err(&e)?,
         })
     })
     .await
+}
+
+/// The one letter of a `"char"` column read as text (`attstorage`), `'\0'` for none.
+fn first_char(text: String) -> char {
+    text.chars().next().unwrap_or('\0')
 }
 
 /// `type_name` with `schema` in front when `format_type` left it out (the type is visible

@@ -5,7 +5,9 @@
 use super::expr::{parse, Expr};
 use super::pretty::{family, is_number, one_line, pretty, Family};
 use crate::catalog::{relation_key, Column, Relation, Schema, Sequence};
-use crate::spec::{ColumnSpec, GeneratedKind, IdentityKind, SequenceOptions};
+use crate::spec::{
+    ColumnCompression, ColumnSpec, ColumnStorage, GeneratedKind, IdentityKind, SequenceOptions,
+};
 
 /// The spec of one column. `schema` tells which sequence the column owns.
 pub fn column_spec(schema: &Schema, rel: &Relation, c: &Column) -> ColumnSpec {
@@ -51,6 +53,12 @@ pub fn column_spec(schema: &Schema, rel: &Relation, c: &Column) -> ColumnSpec {
             _ => None,
         },
         sequence: owned.filter(|_| described).and_then(non_default_options),
+        // What `CREATE TABLE` gives a column of its type is what a spec means when it says
+        // nothing.
+        storage: (c.storage != c.type_storage)
+            .then(|| ColumnStorage::from_code(c.storage))
+            .flatten(),
+        compression: c.compression.and_then(ColumnCompression::from_code),
         comment: c.comment.clone(),
         description: None,
         sensitive: false,

@@ -219,6 +219,16 @@ pub struct ColumnSpec {
     /// they are not the defaults. Absent means the defaults for the column's type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<SequenceOptions>,
+    /// How the column's values are stored (`ALTER TABLE … ALTER COLUMN … SET STORAGE`):
+    /// `plain`, `external`, `extended` or `main`. Absent means what `CREATE TABLE` gives a
+    /// column of its type (the type's `typstorage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<ColumnStorage>,
+    /// How the column's values are compressed (`ALTER TABLE … ALTER COLUMN … SET
+    /// COMPRESSION`, PostgreSQL 14 and later): `pglz` or `lz4`. Absent means none set, so
+    /// the server's `default_toast_compression` applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<ColumnCompression>,
     /// `COMMENT ON COLUMN`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -308,6 +318,90 @@ impl GeneratedKind {
         match self {
             GeneratedKind::Stored => "STORED",
             GeneratedKind::Virtual => "VIRTUAL",
+        }
+    }
+}
+
+/// A column's storage strategy (`attstorage`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnStorage {
+    /// `PLAIN`: in line, never compressed.
+    Plain,
+    /// `EXTERNAL`: out of line when large, never compressed.
+    External,
+    /// `EXTENDED`: compressed, then out of line when still large.
+    Extended,
+    /// `MAIN`: compressed, out of line only as a last resort.
+    Main,
+}
+
+impl ColumnStorage {
+    /// `attstorage` of this strategy.
+    pub fn code(&self) -> char {
+        match self {
+            ColumnStorage::Plain => 'p',
+            ColumnStorage::External => 'e',
+            ColumnStorage::Extended => 'x',
+            ColumnStorage::Main => 'm',
+        }
+    }
+
+    /// The strategy of an `attstorage` code.
+    pub fn from_code(code: char) -> Option<Self> {
+        match code {
+            'p' => Some(ColumnStorage::Plain),
+            'e' => Some(ColumnStorage::External),
+            'x' => Some(ColumnStorage::Extended),
+            'm' => Some(ColumnStorage::Main),
+            _ => None,
+        }
+    }
+
+    /// The SQL keyword.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            ColumnStorage::Plain => "PLAIN",
+            ColumnStorage::External => "EXTERNAL",
+            ColumnStorage::Extended => "EXTENDED",
+            ColumnStorage::Main => "MAIN",
+        }
+    }
+}
+
+/// A column's compression method (`attcompression`, PostgreSQL 14 and later).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnCompression {
+    /// `pglz`, PostgreSQL's own.
+    Pglz,
+    /// `lz4`, when the server was built with it.
+    Lz4,
+}
+
+impl ColumnCompression {
+    /// `attcompression` of this method.
+    pub fn code(&self) -> char {
+        match self {
+            ColumnCompression::Pglz => 'p',
+            ColumnCompression::Lz4 => 'l',
+        }
+    }
+
+    /// The method of an `attcompression` code.
+    pub fn from_code(code: char) -> Option<Self> {
+        match code {
+            'p' => Some(ColumnCompression::Pglz),
+            'l' => Some(ColumnCompression::Lz4),
+            _ => None,
+        }
+    }
+
+    /// The method's name, as SQL writes it.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            ColumnCompression::Pglz => "pglz",
+            ColumnCompression::Lz4 => "lz4",
         }
     }
 }

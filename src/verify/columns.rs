@@ -1,6 +1,6 @@
 //! Columns: existence, type, collation, nullability, default, generation expression,
-//! identity, the options of the sequence a serial or identity column owns, comment; and
-//! columns the spec does not list.
+//! identity, the options of the sequence a serial or identity column owns, storage and
+//! compression, comment; and columns the spec does not list.
 
 use super::{canonical, Ctx, Finding, Shadow};
 use crate::catalog::{Relation, Schema, Sequence};
@@ -140,6 +140,7 @@ pub(crate) fn verify_columns(
                 "ALTER SEQUENCE … with the spec's options (or OWNED BY the column), or correct the spec's `sequence`",
             ));
         }
+        storage_findings(ctx, &object, name, col, shadow, actual, out);
         out.extend(ctx.comment(
             "column.comment",
             object,
@@ -188,6 +189,120 @@ pub(crate) fn sequence_text(s: &Sequence) -> String {
         s.cache,
         if s.cycle { " CYCLE" } else { " NO CYCLE" }
     )
+}
+
+/// `column.storage` and `column.compression`, each when the spec declares it or when the
+/// database's differs from the shadow's (what `CREATE TABLE` and the spec's own `SET
+/// STORAGE` / `SET COMPRESSION` give): a column at its type's storage with no compression
+/// of its own, as the spec says, makes no finding, so the thousands of ordinary columns
+/// add nothing, while any difference fails.
+fn storage_findings(
+    ctx: &Ctx,
+    object: &str,
+    name: &str,
+    col: &crate::spec::ColumnSpec,
+    shadow: Option<&crate::catalog::Column>,
+    actual: &crate::catalog::Column,
+    out: &mut Vec<Finding>,
+) {
+    let table = ctx.table();
+    let column = crate::sql::quote_ident(name);
+    // Without a shadow column (it never lacks one when the shadow was built from these
+    // specs), what the spec declares, else the type's storage as the database has it.
+    let (want, want_default) = match shadow {
+        Some(c) => (c.storage, c.type_storage),
+        None => (
+            col.storage.map_or(actual.type_storage, |s| s.code()),
+            actual.type_storage,
+        ),
+    };
+    if col.storage.is_some() || want != actual.storage {
+        let hint = match (col.storage, want == want_default) {
+            (None, true) => format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE {} in a migration (the type's default), or declare `storage: {}` in the spec",
+                storage_sql(want),
+                storage_key(actual.storage)
+            ),
+            _ => format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE {} in a migration, or correct the spec's `storage`",
+                storage_sql(want)
+            ),
+        };
+        out.push(ctx.compare(
+            "column.storage",
+            object.to_string(),
+            &["columns", name, "storage"],
+            storage_text(want, want_default),
+            storage_text(actual.storage, actual.type_storage),
+            want == actual.storage,
+            &hint,
+        ));
+    }
+    let want = match shadow {
+        Some(c) => c.compression,
+        None => col.compression.map(|c| c.code()),
+    };
+    if col.compression.is_some() || want != actual.compression {
+        let hint = match (col.compression, want) {
+            (None, None) => format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION default in a migration, or declare `compression: {}` in the spec",
+                compression_key(actual.compression)
+            ),
+            _ => format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION {} in a migration, or correct the spec's `compression`",
+                want.and_then(crate::spec::ColumnCompression::from_code)
+                    .map_or("default", |c| c.sql())
+            ),
+        };
+        out.push(ctx.compare(
+            "column.compression",
+            object.to_string(),
+            &["columns", name, "compression"],
+            compression_text(want),
+            compression_text(actual.compression),
+            want == actual.compression,
+            &hint,
+        ));
+    }
+}
+
+/// `EXTERNAL`, with `(the type's default)` when it is `type_storage`.
+fn storage_text(code: char, type_storage: char) -> String {
+    let sql = storage_sql(code);
+    if code == type_storage {
+        format!("{sql} (the type's default)")
+    } else {
+        sql.to_string()
+    }
+}
+
+fn storage_sql(code: char) -> &'static str {
+    crate::spec::ColumnStorage::from_code(code).map_or("an unknown storage", |s| s.sql())
+}
+
+/// The spec's word for a storage (`external`).
+fn storage_key(code: char) -> &'static str {
+    match code {
+        'p' => "plain",
+        'e' => "external",
+        'x' => "extended",
+        'm' => "main",
+        _ => "?",
+    }
+}
+
+fn compression_text(code: Option<char>) -> String {
+    match code {
+        None => "none of its own (default_toast_compression)".into(),
+        Some(c) => crate::spec::ColumnCompression::from_code(c)
+            .map_or_else(|| format!("an unknown method `{c}`"), |m| m.sql().into()),
+    }
+}
+
+/// The spec's word for a compression method (`lz4`).
+fn compression_key(code: Option<char>) -> &'static str {
+    code.and_then(crate::spec::ColumnCompression::from_code)
+        .map_or("?", |c| c.sql())
 }
 
 fn generated_kind_text(code: char) -> &'static str {

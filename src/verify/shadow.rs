@@ -133,6 +133,7 @@ pub(super) async fn prepare(conn: &mut PgConnection, specs: &SpecSet) -> Result<
         .execute(&mut *conn)
         .await
         .map_err(|e| Error::database("preparing the shadow database", &e))?;
+    refuse_compression_before_14(conn, specs)?;
 
     create_extensions(conn, specs).await?;
     let types: Vec<Item> = specs
@@ -156,6 +157,32 @@ pub(super) async fn prepare(conn: &mut PgConnection, specs: &SpecSet) -> Result<
         .collect();
     fail_on_leftovers(create_ordered(conn, sequences).await?)?;
     Ok(schemas)
+}
+
+/// A column's `compression` is a spec error at its key on a server before PostgreSQL 14,
+/// which has no `SET COMPRESSION` (it would say no more than "syntax error").
+fn refuse_compression_before_14(conn: &PgConnection, specs: &SpecSet) -> Result<()> {
+    if conn.server_version_num().is_none_or(|v| v >= 140_000) {
+        return Ok(());
+    }
+    for l in &specs.specs {
+        for (name, c) in &l.spec.columns {
+            if c.compression.is_some() {
+                let path = ["columns", name.as_str(), "compression"];
+                return Err(Error::Spec {
+                    location: l.location(&path),
+                    key_path: Some(path.join(".")),
+                    message: format!(
+                        "a column's compression needs PostgreSQL 14 or later, and the shadow's server is {}",
+                        conn.server_version_num()
+                            .map_or_else(|| "older".to_string(), |v| format!("PostgreSQL {}", v / 10_000))
+                    ),
+                    hint: "remove `compression` (PostgreSQL 13 compresses every column with pglz), or check on PostgreSQL 14 or later".into(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The schemas the shadow is read back from: the specs' and the hidden one.

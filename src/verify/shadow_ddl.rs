@@ -377,6 +377,37 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             }
         }
     }
+    // A declared storage or compression, on the relation itself (ONLY: a partition states
+    // its own), or for a materialized view on its hidden table, whose columns stand for
+    // its declared ones. On a view PostgreSQL refuses it, as a spec error at the key.
+    let target = match (kind, hidden) {
+        (crate::spec::RelationKind::MaterializedView, Some(h)) => qualified(HIDDEN_SCHEMA, h),
+        _ => t.clone(),
+    };
+    for (name, c) in &spec.columns {
+        if let Some(storage) = c.storage {
+            out.push(Statement::new(
+                &["columns", name, "storage"],
+                "column storage",
+                format!(
+                    "ALTER TABLE ONLY {target} ALTER COLUMN {} SET STORAGE {}",
+                    quote_ident(name),
+                    storage.sql()
+                ),
+            ));
+        }
+        if let Some(compression) = c.compression {
+            out.push(Statement::new(
+                &["columns", name, "compression"],
+                "column compression",
+                format!(
+                    "ALTER TABLE ONLY {target} ALTER COLUMN {} SET COMPRESSION {}",
+                    quote_ident(name),
+                    compression.sql()
+                ),
+            ));
+        }
+    }
     for (name, check) in &spec.checks {
         out.push(Statement::new(
             &["checks", name, "rule"],
