@@ -1565,13 +1565,25 @@ async fn default_privileges_are_a_skip_that_says_what_they_grant() {
     }
 }
 
+/// `specs` with the database document `text` (as `specs/_database.yaml`).
+fn with_database_document(specs: &SpecSet, text: &str) -> SpecSet {
+    use reims_verify::spec::{load_document, SpecDocument};
+    let SpecDocument::Database(doc) =
+        load_document(Path::new("specs/_database.yaml"), text).expect("the document loads")
+    else {
+        panic!("a document with `database:` alone is the database document")
+    };
+    let mut specs = specs.clone();
+    specs.database = Some(*doc);
+    specs
+}
+
 /// The database's own privileges, which belong to no schema: as a database document
 /// declares them (the owner only when it names one), else PostgreSQL's default; on a
 /// handed-over server without a document, a difference is a skip that names it, never a
 /// pass. Each `ALTER DATABASE … SET` is a skip naming the option; none is a pass.
 #[tokio::test]
 async fn the_databases_privileges_are_as_declared_and_its_settings_are_skips() {
-    use reims_verify::spec::{load_document, SpecDocument};
     use reims_verify::verify::{verify_with, AccessOptions};
     let (specs, shadow) = access_specs_and_shadow().await;
     let database = |found: Vec<Finding>| -> Vec<Finding> {
@@ -1587,16 +1599,7 @@ async fn the_databases_privileges_are_as_declared_and_its_settings_are_skips() {
             .map(|f| f.status)
             .collect()
     };
-    let with_doc = |text: &str| {
-        let SpecDocument::Database(doc) =
-            load_document(Path::new("specs/_database.yaml"), text).expect("the document loads")
-        else {
-            panic!("a document with `database:` alone is the database document")
-        };
-        let mut specs = specs.clone();
-        specs.database = Some(*doc);
-        specs
-    };
+    let with_doc = |text: &str| with_database_document(&specs, text);
     let handed_over = AccessOptions {
         handed_over: true,
         ..Default::default()
@@ -1678,7 +1681,6 @@ async fn the_databases_privileges_are_as_declared_and_its_settings_are_skips() {
 /// and in the user mapping's options are never read.
 #[tokio::test]
 async fn objects_of_no_schema_fail_unless_accepted_and_their_secrets_stay_unread() {
-    use reims_verify::spec::{load_document, SpecDocument};
     use reims_verify::verify::{verify_with, AccessOptions};
     let (specs, shadow) = access_specs_and_shadow().await;
     let objects = |found: Vec<Finding>| -> Vec<Finding> {
@@ -1733,18 +1735,7 @@ async fn objects_of_no_schema_fail_unless_accepted_and_their_secrets_stay_unread
     let whole = everything(&verify(&specs, &actual, &shadow));
     assert!(!whole.contains("rv_s3cret"), "a password was read");
 
-    let accepting = {
-        let SpecDocument::Database(doc) = load_document(
-            Path::new("specs/_database.yaml"),
-            "database:\n  allow_extra: true\n",
-        )
-        .unwrap() else {
-            panic!("the database document")
-        };
-        let mut specs = specs.clone();
-        specs.database = Some(*doc);
-        specs
-    };
+    let accepting = with_database_document(&specs, "database:\n  allow_extra: true\n");
     let handed_over = AccessOptions {
         handed_over: true,
         ..Default::default()
@@ -1763,16 +1754,7 @@ async fn objects_of_no_schema_fail_unless_accepted_and_their_secrets_stay_unread
         }
     }
     // A document that does not accept them fails them on a handed-over server too.
-    let stated = {
-        let SpecDocument::Database(doc) =
-            load_document(Path::new("specs/_database.yaml"), "database: {}\n").unwrap()
-        else {
-            panic!("the database document")
-        };
-        let mut specs = specs.clone();
-        specs.database = Some(*doc);
-        specs
-    };
+    let stated = with_database_document(&specs, "database: {}\n");
     let found = objects(verify_with(&stated, &actual, &shadow, &handed_over));
     assert!(found.iter().all(|f| f.status == Status::Fail), "{found:#?}");
 }
