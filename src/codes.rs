@@ -39,6 +39,8 @@ codes! {
         "Recreate the table with the spec's PARTITION BY, or correct the spec's `partition_by`.";
     "table.partition_of" => "A partition is attached to the declared parent.",
         "Attach the partition to the spec's parent, or correct the spec's `partition_of`.";
+    "table.inherits" => "A table inherits from the tables the spec's `inherits` lists (none when absent), in that order; a query of a parent reads its children's rows too.",
+        "ALTER TABLE … INHERIT / NO INHERIT as the spec says, or correct the spec's `inherits`.";
     "view.options" => "A view has exactly the options the spec gives (security_barrier, security_invoker, check_option; none by default): they decide whose privileges and row security its rows are read with, and what may be written through it.",
         "ALTER VIEW … SET (…) or RESET (…) as the spec says, or correct the spec's `options`.";
     "table.partition_bound" => "A partition holds the declared range or list of values.",

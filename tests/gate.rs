@@ -1565,6 +1565,71 @@ async fn default_privileges_are_a_skip_that_says_what_they_grant() {
     }
 }
 
+/// Table inheritance outside partitioning (`INHERITS`, `ALTER TABLE … INHERIT`): a query of
+/// the parent reads the child's rows too, so a child attached or detached changes what
+/// the parent returns. `inherits` states it, in order; absent, a table inherits from none.
+/// Before, it was not read, and both changes passed.
+#[tokio::test]
+async fn table_inheritance_is_compared_with_the_specs_inherits() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |child_spec: &str| {
+        std::fs::write(
+            dir.path().join("parent.yaml"),
+            "table: parent\ncolumns:\n  id: { type: integer }\n  note: { type: text }\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("child.yaml"), child_spec).unwrap();
+        load_dir(dir.path()).expect("the specs load")
+    };
+    let plain = write(
+        "table: child\ncolumns:\n  id: { type: integer }\n  note: { type: text }\n  extra: { type: integer }\n",
+    );
+    let declared = write(
+        "table: child\ninherits: [parent]\ncolumns:\n  id: { type: integer }\n  note: { type: text }\n  extra: { type: integer }\n",
+    );
+    let inherits = |found: &[Finding]| -> Vec<(String, Status)> {
+        found
+            .iter()
+            .filter(|f| f.code == "table.inherits")
+            .map(|f| (f.object.to_string(), f.status))
+            .collect()
+    };
+    let after = |sql: &'static str| async move {
+        let db = empty_db("inherits").await;
+        let mut conn = connect(&db).await;
+        sqlx::raw_sql(
+            "CREATE TABLE parent (id integer, note text);
+             CREATE TABLE child (id integer, note text, extra integer);",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        read_schema(&mut conn, "public").await.unwrap()
+    };
+    let shadow = shadow_for(&plain).await;
+    let untouched = after("SELECT 1").await;
+    assert!(inherits(&verify(&plain, &untouched, &shadow)).is_empty());
+    let attached = after("ALTER TABLE child INHERIT parent").await;
+    let found = verify(&plain, &attached, &shadow);
+    assert_eq!(
+        inherits(&found),
+        [("child".to_string(), Status::Fail)],
+        "{found:#?}"
+    );
+    let f = found.iter().find(|f| f.code == "table.inherits").unwrap();
+    assert_eq!(f.actual.as_deref(), Some("inherits from parent"));
+    let shadow = shadow_for(&declared).await;
+    assert_eq!(
+        inherits(&verify(&declared, &attached, &shadow)),
+        [("child".to_string(), Status::Pass)]
+    );
+    assert_eq!(
+        inherits(&verify(&declared, &untouched, &shadow)),
+        [("child".to_string(), Status::Fail)]
+    );
+}
+
 /// `specs` with the database document `text` (as `specs/_database.yaml`).
 fn with_database_document(specs: &SpecSet, text: &str) -> SpecSet {
     use reims_verify::spec::{load_document, SpecDocument};

@@ -1487,3 +1487,34 @@ async fn the_databases_grants_round_trip_through_a_database_document() {
         );
     }
 }
+
+/// A table that inherits from another (not as a partition) is written with `inherits`,
+/// and the snapshot round-trips; without the key, the same database fails.
+#[tokio::test]
+async fn table_inheritance_round_trips() {
+    let db = empty_db("snap_inherits").await;
+    sqlx::raw_sql(
+        "CREATE TABLE parent (id integer, note text);
+         CREATE TABLE child (extra integer) INHERITS (parent);",
+    )
+    .execute(&mut connect(&db).await)
+    .await
+    .expect("DDL applies");
+    let actual = schema_of(&db).await;
+    let snap = snapshot_schema(&actual).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut specs = write_and_load(&snap, dir.path());
+    let text = std::fs::read_to_string(dir.path().join("child.yaml")).unwrap();
+    assert!(text.contains("inherits: [parent]"), "{text}");
+    let shadow = shadow_of(&specs).await;
+    let failed = failures(&verify(&specs, &actual, &shadow));
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    for s in &mut specs.specs {
+        s.spec.inherits.clear();
+    }
+    let failed = failures(&verify(&specs, &actual, &shadow));
+    assert!(
+        failed.iter().any(|f| f.starts_with("table.inherits child")),
+        "{failed:?}"
+    );
+}

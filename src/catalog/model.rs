@@ -74,6 +74,10 @@ pub struct Relation {
     pub partition_key: Option<String>,
     /// For a partition, its parent: (schema, name).
     pub partition_of: Option<(String, String)>,
+    /// The tables it inherits from (`INHERITS`, `ALTER TABLE … INHERIT`), not as a
+    /// partition: (schema, name), in `inhseqno` order.
+    #[serde(default)]
+    pub inherits: Vec<(String, String)>,
     /// For a partition, its bound: `FOR VALUES FROM (…) TO (…)`.
     pub partition_bound: Option<String>,
     /// UNLOGGED (`relpersistence = 'u'`).

@@ -35,6 +35,11 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
        CASE WHEN c.relkind IN ('v','m') THEN pg_get_viewdef(c.oid, true) END AS definition,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
        pn.nspname::text AS parent_schema, pc.relname::text AS parent_name,
+       ARRAY(SELECT ipn.nspname::text FROM pg_inherits ii JOIN pg_class ipc ON ipc.oid = ii.inhparent
+               JOIN pg_namespace ipn ON ipn.oid = ipc.relnamespace
+              WHERE ii.inhrelid = c.oid AND NOT c.relispartition ORDER BY ii.inhseqno) AS inherits_schemas,
+       ARRAY(SELECT ipc.relname::text FROM pg_inherits ii JOIN pg_class ipc ON ipc.oid = ii.inhparent
+              WHERE ii.inhrelid = c.oid AND NOT c.relispartition ORDER BY ii.inhseqno) AS inherits_names,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
        c.relpersistence = 'u' AS unlogged,
        CASE WHEN c.relkind = 'v' THEN coalesce(c.reloptions, '{{}}') END::text[] AS view_options
@@ -698,6 +703,11 @@ async fn read_relations(conn: &mut PgConnection, schemas: &[String]) -> Result<V
             definition: row.try_get("definition").map_err(&e)?,
             partition_key: row.try_get("partition_key").map_err(&e)?,
             partition_of: parent_schema.zip(parent_name),
+            inherits: {
+                let schemas: Vec<String> = row.try_get("inherits_schemas").map_err(&e)?;
+                let names: Vec<String> = row.try_get("inherits_names").map_err(&e)?;
+                schemas.into_iter().zip(names).collect()
+            },
             partition_bound: row.try_get("partition_bound").map_err(&e)?,
             unlogged: row.try_get("unlogged").map_err(&e)?,
             view_options: row

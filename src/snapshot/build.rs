@@ -32,6 +32,11 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
             .partition_of
             .as_ref()
             .map(|(s, n)| qualified_name(s, n, &rel.schema)),
+        inherits: rel
+            .inherits
+            .iter()
+            .map(|(s, n)| qualified_name(s, n, &rel.schema))
+            .collect(),
         partition_bound: rel.partition_bound.clone(),
         unlogged: rel.unlogged,
         options: crate::spec::ViewOptions::from_reloptions(&rel.view_options),

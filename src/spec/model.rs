@@ -36,6 +36,11 @@ pub struct TableSpec {
     /// schema, or `schema.name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_of: Option<String>,
+    /// The tables it inherits from (`INHERITS (…)`, `ALTER TABLE … INHERIT …`), not as a
+    /// partition: names in the same schema, or `schema.name`, in the order PostgreSQL
+    /// keeps them. Absent: none. A query of a parent reads its children's rows too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherits: Vec<String>,
     /// For a partition: its bound as in `ATTACH PARTITION … <bound>`, e.g.
     /// `FOR VALUES FROM ('2022-01-01') TO ('2022-02-01')` or `DEFAULT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

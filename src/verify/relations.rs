@@ -112,6 +112,35 @@ pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             "attach or detach the partition, or correct the spec",
         ));
     }
+    let want_parents: Vec<(String, String)> = spec
+        .inherits
+        .iter()
+        .map(|p| parse_qualified(p, &spec.schema))
+        .collect();
+    if !want_parents.is_empty() || !rel.inherits.is_empty() {
+        let show = |list: &[(String, String)]| {
+            if list.is_empty() {
+                "inherits from no table".to_string()
+            } else {
+                format!(
+                    "inherits from {}",
+                    list.iter()
+                        .map(|(s, n)| qualified_name(s, n, &spec.schema))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        };
+        out.push(ctx.compare(
+            "table.inherits",
+            t.clone(),
+            &["inherits"],
+            show(&want_parents),
+            show(&rel.inherits),
+            want_parents == rel.inherits,
+            "ALTER TABLE … INHERIT / NO INHERIT as the spec's `inherits` says, or correct the spec (a query of a parent reads its children's rows too)",
+        ));
+    }
     if want_parent.is_some() && want_parent == rel.partition_of {
         let want = ctx
             .expected
