@@ -1630,6 +1630,77 @@ async fn table_inheritance_is_compared_with_the_specs_inherits() {
     );
 }
 
+/// PostgreSQL keeps a view's options as written: `security_barrier = on`, `= 'TR'` (a
+/// prefix it accepts), `check_option = 'LOCAL'`, and `security_invoker = false`, which is
+/// no option at all. Each is the option the spec names, or its absence; before, `TR` and
+/// `LOCAL` failed `view.options` though the view is what the spec says. Another option
+/// still fails.
+#[tokio::test]
+async fn view_options_in_any_spelling_postgresql_accepts_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "table: t\ncolumns:\n  a: { type: integer }\n",
+    )
+    .unwrap();
+    let view = |name: &str, options: &str| {
+        format!(
+            "table: {name}\nkind: view\noptions: {options}\ndefinition: |-\n   SELECT t.a\n     FROM t\ncolumns:\n  a: {{ type: integer }}\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("v_on.yaml"),
+        view("v_on", "{ security_barrier: true }"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("v_local.yaml"),
+        view("v_local", "{ security_barrier: true, check_option: local }"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("v_false.yaml"), view("v_false", "{}")).unwrap();
+    let specs = load_dir(dir.path()).expect("the specs load");
+    let shadow = shadow_for(&specs).await;
+    let db = empty_db("view_spellings").await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE TABLE t (a integer);
+         CREATE VIEW v_on WITH (security_barrier = on) AS SELECT t.a FROM t;
+         CREATE VIEW v_local WITH (security_barrier = 'TR', check_option = 'LOCAL') AS SELECT t.a FROM t;
+         CREATE VIEW v_false WITH (security_invoker = false) AS SELECT t.a FROM t;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let options = |found: &[Finding]| -> Vec<(String, Status)> {
+        let mut v: Vec<(String, Status)> = found
+            .iter()
+            .filter(|f| f.code == "view.options")
+            .map(|f| (f.object.to_string(), f.status))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let actual = read_schema(&mut conn, "public").await.unwrap();
+    assert_eq!(
+        options(&verify(&specs, &actual, &shadow)),
+        [
+            ("v_false".to_string(), Status::Pass),
+            ("v_local".to_string(), Status::Pass),
+            ("v_on".to_string(), Status::Pass),
+        ]
+    );
+    sqlx::raw_sql("ALTER VIEW v_false SET (security_invoker = 'on')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let actual = read_schema(&mut conn, "public").await.unwrap();
+    assert_eq!(
+        options(&verify(&specs, &actual, &shadow))[0],
+        ("v_false".to_string(), Status::Fail)
+    );
+}
+
 /// `specs` with the database document `text` (as `specs/_database.yaml`).
 fn with_database_document(specs: &SpecSet, text: &str) -> SpecSet {
     use reims_verify::spec::{load_document, SpecDocument};

@@ -647,21 +647,41 @@ async fn for_each_row(
 /// relation each names in its `schema` and `rel` columns. The key is built once per run
 /// of rows of one relation.
 /// A view's `reloptions` in one spelling: sorted, a boolean as `true` (PostgreSQL keeps
-/// `on`, `yes` or `1` as written), and one that is false left out, as absent means.
+/// what was written: `on`, `yes`, `1`, a prefix such as `tr`, in any case), one that is
+/// false left out, as absent means, and `check_option` in lower case (it keeps `LOCAL`
+/// as written too).
 fn view_options(reloptions: &[String]) -> Vec<String> {
     let mut out: Vec<String> = reloptions
         .iter()
         .filter_map(|o| {
             let (name, value) = o.split_once('=').unwrap_or((o, "true"));
-            match value.to_ascii_lowercase().as_str() {
-                "true" | "on" | "yes" | "1" | "t" | "y" => Some(format!("{name}=true")),
-                "false" | "off" | "no" | "0" | "f" | "n" => None,
-                _ => Some(format!("{name}={value}")),
+            if name == "check_option" {
+                return Some(format!("{name}={}", value.to_ascii_lowercase()));
+            }
+            match pg_bool(value) {
+                Some(true) => Some(format!("{name}=true")),
+                Some(false) => None,
+                None => Some(format!("{name}={value}")),
             }
         })
         .collect();
     out.sort();
     out
+}
+
+/// A boolean as PostgreSQL reads one (`parse_bool`): `true`, `yes`, `on`, `1`, `false`,
+/// `no`, `off`, `0`, in any case, and the unique prefixes of the words (`t`, `fa`, `of`;
+/// not `o`); `None` for anything else.
+fn pg_bool(value: &str) -> Option<bool> {
+    let v = value.trim().to_ascii_lowercase();
+    let prefix_of = |word: &str| !v.is_empty() && word.starts_with(v.as_str());
+    match v.as_str() {
+        "1" | "on" => Some(true),
+        "0" | "of" | "off" => Some(false),
+        _ if prefix_of("true") || prefix_of("yes") => Some(true),
+        _ if prefix_of("false") || prefix_of("no") => Some(false),
+        _ => None,
+    }
 }
 
 async fn grouped<T>(
@@ -1101,6 +1121,30 @@ fn trigger_events(tgtype: i32) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn view_options_read_in_every_spelling_postgresql_keeps() {
+        let read = |o: &[&str]| view_options(&o.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            read(&[
+                "security_invoker=TR",
+                "security_barrier=on",
+                "check_option=LOCAL"
+            ]),
+            [
+                "check_option=local",
+                "security_barrier=true",
+                "security_invoker=true"
+            ]
+        );
+        assert_eq!(
+            read(&["security_barrier=of", "security_invoker=0"]),
+            Vec::<String>::new()
+        );
+        assert_eq!(read(&["security_barrier"]), ["security_barrier=true"]);
+        // Not a boolean PostgreSQL would take: kept as written, so it differs.
+        assert_eq!(read(&["security_barrier=o"]), ["security_barrier=o"]);
+    }
 
     #[test]
     fn a_domain_stands_for_its_base_type_through_domains_of_domains() {
