@@ -41,6 +41,8 @@ codes! {
         "Attach the partition to the spec's parent, or correct the spec's `partition_of`.";
     "table.inherits" => "A table inherits from the tables the spec's `inherits` lists (none when absent), in that order; a query of a parent reads its children's rows too.",
         "ALTER TABLE … INHERIT / NO INHERIT as the spec says, or correct the spec's `inherits`.";
+    "table.parameters" => "A table, partitioned table or materialized view has exactly the storage parameters the spec's `parameters` gives (none when absent), its TOAST table's included.",
+        "ALTER TABLE … SET (…) / RESET (…) as the spec says, or correct the spec's `parameters`.";
     "view.options" => "A view has exactly the options the spec gives (security_barrier, security_invoker, check_option; none by default): they decide whose privileges and row security its rows are read with, and what may be written through it.",
         "ALTER VIEW … SET (…) or RESET (…) as the spec says, or correct the spec's `options`.";
     "table.partition_bound" => "A partition holds the declared range or list of values.",

@@ -1701,6 +1701,87 @@ async fn view_options_in_any_spelling_postgresql_accepts_pass() {
     );
 }
 
+/// A table's storage parameters (`WITH (…)`, `ALTER TABLE … SET (…)`), its TOAST table's
+/// among them, and a materialized view's: `autovacuum_enabled = off` on a table whose spec
+/// says nothing, or `toast.autovacuum_enabled`, passed before. Now each differs from what
+/// the spec's `parameters` compiles to; a declared `false` matches a stored `off`; an
+/// unknown parameter is a spec error at its key.
+#[tokio::test]
+async fn storage_parameters_are_compared_with_the_specs_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "table: t\nparameters: { fillfactor: 70, autovacuum_enabled: false }\ncolumns:\n  a: { type: integer }\n  b: { type: text }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "table: m\nkind: materialized_view\nparameters: { fillfactor: 50 }\ndefinition: |-\n   SELECT t.a\n     FROM t\ncolumns:\n  a: { type: integer }\n",
+    )
+    .unwrap();
+    let specs = load_dir(dir.path()).expect("the specs load");
+    let shadow = shadow_for(&specs).await;
+    let parameters = |found: &[Finding]| -> Vec<(String, Status)> {
+        let mut v: Vec<(String, Status)> = found
+            .iter()
+            .filter(|f| f.code == "table.parameters")
+            .map(|f| (f.object.to_string(), f.status))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let after = |sql: &'static str| async move {
+        let db = empty_db("parameters").await;
+        let mut conn = connect(&db).await;
+        sqlx::raw_sql(
+            "CREATE TABLE t (a integer, b text) WITH (fillfactor = '70', autovacuum_enabled = off);
+             CREATE MATERIALIZED VIEW m WITH (fillfactor = 50) AS SELECT t.a FROM t;",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+        read_schema(&mut conn, "public").await.unwrap()
+    };
+    let pass = [
+        ("m".to_string(), Status::Pass),
+        ("t".to_string(), Status::Pass),
+    ];
+    assert_eq!(
+        parameters(&verify(&specs, &after("SELECT 1").await, &shadow)),
+        pass
+    );
+    for (sql, object) in [
+        ("ALTER TABLE t SET (autovacuum_enabled = on)", "t"),
+        ("ALTER TABLE t RESET (fillfactor)", "t"),
+        ("ALTER TABLE t SET (toast.autovacuum_enabled = false)", "t"),
+        ("ALTER MATERIALIZED VIEW m SET (fillfactor = 60)", "m"),
+    ] {
+        let found = verify(&specs, &after(sql).await, &shadow);
+        let failed: Vec<String> = parameters(&found)
+            .into_iter()
+            .filter(|(_, s)| *s == Status::Fail)
+            .map(|(o, _)| o)
+            .collect();
+        assert_eq!(failed, [object], "{sql}");
+    }
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        "table: t\nparameters: { fillfator: 70 }\ncolumns:\n  a: { type: integer }\n  b: { type: text }\n",
+    )
+    .unwrap();
+    let bad = load_dir(dir.path()).expect("the specs load");
+    let db = empty_db("parameters_shadow").await;
+    let err = build_shadow(&mut connect(&db).await, &bad)
+        .await
+        .expect_err("an unknown parameter is refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("t.yaml:2") && text.contains("fillfator"),
+        "{text}"
+    );
+}
+
 /// `specs` with the database document `text` (as `specs/_database.yaml`).
 fn with_database_document(specs: &SpecSet, text: &str) -> SpecSet {
     use reims_verify::spec::{load_document, SpecDocument};

@@ -1518,3 +1518,40 @@ async fn table_inheritance_round_trips() {
         "{failed:?}"
     );
 }
+
+/// Storage parameters, a TOAST table's among them, are written as `parameters` and
+/// round-trip; without them the same database fails.
+#[tokio::test]
+async fn storage_parameters_round_trip() {
+    let db = empty_db("snap_parameters").await;
+    sqlx::raw_sql(
+        "CREATE TABLE t (a integer, b text)
+           WITH (fillfactor = 70, autovacuum_enabled = off, toast.autovacuum_enabled = false);",
+    )
+    .execute(&mut connect(&db).await)
+    .await
+    .expect("DDL applies");
+    let actual = schema_of(&db).await;
+    let snap = snapshot_schema(&actual).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut specs = write_and_load(&snap, dir.path());
+    let text = std::fs::read_to_string(dir.path().join("t.yaml")).unwrap();
+    assert!(
+        text.contains(
+            "parameters: { autovacuum_enabled: false, fillfactor: 70, toast.autovacuum_enabled: false }"
+        ),
+        "{text}"
+    );
+    let shadow = shadow_of(&specs).await;
+    let failed = failures(&verify(&specs, &actual, &shadow));
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    for s in &mut specs.specs {
+        s.spec.parameters.clear();
+    }
+    let shadow = shadow_of(&specs).await;
+    let failed = failures(&verify(&specs, &actual, &shadow));
+    assert!(
+        failed.iter().any(|f| f.starts_with("table.parameters t")),
+        "{failed:?}"
+    );
+}

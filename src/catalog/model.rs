@@ -74,6 +74,10 @@ pub struct Relation {
     pub partition_key: Option<String>,
     /// For a partition, its parent: (schema, name).
     pub partition_of: Option<(String, String)>,
+    /// For a table, partitioned table or materialized view: its storage parameters and
+    /// its TOAST table's (prefixed `toast.`), as [`storage_parameters`] reads them.
+    #[serde(default)]
+    pub parameters: Vec<String>,
     /// The tables it inherits from (`INHERITS`, `ALTER TABLE … INHERIT`), not as a
     /// partition: (schema, name), in `inhseqno` order.
     #[serde(default)]

@@ -42,7 +42,10 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
               WHERE ii.inhrelid = c.oid AND NOT c.relispartition ORDER BY ii.inhseqno) AS inherits_names,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
        c.relpersistence = 'u' AS unlogged,
-       CASE WHEN c.relkind = 'v' THEN coalesce(c.reloptions, '{{}}') END::text[] AS view_options
+       CASE WHEN c.relkind = 'v' THEN coalesce(c.reloptions, '{{}}') END::text[] AS view_options,
+       CASE WHEN c.relkind <> 'v' THEN coalesce(c.reloptions, '{{}}')
+            || ARRAY(SELECT 'toast.' || o FROM pg_class tc, unnest(tc.reloptions) o
+                      WHERE tc.oid = c.reltoastrelid) END::text[] AS parameters
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -669,6 +672,34 @@ fn view_options(reloptions: &[String]) -> Vec<String> {
     out
 }
 
+/// Storage parameters whose value is a boolean (`vacuum_index_cleanup` also takes `auto`).
+const BOOLEAN_PARAMETERS: &[&str] = &[
+    "autovacuum_enabled",
+    "user_catalog_table",
+    "vacuum_truncate",
+    "vacuum_index_cleanup",
+];
+
+/// A relation's storage parameters in one spelling, sorted: PostgreSQL keeps each as
+/// written, so a boolean one reads `true` or `false` whichever spelling it accepted (`on`,
+/// `0`, `Off`), and the others are left as they are. Unlike a view's options, a false one
+/// is kept: `autovacuum_enabled = false` is not the default.
+pub(crate) fn storage_parameters(reloptions: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = reloptions
+        .iter()
+        .map(|o| {
+            let (name, value) = o.split_once('=').unwrap_or((o, "true"));
+            let bare = name.strip_prefix("toast.").unwrap_or(name);
+            match pg_bool(value) {
+                Some(b) if BOOLEAN_PARAMETERS.contains(&bare) => format!("{name}={b}"),
+                _ => format!("{name}={value}"),
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// A boolean as PostgreSQL reads one (`parse_bool`): `true`, `yes`, `on`, `1`, `false`,
 /// `no`, `off`, `0`, in any case, and the unique prefixes of the words (`t`, `fa`, `of`;
 /// not `o`); `None` for anything else.
@@ -723,6 +754,11 @@ async fn read_relations(conn: &mut PgConnection, schemas: &[String]) -> Result<V
             definition: row.try_get("definition").map_err(&e)?,
             partition_key: row.try_get("partition_key").map_err(&e)?,
             partition_of: parent_schema.zip(parent_name),
+            parameters: storage_parameters(
+                &row.try_get::<Option<Vec<String>>, _>("parameters")
+                    .map_err(&e)?
+                    .unwrap_or_default(),
+            ),
             inherits: {
                 let schemas: Vec<String> = row.try_get("inherits_schemas").map_err(&e)?;
                 let names: Vec<String> = row.try_get("inherits_names").map_err(&e)?;

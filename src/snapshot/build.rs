@@ -9,8 +9,9 @@ use super::rules::recognise;
 use super::Notes;
 use crate::catalog::{qualified_name, ConstraintKind, Index, Relation, Schema, Trigger};
 use crate::spec::{
-    AllowExtra, CheckSpec, FkAction, ForeignKeySpec, IndexMethod, IndexSpec, KeySpec, Reference,
-    RelationKind, TableSpec, TriggerEvent, TriggerLevel, TriggerSpec, TriggerTiming, UniqueSpec,
+    AllowExtra, CheckSpec, FkAction, ForeignKeySpec, IndexMethod, IndexSpec, KeySpec,
+    ParameterValue, Reference, RelationKind, TableSpec, TriggerEvent, TriggerLevel, TriggerSpec,
+    TriggerTiming, UniqueSpec,
 };
 
 /// The spec of `rel` (functions are placed separately), and notes on what it cannot state.
@@ -40,6 +41,22 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
         partition_bound: rel.partition_bound.clone(),
         unlogged: rel.unlogged,
         options: crate::spec::ViewOptions::from_reloptions(&rel.view_options),
+        parameters: rel
+            .parameters
+            .iter()
+            .map(|p| {
+                let (name, value) = p.split_once('=').unwrap_or((p, ""));
+                let value = match value {
+                    "true" => ParameterValue::Boolean(true),
+                    "false" => ParameterValue::Boolean(false),
+                    v => v
+                        .parse::<i64>()
+                        .map(ParameterValue::Integer)
+                        .unwrap_or_else(|_| ParameterValue::Word(v.to_string())),
+                };
+                (name.to_string(), value)
+            })
+            .collect(),
         migration: None,
         description: None,
         comment: rel.comment.clone(),

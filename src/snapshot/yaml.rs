@@ -169,6 +169,8 @@ const NAMED_COLLECTIONS: &[&str] = &[
     "extensions",
     "types",
     "sequences",
+    // `autovacuum_enabled: false` is no default: it turns autovacuum off.
+    "parameters",
 ];
 
 /// Whether `key: value` states what an absent key means anyway.

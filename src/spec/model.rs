@@ -51,6 +51,12 @@ pub struct TableSpec {
     /// For a view: its options, none by default.
     #[serde(default, skip_serializing_if = "ViewOptions::is_none")]
     pub options: ViewOptions,
+    /// For a table, partitioned table or materialized view: its storage parameters
+    /// (`WITH (…)`, `ALTER TABLE … SET (…)`), name → value, a TOAST table's prefixed
+    /// `toast.`: `{ fillfactor: 70, autovacuum_enabled: false }`. Absent: none, as `CREATE
+    /// TABLE` leaves it.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub parameters: IndexMap<String, ParameterValue>,
     /// The migration file that creates it, e.g. `013_create_users.sql`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<String>,
@@ -496,6 +502,32 @@ fn yes() -> bool {
 
 fn is_true(b: &bool) -> bool {
     *b
+}
+
+/// One storage parameter's value as a spec writes it: a boolean, a number or a word.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum ParameterValue {
+    /// `autovacuum_enabled: false`.
+    Boolean(bool),
+    /// `fillfactor: 70`.
+    Integer(i64),
+    /// `autovacuum_vacuum_scale_factor: 0.05`.
+    Number(f64),
+    /// `vacuum_index_cleanup: auto`.
+    Word(String),
+}
+
+impl ParameterValue {
+    /// The value as `SET (name = value)` takes it.
+    pub fn text(&self) -> String {
+        match self {
+            ParameterValue::Boolean(b) => b.to_string(),
+            ParameterValue::Integer(i) => i.to_string(),
+            ParameterValue::Number(n) => n.to_string(),
+            ParameterValue::Word(w) => w.clone(),
+        }
+    }
 }
 
 /// A view's options (`CREATE VIEW … WITH (…)`), which decide whose privileges and row

@@ -112,6 +112,27 @@ pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             "attach or detach the partition, or correct the spec",
         ));
     }
+    if spec.kind != crate::spec::RelationKind::View {
+        let want: &[String] = ctx.expected.map_or(&[], |r| r.parameters.as_slice());
+        if !want.is_empty() || !rel.parameters.is_empty() {
+            let show = |list: &[String]| {
+                if list.is_empty() {
+                    "none".to_string()
+                } else {
+                    list.join(", ")
+                }
+            };
+            out.push(ctx.compare(
+                "table.parameters",
+                t.clone(),
+                &["parameters"],
+                show(want),
+                show(&rel.parameters),
+                want == rel.parameters.as_slice(),
+                "ALTER TABLE … SET (…) / RESET (…) as the spec's `parameters` say, or correct the spec",
+            ));
+        }
+    }
     let want_parents: Vec<(String, String)> = spec
         .inherits
         .iter()

@@ -96,6 +96,15 @@ pub fn column_type_sql(name: &str, c: &ColumnSpec) -> String {
     sql
 }
 
+/// A storage parameter's name as `SET (…)` takes it: each dotted part (`toast.`) quoted
+/// as an identifier.
+fn parameter_name(name: &str) -> String {
+    name.split('.')
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// `CREATE TABLE` for a table spec (views get a hidden table instead, see
 /// [`view_columns_table`]); `virtual_columns` as for [`column_sql`].
 pub fn create_table(spec: &TableSpec, virtual_columns: bool) -> String {
@@ -375,6 +384,25 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
                     ),
                 ));
             }
+        }
+    }
+    // Declared storage parameters, each on its own so that a refused one is named: on a
+    // table or partitioned table, or the materialized view itself.
+    if kind != crate::spec::RelationKind::View {
+        let alter = match kind {
+            crate::spec::RelationKind::MaterializedView => "ALTER MATERIALIZED VIEW",
+            _ => "ALTER TABLE",
+        };
+        for (name, value) in &spec.parameters {
+            out.push(Statement::new(
+                &["parameters", name],
+                "storage parameter",
+                format!(
+                    "{alter} {t} SET ({} = {})",
+                    parameter_name(name),
+                    crate::sql::quote_literal(&value.text())
+                ),
+            ));
         }
     }
     // A declared storage or compression, on the relation itself (ONLY: a partition states
