@@ -1119,6 +1119,9 @@ fn replica_identity_is_compared_on_every_major() {
                 "view_default.sql",
                 "ALTER TABLE user_ids REPLICA IDENTITY DEFAULT;\n",
             ),
+            // The identity index dropped: `relreplident` stays `i`, with no index, and
+            // PostgreSQL then sends no old row, as with NOTHING.
+            ("dropped_index.sql", "DROP INDEX audit_key;\n"),
         ],
     );
     let specs = dir.path().join("specs");
@@ -1168,5 +1171,18 @@ fn replica_identity_is_compared_on_every_major() {
                 "PostgreSQL {major}, {drift}"
             );
         }
+        let (code, mut failed) = check_small(dir.path(), major, Some("dropped_index.sql"));
+        failed.sort();
+        assert_eq!(
+            (code, failed),
+            (
+                Some(1),
+                vec![
+                    "index.exists audit.audit_key".to_string(),
+                    "table.replica_identity audit".to_string()
+                ]
+            ),
+            "PostgreSQL {major}, dropped_index.sql"
+        );
     }
 }
