@@ -47,6 +47,8 @@ codes! {
         "ALTER VIEW … SET (…) or RESET (…) as the spec says, or correct the spec's `options`.";
     "table.partition_bound" => "A partition holds the declared range or list of values.",
         "Re-attach the partition with the spec's bound, or correct the spec.";
+    "table.replica_identity" => "A table's, partitioned table's or materialized view's REPLICA IDENTITY (DEFAULT, FULL, NOTHING, USING INDEX) is the declared one, or DEFAULT when none is declared; reported when declared or when it differs.",
+        "ALTER TABLE … REPLICA IDENTITY in a migration, or declare the spec's `replica_identity`.";
     "table.persistence" => "A table is LOGGED or UNLOGGED as declared.",
         "ALTER TABLE … SET LOGGED / UNLOGGED as the spec says, or correct the spec's `unlogged`.";
     "table.extra" => "Every relation in the checked schema has a spec.",

@@ -1077,3 +1077,112 @@ fn column_storage_and_compression_are_compared_on_every_major() {
         }
     }
 }
+
+/// A table's replica identity was not read: `REPLICA IDENTITY FULL` (every column of the old
+/// row sent to every subscriber), `NOTHING` (UPDATE and DELETE fail once published) or
+/// `USING INDEX` another key in a migration passed. It is compared on every major, for a
+/// table at the default, a table and a materialized view that declare theirs, and an
+/// identity index that another unique index replaces.
+#[test]
+fn replica_identity_is_compared_on_every_major() {
+    let migration =
+        "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL, secret text);\n\
+                     CREATE UNIQUE INDEX users_email ON users (email);\n\
+                     CREATE TABLE audit (id integer NOT NULL, at timestamptz NOT NULL);\n\
+                     CREATE UNIQUE INDEX audit_key ON audit (id, at);\n\
+                     CREATE UNIQUE INDEX audit_other ON audit (at, id);\n\
+                     ALTER TABLE audit REPLICA IDENTITY USING INDEX audit_key;\n\
+                     CREATE MATERIALIZED VIEW user_ids AS SELECT id FROM users;\n\
+                     ALTER TABLE user_ids REPLICA IDENTITY FULL;\n";
+    let dir = small_project(
+        migration,
+        "schema: public\n",
+        &[
+            ("full.sql", "ALTER TABLE users REPLICA IDENTITY FULL;\n"),
+            (
+                "nothing.sql",
+                "ALTER TABLE users REPLICA IDENTITY NOTHING;\n",
+            ),
+            (
+                "index.sql",
+                "ALTER TABLE users REPLICA IDENTITY USING INDEX users_email;\n",
+            ),
+            (
+                "other_index.sql",
+                "ALTER TABLE audit REPLICA IDENTITY USING INDEX audit_other;\n",
+            ),
+            (
+                "audit_default.sql",
+                "ALTER TABLE audit REPLICA IDENTITY DEFAULT;\n",
+            ),
+            (
+                "view_default.sql",
+                "ALTER TABLE user_ids REPLICA IDENTITY DEFAULT;\n",
+            ),
+            // The identity index dropped: `relreplident` stays `i`, with no index, and
+            // PostgreSQL then sends no old row, as with NOTHING.
+            ("dropped_index.sql", "DROP INDEX audit_key;\n"),
+        ],
+    );
+    let specs = dir.path().join("specs");
+    std::fs::write(
+        specs.join("users.yaml"),
+        "table: users\ncolumns:\n  \
+         id: { type: integer, nullable: false }\n  \
+         email: { type: text, nullable: false }\n  \
+         secret: { type: text }\n\
+         primary_key: { columns: [id] }\n\
+         indexes:\n  users_email: { keys: [email], unique: true }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("audit.yaml"),
+        "table: audit\nreplica_identity: { index: audit_key }\ncolumns:\n  \
+         id: { type: integer, nullable: false }\n  \
+         at: { type: timestamptz, nullable: false }\n\
+         indexes:\n  \
+         audit_key: { keys: [id, at], unique: true }\n  \
+         audit_other: { keys: [at, id], unique: true }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("user_ids.yaml"),
+        "table: user_ids\nkind: materialized_view\nreplica_identity: full\n\
+         definition: SELECT id FROM users\ncolumns:\n  id: { type: integer }\n",
+    )
+    .unwrap();
+    for major in found_majors() {
+        assert_eq!(
+            check_small(dir.path(), major, None),
+            (Some(0), vec![]),
+            "PostgreSQL {major}"
+        );
+        for (drift, table) in [
+            ("full.sql", "users"),
+            ("nothing.sql", "users"),
+            ("index.sql", "users"),
+            ("other_index.sql", "audit"),
+            ("audit_default.sql", "audit"),
+            ("view_default.sql", "user_ids"),
+        ] {
+            assert_eq!(
+                check_small(dir.path(), major, Some(drift)),
+                (Some(1), vec![format!("table.replica_identity {table}")]),
+                "PostgreSQL {major}, {drift}"
+            );
+        }
+        let (code, mut failed) = check_small(dir.path(), major, Some("dropped_index.sql"));
+        failed.sort();
+        assert_eq!(
+            (code, failed),
+            (
+                Some(1),
+                vec![
+                    "index.exists audit.audit_key".to_string(),
+                    "table.replica_identity audit".to_string()
+                ]
+            ),
+            "PostgreSQL {major}, dropped_index.sql"
+        );
+    }
+}

@@ -15,8 +15,8 @@ use reims_verify::snapshot::{
     load_files, render_files, round_trip, snapshot_schema, write_dir, Header, Snapshot,
 };
 use reims_verify::spec::{
-    load_dir, parse_index_key, ColumnCompression, ColumnStorage, FunctionSpec, Rule, SpecSet,
-    TableSpec,
+    load_dir, parse_index_key, ColumnCompression, ColumnStorage, FunctionSpec, ReplicaIdentity,
+    Rule, SpecSet, TableSpec,
 };
 use reims_verify::verify::{build_shadow, canonical, verify, Finding, Shadow};
 
@@ -400,6 +400,9 @@ ALTER TABLE items ALTER COLUMN doc SET STORAGE EXTERNAL, ALTER COLUMN tags SET C
 CREATE MATERIALIZED VIEW item_codes AS SELECT code, title FROM items;
 ALTER MATERIALIZED VIEW item_codes ALTER COLUMN title SET STORAGE MAIN,
     ALTER COLUMN code SET COMPRESSION pglz;
+ALTER TABLE parents REPLICA IDENTITY USING INDEX parents_key;
+ALTER TABLE "order.lines" REPLICA IDENTITY NOTHING;
+ALTER TABLE item_codes REPLICA IDENTITY FULL;
 "#;
 
 #[tokio::test]
@@ -499,6 +502,18 @@ async fn an_odd_schema_round_trips() {
         codes_view.columns["code"].compression,
         Some(ColumnCompression::Pglz)
     );
+    // A replica identity other than DEFAULT is written, a table's and a materialized
+    // view's; DEFAULT is not.
+    assert_eq!(
+        spec("parents").replica_identity,
+        Some(ReplicaIdentity::Index("parents_key".into()))
+    );
+    assert_eq!(
+        spec("order.lines").replica_identity,
+        Some(ReplicaIdentity::Nothing)
+    );
+    assert_eq!(codes_view.replica_identity, Some(ReplicaIdentity::Full));
+    assert_eq!(items.replica_identity, None);
     assert_eq!(
         items.indexes["idx_items_created"].keys,
         ["created DESC NULLS LAST"]
@@ -636,7 +651,10 @@ async fn an_odd_schema_round_trips() {
              REFERENCES parents (id, region) ON UPDATE CASCADE ON DELETE SET NULL DEFERRABLE;
            ALTER TABLE items ALTER COLUMN doc SET STORAGE EXTENDED,
              ALTER COLUMN tags SET COMPRESSION default;
-           ALTER TABLE parents ALTER COLUMN name SET STORAGE MAIN"#,
+           ALTER TABLE parents ALTER COLUMN name SET STORAGE MAIN;
+           ALTER TABLE parents REPLICA IDENTITY DEFAULT;
+           ALTER TABLE item_codes REPLICA IDENTITY DEFAULT;
+           ALTER TABLE items REPLICA IDENTITY FULL"#,
     )
     .execute(&mut connect(&db).await)
     .await
@@ -674,6 +692,18 @@ async fn an_odd_schema_round_trips() {
         assert!(
             failed.iter().any(|f| f.starts_with(column)),
             "{column}: {failed:#?}"
+        );
+    }
+    // A declared replica identity put back to DEFAULT, a table's and a materialized
+    // view's, and FULL where the spec says nothing.
+    for table in [
+        "table.replica_identity parents",
+        "table.replica_identity item_codes",
+        "table.replica_identity items",
+    ] {
+        assert!(
+            failed.iter().any(|f| f.starts_with(table)),
+            "{table}: {failed:#?}"
         );
     }
     // A primary key no longer deferrable, where the snapshot wrote that it was.

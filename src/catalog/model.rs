@@ -86,6 +86,13 @@ pub struct Relation {
     pub partition_bound: Option<String>,
     /// UNLOGGED (`relpersistence = 'u'`).
     pub unlogged: bool,
+    /// `relreplident`: `d` DEFAULT, `f` FULL, `n` NOTHING, `i` USING INDEX (a view's is
+    /// `n`).
+    #[serde(default)]
+    pub replica_identity: char,
+    /// With `i`, the index marked `indisreplident`; `None` once that index is dropped.
+    #[serde(default)]
+    pub replica_index: Option<String>,
     /// A view's options (`security_barrier`, `security_invoker`, `check_option`) as
     /// `name=value`, sorted, a false boolean left out; empty for other kinds.
     #[serde(default)]

@@ -45,7 +45,10 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
        CASE WHEN c.relkind = 'v' THEN coalesce(c.reloptions, '{{}}') END::text[] AS view_options,
        CASE WHEN c.relkind <> 'v' THEN coalesce(c.reloptions, '{{}}')
             || ARRAY(SELECT 'toast.' || o FROM pg_class tc, unnest(tc.reloptions) o
-                      WHERE tc.oid = c.reltoastrelid) END::text[] AS parameters
+                      WHERE tc.oid = c.reltoastrelid) END::text[] AS parameters,
+       c.relreplident::text AS replica_identity,
+       (SELECT ri.relname::text FROM pg_index x JOIN pg_class ri ON ri.oid = x.indexrelid
+         WHERE x.indrelid = c.oid AND x.indisreplident LIMIT 1) AS replica_index
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -766,6 +769,8 @@ async fn read_relations(conn: &mut PgConnection, schemas: &[String]) -> Result<V
             },
             partition_bound: row.try_get("partition_bound").map_err(&e)?,
             unlogged: row.try_get("unlogged").map_err(&e)?,
+            replica_identity: first_char(row.try_get("replica_identity").map_err(&e)?),
+            replica_index: row.try_get("replica_index").map_err(&e)?,
             view_options: row
                 .try_get::<Option<Vec<String>>, _>("view_options")
                 .map_err(&e)?

@@ -40,6 +40,15 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
             .collect(),
         partition_bound: rel.partition_bound.clone(),
         unlogged: rel.unlogged,
+        // DEFAULT is what a spec means when it says nothing; a view has none.
+        replica_identity: (rel.kind != 'v' && rel.replica_identity != 'd')
+            .then(|| {
+                crate::spec::ReplicaIdentity::from_code(
+                    rel.replica_identity,
+                    rel.replica_index.as_deref(),
+                )
+            })
+            .flatten(),
         options: crate::spec::ViewOptions::from_reloptions(&rel.view_options),
         parameters: rel
             .parameters

@@ -749,6 +749,13 @@ fn validate_relation_shape(loaded: &LoadedSpec) -> Result<()> {
             "drop partition_of",
         );
     }
+    if s.kind == RelationKind::View && s.replica_identity.is_some() {
+        return err(
+            &["replica_identity"],
+            "a view has no replica identity (only tables, partitioned tables and materialized views do)".to_string(),
+            "drop replica_identity",
+        );
+    }
     if s.kind.is_view() {
         let keyed = if s.primary_key.is_some() {
             Some("primary_key")
@@ -1074,6 +1081,56 @@ mod tests {
         };
         assert_eq!(location.line, Some(3), "{err}");
         assert!(message.contains("nullabel"), "{message}");
+    }
+
+    #[test]
+    fn replica_identity_is_a_word_or_an_index_and_no_view_has_one() {
+        use crate::spec::ReplicaIdentity;
+        let identity = |text: &str| {
+            load(&format!("table: t\ncolumns:\n  a: {{ type: int }}\n{text}"))
+                .map(|l| l.spec.replica_identity)
+        };
+        assert_eq!(identity("").unwrap(), None);
+        assert_eq!(
+            identity("replica_identity: full\n").unwrap(),
+            Some(ReplicaIdentity::Full)
+        );
+        assert_eq!(
+            identity("replica_identity: nothing\n").unwrap(),
+            Some(ReplicaIdentity::Nothing)
+        );
+        assert_eq!(
+            identity("replica_identity: { index: t_a_key }\n").unwrap(),
+            Some(ReplicaIdentity::Index("t_a_key".into()))
+        );
+        for bad in [
+            "replica_identity: everything\n",
+            "replica_identity: { index: t_a_key, full: true }\n",
+        ] {
+            let err = identity(bad).unwrap_err();
+            let Error::Spec { location, .. } = &err else {
+                panic!("{err:?}")
+            };
+            assert_eq!(location.line, Some(4), "{bad}: {err}");
+        }
+        // `index` needs its name.
+        assert!(identity("replica_identity: index\n").is_err());
+        let err = load(
+            "table: v\nkind: view\ndefinition: SELECT 1 AS a\ncolumns:\n  a: { type: int }\nreplica_identity: full\n",
+        )
+        .unwrap_err();
+        let Error::Spec {
+            location, key_path, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(key_path.as_deref(), Some("replica_identity"), "{err}");
+        assert_eq!(location.line, Some(6), "{err}");
+        assert!(
+            load("table: m\nkind: materialized_view\ndefinition: SELECT 1 AS a\ncolumns:\n  a: { type: int }\nreplica_identity: full\n")
+                .is_ok()
+        );
     }
 
     #[test]

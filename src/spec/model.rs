@@ -48,6 +48,12 @@ pub struct TableSpec {
     /// UNLOGGED (not crash-safe, not replicated). Default false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unlogged: bool,
+    /// What logical decoding sends to identify an updated or deleted row (`ALTER TABLE …
+    /// REPLICA IDENTITY`): `default` (the primary key), `full` (every column of the old
+    /// row), `nothing`, or `{ index: <name> }` (a unique index of the relation). For a
+    /// table, a partitioned table or a materialized view; absent means `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_identity: Option<ReplicaIdentity>,
     /// For a view: its options, none by default.
     #[serde(default, skip_serializing_if = "ViewOptions::is_none")]
     pub options: ViewOptions,
@@ -329,6 +335,67 @@ impl GeneratedKind {
         match self {
             GeneratedKind::Stored => "STORED",
             GeneratedKind::Virtual => "VIRTUAL",
+        }
+    }
+}
+
+/// A relation's replica identity (`pg_class.relreplident`).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReplicaIdentity {
+    /// `DEFAULT`: the primary key's columns, none without a primary key.
+    Default,
+    /// `FULL`: every column of the old row.
+    Full,
+    /// `NOTHING`: no old row; UPDATE and DELETE fail on a published table.
+    Nothing,
+    /// `USING INDEX`: the columns of this unique index of the relation (its name, in the
+    /// relation's schema).
+    Index(String),
+}
+
+impl ReplicaIdentity {
+    /// `relreplident` of this identity.
+    pub fn code(&self) -> char {
+        match self {
+            ReplicaIdentity::Default => 'd',
+            ReplicaIdentity::Full => 'f',
+            ReplicaIdentity::Nothing => 'n',
+            ReplicaIdentity::Index(_) => 'i',
+        }
+    }
+
+    /// The identity of a `relreplident` code and, for `i`, the index marked
+    /// `indisreplident` (`None` when that index is gone).
+    pub fn from_code(code: char, index: Option<&str>) -> Option<Self> {
+        match code {
+            'd' => Some(ReplicaIdentity::Default),
+            'f' => Some(ReplicaIdentity::Full),
+            'n' => Some(ReplicaIdentity::Nothing),
+            'i' => index.map(|i| ReplicaIdentity::Index(i.to_string())),
+            _ => None,
+        }
+    }
+
+    /// What follows `REPLICA IDENTITY` in `ALTER TABLE`.
+    pub fn sql(&self) -> String {
+        match self {
+            ReplicaIdentity::Default => "DEFAULT".into(),
+            ReplicaIdentity::Full => "FULL".into(),
+            ReplicaIdentity::Nothing => "NOTHING".into(),
+            ReplicaIdentity::Index(i) => {
+                format!("USING INDEX {}", crate::sql::quote_ident(i))
+            }
+        }
+    }
+
+    /// How a spec writes it: `full`, `{ index: users_email_key }`.
+    pub fn key(&self) -> String {
+        match self {
+            ReplicaIdentity::Default => "default".into(),
+            ReplicaIdentity::Full => "full".into(),
+            ReplicaIdentity::Nothing => "nothing".into(),
+            ReplicaIdentity::Index(i) => format!("{{ index: {i} }}"),
         }
     }
 }

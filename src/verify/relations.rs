@@ -1,7 +1,9 @@
-//! The relation itself: its kind, comment, view query, partitioning and persistence.
+//! The relation itself: its kind, comment, view query, partitioning, replica identity and
+//! persistence.
 
 use super::{Ctx, Finding};
 use crate::catalog::{parse_qualified, qualified_name, relkind_name, Relation};
+use crate::spec::ReplicaIdentity;
 
 pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
     let spec = &ctx.loaded.spec;
@@ -180,6 +182,7 @@ pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             "the partition holds a different range of values: re-attach it with the spec's bound, or correct the spec",
         ));
     }
+    replica_identity(ctx, rel, &t, out);
     if !spec.kind.is_view() {
         let show = |u: bool| if u { "UNLOGGED" } else { "LOGGED" };
         out.push(ctx.compare(
@@ -191,6 +194,67 @@ pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
             spec.unlogged == rel.unlogged,
             "ALTER TABLE … SET LOGGED / UNLOGGED as the spec says",
         ));
+    }
+}
+
+/// `table.replica_identity`, for a table, a partitioned table or a materialized view, when
+/// the spec declares it or when the database's differs from the shadow's (`DEFAULT` unless
+/// declared): relations at the default, as the spec says, add no finding, while any
+/// difference fails.
+fn replica_identity(ctx: &Ctx, rel: &Relation, t: &str, out: &mut Vec<Finding>) {
+    let declared = ctx.loaded.spec.replica_identity.as_ref();
+    if ctx.loaded.spec.kind == crate::spec::RelationKind::View || rel.kind == 'v' {
+        return;
+    }
+    // Without a shadow relation (it never lacks one when the shadow was built from these
+    // specs), what the spec declares.
+    let want = match ctx.expected {
+        Some(r) => (r.replica_identity, r.replica_index.clone()),
+        None => declared.map_or(('d', None), |d| {
+            let index = match d {
+                ReplicaIdentity::Index(i) => Some(i.clone()),
+                _ => None,
+            };
+            (d.code(), index)
+        }),
+    };
+    let got = (rel.replica_identity, rel.replica_index.clone());
+    if declared.is_none() && want == got {
+        return;
+    }
+    let want_sql = ReplicaIdentity::from_code(want.0, want.1.as_deref())
+        .unwrap_or(ReplicaIdentity::Default)
+        .sql();
+    let hint = match declared {
+        None if want.0 == 'd' => format!(
+            "ALTER TABLE {t} REPLICA IDENTITY DEFAULT in a migration, or declare `replica_identity: {}` in the spec",
+            ReplicaIdentity::from_code(got.0, got.1.as_deref())
+                .map_or_else(|| "?".to_string(), |r| r.key())
+        ),
+        _ => format!(
+            "ALTER TABLE {t} REPLICA IDENTITY {want_sql} in a migration, or correct the spec's `replica_identity`"
+        ),
+    };
+    out.push(ctx.compare(
+        "table.replica_identity",
+        t.to_string(),
+        &["replica_identity"],
+        replica_identity_text(want.0, want.1.as_deref()),
+        replica_identity_text(got.0, got.1.as_deref()),
+        want == got,
+        &hint,
+    ));
+}
+
+/// `FULL (every column of the old row)`, `USING INDEX users_email_key`.
+fn replica_identity_text(code: char, index: Option<&str>) -> String {
+    match (code, index) {
+        ('d', _) => "DEFAULT (the primary key)".into(),
+        ('f', _) => "FULL (every column of the old row)".into(),
+        ('n', _) => "NOTHING (no old row)".into(),
+        ('i', Some(i)) => format!("USING INDEX {}", crate::sql::quote_ident(i)),
+        ('i', None) => "USING INDEX of a dropped index (no old row, as NOTHING)".into(),
+        (c, _) => format!("an unknown identity `{c}`"),
     }
 }
 

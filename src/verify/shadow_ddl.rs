@@ -493,6 +493,18 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             ),
         ));
     }
+    // A declared replica identity, after the keys and indexes it may name (ONLY: a
+    // partition states its own). An index PostgreSQL cannot use (unknown, not unique,
+    // partial, on a nullable column) is a spec error at the key.
+    if let Some(identity) = &spec.replica_identity {
+        if kind != crate::spec::RelationKind::View {
+            out.push(Statement::new(
+                &["replica_identity"],
+                "replica identity",
+                format!("ALTER TABLE ONLY {t} REPLICA IDENTITY {}", identity.sql()),
+            ));
+        }
+    }
     // Triggers only where there is a WHEN condition for PostgreSQL to print.
     for (name, trig) in &spec.triggers {
         let Some(when) = &trig.when else { continue };
