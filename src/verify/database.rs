@@ -32,7 +32,8 @@ use crate::spec::SpecSet;
 /// The report group, and the object every finding names.
 const GROUP: &str = "database";
 
-/// `privilege.*` findings for the database's ACL, and `database.settings`.
+/// `privilege.*` findings for the database's ACL, `database.settings` and
+/// `database.objects`.
 pub(crate) fn verify_database(
     specs: &SpecSet,
     actual: &Schema,
@@ -40,14 +41,36 @@ pub(crate) fn verify_database(
     handed_over: bool,
     out: &mut Vec<Finding>,
 ) {
-    let Some(db) = &actual.access.database else {
-        return;
-    };
     let doc = specs.database.as_ref();
     let site = match doc {
         Some(d) => Site::of(d, GROUP, &[]),
         None => Site::unlisted(GROUP),
     };
+    // A catalog read before the database's own facts were read (a record of an older
+    // version) has none to compare: nothing is said of them rather than a pass.
+    if let Some(db) = &actual.access.database {
+        verify_database_access(doc, db, actual, roles, handed_over, &site, out);
+    }
+    let allowed = doc.is_some_and(|d| d.spec.database.allow_extra);
+    verify_objects(
+        &actual.database_objects,
+        &site,
+        allowed,
+        handed_over && doc.is_none(),
+        out,
+    );
+}
+
+/// The database's ACL (`privilege.*`) and `database.settings`.
+fn verify_database_access(
+    doc: Option<&crate::spec::LoadedDatabase>,
+    db: &crate::catalog::DatabaseAccess,
+    actual: &Schema,
+    roles: &mut Roles,
+    handed_over: bool,
+    site: &Site,
+    out: &mut Vec<Finding>,
+) {
     let declared_p = doc.and_then(|d| d.spec.database.privileges.as_ref());
     let no_roles = IndexMap::new();
     let declared = DeclaredAcl {
@@ -61,7 +84,7 @@ pub(crate) fn verify_database(
         AclKind::Database,
         actual,
         roles,
-        &site,
+        site,
         &path,
         MIGRATOR,
     );
@@ -71,7 +94,7 @@ pub(crate) fn verify_database(
     let object = format!("database {}", db.name);
     let mut found = Vec::new();
     compare_acl(
-        &site,
+        site,
         &object,
         &path,
         AclKind::Database,
@@ -98,15 +121,7 @@ pub(crate) fn verify_database(
         f.object = GROUP.into();
     }
     out.extend(found);
-    verify_settings(&actual.access.database_settings, &db.name, &site, out);
-    let allowed = doc.is_some_and(|d| d.spec.database.allow_extra);
-    verify_objects(
-        &actual.database_objects,
-        &site,
-        allowed,
-        handed_over && doc.is_none(),
-        out,
-    );
+    verify_settings(&actual.access.database_settings, &db.name, site, out);
 }
 
 /// One `database.objects` finding per object of no schema that neither PostgreSQL nor an
