@@ -1619,25 +1619,14 @@ async fn table_inheritance_is_compared_with_the_specs_inherits() {
     let declared = write(
         "table: child\ninherits: [parent]\ncolumns:\n  id: { type: integer }\n  note: { type: text }\n  extra: { type: integer }\n",
     );
-    let inherits = |found: &[Finding]| -> Vec<(String, Status)> {
-        found
-            .iter()
-            .filter(|f| f.code == "table.inherits")
-            .map(|f| (f.object.to_string(), f.status))
-            .collect()
-    };
-    let after = |sql: &'static str| async move {
-        let db = empty_db("inherits").await;
-        let mut conn = connect(&db).await;
-        sqlx::raw_sql(
+    let inherits = |found: &[Finding]| by_object(found, "table.inherits");
+    let after = |change: &'static str| {
+        public_after(
+            "inherits",
             "CREATE TABLE parent (id integer, note text);
              CREATE TABLE child (id integer, note text, extra integer);",
+            change,
         )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-        read_schema(&mut conn, "public").await.unwrap()
     };
     let shadow = shadow_for(&plain).await;
     let untouched = after("SELECT 1").await;
@@ -1704,15 +1693,7 @@ async fn view_options_in_any_spelling_postgresql_accepts_pass() {
     .execute(&mut conn)
     .await
     .unwrap();
-    let options = |found: &[Finding]| -> Vec<(String, Status)> {
-        let mut v: Vec<(String, Status)> = found
-            .iter()
-            .filter(|f| f.code == "view.options")
-            .map(|f| (f.object.to_string(), f.status))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    };
+    let options = |found: &[Finding]| by_object(found, "view.options");
     let actual = read_schema(&mut conn, "public").await.unwrap();
     assert_eq!(
         options(&verify(&specs, &actual, &shadow)),
@@ -1753,27 +1734,14 @@ async fn storage_parameters_are_compared_with_the_specs_parameters() {
     .unwrap();
     let specs = load_dir(dir.path()).expect("the specs load");
     let shadow = shadow_for(&specs).await;
-    let parameters = |found: &[Finding]| -> Vec<(String, Status)> {
-        let mut v: Vec<(String, Status)> = found
-            .iter()
-            .filter(|f| f.code == "table.parameters")
-            .map(|f| (f.object.to_string(), f.status))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    };
-    let after = |sql: &'static str| async move {
-        let db = empty_db("parameters").await;
-        let mut conn = connect(&db).await;
-        sqlx::raw_sql(
+    let parameters = |found: &[Finding]| by_object(found, "table.parameters");
+    let after = |change: &'static str| {
+        public_after(
+            "parameters",
             "CREATE TABLE t (a integer, b text) WITH (fillfactor = '70', autovacuum_enabled = off);
              CREATE MATERIALIZED VIEW m WITH (fillfactor = 50) AS SELECT t.a FROM t;",
+            change,
         )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-        read_schema(&mut conn, "public").await.unwrap()
     };
     let pass = [
         ("m".to_string(), Status::Pass),
@@ -1812,6 +1780,27 @@ async fn storage_parameters_are_compared_with_the_specs_parameters() {
         text.contains("t.yaml:2") && text.contains("fillfator"),
         "{text}"
     );
+}
+
+/// Each finding of `code` as (object, status), in object order.
+fn by_object(found: &[Finding], code: &str) -> Vec<(String, Status)> {
+    let mut out: Vec<(String, Status)> = found
+        .iter()
+        .filter(|f| f.code == code)
+        .map(|f| (f.object.to_string(), f.status))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The catalog of `public` in a new database (named after `name`) where `base` and then
+/// `change` ran.
+async fn public_after(name: &str, base: &str, change: &str) -> Schema {
+    let db = empty_db(name).await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(base).execute(&mut conn).await.unwrap();
+    sqlx::raw_sql(change).execute(&mut conn).await.unwrap();
+    read_schema(&mut conn, "public").await.unwrap()
 }
 
 /// `specs` with the database document `text` (as `specs/_database.yaml`).

@@ -1511,22 +1511,32 @@ async fn the_databases_grants_round_trip_through_a_database_document() {
     }
 }
 
+/// The catalog of `public` in a new database (named after `name`) where `ddl` ran, its
+/// snapshot written to files and loaded back as `check` would load them, and the folder
+/// that holds the files.
+async fn snapshot_after(name: &str, ddl: &str) -> (Schema, SpecSet, tempfile::TempDir) {
+    let db = empty_db(name).await;
+    sqlx::raw_sql(ddl)
+        .execute(&mut connect(&db).await)
+        .await
+        .expect("DDL applies");
+    let actual = schema_of(&db).await;
+    let snap = snapshot_schema(&actual).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let specs = write_and_load(&snap, dir.path());
+    (actual, specs, dir)
+}
+
 /// A table that inherits from another (not as a partition) is written with `inherits`,
 /// and the snapshot round-trips; without the key, the same database fails.
 #[tokio::test]
 async fn table_inheritance_round_trips() {
-    let db = empty_db("snap_inherits").await;
-    sqlx::raw_sql(
+    let (actual, mut specs, dir) = snapshot_after(
+        "snap_inherits",
         "CREATE TABLE parent (id integer, note text);
          CREATE TABLE child (extra integer) INHERITS (parent);",
     )
-    .execute(&mut connect(&db).await)
-    .await
-    .expect("DDL applies");
-    let actual = schema_of(&db).await;
-    let snap = snapshot_schema(&actual).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut specs = write_and_load(&snap, dir.path());
+    .await;
     let text = std::fs::read_to_string(dir.path().join("child.yaml")).unwrap();
     assert!(text.contains("inherits: [parent]"), "{text}");
     let shadow = shadow_of(&specs).await;
@@ -1546,18 +1556,12 @@ async fn table_inheritance_round_trips() {
 /// round-trip; without them the same database fails.
 #[tokio::test]
 async fn storage_parameters_round_trip() {
-    let db = empty_db("snap_parameters").await;
-    sqlx::raw_sql(
+    let (actual, mut specs, dir) = snapshot_after(
+        "snap_parameters",
         "CREATE TABLE t (a integer, b text)
            WITH (fillfactor = 70, autovacuum_enabled = off, toast.autovacuum_enabled = false);",
     )
-    .execute(&mut connect(&db).await)
-    .await
-    .expect("DDL applies");
-    let actual = schema_of(&db).await;
-    let snap = snapshot_schema(&actual).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut specs = write_and_load(&snap, dir.path());
+    .await;
     let text = std::fs::read_to_string(dir.path().join("t.yaml")).unwrap();
     assert!(
         text.contains(
