@@ -117,6 +117,7 @@ fn malformed_specs_exit_2_naming_file_line_and_key() {
         ("bad_type", "t.yaml:4"),
         ("bad_storage", "t.yaml:4"),
         ("bad_replica_identity", "t.yaml:2"),
+        ("bare_variant", "t.yaml:6"),
         ("duplicate_table", "b.yaml:1"),
         ("bad_requirement", "t.yaml:2"),
     ];

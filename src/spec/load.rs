@@ -1133,6 +1133,54 @@ mod tests {
         );
     }
 
+    /// A variant that carries a value, written as a bare word, is refused at that word with
+    /// the form to write; the key after it is not blamed (the YAML reader took the next key
+    /// as the variant's value, and the error named a key with nothing wrong with it).
+    #[test]
+    fn a_bare_word_for_a_variant_that_takes_a_value_is_refused_at_that_word() {
+        let cases = [
+            ("replica_identity: index\ncomment: hello\n", 4, "index", "replica_identity"),
+            (
+                "checks:\n  t_a_check:\n    rule: sql\n    description: a is positive\n",
+                6,
+                "sql",
+                "checks.t_a_check.rule",
+            ),
+            (
+                "properties:\n  p:\n    proves: [f(int)]\n    actions:\n      a:\n        checks: f(int)\n        args:\n          x: bool\n          y: { int: { min: 1, max: 2 } }\n        sql: SELECT f(:y)\n",
+                11,
+                "bool",
+                "properties.p.actions.a.args.x",
+            ),
+        ];
+        for (text, line, word, key) in cases {
+            let err =
+                load(&format!("table: t\ncolumns:\n  a: {{ type: int }}\n{text}")).unwrap_err();
+            let Error::Spec {
+                location,
+                key_path,
+                message,
+                ..
+            } = &err
+            else {
+                panic!("{err:?}")
+            };
+            assert_eq!(location.line, Some(line), "{text}: {err}");
+            assert_eq!(key_path.as_deref(), Some(key), "{text}: {err}");
+            assert!(
+                message.contains(&format!("`{word}` takes a value"))
+                    && message.contains(&format!("{{ {word}: … }}")),
+                "{text}: {message}"
+            );
+        }
+        // A word that names a unit variant still reads, and so does the mapping form.
+        assert!(load(
+            "table: t\ncolumns:\n  a: { type: int }\nreplica_identity: full\ncomment: x\n"
+        )
+        .is_ok());
+        assert!(load("table: t\ncolumns:\n  a: { type: int }\nchecks:\n  t_a_check:\n    rule: { sql: a > 0 }\n    description: a is positive\n").is_ok());
+    }
+
     #[test]
     fn rule_on_a_missing_column_names_the_key() {
         let err = load(

@@ -15,6 +15,7 @@ pub mod report_doc;
 mod rule;
 mod sample_value;
 pub mod schema_doc;
+mod tagged;
 
 pub use keylines::KeyLines;
 pub use load::{

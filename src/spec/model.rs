@@ -341,7 +341,8 @@ impl GeneratedKind {
 
 /// A relation's replica identity (`pg_class.relreplident`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "ReplicaIdentity")]
 pub enum ReplicaIdentity {
     /// `DEFAULT`: the primary key's columns, none without a primary key.
     Default,
@@ -353,6 +354,11 @@ pub enum ReplicaIdentity {
     /// relation's schema).
     Index(String),
 }
+
+super::tagged::tagged_enum!(
+    ReplicaIdentity: "a replica identity: `default`, `full`, `nothing` or `{ index: <name> }`",
+    Rule: "a CHECK rule: a one-key mapping such as `{ sql: <expression> }`",
+);
 
 impl ReplicaIdentity {
     /// `relreplident` of this identity.
@@ -880,7 +886,8 @@ pub struct CheckSpec {
 
 /// A structured CHECK rule. Each variant compiles to one SQL expression (see `spec::rule`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
+#[schemars(rename = "Rule")]
 pub enum Rule {
     /// A numeric range on one column: any of `gt`, `gte`, `lt`, `lte`.
     Range(RangeRule),

@@ -154,7 +154,8 @@ pub struct Raises {
 
 /// A generator of values. Each is a one-key map: `{ int: { min: 1, max: 6 } }`.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(rename_all = "snake_case")]
+#[serde(remote = "Self", rename_all = "snake_case")]
+#[schemars(rename = "Gen")]
 pub enum Gen {
     /// Always this value (a YAML scalar, sent as a literal).
     Value(SampleValue),
@@ -193,6 +194,10 @@ pub enum Gen {
     /// keys, with parents inserted as needed) and inserted: `:name.column`.
     Row(RowGen),
 }
+
+super::tagged::tagged_enum!(
+    Gen: "a generator: a one-key mapping such as `{ int: { min: 1, max: 6 } }`",
+);
 
 /// No options.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
