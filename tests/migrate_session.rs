@@ -988,3 +988,62 @@ fn statements_sent_together_are_read_as_one_at_a_time_reads_them() {
         "{stderr}"
     );
 }
+
+/// A file may lock or alter `schema_migrations` itself. Before, the run then waited for
+/// ever: asking whether the file had ended its transaction read that table from the
+/// control session, behind the file's lock, while the file's transaction waited for the
+/// answer. The run now applies such files, and one that fails after taking the lock fails
+/// as any other, within the same bounded time.
+#[tokio::test]
+async fn a_file_that_locks_or_alters_the_history_table_is_applied_without_waiting_on_it() {
+    let bounded = std::time::Duration::from_secs(60);
+    let db = empty_db("history_locked").await;
+    let dir = folder(&[
+        ("001_first.sql", "CREATE TABLE first_table (x int);"),
+        (
+            "002_alter_history.sql",
+            "ALTER TABLE schema_migrations ADD COLUMN note text;",
+        ),
+        (
+            "003_lock_history.sql",
+            "LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\nCREATE TABLE third_table (x int);",
+        ),
+    ]);
+    let report = tokio::time::timeout(bounded, run(&db, dir.path()))
+        .await
+        .expect("the run waited on the lock the file holds")
+        .unwrap();
+    assert_eq!(report.steps.len(), 3, "{report:?}");
+    let mut conn = connect(&db).await;
+    assert!(exists(&mut conn, "third_table").await);
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert_eq!(history.len(), 3, "{history:?}");
+    assert!(history.iter().all(|h| h.success), "{history:?}");
+
+    let db = empty_db("history_locked").await;
+    let dir = folder(&[(
+        "001_lock_then_fail.sql",
+        "LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE;\nCREATE TABLE half_table (x int);\nSELECT 1/0;",
+    )]);
+    let err = tokio::time::timeout(bounded, run(&db, dir.path()))
+        .await
+        .expect("the run waited on the lock the failing file holds")
+        .unwrap_err();
+    let Error::Migration { message, hint, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(message.contains("division by zero"), "{message}");
+    assert!(hint.contains("rolled back"), "{hint}");
+    let mut conn = connect(&db).await;
+    assert!(
+        !exists(&mut conn, "half_table").await,
+        "the file is all-or-nothing"
+    );
+    let history = read_history(&mut conn).await.unwrap().unwrap();
+    assert!(
+        history
+            .iter()
+            .all(|h| h.migration_name != "001_lock_then_fail.sql" || !h.success),
+        "{history:?}"
+    );
+}

@@ -95,19 +95,22 @@ async fn in_transaction(control: &mut PgConnection, pid: i32, guess: bool) -> bo
 
 /// Whether the transaction the file was given (`xid`, which wrote its record) is still the
 /// one open in the work session; `None` when the server does not show it. A transaction the
-/// file committed itself shows as the record already committed; one it ended otherwise, as
-/// a session outside any transaction or in another one.
-async fn still_ours(control: &mut PgConnection, pid: i32, name: &str, xid: i64) -> Option<bool> {
+/// file committed itself shows as committed in the server's commit log; one it ended
+/// otherwise, as a session outside any transaction or in another one.
+///
+/// Nothing here reads a table: the file's transaction may hold any lock on any of them,
+/// `schema_migrations` included (`ALTER TABLE schema_migrations …`), and a read that waited
+/// for it would wait for ever, since the file's transaction ends only after this answer.
+async fn still_ours(control: &mut PgConnection, pid: i32, xid: i64) -> Option<bool> {
     let xid32 = (xid & 0xffff_ffff).to_string();
     let committed: Option<bool> = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM public.schema_migrations
-                         WHERE migration_name = $1 AND xmin::pg_catalog.text = $2)",
+        "SELECT pg_catalog.pg_xact_status($1::pg_catalog.text::pg_catalog.xid8) = 'committed'",
     )
-    .bind(name)
-    .bind(&xid32)
+    .bind(xid.to_string())
     .fetch_one(&mut *control)
     .await
-    .ok();
+    .ok()
+    .flatten();
     if committed == Some(true) {
         return Some(false);
     }
@@ -435,8 +438,7 @@ pub(crate) async fn run_wrapped(
                 stayed: Stayed::Nothing,
             });
         }
-        let stayed = if error.connection_lost
-            || still_ours(control, pid, &file.name, xid).await != Some(false)
+        let stayed = if error.connection_lost || still_ours(control, pid, xid).await != Some(false)
         {
             Stayed::Nothing
         } else {
@@ -447,7 +449,7 @@ pub(crate) async fn run_wrapped(
     }
     // The scanner refuses transaction control up front; the server has the last word. A
     // session this role cannot see leaves the scanner's word standing.
-    if still_ours(control, pid, &file.name, xid).await == Some(false) {
+    if still_ours(control, pid, xid).await == Some(false) {
         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
         return Wrapped::Failed(FileFailure::plain(
             file,
