@@ -13,6 +13,7 @@ const TEMPLATE: &str = include_str!("templates/report.html.jinja");
 pub fn write_view(view: &Value, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut env = super::template_env();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_filter("check_spans", |v: Value| super::view::check_spans(&v));
     env.add_template("report.html", TEMPLATE)
         .expect("the HTML template parses");
     let template = env

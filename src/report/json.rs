@@ -35,7 +35,7 @@ pub fn to_bytes(run: &Run) -> std::io::Result<Vec<u8>> {
 
 /// Write the bytes [`to_bytes`] gives straight to `out`, so that a large run is never in
 /// memory beside its record.
-pub fn write_to(run: &Run, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn write_to<W: std::io::Write>(run: &Run, out: &mut W) -> std::io::Result<()> {
     write_scrubbed_pretty(run, &crate::redact::registered(), &mut *out)?;
     out.write_all(b"\n")
 }
@@ -49,10 +49,10 @@ fn scrubbed_pretty<T: serde::Serialize + ?Sized>(value: &T, secrets: &[String]) 
 }
 
 /// Write `value` as pretty JSON with every string scrubbed of `secrets` to `out`.
-fn write_scrubbed_pretty<T: serde::Serialize + ?Sized>(
+fn write_scrubbed_pretty<T: serde::Serialize + ?Sized, W: std::io::Write>(
     value: &T,
     secrets: &[String],
-    out: &mut dyn std::io::Write,
+    out: &mut W,
 ) -> std::io::Result<()> {
     let mut writer = serde_json::Serializer::with_formatter(out, Scrubbing::new(secrets));
     // Not only a failed write: the run's findings are read back from their spool as they

@@ -54,6 +54,7 @@ pub fn write_view(
     let mut env = super::template_env();
     env.add_filter("text", |v: String| text(&v));
     env.add_filter("code", |v: String| code(&v));
+    env.add_filter("check_words", |v: Value| super::view::check_words(&v));
     env.add_template("report.md", TEMPLATE)
         .expect("the Markdown template parses");
     let ctx = minijinja::context! {

@@ -130,9 +130,11 @@ pub struct ObjectView {
     pub checks: minijinja::Value,
 }
 
-/// An object's checks as the templates read them. Each check becomes a template value only
-/// when the template reaches it: a tree of values made at once for every check (one per
-/// finding) took hundreds of megabytes at thousands of tables.
+/// An object's checks as the templates read them. The reports list them through the
+/// filters [`check_spans`] and [`check_words`], written in Rust; a template that indexes
+/// the sequence gets each check as a value made when it reaches it (a tree of values made
+/// at once for every check, one per finding, took hundreds of megabytes at thousands of
+/// tables).
 #[derive(Debug)]
 pub struct Marks(pub Vec<CheckMark>);
 
@@ -149,6 +151,77 @@ impl minijinja::value::Object for Marks {
     fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
         minijinja::value::Enumerator::Seq(self.0.len())
     }
+}
+
+impl Marks {
+    /// The checks as the HTML report lists them, one `<span>` each, escaped as the
+    /// template escapes (see [`check_spans`]).
+    fn html_spans(&self) -> String {
+        let mut out = String::with_capacity(self.0.len() * 40);
+        for mark in &self.0 {
+            out.push_str("<span class=\"chk ");
+            push_html(&mut out, mark.status);
+            out.push_str("\">");
+            push_html(&mut out, &mark.code);
+            out.push_str("</span>");
+        }
+        out
+    }
+
+    /// The checks as the Markdown report lists them: failed ones bold, skipped ones in
+    /// italics, comma-separated (see [`check_words`]).
+    fn markdown_words(&self) -> String {
+        let mut out = String::with_capacity(self.0.len() * 24);
+        for (i, mark) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match mark.status {
+                "fail" => {
+                    out.push_str("**");
+                    out.push_str(&mark.code);
+                    out.push_str(" fail**");
+                }
+                "skip" => {
+                    out.push('*');
+                    out.push_str(&mark.code);
+                    out.push_str(" skip*");
+                }
+                _ => out.push_str(&mark.code),
+            }
+        }
+        out
+    }
+}
+
+/// Append `text` HTML-escaped as the templates' auto-escaping does.
+fn push_html(out: &mut String, text: &str) {
+    use std::fmt::Write;
+    let _ = write!(out, "{}", minijinja::HtmlEscape(text));
+}
+
+/// The template filter `check_spans`: an object's checks as HTML. Written here rather than
+/// as a loop in the template because there is one per finding: at a thousand tables the
+/// template's loop over 180,000 checks was most of the HTML report's rendering.
+pub(crate) fn check_spans(checks: &minijinja::Value) -> Result<minijinja::Value, minijinja::Error> {
+    Ok(minijinja::Value::from_safe_string(
+        marks(checks)?.html_spans(),
+    ))
+}
+
+/// The template filter `check_words`: an object's checks as Markdown, for the same reason
+/// as [`check_spans`].
+pub(crate) fn check_words(checks: &minijinja::Value) -> Result<minijinja::Value, minijinja::Error> {
+    Ok(minijinja::Value::from(marks(checks)?.markdown_words()))
+}
+
+fn marks(checks: &minijinja::Value) -> Result<&Marks, minijinja::Error> {
+    checks.downcast_object_ref::<Marks>().ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            "the checks of an object are expected here",
+        )
+    })
 }
 
 /// One check of an object.
