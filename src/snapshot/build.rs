@@ -49,6 +49,8 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                 )
             })
             .flatten(),
+        // None is what a spec means when it says nothing.
+        cluster_on: rel.cluster_index.clone(),
         options: crate::spec::ViewOptions::from_reloptions(&rel.view_options),
         parameters: rel
             .parameters
