@@ -167,6 +167,8 @@ codes! {
         "Recreate the index with the right order, or correct the key in the spec.";
     "index.predicate" => "A partial index has the declared WHERE predicate.",
         "Recreate the index with the spec's predicate, or correct the spec's `where`.";
+    "index.statistics" => "The statistics targets of an index's expression keys (how much ANALYZE gathers for the planner about each expression) are the declared ones, none of their own when none is declared; reported when declared or when they differ.",
+        "ALTER INDEX … ALTER COLUMN <n> SET STATISTICS in a migration (-1 for the default), or declare the index's `statistics`.";
     "index.comment" => "An index's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON INDEX), or correct the spec.";
     "index.extra" => "Every index of the relation is declared.",

@@ -1396,3 +1396,54 @@ fn cluster_on_is_compared_on_every_major() {
         ],
     );
 }
+
+/// The statistics targets of an index's expression keys were not read: `ALTER INDEX …
+/// ALTER COLUMN 1 SET STATISTICS 0` (ANALYZE then gathers nothing about the expression) in
+/// a migration passed. An index's `attstattarget` changed as a column's did in 17; it is
+/// compared on every major, for an index with none, and a declared target put back to the
+/// default or joined by another key's.
+#[test]
+fn index_statistics_are_compared_on_every_major() {
+    let migration = "CREATE TABLE items (id integer PRIMARY KEY, title text, score integer);\n\
+                     CREATE INDEX items_expr ON items (lower(title), (score * 2));\n\
+                     ALTER INDEX items_expr ALTER COLUMN 2 SET STATISTICS 300;\n\
+                     CREATE INDEX items_upper ON items (upper(title));\n";
+    let dir = small_project(
+        migration,
+        "schema: public\n",
+        &[
+            (
+                "new.sql",
+                "ALTER INDEX items_upper ALTER COLUMN 1 SET STATISTICS 0;\n",
+            ),
+            (
+                "reset.sql",
+                "ALTER INDEX items_expr ALTER COLUMN 2 SET STATISTICS -1;\n",
+            ),
+            (
+                "other.sql",
+                "ALTER INDEX items_expr ALTER COLUMN 1 SET STATISTICS 1000;\n",
+            ),
+        ],
+    );
+    std::fs::write(
+        dir.path().join("specs").join("items.yaml"),
+        "table: items\ncolumns:\n  \
+         id: { type: integer, nullable: false }\n  \
+         title: { type: text }\n  \
+         score: { type: integer }\n\
+         primary_key: { columns: [id] }\n\
+         indexes:\n  \
+         items_expr: { keys: [lower(title), (score * 2)], statistics: { 2: 300 } }\n  \
+         items_upper: { keys: [upper(title)] }\n",
+    )
+    .unwrap();
+    each_drift_fails(
+        dir.path(),
+        &[
+            ("new.sql", &["index.statistics items.items_upper"]),
+            ("reset.sql", &["index.statistics items.items_expr"]),
+            ("other.sql", &["index.statistics items.items_expr"]),
+        ],
+    );
+}

@@ -408,6 +408,7 @@ ALTER TABLE items ALTER COLUMN title SET STATISTICS 0,
 ALTER MATERIALIZED VIEW item_codes ALTER COLUMN code SET STATISTICS 750;
 ALTER TABLE parents CLUSTER ON parents_key;
 ALTER MATERIALIZED VIEW item_counts CLUSTER ON idx_item_counts;
+ALTER INDEX idx_items_expr ALTER COLUMN 2 SET STATISTICS 250;
 "#;
 
 #[tokio::test]
@@ -544,6 +545,15 @@ async fn an_odd_schema_round_trips() {
         Some("idx_item_counts")
     );
     assert_eq!(items.cluster_on, None);
+    // An expression key's statistics target is written; the other key's default is not.
+    assert_eq!(
+        items.indexes["idx_items_expr"]
+            .statistics
+            .iter()
+            .collect::<Vec<_>>(),
+        [(&2, &250)]
+    );
+    assert!(items.indexes["idx_items_created"].statistics.is_empty());
     assert_eq!(
         items.indexes["idx_items_created"].keys,
         ["created DESC NULLS LAST"]
@@ -688,7 +698,9 @@ async fn an_odd_schema_round_trips() {
            ALTER TABLE items ALTER COLUMN title SET STATISTICS -1,
              ALTER COLUMN parent_region RESET (n_distinct), ALTER COLUMN doc SET STATISTICS 5;
            ALTER TABLE parents SET WITHOUT CLUSTER;
-           ALTER TABLE items CLUSTER ON idx_items_created"#,
+           ALTER TABLE items CLUSTER ON idx_items_created;
+           ALTER INDEX idx_items_expr ALTER COLUMN 2 SET STATISTICS -1;
+           ALTER INDEX idx_items_lower_title ALTER COLUMN 1 SET STATISTICS 40"#,
     )
     .execute(&mut connect(&db).await)
     .await
@@ -735,6 +747,10 @@ async fn an_odd_schema_round_trips() {
         // A declared clustering index unmarked, and one marked where the spec says none.
         "table.cluster_on parents",
         "table.cluster_on items",
+        // A declared index statistics target put back to the default, and one set where
+        // the spec says nothing.
+        "index.statistics items.idx_items_expr",
+        "index.statistics items.idx_items_lower_title",
     ] {
         assert!(
             failed.iter().any(|f| f.starts_with(expected)),

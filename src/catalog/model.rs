@@ -353,6 +353,11 @@ pub struct Index {
     pub nulls_not_distinct: bool,
     /// A partition's index attached to an index of the parent.
     pub inherited: bool,
+    /// The statistics targets of its expression keys (`ALTER INDEX … ALTER COLUMN n SET
+    /// STATISTICS`), as (the key's number from 1, `attstattarget`), for those that have
+    /// one of their own; empty when none has.
+    #[serde(default)]
+    pub statistics: Vec<(i32, i32)>,
     /// `COMMENT ON INDEX`.
     pub comment: Option<String>,
 }

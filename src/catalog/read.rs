@@ -174,6 +174,12 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS na
        x.indisvalid AS valid, x.indisready AS ready, x.indislive AS live,
        {nulls_not_distinct} AS nulls_not_distinct,
        EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid) AS inherited,
+       -- The keys with a statistics target of their own: -1 is the default before
+       -- PostgreSQL 17, NULL from 17 on.
+       ARRAY(SELECT a.attnum::int4 FROM pg_attribute a
+              WHERE a.attrelid = x.indexrelid AND a.attstattarget <> -1 ORDER BY a.attnum) AS statistics_keys,
+       ARRAY(SELECT a.attstattarget::int4 FROM pg_attribute a
+              WHERE a.attrelid = x.indexrelid AND a.attstattarget <> -1 ORDER BY a.attnum) AS statistics_targets,
        ds.description AS comment
   FROM pg_index x
   JOIN pg_class c ON c.oid = x.indrelid
@@ -986,6 +992,11 @@ async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
             live: row.try_get("live").map_err(&e)?,
             nulls_not_distinct: row.try_get("nulls_not_distinct").map_err(&e)?,
             inherited: row.try_get("inherited").map_err(&e)?,
+            statistics: {
+                let keys: Vec<i32> = row.try_get("statistics_keys").map_err(&e)?;
+                let targets: Vec<i32> = row.try_get("statistics_targets").map_err(&e)?;
+                keys.into_iter().zip(targets).collect()
+            },
             comment: row.try_get("comment").map_err(&e)?,
         })
     })

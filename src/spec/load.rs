@@ -1105,6 +1105,16 @@ mod tests {
             a.options["n_distinct_inherited"],
             ParameterValue::Number(0.5)
         );
+        assert!(l.spec.indexes.is_empty());
+        // An index's statistics are keyed by the key's number, as written or quoted.
+        let i = load(
+            "table: t\ncolumns:\n  a: { type: int }\nindexes:\n  t_a: { keys: [\"(a + 1)\", \"(a * 2)\"], statistics: { 1: 500, \"2\": 0 } }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            i.spec.indexes["t_a"].statistics.iter().collect::<Vec<_>>(),
+            [(&1, &500), (&2, &0)]
+        );
         let b = &l.spec.columns["b"];
         assert_eq!((b.statistics, b.options.len()), (None, 0));
         // A target is a number.

@@ -1103,6 +1103,12 @@ pub struct IndexSpec {
     /// Partial-index predicate as SQL.
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
+    /// The statistics targets of expression keys (`ALTER INDEX … ALTER COLUMN <n> SET
+    /// STATISTICS <target>`), by the key's number in `keys` from 1: `{ 2: 500 }`. Absent:
+    /// none of their own, so `default_statistics_target` applies. A key that is a plain
+    /// column has none (the column's `statistics` stands for it).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub statistics: IndexMap<u16, i32>,
     /// `COMMENT ON INDEX`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

@@ -516,6 +516,18 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
                 nulls_clause(idx.nulls_not_distinct)
             ),
         ));
+        // A declared statistics target of an expression key; on a plain column's key
+        // PostgreSQL refuses it, as a spec error at the key.
+        for (key, target) in &idx.statistics {
+            out.push(Statement::new(
+                &["indexes", name, "statistics", &key.to_string()],
+                "index statistics target",
+                format!(
+                    "ALTER INDEX {} ALTER COLUMN {key} SET STATISTICS {target}",
+                    qualified(&spec.schema, name)
+                ),
+            ));
+        }
     }
     // A declared replica identity, after the keys and indexes it may name (ONLY: a
     // partition states its own). An index PostgreSQL cannot use (unknown, not unique,
