@@ -1330,8 +1330,8 @@ fn column_options_are_compared_on_every_major() {
 /// A relation's clustering index was not read: `ALTER TABLE … CLUSTER ON` (a later
 /// `CLUSTER` without an index name rewrites the table in that index's order) or `SET
 /// WITHOUT CLUSTER` in a migration passed. It is compared on every major, for a table
-/// marked on none, a declared index replaced, unmarked or dropped, and a materialized
-/// view's.
+/// marked on none, a declared index replaced, unmarked or dropped, a materialized view's,
+/// and a partition's on the index its parent's index made on it.
 #[test]
 fn cluster_on_is_compared_on_every_major() {
     let migration = "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL);\n\
@@ -1341,7 +1341,12 @@ fn cluster_on_is_compared_on_every_major() {
                      ALTER TABLE audit CLUSTER ON audit_at;\n\
                      CREATE MATERIALIZED VIEW user_ids AS SELECT id FROM users;\n\
                      CREATE UNIQUE INDEX user_ids_id ON user_ids (id);\n\
-                     ALTER MATERIALIZED VIEW user_ids CLUSTER ON user_ids_id;\n";
+                     ALTER MATERIALIZED VIEW user_ids CLUSTER ON user_ids_id;\n\
+                     CREATE TABLE events (at date NOT NULL) PARTITION BY RANGE (at);\n\
+                     CREATE INDEX events_at ON events (at);\n\
+                     CREATE TABLE events_2025 PARTITION OF events \
+                     FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n\
+                     ALTER TABLE events_2025 CLUSTER ON events_2025_at_idx;\n";
     let dir = small_project(
         migration,
         "schema: public\n",
@@ -1353,6 +1358,10 @@ fn cluster_on_is_compared_on_every_major() {
             (
                 "view_without.sql",
                 "ALTER MATERIALIZED VIEW user_ids SET WITHOUT CLUSTER;\n",
+            ),
+            (
+                "partition_without.sql",
+                "ALTER TABLE events_2025 SET WITHOUT CLUSTER;\n",
             ),
         ],
     );
@@ -1382,6 +1391,23 @@ fn cluster_on_is_compared_on_every_major() {
          indexes:\n  user_ids_id: { keys: [id], unique: true }\n",
     )
     .unwrap();
+    std::fs::write(
+        specs.join("events.yaml"),
+        "table: events\nkind: partitioned_table\npartition_by: RANGE (at)\n\
+         columns:\n  at: { type: date, nullable: false }\n\
+         indexes:\n  events_at: { keys: [at] }\n",
+    )
+    .unwrap();
+    // Clustered on the index its parent's made on it, which the shadow makes only once
+    // the parent's objects are added, after the partition's.
+    std::fs::write(
+        specs.join("events_2025.yaml"),
+        "table: events_2025\npartition_of: events\n\
+         partition_bound: FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')\n\
+         cluster_on: events_2025_at_idx\n\
+         columns:\n  at: { type: date, nullable: false }\n",
+    )
+    .unwrap();
     each_drift_fails(
         dir.path(),
         &[
@@ -1393,6 +1419,7 @@ fn cluster_on_is_compared_on_every_major() {
                 &["index.exists audit.audit_at", "table.cluster_on audit"],
             ),
             ("view_without.sql", &["table.cluster_on user_ids"]),
+            ("partition_without.sql", &["table.cluster_on events_2025"]),
         ],
     );
 }
