@@ -49,6 +49,8 @@ codes! {
         "Re-attach the partition with the spec's bound, or correct the spec.";
     "table.replica_identity" => "A table's, partitioned table's or materialized view's REPLICA IDENTITY (DEFAULT, FULL, NOTHING, USING INDEX) is the declared one, or DEFAULT when none is declared; reported when declared or when it differs.",
         "ALTER TABLE … REPLICA IDENTITY in a migration, or declare the spec's `replica_identity`.";
+    "table.cluster_on" => "A table's or materialized view's clustering index (ALTER TABLE … CLUSTER ON, which CLUSTER without an index name orders it by) is the declared one, or none when none is declared; reported when declared or when it differs.",
+        "ALTER TABLE … CLUSTER ON / SET WITHOUT CLUSTER in a migration, or declare the spec's `cluster_on`.";
     "table.persistence" => "A table is LOGGED or UNLOGGED as declared.",
         "ALTER TABLE … SET LOGGED / UNLOGGED as the spec says, or correct the spec's `unlogged`.";
     "table.extra" => "Every relation in the checked schema has a spec.",
@@ -73,6 +75,10 @@ codes! {
         "ALTER TABLE … ALTER COLUMN … SET STORAGE in a migration, or declare the spec's `storage`.";
     "column.compression" => "A column's compression method (PostgreSQL 14 on) is the declared one, or none of its own when none is declared; reported when declared or when it differs.",
         "ALTER TABLE … ALTER COLUMN … SET COMPRESSION in a migration (default for none), or declare the spec's `compression`.";
+    "column.statistics" => "A column's statistics target (how much ANALYZE gathers for the planner; 0 gathers none) is the declared one, or the server's default when none is declared; reported when declared or when it differs.",
+        "ALTER TABLE … ALTER COLUMN … SET STATISTICS in a migration (-1 for the default), or declare the spec's `statistics`.";
+    "column.options" => "A column has exactly the attribute options (n_distinct, n_distinct_inherited) the spec's `options` gives, none when absent; reported when declared or when it differs.",
+        "ALTER TABLE … ALTER COLUMN … SET (…) / RESET (…) in a migration, or declare the spec's `options`.";
     "column.comment" => "A column's COMMENT ON text equals the spec's `comment`, when declared.",
         "Set the comment in a migration (COMMENT ON COLUMN), or correct the spec's `comment`.";
     "column.extra" => "Every column of the relation is listed in its spec.",
@@ -161,6 +167,8 @@ codes! {
         "Recreate the index with the right order, or correct the key in the spec.";
     "index.predicate" => "A partial index has the declared WHERE predicate.",
         "Recreate the index with the spec's predicate, or correct the spec's `where`.";
+    "index.statistics" => "The statistics targets of an index's expression keys (how much ANALYZE gathers for the planner about each expression) are the declared ones, none of their own when none is declared; reported when declared or when they differ.",
+        "ALTER INDEX … ALTER COLUMN <n> SET STATISTICS in a migration (-1 for the default), or declare the index's `statistics`.";
     "index.comment" => "An index's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON INDEX), or correct the spec.";
     "index.extra" => "Every index of the relation is declared.",

@@ -118,6 +118,10 @@ fn malformed_specs_exit_2_naming_file_line_and_key() {
         ("bad_storage", "t.yaml:4"),
         ("bad_replica_identity", "t.yaml:2"),
         ("bare_variant", "t.yaml:6"),
+        ("bad_statistics", "t.yaml:4"),
+        ("bad_column_options", "t.yaml:4"),
+        ("bad_cluster_on", "t.yaml:2"),
+        ("bad_index_statistics", "t.yaml:6"),
         ("duplicate_table", "b.yaml:1"),
         ("bad_requirement", "t.yaml:2"),
     ];

@@ -1186,3 +1186,291 @@ fn replica_identity_is_compared_on_every_major() {
         );
     }
 }
+
+/// The `(exit code, failing findings)` of each drift of a [`small_project`] on every
+/// major, the unchanged project passing: each drift fails exactly `expected`.
+fn each_drift_fails(dir: &Path, drifts: &[(&str, &[&str])]) {
+    for major in found_majors() {
+        assert_eq!(
+            check_small(dir, major, None),
+            (Some(0), vec![]),
+            "PostgreSQL {major}"
+        );
+        for (drift, expected) in drifts {
+            let (code, mut failed) = check_small(dir, major, Some(drift));
+            failed.sort();
+            assert_eq!(
+                (code, failed),
+                (Some(1), expected.iter().map(|e| e.to_string()).collect()),
+                "PostgreSQL {major}, {drift}"
+            );
+        }
+    }
+}
+
+/// A column's statistics target was not read: `SET STATISTICS 0` (ANALYZE then gathers
+/// nothing for it) in a migration passed. `attstattarget` is an int4 of -1 by default
+/// before PostgreSQL 17 and a nullable int2, NULL by default, from 17 on; both read as no
+/// target of its own. It is compared on every major, for a column at the default, a
+/// declared target put back to the default or changed, and a materialized view's.
+#[test]
+fn column_statistics_are_compared_on_every_major() {
+    let migration = "CREATE TABLE users (id integer PRIMARY KEY, email text, note text);\n\
+                     ALTER TABLE users ALTER COLUMN email SET STATISTICS 500;\n\
+                     CREATE MATERIALIZED VIEW user_emails AS SELECT id, email FROM users;\n\
+                     ALTER MATERIALIZED VIEW user_emails ALTER COLUMN email SET STATISTICS 0;\n";
+    let dir = small_project(
+        migration,
+        "schema: public\n",
+        &[
+            (
+                "zero.sql",
+                "ALTER TABLE users ALTER COLUMN note SET STATISTICS 0;\n",
+            ),
+            (
+                "reset.sql",
+                "ALTER TABLE users ALTER COLUMN email SET STATISTICS -1;\n",
+            ),
+            (
+                "other.sql",
+                "ALTER TABLE users ALTER COLUMN email SET STATISTICS 100;\n",
+            ),
+            (
+                "view_reset.sql",
+                "ALTER MATERIALIZED VIEW user_emails ALTER COLUMN email SET STATISTICS -1;\n",
+            ),
+        ],
+    );
+    let specs = dir.path().join("specs");
+    std::fs::write(
+        specs.join("users.yaml"),
+        "table: users\ncolumns:\n  \
+         id: { type: integer, nullable: false }\n  \
+         email: { type: text, statistics: 500 }\n  \
+         note: { type: text }\n\
+         primary_key: { columns: [id] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("user_emails.yaml"),
+        "table: user_emails\nkind: materialized_view\n\
+         definition: SELECT id, email FROM users\ncolumns:\n  \
+         id: { type: integer }\n  email: { type: text, statistics: 0 }\n",
+    )
+    .unwrap();
+    each_drift_fails(
+        dir.path(),
+        &[
+            ("zero.sql", &["column.statistics users.note"]),
+            ("reset.sql", &["column.statistics users.email"]),
+            ("other.sql", &["column.statistics users.email"]),
+            ("view_reset.sql", &["column.statistics user_emails.email"]),
+        ],
+    );
+}
+
+/// A column's attribute options were not read: `SET (n_distinct = -1)` (the planner then
+/// takes every value as distinct) or `n_distinct_inherited` in a migration passed. They
+/// are compared by value on every major (`'-1.0'` in the migration is the spec's `-1`), for
+/// a column with none, a declared option changed or reset, and a partitioned table's.
+#[test]
+fn column_options_are_compared_on_every_major() {
+    let migration = "CREATE TABLE users (id integer PRIMARY KEY, kind text, region text);\n\
+                     ALTER TABLE users ALTER COLUMN kind SET (n_distinct = '-1.0');\n\
+                     CREATE TABLE events (at date NOT NULL, who integer) PARTITION BY RANGE (at);\n";
+    let dir = small_project(
+        migration,
+        "schema: public\n",
+        &[
+            (
+                "region.sql",
+                "ALTER TABLE users ALTER COLUMN region SET (n_distinct = 20);\n",
+            ),
+            (
+                "changed.sql",
+                "ALTER TABLE users ALTER COLUMN kind SET (n_distinct = -0.5);\n",
+            ),
+            (
+                "reset.sql",
+                "ALTER TABLE users ALTER COLUMN kind RESET (n_distinct);\n",
+            ),
+            (
+                "inherited.sql",
+                "ALTER TABLE events ALTER COLUMN who SET (n_distinct_inherited = -1);\n",
+            ),
+        ],
+    );
+    let specs = dir.path().join("specs");
+    std::fs::write(
+        specs.join("users.yaml"),
+        "table: users\ncolumns:\n  \
+         id: { type: integer, nullable: false }\n  \
+         kind: { type: text, options: { n_distinct: -1 } }\n  \
+         region: { type: text }\n\
+         primary_key: { columns: [id] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("events.yaml"),
+        "table: events\nkind: partitioned_table\npartition_by: RANGE (at)\ncolumns:\n  \
+         at: { type: date, nullable: false }\n  who: { type: integer }\n",
+    )
+    .unwrap();
+    each_drift_fails(
+        dir.path(),
+        &[
+            ("region.sql", &["column.options users.region"]),
+            ("changed.sql", &["column.options users.kind"]),
+            ("reset.sql", &["column.options users.kind"]),
+            ("inherited.sql", &["column.options events.who"]),
+        ],
+    );
+}
+
+/// A relation's clustering index was not read: `ALTER TABLE … CLUSTER ON` (a later
+/// `CLUSTER` without an index name rewrites the table in that index's order) or `SET
+/// WITHOUT CLUSTER` in a migration passed. It is compared on every major, for a table
+/// marked on none, a declared index replaced, unmarked or dropped, a materialized view's,
+/// and a partition's on the index its parent's index made on it.
+#[test]
+fn cluster_on_is_compared_on_every_major() {
+    let migration = "CREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL);\n\
+                     CREATE INDEX users_email ON users (email);\n\
+                     CREATE TABLE audit (id integer PRIMARY KEY, at timestamptz NOT NULL);\n\
+                     CREATE INDEX audit_at ON audit (at);\n\
+                     ALTER TABLE audit CLUSTER ON audit_at;\n\
+                     CREATE MATERIALIZED VIEW user_ids AS SELECT id FROM users;\n\
+                     CREATE UNIQUE INDEX user_ids_id ON user_ids (id);\n\
+                     ALTER MATERIALIZED VIEW user_ids CLUSTER ON user_ids_id;\n\
+                     CREATE TABLE events (at date NOT NULL) PARTITION BY RANGE (at);\n\
+                     CREATE INDEX events_at ON events (at);\n\
+                     CREATE TABLE events_2025 PARTITION OF events \
+                     FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n\
+                     ALTER TABLE events_2025 CLUSTER ON events_2025_at_idx;\n";
+    let dir = small_project(
+        migration,
+        "schema: public\n",
+        &[
+            ("users.sql", "ALTER TABLE users CLUSTER ON users_email;\n"),
+            ("other.sql", "ALTER TABLE audit CLUSTER ON audit_pkey;\n"),
+            ("without.sql", "ALTER TABLE audit SET WITHOUT CLUSTER;\n"),
+            ("dropped.sql", "DROP INDEX audit_at;\n"),
+            (
+                "view_without.sql",
+                "ALTER MATERIALIZED VIEW user_ids SET WITHOUT CLUSTER;\n",
+            ),
+            (
+                "partition_without.sql",
+                "ALTER TABLE events_2025 SET WITHOUT CLUSTER;\n",
+            ),
+        ],
+    );
+    let specs = dir.path().join("specs");
+    std::fs::write(
+        specs.join("users.yaml"),
+        "table: users\ncolumns:\n  \
+         id: { type: integer, nullable: false }\n  \
+         email: { type: text, nullable: false }\n\
+         primary_key: { columns: [id] }\n\
+         indexes:\n  users_email: { keys: [email] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("audit.yaml"),
+        "table: audit\ncluster_on: audit_at\ncolumns:\n  \
+         id: { type: integer, nullable: false }\n  \
+         at: { type: timestamptz, nullable: false }\n\
+         primary_key: { columns: [id] }\n\
+         indexes:\n  audit_at: { keys: [at] }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("user_ids.yaml"),
+        "table: user_ids\nkind: materialized_view\ncluster_on: user_ids_id\n\
+         definition: SELECT id FROM users\ncolumns:\n  id: { type: integer }\n\
+         indexes:\n  user_ids_id: { keys: [id], unique: true }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        specs.join("events.yaml"),
+        "table: events\nkind: partitioned_table\npartition_by: RANGE (at)\n\
+         columns:\n  at: { type: date, nullable: false }\n\
+         indexes:\n  events_at: { keys: [at] }\n",
+    )
+    .unwrap();
+    // Clustered on the index its parent's made on it, which the shadow makes only once
+    // the parent's objects are added, after the partition's.
+    std::fs::write(
+        specs.join("events_2025.yaml"),
+        "table: events_2025\npartition_of: events\n\
+         partition_bound: FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')\n\
+         cluster_on: events_2025_at_idx\n\
+         columns:\n  at: { type: date, nullable: false }\n",
+    )
+    .unwrap();
+    each_drift_fails(
+        dir.path(),
+        &[
+            ("users.sql", &["table.cluster_on users"]),
+            ("other.sql", &["table.cluster_on audit"]),
+            ("without.sql", &["table.cluster_on audit"]),
+            (
+                "dropped.sql",
+                &["index.exists audit.audit_at", "table.cluster_on audit"],
+            ),
+            ("view_without.sql", &["table.cluster_on user_ids"]),
+            ("partition_without.sql", &["table.cluster_on events_2025"]),
+        ],
+    );
+}
+
+/// The statistics targets of an index's expression keys were not read: `ALTER INDEX …
+/// ALTER COLUMN 1 SET STATISTICS 0` (ANALYZE then gathers nothing about the expression) in
+/// a migration passed. An index's `attstattarget` changed as a column's did in 17; it is
+/// compared on every major, for an index with none, and a declared target put back to the
+/// default or joined by another key's.
+#[test]
+fn index_statistics_are_compared_on_every_major() {
+    let migration = "CREATE TABLE items (id integer PRIMARY KEY, title text, score integer);\n\
+                     CREATE INDEX items_expr ON items (lower(title), (score * 2));\n\
+                     ALTER INDEX items_expr ALTER COLUMN 2 SET STATISTICS 300;\n\
+                     CREATE INDEX items_upper ON items (upper(title));\n";
+    let dir = small_project(
+        migration,
+        "schema: public\n",
+        &[
+            (
+                "new.sql",
+                "ALTER INDEX items_upper ALTER COLUMN 1 SET STATISTICS 0;\n",
+            ),
+            (
+                "reset.sql",
+                "ALTER INDEX items_expr ALTER COLUMN 2 SET STATISTICS -1;\n",
+            ),
+            (
+                "other.sql",
+                "ALTER INDEX items_expr ALTER COLUMN 1 SET STATISTICS 1000;\n",
+            ),
+        ],
+    );
+    std::fs::write(
+        dir.path().join("specs").join("items.yaml"),
+        "table: items\ncolumns:\n  \
+         id: { type: integer, nullable: false }\n  \
+         title: { type: text }\n  \
+         score: { type: integer }\n\
+         primary_key: { columns: [id] }\n\
+         indexes:\n  \
+         items_expr: { keys: [lower(title), (score * 2)], statistics: { 2: 300 } }\n  \
+         items_upper: { keys: [upper(title)] }\n",
+    )
+    .unwrap();
+    each_drift_fails(
+        dir.path(),
+        &[
+            ("new.sql", &["index.statistics items.items_upper"]),
+            ("reset.sql", &["index.statistics items.items_expr"]),
+            ("other.sql", &["index.statistics items.items_expr"]),
+        ],
+    );
+}

@@ -15,8 +15,8 @@ use reims_verify::snapshot::{
     load_files, render_files, round_trip, snapshot_schema, write_dir, Header, Snapshot,
 };
 use reims_verify::spec::{
-    load_dir, parse_index_key, ColumnCompression, ColumnStorage, FunctionSpec, ReplicaIdentity,
-    Rule, SpecSet, TableSpec,
+    load_dir, parse_index_key, ColumnCompression, ColumnStorage, FunctionSpec, ParameterValue,
+    ReplicaIdentity, Rule, SpecSet, TableSpec,
 };
 use reims_verify::verify::{build_shadow, canonical, verify, Finding, Shadow};
 
@@ -403,6 +403,12 @@ ALTER MATERIALIZED VIEW item_codes ALTER COLUMN title SET STORAGE MAIN,
 ALTER TABLE parents REPLICA IDENTITY USING INDEX parents_key;
 ALTER TABLE "order.lines" REPLICA IDENTITY NOTHING;
 ALTER TABLE item_codes REPLICA IDENTITY FULL;
+ALTER TABLE items ALTER COLUMN title SET STATISTICS 0,
+    ALTER COLUMN parent_region SET (n_distinct = '-0.50', n_distinct_inherited = 7);
+ALTER MATERIALIZED VIEW item_codes ALTER COLUMN code SET STATISTICS 750;
+ALTER TABLE parents CLUSTER ON parents_key;
+ALTER MATERIALIZED VIEW item_counts CLUSTER ON idx_item_counts;
+ALTER INDEX idx_items_expr ALTER COLUMN 2 SET STATISTICS 250;
 "#;
 
 #[tokio::test]
@@ -514,6 +520,40 @@ async fn an_odd_schema_round_trips() {
     );
     assert_eq!(codes_view.replica_identity, Some(ReplicaIdentity::Full));
     assert_eq!(items.replica_identity, None);
+    // A statistics target, attribute options and a clustering index are written, a
+    // table's and a materialized view's; the defaults are not.
+    assert_eq!(items.columns["title"].statistics, Some(0));
+    assert_eq!(codes_view.columns["code"].statistics, Some(750));
+    assert_eq!(items.columns["doc"].statistics, None);
+    assert_eq!(
+        items.columns["parent_region"]
+            .options
+            .iter()
+            .collect::<Vec<_>>(),
+        [
+            (&"n_distinct".to_string(), &ParameterValue::Number(-0.5)),
+            (
+                &"n_distinct_inherited".to_string(),
+                &ParameterValue::Integer(7)
+            )
+        ]
+    );
+    assert!(items.columns["doc"].options.is_empty());
+    assert_eq!(spec("parents").cluster_on.as_deref(), Some("parents_key"));
+    assert_eq!(
+        spec("item_counts").cluster_on.as_deref(),
+        Some("idx_item_counts")
+    );
+    assert_eq!(items.cluster_on, None);
+    // An expression key's statistics target is written; the other key's default is not.
+    assert_eq!(
+        items.indexes["idx_items_expr"]
+            .statistics
+            .iter()
+            .collect::<Vec<_>>(),
+        [(&2, &250)]
+    );
+    assert!(items.indexes["idx_items_created"].statistics.is_empty());
     assert_eq!(
         items.indexes["idx_items_created"].keys,
         ["created DESC NULLS LAST"]
@@ -654,7 +694,13 @@ async fn an_odd_schema_round_trips() {
            ALTER TABLE parents ALTER COLUMN name SET STORAGE MAIN;
            ALTER TABLE parents REPLICA IDENTITY DEFAULT;
            ALTER TABLE item_codes REPLICA IDENTITY DEFAULT;
-           ALTER TABLE items REPLICA IDENTITY FULL"#,
+           ALTER TABLE items REPLICA IDENTITY FULL;
+           ALTER TABLE items ALTER COLUMN title SET STATISTICS -1,
+             ALTER COLUMN parent_region RESET (n_distinct), ALTER COLUMN doc SET STATISTICS 5;
+           ALTER TABLE parents SET WITHOUT CLUSTER;
+           ALTER TABLE items CLUSTER ON idx_items_created;
+           ALTER INDEX idx_items_expr ALTER COLUMN 2 SET STATISTICS -1;
+           ALTER INDEX idx_items_lower_title ALTER COLUMN 1 SET STATISTICS 40"#,
     )
     .execute(&mut connect(&db).await)
     .await
@@ -693,6 +739,18 @@ async fn an_odd_schema_round_trips() {
         "table.replica_identity parents",
         "table.replica_identity item_codes",
         "table.replica_identity items",
+        // A declared statistics target and option put back to the defaults, and a target
+        // set where the spec says nothing.
+        "column.statistics items.title",
+        "column.options items.parent_region",
+        "column.statistics items.doc",
+        // A declared clustering index unmarked, and one marked where the spec says none.
+        "table.cluster_on parents",
+        "table.cluster_on items",
+        // A declared index statistics target put back to the default, and one set where
+        // the spec says nothing.
+        "index.statistics items.idx_items_expr",
+        "index.statistics items.idx_items_lower_title",
     ] {
         assert!(
             failed.iter().any(|f| f.starts_with(expected)),

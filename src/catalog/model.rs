@@ -93,6 +93,10 @@ pub struct Relation {
     /// With `i`, the index marked `indisreplident`; `None` once that index is dropped.
     #[serde(default)]
     pub replica_index: Option<String>,
+    /// The index marked `indisclustered` (`ALTER TABLE … CLUSTER ON`), which `CLUSTER`
+    /// without an index name orders the table by; `None` when none is.
+    #[serde(default)]
+    pub cluster_index: Option<String>,
     /// A view's options (`security_barrier`, `security_invoker`, `check_option`) as
     /// `name=value`, sorted, a false boolean left out; empty for other kinds.
     #[serde(default)]
@@ -188,6 +192,15 @@ pub struct Column {
     /// `attcompression` when one is set: `p` pglz, `l` lz4. `None` when none is (the
     /// server's `default_toast_compression` applies) and on PostgreSQL 13, which has none.
     pub compression: Option<char>,
+    /// `attstattarget` when one is set (`ALTER COLUMN … SET STATISTICS`); `None` at the
+    /// default (`-1` before PostgreSQL 17, NULL from 17 on), where
+    /// `default_statistics_target` applies.
+    #[serde(default)]
+    pub statistics: Option<i32>,
+    /// `attoptions` (`ALTER COLUMN … SET (n_distinct = …)`) as `name=value`, sorted, a
+    /// number in one spelling (the catalog read's `attribute_options`); empty when none is set.
+    #[serde(default)]
+    pub options: Vec<String>,
     /// `COMMENT ON COLUMN`.
     pub comment: Option<String>,
 }
@@ -340,6 +353,11 @@ pub struct Index {
     pub nulls_not_distinct: bool,
     /// A partition's index attached to an index of the parent.
     pub inherited: bool,
+    /// The statistics targets of its expression keys (`ALTER INDEX … ALTER COLUMN n SET
+    /// STATISTICS`), as (the key's number from 1, `attstattarget`), for those that have
+    /// one of their own; empty when none has.
+    #[serde(default)]
+    pub statistics: Vec<(i32, i32)>,
     /// `COMMENT ON INDEX`.
     pub comment: Option<String>,
 }

@@ -48,7 +48,9 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
                       WHERE tc.oid = c.reltoastrelid) END::text[] AS parameters,
        c.relreplident::text AS replica_identity,
        (SELECT ri.relname::text FROM pg_index x JOIN pg_class ri ON ri.oid = x.indexrelid
-         WHERE x.indrelid = c.oid AND x.indisreplident LIMIT 1) AS replica_index
+         WHERE x.indrelid = c.oid AND x.indisreplident LIMIT 1) AS replica_index,
+       (SELECT ci.relname::text FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid
+         WHERE x.indrelid = c.oid AND x.indisclustered LIMIT 1) AS cluster_index
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
@@ -73,6 +75,10 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, a.attname::text AS nam
        a.attgenerated::text AS generated, a.attidentity::text AS identity,
        a.attstorage::text AS storage, ty.typstorage::text AS type_storage,
        {compression} AS compression,
+       -- -1 is the default before PostgreSQL 17, NULL from 17 on (where SET STATISTICS -1
+       -- stores NULL): both read as none.
+       NULLIF(a.attstattarget, -1)::int4 AS statistics,
+       coalesce(a.attoptions, '{}')::text[] AS options,
        nn.name AS not_null_not_valid,
        ds.description AS comment
   FROM pg_attribute a
@@ -168,6 +174,12 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS na
        x.indisvalid AS valid, x.indisready AS ready, x.indislive AS live,
        {nulls_not_distinct} AS nulls_not_distinct,
        EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid) AS inherited,
+       -- The keys with a statistics target of their own: -1 is the default before
+       -- PostgreSQL 17, NULL from 17 on.
+       ARRAY(SELECT a.attnum::int4 FROM pg_attribute a
+              WHERE a.attrelid = x.indexrelid AND a.attstattarget <> -1 ORDER BY a.attnum) AS statistics_keys,
+       ARRAY(SELECT a.attstattarget::int4 FROM pg_attribute a
+              WHERE a.attrelid = x.indexrelid AND a.attstattarget <> -1 ORDER BY a.attnum) AS statistics_targets,
        ds.description AS comment
   FROM pg_index x
   JOIN pg_class c ON c.oid = x.indrelid
@@ -703,6 +715,25 @@ pub(crate) fn storage_parameters(reloptions: &[String]) -> Vec<String> {
     out
 }
 
+/// A column's attribute options (`n_distinct`, `n_distinct_inherited`) in one spelling,
+/// sorted: PostgreSQL keeps each value as written, so `-1`, `-1.0` and `'-1e0'` are read as
+/// the one number they are (a value that is no finite number is left as it is).
+pub(crate) fn attribute_options(attoptions: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = attoptions
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((name, value)) => match value.trim().parse::<f64>() {
+                // `-0` is `0`.
+                Ok(n) if n.is_finite() => format!("{name}={}", if n == 0.0 { 0.0 } else { n }),
+                _ => o.clone(),
+            },
+            None => o.clone(),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// A boolean as PostgreSQL reads one (`parse_bool`): `true`, `yes`, `on`, `1`, `false`,
 /// `no`, `off`, `0`, in any case, and the unique prefixes of the words (`t`, `fa`, `of`;
 /// not `o`); `None` for anything else.
@@ -771,6 +802,7 @@ async fn read_relations(conn: &mut PgConnection, schemas: &[String]) -> Result<V
             unlogged: row.try_get("unlogged").map_err(&e)?,
             replica_identity: first_char(row.try_get("replica_identity").map_err(&e)?),
             replica_index: row.try_get("replica_index").map_err(&e)?,
+            cluster_index: row.try_get("cluster_index").map_err(&e)?,
             view_options: row
                 .try_get::<Option<Vec<String>>, _>("view_options")
                 .map_err(&e)?
@@ -826,6 +858,8 @@ async fn read_columns(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
                 .try_get::<Option<String>, _>("compression")
                 .map_err(&e)?
                 .and_then(|c| c.chars().next()),
+            statistics: row.try_get("statistics").map_err(&e)?,
+            options: attribute_options(&row.try_get::<Vec<String>, _>("options").map_err(&e)?),
             comment: row.try_get("comment").map_err(&e)?,
         })
     })
@@ -958,6 +992,11 @@ async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
             live: row.try_get("live").map_err(&e)?,
             nulls_not_distinct: row.try_get("nulls_not_distinct").map_err(&e)?,
             inherited: row.try_get("inherited").map_err(&e)?,
+            statistics: {
+                let keys: Vec<i32> = row.try_get("statistics_keys").map_err(&e)?;
+                let targets: Vec<i32> = row.try_get("statistics_targets").map_err(&e)?;
+                keys.into_iter().zip(targets).collect()
+            },
             comment: row.try_get("comment").map_err(&e)?,
         })
     })
@@ -1162,6 +1201,21 @@ fn trigger_events(tgtype: i32) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attribute_options_read_as_the_numbers_they_are() {
+        let read =
+            |o: &[&str]| attribute_options(&o.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            read(&["n_distinct_inherited=0.50", "n_distinct=-1.0"]),
+            ["n_distinct=-1", "n_distinct_inherited=0.5"]
+        );
+        assert_eq!(read(&["n_distinct=-1e0"]), read(&["n_distinct= -1"]));
+        assert_eq!(read(&["n_distinct=-0"]), ["n_distinct=0"]);
+        assert_ne!(read(&["n_distinct=-1"]), read(&["n_distinct=-0.5"]));
+        // Not a finite number: kept as written.
+        assert_eq!(read(&["n_distinct=NaN"]), ["n_distinct=NaN"]);
+    }
 
     #[test]
     fn view_options_read_in_every_spelling_postgresql_keeps() {

@@ -49,6 +49,8 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                 )
             })
             .flatten(),
+        // None is what a spec means when it says nothing.
+        cluster_on: rel.cluster_index.clone(),
         options: crate::spec::ViewOptions::from_reloptions(&rel.view_options),
         parameters: rel
             .parameters
@@ -268,6 +270,12 @@ fn index_spec(rel: &Relation, idx: &Index) -> Option<IndexSpec> {
             .predicate
             .as_deref()
             .map(|p| pretty(p, &types).unwrap_or_else(|| one_line(p))),
+        // None of their own is what a spec means when it says nothing.
+        statistics: idx
+            .statistics
+            .iter()
+            .filter_map(|(n, target)| Some((u16::try_from(*n).ok()?, *target)))
+            .collect(),
         comment: idx.comment.clone(),
         description: None,
     })

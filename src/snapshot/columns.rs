@@ -6,7 +6,8 @@ use super::expr::{parse, Expr};
 use super::pretty::{family, is_number, one_line, pretty, Family};
 use crate::catalog::{relation_key, Column, Relation, Schema, Sequence};
 use crate::spec::{
-    ColumnCompression, ColumnSpec, ColumnStorage, GeneratedKind, IdentityKind, SequenceOptions,
+    ColumnCompression, ColumnSpec, ColumnStorage, GeneratedKind, IdentityKind, ParameterValue,
+    SequenceOptions,
 };
 
 /// The spec of one column. `schema` tells which sequence the column owns.
@@ -59,9 +60,31 @@ pub fn column_spec(schema: &Schema, rel: &Relation, c: &Column) -> ColumnSpec {
             .then(|| ColumnStorage::from_code(c.storage))
             .flatten(),
         compression: c.compression.and_then(ColumnCompression::from_code),
+        // None of its own is what a spec means when it says nothing.
+        statistics: c.statistics,
+        options: c
+            .options
+            .iter()
+            .map(|o| {
+                let (name, value) = o.split_once('=').unwrap_or((o, ""));
+                (name.to_string(), option_value(value))
+            })
+            .collect(),
         comment: c.comment.clone(),
         description: None,
         sensitive: false,
+    }
+}
+
+/// An attribute option's value as a spec writes it: a whole number, a number, or else the
+/// text PostgreSQL kept.
+fn option_value(value: &str) -> ParameterValue {
+    if let Ok(i) = value.parse::<i64>() {
+        ParameterValue::Integer(i)
+    } else if let Ok(n) = value.parse::<f64>() {
+        ParameterValue::Number(n)
+    } else {
+        ParameterValue::Word(value.to_string())
     }
 }
 

@@ -756,6 +756,13 @@ fn validate_relation_shape(loaded: &LoadedSpec) -> Result<()> {
             "drop replica_identity",
         );
     }
+    if s.kind == RelationKind::View && s.cluster_on.is_some() {
+        return err(
+            &["cluster_on"],
+            "a view has no index to cluster on (only tables and materialized views do)".to_string(),
+            "drop cluster_on",
+        );
+    }
     if s.kind.is_view() {
         let keyed = if s.primary_key.is_some() {
             Some("primary_key")
@@ -1081,6 +1088,49 @@ mod tests {
         };
         assert_eq!(location.line, Some(3), "{err}");
         assert!(message.contains("nullabel"), "{message}");
+    }
+
+    #[test]
+    fn statistics_options_and_cluster_on_load_and_no_view_clusters() {
+        use crate::spec::ParameterValue;
+        let l = load(
+            "table: t\ncluster_on: t_a_key\ncolumns:\n  a: { type: int, statistics: 0, options: { n_distinct: -1, n_distinct_inherited: 0.5 } }\n  b: { type: int }\n",
+        )
+        .unwrap();
+        assert_eq!(l.spec.cluster_on.as_deref(), Some("t_a_key"));
+        let a = &l.spec.columns["a"];
+        assert_eq!(a.statistics, Some(0));
+        assert_eq!(a.options["n_distinct"], ParameterValue::Integer(-1));
+        assert_eq!(
+            a.options["n_distinct_inherited"],
+            ParameterValue::Number(0.5)
+        );
+        assert!(l.spec.indexes.is_empty());
+        // An index's statistics are keyed by the key's number, as written or quoted.
+        let i = load(
+            "table: t\ncolumns:\n  a: { type: int }\nindexes:\n  t_a: { keys: [\"(a + 1)\", \"(a * 2)\"], statistics: { 1: 500, \"2\": 0 } }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            i.spec.indexes["t_a"].statistics.iter().collect::<Vec<_>>(),
+            [(&1, &500), (&2, &0)]
+        );
+        let b = &l.spec.columns["b"];
+        assert_eq!((b.statistics, b.options.len()), (None, 0));
+        // A target is a number.
+        assert!(load("table: t\ncolumns:\n  a: { type: int, statistics: high }\n").is_err());
+        let err = load(
+            "table: v\nkind: view\ndefinition: SELECT 1 AS a\ncolumns:\n  a: { type: int }\ncluster_on: v_a\n",
+        )
+        .unwrap_err();
+        let Error::Spec {
+            location, key_path, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(key_path.as_deref(), Some("cluster_on"), "{err}");
+        assert_eq!(location.line, Some(6), "{err}");
     }
 
     #[test]

@@ -54,6 +54,11 @@ pub struct TableSpec {
     /// table, a partitioned table or a materialized view; absent means `default`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica_identity: Option<ReplicaIdentity>,
+    /// The index `CLUSTER` without an index name orders the relation by (`ALTER TABLE …
+    /// CLUSTER ON <index>`, marked `indisclustered`): an index of the relation, by its name.
+    /// For a table or a materialized view; absent means none (`SET WITHOUT CLUSTER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_on: Option<String>,
     /// For a view: its options, none by default.
     #[serde(default, skip_serializing_if = "ViewOptions::is_none")]
     pub options: ViewOptions,
@@ -246,6 +251,18 @@ pub struct ColumnSpec {
     /// the server's `default_toast_compression` applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<ColumnCompression>,
+    /// The column's statistics target (`ALTER TABLE … ALTER COLUMN … SET STATISTICS`): how
+    /// many most common values and histogram buckets `ANALYZE` keeps for the planner, 0
+    /// (none gathered) to 10000. Absent, or -1, means none of its own, so the server's
+    /// `default_statistics_target` applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<i32>,
+    /// The column's attribute options (`ALTER TABLE … ALTER COLUMN … SET (…)`), name →
+    /// value, as the planner's estimates take them: `{ n_distinct: -1 }` (every value
+    /// distinct), `n_distinct_inherited` (the same across a table's children). Absent:
+    /// none, as `CREATE TABLE` leaves it.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub options: IndexMap<String, ParameterValue>,
     /// `COMMENT ON COLUMN`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -1086,6 +1103,12 @@ pub struct IndexSpec {
     /// Partial-index predicate as SQL.
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub predicate: Option<String>,
+    /// The statistics targets of expression keys (`ALTER INDEX … ALTER COLUMN <n> SET
+    /// STATISTICS <target>`), by the key's number in `keys` from 1: `{ 2: 500 }`. Absent:
+    /// none of their own, so `default_statistics_target` applies. A key that is a plain
+    /// column has none (the column's `statistics` stands for it).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub statistics: IndexMap<u16, i32>,
     /// `COMMENT ON INDEX`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

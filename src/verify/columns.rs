@@ -1,6 +1,7 @@
 //! Columns: existence, type, collation, nullability, default, generation expression,
 //! identity, the options of the sequence a serial or identity column owns, storage and
-//! compression, comment; and columns the spec does not list.
+//! compression, statistics target and attribute options, comment; and columns the spec
+//! does not list.
 
 use super::{canonical, Ctx, Finding, Shadow};
 use crate::catalog::{Relation, Schema, Sequence};
@@ -141,6 +142,7 @@ pub(crate) fn verify_columns(
             ));
         }
         storage_findings(ctx, &object, name, col, shadow, actual, out);
+        planner_findings(ctx, &object, name, col, shadow, actual, out);
         out.extend(ctx.comment(
             "column.comment",
             object,
@@ -263,6 +265,101 @@ fn storage_findings(
             want == actual.compression,
             &hint,
         ));
+    }
+}
+
+/// `column.statistics` and `column.options`, what the planner's estimates of the column
+/// are made from, each when the spec declares it or when the database's differs from the
+/// shadow's (none of its own unless the spec's `SET STATISTICS` / `SET (…)` gives one): a
+/// column at the defaults, as the spec says, makes no finding, while any difference fails.
+fn planner_findings(
+    ctx: &Ctx,
+    object: &str,
+    name: &str,
+    col: &crate::spec::ColumnSpec,
+    shadow: Option<&crate::catalog::Column>,
+    actual: &crate::catalog::Column,
+    out: &mut Vec<Finding>,
+) {
+    let table = ctx.table();
+    let column = crate::sql::quote_ident(name);
+    // Without a shadow column (it never lacks one when the shadow was built from these
+    // specs), what the spec declares, -1 being the default.
+    let want = match shadow {
+        Some(c) => c.statistics,
+        None => col.statistics.filter(|s| *s != -1),
+    };
+    if col.statistics.is_some() || want != actual.statistics {
+        let hint = match (col.statistics, want) {
+            (None, None) => format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS -1 in a migration (the default), or declare `statistics: {}` in the spec",
+                actual.statistics.unwrap_or(-1)
+            ),
+            _ => format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS {} in a migration, or correct the spec's `statistics`",
+                want.unwrap_or(-1)
+            ),
+        };
+        out.push(ctx.compare(
+            "column.statistics",
+            object.to_string(),
+            &["columns", name, "statistics"],
+            statistics_text(want),
+            statistics_text(actual.statistics),
+            want == actual.statistics,
+            &hint,
+        ));
+    }
+    let want: Vec<String> = match shadow {
+        Some(c) => c.options.clone(),
+        None => crate::catalog::attribute_options(
+            &col.options
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.text()))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    if !col.options.is_empty() || want != actual.options {
+        let show = |list: &[String]| {
+            if list.is_empty() {
+                "none".to_string()
+            } else {
+                list.join(", ")
+            }
+        };
+        let hint = if col.options.is_empty() && want.is_empty() {
+            format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} RESET ({}) in a migration, or declare the spec's `options`",
+                actual
+                    .options
+                    .iter()
+                    .map(|o| o.split_once('=').map_or(o.as_str(), |(n, _)| n))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET (…) / RESET (…) as the spec's `options` say, or correct the spec"
+            )
+        };
+        out.push(ctx.compare(
+            "column.options",
+            object.to_string(),
+            &["columns", name, "options"],
+            show(&want),
+            show(&actual.options),
+            want == actual.options,
+            &hint,
+        ));
+    }
+}
+
+/// `0 (none gathered)`, `500`, or the default.
+fn statistics_text(target: Option<i32>) -> String {
+    match target {
+        None => "the default (default_statistics_target)".into(),
+        Some(0) => "0 (no statistics gathered)".into(),
+        Some(n) => n.to_string(),
     }
 }
 

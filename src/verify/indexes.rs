@@ -1,5 +1,6 @@
 //! Indexes: existence, uniqueness, method, keys, per-key collation, operator class and
-//! order, INCLUDE columns and partial predicate.
+//! order, INCLUDE columns, partial predicate and the statistics targets of expression
+//! keys.
 
 use super::{canonical, Ctx, Finding};
 use crate::catalog::{Index, Relation};
@@ -21,6 +22,72 @@ fn show_orders(o: &[KeyOrder]) -> String {
         .map(|k| k.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `index.statistics`, when the spec declares a target or when the database's differ from
+/// the shadow's (none unless declared): indexes whose keys have none of their own, as the
+/// spec says, add no finding, while any difference fails.
+fn statistics(
+    ctx: &Ctx,
+    object: &str,
+    name: &str,
+    idx: &crate::spec::IndexSpec,
+    shadow: Option<&Index>,
+    a: &Index,
+    out: &mut Vec<Finding>,
+) {
+    // Without a shadow index (it never lacks one when the shadow was built from these
+    // specs), what the spec declares, -1 being the default.
+    let want: Vec<(i32, i32)> = match shadow {
+        Some(s) => s.statistics.clone(),
+        None => {
+            let mut w: Vec<(i32, i32)> = idx
+                .statistics
+                .iter()
+                .filter(|(_, t)| **t != -1)
+                .map(|(k, t)| (i32::from(*k), *t))
+                .collect();
+            w.sort();
+            w
+        }
+    };
+    if idx.statistics.is_empty() && want == a.statistics {
+        return;
+    }
+    let show = |list: &[(i32, i32)]| {
+        if list.is_empty() {
+            "none of their own (default_statistics_target)".to_string()
+        } else {
+            list.iter()
+                .map(|(k, t)| format!("key {k}: {t}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let index = crate::sql::quote_ident(name);
+    let hint = if idx.statistics.is_empty() && want.is_empty() {
+        format!(
+            "ALTER INDEX {index} ALTER COLUMN <n> SET STATISTICS -1 in a migration (the default), or declare `statistics: {{ {} }}` in the spec",
+            a.statistics
+                .iter()
+                .map(|(k, t)| format!("{k}: {t}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        format!(
+            "ALTER INDEX {index} ALTER COLUMN <n> SET STATISTICS as the spec's `statistics` says (-1 for none), or correct the spec"
+        )
+    };
+    out.push(ctx.compare(
+        "index.statistics",
+        object.to_string(),
+        &["indexes", name, "statistics"],
+        show(&want),
+        show(&a.statistics),
+        want == a.statistics,
+        &hint,
+    ));
 }
 
 pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
@@ -162,6 +229,7 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             want_order == got_order,
             "recreate the index with the spec's sort order (DESC / NULLS)",
         ));
+        statistics(ctx, &object, name, idx, shadow, a, out);
         let want_pred = shadow
             .and_then(|s| s.predicate.clone())
             .or_else(|| idx.predicate.clone());

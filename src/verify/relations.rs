@@ -1,5 +1,5 @@
-//! The relation itself: its kind, comment, view query, partitioning, replica identity and
-//! persistence.
+//! The relation itself: its kind, comment, view query, partitioning, replica identity,
+//! clustering index and persistence.
 
 use super::{Ctx, Finding};
 use crate::catalog::{parse_qualified, qualified_name, relkind_name, Relation};
@@ -183,6 +183,7 @@ pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
         ));
     }
     replica_identity(ctx, rel, &t, out);
+    cluster_on(ctx, rel, &t, out);
     if !spec.kind.is_view() {
         let show = |u: bool| if u { "UNLOGGED" } else { "LOGGED" };
         out.push(ctx.compare(
@@ -241,6 +242,53 @@ fn replica_identity(ctx: &Ctx, rel: &Relation, t: &str, out: &mut Vec<Finding>) 
         &["replica_identity"],
         replica_identity_text(want.0, want.1.as_deref()),
         replica_identity_text(got.0, got.1.as_deref()),
+        want == got,
+        &hint,
+    ));
+}
+
+/// `table.cluster_on`, for a table, a partitioned table or a materialized view, when the
+/// spec declares it or when the database's clustering index differs from the shadow's
+/// (none unless declared): relations clustered on no index, as the spec says, add no
+/// finding, while any difference fails.
+fn cluster_on(ctx: &Ctx, rel: &Relation, t: &str, out: &mut Vec<Finding>) {
+    let declared = ctx.loaded.spec.cluster_on.as_deref();
+    if ctx.loaded.spec.kind == crate::spec::RelationKind::View || rel.kind == 'v' {
+        return;
+    }
+    // Without a shadow relation (it never lacks one when the shadow was built from these
+    // specs), what the spec declares.
+    let want = match ctx.expected {
+        Some(r) => r.cluster_index.as_deref(),
+        None => declared,
+    };
+    let got = rel.cluster_index.as_deref();
+    if declared.is_none() && want == got {
+        return;
+    }
+    let hint = match (declared, want) {
+        (_, Some(i)) => format!(
+            "ALTER TABLE {t} CLUSTER ON {} in a migration, or correct the spec's `cluster_on`",
+            crate::sql::quote_ident(i)
+        ),
+        (None, None) => format!(
+            "ALTER TABLE {t} SET WITHOUT CLUSTER in a migration, or declare `cluster_on: {}` in the spec",
+            got.unwrap_or("?")
+        ),
+        (Some(_), None) => format!(
+            "ALTER TABLE {t} SET WITHOUT CLUSTER in a migration, or correct the spec's `cluster_on`"
+        ),
+    };
+    let show = |i: Option<&str>| match i {
+        Some(i) => format!("the index {}", crate::sql::quote_ident(i)),
+        None => "no index".to_string(),
+    };
+    out.push(ctx.compare(
+        "table.cluster_on",
+        t.to_string(),
+        &["cluster_on"],
+        show(want),
+        show(got),
         want == got,
         &hint,
     ));

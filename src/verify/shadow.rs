@@ -94,8 +94,14 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     let stubs = function_stubs(specs);
     let waiting_stubs = create_ordered(&mut tx, stubs).await?;
 
-    let mut objects: Vec<Item> = table_objects(specs).into_iter().flatten().collect();
+    // A clustering index last: a partition's may be the one its parent's index made on it,
+    // and partitions have their objects added before their parents'.
+    let (clustering, mut objects): (Vec<Item>, Vec<Item>) = table_objects(specs)
+        .into_iter()
+        .flatten()
+        .partition(|(_, st)| st.path.first().is_some_and(|k| k == "cluster_on"));
     objects.extend(sequence_ownership(specs));
+    objects.extend(clustering);
     add_objects(&mut tx, objects).await?;
 
     fail_on_leftovers(create_ordered(&mut tx, views(specs, waiting_stubs)).await?)?;

@@ -405,9 +405,10 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             ));
         }
     }
-    // A declared storage or compression, on the relation itself (ONLY: a partition states
-    // its own), or for a materialized view on its hidden table, whose columns stand for
-    // its declared ones. On a view PostgreSQL refuses it, as a spec error at the key.
+    // A declared storage, compression, statistics target or attribute option, on the
+    // relation itself (ONLY: a partition states its own), or for a materialized view on
+    // its hidden table, whose columns stand for its declared ones. On a view PostgreSQL
+    // refuses it, as a spec error at the key; so it does a value out of range.
     let target = match (kind, hidden) {
         (crate::spec::RelationKind::MaterializedView, Some(h)) => qualified(HIDDEN_SCHEMA, h),
         _ => t.clone(),
@@ -432,6 +433,29 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
                     "ALTER TABLE ONLY {target} ALTER COLUMN {} SET COMPRESSION {}",
                     quote_ident(name),
                     compression.sql()
+                ),
+            ));
+        }
+        if let Some(statistics) = c.statistics {
+            out.push(Statement::new(
+                &["columns", name, "statistics"],
+                "column statistics target",
+                format!(
+                    "ALTER TABLE ONLY {target} ALTER COLUMN {} SET STATISTICS {statistics}",
+                    quote_ident(name)
+                ),
+            ));
+        }
+        // Each option on its own, so that a refused one is named.
+        for (option, value) in &c.options {
+            out.push(Statement::new(
+                &["columns", name, "options", option],
+                "column option",
+                format!(
+                    "ALTER TABLE ONLY {target} ALTER COLUMN {} SET ({} = {})",
+                    quote_ident(name),
+                    quote_ident(option),
+                    crate::sql::quote_literal(&value.text())
                 ),
             ));
         }
@@ -492,6 +516,18 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
                 nulls_clause(idx.nulls_not_distinct)
             ),
         ));
+        // A declared statistics target of an expression key; on a plain column's key
+        // PostgreSQL refuses it, as a spec error at the key.
+        for (key, target) in &idx.statistics {
+            out.push(Statement::new(
+                &["indexes", name, "statistics", &key.to_string()],
+                "index statistics target",
+                format!(
+                    "ALTER INDEX {} ALTER COLUMN {key} SET STATISTICS {target}",
+                    qualified(&spec.schema, name)
+                ),
+            ));
+        }
     }
     // A declared replica identity, after the keys and indexes it may name (ONLY: a
     // partition states its own). An index PostgreSQL cannot use (unknown, not unique,
@@ -502,6 +538,18 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
                 &["replica_identity"],
                 "replica identity",
                 format!("ALTER TABLE ONLY {t} REPLICA IDENTITY {}", identity.sql()),
+            ));
+        }
+    }
+    // A declared clustering index, after the keys and indexes it names. On a partitioned
+    // table, or with an index that is not the relation's, PostgreSQL refuses it, as a
+    // spec error at the key.
+    if let Some(index) = &spec.cluster_on {
+        if kind != crate::spec::RelationKind::View {
+            out.push(Statement::new(
+                &["cluster_on"],
+                "clustering index",
+                format!("ALTER TABLE ONLY {t} CLUSTER ON {}", quote_ident(index)),
             ));
         }
     }
