@@ -1724,7 +1724,7 @@ async fn storage_parameters_are_compared_with_the_specs_parameters() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("t.yaml"),
-        "table: t\nparameters: { fillfactor: 70, autovacuum_enabled: false }\ncolumns:\n  a: { type: integer }\n  b: { type: text }\n",
+        "table: t\nparameters: { fillfactor: 70, autovacuum_enabled: false, autovacuum_vacuum_scale_factor: 0.1 }\ncolumns:\n  a: { type: integer }\n  b: { type: text }\n",
     )
     .unwrap();
     std::fs::write(
@@ -1738,7 +1738,8 @@ async fn storage_parameters_are_compared_with_the_specs_parameters() {
     let after = |change: &'static str| {
         public_after(
             "parameters",
-            "CREATE TABLE t (a integer, b text) WITH (fillfactor = '70', autovacuum_enabled = off);
+            "CREATE TABLE t (a integer, b text) WITH (fillfactor = '70', autovacuum_enabled = off,
+                                                       autovacuum_vacuum_scale_factor = 0.10);
              CREATE MATERIALIZED VIEW m WITH (fillfactor = 50) AS SELECT t.a FROM t;",
             change,
         )
@@ -1754,6 +1755,11 @@ async fn storage_parameters_are_compared_with_the_specs_parameters() {
     for (sql, object) in [
         ("ALTER TABLE t SET (autovacuum_enabled = on)", "t"),
         ("ALTER TABLE t RESET (fillfactor)", "t"),
+        // The same number written otherwise passes (above); another number fails.
+        (
+            "ALTER TABLE t SET (autovacuum_vacuum_scale_factor = 0.100001)",
+            "t",
+        ),
         ("ALTER TABLE t SET (toast.autovacuum_enabled = false)", "t"),
         ("ALTER MATERIALIZED VIEW m SET (fillfactor = 60)", "m"),
     ] {

@@ -697,8 +697,9 @@ const BOOLEAN_PARAMETERS: &[&str] = &[
 
 /// A relation's storage parameters in one spelling, sorted: PostgreSQL keeps each as
 /// written, so a boolean one reads `true` or `false` whichever spelling it accepted (`on`,
-/// `0`, `Off`), and the others are left as they are. Unlike a view's options, a false one
-/// is kept: `autovacuum_enabled = false` is not the default.
+/// `0`, `Off`), a number reads as the number it is (`0.10` as `0.1`, see
+/// [`parameter_number`]), and the others are left as they are. Unlike a view's options, a
+/// false one is kept: `autovacuum_enabled = false` is not the default.
 pub(crate) fn storage_parameters(reloptions: &[String]) -> Vec<String> {
     let mut out: Vec<String> = reloptions
         .iter()
@@ -707,12 +708,39 @@ pub(crate) fn storage_parameters(reloptions: &[String]) -> Vec<String> {
             let bare = name.strip_prefix("toast.").unwrap_or(name);
             match pg_bool(value) {
                 Some(b) if BOOLEAN_PARAMETERS.contains(&bare) => format!("{name}={b}"),
-                _ => format!("{name}={value}"),
+                _ => match parameter_number(value) {
+                    Some(n) => format!("{name}={n}"),
+                    None => format!("{name}={value}"),
+                },
             }
         })
         .collect();
     out.sort();
     out
+}
+
+/// A storage parameter's value as the one number it is, when it is written as a plain
+/// decimal numeral: `0.10`, `.1` and `1e-1` all read `0.1`, `+70` reads `70`. A numeral
+/// with a leading zero and neither point nor exponent (`070`) is left as written, since an
+/// integer parameter reads it as octal (56), as is anything that is not a finite decimal
+/// numeral (`0x46`, ` 70`, `auto`).
+fn parameter_number(value: &str) -> Option<String> {
+    let unsigned = value.strip_prefix(['+', '-']).unwrap_or(value);
+    let whole = unsigned
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(unsigned.len());
+    if whole > 1 && unsigned.starts_with('0') && whole == unsigned.len() {
+        return None;
+    }
+    let numeral = !unsigned.is_empty()
+        && unsigned
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+    match value.parse::<f64>() {
+        // `-0` is `0`.
+        Ok(n) if numeral && n.is_finite() => Some(format!("{}", if n == 0.0 { 0.0 } else { n })),
+        _ => None,
+    }
 }
 
 /// A column's attribute options (`n_distinct`, `n_distinct_inherited`) in one spelling,
@@ -1215,6 +1243,29 @@ mod tests {
         assert_ne!(read(&["n_distinct=-1"]), read(&["n_distinct=-0.5"]));
         // Not a finite number: kept as written.
         assert_eq!(read(&["n_distinct=NaN"]), ["n_distinct=NaN"]);
+    }
+
+    #[test]
+    fn storage_parameters_read_numbers_as_the_numbers_they_are() {
+        let read =
+            |o: &[&str]| storage_parameters(&o.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            read(&["autovacuum_vacuum_scale_factor=0.10", "fillfactor=+70"]),
+            ["autovacuum_vacuum_scale_factor=0.1", "fillfactor=70"]
+        );
+        assert_eq!(read(&["x=.1"]), read(&["x=1e-1"]));
+        assert_eq!(read(&["x=-0"]), ["x=0"]);
+        assert_ne!(read(&["x=0.1"]), read(&["x=0.2"]));
+        // An integer parameter reads `070` as octal and `0x46` as hex: left as written.
+        for kept in [
+            "fillfactor=070",
+            "fillfactor=0x46",
+            "x=auto",
+            "x= 70",
+            "x=1e999",
+        ] {
+            assert_eq!(read(&[kept]), [kept]);
+        }
     }
 
     #[test]
