@@ -1610,6 +1610,41 @@ async fn table_inheritance_round_trips() {
     );
 }
 
+/// A partition whose replica identity is the index its parent's index made on it is
+/// written so, and the snapshot compiles and round-trips. Before, the shadow marked the
+/// identity before the parent's index had made the partition's, and refused the spec
+/// `spec snapshot` itself wrote as "index does not exist".
+#[tokio::test]
+async fn a_partitions_replica_identity_on_its_parents_index_round_trips() {
+    let (actual, mut specs, dir) = snapshot_after(
+        "snap_partition_identity",
+        "CREATE TABLE p (id int NOT NULL, k int NOT NULL) PARTITION BY RANGE (id);
+         CREATE UNIQUE INDEX p_id_k ON p (id, k);
+         CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100);
+         ALTER TABLE p1 REPLICA IDENTITY USING INDEX p1_id_k_idx;",
+    )
+    .await;
+    let text = std::fs::read_to_string(dir.path().join("p1.yaml")).unwrap();
+    assert!(
+        text.contains("replica_identity: { index: p1_id_k_idx }"),
+        "{text}"
+    );
+    let shadow = shadow_of(&specs).await;
+    let failed = failures(&verify(&specs, &actual, &shadow));
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    for s in &mut specs.specs {
+        s.spec.replica_identity = None;
+    }
+    let shadow = shadow_of(&specs).await;
+    let failed = failures(&verify(&specs, &actual, &shadow));
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with("table.replica_identity p1")),
+        "{failed:?}"
+    );
+}
+
 /// Storage parameters, a TOAST table's among them, are written as `parameters` and
 /// round-trip; without them the same database fails.
 #[tokio::test]

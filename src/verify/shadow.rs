@@ -94,12 +94,17 @@ pub async fn build_shadow(conn: &mut PgConnection, specs: &SpecSet) -> Result<Sh
     let stubs = function_stubs(specs);
     let waiting_stubs = create_ordered(&mut tx, stubs).await?;
 
-    // A clustering index last: a partition's may be the one its parent's index made on it,
-    // and partitions have their objects added before their parents'.
+    // A clustering or replica identity index last: a partition's may be the one its
+    // parent's index made on it, and partitions have their objects added before their
+    // parents'.
     let (clustering, mut objects): (Vec<Item>, Vec<Item>) = table_objects(specs)
         .into_iter()
         .flatten()
-        .partition(|(_, st)| st.path.first().is_some_and(|k| k == "cluster_on"));
+        .partition(|(_, st)| {
+            st.path
+                .first()
+                .is_some_and(|k| k == "cluster_on" || k == "replica_identity")
+        });
     objects.extend(sequence_ownership(specs));
     objects.extend(clustering);
     add_objects(&mut tx, objects).await?;
