@@ -239,6 +239,11 @@ pub struct CheckArgs {
     /// refused beside it, since nothing would use them.
     #[arg(long, conflicts_with_all = ["cases", "seed", "jobs"])]
     pub no_probe: bool,
+    /// A skipped check fails the run: exit 1 when any check was not judged (a role variable
+    /// left unbound, default privileges, a handed-over server's extra objects, …), and every
+    /// report says FAIL and why. For a gate that must judge everything it checks.
+    #[arg(long)]
+    pub fail_on_skip: bool,
     /// Connections the probes share on a throw-away server, each on its own copy of the
     /// migrated database (1 to 16; default: the number of cores, at most 4). The findings
     /// are the same for any number. A server named by --database-url always gets one.

@@ -813,3 +813,111 @@ fn check_json_on_stdout_is_the_run_json_written_beside_it() {
         );
     }
 }
+
+/// `--fail-on-skip`: a skipped check fails the run (exit 1), and the terminal, every report
+/// and `report --from` of the record say FAIL and why; without the flag the same run
+/// passes, and with it a run with nothing skipped passes.
+#[test]
+fn fail_on_skip_makes_a_skipped_check_fail_the_run_and_every_report_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    for entry in std::fs::read_dir(root().join("migrations")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), migrations.join(entry.file_name())).unwrap();
+    }
+    // Default privileges are a `privilege.defaults` skip: the specs have no words for them.
+    std::fs::write(
+        migrations.join("999_default_privileges.sql"),
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC;",
+    )
+    .unwrap();
+    let summary = dir.path().join("step_summary.md");
+    let check = |extra: &[&str], reports: &str| {
+        let reports = dir.path().join(reports);
+        let mut args = vec![
+            "check",
+            "--no-probe",
+            "--migrations",
+            migrations.to_str().unwrap(),
+            "--report",
+            reports.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        // As a GitHub Actions step, so that the step summary is written too.
+        let out = Command::new(bin())
+            .args(&args)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .output()
+            .unwrap();
+        let (code, stdout, stderr) = (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        let md = std::fs::read_to_string(reports.join("report.md")).unwrap();
+        let verdict = md
+            .lines()
+            .find(|l| l.starts_with("**Verdict"))
+            .unwrap()
+            .to_string();
+        (code, stdout, stderr, verdict, reports)
+    };
+    let (code, stdout, stderr, verdict, _) = check(&[], "plain");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        verdict.starts_with("**Verdict: PASS**") && verdict.contains("1 skipped"),
+        "{verdict}"
+    );
+
+    let (code, stdout, stderr, verdict, reports) = check(&["--fail-on-skip"], "strict");
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let why = "--fail-on-skip was given and 1 check was skipped";
+    assert!(
+        stdout.contains("\nFAIL: ") && stdout.contains(&format!("it fails because {why}")),
+        "{stdout}"
+    );
+    assert!(
+        verdict.starts_with("**Verdict: FAIL**") && verdict.contains(why),
+        "{verdict}"
+    );
+    let html = std::fs::read_to_string(reports.join("report.html")).unwrap();
+    assert!(
+        html.contains(&format!("It fails because {why}.")),
+        "the HTML says why"
+    );
+    let sarif = std::fs::read_to_string(reports.join("results.sarif")).unwrap();
+    assert!(sarif.contains("\"exitCode\": 1"), "{sarif}");
+    let step = std::fs::read_to_string(&summary).unwrap();
+    let strict_step = &step[step.rfind("## reims-verify").unwrap()..];
+    assert!(
+        strict_step.starts_with("## reims-verify: FAIL")
+            && strict_step.contains(&format!("It fails because {why}.")),
+        "{strict_step}"
+    );
+    let record = std::fs::read_to_string(reports.join("run.json")).unwrap();
+    assert!(record.contains("\"skips_fail\": true"));
+    // Rendered again from the record alone, the verdict is the same.
+    let again = dir.path().join("again");
+    let (code, _, stderr) = run(&[
+        "report",
+        "--from",
+        reports.join("run.json").to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(again.join("report.md")).unwrap(),
+        std::fs::read_to_string(reports.join("report.md")).unwrap()
+    );
+
+    // Nothing skipped: the flag changes nothing.
+    std::fs::remove_file(migrations.join("999_default_privileges.sql")).unwrap();
+    let (code, stdout, stderr, verdict, _) = check(&["--fail-on-skip"], "clean");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(verdict.starts_with("**Verdict: PASS**"), "{verdict}");
+}

@@ -746,6 +746,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             .collect(),
         report: specs.report.as_ref().map(|r| r.spec.report.clone()),
         probe_seed,
+        skips_fail: args.fail_on_skip,
         warnings,
         phases,
         totals: findings.totals(),

@@ -112,7 +112,11 @@ fn cell(s: &str) -> String {
 /// [`SUMMARY_ROWS`]), why checks were skipped, and where the reports and their digest are.
 pub fn step_summary(run: &RunRecord, digest: &str, report_dir: Option<&str>) -> String {
     let totals = run.totals();
-    let verdict = status_word(totals).to_ascii_uppercase();
+    let because = crate::run::skips_failed_it(&totals, run.skips_fail);
+    let verdict = match &because {
+        Some(_) => "FAIL".to_string(),
+        None => status_word(totals).to_ascii_uppercase(),
+    };
     let mut md = format!(
         "## reims-verify: {verdict}\n\n{} failed, {} passed, {} skipped · {} · PostgreSQL {}\n\n",
         totals.failed,
@@ -121,6 +125,9 @@ pub fn step_summary(run: &RunRecord, digest: &str, report_dir: Option<&str>) -> 
         cell(&run.database),
         cell(&run.server_version)
     );
+    if let Some(why) = because {
+        md.push_str(&format!("It fails because {}.\n\n", cell(&why)));
+    }
     let failed: Vec<&FindingRecord> = run
         .findings
         .iter()

@@ -224,6 +224,9 @@ pub struct RunRecord {
     /// The probes' seed, when probes ran.
     #[serde(default)]
     pub probe_seed: Option<u64>,
+    /// `--fail-on-skip` was given: a skipped check fails the run.
+    #[serde(default)]
+    pub skips_fail: bool,
     /// Warnings of the run (files that looked like specs but were not read, …).
     #[serde(default)]
     pub warnings: Vec<String>,

@@ -98,7 +98,7 @@ pub fn render(run: &RunRecord, digest: &str, run_file: &str) -> String {
             }},
             "invocations": [{
                 "executionSuccessful": true,
-                "exitCode": if failed > 0 { 1 } else { 0 },
+                "exitCode": if failed > 0 || !crate::run::verdict_passes(&run.totals(), run.skips_fail) { 1 } else { 0 },
                 "startTimeUtc": run.started_at,
                 "endTimeUtc": run.finished_at,
                 "toolExecutionNotifications": notifications,

@@ -113,10 +113,17 @@ pub fn render(run: &Run, out: Output) -> String {
         let _ = writeln!(s, "\nprobe seed: {seed} (replay with --seed {seed})");
     }
     let totals = run.totals();
-    let verdict = if totals.failed == 0 { "PASS" } else { "FAIL" };
+    let verdict = if crate::run::verdict_passes(&totals, run.skips_fail) {
+        "PASS"
+    } else {
+        "FAIL"
+    };
+    let because = crate::run::skips_failed_it(&totals, run.skips_fail)
+        .map(|why| format!("; it fails because {why}"))
+        .unwrap_or_default();
     let _ = writeln!(
         s,
-        "\n{verdict}: {} checks, {} failed, {} skipped ({} migrations, {} spec files)",
+        "\n{verdict}: {} checks, {} failed, {} skipped ({} migrations, {} spec files){because}",
         totals.passed + totals.failed + totals.skipped,
         totals.failed,
         totals.skipped,

@@ -18,8 +18,10 @@ pub struct ReportView {
     pub title: String,
     /// `PASS` or `FAIL`.
     pub verdict: &'static str,
-    /// True when nothing failed.
+    /// True when nothing failed (and, with `--fail-on-skip`, nothing was skipped).
     pub passed: bool,
+    /// Why the run failed when no check did (`--fail-on-skip` and skips); absent otherwise.
+    pub verdict_reason: Option<String>,
     /// Counts over all checks.
     pub totals: TotalsView,
     /// The renderer, `reims-verify X.Y.Z`.
@@ -350,8 +352,13 @@ pub fn build(run: &RunRecord, digest: &str, run_file: &str) -> ReportView {
             .as_ref()
             .and_then(|r| r.title.clone())
             .unwrap_or_else(|| crate::spec::report_doc::DEFAULT_TITLE.to_string()),
-        verdict: if totals.failed == 0 { "PASS" } else { "FAIL" },
-        passed: totals.failed == 0,
+        verdict: if crate::run::verdict_passes(&totals, run.skips_fail) {
+            "PASS"
+        } else {
+            "FAIL"
+        },
+        passed: crate::run::verdict_passes(&totals, run.skips_fail),
+        verdict_reason: crate::run::skips_failed_it(&totals, run.skips_fail),
         totals: totals.into(),
         generator: generator(),
         run_file: run_file.to_string(),

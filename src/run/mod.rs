@@ -49,6 +49,10 @@ pub struct Run {
     pub report: Option<crate::spec::report_doc::ReportSpec>,
     /// The probes' random seed (`--seed` replays it); absent when probes did not run.
     pub probe_seed: Option<u64>,
+    /// `--fail-on-skip`: a skipped check fails the run as a failed one does; absent when
+    /// not asked for.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skips_fail: bool,
     /// Files that looked like specs but were not read, specs compiled by another
     /// PostgreSQL major than the checked server's, and other things the user should know
     /// to trust the verdict; absent when there were none. Every report shows them.
@@ -182,10 +186,33 @@ impl Run {
         self.findings.totals()
     }
 
-    /// True when nothing failed.
+    /// True when nothing failed (and, with `--fail-on-skip`, nothing was skipped).
     pub fn passed(&self) -> bool {
-        self.totals().failed == 0
+        verdict_passes(&self.totals(), self.skips_fail)
     }
+}
+
+/// The verdict of a run with these counts: a pass when nothing failed and, when
+/// `skips_fail` (`--fail-on-skip`), nothing was skipped. The one rule the exit code, the
+/// terminal and every report follow.
+pub fn verdict_passes(totals: &Totals, skips_fail: bool) -> bool {
+    totals.failed == 0 && !(skips_fail && totals.skipped > 0)
+}
+
+/// Why a run with these counts failed when no check did, for the verdict's line; `None`
+/// when the counts alone say it.
+pub fn skips_failed_it(totals: &Totals, skips_fail: bool) -> Option<String> {
+    (totals.failed == 0 && !verdict_passes(totals, skips_fail)).then(|| {
+        format!(
+            "--fail-on-skip was given and {} {} skipped",
+            totals.skipped,
+            if totals.skipped == 1 {
+                "check was"
+            } else {
+                "checks were"
+            }
+        )
+    })
 }
 
 /// Where, from what and how a run was made: what an auditor needs to reproduce it.
