@@ -1645,6 +1645,55 @@ async fn a_partitions_replica_identity_on_its_parents_index_round_trips() {
     );
 }
 
+/// An aggregate's options beyond its state (a moving-aggregate implementation, a combine
+/// function) are written as `aggregate_options` and round-trip; without them the same
+/// database fails `function.aggregate`.
+#[tokio::test]
+async fn an_aggregates_options_round_trip() {
+    let (actual, specs, dir) = snapshot_after(
+        "snap_aggregate_options",
+        "CREATE FUNCTION add_up(integer, integer) RETURNS integer LANGUAGE sql IMMUTABLE
+           AS 'SELECT $1 + $2';
+         CREATE AGGREGATE total(integer) (SFUNC = add_up, STYPE = integer, INITCOND = '0',
+           MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = integer, MINITCOND = '0',
+           COMBINEFUNC = int4pl);",
+    )
+    .await;
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("aggregate_options")
+        })
+        .expect("a file writes the aggregate's options");
+    let text = std::fs::read_to_string(&file).unwrap();
+    for option in ["msfunc: int4pl", "minvfunc: int4mi", "combinefunc: int4pl"] {
+        assert!(text.contains(option), "{option} in\n{text}");
+    }
+    let shadow = shadow_of(&specs).await;
+    let failed = failures(&verify(&specs, &actual, &shadow));
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    // The same aggregate described without them.
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.contains("aggregate_options"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(kept, text, "the options are on a line of their own");
+    std::fs::write(&file, kept).unwrap();
+    let bare = load_dir(dir.path()).expect("the edited snapshot loads");
+    let failed = failures(&verify(&bare, &actual, &shadow));
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with("function.aggregate total(integer)")),
+        "{failed:?}"
+    );
+}
+
 /// Storage parameters, a TOAST table's among them, are written as `parameters` and
 /// round-trip; without them the same database fails.
 #[tokio::test]

@@ -471,6 +471,10 @@ pub struct AggregateDef {
     pub final_function: Option<String>,
     /// The initial state, as text, if any.
     pub initial_state: Option<String>,
+    /// Its other `CREATE AGGREGATE` options that are not PostgreSQL's default, `name=value`
+    /// (`msfunc=…`, `combinefunc=…`), in a fixed order.
+    #[serde(default)]
+    pub options: Vec<String>,
 }
 
 impl Function {

@@ -237,6 +237,7 @@ SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS ki
        p.proparallel::text AS parallel, p.procost::float8 AS cost, p.prorows::float8 AS rows,
        ag.aggtransfn::regproc::text AS agg_sfunc, format_type(ag.aggtranstype, NULL) AS agg_stype,
        NULLIF(ag.aggfinalfn, 0)::regproc::text AS agg_finalfunc, ag.agginitval AS agg_initval,
+       {} AS agg_options,
        ds.description AS comment
   FROM pg_proc p
   JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -247,13 +248,43 @@ SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS ki
    AND {}
  UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_setting('server_version'), NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
  ORDER BY 1 NULLS LAST, 2, 4",
         super::settings::SETTING_UNITS,
         super::settings::config_values("p.proconfig"),
+        AGGREGATE_OPTIONS,
         not_member("pg_proc", "p.oid")
     )
 }
+
+/// An aggregate's `CREATE AGGREGATE` options beyond its state function and type, final
+/// function and initial state, each `name=value` and only when not PostgreSQL's default:
+/// the moving-aggregate implementation a window with a moving frame start uses instead
+/// (`msfunc`, `minvfunc`, …), the functions of parallel aggregation (`combinefunc`,
+/// `serialfunc`, `deserialfunc`), `sortop`, and how the final functions treat the state.
+/// Functions print as `regproc` does on the catalog session (schema-qualified outside
+/// `pg_catalog`).
+const AGGREGATE_OPTIONS: &str = "ARRAY_REMOVE(ARRAY[
+         CASE WHEN ag.aggcombinefn <> 0 THEN 'combinefunc=' || ag.aggcombinefn::regproc::text END,
+         CASE WHEN ag.aggserialfn <> 0 THEN 'serialfunc=' || ag.aggserialfn::regproc::text END,
+         CASE WHEN ag.aggdeserialfn <> 0 THEN 'deserialfunc=' || ag.aggdeserialfn::regproc::text END,
+         CASE WHEN ag.aggmtransfn <> 0 THEN 'msfunc=' || ag.aggmtransfn::regproc::text END,
+         CASE WHEN ag.aggminvtransfn <> 0 THEN 'minvfunc=' || ag.aggminvtransfn::regproc::text END,
+         CASE WHEN ag.aggmfinalfn <> 0 THEN 'mfinalfunc=' || ag.aggmfinalfn::regproc::text END,
+         CASE WHEN ag.aggmtranstype <> 0 THEN 'mstype=' || format_type(ag.aggmtranstype, NULL) END,
+         CASE WHEN ag.aggminitval IS NOT NULL THEN 'minitcond=' || ag.aggminitval END,
+         CASE WHEN ag.aggsortop <> 0 THEN 'sortop=' || ag.aggsortop::regoperator::text END,
+         CASE WHEN ag.aggfinalextra THEN 'finalfunc_extra=true' END,
+         CASE WHEN ag.aggmfinalextra THEN 'mfinalfunc_extra=true' END,
+         CASE WHEN ag.aggfinalmodify <> CASE WHEN ag.aggkind = 'n' THEN 'r' ELSE 'w' END
+              THEN 'finalfunc_modify=' || CASE ag.aggfinalmodify WHEN 'r' THEN 'read_only'
+                   WHEN 's' THEN 'shareable' ELSE 'read_write' END END,
+         CASE WHEN ag.aggmtransfn <> 0 AND ag.aggmfinalmodify <> CASE WHEN ag.aggkind = 'n' THEN 'r' ELSE 'w' END
+              THEN 'mfinalfunc_modify=' || CASE ag.aggmfinalmodify WHEN 'r' THEN 'read_only'
+                   WHEN 's' THEN 'shareable' ELSE 'read_write' END END,
+         CASE WHEN ag.aggtransspace <> 0 THEN 'sspace=' || ag.aggtransspace END,
+         CASE WHEN ag.aggmtransspace <> 0 THEN 'msspace=' || ag.aggmtransspace END
+       ], NULL)::text[]";
 
 /// Read one schema (usually `public`) of the connected database.
 pub async fn read_schema(conn: &mut PgConnection, schema: &str) -> Result<Schema> {
@@ -1118,6 +1149,10 @@ async fn read_functions(conn: &mut PgConnection, schemas: &[String]) -> Result<F
                 state_type: row.try_get("agg_stype").map_err(&e)?,
                 final_function: row.try_get("agg_finalfunc").map_err(&e)?,
                 initial_state: row.try_get("agg_initval").map_err(&e)?,
+                options: row
+                    .try_get::<Option<Vec<String>>, _>("agg_options")
+                    .map_err(&e)?
+                    .unwrap_or_default(),
             }),
             None => None,
         };

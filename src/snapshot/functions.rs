@@ -47,6 +47,13 @@ pub fn function_spec(f: &Function) -> FunctionSpec {
         state_type: f.aggregate.as_ref().map(|a| a.state_type.clone()),
         final_function: f.aggregate.as_ref().and_then(|a| a.final_function.clone()),
         initial_state: f.aggregate.as_ref().and_then(|a| a.initial_state.clone()),
+        aggregate_options: f
+            .aggregate
+            .iter()
+            .flat_map(|a| &a.options)
+            .filter_map(|o| o.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         comment: f.comment.clone(),
         privileges: None,
         acknowledge: Default::default(),

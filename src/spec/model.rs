@@ -1320,6 +1320,12 @@ pub struct FunctionSpec {
     /// For an aggregate: its initial state (`INITCOND`); compared like `final_function`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial_state: Option<String>,
+    /// For an aggregate: its other `CREATE AGGREGATE` options, by their lower-case names
+    /// (`msfunc`, `minvfunc`, `mstype`, `minitcond`, `mfinalfunc`, `combinefunc`,
+    /// `serialfunc`, `deserialfunc`, `sortop`, `finalfunc_modify`, …); compared like
+    /// `final_function` (absent means none: PostgreSQL's defaults).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub aggregate_options: std::collections::BTreeMap<String, String>,
     /// `COMMENT ON FUNCTION`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

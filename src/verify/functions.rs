@@ -365,6 +365,31 @@ fn verify_options<T: Requirements>(
                 want == got,
                 "recreate the aggregate with the spec's state function, type, final function and initial state",
             ));
+            // Its other options, in the catalog's order: absent from the spec means none.
+            let mut want: Vec<String> = f
+                .aggregate_options
+                .iter()
+                .map(|(k, v)| format!("{}={v}", k.to_ascii_lowercase()))
+                .collect();
+            let mut got = agg.options.clone();
+            want.sort();
+            got.sort();
+            let show = |o: &[String]| {
+                if o.is_empty() {
+                    "none".to_string()
+                } else {
+                    o.join(", ")
+                }
+            };
+            out.push(ctx.compare(
+                "function.aggregate",
+                object.to_string(),
+                &["functions", key, "aggregate_options"],
+                show(&want),
+                show(&got),
+                want == got,
+                "recreate the aggregate with the spec's options (a moving-aggregate implementation, parallel support, SORTOP), or list the aggregate's in the spec's `aggregate_options`",
+            ));
         }
     }
     out.extend(ctx.comment(
