@@ -51,6 +51,8 @@ codes! {
         "ALTER TABLE … REPLICA IDENTITY in a migration, or declare the spec's `replica_identity`.";
     "table.cluster_on" => "A table's or materialized view's clustering index (ALTER TABLE … CLUSTER ON, which CLUSTER without an index name orders it by) is the declared one, or none when none is declared; reported when declared or when it differs.",
         "ALTER TABLE … CLUSTER ON / SET WITHOUT CLUSTER in a migration, or declare the spec's `cluster_on`.";
+    "table.populated" => "A materialized view is populated (relispopulated), or left without data where the spec says `populated: false`; an unpopulated one fails every read. Reported when declared or when it is not populated.",
+        "REFRESH MATERIALIZED VIEW in a migration (REFRESH … WITH NO DATA empties it), or declare the spec's `populated: false`.";
     "table.persistence" => "A table is LOGGED or UNLOGGED as declared.",
         "ALTER TABLE … SET LOGGED / UNLOGGED as the spec says, or correct the spec's `unlogged`.";
     "table.extra" => "Every relation in the checked schema has a spec.",
@@ -81,6 +83,8 @@ codes! {
         "ALTER TABLE … ALTER COLUMN … SET (…) / RESET (…) in a migration, or declare the spec's `options`.";
     "column.comment" => "A column's COMMENT ON text equals the spec's `comment`, when declared.",
         "Set the comment in a migration (COMMENT ON COLUMN), or correct the spec's `comment`.";
+    "column.order" => "A table's or partitioned table's columns (by attnum, dropped ones aside) are in the order of the shadow's, which is the spec's; a column dropped and added again goes last, and SELECT *, INSERT without a column list, COPY and the row type follow the order. Reported only when it differs.",
+        "Rebuild the table in a migration with the spec's column order, or list the spec's columns in the database's order.";
     "column.extra" => "Every column of the relation is listed in its spec.",
         "List the column in the spec, drop it in a migration, or set `allow_extra.columns`.";
     "pk.exists" => "The relation has the declared primary key.",
@@ -91,6 +95,8 @@ codes! {
         "Recreate the primary key in a migration, or correct the spec.";
     "pk.deferrable" => "The primary key is DEFERRABLE, and INITIALLY DEFERRED, as declared (a deferrable key is checked late and ON CONFLICT cannot use it).",
         "Drop and add the primary key again with [NOT] DEFERRABLE [INITIALLY …] in a migration, or correct the spec.";
+    "pk.include" => "The primary key's index carries exactly the INCLUDE columns the spec's `include` gives (none when absent); reported when either has some.",
+        "Recreate the primary key with the spec's INCLUDE columns, or correct the spec's `include`.";
     "pk.comment" => "The primary key constraint's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "pk.extra" => "The relation has no primary key that its spec does not declare.",
@@ -103,6 +109,8 @@ codes! {
         "Drop and add the constraint again with [NOT] DEFERRABLE [INITIALLY …] in a migration, or correct the spec.";
     "unique.nulls" => "A UNIQUE constraint treats NULL keys as the spec says: distinct (any number of rows may hold them, the default) or NOT DISTINCT (one row).",
         "Recreate the constraint with UNIQUE NULLS [NOT] DISTINCT, or correct the spec's `nulls_not_distinct`.";
+    "unique.include" => "A UNIQUE constraint's index carries exactly the INCLUDE columns the spec's `include` gives (none when absent); reported when either has some.",
+        "Recreate the constraint with the spec's INCLUDE columns, or correct the spec's `include`.";
     "unique.comment" => "A UNIQUE constraint's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "unique.extra" => "Every UNIQUE constraint of the relation is declared.",
@@ -115,6 +123,8 @@ codes! {
         "Recreate the foreign key in a migration, or correct the spec's `references`.";
     "fk.on_delete" => "A foreign key has the declared ON DELETE action.",
         "Recreate the foreign key with the right action, or correct the spec's `on_delete`.";
+    "fk.on_delete_columns" => "A foreign key's ON DELETE SET NULL or SET DEFAULT sets the columns the spec's `on_delete_columns` lists (PostgreSQL 15 on), or every column of the key when absent; reported when either lists some.",
+        "Recreate the foreign key with ON DELETE SET NULL (…) / SET DEFAULT (…) as the spec says, or correct the spec's `on_delete_columns`.";
     "fk.on_update" => "A foreign key has the declared ON UPDATE action.",
         "Recreate the foreign key with the right action, or correct the spec's `on_update`.";
     "fk.match" => "A foreign key of several columns is MATCH FULL or MATCH SIMPLE as declared: whether a row whose key is partly NULL is refused or left unchecked.",
@@ -143,6 +153,8 @@ codes! {
         "ALTER TABLE … VALIDATE CONSTRAINT, or declare `validated: false` for a two-step rollout.";
     "check.enforcement" => "A CHECK constraint is ENFORCED, or NOT ENFORCED (PostgreSQL 18) where the spec says `enforced: false`; before 18 every CHECK is enforced, so `enforced: false` fails there.",
         "Drop the CHECK and add it again [NOT] ENFORCED as the spec says (PostgreSQL 18 cannot alter a CHECK's enforceability), or correct the spec's `enforced`.";
+    "check.no_inherit" => "A CHECK is NO INHERIT (tables inheriting from this one do not get it) exactly when the spec says `no_inherit: true`; reported when either says so.",
+        "Recreate the CHECK with or without NO INHERIT, or correct the spec's `no_inherit`.";
     "check.comment" => "A CHECK constraint's comment equals the spec's, when declared.",
         "Set the comment (COMMENT ON CONSTRAINT), or correct the spec.";
     "check.extra" => "Every CHECK constraint of the relation is declared.",
@@ -163,6 +175,8 @@ codes! {
         "Recreate the index with the right operator class, or correct the key in the spec.";
     "index.include" => "An index has the declared INCLUDE columns.",
         "Recreate the index with the right INCLUDE list, or correct the spec's `include`.";
+    "index.parameters" => "An index's storage parameters (fillfactor, fastupdate, deduplicate_items, gin_pending_list_limit, …), the index behind a PRIMARY KEY or UNIQUE constraint included, are exactly those the spec's `parameters` gives (none when absent); reported when either has some.",
+        "ALTER INDEX … SET (…) / RESET (…) as the spec says, or correct the spec's `parameters` (under the index, `primary_key` or the `unique` entry).";
     "index.order" => "An index key has the declared ASC/DESC and NULLS order.",
         "Recreate the index with the right order, or correct the key in the spec.";
     "index.predicate" => "A partial index has the declared WHERE predicate.",

@@ -1474,3 +1474,134 @@ fn index_statistics_are_compared_on_every_major() {
         ],
     );
 }
+
+/// The order of a table's columns, whether a materialized view is populated, the INCLUDE
+/// columns and storage parameters of the indexes behind keys and of an index, a CHECK's NO
+/// INHERIT and the column list of `ON DELETE SET NULL (…)` were not compared: a column
+/// dropped and added again, `REFRESH … WITH NO DATA`, `UNIQUE … INCLUDE`, `ALTER INDEX …
+/// SET (fillfactor = …)`, `CHECK … NO INHERIT` and `ON DELETE SET NULL (b)` in a migration
+/// passed. Each now fails on every major where PostgreSQL has it; the column list exists
+/// from 15 on, so before 15 a spec declaring one fails `fk.on_delete_columns` (no key can
+/// have one there), and a spec declaring every other value passes.
+#[test]
+fn relation_and_key_details_are_compared_on_every_major() {
+    let migration = "CREATE TABLE parent (a integer, b integer, PRIMARY KEY (a, b));\n\
+         CREATE TABLE child (id integer PRIMARY KEY, c text, a integer, b integer, note text,\n\
+             CONSTRAINT child_parent_fkey FOREIGN KEY (a, b) REFERENCES parent (a, b) ON DELETE SET NULL,\n\
+             CONSTRAINT child_id_check CHECK (id > 0),\n\
+             CONSTRAINT child_note_key UNIQUE (note));\n\
+         CREATE INDEX child_a ON child (a);\n\
+         CREATE MATERIALIZED VIEW counts AS SELECT count(*) AS n FROM child;\n";
+    let parent = "table: parent\ncolumns:\n  a: { type: integer, nullable: false }\n  \
+                  b: { type: integer, nullable: false }\nprimary_key: { columns: [a, b] }\n";
+    let child = |declared: bool| {
+        let (include, parameters, pk_parameters, set_columns, no_inherit) = if declared {
+            (
+                ", include: [a]",
+                ", parameters: { fillfactor: 50 }",
+                ", parameters: { fillfactor: 60 }",
+                "\n    on_delete_columns: [b]",
+                "\n    no_inherit: true",
+            )
+        } else {
+            ("", "", "", "", "")
+        };
+        format!(
+            "table: child\ncolumns:\n  id: {{ type: integer, nullable: false }}\n  c: {{ type: text }}\n  \
+             a: {{ type: integer }}\n  b: {{ type: integer }}\n  note: {{ type: text }}\n\
+             primary_key: {{ columns: [id]{pk_parameters} }}\n\
+             unique:\n  child_note_key: {{ columns: [note]{include} }}\n\
+             foreign_keys:\n  child_parent_fkey:\n    columns: [a, b]\n    \
+             references: {{ table: parent, columns: [a, b] }}\n    on_delete: set_null{set_columns}\n\
+             checks:\n  child_id_check:\n    rule: {{ sql: id > 0 }}{no_inherit}\n\
+             indexes:\n  child_a: {{ keys: [a]{parameters} }}\n"
+        )
+    };
+    let counts = |declared: bool| {
+        format!(
+            "table: counts\nkind: materialized_view\ndefinition: SELECT count(*) AS n FROM child\n{}\
+             columns:\n  n: {{ type: bigint }}\n",
+            if declared { "populated: false\n" } else { "" }
+        )
+    };
+    // Every difference at once; the column list only where PostgreSQL has one.
+    let drift = "ALTER TABLE child DROP COLUMN c;\n\
+         ALTER TABLE child ADD COLUMN c text;\n\
+         REFRESH MATERIALIZED VIEW counts WITH NO DATA;\n\
+         ALTER TABLE child DROP CONSTRAINT child_note_key;\n\
+         ALTER TABLE child ADD CONSTRAINT child_note_key UNIQUE (note) INCLUDE (a);\n\
+         ALTER INDEX child_a SET (fillfactor = 50);\n\
+         ALTER INDEX child_pkey SET (fillfactor = 60);\n\
+         ALTER TABLE child DROP CONSTRAINT child_id_check;\n\
+         ALTER TABLE child ADD CONSTRAINT child_id_check CHECK (id > 0) NO INHERIT;\n\
+         DO $$BEGIN IF current_setting('server_version_num')::int >= 150000 THEN \
+         EXECUTE 'ALTER TABLE child DROP CONSTRAINT child_parent_fkey'; \
+         EXECUTE 'ALTER TABLE child ADD CONSTRAINT child_parent_fkey FOREIGN KEY (a, b) \
+         REFERENCES parent (a, b) ON DELETE SET NULL (b)'; END IF; END$$;\n";
+    let dir = small_project(migration, "schema: public\n", &[("all.sql", drift)]);
+    let write = |dir: &Path, declared: bool| {
+        std::fs::write(dir.join("specs/parent.yaml"), parent).unwrap();
+        std::fs::write(dir.join("specs/child.yaml"), child(declared)).unwrap();
+        std::fs::write(dir.join("specs/counts.yaml"), counts(declared)).unwrap();
+    };
+    write(dir.path(), false);
+    // The same schema built with each value, and specs that declare them.
+    let built = "CREATE TABLE parent (a integer, b integer, PRIMARY KEY (a, b));\n\
+         CREATE TABLE child (id integer, c text, a integer, b integer, note text,\n\
+             CONSTRAINT child_pkey PRIMARY KEY (id) WITH (fillfactor = 60),\n\
+             CONSTRAINT child_id_check CHECK (id > 0) NO INHERIT,\n\
+             CONSTRAINT child_note_key UNIQUE (note) INCLUDE (a));\n\
+         DO $$BEGIN IF current_setting('server_version_num')::int >= 150000 THEN \
+         EXECUTE 'ALTER TABLE child ADD CONSTRAINT child_parent_fkey FOREIGN KEY (a, b) \
+         REFERENCES parent (a, b) ON DELETE SET NULL (b)'; ELSE \
+         EXECUTE 'ALTER TABLE child ADD CONSTRAINT child_parent_fkey FOREIGN KEY (a, b) \
+         REFERENCES parent (a, b) ON DELETE SET NULL'; END IF; END$$;\n\
+         CREATE INDEX child_a ON child (a) WITH (fillfactor = 50);\n\
+         CREATE MATERIALIZED VIEW counts AS SELECT count(*) AS n FROM child WITH NO DATA;\n";
+    let declared = small_project(built, "schema: public\n", &[]);
+    write(declared.path(), true);
+    for major in found_majors() {
+        assert_eq!(
+            check_small(dir.path(), major, None),
+            (Some(0), vec![]),
+            "PostgreSQL {major}"
+        );
+        let mut want = vec![
+            "column.order child",
+            "unique.include child.child_note_key",
+            "index.parameters child.child_pkey",
+            "fk.on_delete_columns child.child_parent_fkey",
+            "check.no_inherit child.child_id_check",
+            "index.parameters child.child_a",
+            "table.populated counts",
+        ];
+        if major < 15 {
+            want.retain(|w| !w.starts_with("fk.on_delete_columns"));
+        }
+        let (code, mut failed) = check_small(dir.path(), major, Some("all.sql"));
+        failed.sort();
+        want.sort();
+        assert_eq!(
+            (code, failed),
+            (Some(1), want.iter().map(|w| w.to_string()).collect()),
+            "PostgreSQL {major}"
+        );
+        let (code, failed) = check_small(declared.path(), major, None);
+        if major >= 15 {
+            assert_eq!(
+                (code, failed),
+                (Some(0), vec![]),
+                "PostgreSQL {major}, declared"
+            );
+        } else {
+            assert_eq!(
+                (code, failed),
+                (
+                    Some(1),
+                    vec!["fk.on_delete_columns child.child_parent_fkey".to_string()]
+                ),
+                "PostgreSQL {major}, declared"
+            );
+        }
+    }
+}

@@ -17,6 +17,7 @@ pub use acl::{
 };
 pub use model::*;
 pub(crate) use read::attribute_options;
+pub(crate) use read::storage_parameters;
 pub use read::{
     printing_statements, read_schema, read_schemas, read_schemas_on_two, unpin_printing,
     CATALOG_QUERIES, PRINTING,

@@ -86,6 +86,10 @@ pub struct Relation {
     pub partition_bound: Option<String>,
     /// UNLOGGED (`relpersistence = 'u'`).
     pub unlogged: bool,
+    /// A materialized view never filled, or emptied by `REFRESH … WITH NO DATA`
+    /// (`relispopulated` false): every read of it fails. False for other kinds.
+    #[serde(default)]
+    pub unpopulated: bool,
     /// `relreplident`: `d` DEFAULT, `f` FULL, `n` NOTHING, `i` USING INDEX (a view's is
     /// `n`).
     #[serde(default)]
@@ -141,6 +145,12 @@ impl Relation {
     }
     /// Whether the UNIQUE constraint `name` treats NULL keys as equal, read from the index
     /// that backs it (`NULLS NOT DISTINCT` is the index's, not the constraint's).
+    /// The index behind constraint `name` (a PRIMARY KEY, UNIQUE or EXCLUDE).
+    pub fn constraint_index(&self, name: &str) -> Option<&Index> {
+        self.constraint(name)
+            .and_then(|c| c.index_name.as_deref())
+            .and_then(|i| self.index(i))
+    }
     pub fn unique_nulls_not_distinct(&self, name: &str) -> bool {
         self.constraint(name)
             .and_then(|c| c.index_name.as_deref())
@@ -296,6 +306,15 @@ pub struct Constraint {
     // no field names, so a field left out shifts every one after it.
     #[serde(default)]
     pub off_triggers: Vec<OffTrigger>,
+    /// For a FOREIGN KEY whose ON DELETE is SET NULL or SET DEFAULT with a column list
+    /// (`confdelsetcols`, PostgreSQL 15 on): those columns, in order; empty when the
+    /// action sets every column of the key (and always before 15).
+    #[serde(default)]
+    pub on_delete_columns: Vec<String>,
+    /// `connoinherit`: a CHECK made `NO INHERIT`, which tables that inherit from this one
+    /// do not get.
+    #[serde(default)]
+    pub no_inherit: bool,
 }
 
 /// A trigger that does not fire in a normal session (`tgenabled` `D` or `R`).
@@ -360,6 +379,10 @@ pub struct Index {
     pub statistics: Vec<(i32, i32)>,
     /// `COMMENT ON INDEX`.
     pub comment: Option<String>,
+    /// Its storage parameters (`WITH (…)`, `ALTER INDEX … SET (…)`: `fillfactor`,
+    /// `fastupdate`, `deduplicate_items`, …) as [`storage_parameters`] reads them.
+    #[serde(default)]
+    pub parameters: Vec<String>,
 }
 
 /// A trigger.

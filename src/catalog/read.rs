@@ -42,6 +42,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
               WHERE ii.inhrelid = c.oid AND NOT c.relispartition ORDER BY ii.inhseqno) AS inherits_names,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
        c.relpersistence = 'u' AS unlogged,
+       c.relkind = 'm' AND NOT c.relispopulated AS unpopulated,
        CASE WHEN c.relkind = 'v' THEN coalesce(c.reloptions, '{{}}') END::text[] AS view_options,
        CASE WHEN c.relkind <> 'v' THEN coalesce(c.reloptions, '{{}}')
             || ARRAY(SELECT 'toast.' || o FROM pg_class tc, unnest(tc.reloptions) o
@@ -144,6 +145,8 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, k.conname::text AS nam
        k.condeferrable AS deferrable, k.condeferred AS initially_deferred,
        k.convalidated AS validated,
        {enforced} AS enforced,
+       {delete_set} AS on_delete_columns,
+       k.connoinherit AS no_inherit,
        (k.conparentid <> 0 OR NOT k.conislocal) AS inherited,
        ds.description AS comment,
        off.relations AS off_relations, off.names AS off_names, off.states AS off_states
@@ -180,7 +183,8 @@ SELECT n.nspname::text AS schema, c.relname::text AS rel, ic.relname::text AS na
               WHERE a.attrelid = x.indexrelid AND a.attstattarget <> -1 ORDER BY a.attnum) AS statistics_keys,
        ARRAY(SELECT a.attstattarget::int4 FROM pg_attribute a
               WHERE a.attrelid = x.indexrelid AND a.attstattarget <> -1 ORDER BY a.attnum) AS statistics_targets,
-       ds.description AS comment
+       ds.description AS comment,
+       coalesce(ic.reloptions, '{}')::text[] AS parameters
   FROM pg_index x
   JOIN pg_class c ON c.oid = x.indrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -718,12 +722,17 @@ fn view_options(reloptions: &[String]) -> Vec<String> {
     out
 }
 
-/// Storage parameters whose value is a boolean (`vacuum_index_cleanup` also takes `auto`).
+/// Storage parameters whose value is a boolean (`vacuum_index_cleanup` and an index's
+/// `buffering` also take `auto`): a table's, then an index's.
 const BOOLEAN_PARAMETERS: &[&str] = &[
     "autovacuum_enabled",
     "user_catalog_table",
     "vacuum_truncate",
     "vacuum_index_cleanup",
+    "fastupdate",
+    "deduplicate_items",
+    "autosummarize",
+    "buffering",
 ];
 
 /// A relation's storage parameters in one spelling, sorted: PostgreSQL keeps each as
@@ -859,6 +868,7 @@ async fn read_relations(conn: &mut PgConnection, schemas: &[String]) -> Result<V
             },
             partition_bound: row.try_get("partition_bound").map_err(&e)?,
             unlogged: row.try_get("unlogged").map_err(&e)?,
+            unpopulated: row.try_get("unpopulated").map_err(&e)?,
             replica_identity: first_char(row.try_get("replica_identity").map_err(&e)?),
             replica_index: row.try_get("replica_index").map_err(&e)?,
             cluster_index: row.try_get("cluster_index").map_err(&e)?,
@@ -957,10 +967,22 @@ async fn read_constraints(
         Some(v) if v >= 180_000 => "k.conenforced",
         _ => "true",
     };
-    let sql = CONSTRAINTS.replace("{enforced}", enforced).replace(
-        "{off_walk}",
-        &off_walk("tgconstraint", "pg_constraint", "conparentid"),
-    );
+    // `ON DELETE SET NULL (…)` / `SET DEFAULT (…)` exist from PostgreSQL 15 on; before,
+    // the action sets every column of the key.
+    let delete_set = match conn.server_version_num() {
+        Some(v) if v >= 150_000 => {
+            "ARRAY(SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = u.n)
+               FROM unnest(k.confdelsetcols) WITH ORDINALITY u(n, i) ORDER BY u.i)"
+        }
+        _ => "ARRAY[]::text[]",
+    };
+    let sql = CONSTRAINTS
+        .replace("{enforced}", enforced)
+        .replace("{delete_set}", delete_set)
+        .replace(
+            "{off_walk}",
+            &off_walk("tgconstraint", "pg_constraint", "conparentid"),
+        );
     grouped(conn, &sql, schemas, "constraints", |row| {
         let kind: &str = row.try_get("kind").map_err(&e)?;
         let on_delete: Option<&str> = row.try_get("on_delete").map_err(&e)?;
@@ -998,6 +1020,8 @@ async fn read_constraints(
             inherited: row.try_get("inherited").map_err(&e)?,
             comment: row.try_get("comment").map_err(&e)?,
             off_triggers: off_triggers(row).map_err(&e)?,
+            on_delete_columns: row.try_get("on_delete_columns").map_err(&e)?,
+            no_inherit: row.try_get("no_inherit").map_err(&e)?,
         })
     })
     .await
@@ -1057,6 +1081,9 @@ async fn read_indexes(conn: &mut PgConnection, schemas: &[String]) -> Result<Gro
                 keys.into_iter().zip(targets).collect()
             },
             comment: row.try_get("comment").map_err(&e)?,
+            parameters: storage_parameters(
+                &row.try_get::<Vec<String>, _>("parameters").map_err(&e)?,
+            ),
         })
     })
     .await

@@ -14,6 +14,38 @@ use crate::spec::{
     TriggerTiming, UniqueSpec,
 };
 
+/// Storage parameters as read (`name=value`, booleans as `true`/`false`) → a spec's.
+fn parameters(read: &[String]) -> IndexMap<String, ParameterValue> {
+    read.iter()
+        .map(|p| {
+            let (name, value) = p.split_once('=').unwrap_or((p, ""));
+            let value = match value {
+                "true" => ParameterValue::Boolean(true),
+                "false" => ParameterValue::Boolean(false),
+                v => v
+                    .parse::<i64>()
+                    .map(ParameterValue::Integer)
+                    .unwrap_or_else(|_| ParameterValue::Word(v.to_string())),
+            };
+            (name.to_string(), value)
+        })
+        .collect()
+}
+
+/// The storage parameters of the index behind key constraint `name`.
+fn key_parameters(rel: &Relation, name: &str) -> IndexMap<String, ParameterValue> {
+    rel.constraint_index(name)
+        .map(|i| parameters(&i.parameters))
+        .unwrap_or_default()
+}
+
+/// The INCLUDE columns of the index behind key constraint `name`, as a spec names them.
+fn key_include(rel: &Relation, name: &str) -> Vec<String> {
+    rel.constraint_index(name)
+        .map(|i| i.include.iter().map(|c| unquote(c)).collect())
+        .unwrap_or_default()
+}
+
 /// The spec of `rel` (functions are placed separately), and notes on what it cannot state.
 pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
     let mut notes = Notes::default();
@@ -40,6 +72,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
             .collect(),
         partition_bound: rel.partition_bound.clone(),
         unlogged: rel.unlogged,
+        populated: !rel.unpopulated,
         // DEFAULT is what a spec means when it says nothing; a view has none.
         replica_identity: (rel.kind != 'v' && rel.replica_identity != 'd')
             .then(|| {
@@ -52,22 +85,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
         // None is what a spec means when it says nothing.
         cluster_on: rel.cluster_index.clone(),
         options: crate::spec::ViewOptions::from_reloptions(&rel.view_options),
-        parameters: rel
-            .parameters
-            .iter()
-            .map(|p| {
-                let (name, value) = p.split_once('=').unwrap_or((p, ""));
-                let value = match value {
-                    "true" => ParameterValue::Boolean(true),
-                    "false" => ParameterValue::Boolean(false),
-                    v => v
-                        .parse::<i64>()
-                        .map(ParameterValue::Integer)
-                        .unwrap_or_else(|_| ParameterValue::Word(v.to_string())),
-                };
-                (name.to_string(), value)
-            })
-            .collect(),
+        parameters: parameters(&rel.parameters),
         migration: None,
         description: None,
         comment: rel.comment.clone(),
@@ -98,6 +116,8 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                 spec.primary_key = Some(KeySpec {
                     name: (c.name != format!("{}_pkey", rel.name)).then(|| c.name.clone()),
                     columns: c.columns.clone(),
+                    include: key_include(rel, &c.name),
+                    parameters: key_parameters(rel, &c.name),
                     deferrable: c.deferrable,
                     initially_deferred: c.initially_deferred,
                     comment: c.comment.clone(),
@@ -108,6 +128,8 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                     c.name.clone(),
                     UniqueSpec {
                         columns: c.columns.clone(),
+                        include: key_include(rel, &c.name),
+                        parameters: key_parameters(rel, &c.name),
                         nulls_not_distinct: rel.unique_nulls_not_distinct(&c.name),
                         deferrable: c.deferrable,
                         initially_deferred: c.initially_deferred,
@@ -126,6 +148,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                             columns: c.ref_columns.clone(),
                         },
                         on_delete: fk_action(c.on_delete),
+                        on_delete_columns: c.on_delete_columns.clone(),
                         on_update: fk_action(c.on_update),
                         deferrable: c.deferrable,
                         initially_deferred: c.initially_deferred,
@@ -146,6 +169,7 @@ pub fn relation_spec(schema: &Schema, rel: &Relation) -> (TableSpec, Notes) {
                         rule,
                         validated: c.validated || !c.enforced,
                         enforced: c.enforced,
+                        no_inherit: c.no_inherit,
                         comment: c.comment.clone(),
                         description: None,
                     },
@@ -263,6 +287,7 @@ fn index_spec(rel: &Relation, idx: &Index) -> Option<IndexSpec> {
     Some(IndexSpec {
         keys,
         include: idx.include.iter().map(|c| unquote(c)).collect(),
+        parameters: parameters(&idx.parameters),
         unique: idx.unique,
         nulls_not_distinct: idx.nulls_not_distinct,
         method: method(&idx.method)?,

@@ -177,7 +177,7 @@ const NAMED_COLLECTIONS: &[&str] = &[
 fn is_default(key: &str, v: &Value) -> bool {
     match v {
         Value::Null => true,
-        Value::Bool(b) if matches!(key, "nullable" | "validated" | "enforced") => *b,
+        Value::Bool(b) if matches!(key, "nullable" | "validated" | "enforced" | "populated") => *b,
         // `row_security: { enabled: false }` states that RLS is off.
         Value::Bool(_) if key == "enabled" => false,
         Value::Bool(b) => !b,

@@ -13,7 +13,7 @@ use super::loaded::spec_error;
 pub use super::loaded::{
     Loaded, LoadedDatabase, LoadedReport, LoadedSchema, LoadedSpec, SpecDocument, SpecSet,
 };
-use super::model::{FunctionSpec, RoutineKind, Rule, TableSpec, TriggerEvent};
+use super::model::{FkAction, FunctionSpec, RoutineKind, Rule, TableSpec, TriggerEvent};
 use super::rule::rule_columns;
 use crate::error::{Error, Result, SourceLocation};
 
@@ -606,6 +606,28 @@ fn validate(loaded: &LoadedSpec) -> Result<()> {
                 "list as many referenced columns as referencing ones",
             ));
         }
+        if !fk.on_delete_columns.is_empty() {
+            if !matches!(fk.on_delete, FkAction::SetNull | FkAction::SetDefault) {
+                return Err(spec_error(
+                    loaded,
+                    &["foreign_keys", name, "on_delete_columns"],
+                    "on_delete_columns needs on_delete: set_null or set_default".into(),
+                    "set on_delete, or drop on_delete_columns",
+                ));
+            }
+            if let Some(c) = fk
+                .on_delete_columns
+                .iter()
+                .find(|c| !fk.columns.contains(c))
+            {
+                return Err(spec_error(
+                    loaded,
+                    &["foreign_keys", name, "on_delete_columns"],
+                    format!("`{c}` is not a column of the foreign key"),
+                    "list columns of the key's `columns` only",
+                ));
+            }
+        }
     }
     for (name, check) in &s.checks {
         for c in rule_columns(&check.rule) {
@@ -747,6 +769,16 @@ fn validate_relation_shape(loaded: &LoadedSpec) -> Result<()> {
             &["partition_of"],
             format!("a {} cannot be a partition", s.kind.name()),
             "drop partition_of",
+        );
+    }
+    if s.kind != RelationKind::MaterializedView && !s.populated {
+        return err(
+            &["populated"],
+            format!(
+                "a {} is always populated (only a materialized view can be left without data)",
+                s.kind.name()
+            ),
+            "drop populated",
         );
     }
     if s.kind == RelationKind::View && s.replica_identity.is_some() {

@@ -48,6 +48,11 @@ pub struct TableSpec {
     /// UNLOGGED (not crash-safe, not replicated). Default false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unlogged: bool,
+    /// For a materialized view: `false` when it is meant to be left unpopulated (`CREATE
+    /// MATERIALIZED VIEW … WITH NO DATA`, `REFRESH … WITH NO DATA`), so that every read
+    /// of it fails until it is refreshed. Default true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub populated: bool,
     /// What logical decoding sends to identify an updated or deleted row (`ALTER TABLE …
     /// REPLICA IDENTITY`): `default` (the primary key), `full` (every column of the old
     /// row), `nothing`, or `{ index: <name> }` (a unique index of the relation). For a
@@ -719,6 +724,15 @@ pub struct KeySpec {
     pub name: Option<String>,
     /// Key columns in order.
     pub columns: Vec<String>,
+    /// Columns the constraint's index carries besides its keys (`INCLUDE (…)`), in
+    /// order; absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Storage parameters of the constraint's index (`WITH (…)`, `ALTER INDEX … SET (…)`), name →
+    /// value: `{ fillfactor: 70 }`, a GIN index's `{ fastupdate: false }`, a B-tree's
+    /// `{ deduplicate_items: false }`. Absent: none, PostgreSQL's defaults.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub parameters: IndexMap<String, ParameterValue>,
     /// DEFERRABLE (default: NOT DEFERRABLE). A deferrable key is checked at the end of
     /// the statement or transaction instead of row by row, and `INSERT … ON CONFLICT`
     /// cannot use it.
@@ -738,6 +752,15 @@ pub struct KeySpec {
 pub struct UniqueSpec {
     /// Key columns in order.
     pub columns: Vec<String>,
+    /// Columns the constraint's index carries besides its keys (`INCLUDE (…)`), in
+    /// order; absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// Storage parameters of the constraint's index (`WITH (…)`, `ALTER INDEX … SET (…)`), name →
+    /// value: `{ fillfactor: 70 }`, a GIN index's `{ fastupdate: false }`, a B-tree's
+    /// `{ deduplicate_items: false }`. Absent: none, PostgreSQL's defaults.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub parameters: IndexMap<String, ParameterValue>,
     /// `NULLS NOT DISTINCT` (PostgreSQL 15 on): rows whose keys are NULL count as equal,
     /// so only one may exist. Absent or false: NULLs are distinct, the default.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -796,6 +819,11 @@ pub struct ForeignKeySpec {
     /// Action on delete of the referenced row.
     #[serde(default)]
     pub on_delete: FkAction,
+    /// With `on_delete: set_null` or `set_default`, the columns the action sets (`ON
+    /// DELETE SET NULL (b)`, PostgreSQL 15 on), a part of `columns`; absent: every column
+    /// of the key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_delete_columns: Vec<String>,
     /// Action on update of the referenced key.
     #[serde(default)]
     pub on_update: FkAction,
@@ -893,6 +921,10 @@ pub struct CheckSpec {
     // prunes what it writes).
     #[serde(default = "yes")]
     pub enforced: bool,
+    /// `NO INHERIT`: tables that inherit from this one (`INHERITS`, `ALTER TABLE …
+    /// INHERIT`) do not get the CHECK. Default false; a partitioned table cannot have one.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_inherit: bool,
     /// `COMMENT ON CONSTRAINT`, compared when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
@@ -1090,6 +1122,11 @@ pub struct IndexSpec {
     /// INCLUDE (non-key) columns, in order. Empty means none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub include: Vec<String>,
+    /// Storage parameters of the index (`WITH (…)`, `ALTER INDEX … SET (…)`), name →
+    /// value: `{ fillfactor: 70 }`, a GIN index's `{ fastupdate: false }`, a B-tree's
+    /// `{ deduplicate_items: false }`. Absent: none, PostgreSQL's defaults.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub parameters: IndexMap<String, ParameterValue>,
     /// Whether the index is UNIQUE.
     #[serde(default)]
     pub unique: bool,

@@ -53,6 +53,26 @@ pub(crate) fn verify_checks(ctx: &Ctx, rel: &Relation, major: u32, out: &mut Vec
                     a,
                     major,
                 ));
+                // Reported when declared or when made NO INHERIT: CHECKs that children
+                // inherit, as the spec says by default, add no finding.
+                if check.no_inherit || a.no_inherit {
+                    let show = |n: bool| {
+                        if n {
+                            "NO INHERIT"
+                        } else {
+                            "inherited by child tables"
+                        }
+                    };
+                    out.push(ctx.compare(
+                        "check.no_inherit",
+                        object.clone(),
+                        &["checks", name, "no_inherit"],
+                        show(check.no_inherit),
+                        show(a.no_inherit),
+                        check.no_inherit == a.no_inherit,
+                        "recreate the CHECK with or without NO INHERIT as the spec's `no_inherit` says",
+                    ));
+                }
                 out.extend(ctx.comment(
                     "check.comment",
                     object.clone(),

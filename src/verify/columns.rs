@@ -1,7 +1,7 @@
 //! Columns: existence, type, collation, nullability, default, generation expression,
 //! identity, the options of the sequence a serial or identity column owns, storage and
-//! compression, statistics target and attribute options, comment; and columns the spec
-//! does not list.
+//! compression, statistics target and attribute options, comment; a table's column order;
+//! and columns the spec does not list.
 
 use super::{canonical, Ctx, Finding, Shadow};
 use crate::catalog::{Relation, Schema, Sequence};
@@ -151,6 +151,7 @@ pub(crate) fn verify_columns(
             actual.comment.as_deref(),
         ));
     }
+    column_order(ctx, rel, out);
     for c in &rel.columns {
         if !spec.columns.contains_key(&c.name) {
             out.extend(ctx.extra(
@@ -162,6 +163,57 @@ pub(crate) fn verify_columns(
             ));
         }
     }
+}
+
+/// `column.order`, for a table or partitioned table: its columns in `attnum` order (dropped
+/// ones are not read) against the shadow's, which `CREATE TABLE` gives the spec's order.
+/// Only the columns both have are compared (a missing or extra one is `column.exists` or
+/// `column.extra`). A column dropped and added again goes last: `SELECT *`, `INSERT …
+/// VALUES` without a column list, `COPY` and the row type then see another order. Reported
+/// only when the orders differ, so the thousands of tables in order add no finding. A
+/// view's or materialized view's order is its query's, compared by `table.definition`.
+fn column_order(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) {
+    let spec = &ctx.loaded.spec;
+    if spec.kind.is_view() || !matches!(rel.kind, 'r' | 'p') {
+        return;
+    }
+    let want_all: Vec<&str> = match ctx.expected {
+        Some(r) => r.columns.iter().map(|c| c.name.as_str()).collect(),
+        None => spec.columns.keys().map(String::as_str).collect(),
+    };
+    let got_all: Vec<&str> = rel.columns.iter().map(|c| c.name.as_str()).collect();
+    let want_set: std::collections::HashSet<&str> = want_all.iter().copied().collect();
+    let got_set: std::collections::HashSet<&str> = got_all.iter().copied().collect();
+    let want: Vec<&str> = want_all
+        .into_iter()
+        .filter(|n| got_set.contains(n))
+        .collect();
+    let got: Vec<&str> = got_all
+        .into_iter()
+        .filter(|n| want_set.contains(n))
+        .collect();
+    if want == got {
+        return;
+    }
+    let t = ctx.table();
+    // The first place where they differ: the column the spec puts there, and where the
+    // database has it.
+    let at = want.iter().zip(&got).position(|(w, g)| w != g).unwrap_or(0);
+    let moved = want[at];
+    let now = got.iter().position(|g| *g == moved).unwrap_or(at);
+    out.push(ctx.fail(
+        "column.order",
+        t.to_string(),
+        &["columns"],
+        Some(want.join(", ")),
+        Some(got.join(", ")),
+        format!(
+            "the columns of `{t}` are in another order than the spec's: `{moved}` is column {} of the spec's, column {} in the database (dropped and added again goes last)",
+            at + 1,
+            now + 1
+        ),
+        "rebuild the table in a migration with the spec's column order (SELECT *, INSERT without a column list, COPY and the row type follow it), or list the spec's columns in the database's order",
+    ));
 }
 
 /// The sequence owned by column `column` of the relation keyed `table`.

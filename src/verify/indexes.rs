@@ -218,6 +218,14 @@ pub(crate) fn verify_indexes(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>) 
             want_include == a.include,
             "recreate the index with the spec's INCLUDE columns",
         ));
+        out.extend(index_parameters(
+            ctx,
+            object.clone(),
+            &["indexes", name, "parameters"],
+            shadow,
+            &idx.parameters,
+            Some(a),
+        ));
         let want_order: Vec<KeyOrder> = spec_keys.iter().map(|k| k.order).collect();
         let got_order = orders(a);
         out.push(ctx.compare(
@@ -313,6 +321,49 @@ fn per_key(keys: &[String], values: &[Option<String>], prefix: &str) -> String {
 fn same_per_key(want: &[Option<String>], got: &[Option<String>]) -> bool {
     (0..want.len().max(got.len()))
         .all(|i| want.get(i).cloned().flatten() == got.get(i).cloned().flatten())
+}
+
+/// `index.parameters`: an index's storage parameters (a plain index's, or the one behind a
+/// PRIMARY KEY or UNIQUE constraint) against the shadow's index, which the spec's
+/// `parameters` compile to (the spec's own without one), when either has some: indexes
+/// at PostgreSQL's defaults, as the spec says by default, add no finding.
+pub(crate) fn index_parameters(
+    ctx: &Ctx,
+    object: String,
+    path: &[&str],
+    shadow: Option<&Index>,
+    declared: &indexmap::IndexMap<String, crate::spec::ParameterValue>,
+    got: Option<&Index>,
+) -> Option<Finding> {
+    let want: Vec<String> = match shadow {
+        Some(s) => s.parameters.clone(),
+        None => crate::catalog::storage_parameters(
+            &declared
+                .iter()
+                .map(|(n, v)| format!("{n}={}", v.text()))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let got: &[String] = got.map_or(&[], |i| i.parameters.as_slice());
+    if want.is_empty() && got.is_empty() {
+        return None;
+    }
+    let show = |list: &[String]| {
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    Some(ctx.compare(
+        "index.parameters",
+        object,
+        path,
+        show(&want),
+        show(got),
+        want.as_slice() == got,
+        "ALTER INDEX … SET (…) / RESET (…) as the spec's `parameters` say, or correct the spec",
+    ))
 }
 
 fn include_text(cols: &[String]) -> String {

@@ -1,7 +1,7 @@
 //! Primary key, UNIQUE constraints and foreign keys.
 
 use super::{Ctx, Finding, Status};
-use crate::catalog::{qualified_name, ConstraintKind, OffTrigger, Relation};
+use crate::catalog::{qualified_name, ConstraintKind, Index, OffTrigger, Relation};
 use crate::spec::{FkAction, FkMatch};
 
 fn fk_action(code: Option<char>) -> &'static str {
@@ -12,6 +12,59 @@ fn fk_action(code: Option<char>) -> &'static str {
         Some('d') => FkAction::SetDefault.sql(),
         _ => FkAction::NoAction.sql(),
     }
+}
+
+/// The index behind key constraint `want` in the shadow, and behind `got` in the database.
+fn key_indexes<'a>(
+    ctx: &Ctx<'a>,
+    rel: &'a Relation,
+    want: &str,
+    got: &str,
+) -> (Option<&'a Index>, Option<&'a Index>) {
+    (
+        ctx.expected.and_then(|r| r.constraint_index(want)),
+        rel.constraint_index(got),
+    )
+}
+
+/// `pk.include` or `unique.include`: the INCLUDE columns of the index behind key
+/// constraint `name` against the shadow's (the spec's `include`, compiled), when either
+/// has some; keys without INCLUDE, as the spec says by default, add no finding.
+fn key_include(
+    ctx: &Ctx,
+    code: &'static str,
+    object: String,
+    path: &[&str],
+    (shadow, actual): (Option<&Index>, Option<&Index>),
+    declared: &[String],
+) -> Option<Finding> {
+    let want: Vec<String> = match shadow {
+        Some(w) => w.include.clone(),
+        None => declared
+            .iter()
+            .map(|c| crate::sql::quote_ident(c))
+            .collect(),
+    };
+    let got: Vec<String> = actual.map(|i| i.include.clone()).unwrap_or_default();
+    if want.is_empty() && got.is_empty() {
+        return None;
+    }
+    let show = |cols: &[String]| {
+        if cols.is_empty() {
+            "none".to_string()
+        } else {
+            cols.join(", ")
+        }
+    };
+    Some(ctx.compare(
+        code,
+        object,
+        path,
+        show(&want),
+        show(&got),
+        want == got,
+        "recreate the constraint with the spec's INCLUDE columns (ADD CONSTRAINT … INCLUDE (…)), or correct the spec's `include`",
+    ))
 }
 
 fn deferrability(deferrable: bool, initially_deferred: bool) -> &'static str {
@@ -60,6 +113,23 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, major: u32, out: &mut Vec<F
                 &["primary_key", "deferrable"],
                 (pk.deferrable, pk.initially_deferred),
                 a,
+            ));
+            let indexes = key_indexes(ctx, rel, &name, &a.name);
+            out.extend(key_include(
+                ctx,
+                "pk.include",
+                format!("{t}.{name}"),
+                &["primary_key", "include"],
+                indexes,
+                &pk.include,
+            ));
+            out.extend(super::indexes::index_parameters(
+                ctx,
+                format!("{t}.{name}"),
+                &["primary_key", "parameters"],
+                indexes.0,
+                &pk.parameters,
+                indexes.1,
             ));
             out.extend(ctx.comment(
                 "pk.comment",
@@ -126,10 +196,27 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, major: u32, out: &mut Vec<F
                 out.push(key_deferrability(
                     ctx,
                     "unique.deferrable",
-                    object,
+                    object.clone(),
                     &["unique", name, "deferrable"],
                     (u.deferrable, u.initially_deferred),
                     a,
+                ));
+                let indexes = key_indexes(ctx, rel, name, name);
+                out.extend(key_include(
+                    ctx,
+                    "unique.include",
+                    object.clone(),
+                    &["unique", name, "include"],
+                    indexes,
+                    &u.include,
+                ));
+                out.extend(super::indexes::index_parameters(
+                    ctx,
+                    object,
+                    &["unique", name, "parameters"],
+                    indexes.0,
+                    &u.parameters,
+                    indexes.1,
                 ));
                 let not_distinct = rel.unique_nulls_not_distinct(name);
                 let nulls = |not_distinct: bool| {
@@ -234,6 +321,24 @@ pub(crate) fn verify_keys(ctx: &Ctx, rel: &Relation, major: u32, out: &mut Vec<F
                     fk.on_delete.sql() == fk_action(a.on_delete),
                     "recreate the foreign key with the right ON DELETE action",
                 ));
+                if !fk.on_delete_columns.is_empty() || !a.on_delete_columns.is_empty() {
+                    let show = |cols: &[String]| {
+                        if cols.is_empty() {
+                            "every column of the key".to_string()
+                        } else {
+                            cols.join(", ")
+                        }
+                    };
+                    out.push(ctx.compare(
+                        "fk.on_delete_columns",
+                        object.clone(),
+                        &["foreign_keys", name, "on_delete_columns"],
+                        show(&fk.on_delete_columns),
+                        show(&a.on_delete_columns),
+                        fk.on_delete_columns == a.on_delete_columns,
+                        "recreate the foreign key with ON DELETE SET NULL (…) / SET DEFAULT (…) listing the spec's `on_delete_columns` (PostgreSQL 15 on), or correct the spec",
+                    ));
+                }
                 let want = deferrability(fk.deferrable, fk.initially_deferred);
                 let got = deferrability(a.deferrable, a.initially_deferred);
                 out.push(ctx.compare(

@@ -1,5 +1,5 @@
 //! The relation itself: its kind, comment, view query, partitioning, replica identity,
-//! clustering index and persistence.
+//! clustering index, whether a materialized view is populated, and persistence.
 
 use super::{Ctx, Finding};
 use crate::catalog::{parse_qualified, qualified_name, relkind_name, Relation};
@@ -184,6 +184,7 @@ pub(crate) fn verify_relation(ctx: &Ctx, rel: &Relation, out: &mut Vec<Finding>)
     }
     replica_identity(ctx, rel, &t, out);
     cluster_on(ctx, rel, &t, out);
+    populated(ctx, rel, &t, out);
     if !spec.kind.is_view() {
         let show = |u: bool| if u { "UNLOGGED" } else { "LOGGED" };
         out.push(ctx.compare(
@@ -242,6 +243,45 @@ fn replica_identity(ctx: &Ctx, rel: &Relation, t: &str, out: &mut Vec<Finding>) 
         &["replica_identity"],
         replica_identity_text(want.0, want.1.as_deref()),
         replica_identity_text(got.0, got.1.as_deref()),
+        want == got,
+        &hint,
+    ));
+}
+
+/// `table.populated`, for a materialized view, when the spec declares `populated: false` or
+/// when the view is not populated: one never filled (`WITH NO DATA`) or emptied by
+/// `REFRESH … WITH NO DATA` fails every read until it is refreshed. The shadow builds
+/// every materialized view `WITH NO DATA`, so the spec, not the shadow, is the expectation.
+/// Populated views, as the spec says by default, add no finding.
+fn populated(ctx: &Ctx, rel: &Relation, t: &str, out: &mut Vec<Finding>) {
+    let want = ctx.loaded.spec.populated;
+    if ctx.loaded.spec.kind != crate::spec::RelationKind::MaterializedView || rel.kind != 'm' {
+        return;
+    }
+    let got = !rel.unpopulated;
+    if want && got {
+        return;
+    }
+    let show = |p: bool| {
+        if p {
+            "populated"
+        } else {
+            "not populated (every read fails until REFRESH MATERIALIZED VIEW)"
+        }
+    };
+    let hint = if want {
+        format!(
+            "REFRESH MATERIALIZED VIEW {t} in a migration (a REFRESH … WITH NO DATA empties it), or declare `populated: false` in the spec"
+        )
+    } else {
+        format!("REFRESH MATERIALIZED VIEW {t} WITH NO DATA in a migration, or drop the spec's `populated: false`")
+    };
+    out.push(ctx.compare(
+        "table.populated",
+        t.to_string(),
+        &["populated"],
+        show(want),
+        show(got),
         want == got,
         &hint,
     ));

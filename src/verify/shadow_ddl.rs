@@ -7,6 +7,7 @@ use crate::spec::{
     TypeSpec,
 };
 use crate::sql::{quote_ident, quote_literal};
+use indexmap::IndexMap;
 
 /// The schema that holds what the shadow needs but the specs do not name: the tables that
 /// normalise the declared column types of views, and the state functions of aggregate stubs.
@@ -326,6 +327,34 @@ pub fn function_stub(schema: &str, key: &str, f: &FunctionSpec, n: usize) -> Opt
     Some(Statement::new(&["functions", key], "function", sql))
 }
 
+/// ` INCLUDE (a, b)` for a key's non-key columns; empty for none.
+fn include_clause(include: &[String]) -> String {
+    if include.is_empty() {
+        String::new()
+    } else {
+        let cols: Vec<String> = include.iter().map(|c| quote_ident(c)).collect();
+        format!(" INCLUDE ({})", cols.join(", "))
+    }
+}
+
+/// ` WITH (fillfactor = '70')` for an index's declared storage parameters; empty for none.
+fn with_clause(parameters: &IndexMap<String, crate::spec::ParameterValue>) -> String {
+    if parameters.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = parameters
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{} = {}",
+                parameter_name(name),
+                quote_literal(&value.text())
+            )
+        })
+        .collect();
+    format!(" WITH ({})", each.join(", "))
+}
+
 /// Primary key, UNIQUE constraints, defaults, CHECKs, indexes, trigger `WHEN`s and owned
 /// sequence options of one relation, in that order. For a view, `target` is its hidden
 /// table (defaults only); for a materialized view, the view (indexes only).
@@ -349,9 +378,11 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             &["primary_key"],
             "primary key",
             format!(
-                "ALTER TABLE {t} ADD CONSTRAINT {} PRIMARY KEY ({})",
+                "ALTER TABLE {t} ADD CONSTRAINT {} PRIMARY KEY ({}){}{}",
                 quote_ident(&name),
-                cols(&pk.columns)
+                cols(&pk.columns),
+                include_clause(&pk.include),
+                with_clause(&pk.parameters)
             ),
         ));
     }
@@ -360,10 +391,12 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             &["unique", name],
             "UNIQUE constraint",
             format!(
-                "ALTER TABLE {t} ADD CONSTRAINT {} UNIQUE{} ({})",
+                "ALTER TABLE {t} ADD CONSTRAINT {} UNIQUE{} ({}){}{}",
                 quote_ident(name),
                 nulls_clause(u.nulls_not_distinct),
-                cols(&u.columns)
+                cols(&u.columns),
+                include_clause(&u.include),
+                with_clause(&u.parameters)
             ),
         ));
     }
@@ -465,9 +498,10 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             &["checks", name, "rule"],
             "CHECK rule",
             format!(
-                "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({}) NOT VALID",
+                "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({}){} NOT VALID",
                 quote_ident(name),
-                rule_sql(&check.rule, spec)
+                rule_sql(&check.rule, spec),
+                if check.no_inherit { " NO INHERIT" } else { "" }
             ),
         ));
     }
@@ -508,12 +542,13 @@ pub fn object_statements(spec: &TableSpec, hidden: Option<&str>) -> Vec<Statemen
             &["indexes", name],
             "index",
             format!(
-                "CREATE {}INDEX {} ON {t} USING {} ({}){include}{}{pred}",
+                "CREATE {}INDEX {} ON {t} USING {} ({}){include}{}{}{pred}",
                 if idx.unique { "UNIQUE " } else { "" },
                 quote_ident(name),
                 idx.method.am_name(),
                 keys.join(", "),
-                nulls_clause(idx.nulls_not_distinct)
+                nulls_clause(idx.nulls_not_distinct),
+                with_clause(&idx.parameters)
             ),
         ));
         // A declared statistics target of an expression key; on a plain column's key
