@@ -317,6 +317,10 @@ codes! {
         "ALTER DATABASE … RESET the option, or know that every session starts with it.";
     "database.objects" => "The database holds no event trigger, publication, subscription, cast, foreign-data wrapper, server, user mapping, transform or access method beyond PostgreSQL's own and its extensions' (a skip when the database document accepts them, or on a handed-over server without one).",
         "Drop it in a migration, or accept such objects with `allow_extra: true` in the database document.";
+    "schema.extra" => "Every schema of the database but PostgreSQL's own and the extensions' is named by a spec, a schema document or --schema, and so read (one finding per other schema, naming its relations, functions and types and who holds USAGE or CREATE on it; a skip when the database document accepts it under extra_schemas, when it holds only extensions' members, or on a handed-over server without a document).",
+        "Describe it with a schema document and specs (or pass --schema), drop it in a migration, or accept it unread under `extra_schemas:` in the database document.";
+    "role.settings" => "No setting is stored for a role's sessions on the checked database (ALTER ROLE … [IN DATABASE …] SET, ALTER ROLE ALL SET): each is a skip naming role and setting, but on a throw-away server a search_path or role fails unless the database document accepts role settings (session_replication_role = replica is role.replica_sessions').",
+        "ALTER ROLE … RESET the option in a migration, or accept role settings with `allow_role_settings: true` in the database document.";
     "role.missing" => "Every role the specs name exists on the server.",
         "Create the role, bind the spec's role variable with --role NAME=ROLE, or correct the spec.";
     "role.attributes" => "Every role the specs name (but the owner) holds only its direct grants: no SUPERUSER or BYPASSRLS, a member of no role (a skip when it is: the specs cannot state role attributes or memberships).",

@@ -2068,3 +2068,277 @@ row_security: { enabled: true }
         member.message
     );
 }
+
+/// A schema no spec, schema document or `--schema` names is not read, but each is a
+/// `schema.extra` finding naming what it holds: it fails on a throw-away server; the
+/// database document's `extra_schemas:` makes it a skip, and so does a handed-over server
+/// without a document, where a document that does not name it fails it. A schema holding
+/// only an extension's members is a skip naming the extension; one an extension made,
+/// `public` left empty and the tool's own attempt log are not reported; none is one pass.
+#[tokio::test]
+async fn schemas_no_spec_names_fail_unless_accepted_and_are_skips_when_handed_over() {
+    use reims_verify::verify::{verify_with, AccessOptions};
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let handed_over = AccessOptions {
+        handed_over: true,
+        ..Default::default()
+    };
+    let schemas = |found: &[Finding]| by_object(found, "schema.extra");
+
+    // The fixture's own migrations leave reims_verify (the attempt log) and nothing else.
+    let untouched = access_fixture_after(None).await;
+    assert!(
+        untouched
+            .unread_schemas
+            .iter()
+            .any(|s| s.name == "reims_verify"),
+        "{:#?}",
+        untouched.unread_schemas
+    );
+    assert_eq!(
+        schemas(&verify(&specs, &untouched, &shadow)),
+        [("database".to_string(), Status::Pass)]
+    );
+
+    let actual = access_fixture_after(Some(
+        "CREATE SCHEMA reporting;
+         CREATE TABLE reporting.vault_export AS SELECT 1 AS id;
+         GRANT USAGE ON SCHEMA reporting TO PUBLIC;
+         GRANT SELECT ON reporting.vault_export TO PUBLIC;
+         CREATE FUNCTION reporting.touch(p integer) RETURNS integer LANGUAGE sql
+             SECURITY DEFINER AS 'SELECT p';
+         CREATE SCHEMA ext;
+         CREATE EXTENSION citext SCHEMA ext;
+         CREATE SCHEMA made_by_extension;
+         ALTER EXTENSION citext ADD SCHEMA made_by_extension;",
+    ))
+    .await;
+    let found = verify(&specs, &actual, &shadow);
+    assert_eq!(
+        schemas(&found),
+        [
+            ("schema ext".to_string(), Status::Skip),
+            ("schema reporting".to_string(), Status::Fail),
+        ],
+        "{:#?}",
+        found
+            .iter()
+            .filter(|f| f.code == "schema.extra")
+            .collect::<Vec<_>>()
+    );
+    let reporting = found
+        .iter()
+        .find(|f| f.code == "schema.extra" && f.object == "schema reporting")
+        .unwrap();
+    for part in [
+        "1 relation(s) (1 with privileges for PUBLIC)",
+        "1 function(s) (1 SECURITY DEFINER)",
+        "granted: PUBLIC usage",
+    ] {
+        assert!(reporting.message.contains(part), "{part}: {reporting:#?}");
+    }
+    let ext = found
+        .iter()
+        .find(|f| f.code == "schema.extra" && f.object == "schema ext")
+        .unwrap();
+    assert!(
+        ext.message
+            .contains("only the members of extension(s) citext"),
+        "{ext:#?}"
+    );
+
+    // Accepted by name: a skip; another name accepts nothing.
+    let accepting = with_database_document(&specs, "database:\n  extra_schemas: [reporting]\n");
+    let other = with_database_document(&specs, "database:\n  extra_schemas: [monitoring]\n");
+    let stated = with_database_document(&specs, "database: {}\n");
+    for (how, specs, access, status) in [
+        (
+            "accepted",
+            &accepting,
+            &AccessOptions::default(),
+            Status::Skip,
+        ),
+        (
+            "accepted, handed over",
+            &accepting,
+            &handed_over,
+            Status::Skip,
+        ),
+        (
+            "another accepted",
+            &other,
+            &AccessOptions::default(),
+            Status::Fail,
+        ),
+        (
+            "handed over, no document",
+            &specs,
+            &handed_over,
+            Status::Skip,
+        ),
+        (
+            "handed over, a document",
+            &stated,
+            &handed_over,
+            Status::Fail,
+        ),
+    ] {
+        let found = verify_with(specs, &actual, &shadow, access);
+        let f = found
+            .iter()
+            .find(|f| f.code == "schema.extra" && f.object == "schema reporting")
+            .unwrap();
+        assert_eq!(f.status, status, "{how}: {f:#?}");
+        if status == Status::Skip {
+            assert!(f.message.contains("not judged"), "{how}: {f:#?}");
+        }
+    }
+
+    // `public` holding a table, when no spec names it, is reported like any other; left
+    // empty, it is not.
+    let (_dir, app_specs) = specs_of(&[(
+        "app.t",
+        "table: t\nschema: app\ncolumns:\n  id: { type: integer }\n",
+    )]);
+    let app_shadow = shadow_for(&app_specs).await;
+    assert_eq!(app_specs.checked_schemas(&[]), ["app"]);
+    for (change, expected) in [
+        ("", ("database", Status::Pass)),
+        (
+            "CREATE TABLE public.stray (id integer);",
+            ("schema public", Status::Fail),
+        ),
+    ] {
+        let db = empty_db("unread_public").await;
+        let mut conn = connect(&db).await;
+        sqlx::raw_sql(&format!(
+            "CREATE SCHEMA app; CREATE TABLE app.t (id integer); {change}"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let actual = read_schemas(&mut conn, &app_specs.checked_schemas(&[]))
+            .await
+            .unwrap();
+        let found = verify(&app_specs, &actual, &app_shadow);
+        assert_eq!(
+            schemas(&found),
+            [(expected.0.to_string(), expected.1)],
+            "{change}"
+        );
+    }
+}
+
+/// Settings stored for roles that apply on the checked database (for one role in it, for
+/// one role in every database, for every role in every database) are each a `role.settings`
+/// finding naming role and setting: a `search_path` fails on a throw-away server, any other
+/// option is a skip; `allow_role_settings: true` and a handed-over server make each a
+/// skip; none is one pass. The settings for every database are made inside a transaction
+/// that the catalog read shares and that is rolled back, so no other test's database
+/// ever sees them.
+#[tokio::test]
+async fn role_settings_are_named_and_a_search_path_fails_on_a_throw_away_server() {
+    use reims_verify::verify::{verify_with, AccessOptions};
+    let (specs, shadow) = access_specs_and_shadow().await;
+    let settings = |found: &[Finding]| by_object(found, "role.settings");
+    let untouched = access_fixture_after(None).await;
+    assert_eq!(
+        settings(&verify(&specs, &untouched, &shadow)),
+        [("database".to_string(), Status::Pass)]
+    );
+
+    let db = empty_db("access").await;
+    apply_migrations(&db, &fixture("access/migrations")).await;
+    let mut conn = connect(&db).await;
+    sqlx::raw_sql(
+        "CREATE ROLE rv_settings_a NOLOGIN;
+         CREATE ROLE rv_settings_b NOLOGIN;
+         DO $$ BEGIN
+           EXECUTE format('ALTER ROLE rv_settings_a IN DATABASE %I SET search_path = %L',
+                          current_database(), '');
+           EXECUTE format('ALTER ROLE rv_settings_a IN DATABASE %I SET session_replication_role = replica',
+                          current_database());
+         END $$;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "BEGIN;
+         ALTER ROLE rv_settings_b SET work_mem = '8MB';
+         ALTER ROLE ALL SET search_path = '$user';",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let actual = read_schema(&mut conn, "public").await.unwrap();
+    sqlx::raw_sql("ROLLBACK").execute(&mut conn).await.unwrap();
+    sqlx::raw_sql("DROP ROLE rv_settings_b")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let found = verify(&specs, &actual, &shadow);
+    assert_eq!(
+        settings(&found),
+        [
+            ("search_path of every role".to_string(), Status::Fail),
+            (
+                "search_path of role rv_settings_a".to_string(),
+                Status::Fail
+            ),
+            ("work_mem of role rv_settings_b".to_string(), Status::Skip),
+        ],
+        "{:#?}",
+        found
+            .iter()
+            .filter(|f| f.code == "role.settings")
+            .collect::<Vec<_>>()
+    );
+    let one = found
+        .iter()
+        .find(|f| f.object == "search_path of role rv_settings_a")
+        .unwrap();
+    assert!(
+        one.message
+            .contains("ALTER ROLE rv_settings_a IN DATABASE … SET search_path"),
+        "{one:#?}"
+    );
+    let every = found
+        .iter()
+        .find(|f| f.object == "search_path of every role")
+        .unwrap();
+    assert!(every.message.contains("on every database"), "{every:#?}");
+    // The replica-mode setting is role.replica_sessions', not this code's.
+    assert!(found
+        .iter()
+        .any(|f| f.code == "role.replica_sessions" && f.object == "role rv_settings_a"));
+
+    let accepting = with_database_document(&specs, "database:\n  allow_role_settings: true\n");
+    let handed_over = AccessOptions {
+        handed_over: true,
+        ..Default::default()
+    };
+    for (how, specs, access) in [
+        ("accepted", &accepting, &AccessOptions::default()),
+        ("handed over", &specs, &handed_over),
+        ("handed over, accepted", &accepting, &handed_over),
+    ] {
+        let found = verify_with(specs, &actual, &shadow, access);
+        let all = settings(&found);
+        assert_eq!(all.len(), 3, "{how}: {all:?}");
+        assert!(
+            all.iter().all(|(_, s)| *s == Status::Skip),
+            "{how}: {all:?}"
+        );
+    }
+    sqlx::raw_sql(
+        "DO $$ BEGIN
+           EXECUTE format('ALTER ROLE rv_settings_a IN DATABASE %I RESET ALL', current_database());
+         END $$;
+         DROP ROLE rv_settings_a;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}

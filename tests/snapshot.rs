@@ -1820,3 +1820,32 @@ async fn relation_and_key_details_round_trip() {
         ]
     );
 }
+
+/// A schema the snapshot did not read is accepted unread by name in the database document
+/// (`extra_schemas:`, with a comment saying what it holds), so the snapshot passes on the
+/// database it was taken from; without the document the schema fails `schema.extra`.
+#[tokio::test]
+async fn a_schema_not_snapshotted_round_trips_as_accepted_unread() {
+    let (actual, specs, dir) = snapshot_after(
+        "snap_unread_schema",
+        "CREATE TABLE t (id integer PRIMARY KEY);
+         CREATE SCHEMA side;
+         CREATE TABLE side.x (id integer);",
+    )
+    .await;
+    let text = std::fs::read_to_string(dir.path().join("_database.yaml")).unwrap();
+    assert!(text.contains("extra_schemas: [side]"), "{text}");
+    assert!(text.contains("schema side (owner "), "{text}");
+    let shadow = shadow_of(&specs).await;
+    let failed = failures(&verify(&specs, &actual, &shadow));
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    let mut without = specs.clone();
+    without.database = None;
+    let failed = failures(&verify(&without, &actual, &shadow));
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with("schema.extra schema side")),
+        "{failed:?}"
+    );
+}

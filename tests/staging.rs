@@ -46,7 +46,12 @@ fn staging() -> &'static EphemeralCluster {
                      GRANT SELECT ON ALL TABLES IN SCHEMA public TO auditor;
                      -- the database's own privileges, as a DBA hardens them
                      REVOKE TEMPORARY ON DATABASE staging FROM PUBLIC;
-                     GRANT CONNECT ON DATABASE staging TO auditor;"
+                     GRANT CONNECT ON DATABASE staging TO auditor;
+                     -- a DBA's own schema, and a setting for the auditor's sessions
+                     CREATE SCHEMA monitoring;
+                     CREATE TABLE monitoring.checks (at timestamptz);
+                     GRANT USAGE ON SCHEMA monitoring TO auditor;
+                     ALTER ROLE auditor IN DATABASE staging SET search_path = \"$user\", public;"
                 );
                 sqlx::raw_sql(&setup).execute(&mut conn).await.unwrap();
                 // The auditor must authenticate: password auth for that role on the socket.
@@ -193,6 +198,32 @@ async fn check_reports_drift_writes_nothing_and_never_shows_the_password() {
         assert_eq!(f["status"], "skip", "{f}");
         assert!(f["message"].as_str().unwrap().contains("not judged"), "{f}");
     }
+    // A schema no spec names and a setting stored for a role are the DBA's on a server
+    // handed over without a database document: each a skip that names it.
+    let named = |code: &str| -> Vec<&serde_json::Value> {
+        run["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .collect()
+    };
+    let schemas = named("schema.extra");
+    assert_eq!(schemas.len(), 1, "{schemas:?}");
+    assert_eq!(schemas[0]["object"], "schema monitoring", "{}", schemas[0]);
+    assert_eq!(schemas[0]["status"], "skip", "{}", schemas[0]);
+    let message = schemas[0]["message"].as_str().unwrap();
+    assert!(message.contains("1 relation(s)"), "{message}");
+    assert!(message.contains("granted: auditor usage"), "{message}");
+    assert!(message.contains("not judged"), "{message}");
+    let settings = named("role.settings");
+    assert_eq!(settings.len(), 1, "{settings:?}");
+    assert_eq!(
+        settings[0]["object"], "search_path of role auditor",
+        "{}",
+        settings[0]
+    );
+    assert_eq!(settings[0]["status"], "skip", "{}", settings[0]);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after = footprint().await;
     assert_eq!(before, after, "the check changed the staging database");

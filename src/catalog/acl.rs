@@ -69,6 +69,67 @@ pub struct Access {
     /// `pg_db_role_setting` stores them (`search_path=app, public`).
     #[serde(default)]
     pub database_settings: Vec<String>,
+    /// The settings stored for one role that its sessions on this database start with
+    /// (`ALTER ROLE r IN DATABASE … SET`, `ALTER ROLE r SET`), and those of every role in
+    /// every database (`ALTER ROLE ALL SET`), as `pg_db_role_setting` stores them.
+    #[serde(default)]
+    pub role_settings: Vec<RoleSetting>,
+}
+
+/// One setting stored for a role's sessions (`pg_db_role_setting` with `setrole <> 0`, or
+/// for every role in every database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSetting {
+    /// The role; `None`: every role (`ALTER ROLE ALL SET`).
+    pub role: Option<String>,
+    /// Set for this database alone (`IN DATABASE`), else for every database.
+    pub this_database: bool,
+    /// `name=value`, as stored: `search_path=""`.
+    pub setting: String,
+}
+
+impl RoleSetting {
+    /// The option's name, as stored (lower case for PostgreSQL's own).
+    pub fn option(&self) -> &str {
+        self.setting
+            .split_once('=')
+            .map_or(self.setting.as_str(), |(o, _)| o)
+    }
+
+    /// The option's value, as stored.
+    pub fn value(&self) -> &str {
+        self.setting.split_once('=').map_or("", |(_, v)| v)
+    }
+
+    /// Whose sessions it starts: `role r`, or `every role`.
+    pub fn whose(&self) -> String {
+        match &self.role {
+            Some(r) => format!("role {r}"),
+            None => "every role".into(),
+        }
+    }
+
+    /// The statement that made it, as a reader would recognise it.
+    pub fn made_by(&self) -> String {
+        let role = self.role.as_deref().map_or("ALL".to_string(), ident);
+        let scope = if self.this_database {
+            " IN DATABASE …"
+        } else {
+            ""
+        };
+        format!("ALTER ROLE {role}{scope} SET {}", self.option())
+    }
+
+    /// How to take it away.
+    pub fn undo(&self) -> String {
+        let role = self.role.as_deref().map_or("ALL".to_string(), ident);
+        let scope = if self.this_database {
+            " IN DATABASE …"
+        } else {
+            ""
+        };
+        format!("ALTER ROLE {role}{scope} RESET {}", self.option())
+    }
 }
 
 /// The checked database's name, owner and privileges.
@@ -409,6 +470,14 @@ SELECT 'dbsetting', c, NULL, NULL, NULL, NULL
  WHERE s.setrole = 0
    AND s.setdatabase = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
 UNION ALL
+SELECT 'rolesetting', CASE WHEN s.setrole = 0 THEN '' ELSE pg_get_userbyid(s.setrole)::text END,
+       NULL, NULL, NULL,
+       ARRAY[CASE WHEN s.setdatabase = 0 THEN 'cluster' ELSE 'database' END, c]
+  FROM pg_db_role_setting s, unnest(s.setconfig) c
+ WHERE (s.setrole <> 0
+        AND s.setdatabase IN (0, (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())))
+    OR (s.setrole = 0 AND s.setdatabase = 0)
+UNION ALL
 SELECT 'replica', '', NULL, NULL, NULL, ARRAY['server']
   FROM pg_settings g
  WHERE g.name = 'session_replication_role' AND g.setting = 'replica'
@@ -566,6 +635,19 @@ pub async fn read_access(conn: &mut PgConnection, schemas: &[String]) -> Result<
                 info.login = flag("login")?;
             }
             "dbsetting" => out.database_settings.push(name),
+            "rolesetting" => {
+                let parts = row
+                    .try_get::<Option<Vec<String>>, _>("privileges")
+                    .map_err(db_err("roles"))?
+                    .unwrap_or_default();
+                if let [scope, setting] = parts.as_slice() {
+                    out.role_settings.push(RoleSetting {
+                        role: (!name.is_empty()).then_some(name),
+                        this_database: scope == "database",
+                        setting: setting.clone(),
+                    });
+                }
+            }
             "all" => {
                 let privileges: Option<Vec<String>> = row.try_get("privileges").map_err(&err)?;
                 out.all_privileges

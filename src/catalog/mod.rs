@@ -12,8 +12,8 @@ pub mod sqltext;
 
 pub use acl::{
     function_key, read_column_readers, Access, Acl, AclEntry, ColumnReader, DatabaseAccess,
-    DefaultAcl, FunctionAcl, Policy, ReplicaScope, ReplicaSessions, RoleInfo, SensitiveColumn,
-    TableSecurity,
+    DefaultAcl, FunctionAcl, Policy, ReplicaScope, ReplicaSessions, RoleInfo, RoleSetting,
+    SensitiveColumn, TableSecurity,
 };
 pub use model::*;
 pub(crate) use read::attribute_options;

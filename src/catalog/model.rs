@@ -32,6 +32,11 @@ pub struct Schema {
     /// an extension made (event triggers, publications, casts, …).
     #[serde(default)]
     pub database_objects: Vec<DatabaseObject>,
+    /// The schemas of the database that were not read (no spec, schema document or
+    /// `--schema` names them), but PostgreSQL's own (`pg_catalog`, `information_schema`,
+    /// `pg_toast`, the temporary schemas) and those an extension made.
+    #[serde(default)]
+    pub unread_schemas: Vec<UnreadSchema>,
     /// Owners, ACLs, roles and row-level security (see `catalog::acl`).
     pub access: super::acl::Access,
 }
@@ -653,4 +658,92 @@ pub struct DatabaseObject {
     pub description: String,
     /// What it does: `ON ddl_command_end EXECUTE FUNCTION audit()`, `FOR ALL TABLES, …`.
     pub detail: String,
+}
+
+/// A schema of the database that was not read: no spec, schema document or `--schema`
+/// names it, PostgreSQL did not make it and no extension owns it. What it holds is
+/// counted, not read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadSchema {
+    /// The schema's name.
+    pub name: String,
+    /// Its owner.
+    pub owner: String,
+    /// Tables, views, materialized views, foreign tables and sequences no extension owns.
+    pub relations: i64,
+    /// Of those, the ones PUBLIC holds a privilege on.
+    pub public_relations: i64,
+    /// Functions, procedures and aggregates no extension owns.
+    pub functions: i64,
+    /// Of those, the SECURITY DEFINER ones.
+    pub definer_functions: i64,
+    /// Enums, domains, ranges, base and composite types no extension owns.
+    pub types: i64,
+    /// The extensions installed in it, whose members it holds.
+    pub extensions: Vec<String>,
+    /// The privileges on the schema of every role but its owner: `PUBLIC usage`, `rv_app
+    /// create`.
+    pub grants: Vec<String>,
+}
+
+impl UnreadSchema {
+    /// It holds no object of its own: only members of extensions, or nothing.
+    pub fn holds_nothing_of_its_own(&self) -> bool {
+        self.relations == 0 && self.functions == 0 && self.types == 0
+    }
+
+    /// PostgreSQL's `public` schema, left as every database has it: holding nothing of
+    /// its own and no extension. Not reported when no spec names it.
+    pub fn is_untouched_public(&self) -> bool {
+        self.name == "public" && self.holds_nothing_of_its_own() && self.extensions.is_empty()
+    }
+
+    /// The schema of the tool's own log of migration attempts, holding that log alone (a
+    /// table and its sequence, nothing granted): not reported.
+    pub fn is_the_attempt_log(&self) -> bool {
+        self.name == crate::migrate::ATTEMPTS_SCHEMA
+            && self.relations <= 2
+            && self.public_relations == 0
+            && self.functions == 0
+            && self.types == 0
+            && self.extensions.is_empty()
+            && self.grants.is_empty()
+    }
+
+    /// It holds the members of extensions and nothing of its own: the extensions stand for
+    /// what it holds, as for an extension's objects in a checked schema.
+    pub fn holds_only_extensions(&self) -> bool {
+        self.holds_nothing_of_its_own() && !self.extensions.is_empty()
+    }
+
+    /// What it holds and who may use it, in words.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "schema {} (owner {}): {} relation(s)",
+            self.name, self.owner, self.relations
+        );
+        if self.public_relations > 0 {
+            s.push_str(&format!(
+                " ({} with privileges for PUBLIC)",
+                self.public_relations
+            ));
+        }
+        s.push_str(&format!(", {} function(s)", self.functions));
+        if self.definer_functions > 0 {
+            s.push_str(&format!(" ({} SECURITY DEFINER)", self.definer_functions));
+        }
+        s.push_str(&format!(", {} type(s)", self.types));
+        if !self.extensions.is_empty() {
+            s.push_str(&format!(
+                ", the members of extension(s) {}",
+                self.extensions.join(", ")
+            ));
+        }
+        if self.grants.is_empty() {
+            s.push_str("; no role but its owner holds USAGE or CREATE on it");
+        } else {
+            s.push_str(&format!("; granted: {}", self.grants.join(", ")));
+        }
+        s
+    }
 }

@@ -220,18 +220,60 @@ fn other_objects_query() -> String {
     format!(
         "
 SELECT 'schema' AS kind, n.nspname::text AS schema, obj_description(n.oid, 'pg_namespace') AS text,
-       NULL::text AS detail
+       NULL::text AS detail, NULL::int8[] AS counts, NULL::text[] AS extensions, NULL::text[] AS grants
   FROM pg_namespace n WHERE n.nspname = ANY($1)
  UNION ALL
-SELECT 'object', n.nspname::text, o.description, NULL
+SELECT 'object', n.nspname::text, o.description, NULL, NULL, NULL, NULL
   FROM ({}) o (ns, description)
   JOIN pg_namespace n ON n.oid = o.ns
  UNION ALL
-SELECT 'database', '', d.description, d.detail
+SELECT 'database', '', d.description, d.detail, NULL, NULL, NULL
   FROM ({}) d (description, detail)
+ UNION ALL
+{}
  ORDER BY 1 DESC, 2, 3",
         parts.join("\n UNION ALL "),
         database_objects_query(),
+        unread_schemas_query(),
+    )
+}
+
+/// The schemas of the database that `$1` does not name, but PostgreSQL's own (`pg_catalog`,
+/// `information_schema`, and the `pg_`-prefixed `pg_toast` and temporary schemas, a prefix
+/// no other schema may take) and those an extension made: each with its owner (`text`),
+/// what it holds, counted (`counts`: relations, of them those PUBLIC holds a privilege
+/// on, functions, of them the SECURITY DEFINER ones, types; extension members left out),
+/// the extensions installed in it, and the privileges on it of every role but its owner.
+/// Only `pg_catalog` is read, which every role may read.
+fn unread_schemas_query() -> String {
+    format!(
+        "SELECT 'unread', n.nspname::text, pg_get_userbyid(n.nspowner)::text, NULL,
+       ARRAY[(SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid
+                 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {rel}),
+             (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid
+                 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {rel}
+                 AND EXISTS (SELECT 1 FROM aclexplode(coalesce(c.relacl, acldefault(
+                                 CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) a
+                              WHERE a.grantee = 0)),
+             (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid AND {proc}),
+             (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = n.oid AND {proc} AND p.prosecdef),
+             (SELECT count(*) FROM pg_type t LEFT JOIN pg_class r ON r.oid = t.typrelid
+               WHERE t.typnamespace = n.oid AND {typ}
+                 AND (t.typtype IN ('e', 'd', 'r', 'b') OR (t.typtype = 'c' AND r.relkind = 'c'))
+                 AND NOT (t.typtype = 'b' AND t.typcategory = 'A'))],
+       ARRAY(SELECT x.extname::text FROM pg_extension x WHERE x.extnamespace = n.oid ORDER BY 1),
+       ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END
+                    || ' ' || lower(a.privilege_type)
+                    || CASE WHEN a.is_grantable THEN ' with grant option' ELSE '' END
+               FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+              WHERE a.grantee <> n.nspowner ORDER BY 1)
+  FROM pg_namespace n
+ WHERE NOT n.nspname = ANY($1) AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
+   AND {ns}",
+        rel = not_member("pg_class", "c.oid"),
+        proc = not_member("pg_proc", "p.oid"),
+        typ = not_member("pg_type", "t.oid"),
+        ns = not_member("pg_namespace", "n.oid"),
     )
 }
 
@@ -426,6 +468,29 @@ pub(super) async fn read_objects(conn: &mut PgConnection, schemas: &[String]) ->
             out.namespaces.push(Namespace {
                 name: schema,
                 comment: text,
+            });
+        } else if kind == "unread" {
+            let counts: Vec<i64> = row
+                .try_get::<Option<Vec<i64>>, _>("counts")
+                .map_err(&e)?
+                .unwrap_or_default();
+            let count = |i: usize| counts.get(i).copied().unwrap_or(0);
+            out.unread_schemas.push(UnreadSchema {
+                name: schema,
+                owner: text.unwrap_or_default(),
+                relations: count(0),
+                public_relations: count(1),
+                functions: count(2),
+                definer_functions: count(3),
+                types: count(4),
+                extensions: row
+                    .try_get::<Option<Vec<String>>, _>("extensions")
+                    .map_err(&e)?
+                    .unwrap_or_default(),
+                grants: row
+                    .try_get::<Option<Vec<String>>, _>("grants")
+                    .map_err(&e)?
+                    .unwrap_or_default(),
             });
         } else if kind == "database" {
             out.database_objects.push(DatabaseObject {

@@ -9,6 +9,10 @@ use sqlx::{PgConnection, Row};
 use super::plan::TransactionMode;
 use crate::error::{Error, Result};
 
+/// The schema of the attempt log, which `migrate` (and `check`'s migrations) create in the
+/// migrated database: the tool's own, never a finding while it holds only the log.
+pub const ATTEMPTS_SCHEMA: &str = "reims_verify";
+
 const CREATE: &str = "BEGIN;
 CREATE SCHEMA IF NOT EXISTS reims_verify;
 COMMENT ON SCHEMA reims_verify IS 'Bookkeeping of reims-verify migrate.';

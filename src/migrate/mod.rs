@@ -15,7 +15,7 @@ mod runner;
 pub(crate) mod scan;
 mod session;
 
-pub use attempts::{read_attempts, Attempt};
+pub use attempts::{read_attempts, Attempt, ATTEMPTS_SCHEMA};
 pub use discover::{checksum, discover, scan_dir, Discovery, MigrationFile};
 pub use history::{
     history_shape_problem, read_history, status_of, AppliedMigration, MigrationStatus, StatusRow,

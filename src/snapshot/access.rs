@@ -334,7 +334,27 @@ pub fn database_document(
                 .join("; ")
         ));
     }
-    if privileges.is_none() && objects.is_empty() {
+    let extra_schemas: Vec<String> = schema
+        .unread_schemas
+        .iter()
+        .filter(|s| {
+            !s.is_untouched_public() && !s.is_the_attempt_log() && !s.holds_only_extensions()
+        })
+        .map(|s| s.name.clone())
+        .collect();
+    if !extra_schemas.is_empty() {
+        notes.top.push(format!(
+            "These schemas were not snapshotted, so they are accepted unread: {}.",
+            schema
+                .unread_schemas
+                .iter()
+                .filter(|s| extra_schemas.contains(&s.name))
+                .map(|s| s.describe())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    if privileges.is_none() && objects.is_empty() && extra_schemas.is_empty() {
         return None;
     }
     Some((
@@ -342,6 +362,8 @@ pub fn database_document(
             database: DatabaseSpec {
                 privileges,
                 allow_extra: !objects.is_empty(),
+                extra_schemas,
+                allow_role_settings: false,
             },
         },
         notes,

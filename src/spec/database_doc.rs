@@ -1,8 +1,9 @@
 //! The database document: a spec file whose top-level key is `database:`. It states what
 //! belongs to the database rather than to any schema: who may connect to it, create
 //! schemas in it and make temporary tables (`GRANT CONNECT, CREATE, TEMPORARY ON DATABASE
-//! …`), and whether objects of no schema (event triggers, publications, casts) are
-//! accepted. Without one, a database a throw-away server made is expected to keep PostgreSQL's
+//! …`), whether objects of no schema (event triggers, publications, casts) are
+//! accepted, which schemas no spec describes are accepted unread, and whether settings
+//! stored for roles are. Without one, a database a throw-away server made is expected to keep PostgreSQL's
 //! default, and on a server you hand over, privileges other than the default are a skip
 //! that names them.
 
@@ -19,7 +20,8 @@ pub struct DatabaseDocument {
     pub database: DatabaseSpec,
 }
 
-/// The database's own privileges, and the objects of no schema it accepts.
+/// The database's own privileges, and the objects of no schema, the schemas no spec
+/// describes and the role settings it accepts.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSpec {
@@ -35,4 +37,15 @@ pub struct DatabaseSpec {
     /// that names it instead of a failure. Absent: false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_extra: bool,
+    /// Schemas of the database that no spec or schema document describes and that are
+    /// accepted unread, by name (a DBA's `monitoring`, say): each is then a skip that says
+    /// what it holds instead of a `schema.extra` failure. Absent: none. A schema a spec,
+    /// a schema document or `--schema` names is read and compared instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_schemas: Vec<String>,
+    /// Accept the settings stored for roles (`ALTER ROLE r [IN DATABASE …] SET
+    /// search_path …`): on a throw-away server, a `search_path` or `role` set that way is
+    /// then a skip that names it instead of a `role.settings` failure. Absent: false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_role_settings: bool,
 }

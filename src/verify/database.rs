@@ -25,7 +25,7 @@ use super::privileges::{compare_acl, expected_acl, DeclaredAcl};
 use super::roles::Roles;
 use super::site::Site;
 use super::{Finding, Status};
-use crate::catalog::{DatabaseObject, Schema};
+use crate::catalog::{DatabaseObject, RoleSetting, Schema, UnreadSchema};
 use crate::spec::privileges::{AclKind, MIGRATOR};
 use crate::spec::SpecSet;
 
@@ -59,6 +59,184 @@ pub(crate) fn verify_database(
         handed_over && doc.is_none(),
         out,
     );
+    let accepted: &[String] = doc.map_or(&[], |d| &d.spec.database.extra_schemas);
+    verify_unread_schemas(
+        &actual.unread_schemas,
+        &site,
+        accepted,
+        handed_over && doc.is_none(),
+        out,
+    );
+    let allow_settings = doc.is_some_and(|d| d.spec.database.allow_role_settings);
+    verify_role_settings(
+        &actual.access.role_settings,
+        &site,
+        allow_settings,
+        handed_over,
+        out,
+    );
+}
+
+/// One `schema.extra` finding per schema that no spec, schema document or `--schema`
+/// names (and that neither PostgreSQL nor an extension made), naming what it holds and who
+/// may use it; or one pass when there is none. Each fails, unless the database document
+/// accepts it by name (`extra_schemas:`) or the server was handed over with no document:
+/// then it is a skip. `public` left as every database has it, and the schema of the tool's
+/// own log of migration attempts holding that log alone, are not reported; a schema
+/// that holds only extensions' members is a skip, since the extensions stand for it
+/// (`extension.member` compares their members).
+fn verify_unread_schemas(
+    schemas: &[UnreadSchema],
+    site: &Site,
+    accepted: &[String],
+    unstated: bool,
+    out: &mut Vec<Finding>,
+) {
+    const PATH: &[&str] = &["database", "extra_schemas"];
+    let reported: Vec<&UnreadSchema> = schemas
+        .iter()
+        .filter(|s| !s.is_untouched_public() && !s.is_the_attempt_log())
+        .collect();
+    if reported.is_empty() {
+        out.push(site.compare(
+            "schema.extra",
+            GROUP,
+            PATH,
+            "none".into(),
+            "none".into(),
+            true,
+            "every schema of the database but PostgreSQL's own and the extensions' is named by a spec, a schema document or --schema, and was read".into(),
+            "",
+        ));
+    }
+    for s in reported {
+        let what = s.describe();
+        let object = format!("schema {}", s.name);
+        let mut f = site.compare(
+            "schema.extra",
+            &object,
+            PATH,
+            "absent (no spec, schema document or --schema names it)".into(),
+            what.clone(),
+            false,
+            format!("{what} exists in the database, but no spec, schema document or --schema names it, so nothing in it was compared"),
+            "describe it with a schema document (`schema:`) and specs for what it holds, drop it in a migration, or accept it unread under `extra_schemas:` in the database document (`database:`)",
+        );
+        if s.holds_only_extensions() {
+            f.status = Status::Skip;
+            f.message.push_str(&format!(
+                "; it holds only the members of extension(s) {}, which extension.member compares, so it was not judged",
+                s.extensions.join(", ")
+            ));
+        } else if accepted.contains(&s.name) {
+            f.status = Status::Skip;
+            f.message
+                .push_str("; the database document accepts it unread, so it was not judged");
+        } else if unstated {
+            f.status = Status::Skip;
+            f.message.push_str("; not judged: no `database:` document says which schemas are accepted unread, and on a server you hand over it may be the deployment's");
+        }
+        out.push(f);
+    }
+}
+
+/// The options of a role setting that change how the schema's code runs in that role's
+/// sessions: `search_path` decides which object every unqualified name in a function,
+/// and in every statement of the role, resolves to; `role` makes each session start as
+/// another role, with that role's privileges. (`session_replication_role` is
+/// `role.replica_sessions`'.)
+const CODE_SETTINGS: &[&str] = &["search_path", "role"];
+
+/// One `role.settings` finding per setting stored for a role that applies on this
+/// database (`ALTER ROLE r [IN DATABASE …] SET`, `ALTER ROLE ALL SET`), or one pass when
+/// there is none. The specs cannot state role settings, so each is a skip that names it;
+/// but on a throw-away server, where only the migrations could have made it, a
+/// `search_path` or `role` fails, unless the database document accepts role settings
+/// (`allow_role_settings: true`). `session_replication_role = replica` is left to
+/// `role.replica_sessions`.
+fn verify_role_settings(
+    settings: &[RoleSetting],
+    site: &Site,
+    accepted: bool,
+    handed_over: bool,
+    out: &mut Vec<Finding>,
+) {
+    const PATH: &[&str] = &["database", "allow_role_settings"];
+    let expected = "no ALTER ROLE … SET";
+    let settings: Vec<&RoleSetting> = settings
+        .iter()
+        .filter(|s| {
+            !(s.option().eq_ignore_ascii_case("session_replication_role")
+                && s.value().trim().eq_ignore_ascii_case("replica"))
+        })
+        .collect();
+    if settings.is_empty() {
+        out.push(site.compare(
+            "role.settings",
+            GROUP,
+            PATH,
+            expected.into(),
+            "none".into(),
+            true,
+            "no setting is stored for a role's sessions on this database (ALTER ROLE … SET)".into(),
+            "",
+        ));
+    }
+    for s in settings {
+        let whose = s.whose();
+        let object = format!("{} of {whose}", s.option());
+        let where_ = if s.this_database {
+            "this database"
+        } else {
+            "every database"
+        };
+        let message = format!(
+            "sessions of {whose} on {where_} start with {} = {} ({})",
+            s.option(),
+            s.value(),
+            s.made_by()
+        );
+        let judged = CODE_SETTINGS.contains(&s.option());
+        let mut f = if judged && !handed_over && !accepted {
+            let mut f = site.compare(
+                "role.settings",
+                &object,
+                PATH,
+                expected.into(),
+                s.setting.clone(),
+                false,
+                format!(
+                    "{message}: it changes how the schema's code runs in them ({}), the specs cannot state it, and on a throw-away server only a migration made it",
+                    if s.option() == "role" {
+                        "each starts as that role, with its privileges"
+                    } else {
+                        "every unqualified name resolves through it"
+                    }
+                ),
+                "",
+            );
+            f.hint = Some(format!(
+                "{} in a migration, or accept role settings with `allow_role_settings: true` in the database document (`database:`)",
+                s.undo()
+            ));
+            f
+        } else {
+            let why = if !judged {
+                "the specs cannot state role settings, so this was not judged"
+            } else if accepted {
+                "the database document accepts role settings, so this was not judged"
+            } else {
+                "not judged: on a server you hand over the roles and their settings may be the deployment's"
+            };
+            let mut f = site.skip("role.settings", &object, PATH, format!("{message}; {why}"));
+            f.expected = Some(expected.into());
+            f.actual = Some(s.setting.as_str().into());
+            f.hint = Some(format!("{} if no session should start with it", s.undo()));
+            f
+        };
+        f.table = GROUP.into();
+        out.push(f);
+    }
 }
 
 /// The database's ACL (`privilege.*`) and `database.settings`.

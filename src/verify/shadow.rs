@@ -284,13 +284,16 @@ pub(super) fn hidden_names(specs: &SpecSet) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The shadow database's own name, grants, settings and objects stand for nothing the specs say
+/// The shadow database's own name, grants, settings, objects, unread schemas (the hidden
+/// one among them) and the roles' settings stand for nothing the specs say
 /// (the database's are compared with the database document, not with the shadow), and
 /// its name differs from build to build: they are left out of the shadow.
 pub(super) fn forget_database(schema: &mut crate::catalog::Schema) {
     schema.access.database = None;
     schema.access.database_settings.clear();
     schema.database_objects.clear();
+    schema.unread_schemas.clear();
+    schema.access.role_settings.clear();
 }
 
 /// Replace each view's columns by those of its hidden table, and drop the hidden objects.

@@ -36,7 +36,7 @@ use crate::report::digest::sha256_hex;
 use crate::spec::SpecSet;
 
 /// First line of every entry; a new layout gets a new line.
-const MAGIC: &str = "reims-verify shadow cache 10";
+const MAGIC: &str = "reims-verify shadow cache 11";
 
 /// How many shadow entries to keep; older ones are removed when a new one is stored.
 const KEEP_ENTRIES: usize = 8;
