@@ -1151,18 +1151,24 @@ mod tests {
         assert_eq!((b.statistics, b.options.len()), (None, 0));
         // A target is a number.
         assert!(load("table: t\ncolumns:\n  a: { type: int, statistics: high }\n").is_err());
-        let err = load(
+        refused_at(
             "table: v\nkind: view\ndefinition: SELECT 1 AS a\ncolumns:\n  a: { type: int }\ncluster_on: v_a\n",
-        )
-        .unwrap_err();
+            "cluster_on",
+            6,
+        );
+    }
+
+    /// Load `text`, which must be refused as a spec error at `line`, under the key `key`.
+    fn refused_at(text: &str, key: &str, line: usize) {
+        let err = load(text).unwrap_err();
         let Error::Spec {
             location, key_path, ..
         } = &err
         else {
             panic!("{err:?}")
         };
-        assert_eq!(key_path.as_deref(), Some("cluster_on"), "{err}");
-        assert_eq!(location.line, Some(6), "{err}");
+        assert_eq!(key_path.as_deref(), Some(key), "{err}");
+        assert_eq!(location.line, Some(line), "{err}");
     }
 
     #[test]
@@ -1197,18 +1203,11 @@ mod tests {
         }
         // `index` needs its name.
         assert!(identity("replica_identity: index\n").is_err());
-        let err = load(
+        refused_at(
             "table: v\nkind: view\ndefinition: SELECT 1 AS a\ncolumns:\n  a: { type: int }\nreplica_identity: full\n",
-        )
-        .unwrap_err();
-        let Error::Spec {
-            location, key_path, ..
-        } = &err
-        else {
-            panic!("{err:?}")
-        };
-        assert_eq!(key_path.as_deref(), Some("replica_identity"), "{err}");
-        assert_eq!(location.line, Some(6), "{err}");
+            "replica_identity",
+            6,
+        );
         assert!(
             load("table: m\nkind: materialized_view\ndefinition: SELECT 1 AS a\ncolumns:\n  a: { type: int }\nreplica_identity: full\n")
                 .is_ok()
