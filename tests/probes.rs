@@ -1819,6 +1819,16 @@ async fn a_handed_over_database_is_probed_with_its_own_search_path() {
     );
 }
 
+/// The database document that accepts the role settings a migration stores: the tests
+/// below are about a role's search path, which `role.settings` fails on a throw-away
+/// server unless the document says so.
+fn accepting_role_settings() -> (&'static str, String) {
+    (
+        "_database.yaml",
+        "database:\n  allow_role_settings: true\n".to_string(),
+    )
+}
+
 #[test]
 fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes() {
     // A migration sets its role's search path to `app, public`, and the throw-away
@@ -1830,7 +1840,9 @@ fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes() {
         "{}ALTER ROLE CURRENT_USER SET search_path = app, public;\n",
         two_schemas_migration(1000)
     );
-    let checked = Checked::of(&migration, &two_schemas_specs(), &[]);
+    let mut specs = two_schemas_specs();
+    specs.push(accepting_role_settings());
+    let checked = Checked::of(&migration, &specs, &[]);
     assert_eq!(checked.code, Some(0), "{}", checked.text);
     checked.assert_passed(&[
         "t.samples",
@@ -2030,9 +2042,15 @@ fn a_search_path_a_migration_gives_its_role_does_not_redirect_the_probes_casts()
              samples:\n  - { id: 1, m: ok, ms: [ok, sad], \"n\": 5 }\n";
     let public =
         "schema: public\ntypes:\n  mood: { enum: [ok, sad] }\n  score: { domain: integer }\n";
+    // `app` holds only the types that shadow `public`'s, and no spec describes it: the
+    // database document accepts it unread, beside the role's search path.
     let specs = [
         ("t.yaml", t.to_string()),
         ("_schema.public.yaml", public.to_string()),
+        (
+            "_database.yaml",
+            "database:\n  allow_role_settings: true\n  extra_schemas: [app]\n".to_string(),
+        ),
     ];
     let checked = Checked::of(&shadowed_types_migration(100), &specs, &[]);
     assert_eq!(checked.code, Some(0), "{}", checked.text);
