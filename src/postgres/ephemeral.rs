@@ -82,10 +82,70 @@ fn chosen_bindir(opts: &ClusterOptions) -> Result<BinDir> {
 
 type OsOwner = Option<(nix::unistd::Uid, nix::unistd::Gid)>;
 
+/// What [`EphemeralCluster::lay_out`] settled that starting the server still needs: who
+/// runs it, and how a data directory that will not start is made again.
+struct Initialised {
+    owner: OsOwner,
+    args: Vec<&'static str>,
+    cache_key: String,
+}
+
 impl EphemeralCluster {
     /// Create and start a cluster. Folders, cache entries and shared memory that killed
-    /// runs left in the same places are removed first.
+    /// runs left in the same places are removed first. The folder, the copy from the initdb
+    /// cache and initdb itself block, so they run on a thread of their own: the runtime's
+    /// one thread goes on with what runs beside the start (a handed-over server's catalog
+    /// read beside its shadow's server, which otherwise waited out the whole initdb).
     pub async fn start(opts: &ClusterOptions) -> Result<Self> {
+        let opts = opts.clone();
+        let laid_out = tokio::task::spawn_blocking(move || Self::lay_out(&opts)).await;
+        let (
+            mut cluster,
+            Initialised {
+                owner,
+                args,
+                cache_key,
+            },
+        ) = match laid_out {
+            Ok(made) => made?,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                return Err(Error::Cluster {
+                    message: format!("the cluster's set-up was cancelled: {e}"),
+                    hint: "run again".into(),
+                })
+            }
+        };
+        let t = Instant::now();
+        match cluster.start_server(owner).await {
+            Ok(()) => {}
+            // An interrupted run stops its server from the signal handler's thread; the
+            // start then fails for that reason, not for anything in the entry.
+            Err(e) if cluster.timings.from_cache && !cleanup::interrupted() => {
+                // The copy matched its manifest, yet the server refused it: the entry is not
+                // to be trusted. Start over from initdb, and store a new entry.
+                errln!(
+                    "note: the server would not start from the initdb cache entry ({e}); it was \
+                     discarded and is rebuilt from a fresh initdb"
+                );
+                cluster.stop_server();
+                let _ = std::fs::remove_dir_all(cluster.data_dir());
+                initdb_cache::invalidate(&cache_key);
+                cluster.timings.from_cache = false;
+                cluster.initdb(owner, &args)?;
+                initdb_cache::store(&cache_key, &cluster.data_dir());
+                cluster.start_server(owner).await?;
+            }
+            Err(e) => return Err(e),
+        }
+        cluster.timings.start_ms = t.elapsed().as_millis();
+        Ok(cluster)
+    }
+
+    /// The blocking part of [`EphemeralCluster::start`]: the folder (registered for
+    /// clean-up at once), its owner, and the data directory from the initdb cache or from
+    /// initdb; no server runs yet.
+    fn lay_out(opts: &ClusterOptions) -> Result<(Self, Initialised)> {
         let bindir = chosen_bindir(opts)?;
         let version = bindir.version()?;
         let owner = server_owner(opts.os_user.as_deref())?;
@@ -144,30 +204,14 @@ impl EphemeralCluster {
             initdb_cache::store(&cache_key, &cluster.data_dir());
         }
         cluster.timings.initdb_ms = t.elapsed().as_millis();
-        let t = Instant::now();
-        match cluster.start_server(owner).await {
-            Ok(()) => {}
-            // An interrupted run stops its server from the signal handler's thread; the
-            // start then fails for that reason, not for anything in the entry.
-            Err(e) if cluster.timings.from_cache && !cleanup::interrupted() => {
-                // The copy matched its manifest, yet the server refused it: the entry is not
-                // to be trusted. Start over from initdb, and store a new entry.
-                errln!(
-                    "note: the server would not start from the initdb cache entry ({e}); it was \
-                     discarded and is rebuilt from a fresh initdb"
-                );
-                cluster.stop_server();
-                let _ = std::fs::remove_dir_all(cluster.data_dir());
-                initdb_cache::invalidate(&cache_key);
-                cluster.timings.from_cache = false;
-                cluster.initdb(owner, &args)?;
-                initdb_cache::store(&cache_key, &cluster.data_dir());
-                cluster.start_server(owner).await?;
-            }
-            Err(e) => return Err(e),
-        }
-        cluster.timings.start_ms = t.elapsed().as_millis();
-        Ok(cluster)
+        Ok((
+            cluster,
+            Initialised {
+                owner,
+                args,
+                cache_key,
+            },
+        ))
     }
 
     /// The version line (`postgres (PostgreSQL) N.M`) of the binaries [`EphemeralCluster::start`]
