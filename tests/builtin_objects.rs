@@ -133,3 +133,26 @@ fn changes_to_information_schema_and_the_catalog_schemas_fail_and_are_named() {
         assert!(message.contains(named), "{named} missing: {message}");
     }
 }
+
+/// A built-in function renamed, or given another body by `CREATE OR REPLACE` (its OID,
+/// owner and privileges kept, so nothing but the definition differs), changes the digest:
+/// each passed before, the replaced body by every measure this check had.
+#[test]
+fn a_built_in_function_renamed_or_replaced_in_place_fails() {
+    for change in [
+        "ALTER FUNCTION pg_catalog.initcap(text) RENAME TO initcap_renamed;\n",
+        "CREATE OR REPLACE FUNCTION pg_catalog.initcap(text) RETURNS text LANGUAGE sql \
+         IMMUTABLE AS $$ SELECT 'x' $$;\n",
+        "ALTER FUNCTION pg_catalog.initcap(text) VOLATILE;\n",
+    ] {
+        let (code, finding, stderr) = ledger_with(Some(change));
+        assert_eq!(code, Some(1), "{change}: {stderr}");
+        assert_eq!(finding["status"], "fail", "{change}: {finding}");
+        let message = finding["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("1 of PostgreSQL's own objects")
+                && message.contains("`functions, relations and languages`: "),
+            "{change}: {message}"
+        );
+    }
+}

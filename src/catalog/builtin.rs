@@ -7,8 +7,11 @@
 //! TO app`), and none of them is in a schema the specs describe.
 //!
 //! One more line counts those functions and relations and the languages, and digests
-//! their names, so that one a migration adds (a language among them) (`CREATE FUNCTION pg_catalog.f()`, found before any function
-//! of the same name in every schema of every search path) or drops differs too.
+//! their names and the functions' OIDs and definitions, so that one a migration adds (a
+//! language among them) (`CREATE FUNCTION pg_catalog.f()`, found before any function of
+//! the same name in every schema of every search path), renames or drops differs too, and
+//! so does a built-in function that `CREATE OR REPLACE` gave another body
+//! (`pg_catalog.lower(text)` in SQL), which keeps its OID, owner and privileges.
 //!
 //! The catalog is per database, so the same query on another database of a fresh server
 //! gives the reference: what a database has before any migration touched it. An
@@ -34,8 +37,17 @@ pub struct BuiltinState {
 /// since its name is whatever initdb was given), or the role's name.
 const BUILTIN: &str = r#"
 WITH fns AS (
-  SELECT 'function ' || p.oid::regprocedure::text AS object, p.proowner AS owner,
+  -- A function's name and OID stand for it until it is listed: printing every one's
+  -- signature (`regprocedure`, about 3,000 of them) was two thirds of the statement's
+  -- time, and an OID names one signature for good (and is the same in every database of
+  -- the server that the same template made).
+  SELECT 'function ' || p.proname || ' ' || p.oid AS object, p.oid AS fn, p.proowner AS owner,
          p.prosecdef AS secdef, p.proconfig AS config,
+         -- What `CREATE OR REPLACE` may change in place, the OID kept: language, body
+         -- (or C symbol and library), volatility, strictness, leakproofness, parallel
+         -- safety.
+         concat_ws(' ', p.prolang, p.provolatile, p.proisstrict, p.proleakproof, p.proparallel,
+                   p.prosrc, p.probin) AS definition,
          COALESCE(p.proacl, acldefault('f', p.proowner)) AS acl,
          acldefault('f', p.proowner) AS default_acl
     FROM pg_proc p
@@ -46,7 +58,8 @@ WITH fns AS (
   SELECT CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'S' THEN 'sequence ' ELSE 'table ' END
            || CASE WHEN c.relnamespace = 'information_schema'::regnamespace
                    THEN 'information_schema.' ELSE '' END
-           || c.relname AS object, c.relowner AS owner, false AS secdef, NULL::text[] AS config,
+           || c.relname AS object, NULL::oid AS fn, c.relowner AS owner, false AS secdef,
+         NULL::text[] AS config,
          COALESCE(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char",
                                        c.relowner)) AS acl,
          acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)
@@ -59,7 +72,7 @@ WITH fns AS (
 ), cols AS (
   SELECT 'column ' || CASE WHEN c.relnamespace = 'information_schema'::regnamespace
                            THEN 'information_schema.' ELSE '' END
-           || c.relname || '.' || a.attname AS object, 10::oid AS owner,
+           || c.relname || '.' || a.attname AS object, NULL::oid AS fn, 10::oid AS owner,
          false AS secdef, NULL::text[] AS config, a.attacl AS acl, NULL::aclitem[] AS default_acl
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
    WHERE c.relnamespace IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
@@ -68,7 +81,7 @@ WITH fns AS (
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                      AND d.objid = c.oid AND d.deptype = 'e')
 ), langs AS (
-  SELECT 'language ' || l.lanname AS object, l.lanowner AS owner, false AS secdef,
+  SELECT 'language ' || l.lanname AS object, NULL::oid AS fn, l.lanowner AS owner, false AS secdef,
          NULL::text[] AS config, COALESCE(l.lanacl, acldefault('l', l.lanowner)) AS acl,
          acldefault('l', l.lanowner) AS default_acl
     FROM pg_language l
@@ -77,7 +90,7 @@ WITH fns AS (
 ), nsps AS (
   -- The catalog's own schemas: CREATE on pg_catalog lets a role put a function there,
   -- found before any other of its name whatever the search path.
-  SELECT 'schema ' || n.nspname AS object, n.nspowner AS owner, false AS secdef,
+  SELECT 'schema ' || n.nspname AS object, NULL::oid AS fn, n.nspowner AS owner, false AS secdef,
          NULL::text[] AS config, COALESCE(n.nspacl, acldefault('n', n.nspowner)) AS acl,
          acldefault('n', n.nspowner) AS default_acl
     FROM pg_namespace n
@@ -85,13 +98,14 @@ WITH fns AS (
 ), objs AS (
   -- Most objects have no ACL of their own: compared as arrays first, only the others are
   -- exploded into grants.
-  SELECT * FROM (SELECT * FROM fns UNION ALL SELECT * FROM rels UNION ALL SELECT * FROM cols
+  SELECT * FROM (SELECT object, fn, owner, secdef, config, acl, default_acl FROM fns
+                 UNION ALL SELECT * FROM rels UNION ALL SELECT * FROM cols
                  UNION ALL SELECT * FROM langs UNION ALL SELECT * FROM nsps) o
    WHERE o.owner <> 10 OR o.secdef OR o.config IS NOT NULL OR o.acl IS DISTINCT FROM o.default_acl
 ), described AS (
   -- Each grant in words, of the ACL (`a`) and of the default one (`d`), each grantee named
   -- once here for both.
-  SELECT o.object, o.owner, o.secdef, o.config,
+  SELECT o.object, o.fn, o.owner, o.secdef, o.config,
          coalesce(g.grants, '{}') AS grants, coalesce(g.default_grants, '{}') AS default_grants
     FROM objs o
    CROSS JOIN LATERAL (
@@ -107,11 +121,12 @@ WITH fns AS (
                      SELECT 'd', d.* FROM aclexplode(o.default_acl) d) e) x) g
 )
 SELECT 'functions, relations and languages' AS object,
-       count(*) || ', digest of their names ' || left(md5(string_agg(f.object, ',' ORDER BY f.object)), 16)
-         AS state
-  FROM (SELECT object FROM fns UNION ALL SELECT object FROM rels UNION ALL SELECT object FROM langs) f
+       count(*) || ', digest of their names and the functions'' definitions '
+         || left(md5(string_agg(f.object, ',' ORDER BY f.object)), 16) AS state
+  FROM (SELECT object || ' ' || definition AS object FROM fns
+        UNION ALL SELECT object FROM rels UNION ALL SELECT object FROM langs) f
 UNION ALL
-SELECT object,
+SELECT coalesce('function ' || fn::regprocedure::text, object),
        concat_ws('; ',
          CASE WHEN owner <> 10 THEN 'owned by ' || pg_get_userbyid(owner) END,
          CASE WHEN secdef THEN 'SECURITY DEFINER' END,
