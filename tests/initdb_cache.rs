@@ -168,16 +168,20 @@ fn a_half_written_entry_is_repaired() {
 fn an_entry_the_server_refuses_is_repaired() {
     // The manifest is rewritten to match the damage, so only the server can tell.
     damaged_entry_is_repaired("consistent but unusable", "would not start", |e| {
-        use sha2::{Digest, Sha256};
         let path = e.join("data/global/pg_control");
         let old = std::fs::read(&path).unwrap();
         let new = vec![0x5a; old.len()];
         std::fs::write(&path, &new).unwrap();
         let manifest = std::fs::read_to_string(e.join("MANIFEST")).unwrap();
-        let manifest = manifest.replace(
-            &hex::encode(Sha256::digest(&old)),
-            &hex::encode(Sha256::digest(&new)),
-        );
+        let line = |bytes: &[u8]| {
+            format!(
+                " {} {:08x} global/pg_control\n",
+                bytes.len(),
+                crc32fast::hash(bytes)
+            )
+        };
+        assert!(manifest.contains(&line(&old)), "{manifest}");
+        let manifest = manifest.replace(&line(&old), &line(&new));
         std::fs::write(e.join("MANIFEST"), manifest).unwrap();
     });
 }
