@@ -777,10 +777,15 @@ fn parameter_number(value: &str) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
     match value.parse::<f64>() {
-        // `-0` is `0`.
-        Ok(n) if numeral && n.is_finite() => Some(format!("{}", if n == 0.0 { 0.0 } else { n })),
+        Ok(n) if numeral && n.is_finite() => Some(number_text(n)),
         _ => None,
     }
+}
+
+/// A finite number as the catalog read writes it, whatever spelling PostgreSQL kept:
+/// Rust's shortest form (`0.1`, `-1`, `70`), and `-0` as `0`.
+fn number_text(n: f64) -> String {
+    format!("{}", if n == 0.0 { 0.0 } else { n })
 }
 
 /// A column's attribute options (`n_distinct`, `n_distinct_inherited`) in one spelling,
@@ -791,8 +796,7 @@ pub(crate) fn attribute_options(attoptions: &[String]) -> Vec<String> {
         .iter()
         .map(|o| match o.split_once('=') {
             Some((name, value)) => match value.trim().parse::<f64>() {
-                // `-0` is `0`.
-                Ok(n) if n.is_finite() => format!("{name}={}", if n == 0.0 { 0.0 } else { n }),
+                Ok(n) if n.is_finite() => format!("{name}={}", number_text(n)),
                 _ => o.clone(),
             },
             None => o.clone(),
