@@ -90,15 +90,30 @@ struct Initialised {
     cache_key: String,
 }
 
+/// Runs a cluster's blocking set-up (folders, file copies, initdb) on a thread of its own, so
+/// that the runtime's thread goes on with what runs beside it; a panic there is a panic here.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Error::Cluster {
+            message: format!("the cluster's set-up was cancelled: {e}"),
+            hint: "run again".into(),
+        }),
+    }
+}
+
 impl EphemeralCluster {
     /// Create and start a cluster. Folders, cache entries and shared memory that killed
     /// runs left in the same places are removed first. The folder, the copy from the initdb
-    /// cache and initdb itself block, so they run on a thread of their own: the runtime's
-    /// one thread goes on with what runs beside the start (a handed-over server's catalog
-    /// read beside its shadow's server, which otherwise waited out the whole initdb).
+    /// cache and initdb itself block, as does the initdb run again when the server refuses
+    /// a cached copy, so they run on a thread of their own: the runtime's one thread goes on
+    /// with what runs beside the start (a handed-over server's catalog read beside its
+    /// shadow's server, which otherwise waited out the whole initdb).
     pub async fn start(opts: &ClusterOptions) -> Result<Self> {
         let opts = opts.clone();
-        let laid_out = tokio::task::spawn_blocking(move || Self::lay_out(&opts)).await;
         let (
             mut cluster,
             Initialised {
@@ -106,16 +121,7 @@ impl EphemeralCluster {
                 args,
                 cache_key,
             },
-        ) = match laid_out {
-            Ok(made) => made?,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => {
-                return Err(Error::Cluster {
-                    message: format!("the cluster's set-up was cancelled: {e}"),
-                    hint: "run again".into(),
-                })
-            }
-        };
+        ) = off_the_runtime(move || Self::lay_out(&opts)).await?;
         let t = Instant::now();
         match cluster.start_server(owner).await {
             Ok(()) => {}
@@ -129,11 +135,8 @@ impl EphemeralCluster {
                      discarded and is rebuilt from a fresh initdb"
                 );
                 cluster.stop_server();
-                let _ = std::fs::remove_dir_all(cluster.data_dir());
-                initdb_cache::invalidate(&cache_key);
-                cluster.timings.from_cache = false;
-                cluster.initdb(owner, &args)?;
-                initdb_cache::store(&cache_key, &cluster.data_dir());
+                cluster =
+                    off_the_runtime(move || cluster.initdb_again(owner, &args, &cache_key)).await?;
                 cluster.start_server(owner).await?;
             }
             Err(e) => return Err(e),
@@ -212,6 +215,22 @@ impl EphemeralCluster {
                 cache_key,
             },
         ))
+    }
+
+    /// After the server refused a data directory restored from the initdb cache: remove it
+    /// and the entry, run initdb, and store a new entry. Blocking, like [`Self::lay_out`].
+    fn initdb_again(
+        mut self,
+        owner: OsOwner,
+        args: &[&'static str],
+        cache_key: &str,
+    ) -> Result<Self> {
+        let _ = std::fs::remove_dir_all(self.data_dir());
+        initdb_cache::invalidate(cache_key);
+        self.timings.from_cache = false;
+        self.initdb(owner, args)?;
+        initdb_cache::store(cache_key, &self.data_dir());
+        Ok(self)
     }
 
     /// The version line (`postgres (PostgreSQL) N.M`) of the binaries [`EphemeralCluster::start`]
