@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use reims_verify::postgres::{ClusterOptions, EphemeralCluster};
 
+#[path = "common/cache_entry.rs"]
+mod cache_entry;
+
 fn main() {
     let cache = tempfile::tempdir().unwrap();
     // Set before any other thread exists, so no thread reads the environment meanwhile.
@@ -103,25 +106,7 @@ async fn a_start_from_a_refused_cache_entry_leaves_the_runtime_free_during_its_i
     cache: &Path,
     initdb: Duration,
 ) {
-    let entry = only_entry(cache);
-    let control = entry.join("data/global/pg_control");
-    let old = std::fs::read(&control).unwrap();
-    let refused = vec![0x5a; old.len()];
-    std::fs::write(&control, &refused).unwrap();
-    let line = |bytes: &[u8]| {
-        format!(
-            " {} {:08x} global/pg_control\n",
-            bytes.len(),
-            crc32fast::hash(bytes)
-        )
-    };
-    let manifest = std::fs::read_to_string(entry.join("MANIFEST")).unwrap();
-    assert!(manifest.contains(&line(&old)), "{manifest}");
-    std::fs::write(
-        entry.join("MANIFEST"),
-        manifest.replace(&line(&old), &line(&refused)),
-    )
-    .unwrap();
+    let refused = cache_entry::make_refused(&only_entry(cache));
 
     let parent = parent();
     let (cluster, longest) = start_beside_a_ticker(parent.path()).await;

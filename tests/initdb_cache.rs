@@ -2,6 +2,8 @@
 //! repairs the entry, and several processes filling or repairing the cache at once all
 //! succeed and leave one good entry.
 
+#[path = "common/cache_entry.rs"]
+mod cache_entry;
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -168,21 +170,7 @@ fn a_half_written_entry_is_repaired() {
 fn an_entry_the_server_refuses_is_repaired() {
     // The manifest is rewritten to match the damage, so only the server can tell.
     damaged_entry_is_repaired("consistent but unusable", "would not start", |e| {
-        let path = e.join("data/global/pg_control");
-        let old = std::fs::read(&path).unwrap();
-        let new = vec![0x5a; old.len()];
-        std::fs::write(&path, &new).unwrap();
-        let manifest = std::fs::read_to_string(e.join("MANIFEST")).unwrap();
-        let line = |bytes: &[u8]| {
-            format!(
-                " {} {:08x} global/pg_control\n",
-                bytes.len(),
-                crc32fast::hash(bytes)
-            )
-        };
-        assert!(manifest.contains(&line(&old)), "{manifest}");
-        let manifest = manifest.replace(&line(&old), &line(&new));
-        std::fs::write(e.join("MANIFEST"), manifest).unwrap();
+        cache_entry::make_refused(e);
     });
 }
 

@@ -6,6 +6,8 @@
 //! remain. The same places also show where a run's probe sessions work: on one core with
 //! their worker thread.
 
+#[path = "common/cache_entry.rs"]
+mod cache_entry;
 mod common;
 
 use std::collections::BTreeSet;
@@ -332,11 +334,7 @@ fn inflate_cache_entry(place: &Place) {
     let big = vec![0u8; 256 << 20];
     std::fs::write(entry.join("data/zz_padding"), &big).unwrap();
     let manifest = std::fs::read_to_string(entry.join("MANIFEST")).unwrap();
-    let line = format!(
-        "f 600 {} {:08x} zz_padding\n",
-        big.len(),
-        crc32fast::hash(&big)
-    );
+    let line = format!("f 600 {}", cache_entry::manifest_tail(&big, "zz_padding"));
     let manifest = manifest.replacen("end\n", &format!("{line}end\n"), 1);
     std::fs::write(entry.join("MANIFEST"), manifest).unwrap();
 }

@@ -203,8 +203,7 @@ impl EphemeralCluster {
             ),
         }
         if !cluster.timings.from_cache {
-            cluster.initdb(owner, &args)?;
-            initdb_cache::store(&cache_key, &cluster.data_dir());
+            cluster.initdb_and_store(owner, &args, &cache_key)?;
         }
         cluster.timings.initdb_ms = t.elapsed().as_millis();
         Ok((
@@ -228,9 +227,16 @@ impl EphemeralCluster {
         let _ = std::fs::remove_dir_all(self.data_dir());
         initdb_cache::invalidate(cache_key);
         self.timings.from_cache = false;
+        self.initdb_and_store(owner, args, cache_key)?;
+        Ok(self)
+    }
+
+    /// initdb into the data directory, then keep a copy of it in the initdb cache under
+    /// `cache_key`.
+    fn initdb_and_store(&self, owner: OsOwner, args: &[&str], cache_key: &str) -> Result<()> {
         self.initdb(owner, args)?;
         initdb_cache::store(cache_key, &self.data_dir());
-        Ok(self)
+        Ok(())
     }
 
     /// The version line (`postgres (PostgreSQL) N.M`) of the binaries [`EphemeralCluster::start`]
