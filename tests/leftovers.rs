@@ -227,6 +227,60 @@ fn dynamic_segments_of(id: i32) -> BTreeSet<String> {
     found
 }
 
+/// A data folder's identity as PostgreSQL's shared-memory header records it.
+fn folder_id(data: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(data).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Every System V segment on the machine that belongs to one of the data folders `ids`
+/// (device, inode): its header names the folder, or it is still blank and carries the key
+/// PostgreSQL derives from the folder's inode. Found whoever made it and whenever, unlike
+/// the segments a lock file names.
+fn segments_of_folders(ids: &[(u64, u64)]) -> Vec<String> {
+    const SHMEM_MAGIC: i32 = 679_834_894;
+    let Ok(table) = std::fs::read_to_string("/proc/sysvipc/shm") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(key), Some(id)) = (
+            fields.first().and_then(|k| k.parse::<i64>().ok()),
+            fields.get(1).and_then(|i| i.parse::<i32>().ok()),
+        ) else {
+            continue;
+        };
+        // SAFETY: attach read-only, copy the header's 56 bytes out, detach.
+        let header = unsafe {
+            let ptr = libc::shmat(id, std::ptr::null(), libc::SHM_RDONLY);
+            if ptr as isize == -1 {
+                continue;
+            }
+            let mut ds: libc::shmid_ds = std::mem::zeroed();
+            let big_enough =
+                libc::shmctl(id, libc::IPC_STAT, &mut ds) == 0 && ds.shm_segsz as usize >= 56;
+            let mut buf = [0u8; 56];
+            if big_enough {
+                std::ptr::copy_nonoverlapping(ptr as *const u8, buf.as_mut_ptr(), buf.len());
+            }
+            libc::shmdt(ptr);
+            buf
+        };
+        let magic = i32::from_ne_bytes(header[0..4].try_into().unwrap());
+        let device = u64::from_ne_bytes(header[40..48].try_into().unwrap());
+        let inode = u64::from_ne_bytes(header[48..56].try_into().unwrap());
+        let ours = ids.iter().any(|(dev, ino)| {
+            (magic == SHMEM_MAGIC && device == *dev && inode == *ino)
+                || (magic == 0 && key == *ino as i64)
+        });
+        if ours {
+            found.push(format!("segment {id} ({})", sysv_describe(id)));
+        }
+    }
+    found
+}
+
 /// The System V segment id that a data folder's `postmaster.pid` names (line 7).
 fn sysv_id(data: &Path) -> Option<i32> {
     let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
@@ -368,6 +422,11 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
         });
     }
     let parent = place.parent.path().to_path_buf();
+    let data_ids: Vec<(u64, u64)> = place
+        .folders()
+        .iter()
+        .filter_map(|f| folder_id(&f.join("data")))
+        .collect();
     let mut victims = vec![child.id() as i32];
     if whole_tree {
         victims.extend(processes_in(&parent));
@@ -464,6 +523,12 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
         .filter(|s| Path::new("/dev/shm").join(s).exists())
         .collect();
     assert!(still.is_empty(), "{what}: segments remain: {still:?}");
+    // Including any that a process of the killed run made after it was killed.
+    let late = segments_of_folders(&data_ids);
+    assert!(
+        late.is_empty(),
+        "{what}: shared memory of the killed run's data folder remains: {late:?}"
+    );
 }
 
 /// A folder of the default server binaries whose `postgres` pauses before it starts a
@@ -478,33 +543,18 @@ impl SlowStart {
     const PAUSE: &'static str = "1.5173";
 
     fn new() -> Self {
-        let real = reims_verify::postgres::find_bindir(None)
-            .expect("the default PostgreSQL binaries")
-            .path;
-        let dir = tempfile::tempdir_in("/dev/shm")
-            .or_else(|_| tempfile::tempdir())
-            .unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        for entry in std::fs::read_dir(&real).unwrap().flatten() {
-            if entry.file_name() != "postgres" {
-                std::os::unix::fs::symlink(entry.path(), dir.path().join(entry.file_name()))
-                    .unwrap();
-            }
-        }
-        let server = real.join("postgres");
-        let script = format!(
-            "#!/bin/sh\n\
-             case \"$1\" in --version|-V|--boot|--single|-C|--describe-config) \
-             exec {server} \"$@\";; esac\n\
-             [ -e {hold} ] && sleep {pause}\n\
-             exec {server} \"$@\"\n",
-            server = server.display(),
-            hold = dir.path().join("hold").display(),
-            pause = Self::PAUSE,
-        );
-        let wrapper = dir.path().join("postgres");
-        std::fs::write(&wrapper, script).unwrap();
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = wrapped_bindir(|server, dir| {
+            format!(
+                "#!/bin/sh\n\
+                 case \"$1\" in --version|-V|--boot|--single|--check|-C|--describe-config) \
+                 exec {server} \"$@\";; esac\n\
+                 [ -e {hold} ] && sleep {pause}\n\
+                 exec {server} \"$@\"\n",
+                server = server.display(),
+                hold = dir.join("hold").display(),
+                pause = Self::PAUSE,
+            )
+        });
         SlowStart { dir }
     }
 
@@ -515,6 +565,113 @@ impl SlowStart {
         } else {
             let _ = std::fs::remove_file(hold);
         }
+    }
+}
+
+/// A folder of the default server binaries whose `postgres` is the script `script(real
+/// postgres, folder)` makes; every other program is the real one.
+fn wrapped_bindir(script: impl FnOnce(&Path, &Path) -> String) -> tempfile::TempDir {
+    let real = reims_verify::postgres::find_bindir(None)
+        .expect("the default PostgreSQL binaries")
+        .path;
+    let dir = tempfile::tempdir_in("/dev/shm")
+        .or_else(|_| tempfile::tempdir())
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrap_postgres(&real, dir.path(), script);
+    dir
+}
+
+/// Fill `bindir` with links to every program in `real` but `postgres`, which is the script
+/// `script(real postgres, bindir)` makes.
+fn wrap_postgres(real: &Path, bindir: &Path, script: impl FnOnce(&Path, &Path) -> String) {
+    for entry in std::fs::read_dir(real).unwrap().flatten() {
+        if entry.file_name() != "postgres" {
+            std::os::unix::fs::symlink(entry.path(), bindir.join(entry.file_name())).unwrap();
+        }
+    }
+    let wrapper = bindir.join("postgres");
+    std::fs::write(&wrapper, script(&real.join("postgres"), bindir)).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A folder of the default server binaries whose `postgres --check` (the runs initdb
+/// makes, through the shell, to size shared memory) waits while [`HeldCheck::hold`] is on,
+/// so that a run can be caught while its initdb waits for such a backend.
+struct HeldCheck {
+    root: tempfile::TempDir,
+    bindir: PathBuf,
+}
+
+impl HeldCheck {
+    /// `None` when the default binaries are not installed under `/usr` (initdb finds its
+    /// `postgres` beside its own resolved path and its share folder relative to it, so the
+    /// copy mirrors that layout).
+    fn new() -> Option<Self> {
+        let real = reims_verify::postgres::find_bindir(None)
+            .expect("the default PostgreSQL binaries")
+            .path;
+        let below_usr = real.strip_prefix("/usr").ok()?.to_path_buf();
+        let root = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        let bindir = root.path().join(&below_usr);
+        std::fs::create_dir_all(&bindir).unwrap();
+        let mut up = bindir.clone();
+        while up != root.path() {
+            std::fs::set_permissions(&up, std::fs::Permissions::from_mode(0o755)).unwrap();
+            up.pop();
+        }
+        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("/usr/share", root.path().join("share")).unwrap();
+        // The marker folder is writable by the OS user initdb runs as.
+        let marks = root.path().join("marks");
+        std::fs::create_dir(&marks).unwrap();
+        std::fs::set_permissions(&marks, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let hold = root.path().join("hold");
+        wrap_postgres(&real, &bindir, |server, _| {
+            format!(
+                "#!/bin/sh\n\
+                 if [ \"$1\" = --check ]; then\n\
+                 touch {waiting}\n\
+                 n=0; while [ -e {hold} ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done\n\
+                 fi\n\
+                 exec {server} \"$@\"\n",
+                server = server.display(),
+                waiting = marks.join("waiting").display(),
+                hold = hold.display(),
+            )
+        });
+        // A copy, not a link: initdb looks for `postgres` beside its resolved path.
+        let initdb = bindir.join("initdb");
+        std::fs::remove_file(&initdb).unwrap();
+        std::fs::copy(real.join("initdb"), &initdb).unwrap();
+        Some(HeldCheck { root, bindir })
+    }
+
+    fn hold(&self, on: bool) {
+        let hold = self.root.path().join("hold");
+        if on {
+            std::fs::write(hold, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(hold);
+        }
+    }
+
+    /// Whether a `postgres --check` has begun to wait.
+    fn waiting(&self) -> bool {
+        self.root.path().join("marks/waiting").exists()
+    }
+}
+
+/// Whether process `pid` has ended (gone, or a zombie waiting to be reaped).
+fn ended(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+        Err(_) => true,
     }
 }
 
@@ -559,6 +716,71 @@ fn a_run_killed_during_initdb_leaves_nothing_after_the_next_run() {
     // A CI timeout kills every process: initdb's backend leaves its shared memory, and the
     // next run removes it (and only it).
     kill_then_next_run(&place, Phase::Initdb, Signal::SIGKILL, true);
+}
+
+/// initdb sizes shared memory by running `postgres --check` through the shell, and
+/// ignores SIGQUIT while it waits for one. A run killed then must still take initdb with it
+/// at once: an initdb that lives on starts its next backends in a folder the next run is
+/// removing, and one of those can leave its shared memory behind.
+#[test]
+fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
+    let Some(held) = HeldCheck::new() else {
+        eprintln!(
+            "SKIPPED: the default PostgreSQL binaries are not under /usr, so initdb cannot be \
+             given a wrapped `postgres` here"
+        );
+        return;
+    };
+    let mut place = Place::new();
+    place.bindir = Some(held.bindir.clone());
+    held.hold(true);
+    let mut child = place.spawn_check(false, false);
+    wait_for("initdb's `postgres --check` to wait", || held.waiting());
+    let parent = place.parent.path().display().to_string();
+    let initdb: Vec<i32> = processes_mentioning(&parent)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let argv0 = c.split(|b| *b == 0).next().unwrap_or_default();
+                argv0.ends_with(b"initdb")
+            })
+        })
+        .collect();
+    assert_eq!(initdb.len(), 1, "one initdb runs for the run: {initdb:?}");
+    let data_ids: Vec<(u64, u64)> = place
+        .folders()
+        .iter()
+        .filter_map(|f| folder_id(&f.join("data")))
+        .collect();
+    assert_eq!(data_ids.len(), 1, "the run's data folder exists");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    assert_eq!(child.wait().unwrap().code(), None, "killed");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !ended(initdb[0]) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let outlived = !ended(initdb[0]);
+    held.hold(false);
+    assert!(
+        !outlived,
+        "initdb (pid {}) outlived its killed run by 2 s, still waiting on its backend",
+        initdb[0]
+    );
+    // The backend it waited for goes on by itself once let go; let it finish.
+    wait_for("the released `postgres --check` to end", || {
+        processes_in(place.parent.path()).is_empty()
+            && processes_mentioning(&held.root.path().display().to_string()).is_empty()
+    });
+    let next = place.next_run();
+    let next_err = String::from_utf8_lossy(&next.stderr);
+    assert!(next.status.success(), "next run failed:\n{next_err}");
+    assert!(
+        next_err.contains("left by a run that was killed"),
+        "the next run says what it removed:\n{next_err}"
+    );
+    assert!(place.folders().is_empty(), "left {:?}", place.folders());
+    let left = segments_of_folders(&data_ids);
+    assert!(left.is_empty(), "shared memory left: {left:?}");
 }
 
 #[test]

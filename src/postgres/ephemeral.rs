@@ -332,7 +332,7 @@ impl EphemeralCluster {
                 program.display()
             ),
         };
-        let child = spawn_bound_to_process(cmd).map_err(cannot_run)?;
+        let child = spawn_bound_to_process(cmd, libc::SIGKILL).map_err(cannot_run)?;
         self.folder
             .set_worker(Some(Worker::Initdb(child.id() as i32)));
         let out = child.wait_with_output().map_err(cannot_run)?;
@@ -385,7 +385,7 @@ impl EphemeralCluster {
             .stdout(Stdio::null())
             .stderr(log);
         as_owner(&mut cmd, owner);
-        let child = spawn_bound_to_process(cmd).map_err(|e| Error::Cluster {
+        let child = spawn_bound_to_process(cmd, libc::SIGQUIT).map_err(|e| Error::Cluster {
             message: format!(
                 "cannot start {}: {e}",
                 self.bindir.program("postgres").display()

@@ -97,7 +97,11 @@ pub(crate) fn release_leftover_shm(data_dir: &Path) -> Vec<String> {
 #[derive(Debug, Clone)]
 pub(crate) struct ShmProof {
     shmid: i32,
-    header: SysvHeader,
+    /// The segment as captured: its key and creator never change, and its header either
+    /// named the folder already or was still being written.
+    captured: SysvSegment,
+    /// The data folder's device and inode.
+    folder: (u64, u64),
     odd_handles_are_files: bool,
 }
 
@@ -110,10 +114,9 @@ impl ShmProof {
         let meta = std::fs::metadata(data_dir).ok()?;
         let segment = read_sysv(shmid)?;
         let header = segment.header;
-        let names_folder = header.magic == SHMEM_MAGIC
-            && header.device == meta.dev()
-            && header.inode == meta.ino();
-        if !names_folder && !segment.unwritten_by(&lock, meta.dev(), meta.ino()) {
+        if !header.names(meta.dev(), meta.ino())
+            && !segment.unwritten_by(&lock, meta.dev(), meta.ino())
+        {
             return None;
         }
         // From PostgreSQL 14, odd DSM handles name pieces of the main shared memory, not
@@ -122,7 +125,8 @@ impl ShmProof {
             .and_then(|v| String::from_utf8_lossy(&v).trim().parse::<u32>().ok());
         Some(ShmProof {
             shmid,
-            header,
+            captured: segment,
+            folder: (meta.dev(), meta.ino()),
             odd_handles_are_files: major.is_some_and(|m| m < 14),
         })
     }
@@ -143,21 +147,13 @@ impl ShmProof {
         let mut removed = Vec::new();
         let deadline = Instant::now() + grace;
         let now = loop {
-            let Some(SysvSegment {
-                header: now,
-                attached,
-                ..
-            }) = read_sysv(self.shmid)
-            else {
+            let Some(segment) = read_sysv(self.shmid) else {
                 return removed;
             };
-            let same = now.magic == self.header.magic
-                && now.device == self.header.device
-                && now.inode == self.header.inode
-                && now.dsm_control == self.header.dsm_control;
-            if !same {
+            if !self.still_ours(&segment) {
                 return removed;
             }
+            let (now, attached) = (segment.header, segment.attached);
             if attached == 0 {
                 break now;
             }
@@ -182,6 +178,26 @@ impl ShmProof {
     }
 }
 
+impl ShmProof {
+    /// Whether `now`, read at release, is still the captured segment of our folder. A
+    /// header captured while its backend was still writing it may have been finished
+    /// since (the backend runs on until it is stopped): it must then name the folder, or
+    /// still be blank or partly written for it.
+    fn still_ours(&self, now: &SysvSegment) -> bool {
+        let (device, inode) = self.folder;
+        let was = &self.captured.header;
+        let is = &now.header;
+        if now.key != self.captured.key || now.creator != self.captured.creator {
+            return false;
+        }
+        if was.names(device, inode) {
+            is.names(device, inode) && is.dsm_control == was.dsm_control
+        } else {
+            is.names(device, inode) || is.partly_for(device, inode)
+        }
+    }
+}
+
 /// The fields of a PostgreSQL shared-memory header that prove whose it is.
 #[derive(Debug, Clone, Copy)]
 struct SysvHeader {
@@ -189,6 +205,21 @@ struct SysvHeader {
     dsm_control: u32,
     device: u64,
     inode: u64,
+}
+
+impl SysvHeader {
+    /// PostgreSQL's header, written for the data folder at `device`/`inode`.
+    fn names(&self, device: u64, inode: u64) -> bool {
+        self.magic == SHMEM_MAGIC && self.device == device && self.inode == inode
+    }
+
+    /// Blank or only partly written, with every field written so far the value for the
+    /// folder at `device`/`inode`.
+    fn partly_for(&self, device: u64, inode: u64) -> bool {
+        (self.magic == 0 || self.magic == SHMEM_MAGIC)
+            && (self.device == 0 || self.device == device)
+            && (self.inode == 0 || self.inode == inode)
+    }
 }
 
 /// What the kernel and the header say about one System V segment.
@@ -210,12 +241,9 @@ impl SysvSegment {
     /// has a header that is blank or only partly written (every field either unset or the
     /// value for the folder at `device`/`inode`).
     fn unwritten_by(&self, lock: &LockFile, device: u64, inode: u64) -> bool {
-        let h = &self.header;
         lock.shmem_key == Some(self.key)
             && self.creator == lock.pid
-            && (h.magic == 0 || h.magic == SHMEM_MAGIC)
-            && (h.device == 0 || h.device == device)
-            && (h.inode == 0 || h.inode == inode)
+            && self.header.partly_for(device, inode)
     }
 }
 
@@ -549,6 +577,52 @@ mod tests {
         remove_segment(shmid);
         assert_eq!(removed, [format!("System V shared memory segment {shmid}")]);
         assert!(!left);
+    }
+
+    /// Write PostgreSQL's header naming `data` into segment `shmid`, as its backend does
+    /// once it has recorded the segment in `postmaster.pid`.
+    fn write_header(shmid: i32, data: &Path) {
+        let meta = std::fs::metadata(data).unwrap();
+        let mut header = [0u8; HEADER_LEN];
+        header[0..4].copy_from_slice(&SHMEM_MAGIC.to_ne_bytes());
+        header[40..48].copy_from_slice(&meta.dev().to_ne_bytes());
+        header[48..56].copy_from_slice(&meta.ino().to_ne_bytes());
+        unsafe {
+            let ptr = libc::shmat(shmid, std::ptr::null(), 0);
+            assert_ne!(ptr as isize, -1);
+            std::ptr::copy_nonoverlapping(header.as_ptr(), ptr as *mut u8, HEADER_LEN);
+            libc::shmdt(ptr);
+        }
+    }
+
+    #[test]
+    fn a_segment_captured_blank_is_released_after_its_backend_writes_the_header() {
+        let data = tempfile::tempdir().unwrap();
+        let (shmid, key, creator) = segment_of_a_killed_creator(data.path());
+        write_lock_file(data.path(), creator, key, shmid);
+        let proof = ShmProof::capture(data.path()).expect("a blank segment the lock file names");
+        // The backend, still running when the proof was taken, finishes its header before
+        // it is stopped.
+        write_header(shmid, data.path());
+        let removed = proof.release_within(Duration::from_millis(50));
+        let left = segment_exists(shmid);
+        remove_segment(shmid);
+        assert_eq!(removed, [format!("System V shared memory segment {shmid}")]);
+        assert!(!left);
+    }
+
+    #[test]
+    fn a_segment_captured_blank_is_kept_when_its_header_comes_to_name_another_folder() {
+        let data = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let (shmid, key, creator) = segment_of_a_killed_creator(data.path());
+        write_lock_file(data.path(), creator, key, shmid);
+        let proof = ShmProof::capture(data.path()).expect("a blank segment the lock file names");
+        write_header(shmid, other.path());
+        let removed = proof.release_within(Duration::from_millis(50));
+        let left = segment_exists(shmid);
+        remove_segment(shmid);
+        assert!(removed.is_empty() && left, "another folder's: {removed:?}");
     }
 
     #[test]

@@ -32,13 +32,17 @@ fn spawner() -> &'static Mutex<mpsc::Sender<Job>> {
     })
 }
 
-/// Spawn `cmd` so that it receives SIGQUIT (PostgreSQL's immediate shutdown) if this
-/// process dies without cleaning up, e.g. on SIGKILL.
+/// Spawn `cmd` so that it receives `on_death` if this process dies without cleaning up,
+/// e.g. on SIGKILL. A server takes SIGQUIT (PostgreSQL's immediate shutdown, which removes
+/// its shared memory); initdb takes SIGKILL, since it only notes SIGQUIT or SIGTERM, and
+/// ignores SIGQUIT outright while the shell runs its `postgres --check`, then carries on
+/// starting backends in a folder the next run is removing. Its backend of the moment ends
+/// by itself (its input ends, or its check is done), through PostgreSQL's own clean-up.
 ///
 /// The child leads its own process group, so that teardown can stop it together with every
 /// process it started (initdb's bootstrap backend, the server's backends), and so that a
 /// terminal's Ctrl-C reaches only reims-verify, which then shuts things down in order.
-pub fn spawn_bound_to_process(mut cmd: Command) -> io::Result<Child> {
+pub fn spawn_bound_to_process(mut cmd: Command, on_death: libc::c_int) -> io::Result<Child> {
     {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
@@ -48,8 +52,8 @@ pub fn spawn_bound_to_process(mut cmd: Command) -> io::Result<Child> {
         use std::os::unix::process::CommandExt;
         // SAFETY: prctl is async-signal-safe and touches only the calling (child) thread.
         unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) != 0 {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, on_death) != 0 {
                     return Err(io::Error::last_os_error());
                 }
                 Ok(())
