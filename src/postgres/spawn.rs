@@ -50,11 +50,20 @@ pub fn spawn_bound_to_process(mut cmd: Command, on_death: libc::c_int) -> io::Re
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::process::CommandExt;
-        // SAFETY: prctl is async-signal-safe and touches only the calling (child) thread.
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: prctl and getppid are async-signal-safe and touch only the calling (child)
+        // thread.
         unsafe {
             cmd.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, on_death) != 0 {
                     return Err(io::Error::last_os_error());
+                }
+                // This process may have died between the fork and the prctl: then no
+                // signal will come, and the child must not start at all.
+                if libc::getppid() != parent {
+                    return Err(io::Error::other(
+                        "reims-verify ended before its child started",
+                    ));
                 }
                 Ok(())
             });
