@@ -1,9 +1,11 @@
 //! The layout of the source: within each folder of `src`, the modules use one another
 //! without a cycle, so each can be read, tested and changed starting from the ones it
-//! builds on.
+//! builds on. And of the build: the binary the tests run is built with the same features
+//! of every dependency as the one users build.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::process::Command;
 
 /// Each module of `src/<folder>` and the modules of the same folder it names in code
 /// (`super::m` or `crate::<folder>::m`), leaving out comments and its `mod tests`.
@@ -139,4 +141,58 @@ fn a_cycle_is_found_and_named() {
     let mut acyclic = uses.clone();
     acyclic.get_mut("c").unwrap().clear();
     assert_eq!(a_cycle(&acyclic), None);
+}
+
+/// Each package of the dependency tree, with the feature sets it is built with, following
+/// the edges `edges` (`normal`: what `cargo build` builds; `normal,dev`: what `cargo test`
+/// builds). `Err` says why `cargo tree` could not tell.
+fn features_by_package(edges: &str) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    let cargo = std::env::var_os("CARGO").ok_or("CARGO is not set (not run by cargo)")?;
+    let out = Command::new(cargo)
+        .args(["tree", "--locked", "--offline", "--prefix", "none"])
+        .args(["-e", edges, "-f", "{p}|{f}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree -e {edges} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let line = line.trim_end_matches(" (*)");
+        if let Some((package, features)) = line.split_once('|') {
+            found
+                .entry(package.trim().to_string())
+                .or_default()
+                .insert(features.trim().to_string());
+        }
+    }
+    Ok(found)
+}
+
+/// Cargo's default resolver builds a dependency with the features a dev-dependency asks for
+/// only when tests are built: serde_json's float parsing, for one, differed between the
+/// binary the tests ran and the one users run. It also built about 70 crates twice in CI.
+#[test]
+fn the_binary_under_test_is_built_with_the_features_users_get() {
+    let shipped = features_by_package("normal").unwrap_or_else(|e| panic!("{e}"));
+    let tested = features_by_package("normal,dev").unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        shipped.keys().any(|p| p.starts_with("sqlx ")),
+        "the tree was read: {shipped:?}"
+    );
+    let differ: Vec<String> = shipped
+        .iter()
+        .filter(|(package, features)| tested.get(*package) != Some(*features))
+        .map(|(package, features)| {
+            format!(
+                "{package}: built with {features:?}, tested with {:?}",
+                tested.get(package)
+            )
+        })
+        .collect();
+    assert!(differ.is_empty(), "{differ:#?}");
 }
