@@ -559,12 +559,7 @@ impl SlowStart {
     }
 
     fn hold(&self, on: bool) {
-        let hold = self.dir.path().join("hold");
-        if on {
-            std::fs::write(hold, "").unwrap();
-        } else {
-            let _ = std::fs::remove_file(hold);
-        }
+        set_hold(&self.dir.path().join("hold"), on);
     }
 }
 
@@ -650,17 +645,21 @@ impl HeldCheck {
     }
 
     fn hold(&self, on: bool) {
-        let hold = self.root.path().join("hold");
-        if on {
-            std::fs::write(hold, "").unwrap();
-        } else {
-            let _ = std::fs::remove_file(hold);
-        }
+        set_hold(&self.root.path().join("hold"), on);
     }
 
     /// Whether a `postgres --check` has begun to wait.
     fn waiting(&self) -> bool {
         self.root.path().join("marks/waiting").exists()
+    }
+}
+
+/// Put the hold file a wrapped `postgres` waits on in place (`on`), or take it away.
+fn set_hold(hold: &Path, on: bool) {
+    if on {
+        std::fs::write(hold, "").unwrap();
+    } else {
+        let _ = std::fs::remove_file(hold);
     }
 }
 

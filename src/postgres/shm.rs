@@ -176,24 +176,21 @@ impl ShmProof {
         }
         removed
     }
-}
 
-impl ShmProof {
     /// Whether `now`, read at release, is still the captured segment of our folder. A
     /// header captured while its backend was still writing it may have been finished
     /// since (the backend runs on until it is stopped): it must then name the folder, or
     /// still be blank or partly written for it.
     fn still_ours(&self, now: &SysvSegment) -> bool {
         let (device, inode) = self.folder;
-        let was = &self.captured.header;
-        let is = &now.header;
+        let (was, is) = (&self.captured.header, &now.header);
         if now.key != self.captured.key || now.creator != self.captured.creator {
             return false;
         }
         if was.names(device, inode) {
             is.names(device, inode) && is.dsm_control == was.dsm_control
         } else {
-            is.names(device, inode) || is.partly_for(device, inode)
+            is.partly_for(device, inode)
         }
     }
 }
@@ -213,8 +210,8 @@ impl SysvHeader {
         self.magic == SHMEM_MAGIC && self.device == device && self.inode == inode
     }
 
-    /// Blank or only partly written, with every field written so far the value for the
-    /// folder at `device`/`inode`.
+    /// Blank or only partly written (or whole), with every field written so far the value
+    /// for the folder at `device`/`inode`.
     fn partly_for(&self, device: u64, inode: u64) -> bool {
         (self.magic == 0 || self.magic == SHMEM_MAGIC)
             && (self.device == 0 || self.device == device)
@@ -455,17 +452,7 @@ mod tests {
         // SAFETY: a new private segment of 4 KiB; attached, written and detached here.
         let shmid = unsafe { libc::shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o600) };
         assert!(shmid >= 0, "shmget: {}", std::io::Error::last_os_error());
-        let meta = std::fs::metadata(data).unwrap();
-        let mut header = [0u8; HEADER_LEN];
-        header[0..4].copy_from_slice(&SHMEM_MAGIC.to_ne_bytes());
-        header[40..48].copy_from_slice(&meta.dev().to_ne_bytes());
-        header[48..56].copy_from_slice(&meta.ino().to_ne_bytes());
-        unsafe {
-            let ptr = libc::shmat(shmid, std::ptr::null(), 0);
-            assert_ne!(ptr as isize, -1);
-            std::ptr::copy_nonoverlapping(header.as_ptr(), ptr as *mut u8, HEADER_LEN);
-            libc::shmdt(ptr);
-        }
+        write_header(shmid, data);
         let dead = {
             let mut child = std::process::Command::new("true").spawn().unwrap();
             let pid = child.id();

@@ -59,11 +59,10 @@ pub fn spawn_bound_to_process(mut cmd: Command, on_death: libc::c_int) -> io::Re
                     return Err(io::Error::last_os_error());
                 }
                 // This process may have died between the fork and the prctl: then no
-                // signal will come, and the child must not start at all.
+                // signal will come, and the child must not start at all. (No allocation
+                // here: another thread may have held the allocator's lock at the fork.)
                 if libc::getppid() != parent {
-                    return Err(io::Error::other(
-                        "reims-verify ended before its child started",
-                    ));
+                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
                 }
                 Ok(())
             });
