@@ -129,6 +129,14 @@ impl Place {
             .unwrap()
     }
 
+    /// The identities (device, inode) of the data folders of the runs in this place.
+    fn data_folder_ids(&self) -> Vec<(u64, u64)> {
+        self.folders()
+            .iter()
+            .filter_map(|f| folder_id(&f.join("data")))
+            .collect()
+    }
+
     fn folders(&self) -> Vec<PathBuf> {
         std::fs::read_dir(self.parent.path())
             .unwrap()
@@ -175,25 +183,16 @@ fn processes_mentioning(needle: &str) -> Vec<i32> {
 /// PostgreSQL's. A run's servers keep their dynamic segments in their data folder
 /// (`dynamic_shared_memory_type=mmap`); initdb's backend keeps them here.
 fn dynamic_segments_of(id: i32) -> BTreeSet<String> {
-    /// `PGShmemMagic`, and the control segment's magic.
-    const SHMEM_MAGIC: u32 = 679_834_894;
+    /// The control segment's magic.
     const DSM_CONTROL_MAGIC: u32 = 0x9a50_3d32;
     let word = |b: &[u8], at: usize| -> Option<u32> {
         Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
     };
     let mut found = BTreeSet::new();
-    // SAFETY: attach read-only, copy the header's first 28 bytes out, detach.
-    let header = unsafe {
-        let ptr = libc::shmat(id, std::ptr::null(), libc::SHM_RDONLY);
-        if ptr as isize == -1 {
-            return found;
-        }
-        let mut buf = [0u8; 28];
-        std::ptr::copy_nonoverlapping(ptr as *const u8, buf.as_mut_ptr(), buf.len());
-        libc::shmdt(ptr);
-        buf
+    let Some(header) = sysv_header(id) else {
+        return found;
     };
-    if word(&header, 0) != Some(SHMEM_MAGIC) {
+    if word(&header, 0) != Some(SHMEM_MAGIC as u32) {
         return found;
     }
     // The control segment's handle is at offset 24 of the header.
@@ -227,6 +226,30 @@ fn dynamic_segments_of(id: i32) -> BTreeSet<String> {
     found
 }
 
+/// `PGShmemMagic`, the first field of PostgreSQL's shared-memory header.
+const SHMEM_MAGIC: i32 = 679_834_894;
+
+/// The first 56 bytes (PostgreSQL's header) of System V segment `id`, copied out through a
+/// read-only attach; `None` when it is gone or smaller.
+fn sysv_header(id: i32) -> Option<[u8; 56]> {
+    // SAFETY: IPC_STAT into a zeroed plain-data struct; then attach read-only, copy the
+    // header out, detach.
+    unsafe {
+        let mut ds: libc::shmid_ds = std::mem::zeroed();
+        if libc::shmctl(id, libc::IPC_STAT, &mut ds) != 0 || (ds.shm_segsz as usize) < 56 {
+            return None;
+        }
+        let ptr = libc::shmat(id, std::ptr::null(), libc::SHM_RDONLY);
+        if ptr as isize == -1 {
+            return None;
+        }
+        let mut buf = [0u8; 56];
+        std::ptr::copy_nonoverlapping(ptr as *const u8, buf.as_mut_ptr(), buf.len());
+        libc::shmdt(ptr);
+        Some(buf)
+    }
+}
+
 /// A data folder's identity as PostgreSQL's shared-memory header records it.
 fn folder_id(data: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
@@ -238,7 +261,6 @@ fn folder_id(data: &Path) -> Option<(u64, u64)> {
 /// PostgreSQL derives from the folder's inode. Found whoever made it and whenever, unlike
 /// the segments a lock file names.
 fn segments_of_folders(ids: &[(u64, u64)]) -> Vec<String> {
-    const SHMEM_MAGIC: i32 = 679_834_894;
     let Ok(table) = std::fs::read_to_string("/proc/sysvipc/shm") else {
         return Vec::new();
     };
@@ -251,21 +273,8 @@ fn segments_of_folders(ids: &[(u64, u64)]) -> Vec<String> {
         ) else {
             continue;
         };
-        // SAFETY: attach read-only, copy the header's 56 bytes out, detach.
-        let header = unsafe {
-            let ptr = libc::shmat(id, std::ptr::null(), libc::SHM_RDONLY);
-            if ptr as isize == -1 {
-                continue;
-            }
-            let mut ds: libc::shmid_ds = std::mem::zeroed();
-            let big_enough =
-                libc::shmctl(id, libc::IPC_STAT, &mut ds) == 0 && ds.shm_segsz as usize >= 56;
-            let mut buf = [0u8; 56];
-            if big_enough {
-                std::ptr::copy_nonoverlapping(ptr as *const u8, buf.as_mut_ptr(), buf.len());
-            }
-            libc::shmdt(ptr);
-            buf
+        let Some(header) = sysv_header(id) else {
+            continue;
         };
         let magic = i32::from_ne_bytes(header[0..4].try_into().unwrap());
         let device = u64::from_ne_bytes(header[40..48].try_into().unwrap());
@@ -422,11 +431,7 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
         });
     }
     let parent = place.parent.path().to_path_buf();
-    let data_ids: Vec<(u64, u64)> = place
-        .folders()
-        .iter()
-        .filter_map(|f| folder_id(&f.join("data")))
-        .collect();
+    let data_ids = place.data_folder_ids();
     let mut victims = vec![child.id() as i32];
     if whole_tree {
         victims.extend(processes_in(&parent));
@@ -746,11 +751,7 @@ fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
         })
         .collect();
     assert_eq!(initdb.len(), 1, "one initdb runs for the run: {initdb:?}");
-    let data_ids: Vec<(u64, u64)> = place
-        .folders()
-        .iter()
-        .filter_map(|f| folder_id(&f.join("data")))
-        .collect();
+    let data_ids = place.data_folder_ids();
     assert_eq!(data_ids.len(), 1, "the run's data folder exists");
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     assert_eq!(child.wait().unwrap().code(), None, "killed");
