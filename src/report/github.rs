@@ -12,7 +12,6 @@
 use indexmap::IndexMap;
 
 use super::json::{FindingRecord, LocationRecord, Outcome, RunRecord};
-use super::view_parts::status_word;
 
 /// The environment variable GitHub Actions sets to `true` in every step.
 pub const ACTIONS_ENV: &str = "GITHUB_ACTIONS";
@@ -113,10 +112,7 @@ fn cell(s: &str) -> String {
 pub fn step_summary(run: &RunRecord, digest: &str, report_dir: Option<&str>) -> String {
     let totals = run.totals();
     let because = crate::run::skips_failed_it(&totals, run.skips_fail);
-    let verdict = match &because {
-        Some(_) => "FAIL".to_string(),
-        None => status_word(totals).to_ascii_uppercase(),
-    };
+    let verdict = crate::run::verdict_word(&totals, run.skips_fail);
     let mut md = format!(
         "## reims-verify: {verdict}\n\n{} failed, {} passed, {} skipped · {} · PostgreSQL {}\n\n",
         totals.failed,
@@ -233,6 +229,40 @@ mod tests {
         // A hostile message cannot start a new command on its own line.
         let e = escape_data("x\n::add-mask::secret");
         assert!(!e.contains('\n'));
+    }
+
+    /// A record whose findings are all skips, with `--fail-on-skip` or without.
+    fn all_skipped(skips_fail: bool) -> super::super::json::RunRecord {
+        let text = format!(
+            r#"{{"format_version": 1, "tool_version": "0", "started_at": "", "finished_at": "",
+                "database": "db", "server_version": "15", "skips_fail": {skips_fail},
+                "findings": [{{"code": "privilege.defaults", "table": "", "object": "public",
+                  "status": "skip", "message": "not compared"}}]}}"#
+        );
+        super::super::json::parse(text.as_bytes(), std::path::Path::new("run.json")).unwrap()
+    }
+
+    /// The step summary's verdict is the exit code's: a run where every check was skipped
+    /// passes (exit 0) unless `--fail-on-skip` was given, and the summary says PASS as the
+    /// terminal and the reports do, not a word of its own.
+    #[test]
+    fn a_run_of_only_skips_gets_the_verdict_word_the_exit_code_gives() {
+        for skips_fail in [false, true] {
+            let run = all_skipped(skips_fail);
+            let totals = run.totals();
+            assert_eq!((totals.passed, totals.failed, totals.skipped), (0, 0, 1));
+            let word = if skips_fail { "FAIL" } else { "PASS" };
+            assert_eq!(
+                crate::run::verdict_passes(&totals, skips_fail),
+                !skips_fail,
+                "the exit code's rule"
+            );
+            let summary = step_summary(&run, "0", None);
+            assert!(
+                summary.starts_with(&format!("## reims-verify: {word}\n")),
+                "{summary}"
+            );
+        }
     }
 
     #[test]

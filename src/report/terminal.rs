@@ -113,11 +113,7 @@ pub fn render(run: &Run, out: Output) -> String {
         let _ = writeln!(s, "\nprobe seed: {seed} (replay with --seed {seed})");
     }
     let totals = run.totals();
-    let verdict = if crate::run::verdict_passes(&totals, run.skips_fail) {
-        "PASS"
-    } else {
-        "FAIL"
-    };
+    let verdict = crate::run::verdict_word(&totals, run.skips_fail);
     let because = crate::run::skips_failed_it(&totals, run.skips_fail)
         .map(|why| format!("; it fails because {why}"))
         .unwrap_or_default();

@@ -352,11 +352,7 @@ pub fn build(run: &RunRecord, digest: &str, run_file: &str) -> ReportView {
             .as_ref()
             .and_then(|r| r.title.clone())
             .unwrap_or_else(|| crate::spec::report_doc::DEFAULT_TITLE.to_string()),
-        verdict: if crate::run::verdict_passes(&totals, run.skips_fail) {
-            "PASS"
-        } else {
-            "FAIL"
-        },
+        verdict: crate::run::verdict_word(&totals, run.skips_fail),
         passed: crate::run::verdict_passes(&totals, run.skips_fail),
         verdict_reason: crate::run::skips_failed_it(&totals, run.skips_fail),
         totals: totals.into(),

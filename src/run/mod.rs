@@ -199,6 +199,17 @@ pub fn verdict_passes(totals: &Totals, skips_fail: bool) -> bool {
     totals.failed == 0 && !(skips_fail && totals.skipped > 0)
 }
 
+/// The verdict's word for a run with these counts, `PASS` or `FAIL` as
+/// [`verdict_passes`] decides: the one word the terminal, every report and the CI step
+/// summary print, so that no place can say another word than the exit code says.
+pub fn verdict_word(totals: &Totals, skips_fail: bool) -> &'static str {
+    if verdict_passes(totals, skips_fail) {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
 /// Why a run with these counts failed when no check did, for the verdict's line; `None`
 /// when the counts alone say it.
 pub fn skips_failed_it(totals: &Totals, skips_fail: bool) -> Option<String> {
