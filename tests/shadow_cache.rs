@@ -1,8 +1,10 @@
 //! The cache of the specs' normalised form, attacked from every side a run can meet: an
-//! edited spec, an edited migration, another server major, a damaged, truncated or foreign
-//! entry, and several runners sharing one cache. In every case the verdict of a run that may
-//! read the cache equals the verdict of a run without it. The cache is proven to be read at
-//! all by a deliberately re-signed entry, which a warm run must then follow.
+//! edited spec, a new migration, a migration that changes how the server reads SQL (added,
+//! then taken away), another server major, a damaged, truncated or foreign entry, and
+//! several runners sharing one cache. In every case the verdict of a run that may read the
+//! cache equals the verdict of a run without it. The cache is proven to be read at all by a
+//! deliberately re-signed entry, which a warm run must then follow, and by a new migration
+//! that leaves the specs' entry untouched.
 //!
 //! The shadow built ahead, on a server of its own while the migrations run, is held to the
 //! same rule: its verdict is that of the shadow built after them, on a passing and a failing
@@ -294,19 +296,35 @@ fn an_edited_spec_or_migration_is_never_answered_from_the_cache() {
     assert_eq!(check(&p, cache.path(), Cache::On).code, 0);
     assert!(second.exists());
 
-    // A new migration changes the database and the key alike.
+    // A new migration changes the database, not the specs' normalised form: the run fails
+    // on it as a run without the cache does, and reads the entry the run before it stored
+    // (which stays as it was, not rebuilt and stored again).
     std::fs::copy(
         fixture("drift/10_change_default.sql"),
         p.migrations.join("100_change_default.sql"),
     )
     .unwrap();
-    let before = entries(cache.path());
+    let before = stored(cache.path());
     let warm = check(&p, cache.path(), Cache::On);
     let cold = check(&p, cache.path(), Cache::Off);
     assert_eq!(warm.code, 1, "{warm:?}");
     assert!(warm.failed("users"), "{warm:?}");
     assert_eq!(warm, cold);
-    new_entry(cache.path(), &before);
+    assert_eq!(stored(cache.path()), before, "the entry was stored again");
+}
+
+/// Each entry of a cache folder with its inode, which tells a stored entry from one only
+/// read: an entry is stored by renaming a new file into place, and a read only marks the
+/// file used (its modification time).
+fn stored(cache_dir: &Path) -> Vec<(PathBuf, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    entries(cache_dir)
+        .into_iter()
+        .map(|p| {
+            let inode = std::fs::metadata(&p).unwrap().ino();
+            (p, inode)
+        })
+        .collect()
 }
 
 #[test]
@@ -650,6 +668,130 @@ fn a_migration_that_changes_how_the_server_reads_gets_the_shadow_built_after_it(
     assert_eq!(check(&p, cache.path(), Cache::On), cold);
     assert_eq!(entries(cache.path()).len(), 1);
     assert_eq!(check(&p, cache.path(), Cache::On), cold);
+}
+
+/// The migrations are not part of the cache's key, so a migration that changes how the
+/// server reads SQL finds the entry its absence stored, and the other way round. The entry
+/// carries the state of the server it was built on, so neither is answered from it: with
+/// the migration the run passes, without it the spec's `note = NULL` is not the database's
+/// `note IS NULL` and the run fails, each time as a run without the cache says.
+#[test]
+fn a_migration_that_changes_how_the_server_reads_never_meets_an_entry_of_the_other_state() {
+    let cache = tempfile::tempdir().unwrap();
+    let p = null_equals_project();
+    let changing = p.migrations.join("002_null_equals.sql");
+    let kept = std::fs::read(&changing).unwrap();
+
+    let with = check(&p, cache.path(), Cache::On);
+    assert_eq!(with.code, 0, "{with:?}");
+    assert_eq!(with, check(&p, cache.path(), Cache::Off));
+
+    std::fs::remove_file(&changing).unwrap();
+    let warm = check(&p, cache.path(), Cache::On);
+    let cold = check(&p, cache.path(), Cache::Off);
+    assert_eq!(warm.code, 1, "{warm:?}");
+    assert!(warm.failed("notes_note_check"), "{warm:?}");
+    assert_eq!(warm, cold);
+
+    std::fs::write(&changing, kept).unwrap();
+    assert_eq!(check(&p, cache.path(), Cache::On), with);
+    assert_eq!(entries(cache.path()).len(), 1);
+}
+
+/// What the shadow database holds before the build is part of the server's state, so a
+/// shadow built on a database without an object is not used for one that has it. (The
+/// run's shadow database is a copy of `template1`, which a migration could change through
+/// a connection of its own.) Each kind of object the state lists is made in the second
+/// database only; a database made the same way as the first takes the shadow built there.
+#[tokio::test]
+async fn an_object_in_the_shadow_database_before_the_build_keeps_out_a_shadow_built_without_it() {
+    use reims_verify::verify::{cached_shadow, prebuild, Lookup, ShadowSource};
+    let specs = reims_verify::spec::load_dir(&specs_dir()).unwrap();
+    // (what, SQL in both databases, SQL in the second only)
+    let cases = [
+        ("nothing", "", ""),
+        ("a domain", "", "CREATE DOMAIN public.stray AS text"),
+        ("a table", "", "CREATE TABLE public.stray (id integer)"),
+        (
+            "a function",
+            "",
+            "CREATE FUNCTION public.stray() RETURNS integer LANGUAGE sql AS 'SELECT 1'",
+        ),
+        (
+            "an operator",
+            "",
+            "CREATE OPERATOR public.=== (LEFTARG = integer, RIGHTARG = integer, FUNCTION = int4eq)",
+        ),
+        (
+            "a collation",
+            "",
+            "CREATE COLLATION public.stray FROM \"C\"",
+        ),
+        (
+            "a cast",
+            "CREATE TYPE public.pair AS (a integer, b integer); \
+             CREATE FUNCTION public.pair_sum(public.pair) RETURNS integer LANGUAGE sql \
+             AS 'SELECT $1.a + $1.b'",
+            "CREATE CAST (public.pair AS integer) WITH FUNCTION public.pair_sum(public.pair)",
+        ),
+        (
+            "an operator class",
+            "",
+            "CREATE OPERATOR CLASS public.stray_ops FOR TYPE integer USING btree \
+             AS OPERATOR 1 <, FUNCTION 1 btint4cmp(integer, integer)",
+        ),
+        (
+            "a text search configuration",
+            "",
+            "CREATE TEXT SEARCH CONFIGURATION public.stray (COPY = pg_catalog.simple)",
+        ),
+        (
+            "an event trigger",
+            "CREATE FUNCTION public.on_ddl() RETURNS event_trigger LANGUAGE plpgsql \
+             AS 'BEGIN END'",
+            "CREATE EVENT TRIGGER stray ON ddl_command_end EXECUTE FUNCTION public.on_ddl()",
+        ),
+        (
+            "default privileges",
+            "",
+            "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (what, both, second) in cases {
+        let made = |sql: String, tag: &'static str| async move {
+            let db = empty_db(tag).await;
+            let mut conn = connect(&db).await;
+            if !sql.is_empty() {
+                sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
+            }
+            conn
+        };
+        let mut first = made(both.to_string(), "state_first").await;
+        let prebuilt = prebuild(&mut first, None, &specs).await.unwrap();
+        let mut here = made(
+            [both, second]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(";\n"),
+            "state_second",
+        )
+        .await;
+        let (_, source) = cached_shadow(&mut here, &specs, Lookup::Off, None, Some(prebuilt))
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let expected = if second.is_empty() {
+            ShadowSource::BuiltAhead
+        } else {
+            ShadowSource::Built
+        };
+        if source != expected {
+            wrong.push(format!("{what}: {source:?} where {expected:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 /// A spec PostgreSQL refuses fails the build ahead too; the run then reports it as the

@@ -98,7 +98,6 @@ pub fn side_by_side(workloads: &[Workload], a: &Args, runs: usize) -> Vec<SideBy
         let inputs = ShadowInputs {
             specs_dir: Some(w.specs.clone()),
             server_version: cluster.server_version().to_string(),
-            prior_sql: Vec::new(),
         };
         // Fill the normalised-spec cache (the bench's own cache folder, set in main).
         rt.block_on(async {

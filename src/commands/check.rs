@@ -299,23 +299,12 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             })
             .collect::<Result<_>>(),
     )?;
-    // What the normalised-spec cache's key needs (the specs, the migrations, the server's
-    // version) is known before any server starts; whether the entry's server said what the
-    // run's will say after the migrations is asked at the shadow's turn.
-    let prior_sql: Vec<(String, String)> = files
-        .iter()
-        .map(|f| (f.name.clone(), f.checksum.clone()))
-        .chain(extra.iter().map(|(p, sql)| {
-            (
-                p.display().to_string(),
-                crate::report::digest::sha256_hex(sql.as_bytes()),
-            )
-        }))
-        .collect();
-    let shadow_inputs = |server_version: &str, prior_sql: Vec<(String, String)>| ShadowInputs {
+    // What the normalised-spec cache's key needs (the specs, the server's version) is known
+    // before any server starts; whether the entry's server said what the run's will say
+    // after the migrations is asked at the shadow's turn.
+    let shadow_inputs = |server_version: &str| ShadowInputs {
         specs_dir: Some(args.specs.clone()),
         server_version: server_version.to_string(),
-        prior_sql,
     };
     let t = Instant::now();
     let copts = cluster_options(&args.db);
@@ -326,11 +315,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     let started_ahead = if handed_over(args) {
         None
     } else {
-        Ahead::start(
-            args.specs.clone(),
-            shadow_inputs("", prior_sql.clone()),
-            &copts,
-        )
+        Ahead::start(args.specs.clone(), shadow_inputs(""), &copts)
     };
     let (mut ahead, mut pending) = match started_ahead {
         Some((ahead, pending)) => (Some(ahead), Some(pending)),
@@ -427,13 +412,9 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     // server is this one (the specs were loaded first then).
     let lookup = async {
         match (&db, &ahead, &first_specs) {
-            (Database::Ephemeral(cluster), None, Some(specs)) => Some(
-                look_up(
-                    specs.clone(),
-                    shadow_inputs(cluster.server_version(), prior_sql.clone()),
-                )
-                .await,
-            ),
+            (Database::Ephemeral(cluster), None, Some(specs)) => {
+                Some(look_up(specs.clone(), shadow_inputs(cluster.server_version())).await)
+            }
             _ => None,
         }
     };
@@ -463,10 +444,8 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
     }
     migrated?;
     phases.push(clock.span("migrations", t, migrations_end));
-    // The cache entry of the specs for a shadow on a server of `version` after `prior_sql`.
-    let look_up_for = |version: &str, prior_sql: Vec<(String, String)>| {
-        look_up(specs.clone(), shadow_inputs(version, prior_sql))
-    };
+    // The cache entry of the specs for a shadow on a server of `version`.
+    let look_up_for = |version: &str| look_up(specs.clone(), shadow_inputs(version));
 
     // The catalog read (on the checked database) and the shadow's build (on a database of
     // its own, or a server of its own) need nothing from each other: they run side by
@@ -527,15 +506,11 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
             (None, Some(lookup), _, _) => (lookup, None),
             // A shadow on a server of its own (the checked one was handed over) is looked
             // up now that its server has started; nothing ran on it before.
-            (None, None, Some(cluster), _) => (
-                look_up_for(cluster.server_version(), Vec::new()).await,
-                None,
-            ),
+            (None, None, Some(cluster), _) => (look_up_for(cluster.server_version()).await, None),
             // The thread had no answer for this server.
-            (None, None, None, Database::Ephemeral(cluster)) => (
-                look_up_for(cluster.server_version(), prior_sql.clone()).await,
-                None,
-            ),
+            (None, None, None, Database::Ephemeral(cluster)) => {
+                (look_up_for(cluster.server_version()).await, None)
+            }
             (None, None, None, Database::Url(..)) => (crate::verify::Lookup::Off, None),
         };
         let (prebuilt, ahead) = match prebuilt {

@@ -4,14 +4,23 @@
 //! The cache wraps [`build_shadow`] and stores whatever it returns, checked in two parts.
 //! The key, which names the entry, is a SHA-256 of what is known before the shadow's server
 //! is asked anything: the tool's version and executable, the version the shadow's server
-//! reported at start, every spec and schema document as loaded, every file in the specs
-//! folder, and the SQL that ran on that server before the shadow was built (the migrations,
-//! by their checksums). So the entry can be found and read while the migrations run
-//! ([`look_up`]). The entry also carries the SHA-256 of what its server said about itself
-//! just before the build: its full version, the session settings that shape how PostgreSQL
-//! prints types and expressions (time zone, date style, encodings, locales, search path),
-//! and the roles, extensions and schemas the shadow database sees, which migrations may
-//! change. An entry is used only when this run's server says the same ([`cached_shadow`]).
+//! reported at start, every spec and schema document as loaded, and every file in the specs
+//! folder. So the entry can be found and read while the migrations run ([`look_up`]). The
+//! entry also carries the SHA-256 of what its server said about itself just before the
+//! build ([`ServerState`]): its full version, the session settings that shape how
+//! PostgreSQL reads and prints types and expressions (time zone, date style, encodings,
+//! locales, search path), the roles, and the extensions, schemas and objects the shadow
+//! database holds before the build. An entry is used only when this run's server says the
+//! same ([`cached_shadow`]).
+//!
+//! The migrations are not part of the key. The shadow database is a copy of `template1`
+//! that no migration runs in, so what the migrations do reaches it only through what the
+//! whole server shares (roles, settings, `template1` itself), and that is what the server
+//! state holds; a shadow built ahead on a server no migration ran on is trusted on the same
+//! comparison ([`ServerState::stands_for`]). So a change that adds a migration and leaves the
+//! specs alone (a function's body fixed, rows backfilled) reads the entry of the run before
+//! it, and a migration that changes what the server state holds gets the shadow built
+//! again.
 //!
 //! An entry carries its key, that server digest, its length and the SHA-256 of its payload,
 //! the shadow in postcard's binary form (parsing the JSON it used to be took about 0.25 s of
@@ -36,7 +45,7 @@ use crate::report::digest::sha256_hex;
 use crate::spec::SpecSet;
 
 /// First line of every entry; a new layout gets a new line.
-const MAGIC: &str = "reims-verify shadow cache 11";
+const MAGIC: &str = "reims-verify shadow cache 12";
 
 /// How many shadow entries to keep; older ones are removed when a new one is stored.
 const KEEP_ENTRIES: usize = 8;
@@ -44,6 +53,7 @@ const KEEP_ENTRIES: usize = 8;
 /// Settings that change how PostgreSQL prints or resolves what the specs say.
 const SETTINGS: &[&str] = &[
     "TimeZone",
+    "timezone_abbreviations",
     "DateStyle",
     "IntervalStyle",
     "extra_float_digits",
@@ -80,10 +90,6 @@ pub struct ShadowInputs {
     /// The version the shadow's server reported when it started, so that each major keeps
     /// its own entry (the server's full version is compared again after the migrations).
     pub server_version: String,
-    /// What ran on the shadow's server before it was built, in order: each file's name and
-    /// the SHA-256 of its text ([`crate::report::digest::sha256_hex`]; migrations carry
-    /// theirs already).
-    pub prior_sql: Vec<(String, String)>,
 }
 
 /// The cache's answer for a run, looked up before the shadow's server is asked anything
@@ -226,15 +232,18 @@ async fn build(
 }
 
 /// What a server says about itself that can change the shadow built on it: its version,
-/// the user, the settings that shape its output, its roles, and the extensions and schemas
-/// of the shadow database.
+/// the user, the settings that shape how it reads and prints, its roles, and the
+/// extensions, schemas and objects the shadow database holds before the build (a copy of
+/// `template1`, where an object made after initdb, say a domain a spec's column could name
+/// or an event trigger that would fire on the build's DDL, changes what the build makes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerState {
     /// The full version, the current user and each setting of [`SETTINGS`], a line each.
     head: String,
     /// Every role as `name:superuser`, in name order.
     roles: Vec<String>,
-    /// The shadow database's extensions with their versions, then its schemas.
+    /// The shadow database's extensions with their versions, its schemas, then every
+    /// object in it made after initdb (object identifiers from 16384 on), by kind and name.
     tail: String,
 }
 
@@ -267,7 +276,19 @@ async fn server_state(conn: &mut PgConnection) -> Result<ServerState> {
            ARRAY(SELECT rolname || ':' || rolsuper::text FROM pg_roles ORDER BY rolname), \
            concat_ws(E'\\n', \
              (SELECT string_agg(extname || ':' || extversion, ',' ORDER BY extname) FROM pg_extension), \
-             (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace))",
+             (SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace), \
+             (SELECT string_agg(made, ',' ORDER BY made) FROM ( \
+                SELECT 'relation ' || oid::regclass::text AS made FROM pg_class WHERE oid >= 16384 \
+                UNION ALL SELECT 'type ' || oid::regtype::text FROM pg_type WHERE oid >= 16384 \
+                UNION ALL SELECT 'function ' || oid::regprocedure::text FROM pg_proc WHERE oid >= 16384 \
+                UNION ALL SELECT 'operator ' || oid::regoperator::text FROM pg_operator WHERE oid >= 16384 \
+                UNION ALL SELECT 'collation ' || collname FROM pg_collation WHERE oid >= 16384 \
+                UNION ALL SELECT 'cast ' || castsource::regtype::text || ' as ' || casttarget::regtype::text \
+                  FROM pg_cast WHERE oid >= 16384 \
+                UNION ALL SELECT 'operator class ' || opcname FROM pg_opclass WHERE oid >= 16384 \
+                UNION ALL SELECT 'text search configuration ' || cfgname FROM pg_ts_config WHERE oid >= 16384 \
+                UNION ALL SELECT 'event trigger ' || evtname FROM pg_event_trigger \
+                UNION ALL SELECT 'default privileges ' || oid::text FROM pg_default_acl) AS made))",
     )
     .bind(&names)
     .fetch_one(&mut *conn)
@@ -356,11 +377,6 @@ pub fn key(specs: &SpecSet, inputs: &ShadowInputs) -> String {
             }
         }
         None => field(&mut h, b"<no specs folder>"),
-    }
-    field(&mut h, &(inputs.prior_sql.len() as u64).to_le_bytes());
-    for (name, digest) in &inputs.prior_sql {
-        field(&mut h, name.as_bytes());
-        field(&mut h, digest.as_bytes());
     }
     hex::encode(h.finalize())
 }
@@ -533,29 +549,15 @@ mod tests {
     }
 
     #[test]
-    fn the_key_changes_with_the_server_and_the_prior_sql() {
+    fn the_key_changes_with_the_server() {
         let specs = SpecSet::default();
-        let on = |version: &str, prior: &[(&str, &str)]| ShadowInputs {
+        let on = |version: &str| ShadowInputs {
             specs_dir: None,
             server_version: version.into(),
-            prior_sql: prior
-                .iter()
-                .map(|(n, sql)| (n.to_string(), sha256_hex(sql.as_bytes())))
-                .collect(),
         };
-        let base = key(&specs, &on("15.18", &[]));
-        assert_eq!(base, key(&specs, &on("15.18", &[])));
-        assert_ne!(base, key(&specs, &on("16.4", &[])));
-        let with_sql = key(&specs, &on("15.18", &[("001.sql", "CREATE ROLE x")]));
-        assert_ne!(base, with_sql);
-        assert_ne!(
-            with_sql,
-            key(&specs, &on("15.18", &[("001.sql", "CREATE ROLE y")]))
-        );
-        assert_ne!(
-            with_sql,
-            key(&specs, &on("15.18", &[("002.sql", "CREATE ROLE x")]))
-        );
+        let base = key(&specs, &on("15.18"));
+        assert_eq!(base, key(&specs, &on("15.18")));
+        assert_ne!(base, key(&specs, &on("16.4")));
     }
 
     #[test]
