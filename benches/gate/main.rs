@@ -17,6 +17,7 @@
 mod floor;
 mod gate_run;
 mod pgtap;
+mod pull_request;
 mod stats;
 mod structural;
 mod synthetic;
@@ -133,6 +134,11 @@ pub struct Rounds {
     pub cold: Vec<GateRun>,
     pub warm: Vec<GateRun>,
     pub probes: Vec<GateRun>,
+    /// Warm, with a migration added ([`pull_request::new_migration`]).
+    pub new_migration: Vec<GateRun>,
+    /// Warm but for the normalised-spec cache, one spec edited
+    /// ([`pull_request::spec_edited`]).
+    pub spec_edited: Vec<GateRun>,
 }
 
 /// The largest synthetic schema whose rounds include a default `check` (with probes): all
@@ -150,8 +156,8 @@ struct Schedule<'a> {
     rounds: Rounds,
 }
 
-/// Floor, cold check, warm check (and, when asked, warm check with probes) of every
-/// workload, round by round: round `i` runs every workload's `i`-th round, in the order
+/// Floor, cold check, warm check, the two pull requests' checks (and, when asked, warm
+/// check with probes) of every workload, round by round: round `i` runs every workload's `i`-th round, in the order
 /// given, before round `i + 1` begins. A burst of load on the machine then hits every side
 /// of a workload alike, and the sizes run back to back too, so that a size's growth over
 /// the previous one can be taken round by round, as every other ratio is.
@@ -180,6 +186,8 @@ fn interleaved_rounds(plan: Vec<(&Workload, usize, bool)>) -> Vec<Rounds> {
                     cold: vec![],
                     warm: vec![],
                     probes: vec![],
+                    new_migration: vec![],
+                    spec_edited: vec![],
                 },
             }
         })
@@ -197,6 +205,10 @@ fn interleaved_rounds(plan: Vec<(&Workload, usize, bool)>) -> Vec<Rounds> {
             r.floors.push(floor::floor_once(&pg, &w.migrations));
             r.cold.push(check(Mode::Cold, false));
             r.warm.push(check(Mode::Warm, false));
+            r.new_migration
+                .push(pull_request::new_migration(&bin(), w, cache, i));
+            r.spec_edited
+                .push(pull_request::spec_edited(&bin(), w, cache, i));
             if s.with_probes {
                 r.probes.push(check(Mode::Warm, true));
             }
