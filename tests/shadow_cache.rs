@@ -794,6 +794,34 @@ async fn an_object_in_the_shadow_database_before_the_build_keeps_out_a_shadow_bu
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// A database whose sessions are read-only by default (as a migration's `ALTER ROLE … SET
+/// default_transaction_read_only = on` would make the shadow's) cannot take a build: a
+/// shadow built elsewhere is not used in its place, the build is tried and refused, as
+/// without a shadow built elsewhere.
+#[tokio::test]
+async fn a_shadow_database_whose_sessions_are_read_only_gets_no_shadow_built_elsewhere() {
+    use reims_verify::verify::{cached_shadow, prebuild, Lookup};
+    let specs = reims_verify::spec::load_dir(&specs_dir()).unwrap();
+    let first = empty_db("read_write").await;
+    let prebuilt = prebuild(&mut connect(&first).await, None, &specs)
+        .await
+        .unwrap();
+    let here = empty_db("read_only").await;
+    sqlx::raw_sql(&format!(
+        "ALTER DATABASE {here} SET default_transaction_read_only = on"
+    ))
+    .execute(&mut connect(&here).await)
+    .await
+    .unwrap();
+    // A new session takes the database's setting.
+    let mut conn = connect(&here).await;
+    let built = cached_shadow(&mut conn, &specs, Lookup::Off, None, Some(prebuilt)).await;
+    match built {
+        Err(e) => assert!(e.to_string().contains("read-only"), "{e}"),
+        Ok((_, source)) => panic!("the shadow was {source:?}"),
+    }
+}
+
 /// A spec PostgreSQL refuses fails the build ahead too; the run then reports it as the
 /// build after the migrations does: the same exit code and the same message.
 #[test]

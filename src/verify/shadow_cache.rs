@@ -78,6 +78,10 @@ const SETTINGS: &[&str] = &[
     "integer_datetimes",
     "max_identifier_length",
     "block_size",
+    // Not how anything prints, but whether the build can run at all: a migration that
+    // makes the role's sessions read-only fails a build, and must not be answered by an
+    // entry built before it.
+    "default_transaction_read_only",
 ];
 
 /// What a run knows, before its shadow's server is asked anything, about where its shadow
