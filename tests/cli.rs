@@ -824,11 +824,7 @@ fn check_json_on_stdout_is_the_run_json_written_beside_it() {
 fn fail_on_skip_makes_a_skipped_check_fail_the_run_and_every_report_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let migrations = dir.path().join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
-    for entry in std::fs::read_dir(root().join("migrations")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), migrations.join(entry.file_name())).unwrap();
-    }
+    copy_files(&root().join("migrations"), &migrations);
     // Default privileges are a `privilege.defaults` skip: the specs have no words for them.
     std::fs::write(
         migrations.join("999_default_privileges.sql"),

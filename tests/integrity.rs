@@ -48,12 +48,6 @@ fn run_ledger(report: &Path, drift: bool) -> (i32, String, String) {
     rv(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
-}
-
 /// True when the folder verifies as intact (an error is "not intact").
 fn intact(dir: &Path) -> bool {
     matches!(digest::verify(dir), Ok(f) if f.intact())
@@ -109,7 +103,7 @@ fn flipping_any_byte_of_any_report_file_is_caught() {
         );
     }
     let work = tempfile::tempdir().unwrap();
-    copy_dir(dir, work.path());
+    copy_files(dir, work.path());
     let mut flips = 0;
     for name in &names {
         let path = work.path().join(name);
@@ -144,7 +138,7 @@ fn flipping_any_byte_of_any_report_file_is_caught() {
 /// about the whole folder through the binary.
 fn after_edit(edit: impl FnOnce(&Path)) -> (i32, String) {
     let work = tempfile::tempdir().unwrap();
-    copy_dir(failing_reports(), work.path());
+    copy_files(failing_reports(), work.path());
     edit(work.path());
     let (code, stdout, stderr) = rv(&["report", "verify", work.path().to_str().unwrap()]);
     (code, format!("{stdout}{stderr}"))
@@ -312,7 +306,7 @@ fn edits_to_verdicts_and_attributes_are_caught() {
             e.contains("warning:") && e.contains("run.json.sha256"),
             "{e}"
         );
-        copy_dir(again.path(), d);
+        copy_files(again.path(), d);
     });
     assert_eq!(code, 0, "a full re-render is locally consistent: {out}");
     assert!(!out.contains(&original_digest), "{out}");

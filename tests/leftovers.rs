@@ -706,9 +706,7 @@ fn initdb_entry(place: &Place) -> (PathBuf, u64) {
 /// Migrations with one that sleeps, so that a run can be caught applying it.
 fn slow_migrations() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(migrations_dir()).unwrap().flatten() {
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    copy_files(&migrations_dir(), dir.path());
     std::fs::write(dir.path().join("015_slow.sql"), "SELECT pg_sleep(60);\n").unwrap();
     dir
 }

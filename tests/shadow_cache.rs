@@ -26,21 +26,12 @@ struct Project {
     specs: PathBuf,
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        if e.path().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 fn project() -> Project {
     let dir = tempfile::tempdir().unwrap();
     let migrations = dir.path().join("migrations");
     let specs = dir.path().join("specs");
-    copy_dir(&migrations_dir(), &migrations);
-    copy_dir(&specs_dir(), &specs);
+    copy_files(&migrations_dir(), &migrations);
+    copy_files(&specs_dir(), &specs);
     Project {
         _dir: dir,
         migrations,
@@ -268,7 +259,7 @@ fn a_warm_run_gives_the_cold_verdict_and_reads_its_entry() {
 }
 
 #[test]
-fn an_edited_spec_or_migration_is_never_answered_from_the_cache() {
+fn an_edited_spec_is_never_answered_from_the_cache_and_a_new_migration_reads_its_entry() {
     let cache = tempfile::tempdir().unwrap();
     let p = project();
     assert_eq!(check(&p, cache.path(), Cache::On).code, 0);
@@ -698,20 +689,62 @@ fn a_migration_that_changes_how_the_server_reads_never_meets_an_entry_of_the_oth
     assert_eq!(entries(cache.path()).len(), 1);
 }
 
+/// A session on a new empty database in which `sql` ran, opened after it ran; `{db}` in
+/// the SQL names the database.
+async fn database_made_by(sql: &[&str], tag: &str) -> sqlx::PgConnection {
+    let db = empty_db(tag).await;
+    let sql: Vec<String> = sql
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace("{db}", &db))
+        .collect();
+    if !sql.is_empty() {
+        sqlx::raw_sql(&sql.join(";\n"))
+            .execute(&mut connect(&db).await)
+            .await
+            .unwrap();
+    }
+    connect(&db).await
+}
+
+/// Builds the shadow ahead on a new empty database after running `both`, then asks for
+/// one on another made by `both` and then `second`, offering the first: what the run
+/// would use there (or why it could not build). The second is read on a session opened
+/// after its SQL ran, so a setting made for the database holds for it.
+async fn shadow_offered_one_built_elsewhere(
+    both: &str,
+    second: &str,
+) -> Result<reims_verify::verify::ShadowSource, String> {
+    use reims_verify::verify::{cached_shadow, prebuild, Lookup};
+    let specs = reims_verify::spec::load_dir(&specs_dir()).unwrap();
+    let mut first = database_made_by(&[both], "state_first").await;
+    let prebuilt = prebuild(&mut first, None, &specs).await.unwrap();
+    let mut here = database_made_by(&[both, second], "state_second").await;
+    cached_shadow(&mut here, &specs, Lookup::Off, None, Some(prebuilt))
+        .await
+        .map(|(_, source)| source)
+        .map_err(|e| e.to_string())
+}
+
 /// What the shadow database holds before the build is part of the server's state, so a
 /// shadow built on a database without an object is not used for one that has it. (The
 /// run's shadow database is a copy of `template1`, which a migration could change through
 /// a connection of its own.) Each kind of object the state lists is made in the second
-/// database only; a database made the same way as the first takes the shadow built there.
+/// database only, and each case adds a row to its own catalog alone (an index, not a
+/// table, which would add a row type too); a database made the same way as the first
+/// takes the shadow built there.
 #[tokio::test]
 async fn an_object_in_the_shadow_database_before_the_build_keeps_out_a_shadow_built_without_it() {
-    use reims_verify::verify::{cached_shadow, prebuild, Lookup, ShadowSource};
-    let specs = reims_verify::spec::load_dir(&specs_dir()).unwrap();
+    use reims_verify::verify::ShadowSource;
     // (what, SQL in both databases, SQL in the second only)
     let cases = [
         ("nothing", "", ""),
         ("a domain", "", "CREATE DOMAIN public.stray AS text"),
-        ("a table", "", "CREATE TABLE public.stray (id integer)"),
+        (
+            "an index",
+            "CREATE TABLE public.holder (id integer)",
+            "CREATE INDEX stray ON public.holder (id)",
+        ),
         (
             "a function",
             "",
@@ -759,27 +792,7 @@ async fn an_object_in_the_shadow_database_before_the_build_keeps_out_a_shadow_bu
     ];
     let mut wrong = Vec::new();
     for (what, both, second) in cases {
-        let made = |sql: String, tag: &'static str| async move {
-            let db = empty_db(tag).await;
-            let mut conn = connect(&db).await;
-            if !sql.is_empty() {
-                sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
-            }
-            conn
-        };
-        let mut first = made(both.to_string(), "state_first").await;
-        let prebuilt = prebuild(&mut first, None, &specs).await.unwrap();
-        let mut here = made(
-            [both, second]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(";\n"),
-            "state_second",
-        )
-        .await;
-        let (_, source) = cached_shadow(&mut here, &specs, Lookup::Off, None, Some(prebuilt))
+        let source = shadow_offered_one_built_elsewhere(both, second)
             .await
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         let expected = if second.is_empty() {
@@ -800,25 +813,14 @@ async fn an_object_in_the_shadow_database_before_the_build_keeps_out_a_shadow_bu
 /// without a shadow built elsewhere.
 #[tokio::test]
 async fn a_shadow_database_whose_sessions_are_read_only_gets_no_shadow_built_elsewhere() {
-    use reims_verify::verify::{cached_shadow, prebuild, Lookup};
-    let specs = reims_verify::spec::load_dir(&specs_dir()).unwrap();
-    let first = empty_db("read_write").await;
-    let prebuilt = prebuild(&mut connect(&first).await, None, &specs)
-        .await
-        .unwrap();
-    let here = empty_db("read_only").await;
-    sqlx::raw_sql(&format!(
-        "ALTER DATABASE {here} SET default_transaction_read_only = on"
-    ))
-    .execute(&mut connect(&here).await)
-    .await
-    .unwrap();
-    // A new session takes the database's setting.
-    let mut conn = connect(&here).await;
-    let built = cached_shadow(&mut conn, &specs, Lookup::Off, None, Some(prebuilt)).await;
+    let built = shadow_offered_one_built_elsewhere(
+        "",
+        "ALTER DATABASE {db} SET default_transaction_read_only = on",
+    )
+    .await;
     match built {
-        Err(e) => assert!(e.to_string().contains("read-only"), "{e}"),
-        Ok((_, source)) => panic!("the shadow was {source:?}"),
+        Err(e) => assert!(e.contains("read-only"), "{e}"),
+        Ok(source) => panic!("the shadow was {source:?}"),
     }
 }
 

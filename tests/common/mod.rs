@@ -158,6 +158,18 @@ pub async fn migrated_db(tag: &str) -> String {
     name
 }
 
+/// Copies every file of a flat folder (a project's migrations, specs or reports) into `to`,
+/// made if missing. A folder inside it stops the test: copied file by file it would be
+/// left out, and the copy would then not be the project it stands for.
+pub fn copy_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        assert!(!path.is_dir(), "{} holds a folder", from.display());
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
 /// A fresh empty database; returns its name.
 pub async fn empty_db(tag: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
