@@ -640,7 +640,7 @@ impl HeldCheck {
             format!(
                 "#!/bin/sh\n\
                  if [ \"$1\" = --check ]; then\n\
-                 touch {waiting}\n\
+                 touch {waiting}.$$\n\
                  n=0; while [ -e {hold} ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done\n\
                  fi\n\
                  exec {server} \"$@\"\n",
@@ -660,9 +660,13 @@ impl HeldCheck {
         set_hold(&self.root.path().join("hold"), on);
     }
 
-    /// Whether a `postgres --check` has begun to wait.
-    fn waiting(&self) -> bool {
-        self.root.path().join("marks/waiting").exists()
+    /// How many `postgres --check` have begun to wait (each marks its own file). An
+    /// initdb runs its next one only after the last ended, so while they are held this is
+    /// the number of initdbs caught.
+    fn waiting(&self) -> usize {
+        std::fs::read_dir(self.root.path().join("marks"))
+            .unwrap()
+            .count()
     }
 }
 
@@ -727,33 +731,23 @@ fn a_run_killed_during_initdb_leaves_nothing_after_the_next_run() {
     kill_then_next_run(&place, Phase::Initdb, Signal::SIGKILL, true);
 }
 
-/// initdb sizes shared memory by running `postgres --check` through the shell, and
-/// ignores SIGQUIT while it waits for one. A run killed then must still take initdb with it
-/// at once: an initdb that lives on starts its next backends in a folder the next run is
-/// removing, and one of those can leave its shared memory behind.
-#[test]
-fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
-    let Some(held) = HeldCheck::new() else {
-        eprintln!(
-            "SKIPPED: the default PostgreSQL binaries are not under /usr, so initdb cannot be \
-             given a wrapped `postgres` here"
+/// The wrapped binaries that hold initdb's `postgres --check`, or `None` (said skipped)
+/// where initdb cannot be given them.
+fn held_check() -> Option<HeldCheck> {
+    let held = HeldCheck::new();
+    if held.is_none() {
+        report_skip(
+            "the default PostgreSQL binaries are not under /usr, so initdb cannot be given a \
+             wrapped `postgres` here",
         );
-        return;
-    };
-    let mut place = Place::new();
-    place.bindir = Some(held.bindir.clone());
-    // Without a cache, on two cores and with room, the run starts a second server beside its
-    // own, for the shadow built ahead, and so a second initdb a moment after the first.
-    // Whether that one had started when the first was caught waiting depended on the
-    // machine's load (CI once saw two, the test expecting one), so it is turned off here:
-    // one initdb runs. The server built ahead is started the same way, and a run killed
-    // while it builds is `a_run_killed_while_the_shadow_is_built_ahead_leaves_nothing_after_the_next_run`.
-    place.no_ahead = true;
-    held.hold(true);
-    let mut child = place.spawn_check(false, false);
-    wait_for("initdb's `postgres --check` to wait", || held.waiting());
-    let parent = place.parent.path().display().to_string();
-    let initdb: Vec<i32> = processes_mentioning(&parent)
+    }
+    held
+}
+
+/// The initdb processes whose command line names the place's folder: the run's own, and
+/// the shadow server's when the shadow is built ahead.
+fn initdbs_of(place: &Place) -> Vec<i32> {
+    processes_mentioning(&place.parent.path().display().to_string())
         .into_iter()
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
@@ -761,24 +755,36 @@ fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
                 argv0.ends_with(b"initdb")
             })
         })
-        .collect();
-    assert_eq!(initdb.len(), 1, "one initdb runs for the run: {initdb:?}");
+        .collect()
+}
+
+/// Starts a run on `held`'s binaries without a cache, waits until `initdbs` initdbs wait
+/// for their `postgres --check`, kills the run (SIGKILL) and proves that each initdb died
+/// with it within 2 s; then lets the held backends go and proves the next run removes
+/// what was left, and that no shared memory names a killed data folder.
+fn kill_while_initdbs_wait(held: &HeldCheck, place: &Place, initdbs: usize) {
+    held.hold(true);
+    let mut child = place.spawn_check(false, false);
+    wait_for("initdb's `postgres --check` to wait", || {
+        held.waiting() >= initdbs
+    });
+    let caught = initdbs_of(place);
+    assert_eq!(caught.len(), initdbs, "initdbs of the run: {caught:?}");
     let data_ids = place.data_folder_ids();
-    assert_eq!(data_ids.len(), 1, "the run's data folder exists");
+    assert_eq!(data_ids.len(), initdbs, "the data folders exist");
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     assert_eq!(child.wait().unwrap().code(), None, "killed");
     let deadline = Instant::now() + Duration::from_secs(2);
-    while !ended(initdb[0]) && Instant::now() < deadline {
+    while !caught.iter().all(|pid| ended(*pid)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let outlived = !ended(initdb[0]);
+    let outlived: Vec<i32> = caught.iter().copied().filter(|pid| !ended(*pid)).collect();
     held.hold(false);
     assert!(
-        !outlived,
-        "initdb (pid {}) outlived its killed run by 2 s, still waiting on its backend",
-        initdb[0]
+        outlived.is_empty(),
+        "initdb (pids {outlived:?}) outlived its killed run by 2 s, still waiting on its backend"
     );
-    // The backend it waited for goes on by itself once let go; let it finish.
+    // The backends they waited for go on by themselves once let go; let them finish.
     wait_for("the released `postgres --check` to end", || {
         processes_in(place.parent.path()).is_empty()
             && processes_mentioning(&held.root.path().display().to_string()).is_empty()
@@ -793,6 +799,38 @@ fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
     assert!(place.folders().is_empty(), "left {:?}", place.folders());
     let left = segments_of_folders(&data_ids);
     assert!(left.is_empty(), "shared memory left: {left:?}");
+}
+
+/// initdb sizes shared memory by running `postgres --check` through the shell, and
+/// ignores SIGQUIT while it waits for one. A run killed then must still take initdb with it
+/// at once: an initdb that lives on starts its next backends in a folder the next run is
+/// removing, and one of those can leave its shared memory behind.
+#[test]
+fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
+    let Some(held) = held_check() else { return };
+    let mut place = Place::new();
+    place.bindir = Some(held.bindir.clone());
+    // Without a cache, on two cores and with room, the run starts a second server beside its
+    // own, for the shadow built ahead, and so a second initdb a moment after the first.
+    // Whether that one had started when the first was caught waiting depended on the
+    // machine's load (CI once saw two, the test expecting one), so it is turned off here:
+    // one initdb runs. The next test holds both.
+    place.no_ahead = true;
+    kill_while_initdbs_wait(&held, &place, 1);
+}
+
+/// The shadow built ahead runs initdb for a server of its own, beside the run's: a run
+/// killed while both initdbs wait for a backend takes both with it.
+#[test]
+fn a_run_killed_while_both_its_initdbs_wait_for_a_backend_takes_both_with_it() {
+    if std::thread::available_parallelism().is_ok_and(|n| n.get() < 2) {
+        report_skip("the shadow is built ahead only on a machine of two cores or more");
+        return;
+    }
+    let Some(held) = held_check() else { return };
+    let mut place = Place::new();
+    place.bindir = Some(held.bindir.clone());
+    kill_while_initdbs_wait(&held, &place, 2);
 }
 
 #[test]
