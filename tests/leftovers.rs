@@ -731,6 +731,26 @@ fn a_run_killed_during_initdb_leaves_nothing_after_the_next_run() {
     kill_then_next_run(&place, Phase::Initdb, Signal::SIGKILL, true);
 }
 
+/// Whether a run in `place` builds the shadow ahead, as `commands/shadow_server.rs` decides:
+/// two cores, and 1 GiB free where its clusters go. When not, the test says it skipped.
+fn builds_ahead(place: &Place) -> bool {
+    if std::thread::available_parallelism().is_ok_and(|n| n.get() < 2) {
+        report_skip("the shadow is built ahead only on a machine of two cores or more");
+        return false;
+    }
+    let fs = nix::sys::statvfs::statvfs(place.parent.path()).unwrap();
+    let free = (fs.blocks_available() as u64).saturating_mul(fs.fragment_size() as u64);
+    if free < 1 << 30 {
+        report_skip(&format!(
+            "the shadow is built ahead only with 1 GiB free beside the run's server, and {} \
+             has {free} bytes",
+            place.parent.path().display()
+        ));
+        return false;
+    }
+    true
+}
+
 /// The wrapped binaries that hold initdb's `postgres --check`, or `None` (said skipped)
 /// where initdb cannot be given them.
 fn held_check() -> Option<HeldCheck> {
@@ -823,12 +843,11 @@ fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
 /// killed while both initdbs wait for a backend takes both with it.
 #[test]
 fn a_run_killed_while_both_its_initdbs_wait_for_a_backend_takes_both_with_it() {
-    if std::thread::available_parallelism().is_ok_and(|n| n.get() < 2) {
-        report_skip("the shadow is built ahead only on a machine of two cores or more");
+    let mut place = Place::new();
+    if !builds_ahead(&place) {
         return;
     }
     let Some(held) = held_check() else { return };
-    let mut place = Place::new();
     place.bindir = Some(held.bindir.clone());
     kill_while_initdbs_wait(&held, &place, 2);
 }
@@ -883,11 +902,10 @@ fn a_run_killed_during_migrations_leaves_nothing_after_the_next_run() {
 /// run: a run killed then leaves neither server behind.
 #[test]
 fn a_run_killed_while_the_shadow_is_built_ahead_leaves_nothing_after_the_next_run() {
-    if std::thread::available_parallelism().is_ok_and(|n| n.get() < 2) {
-        report_skip("the shadow is built ahead only on a machine of two cores or more");
+    let mut place = Place::new();
+    if !builds_ahead(&place) {
         return;
     }
-    let mut place = Place::new();
     let slow = slow_migrations();
     place.migrations = slow.path().to_path_buf();
     for signal in [
