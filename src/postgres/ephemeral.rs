@@ -332,9 +332,12 @@ impl EphemeralCluster {
                 program.display()
             ),
         };
-        let child = spawn_bound_to_process(cmd, libc::SIGKILL).map_err(cannot_run)?;
-        self.folder
-            .set_worker(Some(Worker::Initdb(child.id() as i32)));
+        let child = self
+            .folder
+            .start_worker(Worker::Initdb, || {
+                spawn_bound_to_process(cmd, libc::SIGKILL)
+            })
+            .map_err(cannot_run)?;
         let out = child.wait_with_output().map_err(cannot_run)?;
         self.folder.set_worker(None);
         if !out.status.success() {
@@ -385,19 +388,22 @@ impl EphemeralCluster {
             .stdout(Stdio::null())
             .stderr(log);
         as_owner(&mut cmd, owner);
-        let child = spawn_bound_to_process(cmd, libc::SIGQUIT).map_err(|e| Error::Cluster {
-            message: format!(
-                "cannot start {}: {e}",
-                self.bindir.program("postgres").display()
-            ),
-            hint: format!(
+        let child = self
+            .folder
+            .start_worker(Worker::Server, || {
+                spawn_bound_to_process(cmd, libc::SIGQUIT)
+            })
+            .map_err(|e| Error::Cluster {
+                message: format!(
+                    "cannot start {}: {e}",
+                    self.bindir.program("postgres").display()
+                ),
+                hint: format!(
                 "check that {} holds a PostgreSQL server that runs here (`postgres --version`), \
                  or name another with --pg-bindir",
                 self.bindir.path.display()
             ),
-        })?;
-        self.folder
-            .set_worker(Some(Worker::Server(child.id() as i32)));
+            })?;
         self.child = Some(child);
         Ok(())
     }

@@ -23,11 +23,19 @@ pub(crate) enum Worker {
     Server(i32),
 }
 
+/// The process group working in a folder, and whether the folder is being torn down.
+#[derive(Debug, Default)]
+struct Slot {
+    worker: Option<Worker>,
+    /// Set by the teardown before it stops the worker: no worker starts after it.
+    closed: bool,
+}
+
 /// A cluster folder, and the process group working in it, if one runs.
 #[derive(Debug)]
 pub(crate) struct ClusterFolder {
     dir: PathBuf,
-    worker: Mutex<Option<Worker>>,
+    slot: Mutex<Slot>,
 }
 
 impl ClusterFolder {
@@ -40,7 +48,7 @@ impl ClusterFolder {
             .keep();
         let folder = ClusterFolder {
             dir,
-            worker: Mutex::new(None),
+            slot: Mutex::new(Slot::default()),
         };
         if let Some(owner) = Owner::current() {
             if let Err(e) = owner.write_to(&folder.dir) {
@@ -58,12 +66,39 @@ impl ClusterFolder {
 
     /// Record which process now works in the folder (`None` once it has exited).
     pub(crate) fn set_worker(&self, worker: Option<Worker>) {
-        *self.worker.lock().unwrap_or_else(|p| p.into_inner()) = worker;
+        self.slot().worker = worker;
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Start the folder's worker (`spawn`, recorded as `kind` of its pid) with the slot held,
+    /// so that a teardown on another thread (a signal's clean-up, while a thread of the run
+    /// starts initdb or a server) either finds it and stops it, or came first, and then it
+    /// is not started: started after the teardown, it would run in a removed folder with
+    /// no one to stop it but its parent-death signal, and a backend of it could leave its
+    /// shared memory behind.
+    pub(crate) fn start_worker(
+        &self,
+        kind: fn(i32) -> Worker,
+        spawn: impl FnOnce() -> std::io::Result<std::process::Child>,
+    ) -> std::io::Result<std::process::Child> {
+        let mut slot = self.slot();
+        if slot.closed {
+            return Err(std::io::Error::other(
+                "the run is being stopped and its folder removed",
+            ));
+        }
+        let child = spawn()?;
+        slot.worker = Some(kind(child.id() as i32));
+        Ok(child)
     }
 
     /// Stop the process group working in the folder, remove the shared memory it provably
-    /// left, and delete the folder.
+    /// left, and delete the folder. No worker starts in it after this begins.
     pub(crate) fn teardown(&self) {
+        self.slot().closed = true;
         self.stop_worker();
         release_leftover_shm(&self.dir.join("data"));
         for _ in 0..20 {
@@ -80,7 +115,7 @@ impl ClusterFolder {
 impl ClusterFolder {
     /// Stop the process group working in the folder, keeping the folder.
     pub(crate) fn stop_worker(&self) {
-        let worker = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let worker = self.slot().worker.take();
         let Some(worker) = worker else { return };
         // Taken first: an interrupted initdb removes the data folder (and its lock file)
         // while its backend may still hold the memory.
@@ -140,5 +175,42 @@ fn stop_group(raw: i32, first: nix::sys::signal::Signal) {
         let _ = kill(group, Signal::SIGKILL);
         let _ = kill(leader, Signal::SIGKILL);
         let _ = waitpid(leader, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn ended(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')').next().unwrap_or("").trim().starts_with('Z')
+        })
+    }
+
+    /// A worker started before the teardown is stopped by it; once the teardown has begun,
+    /// no worker starts (the spawn is never called) and the caller is told why.
+    #[test]
+    fn a_torn_down_folder_starts_no_worker_and_one_started_before_is_stopped() {
+        let parent = tempfile::tempdir().unwrap();
+        let folder = ClusterFolder::create(parent.path()).unwrap();
+        let mut child = folder
+            .start_worker(Worker::Server, || Command::new("sleep").arg("30").spawn())
+            .unwrap();
+        let pid = child.id() as i32;
+        folder.teardown();
+        assert!(ended(pid), "the worker started before the teardown runs on");
+        // Already reaped by the teardown.
+        let _ = child.wait();
+        assert!(!folder.dir().exists(), "the folder is left");
+        let mut called = false;
+        let refused = folder.start_worker(Worker::Initdb, || {
+            called = true;
+            Command::new("sleep").arg("30").spawn()
+        });
+        assert!(!called, "a worker was started after the teardown");
+        let err = refused.expect_err("a worker was started after the teardown");
+        assert!(err.to_string().contains("being stopped"), "{err}");
     }
 }
