@@ -602,19 +602,30 @@ fn wrap_postgres(real: &Path, bindir: &Path, script: impl FnOnce(&Path, &Path) -
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// A folder of the default server binaries whose `postgres --check` (the runs initdb
-/// makes, through the shell, to size shared memory) waits while [`HeldCheck::hold`] is on,
-/// so that a run can be caught while its initdb waits for such a backend.
-struct HeldCheck {
+/// Which of initdb's runs of `postgres` a [`HeldBackend`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// `postgres --check`, which initdb runs through the shell to size shared memory:
+    /// held before it starts.
+    Check,
+    /// The bootstrap backend (`postgres --boot`): started, so with its shared memory, and
+    /// held before it reads its script, which comes on its input; its exit status is kept.
+    Boot,
+}
+
+/// A folder of the default server binaries whose `postgres` waits in one of initdb's runs
+/// of it (see [`Held`]) while [`HeldBackend::hold`] is on, so that a run can be caught
+/// while its initdb waits for such a backend.
+struct HeldBackend {
     root: tempfile::TempDir,
     bindir: PathBuf,
 }
 
-impl HeldCheck {
+impl HeldBackend {
     /// `None` when the default binaries are not installed under `/usr` (initdb finds its
     /// `postgres` beside its own resolved path and its share folder relative to it, so the
     /// copy mirrors that layout).
-    fn new() -> Option<Self> {
+    fn new(held: Held) -> Option<Self> {
         let real = reims_verify::postgres::find_bindir(None)
             .expect("the default PostgreSQL binaries")
             .path;
@@ -631,42 +642,86 @@ impl HeldCheck {
         }
         std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         std::os::unix::fs::symlink("/usr/share", root.path().join("share")).unwrap();
-        // The marker folder is writable by the OS user initdb runs as.
-        let marks = root.path().join("marks");
-        std::fs::create_dir(&marks).unwrap();
-        std::fs::set_permissions(&marks, std::fs::Permissions::from_mode(0o777)).unwrap();
+        // The marker folders are writable by the OS user initdb runs as.
+        for marks in ["marks", "statuses"] {
+            let marks = root.path().join(marks);
+            std::fs::create_dir(&marks).unwrap();
+            std::fs::set_permissions(&marks, std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        let waiting = root.path().join("marks/waiting");
+        let status = root.path().join("statuses/boot");
         let hold = root.path().join("hold");
+        let wait = format!(
+            "n=0; while [ -e {hold} ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done",
+            hold = hold.display()
+        );
         wrap_postgres(&real, &bindir, |server, _| {
-            format!(
-                "#!/bin/sh\n\
-                 if [ \"$1\" = --check ]; then\n\
-                 touch {waiting}.$$\n\
-                 n=0; while [ -e {hold} ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n+1)); done\n\
-                 fi\n\
-                 exec {server} \"$@\"\n",
-                server = server.display(),
-                waiting = marks.join("waiting").display(),
-                hold = hold.display(),
-            )
+            let server = server.display();
+            let waiting = waiting.display();
+            match held {
+                Held::Check => format!(
+                    "#!/bin/sh\n\
+                     if [ \"$1\" = --check ]; then\n\
+                     touch {waiting}.$$\n\
+                     {wait}\n\
+                     fi\n\
+                     exec {server} \"$@\"\n"
+                ),
+                Held::Boot => format!(
+                    "#!/bin/sh\n\
+                     if [ \"$1\" = --boot ]; then\n\
+                     touch {waiting}.$$\n\
+                     {{ {wait}; cat; }} | {server} \"$@\"\n\
+                     status=$?\n\
+                     echo $status > {status}.$$\n\
+                     exit $status\n\
+                     fi\n\
+                     exec {server} \"$@\"\n",
+                    status = status.display(),
+                ),
+            }
         });
         // A copy, not a link: initdb looks for `postgres` beside its resolved path.
         let initdb = bindir.join("initdb");
         std::fs::remove_file(&initdb).unwrap();
         std::fs::copy(real.join("initdb"), &initdb).unwrap();
-        Some(HeldCheck { root, bindir })
+        Some(HeldBackend { root, bindir })
     }
 
     fn hold(&self, on: bool) {
         set_hold(&self.root.path().join("hold"), on);
     }
 
-    /// How many `postgres --check` have begun to wait (each marks its own file). An
+    /// How many held runs of `postgres` have begun to wait (each marks its own file). An
     /// initdb runs its next one only after the last ended, so while they are held this is
     /// the number of initdbs caught.
     fn waiting(&self) -> usize {
         std::fs::read_dir(self.root.path().join("marks"))
             .unwrap()
             .count()
+    }
+
+    /// The exit statuses of the bootstrap backends that ended by themselves ([`Held::Boot`]):
+    /// one killed never writes its own.
+    fn boot_statuses(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.path().join("statuses"))
+            .unwrap()
+            .map(|e| {
+                std::fs::read_to_string(e.unwrap().path())
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// Forget the marks and statuses of earlier runs.
+    fn clear(&self) {
+        for marks in ["marks", "statuses"] {
+            for entry in std::fs::read_dir(self.root.path().join(marks)).unwrap() {
+                std::fs::remove_file(entry.unwrap().path()).unwrap();
+            }
+        }
     }
 }
 
@@ -731,30 +786,10 @@ fn a_run_killed_during_initdb_leaves_nothing_after_the_next_run() {
     kill_then_next_run(&place, Phase::Initdb, Signal::SIGKILL, true);
 }
 
-/// Whether a run in `place` builds the shadow ahead, as `commands/shadow_server.rs` decides:
-/// two cores, and 1 GiB free where its clusters go. When not, the test says it skipped.
-fn builds_ahead(place: &Place) -> bool {
-    if std::thread::available_parallelism().is_ok_and(|n| n.get() < 2) {
-        report_skip("the shadow is built ahead only on a machine of two cores or more");
-        return false;
-    }
-    let fs = nix::sys::statvfs::statvfs(place.parent.path()).unwrap();
-    let free = (fs.blocks_available() as u64).saturating_mul(fs.fragment_size() as u64);
-    if free < 1 << 30 {
-        report_skip(&format!(
-            "the shadow is built ahead only with 1 GiB free beside the run's server, and {} \
-             has {free} bytes",
-            place.parent.path().display()
-        ));
-        return false;
-    }
-    true
-}
-
-/// The wrapped binaries that hold initdb's `postgres --check`, or `None` (said skipped)
-/// where initdb cannot be given them.
-fn held_check() -> Option<HeldCheck> {
-    let held = HeldCheck::new();
+/// The wrapped binaries that hold `held`, or `None` (said skipped) where initdb cannot be
+/// given them.
+fn held_backend(held: Held) -> Option<HeldBackend> {
+    let held = HeldBackend::new(held);
     if held.is_none() {
         report_skip(
             "the default PostgreSQL binaries are not under /usr, so initdb cannot be given a \
@@ -782,7 +817,7 @@ fn initdbs_of(place: &Place) -> Vec<i32> {
 /// for their `postgres --check`, kills the run (SIGKILL) and proves that each initdb died
 /// with it within 2 s; then lets the held backends go and proves the next run removes
 /// what was left, and that no shared memory names a killed data folder.
-fn kill_while_initdbs_wait(held: &HeldCheck, place: &Place, initdbs: usize) {
+fn kill_while_initdbs_wait(held: &HeldBackend, place: &Place, initdbs: usize) {
     held.hold(true);
     let mut child = place.spawn_check(false, false);
     wait_for("initdb's `postgres --check` to wait", || {
@@ -827,7 +862,9 @@ fn kill_while_initdbs_wait(held: &HeldCheck, place: &Place, initdbs: usize) {
 /// removing, and one of those can leave its shared memory behind.
 #[test]
 fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
-    let Some(held) = held_check() else { return };
+    let Some(held) = held_backend(Held::Check) else {
+        return;
+    };
     let mut place = Place::new();
     place.bindir = Some(held.bindir.clone());
     // Without a cache, on two cores and with room, the run starts a second server beside its
@@ -844,12 +881,87 @@ fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
 #[test]
 fn a_run_killed_while_both_its_initdbs_wait_for_a_backend_takes_both_with_it() {
     let mut place = Place::new();
-    if !builds_ahead(&place) {
+    if !builds_ahead(Some(place.parent.path())) {
         return;
     }
-    let Some(held) = held_check() else { return };
+    let Some(held) = held_backend(Held::Check) else {
+        return;
+    };
     place.bindir = Some(held.bindir.clone());
     kill_while_initdbs_wait(&held, &place, 2);
+}
+
+/// Whether the data folder `data` is held by initdb's bootstrap backend with its shared
+/// memory made: its lock file names a live `postgres --boot` and a System V segment.
+fn bootstrap_holds_memory(data: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
+        return false;
+    };
+    let pid = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok());
+    pid.is_some_and(|pid| {
+        std::fs::read(format!("/proc/{}/cmdline", pid.abs()))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--boot"))
+    }) && sysv_id(data).is_some_and(sysv_exists)
+}
+
+/// initdb's bootstrap backend (`postgres --boot`) has no handler for SIGTERM: a SIGTERM
+/// kills it outright, and its shared memory stays (CI once saw a run interrupted during
+/// the shadow's set-up leave such a trio). A run interrupted while it works must let it
+/// finish its step, so that it exits by itself, through PostgreSQL's clean-up; initdb then
+/// stops and removes its folder, and nothing is left, before any next run.
+#[test]
+fn a_run_interrupted_while_initdb_bootstraps_lets_the_backend_finish_and_leaves_nothing() {
+    let Some(held) = held_backend(Held::Boot) else {
+        return;
+    };
+    let mut place = Place::new();
+    place.bindir = Some(held.bindir.clone());
+    place.no_ahead = true;
+    for signal in [Signal::SIGINT, Signal::SIGTERM] {
+        held.clear();
+        held.hold(true);
+        let mut child = place.spawn_check(false, false);
+        wait_for("the bootstrap backend's shared memory", || {
+            held.waiting() == 1
+                && place
+                    .folders()
+                    .iter()
+                    .any(|f| bootstrap_holds_memory(&f.join("data")))
+        });
+        let data_ids = place.data_folder_ids();
+        kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+        // The run's clean-up has begun; the backend, let go now, reads its script.
+        std::thread::sleep(Duration::from_millis(500));
+        held.hold(false);
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        use std::io::Read;
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(130), "{signal:?}: stderr:\n{stderr}");
+        assert_eq!(
+            held.boot_statuses(),
+            vec!["0".to_string()],
+            "{signal:?}: the bootstrap backend was killed, not let finish its step"
+        );
+        wait_for("no process working in the place", || {
+            processes_in(place.parent.path()).is_empty()
+        });
+        assert!(
+            place.folders().is_empty(),
+            "{signal:?}: left {:?}",
+            place.folders()
+        );
+        let left = segments_of_folders(&data_ids);
+        assert!(left.is_empty(), "{signal:?}: shared memory left: {left:?}");
+    }
 }
 
 #[test]
@@ -903,7 +1015,7 @@ fn a_run_killed_during_migrations_leaves_nothing_after_the_next_run() {
 #[test]
 fn a_run_killed_while_the_shadow_is_built_ahead_leaves_nothing_after_the_next_run() {
     let mut place = Place::new();
-    if !builds_ahead(&place) {
+    if !builds_ahead(Some(place.parent.path())) {
         return;
     }
     let slow = slow_migrations();

@@ -479,17 +479,7 @@ fn another_server_major_never_reads_this_majors_entry() {
 }
 
 /// The variable that makes a run build its shadow after the migrations, on its own server.
-const NO_AHEAD: &str = "REIMS_VERIFY_NO_SHADOW_AHEAD";
-
-/// True, with the test reported skipped, when the machine lacks the second core the build
-/// ahead needs.
-fn lacks_two_cores() -> bool {
-    let lacks = !std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
-    if lacks {
-        report_skip("the shadow is built ahead only on a machine of two cores or more");
-    }
-    lacks
-}
+const NO_AHEAD: &str = reims_verify::commands::NO_SHADOW_AHEAD_ENV;
 
 /// Whether a run (`--format json`) used a shadow built ahead: its record has the phase of
 /// the shadow's own server (`shadow_server`), and its `shadow` phase began before its
@@ -550,7 +540,7 @@ fn cold_both_ways(p: &Project, cache_dir: &Path) -> (std::process::Output, std::
 /// project as it is, and with a spec that must fail.
 #[test]
 fn a_shadow_built_beside_the_migrations_gives_the_verdict_of_one_built_after_them() {
-    if lacks_two_cores() {
+    if !builds_ahead(None) {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
@@ -636,7 +626,7 @@ fn null_equals_project() -> Project {
 /// again after the migrations, and the run passes, with and without the cache.
 #[test]
 fn a_migration_that_changes_how_the_server_reads_gets_the_shadow_built_after_it() {
-    if lacks_two_cores() {
+    if !builds_ahead(None) {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
@@ -887,7 +877,7 @@ impl Drop for SmallTmpfs {
 /// has the room to itself. The 160 MB here would hold both servers of a REIMS run.
 #[test]
 fn a_cluster_folder_without_room_for_a_second_server_gets_no_build_ahead() {
-    if lacks_two_cores() {
+    if !builds_ahead(None) {
         return;
     }
     let small = match SmallTmpfs::mount(160) {

@@ -14,6 +14,7 @@ pub use migrate::run_migrate;
 pub use output::Output;
 pub use pg::run_pg;
 pub use report::run_report;
+pub use shadow_server::{why_not_ahead, NO_SHADOW_AHEAD_ENV};
 pub use snapshot::run_snapshot;
 pub use spec::{run_spec, spec_json_schema};
 

@@ -162,12 +162,28 @@ impl Drop for Ahead {
 /// room the run's own server needs (a container's `/dev/shm` is 64 MB by default).
 const ROOM_FOR_AHEAD: u64 = 1 << 30;
 
-/// True when the build ahead may run: not turned off, a second core to run it on, and room
-/// for a second server beside the run's.
-fn ahead_wanted(copts: &ClusterOptions) -> bool {
-    std::env::var_os(NO_SHADOW_AHEAD_ENV).is_none()
-        && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
-        && Cluster::free_space_for(copts).is_some_and(|free| free >= ROOM_FOR_AHEAD)
+/// Why a run with `copts` would not build the shadow ahead, or `None` when it would: not
+/// turned off, a second core to run it on, and room for a second server beside the run's.
+/// The run decides by it, and tests that need the build ahead ask it why they skip.
+pub fn why_not_ahead(copts: &ClusterOptions) -> Option<String> {
+    if std::env::var_os(NO_SHADOW_AHEAD_ENV).is_some() {
+        return Some(format!("{NO_SHADOW_AHEAD_ENV} turns the build ahead off"));
+    }
+    if !std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2) {
+        return Some("the shadow is built ahead only on a machine of two cores or more".into());
+    }
+    match Cluster::free_space_for(copts) {
+        Some(free) if free >= ROOM_FOR_AHEAD => None,
+        Some(free) => Some(format!(
+            "the shadow is built ahead only with 1 GiB free where the clusters go, and there \
+             are {free} bytes"
+        )),
+        None => Some(
+            "the shadow is built ahead only where the room the clusters have is known (not in \
+             a container)"
+                .into(),
+        ),
+    }
 }
 
 /// The thread's work: the lookup, then on a miss the build on a server of its own. The
@@ -187,7 +203,7 @@ async fn look_up_and_build(
         ..inputs
     };
     let lookup = look_up_now(&specs, &inputs);
-    if !(lookup.misses() && ahead_wanted(&copts)) {
+    if !(lookup.misses() && why_not_ahead(&copts).is_none()) {
         let _ = answer.send(Answer {
             version,
             lookup,

@@ -388,22 +388,23 @@ impl EphemeralCluster {
             .stdout(Stdio::null())
             .stderr(log);
         as_owner(&mut cmd, owner);
+        let cannot_start = |e: std::io::Error| Error::Cluster {
+            message: format!(
+                "cannot start {}: {e}",
+                self.bindir.program("postgres").display()
+            ),
+            hint: format!(
+                "check that {} holds a PostgreSQL server that runs here (`postgres --version`), \
+                 or name another with --pg-bindir",
+                self.bindir.path.display()
+            ),
+        };
         let child = self
             .folder
             .start_worker(Worker::Server, || {
                 spawn_bound_to_process(cmd, libc::SIGQUIT)
             })
-            .map_err(|e| Error::Cluster {
-                message: format!(
-                    "cannot start {}: {e}",
-                    self.bindir.program("postgres").display()
-                ),
-                hint: format!(
-                "check that {} holds a PostgreSQL server that runs here (`postgres --version`), \
-                 or name another with --pg-bindir",
-                self.bindir.path.display()
-            ),
-            })?;
+            .map_err(cannot_start)?;
         self.child = Some(child);
         Ok(())
     }

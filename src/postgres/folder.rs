@@ -2,21 +2,25 @@
 //! with an owner marker so that a later run can reap it if this one is killed, registered
 //! with `cleanup`, and torn down in the order that leaves nothing behind.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::cleanup::Leftover;
-use super::owner::Owner;
+use super::owner::{process_group, Owner};
 use super::reaper::{owned_prefix, processes_in, CLUSTER_PREFIX};
 use super::shm::{release_leftover_shm, ShmProof};
 
 /// What works in a cluster folder, and so how to stop it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Worker {
-    /// initdb and its single-user backend: SIGTERM, so that the backend exits through
-    /// PostgreSQL's own clean-up (removing its shared memory) and initdb removes the data
-    /// folder. Immediate shutdown (SIGQUIT) would skip that clean-up.
+    /// initdb and its backends: SIGTERM to initdb, which stops after its current step and
+    /// removes the data folder, and to the backends that catch it (the single-user one),
+    /// which exit through PostgreSQL's own clean-up, removing their shared memory. The
+    /// bootstrap backend does not catch SIGTERM: killed by it, it would leave its shared
+    /// memory behind, so it is let finish its step. Immediate shutdown (SIGQUIT) would skip
+    /// the clean-up too.
     Initdb(i32),
     /// The server: SIGQUIT, PostgreSQL's immediate shutdown (it still removes its shared
     /// memory and lock file).
@@ -121,8 +125,8 @@ impl ClusterFolder {
         // while its backend may still hold the memory.
         let proof = ShmProof::capture(&self.dir.join("data"));
         match worker {
-            Worker::Initdb(pid) => stop_group(pid, nix::sys::signal::Signal::SIGTERM),
-            Worker::Server(pid) => stop_group(pid, nix::sys::signal::Signal::SIGQUIT),
+            Worker::Initdb(pid) => stop_group(pid, signal_initdb),
+            Worker::Server(pid) => stop_group(pid, signal_server),
         }
         // Anything still working in the folder (a backend that left its process group)
         // would keep files open and shared memory attached.
@@ -152,22 +156,80 @@ impl Leftover for ClusterFolder {
     }
 }
 
-/// Signal the process group led by `raw` with `first`, wait up to 5 s for it to go, then
-/// SIGKILL what is left.
-fn stop_group(raw: i32, first: nix::sys::signal::Signal) {
+/// PostgreSQL's immediate shutdown, to the server and every backend of its group, once.
+fn signal_server(leader: i32, signalled: &mut BTreeSet<i32>) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    if signalled.insert(leader) {
+        let _ = kill(Pid::from_raw(-leader), Signal::SIGQUIT);
+        let _ = kill(Pid::from_raw(leader), Signal::SIGQUIT);
+    }
+}
+
+/// SIGTERM to initdb (once) and to each process of its group that catches SIGTERM and has
+/// not had it yet; called again while the group winds down, since initdb may have been
+/// between two steps and start one more backend, and a backend just started may not have
+/// set its handlers yet.
+fn signal_initdb(leader: i32, signalled: &mut BTreeSet<i32>) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    for pid in group_members(leader) {
+        if !signalled.contains(&pid) && (pid == leader || catches(pid, Signal::SIGTERM)) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            signalled.insert(pid);
+        }
+    }
+    if signalled.insert(leader) {
+        let _ = kill(Pid::from_raw(leader), Signal::SIGTERM);
+    }
+}
+
+/// The processes of process group `group`.
+fn group_members(group: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| process_group(*pid) == Some(group))
+        .collect()
+}
+
+/// Whether process `pid` has a handler for `signal` (its `SigCgt` mask says so).
+fn catches(pid: i32, signal: nix::sys::signal::Signal) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+}
+
+/// Stop the process group led by `raw`: `signal` it (again every 20 ms, with the set of
+/// the processes it has signalled), wait up to 5 s for the whole group to go, then SIGKILL
+/// what is left.
+fn stop_group(raw: i32, signal: fn(i32, &mut BTreeSet<i32>)) {
     use nix::sys::signal::{kill, Signal};
     use nix::sys::wait::{waitpid, WaitPidFlag};
     use nix::unistd::Pid;
     let leader = Pid::from_raw(raw);
     let group = Pid::from_raw(-raw);
-    let _ = kill(group, first);
-    let _ = kill(leader, first);
+    let mut signalled = BTreeSet::new();
+    signal(raw, &mut signalled);
     let deadline = Instant::now() + Duration::from_secs(5);
+    let mut next_signal = Instant::now() + Duration::from_millis(20);
     // Reap the leader if it is our child, and wait for the whole group to be gone.
     while Instant::now() < deadline {
         let _ = waitpid(leader, Some(WaitPidFlag::WNOHANG));
         if kill(group, None).is_err() && kill(leader, None).is_err() {
             break;
+        }
+        if Instant::now() >= next_signal {
+            signal(raw, &mut signalled);
+            next_signal = Instant::now() + Duration::from_millis(20);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -183,10 +245,10 @@ mod tests {
     use super::*;
     use std::process::Command;
 
+    use crate::postgres::owner::{pid_liveness, Liveness};
+
     fn ended(pid: i32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
-            s.rsplit(')').next().unwrap_or("").trim().starts_with('Z')
-        })
+        pid_liveness(pid, None) == Liveness::Dead
     }
 
     /// A worker started before the teardown is stopped by it; once the teardown has begun,
@@ -212,5 +274,42 @@ mod tests {
         assert!(!called, "a worker was started after the teardown");
         let err = refused.expect_err("a worker was started after the teardown");
         assert!(err.to_string().contains("being stopped"), "{err}");
+    }
+
+    /// The group of a stopped initdb is found whole, and only the processes with a handler
+    /// for SIGTERM count as catching it (the bootstrap backend has none).
+    #[test]
+    fn a_group_is_found_whole_and_only_a_handler_counts_as_catching_sigterm() {
+        use std::os::unix::process::CommandExt;
+        let mut leader = Command::new("sh")
+            .args(["-c", "trap 'exit 0' TERM; sleep 30 & wait"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = leader.id() as i32;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let members = loop {
+            let members = group_members(pid);
+            if (members.len() == 2 && catches(pid, nix::sys::signal::Signal::SIGTERM))
+                || Instant::now() > deadline
+            {
+                break members;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(members.len(), 2, "the shell and its sleep: {members:?}");
+        let sleep = *members.iter().find(|m| **m != pid).unwrap();
+        assert!(catches(pid, nix::sys::signal::Signal::SIGTERM), "the trap");
+        assert!(
+            !catches(sleep, nix::sys::signal::Signal::SIGTERM),
+            "sleep has no handler"
+        );
+        assert!(!catches(sleep, nix::sys::signal::Signal::SIGINT));
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(-pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = leader.wait();
+        assert!(group_members(pid).iter().all(|m| ended(*m)));
     }
 }

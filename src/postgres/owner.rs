@@ -136,16 +136,25 @@ pub(crate) fn pid_liveness(pid: i32, start: Option<u64>) -> Liveness {
     }
 }
 
-/// The state letter and the start time from a `/proc/PID/stat` line. The command name
+/// The fields of a `/proc/PID/stat` line from field 3 (the state) on. The command name
 /// (field 2) is in parentheses and may contain spaces and parentheses, so fields are
 /// counted after its last `)`.
+fn stat_fields(stat: &str) -> Option<Vec<&str>> {
+    Some(stat[stat.rfind(')')? + 1..].split_whitespace().collect())
+}
+
+/// The state letter and the start time (field 22) from a `/proc/PID/stat` line.
 fn parse_stat(stat: &str) -> Option<(char, u64)> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state); start time is field 22.
+    let fields = stat_fields(stat)?;
     let state = fields.first()?.chars().next()?;
     let start = fields.get(22 - 3)?.parse().ok()?;
     Some((state, start))
+}
+
+/// The process group of `pid` (field 5 of its `/proc/PID/stat`), while it exists.
+pub(crate) fn process_group(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_fields(&stat)?.get(5 - 3)?.parse().ok()
 }
 
 fn start_time(pid: i32) -> Option<u64> {
@@ -227,5 +236,13 @@ mod tests {
     fn stat_lines_with_odd_command_names_parse() {
         let line = "123 (a) b (c)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 777 20 21";
         assert_eq!(parse_stat(line), Some(('S', 777)));
+    }
+
+    #[test]
+    fn a_process_group_is_read_from_proc() {
+        let me = std::process::id() as i32;
+        assert_eq!(process_group(me), Some(nix::unistd::getpgrp().as_raw()));
+        // pid_max is at most 2^22 on Linux: this pid cannot exist.
+        assert_eq!(process_group(1 << 23), None);
     }
 }

@@ -276,6 +276,23 @@ pub fn report_skip(reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
 }
 
+/// Whether a run whose clusters go in `parent` (the default folder when `None`) builds the
+/// shadow ahead, as the run itself decides; when not, the test is reported skipped with the
+/// run's reason.
+pub fn builds_ahead(parent: Option<&Path>) -> bool {
+    let options = ClusterOptions {
+        parent_dir: parent.map(Path::to_path_buf),
+        ..ClusterOptions::default()
+    };
+    match reims_verify::commands::why_not_ahead(&options) {
+        None => true,
+        Some(reason) => {
+            report_skip(&reason);
+            false
+        }
+    }
+}
+
 /// Writes one spec per `(file stem, YAML)` into a new folder and loads them.
 pub fn specs_of<S: AsRef<str>, Y: AsRef<str>>(
     docs: &[(S, Y)],
