@@ -409,6 +409,20 @@ fn inflate_cache_entry(place: &Place) {
     std::fs::write(entry.join("MANIFEST"), manifest).unwrap();
 }
 
+/// Wait for `child` to end, and what it wrote to its (piped) stderr.
+fn wait_with_stderr(child: &mut Child) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, stderr)
+}
+
 /// Kill a run in `phase` with `signal`, then run again in the same place, and assert that
 /// nothing of the killed run remains. With `whole_tree`, SIGKILL also hits initdb and the
 /// backends, as a CI timeout or the OOM killer would.
@@ -447,15 +461,7 @@ fn kill_then_next_run(place: &Place, phase: Phase, signal: Signal, whole_tree: b
     for pid in &victims {
         let _ = kill(Pid::from_raw(*pid), signal);
     }
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = wait_with_stderr(&mut child);
     let what = format!("{signal:?} during {phase:?}");
     if signal == Signal::SIGKILL {
         assert_eq!(status.code(), None, "{what}: killed");
@@ -936,15 +942,7 @@ fn a_run_interrupted_while_initdb_bootstraps_lets_the_backend_finish_and_leaves_
         // The run's clean-up has begun; the backend, let go now, reads its script.
         std::thread::sleep(Duration::from_millis(500));
         held.hold(false);
-        let status = child.wait().unwrap();
-        let mut stderr = String::new();
-        use std::io::Read;
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let (status, stderr) = wait_with_stderr(&mut child);
         assert_eq!(status.code(), Some(130), "{signal:?}: stderr:\n{stderr}");
         assert_eq!(
             held.boot_statuses(),
