@@ -962,6 +962,42 @@ fn a_run_interrupted_while_initdb_bootstraps_lets_the_backend_finish_and_leaves_
     }
 }
 
+/// A process of initdb's group that has no handler for SIGTERM and does not end by itself
+/// (here a `postgres --check` held back for up to 60 s) does not hold an interrupted run:
+/// the clean-up waits 5 s for initdb's group, then kills what is left of it, the run exits
+/// 130, and nothing of it is left.
+#[test]
+fn an_interrupted_run_whose_initdb_backend_hangs_is_not_held_by_it_and_leaves_nothing() {
+    let Some(held) = held_backend(Held::Check) else {
+        return;
+    };
+    let mut place = Place::new();
+    place.bindir = Some(held.bindir.clone());
+    place.no_ahead = true;
+    held.hold(true);
+    let mut child = place.spawn_check(false, false);
+    wait_for("initdb's `postgres --check` to wait", || {
+        held.waiting() == 1
+    });
+    let interrupted = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let (status, stderr) = wait_with_stderr(&mut child);
+    let took = interrupted.elapsed();
+    let hung = processes_mentioning(&held.root.path().display().to_string());
+    held.hold(false);
+    assert_eq!(status.code(), Some(130), "stderr:\n{stderr}");
+    // Half the hold: a run that waited for the held backend to end by itself took 60 s.
+    assert!(
+        took < Duration::from_secs(30),
+        "the run waited {took:?} for a backend that ignores SIGTERM"
+    );
+    assert!(
+        hung.is_empty(),
+        "the held backend outlived its run: {hung:?}"
+    );
+    assert!(place.folders().is_empty(), "left {:?}", place.folders());
+}
+
 #[test]
 fn a_run_killed_during_a_cache_restore_leaves_nothing_and_keeps_the_entry() {
     let place = Place::new();

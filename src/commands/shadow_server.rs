@@ -179,8 +179,8 @@ pub fn why_not_ahead(copts: &ClusterOptions) -> Option<String> {
              are {free} bytes"
         )),
         None => Some(
-            "the shadow is built ahead only where the room the clusters have is known (not in \
-             a container)"
+            "the shadow is built ahead only on a local throw-away server whose folder's free \
+             room can be read"
                 .into(),
         ),
     }
