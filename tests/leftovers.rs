@@ -52,6 +52,16 @@ impl Place {
         }
     }
 
+    /// A place whose runs use `held`'s server binaries and start one server, so that one
+    /// initdb runs: the shadow is not built ahead.
+    fn held_by(held: &HeldBackend) -> Self {
+        Place {
+            bindir: Some(held.bindir.clone()),
+            no_ahead: true,
+            ..Place::new()
+        }
+    }
+
     /// `reims-verify ARGS` with this place's folders; `cache` false turns the cache off.
     fn command(&self, args: &[&str], cache: bool) -> Command {
         let mut cmd = Command::new(bin());
@@ -871,14 +881,12 @@ fn a_run_killed_while_initdb_waits_for_a_backend_takes_initdb_with_it() {
     let Some(held) = held_backend(Held::Check) else {
         return;
     };
-    let mut place = Place::new();
-    place.bindir = Some(held.bindir.clone());
     // Without a cache, on two cores and with room, the run starts a second server beside its
     // own, for the shadow built ahead, and so a second initdb a moment after the first.
     // Whether that one had started when the first was caught waiting depended on the
     // machine's load (CI once saw two, the test expecting one), so it is turned off here:
     // one initdb runs. The next test holds both.
-    place.no_ahead = true;
+    let place = Place::held_by(&held);
     kill_while_initdbs_wait(&held, &place, 1);
 }
 
@@ -923,9 +931,7 @@ fn a_run_interrupted_while_initdb_bootstraps_lets_the_backend_finish_and_leaves_
     let Some(held) = held_backend(Held::Boot) else {
         return;
     };
-    let mut place = Place::new();
-    place.bindir = Some(held.bindir.clone());
-    place.no_ahead = true;
+    let place = Place::held_by(&held);
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
         held.clear();
         held.hold(true);
@@ -971,9 +977,7 @@ fn an_interrupted_run_whose_initdb_backend_hangs_is_not_held_by_it_and_leaves_no
     let Some(held) = held_backend(Held::Check) else {
         return;
     };
-    let mut place = Place::new();
-    place.bindir = Some(held.bindir.clone());
-    place.no_ahead = true;
+    let place = Place::held_by(&held);
     held.hold(true);
     let mut child = place.spawn_check(false, false);
     wait_for("initdb's `postgres --check` to wait", || {

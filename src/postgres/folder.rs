@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::cleanup::Leftover;
-use super::owner::{process_group, Owner};
+use super::owner::{pids, process_group, Owner};
 use super::reaper::{owned_prefix, processes_in, CLUSTER_PREFIX};
 use super::shm::{release_leftover_shm, ShmProof};
 
@@ -186,12 +186,7 @@ fn signal_initdb(leader: i32, signalled: &mut BTreeSet<i32>) {
 
 /// The processes of process group `group`.
 fn group_members(group: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    pids()
         .filter(|pid| process_group(*pid) == Some(group))
         .collect()
 }

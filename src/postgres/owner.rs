@@ -151,6 +151,16 @@ fn parse_stat(stat: &str) -> Option<(char, u64)> {
     Some((state, start))
 }
 
+/// The pids of the processes this one can see in `/proc`, itself included: the one list
+/// the teardown filters, by process group or by working folder.
+pub(crate) fn pids() -> impl Iterator<Item = i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+}
+
 /// The process group of `pid` (field 5 of its `/proc/PID/stat`), while it exists.
 pub(crate) fn process_group(pid: i32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

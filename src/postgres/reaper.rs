@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::owner::{pid_liveness, Liveness, Owner};
+use super::owner::{pid_liveness, pids, Liveness, Owner};
 use super::shm::{release_leftover_shm, LockFile, ShmProof};
 
 /// Prefix of every cluster folder.
@@ -118,13 +118,8 @@ pub(crate) fn reap_plain_folders(parent: &Path, prefix: &str) -> usize {
 /// Processes whose working directory lies inside `dir`: PostgreSQL servers and backends
 /// change into their data folder, so these are the processes working in it.
 pub(crate) fn processes_in(dir: &Path) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let me = std::process::id() as i32;
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    pids()
         .filter(|pid| *pid != me)
         .filter(|pid| {
             std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
