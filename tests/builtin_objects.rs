@@ -11,6 +11,11 @@ use serde_json::Value;
 /// `check --no-probe --no-report --format json` of the ledger, with `after` applied after
 /// its migrations: the exit code and the `builtin.altered` finding.
 fn ledger_with(after: Option<&str>) -> (Option<i32>, Value, String) {
+    ledger_in(after, None)
+}
+
+/// [`ledger_with`], with the caches and the clusters in `place` when given.
+fn ledger_in(after: Option<&str>, place: Option<&Place>) -> (Option<i32>, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec![
         "--migrations",
@@ -23,7 +28,19 @@ fn ledger_with(after: Option<&str>) -> (Option<i32>, Value, String) {
         std::fs::write(&path, sql).unwrap();
         args.extend(["--apply-after", path.to_str().unwrap()]);
     }
-    let (code, run, stderr) = check_json(&args);
+    let mut all = vec!["check", "--no-probe", "--no-report", "--format", "json"];
+    all.extend_from_slice(&args);
+    let mut cmd = reims_command(&all);
+    if let Some(place) = place {
+        cmd.env("REIMS_VERIFY_CACHE_DIR", place.cache.path())
+            .env("REIMS_VERIFY_TMPDIR", place.parent.path())
+            .env_remove("REIMS_VERIFY_NO_CACHE");
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let run: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let code = out.status.code();
     let found: Vec<&Value> = run["findings"]
         .as_array()
         .unwrap()
@@ -154,5 +171,165 @@ fn a_built_in_function_renamed_or_replaced_in_place_fails() {
                 && message.contains("`functions, relations and languages`: "),
             "{change}: {message}"
         );
+    }
+}
+
+/// A cache folder and a cluster parent of a test's own, so that which runs find an initdb
+/// cache entry, and what its notes say, is the test's to decide.
+struct Place {
+    cache: tempfile::TempDir,
+    parent: tempfile::TempDir,
+}
+
+impl Place {
+    fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Place {
+            cache: tempfile::tempdir().unwrap(),
+            parent,
+        }
+    }
+
+    /// The notes of the fresh database's state in the place's initdb cache entries.
+    fn notes(&self) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(self.cache.path()).unwrap().flatten() {
+            if !entry.file_name().to_string_lossy().starts_with("initdb-") {
+                continue;
+            }
+            for file in std::fs::read_dir(entry.path()).unwrap().flatten() {
+                if file
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("NOTE-builtin-state-")
+                {
+                    found.push(file.path());
+                }
+            }
+        }
+        found
+    }
+
+    /// The one note, as its header's words and its body.
+    fn note(&self) -> (std::path::PathBuf, Vec<String>, String) {
+        let notes = self.notes();
+        assert_eq!(notes.len(), 1, "one note: {notes:?}");
+        let text = std::fs::read_to_string(&notes[0]).unwrap();
+        let (header, body) = text.split_once('\n').unwrap();
+        let words = header.split_whitespace().map(str::to_string).collect();
+        (notes[0].clone(), words, body.to_string())
+    }
+}
+
+/// A note's text: its header (the entry's key, the body's CRC-32) and `body`.
+fn note_text(key: &str, body: &str) -> String {
+    format!(
+        "reims-verify initdb cache note v1 {key} {:08x}\n{body}",
+        crc32fast::hash(body.as_bytes())
+    )
+}
+
+/// The fresh database's state is the same on every server started from one initdb cache
+/// entry, so the first run restored from the entry writes it down in the entry and later
+/// runs read it there instead of asking a database of their own. Two servers started from
+/// the entry say the same, and with the note a changed pg_catalog still fails, each change
+/// named. (Another entry of the same binaries may differ: initdb numbers the functions it
+/// makes after the collations it finds on the machine, and the digest holds the numbers.)
+#[test]
+fn a_fresh_databases_state_is_written_down_and_read_back_where_a_server_would_say_the_same() {
+    let place = Place::new();
+    // The first run makes the entry by initdb: nothing to write a note about yet.
+    let (code, finding, stderr) = ledger_in(None, Some(&place));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(finding["status"], "pass", "{finding}");
+    assert!(place.notes().is_empty(), "{:?}", place.notes());
+    // The second is restored from it, asks, and writes the note.
+    let (code, finding, stderr) = ledger_in(None, Some(&place));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(finding["status"], "pass", "{finding}");
+    let (_, words, body) = place.note();
+    assert_eq!(words.len(), 7, "{words:?}");
+    let noted = reims_verify::catalog::builtin::from_note_body(&body).expect("the body parses");
+    assert!(
+        noted
+            .iter()
+            .any(|s| s.object == "function pg_read_file(text)"),
+        "{} states, pg_read_file(text) not among them",
+        noted.len()
+    );
+    // Another server started from the same entry, asked, says the same.
+    let (path, _, _) = place.note();
+    std::fs::remove_file(&path).unwrap();
+    let (code, _, stderr) = ledger_in(None, Some(&place));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, again, asked) = place.note();
+    assert_eq!(again, words);
+    assert_eq!(asked, body, "two servers of one entry say the same");
+    // Read from the note, a changed pg_catalog fails as it fails without one.
+    let (code, finding, stderr) = ledger_in(
+        Some(
+            "GRANT SELECT ON pg_authid TO PUBLIC;\n\
+             ALTER FUNCTION lower(text) SECURITY DEFINER;\n",
+        ),
+        Some(&place),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("2 of PostgreSQL's own objects"),
+        "{message}"
+    );
+    for named in [
+        "`table pg_authid`: privileges",
+        "`function lower(text)`: SECURITY DEFINER",
+    ] {
+        assert!(message.contains(named), "{named} missing: {message}");
+    }
+    assert_eq!(place.notes().len(), 1);
+}
+
+/// A whole note is what the run compares with: one that says more than a fresh database
+/// has makes the run fail naming it (which shows it is read). One cut short or changed
+/// (its CRC-32 no longer matches), or naming another entry, is not used: the run asks a
+/// fresh database, passes, and writes the note again whole.
+#[test]
+fn a_whole_note_is_what_is_compared_and_a_damaged_one_is_asked_again() {
+    let place = Place::new();
+    for _ in 0..2 {
+        let (code, _, stderr) = ledger_in(None, Some(&place));
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let (path, words, body) = place.note();
+    let key = words[5].clone();
+    let mut states: Vec<Value> = serde_json::from_str(&body).unwrap();
+    states.push(serde_json::json!({"object": "table pg_rv_only_in_the_note", "state": "noted"}));
+    let more = serde_json::to_string(&states).unwrap();
+    std::fs::write(&path, note_text(&key, &more)).unwrap();
+    let (code, finding, stderr) = ledger_in(None, Some(&place));
+    assert_eq!(code, Some(1), "the note was not read: {stderr}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("`table pg_rv_only_in_the_note`: PostgreSQL's default, or no such object (a fresh database: noted)"),
+        "{message}"
+    );
+    let damaged = [
+        // Still a list that parses: only its CRC-32 tells.
+        (
+            "changed",
+            note_text(&key, &more).replace("\"noted\"", "\"changed\""),
+        ),
+        ("cut short", note_text(&key, &more)[..60].to_string()),
+        ("another entry's", note_text(&"0".repeat(key.len()), &more)),
+    ];
+    for (what, text) in damaged {
+        std::fs::write(&path, text).unwrap();
+        let (code, finding, stderr) = ledger_in(None, Some(&place));
+        assert_eq!(code, Some(0), "{what} note: {stderr}");
+        assert_eq!(finding["status"], "pass", "{what} note: {finding}");
+        let (_, again, rewritten) = place.note();
+        assert_eq!(again, words, "{what} note: written again");
+        assert_eq!(rewritten, body, "{what} note: written again whole");
     }
 }

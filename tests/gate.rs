@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use reims_verify::catalog::{
-    read_schema, read_schemas, read_schemas_on_two, Schema, CATALOG_QUERIES,
+    read_schema, read_schemas, read_schemas_and_builtin_on_two, read_schemas_on_two, Schema,
+    CATALOG_QUERIES,
 };
 use reims_verify::spec::{load_dir, SpecSet};
 use reims_verify::verify::{build_shadow, verify, Finding, Shadow, Status};
@@ -536,6 +537,42 @@ async fn two_connections_read_the_same_catalog_as_one() {
     assert!(
         err.to_string().contains("the helper could not connect"),
         "{err}"
+    );
+}
+
+/// The two sessions of a throw-away server's read also read the state of PostgreSQL's own
+/// objects (`builtin.altered`'s side of the checked database): the same state a session of
+/// its own reads, a changed built-in among it, and the same relations as without it.
+#[tokio::test]
+async fn two_connections_read_the_builtin_state_as_a_session_of_its_own_does() {
+    let db = migrated_db("two_builtin").await;
+    let schemas = vec!["public".to_string()];
+    let mut own = connect(&db).await;
+    sqlx::raw_sql("ALTER FUNCTION pg_catalog.lower(text) SECURITY DEFINER")
+        .execute(&mut own)
+        .await
+        .unwrap();
+    let alone = reims_verify::catalog::builtin::read_builtin_state(&mut own)
+        .await
+        .unwrap();
+    assert!(
+        alone.iter().any(|s| s.object == "function lower(text)"),
+        "the change is read"
+    );
+    let (mut conn, helper) = (connect(&db).await, connect(&db).await);
+    let (read, builtin) =
+        read_schemas_and_builtin_on_two(&mut conn, async { Ok(helper) }, &schemas)
+            .await
+            .unwrap();
+    assert_eq!(builtin, alone, "{db}: the two sessions read another state");
+    let (mut conn, helper) = (connect(&db).await, connect(&db).await);
+    let without = read_schemas_on_two(&mut conn, async { Ok(helper) }, &schemas)
+        .await
+        .unwrap();
+    assert!(!read.relations.is_empty());
+    assert!(
+        read.relations == without.relations,
+        "{db}: the read with the built-in state read other relations"
     );
 }
 

@@ -24,7 +24,7 @@ use crate::error::Result;
 
 /// What one built-in object has beyond the server's defaults, as one line of text (so that
 /// the two databases' answers compare as sets of lines).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct BuiltinState {
     /// `function pg_read_file(text)`, `table pg_authid`, `column pg_authid.rolpassword`,
     /// `language sql`.
@@ -151,4 +151,40 @@ pub async fn read_builtin_state(conn: &mut PgConnection) -> Result<Vec<BuiltinSt
             })
         })
         .collect()
+}
+
+/// [`read_builtin_state`] on a session of its own (the fresh database's), pinned first as
+/// the sessions of [`super::read_schemas_and_builtin_on_two`] are, which read the checked
+/// database's: the two states print alike whatever search path a role or database sets.
+pub async fn read_builtin_state_pinned(conn: &mut PgConnection) -> Result<Vec<BuiltinState>> {
+    super::read::pin_beside_two(conn).await?;
+    read_builtin_state(conn).await
+}
+
+/// The name of the initdb cache note that holds a fresh database's state
+/// ([`crate::postgres::EphemeralCluster::initdb_note`]). A fresh database is a copy of the
+/// data directory initdb made, which the cache keeps byte for byte, and its state names no
+/// role a migration can make or rename (owners and grantees there are the bootstrap
+/// superuser, printed as such, PUBLIC and the predefined `pg_` roles, whose names are
+/// reserved): so a server started from the same entry gives the same answer. The name
+/// carries a digest of the query and of the settings its session is pinned to, so that a
+/// build of reims-verify that asks otherwise reads a note of its own.
+pub fn fresh_state_note() -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(BUILTIN.as_bytes());
+    hash.update(format!("{:?}", super::PRINTING).as_bytes());
+    let digest = hash.finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("builtin-state-{hex}")
+}
+
+/// A state as a note's body (JSON).
+pub fn note_body(state: &[BuiltinState]) -> String {
+    serde_json::to_string(state).unwrap_or_default()
+}
+
+/// A note's body read back; `None` for one that does not parse.
+pub fn from_note_body(body: &str) -> Option<Vec<BuiltinState>> {
+    serde_json::from_str(body).ok()
 }

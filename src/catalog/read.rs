@@ -327,6 +327,41 @@ pub async fn read_schemas_on_two<H>(
 where
     H: Future<Output = Result<PgConnection>>,
 {
+    on_two(conn, helper, schemas, &CLAIMED).await?.assemble()
+}
+
+/// [`read_schemas_on_two`], with the state of PostgreSQL's own objects
+/// ([`super::builtin::read_builtin_state`]) read by the same two sessions, as the first
+/// query one of them takes. On a session of its own it was the longest of a small schema's
+/// read: that session's catalog caches were filled for it alone, where the read's sessions
+/// have them filled already (by hand on REIMS, about 80-100 ms of server time on a session
+/// of its own). An error of its query is told after any error of the schemas' queries.
+pub async fn read_schemas_and_builtin_on_two<H>(
+    conn: &mut PgConnection,
+    helper: H,
+    schemas: &[String],
+) -> Result<(Schema, Vec<super::builtin::BuiltinState>)>
+where
+    H: Future<Output = Result<PgConnection>>,
+{
+    let mut claimed = vec![Query::Builtin];
+    claimed.extend(CLAIMED);
+    let mut parts = on_two(conn, helper, schemas, &claimed).await?;
+    let builtin = parts.builtin.take();
+    let schema = parts.assemble()?;
+    Ok((schema, builtin.unwrap_or_default()))
+}
+
+/// The two sessions' read: each takes the next query of `claimed` not yet taken.
+async fn on_two<H>(
+    conn: &mut PgConnection,
+    helper: H,
+    schemas: &[String],
+    claimed: &[Query],
+) -> Result<Parts>
+where
+    H: Future<Output = Result<PgConnection>>,
+{
     let schemas: Vec<String> = schemas.to_vec();
     let next = Cell::new(0);
     let got = RefCell::new(Vec::new());
@@ -334,7 +369,7 @@ where
         let mut helper = helper.await?;
         let pinned = pin_session(&mut helper, Workers::None).await;
         if pinned.is_ok() {
-            take_queries(&mut helper, &next, &schemas, &got).await;
+            take_queries(&mut helper, claimed, &next, &schemas, &got).await;
         }
         let _ = helper.close().await;
         Ok::<_, Error>(pinned)
@@ -342,22 +377,23 @@ where
     let on_conn = async {
         let pinned = pin_session(conn, Workers::None).await;
         if pinned.is_ok() {
-            take_queries(conn, &next, &schemas, &got).await;
+            take_queries(conn, claimed, &next, &schemas, &got).await;
         }
         pinned
     };
     let (helper_pinned, pinned) = tokio::join!(on_helper, on_conn);
-    // The first error in the order one connection sends the queries, whichever came first;
-    // the helper's connection before anything it read.
+    // The first error in the order one connection sends the queries, whichever came first
+    // (the built-in objects' after every catalog query's); the helper's connection before
+    // anything it read.
     pinned?;
     helper_pinned??;
     let mut got = got.into_inner();
-    got.sort_by_key(|(query, _)| SENT.iter().position(|q| q == query));
+    got.sort_by_key(|(query, _)| SENT.iter().position(|q| q == query).unwrap_or(SENT.len()));
     let mut parts = Parts::default();
     for (_, part) in got {
         parts.put(part?);
     }
-    parts.assemble()
+    Ok(parts)
 }
 
 /// The catalog queries, one per kind of object (the schema-level objects and access
@@ -372,6 +408,8 @@ enum Query {
     Functions,
     Objects,
     Access,
+    /// PostgreSQL's own objects: read with the schemas on a throw-away server only.
+    Builtin,
 }
 
 /// The order one session sends the queries in, and in which their errors are reported.
@@ -405,13 +443,14 @@ const CLAIMED: [Query; 8] = [
 /// (its connection may be in any state); the other goes on.
 async fn take_queries(
     conn: &mut PgConnection,
+    claimed: &[Query],
     next: &Cell<usize>,
     schemas: &[String],
     got: &RefCell<Vec<(Query, Result<Part>)>>,
 ) {
     loop {
         let at = next.get();
-        let Some(&query) = CLAIMED.get(at) else {
+        let Some(&query) = claimed.get(at) else {
             return;
         };
         next.set(at + 1);
@@ -434,6 +473,7 @@ enum Part {
     Functions(Functions),
     Objects(Box<Schema>),
     Access(Box<super::acl::Access>),
+    Builtin(Vec<super::builtin::BuiltinState>),
 }
 
 async fn read_part(conn: &mut PgConnection, query: Query, schemas: &[String]) -> Result<Part> {
@@ -448,6 +488,7 @@ async fn read_part(conn: &mut PgConnection, query: Query, schemas: &[String]) ->
             Part::Objects(Box::new(super::objects::read_objects(conn, schemas).await?))
         }
         Query::Access => Part::Access(Box::new(super::acl::read_access(conn, schemas).await?)),
+        Query::Builtin => Part::Builtin(super::builtin::read_builtin_state(conn).await?),
     })
 }
 
@@ -462,6 +503,7 @@ struct Parts {
     functions: Option<Functions>,
     objects: Option<Schema>,
     access: Option<super::acl::Access>,
+    builtin: Option<Vec<super::builtin::BuiltinState>>,
 }
 
 impl Parts {
@@ -475,6 +517,7 @@ impl Parts {
             Part::Functions(p) => self.functions = Some(p),
             Part::Objects(p) => self.objects = Some(*p),
             Part::Access(p) => self.access = Some(*p),
+            Part::Builtin(p) => self.builtin = Some(p),
         }
     }
 
@@ -567,6 +610,12 @@ fn domain_base(
         }
     }
     base
+}
+
+/// Pin a session that reads on its own beside the two of [`read_schemas_on_two`] as those
+/// are pinned, so that what it prints compares with what they print.
+pub(super) async fn pin_beside_two(conn: &mut PgConnection) -> Result<()> {
+    pin_session(conn, Workers::None).await
 }
 
 /// Whether a reading session may have PostgreSQL start parallel workers for its queries.

@@ -8,7 +8,7 @@ use std::time::Instant;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::oneshot::Receiver;
 
-use crate::catalog::{read_schemas, read_schemas_on_two};
+use crate::catalog::{read_schemas, read_schemas_and_builtin_on_two};
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::{Error, ExitCode, Result};
 use crate::migrate::{apply, discover, history_shape_problem, read_history, status_of, ApplyMode};
@@ -469,13 +469,21 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         let schemas = specs.checked_schemas(&args.schemas);
         // A throw-away server's database changes under nobody, so its catalog can be read
         // over two connections; a handed-over server's is read over one, as one session.
-        let actual = if db.is_ephemeral() {
+        // The checked database's built-in objects are read by the same two sessions.
+        let (actual, builtin_here) = if db.is_ephemeral() {
             let helper = still_open(read_helper, db.connect());
-            read_schemas_on_two(&mut conn, helper, &schemas).await?
+            let (actual, here) =
+                read_schemas_and_builtin_on_two(&mut conn, helper, &schemas).await?;
+            (actual, Some(here))
         } else {
-            read_schemas(&mut conn, &schemas).await?
+            (read_schemas(&mut conn, &schemas).await?, None)
         };
-        Ok::<_, Error>((history, actual, clock.phase("introspection", t)))
+        Ok::<_, Error>((
+            history,
+            actual,
+            builtin_here,
+            clock.phase("introspection", t),
+        ))
     };
     let compile_specs = async {
         let t = Instant::now();
@@ -543,30 +551,42 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
         };
         Ok::<_, Error>((shadow, shadow_server_version, cross_major, phases))
     };
-    // PostgreSQL's own objects, here and in a database of the same server no migration ran
-    // in, on sessions of their own beside the catalog read.
-    let read_builtin = async {
+    // PostgreSQL's own objects in a database of the same server no migration ran in, on a
+    // session of its own beside the catalog read (which reads them in the checked
+    // database).
+    let read_fresh_builtin = async {
         match &db {
             Database::Ephemeral(cluster) => {
-                let mut here = db.connect().await?;
+                use crate::catalog::builtin;
+                // A server started from an initdb cache entry whose fresh state an earlier
+                // run read and wrote down answers the same: read from the note, not asked.
+                let note = builtin::fresh_state_note();
+                if let Some(state) = cluster
+                    .initdb_note(&note)
+                    .and_then(|body| builtin::from_note_body(&body))
+                {
+                    return Ok(Some(state));
+                }
                 let mut fresh = cluster.connect(FRESH_DB).await?;
-                let (here_state, fresh_state) = tokio::join!(
-                    crate::catalog::builtin::read_builtin_state(&mut here),
-                    crate::catalog::builtin::read_builtin_state(&mut fresh)
-                );
-                Database::close(here).await;
+                let state = builtin::read_builtin_state_pinned(&mut fresh).await;
                 Database::close(fresh).await;
-                Ok::<_, Error>(Some((here_state?, fresh_state?)))
+                let state = state?;
+                cluster.keep_initdb_note(&note, &builtin::note_body(&state));
+                Ok::<_, Error>(Some(state))
             }
             Database::Url(..) => Ok(None),
         }
     };
-    let (catalog, compiled, builtin) = tokio::join!(read_catalog, compile_specs, read_builtin);
-    let builtin = builtin?;
+    let (catalog, compiled, fresh_builtin) =
+        tokio::join!(read_catalog, compile_specs, read_fresh_builtin);
     drop(spinner);
     // Errors in the order the steps would have run in turn: a catalog that cannot be read
     // is told before a spec the shadow refuses.
-    let (history, actual, read_phase) = catalog?;
+    let (history, actual, builtin_here, read_phase) = catalog?;
+    let builtin = match (builtin_here, fresh_builtin?) {
+        (Some(here), Some(fresh)) => Some((here, fresh)),
+        _ => None,
+    };
     let (shadow, shadow_server_version, cross_major, shadow_phases) = compiled?;
     phases.push(read_phase);
     phases.extend(shadow_phases);

@@ -84,6 +84,22 @@ impl Cluster {
         ServerBackend::server_version(self)
     }
 
+    /// [`EphemeralCluster::initdb_note`]; a container's data directory comes from its image,
+    /// which keeps no notes.
+    pub fn initdb_note(&self, name: &str) -> Option<String> {
+        match self {
+            Cluster::Ephemeral(c) => c.initdb_note(name),
+            Cluster::Container(_) => None,
+        }
+    }
+
+    /// [`EphemeralCluster::keep_initdb_note`]; nothing for a container.
+    pub fn keep_initdb_note(&self, name: &str, body: &str) {
+        if let Cluster::Ephemeral(c) = self {
+            c.keep_initdb_note(name, body);
+        }
+    }
+
     /// A description for output.
     pub fn describe(&self) -> String {
         ServerBackend::describe(self)

@@ -31,6 +31,9 @@ pub struct EphemeralCluster {
     child: Option<Child>,
     bindir: BinDir,
     version: String,
+    /// The key of the initdb cache entry the data directory was copied from, while the
+    /// server runs on that copy.
+    initdb_entry: Option<String>,
     /// Milliseconds spent in initdb and in starting the server, for the phase breakdown.
     pub timings: ClusterTimings,
 }
@@ -174,6 +177,7 @@ impl EphemeralCluster {
             child: None,
             bindir,
             version,
+            initdb_entry: None,
             timings: ClusterTimings::default(),
         };
         if let Some((uid, gid)) = owner {
@@ -195,7 +199,10 @@ impl EphemeralCluster {
         let t = Instant::now();
         let raw_owner = owner.map(|(u, g)| (u.as_raw(), g.as_raw()));
         match initdb_cache::restore(&cache_key, &cluster.data_dir(), raw_owner) {
-            Restore::Restored => cluster.timings.from_cache = true,
+            Restore::Restored => {
+                cluster.timings.from_cache = true;
+                cluster.initdb_entry = Some(cache_key.clone());
+            }
             Restore::Miss => {}
             Restore::Damaged(reason) => errln!(
                 "note: the initdb cache entry was damaged ({reason}); it was discarded and is \
@@ -227,6 +234,7 @@ impl EphemeralCluster {
         let _ = std::fs::remove_dir_all(self.data_dir());
         initdb_cache::invalidate(cache_key);
         self.timings.from_cache = false;
+        self.initdb_entry = None;
         self.initdb_and_store(owner, args, cache_key)?;
         Ok(self)
     }
@@ -276,6 +284,23 @@ impl EphemeralCluster {
     /// `postgres --version` of the server binaries.
     pub fn server_version(&self) -> &str {
         &self.version
+    }
+
+    /// The note `name` of the initdb cache entry this cluster's data directory was copied
+    /// from, when it was and the note is there and whole: a fact about the fresh data
+    /// directory (a database no migration ran in) a run need not ask the server again.
+    pub fn initdb_note(&self, name: &str) -> Option<String> {
+        initdb_cache::read_note(self.initdb_entry.as_deref()?, name)
+    }
+
+    /// Write `body` down as the note `name` of the initdb cache entry this cluster's data
+    /// directory was copied from (nothing when it was not), for [`Self::initdb_note`]. Only
+    /// what follows from that directory's files may go there: what any server started from
+    /// a copy of them would answer before anything changed them.
+    pub fn keep_initdb_note(&self, name: &str, body: &str) {
+        if let Some(key) = &self.initdb_entry {
+            initdb_cache::write_note(key, name, body);
+        }
     }
 
     /// The server's process id, while it runs.

@@ -486,6 +486,58 @@ impl Leftover for PartialEntry {
     }
 }
 
+/// First words of a note's header line; the entry's key and the CRC-32 of the body follow.
+const NOTE_HEADER: &str = "reims-verify initdb cache note v1";
+/// Prefix of a note's file name, inside an entry.
+const NOTE_PREFIX: &str = "NOTE-";
+/// The largest note read back.
+const NOTE_LIMIT: u64 = 4 << 20;
+
+/// What a run wrote down about the entry for `key`'s data directory ([`write_note`]): a
+/// fact that follows from those files alone, read back instead of being asked of a server
+/// started from a copy of them. `name` says what the fact is and how it was asked for, so a
+/// changed question is another note. A note that does not name this entry or no longer
+/// matches its CRC-32 (cut short, rewritten) is removed and not used. Like the manifest's,
+/// the check finds damage, not a forger.
+pub(crate) fn read_note(key: &str, name: &str) -> Option<String> {
+    let root = crate::cache_dir::root()?;
+    let path = entry(&root, key).join(format!("{NOTE_PREFIX}{name}"));
+    let bytes = read_regular(&path, NOTE_LIMIT).ok()?;
+    let checked = String::from_utf8(bytes).ok().and_then(|text| {
+        let (header, body) = text.split_once('\n')?;
+        let expected = format!("{NOTE_HEADER} {key} {}", checksum(body.as_bytes()));
+        (header == expected).then(|| body.to_string())
+    });
+    if checked.is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
+    checked
+}
+
+/// Write `body` down as the note `name` of the entry for `key` ([`read_note`]), when the
+/// entry is there: written under a name of its own and renamed into place, so a reader
+/// never sees part of it, and two runs writing the same note leave one. Failures only cost
+/// the next run the question again, so they are ignored.
+pub(crate) fn write_note(key: &str, name: &str, body: &str) {
+    let Some(root) = crate::cache_dir::root() else {
+        return;
+    };
+    let e = entry(&root, key);
+    if !e.join(MANIFEST).is_file() {
+        return;
+    }
+    let text = format!("{NOTE_HEADER} {key} {}\n{body}", checksum(body.as_bytes()));
+    let Ok(mut tmp) = tempfile::Builder::new()
+        .prefix(&format!(".{NOTE_PREFIX}"))
+        .tempfile_in(&e)
+    else {
+        return;
+    };
+    if tmp.write_all(text.as_bytes()).is_ok() {
+        let _ = tmp.persist(e.join(format!("{NOTE_PREFIX}{name}")));
+    }
+}
+
 /// Keep a copy of a fresh data directory for next time. Failures only cost the next run an
 /// initdb, so they are ignored.
 pub(crate) fn store(key: &str, data_dir: &Path) {
