@@ -223,10 +223,11 @@ impl Place {
     }
 }
 
-/// A note's text: its header (the entry's key, the body's CRC-32) and `body`.
-fn note_text(key: &str, body: &str) -> String {
+/// A note's text: its header (the entry's key and its manifest's CRC-32, the body's CRC-32)
+/// and `body`.
+fn note_text(key: &str, manifest: &str, body: &str) -> String {
     format!(
-        "reims-verify initdb cache note v1 {key} {:08x}\n{body}",
+        "reims-verify initdb cache note v1 {key} {manifest} {:08x}\n{body}",
         crc32fast::hash(body.as_bytes())
     )
 }
@@ -250,7 +251,7 @@ fn a_fresh_databases_state_is_written_down_and_read_back_where_a_server_would_sa
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(finding["status"], "pass", "{finding}");
     let (_, words, body) = place.note();
-    assert_eq!(words.len(), 7, "{words:?}");
+    assert_eq!(words.len(), 8, "{words:?}");
     let noted = reims_verify::catalog::builtin::from_note_body(&body).expect("the body parses");
     assert!(
         noted
@@ -292,8 +293,9 @@ fn a_fresh_databases_state_is_written_down_and_read_back_where_a_server_would_sa
 
 /// A whole note is what the run compares with: one that says more than a fresh database
 /// has makes the run fail naming it (which shows it is read). One cut short or changed
-/// (its CRC-32 no longer matches), or naming another entry, is not used: the run asks a
-/// fresh database, passes, and writes the note again whole.
+/// (its CRC-32 no longer matches), or naming another key or another entry of the key (by
+/// its manifest's CRC-32), is not used: the run asks a fresh database, passes, and writes
+/// the note again whole.
 #[test]
 fn a_whole_note_is_what_is_compared_and_a_damaged_one_is_asked_again() {
     let place = Place::new();
@@ -302,11 +304,11 @@ fn a_whole_note_is_what_is_compared_and_a_damaged_one_is_asked_again() {
         assert_eq!(code, Some(0), "{stderr}");
     }
     let (path, words, body) = place.note();
-    let key = words[5].clone();
+    let (key, manifest) = (words[5].clone(), words[6].clone());
     let mut states: Vec<Value> = serde_json::from_str(&body).unwrap();
     states.push(serde_json::json!({"object": "table pg_rv_only_in_the_note", "state": "noted"}));
     let more = serde_json::to_string(&states).unwrap();
-    std::fs::write(&path, note_text(&key, &more)).unwrap();
+    std::fs::write(&path, note_text(&key, &manifest, &more)).unwrap();
     let (code, finding, stderr) = ledger_in(None, Some(&place));
     assert_eq!(code, Some(1), "the note was not read: {stderr}");
     let message = finding["message"].as_str().unwrap();
@@ -318,10 +320,22 @@ fn a_whole_note_is_what_is_compared_and_a_damaged_one_is_asked_again() {
         // Still a list that parses: only its CRC-32 tells.
         (
             "changed",
-            note_text(&key, &more).replace("\"noted\"", "\"changed\""),
+            note_text(&key, &manifest, &more).replace("\"noted\"", "\"changed\""),
         ),
-        ("cut short", note_text(&key, &more)[..60].to_string()),
-        ("another entry's", note_text(&"0".repeat(key.len()), &more)),
+        (
+            "cut short",
+            note_text(&key, &manifest, &more)[..60].to_string(),
+        ),
+        (
+            "another key's",
+            note_text(&"0".repeat(key.len()), &manifest, &more),
+        ),
+        // Written from a copy of an entry the key had before (discarded, and stored again
+        // by another initdb, whose files and so whose manifest differ).
+        (
+            "an earlier entry's",
+            note_text(&key, &"0".repeat(manifest.len()), &more),
+        ),
     ];
     for (what, text) in damaged {
         std::fs::write(&path, text).unwrap();

@@ -31,9 +31,9 @@ pub struct EphemeralCluster {
     child: Option<Child>,
     bindir: BinDir,
     version: String,
-    /// The key of the initdb cache entry the data directory was copied from, while the
-    /// server runs on that copy.
-    initdb_entry: Option<String>,
+    /// The initdb cache entry the data directory was copied from, while the server runs
+    /// on that copy.
+    initdb_entry: Option<initdb_cache::EntryId>,
     /// Milliseconds spent in initdb and in starting the server, for the phase breakdown.
     pub timings: ClusterTimings,
 }
@@ -199,9 +199,9 @@ impl EphemeralCluster {
         let t = Instant::now();
         let raw_owner = owner.map(|(u, g)| (u.as_raw(), g.as_raw()));
         match initdb_cache::restore(&cache_key, &cluster.data_dir(), raw_owner) {
-            Restore::Restored => {
+            Restore::Restored(entry) => {
                 cluster.timings.from_cache = true;
-                cluster.initdb_entry = Some(cache_key.clone());
+                cluster.initdb_entry = Some(entry);
             }
             Restore::Miss => {}
             Restore::Damaged(reason) => errln!(
@@ -290,7 +290,7 @@ impl EphemeralCluster {
     /// from, when it was and the note is there and whole: a fact about the fresh data
     /// directory (a database no migration ran in) a run need not ask the server again.
     pub fn initdb_note(&self, name: &str) -> Option<String> {
-        initdb_cache::read_note(self.initdb_entry.as_deref()?, name)
+        initdb_cache::read_note(self.initdb_entry.as_ref()?, name)
     }
 
     /// Write `body` down as the note `name` of the initdb cache entry this cluster's data
@@ -298,8 +298,8 @@ impl EphemeralCluster {
     /// what follows from that directory's files may go there: what any server started from
     /// a copy of them would answer before anything changed them.
     pub fn keep_initdb_note(&self, name: &str, body: &str) {
-        if let Some(key) = &self.initdb_entry {
-            initdb_cache::write_note(key, name, body);
+        if let Some(entry) = &self.initdb_entry {
+            initdb_cache::write_note(entry, name, body);
         }
     }
 

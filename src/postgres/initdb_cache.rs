@@ -79,11 +79,20 @@ fn entry(root: &Path, key: &str) -> PathBuf {
     root.join(format!("{ENTRY_PREFIX}{key}"))
 }
 
+/// Which entry a data directory was copied from: its key, and the CRC-32 of its manifest,
+/// which tells it from another entry stored under the same key after this one was
+/// discarded (another initdb's files, which may differ: see [`read_note`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EntryId {
+    key: String,
+    manifest: String,
+}
+
 /// The outcome of a restore.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Restore {
-    /// The data directory was copied from the cache and checked.
-    Restored,
+    /// The data directory was copied from the cache and checked: from this entry.
+    Restored(EntryId),
     /// No entry (or the cache is off): run initdb.
     Miss,
     /// The entry was damaged (the reason says how); it was discarded: run initdb.
@@ -117,14 +126,19 @@ pub(crate) fn restore(key: &str, data_dir: &Path, owner: Option<(u32, u32)>) -> 
     if std::fs::symlink_metadata(&e).is_err() {
         return Restore::Miss;
     }
-    let outcome = read_manifest(&e.join(MANIFEST), key)
+    let outcome = read_manifest_and_id(&e.join(MANIFEST), key)
         .map_err(CopyError::Source)
-        .and_then(|items| copy_checked(&e.join("data"), data_dir, &items, owner));
+        .and_then(|(items, id)| {
+            copy_checked(&e.join("data"), data_dir, &items, owner).map(|()| id)
+        });
     match outcome {
-        Ok(()) => {
+        Ok(manifest) => {
             mark_used(&e);
             prune(&root);
-            Restore::Restored
+            Restore::Restored(EntryId {
+                key: key.to_string(),
+                manifest,
+            })
         }
         // Our own folder failed (full, or removed because a signal is ending the run):
         // the entry is not at fault.
@@ -174,8 +188,16 @@ fn discard(root: &Path, e: &Path) {
     }
 }
 
+#[cfg(test)]
 fn read_manifest(path: &Path, key: &str) -> Result<Vec<Item>, String> {
+    read_manifest_and_id(path, key).map(|(items, _)| items)
+}
+
+/// [`read_manifest`], with the CRC-32 of the manifest's bytes: which entry of the key it
+/// is (a new initdb's files differ, its control file at least, and so does its manifest).
+fn read_manifest_and_id(path: &Path, key: &str) -> Result<(Vec<Item>, String), String> {
     let bytes = read_regular(path, MANIFEST_LIMIT).map_err(|e| format!("manifest: {e}"))?;
+    let id = checksum(&bytes);
     let text = String::from_utf8(bytes).map_err(|_| "manifest: not UTF-8".to_string())?;
     let mut lines = text.lines();
     if lines.next() != Some(&format!("{MANIFEST_HEADER} {key}")) {
@@ -193,7 +215,7 @@ fn read_manifest(path: &Path, key: &str) -> Result<Vec<Item>, String> {
     if !ended || items.is_empty() {
         return Err("manifest: incomplete".into());
     }
-    Ok(items)
+    Ok((items, id))
 }
 
 fn parse_item(line: &str) -> Option<Item> {
@@ -486,27 +508,29 @@ impl Leftover for PartialEntry {
     }
 }
 
-/// First words of a note's header line; the entry's key and the CRC-32 of the body follow.
+/// First words of a note's header line; the entry's key, its manifest's CRC-32 and the
+/// body's CRC-32 follow.
 const NOTE_HEADER: &str = "reims-verify initdb cache note v1";
 /// Prefix of a note's file name, inside an entry.
 const NOTE_PREFIX: &str = "NOTE-";
 /// The largest note read back.
 const NOTE_LIMIT: u64 = 4 << 20;
 
-/// What a run wrote down about the entry for `key`'s data directory ([`write_note`]): a
+/// What a run wrote down about the data directory of the entry `id` ([`write_note`]): a
 /// fact that follows from those files alone, read back instead of being asked of a server
 /// started from a copy of them. `name` says what the fact is and how it was asked for, so a
-/// changed question is another note. A note that does not name this entry or no longer
+/// changed question is another note. A note that does not name this entry (its key and its
+/// manifest: a note written from a copy of an entry the key had before, which was
+/// discarded and stored again by another initdb, is not this entry's) or no longer
 /// matches its CRC-32 (cut short, rewritten) is removed and not used. Like the manifest's,
 /// the check finds damage, not a forger.
-pub(crate) fn read_note(key: &str, name: &str) -> Option<String> {
+pub(crate) fn read_note(id: &EntryId, name: &str) -> Option<String> {
     let root = crate::cache_dir::root()?;
-    let path = entry(&root, key).join(format!("{NOTE_PREFIX}{name}"));
+    let path = entry(&root, &id.key).join(format!("{NOTE_PREFIX}{name}"));
     let bytes = read_regular(&path, NOTE_LIMIT).ok()?;
     let checked = String::from_utf8(bytes).ok().and_then(|text| {
         let (header, body) = text.split_once('\n')?;
-        let expected = format!("{NOTE_HEADER} {key} {}", checksum(body.as_bytes()));
-        (header == expected).then(|| body.to_string())
+        (header == note_header(id, body)).then(|| body.to_string())
     });
     if checked.is_none() {
         let _ = std::fs::remove_file(&path);
@@ -514,19 +538,29 @@ pub(crate) fn read_note(key: &str, name: &str) -> Option<String> {
     checked
 }
 
-/// Write `body` down as the note `name` of the entry for `key` ([`read_note`]), when the
-/// entry is there: written under a name of its own and renamed into place, so a reader
-/// never sees part of it, and two runs writing the same note leave one. Failures only cost
-/// the next run the question again, so they are ignored.
-pub(crate) fn write_note(key: &str, name: &str, body: &str) {
+/// A note's header line for `body`, of the entry `id`.
+fn note_header(id: &EntryId, body: &str) -> String {
+    format!(
+        "{NOTE_HEADER} {} {} {}",
+        id.key,
+        id.manifest,
+        checksum(body.as_bytes())
+    )
+}
+
+/// Write `body` down as the note `name` of the entry `id` ([`read_note`]), when the entry
+/// is there: written under a name of its own and renamed into place, so a reader never
+/// sees part of it, and two runs writing the same note leave one. Failures only cost the
+/// next run the question again, so they are ignored.
+pub(crate) fn write_note(id: &EntryId, name: &str, body: &str) {
     let Some(root) = crate::cache_dir::root() else {
         return;
     };
-    let e = entry(&root, key);
+    let e = entry(&root, &id.key);
     if !e.join(MANIFEST).is_file() {
         return;
     }
-    let text = format!("{NOTE_HEADER} {key} {}\n{body}", checksum(body.as_bytes()));
+    let text = format!("{}\n{body}", note_header(id, body));
     let Ok(mut tmp) = tempfile::Builder::new()
         .prefix(&format!(".{NOTE_PREFIX}"))
         .tempfile_in(&e)
