@@ -33,7 +33,8 @@ pub struct EphemeralCluster {
     version: String,
     /// The initdb cache entry the data directory was copied from, while the server runs
     /// on that copy.
-    initdb_entry: Option<initdb_cache::EntryId>,
+    /// (Boxed: the cluster is one variant of an enum whose other is small.)
+    initdb_entry: Option<Box<initdb_cache::EntryId>>,
     /// Milliseconds spent in initdb and in starting the server, for the phase breakdown.
     pub timings: ClusterTimings,
 }
@@ -201,7 +202,7 @@ impl EphemeralCluster {
         match initdb_cache::restore(&cache_key, &cluster.data_dir(), raw_owner) {
             Restore::Restored(entry) => {
                 cluster.timings.from_cache = true;
-                cluster.initdb_entry = Some(entry);
+                cluster.initdb_entry = Some(Box::new(entry));
             }
             Restore::Miss => {}
             Restore::Damaged(reason) => errln!(
@@ -290,7 +291,7 @@ impl EphemeralCluster {
     /// from, when it was and the note is there and whole: a fact about the fresh data
     /// directory (a database no migration ran in) a run need not ask the server again.
     pub fn initdb_note(&self, name: &str) -> Option<String> {
-        initdb_cache::read_note(self.initdb_entry.as_ref()?, name)
+        initdb_cache::read_note(self.initdb_entry.as_deref()?, name)
     }
 
     /// Write `body` down as the note `name` of the initdb cache entry this cluster's data
