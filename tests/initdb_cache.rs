@@ -318,3 +318,81 @@ fn an_entry_pruned_while_other_runs_restore_from_it_is_not_called_damaged() {
         );
     }
 }
+
+/// initdb makes a collation for each locale the machine has (`locale -a`), so the
+/// machine's locales are part of the key: an entry made before a locale was added is not
+/// used once the locale is there. Before, it was: a migration naming the new locale's
+/// collation failed on the copy, where it succeeds after a fresh initdb. A `locale` that
+/// lists only C and POSIX, found first on the PATH (initdb's backend runs it through the
+/// shell too), stands for the machine before the locale came.
+#[test]
+fn an_entry_made_before_a_locale_was_added_is_not_used_after() {
+    use std::os::unix::fs::PermissionsExt;
+    let listed = Command::new("locale").arg("-a").output();
+    let listed = listed
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let mut names: Vec<&str> = listed
+        .lines()
+        .filter(|l| !matches!(*l, "C" | "POSIX"))
+        .collect();
+    // A locale of a language before C.utf8, which some systems do not import.
+    names.sort_by_key(|l| l.starts_with("C."));
+    let Some(name) = names.first() else {
+        report_skip(
+            "an_entry_made_before_a_locale_was_added_is_not_used_after: `locale -a` lists no \
+             locale but C and POSIX here",
+        );
+        return;
+    };
+    let fake = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(fake.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = fake.path().join("locale");
+    std::fs::write(&script, "#!/bin/sh\nprintf 'C\\nPOSIX\\n'\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let migrations = project.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    std::fs::write(
+        migrations.join("001_collated.sql"),
+        format!("CREATE TABLE collated (x text COLLATE \"{name}\");\n"),
+    )
+    .unwrap();
+    let cache = Cache::new();
+    let migrate = |path: &str| {
+        Command::new(bin())
+            .args(["migrate", "--all", "--migrations"])
+            .arg(&migrations)
+            .env("REIMS_VERIFY_CACHE_DIR", cache.dir.path())
+            .env("REIMS_VERIFY_TMPDIR", cache.parent.path())
+            .env("PATH", path)
+            .env_remove("REIMS_VERIFY_NO_CACHE")
+            .env_remove("DATABASE_URL")
+            .env_remove("PGHOST")
+            .output()
+            .unwrap()
+    };
+    let path = std::env::var("PATH").unwrap_or_default();
+    let before = migrate(&format!("{}:{path}", fake.path().display()));
+    assert!(
+        !before.status.success(),
+        "the collation {name} was there without its locale:\n{}",
+        stderr(&before)
+    );
+    assert_eq!(cache.names().len(), 1, "{:?}", cache.names());
+    let after = migrate(&path);
+    assert!(
+        after.status.success(),
+        "with the locale there, the collation {name} is not:\n{}",
+        stderr(&after)
+    );
+    assert_eq!(
+        cache.names().len(),
+        2,
+        "one entry for each list of locales: {:?}",
+        cache.names()
+    );
+    assert_eq!(std::fs::read_dir(cache.parent.path()).unwrap().count(), 0);
+}

@@ -196,6 +196,7 @@ impl EphemeralCluster {
             &cluster.bindir.path,
             &args,
             owner.map(|(u, _)| u.as_raw()),
+            &initdb_cache::system_locales(),
         );
         let t = Instant::now();
         let raw_owner = owner.map(|(u, g)| (u.as_raw(), g.as_raw()));

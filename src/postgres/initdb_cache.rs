@@ -2,7 +2,8 @@
 //! (tens of milliseconds on tmpfs) instead of an initdb (about 0.4 s).
 //!
 //! The key is a hash of everything that shapes the data directory: the server's version
-//! string, the folder of the binaries, the initdb arguments and the owner. Each entry
+//! string, the folder of the binaries, the initdb arguments, the owner and the machine's
+//! locales (initdb makes a collation for each). Each entry
 //! holds the data directory and a `MANIFEST` listing every folder and file with its mode,
 //! size and CRC-32. A restore copies exactly what the manifest lists and checks every byte
 //! on the way; anything else (no manifest, a missing, changed, truncated or unreadable
@@ -61,7 +62,14 @@ const KEEP_ENTRIES: usize = 8;
 const ENTRY_PREFIX: &str = "initdb-";
 
 /// The cache key for one way of running initdb.
-pub(crate) fn key(version: &str, bindir: &Path, args: &[&str], owner: Option<u32>) -> String {
+/// `locales` is what [`system_locales`] gave.
+pub(crate) fn key(
+    version: &str,
+    bindir: &Path,
+    args: &[&str],
+    owner: Option<u32>,
+    locales: &[u8],
+) -> String {
     let mut h = Sha256::new();
     h.update(MANIFEST_HEADER.as_bytes());
     h.update([0]);
@@ -72,7 +80,29 @@ pub(crate) fn key(version: &str, bindir: &Path, args: &[&str], owner: Option<u32
         h.update([0]);
     }
     h.update(owner.unwrap_or(u32::MAX).to_le_bytes());
+    h.update((locales.len() as u64).to_le_bytes());
+    h.update(locales);
     hex::encode(&h.finalize()[..12])
+}
+
+/// The machine's locales as `locale -a` lists them, part of the key. initdb makes a
+/// collation for each of them (PostgreSQL's `pg_import_system_collations` runs `locale -a`
+/// through the shell), so a data directory made before a locale was added lacks its
+/// collation, and its functions are numbered after a different count of collations: a
+/// migration naming the collation (`COLLATE "de_DE.utf8"`) would fail on a copy of it
+/// where it succeeds after a fresh initdb. With the list in the key, a machine whose
+/// locales changed gets an entry of its own. Empty when `locale -a` cannot be run (initdb
+/// then imports none either).
+pub(crate) fn system_locales() -> Vec<u8> {
+    std::process::Command::new("locale")
+        .arg("-a")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout)
+        .unwrap_or_default()
 }
 
 fn entry(root: &Path, key: &str) -> PathBuf {
@@ -695,7 +725,9 @@ mod tests {
 
     #[test]
     fn the_key_changes_with_anything_that_shapes_the_data_dir() {
-        let k = |v: &str, b: &str, a: &str, o: Option<u32>| key(v, Path::new(b), &[a], o);
+        let k = |v: &str, b: &str, a: &str, o: Option<u32>| {
+            key(v, Path::new(b), &[a], o, b"C\nC.utf8\nPOSIX\n")
+        };
         let base = k(
             "postgres 15.18",
             "/usr/lib/postgresql/15/bin",
@@ -730,6 +762,14 @@ mod tests {
                 "/usr/lib/postgresql/15/bin",
                 "--locale=C",
                 None,
+            ),
+            // A locale added to the machine.
+            key(
+                "postgres 15.18",
+                Path::new("/usr/lib/postgresql/15/bin"),
+                &["--locale=C"],
+                Some(101),
+                b"C\nC.utf8\nPOSIX\nde_DE.utf8\n",
             ),
         ] {
             assert_ne!(base, other);
