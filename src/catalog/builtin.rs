@@ -153,14 +153,6 @@ pub async fn read_builtin_state(conn: &mut PgConnection) -> Result<Vec<BuiltinSt
         .collect()
 }
 
-/// [`read_builtin_state`] on a session of its own (the fresh database's), pinned first as
-/// the sessions of [`super::read_schemas_and_builtin_on_two`] are, which read the checked
-/// database's: the two states print alike whatever search path a role or database sets.
-pub async fn read_builtin_state_pinned(conn: &mut PgConnection) -> Result<Vec<BuiltinState>> {
-    super::read::pin_beside_two(conn).await?;
-    read_builtin_state(conn).await
-}
-
 /// The name of the initdb cache note that holds a fresh database's state
 /// ([`crate::postgres::EphemeralCluster::initdb_note`]). A fresh database is a copy of the
 /// data directory initdb made, which the cache keeps byte for byte, and its state names no

@@ -19,8 +19,9 @@ pub use model::*;
 pub(crate) use read::attribute_options;
 pub(crate) use read::storage_parameters;
 pub use read::{
-    printing_statements, read_schema, read_schemas, read_schemas_and_builtin_on_two,
-    read_schemas_on_two, unpin_printing, CATALOG_QUERIES, PRINTING,
+    printing_statements, read_builtin_state_pinned, read_schema, read_schemas,
+    read_schemas_and_builtin_on_two, read_schemas_on_two, unpin_printing, CATALOG_QUERIES,
+    PRINTING,
 };
 pub use sqltext::{split_index_elem, IndexElem};
 

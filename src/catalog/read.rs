@@ -612,10 +612,15 @@ fn domain_base(
     base
 }
 
-/// Pin a session that reads on its own beside the two of [`read_schemas_on_two`] as those
-/// are pinned, so that what it prints compares with what they print.
-pub(super) async fn pin_beside_two(conn: &mut PgConnection) -> Result<()> {
-    pin_session(conn, Workers::None).await
+/// [`super::builtin::read_builtin_state`] on a session of its own (the fresh database's),
+/// pinned first as the sessions of [`read_schemas_and_builtin_on_two`] are, which read the
+/// checked database's: the two states print alike whatever search path a role or
+/// database sets.
+pub async fn read_builtin_state_pinned(
+    conn: &mut PgConnection,
+) -> Result<Vec<super::builtin::BuiltinState>> {
+    pin_session(conn, Workers::None).await?;
+    super::builtin::read_builtin_state(conn).await
 }
 
 /// Whether a reading session may have PostgreSQL start parallel workers for its queries.

@@ -568,7 +568,7 @@ async fn gather_with(args: &CheckArgs, out: Output) -> Result<(Run, Database)> {
                     return Ok(Some(state));
                 }
                 let mut fresh = cluster.connect(FRESH_DB).await?;
-                let state = builtin::read_builtin_state_pinned(&mut fresh).await;
+                let state = crate::catalog::read_builtin_state_pinned(&mut fresh).await;
                 Database::close(fresh).await;
                 let state = state?;
                 cluster.keep_initdb_note(&note, &builtin::note_body(&state));
